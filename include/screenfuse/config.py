@@ -1,0 +1,53 @@
+"""Where things are: data folders and the warehouse URL, from the environment.
+
+SCREENFUSE_HOME          root of the data folders (default: <project>/data)
+SCREENFUSE_LANDING       landing folder with one sub-folder per feed (default: $SCREENFUSE_HOME/landing)
+SCREENFUSE_WAREHOUSE_URL any SQLAlchemy URL (default: SQLite at $SCREENFUSE_HOME/warehouse.db)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SQL_DIR = PROJECT_ROOT / "sql"
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    landing: Path
+    warehouse_url: str
+
+    @property
+    def work(self) -> Path:
+        return self.home / "work"
+
+    @property
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.home / "quarantine"
+
+    def batch_dir(self, batch_id: str) -> Path:
+        return self.work / batch_id
+
+
+def load_settings(warehouse_url: str | None = None) -> Settings:
+    """Settings from the environment; `warehouse_url` (e.g. from an Airflow connection) wins."""
+    home = Path(os.environ.get("SCREENFUSE_HOME") or PROJECT_ROOT / "data").resolve()
+    landing = Path(os.environ.get("SCREENFUSE_LANDING") or home / "landing").resolve()
+    url = warehouse_url or os.environ.get("SCREENFUSE_WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.db'}"
+    if "://" not in url:
+        raise ConfigError(
+            "SCREENFUSE_WAREHOUSE_URL is not a SQLAlchemy URL; use e.g. "
+            "sqlite:////abs/path/warehouse.db or postgresql+psycopg://user:pass@host/db"
+        )
+    return Settings(home=home, landing=landing, warehouse_url=url)

@@ -1,0 +1,141 @@
+"""Feed contracts: what each unit sends, declared in YAML (contracts/<feed>.yaml).
+
+Adding a feed is adding a contract: file patterns, and for each canonical field its type, whether
+it is required, the allowed values and the header aliases the units use (Chinese and English).
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+FIELD_TYPES = ("text", "name", "id_number", "phone", "datetime", "date", "temperature", "address")
+
+
+class ContractError(ValueError):
+    """A contract file is wrong; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class FeedContract:
+    feed: str
+    title: str
+    patterns: tuple[str, ...]
+    fields: dict[str, FieldSpec]
+    address_from: tuple[str, ...] = field(default=())
+
+    @property
+    def required_fields(self) -> list[str]:
+        return [f.name for f in self.fields.values() if f.required]
+
+    def header_map(self, headers: list[str]) -> dict[str, str]:
+        """Map the file's headers to canonical field names (first matching header wins)."""
+        lookup: dict[str, str] = {}
+        for spec in self.fields.values():
+            for alias in (spec.name, *spec.aliases):
+                lookup.setdefault(header_key(alias), spec.name)
+        mapping: dict[str, str] = {}
+        for header in headers:
+            target = lookup.get(header_key(header))
+            if target and target not in mapping.values():
+                mapping[header] = target
+        return mapping
+
+
+def header_key(header: str) -> str:
+    """How headers are compared: half-width, no spaces or required-marks, case-folded."""
+    from screenfuse.normalize import to_halfwidth
+
+    text = to_halfwidth(pd.Series([str(header)])).iloc[0]
+    text = re.sub(r"[\s*＊]|[(（]必填[)）]", "", text)
+    return text.casefold()
+
+
+def _parse(feed_file: Path) -> FeedContract:
+    where = f"contract {feed_file}"
+    try:
+        doc = yaml.safe_load(feed_file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{where}: not valid YAML ({exc.__class__.__name__}); fix the syntax") from None
+    if not isinstance(doc, dict):
+        raise ContractError(f"{where}: expected a mapping with keys feed, patterns, fields")
+    for key in ("feed", "patterns", "fields"):
+        if key not in doc:
+            raise ContractError(f"{where}: missing key '{key}'; add it (see docs/feeds.md)")
+    if not isinstance(doc["fields"], dict) or not doc["fields"]:
+        raise ContractError(f"{where}: 'fields' must map field names to specs")
+    fields: dict[str, FieldSpec] = {}
+    for name, spec in doc["fields"].items():
+        if not isinstance(spec, dict):
+            raise ContractError(f"{where}: fields.{name} must be a mapping with at least 'type'")
+        ftype = spec.get("type")
+        if ftype not in FIELD_TYPES:
+            raise ContractError(
+                f"{where}: fields.{name}.type is {ftype!r}; use one of {', '.join(FIELD_TYPES)}"
+            )
+        unknown = set(spec) - {"type", "required", "aliases", "allowed"}
+        if unknown:
+            raise ContractError(
+                f"{where}: fields.{name} has unknown key(s) {', '.join(sorted(unknown))}; "
+                "allowed: type, required, aliases, allowed"
+            )
+        allowed = spec.get("allowed")
+        fields[name] = FieldSpec(
+            name=name,
+            type=ftype,
+            required=bool(spec.get("required", False)),
+            aliases=tuple(str(a) for a in spec.get("aliases", ())),
+            allowed=tuple(str(a) for a in allowed) if allowed is not None else None,
+        )
+    for needed in ("name", "event_time", "unit"):
+        if needed not in fields:
+            raise ContractError(f"{where}: fields.{needed} is missing; every feed needs it")
+    address_from = tuple(doc.get("address_from", ()))
+    for part in address_from:
+        if part not in fields:
+            raise ContractError(f"{where}: address_from names unknown field '{part}'")
+    if doc["feed"] != feed_file.stem:
+        raise ContractError(f"{where}: feed is {doc['feed']!r}; it must equal the file name {feed_file.stem!r}")
+    return FeedContract(
+        feed=doc["feed"],
+        title=str(doc.get("title", doc["feed"])),
+        patterns=tuple(doc["patterns"]),
+        fields=fields,
+        address_from=address_from,
+    )
+
+
+def contracts_dir() -> Path:
+    override = os.environ.get("SCREENFUSE_CONTRACTS")
+    if override:
+        return Path(override)
+    return Path(str(resources.files("screenfuse") / "contracts"))
+
+
+def load_contracts(directory: Path | None = None) -> dict[str, FeedContract]:
+    directory = directory or contracts_dir()
+    files = sorted(Path(directory).glob("*.yaml"))
+    if not files:
+        raise ContractError(f"no feed contracts (*.yaml) in {directory}; set SCREENFUSE_CONTRACTS")
+    return {c.feed: c for c in map(_parse, files)}
+
+
+def load_contract(feed: str) -> FeedContract:
+    contracts = load_contracts()
+    if feed not in contracts:
+        raise ContractError(f"no contract for feed {feed!r}; known feeds: {', '.join(contracts)}")
+    return contracts[feed]

@@ -1,0 +1,139 @@
+"""Ingest one landed file: read it, map its headers through the contract, normalize its rows.
+
+Pure functions of (file, contract, gazetteer); deciding which files are new and writing the
+results is the pipeline's job.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from screenfuse import normalize as nz
+from screenfuse.contracts import FeedContract
+from screenfuse.gazetteer import Gazetteer
+from screenfuse.readers import UnreadableFile, read_table, sha256_of
+from screenfuse.records import IDENTITY_COLUMNS, FACT_COLUMNS, source_record_id
+from screenfuse.validation import check_file
+
+
+@dataclass
+class StagedFile:
+    """What became of one file. `records` is empty when the file was quarantined whole."""
+
+    feed: str
+    file_name: str
+    file_sha256: str
+    status: str  # staged | quarantined
+    reason: str = ""
+    file_format: str = ""
+    encoding: str = ""
+    rows_read: int = 0
+    blank_rows: int = 0
+    unmapped_headers: list[str] = field(default_factory=list)
+    records: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def discover_files(landing: Path, contract: FeedContract) -> list[Path]:
+    """Files in landing/<feed>/ matching the contract's patterns, in name order."""
+    folder = landing / contract.feed
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and any(fnmatch(p.name.lower(), pat) for pat in contract.patterns)
+    )
+
+
+def stage_file(path: Path, contract: FeedContract, gazetteer: Gazetteer, sha256: str | None = None) -> StagedFile:
+    sha = sha256 or sha256_of(path)
+    staged = StagedFile(contract.feed, path.name, sha, "staged")
+    try:
+        table = read_table(path)
+    except UnreadableFile as exc:
+        staged.status, staged.reason = "quarantined", str(exc)
+        return staged
+    staged.file_format, staged.encoding = table.file_format, table.encoding
+    frame = table.frame
+    staged.blank_rows = int(table.blank_rows)
+    staged.rows_read = len(frame)
+    mapping = contract.header_map(list(frame.columns))
+    staged.unmapped_headers = [c for c in frame.columns if c not in mapping]
+    mapped = frame.rename(columns=mapping)[list(mapping.values())]
+    problems = check_file(mapped, contract)
+    if problems:
+        staged.status, staged.reason = "quarantined", "; ".join(problems)
+        return staged
+    records = normalize_rows(mapped, contract, gazetteer)
+    records.insert(0, "row_number", frame.index.to_numpy() + 1)
+    records.insert(0, "file_sha256", sha)
+    records.insert(0, "file_name", path.name)
+    records.insert(0, "feed", contract.feed)
+    records.insert(0, "source_record_id", [source_record_id(contract.feed, sha, int(n)) for n in records["row_number"]])
+    records["raw_json"] = _json_rows(frame)
+    staged.records = records.reset_index(drop=True)
+    return staged
+
+
+def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gazetteer) -> pd.DataFrame:
+    """Mapped text columns → canonical record columns (plus `_`-prefixed columns for checks)."""
+    n = len(mapped)
+    col = lambda name: mapped[name] if name in mapped.columns else pd.Series([""] * n, index=mapped.index)  # noqa: E731
+    out = pd.DataFrame(index=mapped.index)
+    out["unit"] = nz.clean_text(col("unit"))
+    out["event_time"] = nz.normalize_datetimes(col("event_time"))
+    out["name"] = nz.normalize_name(col("name"))
+    out["name_pinyin"] = nz.pinyin_of(out["name"])
+    ids = nz.normalize_id_numbers(col("id_number"))
+    out = out.join(ids)
+    out = out.join(nz.normalize_phones(col("phone")))
+
+    address = nz.normalize_addresses(col("address"))
+    if contract.address_from:
+        composed = nz.normalize_addresses(
+            pd.concat([nz.clean_text(col(p)) for p in contract.address_from], axis=1).agg("".join, axis=1)
+        )
+        address = address.where(address != "", composed)
+    out["address"] = address
+    out = out.join(gazetteer.route(address))
+
+    temperature_text = nz.to_halfwidth(col("temperature")).str.strip()
+    out["temperature"] = nz.normalize_temperatures(col("temperature"))
+    out["_temperature_unreadable"] = (temperature_text != "") & out["temperature"].isna()
+    for text_field in ("category", "nucleic_acid", "action", "came_from"):
+        out[text_field] = nz.clean_text(col(text_field))
+    out["arrival_date"] = nz.normalize_dates(col("arrival_date"))
+    out["contact_of_name"] = nz.normalize_name(col("contact_of_name"))
+    out["contact_of_id"] = nz.normalize_id_numbers(col("contact_of_id"))["id_number"]
+    out["_event_time_given"] = nz.clean_text(col("event_time")) != ""
+
+    known = {"unit", "event_time", "name", "id_number", "phone", "address", "temperature",
+             *IDENTITY_COLUMNS, *FACT_COLUMNS}
+    extra = [f for f in contract.fields if f not in known and f in mapped.columns]
+    details = pd.DataFrame(index=mapped.index)
+    for name in extra:
+        ftype = contract.fields[name].type
+        if ftype in ("date", "datetime"):
+            details[name] = nz.normalize_datetimes(mapped[name]).str[: 10 if ftype == "date" else 19]
+        elif ftype == "address":
+            details[name] = nz.normalize_addresses(mapped[name])
+        else:
+            details[name] = nz.clean_text(mapped[name])
+    out["details_json"] = _json_rows(details) if extra else "{}"
+    return out
+
+
+def _json_rows(frame: pd.DataFrame) -> list[str]:
+    columns = list(frame.columns)
+    values = frame.astype(str).to_numpy()
+    return [json.dumps(dict(zip(columns, row)), ensure_ascii=False) for row in values] if len(frame) else []
+
+
+def empty_records() -> pd.DataFrame:
+    from screenfuse.records import RECORD_COLUMNS
+
+    return pd.DataFrame({c: pd.Series(dtype=np.float64 if c == "temperature" else object) for c in RECORD_COLUMNS})

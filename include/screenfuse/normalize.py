@@ -1,0 +1,188 @@
+"""Normalizers: turn the text a unit typed into canonical values, column at a time.
+
+Every function takes and returns pandas Series of strings (empty string = missing) so that a whole
+feed is normalized with vectorized string operations; per-value work (traditional→simplified,
+pinyin) runs once per distinct value.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+# Full-width ASCII block (U+FF01..U+FF5E) and the ideographic space map onto plain ASCII.
+_FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+# ISO 7064 MOD 11-2 as used by GB 11643 resident ID numbers.
+_ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+_ID_CHECK_CHARS = np.array(list("10X98765432"))
+
+# Traditional→simplified tables merge some distinct surnames; these first characters are kept.
+_PROTECTED_SURNAMES = frozenset("於")
+
+ID_STATUSES = ("valid", "failed_check", "converted_15", "missing", "excel_mangled", "malformed")
+
+
+def to_halfwidth(values: pd.Series) -> pd.Series:
+    """Full-width digits, letters and punctuation (common in Chinese input methods) → ASCII."""
+    return values.fillna("").astype(str).str.translate(_FULL_TO_HALF)
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Half-width, trimmed, inner runs of white space collapsed to one space."""
+    return to_halfwidth(values).str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+@lru_cache(maxsize=200_000)
+def simplify_name(name: str) -> str:
+    """Traditional → simplified for one name, keeping surnames the tables would merge (於≠于)."""
+    if not name:
+        return name
+    converted = _t2s().convert(name)
+    if name[0] in _PROTECTED_SURNAMES:
+        converted = name[0] + converted[1:]
+    return converted
+
+
+def normalize_name(values: pd.Series) -> pd.Series:
+    """Names: half-width, no spaces at all (张 伟 = 张伟), one kind of middle dot, simplified."""
+    cleaned = (
+        to_halfwidth(values)
+        .str.replace(r"\s+", "", regex=True)
+        .str.replace(r"[•・.．‧∙]", "·", regex=True)
+    )
+    distinct = cleaned.unique()
+    mapping = {v: simplify_name(v) for v in distinct}
+    return cleaned.map(mapping)
+
+
+@lru_cache(maxsize=200_000)
+def name_pinyin(name: str) -> str:
+    """Toneless pinyin of a name, syllables joined ("wangfang"); homophones share it."""
+    if not name:
+        return ""
+    from pypinyin import Style, lazy_pinyin
+
+    return "".join(lazy_pinyin(name, style=Style.NORMAL, errors="ignore")).lower()
+
+
+def pinyin_of(names: pd.Series) -> pd.Series:
+    distinct = names.unique()
+    return names.map({v: name_pinyin(v) for v in distinct})
+
+
+def id_check_char(first17: pd.Series) -> pd.Series:
+    """Check character for 17-digit strings (all must be 17 ASCII digits)."""
+    if first17.empty:
+        return pd.Series([], dtype=object, index=first17.index)
+    digits = np.frombuffer("".join(first17).encode("ascii"), dtype=np.uint8).reshape(-1, 17) - 48
+    remainder = (digits.astype(np.int64) @ _ID_WEIGHTS) % 11
+    return pd.Series(_ID_CHECK_CHARS[remainder], index=first17.index)
+
+
+def _valid_birth(yyyymmdd: pd.Series) -> pd.Series:
+    return pd.to_datetime(yyyymmdd, format="%Y%m%d", errors="coerce").notna()
+
+
+def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
+    """Resident ID numbers → 18-character canonical form, with what can be derived from them.
+
+    Returns columns id_number, id_status (one of ID_STATUSES), birth_date (YYYY-MM-DD), sex (M/F),
+    region_code. An 18-character ID whose check digit or birth date is wrong is kept as typed
+    (status failed_check, nothing derived): the checksum says that a digit is wrong but not which,
+    so it is never corrected, only compared tolerantly. Excel's scientific notation (4.20106E+17)
+    has lost digits for good.
+    """
+    raw = to_halfwidth(values).str.replace(r"[\s\-]", "", regex=True).str.upper()
+    out = pd.DataFrame(index=values.index)
+    status = pd.Series("malformed", index=values.index, dtype=object)
+    status[raw == ""] = "missing"
+    status[raw.str.fullmatch(r"\d+(\.\d+)?E\+?\d+")] = "excel_mangled"
+
+    canonical = pd.Series("", index=values.index, dtype=object)
+    is15 = raw.str.fullmatch(r"\d{15}") & _valid_birth("19" + raw.str[6:12])
+    if is15.any():
+        first17 = raw[is15].str[:6] + "19" + raw[is15].str[6:15]
+        canonical[is15] = first17 + id_check_char(first17)
+        status[is15] = "converted_15"
+    is18 = raw.str.fullmatch(r"\d{17}[\dX]")
+    if is18.any():
+        ok = (id_check_char(raw[is18].str[:17]) == raw[is18].str[17]) & _valid_birth(raw[is18].str[6:14])
+        canonical[is18] = raw[is18]
+        status[is18] = np.where(ok, "valid", "failed_check")
+    keep = status.isin(["valid", "converted_15"])
+    out["id_number"] = canonical
+    out["id_status"] = status
+    birth = canonical.str[6:14]
+    out["birth_date"] = np.where(
+        keep, birth.str[:4] + "-" + birth.str[4:6] + "-" + birth.str[6:8], ""
+    )
+    sex_digit = pd.to_numeric(canonical.str[16], errors="coerce")
+    out["sex"] = np.where(keep, np.where(sex_digit % 2 == 1, "M", "F"), "")
+    out["region_code"] = np.where(keep, canonical.str[:6], "")
+    return out
+
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def normalize_phones(values: pd.Series) -> pd.DataFrame:
+    """Phone fields → first and second 11-digit mobile numbers.
+
+    Handles +86 / 0086 prefixes, dashes, spaces, brackets and several numbers in one cell
+    ("138xxxx / 139xxxx"). A cell with no valid mobile keeps an empty phone and status invalid.
+    """
+    text = to_halfwidth(values)
+    digits_only = text.str.replace(r"[\s\-\(\)（）]", "", regex=True)
+    digits_only = digits_only.str.replace(r"(?:\+|00)86(?=1\d{10})", "", regex=True)
+    found = digits_only.str.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+    phone = found.str[0].fillna("")
+    phone2 = found.str[1].fillna("")
+    status = np.where(text.str.strip() == "", "missing", np.where(phone != "", "valid", "invalid"))
+    return pd.DataFrame({"phone": phone, "phone2": phone2, "phone_status": status}, index=values.index)
+
+
+def normalize_datetimes(values: pd.Series) -> pd.Series:
+    """Dates and times in the forms units type → 'YYYY-MM-DD HH:MM:SS' ('' when unparseable)."""
+    text = clean_text(values)
+    text = (
+        text.str.replace(r"(\d{4})年(\d{1,2})月(\d{1,2})[日号]?", r"\1-\2-\3", regex=True)
+        .str.replace(r"(\d{1,2})[时點点:](\d{1,2})分?", r"\1:\2", regex=True)
+        .str.replace("/", "-", regex=False)
+        .str.replace(".", "-", regex=False)
+    )
+    compact = text.str.fullmatch(r"\d{8}")
+    text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
+    parsed = pd.to_datetime(text.where(text != ""), format="mixed", errors="coerce")
+    return parsed.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+
+
+def normalize_dates(values: pd.Series) -> pd.Series:
+    """Dates → 'YYYY-MM-DD' ('' when missing or unparseable)."""
+    return normalize_datetimes(values).str[:10]
+
+
+def normalize_temperatures(values: pd.Series) -> pd.Series:
+    """'36.5', '36.5℃', '37,3 °C' → float °C (NaN when missing or not a number)."""
+    text = to_halfwidth(values).str.replace(r"[℃°CcＣ\s]", "", regex=True).str.replace(",", ".")
+    return pd.to_numeric(text.where(text != ""), errors="coerce")
+
+
+_ADDRESS_PREFIX = re.compile(r"^(湖北省)?(武汉市)?")
+
+
+def normalize_addresses(values: pd.Series) -> pd.Series:
+    """Addresses: half-width, no spaces, province/city prefix dropped, unit forms unified."""
+    text = to_halfwidth(values).str.replace(r"\s+", "", regex=True)
+    text = text.str.replace(_ADDRESS_PREFIX, "", regex=True)
+    text = text.str.replace(r"(\d+)号楼", r"\1栋", regex=True).str.replace(r"(\d+)幢", r"\1栋", regex=True)
+    return text

@@ -1,0 +1,219 @@
+"""The hourly run's stages as plain functions: each reads and writes files under
+work/<batch_id>/ or the warehouse, and returns a small dict of counts (no personal data), which is
+what an Airflow task passes on. Every stage can be re-run for the same batch with the same result.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from screenfuse.config import Settings
+from screenfuse.contracts import load_contract, load_contracts
+from screenfuse.fuse import DEFAULT_POLICY, fuse_persons, person_counts_by_status
+from screenfuse.gazetteer import load_gazetteer
+from screenfuse.ingest import discover_files, empty_records, stage_file
+from screenfuse.pushlist import plan_push_items, write_outbox
+from screenfuse.readers import sha256_of
+from screenfuse.records import RECORD_COLUMNS
+from screenfuse.resolve import resolve_identities
+from screenfuse.validation import audit_persons, validate_rows
+from screenfuse import warehouse
+
+QUARANTINE_COLUMNS = ["quarantine_id", "batch_id", "feed", "file_name", "file_sha256", "row_number", "level", "reason", "raw_json"]
+
+
+class ReconciliationError(RuntimeError):
+    """Rows read ≠ rows accepted + rows quarantined for a file: something was lost."""
+
+
+def batch_id_for(data_interval_end: datetime) -> str:
+    """The batch key: the end of the hourly interval in UTC, e.g. 20200210T1300Z."""
+    return data_interval_end.astimezone(timezone.utc).strftime("%Y%m%dT%H%MZ")
+
+
+def feed_names() -> list[str]:
+    return sorted(load_contracts())
+
+
+def start_batch(settings: Settings, batch_id: str) -> dict:
+    """Fresh work folder for the batch and a warehouse schema that is up to date."""
+    folder = settings.batch_dir(batch_id)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    warehouse.ensure_schema(warehouse.engine_for(settings.warehouse_url))
+    return {"batch_id": batch_id, "feeds": feed_names()}
+
+
+def _path(settings: Settings, batch_id: str, name: str):
+    return settings.batch_dir(batch_id) / name
+
+
+def ingest_feed(settings: Settings, batch_id: str, feed: str) -> dict:
+    """Register, read, map and normalize every new file of one feed; quarantine bad files whole."""
+    contract, gazetteer = load_contract(feed), load_gazetteer()
+    engine = warehouse.engine_for(settings.warehouse_url)
+    registered = warehouse.read_frame(engine, "queries/registered_files.sql", batch_id=batch_id)
+    loaded_in = dict(zip(registered["file_sha256"], registered["batch_id"]))
+    files, frames, quarantined, seen = [], [], [], {}
+    for path in discover_files(settings.landing, contract):
+        sha = sha256_of(path)
+        if sha in loaded_in or sha in seen:
+            where = f"batch {loaded_in[sha]}" if sha in loaded_in else f"this batch as {seen[sha]}"
+            files.append(_file_row(batch_id, feed, path.name, sha, "duplicate", f"same content already loaded in {where}"))
+            continue
+        seen[sha] = path.name
+        staged = stage_file(path, contract, gazetteer, sha)
+        if staged.status == "quarantined":
+            target = settings.quarantine / batch_id / feed / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+            quarantined.append({"quarantine_id": f"{feed}-{sha[:12]}-file", "batch_id": batch_id, "feed": feed,
+                                "file_name": path.name, "file_sha256": sha, "row_number": None,
+                                "level": "file", "reason": staged.reason, "raw_json": None})
+        files.append(_file_row(batch_id, feed, path.name, sha, "quarantined" if staged.status == "quarantined" else "loaded",
+                               staged.reason, staged.file_format, staged.encoding, staged.rows_read,
+                               staged.blank_rows, staged.unmapped_headers))
+        if not staged.records.empty:
+            frames.append(staged.records)
+    staged_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    staged_rows.to_parquet(_path(settings, batch_id, f"{feed}.staged.parquet"), index=False)
+    pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS).to_parquet(
+        _path(settings, batch_id, f"{feed}.file_quarantine.parquet"), index=False)
+    _path(settings, batch_id, f"{feed}.files.json").write_text(json.dumps(files, ensure_ascii=False), encoding="utf-8")
+    return {"feed": feed, "files": len(files), "rows_staged": len(staged_rows),
+            "files_quarantined": len(quarantined), "files_duplicate": sum(f["status"] == "duplicate" for f in files)}
+
+
+def _file_row(batch_id, feed, name, sha, status, reason="", file_format="", encoding="", rows_read=0,
+              blank_rows=0, unmapped=()) -> dict:
+    return {"batch_id": batch_id, "feed": feed, "file_name": name, "file_sha256": sha, "status": status,
+            "reason": reason, "file_format": file_format, "encoding": encoding, "rows_read": rows_read,
+            "rows_accepted": 0, "rows_quarantined": 0, "blank_rows": blank_rows,
+            "unmapped_headers": "|".join(unmapped)}
+
+
+def validate_feed(settings: Settings, batch_id: str, feed: str) -> dict:
+    """Row-level GX suite: accepted rows go on, failing rows are quarantined with their reasons."""
+    contract = load_contract(feed)
+    staged = pd.read_parquet(_path(settings, batch_id, f"{feed}.staged.parquet"))
+    files = json.loads(_path(settings, batch_id, f"{feed}.files.json").read_text(encoding="utf-8"))
+    if staged.empty:
+        staged = empty_records().assign(reason="")
+    else:
+        staged["reason"] = validate_rows(staged, contract)
+    accepted = staged[staged["reason"] == ""].assign(batch_id=batch_id)[RECORD_COLUMNS]
+    failed = staged[staged["reason"] != ""]
+    row_quarantine = pd.DataFrame({
+        "quarantine_id": failed["source_record_id"], "batch_id": batch_id, "feed": feed,
+        "file_name": failed["file_name"], "file_sha256": failed["file_sha256"], "row_number": failed["row_number"],
+        "level": "row", "reason": failed["reason"], "raw_json": failed["raw_json"],
+    }, columns=QUARANTINE_COLUMNS)
+    file_quarantine = pd.read_parquet(_path(settings, batch_id, f"{feed}.file_quarantine.parquet"))
+    quarantine = pd.concat([q for q in (file_quarantine, row_quarantine) if not q.empty] or [row_quarantine], ignore_index=True)
+
+    accepted_per_file = accepted.groupby("file_name").size()
+    failed_per_file = failed.groupby("file_name").size()
+    for row in files:
+        if row["status"] == "loaded":
+            row["rows_accepted"] = int(accepted_per_file.get(row["file_name"], 0))
+            row["rows_quarantined"] = int(failed_per_file.get(row["file_name"], 0))
+        elif row["status"] == "quarantined":
+            row["rows_quarantined"] = row["rows_read"]
+        if row["rows_read"] != row["rows_accepted"] + row["rows_quarantined"]:
+            raise ReconciliationError(f"{feed}/{row['file_name']}: rows read {row['rows_read']} != accepted "
+                                      f"{row['rows_accepted']} + quarantined {row['rows_quarantined']}")
+    accepted.to_parquet(_path(settings, batch_id, f"{feed}.accepted.parquet"), index=False)
+    quarantine.to_parquet(_path(settings, batch_id, f"{feed}.quarantine.parquet"), index=False)
+    _path(settings, batch_id, f"{feed}.files.json").write_text(json.dumps(files, ensure_ascii=False), encoding="utf-8")
+    return {"feed": feed, "rows_accepted": len(accepted), "rows_quarantined": len(failed),
+            "files_quarantined": int((file_quarantine["level"] == "file").sum()) if len(file_quarantine) else 0}
+
+
+def _batch_records(settings: Settings, batch_id: str) -> pd.DataFrame:
+    frames = [pd.read_parquet(_path(settings, batch_id, f"{feed}.accepted.parquet")) for feed in feed_names()]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else empty_records()
+
+
+def resolve(settings: Settings, batch_id: str) -> dict:
+    """Resolve this batch's records together with every earlier one; person ids stay stable."""
+    engine = warehouse.engine_for(settings.warehouse_url)
+    before = warehouse.read_frame(engine, "queries/source_records_before.sql", batch_id=batch_id)
+    new = _batch_records(settings, batch_id)
+    records = pd.concat([f for f in (before, new) if not f.empty] or [new], ignore_index=True)[RECORD_COLUMNS]
+    records["temperature"] = pd.to_numeric(records["temperature"], errors="coerce")
+    records["row_number"] = records["row_number"].astype("int64")
+    previous = warehouse.read_frame(engine, "queries/previous_links.sql")
+    links = resolve_identities(records, previous).assign(batch_id=batch_id)
+    records.to_parquet(_path(settings, batch_id, "all_records.parquet"), index=False)
+    links.to_parquet(_path(settings, batch_id, "links.parquet"), index=False)
+    return {"records": len(records), "new_records": len(new), "persons": int(links["person_id"].nunique())}
+
+
+def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
+    records = pd.read_parquet(_path(settings, batch_id, "all_records.parquet"))
+    links = pd.read_parquet(_path(settings, batch_id, "links.parquet"))
+    persons = fuse_persons(records, links, load_gazetteer().streets, _iso(as_of), DEFAULT_POLICY)
+    persons["batch_id"] = batch_id
+    persons.to_parquet(_path(settings, batch_id, "persons.parquet"), index=False)
+    return {"persons": len(persons), "by_status": person_counts_by_status(persons)}
+
+
+def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
+    engine = warehouse.engine_for(settings.warehouse_url)
+    persons = pd.read_parquet(_path(settings, batch_id, "persons.parquet"))
+    before = warehouse.read_frame(engine, "queries/pushed_before.sql", batch_id=batch_id)
+    items = plan_push_items(persons, before, batch_id, as_of.astimezone(timezone.utc), DEFAULT_POLICY)
+    items.to_parquet(_path(settings, batch_id, "push_items.parquet"), index=False)
+    return {"push_items": len(items), "lists": int(items["street"].nunique()) if len(items) else 0}
+
+
+def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime]) -> dict:
+    """Audit the outputs, then write everything of the batch to the warehouse in one transaction."""
+    persons = pd.read_parquet(_path(settings, batch_id, "persons.parquet"))
+    links = pd.read_parquet(_path(settings, batch_id, "links.parquet"))
+    problems = audit_persons(persons, links)
+    if problems:
+        raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
+    feeds = feed_names()
+    files = pd.DataFrame([row for feed in feeds for row in json.loads(
+        _path(settings, batch_id, f"{feed}.files.json").read_text(encoding="utf-8"))])
+    quarantine = pd.concat([pd.read_parquet(_path(settings, batch_id, f"{feed}.quarantine.parquet")) for feed in feeds],
+                           ignore_index=True)
+    push_items = pd.read_parquet(_path(settings, batch_id, "push_items.parquet"))
+    new_records = _batch_records(settings, batch_id)
+    run = {
+        "batch_id": batch_id, "airflow_run_id": airflow_run_id,
+        "data_interval_start": _iso(interval[0]), "data_interval_end": _iso(interval[1]), "status": "published",
+        "files_seen": len(files), "files_loaded": int((files.get("status") == "loaded").sum()) if len(files) else 0,
+        "files_duplicate": int((files.get("status") == "duplicate").sum()) if len(files) else 0,
+        "files_quarantined": int((files.get("status") == "quarantined").sum()) if len(files) else 0,
+        "rows_read": int(files["rows_read"].sum()) if len(files) else 0,
+        "rows_accepted": int(files["rows_accepted"].sum()) if len(files) else 0,
+        "rows_quarantined": int(files["rows_quarantined"].sum()) if len(files) else 0,
+        "persons": len(persons), "push_items": len(push_items), "policy_version": DEFAULT_POLICY.version,
+    }
+    if run["rows_read"] != run["rows_accepted"] + run["rows_quarantined"]:
+        raise ReconciliationError(f"batch {batch_id}: rows read != accepted + quarantined")
+    warehouse.publish(warehouse.engine_for(settings.warehouse_url), batch_id, {
+        "source_record": new_records, "person_link": links, "person": persons, "quarantine": quarantine,
+        "ingest_file": files, "push_item": push_items, "run_log": pd.DataFrame([run]),
+    })
+    return {k: v for k, v in run.items() if k not in ("airflow_run_id",)}
+
+
+def write_push_lists(settings: Settings, batch_id: str) -> dict:
+    """Outbox files for the batch's push items, read back from the warehouse."""
+    engine = warehouse.engine_for(settings.warehouse_url)
+    items = warehouse.read_frame(engine, "queries/batch_push_list.sql", batch_id=batch_id)
+    written = write_outbox(items, settings.outbox / batch_id)
+    return {"outbox": str(settings.outbox / batch_id), "files": len(written),
+            "lists": int(items["street"].nunique()) if len(items) else 0}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,78 @@
+"""Read a landed file into a frame of text, whatever its format and encoding.
+
+Everything is read as text (dtype=str, no NA guessing): an 18-digit ID column with one blank cell
+would otherwise become float64 and lose digits.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+CSV_ENCODINGS = ("utf-8", "gb18030")  # gb18030 is a superset of GBK and GB2312
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read as a table; the message is the quarantine reason (no row data)."""
+
+
+@dataclass(frozen=True)
+class TableRead:
+    frame: pd.DataFrame
+    blank_rows: int
+    file_format: str  # csv | xlsx
+    encoding: str  # utf-8, utf-8-sig, gb18030, or xlsx
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Bytes → (text, encoding): UTF-8 with BOM, UTF-8, then GBK (as GB18030)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    for encoding in CSV_ENCODINGS:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableFile("not UTF-8 or GBK text")
+
+
+def read_table(path: Path) -> TableRead:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises many types for a corrupt workbook
+            raise UnreadableFile(f"not a readable Excel workbook ({exc.__class__.__name__})") from None
+        return TableRead(*_tidy(frame), file_format="xlsx", encoding="xlsx")
+    if suffix in (".csv", ".txt"):
+        data = path.read_bytes()
+        if not data.strip():
+            raise UnreadableFile("empty file (no header, no rows)")
+        text, encoding = decode_text(data)
+        try:
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise UnreadableFile(f"not a readable CSV table ({exc.__class__.__name__})") from None
+        return TableRead(*_tidy(frame), file_format="csv", encoding=encoding)
+    raise UnreadableFile(f"unsupported file type '{suffix}' (expected .csv or .xlsx)")
+
+
+def _tidy(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Strip headers, drop fully blank rows (Excel leaves them); the index keeps row positions."""
+    frame = frame.astype(object).fillna("").astype(str)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        return frame, 0
+    blank = (frame.apply(lambda column: column.str.strip()) == "").all(axis=1)
+    return frame[~blank], int(blank.sum())

@@ -1,0 +1,39 @@
+"""The run summary printed by `screenfuse summary` (and `make demo`): counts only, no personal data."""
+from __future__ import annotations
+
+from screenfuse import warehouse
+from screenfuse.config import Settings
+from screenfuse.fuse import STATUS_LABELS, STATUS_PRIORITY
+
+
+def summary_text(settings: Settings) -> tuple[str, bool]:
+    engine = warehouse.engine_for(settings.warehouse_url)
+    warehouse.ensure_schema(engine)
+    last = warehouse.read_frame(engine, "queries/last_run.sql")
+    if last.empty:
+        return "no published run in the warehouse yet", False
+    run = last.iloc[0]
+    feeds = warehouse.read_frame(engine, "queries/summary_feeds.sql")
+    status = warehouse.read_frame(engine, "queries/summary_status.sql").set_index("status")["persons"]
+    push = warehouse.read_frame(engine, "queries/summary_push.sql")
+    lines = [f"last batch {run.batch_id} ({run.status}), warehouse {_safe_url(settings.warehouse_url)}", "",
+             "feed        files  dup  bad-file   rows read  accepted  quarantined"]
+    for f in feeds.itertuples():
+        lines.append(f"{f.feed:<11} {f.files:>5} {f.files_duplicate:>4} {f.files_quarantined:>9} "
+                     f"{f.rows_read:>11} {f.rows_accepted:>9} {f.rows_quarantined:>12}")
+    balanced = bool((feeds["rows_read"] == feeds["rows_accepted"] + feeds["rows_quarantined"]).all())
+    lines += [f"every row accounted for (read = accepted + quarantined): {'yes' if balanced else 'NO'}", "",
+              f"persons resolved: {int(status.sum())}"]
+    lines += [f"  {s:<17} {STATUS_LABELS[s]:<7} {int(status.get(s, 0)):>6}" for s in STATUS_PRIORITY]
+    lines += ["", f"open push-list items: {int(push['items'].sum()) if len(push) else 0} in {len(push)} lists"]
+    lines += [f"  {p.street:<10} {p.items:>5}" for p in push.itertuples()]
+    lines += ["", f"outbox:     {settings.outbox}", f"quarantine: {settings.quarantine} (and table quarantine)",
+              f"warehouse tables: person, source_record, person_link, quarantine, push_item, run_log, ingest_file"]
+    return "\n".join(lines), balanced
+
+
+def _safe_url(url: str) -> str:
+    """A URL without its password, fit for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

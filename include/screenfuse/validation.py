@@ -1,0 +1,158 @@
+"""Great Expectations suites, written as code from the feed contracts, run in an ephemeral context.
+
+Two suites per feed: a file-level one on the header-mapped file (required columns present, at
+least one row) and a row-level one on the normalized records. Each expectation carries the
+quarantine reason a failing row or file is given; reasons never contain row values.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+from screenfuse.contracts import FeedContract
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+ACCEPTED_ID_STATUSES = ["valid", "failed_check", "converted_15", "missing"]
+TEMPERATURE_RANGE = (34.0, 43.0)
+
+
+@dataclass(frozen=True)
+class Check:
+    expectation: object  # a gx.expectations.Expectation
+    reason: str
+
+
+def _context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _run(frame: pd.DataFrame, suite_name: str, checks: list[Check]):
+    """Validate `frame` against `checks`; return GX's results in the order of `checks`."""
+    import great_expectations as gx
+
+    context = _context()
+    asset = context.data_sources.add_pandas("screenfuse").add_dataframe_asset(suite_name)
+    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
+    suite = gx.ExpectationSuite(name=suite_name)
+    for check in checks:
+        check.expectation.meta = {"reason": check.reason}
+        suite.add_expectation(check.expectation)
+    result = batch.validate(context.suites.add(suite), result_format={"result_format": "COMPLETE"})
+    by_reason = {r.expectation_config.meta["reason"]: r for r in result.results}
+    return [by_reason[c.reason] for c in checks]
+
+
+def file_checks(contract: FeedContract) -> list[Check]:
+    import great_expectations as gx
+
+    checks = [Check(gx.expectations.ExpectTableRowCountToBeBetween(min_value=1), "no rows (header only or empty)")]
+    for name in contract.required_fields:
+        aliases = "/".join(contract.fields[name].aliases[:2]) or name
+        checks.append(Check(
+            gx.expectations.ExpectColumnToExist(column=name),
+            f"required column '{name}' ({aliases}) missing",
+        ))
+    return checks
+
+
+def check_file(mapped: pd.DataFrame, contract: FeedContract) -> list[str]:
+    """File-level reasons to quarantine the whole file ([] when it may be read row by row)."""
+    checks = file_checks(contract)
+    results = _run(mapped.reset_index(drop=True), f"{contract.feed}_file", checks)
+    return [c.reason for c, r in zip(checks, results) if not r.success]
+
+
+def row_checks(contract: FeedContract) -> list[Check]:
+    import great_expectations as gx
+
+    e = gx.expectations
+    checks = []
+    for name in contract.required_fields:
+        if name in ("event_time",):
+            continue
+        checks.append(Check(e.ExpectColumnValuesToNotBeNull(column=name), f"{name} missing"))
+    checks.append(Check(
+        e.ExpectColumnValuesToNotBeNull(column="event_time"), "event_time missing or not a date/time"
+    ))
+    if "id_number" in contract.fields:
+        checks.append(Check(
+            e.ExpectColumnValuesToBeInSet(column="id_status", value_set=ACCEPTED_ID_STATUSES),
+            "id_number unusable (Excel scientific notation or not an ID number)",
+        ))
+    if "temperature" in contract.fields:
+        low, high = TEMPERATURE_RANGE
+        checks.append(Check(
+            e.ExpectColumnValuesToBeBetween(column="temperature", min_value=low, max_value=high),
+            f"temperature outside {low}-{high} °C",
+        ))
+        checks.append(Check(
+            e.ExpectColumnValuesToBeInSet(column="_temperature_unreadable", value_set=[False]),
+            "temperature not a number",
+        ))
+    for spec in contract.fields.values():
+        if spec.allowed is not None and spec.name in ("category", "nucleic_acid", "action", "came_from"):
+            allowed = [a for a in spec.allowed if a]
+            checks.append(Check(
+                e.ExpectColumnValuesToBeInSet(column=spec.name, value_set=allowed),
+                f"{spec.name} not one of {'/'.join(allowed)}",
+            ))
+    return checks
+
+
+def validate_rows(records: pd.DataFrame, contract: FeedContract) -> pd.Series:
+    """Row-level suite → quarantine reason per row ('' = accepted), aligned with `records`."""
+    reasons = pd.Series("", index=records.index, dtype=object)
+    if records.empty:
+        return reasons
+    frame = records.reset_index(drop=True).replace({"": None})
+    checks = row_checks(contract)
+    results = _run(frame, f"{contract.feed}_rows", checks)
+    collected: list[list[str]] = [[] for _ in range(len(frame))]
+    for check, result in zip(checks, results):
+        if result.success:
+            continue
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            raise RuntimeError(f"GX expectation for '{check.reason}' could not run")
+        for position in result.result.get("unexpected_index_list") or []:
+            collected[int(position)].append(check.reason)
+    reasons[:] = ["; ".join(r) for r in collected]
+    return reasons
+
+
+def audit_persons(persons: pd.DataFrame, links: pd.DataFrame) -> list[str]:
+    """Output audit before publishing: what BI tools and push lists rely on ([] = all good)."""
+    import great_expectations as gx
+
+    from screenfuse.fuse import STATUS_PRIORITY
+
+    e = gx.expectations
+    checks = [
+        Check(e.ExpectColumnValuesToBeUnique(column="person_id"), "person_id not unique"),
+        Check(e.ExpectColumnValuesToNotBeNull(column="person_id"), "person_id missing"),
+        Check(e.ExpectColumnValuesToBeInSet(column="status", value_set=STATUS_PRIORITY), "unknown status"),
+        Check(e.ExpectColumnValuesToNotBeNull(column="responsible_list"), "person without a responsible list"),
+        Check(e.ExpectColumnValuesToBeBetween(column="n_records", min_value=1), "person without records"),
+    ]
+    problems = []
+    if len(persons):
+        results = _run(persons.reset_index(drop=True), "person_audit", checks)
+        problems = [c.reason for c, r in zip(checks, results) if not r.success]
+    orphans = set(links["person_id"]) - set(persons["person_id"])
+    if orphans:
+        problems.append(f"{len(orphans)} linked person id(s) without a person record")
+    return problems

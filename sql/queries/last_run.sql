@@ -1,0 +1,1 @@
+SELECT * FROM run_log ORDER BY batch_id DESC LIMIT 1;

@@ -1,0 +1,5 @@
+SELECT feed, COUNT(*) AS files,
+       SUM(CASE WHEN status = 'duplicate' THEN 1 ELSE 0 END) AS files_duplicate,
+       SUM(CASE WHEN status = 'quarantined' THEN 1 ELSE 0 END) AS files_quarantined,
+       SUM(rows_read) AS rows_read, SUM(rows_accepted) AS rows_accepted, SUM(rows_quarantined) AS rows_quarantined
+FROM ingest_file GROUP BY feed ORDER BY feed;

@@ -1,0 +1,1 @@
+SELECT status, COUNT(*) AS persons FROM person GROUP BY status;

@@ -1,0 +1,141 @@
+-- screenfuse warehouse: tables BI tools can rely on. Portable between SQLite and PostgreSQL:
+-- times are ISO-8601 text (UTC), flags are integers. Statements are separated by ';' at line end.
+
+CREATE TABLE IF NOT EXISTS run_log (
+    batch_id            TEXT PRIMARY KEY,          -- the hourly interval, e.g. 20200210T1300Z
+    airflow_run_id      TEXT,
+    data_interval_start TEXT,
+    data_interval_end   TEXT,
+    status              TEXT NOT NULL,             -- published
+    files_seen          INTEGER NOT NULL,
+    files_loaded        INTEGER NOT NULL,
+    files_duplicate     INTEGER NOT NULL,
+    files_quarantined   INTEGER NOT NULL,
+    rows_read           INTEGER NOT NULL,
+    rows_accepted       INTEGER NOT NULL,
+    rows_quarantined    INTEGER NOT NULL,
+    persons             INTEGER NOT NULL,
+    push_items          INTEGER NOT NULL,
+    policy_version      TEXT
+);
+
+CREATE TABLE IF NOT EXISTS ingest_file (
+    batch_id         TEXT NOT NULL,
+    feed             TEXT NOT NULL,
+    file_name        TEXT NOT NULL,
+    file_sha256      TEXT NOT NULL,
+    status           TEXT NOT NULL,                -- loaded | quarantined | duplicate
+    reason           TEXT,
+    file_format      TEXT,
+    encoding         TEXT,
+    rows_read        INTEGER NOT NULL,
+    rows_accepted    INTEGER NOT NULL,
+    rows_quarantined INTEGER NOT NULL,
+    blank_rows       INTEGER NOT NULL,
+    unmapped_headers TEXT,
+    PRIMARY KEY (batch_id, feed, file_name)
+);
+CREATE INDEX IF NOT EXISTS ix_ingest_file_sha ON ingest_file (file_sha256);
+
+CREATE TABLE IF NOT EXISTS source_record (
+    source_record_id TEXT PRIMARY KEY,             -- <feed>-<sha256[:12]>-<row number>
+    batch_id         TEXT NOT NULL,
+    feed             TEXT NOT NULL,
+    file_name        TEXT NOT NULL,
+    file_sha256      TEXT NOT NULL,
+    row_number       INTEGER NOT NULL,             -- data row in the file, 1-based
+    unit             TEXT,
+    event_time       TEXT,
+    name             TEXT,
+    name_pinyin      TEXT,
+    id_number        TEXT,
+    id_status        TEXT,
+    birth_date       TEXT,
+    sex              TEXT,
+    region_code      TEXT,
+    phone            TEXT,
+    phone2           TEXT,
+    phone_status     TEXT,
+    address          TEXT,
+    street           TEXT,
+    community        TEXT,
+    temperature      DOUBLE PRECISION,
+    category         TEXT,
+    nucleic_acid     TEXT,
+    action           TEXT,
+    came_from        TEXT,
+    arrival_date     TEXT,
+    contact_of_name  TEXT,
+    contact_of_id    TEXT,
+    details_json     TEXT,
+    raw_json         TEXT
+);
+CREATE INDEX IF NOT EXISTS ix_source_record_batch ON source_record (batch_id);
+
+CREATE TABLE IF NOT EXISTS person_link (
+    source_record_id TEXT PRIMARY KEY,
+    person_id        TEXT NOT NULL,
+    match_score      DOUBLE PRECISION,             -- strongest link that joined the record; NULL alone
+    match_rule       TEXT,
+    batch_id         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_person_link_person ON person_link (person_id);
+
+CREATE TABLE IF NOT EXISTS person (
+    person_id         TEXT PRIMARY KEY,
+    name              TEXT,
+    name_source       TEXT,
+    id_number         TEXT,
+    id_number_source  TEXT,
+    birth_date        TEXT,
+    sex               TEXT,
+    birth_date_source TEXT,
+    phone             TEXT,
+    phone_source      TEXT,
+    address           TEXT,
+    address_source    TEXT,
+    street            TEXT,
+    community         TEXT,
+    responsible_list  TEXT NOT NULL,               -- street office, or the district list
+    status            TEXT NOT NULL,
+    status_source     TEXT,
+    status_reason     TEXT,
+    measure           TEXT,
+    n_records         INTEGER NOT NULL,
+    feeds             TEXT,
+    first_seen        TEXT,
+    last_seen         TEXT,
+    policy_version    TEXT,
+    as_of             TEXT,
+    batch_id          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_person_status ON person (status);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    quarantine_id TEXT PRIMARY KEY,
+    batch_id      TEXT NOT NULL,
+    feed          TEXT NOT NULL,
+    file_name     TEXT NOT NULL,
+    file_sha256   TEXT NOT NULL,
+    row_number    INTEGER,                         -- NULL when the whole file is quarantined
+    level         TEXT NOT NULL,                   -- row | file
+    reason        TEXT NOT NULL,
+    raw_json      TEXT
+);
+CREATE INDEX IF NOT EXISTS ix_quarantine_batch ON quarantine (batch_id);
+
+CREATE TABLE IF NOT EXISTS push_item (
+    push_item_id   TEXT PRIMARY KEY,
+    batch_id       TEXT NOT NULL,                  -- the run that pushed it
+    street         TEXT NOT NULL,                  -- street office, or the district list
+    community      TEXT,
+    person_id      TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    measure        TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    source_records TEXT NOT NULL,
+    due_at         TEXT NOT NULL,
+    state          TEXT NOT NULL,                  -- open
+    created_at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_push_item_person ON push_item (person_id, measure);
