@@ -75,7 +75,7 @@ def screenfuse_hourly():
             batch, _ = _batch()
             return pipeline.validate_feed(_settings(), batch, feed)
 
-        return validate_feed.expand(feed=read_feed.expand(feed=feeds))
+        validate_feed.expand(feed=read_feed.expand(feed=feeds))
 
     @task_group(group_id="match")
     def match():
@@ -93,7 +93,7 @@ def screenfuse_hourly():
             batch, context = _batch()
             return pipeline.fuse(_settings(), batch, context["data_interval_end"])
 
-        return resolve_identities() >> fuse_persons()
+        resolve_identities() >> fuse_persons()
 
     @task_group(group_id="publish")
     def publish():
@@ -119,10 +119,9 @@ def screenfuse_hourly():
             batch, _ = _batch()
             return pipeline.write_push_lists(_settings(), batch)
 
-        return plan_push_items() >> publish_warehouse() >> write_push_lists()
+        plan_push_items() >> publish_warehouse() >> write_push_lists()
 
-    validated = ingest(start_batch())
-    validated >> match() >> publish()
+    ingest(start_batch()) >> match() >> publish()
 
 
 screenfuse_hourly()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from screenfuse.gazetteer import DISTRICT_LIST
@@ -113,8 +112,13 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
 
 
 def _best(rec: pd.DataFrame, column: str, order: list[str], latest: bool, extra: list[str] | None = None) -> pd.DataFrame:
-    """Per person, the non-empty value of `column` ranked by `order` (then newest or oldest)."""
-    candidates = rec[rec[column] != ""]
+    """Per person, the value of `column` ranked by `order` (then newest or oldest).
+
+    Records where `column` and every `extra` column are empty do not compete."""
+    present = rec[column] != ""
+    for other in extra or []:
+        present |= rec[other] != ""
+    candidates = rec[present]
     ranked = candidates.sort_values(
         ["person_id", *order, "event_time", "source_record_id"],
         ascending=[True, *([True] * len(order)), not latest, True],
@@ -142,7 +146,3 @@ def _status_reasons(rec: pd.DataFrame, status: pd.Series) -> pd.Series:
 def person_counts_by_status(persons: pd.DataFrame) -> dict[str, int]:
     counts = persons["status"].value_counts()
     return {s: int(counts.get(s, 0)) for s in STATUS_PRIORITY}
-
-
-def np_bool(values) -> np.ndarray:  # small helper for tests
-    return np.asarray(values, dtype=bool)

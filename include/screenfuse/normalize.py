@@ -106,15 +106,15 @@ def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
     out = pd.DataFrame(index=values.index)
     status = pd.Series("malformed", index=values.index, dtype=object)
     status[raw == ""] = "missing"
-    status[raw.str.fullmatch(r"\d+(\.\d+)?E\+?\d+")] = "excel_mangled"
+    status[raw.str.fullmatch(r"[0-9]+(\.[0-9]+)?E\+?[0-9]+")] = "excel_mangled"
 
     canonical = pd.Series("", index=values.index, dtype=object)
-    is15 = raw.str.fullmatch(r"\d{15}") & _valid_birth("19" + raw.str[6:12])
+    is15 = raw.str.fullmatch(r"[0-9]{15}") & _valid_birth("19" + raw.str[6:12])
     if is15.any():
         first17 = raw[is15].str[:6] + "19" + raw[is15].str[6:15]
         canonical[is15] = first17 + id_check_char(first17)
         status[is15] = "converted_15"
-    is18 = raw.str.fullmatch(r"\d{17}[\dX]")
+    is18 = raw.str.fullmatch(r"[0-9]{17}[0-9X]")
     if is18.any():
         ok = (id_check_char(raw[is18].str[:17]) == raw[is18].str[17]) & _valid_birth(raw[is18].str[6:14])
         canonical[is18] = raw[is18]
@@ -132,7 +132,6 @@ def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
     return out
 
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
 def normalize_phones(values: pd.Series) -> pd.DataFrame:
@@ -143,8 +142,8 @@ def normalize_phones(values: pd.Series) -> pd.DataFrame:
     """
     text = to_halfwidth(values)
     digits_only = text.str.replace(r"[\s\-\(\)（）]", "", regex=True)
-    digits_only = digits_only.str.replace(r"(?:\+|00)86(?=1\d{10})", "", regex=True)
-    found = digits_only.str.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+    digits_only = digits_only.str.replace(r"(?:\+|00)86(?=1[0-9]{10})", "", regex=True)
+    found = digits_only.str.findall(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
     phone = found.str[0].fillna("")
     phone2 = found.str[1].fillna("")
     status = np.where(text.str.strip() == "", "missing", np.where(phone != "", "valid", "invalid"))
@@ -155,12 +154,12 @@ def normalize_datetimes(values: pd.Series) -> pd.Series:
     """Dates and times in the forms units type → 'YYYY-MM-DD HH:MM:SS' ('' when unparseable)."""
     text = clean_text(values)
     text = (
-        text.str.replace(r"(\d{4})年(\d{1,2})月(\d{1,2})[日号]?", r"\1-\2-\3", regex=True)
-        .str.replace(r"(\d{1,2})[时點点:](\d{1,2})分?", r"\1:\2", regex=True)
+        text.str.replace(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1-\2-\3", regex=True)
+        .str.replace(r"([0-9]{1,2})[时點点:]([0-9]{1,2})分?", r"\1:\2", regex=True)
         .str.replace("/", "-", regex=False)
         .str.replace(".", "-", regex=False)
     )
-    compact = text.str.fullmatch(r"\d{8}")
+    compact = text.str.fullmatch(r"[0-9]{8}")
     text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
     parsed = pd.to_datetime(text.where(text != ""), format="mixed", errors="coerce")
     return parsed.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
@@ -184,5 +183,5 @@ def normalize_addresses(values: pd.Series) -> pd.Series:
     """Addresses: half-width, no spaces, province/city prefix dropped, unit forms unified."""
     text = to_halfwidth(values).str.replace(r"\s+", "", regex=True)
     text = text.str.replace(_ADDRESS_PREFIX, "", regex=True)
-    text = text.str.replace(r"(\d+)号楼", r"\1栋", regex=True).str.replace(r"(\d+)幢", r"\1栋", regex=True)
+    text = text.str.replace(r"([0-9]+)号楼", r"\1栋", regex=True).str.replace(r"([0-9]+)幢", r"\1栋", regex=True)
     return text

@@ -47,13 +47,34 @@ def decode_text(data: bytes) -> tuple[str, str]:
     raise UnreadableFile("not UTF-8 or GBK text")
 
 
+def excel_cell_text(value) -> str:
+    """An Excel cell as the text a user typed, and never more precise than Excel kept it.
+
+    Excel stores numbers as doubles (15 significant digits): a long ID typed into a number cell
+    has lost its last digits, so it is rendered in scientific notation (4.20106198001011E+17),
+    which the ID normalizer recognises as unrecoverable, rather than as digits that look valid.
+    """
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return f"{value:.14E}" if abs(value) >= 1e15 else str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return f"{float(value):.14E}" if abs(value) >= 10**15 else str(value)
+    if hasattr(value, "isoformat"):
+        return str(value)
+    return "" if value is None else str(value)
+
+
 def read_table(path: Path) -> TableRead:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         try:
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+            frame = pd.read_excel(path, dtype=object, keep_default_na=False, engine="openpyxl")
         except Exception as exc:  # openpyxl raises many types for a corrupt workbook
             raise UnreadableFile(f"not a readable Excel workbook ({exc.__class__.__name__})") from None
+        frame = frame.map(excel_cell_text)
         return TableRead(*_tidy(frame), file_format="xlsx", encoding="xlsx")
     if suffix in (".csv", ".txt"):
         data = path.read_bytes()

@@ -45,7 +45,9 @@ def candidate_pairs(rec: pd.DataFrame, max_block_size: int) -> pd.DataFrame:
         rec["phone"],
         rec["phone2"],
         (py + "|" + rec["birth_date"]).where((py != "") & (rec["birth_date"] != ""), ""),
-        (py + "|" + rec["id_number"].str[-4:]).where((py != "") & (rec["id_number"] != ""), ""),
+        # a typo or swap leaves one half of an ID intact
+        (py + "|" + rec["id_number"].str[:9]).where((py != "") & (rec["id_number"] != ""), ""),
+        rec["id_number"].str[9:],
         (py + "|" + rec["community"]).where((py != "") & (rec["community"] != ""), ""),
     ]
     # phone and phone2 share one key space, so a second number meets a first one

@@ -1,0 +1,35 @@
+import pytest
+
+from screenfuse.contracts import ContractError, load_contract, load_contracts
+
+
+def test_four_feeds_ship_with_contracts():
+    assert sorted(load_contracts()) == ["checkpoint", "community", "hospital", "police"]
+
+
+def test_header_aliases_chinese_english_and_marks():
+    contract = load_contract("checkpoint")
+    mapping = contract.header_map(["卡点名称", "检测时间*", " 姓名 ", "证件号码", "PHONE", "备注"])
+    assert mapping == {"卡点名称": "unit", "检测时间*": "event_time", " 姓名 ": "name",
+                       "证件号码": "id_number", "PHONE": "phone"}
+
+
+def test_first_matching_header_wins():
+    mapping = load_contract("hospital").header_map(["患者姓名", "姓名"])
+    assert mapping == {"患者姓名": "name"}
+
+
+@pytest.mark.parametrize("body, words", [
+    ("feed: extra\npatterns: ['*.csv']\n", "missing key 'fields'"),
+    ("feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: nme}\n", "fields.name.type"),
+    ("feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: name, requird: true}\n", "requird"),
+    ("feed: other\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n  unit: {type: text}\n  event_time: {type: datetime}\n", "file name"),
+    ("feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n", "fields.event_time is missing"),
+    ("feed: [unclosed\n", "not valid YAML"),
+])
+def test_bad_contracts_name_the_key(tmp_path, body, words):
+    (tmp_path / "extra.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(ContractError, match=None) as caught:
+        load_contracts(tmp_path)
+    assert words in str(caught.value)
+    assert "extra.yaml" in str(caught.value)

@@ -1,0 +1,98 @@
+import pandas as pd
+from hypothesis import given, settings, strategies as st
+
+from conftest import make_id
+from screenfuse import normalize as nz
+
+S = lambda *values: pd.Series(list(values), dtype=object)  # noqa: E731
+
+
+def test_known_check_digits():
+    # GB 11643 examples computed by hand: weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2, mod 11
+    assert nz.id_check_char(S("11010519491231002")).tolist() == ["X"]
+    assert nz.id_check_char(S("44030419800101001")).tolist() == [make_id("44030419800101001")[-1]]
+
+
+def test_id_numbers_all_forms():
+    valid = make_id("42010619800101123")
+    old15 = valid[:6] + valid[8:17]
+    out = nz.normalize_id_numbers(S(
+        valid, valid[:-1] + ("1" if valid[-1] != "1" else "2"), old15, "", "4.20106E+17",
+        "12345", "".join(chr(ord(c) + 0xFEE0) for c in valid), f" {valid[:6]} {valid[6:]} ",
+    ))
+    assert out["id_status"].tolist() == [
+        "valid", "failed_check", "converted_15", "missing", "excel_mangled", "malformed", "valid", "valid"]
+    assert out["id_number"].iloc[2] == valid  # 15 → 18 digits, check digit recomputed
+    assert out["id_number"].iloc[6] == valid  # full-width digits
+    assert out.loc[0, ["birth_date", "sex", "region_code"]].tolist() == ["1980-01-01", "M", "420106"]
+    assert out.loc[1, "birth_date"] == ""  # nothing derived from an ID that fails its check
+
+
+def test_lowercase_x_is_the_same_id():
+    with_x = make_id("11010519491231002")
+    assert with_x.endswith("X")
+    out = nz.normalize_id_numbers(S(with_x.lower()))
+    assert out["id_number"].iloc[0] == with_x and out["id_status"].iloc[0] == "valid"
+
+
+def test_impossible_birth_date_fails_check():
+    out = nz.normalize_id_numbers(S(make_id("42010619801341123")))
+    assert out["id_status"].iloc[0] == "failed_check"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"[0-9]{6}(19[5-9][0-9]|200[0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}", fullmatch=True),
+       st.integers(0, 16), st.integers(1, 9))
+def test_any_single_digit_error_is_caught(first17, position, delta):
+    valid = make_id(first17)
+    wrong = valid[:position] + str((int(valid[position]) + delta) % 10) + valid[position + 1:]
+    out = nz.normalize_id_numbers(S(valid, wrong))
+    assert out["id_status"].tolist() == ["valid", "failed_check"]
+    # normalizing the canonical form again changes nothing
+    again = nz.normalize_id_numbers(out["id_number"])
+    assert again["id_number"].tolist() == out["id_number"].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["{p}", "+86{p}", "+86 {p}", "0086{p}",
+       "{a}-{b}-{c}", "{a} {b} {c}", "（{p}）", "{p}/13800000000"]))
+def test_phone_formats_give_the_same_number(phone, template):
+    text = template.format(p=phone, a=phone[:3], b=phone[3:7], c=phone[7:])
+    text = text.translate({ord(str(d)): chr(0xFF10 + d) for d in range(10)}) if "（" in text else text
+    out = nz.normalize_phones(S(text))
+    assert out["phone"].iloc[0] == phone
+
+
+def test_phone_second_number_and_invalid():
+    out = nz.normalize_phones(S("13812345678、13987654321", "12345", ""))
+    assert out["phone"].tolist() == ["13812345678", "", ""]
+    assert out["phone2"].tolist() == ["13987654321", "", ""]
+    assert out["phone_status"].tolist() == ["valid", "invalid", "missing"]
+
+
+def test_names_simplified_spaces_and_protected_surname():
+    out = nz.normalize_name(S("張 偉", " 王芳 ", "於麗", "买买提•艾力"))
+    assert out.tolist() == ["张伟", "王芳", "於丽", "买买提·艾力"]
+    assert nz.pinyin_of(S("张伟", "章玮")).nunique() == 1  # homophones share pinyin
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="张王李伟芳丽 　", min_size=1, max_size=6))
+def test_name_normalization_is_idempotent(name):
+    once = nz.normalize_name(S(name))
+    assert nz.normalize_name(once).tolist() == once.tolist()
+    assert " " not in once.iloc[0]
+
+
+def test_dates_and_temperatures():
+    dates = nz.normalize_datetimes(S("2020-02-10 08:30", "2020/2/10 8:05", "2020年2月10日 09:15", "20200210", "garbage", ""))
+    assert dates.tolist() == ["2020-02-10 08:30:00", "2020-02-10 08:05:00", "2020-02-10 09:15:00",
+                              "2020-02-10 00:00:00", "", ""]
+    temps = nz.normalize_temperatures(S("36.5", "37.3℃", "38.1 °C", "３６.８", "", "hot"))
+    assert temps.iloc[:4].tolist() == [36.5, 37.3, 38.1, 36.8]
+    assert temps.iloc[4:].isna().all()
+
+
+def test_addresses():
+    out = nz.normalize_addresses(S("湖北省武汉市武昌区 积玉桥一路12号3号楼", "ＸＸ社区３幢"))
+    assert out.tolist() == ["武昌区积玉桥一路12号3栋", "XX社区3栋"]
