@@ -1,6 +1,8 @@
 """The run summary printed by `screenfuse summary` (and `make demo`): counts only, no personal data."""
 from __future__ import annotations
 
+import unicodedata
+
 from screenfuse import warehouse
 from screenfuse.config import Settings
 from screenfuse.fuse import STATUS_LABELS, STATUS_PRIORITY
@@ -24,12 +26,18 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
     balanced = bool((feeds["rows_read"] == feeds["rows_accepted"] + feeds["rows_quarantined"]).all())
     lines += [f"every row accounted for (read = accepted + quarantined): {'yes' if balanced else 'NO'}", "",
               f"persons resolved: {int(status.sum())}"]
-    lines += [f"  {s:<17} {STATUS_LABELS[s]:<7} {int(status.get(s, 0)):>6}" for s in STATUS_PRIORITY]
+    lines += [f"  {s:<17} {_pad(STATUS_LABELS[s], 14)} {int(status.get(s, 0)):>6}" for s in STATUS_PRIORITY]
     lines += ["", f"open push-list items: {int(push['items'].sum()) if len(push) else 0} in {len(push)} lists"]
-    lines += [f"  {p.street:<10} {p.items:>5}" for p in push.itertuples()]
+    lines += [f"  {_pad(p.street, 14)} {p.items:>5}" for p in push.itertuples()]
     lines += ["", f"outbox:     {settings.outbox}", f"quarantine: {settings.quarantine} (and table quarantine)",
               f"warehouse tables: person, source_record, person_link, quarantine, push_item, run_log, ingest_file"]
     return "\n".join(lines), balanced
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align text whose CJK characters take two columns in a terminal."""
+    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - columns, 0)
 
 
 def _safe_url(url: str) -> str:
