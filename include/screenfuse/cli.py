@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 
@@ -17,22 +17,16 @@ def _generate(args) -> int:
 
 
 def _run(args) -> int:
-    from screenfuse import pipeline
     from screenfuse.config import load_settings
+    from screenfuse.pipeline import run_batch
 
-    end = datetime.fromisoformat(args.interval_end).astimezone(timezone.utc)
-    settings = load_settings()
-    batch = pipeline.batch_id_for(end)
-    pipeline.start_batch(settings, batch)
-    for feed in pipeline.feed_names():
-        pipeline.ingest_feed(settings, batch, feed)
-        pipeline.validate_feed(settings, batch, feed)
-    pipeline.resolve(settings, batch)
-    pipeline.fuse(settings, batch, end)
-    pipeline.plan_push(settings, batch, end)
-    pipeline.publish(settings, batch, "cli", (end - timedelta(hours=1), end))
-    pipeline.write_push_lists(settings, batch)
-    print(f"batch {batch} published")
+    end = datetime.fromisoformat(args.interval_end)
+    if end.tzinfo is None:
+        print("--interval-end needs a UTC offset, e.g. 2020-02-10T13:00:00+00:00", file=sys.stderr)
+        return 2
+    run = run_batch(load_settings(), end)
+    print(f"batch {run['batch_id']} published: {run['rows_read']} rows read, {run['rows_accepted']} accepted, "
+          f"{run['rows_quarantined']} quarantined, {run['persons']} persons, {run['push_items']} new push items")
     return 0
 
 

@@ -72,7 +72,8 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
                  as_of: str, policy: Policy = DEFAULT_POLICY) -> pd.DataFrame:
     """Linked source records → one golden record per person."""
     rec = records.merge(links[["source_record_id", "person_id"]], on="source_record_id", how="inner")
-    rec = rec.fillna({c: "" for c in rec.columns if rec[c].dtype == object})
+    text_columns = rec.select_dtypes(exclude="number").columns
+    rec[text_columns] = rec[text_columns].fillna("")
     rec["record_status"] = record_status(rec, policy)
     rec["status_rank"] = rec["record_status"].map({s: i for i, s in enumerate(STATUS_PRIORITY)})
     rec["feed_trust"] = rec["feed"].map(FEED_TRUST).fillna(9)

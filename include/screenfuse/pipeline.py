@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
@@ -63,7 +63,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str) -> dict:
         sha = sha256_of(path)
         if sha in loaded_in or sha in seen:
             where = f"batch {loaded_in[sha]}" if sha in loaded_in else f"this batch as {seen[sha]}"
-            files.append(_file_row(batch_id, feed, path.name, sha, "duplicate", f"same content already loaded in {where}"))
+            files.append(_file_row(batch_id, feed, path.name, sha, "duplicate", f"same content already registered in {where}"))
             continue
         seen[sha] = path.name
         staged = stage_file(path, contract, gazetteer, sha)
@@ -217,3 +217,18 @@ def write_push_lists(settings: Settings, batch_id: str) -> dict:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli") -> dict:
+    """Every stage in order, in this process: what the DAG does, for debugging without Airflow."""
+    batch_id = batch_id_for(interval_end)
+    start_batch(settings, batch_id)
+    for feed in feed_names():
+        ingest_feed(settings, batch_id, feed)
+        validate_feed(settings, batch_id, feed)
+    resolve(settings, batch_id)
+    fuse(settings, batch_id, interval_end)
+    plan_push(settings, batch_id, interval_end)
+    published = publish(settings, batch_id, run_id, (interval_end - timedelta(hours=1), interval_end))
+    write_push_lists(settings, batch_id)
+    return published
