@@ -17,7 +17,6 @@ RECORD_COLUMNS = [
     "source_record_id", "batch_id", "feed", "file_name", "file_sha256", "row_number",
     "unit", "event_time", *IDENTITY_COLUMNS, *FACT_COLUMNS, "details_json", "raw_json",
 ]
-NUMERIC_COLUMNS = {"row_number", "temperature"}
 
 
 def source_record_id(feed: str, file_sha256: str, row_number: int) -> str:

@@ -30,7 +30,7 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
     lines += ["", f"open push-list items: {int(push['items'].sum()) if len(push) else 0} in {len(push)} lists"]
     lines += [f"  {_pad(p.street, 14)} {p.items:>5}" for p in push.itertuples()]
     lines += ["", f"outbox:     {settings.outbox}", f"quarantine: {settings.quarantine} (and table quarantine)",
-              f"warehouse tables: person, source_record, person_link, quarantine, push_item, run_log, ingest_file"]
+              "warehouse tables: person, source_record, person_link, quarantine, push_item, run_log, ingest_file"]
     return "\n".join(lines), balanced
 
 
