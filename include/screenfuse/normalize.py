@@ -185,3 +185,37 @@ def normalize_addresses(values: pd.Series) -> pd.Series:
     text = text.str.replace(_ADDRESS_PREFIX, "", regex=True)
     text = text.str.replace(r"([0-9]+)号楼", r"\1栋", regex=True).str.replace(r"([0-9]+)幢", r"\1栋", regex=True)
     return text
+
+
+_PLACE = r"[\u4e00-\u9fff]{1,8}?(?:社区|小区|花园|家园|新村|公寓|大厦|大道|路|街|巷|村)"
+_UNIT_FORMS = [  # building-unit-room written as 3-2-501, 3栋2单元501室, 3号楼501 …
+    (r"(?<![0-9])([0-9]{1,3})-([0-9]{1,2})-([0-9]{2,4})(?![0-9])", r" \1栋 \2单元 \3室 "),
+    (r"(?<![0-9])([0-9]{1,3})-([0-9]{2,4})(?![0-9])", r" \1栋 \2室 "),
+    (r"([0-9]+)(号|栋|单元|室)", r" \1\2 "),
+]
+
+
+def address_tokens(addresses: pd.Series) -> pd.Series:
+    """Normalized addresses → space-separated tokens (places, then 号/栋/单元/室 numbers).
+
+    Different ways of writing one home share most tokens, which token-set similarity rewards:
+    '振华社区3-2-501' and '武昌区振华社区3栋2单元501室' both give '振华社区 3栋 2单元 501室'.
+    """
+    text = addresses.fillna("").astype(str)
+    text = text.str.replace(r"^(?:[\u4e00-\u9fff]{2,7}?[省市])*", "", regex=True)
+    text = text.str.replace(r"^[\u4e00-\u9fff]{1,4}?(?<![小社园景校])区", "", regex=True)
+    text = text.str.replace(r"^[\u4e00-\u9fff]{1,6}?街道", "", regex=True)
+    for pattern, replacement in _UNIT_FORMS:
+        text = text.str.replace(pattern, replacement, regex=True)
+    text = text.str.replace(r"(?<=[0-9])(?=[\u4e00-\u9fff])(?!号|栋|单元|室)", " ", regex=True)
+    places = text.str.findall(_PLACE).str.join(" ")
+    numbers = text.str.findall(r"[0-9]+(?:号|栋|单元|室)").str.join(" ")
+    bare = text.str.findall(r"(?<![0-9])[0-9]{3,4}(?![0-9号栋单元室])").str.join(" ").str.replace(r"([0-9]+)", r"\1室", regex=True)
+    tokens = (places + " " + numbers + " " + bare).str.split().apply(lambda t: " ".join(dict.fromkeys(t)))
+    return tokens
+
+
+def address_area(tokens: pd.Series) -> pd.Series:
+    """The first place token (a community or a road): a blocking key for people without IDs."""
+    return tokens.str.extract(r"(\S+(?:社区|小区|花园|家园|新村|公寓|大厦))", expand=False).fillna(
+        tokens.str.extract(r"(\S+(?:大道|路|街|巷|村))", expand=False)).fillna("")

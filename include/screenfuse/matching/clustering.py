@@ -1,0 +1,72 @@
+"""Clustering linked pairs into persons without ever breaking a constraint.
+
+Connected components (scipy) over the links; only components that break a constraint (two
+different values of a distinct key, e.g. two checksum-valid IDs, or a remembered "not the same
+person" pair) are rebuilt greedily, strongest link first, refusing any join that would break one.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+
+def cluster(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray,
+            distinct: list[np.ndarray], cannot_link: set[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Records 0..n-1 and weighted links → (component label per record, which links were used)."""
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    used = np.ones(len(left), dtype=bool)
+    bad = _violating_components(labels, distinct, cannot_link)
+    if not bad.size:
+        return labels, used
+    in_bad = np.isin(labels[left], bad)
+    order = np.flatnonzero(in_bad)[np.argsort(-weight[in_bad], kind="stable")]
+    members = np.flatnonzero(np.isin(labels, bad))
+    parent = {int(r): int(r) for r in members}
+    keys = {int(r): [{d[r]} if d[r] else set() for d in distinct] for r in members}
+    partners: dict[int, set[int]] = {}
+    for a, b in cannot_link:
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    groups = {int(r): {int(r)} for r in members}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    used[in_bad] = False
+    for e in order:
+        ra, rb = find(int(left[e])), find(int(right[e]))
+        if ra == rb:
+            used[e] = True
+            continue
+        if any(ka and kb and ka != kb for ka, kb in zip(keys[ra], keys[rb])):
+            continue
+        if any(partners.get(x, set()) & groups[rb] for x in groups[ra]):
+            continue
+        parent[rb] = ra
+        keys[ra] = [ka | kb for ka, kb in zip(keys[ra], keys[rb])]
+        groups[ra] |= groups.pop(rb)
+        used[e] = True
+    offset = labels.max() + 1
+    for r in members:
+        labels[r] = offset + find(int(r))
+    _, labels = np.unique(labels, return_inverse=True)
+    return labels, used
+
+
+def _violating_components(labels: np.ndarray, distinct: list[np.ndarray], cannot_link: set[tuple[int, int]]) -> np.ndarray:
+    bad = set()
+    for values in distinct:
+        frame = pd.DataFrame({"label": labels, "value": values})
+        frame = frame[frame["value"] != ""]
+        counts = frame.groupby("label")["value"].nunique()
+        bad |= set(counts[counts > 1].index)
+    for a, b in cannot_link:
+        if labels[a] == labels[b]:
+            bad.add(labels[a])
+    return np.array(sorted(bad), dtype=labels.dtype)

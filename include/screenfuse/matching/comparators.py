@@ -1,0 +1,167 @@
+"""Comparators: for each candidate pair, which level of agreement a column reaches.
+
+Every comparator is vectorized over all pairs at once (numpy and rapidfuzz `cpdist`, no Python
+loop per pair) and returns int8 levels: 0 = a value is missing (neutral), 1 = the best level
+(exact), then weaker levels, the last one meaning "different".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler, Levenshtein, OSA
+from rapidfuzz.process import cpdist
+
+# Values for a pair side: get(column) -> (left values, right values) as numpy object arrays of str.
+Getter = Callable[[str], tuple[np.ndarray, np.ndarray]]
+
+
+def _present(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a != "") & (b != "")
+
+
+def _assign(present: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
+    """Level 1 for the first condition that holds, 2 for the next…, last+1 otherwise; 0 if missing."""
+    levels = np.full(len(present), len(conditions) + 1, dtype=np.int8)
+    for level in range(len(conditions), 0, -1):
+        levels[conditions[level - 1]] = level
+    levels[~present] = 0
+    return levels
+
+
+def _similarity(a, b, scorer) -> np.ndarray:
+    if len(a) == 0:
+        return np.zeros(0)
+    return cpdist(list(a), list(b), scorer=scorer, workers=-1)
+
+
+@dataclass(frozen=True)
+class Method:
+    default_thresholds: tuple[float, ...]
+    names: Callable[[tuple[float, ...]], list[str]]
+    compare: Callable[[Getter, str, tuple[float, ...], dict], np.ndarray]
+
+    def level_names(self, thresholds: tuple[float, ...]) -> list[str]:
+        return self.names(thresholds)
+
+
+def _exact(get, column, thresholds, options):
+    a, b = get(column)
+    return _assign(_present(a, b), [a == b])
+
+
+def _string_similarity(scorer, higher_is_better: bool):
+    def compare(get, column, thresholds, options):
+        a, b = get(column)
+        present = _present(a, b)
+        score = _similarity(a, b, scorer)
+        steps = [score >= t if higher_is_better else score <= t for t in thresholds]
+        return _assign(present, [a == b, *steps])
+    return compare
+
+
+def _date(get, column, thresholds, options):
+    """exact / one typed digit wrong / day and month swapped / same year / different."""
+    a, b = get(column)
+    present = _present(a, b)
+    ca, cb = _digits8(a), _digits8(b)
+    same = lambda x, y: (ca[:, x:y] == cb[:, x:y]).all(axis=1)  # noqa: E731
+    year = same(0, 4)
+    swapped = year & (ca[:, 4:6] == cb[:, 6:8]).all(axis=1) & (ca[:, 6:8] == cb[:, 4:6]).all(axis=1)
+    one_digit = (ca != cb).sum(axis=1) == 1
+    return _assign(present, [same(0, 8), one_digit, swapped, year])
+
+
+def _digits8(values: np.ndarray) -> np.ndarray:
+    """Dates as an (n, 8) character matrix of YYYYMMDD (separators dropped)."""
+    compact = np.char.replace(np.asarray(values, dtype="U10"), "-", "")
+    return np.asarray(compact, dtype="U8").view("U1").reshape(len(compact), 8)
+
+
+def _numeric(get, column, thresholds, options):
+    a, b = get(column)
+    present = _present(a, b)
+    x = _to_float(a)
+    y = _to_float(b)
+    present &= ~np.isnan(x) & ~np.isnan(y)
+    tolerance = thresholds[0] if thresholds else 0.0
+    with np.errstate(invalid="ignore"):
+        return _assign(present, [x == y, np.abs(x - y) <= tolerance])
+
+
+def _to_float(values: np.ndarray) -> np.ndarray:
+    import pandas as pd
+
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+
+
+def _zh_name(get, column, thresholds, options):
+    """Chinese names: exact / same pinyin (homophone) / similar characters / different.
+
+    Pinyin agreement is evidence, not proof: the model learns how much it is worth.
+    """
+    a, b = get(column)
+    pa, pb = get(options.get("pinyin_column", f"{column}_pinyin"))
+    present = _present(a, b)
+    similar = _similarity(a, b, JaroWinkler.normalized_similarity) >= (thresholds[0] if thresholds else 0.8)
+    pinyin_close = _similarity(pa, pb, JaroWinkler.normalized_similarity) >= 0.9
+    return _assign(present, [a == b, (pa == pb) & (pa != ""), similar | pinyin_close])
+
+
+def _resident_id(get, column, thresholds, options):
+    """Resident ID numbers: exact / one substitution or adjacent swap / both checksum-valid and
+    different (strong evidence against) / otherwise different."""
+    a, b = get(column)
+    va, vb = get(options.get("trusted_column", "id_trusted"))
+    present = _present(a, b)
+    one_edit = _similarity(a, b, OSA.distance) == 1
+    conflict = _present(va, vb) & (va != vb)
+    return _assign(present, [a == b, one_edit & ~conflict, conflict])
+
+
+def _mobile(get, column, thresholds, options):
+    """Mobile numbers: exact (also against the other side's second number) / one edit / different."""
+    a, b = get(column)
+    present = _present(a, b)
+    same = a == b
+    second = options.get("second_column", f"{column}2")
+    try:
+        a2, b2 = get(second)
+        same = same | ((a2 != "") & ((a2 == b) | (a2 == b2))) | ((b2 != "") & (a == b2))
+    except KeyError:
+        pass
+    return _assign(present, [same, _similarity(a, b, Levenshtein.distance) == 1])
+
+
+def _address(get, column, thresholds, options):
+    """Addresses after normalization: exact / token-set similarity ≥ thresholds / different."""
+    a, b = get(column)
+    score = _similarity(a, b, fuzz.token_set_ratio) / 100.0
+    return _assign(_present(a, b), [a == b, *[score >= t for t in thresholds]])
+
+
+def _names(*fixed):
+    return lambda thresholds: list(fixed)
+
+
+METHODS: dict[str, Method] = {
+    "exact": Method((), _names("exact", "different"), _exact),
+    "jaro_winkler": Method(
+        (0.92, 0.80), lambda t: ["exact", *[f"jaro_winkler>={x:g}" for x in t], "different"],
+        _string_similarity(JaroWinkler.normalized_similarity, True)),
+    "edit_distance": Method(
+        (1, 2), lambda t: ["exact", *[f"osa<={x:g}" for x in t], "different"],
+        _string_similarity(OSA.distance, False)),
+    "levenshtein": Method(
+        (1, 2), lambda t: ["exact", *[f"levenshtein<={x:g}" for x in t], "different"],
+        _string_similarity(Levenshtein.distance, False)),
+    "date": Method((), _names("exact", "one_digit", "day_month_swapped", "same_year", "different"), _date),
+    "numeric": Method((0.0,), lambda t: ["exact", f"within_{t[0] if t else 0:g}", "different"], _numeric),
+    "zh_name": Method((0.8,), _names("exact", "same_pinyin", "similar", "different"), _zh_name),
+    "resident_id": Method((), _names("exact", "one_edit", "both_valid_different", "different"), _resident_id),
+    "mobile": Method((), _names("exact", "one_edit", "different"), _mobile),
+    "address": Method(
+        (0.9, 0.7), lambda t: ["exact", *[f"similar>={x:g}" for x in t], "different"], _address),
+}

@@ -1,0 +1,155 @@
+"""The matching engine: block → compare → score → cluster → stable ids, with explanations.
+
+`dedupe` resolves a whole frame (batch), or only what new records change when `new_ids` is given
+(incremental: new records are compared with each other and with existing ones, existing persons
+stay joined as they were).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from screenfuse.matching.blocking import RuleStats, candidate_pairs
+from screenfuse.matching.clustering import cluster
+from screenfuse.matching.model import (Model, attach_term_frequencies, comparison_levels, contributions,
+                                       prior_weight, probability, train)
+from screenfuse.matching.person_ids import assign_person_ids, person_changes
+from screenfuse.matching.settings import MatchSettings, SettingsError
+
+PAIR_COLUMNS = ["left_id", "right_id", "match_weight", "match_probability", "explanation"]
+
+
+@dataclass
+class DedupeResult:
+    clusters: pd.DataFrame  # record_id, person_id
+    links: pd.DataFrame  # the links that joined records (PAIR_COLUMNS)
+    review: pd.DataFrame  # grey-zone pairs left apart for a person to decide (PAIR_COLUMNS)
+    changes: pd.DataFrame  # merges and splits against `previous`
+    model: Model
+    rule_stats: list[RuleStats]
+    timings: dict[str, float] = field(default_factory=dict)
+    candidate_pairs: int = 0
+
+
+class _Clock:
+    def __init__(self, progress: Callable[[str, float], None] | None):
+        self.progress, self.timings, self.start = progress, {}, time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = now - self.start
+        if self.progress:
+            self.progress(stage, self.timings[stage])
+        self.start = now
+
+
+def _check_columns(frame: pd.DataFrame, settings: MatchSettings) -> None:
+    needed = {settings.unique_id, *settings.distinct_keys}
+    needed |= {p.column for rule in settings.blocking for p in rule}
+    needed |= {c.column for c in settings.comparisons}
+    missing = sorted(needed - set(frame.columns))
+    if missing:
+        raise SettingsError(f"input has no column(s) {', '.join(missing)} named in the settings; "
+                            f"columns present: {', '.join(map(str, frame.columns))}")
+    if not frame[settings.unique_id].is_unique:
+        raise SettingsError(f"unique_id column '{settings.unique_id}' has repeated values; each record needs its own id")
+
+
+def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame | None = None,
+           cannot_link: pd.DataFrame | None = None, model: Model | None = None,
+           new_ids: np.ndarray | None = None, progress: Callable[[str, float], None] | None = None) -> DedupeResult:
+    """Resolve `frame` (one row per record, keyed by settings.unique_id) into persons.
+
+    previous: record_id, person_id of earlier runs (stable ids; pre-joined when incremental).
+    cannot_link: left_id, right_id pairs a person said are not the same.
+    model: a trained model to reuse; trained on this frame when absent.
+    """
+    clock = _Clock(progress)
+    _check_columns(frame, settings)
+    uid = settings.unique_id
+    frame = frame.fillna("").astype({c: str for c in frame.columns if frame[c].dtype != float})
+    frame = frame.sort_values(uid, kind="stable").reset_index(drop=True)
+    ids = frame[uid].astype(str).to_numpy(dtype=object)
+    n = len(frame)
+    position = pd.Series(np.arange(n), index=ids)
+    new_mask = np.isin(ids, np.asarray(new_ids, dtype=object)) if new_ids is not None else None
+
+    left, right, stats = candidate_pairs(frame, settings.blocking, settings.max_block_size, only_with=new_mask)
+    clock.lap("block")
+    levels = comparison_levels(frame, settings, left, right)
+    clock.lap("compare")
+    if model is None:
+        model = train(frame, settings, levels, len(left))
+        clock.lap("train")
+    else:
+        attach_term_frequencies(model, frame)
+    weights = contributions(model, levels, frame, left)
+    total = prior_weight(model) + weights.sum(axis=1)
+    prob = probability(total)
+    clock.lap("score")
+
+    distinct = [frame[k].astype(str).to_numpy(dtype=object) for k in settings.distinct_keys]
+    conflict = np.zeros(len(left), dtype=bool)
+    for values in distinct:
+        conflict |= (values[left] != "") & (values[right] != "") & (values[left] != values[right])
+    forbidden = set()
+    if cannot_link is not None and len(cannot_link):
+        known = cannot_link[cannot_link["left_id"].isin(position.index) & cannot_link["right_id"].isin(position.index)]
+        a = position[known["left_id"].astype(str)].to_numpy()
+        b = position[known["right_id"].astype(str)].to_numpy()
+        forbidden = {(int(min(x, y)), int(max(x, y))) for x, y in zip(a, b)}
+        if forbidden:
+            pair_code = left * n + right
+            conflict |= np.isin(pair_code, np.array([x * n + y for x, y in forbidden], dtype=np.int64))
+    link = (prob >= settings.match_threshold) & ~conflict
+    review = (prob >= settings.review_threshold) & ~link & ~conflict
+
+    edge_left, edge_right, edge_weight = left[link], right[link], total[link]
+    if new_mask is not None and previous is not None and len(previous):
+        # existing persons stay joined: chain their records with links stronger than any score
+        prev = previous[previous["record_id"].astype(str).isin(position.index)]
+        prev_pos = position[prev["record_id"].astype(str)].to_numpy()
+        order = np.lexsort((prev_pos, prev["person_id"].to_numpy()))
+        person_sorted, pos_sorted = prev["person_id"].to_numpy()[order], prev_pos[order]
+        same = person_sorted[1:] == person_sorted[:-1]
+        edge_left = np.r_[edge_left, pos_sorted[:-1][same]]
+        edge_right = np.r_[edge_right, pos_sorted[1:][same]]
+        edge_weight = np.r_[edge_weight, np.full(int(same.sum()), np.inf)]
+    labels, used = cluster(n, edge_left, edge_right, edge_weight, distinct, forbidden)
+    person_ids = assign_person_ids(ids, labels, previous)
+    clock.lap("cluster")
+
+    clusters = pd.DataFrame({"record_id": ids, "person_id": person_ids})
+    linked_rows = np.flatnonzero(link)[used[: int(link.sum())]]
+    review_rows = np.flatnonzero(review)
+    review_rows = review_rows[labels[left[review_rows]] != labels[right[review_rows]]]
+    links = _pairs_frame(ids, left, right, total, prob, weights, levels, model, linked_rows)
+    queue = _pairs_frame(ids, left, right, total, prob, weights, levels, model, review_rows)
+    changes = person_changes(previous, clusters) if previous is not None else person_changes(None, clusters)
+    clock.lap("explain")
+    return DedupeResult(clusters, links, queue, changes, model, stats, clock.timings, int(len(left)))
+
+
+def _pairs_frame(ids, left, right, total, prob, weights, levels, model: Model, rows: np.ndarray) -> pd.DataFrame:
+    """Pairs with their weight and an explanation: each comparison's level and bits."""
+    prior = round(prior_weight(model), 3)
+    names = [c.column for c in model.comparisons]
+    level_names = [c.levels for c in model.comparisons]
+    explanations = []
+    for r in rows:
+        parts = {"prior": prior}
+        for k, name in enumerate(names):
+            level = int(levels[r, k])
+            parts[name] = {"level": "missing" if level == 0 else level_names[k][level - 1],
+                           "bits": round(float(weights[r, k]), 3)}
+        explanations.append(json.dumps(parts, ensure_ascii=False))
+    return pd.DataFrame({
+        "left_id": ids[left[rows]], "right_id": ids[right[rows]],
+        "match_weight": np.round(total[rows], 4), "match_probability": np.round(prob[rows], 6),
+        "explanation": explanations,
+    }, columns=PAIR_COLUMNS)

@@ -1,0 +1,199 @@
+"""Fellegi–Sunter model: m and u per comparison level, a prior, term frequencies, and scoring.
+
+u (how often non-matches reach a level) comes from random record pairs, with the exact level
+computed from value frequencies; m (how often matches reach it) is learned by expectation
+maximisation on the candidate pairs, grouped by level pattern so each iteration is tiny. A pair's
+match weight is log2 of the prior odds plus each comparison's log2(m/u); a missing value adds 0.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from screenfuse.matching.comparators import METHODS
+from screenfuse.matching.settings import MatchSettings
+
+FLOOR = 1e-9
+M_FLOOR = 1e-4  # no level is impossible for a true match: keeps one disagreement from being a veto
+
+
+@dataclass
+class LevelParams:
+    column: str
+    method: str
+    role: str
+    levels: list[str]
+    m: list[float]
+    u: list[float]
+    term_frequency: bool = False
+
+    @property
+    def weights(self) -> np.ndarray:
+        """log2(m/u) per level, with 0 first for the missing level."""
+        return np.r_[0.0, np.log2(np.maximum(self.m, M_FLOOR) / np.maximum(self.u, FLOOR))]
+
+
+@dataclass
+class Model:
+    prior: float
+    comparisons: list[LevelParams]
+    em_iterations_run: int = 0
+    tf: dict[str, dict[str, float]] = field(default_factory=dict)  # column → value → share of records
+
+    def to_json(self) -> str:
+        return json.dumps({"prior": self.prior, "em_iterations_run": self.em_iterations_run,
+                           "comparisons": [c.__dict__ for c in self.comparisons]}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Model":
+        doc = json.loads(text)
+        return cls(prior=doc["prior"], comparisons=[LevelParams(**c) for c in doc["comparisons"]],
+                   em_iterations_run=doc.get("em_iterations_run", 0))
+
+
+class PairValues:
+    """Column values for both sides of every candidate pair, gathered on demand."""
+
+    def __init__(self, frame: pd.DataFrame, left: np.ndarray, right: np.ndarray):
+        self.frame, self.left, self.right = frame, left, right
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __call__(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        if column not in self.frame.columns:
+            raise KeyError(column)
+        if column not in self._arrays:
+            self._arrays[column] = self.frame[column].fillna("").astype(str).to_numpy(dtype=object)
+        values = self._arrays[column]
+        return values[self.left], values[self.right]
+
+
+def comparison_levels(frame: pd.DataFrame, settings: MatchSettings, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """(pairs × comparisons) int8 matrix of levels."""
+    get = PairValues(frame, left, right)
+    out = np.zeros((len(left), len(settings.comparisons)), dtype=np.int8)
+    for k, comp in enumerate(settings.comparisons):
+        method = METHODS[comp.method]
+        out[:, k] = method.compare(get, comp.column, comp.thresholds or method.default_thresholds, comp.options)
+    return out
+
+
+def _value_shares(frame: pd.DataFrame, column: str) -> pd.Series:
+    values = frame[column].fillna("").astype(str)
+    values = values[values != ""]
+    return values.value_counts(normalize=True) if len(values) else pd.Series(dtype=float)
+
+
+def estimate_u(frame: pd.DataFrame, settings: MatchSettings) -> list[np.ndarray]:
+    """u per comparison level from random pairs; the exact level from value frequencies."""
+    n = len(frame)
+    rng = np.random.default_rng(settings.seed)
+    samples = min(settings.u_sample_pairs, max(n * (n - 1) // 2, 1))
+    left = rng.integers(0, n, samples)
+    right = rng.integers(0, n, samples)
+    keep = left != right
+    levels = comparison_levels(frame, settings, left[keep], right[keep])
+    result = []
+    for k, comp in enumerate(settings.comparisons):
+        n_levels = len(comp.levels)
+        if comp.u is not None:
+            result.append(np.asarray(comp.u))
+            continue
+        counts = np.bincount(levels[:, k], minlength=n_levels + 1)[1:].astype(float)
+        shares = _value_shares(frame, comp.column)
+        exact = float((shares ** 2).sum()) if len(shares) else 0.0
+        rest = counts[1:] + 0.5  # add-half smoothing: no level is impossible
+        rest = rest / rest.sum() * (1.0 - exact)
+        result.append(np.r_[max(exact, FLOOR), rest])
+    return result
+
+
+def _default_m(n_levels: int) -> np.ndarray:
+    """Starting m: most matches agree exactly, few disagree completely."""
+    raw = np.array([0.9 ** (i * 3 + 1) for i in range(n_levels)])
+    raw[0] = 0.9
+    raw[-1] = 0.02
+    return raw / raw.sum()
+
+
+def train(frame: pd.DataFrame, settings: MatchSettings, levels: np.ndarray, n_candidates: int) -> Model:
+    """Estimate u by sampling and m and the prior by EM over the candidate pairs' level patterns."""
+    u_random = estimate_u(frame, settings)
+    comps = settings.comparisons
+    patterns, counts = np.unique(levels, axis=0, return_counts=True) if len(levels) else (np.zeros((0, len(comps)), np.int8), np.zeros(0))
+    counts = counts.astype(float)
+    m = [np.asarray(c.m) if c.m is not None else _default_m(len(c.levels)) for c in comps]
+    u_blocked = [u.copy() for u in u_random]
+    lam = 0.1
+    iterations = 0
+    for iterations in range(1, settings.em_iterations + 1):
+        log_m = np.full(len(patterns), np.log(lam))
+        log_u = np.full(len(patterns), np.log(1 - lam))
+        for k in range(len(comps)):
+            lv = patterns[:, k]
+            has = lv > 0
+            log_m[has] += np.log(np.maximum(m[k][lv[has] - 1], FLOOR))
+            log_u[has] += np.log(np.maximum(u_blocked[k][lv[has] - 1], FLOOR))
+        post = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -700, 700)))
+        new_lam = float((counts * post).sum() / max(counts.sum(), 1))
+        delta = abs(new_lam - lam)
+        lam = min(max(new_lam, 1e-9), 1 - 1e-9)
+        for k, comp in enumerate(comps):
+            lv = patterns[:, k]
+            n_levels = len(comp.levels)
+            wm = np.bincount(lv, weights=counts * post, minlength=n_levels + 1)[1:] + 1e-3
+            wu = np.bincount(lv, weights=counts * (1 - post), minlength=n_levels + 1)[1:] + 1e-3
+            if comp.m is None:
+                m[k] = wm / wm.sum()
+            u_blocked[k] = wu / wu.sum()
+        if delta < 1e-6:
+            break
+    n = len(frame)
+    total_pairs = max(n * (n - 1) / 2, 1)
+    prior = settings.prior or min(max(lam * n_candidates / total_pairs, 1e-12), 0.5)
+    model = Model(prior=prior, em_iterations_run=iterations, comparisons=[
+        LevelParams(c.column, c.method, c.role, c.levels, [float(x) for x in m[k]], [float(x) for x in u_random[k]],
+                    c.term_frequency)
+        for k, c in enumerate(comps)
+    ])
+    attach_term_frequencies(model, frame)
+    return model
+
+
+def attach_term_frequencies(model: Model, frame: pd.DataFrame) -> None:
+    model.tf = {c.column: _value_shares(frame, c.column).to_dict() for c in model.comparisons if c.term_frequency}
+
+
+def contributions(model: Model, levels: np.ndarray, frame: pd.DataFrame, left: np.ndarray) -> np.ndarray:
+    """(pairs × comparisons) weights in bits, with term-frequency and household-context rules.
+
+    An exact agreement on a common value (王芳, a household's phone) is worth log2(m / share of
+    that value) instead of the average. Context comparisons (shared phone, address) add nothing
+    positive when any identity comparison (name, ID, birth date, sex) disagrees: a household
+    shares context, not identity.
+    """
+    weights = np.zeros(levels.shape, dtype=float)
+    for k, comp in enumerate(model.comparisons):
+        weights[:, k] = comp.weights[levels[:, k]]
+        if comp.term_frequency and model.tf.get(comp.column):
+            exact = levels[:, k] == 1
+            if exact.any():
+                values = frame[comp.column].fillna("").astype(str).to_numpy(dtype=object)[left[exact]]
+                share = pd.Series(values).map(model.tf[comp.column]).fillna(comp.u[0]).to_numpy(dtype=float)
+                weights[exact, k] = np.log2(max(comp.m[0], FLOOR) / np.maximum(share, FLOOR))
+    identity = [k for k, c in enumerate(model.comparisons) if c.role == "identity"]
+    context = [k for k, c in enumerate(model.comparisons) if c.role == "context"]
+    if identity and context:
+        disagree = (weights[:, identity] < 0).any(axis=1)
+        weights[np.ix_(disagree, context)] = np.minimum(weights[np.ix_(disagree, context)], 0.0)
+    return weights
+
+
+def prior_weight(model: Model) -> float:
+    return float(np.log2(model.prior / (1 - model.prior)))
+
+
+def probability(match_weight: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(-np.clip(match_weight, -500, 500)))

@@ -1,0 +1,38 @@
+"""The zh_person preset's input: canonical person columns, normalized for matching.
+
+Canonical columns: record_id, name, id_number, phone, birth_date, sex, address (any may be
+missing or empty; extra columns are kept). Normalizing twice gives the same result, so records
+the pipeline already normalized pass through unchanged.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from screenfuse import normalize as nz
+
+CANONICAL = ("record_id", "name", "id_number", "phone", "birth_date", "sex", "address")
+_SEX = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "女": "F", "2": "F"}
+
+
+def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    blank = pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    col = lambda name: frame[name].fillna("").astype(str) if name in frame.columns else blank  # noqa: E731
+    out["record_id"] = col("record_id")
+    out["name"] = nz.normalize_name(col("name"))
+    out["name_pinyin"] = nz.pinyin_of(out["name"])
+    ids = nz.normalize_id_numbers(col("id_number"))
+    out["id_number"] = ids["id_number"]
+    out["id_trusted"] = np.where(ids["id_status"].isin(["valid", "converted_15"]), ids["id_number"], "")
+    given_birth = nz.normalize_dates(col("birth_date"))
+    out["birth_date"] = np.where(ids["birth_date"] != "", ids["birth_date"], given_birth)
+    given_sex = col("sex").str.strip().str.lower().map(_SEX).fillna("")
+    out["sex"] = np.where(ids["sex"] != "", ids["sex"], given_sex)
+    phones = nz.normalize_phones(col("phone"))
+    second = nz.normalize_phones(col("phone2"))["phone"] if "phone2" in frame.columns else phones["phone2"]
+    out["phone"] = phones["phone"]
+    out["phone2"] = np.where(second != "", second, phones["phone2"])
+    out["address"] = nz.address_tokens(nz.normalize_addresses(col("address")))
+    out["address_area"] = nz.address_area(out["address"])
+    return out
