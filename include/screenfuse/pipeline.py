@@ -18,6 +18,7 @@ from screenfuse.ingest import discover_files, empty_records, stage_file
 from screenfuse.pushlist import plan_push_items, write_outbox
 from screenfuse.readers import sha256_of
 from screenfuse.records import RECORD_COLUMNS
+from screenfuse.matching import Model
 from screenfuse.resolve import resolve_identities
 from screenfuse.validation import audit_persons, validate_rows
 from screenfuse import warehouse
@@ -140,18 +141,45 @@ def _batch_records(settings: Settings, batch_id: str) -> pd.DataFrame:
 
 
 def resolve(settings: Settings, batch_id: str) -> dict:
-    """Resolve this batch's records together with every earlier one; person ids stay stable."""
+    """Match this batch's records against earlier persons and each other (incremental after the
+    first batch), with the stored model; the first batch trains and stores one."""
     engine = warehouse.engine_for(settings.warehouse_url)
     before = warehouse.read_frame(engine, "queries/source_records_before.sql", batch_id=batch_id)
     new = _batch_records(settings, batch_id)
     records = pd.concat([f for f in (before, new) if not f.empty] or [new], ignore_index=True)[RECORD_COLUMNS]
     records["temperature"] = pd.to_numeric(records["temperature"], errors="coerce")
     records["row_number"] = records["row_number"].astype("int64")
-    previous = warehouse.read_frame(engine, "queries/previous_links.sql")
-    links = resolve_identities(records, previous).assign(batch_id=batch_id)
-    records.to_parquet(_path(settings, batch_id, "all_records.parquet"), index=False)
+    previous = warehouse.read_frame(engine, "queries/previous_links.sql", batch_id=batch_id)
+    stored = warehouse.read_frame(engine, "queries/latest_match_model.sql", batch_id=batch_id)
+    model = Model.from_json(stored["params_json"].iloc[0]) if len(stored) and len(previous) else None
+    cannot_link = warehouse.read_frame(engine, "queries/cannot_link.sql")
+    incremental = len(previous) > 0
+    result = resolve_identities(records, previous if incremental else None,
+                                new_ids=new["source_record_id"].to_numpy() if incremental else None,
+                                model=model, cannot_link=cannot_link)
+    links = result.links.merge(previous.rename(columns={"person_id": "person_before"}), on="source_record_id", how="left")
+    changed = links["person_before"].isna() | (links["person_before"] != links["person_id"])
+    links["changed_batch_id"] = links["changed_batch_id"].where(~changed, batch_id)
+    links["previous_person_id"] = links["previous_person_id"].where(~changed, links["person_before"])
+    # a record this batch did not touch keeps the weight and explanation of the link that joined it
+    kept = (links["match_rule"] == "kept") & links["kept_rule"].notna()
+    for column in ("weight", "probability", "rule", "explanation"):
+        target = column if column == "explanation" else f"match_{column}"
+        links[target] = links[target].where(~kept, links[f"kept_{column}"])
+    links = links.drop(columns=["person_before", "kept_weight", "kept_probability", "kept_rule", "kept_explanation"])
     links.to_parquet(_path(settings, batch_id, "links.parquet"), index=False)
-    return {"records": len(records), "new_records": len(new), "persons": int(links["person_id"].nunique())}
+    review = result.review.assign(batch_id=batch_id, state="open")
+    review.insert(0, "review_id", [f"R{batch_id}-{a}-{b}" for a, b in zip(review["left_record_id"], review["right_record_id"])])
+    review.to_parquet(_path(settings, batch_id, "review.parquet"), index=False)
+    result.changes.assign(batch_id=batch_id).to_parquet(_path(settings, batch_id, "person_events.parquet"), index=False)
+    model_rows = pd.DataFrame([{"model_id": batch_id, "preset": "zh_person", "params_json": result.model.to_json()}]
+                              if result.model_trained else [], columns=["model_id", "preset", "params_json"])
+    model_rows.to_parquet(_path(settings, batch_id, "match_model.parquet"), index=False)
+    records.to_parquet(_path(settings, batch_id, "all_records.parquet"), index=False)
+    return {"records": len(records), "new_records": len(new), "persons": int(result.links["person_id"].nunique()),
+            "review_items": len(review), "merges": int((result.changes["event"] == "merge").sum()),
+            "splits": int((result.changes["event"] == "split").sum()), "incremental": incremental,
+            "model_trained": result.model_trained}
 
 
 def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
@@ -202,6 +230,9 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     warehouse.publish(warehouse.engine_for(settings.warehouse_url), batch_id, {
         "source_record": new_records, "person_link": links, "person": persons, "quarantine": quarantine,
         "ingest_file": files, "push_item": push_items, "run_log": pd.DataFrame([run]),
+        "match_review": pd.read_parquet(_path(settings, batch_id, "review.parquet")),
+        "person_event": pd.read_parquet(_path(settings, batch_id, "person_events.parquet")),
+        "match_model": pd.read_parquet(_path(settings, batch_id, "match_model.parquet")),
     })
     return {k: v for k, v in run.items() if k not in ("airflow_run_id",)}
 

@@ -216,6 +216,47 @@ class _Generator:
 
 def generate(people: int, seed: int, day: date, out: Path, truth: Path) -> dict:
     """Write the four feeds into out/<feed>/ and the ground truth into truth/truth.csv."""
+    g, pop, rows = _feed_rows(people, seed, day)
+    truth_rows = []
+    files = _write_feeds(rows, out, day, truth_rows, g)
+    truth.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(truth_rows, columns=["feed", "file_name", "row_number", "person_key"]).to_csv(truth / "truth.csv", index=False)
+    pop.assign(birth_date=pop.birth_date.astype(str)).to_csv(truth / "people.csv", index=False)
+    return {"people": len(pop), "files": files, "rows": {f: len(r) for f, r in rows.items()}}
+
+
+FLAT_SOURCES = {  # canonical column → the headers the feeds use for it
+    "name": ("姓名", "患者姓名"),
+    "id_number": ("身份证号", "公民身份号码", "身份证号码"),
+    "phone": ("联系电话", "手机号码", "联系方式", "手机号"),
+    "address": ("目的地", "现住址", "住址"),
+}
+
+
+def generate_flat(people: int, seed: int, day: date, out_csv: Path, truth_csv: Path) -> int:
+    """All feeds' rows as one CSV of canonical person columns (record_id, name, id_number,
+    phone, address), for `screenfuse dedupe --preset zh_person` and benchmarks; the truth CSV
+    maps record_id → person_key."""
+    _, _, rows = _feed_rows(people, seed, day)
+    records, truth = [], []
+    for feed, entries in rows.items():
+        for n, (_unit, row, person_key) in enumerate(entries):
+            flat = {"record_id": f"{feed}-{n:07d}"}
+            for column, headers in FLAT_SOURCES.items():
+                flat[column] = next((str(row[h]) for h in headers if h in row), "")
+            if feed == "community":
+                flat["address"] = f"{row['社区']}{row['楼栋']}{row['单元']}{row['房号']}室"
+            records.append(flat)
+            truth.append((flat["record_id"], person_key))
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    truth_csv.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(records).to_csv(out_csv, index=False)
+    pd.DataFrame(truth, columns=["record_id", "person_key"]).to_csv(truth_csv, index=False)
+    return len(records)
+
+
+def _feed_rows(people: int, seed: int, day: date):
+    """The population and, per feed, (unit, row as the unit writes it, person_key) entries."""
     g = _Generator(people, seed, day)
     pop = g.population()
     confirmed = pop[pop.true_status == "confirmed"]
@@ -279,13 +320,7 @@ def generate(people: int, seed: int, day: date, out: Path, truth: Path) -> dict:
                     "CT结果": "", "入院日期": day.isoformat() if cat in ("确诊", "疑似") else "", "出院日期": "",
                     "处置": "收治入院" if cat in ("确诊", "疑似") else "居家观察",
                 }, p.person_key))
-
-    truth_rows = []
-    files = _write_feeds(rows, out, day, truth_rows, g)
-    truth.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(truth_rows, columns=["feed", "file_name", "row_number", "person_key"]).to_csv(truth / "truth.csv", index=False)
-    pop.assign(birth_date=pop.birth_date.astype(str)).to_csv(truth / "people.csv", index=False)
-    return {"people": len(pop), "files": files, "rows": {f: len(r) for f, r in rows.items()}}
+    return g, pop, rows
 
 
 def _write_feeds(rows, out: Path, day: date, truth_rows: list, g: _Generator) -> int:

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from screenfuse.config import SQL_DIR
 
-PUBLISHED_TABLES = ("source_record", "person_link", "person", "quarantine", "ingest_file", "push_item", "run_log")
+PUBLISHED_TABLES = ("source_record", "person_link", "person", "quarantine", "ingest_file", "push_item", "run_log",
+                    "match_review", "person_event", "match_model")
 
 
 def sql_statements(relative: str) -> list[str]:

@@ -83,11 +83,15 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     clock.lap("block")
     levels = comparison_levels(frame, settings, left, right)
     clock.lap("compare")
+    small = n < settings.min_records_to_train
+    if model is None and small:
+        model = Model.fallback(settings.preset)
     if model is None:
         model = train(frame, settings, levels, len(left))
         clock.lap("train")
     else:
-        attach_term_frequencies(model, frame)
+        # value shares of a handful of records say nothing about how common a value is
+        attach_term_frequencies(model, frame if not small else frame.iloc[0:0])
     weights = contributions(model, levels, frame, left)
     total = prior_weight(model) + weights.sum(axis=1)
     prob = probability(total)
@@ -113,6 +117,7 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     if new_mask is not None and previous is not None and len(previous):
         # existing persons stay joined: chain their records with links stronger than any score
         prev = previous[previous["record_id"].astype(str).isin(position.index)]
+        prev = prev[~new_mask[position[prev["record_id"].astype(str)].to_numpy()]]
         prev_pos = position[prev["record_id"].astype(str)].to_numpy()
         order = np.lexsort((prev_pos, prev["person_id"].to_numpy()))
         person_sorted, pos_sorted = prev["person_id"].to_numpy()[order], prev_pos[order]

@@ -17,7 +17,7 @@ from screenfuse.matching.comparators import METHODS
 from screenfuse.matching.settings import MatchSettings
 
 FLOOR = 1e-9
-M_FLOOR = 1e-4  # no level is impossible for a true match: keeps one disagreement from being a veto
+M_FLOOR = 0.002  # no level is impossible for a true match: one disagreement is strong evidence, not a veto
 
 
 @dataclass
@@ -48,6 +48,16 @@ class Model:
                            "comparisons": [c.__dict__ for c in self.comparisons]}, ensure_ascii=False)
 
     @classmethod
+    def fallback(cls, preset_name: str | None) -> "Model | None":
+        """The shipped model of a preset, for inputs too small to learn from."""
+        from importlib import resources
+
+        if not preset_name:
+            return None
+        path = resources.files("screenfuse.matching") / f"{preset_name}_model.json"
+        return cls.from_json(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    @classmethod
     def from_json(cls, text: str) -> "Model":
         doc = json.loads(text)
         return cls(prior=doc["prior"], comparisons=[LevelParams(**c) for c in doc["comparisons"]],
@@ -74,6 +84,8 @@ def comparison_levels(frame: pd.DataFrame, settings: MatchSettings, left: np.nda
     """(pairs × comparisons) int8 matrix of levels."""
     get = PairValues(frame, left, right)
     out = np.zeros((len(left), len(settings.comparisons)), dtype=np.int8)
+    if len(left) == 0:
+        return out
     for k, comp in enumerate(settings.comparisons):
         method = METHODS[comp.method]
         out[:, k] = method.compare(get, comp.column, comp.thresholds or method.default_thresholds, comp.options)
@@ -89,6 +101,8 @@ def _value_shares(frame: pd.DataFrame, column: str) -> pd.Series:
 def estimate_u(frame: pd.DataFrame, settings: MatchSettings) -> list[np.ndarray]:
     """u per comparison level from random pairs; the exact level from value frequencies."""
     n = len(frame)
+    if n < 2:
+        return [np.asarray(c.u) if c.u is not None else np.full(len(c.levels), 1.0 / len(c.levels)) for c in settings.comparisons]
     rng = np.random.default_rng(settings.seed)
     samples = min(settings.u_sample_pairs, max(n * (n - 1) // 2, 1))
     left = rng.integers(0, n, samples)

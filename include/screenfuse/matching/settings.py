@@ -68,6 +68,7 @@ class MatchSettings:
     max_block_size: int = 2000
     u_sample_pairs: int = 300_000
     em_iterations: int = 30
+    min_records_to_train: int = 2000  # below this a preset uses its shipped model instead of EM
     seed: int = 42
     preset: str | None = None
 
@@ -88,7 +89,7 @@ def parse_settings(doc: dict, source: str = "settings") -> MatchSettings:
     if not isinstance(doc, dict):
         raise SettingsError(f"{source}: expected a mapping with unique_id, blocking and comparisons")
     known = {"unique_id", "blocking", "comparisons", "thresholds", "prior", "distinct_keys",
-             "max_block_size", "u_sample_pairs", "em_iterations", "seed"}
+             "max_block_size", "u_sample_pairs", "em_iterations", "min_records_to_train", "seed"}
     unknown = set(doc) - known
     if unknown:
         raise SettingsError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")
@@ -127,6 +128,7 @@ def parse_settings(doc: dict, source: str = "settings") -> MatchSettings:
         max_block_size=int(doc.get("max_block_size", 2000)),
         u_sample_pairs=int(doc.get("u_sample_pairs", 300_000)),
         em_iterations=int(doc.get("em_iterations", 30)),
+        min_records_to_train=int(doc.get("min_records_to_train", 2000)),
         seed=int(doc.get("seed", 42)),
     )
 
