@@ -167,7 +167,10 @@ def load_settings_file(path: Path) -> MatchSettings:
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: not valid YAML ({exc.__class__.__name__}); fix the syntax") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SettingsError(f"{path}: not valid YAML{where}; fix the syntax "
+                            "(quote slices in flow lists: \"id_number[:9]\")") from None
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read ({exc.strerror})") from None
     return parse_settings(doc, str(path))

@@ -1,0 +1,164 @@
+"""The matching engine: comparator levels, EM, constraints, review queue, incremental runs."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_id
+from screenfuse.matching import SettingsError, dedupe, preset
+from screenfuse.matching.comparators import METHODS
+from screenfuse.matching.model import PairValues
+from screenfuse.matching.settings import parse_settings
+from screenfuse.matching.zh_person import prepare
+
+ID_A = make_id("42010619800101123")
+ID_B = make_id("42010619850505234")
+
+
+def levels(method, left, right, thresholds=None, **columns):
+    """Level names the comparator gives each (left, right) pair."""
+    frame = pd.DataFrame({"v": left + right, **{k: v[0] + v[1] for k, v in columns.items()}})
+    n = len(left)
+    get = PairValues(frame, np.arange(n), np.arange(n, 2 * n))
+    spec = METHODS[method]
+    t = thresholds or spec.default_thresholds
+    names = ["missing", *spec.level_names(t)]
+    return [names[x] for x in spec.compare(get, "v", t, {"pinyin_column": "py", "trusted_column": "ok", "second_column": "v2"})]
+
+
+def test_zh_name_levels():
+    names = prepare(pd.DataFrame({"name": ["张伟", "章伟", "张伟国", "李娜", ""]}))
+    frame_left = ["张伟"] * 5
+    py_left = [names["name_pinyin"][0]] * 5
+    out = levels("zh_name", frame_left, list(names["name"]), py=(py_left, list(names["name_pinyin"])))
+    assert out == ["exact", "same_pinyin", "similar", "different", "missing"]
+
+
+def test_resident_id_levels():
+    swapped = ID_A[:10] + ID_A[11] + ID_A[10] + ID_A[12:]
+    typo = ID_A[:5] + str((int(ID_A[5]) + 1) % 10) + ID_A[6:]
+    right = [ID_A, swapped, typo, ID_B, "", "110105194912310029"]
+    ok_right = [ID_A, "", "", ID_B, "", ""]
+    out = levels("resident_id", [ID_A] * 6, right, ok=([ID_A] * 6, ok_right))
+    assert out == ["exact", "one_edit", "one_edit", "both_valid_different", "missing", "different"]
+
+
+def test_date_levels():
+    out = levels("date", ["1980-03-05"] * 5, ["1980-03-05", "1980-03-06", "1980-05-03", "1980-11-20", "1975-03-05"])
+    assert out == ["exact", "one_digit", "day_month_swapped", "same_year", "different"]
+
+
+def test_mobile_levels_with_second_number():
+    out = levels("mobile", ["13812345678"] * 4, ["13812345678", "13812345679", "13900000000", "13700000000"],
+                 v2=([""] * 4, ["", "", "", "13812345678"]))
+    assert out == ["exact", "one_edit", "different", "exact"]
+
+
+def test_string_similarity_levels():
+    assert levels("jaro_winkler", ["martha"] * 3, ["martha", "marhta", "xyz"]) == ["exact", "jaro_winkler>=0.92", "different"]
+    assert levels("edit_distance", ["12345"] * 4, ["12345", "12354", "13254", "99999"]) == ["exact", "osa<=1", "osa<=2", "different"]
+    assert levels("numeric", ["10", "10", "10"], ["10.0", "10.5", "x"], thresholds=(1.0,)) == ["exact", "within_1", "missing"]
+
+
+def test_em_recovers_known_m_on_a_small_case():
+    rng = np.random.default_rng(0)
+    entities = 3000
+    rows = []
+    for e in range(entities):
+        a, b = f"a{rng.integers(1e9)}", f"b{rng.integers(1e9)}"
+        for copy in range(2):
+            rows.append({"id": f"{e}-{copy}", "block": str(e // 5),
+                         "a": a if copy == 0 or rng.random() < 0.9 else f"x{rng.integers(1e9)}",
+                         "b": b if copy == 0 or rng.random() < 0.7 else f"y{rng.integers(1e9)}"})
+    frame = pd.DataFrame(rows)
+    settings = parse_settings({"unique_id": "id", "blocking": [["block"]],
+                               "comparisons": [{"column": "a", "method": "exact"}, {"column": "b", "method": "exact"}]})
+    result = dedupe(frame, settings)
+    m = {c.column: c.m[0] for c in result.model.comparisons}
+    assert m["a"] == pytest.approx(0.9, abs=0.03) and m["b"] == pytest.approx(0.7, abs=0.03)
+
+
+def zh(*rows):
+    return prepare(pd.DataFrame(rows).fillna(""))
+
+
+def test_household_shares_context_not_identity():
+    frame = zh(
+        {"record_id": "mother", "name": "李秀英", "phone": "13900000001", "address": "振华社区3栋2单元501室"},
+        {"record_id": "son", "name": "李明", "phone": "13900000001", "address": "振华社区3-2-501"},
+        {"record_id": "son2", "name": "李明", "phone": "+86 139-0000-0001", "address": "振华社区3栋501室"},
+    )
+    result = dedupe(frame, preset("zh_person"))
+    person = dict(zip(result.clusters["record_id"], result.clusters["person_id"]))
+    assert person["son"] == person["son2"] and person["son"] != person["mother"]
+
+
+def test_links_explain_themselves():
+    frame = zh({"record_id": "r1", "name": "张伟", "id_number": ID_A}, {"record_id": "r2", "name": "張偉", "id_number": ID_A})
+    link = dedupe(frame, preset("zh_person")).links.iloc[0]
+    parts = json.loads(link["explanation"])
+    assert parts["name"]["level"] == "exact" and parts["id_number"]["level"] == "exact"
+    total = parts["prior"] + sum(v["bits"] for k, v in parts.items() if k != "prior")
+    assert total == pytest.approx(link["match_weight"], abs=0.01)
+
+
+def test_grey_zone_goes_to_review_not_linked():
+    # same name, no other evidence but the same community: not enough to link, worth a look
+    frame = zh({"record_id": "a", "name": "欧阳娜娜", "address": "振华社区3栋"},
+               {"record_id": "b", "name": "欧阳娜娜", "address": "振华社区5栋"})
+    result = dedupe(frame, preset("zh_person").with_overrides(match_threshold=0.999, review_threshold=0.01))
+    assert result.clusters["person_id"].nunique() == 2
+    assert len(result.review) == 1 and json.loads(result.review.iloc[0]["explanation"])["name"]["level"] == "exact"
+
+
+def test_cannot_link_is_remembered():
+    frame = zh({"record_id": "a", "name": "张伟", "id_number": ID_A}, {"record_id": "b", "name": "张伟", "id_number": ID_A})
+    together = dedupe(frame, preset("zh_person"))
+    assert together.clusters["person_id"].nunique() == 1
+    apart = dedupe(frame, preset("zh_person"), previous=together.clusters,
+                   cannot_link=pd.DataFrame({"left_id": ["a"], "right_id": ["b"]}))
+    assert apart.clusters["person_id"].nunique() == 2
+    assert set(apart.changes["event"]) == {"split"}
+
+
+def test_incremental_equals_batch_with_the_same_model():
+    rng = np.random.default_rng(3)
+    people = [{"name": f"张{c}{d}", "id": make_id(f"4201061980{m:02d}{d:02d}{c:03d}"[:17]), "phone": f"138{rng.integers(1e8):08d}"}
+              for c, (m, d) in enumerate(zip(rng.integers(1, 13, 300), rng.integers(1, 28, 300)))]
+    rows = []
+    for k, p in enumerate(people):
+        for copy in range(1 + k % 3):
+            rows.append({"record_id": f"r{k:03d}-{copy}", "name": p["name"],
+                         "id_number": p["id"] if copy != 1 else "", "phone": p["phone"] if copy != 2 else ""})
+    frame = zh(*rows)
+    settings = preset("zh_person")
+    batch = dedupe(frame, settings)
+    first = frame[frame["record_id"] < "r150"]
+    earlier = dedupe(first, settings, model=batch.model)
+    later = dedupe(frame, settings, previous=earlier.clusters, model=batch.model,
+                   new_ids=frame.loc[frame["record_id"] >= "r150", "record_id"].to_numpy())
+    as_sets = lambda c: sorted(sorted(s) for _, s in c.groupby("person_id")["record_id"])  # noqa: E731
+    assert as_sets(later.clusters) == as_sets(batch.clusters)
+    kept = later.clusters.merge(earlier.clusters, on="record_id")
+    assert (kept["person_id_x"] == kept["person_id_y"]).all()  # earlier persons keep their ids
+
+
+@pytest.mark.parametrize("doc, words", [
+    ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "soundex"}]}, "method is 'soundex'"),
+    ({"unique_id": "id", "blocking": [], "comparisons": [{"column": "a", "method": "exact"}]}, "'blocking' must be a list"),
+    ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "exact"}],
+      "thresholds": {"match": 0.4, "review": 0.6}}, "0 < review <= match < 1"),
+    ({"unique_id": "id", "blocking": [["a[x:]"]], "comparisons": [{"column": "a", "method": "exact"}]}, "blocking[0]"),
+    ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "exact", "m": [0.5]}]}, ".m needs 2"),
+])
+def test_bad_settings_name_the_key(doc, words):
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(doc)
+    assert words in str(caught.value)
+
+
+def test_input_without_a_configured_column():
+    settings = parse_settings({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "b", "method": "exact"}]})
+    with pytest.raises(SettingsError, match="no column"):
+        dedupe(pd.DataFrame({"id": ["1", "2"], "a": ["x", "x"]}), settings)
