@@ -42,42 +42,80 @@ def _t2s():
     return OpenCC("t2s")
 
 
-@lru_cache(maxsize=200_000)
+def on_distinct(values: pd.Series, transform) -> pd.Series:
+    """Apply a column transform to each distinct value once and spread the result back.
+
+    Feeds repeat names, addresses and phones many times; this makes normalization cost grow
+    with the number of distinct values, not of rows.
+    """
+    codes, uniques = pd.factorize(values.fillna("").astype(str))
+    if len(uniques) == len(values):
+        return transform(values.fillna("").astype(str).reset_index(drop=True)).set_axis(values.index)
+    done = transform(pd.Series(uniques, dtype=object))
+    if isinstance(done, pd.DataFrame):
+        return done.iloc[codes].set_axis(values.index)
+    return pd.Series(done.to_numpy()[codes], index=values.index, dtype=object)
+
+
+def _char_table(names: pd.Series, convert) -> dict[int, str]:
+    """A str.translate table for every character the names use (convert runs once per char)."""
+    chars = set("".join(names.tolist()))
+    return {ord(c): convert(c) for c in chars}
+
+
+def simplify_names(names: pd.Series) -> pd.Series:
+    """Traditional → simplified, character by character (names have no phrases to convert);
+    a first character the tables would merge with another surname (於 → 于) is kept."""
+    converter = _t2s()
+    table = {k: v for k, v in _char_table(names, converter.convert).items() if v != chr(k)}
+    simplified = names.str.translate(table)
+    protected = names.str[:1].isin(_PROTECTED_SURNAMES)
+    return simplified.where(~protected, names.str[:1] + simplified.str[1:])
+
+
 def simplify_name(name: str) -> str:
-    """Traditional → simplified for one name, keeping surnames the tables would merge (於≠于)."""
-    if not name:
-        return name
-    converted = _t2s().convert(name)
-    if name[0] in _PROTECTED_SURNAMES:
-        converted = name[0] + converted[1:]
-    return converted
+    return simplify_names(pd.Series([name], dtype=object)).iloc[0]
 
 
 def normalize_name(values: pd.Series) -> pd.Series:
     """Names: half-width, no spaces at all (张 伟 = 张伟), one kind of middle dot, simplified."""
-    cleaned = (
-        to_halfwidth(values)
-        .str.replace(r"\s+", "", regex=True)
-        .str.replace(r"[•・.．‧∙]", "·", regex=True)
-    )
-    distinct = cleaned.unique()
-    mapping = {v: simplify_name(v) for v in distinct}
-    return cleaned.map(mapping)
+    def transform(distinct: pd.Series) -> pd.Series:
+        cleaned = (
+            to_halfwidth(distinct)
+            .str.replace(r"\s+", "", regex=True)
+            .str.replace(r"[•・.．‧∙]", "·", regex=True)
+        )
+        return simplify_names(cleaned)
+    return on_distinct(values, transform)
 
 
-@lru_cache(maxsize=200_000)
-def name_pinyin(name: str) -> str:
-    """Toneless pinyin of a name, syllables joined ("wangfang"); homophones share it."""
-    if not name:
-        return ""
+# Surnames read differently from the character's common reading (pypinyin reads them out of context).
+SURNAME_PINYIN = {
+    "曾": "zeng", "单": "shan", "解": "xie", "仇": "qiu", "朴": "piao", "区": "ou", "查": "zha",
+    "盖": "ge", "乐": "yue", "尉": "yu", "覃": "qin", "缪": "miao", "翟": "zhai", "种": "chong",
+    "秘": "bi", "员": "yun", "繁": "po", "长": "chang", "柏": "bai", "重": "chong", "黑": "he",
+}
+
+
+@lru_cache(maxsize=20_000)
+def _char_pinyin(char: str) -> str:
     from pypinyin import Style, lazy_pinyin
 
-    return "".join(lazy_pinyin(name, style=Style.NORMAL, errors="ignore")).lower()
+    return "".join(lazy_pinyin(char, style=Style.NORMAL, errors=lambda c: c if c.isascii() else "")).lower()
 
 
 def pinyin_of(names: pd.Series) -> pd.Series:
-    distinct = names.unique()
-    return names.map({v: name_pinyin(v) for v in distinct})
+    """Toneless pinyin of names, syllables joined ("wangfang"); homophones share it."""
+    def transform(distinct: pd.Series) -> pd.Series:
+        table = _char_table(distinct, _char_pinyin)
+        first = distinct.str[:1]
+        surname = first.map(SURNAME_PINYIN).fillna(first.str.translate(table))
+        return (surname + distinct.str[1:].str.translate(table)).str.replace("·", "", regex=False)
+    return on_distinct(names, transform)
+
+
+def name_pinyin(name: str) -> str:
+    return pinyin_of(pd.Series([name], dtype=object)).iloc[0]
 
 
 def id_check_char(first17: pd.Series) -> pd.Series:
@@ -94,6 +132,11 @@ def _valid_birth(yyyymmdd: pd.Series) -> pd.Series:
 
 
 def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
+    """See `_normalize_id_numbers`; computed once per distinct value."""
+    return on_distinct(values, _normalize_id_numbers)
+
+
+def _normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
     """Resident ID numbers → 18-character canonical form, with what can be derived from them.
 
     Returns columns id_number, id_status (one of ID_STATUSES), birth_date (YYYY-MM-DD), sex (M/F),
@@ -135,6 +178,11 @@ def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
 
 
 def normalize_phones(values: pd.Series) -> pd.DataFrame:
+    """See `_normalize_phones`; computed once per distinct value."""
+    return on_distinct(values, _normalize_phones)
+
+
+def _normalize_phones(values: pd.Series) -> pd.DataFrame:
     """Phone fields → first and second 11-digit mobile numbers.
 
     Handles +86 / 0086 prefixes, dashes, spaces, brackets and several numbers in one cell
@@ -181,6 +229,10 @@ _ADDRESS_PREFIX = re.compile(r"^(湖北省)?(武汉市)?")
 
 def normalize_addresses(values: pd.Series) -> pd.Series:
     """Addresses: half-width, no spaces, province/city prefix dropped, unit forms unified."""
+    return on_distinct(values, _normalize_addresses)
+
+
+def _normalize_addresses(values: pd.Series) -> pd.Series:
     text = to_halfwidth(values).str.replace(r"\s+", "", regex=True)
     text = text.str.replace(_ADDRESS_PREFIX, "", regex=True)
     text = text.str.replace(r"([0-9]+)号楼", r"\1栋", regex=True).str.replace(r"([0-9]+)幢", r"\1栋", regex=True)
@@ -196,6 +248,11 @@ _UNIT_FORMS = [  # building-unit-room written as 3-2-501, 3栋2单元501室, 3�
 
 
 def address_tokens(addresses: pd.Series) -> pd.Series:
+    """See `_address_tokens`; computed once per distinct address."""
+    return on_distinct(addresses, _address_tokens)
+
+
+def _address_tokens(addresses: pd.Series) -> pd.Series:
     """Normalized addresses → space-separated tokens (places, then 号/栋/单元/室 numbers).
 
     Different ways of writing one home share most tokens, which token-set similarity rewards:
@@ -211,8 +268,7 @@ def address_tokens(addresses: pd.Series) -> pd.Series:
     places = text.str.findall(_PLACE).str.join(" ")
     numbers = text.str.findall(r"[0-9]+(?:号|栋|单元|室)").str.join(" ")
     bare = text.str.findall(r"(?<![0-9])[0-9]{3,4}(?![0-9号栋单元室])").str.join(" ").str.replace(r"([0-9]+)", r"\1室", regex=True)
-    tokens = (places + " " + numbers + " " + bare).str.split().apply(lambda t: " ".join(dict.fromkeys(t)))
-    return tokens
+    return (places + " " + numbers + " " + bare).str.strip()
 
 
 def address_area(tokens: pd.Series) -> pd.Series:

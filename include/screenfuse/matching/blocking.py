@@ -22,18 +22,28 @@ class RuleStats:
     skipped_records: int
 
 
-def rule_keys(frame: pd.DataFrame, rule: tuple[KeyPart, ...]) -> pd.Series:
-    """The rule's key per record; '' when any part is empty (such records are not blocked)."""
-    parts = []
-    empty = np.zeros(len(frame), dtype=bool)
+def rule_codes(frame: pd.DataFrame, rule: tuple[KeyPart, ...], cache: dict) -> np.ndarray:
+    """The rule's key per record as one int64 code; -1 when any part is empty (not blocked).
+
+    Each column (or slice) is factorized once and cached; a multi-column key combines the
+    codes arithmetically instead of concatenating strings.
+    """
+    combined = np.zeros(len(frame), dtype=np.int64)
     for part in rule:
-        values = frame[part.column].astype(str)
-        if part.start is not None or part.stop is not None:
-            values = values.str.slice(part.start, part.stop)
-        empty |= (frame[part.column].astype(str) == "").to_numpy()
-        parts.append(values)
-    key = parts[0] if len(parts) == 1 else parts[0].str.cat(parts[1:], sep="\x1f")
-    return key.where(~empty, "")
+        if part.label not in cache:
+            values = frame[part.column].astype(str)
+            empty = (values == "").to_numpy()
+            if part.start is not None or part.stop is not None:
+                values = values.str.slice(part.start, part.stop)
+            codes, uniques = pd.factorize(values)
+            codes = codes.astype(np.int64)
+            codes[empty] = -1
+            cache[part.label] = (codes, len(uniques))
+        codes, size = cache[part.label]
+        combined = np.where((combined < 0) | (codes < 0), -1, combined * (size + 1) + codes)
+        valid = combined >= 0  # compact after each part so the codes never overflow
+        combined[valid] = np.unique(combined[valid], return_inverse=True)[1]
+    return combined
 
 
 def pairs_within_groups(codes: np.ndarray, max_block_size: int) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -75,17 +85,21 @@ def candidate_pairs(frame: pd.DataFrame, rules, max_block_size: int,
     incremental runs compare new records with each other and with existing ones, never old–old.
     """
     n = len(frame)
-    seen = np.empty(0, dtype=np.int64)
-    stats = []
-    for rule in rules:
-        keys = rule_keys(frame, rule)
-        codes, _ = pd.factorize(keys.where(keys != ""), use_na_sentinel=True)
-        left, right, big, big_records = pairs_within_groups(codes, max_block_size)
+    cache: dict = {}
+    encoded, origin, counts, skipped = [], [], [], []
+    for r, rule in enumerate(rules):
+        left, right, big, big_records = pairs_within_groups(rule_codes(frame, rule, cache), max_block_size)
         if only_with is not None:
             involve = only_with[left] | only_with[right]
             left, right = left[involve], right[involve]
-        encoded = left * n + right
-        fresh = np.setdiff1d(encoded, seen, assume_unique=False)
-        seen = np.union1d(seen, encoded)
-        stats.append(RuleStats("+".join(p.label for p in rule), int(len(np.unique(encoded))), int(len(fresh)), big, big_records))
-    return seen // n, seen % n, stats
+        encoded.append(left * n + right)
+        origin.append(np.full(len(left), r, dtype=np.int16))
+        counts.append(len(left))
+        skipped.append((big, big_records))
+    every = np.concatenate(encoded) if encoded else np.empty(0, np.int64)
+    rule_of = np.concatenate(origin) if origin else np.empty(0, np.int16)
+    unique, first = np.unique(every, return_index=True)
+    fresh = np.bincount(rule_of[first], minlength=len(rules))
+    stats = [RuleStats("+".join(p.label for p in rule), int(counts[r]), int(fresh[r]), *skipped[r])
+             for r, rule in enumerate(rules)]
+    return unique // n, unique % n, stats

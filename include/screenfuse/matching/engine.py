@@ -6,7 +6,6 @@ stay joined as they were).
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -141,20 +140,16 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
 
 
 def _pairs_frame(ids, left, right, total, prob, weights, levels, model: Model, rows: np.ndarray) -> pd.DataFrame:
-    """Pairs with their weight and an explanation: each comparison's level and bits."""
-    prior = round(prior_weight(model), 3)
-    names = [c.column for c in model.comparisons]
-    level_names = [c.levels for c in model.comparisons]
-    explanations = []
-    for r in rows:
-        parts = {"prior": prior}
-        for k, name in enumerate(names):
-            level = int(levels[r, k])
-            parts[name] = {"level": "missing" if level == 0 else level_names[k][level - 1],
-                           "bits": round(float(weights[r, k]), 3)}
-        explanations.append(json.dumps(parts, ensure_ascii=False))
+    """Pairs with their weight and an explanation (JSON: each comparison's level and bits),
+    built column by column rather than pair by pair."""
+    explanation = pd.Series(f'{{"prior": {prior_weight(model):.3f}', index=range(len(rows)), dtype=object)
+    for k, comp in enumerate(model.comparisons):
+        names = np.array(["missing", *comp.levels], dtype=object)
+        level = pd.Series(names[levels[rows, k]], dtype=object)
+        bits = pd.Series(np.round(weights[rows, k], 3), dtype=float).map("{:.3f}".format)
+        explanation = explanation + f', "{comp.column}": {{"level": "' + level + '", "bits": ' + bits + "}"
     return pd.DataFrame({
         "left_id": ids[left[rows]], "right_id": ids[right[rows]],
         "match_weight": np.round(total[rows], 4), "match_probability": np.round(prob[rows], 6),
-        "explanation": explanations,
+        "explanation": (explanation + "}").to_numpy(dtype=object),
     }, columns=PAIR_COLUMNS)

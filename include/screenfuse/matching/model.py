@@ -124,6 +124,18 @@ def estimate_u(frame: pd.DataFrame, settings: MatchSettings) -> list[np.ndarray]
     return result
 
 
+def level_patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the level matrix and how often each occurs (EM works on these)."""
+    if not len(levels):
+        return np.zeros((0, levels.shape[1]), np.int8), np.zeros(0)
+    base = int(levels.max()) + 1
+    code = np.zeros(len(levels), dtype=np.int64)
+    for k in range(levels.shape[1]):
+        code = code * base + levels[:, k]
+    distinct, first, counts = np.unique(code, return_index=True, return_counts=True)
+    return levels[first], counts.astype(float)
+
+
 def _default_m(n_levels: int) -> np.ndarray:
     """Starting m: most matches agree exactly, few disagree completely."""
     raw = np.array([0.9 ** (i * 3 + 1) for i in range(n_levels)])
@@ -136,8 +148,7 @@ def train(frame: pd.DataFrame, settings: MatchSettings, levels: np.ndarray, n_ca
     """Estimate u by sampling and m and the prior by EM over the candidate pairs' level patterns."""
     u_random = estimate_u(frame, settings)
     comps = settings.comparisons
-    patterns, counts = np.unique(levels, axis=0, return_counts=True) if len(levels) else (np.zeros((0, len(comps)), np.int8), np.zeros(0))
-    counts = counts.astype(float)
+    patterns, counts = level_patterns(levels)
     m = [np.asarray(c.m) if c.m is not None else _default_m(len(c.levels)) for c in comps]
     u_blocked = [u.copy() for u in u_random]
     lam = 0.1
