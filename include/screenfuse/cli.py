@@ -54,8 +54,11 @@ def _dedupe(args) -> int:
     if settings.preset == "zh_person":
         frame = prepare(frame)
         progress("normalize", None)
+    from screenfuse.matching import Model
+
+    model = Model.from_json(Path(args.model).read_text(encoding="utf-8")) if args.model else None
     try:
-        result = dedupe(frame, settings, progress=progress)
+        result = dedupe(frame, settings, model=model, progress=progress)
     except SettingsError as exc:
         print(f"input: {exc}", file=sys.stderr)
         return 2
@@ -66,6 +69,8 @@ def _dedupe(args) -> int:
         result.review.to_csv(args.review, index=False)
     if args.links:
         result.links.to_csv(args.links, index=False)
+    if args.model_out:
+        Path(args.model_out).write_text(result.model.to_json(), encoding="utf-8")
     print(f"{len(out)} records → {out['person_id'].nunique()} persons; {result.candidate_pairs} candidate pairs, "
           f"{len(result.links)} links, {len(result.review)} pairs for review", file=sys.stderr)
     for stats in result.rule_stats:
@@ -144,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     dd.add_argument("--out", required=True, help="output CSV: the unique-id column and person_id")
     dd.add_argument("--review", help="also write the pairs left for review, with explanations")
     dd.add_argument("--links", help="also write the links that joined records, with explanations")
+    dd.add_argument("--model", help="use this trained model (JSON from --model-out) instead of training")
+    dd.add_argument("--model-out", help="write the model (prior, m and u per level) as JSON")
     dd.set_defaults(func=_dedupe)
 
     ev = sub.add_parser("evaluate", help="pairwise precision, recall, F1 of a dedupe output against the truth")

@@ -275,3 +275,12 @@ def address_area(tokens: pd.Series) -> pd.Series:
     """The first place token (a community or a road): a blocking key for people without IDs."""
     return tokens.str.extract(r"(\S+(?:社区|小区|花园|家园|新村|公寓|大厦))", expand=False).fillna(
         tokens.str.extract(r"(\S+(?:大道|路|街|巷|村))", expand=False)).fillna("")
+
+
+def address_home(tokens: pd.Series, area: pd.Series) -> pd.Series:
+    """Area + building + room ('振华社区|3栋|501室'): one home however the address was written;
+    '' unless both the area and the room are known."""
+    building = tokens.str.extract(r"(?:^| )([0-9]+栋)", expand=False).fillna("")
+    room = tokens.str.extract(r"(?:^| )([0-9]+室)", expand=False).fillna("")
+    home = area + "|" + building + "|" + room
+    return home.where((area != "") & (room != ""), "")

@@ -136,10 +136,22 @@ def _mobile(get, column, thresholds, options):
 
 
 def _address(get, column, thresholds, options):
-    """Addresses after normalization: exact / token-set similarity ≥ thresholds / different."""
+    """Addresses as tokens: exact / same home (area, building, room) / token-set similarity ≥ t /
+    same area (community or road) / different. The home and area columns are optional."""
     a, b = get(column)
+    present = _present(a, b)
     score = _similarity(a, b, fuzz.token_set_ratio) / 100.0
-    return _assign(_present(a, b), [a == b, *[score >= t for t in thresholds]])
+    conditions = [a == b]
+    for key in (options.get("home_column", f"{column}_home"), None, options.get("area_column", f"{column}_area")):
+        if key is None:
+            conditions.append(score >= (thresholds[0] if thresholds else 0.9))
+            continue
+        try:
+            ka, kb = get(key)
+            conditions.append(_present(ka, kb) & (ka == kb))
+        except KeyError:
+            conditions.append(np.zeros(len(a), dtype=bool))
+    return _assign(present, conditions)
 
 
 def _names(*fixed):
@@ -163,5 +175,5 @@ METHODS: dict[str, Method] = {
     "resident_id": Method((), _names("exact", "one_edit", "both_valid_different", "different"), _resident_id),
     "mobile": Method((), _names("exact", "one_edit", "different"), _mobile),
     "address": Method(
-        (0.9, 0.7), lambda t: ["exact", *[f"similar>={x:g}" for x in t], "different"], _address),
+        (0.9,), lambda t: ["exact", "same_home", f"similar>={t[0] if t else 0.9:g}", "same_area", "different"], _address),
 }

@@ -196,8 +196,8 @@ def contributions(model: Model, levels: np.ndarray, frame: pd.DataFrame, left: n
 
     An exact agreement on a common value (王芳, a household's phone) is worth log2(m / share of
     that value) instead of the average. Context comparisons (shared phone, address) add nothing
-    positive when any identity comparison (name, ID, birth date, sex) disagrees: a household
-    shares context, not identity.
+    positive unless every identity comparison present (name, ID, birth date, sex) clearly agrees:
+    a household shares context, not identity.
     """
     weights = np.zeros(levels.shape, dtype=float)
     for k, comp in enumerate(model.comparisons):
@@ -211,7 +211,10 @@ def contributions(model: Model, levels: np.ndarray, frame: pd.DataFrame, left: n
     identity = [k for k, c in enumerate(model.comparisons) if c.role == "identity"]
     context = [k for k, c in enumerate(model.comparisons) if c.role == "context"]
     if identity and context:
-        disagree = (weights[:, identity] < 0).any(axis=1)
+        # "agrees" means clearly: at least 2 bits, or half of what an exact agreement is worth
+        needed = np.array([min(2.0, 0.5 * float(model.comparisons[k].weights.max())) for k in identity])
+        weak = (levels[:, identity] > 0) & (weights[:, identity] < needed)
+        disagree = weak.any(axis=1)
         weights[np.ix_(disagree, context)] = np.minimum(weights[np.ix_(disagree, context)], 0.0)
     return weights
 

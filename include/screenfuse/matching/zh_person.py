@@ -35,4 +35,5 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     out["phone2"] = np.where(second != "", second, phones["phone2"])
     out["address"] = nz.address_tokens(nz.normalize_addresses(col("address")))
     out["address_area"] = nz.address_area(out["address"])
+    out["address_home"] = nz.address_home(out["address"], out["address_area"])
     return out
