@@ -127,8 +127,18 @@ def id_check_char(first17: pd.Series) -> pd.Series:
     return pd.Series(_ID_CHECK_CHARS[remainder], index=first17.index)
 
 
+_DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
 def _valid_birth(yyyymmdd: pd.Series) -> pd.Series:
-    return pd.to_datetime(yyyymmdd, format="%Y%m%d", errors="coerce").notna()
+    """Whether 8-character strings are real dates between 1900 and 2099 (vectorized)."""
+    number = pd.to_numeric(yyyymmdd.where(yyyymmdd.str.fullmatch(r"[0-9]{8}"), None), errors="coerce").fillna(0)
+    value = number.to_numpy(dtype=np.int64)
+    year, month, day = value // 10000, value // 100 % 100, value % 100
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    limit = _DAYS_IN_MONTH[np.clip(month, 0, 12)] - ((month == 2) & ~leap)
+    ok = (year >= 1900) & (year <= 2099) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= limit)
+    return pd.Series(ok, index=yyyymmdd.index)
 
 
 def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
@@ -243,7 +253,6 @@ _PLACE = r"[\u4e00-\u9fff]{1,8}?(?:社区|小区|花园|家园|新村|公寓|大
 _UNIT_FORMS = [  # building-unit-room written as 3-2-501, 3栋2单元501室, 3号楼501 …
     (r"(?<![0-9])([0-9]{1,3})-([0-9]{1,2})-([0-9]{2,4})(?![0-9])", r" \1栋 \2单元 \3室 "),
     (r"(?<![0-9])([0-9]{1,3})-([0-9]{2,4})(?![0-9])", r" \1栋 \2室 "),
-    (r"([0-9]+)(号|栋|单元|室)", r" \1\2 "),
 ]
 
 
@@ -264,7 +273,6 @@ def _address_tokens(addresses: pd.Series) -> pd.Series:
     text = text.str.replace(r"^[\u4e00-\u9fff]{1,6}?街道", "", regex=True)
     for pattern, replacement in _UNIT_FORMS:
         text = text.str.replace(pattern, replacement, regex=True)
-    text = text.str.replace(r"(?<=[0-9])(?=[\u4e00-\u9fff])(?!号|栋|单元|室)", " ", regex=True)
     places = text.str.findall(_PLACE).str.join(" ")
     numbers = text.str.findall(r"[0-9]+(?:号|栋|单元|室)").str.join(" ")
     bare = text.str.findall(r"(?<![0-9])[0-9]{3,4}(?![0-9号栋单元室])").str.join(" ").str.replace(r"([0-9]+)", r"\1室", regex=True)

@@ -6,6 +6,10 @@ the pipeline already normalized pass through unchanged.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
 import numpy as np
 import pandas as pd
 
@@ -15,7 +19,21 @@ CANONICAL = ("record_id", "name", "id_number", "phone", "birth_date", "sex", "ad
 _SEX = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "女": "F", "2": "F"}
 
 
-def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+PARALLEL_FROM_ROWS = 200_000
+
+
+def prepare(frame: pd.DataFrame, workers: int | None = None) -> pd.DataFrame:
+    """Normalize for matching; large frames are split across the machine's cores."""
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if len(frame) < PARALLEL_FROM_ROWS or workers < 2:
+        return _prepare(frame)
+    chunks = np.array_split(np.arange(len(frame)), workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        parts = list(pool.map(_prepare, [frame.iloc[c] for c in chunks]))
+    return pd.concat(parts)
+
+
+def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     blank = pd.Series([""] * len(frame), index=frame.index, dtype=object)
     col = lambda name: frame[name].fillna("").astype(str) if name in frame.columns else blank  # noqa: E731
