@@ -1,4 +1,6 @@
-"""Benchmark data (FEBRL) and pairwise scoring, shared by our engine and the Splink peer.
+"""Benchmark data (FEBRL), shared by our engine and the Splink peer.
+
+Scoring is screenfuse.matching.evaluate.pairwise_scores, the same for both.
 
 Benchmark-only: runs in .venv-bench (see requirements-bench.txt), not in the project venv.
 """
@@ -38,33 +40,3 @@ def febrl(name: str) -> pd.DataFrame:
     if df["true_id"].isna().any() or df["rec_id"].duplicated().any():
         raise ValueError(f"{name}: unexpected rec_id format or duplicate rec_id")
     return df
-
-
-def _pairs(sizes: pd.Series) -> int:
-    """Number of unordered pairs inside groups of the given sizes: sum n(n-1)/2."""
-    n = sizes.to_numpy(dtype="int64")
-    return int((n * (n - 1) // 2).sum())
-
-
-def pairwise_scores(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
-    """Pairwise precision/recall/F1 from cluster co-membership, without enumerating pairs.
-
-    pred: columns [id, cluster]; truth: columns [id, true_id]. Ids missing from `pred`
-    count as singletons (they predict no pairs). Pairs that are both predicted and true
-    are counted per (cluster, true_id) cell, so the cost is linear in the records.
-    """
-    df = truth[["id", "true_id"]].merge(pred[["id", "cluster"]], on="id", how="left")
-    # A record missing from `pred` is its own cluster (keyed by its id, so never shared).
-    missing = df["cluster"].isna()
-    df["cluster"] = df["cluster"].astype(object)
-    df.loc[missing, "cluster"] = "__single__" + df.loc[missing, "id"].astype(str)
-    true_pairs = _pairs(df.groupby("true_id").size())
-    predicted_pairs = _pairs(df.groupby("cluster").size())
-    both = _pairs(df.groupby(["cluster", "true_id"]).size())
-    precision = both / predicted_pairs if predicted_pairs else 1.0
-    recall = both / true_pairs if true_pairs else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": precision, "recall": recall, "f1": f1,
-        "true_pairs": true_pairs, "predicted_pairs": predicted_pairs,
-    }

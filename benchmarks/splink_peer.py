@@ -170,16 +170,15 @@ def run_splink_zh(
 
 
 def main() -> None:
-    from datasets import febrl, pairwise_scores
+    from datasets import febrl
+
+    from screenfuse.matching.evaluate import pairwise_scores
 
     print(f"{'dataset':8} {'records':>7} {'seconds':>8} {'precision':>9} {'recall':>7} {'F1':>7}")
     for name in ("febrl3", "febrl4"):
         df = febrl(name)
         seconds, clusters = run_splink_febrl(df, variant=name)
-        s = pairwise_scores(
-            clusters.rename(columns={"rec_id": "id", "cluster_id": "cluster"}),
-            df.rename(columns={"rec_id": "id"}),
-        )
+        s = pairwise_scores(clusters.set_index("rec_id")["cluster_id"], df.set_index("rec_id")["true_id"])
         print(f"{name:8} {len(df):7d} {seconds:8.2f} {s['precision']:9.4f} {s['recall']:7.4f} {s['f1']:7.4f}")
 
 
