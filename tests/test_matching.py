@@ -55,6 +55,22 @@ def test_mobile_levels_with_second_number():
     assert out == ["exact", "one_edit", "different", "exact"]
 
 
+def test_address_levels():
+    pairs = [
+        ("振华社区3栋2单元501室", "湖北省武汉市武昌区振华社区3栋2单元501室"),  # exact once normalized
+        ("中山路12号振华社区3号楼501", "振华社区3-2-501"),  # same home, written two ways
+        ("振华社区3栋2单元", "振华社区3栋2单元502室"),  # similar tokens, no room on one side
+        ("振华社区3栋501室", "振华社区8栋1204室"),  # same community, another home
+        ("振华社区3栋501室", "新村花园社区8栋1204室"),  # another community
+        ("紫阳大街289号", "振华社区3栋2单元501室"),  # a road and number cannot disagree with a home
+        ("", "振华社区3栋501室"),
+    ]
+    left, right = (prepare(pd.DataFrame({"address": list(side)})) for side in zip(*pairs))
+    columns = {f"v_{part}": (list(left[f"address_{part}"]), list(right[f"address_{part}"])) for part in ("home", "area")}
+    out = levels("address", list(left["address"]), list(right["address"]), **columns)
+    assert out == ["exact", "same_home", "similar>=0.9", "same_area", "different", "missing", "missing"]
+
+
 def test_string_similarity_levels():
     assert levels("jaro_winkler", ["martha"] * 3, ["martha", "marhta", "xyz"]) == ["exact", "jaro_winkler>=0.92", "different"]
     assert levels("edit_distance", ["12345"] * 4, ["12345", "12354", "13254", "99999"]) == ["exact", "osa<=1", "osa<=2", "different"]

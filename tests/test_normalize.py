@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import make_id
@@ -96,3 +97,15 @@ def test_dates_and_temperatures():
 def test_addresses():
     out = nz.normalize_addresses(S("湖北省武汉市武昌区 积玉桥一路12号3号楼", "ＸＸ社区３幢"))
     assert out.tolist() == ["武昌区积玉桥一路12号3栋", "XX社区3栋"]
+
+
+@pytest.mark.parametrize("raw, tokens, area, home", [
+    ("首义路大街270号益文村社区26号楼1801", "首义路大街 益文村社区 270号 26栋 1801室", "益文村社区", "益文村社区|26栋|1801室"),
+    ("武昌区广桃街社区5栋3单元2301室", "广桃街社区 5栋 3单元 2301室", "广桃街社区", "广桃街社区|5栋|2301室"),
+    ("中山路振华社区3-2-501", "中山路 振华社区 3栋 2单元 501室", "振华社区", "振华社区|3栋|501室"),
+    ("湖北省武汉市武昌区紫阳大街289号", "紫阳大街 289号", "紫阳大街", ""),
+    ("不详", "", "", ""),
+])
+def test_address_parts(raw, tokens, area, home):
+    parts = nz.address_parts(nz.normalize_addresses(S(raw)))
+    assert parts.iloc[0].tolist() == [tokens, area, home]

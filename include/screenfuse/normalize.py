@@ -249,23 +249,43 @@ def _normalize_addresses(values: pd.Series) -> pd.Series:
     return text
 
 
-_PLACE = r"[\u4e00-\u9fff]{1,8}?(?:社区|小区|花园|家园|新村|公寓|大厦|大道|路|街|巷|村)"
+COMMUNITY_SUFFIXES = ("社区", "小区", "花园", "家园", "新村", "公寓", "大厦", "村")
+_COMMUNITY_SUFFIX = "|".join(COMMUNITY_SUFFIXES)
+_ROAD = r"[\u4e00-\u9fff]{1,6}?(?:大道|路|街|巷)(?:大街|大道|[一二三四五六七八九十东西南北中]路)?"
+_COMMUNITY = rf"[\u4e00-\u9fff]{{1,8}}?(?:{_COMMUNITY_SUFFIX})"
+# A place is a road or a community; neither may stop right before a bare community suffix, so
+# '广桃街社区' and '益文村社区' stay whole while '首义路大街益文村社区' gives a road and a community.
+_PLACE = re.compile(rf"(?:{_ROAD}|{_COMMUNITY})(?!{_COMMUNITY_SUFFIX})")
+_IS_COMMUNITY = re.compile(rf"(?:{_COMMUNITY_SUFFIX})$")
+_NUMBER_TOKEN = re.compile(r"[0-9]+(?:号|栋|单元|室)")
+_BARE_ROOM = re.compile(r"(?<![0-9])([0-9]{3,4})(?![0-9号栋单元室])")
+_DIGITS = re.compile(r"[0-9]+")
+_BUILDING, _ROOM = re.compile(r"^[0-9]+栋$"), re.compile(r"^[0-9]+室$")
 _UNIT_FORMS = [  # building-unit-room written as 3-2-501, 3栋2单元501室, 3号楼501 …
     (r"(?<![0-9])([0-9]{1,3})-([0-9]{1,2})-([0-9]{2,4})(?![0-9])", r" \1栋 \2单元 \3室 "),
     (r"(?<![0-9])([0-9]{1,3})-([0-9]{2,4})(?![0-9])", r" \1栋 \2室 "),
 ]
+ADDRESS_PARTS = ["address", "address_area", "address_home"]
+
+
+def address_parts(addresses: pd.Series) -> pd.DataFrame:
+    """Normalized addresses → tokens, area and home (see `_address_parts`), once per distinct value."""
+    return on_distinct(addresses, _address_parts)
 
 
 def address_tokens(addresses: pd.Series) -> pd.Series:
-    """See `_address_tokens`; computed once per distinct address."""
-    return on_distinct(addresses, _address_tokens)
+    return address_parts(addresses)["address"]
 
 
-def _address_tokens(addresses: pd.Series) -> pd.Series:
-    """Normalized addresses → space-separated tokens (places, then 号/栋/单元/室 numbers).
+def _address_parts(addresses: pd.Series) -> pd.DataFrame:
+    """Three views of a normalized address, for comparing and blocking.
 
-    Different ways of writing one home share most tokens, which token-set similarity rewards:
-    '振华社区3-2-501' and '武昌区振华社区3栋2单元501室' both give '振华社区 3栋 2单元 501室'.
+    address: space-separated tokens, places then 号/栋/单元/室 numbers. Different ways of
+      writing one home share most tokens, which token-set similarity rewards: '振华社区3-2-501'
+      and '武昌区振华社区3栋2单元501室' both give '振华社区 3栋 2单元 501室'.
+    address_area: the community (or, without one, the first road): a blocking key.
+    address_home: area|building|room ('振华社区|3栋|501室'), one home however it was written;
+      '' unless both the area and the room are known.
     """
     text = addresses.fillna("").astype(str)
     text = text.str.replace(r"^(?:[\u4e00-\u9fff]{2,7}?[省市])*", "", regex=True)
@@ -273,22 +293,16 @@ def _address_tokens(addresses: pd.Series) -> pd.Series:
     text = text.str.replace(r"^[\u4e00-\u9fff]{1,6}?街道", "", regex=True)
     for pattern, replacement in _UNIT_FORMS:
         text = text.str.replace(pattern, replacement, regex=True)
-    places = text.str.findall(_PLACE).str.join(" ")
-    numbers = text.str.findall(r"[0-9]+(?:号|栋|单元|室)").str.join(" ")
-    bare = text.str.findall(r"(?<![0-9])[0-9]{3,4}(?![0-9号栋单元室])").str.join(" ").str.replace(r"([0-9]+)", r"\1室", regex=True)
-    return (places + " " + numbers + " " + bare).str.strip()
+    rows = [_parts_of(value) for value in text.tolist()]
+    return pd.DataFrame(rows, columns=ADDRESS_PARTS, index=addresses.index, dtype=object)
 
 
-def address_area(tokens: pd.Series) -> pd.Series:
-    """The first place token (a community or a road): a blocking key for people without IDs."""
-    return tokens.str.extract(r"(\S+(?:社区|小区|花园|家园|新村|公寓|大厦))", expand=False).fillna(
-        tokens.str.extract(r"(\S+(?:大道|路|街|巷|村))", expand=False)).fillna("")
-
-
-def address_home(tokens: pd.Series, area: pd.Series) -> pd.Series:
-    """Area + building + room ('振华社区|3栋|501室'): one home however the address was written;
-    '' unless both the area and the room are known."""
-    building = tokens.str.extract(r"(?:^| )([0-9]+栋)", expand=False).fillna("")
-    room = tokens.str.extract(r"(?:^| )([0-9]+室)", expand=False).fillna("")
-    home = area + "|" + building + "|" + room
-    return home.where((area != "") & (room != ""), "")
+def _parts_of(text: str) -> tuple[str, str, str]:
+    # numbers end place names: '270号益文村社区' must not give a place '号益文村社区'
+    places = _PLACE.findall(_DIGITS.sub(" ", _NUMBER_TOKEN.sub(" ", text)))
+    numbers = _NUMBER_TOKEN.findall(text) + [f"{room}室" for room in _BARE_ROOM.findall(text)]
+    area = next((p for p in places if _IS_COMMUNITY.search(p)), places[0] if places else "")
+    building = next((t for t in numbers if _BUILDING.match(t)), "")
+    room = next((t for t in numbers if _ROOM.match(t)), "")
+    home = f"{area}|{building}|{room}" if area and room else ""
+    return " ".join(places + numbers), area, home

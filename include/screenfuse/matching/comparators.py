@@ -14,6 +14,8 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler, Levenshtein, OSA
 from rapidfuzz.process import cpdist
 
+from screenfuse.normalize import COMMUNITY_SUFFIXES
+
 # Values for a pair side: get(column) -> (left values, right values) as numpy object arrays of str.
 Getter = Callable[[str], tuple[np.ndarray, np.ndarray]]
 
@@ -137,7 +139,8 @@ def _mobile(get, column, thresholds, options):
 
 def _address(get, column, thresholds, options):
     """Addresses as tokens: exact / same home (area, building, room) / token-set similarity ≥ t /
-    same area (community or road) / different. The home and area columns are optional."""
+    same area (community or road) / different. The home and area columns are optional; with them,
+    a bare road and number against a full home counts as missing, not as different."""
     a, b = get(column)
     present = _present(a, b)
     score = _similarity(a, b, fuzz.token_set_ratio) / 100.0
@@ -151,7 +154,21 @@ def _address(get, column, thresholds, options):
             conditions.append(_present(ka, kb) & (ka == kb))
         except KeyError:
             conditions.append(np.zeros(len(a), dtype=bool))
-    return _assign(present, conditions)
+    levels = _assign(present, conditions)
+    try:  # a road and number against a full home: one is too coarse to disagree with the other
+        (ha, hb), (aa, ab) = get(options.get("home_column", f"{column}_home")), get(options.get("area_column", f"{column}_area"))
+    except KeyError:
+        return levels
+    check = np.flatnonzero((levels == len(conditions) + 1) & ((ha == "") != (hb == "")))
+    if len(check):
+        coarse_area = np.where(ha[check] == "", aa[check], ab[check]).astype(str)
+        levels[check[~_is_community(coarse_area)]] = 0
+    return levels
+
+
+def _is_community(areas: np.ndarray) -> np.ndarray:
+    """Whether an address area is a community (社区, 小区, …) rather than a road."""
+    return np.logical_or.reduce([np.strings.endswith(areas, s) for s in COMMUNITY_SUFFIXES])
 
 
 def _names(*fixed):

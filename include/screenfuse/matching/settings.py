@@ -183,6 +183,7 @@ ZH_PERSON = {
         ["name_pinyin", "birth_date"],
         ["name_pinyin", "id_number[:9]"], ["id_number[9:]"],
         ["name_pinyin", "address_area"],
+        ["name_pinyin", "phone[:7]"], ["name_pinyin", "phone[7:]"],
     ],
     "comparisons": [
         {"column": "name", "method": "zh_name", "term_frequency": True},

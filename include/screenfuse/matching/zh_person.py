@@ -51,7 +51,5 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     second = nz.normalize_phones(col("phone2"))["phone"] if "phone2" in frame.columns else phones["phone2"]
     out["phone"] = phones["phone"]
     out["phone2"] = np.where(second != "", second, phones["phone2"])
-    out["address"] = nz.address_tokens(nz.normalize_addresses(col("address")))
-    out["address_area"] = nz.address_area(out["address"])
-    out["address_home"] = nz.address_home(out["address"], out["address_area"])
+    out[nz.ADDRESS_PARTS] = nz.address_parts(nz.normalize_addresses(col("address"))).to_numpy()
     return out
