@@ -46,15 +46,19 @@ def on_distinct(values: pd.Series, transform) -> pd.Series:
     """Apply a column transform to each distinct value once and spread the result back.
 
     Feeds repeat names, addresses and phones many times; this makes normalization cost grow
-    with the number of distinct values, not of rows.
+    with the number of distinct values, not of rows. `transform` gets a Series of distinct
+    values (object dtype) and returns a Series or DataFrame of the same length.
     """
     codes, uniques = pd.factorize(values.fillna("").astype(str))
-    if len(uniques) == len(values):
-        return transform(values.fillna("").astype(str).reset_index(drop=True)).set_axis(values.index)
-    done = transform(pd.Series(uniques, dtype=object))
+    done = transform(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
     if isinstance(done, pd.DataFrame):
-        return done.iloc[codes].set_axis(values.index)
+        return pd.DataFrame({c: done[c].to_numpy()[codes] for c in done.columns}, index=values.index)
     return pd.Series(done.to_numpy()[codes], index=values.index, dtype=object)
+
+
+def _each(values: pd.Series, fn) -> pd.Series:
+    """fn over each value: a plain loop is faster than chained pandas string passes."""
+    return pd.Series([fn(v) for v in values.tolist()], index=values.index, dtype=object)
 
 
 def _char_table(names: pd.Series, convert) -> dict[int, str]:
@@ -63,14 +67,15 @@ def _char_table(names: pd.Series, convert) -> dict[int, str]:
     return {ord(c): convert(c) for c in chars}
 
 
+_DOTS = {ord(c): "·" for c in "•・.．‧∙"}
+
+
 def simplify_names(names: pd.Series) -> pd.Series:
     """Traditional → simplified, character by character (names have no phrases to convert);
     a first character the tables would merge with another surname (於 → 于) is kept."""
     converter = _t2s()
     table = {k: v for k, v in _char_table(names, converter.convert).items() if v != chr(k)}
-    simplified = names.str.translate(table)
-    protected = names.str[:1].isin(_PROTECTED_SURNAMES)
-    return simplified.where(~protected, names.str[:1] + simplified.str[1:])
+    return _each(names, lambda v: v[:1] + v[1:].translate(table) if v[:1] in _PROTECTED_SURNAMES else v.translate(table))
 
 
 def simplify_name(name: str) -> str:
@@ -79,14 +84,8 @@ def simplify_name(name: str) -> str:
 
 def normalize_name(values: pd.Series) -> pd.Series:
     """Names: half-width, no spaces at all (张 伟 = 张伟), one kind of middle dot, simplified."""
-    def transform(distinct: pd.Series) -> pd.Series:
-        cleaned = (
-            to_halfwidth(distinct)
-            .str.replace(r"\s+", "", regex=True)
-            .str.replace(r"[•・.．‧∙]", "·", regex=True)
-        )
-        return simplify_names(cleaned)
-    return on_distinct(values, transform)
+    table = _FULL_TO_HALF | _DOTS
+    return on_distinct(values, lambda distinct: simplify_names(_each(distinct, lambda v: "".join(v.translate(table).split()))))
 
 
 # Surnames read differently from the character's common reading (pypinyin reads them out of context).
@@ -107,10 +106,8 @@ def _char_pinyin(char: str) -> str:
 def pinyin_of(names: pd.Series) -> pd.Series:
     """Toneless pinyin of names, syllables joined ("wangfang"); homophones share it."""
     def transform(distinct: pd.Series) -> pd.Series:
-        table = _char_table(distinct, _char_pinyin)
-        first = distinct.str[:1]
-        surname = first.map(SURNAME_PINYIN).fillna(first.str.translate(table))
-        return (surname + distinct.str[1:].str.translate(table)).str.replace("·", "", regex=False)
+        table = _char_table(distinct, _char_pinyin) | {ord("·"): ""}
+        return _each(distinct, lambda v: SURNAME_PINYIN.get(v[:1], v[:1].translate(table)) + v[1:].translate(table))
     return on_distinct(names, transform)
 
 
@@ -146,6 +143,27 @@ def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
     return on_distinct(values, _normalize_id_numbers)
 
 
+_EXCEL_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?E\+?[0-9]+")
+
+
+def _id_raw(value: str) -> str:
+    return "".join(value.translate(_FULL_TO_HALF).split()).replace("-", "").upper()
+
+
+def _id_form(raw: str) -> str:
+    """Which shape a cleaned ID has: '18', '15', or a status for what cannot be an ID."""
+    if not raw:
+        return "missing"
+    if raw.isascii():
+        if len(raw) == 18 and raw[:17].isdigit() and (raw[17] == "X" or raw[17].isdigit()):
+            return "18"
+        if len(raw) == 15 and raw.isdigit():
+            return "15"
+        if _EXCEL_NUMBER.fullmatch(raw):
+            return "excel_mangled"
+    return "malformed"
+
+
 def _normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
     """Resident ID numbers → 18-character canonical form, with what can be derived from them.
 
@@ -155,41 +173,52 @@ def _normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
     so it is never corrected, only compared tolerantly. Excel's scientific notation (4.20106E+17)
     has lost digits for good.
     """
-    raw = to_halfwidth(values).str.replace(r"[\s\-]", "", regex=True).str.upper()
-    out = pd.DataFrame(index=values.index)
-    status = pd.Series("malformed", index=values.index, dtype=object)
-    status[raw == ""] = "missing"
-    status[raw.str.fullmatch(r"[0-9]+(\.[0-9]+)?E\+?[0-9]+")] = "excel_mangled"
-
-    canonical = pd.Series("", index=values.index, dtype=object)
-    is15 = raw.str.fullmatch(r"[0-9]{15}") & _valid_birth("19" + raw.str[6:12])
-    if is15.any():
-        first17 = raw[is15].str[:6] + "19" + raw[is15].str[6:15]
-        canonical[is15] = first17 + id_check_char(first17)
+    raw = np.array([_id_raw(v) for v in values.tolist()], dtype=object)
+    form = np.array([_id_form(r) for r in raw], dtype=object)
+    status = np.where(np.isin(form, ["15", "18"]), "malformed", form).astype(object)
+    canonical = np.full(len(raw), "", dtype=object)
+    is15 = np.flatnonzero(form == "15")
+    if len(is15):
+        birth_ok = _valid_birth(pd.Series(["19" + r[6:12] for r in raw[is15]], dtype=object)).to_numpy()
+        is15 = is15[birth_ok]
+        first17 = pd.Series([r[:6] + "19" + r[6:15] for r in raw[is15]], dtype=object)
+        canonical[is15] = (first17 + id_check_char(first17)).to_numpy()
         status[is15] = "converted_15"
-    is18 = raw.str.fullmatch(r"[0-9]{17}[0-9X]")
-    if is18.any():
-        ok = (id_check_char(raw[is18].str[:17]) == raw[is18].str[17]) & _valid_birth(raw[is18].str[6:14])
-        canonical[is18] = raw[is18]
-        status[is18] = np.where(ok, "valid", "failed_check")
-    keep = status.isin(["valid", "converted_15"])
-    out["id_number"] = canonical
-    out["id_status"] = status
-    birth = canonical.str[6:14]
-    out["birth_date"] = np.where(
-        keep, birth.str[:4] + "-" + birth.str[4:6] + "-" + birth.str[6:8], ""
-    )
-    sex_digit = pd.to_numeric(canonical.str[16], errors="coerce")
-    out["sex"] = np.where(keep, np.where(sex_digit % 2 == 1, "M", "F"), "")
-    out["region_code"] = np.where(keep, canonical.str[:6], "")
-    return out
-
-
+    is18 = np.flatnonzero(form == "18")
+    if len(is18):
+        ids = raw[is18]
+        check = id_check_char(pd.Series([r[:17] for r in ids], dtype=object)).to_numpy()
+        birth_ok = _valid_birth(pd.Series([r[6:14] for r in ids], dtype=object)).to_numpy()
+        canonical[is18] = ids
+        status[is18] = np.where((check == np.array([r[17] for r in ids], dtype=object)) & birth_ok, "valid", "failed_check")
+    keep = np.flatnonzero(np.isin(status, ["valid", "converted_15"]))
+    birth, sex, region = (np.full(len(raw), "", dtype=object) for _ in range(3))
+    kept = canonical[keep]
+    birth[keep] = [f"{c[6:10]}-{c[10:12]}-{c[12:14]}" for c in kept]
+    sex[keep] = ["M" if int(c[16]) % 2 else "F" for c in kept]
+    region[keep] = [c[:6] for c in kept]
+    return pd.DataFrame({"id_number": canonical, "id_status": status, "birth_date": birth, "sex": sex,
+                         "region_code": region}, index=values.index)
 
 
 def normalize_phones(values: pd.Series) -> pd.DataFrame:
     """See `_normalize_phones`; computed once per distinct value."""
     return on_distinct(values, _normalize_phones)
+
+
+_PHONE_SEPARATORS = {ord(c): None for c in " \t\n\r-()（）\u3000"}
+_COUNTRY_CODE = re.compile(r"(?:\+|00)86(?=1[0-9]{10})")
+_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+def _phone_numbers(value: str) -> tuple[str, str, str]:
+    if len(value) == 11 and value.isascii() and value.isdigit() and value[0] == "1" and value[1] in "3456789":
+        return value, "", "valid"  # the common case, without regular expressions
+    text = value.translate(_FULL_TO_HALF)
+    if not text.strip():
+        return "", "", "missing"
+    found = _MOBILE.findall(_COUNTRY_CODE.sub("", text.translate(_PHONE_SEPARATORS)))
+    return (found[0], found[1] if len(found) > 1 else "", "valid") if found else ("", "", "invalid")
 
 
 def _normalize_phones(values: pd.Series) -> pd.DataFrame:
@@ -198,14 +227,8 @@ def _normalize_phones(values: pd.Series) -> pd.DataFrame:
     Handles +86 / 0086 prefixes, dashes, spaces, brackets and several numbers in one cell
     ("138xxxx / 139xxxx"). A cell with no valid mobile keeps an empty phone and status invalid.
     """
-    text = to_halfwidth(values)
-    digits_only = text.str.replace(r"[\s\-\(\)（）]", "", regex=True)
-    digits_only = digits_only.str.replace(r"(?:\+|00)86(?=1[0-9]{10})", "", regex=True)
-    found = digits_only.str.findall(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
-    phone = found.str[0].fillna("")
-    phone2 = found.str[1].fillna("")
-    status = np.where(text.str.strip() == "", "missing", np.where(phone != "", "valid", "invalid"))
-    return pd.DataFrame({"phone": phone, "phone2": phone2, "phone_status": status}, index=values.index)
+    return pd.DataFrame([_phone_numbers(v) for v in values.tolist()], index=values.index,
+                        columns=["phone", "phone2", "phone_status"], dtype=object)
 
 
 def normalize_datetimes(values: pd.Series) -> pd.Series:
@@ -242,11 +265,17 @@ def normalize_addresses(values: pd.Series) -> pd.Series:
     return on_distinct(values, _normalize_addresses)
 
 
+_BUILDING_FORMS = re.compile(r"([0-9]+)(?:号楼|幢)")
+
+
+def _normalize_address(value: str) -> str:
+    text = "".join(value.translate(_FULL_TO_HALF).split())
+    text = _ADDRESS_PREFIX.sub("", text, count=1)
+    return _BUILDING_FORMS.sub(r"\1栋", text) if ("号楼" in text or "幢" in text) else text
+
+
 def _normalize_addresses(values: pd.Series) -> pd.Series:
-    text = to_halfwidth(values).str.replace(r"\s+", "", regex=True)
-    text = text.str.replace(_ADDRESS_PREFIX, "", regex=True)
-    text = text.str.replace(r"([0-9]+)号楼", r"\1栋", regex=True).str.replace(r"([0-9]+)幢", r"\1栋", regex=True)
-    return text
+    return _each(values, _normalize_address)
 
 
 COMMUNITY_SUFFIXES = ("社区", "小区", "花园", "家园", "新村", "公寓", "大厦", "村")
@@ -259,11 +288,10 @@ _PLACE = re.compile(rf"(?:{_ROAD}|{_COMMUNITY})(?!{_COMMUNITY_SUFFIX})")
 _IS_COMMUNITY = re.compile(rf"(?:{_COMMUNITY_SUFFIX})$")
 _NUMBER_TOKEN = re.compile(r"[0-9]+(?:号|栋|单元|室)")
 _BARE_ROOM = re.compile(r"(?<![0-9])([0-9]{3,4})(?![0-9号栋单元室])")
-_DIGITS = re.compile(r"[0-9]+")
 _BUILDING, _ROOM = re.compile(r"^[0-9]+栋$"), re.compile(r"^[0-9]+室$")
 _UNIT_FORMS = [  # building-unit-room written as 3-2-501, 3栋2单元501室, 3号楼501 …
-    (r"(?<![0-9])([0-9]{1,3})-([0-9]{1,2})-([0-9]{2,4})(?![0-9])", r" \1栋 \2单元 \3室 "),
-    (r"(?<![0-9])([0-9]{1,3})-([0-9]{2,4})(?![0-9])", r" \1栋 \2室 "),
+    (re.compile(r"(?<![0-9])([0-9]{1,3})-([0-9]{1,2})-([0-9]{2,4})(?![0-9])"), r" \1栋 \2单元 \3室 "),
+    (re.compile(r"(?<![0-9])([0-9]{1,3})-([0-9]{2,4})(?![0-9])"), r" \1栋 \2室 "),
 ]
 ADDRESS_PARTS = ["address", "address_area", "address_home"]
 
@@ -287,19 +315,23 @@ def _address_parts(addresses: pd.Series) -> pd.DataFrame:
     address_home: area|building|room ('振华社区|3栋|501室'), one home however it was written;
       '' unless both the area and the room are known.
     """
-    text = addresses.fillna("").astype(str)
-    text = text.str.replace(r"^(?:[\u4e00-\u9fff]{2,7}?[省市])*", "", regex=True)
-    text = text.str.replace(r"^[\u4e00-\u9fff]{1,4}?(?<![小社园景校])区", "", regex=True)
-    text = text.str.replace(r"^[\u4e00-\u9fff]{1,6}?街道", "", regex=True)
-    for pattern, replacement in _UNIT_FORMS:
-        text = text.str.replace(pattern, replacement, regex=True)
-    rows = [_parts_of(value) for value in text.tolist()]
+    rows = [_parts_of(value) for value in addresses.tolist()]
     return pd.DataFrame(rows, columns=ADDRESS_PARTS, index=addresses.index, dtype=object)
 
 
+_ADMIN_PREFIXES = [re.compile(r"^(?:[\u4e00-\u9fff]{2,7}?[省市])*"),
+                   re.compile(r"^[\u4e00-\u9fff]{1,4}?(?<![小社园景校])区"), re.compile(r"^[\u4e00-\u9fff]{1,6}?街道")]
+_NUMBER_OR_DIGITS = re.compile(r"[0-9]+(?:号|栋|单元|室)?")
+
+
 def _parts_of(text: str) -> tuple[str, str, str]:
+    for prefix in _ADMIN_PREFIXES:
+        text = prefix.sub("", text, count=1)
+    if "-" in text:
+        for pattern, replacement in _UNIT_FORMS:
+            text = pattern.sub(replacement, text)
     # numbers end place names: '270号益文村社区' must not give a place '号益文村社区'
-    places = _PLACE.findall(_DIGITS.sub(" ", _NUMBER_TOKEN.sub(" ", text)))
+    places = _PLACE.findall(_NUMBER_OR_DIGITS.sub(" ", text))
     numbers = _NUMBER_TOKEN.findall(text) + [f"{room}室" for room in _BARE_ROOM.findall(text)]
     area = next((p for p in places if _IS_COMMUNITY.search(p)), places[0] if places else "")
     building = next((t for t in numbers if _BUILDING.match(t)), "")

@@ -20,36 +20,81 @@ _SEX = {"m": "M", "male": "M", "ç”·": "M", "1": "M", "f": "F", "female": "F", "å
 
 
 PARALLEL_FROM_ROWS = 200_000
+# what each raw column becomes, computed once per distinct value (see _normalize_distinct)
+_DERIVED = {
+    "name": ["name", "name_pinyin"],
+    "id_number": ["id_number", "id_status", "birth_date", "sex"],
+    "phone": ["phone", "phone2"],
+    "phone2": ["phone"],
+    "birth_date": ["birth_date"],
+    "address": nz.ADDRESS_PARTS,
+}
 
 
-def prepare(frame: pd.DataFrame, workers: int | None = None) -> pd.DataFrame:
-    """Normalize for matching; large frames are split across the machine's cores."""
+def _normalize_distinct(task: tuple[str, list[str]]) -> dict[str, list]:
+    """Normalize distinct values of one raw column (runs in a worker process for large inputs)."""
+    column, values = task
+    series = pd.Series(values, dtype=object)
+    if column == "name":
+        names = nz.normalize_name(series)
+        done = pd.DataFrame({"name": names, "name_pinyin": nz.pinyin_of(names)})
+    elif column == "id_number":
+        done = nz.normalize_id_numbers(series)
+    elif column in ("phone", "phone2"):
+        done = nz.normalize_phones(series)
+    elif column == "birth_date":
+        done = pd.DataFrame({"birth_date": nz.normalize_dates(series)})
+    else:
+        done = nz.address_parts(nz.normalize_addresses(series))
+    return {c: done[c].tolist() for c in _DERIVED[column]}
+
+
+def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows: int = PARALLEL_FROM_ROWS) -> pd.DataFrame:
+    """Normalize for matching.
+
+    Each raw column is reduced to its distinct values, which are normalized once (split across
+    the machine's cores for large inputs: only distinct values travel between processes) and
+    spread back to the rows.
+    """
     workers = workers or min(os.cpu_count() or 1, 8)
-    if len(frame) < PARALLEL_FROM_ROWS or workers < 2:
-        return _prepare(frame)
-    chunks = np.array_split(np.arange(len(frame)), workers)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        parts = list(pool.map(_prepare, [frame.iloc[c] for c in chunks]))
-    return pd.concat(parts)
+    parallel = len(frame) >= parallel_from_rows and workers > 1
+    codes, tasks = {}, []
+    for column in _DERIVED:
+        if column not in frame.columns:
+            continue
+        codes[column], uniques = pd.factorize(frame[column].fillna("").astype(str))
+        values = np.asarray(uniques, dtype=object)
+        parts = np.array_split(values, workers * 2) if parallel else [values]
+        tasks += [(column, part.tolist()) for part in parts]
+    if parallel:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            results = list(pool.map(_normalize_distinct, tasks))
+    else:
+        results = [_normalize_distinct(task) for task in tasks]
+    derived = {}
+    for (column, _), result in zip(tasks, results):
+        for name, values in result.items():
+            derived.setdefault((column, name), []).extend(values)
 
+    def col(column: str, name: str) -> np.ndarray:
+        if column not in codes:
+            return np.full(len(frame), "", dtype=object)
+        return np.asarray(derived[(column, name)], dtype=object)[codes[column]]
 
-def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
-    blank = pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    col = lambda name: frame[name].fillna("").astype(str) if name in frame.columns else blank  # noqa: E731
-    out["record_id"] = col("record_id")
-    out["name"] = nz.normalize_name(col("name"))
-    out["name_pinyin"] = nz.pinyin_of(out["name"])
-    ids = nz.normalize_id_numbers(col("id_number"))
-    out["id_number"] = ids["id_number"]
-    out["id_trusted"] = np.where(ids["id_status"].isin(["valid", "converted_15"]), ids["id_number"], "")
-    given_birth = nz.normalize_dates(col("birth_date"))
-    out["birth_date"] = np.where(ids["birth_date"] != "", ids["birth_date"], given_birth)
-    given_sex = col("sex").str.strip().str.lower().map(_SEX).fillna("")
-    out["sex"] = np.where(ids["sex"] != "", ids["sex"], given_sex)
-    phones = nz.normalize_phones(col("phone"))
-    second = nz.normalize_phones(col("phone2"))["phone"] if "phone2" in frame.columns else phones["phone2"]
-    out["phone"] = phones["phone"]
-    out["phone2"] = np.where(second != "", second, phones["phone2"])
-    out[nz.ADDRESS_PARTS] = nz.address_parts(nz.normalize_addresses(col("address"))).to_numpy()
+    out["record_id"] = frame["record_id"].fillna("").astype(str) if "record_id" in frame.columns else ""
+    out["name"], out["name_pinyin"] = col("name", "name"), col("name", "name_pinyin")
+    id_status = col("id_number", "id_status")
+    out["id_number"] = col("id_number", "id_number")
+    out["id_trusted"] = np.where(np.isin(id_status, ["valid", "converted_15"]), out["id_number"].to_numpy(), "")
+    id_birth, id_sex = col("id_number", "birth_date"), col("id_number", "sex")
+    out["birth_date"] = np.where(id_birth != "", id_birth, col("birth_date", "birth_date"))
+    given_sex = (frame["sex"].fillna("").astype(str).str.strip().str.lower().map(_SEX).fillna("").to_numpy(dtype=object)
+                 if "sex" in frame.columns else np.full(len(frame), "", dtype=object))
+    out["sex"] = np.where(id_sex != "", id_sex, given_sex)
+    second = col("phone2", "phone")
+    out["phone"] = col("phone", "phone")
+    out["phone2"] = np.where(second != "", second, col("phone", "phone2"))
+    for name in nz.ADDRESS_PARTS:
+        out[name] = col("address", name)
     return out
