@@ -11,8 +11,10 @@ DOC = """
 
 Every hour: ingest each feed in `landing/<feed>/` (checkpoint, police, hospital, community),
 validate it with Great Expectations (bad rows and bad files go to quarantine with a reason),
-resolve people across feeds, fuse one record per person with a status and a measure, publish
-the warehouse in one transaction, and write one push list per street office to `outbox/<batch>/`.
+resolve people across feeds, fuse one record per person with a status and a measure under the
+policy file (`SCREENFUSE_POLICY`, read by `start_batch`), keep each person's status history,
+publish the warehouse in one transaction, and write to `outbox/<batch>/` one list per street
+office with what changed (new, status changed, rerouted, escalated items).
 
 The batch key is the end of the data interval (e.g. `20200210T1300Z`): re-running an interval
 gives the same result. Tasks pass counts and names through XCom, never personal data.

@@ -15,8 +15,12 @@ CREATE TABLE IF NOT EXISTS run_log (
     rows_accepted       INTEGER NOT NULL,
     rows_quarantined    INTEGER NOT NULL,
     persons             INTEGER NOT NULL,
-    push_items          INTEGER NOT NULL,
-    policy_version      TEXT
+    push_items          INTEGER NOT NULL,          -- created by the run (new, status changed, rerouted)
+    push_items_closed   INTEGER,
+    push_items_escalated INTEGER,
+    status_changes      INTEGER,                   -- person_status rows the run opened
+    policy_version      TEXT,                      -- the policy the run decided under
+    policy_sha256       TEXT                       -- of the policy file (tells two edits apart)
 );
 
 CREATE TABLE IF NOT EXISTS ingest_file (
@@ -104,11 +108,13 @@ CREATE TABLE IF NOT EXISTS person (
     status_source     TEXT,
     status_reason     TEXT,
     measure           TEXT,
+    status_expires_at TEXT,                        -- when the status ends on its own (policy `expires`)
     n_records         INTEGER NOT NULL,
     feeds             TEXT,
     first_seen        TEXT,
     last_seen         TEXT,
-    policy_version    TEXT,
+    policy_version    TEXT,                        -- the policy the status and measure were decided under
+    policy_sha256     TEXT,
     as_of             TEXT,
     batch_id          TEXT NOT NULL
 );
@@ -128,20 +134,34 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE INDEX IF NOT EXISTS ix_quarantine_batch ON quarantine (batch_id);
 
 CREATE TABLE IF NOT EXISTS push_item (
-    push_item_id   TEXT PRIMARY KEY,
-    batch_id       TEXT NOT NULL,                  -- the run that pushed it
-    street         TEXT NOT NULL,                  -- street office, or the district list
-    community      TEXT,
-    person_id      TEXT NOT NULL,
-    status         TEXT NOT NULL,
-    measure        TEXT NOT NULL,
-    reason         TEXT NOT NULL,
-    source_records TEXT NOT NULL,
-    due_at         TEXT NOT NULL,
-    state          TEXT NOT NULL,                  -- open
-    created_at     TEXT NOT NULL
+    push_item_id       TEXT PRIMARY KEY,
+    batch_id           TEXT NOT NULL,              -- the run that created it (= created_batch_id)
+    created_batch_id   TEXT,
+    street             TEXT NOT NULL,              -- street office, or the district list
+    community          TEXT,
+    person_id          TEXT NOT NULL,
+    status             TEXT NOT NULL,              -- the person's status when it was created
+    measure            TEXT NOT NULL,
+    reason             TEXT NOT NULL,              -- why it was created: new_measure | status_changed | rerouted
+    detail             TEXT,                       -- for people: status label and number of source records
+    source_records     TEXT NOT NULL,
+    due_at             TEXT NOT NULL,              -- created_at + the measure's hours_to_act
+    state              TEXT NOT NULL,              -- open | pushed | acknowledged | done | escalated | closed
+    created_at         TEXT NOT NULL,
+    replaces_item_id   TEXT,                       -- the item it takes over from (rerouted, status_changed)
+    pushed_batch_id    TEXT,                       -- the run whose outbox carried it
+    escalated_at       TEXT,                       -- past due_at unanswered: escalated once
+    escalated_batch_id TEXT,
+    closed_at          TEXT,
+    closed_batch_id    TEXT,
+    close_reason       TEXT,                       -- expired | no_longer_needed | measure_changed | status_changed | rerouted | person_merged
+    acknowledged_at    TEXT,                       -- street feedback
+    done_at            TEXT,
+    answered_by        TEXT,
+    answered_at        TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_push_item_person ON push_item (person_id, measure);
+CREATE INDEX IF NOT EXISTS ix_push_item_state ON push_item (state);
 
 CREATE TABLE IF NOT EXISTS match_review (
     review_id         TEXT PRIMARY KEY,
@@ -178,3 +198,18 @@ CREATE TABLE IF NOT EXISTS match_cannot_link (
     source          TEXT NOT NULL,                 -- who decided: review, feedback
     PRIMARY KEY (left_record_id, right_record_id)
 );
+
+CREATE TABLE IF NOT EXISTS person_status (
+    person_id       TEXT NOT NULL,
+    batch_id        TEXT NOT NULL,                 -- the run that decided the change
+    status          TEXT NOT NULL,
+    measure         TEXT,                          -- '' when the status needs none
+    valid_from      TEXT NOT NULL,                 -- the batch's time, or when the status ended on its own
+    valid_to        TEXT,                          -- NULL while current
+    change          TEXT NOT NULL,                 -- set | raised | lowered | measure | expired
+    policy_version  TEXT NOT NULL,
+    closed_batch_id TEXT,                          -- the run that closed the row (NULL while current)
+    cause           TEXT,                          -- ';'-separated source_record_ids that caused the change
+    PRIMARY KEY (person_id, batch_id)
+);
+CREATE INDEX IF NOT EXISTS ix_person_status_current ON person_status (valid_to, person_id);

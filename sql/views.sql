@@ -9,9 +9,11 @@ GROUP BY responsible_list, status;
 DROP VIEW IF EXISTS v_push_list;
 CREATE VIEW v_push_list AS
 SELECT pi.street, pi.community, pi.push_item_id, pi.batch_id, pi.person_id, p.name, p.id_number,
-       p.phone, p.address, pi.status, pi.measure, pi.reason, pi.source_records, pi.due_at, pi.state
+       p.phone, p.address, pi.status, pi.measure, pi.reason, pi.detail, pi.source_records, pi.due_at, pi.state,
+       pi.pushed_batch_id, pi.escalated_at, pi.escalated_batch_id, pi.closed_at, pi.closed_batch_id,
+       pi.close_reason, pi.answered_by, pi.answered_at
 FROM push_item pi
-JOIN person p ON p.person_id = pi.person_id;
+LEFT JOIN person p ON p.person_id = pi.person_id;
 
 DROP VIEW IF EXISTS v_feed_reconciliation;
 CREATE VIEW v_feed_reconciliation AS

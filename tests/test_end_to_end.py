@@ -38,7 +38,8 @@ def scenario(airflow_db, tmp_path_factory):
     (landing / "police" / "no_name.csv").write_bytes("派出所,登记时间,公民身份号码\n某派出所,2020-02-10 08:00,\n".encode("gbk"))
     engine = sa.create_engine(f"sqlite:///{home / 'warehouse.db'}")
     first = run_dag(FIRST)
-    snapshot = {name: table(engine, name) for name in ("person", "person_link", "source_record", "quarantine", "push_item")}
+    snapshot = {name: table(engine, name) for name in ("person", "person_link", "source_record", "quarantine", "push_item",
+                                                       "person_status")}
     again = run_dag(FIRST)
     # the next hour: one file delivered again under a new name, nothing else new
     src = sorted((landing / "police").glob("*派出所_*.csv"))[0]
@@ -92,6 +93,25 @@ def test_warehouse_contents(scenario):
         assert (outbox / f"{street}.xlsx").exists()
     views = pd.read_sql(sa.text("SELECT * FROM v_feed_reconciliation"), engine)
     assert views["balanced"].eq(1).all()
+    # every item was pushed by the first run, for a reason, with a due time
+    first = items[items["batch_id"] == "20200210T1300Z"]
+    assert (first["state"] == "pushed").all() and (first["pushed_batch_id"] == "20200210T1300Z").all()
+    assert set(first["reason"]) == {"new_measure"}
+
+
+def test_status_history_has_one_current_row_per_person_with_a_finding(scenario):
+    engine = scenario["engine"]
+    persons = table(engine, "person").set_index("person_id")
+    history = table(engine, "person_status")
+    current = history[history["valid_to"].isna()].set_index("person_id")
+    assert current.index.is_unique
+    assert set(current.index) == set(persons.index[persons["status"] != "none"])
+    assert (current["status"] == persons.loc[current.index, "status"]).all()
+    assert (current["measure"] == persons.loc[current.index, "measure"].fillna("")).all()
+    assert (history["batch_id"] == "20200210T1300Z").all()  # the second hour changed nothing
+    assert (history["policy_version"] == persons["policy_version"].iloc[0]).all()
+    run = table(engine, "run_log", "WHERE batch_id = '20200210T1300Z'").iloc[0]
+    assert run["policy_version"] == "default-2020.03-1" and len(run["policy_sha256"]) == 64
 
 
 def test_rerun_of_the_same_interval_is_idempotent(scenario):
@@ -136,3 +156,110 @@ def test_no_personal_data_in_xcom(scenario):
     text = "\n".join(values)
     leaked = sum(1 for v in pd.concat([people["id_number"], people["phone"], people["name"]]) if v and v in text)
     assert leaked == 0  # a count, so a failure does not print the values
+
+
+THIRD = datetime(2020, 2, 10, 15, tzinfo=timezone.utc)
+LATER = datetime(2020, 2, 26, 0, tzinfo=timezone.utc)  # 16 days on: every 14-day status has ended
+
+
+@pytest.fixture(scope="module")
+def later_runs(scenario, tmp_path_factory):
+    """After the scenario: a run under an edited policy file, then a run 16 days later (twice)."""
+    import yaml
+    from importlib import resources
+
+    engine = scenario["engine"]
+    before = {name: table(engine, name) for name in ("person", "push_item", "person_status")}
+    doc = yaml.safe_load(resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8"))
+    doc["version"] = "e2e-fever-38.5"
+    doc["key_areas"]["names"] = ["境外"]  # 湖北/武汉 arrivals are no longer key-area arrivals
+    for rule in doc["rules"]:
+        if "temperature_at_least" in rule["when"]:
+            rule["when"]["temperature_at_least"] = 38.5
+    path = tmp_path_factory.mktemp("policy") / "policy.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SCREENFUSE_POLICY", str(path))
+    third = run_dag(THIRD)
+    after_policy = {name: table(engine, name) for name in ("person", "push_item", "person_status", "run_log")}
+    later = run_dag(LATER)
+    later_tables = {name: table(engine, name) for name in ("push_item", "person_status", "person")}
+    again = run_dag(LATER)
+    mp.undo()
+    yield {"engine": engine, "home": scenario["home"], "runs": (third, later, again), "before": before,
+           "after_policy": after_policy, "later": later_tables, "policy_path": path}
+
+
+def test_later_runs_succeed(later_runs):
+    assert [r.state for r in later_runs["runs"]] == ["success"] * 3
+
+
+def test_an_edited_policy_file_changes_statuses_on_the_next_run(later_runs):
+    import hashlib
+
+    before, after = later_runs["before"]["person"], later_runs["after_policy"]["person"]
+    fever_before, fever_after = (before["status"] == "fever").sum(), (after["status"] == "fever").sum()
+    assert fever_after < fever_before
+    assert (after["status"] == "key_area_arrival").sum() < (before["status"] == "key_area_arrival").sum()
+    assert set(after["policy_version"]) == {"e2e-fever-38.5"}
+    run = later_runs["after_policy"]["run_log"].set_index("batch_id").loc["20200210T1500Z"]
+    assert run["policy_version"] == "e2e-fever-38.5"
+    assert run["policy_sha256"] == hashlib.sha256(later_runs["policy_path"].read_bytes()).hexdigest()
+    history = later_runs["after_policy"]["person_status"]
+    changed = history[history["batch_id"] == "20200210T1500Z"]
+    assert len(changed) > 0 and set(changed["policy_version"]) == {"e2e-fever-38.5"}
+    assert (changed["change"] == "lowered").sum() > 0
+    # their previous rows were closed by that run; still one current row per person
+    closed = history[history["closed_batch_id"] == "20200210T1500Z"]
+    assert set(closed["person_id"]) >= set(changed["person_id"]) & set(before.loc[before["status"] != "none", "person_id"])
+    assert history.loc[history["valid_to"].isna(), "person_id"].is_unique
+    # fever items of people who are no longer fever cases are closed, with the reason
+    items = later_runs["after_policy"]["push_item"]
+    no_fever = set(after.loc[after["status"] != "fever", "person_id"])
+    old_fever = items[(items["measure"] == "transfer_fever_clinic") & items["person_id"].isin(no_fever)]
+    assert len(old_fever) > 0 and (old_fever["state"] == "closed").all()
+    assert set(old_fever["close_reason"]) <= {"no_longer_needed", "measure_changed"}
+
+
+def test_overdue_items_are_escalated_once_and_listed_for_the_district(later_runs):
+    items = later_runs["after_policy"]["push_item"]
+    escalated = items[items["escalated_batch_id"] == "20200210T1500Z"]
+    assert len(escalated) > 0
+    assert (escalated["due_at"] <= "2020-02-10T15:00:00Z").all() and (escalated["state"] == "escalated").all()
+    outbox = later_runs["home"] / "outbox" / "20200210T1500Z"
+    district = pd.read_csv(outbox / "区级清单.csv", dtype=str, encoding="utf-8-sig")
+    assert set(escalated["push_item_id"]) <= set(district.loc[district["超时"] == "超时", "推送编号"])
+    street = escalated["street"].iloc[0]
+    listed = pd.read_csv(outbox / f"{street}.csv", dtype=str, encoding="utf-8-sig")
+    assert set(escalated.loc[escalated["street"] == street, "push_item_id"]) <= set(listed["推送编号"])
+    # the later run does not escalate them again
+    later = later_runs["later"]["push_item"].set_index("push_item_id")
+    assert (later.loc[escalated["push_item_id"], "escalated_batch_id"] == "20200210T1500Z").all()
+
+
+def test_statuses_end_on_their_own_and_their_items_close(later_runs):
+    persons = later_runs["later"]["person"]
+    assert not persons["status"].isin(["close_contact", "key_area_arrival"]).any()
+    history = later_runs["later"]["person_status"]
+    expired = history[(history["batch_id"] == "20200226T0000Z") & (history["change"] == "expired")]
+    assert len(expired) > 0 and (expired["cause"] != "").all()
+    assert (expired["valid_from"] < "2020-02-26T00:00:00Z").all()  # from the moment each one ended
+    items = later_runs["later"]["push_item"]
+    closed = items[items["closed_batch_id"] == "20200226T0000Z"]
+    assert (closed["close_reason"] == "expired").sum() > 0
+    # what is still open is exactly what people need now, on the list responsible for them
+    open_now = items[items["state"].isin(["open", "pushed", "acknowledged", "escalated"])]
+    needed = persons.set_index("person_id").loc[open_now["person_id"]]
+    assert (open_now["measure"].to_numpy() == needed["measure"].to_numpy()).all()
+    assert (open_now["street"].to_numpy() == needed["responsible_list"].to_numpy()).all()
+    assert open_now["person_id"].is_unique
+
+
+def test_rerunning_the_later_batch_is_idempotent(later_runs):
+    engine = later_runs["engine"]
+    for name in ("push_item", "person_status"):
+        now = table(engine, name)
+        then = later_runs["later"][name]
+        if name == "person_status":
+            now, then = (f.assign(key=f["person_id"] + "|" + f["batch_id"])[["key", *f.columns]] for f in (now, then))
+        assert differing_columns(then, now) == [], name

@@ -1,10 +1,13 @@
+from datetime import datetime, timezone
+
 import pandas as pd
 
 from screenfuse.fuse import fuse_persons, record_status
 from screenfuse.gazetteer import DISTRICT_LIST
+from screenfuse.policy import default_policy
 from screenfuse.pushlist import plan_push_items
-from screenfuse.fuse import DEFAULT_POLICY
-from datetime import datetime, timezone
+
+POLICY = default_policy(["checkpoint", "community", "hospital", "police"])
 
 STREETS = ["积玉桥街道", "粮道街道"]
 
@@ -26,7 +29,7 @@ def test_record_status_rules():
         rec("e", "hospital", category="排除"),
         rec("f", "community", temperature=36.2),
     ])
-    assert record_status(frame).tolist() == ["fever", "key_area_arrival", "close_contact", "confirmed", "cleared", "none"]
+    assert record_status(frame, POLICY).tolist() == ["fever", "key_area_arrival", "close_contact", "confirmed", "cleared", "none"]
 
 
 def test_status_priority_golden_fields_and_provenance():
@@ -40,7 +43,7 @@ def test_status_priority_golden_fields_and_provenance():
         rec("p1", "police", name="李娜", contact_of_name="张伟"),
     ])
     links = pd.DataFrame({"source_record_id": ["c1", "h1", "m1", "p1"], "person_id": ["P1", "P1", "P1", "P2"]})
-    persons = fuse_persons(records, links, STREETS, "2020-02-10T10:00:00Z").set_index("person_id")
+    persons = fuse_persons(records, links, STREETS, "2020-02-10T10:00:00Z", POLICY).set_index("person_id")
     p1 = persons.loc["P1"]
     assert (p1.status, p1.measure, p1.status_source) == ("confirmed", "transfer_designated_hospital", "h1")
     assert (p1["name"], p1.name_source) == ("张伟", "h1")  # most frequent; ties go to the hospital
@@ -48,22 +51,11 @@ def test_status_priority_golden_fields_and_provenance():
     assert (p1.id_number, p1.id_number_source) == ("X1", "h1")
     assert p1.n_records == 3 and p1.feeds == "checkpoint,community,hospital"
     p2 = persons.loc["P2"]
-    assert (p2.status, p2.measure, p2.responsible_list) == ("close_contact", "centralized_isolation_14d", DISTRICT_LIST)
+    assert (p2.status, p2.measure, p2.responsible_list) == ("close_contact", "centralized_isolation", DISTRICT_LIST)
 
 
 def test_key_area_arrival_not_yet_visited_is_verified_door_to_door():
     records = pd.DataFrame([rec("c1", "checkpoint", name="王芳", came_from="湖北孝感")])
     links = pd.DataFrame({"source_record_id": ["c1"], "person_id": ["P1"]})
-    persons = fuse_persons(records, links, STREETS, "t")
+    persons = fuse_persons(records, links, STREETS, "2020-02-10T10:00:00Z", POLICY)
     assert persons.loc[0, "measure"] == "door_to_door_verification"
-
-
-def test_push_items_are_not_pushed_twice():
-    records = pd.DataFrame([rec("h1", "hospital", name="a", category="疑似", street="粮道街道")])
-    links = pd.DataFrame({"source_record_id": ["h1"], "person_id": ["P1"]})
-    persons = fuse_persons(records, links, STREETS, "t")
-    now = datetime(2020, 2, 10, 10, tzinfo=timezone.utc)
-    first = plan_push_items(persons, pd.DataFrame(columns=["person_id", "measure"]), "B1", now, DEFAULT_POLICY)
-    assert first[["street", "measure", "due_at"]].values.tolist() == [["粮道街道", "transfer_designated_hospital", "2020-02-10T12:00:00Z"]]
-    again = plan_push_items(persons, first[["person_id", "measure"]], "B2", now, DEFAULT_POLICY)
-    assert again.empty

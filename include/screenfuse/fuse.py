@@ -1,81 +1,63 @@
 """Fuse: one golden record per person, with its status, measure and responsible street.
 
 Each golden field names the source record it came from (`<field>_source`), so a user can trace
-every value back to the row a unit sent.
+every value back to the row a unit sent. Which facts give which status, what each status needs
+and how long it lasts come from the run's policy (`screenfuse.policy`); its version is recorded
+on every person.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pandas as pd
 
+from screenfuse import policy as policies
 from screenfuse.gazetteer import DISTRICT_LIST
+from screenfuse.policy import Policy
 
-# Highest first; a person's status is the highest one any of their records supports.
-STATUS_PRIORITY = ["confirmed", "asymptomatic", "suspected", "fever", "close_contact", "key_area_arrival", "cleared", "none"]
-STATUS_LABELS = {
-    "confirmed": "确诊", "asymptomatic": "无症状", "suspected": "疑似", "fever": "发热",
-    "close_contact": "密接", "key_area_arrival": "重点地区来返", "cleared": "排除", "none": "无",
-}
-HOSPITAL_CATEGORIES = {"确诊": "confirmed", "无症状": "asymptomatic", "疑似": "suspected", "发热": "fever", "排除": "cleared"}
 FEED_TRUST = {"hospital": 0, "police": 1, "community": 2, "checkpoint": 3}  # identity fields
 ADDRESS_TRUST = {"community": 0, "police": 1, "hospital": 2, "checkpoint": 3}  # where people live
 
 
-@dataclass(frozen=True)
-class Policy:
-    """Status rules and measures (a later version reads these from a policy file)."""
-
-    version: str = "builtin-1"
-    fever_threshold: float = 37.3
-    key_areas: tuple[str, ...] = ("境外", "韩国", "日本", "意大利", "伊朗", "湖北")
-    measures: dict = field(default_factory=lambda: {
-        "confirmed": "transfer_designated_hospital",
-        "asymptomatic": "centralized_isolation_14d",
-        "suspected": "transfer_designated_hospital",
-        "fever": "transfer_fever_clinic",
-        "close_contact": "centralized_isolation_14d",
-        "key_area_arrival": "home_isolation_14d",
-    })
-    hours_to_act: dict = field(default_factory=lambda: {
-        "transfer_designated_hospital": 2, "transfer_fever_clinic": 2, "centralized_isolation_14d": 6,
-        "home_isolation_14d": 24, "door_to_door_verification": 24,
-    })
+def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
+    """What each source record on its own says about the person's status (the policy's rules)."""
+    return policies.record_status(records, policy)
 
 
-DEFAULT_POLICY = Policy()
-MEASURE_LABELS = {
-    "transfer_designated_hospital": "转运定点医院", "transfer_fever_clinic": "转运发热门诊",
-    "centralized_isolation_14d": "集中隔离14天", "home_isolation_14d": "居家隔离14天",
-    "door_to_door_verification": "上门核查", "health_monitoring": "健康管理",
-}
+def record_expiry(records: pd.DataFrame, status: pd.Series, policy: Policy) -> pd.Series:
+    """When each record's status ends on its own (UTC, ISO text), or "" if it does not.
 
-
-def record_status(records: pd.DataFrame, policy: Policy = DEFAULT_POLICY) -> pd.Series:
-    """What each source record on its own says about the person's status."""
-    status = pd.Series("none", index=records.index, dtype=object)
-    key_area = records["came_from"].fillna("").str.contains("|".join(policy.key_areas)) if policy.key_areas else False
-    status[key_area] = "key_area_arrival"
-    status[records["contact_of_name"].fillna("").ne("") | records["contact_of_id"].fillna("").ne("")] = "close_contact"
-    fever = (records["temperature"].astype(float) >= policy.fever_threshold) | records["action"].fillna("").str.contains("发热门诊")
-    status[fever & (records["feed"] != "hospital")] = "fever"
-    from_hospital = records["category"].fillna("").map(HOSPITAL_CATEGORIES)
-    hospital_rows = (records["feed"] == "hospital") & from_hospital.notna()
-    rank = {s: i for i, s in enumerate(STATUS_PRIORITY)}
-    # a hospital category outranks weaker facts, but "cleared" does not erase a fever seen elsewhere
-    better = hospital_rows & (from_hospital.map(rank).fillna(99) < status.map(rank))
-    status[better] = from_hospital[better]
-    return status
+    A status listed under the policy's `expires` lasts the `days` of its measure, counted from
+    the record's own event time (local time in the policy's time zone)."""
+    days = policy.expiry_days
+    out = pd.Series("", index=records.index, dtype=object)
+    lasting = status.map(days)
+    mask = lasting.notna()
+    if not mask.any():
+        return out
+    taken = pd.to_datetime(records.loc[mask, "event_time"].fillna("").astype(str).str.slice(0, 19),
+                           format="mixed", errors="coerce")
+    local = taken.dt.tz_localize(policy.zero_report.timezone, ambiguous="NaT", nonexistent="NaT")
+    ends = local.dt.tz_convert("UTC") + pd.to_timedelta(lasting[mask].astype(float), unit="D")
+    out[mask] = ends.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
+    return out
 
 
 def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: list[str],
-                 as_of: str, policy: Policy = DEFAULT_POLICY) -> pd.DataFrame:
-    """Linked source records → one golden record per person."""
+                 as_of: str, policy: Policy) -> pd.DataFrame:
+    """Linked source records → one golden record per person, as of `as_of` (UTC, ISO text).
+
+    A record whose status has ended by `as_of` (see `record_expiry`) no longer supports it; the
+    person's status is the highest one their other records still support. The columns
+    `expired_status`, `expired_reason` and `expired_at` say which status ended, by which records
+    and when (the status history records the expiry)."""
     rec = records.merge(links[["source_record_id", "person_id"]], on="source_record_id", how="inner")
     text_columns = rec.select_dtypes(exclude="number").columns
     rec[text_columns] = rec[text_columns].fillna("")
+    rank = policy.status_rank
     rec["record_status"] = record_status(rec, policy)
-    rec["status_rank"] = rec["record_status"].map({s: i for i, s in enumerate(STATUS_PRIORITY)})
+    rec["expires_at"] = record_expiry(rec, rec["record_status"], policy)
+    expired = (rec["expires_at"] != "") & (rec["expires_at"] <= as_of)
+    rec["active_status"] = rec["record_status"].where(~expired, policies.NO_STATUS)
+    rec["status_rank"] = rec["active_status"].map(rank)
     rec["feed_trust"] = rec["feed"].map(FEED_TRUST).fillna(9)
     rec["address_trust"] = rec["feed"].map(ADDRESS_TRUST).fillna(9)
     rec["id_quality"] = rec["id_status"].map({"valid": 0, "converted_15": 0, "failed_check": 1}).fillna(2)
@@ -98,16 +80,31 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
         rec.sort_values(["person_id", "status_rank", "event_time", "source_record_id"], ascending=[True, True, False, True])
         .drop_duplicates("person_id").set_index("person_id")
     )
-    persons["status"] = status["record_status"]
+    persons["status"] = status["active_status"]
     persons["status_source"] = status["source_record_id"]
-    persons["status_reason"] = _status_reasons(rec, persons["status"])
-    persons["measure"] = persons["status"].map(policy.measures).fillna("")
-    # an arrival nobody has visited at home yet is verified door to door first
-    unvisited = (persons["status"] == "key_area_arrival") & ~persons["feeds"].str.contains("community")
-    persons.loc[unvisited, "measure"] = "door_to_door_verification"
+    supporting = rec[~expired & (rec["record_status"] == rec["person_id"].map(persons["status"]))]
+    persons["status_reason"] = _joined(supporting, persons.index)
+    persons["status_expires_at"] = supporting.groupby("person_id")["expires_at"].max().reindex(persons.index).fillna("")
+    # the highest status that has ended on its own, if it ranks above what the person has now
+    gone = rec[expired].assign(gone_rank=rec.loc[expired, "record_status"].map(rank))
+    top = gone.sort_values(["person_id", "gone_rank"]).drop_duplicates("person_id").set_index("person_id")["record_status"]
+    top = top[top.map(rank) < persons["status"].reindex(top.index).map(rank)]
+    persons["expired_status"] = top.reindex(persons.index).fillna("")
+    ended = gone[gone["record_status"] == gone["person_id"].map(persons["expired_status"])]
+    persons["expired_reason"] = _joined(ended, persons.index)
+    persons["expired_at"] = ended.groupby("person_id")["expires_at"].max().reindex(persons.index).fillna("")
+
+    persons["measure"] = persons["status"].map(dict(policy.measures)).fillna("")
+    verify = policy.verify_first
+    if verify is not None:
+        # a person nobody of `until_feed` has seen yet (no grid worker at the door) is verified first
+        unvisited = persons["status"].isin(verify.statuses) & ~persons["feeds"].str.split(",").map(
+            lambda feeds: verify.until_feed in feeds)
+        persons.loc[unvisited, "measure"] = verify.measure
     persons["street"] = persons["street"].where(persons["street"].isin(gazetteer_streets), "")
     persons["responsible_list"] = persons["street"].where(persons["street"] != "", DISTRICT_LIST)
     persons["policy_version"] = policy.version
+    persons["policy_sha256"] = policy.sha256
     persons["as_of"] = as_of
     return persons.reset_index()
 
@@ -138,12 +135,13 @@ def _most_common(rec: pd.DataFrame, column: str) -> pd.DataFrame:
     return pd.DataFrame({column: ranked[column], f"{column}_source": ranked["source_record_id"]})
 
 
-def _status_reasons(rec: pd.DataFrame, status: pd.Series) -> pd.Series:
-    """The source records that support each person's status, as a ';'-joined list."""
-    supporting = rec[rec["record_status"] == rec["person_id"].map(status)]
-    return supporting.groupby("person_id")["source_record_id"].agg(lambda s: ";".join(sorted(s))).reindex(status.index).fillna("")
+def _joined(records: pd.DataFrame, index: pd.Index) -> pd.Series:
+    """Per person, the given records' ids as a sorted ';'-joined list ("" for none)."""
+    if records.empty:
+        return pd.Series("", index=index, dtype=object)
+    return records.groupby("person_id")["source_record_id"].agg(lambda s: ";".join(sorted(s))).reindex(index).fillna("")
 
 
-def person_counts_by_status(persons: pd.DataFrame) -> dict[str, int]:
+def person_counts_by_status(persons: pd.DataFrame, policy: Policy) -> dict[str, int]:
     counts = persons["status"].value_counts()
-    return {s: int(counts.get(s, 0)) for s in STATUS_PRIORITY}
+    return {s: int(counts.get(s, 0)) for s in policy.status_priority}

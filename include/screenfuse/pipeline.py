@@ -12,13 +12,15 @@ import pandas as pd
 
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contract, load_contracts
-from screenfuse.fuse import DEFAULT_POLICY, fuse_persons, person_counts_by_status
+from screenfuse.fuse import fuse_persons, person_counts_by_status
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.ingest import discover_files, empty_records, stage_file
+from screenfuse.lifecycle import status_changes
 from screenfuse.pushlist import plan_push_items, write_outbox
 from screenfuse.readers import sha256_of
 from screenfuse.records import RECORD_COLUMNS
 from screenfuse.matching import Model
+from screenfuse.policy import Policy, configured_policy, parse_policy
 from screenfuse.resolve import resolve_identities
 from screenfuse.validation import audit_persons, validate_rows
 from screenfuse import warehouse
@@ -40,13 +42,39 @@ def feed_names() -> list[str]:
 
 
 def start_batch(settings: Settings, batch_id: str) -> dict:
-    """Fresh work folder for the batch and a warehouse schema that is up to date."""
+    """Fresh work folder for the batch, a warehouse schema that is up to date, and the run's policy.
+
+    The policy (SCREENFUSE_POLICY, else the packaged default) is loaded and checked here, once per
+    run, and its text kept in the work folder: every later task of the run decides under the same
+    policy even if the file is edited meanwhile; the next run picks up the edit."""
     folder = settings.batch_dir(batch_id)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    feeds = feed_names()
+    policy = configured_policy(feeds)  # a broken file stops the run here, naming the key
+    text = policy_text(policy)
+    _path(settings, batch_id, "policy.yaml").write_text(text, encoding="utf-8")
+    _path(settings, batch_id, "policy.json").write_text(json.dumps({"source": policy.source}), encoding="utf-8")
     warehouse.ensure_schema(warehouse.engine_for(settings.warehouse_url))
-    return {"batch_id": batch_id, "feeds": feed_names()}
+    return {"batch_id": batch_id, "feeds": feeds, "policy_version": policy.version}
+
+
+def policy_text(policy: Policy) -> str:
+    """The text of the file a policy was loaded from (the packaged default or SCREENFUSE_POLICY)."""
+    from importlib import resources
+    from pathlib import Path
+
+    if policy.source.endswith("(packaged)"):
+        return resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
+    return Path(policy.source).read_text(encoding="utf-8")
+
+
+def run_policy(settings: Settings, batch_id: str) -> Policy:
+    """The policy this run started with (kept by start_batch)."""
+    text = _path(settings, batch_id, "policy.yaml").read_text(encoding="utf-8")
+    source = json.loads(_path(settings, batch_id, "policy.json").read_text(encoding="utf-8"))["source"]
+    return parse_policy(text, source=source, feeds=feed_names())
 
 
 def _path(settings: Settings, batch_id: str, name: str):
@@ -185,26 +213,43 @@ def resolve(settings: Settings, batch_id: str) -> dict:
 def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     records = pd.read_parquet(_path(settings, batch_id, "all_records.parquet"))
     links = pd.read_parquet(_path(settings, batch_id, "links.parquet"))
-    persons = fuse_persons(records, links, load_gazetteer().streets, _iso(as_of), DEFAULT_POLICY)
+    policy = run_policy(settings, batch_id)
+    persons = fuse_persons(records, links, load_gazetteer().streets, _iso(as_of), policy)
     persons["batch_id"] = batch_id
     persons.to_parquet(_path(settings, batch_id, "persons.parquet"), index=False)
-    return {"persons": len(persons), "by_status": person_counts_by_status(persons)}
+    engine = warehouse.engine_for(settings.warehouse_url)
+    current = warehouse.read_frame(engine, "queries/status_before.sql", batch_id=batch_id)
+    opens, closes = status_changes(persons, current, batch_id, _iso(as_of), policy)
+    opens.to_parquet(_path(settings, batch_id, "status_open.parquet"), index=False)
+    closes.to_parquet(_path(settings, batch_id, "status_close.parquet"), index=False)
+    return {"persons": len(persons), "by_status": person_counts_by_status(persons, policy),
+            "policy_version": policy.version, "status_changes": len(opens),
+            "expired": int((opens["change"] == "expired").sum())}
 
 
 def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
+    """Push-list delta of the batch: new items, items to close, items to escalate."""
     engine = warehouse.engine_for(settings.warehouse_url)
     persons = pd.read_parquet(_path(settings, batch_id, "persons.parquet"))
-    before = warehouse.read_frame(engine, "queries/pushed_before.sql", batch_id=batch_id)
-    items = plan_push_items(persons, before, batch_id, as_of.astimezone(timezone.utc), DEFAULT_POLICY)
-    items.to_parquet(_path(settings, batch_id, "push_items.parquet"), index=False)
-    return {"push_items": len(items), "lists": int(items["street"].nunique()) if len(items) else 0}
+    before = warehouse.read_frame(engine, "queries/push_items_before.sql", batch_id=batch_id)
+    status_opens = pd.read_parquet(_path(settings, batch_id, "status_open.parquet"))
+    plan = plan_push_items(persons, before, status_opens, batch_id, as_of.astimezone(timezone.utc),
+                           run_policy(settings, batch_id))
+    plan.new.to_parquet(_path(settings, batch_id, "push_items.parquet"), index=False)
+    plan.closes.to_parquet(_path(settings, batch_id, "push_close.parquet"), index=False)
+    plan.escalations.to_parquet(_path(settings, batch_id, "push_escalate.parquet"), index=False)
+    reasons = plan.new["reason"].value_counts()
+    return {"push_items": len(plan.new), "lists": int(plan.new["street"].nunique()) if len(plan.new) else 0,
+            "new_measure": int(reasons.get("new_measure", 0)), "status_changed": int(reasons.get("status_changed", 0)),
+            "rerouted": int(reasons.get("rerouted", 0)), "closed": len(plan.closes), "escalated": len(plan.escalations)}
 
 
 def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime]) -> dict:
     """Audit the outputs, then write everything of the batch to the warehouse in one transaction."""
     persons = pd.read_parquet(_path(settings, batch_id, "persons.parquet"))
     links = pd.read_parquet(_path(settings, batch_id, "links.parquet"))
-    problems = audit_persons(persons, links)
+    policy = run_policy(settings, batch_id)
+    problems = audit_persons(persons, links, policy.status_priority)
     if problems:
         raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
     feeds = feed_names()
@@ -223,7 +268,12 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         "rows_read": int(files["rows_read"].sum()) if len(files) else 0,
         "rows_accepted": int(files["rows_accepted"].sum()) if len(files) else 0,
         "rows_quarantined": int(files["rows_quarantined"].sum()) if len(files) else 0,
-        "persons": len(persons), "push_items": len(push_items), "policy_version": DEFAULT_POLICY.version,
+        "persons": len(persons), "push_items": len(push_items),
+        "push_items_closed": len(pd.read_parquet(_path(settings, batch_id, "push_close.parquet"))),
+        "push_items_escalated": len(pd.read_parquet(_path(settings, batch_id, "push_escalate.parquet"))),
+        "status_changes": len(pd.read_parquet(_path(settings, batch_id, "status_open.parquet"))),
+        "policy_version": policy.version,
+        "policy_sha256": policy.sha256,
     }
     if run["rows_read"] != run["rows_accepted"] + run["rows_quarantined"]:
         raise ReconciliationError(f"batch {batch_id}: rows read != accepted + quarantined")
@@ -233,17 +283,24 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         "match_review": pd.read_parquet(_path(settings, batch_id, "review.parquet")),
         "person_event": pd.read_parquet(_path(settings, batch_id, "person_events.parquet")),
         "match_model": pd.read_parquet(_path(settings, batch_id, "match_model.parquet")),
+        "person_status": pd.read_parquet(_path(settings, batch_id, "status_open.parquet")),
+    }, updates={
+        "publish/close_status.sql": pd.read_parquet(_path(settings, batch_id, "status_close.parquet")),
+        "publish/close_push_item.sql": pd.read_parquet(_path(settings, batch_id, "push_close.parquet")),
+        "publish/escalate_push_item.sql": pd.read_parquet(_path(settings, batch_id, "push_escalate.parquet")),
     })
     return {k: v for k, v in run.items() if k not in ("airflow_run_id",)}
 
 
 def write_push_lists(settings: Settings, batch_id: str) -> dict:
-    """Outbox files for the batch's push items, read back from the warehouse."""
+    """Outbox files for the batch's lists, read back from the warehouse; then its new items are
+    marked pushed in this batch."""
     engine = warehouse.engine_for(settings.warehouse_url)
     items = warehouse.read_frame(engine, "queries/batch_push_list.sql", batch_id=batch_id)
-    written = write_outbox(items, settings.outbox / batch_id)
-    return {"outbox": str(settings.outbox / batch_id), "files": len(written),
-            "lists": int(items["street"].nunique()) if len(items) else 0}
+    written = write_outbox(items, settings.outbox / batch_id, run_policy(settings, batch_id))
+    pushed = warehouse.execute(engine, "publish/mark_pushed.sql", batch_id=batch_id)
+    return {"outbox": str(settings.outbox / batch_id), "files": len(written), "pushed": pushed,
+            "lists": len(written) // 2}
 
 
 def _iso(moment: datetime) -> str:

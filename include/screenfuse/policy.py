@@ -28,7 +28,7 @@ CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "con
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_REQUIRED = ("version", "statuses", "key_areas", "rules", "measures", "status_measures",
                  "after_discharge", "community_actions", "community_risk", "zero_report")
-_TOP_OPTIONAL = ("title", "verify_first")
+_TOP_OPTIONAL = ("title", "verify_first", "expires")
 
 
 class PolicyError(ValueError):
@@ -120,6 +120,7 @@ class Policy:
     community_actions: Mapping[str, str]  # action → label
     risk_levels: tuple[RiskLevel, ...]
     zero_report: ZeroReport
+    expires: tuple[str, ...] = ()  # statuses that end on their own after their measure's days
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
 
@@ -142,6 +143,11 @@ class Policy:
     @property
     def hours_to_act(self) -> dict[str, float]:
         return {m.name: m.hours_to_act for m in self.measure_specs.values()}
+
+    @property
+    def expiry_days(self) -> dict[str, int]:
+        """Status → days it lasts after the record that gave it (only the statuses in `expires`)."""
+        return {s: self.measure_specs[self.measures[s]].days for s in self.expires}
 
 
 # ------------------------------------------------------------------------------------- loading
@@ -338,6 +344,7 @@ class _Reader:
         self.measure_specs = self.read_measures(doc["measures"])
         measures = self.read_status_measures(doc["status_measures"])
         verify_first = self.read_verify_first(doc["verify_first"]) if "verify_first" in doc else None
+        expires = self.read_expires(doc["expires"], measures) if "expires" in doc else ()
         after_discharge = self.read_after_discharge(doc["after_discharge"])
         actions = self.names(doc["community_actions"], "community_actions", "action")
         community_actions = _Frozen({n: self.text(v, f"community_actions.{n}") for n, v in actions.items()})
@@ -347,7 +354,7 @@ class _Reader:
             version=version, title=title, statuses=self.statuses, key_areas=key_areas, key_area_days=key_area_days,
             rules=rules, measure_specs=self.measure_specs, measures=measures, verify_first=verify_first,
             after_discharge=after_discharge, community_actions=community_actions, risk_levels=risk_levels,
-            zero_report=zero_report, source=self.source, sha256=sha256,
+            zero_report=zero_report, expires=expires, source=self.source, sha256=sha256,
         )
 
     @property
@@ -437,6 +444,19 @@ class _Reader:
         until_feed = self.choice(node["until_feed"], "verify_first.until_feed", self.feeds, "feed")
         measure = self.choice(node["measure"], "verify_first.measure", self.measure_specs, "measure")
         return VerifyFirst(statuses, until_feed, measure)
+
+    def read_expires(self, node: Any, measures: Mapping[str, str]) -> tuple[str, ...]:
+        items = self.listing(node, "expires", allow_empty=True)
+        out = []
+        for i, status in enumerate(items):
+            key = f"expires[{i}]"
+            self.choice(status, key, [s for s in self.status_names if s != NO_STATUS], "status")
+            measure = measures.get(status)
+            if measure is None or self.measure_specs[measure].days is None:
+                self.fail(key, f"is '{status}', whose measure ({measure or 'none'}) has no `days`; a status can only "
+                          "end on its own after its measure's days: give the measure days or remove the status here")
+            out.append(status)
+        return tuple(out)
 
     def read_after_discharge(self, node: Any) -> tuple[LifecycleStep, ...]:
         items = self.listing(node, "after_discharge")

@@ -1,64 +1,165 @@
-"""Push lists: per street office, the people who need an action, and their outbox files."""
+"""Push lists: per street office, only what changed, and each item's life until it is closed.
+
+A run compares the persons it fused with the push items still open before the batch
+(`queries/push_items_before.sql`) and plans three kinds of change (pure, frames in and out):
+
+- new items: a person needs a measure no open item covers (reason `new_measure`), an open item
+  covers the measure but the status changed (`status_changed`, the old item is closed), or the
+  person's address moved to another street office (`rerouted`: closed on the old list, a new item
+  on the new one). An open item for the same person, measure and status is never pushed again.
+- closes: a person who no longer needs the item's measure (status ended on its own: `expired`;
+  cleared or lower: `no_longer_needed`; another measure: `measure_changed`), a person id merged
+  into another (`person_merged`), or the reroute and status-change cases above.
+- escalations: an item past `due_at` that nobody answered is escalated once (`escalated_at`); it
+  is sent again on its street's list and on the district list, flagged 超时.
+
+Every change names the batch that made it, so re-running a batch first undoes what it changed
+(`sql/publish/delete_batch.sql`) and plans again from the same starting point.
+"""
 from __future__ import annotations
 
 import hashlib
 import shutil
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from screenfuse.fuse import MEASURE_LABELS, STATUS_LABELS, Policy
+from screenfuse.gazetteer import DISTRICT_LIST
+from screenfuse.policy import Policy
 from screenfuse.xlsx import write_xlsx
 
+ITEM_COLUMNS = ["push_item_id", "batch_id", "created_batch_id", "street", "community", "person_id", "status", "measure",
+                "reason", "detail", "source_records", "due_at", "state", "created_at", "replaces_item_id"]
+CLOSE_COLUMNS = ["push_item_id", "closed_at", "closed_batch_id", "close_reason"]
+ESCALATE_COLUMNS = ["push_item_id", "escalated_at", "escalated_batch_id"]
+OPEN_STATES = ("open", "pushed", "acknowledged", "escalated")
+PUSH_REASON_LABELS = {"new_measure": "新增措施", "status_changed": "状态变更", "rerouted": "转入",
+                      "rerouted_away": "转出(已移交他街)", "escalated": "超时未反馈"}
 OUTBOX_HEADERS = {
     "push_item_id": "推送编号", "street": "街道", "community": "社区", "person_id": "人员编号",
     "name": "姓名", "id_number": "身份证号", "phone": "联系电话", "address": "住址",
-    "status_label": "人员类别", "measure_label": "管控措施", "reason": "推送原因",
-    "source_records": "来源记录", "due_at": "办结时限",
+    "status_label": "人员类别", "measure_label": "管控措施", "push_reason_label": "推送类型",
+    "overdue": "超时", "detail": "推送原因", "source_records": "来源记录", "due_at": "办结时限",
 }
 
 
-def plan_push_items(persons: pd.DataFrame, pushed_before: pd.DataFrame, batch_id: str,
-                    as_of: datetime, policy: Policy) -> pd.DataFrame:
-    """People with a measure that no earlier batch pushed → new push items of this batch."""
-    needs = persons[persons["measure"] != ""].copy()
-    if len(pushed_before):
-        known = set(zip(pushed_before["person_id"], pushed_before["measure"]))
-        needs = needs[[(p, m) not in known for p, m in zip(needs["person_id"], needs["measure"])]]
+@dataclass(frozen=True)
+class PushPlan:
+    new: pd.DataFrame  # ITEM_COLUMNS
+    closes: pd.DataFrame  # CLOSE_COLUMNS
+    escalations: pd.DataFrame  # ESCALATE_COLUMNS
+
+
+def plan_push_items(persons: pd.DataFrame, items_before: pd.DataFrame, status_opens: pd.DataFrame, batch_id: str,
+                    as_of: datetime, policy: Policy) -> PushPlan:
+    """What this batch pushes, closes and escalates.
+
+    `persons`: the fused persons; `items_before`: push items as they were before this batch
+    (push_item_id, person_id, street, status, measure, state, due_at, answered_at); `status_opens`:
+    the status-history rows this batch opens (person_id, change), see `screenfuse.lifecycle`."""
+    stamp = _iso(as_of)
+    people = persons.set_index("person_id")
+    change = status_opens.set_index("person_id")["change"] if len(status_opens) else pd.Series(dtype=object)
+    before = items_before if len(items_before) else pd.DataFrame(columns=[
+        "push_item_id", "person_id", "street", "status", "measure", "state", "due_at", "answered_at"])
+    open_items = before[before["state"].isin(OPEN_STATES)].copy()
+    person = people.reindex(open_items["person_id"])
+    now_measure = person["measure"].fillna("").to_numpy()
+    now_status = person["status"].fillna("").to_numpy()
+    now_street = person["responsible_list"].fillna("").to_numpy()
+    exists = open_items["person_id"].isin(people.index).to_numpy()
+    same_measure = open_items["measure"].to_numpy() == now_measure
+    same_status = open_items["status"].to_numpy() == now_status
+    same_street = open_items["street"].to_numpy() == now_street
+
+    close_reason = pd.Series("", index=open_items.index, dtype=object)
+    close_reason[~exists] = "person_merged"
+    ended = exists & (now_measure == "")
+    expired = open_items["person_id"].map(change).eq("expired").to_numpy()
+    close_reason[ended & expired] = "expired"
+    close_reason[ended & ~expired] = "no_longer_needed"
+    close_reason[exists & ~ended & ~same_measure] = "measure_changed"
+    close_reason[exists & same_measure & ~same_status] = "status_changed"
+    close_reason[exists & same_measure & same_status & ~same_street] = "rerouted"
+    closing = open_items[close_reason != ""]
+    closes = pd.DataFrame({"push_item_id": closing["push_item_id"], "closed_at": stamp, "closed_batch_id": batch_id,
+                           "close_reason": close_reason[close_reason != ""]}, columns=CLOSE_COLUMNS)
+
+    kept = open_items[close_reason == ""]
+    unanswered = kept["state"].isin(("open", "pushed")) & kept["answered_at"].fillna("").eq("")
+    late = kept[unanswered & (kept["due_at"] <= stamp)]
+    escalations = pd.DataFrame({"push_item_id": late["push_item_id"], "escalated_at": stamp,
+                                "escalated_batch_id": batch_id}, columns=ESCALATE_COLUMNS)
+
+    # new items: a measure no kept item covers, for a person whose status or measure changed in
+    # this batch, whose item was closed for a reroute or status change, or who never had one
+    needs = people[people["measure"].fillna("") != ""]
+    covered = set(zip(kept["person_id"], kept["measure"]))
+    ever = set(zip(before["person_id"], before["measure"]))
+    handed_on = closing.assign(why=close_reason[close_reason != ""])
+    handed_on = handed_on[handed_on["why"].isin(["rerouted", "status_changed"])]
+    carried = dict(zip(handed_on["person_id"], zip(handed_on["push_item_id"], handed_on["why"])))
+    wanted = [(pid in change.index) or ((pid, m) not in ever) or (pid in carried)
+              for pid, m in zip(needs.index, needs["measure"])]
+    needs = needs[np.array(wanted, dtype=bool)]
+    needs = needs[np.array([(pid, m) not in covered for pid, m in zip(needs.index, needs["measure"])], dtype=bool)]
+    reason = [carried[pid][1] if pid in carried else "new_measure" for pid in needs.index]
     hours = needs["measure"].map(policy.hours_to_act).fillna(24)
-    return pd.DataFrame({
-        "push_item_id": [_item_id(batch_id, p, m) for p, m in zip(needs["person_id"], needs["measure"])],
+    labels = needs["status"].map(policy.status_labels).fillna(needs["status"])
+    new = pd.DataFrame({
+        "push_item_id": [_item_id(batch_id, p, m) for p, m in zip(needs.index, needs["measure"])],
         "batch_id": batch_id,
-        "street": needs["responsible_list"],
-        "community": needs["community"],
-        "person_id": needs["person_id"],
-        "status": needs["status"],
-        "measure": needs["measure"],
-        "reason": needs["status"].map(STATUS_LABELS) + ": " + needs["status_reason"].str.count(";").add(1).astype(str) + " 条来源记录",
-        "source_records": needs["status_reason"],
-        "due_at": [(as_of + timedelta(hours=float(h))).strftime("%Y-%m-%dT%H:%M:%SZ") for h in hours],
+        "created_batch_id": batch_id,
+        "street": needs["responsible_list"].to_numpy(),
+        "community": needs["community"].to_numpy(),
+        "person_id": needs.index.to_numpy(),
+        "status": needs["status"].to_numpy(),
+        "measure": needs["measure"].to_numpy(),
+        "reason": reason,
+        "detail": (labels + ": " + needs["status_reason"].str.count(";").add(1).astype(str) + " 条来源记录").to_numpy(),
+        "source_records": needs["status_reason"].to_numpy(),
+        "due_at": [_iso(as_of + timedelta(hours=float(h))) for h in hours],
         "state": "open",
-        "created_at": as_of.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }).reset_index(drop=True)
+        "created_at": stamp,
+        "replaces_item_id": [carried[pid][0] if pid in carried else None for pid in needs.index],
+    }, columns=ITEM_COLUMNS)
+    return PushPlan(new.reset_index(drop=True), closes.reset_index(drop=True), escalations.reset_index(drop=True))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _item_id(batch_id: str, person_id: str, measure: str) -> str:
     return "PI" + hashlib.sha1(f"{batch_id}|{person_id}|{measure}".encode()).hexdigest()[:12].upper()
 
 
-def write_outbox(items: pd.DataFrame, folder: Path) -> list[Path]:
-    """One CSV (UTF-8 with BOM, opens in Excel) and one XLSX per street office list."""
+def outbox_lists(items: pd.DataFrame, policy: Policy) -> dict[str, pd.DataFrame]:
+    """A batch's list items (`queries/batch_push_list.sql`, with `push_reason`) → one table per
+    list, with Chinese headers: each street office gets its new, rerouted (in and out) and
+    escalated items; escalated items are also on the district list, flagged 超时."""
+    items = items.assign(
+        status_label=items["status"].map(policy.status_labels).fillna(items["status"]),
+        measure_label=items["measure"].map(policy.measure_labels).fillna(items["measure"]),
+        push_reason_label=items["push_reason"].map(PUSH_REASON_LABELS).fillna(items["push_reason"]),
+        overdue=items["push_reason"].eq("escalated").map({True: "超时", False: ""}),
+    )
+    escalated = items[(items["push_reason"] == "escalated") & (items["street"] != DISTRICT_LIST)]
+    everything = pd.concat([items, escalated.assign(street=DISTRICT_LIST)], ignore_index=True)
+    return {street: group[list(OUTBOX_HEADERS)].rename(columns=OUTBOX_HEADERS)
+            for street, group in everything.groupby("street", sort=True)}
+
+
+def write_outbox(items: pd.DataFrame, folder: Path, policy: Policy) -> list[Path]:
+    """One CSV (UTF-8 with BOM, opens in Excel) and one XLSX per list (see `outbox_lists`)."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     written = []
-    items = items.assign(
-        status_label=items["status"].map(STATUS_LABELS).fillna(items["status"]),
-        measure_label=items["measure"].map(MEASURE_LABELS).fillna(items["measure"]),
-    )
-    for street, group in items.groupby("street", sort=True):
-        table = group[list(OUTBOX_HEADERS)].rename(columns=OUTBOX_HEADERS)
+    for street, table in outbox_lists(items, policy).items():
         csv_path = folder / f"{street}.csv"
         csv_path.write_bytes(table.to_csv(index=False).encode("utf-8-sig"))
         write_xlsx(table, folder / f"{street}.xlsx", sheet_name="推送清单")

@@ -5,7 +5,7 @@ import unicodedata
 
 from screenfuse import warehouse
 from screenfuse.config import Settings
-from screenfuse.fuse import STATUS_LABELS, STATUS_PRIORITY
+from screenfuse.policy import configured_policy
 
 
 def summary_text(settings: Settings) -> tuple[str, bool]:
@@ -18,7 +18,8 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
     feeds = warehouse.read_frame(engine, "queries/summary_feeds.sql")
     status = warehouse.read_frame(engine, "queries/summary_status.sql").set_index("status")["persons"]
     push = warehouse.read_frame(engine, "queries/summary_push.sql")
-    lines = [f"last batch {run.batch_id} ({run.status}), warehouse {_safe_url(settings.warehouse_url)}", "",
+    lines = [f"last batch {run.batch_id} ({run.status}), warehouse {_safe_url(settings.warehouse_url)}",
+             f"policy {run.policy_version}", "",
              "feed        files  dup  bad-file   rows read  accepted  quarantined"]
     for f in feeds.itertuples():
         lines.append(f"{f.feed:<11} {f.files:>5} {f.files_duplicate:>4} {f.files_quarantined:>9} "
@@ -26,11 +27,18 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
     balanced = bool((feeds["rows_read"] == feeds["rows_accepted"] + feeds["rows_quarantined"]).all())
     lines += [f"every row accounted for (read = accepted + quarantined): {'yes' if balanced else 'NO'}", "",
               f"persons resolved: {int(status.sum())}"]
-    lines += [f"  {s:<17} {_pad(STATUS_LABELS[s], 14)} {int(status.get(s, 0)):>6}" for s in STATUS_PRIORITY]
-    lines += ["", f"open push-list items: {int(push['items'].sum()) if len(push) else 0} in {len(push)} lists"]
-    lines += [f"  {_pad(p.street, 14)} {p.items:>5}" for p in push.itertuples()]
+    # labels and order of the configured policy; a status it no longer defines is listed after
+    policy = configured_policy()
+    labels = policy.status_labels
+    order = list(policy.status_priority) + sorted(set(status.index) - set(policy.status_priority))
+    lines += [f"  {s:<17} {_pad(labels.get(s, ''), 14)} {int(status.get(s, 0)):>6}" for s in order]
+    escalated = int(push["escalated"].sum()) if len(push) else 0
+    lines += ["", f"open push-list items: {int(push['items'].sum()) if len(push) else 0} in {len(push)} lists"
+              f" ({escalated} escalated, 超时)"]
+    lines += [f"  {_pad(p.street, 14)} {p.items:>5}" + (f"  超时 {int(p.escalated)}" if p.escalated else "")
+              for p in push.itertuples()]
     lines += ["", f"outbox:     {settings.outbox}", f"quarantine: {settings.quarantine} (and table quarantine)",
-              "warehouse tables: person, source_record, person_link, quarantine, push_item, run_log, ingest_file"]
+              "warehouse tables: person, person_status, source_record, person_link, quarantine, push_item, run_log, ingest_file"]
     return "\n".join(lines), balanced
 
 

@@ -134,17 +134,16 @@ def validate_rows(records: pd.DataFrame, contract: FeedContract) -> pd.Series:
     return reasons
 
 
-def audit_persons(persons: pd.DataFrame, links: pd.DataFrame) -> list[str]:
-    """Output audit before publishing: what BI tools and push lists rely on ([] = all good)."""
+def audit_persons(persons: pd.DataFrame, links: pd.DataFrame, statuses: tuple[str, ...] | list[str]) -> list[str]:
+    """Output audit before publishing: what BI tools and push lists rely on ([] = all good).
+    `statuses`: the statuses of the run's policy."""
     import great_expectations as gx
-
-    from screenfuse.fuse import STATUS_PRIORITY
 
     e = gx.expectations
     checks = [
         Check(e.ExpectColumnValuesToBeUnique(column="person_id"), "person_id not unique"),
         Check(e.ExpectColumnValuesToNotBeNull(column="person_id"), "person_id missing"),
-        Check(e.ExpectColumnValuesToBeInSet(column="status", value_set=STATUS_PRIORITY), "unknown status"),
+        Check(e.ExpectColumnValuesToBeInSet(column="status", value_set=list(statuses)), "unknown status"),
         Check(e.ExpectColumnValuesToNotBeNull(column="responsible_list"), "person without a responsible list"),
         Check(e.ExpectColumnValuesToBeBetween(column="n_records", min_value=1), "person without records"),
     ]

@@ -6,6 +6,7 @@ parameters and writes frames with Core inserts inside one transaction.
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from screenfuse.config import SQL_DIR
 
 PUBLISHED_TABLES = ("source_record", "person_link", "person", "quarantine", "ingest_file", "push_item", "run_log",
-                    "match_review", "person_event", "match_model")
+                    "match_review", "person_event", "match_model", "person_status")
 
 
 def sql_statements(relative: str) -> list[str]:
@@ -39,15 +40,50 @@ def engine_for(url: str) -> sa.Engine:
 
 
 def ensure_schema(engine: sa.Engine) -> None:
+    """Create what is missing: tables, columns added to schema.sql since a table was created
+    (added as nullable), and the views."""
     with engine.begin() as conn:
-        for statement in sql_statements("schema.sql") + sql_statements("views.sql"):
+        for statement in sql_statements("schema.sql"):
             conn.exec_driver_sql(statement.rstrip(";"))
+        existing = sa.inspect(conn)
+        for table, columns in schema_columns().items():
+            have = {c["name"] for c in existing.get_columns(table)}
+            for name, sql_type in columns:
+                if name not in have:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+        for statement in sql_statements("views.sql"):
+            conn.exec_driver_sql(statement.rstrip(";"))
+
+
+_CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*)\)", re.S)
+_COLUMN = re.compile(r"^\s*(\w+)\s+(TEXT|INTEGER|DOUBLE PRECISION)\b")
+
+
+def schema_columns() -> dict[str, list[tuple[str, str]]]:
+    """Table → (column, type) as sql/schema.sql declares them."""
+    out = {}
+    for statement in sql_statements("schema.sql"):
+        found = _CREATE.search(statement)
+        if found:
+            lines = [line.split("--")[0] for line in found.group(2).splitlines()]
+            out[found.group(1)] = [(m.group(1), m.group(2)) for m in map(_COLUMN.match, lines)
+                                   if m and m.group(1).upper() not in ("PRIMARY", "UNIQUE")]
+    return out
 
 
 def read_frame(engine: sa.Engine, query_file: str, **params) -> pd.DataFrame:
     with engine.connect() as conn:
         result = conn.execute(sa.text(sql_query(query_file)), params)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def execute(engine: sa.Engine, statement_file: str, **params) -> int:
+    """Run the statements of one file under sql/ in one transaction; rows changed."""
+    changed = 0
+    with engine.begin() as conn:
+        for statement in sql_statements(statement_file):
+            changed += conn.execute(sa.text(statement.rstrip(";")), params).rowcount or 0
+    return changed
 
 
 def _rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
@@ -63,13 +99,22 @@ def _rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return records
 
 
-def publish(engine: sa.Engine, batch_id: str, frames: dict[str, pd.DataFrame]) -> None:
-    """Write one batch in one transaction: its own rows replaced, current state replaced."""
+def publish(engine: sa.Engine, batch_id: str, frames: dict[str, pd.DataFrame],
+            updates: dict[str, pd.DataFrame] | None = None) -> None:
+    """Write one batch in one transaction: its own rows replaced (and what it changed in earlier
+    rows undone), current state replaced, then `updates` (sql/publish file → one execution per
+    row, e.g. closing status rows) and the inserts of `frames` (table → rows)."""
     with engine.begin() as conn:
         for statement in sql_statements("publish/delete_batch.sql"):
             conn.execute(sa.text(statement.rstrip(";")), {"batch_id": batch_id})
         for statement in sql_statements("publish/replace_current_state.sql"):
             conn.execute(sa.text(statement.rstrip(";")))
+        for query_file, frame in (updates or {}).items():
+            if frame is None or frame.empty:
+                continue
+            rows = _rows(frame, list(frame.columns))
+            for statement in sql_statements(query_file):
+                conn.execute(sa.text(statement.rstrip(";")), rows)
         metadata = sa.MetaData()
         for name in PUBLISHED_TABLES:
             frame = frames.get(name)

@@ -1,4 +1,5 @@
--- Re-running a batch replaces what it published before (idempotent publish).
+-- Re-running a batch replaces what it published before (idempotent publish), and undoes what it
+-- changed in rows of earlier batches (status rows it closed, push items it closed or escalated).
 DELETE FROM source_record WHERE batch_id = :batch_id;
 DELETE FROM quarantine WHERE batch_id = :batch_id;
 DELETE FROM ingest_file WHERE batch_id = :batch_id;
@@ -7,3 +8,21 @@ DELETE FROM run_log WHERE batch_id = :batch_id;
 DELETE FROM match_review WHERE batch_id = :batch_id;
 DELETE FROM person_event WHERE batch_id = :batch_id;
 DELETE FROM match_model WHERE model_id = :batch_id;
+DELETE FROM person_status WHERE batch_id = :batch_id;
+UPDATE person_status SET valid_to = NULL, closed_batch_id = NULL WHERE closed_batch_id = :batch_id;
+-- push items this batch closed or escalated get back the state they had (SQL reads the old values
+-- on the right-hand side, so each CASE spells out the state without what is being undone)
+UPDATE push_item SET closed_at = NULL, closed_batch_id = NULL, close_reason = NULL,
+       state = CASE WHEN done_at IS NOT NULL THEN 'done'
+                    WHEN acknowledged_at IS NOT NULL THEN 'acknowledged'
+                    WHEN escalated_batch_id IS NOT NULL THEN 'escalated'
+                    WHEN pushed_batch_id IS NOT NULL OR created_batch_id IS NULL THEN 'pushed'
+                    ELSE 'open' END
+WHERE closed_batch_id = :batch_id;
+UPDATE push_item SET escalated_at = NULL, escalated_batch_id = NULL,
+       state = CASE WHEN closed_batch_id IS NOT NULL THEN 'closed'
+                    WHEN done_at IS NOT NULL THEN 'done'
+                    WHEN acknowledged_at IS NOT NULL THEN 'acknowledged'
+                    WHEN pushed_batch_id IS NOT NULL OR created_batch_id IS NULL THEN 'pushed'
+                    ELSE 'open' END
+WHERE escalated_batch_id = :batch_id;

@@ -1,2 +1,11 @@
--- One batch's push items with the person's contact details, for the outbox files.
-SELECT * FROM v_push_list WHERE batch_id = :batch_id ORDER BY street, community, due_at, person_id;
+-- One batch's lists, with the person's contact details: the items it created (new, status
+-- changed, rerouted in), the items it escalated, and the items it rerouted away (old street).
+SELECT v.*,
+       CASE WHEN v.escalated_batch_id = :batch_id AND v.batch_id <> :batch_id THEN 'escalated'
+            WHEN v.closed_batch_id = :batch_id AND v.close_reason = 'rerouted' THEN 'rerouted_away'
+            ELSE v.reason END AS push_reason
+FROM v_push_list v
+WHERE v.batch_id = :batch_id
+   OR v.escalated_batch_id = :batch_id
+   OR (v.closed_batch_id = :batch_id AND v.close_reason = 'rerouted' AND v.batch_id <> :batch_id)
+ORDER BY v.street, v.community, v.due_at, v.person_id;
