@@ -72,7 +72,7 @@ def _dedupe(args) -> int:
     if args.model_out:
         Path(args.model_out).write_text(result.model.to_json(), encoding="utf-8")
     print(f"{len(out)} records → {out['person_id'].nunique()} persons; {result.candidate_pairs} candidate pairs, "
-          f"{len(result.links)} links, {len(result.review)} pairs for review", file=sys.stderr)
+          f"{len(result.link_rows)} links, {len(result.review_rows)} pairs for review", file=sys.stderr)
     for stats in result.rule_stats:
         print(f"  blocking {stats.rule}: {stats.pairs} pairs ({stats.new_pairs} new)"
               + (f", {stats.skipped_blocks} blocks over max_block_size skipped" if stats.skipped_blocks else ""),

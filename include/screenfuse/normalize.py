@@ -147,7 +147,9 @@ _EXCEL_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?E\+?[0-9]+")
 
 
 def _id_raw(value: str) -> str:
-    return "".join(value.translate(_FULL_TO_HALF).split()).replace("-", "").upper()
+    if len(value) == 18 and value.isascii() and value[:17].isdigit():
+        return value.upper()  # the common case
+    return "".join(_halfwidth(value).split()).replace("-", "").upper()
 
 
 def _id_form(raw: str) -> str:
@@ -214,7 +216,7 @@ _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 def _phone_numbers(value: str) -> tuple[str, str, str]:
     if len(value) == 11 and value.isascii() and value.isdigit() and value[0] == "1" and value[1] in "3456789":
         return value, "", "valid"  # the common case, without regular expressions
-    text = value.translate(_FULL_TO_HALF)
+    text = _halfwidth(value)
     if not text.strip():
         return "", "", "missing"
     found = _MOBILE.findall(_COUNTRY_CODE.sub("", text.translate(_PHONE_SEPARATORS)))
@@ -268,8 +270,15 @@ def normalize_addresses(values: pd.Series) -> pd.Series:
 _BUILDING_FORMS = re.compile(r"([0-9]+)(?:号楼|幢)")
 
 
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+
+
+def _halfwidth(value: str) -> str:
+    return value.translate(_FULL_TO_HALF) if _FULL_WIDTH.search(value) else value
+
+
 def _normalize_address(value: str) -> str:
-    text = "".join(value.translate(_FULL_TO_HALF).split())
+    text = "".join(_halfwidth(value).split())
     text = _ADDRESS_PREFIX.sub("", text, count=1)
     return _BUILDING_FORMS.sub(r"\1栋", text) if ("号楼" in text or "幢" in text) else text
 
@@ -286,8 +295,6 @@ _COMMUNITY = rf"[\u4e00-\u9fff]{{1,8}}?(?:{_COMMUNITY_SUFFIX})"
 # '广桃街社区' and '益文村社区' stay whole while '首义路大街益文村社区' gives a road and a community.
 _PLACE = re.compile(rf"(?:{_ROAD}|{_COMMUNITY})(?!{_COMMUNITY_SUFFIX})")
 _IS_COMMUNITY = re.compile(rf"(?:{_COMMUNITY_SUFFIX})$")
-_NUMBER_TOKEN = re.compile(r"[0-9]+(?:号|栋|单元|室)")
-_BARE_ROOM = re.compile(r"(?<![0-9])([0-9]{3,4})(?![0-9号栋单元室])")
 _BUILDING, _ROOM = re.compile(r"^[0-9]+栋$"), re.compile(r"^[0-9]+室$")
 _UNIT_FORMS = [  # building-unit-room written as 3-2-501, 3栋2单元501室, 3号楼501 …
     (re.compile(r"(?<![0-9])([0-9]{1,3})-([0-9]{1,2})-([0-9]{2,4})(?![0-9])"), r" \1栋 \2单元 \3室 "),
@@ -299,6 +306,11 @@ ADDRESS_PARTS = ["address", "address_area", "address_home"]
 def address_parts(addresses: pd.Series) -> pd.DataFrame:
     """Normalized addresses → tokens, area and home (see `_address_parts`), once per distinct value."""
     return on_distinct(addresses, _address_parts)
+
+
+def address_parts_of(raw: str) -> tuple[str, str, str]:
+    """One raw address → (tokens, area, home): normalize_addresses then address_parts."""
+    return _parts_of(_normalize_address(raw))
 
 
 def address_tokens(addresses: pd.Series) -> pd.Series:
@@ -319,20 +331,20 @@ def _address_parts(addresses: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ADDRESS_PARTS, index=addresses.index, dtype=object)
 
 
-_ADMIN_PREFIXES = [re.compile(r"^(?:[\u4e00-\u9fff]{2,7}?[省市])*"),
-                   re.compile(r"^[\u4e00-\u9fff]{1,4}?(?<![小社园景校])区"), re.compile(r"^[\u4e00-\u9fff]{1,6}?街道")]
+# province/city, district (not 小区, 社区 …), street office: dropped from the front, in this order
+_ADMIN_PREFIX = re.compile(r"^(?:[\u4e00-\u9fff]{2,7}?[省市])*(?:[\u4e00-\u9fff]{1,4}?(?<![小社园景校])区)?(?:[\u4e00-\u9fff]{1,6}?街道)?")
 _NUMBER_OR_DIGITS = re.compile(r"[0-9]+(?:号|栋|单元|室)?")
 
 
 def _parts_of(text: str) -> tuple[str, str, str]:
-    for prefix in _ADMIN_PREFIXES:
-        text = prefix.sub("", text, count=1)
+    text = _ADMIN_PREFIX.sub("", text, count=1)
     if "-" in text:
         for pattern, replacement in _UNIT_FORMS:
             text = pattern.sub(replacement, text)
     # numbers end place names: '270号益文村社区' must not give a place '号益文村社区'
     places = _PLACE.findall(_NUMBER_OR_DIGITS.sub(" ", text))
-    numbers = _NUMBER_TOKEN.findall(text) + [f"{room}室" for room in _BARE_ROOM.findall(text)]
+    found = _NUMBER_OR_DIGITS.findall(text)
+    numbers = [t for t in found if not t[-1].isdigit()] + [f"{t}室" for t in found if t[-1].isdigit() and 3 <= len(t) <= 4]
     area = next((p for p in places if _IS_COMMUNITY.search(p)), places[0] if places else "")
     building = next((t for t in numbers if _BUILDING.match(t)), "")
     room = next((t for t in numbers if _ROOM.match(t)), "")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from screenfuse.matching.model import Columns, as_columns
 from screenfuse.matching.settings import KeyPart
 
 
@@ -22,23 +23,22 @@ class RuleStats:
     skipped_records: int
 
 
-def rule_codes(frame: pd.DataFrame, rule: tuple[KeyPart, ...], cache: dict) -> np.ndarray:
+def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict) -> np.ndarray:
     """The rule's key per record as one int64 code; -1 when any part is empty (not blocked).
 
     Each column (or slice) is factorized once and cached; a multi-column key combines the
     codes arithmetically instead of concatenating strings.
     """
-    combined = np.zeros(len(frame), dtype=np.int64)
+    combined = np.zeros(len(columns), dtype=np.int64)
     for part in rule:
         if part.label not in cache:
-            values = frame[part.column].astype(str)
-            empty = (values == "").to_numpy()
+            codes = columns.codes(part.column)
             if part.start is not None or part.stop is not None:
-                values = values.str.slice(part.start, part.stop)
-            codes, uniques = pd.factorize(values)
-            codes = codes.astype(np.int64)
-            codes[empty] = -1
-            cache[part.label] = (codes, len(uniques))
+                empty = codes < 0
+                sliced = [v[part.start:part.stop] for v in columns.values(part.column)]
+                codes = pd.factorize(np.asarray(sliced, dtype=object))[0].astype(np.int64)
+                codes[empty] = -1
+            cache[part.label] = (codes, int(codes.max(initial=-1)) + 1)
         codes, size = cache[part.label]
         combined = np.where((combined < 0) | (codes < 0), -1, combined * (size + 1) + codes)
         valid = combined >= 0  # compact after each part so the codes never overflow
@@ -77,18 +77,19 @@ def pairs_within_groups(codes: np.ndarray, max_block_size: int) -> tuple[np.ndar
     return np.minimum(left, right).astype(np.int64), np.maximum(left, right).astype(np.int64), skipped_blocks, skipped_records
 
 
-def candidate_pairs(frame: pd.DataFrame, rules, max_block_size: int,
+def candidate_pairs(data: "pd.DataFrame | Columns", rules, max_block_size: int,
                     only_with: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[RuleStats]]:
     """Union of all rules → unique (i, j) with i < j, and per-rule counts.
 
     `only_with` (boolean per record) keeps only pairs that involve at least one such record:
     incremental runs compare new records with each other and with existing ones, never old–old.
     """
-    n = len(frame)
+    columns = as_columns(data)
+    n = len(columns)
     cache: dict = {}
     encoded, origin, counts, skipped = [], [], [], []
     for r, rule in enumerate(rules):
-        left, right, big, big_records = pairs_within_groups(rule_codes(frame, rule, cache), max_block_size)
+        left, right, big, big_records = pairs_within_groups(rule_codes(columns, rule, cache), max_block_size)
         if only_with is not None:
             involve = only_with[left] | only_with[right]
             left, right = left[involve], right[involve]

@@ -33,10 +33,15 @@ def _assign(present: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
     return levels
 
 
-def _similarity(a, b, scorer) -> np.ndarray:
-    if len(a) == 0:
-        return np.zeros(0)
-    return cpdist(list(a), list(b), scorer=scorer, workers=-1)
+def _similarity(a, b, scorer, where: np.ndarray | None = None, fill: float = 0.0) -> np.ndarray:
+    """scorer over pairs; with `where`, only those pairs are scored (the others get `fill`)."""
+    if where is None:
+        return cpdist(list(a), list(b), scorer=scorer, workers=-1) if len(a) else np.zeros(0)
+    out = np.full(len(a), fill, dtype=float)
+    rows = np.flatnonzero(where)
+    if len(rows):
+        out[rows] = cpdist(list(a[rows]), list(b[rows]), scorer=scorer, workers=-1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -50,34 +55,37 @@ class Method:
 
 
 def _exact(get, column, thresholds, options):
-    a, b = get(column)
-    return _assign(_present(a, b), [a == b])
+    return _assign(get.present(column), [get.equal(column)])
 
 
 def _string_similarity(scorer, higher_is_better: bool):
     def compare(get, column, thresholds, options):
         a, b = get(column)
-        present = _present(a, b)
-        score = _similarity(a, b, scorer)
+        present, same = get.present(column), get.equal(column)
+        score = _similarity(a, b, scorer, present & ~same, fill=-np.inf if higher_is_better else np.inf)
         steps = [score >= t if higher_is_better else score <= t for t in thresholds]
-        return _assign(present, [a == b, *steps])
+        return _assign(present, [same, *steps])
     return compare
 
 
 def _date(get, column, thresholds, options):
     """exact / one typed digit wrong / day and month swapped / same year / different."""
     a, b = get(column)
-    present = _present(a, b)
-    ca, cb = _digits8(a), _digits8(b)
+    present, exact = get.present(column), get.equal(column)
+    rows = np.flatnonzero(present & ~exact)
+    ca, cb = _digits8(a[rows]), _digits8(b[rows])
     same = lambda x, y: (ca[:, x:y] == cb[:, x:y]).all(axis=1)  # noqa: E731
-    year = same(0, 4)
-    swapped = year & (ca[:, 4:6] == cb[:, 6:8]).all(axis=1) & (ca[:, 6:8] == cb[:, 4:6]).all(axis=1)
-    one_digit = (ca != cb).sum(axis=1) == 1
-    return _assign(present, [same(0, 8), one_digit, swapped, year])
+    levels = np.zeros((3, len(a)), dtype=bool)
+    levels[2, rows] = year = same(0, 4)
+    levels[1, rows] = year & (ca[:, 4:6] == cb[:, 6:8]).all(axis=1) & (ca[:, 6:8] == cb[:, 4:6]).all(axis=1)
+    levels[0, rows] = (ca != cb).sum(axis=1) == 1
+    return _assign(present, [exact, *levels])
 
 
 def _digits8(values: np.ndarray) -> np.ndarray:
     """Dates as an (n, 8) character matrix of YYYYMMDD (separators dropped)."""
+    if len(values) == 0:
+        return np.zeros((0, 8), dtype="U1")
     compact = np.char.replace(np.asarray(values, dtype="U10"), "-", "")
     return np.asarray(compact, dtype="U8").view("U1").reshape(len(compact), 8)
 
@@ -105,36 +113,39 @@ def _zh_name(get, column, thresholds, options):
     Pinyin agreement is evidence, not proof: the model learns how much it is worth.
     """
     a, b = get(column)
-    pa, pb = get(options.get("pinyin_column", f"{column}_pinyin"))
-    present = _present(a, b)
-    similar = _similarity(a, b, JaroWinkler.normalized_similarity) >= (thresholds[0] if thresholds else 0.8)
-    pinyin_close = _similarity(pa, pb, JaroWinkler.normalized_similarity) >= 0.9
-    return _assign(present, [a == b, (pa == pb) & (pa != ""), similar | pinyin_close])
+    pinyin = options.get("pinyin_column", f"{column}_pinyin")
+    pa, pb = get(pinyin)
+    present, exact, homophone = get.present(column), get.equal(column), get.equal(pinyin)
+    rest = present & ~exact & ~homophone
+    similar = _similarity(a, b, JaroWinkler.normalized_similarity, rest) >= (thresholds[0] if thresholds else 0.8)
+    pinyin_close = _similarity(pa, pb, JaroWinkler.normalized_similarity, rest & ~similar) >= 0.9
+    return _assign(present, [exact, homophone, similar | pinyin_close])
 
 
 def _resident_id(get, column, thresholds, options):
     """Resident ID numbers: exact / one substitution or adjacent swap / both checksum-valid and
     different (strong evidence against) / otherwise different."""
     a, b = get(column)
-    va, vb = get(options.get("trusted_column", "id_trusted"))
-    present = _present(a, b)
-    one_edit = _similarity(a, b, OSA.distance) == 1
-    conflict = _present(va, vb) & (va != vb)
-    return _assign(present, [a == b, one_edit & ~conflict, conflict])
+    trusted = options.get("trusted_column", "id_trusted")
+    present, exact = get.present(column), get.equal(column)
+    conflict = get.present(trusted) & ~get.equal(trusted)
+    one_edit = _similarity(a, b, OSA.distance, present & ~exact & ~conflict) == 1
+    return _assign(present, [exact, one_edit, conflict])
 
 
 def _mobile(get, column, thresholds, options):
     """Mobile numbers: exact (also against the other side's second number) / one edit / different."""
     a, b = get(column)
-    present = _present(a, b)
-    same = a == b
+    present, same = get.present(column), get.equal(column)
     second = options.get("second_column", f"{column}2")
     try:
         a2, b2 = get(second)
-        same = same | ((a2 != "") & ((a2 == b) | (a2 == b2))) | ((b2 != "") & (a == b2))
+        rows = np.flatnonzero(present & ~same & ((a2 != "") | (b2 != "")))  # few records have a second number
+        x, y, x2, y2 = a[rows], b[rows], a2[rows], b2[rows]
+        same[rows] = ((x2 != "") & ((x2 == y) | (x2 == y2))) | ((y2 != "") & (x == y2))
     except KeyError:
         pass
-    return _assign(present, [same, _similarity(a, b, Levenshtein.distance) == 1])
+    return _assign(present, [same, _similarity(a, b, Levenshtein.distance, present & ~same) == 1])
 
 
 def _address(get, column, thresholds, options):
@@ -142,26 +153,26 @@ def _address(get, column, thresholds, options):
     same area (community or road) / different. The home and area columns are optional; with them,
     a bare road and number against a full home counts as missing, not as different."""
     a, b = get(column)
-    present = _present(a, b)
-    score = _similarity(a, b, fuzz.token_set_ratio) / 100.0
-    conditions = [a == b]
+    present = get.present(column)
+    conditions = [get.equal(column)]
     for key in (options.get("home_column", f"{column}_home"), None, options.get("area_column", f"{column}_area")):
         if key is None:
+            rest = present & ~conditions[0] & ~conditions[1]
+            score = _similarity(a, b, fuzz.token_set_ratio, rest) / 100.0
             conditions.append(score >= (thresholds[0] if thresholds else 0.9))
             continue
         try:
-            ka, kb = get(key)
-            conditions.append(_present(ka, kb) & (ka == kb))
+            conditions.append(get.equal(key))
         except KeyError:
             conditions.append(np.zeros(len(a), dtype=bool))
     levels = _assign(present, conditions)
     try:  # a road and number against a full home: one is too coarse to disagree with the other
-        (ha, hb), (aa, ab) = get(options.get("home_column", f"{column}_home")), get(options.get("area_column", f"{column}_area"))
+        (ha, hb), (aa, ab) = get.codes(options.get("home_column", f"{column}_home")), get(options.get("area_column", f"{column}_area"))
     except KeyError:
         return levels
-    check = np.flatnonzero((levels == len(conditions) + 1) & ((ha == "") != (hb == "")))
+    check = np.flatnonzero((levels == len(conditions) + 1) & ((ha < 0) != (hb < 0)))
     if len(check):
-        coarse_area = np.where(ha[check] == "", aa[check], ab[check]).astype(str)
+        coarse_area = np.where(ha[check] < 0, aa[check], ab[check]).astype(str)
         levels[check[~_is_community(coarse_area)]] = 0
     return levels
 

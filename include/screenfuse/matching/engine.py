@@ -15,8 +15,7 @@ import pandas as pd
 
 from screenfuse.matching.blocking import RuleStats, candidate_pairs
 from screenfuse.matching.clustering import cluster
-from screenfuse.matching.model import (Model, attach_term_frequencies, comparison_levels, contributions,
-                                       prior_weight, probability, train)
+from screenfuse.matching.model import Columns, Model, comparison_levels, contributions, prior_weight, probability, train
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
 from screenfuse.matching.settings import MatchSettings, SettingsError
 
@@ -26,13 +25,30 @@ PAIR_COLUMNS = ["left_id", "right_id", "match_weight", "match_probability", "exp
 @dataclass
 class DedupeResult:
     clusters: pd.DataFrame  # record_id, person_id
-    links: pd.DataFrame  # the links that joined records (PAIR_COLUMNS)
-    review: pd.DataFrame  # grey-zone pairs left apart for a person to decide (PAIR_COLUMNS)
     changes: pd.DataFrame  # merges and splits against `previous`
     model: Model
     rule_stats: list[RuleStats]
     timings: dict[str, float] = field(default_factory=dict)
     candidate_pairs: int = 0
+    link_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False)
+    review_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False)
+    _explain: Callable[[np.ndarray], pd.DataFrame] | None = field(default=None, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def links(self) -> pd.DataFrame:
+        """The links that joined records (PAIR_COLUMNS), explained; built on first use."""
+        return self._pairs("links", self.link_rows)
+
+    @property
+    def review(self) -> pd.DataFrame:
+        """Grey-zone pairs left apart for a person to decide (PAIR_COLUMNS), explained."""
+        return self._pairs("review", self.review_rows)
+
+    def _pairs(self, name: str, rows: np.ndarray) -> pd.DataFrame:
+        if name not in self._cache:
+            self._cache[name] = self._explain(rows) if self._explain else pd.DataFrame(columns=PAIR_COLUMNS)
+        return self._cache[name]
 
 
 class _Clock:
@@ -71,35 +87,36 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     clock = _Clock(progress)
     _check_columns(frame, settings)
     uid = settings.unique_id
-    frame = frame.fillna("").astype({c: str for c in frame.columns if frame[c].dtype != float})
-    frame = frame.sort_values(uid, kind="stable").reset_index(drop=True)
-    ids = frame[uid].astype(str).to_numpy(dtype=object)
+    unsorted_ids = frame[uid].fillna("").astype(str).to_numpy(dtype=object)
+    order = np.argsort(unsorted_ids, kind="stable")
+    frame = frame.iloc[order].reset_index(drop=True)
+    columns = Columns(frame)
+    ids = unsorted_ids[order]
     n = len(frame)
     position = pd.Series(np.arange(n), index=ids)
-    new_mask = np.isin(ids, np.asarray(new_ids, dtype=object)) if new_ids is not None else None
+    new_mask = position.index.isin(pd.Index(np.asarray(new_ids, dtype=object))) if new_ids is not None else None
 
-    left, right, stats = candidate_pairs(frame, settings.blocking, settings.max_block_size, only_with=new_mask)
+    left, right, stats = candidate_pairs(columns, settings.blocking, settings.max_block_size, only_with=new_mask)
     clock.lap("block")
-    levels = comparison_levels(frame, settings, left, right)
+    levels = comparison_levels(columns, settings, left, right)
     clock.lap("compare")
     small = n < settings.min_records_to_train
     if model is None and small:
         model = Model.fallback(settings.preset)
     if model is None:
-        model = train(frame, settings, levels, len(left))
+        model = train(columns, settings, levels, len(left))
         clock.lap("train")
-    else:
-        # value shares of a handful of records say nothing about how common a value is
-        attach_term_frequencies(model, frame if not small else frame.iloc[0:0])
-    weights = contributions(model, levels, frame, left)
+    # value shares of a handful of records say nothing about how common a value is
+    weights = contributions(model, levels, None if small else columns, left)
     total = prior_weight(model) + weights.sum(axis=1)
     prob = probability(total)
     clock.lap("score")
 
-    distinct = [frame[k].astype(str).to_numpy(dtype=object) for k in settings.distinct_keys]
+    distinct = [columns.values(k) for k in settings.distinct_keys]
     conflict = np.zeros(len(left), dtype=bool)
-    for values in distinct:
-        conflict |= (values[left] != "") & (values[right] != "") & (values[left] != values[right])
+    for key in settings.distinct_keys:
+        codes = columns.codes(key)
+        conflict |= (codes[left] >= 0) & (codes[right] >= 0) & (codes[left] != codes[right])
     forbidden = set()
     if cannot_link is not None and len(cannot_link):
         known = cannot_link[cannot_link["left_id"].isin(position.index) & cannot_link["right_id"].isin(position.index)]
@@ -132,11 +149,10 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     linked_rows = np.flatnonzero(link)[used[: int(link.sum())]]
     review_rows = np.flatnonzero(review)
     review_rows = review_rows[labels[left[review_rows]] != labels[right[review_rows]]]
-    links = _pairs_frame(ids, left, right, total, prob, weights, levels, model, linked_rows)
-    queue = _pairs_frame(ids, left, right, total, prob, weights, levels, model, review_rows)
-    changes = person_changes(previous, clusters) if previous is not None else person_changes(None, clusters)
-    clock.lap("explain")
-    return DedupeResult(clusters, links, queue, changes, model, stats, clock.timings, int(len(left)))
+    changes = person_changes(previous, clusters)
+    clock.lap("changes")
+    explain = lambda rows: _pairs_frame(ids, left, right, total, prob, weights, levels, model, rows)  # noqa: E731
+    return DedupeResult(clusters, changes, model, stats, clock.timings, int(len(left)), linked_rows, review_rows, explain)
 
 
 def _pairs_frame(ids, left, right, total, prob, weights, levels, model: Model, rows: np.ndarray) -> pd.DataFrame:

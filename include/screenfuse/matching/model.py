@@ -8,7 +8,7 @@ match weight is log2 of the prior odds plus each comparison's log2(m/u); a missi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,6 @@ class Model:
     prior: float
     comparisons: list[LevelParams]
     em_iterations_run: int = 0
-    tf: dict[str, dict[str, float]] = field(default_factory=dict)  # column → value → share of records
 
     def to_json(self) -> str:
         return json.dumps({"prior": self.prior, "em_iterations_run": self.em_iterations_run,
@@ -64,25 +63,96 @@ class Model:
                    em_iterations_run=doc.get("em_iterations_run", 0))
 
 
+class Columns:
+    """The frame's columns as numpy arrays, each built once: values ('' for missing), integer codes
+    (-1 for missing; equal codes mean equal values) and, for term frequencies, each record's share
+    of its value among the records that have one. Comparing codes is far cheaper than strings."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._values: dict[str, np.ndarray] = {}
+        self._codes: dict[str, np.ndarray] = {}
+        self._counts: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def values(self, column: str) -> np.ndarray:
+        if column not in self.frame.columns:
+            raise KeyError(column)
+        if column not in self._values:
+            self._values[column] = _as_text(self.frame[column])
+        return self._values[column]
+
+    def codes(self, column: str) -> np.ndarray:
+        if column not in self._codes:
+            values = self.values(column)
+            codes, uniques = pd.factorize(values)
+            codes = codes.astype(np.int64)
+            empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+            if len(empty):
+                codes[codes == empty[0]] = -1
+            self._codes[column] = codes
+            self._counts[column] = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        return self._codes[column]
+
+    def value_counts(self, column: str) -> np.ndarray:
+        """How many records hold each code's value."""
+        self.codes(column)
+        return self._counts[column]
+
+    def shares(self, column: str) -> np.ndarray:
+        """Per record: the share of records (with a value) holding the same value; 0 if missing."""
+        codes, counts = self.codes(column), self.value_counts(column)
+        total = max(int(counts.sum()), 1)
+        return np.where(codes >= 0, counts[np.maximum(codes, 0)] / total, 0.0) if len(counts) else np.zeros(len(codes))
+
+
+def _as_text(series: pd.Series) -> np.ndarray:
+    """A column as an object array of str, '' for missing (without a round trip through pandas' string type)."""
+    if series.dtype == object:
+        values = series.to_numpy(copy=True)
+        values[pd.isna(values)] = ""
+        if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):
+            values = np.array([str(v) for v in values], dtype=object)
+        return values
+    if pd.api.types.is_string_dtype(series.dtype):
+        return series.to_numpy(dtype=object, na_value="")
+    return series.astype(str).where(series.notna(), "").to_numpy(dtype=object)
+
+
+def as_columns(data: "pd.DataFrame | Columns") -> Columns:
+    return data if isinstance(data, Columns) else Columns(data)
+
+
 class PairValues:
     """Column values for both sides of every candidate pair, gathered on demand."""
 
-    def __init__(self, frame: pd.DataFrame, left: np.ndarray, right: np.ndarray):
-        self.frame, self.left, self.right = frame, left, right
-        self._arrays: dict[str, np.ndarray] = {}
+    def __init__(self, data: "pd.DataFrame | Columns", left: np.ndarray, right: np.ndarray):
+        self.columns, self.left, self.right = as_columns(data), left, right
 
     def __call__(self, column: str) -> tuple[np.ndarray, np.ndarray]:
-        if column not in self.frame.columns:
-            raise KeyError(column)
-        if column not in self._arrays:
-            self._arrays[column] = self.frame[column].fillna("").astype(str).to_numpy(dtype=object)
-        values = self._arrays[column]
+        values = self.columns.values(column)
         return values[self.left], values[self.right]
 
+    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        codes = self.columns.codes(column)
+        return codes[self.left], codes[self.right]
 
-def comparison_levels(frame: pd.DataFrame, settings: MatchSettings, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def present(self, column: str) -> np.ndarray:
+        """Both sides have a value."""
+        a, b = self.codes(column)
+        return (a >= 0) & (b >= 0)
+
+    def equal(self, column: str) -> np.ndarray:
+        """Both sides have the same value."""
+        a, b = self.codes(column)
+        return (a == b) & (a >= 0)
+
+
+def comparison_levels(data: "pd.DataFrame | Columns", settings: MatchSettings, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """(pairs × comparisons) int8 matrix of levels."""
-    get = PairValues(frame, left, right)
+    get = PairValues(data, left, right)
     out = np.zeros((len(left), len(settings.comparisons)), dtype=np.int8)
     if len(left) == 0:
         return out
@@ -92,15 +162,10 @@ def comparison_levels(frame: pd.DataFrame, settings: MatchSettings, left: np.nda
     return out
 
 
-def _value_shares(frame: pd.DataFrame, column: str) -> pd.Series:
-    values = frame[column].fillna("").astype(str)
-    values = values[values != ""]
-    return values.value_counts(normalize=True) if len(values) else pd.Series(dtype=float)
-
-
-def estimate_u(frame: pd.DataFrame, settings: MatchSettings) -> list[np.ndarray]:
+def estimate_u(data: "pd.DataFrame | Columns", settings: MatchSettings) -> list[np.ndarray]:
     """u per comparison level from random pairs; the exact level from value frequencies."""
-    n = len(frame)
+    columns = as_columns(data)
+    n = len(columns)
     if n < 2:
         return [np.asarray(c.u) if c.u is not None else np.full(len(c.levels), 1.0 / len(c.levels)) for c in settings.comparisons]
     rng = np.random.default_rng(settings.seed)
@@ -108,7 +173,7 @@ def estimate_u(frame: pd.DataFrame, settings: MatchSettings) -> list[np.ndarray]
     left = rng.integers(0, n, samples)
     right = rng.integers(0, n, samples)
     keep = left != right
-    levels = comparison_levels(frame, settings, left[keep], right[keep])
+    levels = comparison_levels(columns, settings, left[keep], right[keep])
     result = []
     for k, comp in enumerate(settings.comparisons):
         n_levels = len(comp.levels)
@@ -116,8 +181,8 @@ def estimate_u(frame: pd.DataFrame, settings: MatchSettings) -> list[np.ndarray]
             result.append(np.asarray(comp.u))
             continue
         counts = np.bincount(levels[:, k], minlength=n_levels + 1)[1:].astype(float)
-        shares = _value_shares(frame, comp.column)
-        exact = float((shares ** 2).sum()) if len(shares) else 0.0
+        held = columns.value_counts(comp.column).astype(float)
+        exact = float(((held / held.sum()) ** 2).sum()) if held.sum() else 0.0
         rest = counts[1:] + 0.5  # add-half smoothing: no level is impossible
         rest = rest / rest.sum() * (1.0 - exact)
         result.append(np.r_[max(exact, FLOOR), rest])
@@ -144,9 +209,10 @@ def _default_m(n_levels: int) -> np.ndarray:
     return raw / raw.sum()
 
 
-def train(frame: pd.DataFrame, settings: MatchSettings, levels: np.ndarray, n_candidates: int) -> Model:
+def train(data: "pd.DataFrame | Columns", settings: MatchSettings, levels: np.ndarray, n_candidates: int) -> Model:
     """Estimate u by sampling and m and the prior by EM over the candidate pairs' level patterns."""
-    u_random = estimate_u(frame, settings)
+    columns = as_columns(data)
+    u_random = estimate_u(columns, settings)
     comps = settings.comparisons
     patterns, counts = level_patterns(levels)
     m = [np.asarray(c.m) if c.m is not None else _default_m(len(c.levels)) for c in comps]
@@ -175,7 +241,7 @@ def train(frame: pd.DataFrame, settings: MatchSettings, levels: np.ndarray, n_ca
             u_blocked[k] = wu / wu.sum()
         if delta < 1e-6:
             break
-    n = len(frame)
+    n = len(columns)
     total_pairs = max(n * (n - 1) / 2, 1)
     prior = settings.prior or min(max(lam * n_candidates / total_pairs, 1e-12), 0.5)
     model = Model(prior=prior, em_iterations_run=iterations, comparisons=[
@@ -183,30 +249,26 @@ def train(frame: pd.DataFrame, settings: MatchSettings, levels: np.ndarray, n_ca
                     c.term_frequency)
         for k, c in enumerate(comps)
     ])
-    attach_term_frequencies(model, frame)
     return model
 
 
-def attach_term_frequencies(model: Model, frame: pd.DataFrame) -> None:
-    model.tf = {c.column: _value_shares(frame, c.column).to_dict() for c in model.comparisons if c.term_frequency}
-
-
-def contributions(model: Model, levels: np.ndarray, frame: pd.DataFrame, left: np.ndarray) -> np.ndarray:
+def contributions(model: Model, levels: np.ndarray, columns: Columns | None, left: np.ndarray) -> np.ndarray:
     """(pairs × comparisons) weights in bits, with term-frequency and household-context rules.
 
     An exact agreement on a common value (王芳, a household's phone) is worth log2(m / share of
-    that value) instead of the average. Context comparisons (shared phone, address) add nothing
+    that value) instead of the average; without `columns` (too few records to say how common a
+    value is) the average applies. Context comparisons (shared phone, address) add nothing
     positive unless every identity comparison present (name, ID, birth date, sex) clearly agrees:
     a household shares context, not identity.
     """
     weights = np.zeros(levels.shape, dtype=float)
     for k, comp in enumerate(model.comparisons):
         weights[:, k] = comp.weights[levels[:, k]]
-        if comp.term_frequency and model.tf.get(comp.column):
-            exact = levels[:, k] == 1
-            if exact.any():
-                values = frame[comp.column].fillna("").astype(str).to_numpy(dtype=object)[left[exact]]
-                share = pd.Series(values).map(model.tf[comp.column]).fillna(comp.u[0]).to_numpy(dtype=float)
+        if comp.term_frequency and columns is not None:
+            exact = np.flatnonzero(levels[:, k] == 1)
+            if len(exact):
+                share = columns.shares(comp.column)[left[exact]]
+                share = np.where(share > 0, share, comp.u[0])
                 weights[exact, k] = np.log2(max(comp.m[0], FLOOR) / np.maximum(share, FLOOR))
     identity = [k for k, c in enumerate(model.comparisons) if c.role == "identity"]
     context = [k for k, c in enumerate(model.comparisons) if c.role == "context"]

@@ -7,42 +7,52 @@ import numpy as np
 import pandas as pd
 
 
-def _new_person_id(seed_record: str, taken: set[str]) -> str:
-    salt = 0
-    while True:
-        candidate = "P" + hashlib.sha1(f"{seed_record}#{salt}".encode()).hexdigest()[:12].upper()
-        if candidate not in taken:
-            return candidate
-        salt += 1
+def _person_id(seed_record: str, salt: int = 0) -> str:
+    return "P" + hashlib.sha1(f"{seed_record}#{salt}".encode()).hexdigest()[:12].upper()
 
 
 def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.DataFrame | None) -> np.ndarray:
-    """Cluster labels → person ids.
+    """Cluster labels (0..k-1) → person ids.
 
     A cluster keeps the id most of its records already had (ties: the smaller id); an id claimed
     by two clusters after a split stays with the one holding more of its records; a new cluster
     gets an id derived from its smallest record id, so re-running gives the same ids.
     `previous` has columns record_id, person_id.
     """
-    frame = pd.DataFrame({"record_id": record_ids, "cluster": labels})
+    record_ids = np.asarray(record_ids, dtype=object)
+    labels = np.asarray(labels)
+    if not len(labels):
+        return np.empty(0, dtype=object)
+    chosen = np.full(int(labels.max()) + 1, None, dtype=object)
+    taken: set[str] = set()
     if previous is not None and len(previous):
-        frame = frame.merge(previous[["record_id", "person_id"]], on="record_id", how="left")
-    else:
-        frame["person_id"] = None
-    votes = (
-        frame.dropna(subset=["person_id"]).groupby(["cluster", "person_id"]).size().rename("votes").reset_index()
-        .sort_values(["votes", "person_id"], ascending=[False, True])
-    )
-    votes = votes.drop_duplicates("person_id").drop_duplicates("cluster")
-    chosen = dict(zip(votes["cluster"], votes["person_id"]))
-    taken = set(previous["person_id"]) if previous is not None and len(previous) else set()
-    taken |= set(chosen.values())
-    first_record = frame.groupby("cluster")["record_id"].min()
-    for cluster_label, seed in first_record.items():
-        if cluster_label not in chosen:
-            chosen[cluster_label] = _new_person_id(str(seed), taken)
-            taken.add(chosen[cluster_label])
-    return frame["cluster"].map(chosen).to_numpy()
+        before = pd.Series(previous["person_id"].to_numpy(dtype=object), index=previous["record_id"].astype(str).to_numpy(dtype=object))
+        old = before.reindex(record_ids).to_numpy(dtype=object)
+        had = pd.notna(old)
+        votes = (
+            pd.DataFrame({"cluster": labels[had], "person_id": old[had]}).groupby(["cluster", "person_id"]).size()
+            .rename("votes").reset_index().sort_values(["votes", "person_id"], ascending=[False, True])
+            .drop_duplicates("person_id").drop_duplicates("cluster")
+        )
+        chosen[votes["cluster"].to_numpy()] = votes["person_id"].to_numpy(dtype=object)
+        taken = set(before.to_numpy()) | set(votes["person_id"])
+    order = np.arange(len(record_ids)) if _is_sorted(record_ids) else np.argsort(record_ids, kind="stable")
+    clusters, first = np.unique(labels[order], return_index=True)
+    new = np.flatnonzero(pd.isna(chosen[clusters]))
+    seeds = record_ids[order[first[new]]]
+    candidates = [_person_id(str(seed)) for seed in seeds]
+    for i, (cluster_label, seed) in enumerate(zip(clusters[new], seeds)):
+        candidate, salt = candidates[i], 0
+        while candidate in taken:  # practically never: a 48-bit hash already in use
+            salt += 1
+            candidate = _person_id(str(seed), salt)
+        taken.add(candidate)
+        chosen[cluster_label] = candidate
+    return chosen[labels]
+
+
+def _is_sorted(values: np.ndarray) -> bool:
+    return bool(len(values) < 2 or (values[1:] >= values[:-1]).all())
 
 
 def person_changes(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFrame:
@@ -53,12 +63,10 @@ def person_changes(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.D
         return pd.DataFrame(columns=columns)
     both = current.merge(previous, on="record_id", suffixes=("", "_before"))
     events = []
-    for person, before in both.groupby("person_id")["person_id_before"]:
-        olds = sorted(set(before))
-        if len(olds) > 1:
-            events.append(("merge", person, ";".join(o for o in olds if o != person)))
-    for old, now in both.groupby("person_id_before")["person_id"]:
-        news = sorted(set(now))
-        if len(news) > 1:
-            events.append(("split", old, ";".join(n for n in news if n != old)))
+    for event, key, other in (("merge", "person_id", "person_id_before"), ("split", "person_id_before", "person_id")):
+        counts = both.groupby(key)[other].nunique()
+        changed = both[both[key].isin(counts.index[counts > 1])]  # few: only these need strings
+        for person, others in changed.groupby(key)[other]:
+            events.append((event, person, ";".join(o for o in sorted(set(others)) if o != person)))
+    events.sort(key=lambda e: (e[0] != "merge", e[1]))
     return pd.DataFrame(events, columns=columns)

@@ -45,7 +45,8 @@ def _normalize_distinct(task: tuple[str, list[str]]) -> dict[str, list]:
     elif column == "birth_date":
         done = pd.DataFrame({"birth_date": nz.normalize_dates(series)})
     else:
-        done = nz.address_parts(nz.normalize_addresses(series))
+        return dict(zip(nz.ADDRESS_PARTS, map(list, zip(*[nz.address_parts_of(v) for v in values])))) if values else \
+            {c: [] for c in nz.ADDRESS_PARTS}
     return {c: done[c].tolist() for c in _DERIVED[column]}
 
 
@@ -81,20 +82,22 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
             return np.full(len(frame), "", dtype=object)
         return np.asarray(derived[(column, name)], dtype=object)[codes[column]]
 
-    out = frame.copy()
-    out["record_id"] = frame["record_id"].fillna("").astype(str) if "record_id" in frame.columns else ""
+    out = {c: frame[c] for c in frame.columns}  # extra columns are kept as they are
+    out["record_id"] = frame["record_id"].fillna("").astype(str).to_numpy(dtype=object) if "record_id" in frame.columns else col("", "")
     out["name"], out["name_pinyin"] = col("name", "name"), col("name", "name_pinyin")
     id_status = col("id_number", "id_status")
     out["id_number"] = col("id_number", "id_number")
-    out["id_trusted"] = np.where(np.isin(id_status, ["valid", "converted_15"]), out["id_number"].to_numpy(), "")
+    out["id_trusted"] = np.where(np.isin(id_status, ["valid", "converted_15"]), out["id_number"], "").astype(object)
     id_birth, id_sex = col("id_number", "birth_date"), col("id_number", "sex")
-    out["birth_date"] = np.where(id_birth != "", id_birth, col("birth_date", "birth_date"))
+    out["birth_date"] = np.where(id_birth != "", id_birth, col("birth_date", "birth_date")).astype(object)
     given_sex = (frame["sex"].fillna("").astype(str).str.strip().str.lower().map(_SEX).fillna("").to_numpy(dtype=object)
-                 if "sex" in frame.columns else np.full(len(frame), "", dtype=object))
-    out["sex"] = np.where(id_sex != "", id_sex, given_sex)
+                 if "sex" in frame.columns else col("", ""))
+    out["sex"] = np.where(id_sex != "", id_sex, given_sex).astype(object)
     second = col("phone2", "phone")
     out["phone"] = col("phone", "phone")
-    out["phone2"] = np.where(second != "", second, col("phone", "phone2"))
+    out["phone2"] = np.where(second != "", second, col("phone", "phone2")).astype(object)
     for name in nz.ADDRESS_PARTS:
         out[name] = col("address", name)
-    return out
+    # object columns as they are: letting pandas convert them to its string type and back costs seconds
+    return pd.DataFrame({c: pd.Series(v, index=frame.index, dtype=object) if isinstance(v, np.ndarray) else v
+                         for c, v in out.items()})
