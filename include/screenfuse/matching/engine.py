@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from screenfuse.matching.blocking import RuleStats, candidate_pairs
+from screenfuse.matching.blocking import RuleStats, candidate_pairs, rule_codes
 from screenfuse.matching.clustering import cluster
 from screenfuse.matching.model import Columns, Model, comparison_levels, contributions, prior_weight, probability, train
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
@@ -84,14 +84,67 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     cannot_link: left_id, right_id pairs a person said are not the same.
     model: a trained model to reuse; trained on this frame when absent.
     """
-    clock = _Clock(progress)
     _check_columns(frame, settings)
+    if new_ids is not None and previous is not None and len(previous) and model is not None:
+        return _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress)
+    return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress)
+
+
+def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress) -> DedupeResult:
+    """Incremental run on only what new records can touch.
+
+    New records, the existing records sharing a blocking key with one, and every record of those
+    records' persons are resolved again (with term frequencies of the whole population); all
+    other records keep their person as it was, without being read beyond their keys.
+    """
+    clock = _Clock(progress)
+    columns = Columns(frame)
+    ids = columns.values(settings.unique_id)
+    new_mask = pd.Index(ids).isin(pd.Index(np.asarray(new_ids, dtype=object).astype(str)))
+    affected = new_mask.copy()
+    cache: dict = {}
+    for rule in settings.blocking:
+        codes = rule_codes(columns, rule, cache)
+        affected |= np.isin(codes, np.unique(codes[new_mask & (codes >= 0)]))
+    before = pd.Series(previous["person_id"].to_numpy(dtype=object), index=previous["record_id"].astype(str).to_numpy(dtype=object))
+    person_before = before.reindex(ids).to_numpy(dtype=object)
+    touched = pd.unique(person_before[affected & pd.notna(person_before)])
+    affected |= pd.Index(person_before).isin(pd.Index(touched))
+    if cannot_link is not None and len(cannot_link):  # both sides of a remembered "not the same" pair
+        hit = pd.Index(ids[affected])
+        partners = np.r_[cannot_link.loc[cannot_link["left_id"].isin(hit), "right_id"].to_numpy(dtype=object),
+                         cannot_link.loc[cannot_link["right_id"].isin(hit), "left_id"].to_numpy(dtype=object)]
+        affected |= pd.Index(ids).isin(pd.Index(partners.astype(str)))
+    population = _Population(len(frame), {c.column: columns.shares(c.column)[affected]
+                                          for c in model.comparisons if c.term_frequency}, pd.Index(pd.unique(before.to_numpy())))
+    clock.lap("affected")
+    rows = np.flatnonzero(affected)
+    sub_previous = previous[previous["record_id"].astype(str).isin(pd.Index(ids[rows]))]
+    result = _dedupe(frame.iloc[rows], settings, sub_previous, cannot_link, model, new_ids, progress, population)
+    person = person_before.copy()
+    person[rows] = pd.Series(result.clusters["person_id"].to_numpy(), index=result.clusters["record_id"].to_numpy()).reindex(ids[rows]).to_numpy()
+    result.clusters = pd.DataFrame({"record_id": ids, "person_id": person})
+    result.timings = {**clock.timings, **result.timings}
+    return result
+
+
+@dataclass
+class _Population:
+    """What the whole population says when only part of it is resolved: its size and, per
+    term-frequency column, each resolved record's share of its value."""
+    size: int
+    shares: dict[str, np.ndarray]
+    person_ids: pd.Index  # every person id in use
+
+
+def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, population: _Population | None = None) -> DedupeResult:
+    clock = _Clock(progress)
     uid = settings.unique_id
     unsorted_ids = frame[uid].fillna("").astype(str).to_numpy(dtype=object)
-    order = np.argsort(unsorted_ids, kind="stable")
-    frame = frame.iloc[order].reset_index(drop=True)
-    columns = Columns(frame)
-    ids = unsorted_ids[order]
+    by_id = np.argsort(unsorted_ids, kind="stable")
+    frame = frame.iloc[by_id].reset_index(drop=True)
+    columns = Columns(frame, {c: v[by_id] for c, v in population.shares.items()} if population else None)
+    ids = unsorted_ids[by_id]
     n = len(frame)
     position = pd.Series(np.arange(n), index=ids)
     new_mask = position.index.isin(pd.Index(np.asarray(new_ids, dtype=object))) if new_ids is not None else None
@@ -100,7 +153,7 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     clock.lap("block")
     levels = comparison_levels(columns, settings, left, right)
     clock.lap("compare")
-    small = n < settings.min_records_to_train
+    small = (population.size if population else n) < settings.min_records_to_train
     if model is None and small:
         model = Model.fallback(settings.preset)
     if model is None:
@@ -142,10 +195,12 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
         edge_right = np.r_[edge_right, pos_sorted[1:][same]]
         edge_weight = np.r_[edge_weight, np.full(int(same.sum()), np.inf)]
     labels, used = cluster(n, edge_left, edge_right, edge_weight, distinct, forbidden)
-    person_ids = assign_person_ids(ids, labels, previous)
+    person_ids = assign_person_ids(ids, labels, previous, population.person_ids if population else None)
     clock.lap("cluster")
 
-    clusters = pd.DataFrame({"record_id": ids, "person_id": person_ids})
+    back = np.empty(n, dtype=np.int64)
+    back[by_id] = np.arange(n)  # clusters in the input's order
+    clusters = pd.DataFrame({"record_id": ids[back], "person_id": person_ids[back]})
     linked_rows = np.flatnonzero(link)[used[: int(link.sum())]]
     review_rows = np.flatnonzero(review)
     review_rows = review_rows[labels[left[review_rows]] != labels[right[review_rows]]]

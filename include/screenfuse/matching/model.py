@@ -68,8 +68,9 @@ class Columns:
     (-1 for missing; equal codes mean equal values) and, for term frequencies, each record's share
     of its value among the records that have one. Comparing codes is far cheaper than strings."""
 
-    def __init__(self, frame: pd.DataFrame):
+    def __init__(self, frame: pd.DataFrame, shares: dict[str, np.ndarray] | None = None):
         self.frame = frame
+        self._shares = shares or {}  # per-record shares measured on a larger population
         self._values: dict[str, np.ndarray] = {}
         self._codes: dict[str, np.ndarray] = {}
         self._counts: dict[str, np.ndarray] = {}
@@ -103,6 +104,8 @@ class Columns:
 
     def shares(self, column: str) -> np.ndarray:
         """Per record: the share of records (with a value) holding the same value; 0 if missing."""
+        if column in self._shares:
+            return self._shares[column]
         codes, counts = self.codes(column), self.value_counts(column)
         total = max(int(counts.sum()), 1)
         return np.where(codes >= 0, counts[np.maximum(codes, 0)] / total, 0.0) if len(counts) else np.zeros(len(codes))

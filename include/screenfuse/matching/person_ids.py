@@ -11,13 +11,14 @@ def _person_id(seed_record: str, salt: int = 0) -> str:
     return "P" + hashlib.sha1(f"{seed_record}#{salt}".encode()).hexdigest()[:12].upper()
 
 
-def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.DataFrame | None) -> np.ndarray:
+def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.DataFrame | None,
+                      reserved: pd.Index | None = None) -> np.ndarray:
     """Cluster labels (0..k-1) → person ids.
 
     A cluster keeps the id most of its records already had (ties: the smaller id); an id claimed
     by two clusters after a split stays with the one holding more of its records; a new cluster
     gets an id derived from its smallest record id, so re-running gives the same ids.
-    `previous` has columns record_id, person_id.
+    `previous` has columns record_id, person_id; `reserved`: ids in use elsewhere, never given out.
     """
     record_ids = np.asarray(record_ids, dtype=object)
     labels = np.asarray(labels)
@@ -43,7 +44,7 @@ def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.D
     candidates = [_person_id(str(seed)) for seed in seeds]
     for i, (cluster_label, seed) in enumerate(zip(clusters[new], seeds)):
         candidate, salt = candidates[i], 0
-        while candidate in taken:  # practically never: a 48-bit hash already in use
+        while candidate in taken or (reserved is not None and candidate in reserved):  # a 48-bit hash in use: rare
             salt += 1
             candidate = _person_id(str(seed), salt)
         taken.add(candidate)
