@@ -11,7 +11,6 @@ export SCREENFUSE_HOME ?= $(CURDIR)/data
 DEMO_PEOPLE ?= 3000
 DEMO_SEED ?= 20200210
 DEMO_DAY ?= 2020-02-10
-DEMO_LOGICAL_DATE ?= 2020-02-10T13:00:00+00:00
 
 .PHONY: demo test ui clean venv airflow-home lock
 
@@ -29,9 +28,24 @@ $(AIRFLOW_HOME)/airflow.db: | $(BIN)/.installed
 	mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/migrate.log; exit 1)
 
+# The demo plays the loop: four hourly runs over two synthetic days, with the street offices'
+# answers (feedback) landing between runs. It starts from an empty data folder each time, so
+# running it twice prints the same figures.
+DEMO_RUN = $(BIN)/airflow dags test screenfuse_hourly
+DEMO_LOG = $(AIRFLOW_HOME)/demo-run.log
+DEMO_FAIL = (tail -40 $(DEMO_LOG); echo "The DAG run failed; full log: $(DEMO_LOG)"; exit 1)
+
 demo: venv airflow-home
-	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day $(DEMO_DAY) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
-	$(BIN)/airflow dags test screenfuse_hourly $(DEMO_LOGICAL_DATE) > $(AIRFLOW_HOME)/demo-run.log 2>&1 || (tail -40 $(AIRFLOW_HOME)/demo-run.log; echo "The DAG run failed; full log: $(AIRFLOW_HOME)/demo-run.log"; exit 1)
+	rm -rf $(SCREENFUSE_HOME)/landing $(SCREENFUSE_HOME)/truth $(SCREENFUSE_HOME)/outbox $(SCREENFUSE_HOME)/work $(SCREENFUSE_HOME)/quarantine $(SCREENFUSE_HOME)/warehouse.db
+	: > $(DEMO_LOG)
+	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day $(DEMO_DAY) --zero-reports --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
+	$(DEMO_RUN) 2020-02-10T13:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
+	$(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200210T1300Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-10T13:05:00
+	$(DEMO_RUN) 2020-02-10T14:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
+	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day 2020-02-11 --day-index 1 --zero-reports --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
+	$(DEMO_RUN) 2020-02-11T14:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
+	$(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200211T1400Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-11T14:10:00
+	$(DEMO_RUN) 2020-02-11T15:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
 	$(BIN)/screenfuse summary
 
 test: venv

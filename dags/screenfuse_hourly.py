@@ -9,12 +9,14 @@ from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, tas
 DOC = """
 ### screenfuse hourly fusion run
 
-Every hour: ingest each feed in `landing/<feed>/` (checkpoint, police, hospital, community),
-validate it with Great Expectations (bad rows and bad files go to quarantine with a reason),
-resolve people across feeds, fuse one record per person with a status and a measure under the
-policy file (`SCREENFUSE_POLICY`, read by `start_batch`), keep each person's status history,
-publish the warehouse in one transaction, and write to `outbox/<batch>/` one list per street
-office with what changed (new, status changed, rerouted, escalated items).
+Every hour: ingest each feed in `landing/<feed>/` (checkpoint, police, hospital, community, and
+feedback: the street offices' answers), validate it with Great Expectations (bad rows and bad
+files go to quarantine with a reason), resolve people across feeds, fuse one record per person
+with a status and a measure under the policy file (`SCREENFUSE_POLICY`, read by `start_batch`),
+keep each person's status history, apply the answers to push items, check zero reports (silent
+units), rate each community's risk level, publish the warehouse in one transaction, and write to
+`outbox/<batch>/` one list per street office with what changed (new, status changed, rerouted,
+escalated items), the police tracing list and the daily zero-report check.
 
 The batch key is the end of the data interval (e.g. `20200210T1300Z`): re-running an interval
 gives the same result. Tasks pass counts and names through XCom, never personal data.
@@ -121,7 +123,21 @@ def screenfuse_hourly():
             batch, _ = _batch()
             return pipeline.write_push_lists(_settings(), batch)
 
-        plan_push_items() >> publish_warehouse() >> write_push_lists()
+        @task
+        def check_zero_reports() -> dict:
+            from screenfuse import pipeline
+
+            batch, context = _batch()
+            return pipeline.check_zero_reports(_settings(), batch, context["data_interval_end"])
+
+        @task
+        def rate_communities() -> dict:
+            from screenfuse import pipeline
+
+            batch, _ = _batch()
+            return pipeline.rate_communities(_settings(), batch)
+
+        [plan_push_items(), check_zero_reports(), rate_communities()] >> publish_warehouse() >> write_push_lists()
 
     ingest(start_batch()) >> match() >> publish()
 

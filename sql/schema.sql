@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS run_log (
     push_items          INTEGER NOT NULL,          -- created by the run (new, status changed, rerouted)
     push_items_closed   INTEGER,
     push_items_escalated INTEGER,
+    push_items_answered INTEGER,                   -- items the run's feedback answers applied to
     status_changes      INTEGER,                   -- person_status rows the run opened
     policy_version      TEXT,                      -- the policy the run decided under
     policy_sha256       TEXT                       -- of the policy file (tells two edits apart)
@@ -154,11 +155,15 @@ CREATE TABLE IF NOT EXISTS push_item (
     escalated_batch_id TEXT,
     closed_at          TEXT,
     closed_batch_id    TEXT,
-    close_reason       TEXT,                       -- expired | no_longer_needed | measure_changed | status_changed | rerouted | person_merged
+    close_reason       TEXT,                       -- expired | no_longer_needed | measure_changed | status_changed | rerouted | person_merged | not_found | left_area | not_same_person
     acknowledged_at    TEXT,                       -- street feedback
     done_at            TEXT,
-    answered_by        TEXT,
-    answered_at        TEXT
+    answered_by        TEXT,                       -- 核查人 of the answer
+    answered_at        TEXT,                       -- 反馈时间 of the answer
+    answer_result      TEXT,                       -- 核查结果: 已核实 | 已隔离 | 已转运 | 查无此人 | 已离开本辖区 | 非本人
+    answered_batch_id  TEXT,                       -- the run that applied the answer
+    answer_hours       DOUBLE PRECISION,           -- from created_at to answered_at
+    answered_late      INTEGER                     -- 1: answered after due_at
 );
 CREATE INDEX IF NOT EXISTS ix_push_item_person ON push_item (person_id, measure);
 CREATE INDEX IF NOT EXISTS ix_push_item_state ON push_item (state);
@@ -196,7 +201,36 @@ CREATE TABLE IF NOT EXISTS match_cannot_link (
     left_record_id  TEXT NOT NULL,
     right_record_id TEXT NOT NULL,
     source          TEXT NOT NULL,                 -- who decided: review, feedback
+    batch_id        TEXT,                          -- the run that stored the pair (feedback)
+    push_item_id    TEXT,                          -- the item answered 非本人 (feedback)
     PRIMARY KEY (left_record_id, right_record_id)
+);
+
+CREATE TABLE IF NOT EXISTS push_feedback (
+    answer_id     TEXT PRIMARY KEY,                -- feedback-<sha256[:12]>-<row number>
+    batch_id      TEXT NOT NULL,                   -- the run that applied it
+    feed          TEXT NOT NULL,
+    file_name     TEXT NOT NULL,
+    file_sha256   TEXT NOT NULL,
+    row_number    INTEGER NOT NULL,
+    unit          TEXT,                            -- the answering street office, when given
+    push_item_id  TEXT NOT NULL,
+    result        TEXT NOT NULL,                   -- 核查结果
+    answered_at   TEXT,                            -- 反馈时间
+    verifier      TEXT,                            -- 核查人
+    note          TEXT,                            -- 备注
+    raw_json      TEXT
+);
+CREATE INDEX IF NOT EXISTS ix_push_feedback_item ON push_feedback (push_item_id);
+
+CREATE TABLE IF NOT EXISTS police_tracing (
+    trace_id      TEXT PRIMARY KEY,                -- T + the push item id
+    batch_id      TEXT NOT NULL,                   -- the run that put the person on the list
+    push_item_id  TEXT NOT NULL,
+    person_id     TEXT NOT NULL,
+    street        TEXT,                            -- the street office that answered 查无此人
+    answered_at   TEXT,
+    reason        TEXT NOT NULL                    -- 查无此人
 );
 
 CREATE TABLE IF NOT EXISTS person_status (
@@ -213,3 +247,48 @@ CREATE TABLE IF NOT EXISTS person_status (
     PRIMARY KEY (person_id, batch_id)
 );
 CREATE INDEX IF NOT EXISTS ix_person_status_current ON person_status (valid_to, person_id);
+
+CREATE TABLE IF NOT EXISTS unit_delivery (
+    batch_id    TEXT NOT NULL,                     -- the run that read the file
+    feed        TEXT NOT NULL,
+    unit_id     TEXT NOT NULL,                     -- an expected reporting unit (zero reporting)
+    report_day  TEXT NOT NULL,                     -- the day reported (date in the file name, else the run's local day)
+    file_name   TEXT NOT NULL,
+    row_count   INTEGER NOT NULL,                  -- 0: a zero report (header only)
+    PRIMARY KEY (batch_id, feed, unit_id, report_day, file_name)
+);
+
+CREATE TABLE IF NOT EXISTS zero_report_check (
+    report_day  TEXT NOT NULL,                     -- a local day whose reporting deadline had passed
+    feed        TEXT NOT NULL,
+    batch_id    TEXT NOT NULL,                     -- the run that checked it (the first after the deadline)
+    expected    INTEGER NOT NULL,
+    reported    INTEGER NOT NULL,
+    silent      INTEGER NOT NULL,
+    PRIMARY KEY (report_day, feed)
+);
+
+CREATE TABLE IF NOT EXISTS silent_unit (
+    report_day  TEXT NOT NULL,
+    feed        TEXT NOT NULL,
+    unit_id     TEXT NOT NULL,
+    unit_type   TEXT NOT NULL,                     -- checkpoint | hospital | community
+    unit_name   TEXT NOT NULL,
+    street      TEXT,
+    batch_id    TEXT NOT NULL,                     -- the run that found it silent
+    PRIMARY KEY (report_day, feed, unit_id)
+);
+
+CREATE TABLE IF NOT EXISTS community_risk (
+    batch_id       TEXT NOT NULL,                  -- the run that rated it (every run rates every community)
+    street         TEXT NOT NULL,
+    community      TEXT NOT NULL,
+    risk_level     TEXT NOT NULL,                  -- policy community_risk level, e.g. epidemic_area
+    risk_label     TEXT NOT NULL,                  -- e.g. 疫区
+    risk_rank      INTEGER NOT NULL,               -- 1 = highest level of the policy
+    persons        INTEGER NOT NULL,               -- persons living there with a status other than none
+    counts_json    TEXT,                           -- persons per status (JSON, statuses with at least one)
+    actions        TEXT,                           -- ';'-separated community actions of the level
+    policy_version TEXT,
+    PRIMARY KEY (batch_id, community)
+);

@@ -11,7 +11,7 @@ CREATE VIEW v_push_list AS
 SELECT pi.street, pi.community, pi.push_item_id, pi.batch_id, pi.person_id, p.name, p.id_number,
        p.phone, p.address, pi.status, pi.measure, pi.reason, pi.detail, pi.source_records, pi.due_at, pi.state,
        pi.pushed_batch_id, pi.escalated_at, pi.escalated_batch_id, pi.closed_at, pi.closed_batch_id,
-       pi.close_reason, pi.answered_by, pi.answered_at
+       pi.close_reason, pi.answer_result, pi.answered_by, pi.answered_at, pi.answer_hours, pi.answered_late
 FROM push_item pi
 LEFT JOIN person p ON p.person_id = pi.person_id;
 
@@ -25,3 +25,76 @@ SELECT batch_id, feed,
        CASE WHEN SUM(rows_read) = SUM(rows_accepted) + SUM(rows_quarantined) THEN 1 ELSE 0 END AS balanced
 FROM ingest_file
 GROUP BY batch_id, feed;
+
+-- People by status and street over time: at the end of each published run, the persons whose
+-- status period (person_status) covered that moment, by the street now responsible for them.
+DROP VIEW IF EXISTS v_person_status_over_time;
+CREATE VIEW v_person_status_over_time AS
+SELECT r.batch_id, r.data_interval_end AS as_of, COALESCE(p.responsible_list, '') AS street, ps.status,
+       COUNT(*) AS persons
+FROM run_log r
+JOIN person_status ps ON ps.valid_from <= r.data_interval_end
+                     AND (ps.valid_to IS NULL OR ps.valid_to > r.data_interval_end)
+LEFT JOIN person p ON p.person_id = ps.person_id
+GROUP BY r.batch_id, r.data_interval_end, COALESCE(p.responsible_list, ''), ps.status;
+
+-- Push backlog and answer times per street: items still open, escalated (超时), answered (done or
+-- closed by an answer), answered late, closed without an answer, and hours from push to answer.
+DROP VIEW IF EXISTS v_push_backlog;
+CREATE VIEW v_push_backlog AS
+SELECT street,
+       COUNT(*) AS items,
+       SUM(CASE WHEN state IN ('open', 'pushed', 'acknowledged', 'escalated') THEN 1 ELSE 0 END) AS open_items,
+       SUM(CASE WHEN state = 'escalated' THEN 1 ELSE 0 END) AS escalated_open,
+       SUM(CASE WHEN escalated_at IS NOT NULL THEN 1 ELSE 0 END) AS ever_escalated,
+       SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS answered,
+       SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END) AS done,
+       SUM(CASE WHEN answered_late = 1 THEN 1 ELSE 0 END) AS answered_late,
+       SUM(CASE WHEN state = 'closed' AND answered_at IS NULL THEN 1 ELSE 0 END) AS closed_unanswered,
+       AVG(answer_hours) AS avg_answer_hours,
+       MAX(answer_hours) AS max_answer_hours
+FROM push_item
+GROUP BY street;
+
+-- Answers per street and result (核查结果), from the feedback feed.
+DROP VIEW IF EXISTS v_feedback_results;
+CREATE VIEW v_feedback_results AS
+SELECT pi.street, f.result, COUNT(*) AS answers,
+       SUM(CASE WHEN pi.answered_late = 1 THEN 1 ELSE 0 END) AS late
+FROM push_feedback f
+JOIN push_item pi ON pi.push_item_id = f.push_item_id
+GROUP BY pi.street, f.result;
+
+-- Silent reporting units (零报告): per day, each expected unit that sent nothing, not even a
+-- header-only file, by the day's deadline.
+DROP VIEW IF EXISTS v_silent_units;
+CREATE VIEW v_silent_units AS
+SELECT report_day, feed, unit_type, unit_id, unit_name, street, batch_id AS found_in_batch
+FROM silent_unit;
+
+-- Zero reporting per day and feed: units expected, reported, silent.
+DROP VIEW IF EXISTS v_zero_report_days;
+CREATE VIEW v_zero_report_days AS
+SELECT report_day, feed, expected, reported, silent, batch_id AS checked_in_batch
+FROM zero_report_check;
+
+-- Community risk levels as of the latest run, and over time (every run rates every community).
+DROP VIEW IF EXISTS v_community_risk;
+CREATE VIEW v_community_risk AS
+SELECT street, community, risk_level, risk_label, risk_rank, persons, counts_json, actions, policy_version, batch_id
+FROM community_risk
+WHERE batch_id = (SELECT MAX(batch_id) FROM community_risk);
+
+DROP VIEW IF EXISTS v_community_risk_over_time;
+CREATE VIEW v_community_risk_over_time AS
+SELECT batch_id, street, risk_level, risk_label, risk_rank, COUNT(*) AS communities
+FROM community_risk
+GROUP BY batch_id, street, risk_level, risk_label, risk_rank;
+
+-- People the police are asked to trace (公安协查清单): a street office answered 查无此人.
+DROP VIEW IF EXISTS v_police_tracing;
+CREATE VIEW v_police_tracing AS
+SELECT t.trace_id, t.batch_id, t.push_item_id, t.street, t.person_id, p.name, p.id_number, p.phone, p.address,
+       t.answered_at, t.reason
+FROM police_tracing t
+LEFT JOIN person p ON p.person_id = t.person_id;

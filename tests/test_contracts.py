@@ -3,8 +3,12 @@ import pytest
 from screenfuse.contracts import ContractError, load_contract, load_contracts
 
 
-def test_four_feeds_ship_with_contracts():
-    assert sorted(load_contracts()) == ["checkpoint", "community", "hospital", "police"]
+def test_five_feeds_ship_with_contracts():
+    assert sorted(load_contracts()) == ["checkpoint", "community", "feedback", "hospital", "police"]
+    assert load_contracts()["feedback"].kind == "answers"
+    from screenfuse.contracts import person_feeds
+
+    assert person_feeds() == ["checkpoint", "community", "hospital", "police"]  # feedback never enters matching
 
 
 def test_header_aliases_chinese_english_and_marks():

@@ -36,7 +36,10 @@ def test_task_graph(dag):
         "match.resolve_identities": ["ingest.validate_feed"],
         "match.fuse_persons": ["match.resolve_identities"],
         "publish.plan_push_items": ["match.fuse_persons"],
-        "publish.publish_warehouse": ["publish.plan_push_items"],
+        "publish.check_zero_reports": ["match.fuse_persons"],
+        "publish.rate_communities": ["match.fuse_persons"],
+        "publish.publish_warehouse": ["publish.check_zero_reports", "publish.plan_push_items",
+                                      "publish.rate_communities"],
         "publish.write_push_lists": ["publish.publish_warehouse"],
     }
 

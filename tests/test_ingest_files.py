@@ -47,7 +47,6 @@ def test_xlsx_and_stable_record_ids(tmp_path):
 
 @pytest.mark.parametrize("content, reason", [
     (b"", "empty file"),
-    ("卡点名称,检测时间,姓名\n".encode(), "no rows"),
     (b"\xff\xfe\x00\x00garbage\x81", "not UTF-8 or GBK"),
 ])
 def test_unreadable_or_empty_files_are_quarantined_whole(tmp_path, content, reason):
@@ -56,6 +55,13 @@ def test_unreadable_or_empty_files_are_quarantined_whole(tmp_path, content, reas
     staged = stage(path)
     assert staged.status == "quarantined" and reason in staged.reason
     assert staged.records.empty
+
+
+def test_header_only_file_is_a_zero_report(tmp_path):
+    path = tmp_path / "武昌火车站卡点_20200210.csv"
+    path.write_bytes("卡点名称,检测时间,姓名\n".encode())
+    staged = stage(path)
+    assert staged.status == "zero_report" and staged.rows_read == 0 and staged.records.empty
 
 
 def test_missing_required_column_quarantines_file(tmp_path):

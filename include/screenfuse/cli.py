@@ -14,9 +14,21 @@ def _generate(args) -> int:
         n = generate_flat(args.people, args.seed, date.fromisoformat(args.day), Path(args.flat), Path(args.truth) / "flat_truth.csv")
         print(f"wrote {n} records of {args.people} people to {args.flat}; truth in {Path(args.truth) / 'flat_truth.csv'}")
         return 0
-    result = generate(args.people, args.seed, date.fromisoformat(args.day), Path(args.out), Path(args.truth))
+    result = generate(args.people, args.seed, date.fromisoformat(args.day), Path(args.out), Path(args.truth),
+                      day_index=args.day_index, zero_reports=args.zero_reports)
     rows = ", ".join(f"{feed} {n}" for feed, n in result["rows"].items())
     print(f"generated {result['people']} people, {result['files']} files into {args.out} ({rows}); truth in {args.truth}")
+    return 0
+
+
+def _answer(args) -> int:
+    from screenfuse.synthetic import answer_push_lists
+
+    at = datetime.fromisoformat(args.at)
+    counts = answer_push_lists(Path(args.outbox), Path(args.out), args.seed, at.replace(tzinfo=None),
+                               only_overdue=args.overdue_only)
+    detail = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "answered")
+    print(f"feedback: {counts['answered']} answers ({detail}) into {args.out}")
     return 0
 
 
@@ -136,7 +148,19 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--truth", default="data/truth", help="ground-truth folder, never read by the pipeline")
     gen.add_argument("--flat", metavar="CSV", help="instead of feed files, one CSV of canonical person columns "
                      "(record_id, name, id_number, phone, address) for `screenfuse dedupe --preset zh_person`")
+    gen.add_argument("--day-index", type=int, default=0,
+                     help="0: the first day; N > 0: a later day of the same population (same seed)")
+    gen.add_argument("--zero-reports", action="store_true",
+                     help="units without rows send a header-only file (零报告); a few stay silent")
     gen.set_defaults(func=_generate)
+
+    ans = sub.add_parser("answer", help="synthetic feedback: street offices answer the lists of one outbox batch")
+    ans.add_argument("--outbox", required=True, help="outbox folder of one batch, e.g. data/outbox/20200210T1300Z")
+    ans.add_argument("--out", default="data/landing/feedback", help="feedback landing folder")
+    ans.add_argument("--seed", type=int, default=1)
+    ans.add_argument("--at", required=True, help="when the answers start (ISO 8601, the warehouse's clock)")
+    ans.add_argument("--overdue-only", action="store_true", help="answer only the items flagged 超时 (late answers)")
+    ans.set_defaults(func=_answer)
 
     run = sub.add_parser("run", help="run one batch in-process, without Airflow (debugging)")
     run.add_argument("--interval-end", required=True, help="end of the hourly interval, ISO 8601 with offset")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+FEED_KINDS = ("persons", "answers")
 FIELD_TYPES = ("text", "name", "id_number", "phone", "datetime", "date", "temperature", "address")
 
 
@@ -37,6 +38,7 @@ class FeedContract:
     patterns: tuple[str, ...]
     fields: dict[str, FieldSpec]
     address_from: tuple[str, ...] = field(default=())
+    kind: str = "persons"  # persons: rows are person records | answers: rows answer push items (feedback)
 
     @property
     def required_fields(self) -> list[str]:
@@ -101,7 +103,10 @@ def _parse(feed_file: Path) -> FeedContract:
             aliases=tuple(str(a) for a in spec.get("aliases", ())),
             allowed=tuple(str(a) for a in allowed) if allowed is not None else None,
         )
-    for needed in ("name", "event_time", "unit"):
+    kind = str(doc.get("kind", "persons"))
+    if kind not in FEED_KINDS:
+        raise ContractError(f"{where}: kind is {kind!r}; use one of {', '.join(FEED_KINDS)}")
+    for needed in ("name", "event_time", "unit") if kind == "persons" else ("event_time", "unit"):
         if needed not in fields:
             raise ContractError(f"{where}: fields.{needed} is missing; every feed needs it")
     address_from = tuple(doc.get("address_from", ()))
@@ -116,6 +121,7 @@ def _parse(feed_file: Path) -> FeedContract:
         patterns=tuple(doc["patterns"]),
         fields=fields,
         address_from=address_from,
+        kind=kind,
     )
 
 
@@ -132,6 +138,11 @@ def load_contracts(directory: Path | None = None) -> dict[str, FeedContract]:
     if not files:
         raise ContractError(f"no feed contracts (*.yaml) in {directory}; set SCREENFUSE_CONTRACTS")
     return {c.feed: c for c in map(_parse, files)}
+
+
+def person_feeds() -> list[str]:
+    """The feeds whose rows are person records (every feed but the answers to push items)."""
+    return sorted(name for name, c in load_contracts().items() if c.kind == "persons")
 
 
 def load_contract(feed: str) -> FeedContract:

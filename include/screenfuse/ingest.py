@@ -28,7 +28,7 @@ class StagedFile:
     feed: str
     file_name: str
     file_sha256: str
-    status: str  # staged | quarantined
+    status: str  # staged | zero_report (header only) | quarantined
     reason: str = ""
     file_format: str = ""
     encoding: str = ""
@@ -68,7 +68,15 @@ def stage_file(path: Path, contract: FeedContract, gazetteer: Gazetteer, sha256:
     if problems:
         staged.status, staged.reason = "quarantined", "; ".join(problems)
         return staged
-    records = normalize_rows(mapped, contract, gazetteer)
+    if frame.empty:  # the header and nothing else: the unit found nobody (零报告)
+        staged.status, staged.reason = "zero_report", "header only: zero report"
+        return staged
+    if contract.kind == "answers":
+        from screenfuse.feedback import normalize_answers
+
+        records = normalize_answers(mapped)
+    else:
+        records = normalize_rows(mapped, contract, gazetteer)
     records.insert(0, "row_number", frame.index.to_numpy() + 1)
     records.insert(0, "file_sha256", sha)
     records.insert(0, "file_name", path.name)

@@ -8,15 +8,19 @@ import json
 import shutil
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pandas as pd
 
 from screenfuse.config import Settings
-from screenfuse.contracts import load_contract, load_contracts
+from screenfuse.contracts import load_contract, load_contracts, person_feeds
+from screenfuse import feedback as fb
 from screenfuse.fuse import fuse_persons, person_counts_by_status
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.ingest import discover_files, empty_records, stage_file
 from screenfuse.lifecycle import status_changes
-from screenfuse.pushlist import plan_push_items, write_outbox
+from screenfuse.pushlist import plan_push_items, write_outbox, write_tracing_list, write_zero_report
+from screenfuse import reporting
+from screenfuse.risk import community_levels
 from screenfuse.readers import sha256_of
 from screenfuse.records import RECORD_COLUMNS
 from screenfuse.matching import Model
@@ -52,7 +56,7 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     feeds = feed_names()
-    policy = configured_policy(feeds)  # a broken file stops the run here, naming the key
+    policy = configured_policy(person_feeds())  # a broken file stops the run here, naming the key
     text = policy_text(policy)
     _path(settings, batch_id, "policy.yaml").write_text(text, encoding="utf-8")
     _path(settings, batch_id, "policy.json").write_text(json.dumps({"source": policy.source}), encoding="utf-8")
@@ -74,7 +78,7 @@ def run_policy(settings: Settings, batch_id: str) -> Policy:
     """The policy this run started with (kept by start_batch)."""
     text = _path(settings, batch_id, "policy.yaml").read_text(encoding="utf-8")
     source = json.loads(_path(settings, batch_id, "policy.json").read_text(encoding="utf-8"))["source"]
-    return parse_policy(text, source=source, feeds=feed_names())
+    return parse_policy(text, source=source, feeds=person_feeds())
 
 
 def _path(settings: Settings, batch_id: str, name: str):
@@ -86,16 +90,27 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str) -> dict:
     contract, gazetteer = load_contract(feed), load_gazetteer()
     engine = warehouse.engine_for(settings.warehouse_url)
     registered = warehouse.read_frame(engine, "queries/registered_files.sql", batch_id=batch_id)
-    loaded_in = dict(zip(registered["file_sha256"], registered["batch_id"]))
-    files, frames, quarantined, seen = [], [], [], {}
+    zero = registered["status"] == "zero_report"
+    loaded_in = dict(zip(registered.loc[~zero, "file_sha256"], registered.loc[~zero, "batch_id"]))
+    # zero reports of different units may be byte for byte the same header: name and content count
+    zero_in = dict(zip(zip(registered.loc[zero, "file_sha256"], registered.loc[zero, "file_name"]),
+                       registered.loc[zero, "batch_id"]))
+    files, frames, quarantined, seen, zero_seen = [], [], [], {}, set()
     for path in discover_files(settings.landing, contract):
         sha = sha256_of(path)
         if sha in loaded_in or sha in seen:
             where = f"batch {loaded_in[sha]}" if sha in loaded_in else f"this batch as {seen[sha]}"
             files.append(_file_row(batch_id, feed, path.name, sha, "duplicate", f"same content already registered in {where}"))
             continue
-        seen[sha] = path.name
+        if (sha, path.name) in zero_in or (sha, path.name) in zero_seen:
+            where = f"batch {zero_in[(sha, path.name)]}" if (sha, path.name) in zero_in else "this batch"
+            files.append(_file_row(batch_id, feed, path.name, sha, "duplicate", f"same zero report already registered in {where}"))
+            continue
         staged = stage_file(path, contract, gazetteer, sha)
+        if staged.status == "zero_report":
+            zero_seen.add((sha, path.name))
+        else:
+            seen[sha] = path.name
         if staged.status == "quarantined":
             target = settings.quarantine / batch_id / feed / path.name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +118,8 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str) -> dict:
             quarantined.append({"quarantine_id": f"{feed}-{sha[:12]}-file", "batch_id": batch_id, "feed": feed,
                                 "file_name": path.name, "file_sha256": sha, "row_number": None,
                                 "level": "file", "reason": staged.reason, "raw_json": None})
-        files.append(_file_row(batch_id, feed, path.name, sha, "quarantined" if staged.status == "quarantined" else "loaded",
+        status = {"quarantined": "quarantined", "zero_report": "zero_report"}.get(staged.status, "loaded")
+        files.append(_file_row(batch_id, feed, path.name, sha, status,
                                staged.reason, staged.file_format, staged.encoding, staged.rows_read,
                                staged.blank_rows, staged.unmapped_headers))
         if not staged.records.empty:
@@ -130,11 +146,22 @@ def validate_feed(settings: Settings, batch_id: str, feed: str) -> dict:
     contract = load_contract(feed)
     staged = pd.read_parquet(_path(settings, batch_id, f"{feed}.staged.parquet"))
     files = json.loads(_path(settings, batch_id, f"{feed}.files.json").read_text(encoding="utf-8"))
+    answers = contract.kind == "answers"
     if staged.empty:
-        staged = empty_records().assign(reason="")
+        staged = (_empty_answers() if answers else empty_records()).assign(reason="")
     else:
         staged["reason"] = validate_rows(staged, contract)
-    accepted = staged[staged["reason"] == ""].assign(batch_id=batch_id)[RECORD_COLUMNS]
+    if answers:
+        # an answer must name an item that exists and is still open, once per batch
+        items = warehouse.read_frame(warehouse.engine_for(settings.warehouse_url), "queries/push_items_before.sql",
+                                     batch_id=batch_id)
+        fine = staged["reason"] == ""
+        staged.loc[fine, "reason"] = fb.check_answers(staged[fine], items)
+        accepted = staged[staged["reason"] == ""].rename(
+            columns={"source_record_id": "answer_id", "event_time": "answered_at"}).assign(batch_id=batch_id)[
+            fb.ANSWER_COLUMNS]
+    else:
+        accepted = staged[staged["reason"] == ""].assign(batch_id=batch_id)[RECORD_COLUMNS]
     failed = staged[staged["reason"] != ""]
     row_quarantine = pd.DataFrame({
         "quarantine_id": failed["source_record_id"], "batch_id": batch_id, "feed": feed,
@@ -156,14 +183,79 @@ def validate_feed(settings: Settings, batch_id: str, feed: str) -> dict:
             raise ReconciliationError(f"{feed}/{row['file_name']}: rows read {row['rows_read']} != accepted "
                                       f"{row['rows_accepted']} + quarantined {row['rows_quarantined']}")
     accepted.to_parquet(_path(settings, batch_id, f"{feed}.accepted.parquet"), index=False)
+    # who reported (zero reporting): the unit in each file's name, and the units of its rows
+    run_day = reporting.local_day(batch_time(batch_id), run_policy(settings, batch_id).zero_report.timezone).isoformat()
+    files_frame = pd.DataFrame(files, columns=["file_name", "status"]) if files else pd.DataFrame(columns=["file_name", "status"])
+    reporting.deliveries(feed, files_frame[["file_name", "status"]], staged[["file_name", "unit"]],
+                         reporting.expected_units(), run_day).assign(batch_id=batch_id).to_parquet(
+        _path(settings, batch_id, f"{feed}.deliveries.parquet"), index=False)
     quarantine.to_parquet(_path(settings, batch_id, f"{feed}.quarantine.parquet"), index=False)
     _path(settings, batch_id, f"{feed}.files.json").write_text(json.dumps(files, ensure_ascii=False), encoding="utf-8")
     return {"feed": feed, "rows_accepted": len(accepted), "rows_quarantined": len(failed),
             "files_quarantined": int((file_quarantine["level"] == "file").sum()) if len(file_quarantine) else 0}
 
 
+def batch_time(batch_id: str) -> datetime:
+    """The end of the batch's interval (the inverse of `batch_id_for`)."""
+    return datetime.strptime(batch_id, "%Y%m%dT%H%MZ").replace(tzinfo=timezone.utc)
+
+
+def check_zero_reports(settings: Settings, batch_id: str, as_of: datetime) -> dict:
+    """Zero reporting: for each day whose deadline passed since the last check, the expected units
+    of each feed that sent nothing for it (not even a header-only file) are silent."""
+    engine = warehouse.engine_for(settings.warehouse_url)
+    rules = run_policy(settings, batch_id).zero_report
+    units = reporting.expected_units()
+    mine = [pd.read_parquet(_path(settings, batch_id, f"{feed}.deliveries.parquet")) for feed in feed_names()]
+    mine = pd.concat([f for f in mine if not f.empty] or [pd.DataFrame(columns=reporting.DELIVERY_COLUMNS)],
+                     ignore_index=True)
+    before = warehouse.read_frame(engine, "queries/unit_deliveries_before.sql", batch_id=batch_id)
+    delivered = pd.concat([f for f in (before, mine) if not f.empty] or [mine], ignore_index=True)
+    first = warehouse.read_frame(engine, "queries/first_run.sql", batch_id=batch_id)["first_end"].iloc[0]
+    first_end = datetime.strptime(first, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) if first else as_of
+    first_day = reporting.local_day(min(first_end, as_of), rules.timezone)
+    checked = warehouse.read_frame(engine, "queries/zero_report_checked.sql", batch_id=batch_id)
+    silent, checks = [], []
+    for feed, hour in sorted(rules.deadline_hour.items()):
+        done = set(checked.loc[checked["feed"] == feed, "report_day"])
+        days = [d for d in reporting.days_due(first_day, as_of, rules.timezone, hour) if d.isoformat() not in done]
+        quiet, check = reporting.silent_units(units, delivered, feed, days)
+        silent.append(quiet)
+        checks.append(check)
+    silent = pd.concat(silent, ignore_index=True).assign(batch_id=batch_id)
+    checks = pd.concat(checks, ignore_index=True).assign(batch_id=batch_id)
+    mine.assign(batch_id=batch_id).to_parquet(_path(settings, batch_id, "unit_delivery.parquet"), index=False)
+    silent.to_parquet(_path(settings, batch_id, "silent_unit.parquet"), index=False)
+    checks.to_parquet(_path(settings, batch_id, "zero_report_check.parquet"), index=False)
+    return {"days_checked": int(checks["report_day"].nunique()) if len(checks) else 0,
+            "units_expected": len(units), "silent": len(silent), "deliveries": len(mine)}
+
+
+def rate_communities(settings: Settings, batch_id: str) -> dict:
+    """Each community's risk level under the run's policy, from the persons living there."""
+    persons = pd.read_parquet(_path(settings, batch_id, "persons.parquet"))
+    levels = community_levels(persons, load_gazetteer().communities, run_policy(settings, batch_id), batch_id)
+    levels.to_parquet(_path(settings, batch_id, "community_risk.parquet"), index=False)
+    return {"communities": len(levels), "by_level": {k: int(v) for k, v in levels["risk_level"].value_counts().items()}}
+
+
+def _empty_answers() -> pd.DataFrame:
+    columns = ["source_record_id", "feed", "file_name", "file_sha256", "row_number", "unit", "event_time",
+               "push_item_id", "result", "verifier", "note", "raw_json"]
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def _batch_answers(settings: Settings, batch_id: str) -> pd.DataFrame:
+    """The batch's accepted feedback answers (every feed of kind `answers`)."""
+    frames = [pd.read_parquet(_path(settings, batch_id, f"{feed}.accepted.parquet"))
+              for feed in sorted(set(feed_names()) - set(person_feeds()))]
+    frames = [f for f in frames if not f.empty]
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame({c: pd.Series(dtype=object) for c in fb.ANSWER_COLUMNS}))
+
+
 def _batch_records(settings: Settings, batch_id: str) -> pd.DataFrame:
-    frames = [pd.read_parquet(_path(settings, batch_id, f"{feed}.accepted.parquet")) for feed in feed_names()]
+    frames = [pd.read_parquet(_path(settings, batch_id, f"{feed}.accepted.parquet")) for feed in person_feeds()]
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else empty_records()
 
@@ -180,10 +272,16 @@ def resolve(settings: Settings, batch_id: str) -> dict:
     previous = warehouse.read_frame(engine, "queries/previous_links.sql", batch_id=batch_id)
     stored = warehouse.read_frame(engine, "queries/latest_match_model.sql", batch_id=batch_id)
     model = Model.from_json(stored["params_json"].iloc[0]) if len(stored) and len(previous) else None
-    cannot_link = warehouse.read_frame(engine, "queries/cannot_link.sql")
+    cannot_link = warehouse.read_frame(engine, "queries/cannot_link.sql", batch_id=batch_id)
     incremental = len(previous) > 0
+    # records a "not the same person" answer set apart, still in one person: resolved again
+    person_of = dict(zip(previous["source_record_id"], previous["person_id"]))
+    joined = [(a, b) for a, b in zip(cannot_link["left_id"], cannot_link["right_id"])
+              if a in person_of and person_of[a] == person_of.get(b)]
+    again = sorted({r for pair in joined for r in pair})
     result = resolve_identities(records, previous if incremental else None,
-                                new_ids=new["source_record_id"].to_numpy() if incremental else None,
+                                new_ids=np.r_[new["source_record_id"].to_numpy(dtype=object),
+                                              np.array(again, dtype=object)] if incremental else None,
                                 model=model, cannot_link=cannot_link)
     links = result.links.merge(previous.rename(columns={"person_id": "person_before"}), on="source_record_id", how="left")
     changed = links["person_before"].isna() | (links["person_before"] != links["person_id"])
@@ -207,6 +305,7 @@ def resolve(settings: Settings, batch_id: str) -> dict:
     return {"records": len(records), "new_records": len(new), "persons": int(result.links["person_id"].nunique()),
             "review_items": len(review), "merges": int((result.changes["event"] == "merge").sum()),
             "splits": int((result.changes["event"] == "split").sum()), "incremental": incremental,
+            "resolved_again": len(again),
             "model_trained": result.model_trained}
 
 
@@ -228,20 +327,32 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
 
 
 def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
-    """Push-list delta of the batch: new items, items to close, items to escalate."""
+    """Push-list delta of the batch: the street offices' answers applied first (feedback), then
+    new items, items to close, items to escalate."""
     engine = warehouse.engine_for(settings.warehouse_url)
     persons = pd.read_parquet(_path(settings, batch_id, "persons.parquet"))
     before = warehouse.read_frame(engine, "queries/push_items_before.sql", batch_id=batch_id)
     status_opens = pd.read_parquet(_path(settings, batch_id, "status_open.parquet"))
-    plan = plan_push_items(persons, before, status_opens, batch_id, as_of.astimezone(timezone.utc),
-                           run_policy(settings, batch_id))
+    answers = _batch_answers(settings, batch_id).rename(columns={"answered_at": "event_time"})
+    answer_plan = fb.plan_answers(answers, before,
+                                  warehouse.read_frame(engine, "queries/previous_links.sql", batch_id=batch_id),
+                                  warehouse.read_frame(engine, "queries/cannot_link.sql", batch_id=batch_id), batch_id)
+    plan = plan_push_items(persons, fb.items_with_answers(before, answer_plan), status_opens, batch_id,
+                           as_of.astimezone(timezone.utc), run_policy(settings, batch_id))
+    closes = pd.concat([plan.closes, fb.answer_closes(answer_plan, plan.closes, batch_id, _iso(as_of))],
+                       ignore_index=True)
     plan.new.to_parquet(_path(settings, batch_id, "push_items.parquet"), index=False)
-    plan.closes.to_parquet(_path(settings, batch_id, "push_close.parquet"), index=False)
+    closes.to_parquet(_path(settings, batch_id, "push_close.parquet"), index=False)
+    answer_plan.updates.to_parquet(_path(settings, batch_id, "push_answer.parquet"), index=False)
+    answer_plan.tracing.to_parquet(_path(settings, batch_id, "police_tracing.parquet"), index=False)
+    answer_plan.cannot_link.to_parquet(_path(settings, batch_id, "cannot_link.parquet"), index=False)
     plan.escalations.to_parquet(_path(settings, batch_id, "push_escalate.parquet"), index=False)
     reasons = plan.new["reason"].value_counts()
     return {"push_items": len(plan.new), "lists": int(plan.new["street"].nunique()) if len(plan.new) else 0,
             "new_measure": int(reasons.get("new_measure", 0)), "status_changed": int(reasons.get("status_changed", 0)),
-            "rerouted": int(reasons.get("rerouted", 0)), "closed": len(plan.closes), "escalated": len(plan.escalations)}
+            "rerouted": int(reasons.get("rerouted", 0)), "closed": len(closes), "escalated": len(plan.escalations),
+            "answered": len(answer_plan.updates), "traced": len(answer_plan.tracing),
+            "cannot_link_pairs": len(answer_plan.cannot_link)}
 
 
 def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime]) -> dict:
@@ -271,6 +382,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         "persons": len(persons), "push_items": len(push_items),
         "push_items_closed": len(pd.read_parquet(_path(settings, batch_id, "push_close.parquet"))),
         "push_items_escalated": len(pd.read_parquet(_path(settings, batch_id, "push_escalate.parquet"))),
+        "push_items_answered": len(pd.read_parquet(_path(settings, batch_id, "push_answer.parquet"))),
         "status_changes": len(pd.read_parquet(_path(settings, batch_id, "status_open.parquet"))),
         "policy_version": policy.version,
         "policy_sha256": policy.sha256,
@@ -284,7 +396,15 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         "person_event": pd.read_parquet(_path(settings, batch_id, "person_events.parquet")),
         "match_model": pd.read_parquet(_path(settings, batch_id, "match_model.parquet")),
         "person_status": pd.read_parquet(_path(settings, batch_id, "status_open.parquet")),
+        "push_feedback": _batch_answers(settings, batch_id),
+        "police_tracing": pd.read_parquet(_path(settings, batch_id, "police_tracing.parquet")),
+        "match_cannot_link": pd.read_parquet(_path(settings, batch_id, "cannot_link.parquet")),
+        "unit_delivery": pd.read_parquet(_path(settings, batch_id, "unit_delivery.parquet")),
+        "silent_unit": pd.read_parquet(_path(settings, batch_id, "silent_unit.parquet")),
+        "zero_report_check": pd.read_parquet(_path(settings, batch_id, "zero_report_check.parquet")),
+        "community_risk": pd.read_parquet(_path(settings, batch_id, "community_risk.parquet")),
     }, updates={
+        "publish/answer_push_item.sql": pd.read_parquet(_path(settings, batch_id, "push_answer.parquet")),
         "publish/close_status.sql": pd.read_parquet(_path(settings, batch_id, "status_close.parquet")),
         "publish/close_push_item.sql": pd.read_parquet(_path(settings, batch_id, "push_close.parquet")),
         "publish/escalate_push_item.sql": pd.read_parquet(_path(settings, batch_id, "push_escalate.parquet")),
@@ -293,14 +413,19 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
 
 
 def write_push_lists(settings: Settings, batch_id: str) -> dict:
-    """Outbox files for the batch's lists, read back from the warehouse; then its new items are
-    marked pushed in this batch."""
+    """Outbox files for the batch's lists, read back from the warehouse (and the police tracing
+    list and the daily zero-report checks of the batch); then its new items are marked pushed in
+    this batch."""
     engine = warehouse.engine_for(settings.warehouse_url)
     items = warehouse.read_frame(engine, "queries/batch_push_list.sql", batch_id=batch_id)
     written = write_outbox(items, settings.outbox / batch_id, run_policy(settings, batch_id))
+    tracing = warehouse.read_frame(engine, "queries/batch_police_tracing.sql", batch_id=batch_id)
+    written += write_tracing_list(tracing, settings.outbox / batch_id)
+    checks = warehouse.read_frame(engine, "queries/batch_silent_units.sql", batch_id=batch_id)
+    reports = write_zero_report(checks, settings.outbox / batch_id)
     pushed = warehouse.execute(engine, "publish/mark_pushed.sql", batch_id=batch_id)
     return {"outbox": str(settings.outbox / batch_id), "files": len(written), "pushed": pushed,
-            "lists": len(written) // 2}
+            "lists": len(written) // 2, "traced": len(tracing), "zero_report_files": len(reports)}
 
 
 def _iso(moment: datetime) -> str:
@@ -317,6 +442,8 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli") -
     resolve(settings, batch_id)
     fuse(settings, batch_id, interval_end)
     plan_push(settings, batch_id, interval_end)
+    check_zero_reports(settings, batch_id, interval_end)
+    rate_communities(settings, batch_id)
     published = publish(settings, batch_id, run_id, (interval_end - timedelta(hours=1), interval_end))
     write_push_lists(settings, batch_id)
     return published

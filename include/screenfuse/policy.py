@@ -154,7 +154,7 @@ class Policy:
 
 def load_policy(path: str | os.PathLike, feeds: Iterable[str] | None = None) -> Policy:
     """Read and validate a policy file. `feeds`: the feed names rules may use (default: the
-    feeds that have a contract)."""
+    feeds whose contract is of kind persons)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -177,10 +177,10 @@ def configured_policy(feeds: Iterable[str] | None = None) -> Policy:
 
 def parse_policy(text: str, source: str = "<text>", feeds: Iterable[str] | None = None) -> Policy:
     """Validate policy YAML text into a Policy."""
-    if feeds is None:
-        from screenfuse.contracts import load_contracts
+    if feeds is None:  # the feeds of person records (feedback answers items, it has no statuses)
+        from screenfuse.contracts import person_feeds
 
-        feeds = load_contracts()
+        feeds = person_feeds()
     doc = _read_yaml(text, source)
     return _Reader(source, tuple(feeds)).policy(doc, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
 

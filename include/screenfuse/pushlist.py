@@ -36,6 +36,10 @@ ITEM_COLUMNS = ["push_item_id", "batch_id", "created_batch_id", "street", "commu
 CLOSE_COLUMNS = ["push_item_id", "closed_at", "closed_batch_id", "close_reason"]
 ESCALATE_COLUMNS = ["push_item_id", "escalated_at", "escalated_batch_id"]
 OPEN_STATES = ("open", "pushed", "acknowledged", "escalated")
+TRACING_LIST = "公安协查清单"  # people a street office could not find (查无此人), for the police
+TRACING_HEADERS = {"push_item_id": "推送编号", "street": "反馈街道", "person_id": "人员编号", "name": "姓名",
+                   "id_number": "身份证号", "phone": "联系电话", "address": "住址", "answered_at": "反馈时间",
+                   "reason": "协查原因"}
 PUSH_REASON_LABELS = {"new_measure": "新增措施", "status_changed": "状态变更", "rerouted": "转入",
                       "rerouted_away": "转出(已移交他街)", "escalated": "超时未反馈"}
 OUTBOX_HEADERS = {
@@ -164,4 +168,39 @@ def write_outbox(items: pd.DataFrame, folder: Path, policy: Policy) -> list[Path
         csv_path.write_bytes(table.to_csv(index=False).encode("utf-8-sig"))
         write_xlsx(table, folder / f"{street}.xlsx", sheet_name="推送清单")
         written += [csv_path, folder / f"{street}.xlsx"]
+    return written
+
+
+def write_tracing_list(tracing: pd.DataFrame, folder: Path) -> list[Path]:
+    """The batch's police tracing list (公安协查清单), CSV and XLSX, next to the push lists; nothing
+    when nobody was answered 查无此人."""
+    if tracing.empty:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    table = tracing.reindex(columns=list(TRACING_HEADERS)).rename(columns=TRACING_HEADERS)
+    csv_path = folder / f"{TRACING_LIST}.csv"
+    csv_path.write_bytes(table.to_csv(index=False).encode("utf-8-sig"))
+    write_xlsx(table, folder / f"{TRACING_LIST}.xlsx", sheet_name=TRACING_LIST)
+    return [csv_path, folder / f"{TRACING_LIST}.xlsx"]
+
+
+ZERO_REPORT_HEADERS = {"report_day": "日期", "feed": "报送类别", "unit_type": "单位类型", "unit_id": "单位编号",
+                       "unit_name": "单位名称", "street": "所属街道"}
+
+
+def write_zero_report(silent: pd.DataFrame, folder: Path) -> list[Path]:
+    """One daily report per day checked in the batch (零报告日报_<YYYYMMDD>.csv): the units that
+    sent nothing for that day, not even a header-only file (header only when every unit reported).
+    `silent`: report_day and, for silent units, the columns of ZERO_REPORT_HEADERS (unit_id empty
+    for a day with none)."""
+    written = []
+    if silent.empty:
+        return written
+    folder.mkdir(parents=True, exist_ok=True)
+    for day, group in silent.groupby("report_day", sort=True):
+        rows = group[group["unit_id"].fillna("") != ""]
+        table = rows.reindex(columns=list(ZERO_REPORT_HEADERS)).rename(columns=ZERO_REPORT_HEADERS)
+        path = folder / f"零报告日报_{str(day).replace('-', '')}.csv"
+        path.write_bytes(table.to_csv(index=False).encode("utf-8-sig"))
+        written.append(path)
     return written

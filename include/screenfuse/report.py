@@ -37,9 +37,36 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
               f" ({escalated} escalated, 超时)"]
     lines += [f"  {_pad(p.street, 14)} {p.items:>5}" + (f"  超时 {int(p.escalated)}" if p.escalated else "")
               for p in push.itertuples()]
+    lines += [""] + loop_lines(engine)
     lines += ["", f"outbox:     {settings.outbox}", f"quarantine: {settings.quarantine} (and table quarantine)",
-              "warehouse tables: person, person_status, source_record, person_link, quarantine, push_item, run_log, ingest_file"]
+              "warehouse tables: person, person_status, source_record, person_link, quarantine, push_item, push_feedback, "
+              "police_tracing, community_risk, silent_unit, run_log, ingest_file (BI views v_*)"]
     return "\n".join(lines), balanced
+
+
+def loop_lines(engine) -> list[str]:
+    """The loop's figures: push items over their life, answers, communities per risk level,
+    silent units per day."""
+    loop = warehouse.read_frame(engine, "queries/summary_loop.sql").fillna(0).iloc[0]
+    answers = warehouse.read_frame(engine, "queries/summary_answers.sql")
+    closed = warehouse.read_frame(engine, "queries/summary_closed.sql")
+    risk = warehouse.read_frame(engine, "queries/summary_risk.sql")
+    silent = warehouse.read_frame(engine, "queries/summary_silent.sql")
+    lines = [f"the loop over {int(loop.runs)} runs: {int(loop.pushed)} items pushed, {int(loop.answered)} answered "
+             f"({int(loop.answered_late)} after their due time), {int(loop.escalated)} escalated (超时), "
+             f"{int(loop.closed)} closed, {int(loop.done)} done, {int(loop.still_open)} still open"]
+    lines.append("  answers:  " + ", ".join(f"{a.result} {int(a.answers)}" for a in answers.itertuples()) if len(answers)
+                 else "  answers:  none")
+    lines.append("  closed:   " + ", ".join(f"{c.close_reason} {int(c.items)}" for c in closed.itertuples()) if len(closed)
+                 else "  closed:   none")
+    lines.append(f"  police tracing list (公安协查清单): {int(loop.traced)} people; 非本人: {int(loop.cannot_link_pairs)} "
+                 f"record pairs kept apart, {int(loop.splits)} persons split")
+    lines += ["", f"communities per risk level (latest run): {int(risk['communities'].sum()) if len(risk) else 0}"]
+    lines += [f"  {r.risk_level:<17} {_pad(r.risk_label, 14)} {int(r.communities):>6}" for r in risk.itertuples()]
+    lines += ["", "zero reporting (零报告): units expected / reported / silent per day"]
+    lines += [f"  {z.report_day}  {z.feed:<11} {int(z.expected):>4} {int(z.reported):>5} {int(z.silent):>5}"
+              for z in silent.itertuples()] or ["  no day checked yet (a day is checked after its deadline)"]
+    return lines
 
 
 def _pad(text: str, width: int) -> str:

@@ -214,15 +214,57 @@ class _Generator:
         return self.choice([f"{value}", f"{value}℃", f"{value} °C"])
 
 
-def generate(people: int, seed: int, day: date, out: Path, truth: Path) -> dict:
-    """Write the four feeds into out/<feed>/ and the ground truth into truth/truth.csv."""
-    g, pop, rows = _feed_rows(people, seed, day)
+def generate(people: int, seed: int, day: date, out: Path, truth: Path, day_index: int = 0,
+             zero_reports: bool = False) -> dict:
+    """Write the four feeds into out/<feed>/ and the ground truth into truth/truth.csv.
+
+    `day_index` > 0: a later day of the same population (same seed): about a third of the people
+    turn up again, some with a new status, some moved to a community of another street.
+    `zero_reports`: every expected unit without rows that day sends a header-only file (零报告),
+    and about one unit in twelve (drawn from the seed) sends nothing at all that day, not even its rows."""
+    g, pop, rows = _feed_rows(people, seed, day, day_index)
     truth_rows = []
+    silent: set[tuple[str, str]] = set()
+    if zero_reports:  # a few units send nothing at all that day: not even their rows
+        from screenfuse.reporting import expected_units
+
+        units = expected_units().sort_values("unit_id")
+        quiet = np.random.default_rng([seed, day_index, 12]).random(len(units)) < 1 / 12
+        silent = set(zip(units["unit_type"][quiet], units["unit_name"][quiet]))
+        rows = {feed: [(unit, row, key) for unit, row, key in entries
+                       if (feed, row.get("社区", unit)) not in silent and (feed, unit) not in silent]
+                for feed, entries in rows.items()}
     files = _write_feeds(rows, out, day, truth_rows, g)
+    if zero_reports:
+        files += _write_zero_reports(rows, out, day, silent)
     truth.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(truth_rows, columns=["feed", "file_name", "row_number", "person_key"]).to_csv(truth / "truth.csv", index=False)
-    pop.assign(birth_date=pop.birth_date.astype(str)).to_csv(truth / "people.csv", index=False)
+    suffix = f"_{day_index}" if day_index else ""
+    pd.DataFrame(truth_rows, columns=["feed", "file_name", "row_number", "person_key"]).to_csv(
+        truth / f"truth{suffix}.csv", index=False)
+    pop.assign(birth_date=pop.birth_date.astype(str)).to_csv(truth / f"people{suffix}.csv", index=False)
     return {"people": len(pop), "files": files, "rows": {f: len(r) for f, r in rows.items()}}
+
+
+def _write_zero_reports(rows, out: Path, day: date, silent: set[tuple[str, str]]) -> int:
+    """Header-only files for the expected units that had no rows that day, but the silent ones."""
+    from screenfuse.reporting import expected_units
+
+    units = expected_units()
+    headers = {"checkpoint": ["卡点名称", "检测时间", "姓名", "身份证号", "联系电话", "体温"],
+               "hospital": ["医疗机构", "就诊时间", "患者姓名", "身份证号码", "人员类别"],
+               "community": ["街道", "社区", "摸排时间", "姓名", "身份证号", "手机号"]}
+    reported = {feed: {unit for unit, row, _ in entries} | {row.get("社区", "") for _, row, _ in entries}
+                for feed, entries in rows.items()}
+    written = 0
+    for unit in units.sort_values("unit_id").itertuples():
+        feed = unit.unit_type
+        if unit.unit_name in reported.get(feed, set()) or (feed, unit.unit_name) in silent:
+            continue
+        path = out / feed / f"{unit.unit_name}_{day:%Y%m%d}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes((",".join(headers[feed]) + "\n").encode("utf-8"))
+        written += 1
+    return written
 
 
 FLAT_SOURCES = {  # canonical column → the headers the feeds use for it
@@ -255,10 +297,13 @@ def generate_flat(people: int, seed: int, day: date, out_csv: Path, truth_csv: P
     return len(records)
 
 
-def _feed_rows(people: int, seed: int, day: date):
+def _feed_rows(people: int, seed: int, day: date, day_index: int = 0):
     """The population and, per feed, (unit, row as the unit writes it, person_key) entries."""
     g = _Generator(people, seed, day)
     pop = g.population()
+    if day_index:
+        g.rng = np.random.default_rng([seed, day_index])
+        pop = _a_later_day(pop, g)
     confirmed = pop[pop.true_status == "confirmed"]
     rows: dict[str, list[tuple[str, dict, str]]] = {"checkpoint": [], "police": [], "hospital": [], "community": []}
 
@@ -270,6 +315,8 @@ def _feed_rows(people: int, seed: int, day: date):
         return value
 
     for p in pop.itertuples():
+        if day_index and not p.seen_today:
+            continue
         status = p.true_status
         # community grid survey reaches most residents
         if g.chance(0.75) or status in ("key_area_arrival",):
@@ -321,6 +368,95 @@ def _feed_rows(people: int, seed: int, day: date):
                     "处置": "收治入院" if cat in ("确诊", "疑似") else "居家观察",
                 }, p.person_key))
     return g, pop, rows
+
+
+def _a_later_day(pop: pd.DataFrame, g: "_Generator") -> pd.DataFrame:
+    """The population on a later day: a third turn up again; of those, some have a new status
+    and some moved to a community of another street office."""
+    pop = pop.copy()
+    pop["seen_today"] = g.rng.random(len(pop)) < 0.35
+    statuses = [s for s, _ in STATUS_SHARES] + ["none"]
+    shares = [p for _, p in STATUS_SHARES]
+    changed = pop["seen_today"] & (g.rng.random(len(pop)) < 0.08)
+    pop.loc[changed, "true_status"] = g.rng.choice(statuses, size=int(changed.sum()), p=shares + [1 - sum(shares)])
+    movers = np.flatnonzero((pop["seen_today"] & (g.rng.random(len(pop)) < 0.05)).to_numpy())
+    for i in movers:
+        here = pop.iloc[i]["street"]
+        options = g.gazetteer[g.gazetteer["street"] != here]
+        home = options.iloc[int(g.rng.integers(len(options)))]
+        pop.iloc[i, pop.columns.get_loc("street")] = home["street"]
+        pop.iloc[i, pop.columns.get_loc("community")] = home["community"]
+        pop.iloc[i, pop.columns.get_loc("road")] = g.choice(home["roads"].split("|"))
+    pop["moved"] = False
+    pop.iloc[movers, pop.columns.get_loc("moved")] = True
+    return pop
+
+
+FEEDBACK_HEADERS = ["推送编号", "核查结果", "反馈时间", "核查人", "备注"]
+
+
+def answer_push_lists(outbox: Path, out: Path, seed: int, answered_from: datetime, in_time: float = 0.55,
+                      late: float = 0.12, not_same: float = 0.03, not_found: float = 0.03, left: float = 0.02,
+                      only_overdue: bool = False) -> dict:
+    """What street offices send back for the lists of one outbox folder (outbox/<batch>/): one
+    feedback file per street (`<street>_<YYYYMMDD>_反馈.csv`). Per item, drawn from the seed:
+    answered before its due time (已核实/已隔离/已转运), answered after it (late), 非本人,
+    查无此人, 已离开本辖区, or not answered at all. `only_overdue`: answer only items flagged 超时
+    (the late answers to escalated items). Items a list carries as handed to another street are
+    not answered."""
+    rng = np.random.default_rng([seed, 7])
+    counts = {"answered": 0, "in_time": 0, "late": 0, "非本人": 0, "查无此人": 0, "已离开本辖区": 0}
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(outbox.glob("*.csv")):
+        if not path.stem.endswith("街道"):  # the district list, the police tracing list, daily reports
+            continue
+        items = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        items = items[~items["推送类型"].str.startswith("转出")]
+        if only_overdue:
+            items = items[items["超时"] == "超时"]
+        rows = []
+        for item in items.itertuples(index=False):
+            draw = float(rng.random())
+            due = datetime.strptime(item.办结时限, "%Y-%m-%dT%H:%M:%SZ")
+            cut = [in_time, in_time + late, in_time + late + not_same, in_time + late + not_same + not_found,
+                   in_time + late + not_same + not_found + left]
+            if only_overdue:
+                result, when = "已核实", due + timedelta(hours=float(rng.integers(1, 6)))
+            elif draw < cut[0]:
+                result = "已核实"
+                when = answered_from + timedelta(minutes=float(rng.integers(5, 50)))
+            elif draw < cut[1]:
+                result, when = "skip", None  # answered late, later (only_overdue)
+            elif draw < cut[2]:
+                result, when = "非本人", answered_from + timedelta(minutes=float(rng.integers(5, 50)))
+            elif draw < cut[3]:
+                result, when = "查无此人", answered_from + timedelta(minutes=float(rng.integers(5, 50)))
+            elif draw < cut[4]:
+                result, when = "已离开本辖区", answered_from + timedelta(minutes=float(rng.integers(5, 50)))
+            else:
+                result, when = "skip", None
+            if result == "skip":
+                continue
+            if result == "已核实":
+                result = _done_result(item.管控措施, rng)
+                counts["late" if when > due else "in_time"] += 1
+            else:
+                counts[result] += 1
+            counts["answered"] += 1
+            rows.append({"推送编号": item.推送编号, "核查结果": result, "反馈时间": f"{when:%Y-%m-%d %H:%M}",
+                         "核查人": f"核查员{int(rng.integers(1, 40)):02d}", "备注": ""})
+        if rows:
+            name = f"{path.stem}_{answered_from:%Y%m%d}_{'超时' if only_overdue else ''}反馈.csv"
+            (out / name).write_bytes(pd.DataFrame(rows, columns=FEEDBACK_HEADERS).to_csv(index=False).encode("utf-8-sig"))
+    return counts
+
+
+def _done_result(measure_label: str, rng=None) -> str:
+    if "隔离" in measure_label:
+        return "已隔离"
+    if "转运" in measure_label or "转送" in measure_label:
+        return "已转运"
+    return "已核实"
 
 
 def _write_feeds(rows, out: Path, day: date, truth_rows: list, g: _Generator) -> int:

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from screenfuse.config import SQL_DIR
 
 PUBLISHED_TABLES = ("source_record", "person_link", "person", "quarantine", "ingest_file", "push_item", "run_log",
-                    "match_review", "person_event", "match_model", "person_status")
+                    "match_review", "person_event", "match_model", "person_status", "push_feedback",
+                    "police_tracing", "match_cannot_link", "unit_delivery", "silent_unit", "zero_report_check",
+                    "community_risk")
 
 
 def sql_statements(relative: str) -> list[str]:

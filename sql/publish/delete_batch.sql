@@ -10,6 +10,21 @@ DELETE FROM person_event WHERE batch_id = :batch_id;
 DELETE FROM match_model WHERE model_id = :batch_id;
 DELETE FROM person_status WHERE batch_id = :batch_id;
 UPDATE person_status SET valid_to = NULL, closed_batch_id = NULL WHERE closed_batch_id = :batch_id;
+DELETE FROM push_feedback WHERE batch_id = :batch_id;
+DELETE FROM unit_delivery WHERE batch_id = :batch_id;
+DELETE FROM zero_report_check WHERE batch_id = :batch_id;
+DELETE FROM silent_unit WHERE batch_id = :batch_id;
+DELETE FROM community_risk WHERE batch_id = :batch_id;
+DELETE FROM police_tracing WHERE batch_id = :batch_id;
+DELETE FROM match_cannot_link WHERE batch_id = :batch_id;
+-- answers this batch applied are taken back first (the statements below then see no answer)
+UPDATE push_item SET acknowledged_at = NULL, done_at = NULL, answered_by = NULL, answered_at = NULL,
+       answer_result = NULL, answered_batch_id = NULL, answer_hours = NULL, answered_late = NULL,
+       state = CASE WHEN closed_batch_id IS NOT NULL THEN 'closed'
+                    WHEN escalated_batch_id IS NOT NULL THEN 'escalated'
+                    WHEN pushed_batch_id IS NOT NULL OR created_batch_id IS NULL THEN 'pushed'
+                    ELSE 'open' END
+WHERE answered_batch_id = :batch_id;
 -- push items this batch closed or escalated get back the state they had (SQL reads the old values
 -- on the right-hand side, so each CASE spells out the state without what is being undone)
 UPDATE push_item SET closed_at = NULL, closed_batch_id = NULL, close_reason = NULL,

@@ -1,0 +1,90 @@
+"""Feedback answers on push items: pure functions, no Airflow."""
+import pandas as pd
+
+from screenfuse import feedback as fb
+from screenfuse.contracts import load_contract
+
+
+def answers(*rows):
+    frame = pd.DataFrame(rows, columns=["push_item_id", "result", "event_time", "verifier"])
+    return frame.assign(file_name="f.csv", row_number=range(1, len(frame) + 1), note="", unit="")
+
+
+ITEMS = pd.DataFrame({
+    "push_item_id": ["PIA", "PIB", "PIC", "PID", "PIE"],
+    "person_id": ["P1", "P2", "P3", "P4", "P5"],
+    "street": ["中华路街道"] * 5,
+    "state": ["pushed", "escalated", "closed", "done", "pushed"],
+    "source_records": ["r1", "r2", "r3", "r4", "r5a;r5b"],
+    "answered_at": [None, None, None, "2020-02-10T10:00:00Z", None],
+    "created_at": ["2020-02-10T13:00:00Z"] * 5,
+    "due_at": ["2020-02-10T14:05:00Z"] * 5,
+})
+
+
+def test_contract_maps_the_chinese_headers():
+    contract = load_contract("feedback")
+    mapping = contract.header_map(["推送编号", "核查结果", "反馈时间", "核查人", "备注"])
+    assert mapping == {"推送编号": "push_item_id", "核查结果": "result", "反馈时间": "event_time",
+                       "核查人": "verifier", "备注": "note"}
+    assert set(contract.required_fields) == {"push_item_id", "result", "event_time", "verifier"}
+
+
+def test_normalize_answers_cleans_ids_and_times():
+    mapped = pd.DataFrame({"push_item_id": [" pia "], "result": ["已核实"], "event_time": ["2020年2月10日 14:05"],
+                           "verifier": ["核查员01"]})
+    out = fb.normalize_answers(mapped)
+    assert out.loc[0, "push_item_id"] == "PIA"
+    assert out.loc[0, "event_time"].startswith("2020-02-10")
+
+
+def test_unknown_closed_answered_and_repeated_answers_are_refused():
+    frame = answers(("PIA", "已核实", "2020-02-10T14:00:00", "v1"), ("PIX", "已核实", "2020-02-10T14:00:00", "v1"),
+                    ("PIC", "已核实", "2020-02-10T14:00:00", "v1"), ("PID", "已隔离", "2020-02-10T14:00:00", "v1"),
+                    ("PIA", "已隔离", "2020-02-10T13:00:00", "v2"), ("PIB", "查无此人", "2020-02-10T14:00:00", "v1"))
+    reasons = fb.check_answers(frame, ITEMS)
+    # the earlier answer for PIA wins; the later one is refused
+    assert reasons.tolist() == [fb.TWICE, fb.UNKNOWN, fb.CLOSED, fb.ANSWERED, "", ""]
+
+
+def test_done_results_mark_done_and_not_found_goes_to_police():
+    frame = answers(("PIA", "已核实", "2020-02-10T14:00:00", "v1"), ("PIB", "查无此人", "2020-02-10T14:10:00", "v2"))
+    plan = fb.plan_answers(frame, ITEMS, pd.DataFrame(columns=["source_record_id", "person_id"]),
+                           pd.DataFrame(columns=["left_id", "right_id"]), "B2")
+    updates = plan.updates.set_index("push_item_id")
+    assert updates.loc["PIA", "new_state"] == "done" and updates.loc["PIA", "done_at"] == "2020-02-10T14:00:00Z"
+    assert updates.loc["PIA", "answer_hours"] == 1.0 and updates.loc["PIA", "answered_late"] == 0
+    assert updates.loc["PIB", "answered_late"] == 1  # 14:10, due 14:05
+    assert pd.isna(updates.loc["PIB", "new_state"]) and updates.loc["PIB", "answered_by"] == "v2"
+    assert plan.closes.to_dict("records") == [{"push_item_id": "PIB", "close_reason": "not_found"}]
+    assert plan.tracing[["push_item_id", "person_id", "street"]].values.tolist() == [["PIB", "P2", "中华路街道"]]
+    seen = fb.items_with_answers(ITEMS, plan).set_index("push_item_id")["state"]
+    assert seen["PIA"] == "done" and seen["PIB"] == "closed"
+
+
+def test_not_the_same_person_stores_cannot_links_to_the_other_records():
+    links = pd.DataFrame({"source_record_id": ["r5a", "r5b", "r5c", "r5d"], "person_id": ["P5"] * 4})
+    known = pd.DataFrame({"left_id": ["r5a"], "right_id": ["r5c"]})
+    plan = fb.plan_answers(answers(("PIE", "非本人", "2020-02-10T14:00:00", "v1")), ITEMS, links, known, "B2")
+    pairs = set(zip(plan.cannot_link["left_record_id"], plan.cannot_link["right_record_id"]))
+    assert pairs == {("r5a", "r5d"), ("r5b", "r5c"), ("r5b", "r5d")}  # (r5a, r5c) was already stored
+    assert set(plan.cannot_link["source"]) == {"feedback"} and set(plan.cannot_link["push_item_id"]) == {"PIE"}
+
+
+def test_not_the_same_person_when_every_record_backs_the_item():
+    links = pd.DataFrame({"source_record_id": ["r5a", "r5b"], "person_id": ["P5", "P5"]})
+    plan = fb.plan_answers(answers(("PIE", "非本人", "2020-02-10T14:00:00", "v1")), ITEMS, links,
+                           pd.DataFrame(columns=["left_id", "right_id"]), "B2")
+    assert plan.cannot_link[["left_record_id", "right_record_id"]].values.tolist() == [["r5a", "r5b"]]
+
+
+def test_left_area_stays_open_for_the_plan_and_is_closed_unless_rerouted():
+    frame = answers(("PIA", "已离开本辖区", "2020-02-10T14:00:00", "v1"), ("PIB", "已离开本辖区", "2020-02-10T14:00:00", "v1"))
+    plan = fb.plan_answers(frame, ITEMS, pd.DataFrame(columns=["source_record_id", "person_id"]),
+                           pd.DataFrame(columns=["left_id", "right_id"]), "B2")
+    seen = fb.items_with_answers(ITEMS, plan).set_index("push_item_id")
+    assert seen.loc["PIA", "state"] == "pushed" and seen.loc["PIA", "answered_at"] == "2020-02-10T14:00:00Z"
+    rerouted = pd.DataFrame({"push_item_id": ["PIA"], "closed_at": ["t"], "closed_batch_id": ["B2"],
+                             "close_reason": ["rerouted"]})
+    extra = fb.answer_closes(plan, rerouted, "B2", "2020-02-10T14:00:00Z")
+    assert extra[["push_item_id", "close_reason"]].values.tolist() == [["PIB", "left_area"]]
