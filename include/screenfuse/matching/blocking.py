@@ -34,10 +34,9 @@ def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict) -> np.n
         if part.label not in cache:
             codes = columns.codes(part.column)
             if part.start is not None or part.stop is not None:
-                empty = codes < 0
-                sliced = [v[part.start:part.stop] for v in columns.values(part.column)]
-                codes = pd.factorize(np.asarray(sliced, dtype=object))[0].astype(np.int64)
-                codes[empty] = -1
+                sliced = np.array([v[part.start:part.stop] for v in columns.values(part.column)], dtype=object)
+                codes = pd.factorize(sliced)[0].astype(np.int64)
+                codes[sliced == ""] = -1  # an empty slice (a value too short) is no key
             cache[part.label] = (codes, int(codes.max(initial=-1)) + 1)
         codes, size = cache[part.label]
         combined = np.where((combined < 0) | (codes < 0), -1, combined * (size + 1) + codes)

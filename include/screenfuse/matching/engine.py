@@ -15,7 +15,7 @@ import pandas as pd
 
 from screenfuse.matching.blocking import RuleStats, candidate_pairs, rule_codes
 from screenfuse.matching.clustering import cluster
-from screenfuse.matching.model import Columns, Model, comparison_levels, contributions, prior_weight, probability, train
+from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability, train
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
 from screenfuse.matching.settings import MatchSettings, SettingsError
 
@@ -93,48 +93,91 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
 def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress) -> DedupeResult:
     """Incremental run on only what new records can touch.
 
-    New records, the existing records sharing a blocking key with one, and every record of those
-    records' persons are resolved again (with term frequencies of the whole population); all
-    other records keep their person as it was, without being read beyond their keys.
+    New records (and any record no run has resolved yet), the existing records sharing a blocking
+    key with one, both records of a remembered "not the same person" pair still in one person,
+    and every record of those records' persons are resolved again, with term frequencies of the
+    whole population; all other records keep their person as it was.
     """
     clock = _Clock(progress)
     columns = Columns(frame)
     ids = columns.values(settings.unique_id)
-    new_mask = pd.Index(ids).isin(pd.Index(np.asarray(new_ids, dtype=object).astype(str)))
+    prev_ids, prev_person = _as_text(previous["record_id"]), _as_text(previous["person_id"])
+    given_new = np.asarray(new_ids, dtype=object).astype(str)
+    # one hash pass gives every record id an integer; the set operations below are on those
+    code, _ = pd.factorize(np.concatenate([ids, prev_ids, given_new]))
+    n, m = len(ids), len(prev_ids)
+    id_code, prev_code, new_code = code[:n], code[n:n + m], code[n + m:]
+    flag = lambda codes: np.bincount(codes, minlength=int(code.max()) + 1) > 0  # noqa: E731
+    new_mask = flag(new_code)[id_code] | ~flag(prev_code)[id_code]  # never resolved: new as well
     affected = new_mask.copy()
-    cache: dict = {}
+    matches: dict = {}
     for rule in settings.blocking:
-        codes = rule_codes(columns, rule, cache)
-        affected |= np.isin(codes, np.unique(codes[new_mask & (codes >= 0)]))
-    before = pd.Series(previous["person_id"].to_numpy(dtype=object), index=previous["record_id"].astype(str).to_numpy(dtype=object))
-    person_before = before.reindex(ids).to_numpy(dtype=object)
-    touched = pd.unique(person_before[affected & pd.notna(person_before)])
-    affected |= pd.Index(person_before).isin(pd.Index(touched))
-    if cannot_link is not None and len(cannot_link):  # both sides of a remembered "not the same" pair
-        hit = pd.Index(ids[affected])
-        partners = np.r_[cannot_link.loc[cannot_link["left_id"].isin(hit), "right_id"].to_numpy(dtype=object),
-                         cannot_link.loc[cannot_link["right_id"].isin(hit), "left_id"].to_numpy(dtype=object)]
-        affected |= pd.Index(ids).isin(pd.Index(partners.astype(str)))
-    population = _Population(len(frame), {c.column: columns.shares(c.column)[affected]
-                                          for c in model.comparisons if c.term_frequency}, pd.Index(pd.unique(before.to_numpy())))
-    clock.lap("affected")
+        affected |= _shares_a_key(columns, rule, np.flatnonzero(new_mask), matches)
+    if cannot_link is not None and len(cannot_link):
+        pairs = cannot_link[["left_id", "right_id"]].astype(str)
+        person_of = pd.Series(prev_person, index=text_index(prev_ids))
+        person_of = person_of[is_in(prev_ids, np.r_[pairs["left_id"], pairs["right_id"]])]
+        person_of = person_of[~person_of.index.duplicated()]
+        together = pairs[person_of.reindex(pairs["left_id"]).to_numpy() == person_of.reindex(pairs["right_id"]).to_numpy()]
+        affected |= is_in(ids, np.r_[together["left_id"], together["right_id"]])
+    person_code, persons = pd.factorize(prev_person)
+    touched = np.bincount(person_code[flag(id_code[affected])[prev_code]], minlength=len(persons)) > 0
+    affected |= flag(prev_code[touched[person_code]])[id_code]
     rows = np.flatnonzero(affected)
-    sub_previous = previous[previous["record_id"].astype(str).isin(pd.Index(ids[rows]))]
-    result = _dedupe(frame.iloc[rows], settings, sub_previous, cannot_link, model, new_ids, progress, population)
-    person = person_before.copy()
-    person[rows] = pd.Series(result.clusters["person_id"].to_numpy(), index=result.clusters["record_id"].to_numpy()).reindex(ids[rows]).to_numpy()
-    result.clusters = pd.DataFrame({"record_id": ids, "person_id": person})
+    population = _Population(len(frame), {c.column: columns.shares(c.column)[rows]
+                                          for c in model.comparisons if c.term_frequency}, np.asarray(persons, dtype=object))
+    in_rows = flag(id_code[rows])[prev_code]
+    clock.lap(f"affected ({len(rows):,} of {len(frame):,} records)")
+    result = _dedupe(frame.iloc[rows], settings, previous[in_rows], cannot_link, model, new_ids, progress, population)
+    kept = ~in_rows & flag(id_code)[prev_code]  # records gone from the input are not reported
+    result.clusters = pd.concat([pd.DataFrame({"record_id": prev_ids[kept], "person_id": prev_person[kept]}),
+                                 result.clusters], ignore_index=True)
     result.timings = {**clock.timings, **result.timings}
     return result
 
 
+def _shares_a_key(columns: Columns, rule, new_rows: np.ndarray, matches: dict) -> np.ndarray:
+    """Records that agree with some new record on every part of a blocking rule.
+
+    Each part narrows the candidates (plain columns first, so slices are cut only for few
+    records); `matches` caches, per part, which records hold a value some new record holds."""
+    n = len(columns)
+    parts = sorted(rule, key=lambda p: p.start is not None or p.stop is not None)
+    candidates = np.arange(n)
+    for part in parts:
+        if part.label in matches:
+            candidates = candidates[matches[part.label][candidates]]
+            continue
+        values = _part_values(columns, part, candidates)
+        hit = (values != "") & is_in(values, _part_values(columns, part, new_rows))
+        if len(candidates) == n:
+            matches[part.label] = hit
+        candidates = candidates[hit]
+    if len(parts) > 1 and len(candidates):  # each part matched some new record; all parts one?
+        rows = np.union1d(candidates, new_rows)
+        keys = pd.DataFrame({k: _part_values(columns, part, rows) for k, part in enumerate(parts)})
+        code = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+        is_new = np.isin(rows, new_rows)
+        candidates = rows[np.isin(code, code[is_new])]
+    out = np.zeros(n, dtype=bool)
+    out[candidates] = True
+    return out
+
+
+def _part_values(columns: Columns, part, rows: np.ndarray) -> np.ndarray:
+    values = columns.values(part.column)[rows]
+    if part.start is None and part.stop is None:
+        return values
+    return np.array([v[part.start:part.stop] for v in values], dtype=object)
+
+
 @dataclass
 class _Population:
-    """What the whole population says when only part of it is resolved: its size and, per
-    term-frequency column, each resolved record's share of its value."""
+    """What the whole population says when only part of it is resolved: its size, per
+    term-frequency column each resolved record's share of its value, and the person ids in use."""
     size: int
     shares: dict[str, np.ndarray]
-    person_ids: pd.Index  # every person id in use
+    person_ids: np.ndarray
 
 
 def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, population: _Population | None = None) -> DedupeResult:
@@ -146,8 +189,8 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     columns = Columns(frame, {c: v[by_id] for c, v in population.shares.items()} if population else None)
     ids = unsorted_ids[by_id]
     n = len(frame)
-    position = pd.Series(np.arange(n), index=ids)
-    new_mask = position.index.isin(pd.Index(np.asarray(new_ids, dtype=object))) if new_ids is not None else None
+    position = pd.Series(np.arange(n), index=text_index(ids))
+    new_mask = is_in(ids, np.asarray(new_ids, dtype=object).astype(str)) if new_ids is not None else None
 
     left, right, stats = candidate_pairs(columns, settings.blocking, settings.max_block_size, only_with=new_mask)
     clock.lap("block")
@@ -172,9 +215,10 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
         conflict |= (codes[left] >= 0) & (codes[right] >= 0) & (codes[left] != codes[right])
     forbidden = set()
     if cannot_link is not None and len(cannot_link):
-        known = cannot_link[cannot_link["left_id"].isin(position.index) & cannot_link["right_id"].isin(position.index)]
-        a = position[known["left_id"].astype(str)].to_numpy()
-        b = position[known["right_id"].astype(str)].to_numpy()
+        cl_left, cl_right = _as_text(cannot_link["left_id"]), _as_text(cannot_link["right_id"])
+        known = is_in(cl_left, ids) & is_in(cl_right, ids)
+        a = position.reindex(text_index(cl_left[known])).to_numpy()
+        b = position.reindex(text_index(cl_right[known])).to_numpy()
         forbidden = {(int(min(x, y)), int(max(x, y))) for x, y in zip(a, b)}
         if forbidden:
             pair_code = left * n + right
@@ -185,11 +229,14 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     edge_left, edge_right, edge_weight = left[link], right[link], total[link]
     if new_mask is not None and previous is not None and len(previous):
         # existing persons stay joined: chain their records with links stronger than any score
-        prev = previous[previous["record_id"].astype(str).isin(position.index)]
-        prev = prev[~new_mask[position[prev["record_id"].astype(str)].to_numpy()]]
-        prev_pos = position[prev["record_id"].astype(str)].to_numpy()
-        order = np.lexsort((prev_pos, prev["person_id"].to_numpy()))
-        person_sorted, pos_sorted = prev["person_id"].to_numpy()[order], prev_pos[order]
+        prev_ids, prev_person = _as_text(previous["record_id"]), _as_text(previous["person_id"])
+        here = is_in(prev_ids, ids)
+        prev_ids, prev_person = prev_ids[here], prev_person[here]
+        prev_pos = position.reindex(text_index(prev_ids)).to_numpy()
+        old = ~new_mask[prev_pos]
+        prev_pos, prev_person = prev_pos[old], prev_person[old]
+        order = np.lexsort((prev_pos, prev_person))
+        person_sorted, pos_sorted = prev_person[order], prev_pos[order]
         same = person_sorted[1:] == person_sorted[:-1]
         edge_left = np.r_[edge_left, pos_sorted[:-1][same]]
         edge_right = np.r_[edge_right, pos_sorted[1:][same]]

@@ -124,6 +124,17 @@ def _as_text(series: pd.Series) -> np.ndarray:
     return series.astype(str).where(series.notna(), "").to_numpy(dtype=object)
 
 
+def text_index(values) -> pd.Index:
+    """An index of strings kept as Python objects: pandas' own string type makes `isin` and
+    lookups on millions of ids many times slower."""
+    return pd.Index(np.asarray(values, dtype=object), dtype=object)
+
+
+def is_in(values, among) -> np.ndarray:
+    """Which of `values` (strings) occur in `among`, by hashing."""
+    return text_index(values).isin(text_index(among))
+
+
 def as_columns(data: "pd.DataFrame | Columns") -> Columns:
     return data if isinstance(data, Columns) else Columns(data)
 

@@ -12,7 +12,7 @@ def _person_id(seed_record: str, salt: int = 0) -> str:
 
 
 def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.DataFrame | None,
-                      reserved: pd.Index | None = None) -> np.ndarray:
+                      reserved: np.ndarray | None = None) -> np.ndarray:
     """Cluster labels (0..k-1) → person ids.
 
     A cluster keeps the id most of its records already had (ties: the smaller id); an id claimed
@@ -27,7 +27,8 @@ def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.D
     chosen = np.full(int(labels.max()) + 1, None, dtype=object)
     taken: set[str] = set()
     if previous is not None and len(previous):
-        before = pd.Series(previous["person_id"].to_numpy(dtype=object), index=previous["record_id"].astype(str).to_numpy(dtype=object))
+        before = pd.Series(previous["person_id"].to_numpy(dtype=object),
+                           index=pd.Index(previous["record_id"].astype(str).to_numpy(dtype=object), dtype=object))
         old = before.reindex(record_ids).to_numpy(dtype=object)
         had = pd.notna(old)
         votes = (
@@ -41,10 +42,13 @@ def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.D
     clusters, first = np.unique(labels[order], return_index=True)
     new = np.flatnonzero(pd.isna(chosen[clusters]))
     seeds = record_ids[order[first[new]]]
-    candidates = [_person_id(str(seed)) for seed in seeds]
+    candidates = np.array([_person_id(str(seed)) for seed in seeds], dtype=object)
+    if reserved is not None and len(reserved) and len(candidates):
+        clash = np.flatnonzero(pd.Index(candidates, dtype=object).isin(pd.Index(reserved, dtype=object)))
+        taken |= set(candidates[clash])  # a 48-bit hash already in use: rare, resalted below
     for i, (cluster_label, seed) in enumerate(zip(clusters[new], seeds)):
         candidate, salt = candidates[i], 0
-        while candidate in taken or (reserved is not None and candidate in reserved):  # a 48-bit hash in use: rare
+        while candidate in taken:
             salt += 1
             candidate = _person_id(str(seed), salt)
         taken.add(candidate)
