@@ -163,7 +163,8 @@ CREATE TABLE IF NOT EXISTS push_item (
     answer_result      TEXT,                       -- 核查结果: 已核实 | 已隔离 | 已转运 | 查无此人 | 已离开本辖区 | 非本人
     answered_batch_id  TEXT,                       -- the run that applied the answer
     answer_hours       DOUBLE PRECISION,           -- from created_at to answered_at
-    answered_late      INTEGER                     -- 1: answered after due_at
+    answered_late      INTEGER,                    -- 1: answered after due_at
+    policy_version     TEXT                        -- the policy that decided the measure and due_at
 );
 CREATE INDEX IF NOT EXISTS ix_push_item_person ON push_item (person_id, measure);
 CREATE INDEX IF NOT EXISTS ix_push_item_state ON push_item (state);

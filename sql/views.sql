@@ -98,3 +98,36 @@ SELECT t.trace_id, t.batch_id, t.push_item_id, t.street, t.person_id, p.name, p.
        t.answered_at, t.reason
 FROM police_tracing t
 LEFT JOIN person p ON p.person_id = t.person_id;
+
+-- Each person's timeline (人员轨迹): every source record of every feed linked to them (screened at
+-- a checkpoint, visited by a grid worker, traced by the police, seen or tested at a hospital), each
+-- status change and each push item's life (pushed, escalated, answered, closed), in time order.
+-- `clock`: source records carry the unit's local time as sent; the pipeline's own events are UTC.
+-- Status rows and push items are kept under the person id they were decided for.
+DROP VIEW IF EXISTS v_person_timeline;
+CREATE VIEW v_person_timeline AS
+SELECT l.person_id, r.event_time AS at, 'local' AS clock, r.feed AS source,
+       CASE r.feed WHEN 'checkpoint' THEN 'screened'
+                   WHEN 'community' THEN 'visited'
+                   WHEN 'police' THEN 'traced'
+                   WHEN 'hospital' THEN 'hospital_visit'
+                   ELSE 'record' END AS event,
+       COALESCE(r.category, '') AS detail, r.unit, r.source_record_id AS reference
+FROM source_record r
+JOIN person_link l ON l.source_record_id = r.source_record_id
+UNION ALL
+SELECT ps.person_id, ps.valid_from, 'UTC', 'status', 'status_' || ps.change,
+       ps.status || ' / ' || COALESCE(ps.measure, ''), NULL, ps.cause
+FROM person_status ps
+UNION ALL
+SELECT pi.person_id, pi.created_at, 'UTC', 'push_item', 'pushed', pi.measure, pi.street, pi.push_item_id
+FROM push_item pi
+UNION ALL
+SELECT pi.person_id, pi.escalated_at, 'UTC', 'push_item', 'escalated', pi.measure, pi.street, pi.push_item_id
+FROM push_item pi WHERE pi.escalated_at IS NOT NULL
+UNION ALL
+SELECT pi.person_id, pi.answered_at, 'UTC', 'feedback', 'answered', pi.answer_result, pi.street, pi.push_item_id
+FROM push_item pi WHERE pi.answered_at IS NOT NULL
+UNION ALL
+SELECT pi.person_id, pi.closed_at, 'UTC', 'push_item', 'closed', pi.close_reason, pi.street, pi.push_item_id
+FROM push_item pi WHERE pi.closed_at IS NOT NULL;

@@ -37,3 +37,14 @@ def test_bad_contracts_name_the_key(tmp_path, body, words):
         load_contracts(tmp_path)
     assert words in str(caught.value)
     assert "extra.yaml" in str(caught.value)
+
+
+def test_every_hospital_category_the_default_policy_uses_is_accepted():
+    """A category a policy rule reads but the contract rejects would be quarantined before the
+    rule sees it (出院 and 死亡 were: discharged and deceased could never be reached)."""
+    from screenfuse.contracts import person_feeds
+    from screenfuse.policy import default_policy
+
+    allowed = set(load_contract("hospital").fields["category"].allowed)
+    used = {c for rule in default_policy(person_feeds()).rules for c in rule.when.get("category_in", ())}
+    assert used and used <= allowed, sorted(used - allowed)

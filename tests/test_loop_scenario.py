@@ -243,7 +243,8 @@ def test_durations_expire_and_the_edited_policy_applies_on_the_next_run(loop):
 def test_bi_views_answer(loop):
     engine = loop["engine"]
     for view in ("v_person_status_over_time", "v_push_backlog", "v_feedback_results", "v_silent_units",
-                 "v_zero_report_days", "v_community_risk", "v_community_risk_over_time", "v_police_tracing"):
+                 "v_zero_report_days", "v_community_risk", "v_community_risk_over_time", "v_police_tracing",
+                 "v_person_timeline"):
         assert len(pd.read_sql(sa.text(f"SELECT * FROM {view}"), engine)) > 0, view
     over_time = pd.read_sql(sa.text("SELECT * FROM v_person_status_over_time"), engine)
     assert over_time["batch_id"].nunique() == 5

@@ -38,6 +38,7 @@ def test_new_measures_are_pushed_once():
     assert first.new[["street", "person_id", "measure", "reason", "due_at", "state"]].values.tolist() == [
         ["粮道街道", "P1", "transfer_designated_hospital", "new_measure", "2020-02-10T12:00:00Z", "open"]]
     assert first.closes.empty and first.escalations.empty
+    assert first.new["policy_version"].tolist() == [POLICY.version]  # every decision names its policy
     # the next hour: the same need, an open item → nothing new, not yet due → not escalated
     again = plan_push_items(persons, as_before(first.new), NO_CHANGES, "B2", T0 + timedelta(hours=1), POLICY)
     assert again.new.empty and again.closes.empty and again.escalations.empty

@@ -32,7 +32,8 @@ from screenfuse.policy import Policy
 from screenfuse.xlsx import write_xlsx
 
 ITEM_COLUMNS = ["push_item_id", "batch_id", "created_batch_id", "street", "community", "person_id", "status", "measure",
-                "reason", "detail", "source_records", "due_at", "state", "created_at", "replaces_item_id"]
+                "reason", "detail", "source_records", "due_at", "state", "created_at", "replaces_item_id",
+                "policy_version"]
 CLOSE_COLUMNS = ["push_item_id", "closed_at", "closed_batch_id", "close_reason"]
 ESCALATE_COLUMNS = ["push_item_id", "escalated_at", "escalated_batch_id"]
 OPEN_STATES = ("open", "pushed", "acknowledged", "escalated")
@@ -129,6 +130,7 @@ def plan_push_items(persons: pd.DataFrame, items_before: pd.DataFrame, status_op
         "state": "open",
         "created_at": stamp,
         "replaces_item_id": [carried[pid][0] if pid in carried else None for pid in needs.index],
+        "policy_version": policy.version,
     }, columns=ITEM_COLUMNS)
     return PushPlan(new.reset_index(drop=True), closes.reset_index(drop=True), escalations.reset_index(drop=True))
 
