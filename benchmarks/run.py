@@ -89,7 +89,7 @@ def _worker(spec: dict) -> dict:
     else:
         csv = Path(spec["csv"])
         truth = pd.read_csv(spec["truth"], dtype=str, keep_default_na=False).set_index("record_id")["person_key"]
-        read = lambda: pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # noqa: E731
+        read = lambda: pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8-sig", engine="pyarrow")  # noqa: E731
         settings = preset("zh_person")
         if kind == "zh-incremental":
             raw = read()

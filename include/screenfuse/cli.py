@@ -61,7 +61,7 @@ def _dedupe(args) -> int:
         print(f"settings: {exc}", file=sys.stderr)
         return 2
     progress = _stage_timer()
-    frame = pd.read_csv(args.input, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame = pd.read_csv(args.input, dtype=str, keep_default_na=False, encoding="utf-8-sig", engine="pyarrow")
     progress("read", None)
     if settings.preset == "zh_person":
         frame = prepare(frame)

@@ -52,7 +52,7 @@ def on_distinct(values: pd.Series, transform) -> pd.Series:
     codes, uniques = pd.factorize(values.fillna("").astype(str))
     done = transform(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
     if isinstance(done, pd.DataFrame):
-        return pd.DataFrame({c: done[c].to_numpy()[codes] for c in done.columns}, index=values.index)
+        return pd.DataFrame({c: done[c].to_numpy()[codes] for c in done.columns}, index=values.index, dtype=object)
     return pd.Series(done.to_numpy()[codes], index=values.index, dtype=object)
 
 
@@ -200,7 +200,7 @@ def _normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
     sex[keep] = ["M" if int(c[16]) % 2 else "F" for c in kept]
     region[keep] = [c[:6] for c in kept]
     return pd.DataFrame({"id_number": canonical, "id_status": status, "birth_date": birth, "sex": sex,
-                         "region_code": region}, index=values.index)
+                         "region_code": region}, index=values.index, dtype=object)
 
 
 def normalize_phones(values: pd.Series) -> pd.DataFrame:

@@ -34,14 +34,17 @@ def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict) -> np.n
         if part.label not in cache:
             codes = columns.codes(part.column)
             if part.start is not None or part.stop is not None:
-                sliced = np.array([v[part.start:part.stop] for v in columns.values(part.column)], dtype=object)
-                codes = pd.factorize(sliced)[0].astype(np.int64)
-                codes[sliced == ""] = -1  # an empty slice (a value too short) is no key
+                # slice each distinct value once, not each record
+                sliced = np.array([v[part.start:part.stop] for v in columns.uniques(part.column)], dtype=object)
+                slice_codes = pd.factorize(sliced)[0].astype(np.int64)
+                slice_codes[sliced == ""] = -1  # an empty slice (a value too short) is no key
+                codes = np.where(codes >= 0, slice_codes[np.maximum(codes, 0)] if len(sliced) else -1, -1)
             cache[part.label] = (codes, int(codes.max(initial=-1)) + 1)
         codes, size = cache[part.label]
         combined = np.where((combined < 0) | (codes < 0), -1, combined * (size + 1) + codes)
         valid = combined >= 0  # compact after each part so the codes never overflow
-        combined[valid] = np.unique(combined[valid], return_inverse=True)[1]
+        if len(rule) > 1:
+            combined[valid] = pd.factorize(combined[valid])[0]
     return combined
 
 

@@ -33,14 +33,13 @@ def _assign(present: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray:
     return levels
 
 
-def _similarity(a, b, scorer, where: np.ndarray | None = None, fill: float = 0.0) -> np.ndarray:
-    """scorer over pairs; with `where`, only those pairs are scored (the others get `fill`)."""
-    if where is None:
-        return cpdist(list(a), list(b), scorer=scorer, workers=-1) if len(a) else np.zeros(0)
-    out = np.full(len(a), fill, dtype=float)
+def _similarity(get, column: str, scorer, where: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """scorer over the pairs in `where` (the others get `fill`): only undecided pairs are scored."""
+    out = np.full(len(where), fill, dtype=float)
     rows = np.flatnonzero(where)
     if len(rows):
-        out[rows] = cpdist(list(a[rows]), list(b[rows]), scorer=scorer, workers=-1)
+        a, b = get.at(column, rows)
+        out[rows] = cpdist(list(a), list(b), scorer=scorer, workers=-1)
     return out
 
 
@@ -60,9 +59,8 @@ def _exact(get, column, thresholds, options):
 
 def _string_similarity(scorer, higher_is_better: bool):
     def compare(get, column, thresholds, options):
-        a, b = get(column)
         present, same = get.present(column), get.equal(column)
-        score = _similarity(a, b, scorer, present & ~same, fill=-np.inf if higher_is_better else np.inf)
+        score = _similarity(get, column, scorer, present & ~same, fill=-np.inf if higher_is_better else np.inf)
         steps = [score >= t if higher_is_better else score <= t for t in thresholds]
         return _assign(present, [same, *steps])
     return compare
@@ -70,12 +68,11 @@ def _string_similarity(scorer, higher_is_better: bool):
 
 def _date(get, column, thresholds, options):
     """exact / one typed digit wrong / day and month swapped / same year / different."""
-    a, b = get(column)
     present, exact = get.present(column), get.equal(column)
     rows = np.flatnonzero(present & ~exact)
-    ca, cb = _digits8(a[rows]), _digits8(b[rows])
+    ca, cb = (side[rows] for side in get.per_value(column, _digits8))
     same = lambda x, y: (ca[:, x:y] == cb[:, x:y]).all(axis=1)  # noqa: E731
-    levels = np.zeros((3, len(a)), dtype=bool)
+    levels = np.zeros((3, len(present)), dtype=bool)
     levels[2, rows] = year = same(0, 4)
     levels[1, rows] = year & (ca[:, 4:6] == cb[:, 6:8]).all(axis=1) & (ca[:, 6:8] == cb[:, 4:6]).all(axis=1)
     levels[0, rows] = (ca != cb).sum(axis=1) == 1
@@ -112,67 +109,66 @@ def _zh_name(get, column, thresholds, options):
 
     Pinyin agreement is evidence, not proof: the model learns how much it is worth.
     """
-    a, b = get(column)
     pinyin = options.get("pinyin_column", f"{column}_pinyin")
-    pa, pb = get(pinyin)
     present, exact, homophone = get.present(column), get.equal(column), get.equal(pinyin)
     rest = present & ~exact & ~homophone
-    similar = _similarity(a, b, JaroWinkler.normalized_similarity, rest) >= (thresholds[0] if thresholds else 0.8)
-    pinyin_close = _similarity(pa, pb, JaroWinkler.normalized_similarity, rest & ~similar) >= 0.9
+    similar = _similarity(get, column, JaroWinkler.normalized_similarity, rest) >= (thresholds[0] if thresholds else 0.8)
+    pinyin_close = _similarity(get, pinyin, JaroWinkler.normalized_similarity, rest & ~similar) >= 0.9
     return _assign(present, [exact, homophone, similar | pinyin_close])
 
 
 def _resident_id(get, column, thresholds, options):
     """Resident ID numbers: exact / one substitution or adjacent swap / both checksum-valid and
     different (strong evidence against) / otherwise different."""
-    a, b = get(column)
     trusted = options.get("trusted_column", "id_trusted")
     present, exact = get.present(column), get.equal(column)
     conflict = get.present(trusted) & ~get.equal(trusted)
-    one_edit = _similarity(a, b, OSA.distance, present & ~exact & ~conflict) == 1
+    one_edit = _similarity(get, column, OSA.distance, present & ~exact & ~conflict) == 1
     return _assign(present, [exact, one_edit, conflict])
 
 
 def _mobile(get, column, thresholds, options):
     """Mobile numbers: exact (also against the other side's second number) / one edit / different."""
-    a, b = get(column)
     present, same = get.present(column), get.equal(column)
     second = options.get("second_column", f"{column}2")
     try:
-        a2, b2 = get(second)
-        rows = np.flatnonzero(present & ~same & ((a2 != "") | (b2 != "")))  # few records have a second number
-        x, y, x2, y2 = a[rows], b[rows], a2[rows], b2[rows]
+        c2a, c2b = get.codes(second)
+        rows = np.flatnonzero(present & ~same & ((c2a >= 0) | (c2b >= 0)))  # few records have a second number
+        (x, y), (x2, y2) = get.at(column, rows), get.at(second, rows)
         same[rows] = ((x2 != "") & ((x2 == y) | (x2 == y2))) | ((y2 != "") & (x == y2))
     except KeyError:
         pass
-    return _assign(present, [same, _similarity(a, b, Levenshtein.distance, present & ~same) == 1])
+    return _assign(present, [same, _similarity(get, column, Levenshtein.distance, present & ~same) == 1])
 
 
 def _address(get, column, thresholds, options):
     """Addresses as tokens: exact / same home (area, building, room) / token-set similarity ≥ t /
     same area (community or road) / different. The home and area columns are optional; with them,
     a bare road and number against a full home counts as missing, not as different."""
-    a, b = get(column)
     present = get.present(column)
     conditions = [get.equal(column)]
     for key in (options.get("home_column", f"{column}_home"), None, options.get("area_column", f"{column}_area")):
         if key is None:
             rest = present & ~conditions[0] & ~conditions[1]
-            score = _similarity(a, b, fuzz.token_set_ratio, rest) / 100.0
+            score = _similarity(get, column, fuzz.token_set_ratio, rest) / 100.0
             conditions.append(score >= (thresholds[0] if thresholds else 0.9))
             continue
         try:
             conditions.append(get.equal(key))
         except KeyError:
-            conditions.append(np.zeros(len(a), dtype=bool))
+            conditions.append(np.zeros(len(present), dtype=bool))
     levels = _assign(present, conditions)
     try:  # a road and number against a full home: one is too coarse to disagree with the other
-        (ha, hb), (aa, ab) = get.codes(options.get("home_column", f"{column}_home")), get(options.get("area_column", f"{column}_area"))
+        area = options.get("area_column", f"{column}_area")
+        ha, hb = get.codes(options.get("home_column", f"{column}_home"))
+        get.codes(area)
     except KeyError:
         return levels
     check = np.flatnonzero((levels == len(conditions) + 1) & ((ha < 0) != (hb < 0)))
     if len(check):
-        coarse_area = np.where(ha[check] < 0, aa[check], ab[check]).astype(str)
+        aa, ab = get.at(area, check)
+        ha, hb = ha[check], hb[check]
+        coarse_area = np.where(ha < 0, aa, ab).astype(str)
         levels[check[~_is_community(coarse_area)]] = 0
     return levels
 

@@ -74,6 +74,8 @@ class Columns:
         self._values: dict[str, np.ndarray] = {}
         self._codes: dict[str, np.ndarray] = {}
         self._counts: dict[str, np.ndarray] = {}
+        self._uniques: dict[str, np.ndarray] = {}
+        self._derived: dict = {}
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -95,7 +97,13 @@ class Columns:
                 codes[codes == empty[0]] = -1
             self._codes[column] = codes
             self._counts[column] = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            self._uniques[column] = np.asarray(uniques, dtype=object)
         return self._codes[column]
+
+    def uniques(self, column: str) -> np.ndarray:
+        """The distinct values, in code order."""
+        self.codes(column)
+        return self._uniques[column]
 
     def value_counts(self, column: str) -> np.ndarray:
         """How many records hold each code's value."""
@@ -149,9 +157,23 @@ class PairValues:
         values = self.columns.values(column)
         return values[self.left], values[self.right]
 
+    def at(self, column: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Values of some pairs only (cheaper than gathering every pair's)."""
+        values = self.columns.values(column)
+        return values[self.left[rows]], values[self.right[rows]]
+
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         codes = self.columns.codes(column)
         return codes[self.left], codes[self.right]
+
+    def per_value(self, column: str, transform) -> tuple[np.ndarray, np.ndarray]:
+        """transform(distinct values) → one row per distinct value, gathered for both sides
+        (missing values get row 0: callers mask them with `present`)."""
+        key = (column, transform)
+        if key not in self.columns._derived:
+            self.columns._derived[key] = transform(self.columns.uniques(column))
+        table, codes = self.columns._derived[key], np.maximum(self.columns.codes(column), 0)
+        return table[codes[self.left]], table[codes[self.right]]
 
     def present(self, column: str) -> np.ndarray:
         """Both sides have a value."""

@@ -37,7 +37,7 @@ def _normalize_distinct(task: tuple[str, list[str]]) -> dict[str, list]:
     series = pd.Series(values, dtype=object)
     if column == "name":
         names = nz.normalize_name(series)
-        done = pd.DataFrame({"name": names, "name_pinyin": nz.pinyin_of(names)})
+        return {"name": names.tolist(), "name_pinyin": nz.pinyin_of(names).tolist()}
     elif column == "id_number":
         done = nz.normalize_id_numbers(series)
     elif column in ("phone", "phone2"):
