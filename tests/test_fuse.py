@@ -59,3 +59,34 @@ def test_key_area_arrival_not_yet_visited_is_verified_door_to_door():
     links = pd.DataFrame({"source_record_id": ["c1"], "person_id": ["P1"]})
     persons = fuse_persons(records, links, STREETS, "2020-02-10T10:00:00Z", POLICY)
     assert persons.loc[0, "measure"] == "door_to_door_verification"
+
+
+def _status_after(*steps, policy=POLICY):
+    """The status of one person whose records say `steps` ((feed, fields), …) hour after hour."""
+    records = pd.DataFrame([rec(f"r{i}", feed, event_time=f"2020-02-10 {8 + i:02d}:00:00", **fields)
+                            for i, (feed, fields) in enumerate(steps)])
+    links = pd.DataFrame({"source_record_id": records["source_record_id"], "person_id": "P1"})
+    return fuse_persons(records, links, STREETS, "2020-02-10T20:00:00Z", policy).set_index("person_id").loc["P1", "status"]
+
+
+SUSPECTED, CLEARED = ("hospital", {"category": "疑似"}), ("hospital", {"category": "排除"})
+FEVER, CONFIRMED = ("checkpoint", {"temperature": 38.2}), ("hospital", {"category": "确诊"})
+DISCHARGED, DECEASED = ("hospital", {"category": "出院"}), ("hospital", {"category": "死亡"})
+CONTACT = ("police", {"contact_of_name": "某某"})
+
+
+def test_the_way_back_a_later_result_ends_an_earlier_status():
+    assert _status_after(SUSPECTED, CLEARED) == "cleared"  # a negative result clears a suspected person
+    assert _status_after(FEVER, CLEARED) == "cleared"
+    assert _status_after(CONFIRMED, DISCHARGED) == "discharged"  # then the after-discharge steps
+    assert _status_after(CONTACT, CONFIRMED, DECEASED) == "deceased"
+    # only what came before ends: a positive after a negative is a case again
+    assert _status_after(CLEARED, SUSPECTED) == "suspected"
+    assert _status_after(SUSPECTED, CLEARED, FEVER) == "fever"
+    assert _status_after(CONTACT, CONFIRMED) == "confirmed"  # a positive during isolation makes a contact a case
+    assert _status_after(CONTACT, CLEARED) == "close_contact"  # 排除 does not end a contact's isolation
+
+
+def test_without_ends_in_the_policy_statuses_only_rise():
+    from dataclasses import replace
+    assert _status_after(SUSPECTED, CLEARED, policy=replace(POLICY, ends={})) == "suspected"

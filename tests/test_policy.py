@@ -133,6 +133,8 @@ DELETE = object()
 BROKEN = [
     # (change to the default, key the message must name, words that say how to fix it)
     (_set("version", DELETE), "version", "is missing"),
+    (_set("ends.cleared", ["suspected", "cleared"]), "ends.cleared[1]", "the status itself"),
+    (_set("ends.cleared", ["suspectd"]), "ends.cleared[0]", "did you mean 'suspected'"),
     (_set("version", 2020.03), "version", "quotes"),
     (_set("colour", "red"), "colour", "allowed here"),
     (_set("statuses.fever.priority", 3), "statuses.fever.priority", "statuses.suspected.priority"),

@@ -56,7 +56,8 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     rec["record_status"] = record_status(rec, policy)
     rec["expires_at"] = record_expiry(rec, rec["record_status"], policy)
     expired = (rec["expires_at"] != "") & (rec["expires_at"] <= as_of)
-    rec["active_status"] = rec["record_status"].where(~expired, policies.NO_STATUS)
+    ended = _ended_by_later_records(rec, rec["record_status"].where(~expired, policies.NO_STATUS), policy)
+    rec["active_status"] = rec["record_status"].where(~expired & ~ended, policies.NO_STATUS)
     rec["status_rank"] = rec["active_status"].map(rank)
     rec["feed_trust"] = rec["feed"].map(FEED_TRUST).fillna(9)
     rec["address_trust"] = rec["feed"].map(ADDRESS_TRUST).fillna(9)
@@ -82,7 +83,7 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     )
     persons["status"] = status["active_status"]
     persons["status_source"] = status["source_record_id"]
-    supporting = rec[~expired & (rec["record_status"] == rec["person_id"].map(persons["status"]))]
+    supporting = rec[~expired & ~ended & (rec["record_status"] == rec["person_id"].map(persons["status"]))]
     persons["status_reason"] = _joined(supporting, persons.index)
     persons["status_expires_at"] = supporting.groupby("person_id")["expires_at"].max().reindex(persons.index).fillna("")
     # the highest status that has ended on its own, if it ranks above what the person has now
@@ -107,6 +108,19 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     persons["policy_sha256"] = policy.sha256
     persons["as_of"] = as_of
     return persons.reset_index()
+
+
+def _ended_by_later_records(rec: pd.DataFrame, status: pd.Series, policy: Policy) -> pd.Series:
+    """Records whose status a later record of the same person ends (the policy's `ends`: 排除
+    after 疑似, 出院 after 确诊, …); the way back of the seed-003 lifecycle."""
+    ended = pd.Series(False, index=rec.index)
+    for ender, statuses in policy.ends.items():
+        latest = rec.loc[status == ender].groupby("person_id")["event_time"].max()
+        if latest.empty:
+            continue
+        until = rec["person_id"].map(latest)
+        ended |= status.isin(statuses) & until.notna() & (rec["event_time"] <= until.fillna(""))
+    return ended
 
 
 def _best(rec: pd.DataFrame, column: str, order: list[str], latest: bool, extra: list[str] | None = None) -> pd.DataFrame:

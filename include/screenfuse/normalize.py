@@ -294,8 +294,6 @@ _COMMUNITY = rf"[\u4e00-\u9fff]{{1,8}}?(?:{_COMMUNITY_SUFFIX})"
 # A place is a road or a community; neither may stop right before a bare community suffix, so
 # '广桃街社区' and '益文村社区' stay whole while '首义路大街益文村社区' gives a road and a community.
 _PLACE = re.compile(rf"(?:{_ROAD}|{_COMMUNITY})(?!{_COMMUNITY_SUFFIX})")
-_IS_COMMUNITY = re.compile(rf"(?:{_COMMUNITY_SUFFIX})$")
-_BUILDING, _ROOM = re.compile(r"^[0-9]+栋$"), re.compile(r"^[0-9]+室$")
 _UNIT_FORMS = [  # building-unit-room written as 3-2-501, 3栋2单元501室, 3号楼501 …
     (re.compile(r"(?<![0-9])([0-9]{1,3})-([0-9]{1,2})-([0-9]{2,4})(?![0-9])"), r" \1栋 \2单元 \3室 "),
     (re.compile(r"(?<![0-9])([0-9]{1,3})-([0-9]{2,4})(?![0-9])"), r" \1栋 \2室 "),
@@ -337,16 +335,35 @@ _NUMBER_OR_DIGITS = re.compile(r"[0-9]+(?:号|栋|单元|室)?")
 
 
 def _parts_of(text: str) -> tuple[str, str, str]:
-    text = _ADMIN_PREFIX.sub("", text, count=1)
+    prefix = _ADMIN_PREFIX.match(text).end()
+    if prefix:
+        text = text[prefix:]
     if "-" in text:
         for pattern, replacement in _UNIT_FORMS:
             text = pattern.sub(replacement, text)
     # numbers end place names: '270号益文村社区' must not give a place '号益文村社区'
     places = _PLACE.findall(_NUMBER_OR_DIGITS.sub(" ", text))
-    found = _NUMBER_OR_DIGITS.findall(text)
-    numbers = [t for t in found if not t[-1].isdigit()] + [f"{t}室" for t in found if t[-1].isdigit() and 3 <= len(t) <= 4]
-    area = next((p for p in places if _IS_COMMUNITY.search(p)), places[0] if places else "")
-    building = next((t for t in numbers if _BUILDING.match(t)), "")
-    room = next((t for t in numbers if _ROOM.match(t)), "")
+    numbers, rooms, building, room = [], [], "", ""
+    for token in _NUMBER_OR_DIGITS.findall(text):
+        last = token[-1]
+        if last == "栋":
+            building = building or token
+        elif last == "室":
+            room = room or token
+        elif last.isdigit():
+            if 3 <= len(token) <= 4:
+                rooms.append(token + "室")
+            continue
+        numbers.append(token)
+    if rooms:
+        room = room or rooms[0]
+        numbers += rooms
+    area = ""
+    for place in places:
+        if place.endswith(COMMUNITY_SUFFIXES):
+            area = place
+            break
+    else:
+        area = places[0] if places else ""
     home = f"{area}|{building}|{room}" if area and room else ""
     return " ".join(places + numbers), area, home

@@ -28,7 +28,7 @@ CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "con
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_REQUIRED = ("version", "statuses", "key_areas", "rules", "measures", "status_measures",
                  "after_discharge", "community_actions", "community_risk", "zero_report")
-_TOP_OPTIONAL = ("title", "verify_first", "expires")
+_TOP_OPTIONAL = ("title", "verify_first", "expires", "ends")
 
 
 class PolicyError(ValueError):
@@ -121,6 +121,7 @@ class Policy:
     risk_levels: tuple[RiskLevel, ...]
     zero_report: ZeroReport
     expires: tuple[str, ...] = ()  # statuses that end on their own after their measure's days
+    ends: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # status → earlier statuses a later record of it ends
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
 
@@ -345,6 +346,7 @@ class _Reader:
         measures = self.read_status_measures(doc["status_measures"])
         verify_first = self.read_verify_first(doc["verify_first"]) if "verify_first" in doc else None
         expires = self.read_expires(doc["expires"], measures) if "expires" in doc else ()
+        ends = self.read_ends(doc["ends"]) if "ends" in doc else _Frozen({})
         after_discharge = self.read_after_discharge(doc["after_discharge"])
         actions = self.names(doc["community_actions"], "community_actions", "action")
         community_actions = _Frozen({n: self.text(v, f"community_actions.{n}") for n, v in actions.items()})
@@ -354,7 +356,7 @@ class _Reader:
             version=version, title=title, statuses=self.statuses, key_areas=key_areas, key_area_days=key_area_days,
             rules=rules, measure_specs=self.measure_specs, measures=measures, verify_first=verify_first,
             after_discharge=after_discharge, community_actions=community_actions, risk_levels=risk_levels,
-            zero_report=zero_report, expires=expires, source=self.source, sha256=sha256,
+            zero_report=zero_report, expires=expires, ends=ends, source=self.source, sha256=sha256,
         )
 
     @property
@@ -457,6 +459,20 @@ class _Reader:
                           "end on its own after its measure's days: give the measure days or remove the status here")
             out.append(status)
         return tuple(out)
+
+    def read_ends(self, node: Any) -> Mapping[str, tuple[str, ...]]:
+        statuses = [s for s in self.status_names if s != NO_STATUS]
+        out = {}
+        for status, ended in self.names(node, "ends", "status").items():
+            self.choice(status, f"ends.{status}", statuses, "status")
+            items = self.listing(ended, f"ends.{status}")
+            for i, other in enumerate(items):
+                self.choice(other, f"ends.{status}[{i}]", statuses, "status")
+                if other == status:
+                    self.fail(f"ends.{status}[{i}]", "is the status itself; a later record of a status renews it, "
+                              "it does not end it: remove it from the list")
+            out[status] = tuple(items)
+        return _Frozen(out)
 
     def read_after_discharge(self, node: Any) -> tuple[LifecycleStep, ...]:
         items = self.listing(node, "after_discharge")
