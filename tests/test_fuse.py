@@ -90,3 +90,14 @@ def test_the_way_back_a_later_result_ends_an_earlier_status():
 def test_without_ends_in_the_policy_statuses_only_rise():
     from dataclasses import replace
     assert _status_after(SUSPECTED, CLEARED, policy=replace(POLICY, ends={})) == "suspected"
+
+
+def test_a_discharged_person_steps_through_isolation_home_observation_and_follow_up():
+    records = pd.DataFrame([rec("h1", "hospital", category="确诊", event_time="2020-02-01 09:00:00"),
+                            rec("h2", "hospital", category="出院", event_time="2020-02-03 10:00:00")])
+    links = pd.DataFrame({"source_record_id": ["h1", "h2"], "person_id": "P1"})
+    measure = lambda as_of: fuse_persons(records, links, STREETS, as_of, POLICY).set_index("person_id").loc["P1", "measure"]  # noqa: E731
+    assert measure("2020-02-03T04:00:00Z") == "centralized_isolation"  # day 0, Beijing noon
+    assert measure("2020-02-16T15:00:00Z") == "centralized_isolation"  # day 13, 23:00 local
+    assert measure("2020-02-16T16:00:00Z") == "home_isolation"  # day 14 begins at local midnight
+    assert measure("2020-03-02T16:00:00Z") == "follow_up_visit"  # day 28

@@ -102,12 +102,29 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
         unvisited = persons["status"].isin(verify.statuses) & ~persons["feeds"].str.split(",").map(
             lambda feeds: verify.until_feed in feeds)
         persons.loc[unvisited, "measure"] = verify.measure
+    persons["measure"] = _after_discharge(persons["measure"], persons["status"], status["event_time"], as_of, policy)
     persons["street"] = persons["street"].where(persons["street"].isin(gazetteer_streets), "")
     persons["responsible_list"] = persons["street"].where(persons["street"] != "", DISTRICT_LIST)
     persons["policy_version"] = policy.version
     persons["policy_sha256"] = policy.sha256
     persons["as_of"] = as_of
     return persons.reset_index()
+
+
+def _after_discharge(measure: pd.Series, status: pd.Series, status_time: pd.Series, as_of: str, policy: Policy) -> pd.Series:
+    """A discharged person's measure is the after-discharge step they are in (14 days centralized
+    isolation, 14 days home observation, then follow-up with the default policy), counted in
+    local days from the discharge record; the status's own measure when the date is unreadable."""
+    out = status == "discharged"
+    if not out.any() or not policy.after_discharge:
+        return measure
+    zone = policy.zero_report.timezone
+    taken = pd.to_datetime(status_time[out].fillna("").astype(str).str.slice(0, 19), format="mixed", errors="coerce")
+    today = pd.Timestamp(as_of).tz_convert(zone).tz_localize(None).normalize()
+    step = policies.after_discharge_measure((today - taken.dt.normalize()).dt.days, policy)
+    measure = measure.copy()
+    measure[out] = step.where(step != "", measure[out])
+    return measure
 
 
 def _ended_by_later_records(rec: pd.DataFrame, status: pd.Series, policy: Policy) -> pd.Series:
