@@ -1,5 +1,9 @@
 """The command line without Airflow: generate, run one batch, summarize."""
+import numpy as np
+import pandas as pd
+
 from screenfuse.cli import main
+from screenfuse.matching.evaluate import pairwise_scores
 
 
 def test_generate_run_summary(screenfuse_home, capsys):
@@ -13,3 +17,54 @@ def test_generate_run_summary(screenfuse_home, capsys):
     assert "batch 20200210T1300Z published" in out
     assert "every row accounted for (read = accepted + quarantined): yes" in out
     assert (screenfuse_home / "outbox" / "20200210T1300Z").is_dir()
+
+
+def test_dedupe_and_evaluate_a_chinese_csv(tmp_path, capsys):
+    flat, out = tmp_path / "records.csv", tmp_path / "persons.csv"
+    assert main(["generate", "--people", "2500", "--seed", "4", "--flat", str(flat), "--truth", str(tmp_path)]) == 0
+    truth = tmp_path / "flat_truth.csv"
+    assert main(["dedupe", str(flat), "--preset", "zh_person", "--out", str(out), "--truth", str(truth)]) == 0
+    err = capsys.readouterr().err
+    assert "[block]" in err and "[write]" in err  # staged progress
+    recalls = {line.split(":")[0].strip(): float(line.rsplit("recall", 1)[1]) for line in err.splitlines() if "recall" in line and ":" in line and "true pairs," in line}
+    assert recalls["id_number"] < recalls["all rules"] <= 1.0 and recalls["all rules"] > 0.95
+    persons = pd.read_csv(out, dtype=str)
+    assert list(persons.columns) == ["record_id", "person_id"] and len(persons) == len(pd.read_csv(flat))
+    assert main(["evaluate", str(out), str(truth)]) == 0
+    printed = capsys.readouterr().out
+    recall, f1 = (float(printed.split(f"{word} ")[1].split()[0]) for word in ("recall", "F1"))
+    assert f1 > 0.97 and recall > 0.95
+    assert all(r <= recalls["all rules"] for r in recalls.values())
+
+
+def test_dedupe_any_csv_with_settings(tmp_path, capsys):
+    """Non-Chinese records, the settings format of docs/matching.md, weights learned by EM."""
+    rng = np.random.default_rng(8)
+    given, surnames = ["john", "mary", "peter", "anna", "james", "linda", "paul", "susan"], ["smith", "jones", "brown", "taylor", "wilson", "evans"]
+    rows = []
+    for k in range(400):
+        person = {"given_name": rng.choice(given), "surname": rng.choice(surnames),
+                  "date_of_birth": f"19{rng.integers(40, 99)}{rng.integers(1, 13):02d}{rng.integers(1, 29):02d}",
+                  "soc_sec_id": f"{rng.integers(1_000_000, 9_999_999)}", "postcode": f"{rng.integers(2000, 2999)}"}
+        for copy in range(1 + k % 2):
+            row = dict(person, rec_id=f"r{k}-{copy}", true_id=k)
+            if copy:  # the duplicate has one typo or one gap
+                field = rng.choice(["given_name", "surname", "soc_sec_id", "postcode"])
+                row[field] = "" if field == "postcode" else row[field][:-1] + "x"
+            rows.append(row)
+    data = pd.DataFrame(rows)
+    data.drop(columns="true_id").to_csv(tmp_path / "in.csv", index=False)
+    (tmp_path / "settings.yaml").write_text(
+        "unique_id: rec_id\nblocking:\n  - [soc_sec_id]\n  - [given_name, surname]\n  - [date_of_birth]\n"
+        "comparisons:\n  - {column: given_name, method: jaro_winkler}\n  - {column: surname, method: jaro_winkler}\n"
+        "  - {column: date_of_birth, method: date}\n  - {column: soc_sec_id, method: edit_distance}\n"
+        "  - {column: postcode, method: exact}\n", encoding="utf-8")
+    assert main(["dedupe", str(tmp_path / "in.csv"), "--settings", str(tmp_path / "settings.yaml"),
+                 "--out", str(tmp_path / "out.csv")]) == 0
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str)
+    assert list(out.columns) == ["rec_id", "person_id"]
+    scores = pairwise_scores(out.set_index("rec_id")["person_id"], data.set_index("rec_id")["true_id"])
+    assert scores["f1"] > 0.95
+    (tmp_path / "bad.yaml").write_text("unique_id: rec_id\nblocking: [[soc_sec_id]]\ncomparisons:\n  - {column: postcode, method: soundex}\n")
+    assert main(["dedupe", str(tmp_path / "in.csv"), "--settings", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "o.csv")]) == 2
+    assert "comparisons[0].method" in capsys.readouterr().err

@@ -89,6 +89,18 @@ def _dedupe(args) -> int:
         print(f"  blocking {stats.rule}: {stats.pairs} pairs ({stats.new_pairs} new)"
               + (f", {stats.skipped_blocks} blocks over max_block_size skipped" if stats.skipped_blocks else ""),
               file=sys.stderr)
+    if args.truth:
+        from screenfuse.matching.evaluate import blocking_recall
+
+        truth = pd.read_csv(args.truth, dtype=str, keep_default_na=False)
+        true_col = args.truth_column or next((c for c in truth.columns if c != settings.unique_id), None)
+        if settings.unique_id not in truth.columns or true_col is None:
+            print(f"--truth needs the column {settings.unique_id} and a true-entity column (--truth-column)", file=sys.stderr)
+            return 2
+        print("blocking recall against the truth (share of true pairs each rule makes a candidate):", file=sys.stderr)
+        for row in blocking_recall(frame, settings, truth.set_index(settings.unique_id)[true_col]):
+            pairs = f"{row['pairs']} pairs, " if row["pairs"] is not None else ""
+            print(f"  {row['rule']}: {pairs}{row['true_pairs_found']} true pairs, recall {row['recall']:.4f}", file=sys.stderr)
     return 0
 
 
@@ -175,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     dd.add_argument("--links", help="also write the links that joined records, with explanations")
     dd.add_argument("--model", help="use this trained model (JSON from --model-out) instead of training")
     dd.add_argument("--model-out", help="write the model (prior, m and u per level) as JSON")
+    dd.add_argument("--truth", help="truth CSV (unique id, true entity): also print each blocking rule's recall")
+    dd.add_argument("--truth-column", help="the true-entity column in --truth (default: its other column)")
     dd.set_defaults(func=_dedupe)
 
     ev = sub.add_parser("evaluate", help="pairwise precision, recall, F1 of a dedupe output against the truth")
