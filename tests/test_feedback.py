@@ -88,3 +88,13 @@ def test_left_area_stays_open_for_the_plan_and_is_closed_unless_rerouted():
                              "close_reason": ["rerouted"]})
     extra = fb.answer_closes(plan, rerouted, "B2", "2020-02-10T14:00:00Z")
     assert extra[["push_item_id", "close_reason"]].values.tolist() == [["PIB", "left_area"]]
+
+
+def test_answer_times_are_read_on_the_offices_local_clock():
+    frame = answers(("PIA", "已核实", "2020-02-10 22:00:00", "v1"), ("PIB", "已隔离", "2020-02-10 22:10:00", "v1"))
+    plan = fb.plan_answers(frame, ITEMS, pd.DataFrame(columns=["source_record_id", "person_id"]),
+                           pd.DataFrame(columns=["left_id", "right_id"]), "B2", "Asia/Shanghai")
+    updates = plan.updates.set_index("push_item_id")
+    assert updates.loc["PIA", "answered_at"] == "2020-02-10T14:00:00Z"  # 22:00 in Beijing
+    assert updates.loc["PIA", "answer_hours"] == 1.0 and updates.loc["PIA", "answered_late"] == 0
+    assert updates.loc["PIB", "answered_late"] == 1  # 14:10 UTC, due 14:05

@@ -71,21 +71,22 @@ def loop(airflow_db, tmp_path_factory):
                           "身份证号": mover["id_number"], "手机号": mover["phone"]}])
     (landing / "community" / f"{target['street']}_20200210_补报.csv").write_bytes(
         move.to_csv(index=False).encode("utf-8"))
+    # 反馈时间 is Beijing time: 21:30 is 13:30 UTC, half an hour after the first run
     feedback_file(landing / "feedback" / "answers_20200210_1.csv", [
-        [picked["done"]["push_item_id"], "已隔离", "2020-02-10 13:30", "核查员01", ""],
-        [picked["not_found"]["push_item_id"], "查无此人", "2020-02-10 13:35", "核查员02", "多次上门无人"],
-        [picked["not_same"]["push_item_id"], "非本人", "2020-02-10 13:40", "核查员03", ""],
-        [picked["left"]["push_item_id"], "已离开本辖区", "2020-02-10 13:45", "核查员04", ""],
-        ["PI000000000000", "已核实", "2020-02-10 13:50", "核查员05", ""],
-        [picked["done"]["push_item_id"], "已核实", "2020-02-10 13:55", "核查员01", "重复"],
-        [picked["left"]["push_item_id"], "不清楚", "2020-02-10 13:55", "核查员04", ""],
+        [picked["done"]["push_item_id"], "已隔离", "2020-02-10 21:30", "核查员01", ""],
+        [picked["not_found"]["push_item_id"], "查无此人", "2020-02-10 21:35", "核查员02", "多次上门无人"],
+        [picked["not_same"]["push_item_id"], "非本人", "2020-02-10 21:40", "核查员03", ""],
+        [picked["left"]["push_item_id"], "已离开本辖区", "2020-02-10 21:45", "核查员04", ""],
+        ["PI000000000000", "已核实", "2020-02-10 21:50", "核查员05", ""],
+        [picked["done"]["push_item_id"], "已核实", "2020-02-10 21:55", "核查员01", "重复"],
+        [picked["left"]["push_item_id"], "不清楚", "2020-02-10 21:55", "核查员04", ""],
     ])
     runs["r2"] = run_dag(R2)
     after_r2 = {name: table(engine, name) for name in ("push_item", "person", "person_link", "match_cannot_link")}
     # answers for items answered or closed before: quarantined
     feedback_file(landing / "feedback" / "answers_20200210_2.csv", [
-        [picked["done"]["push_item_id"], "已核实", "2020-02-10 14:30", "核查员01", ""],
-        [picked["not_found"]["push_item_id"], "已核实", "2020-02-10 14:35", "核查员02", ""],
+        [picked["done"]["push_item_id"], "已核实", "2020-02-10 22:30", "核查员01", ""],
+        [picked["not_found"]["push_item_id"], "已核实", "2020-02-10 22:35", "核查员02", ""],
     ])
     runs["r3"] = run_dag(R3)
     after_r3 = {name: table(engine, name) for name in ("push_item", "person_status", "person_link", "quarantine",

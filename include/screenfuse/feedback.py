@@ -77,17 +77,20 @@ class AnswerPlan:
 
 
 def plan_answers(answers: pd.DataFrame, items_before: pd.DataFrame, links_before: pd.DataFrame,
-                 known_cannot_link: pd.DataFrame, batch_id: str) -> AnswerPlan:
+                 known_cannot_link: pd.DataFrame, batch_id: str, timezone: str = "UTC") -> AnswerPlan:
     """What the batch's applicable answers (after `check_answers`) do.
 
     `items_before`: push_item_id, person_id, street, source_records; `links_before`:
     source_record_id, person_id (the resolution before this batch); `known_cannot_link`:
-    left_id, right_id pairs already stored."""
+    left_id, right_id pairs already stored. `timezone`: the clock street offices write 反馈时间 in
+    (the policy's `zero_report.timezone`); answer times are stored in UTC."""
     items = items_before.set_index("push_item_id") if len(items_before) else pd.DataFrame(
         columns=["person_id", "street", "source_records"])
     done = answers["result"].isin(DONE_RESULTS)
-    # answer times on the warehouse's clock (ISO, like created_at and due_at)
+    # answer times on the warehouse's clock (UTC ISO, like created_at and due_at)
     when = pd.to_datetime(answers["event_time"], errors="coerce")
+    if len(when) and when.dt.tz is None:
+        when = when.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC").dt.tz_localize(None)
     stamp = when.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(when.notna(), answers["event_time"])
     created = pd.to_datetime(answers["push_item_id"].map(items["created_at"]) if "created_at" in items and len(answers)
                              else pd.Series(None, index=answers.index), errors="coerce", utc=True).dt.tz_localize(None)

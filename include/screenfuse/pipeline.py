@@ -336,7 +336,8 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     answers = _batch_answers(settings, batch_id).rename(columns={"answered_at": "event_time"})
     answer_plan = fb.plan_answers(answers, before,
                                   warehouse.read_frame(engine, "queries/previous_links.sql", batch_id=batch_id),
-                                  warehouse.read_frame(engine, "queries/cannot_link.sql", batch_id=batch_id), batch_id)
+                                  warehouse.read_frame(engine, "queries/cannot_link.sql", batch_id=batch_id), batch_id,
+                                  run_policy(settings, batch_id).zero_report.timezone)
     plan = plan_push_items(persons, fb.items_with_answers(before, answer_plan), status_opens, batch_id,
                            as_of.astimezone(timezone.utc), run_policy(settings, batch_id))
     closes = pd.concat([plan.closes, fb.answer_closes(answer_plan, plan.closes, batch_id, _iso(as_of))],

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import numpy as np
@@ -395,6 +396,9 @@ def _a_later_day(pop: pd.DataFrame, g: "_Generator") -> pd.DataFrame:
 FEEDBACK_HEADERS = ["推送编号", "核查结果", "反馈时间", "核查人", "备注"]
 
 
+ANSWER_CLOCK = ZoneInfo("Asia/Shanghai")  # the default policy's zero_report.timezone
+
+
 def answer_push_lists(outbox: Path, out: Path, seed: int, answered_from: datetime, in_time: float = 0.55,
                       late: float = 0.12, not_same: float = 0.03, not_found: float = 0.03, left: float = 0.02,
                       only_overdue: bool = False) -> dict:
@@ -443,7 +447,8 @@ def answer_push_lists(outbox: Path, out: Path, seed: int, answered_from: datetim
             else:
                 counts[result] += 1
             counts["answered"] += 1
-            rows.append({"推送编号": item.推送编号, "核查结果": result, "反馈时间": f"{when:%Y-%m-%d %H:%M}",
+            local = when.replace(tzinfo=timezone.utc).astimezone(ANSWER_CLOCK)  # offices write local time
+            rows.append({"推送编号": item.推送编号, "核查结果": result, "反馈时间": f"{local:%Y-%m-%d %H:%M}",
                          "核查人": f"核查员{int(rng.integers(1, 40)):02d}", "备注": ""})
         if rows:
             name = f"{path.stem}_{answered_from:%Y%m%d}_{'超时' if only_overdue else ''}反馈.csv"
