@@ -39,7 +39,8 @@ STATUS_SHARES = [  # (true status, share of people)
     ("confirmed", 0.03), ("asymptomatic", 0.01), ("suspected", 0.03), ("fever", 0.06),
     ("close_contact", 0.08), ("key_area_arrival", 0.10), ("cleared", 0.03),
 ]
-HOSPITAL_CATEGORY = {"confirmed": "确诊", "asymptomatic": "无症状", "suspected": "疑似", "fever": "发热", "cleared": "排除"}
+HOSPITAL_CATEGORY = {"confirmed": "确诊", "asymptomatic": "无症状", "suspected": "疑似", "fever": "发热", "cleared": "排除",
+                     "discharged": "出院"}
 
 
 @dataclass(frozen=True)
@@ -364,22 +365,28 @@ def _feed_rows(people: int, seed: int, day: date, day_index: int = 0):
                 rows["hospital"].append((hospital, {
                     "医疗机构": hospital, "就诊时间": g.time_text(g.when(0, 12)), "患者姓名": g.noisy_name(p.name),
                     "身份证号码": id_for(p, "hospital"), "联系方式": g.noisy_phone(p.phone), "住址": g.address(p),
-                    "人员类别": cat, "核酸结果": {"确诊": "阳性", "无症状": "阳性", "排除": "阴性"}.get(cat, "待检"),
-                    "CT结果": "", "入院日期": day.isoformat() if cat in ("确诊", "疑似") else "", "出院日期": "",
-                    "处置": "收治入院" if cat in ("确诊", "疑似") else "居家观察",
+                    "人员类别": cat, "核酸结果": {"确诊": "阳性", "无症状": "阳性", "排除": "阴性", "出院": "阴性"}.get(cat, "待检"),
+                    "CT结果": "", "入院日期": day.isoformat() if cat in ("确诊", "疑似") else "",
+                    "出院日期": day.isoformat() if cat == "出院" else "",
+                    "处置": {"确诊": "收治入院", "疑似": "收治入院", "出院": "出院转集中隔离"}.get(cat, "居家观察"),
                 }, p.person_key))
     return g, pop, rows
 
 
 def _a_later_day(pop: pd.DataFrame, g: "_Generator") -> pd.DataFrame:
     """The population on a later day: a third turn up again; of those, some have a new status
-    and some moved to a community of another street office."""
+    (half of yesterday's confirmed cases discharged, half of the suspected and fever cases
+    cleared) and some moved to a community of another street office."""
     pop = pop.copy()
     pop["seen_today"] = g.rng.random(len(pop)) < 0.35
     statuses = [s for s, _ in STATUS_SHARES] + ["none"]
     shares = [p for _, p in STATUS_SHARES]
     changed = pop["seen_today"] & (g.rng.random(len(pop)) < 0.08)
     pop.loc[changed, "true_status"] = g.rng.choice(statuses, size=int(changed.sum()), p=shares + [1 - sum(shares)])
+    # the way back: some of yesterday's cases are discharged, some suspected or fever cases cleared
+    back = pop["seen_today"] & ~changed & (g.rng.random(len(pop)) < 0.5)
+    pop.loc[back & (pop["true_status"] == "confirmed"), "true_status"] = "discharged"
+    pop.loc[back & pop["true_status"].isin(["suspected", "fever"]), "true_status"] = "cleared"
     movers = np.flatnonzero((pop["seen_today"] & (g.rng.random(len(pop)) < 0.05)).to_numpy())
     for i in movers:
         here = pop.iloc[i]["street"]
