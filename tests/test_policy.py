@@ -274,6 +274,15 @@ def test_a_changed_fever_threshold_changes_the_status(tmp_path):
     assert record_status(records, stricter).tolist() == ["none", "fever"]
 
 
+def test_a_rule_can_read_the_nucleic_acid_result(tmp_path):
+    records = pd.DataFrame([rec("hospital", category="发热", nucleic_acid="阳性"), rec("hospital", category="发热", nucleic_acid="阴性")])
+    assert record_status(records, default_policy(FEEDS)).tolist() == ["fever", "fever"]
+    doc = default_doc()
+    doc["rules"].append({"status": "confirmed", "feeds": ["hospital"], "when": {"nucleic_acid_in": ["阳性"]}})
+    positive_is_a_case = load_policy(write_policy(tmp_path, doc), FEEDS)
+    assert record_status(records, positive_is_a_case).tolist() == ["confirmed", "fever"]
+
+
 def test_a_changed_key_area_list_and_window_change_the_status(tmp_path):
     records = pd.DataFrame([rec("checkpoint", came_from="湖北孝感"), rec("checkpoint", came_from="北京市"),
                             rec("community", came_from="伊朗", arrival_date="2020-01-01")])

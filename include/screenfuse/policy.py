@@ -24,7 +24,8 @@ import yaml
 
 POLICY_ENV = "SCREENFUSE_POLICY"
 NO_STATUS = "none"
-CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "contact_link", "came_from_key_area")
+CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "nucleic_acid_in", "contact_link",
+              "came_from_key_area")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_REQUIRED = ("version", "statuses", "key_areas", "rules", "measures", "status_measures",
                  "after_discharge", "community_actions", "community_risk", "zero_report")
@@ -407,7 +408,7 @@ class _Reader:
             here = f"{key}.when.{name}"
             if name == "temperature_at_least":
                 conditions[name] = float(self.number(value, here, 35.0, 42.0, "degrees Celsius (e.g. 37.3)"))
-            elif name in ("action_contains_any", "category_in"):
+            elif name in ("action_contains_any", "category_in", "nucleic_acid_in"):
                 conditions[name] = self.texts(value, here)
             else:  # contact_link, came_from_key_area
                 conditions[name] = self.yes(value, here)
@@ -590,6 +591,8 @@ class _Facts:
             return _contains_any(self.text("action"), value)
         if condition == "category_in":
             return self.text("category").isin(value).to_numpy()
+        if condition == "nucleic_acid_in":
+            return self.text("nucleic_acid").isin(value).to_numpy()
         if condition == "contact_link":
             return (self.text("contact_of_name").ne("") | self.text("contact_of_id").ne("")).to_numpy()
         if condition == "came_from_key_area":
