@@ -107,14 +107,28 @@ LEFT JOIN person p ON p.person_id = t.person_id;
 DROP VIEW IF EXISTS v_person_timeline;
 CREATE VIEW v_person_timeline AS
 SELECT l.person_id, r.event_time AS at, 'local' AS clock, r.feed AS source,
-       CASE r.feed WHEN 'checkpoint' THEN 'screened'
-                   WHEN 'community' THEN 'visited'
-                   WHEN 'police' THEN 'traced'
-                   WHEN 'hospital' THEN 'hospital_visit'
-                   ELSE 'record' END AS event,
+       CASE WHEN r.feed = 'checkpoint' THEN 'screened'
+            WHEN r.feed = 'community' THEN 'visited'
+            WHEN r.feed = 'police' THEN 'traced'
+            WHEN r.feed = 'hospital' AND r.category IN ('确诊', '疑似') THEN 'admitted'
+            WHEN r.feed = 'hospital' AND r.category = '出院' THEN 'discharged'
+            WHEN r.feed = 'hospital' AND r.category = '死亡' THEN 'deceased'
+            WHEN r.feed = 'hospital' THEN 'hospital_visit'
+            ELSE 'record' END AS event,
        COALESCE(r.category, '') AS detail, r.unit, r.source_record_id AS reference
 FROM source_record r
 JOIN person_link l ON l.source_record_id = r.source_record_id
+UNION ALL
+SELECT l.person_id, r.event_time, 'local', r.feed, 'tested', r.nucleic_acid, r.unit, r.source_record_id
+FROM source_record r
+JOIN person_link l ON l.source_record_id = r.source_record_id
+WHERE r.nucleic_acid IN ('阳性', '阴性')
+UNION ALL
+SELECT ps.person_id, ps.valid_from, 'UTC', 'status', 'isolated_from', ps.measure, NULL, ps.cause
+FROM person_status ps WHERE ps.measure IN ('centralized_isolation', 'home_isolation')
+UNION ALL
+SELECT ps.person_id, ps.valid_to, 'UTC', 'status', 'isolated_to', ps.measure, NULL, ps.cause
+FROM person_status ps WHERE ps.measure IN ('centralized_isolation', 'home_isolation') AND ps.valid_to IS NOT NULL
 UNION ALL
 SELECT ps.person_id, ps.valid_from, 'UTC', 'status', 'status_' || ps.change,
        ps.status || ' / ' || COALESCE(ps.measure, ''), NULL, ps.cause

@@ -249,5 +249,9 @@ def test_bi_views_answer(loop):
         assert len(pd.read_sql(sa.text(f"SELECT * FROM {view}"), engine)) > 0, view
     over_time = pd.read_sql(sa.text("SELECT * FROM v_person_status_over_time"), engine)
     assert over_time["batch_id"].nunique() == 5
+    timeline = pd.read_sql(sa.text("SELECT * FROM v_person_timeline"), engine)
+    assert {"screened", "visited", "traced", "admitted", "tested", "isolated_from", "isolated_to", "pushed",
+            "answered"} <= set(timeline["event"])
+    assert set(timeline["person_id"]) <= set(table(engine, "person")["person_id"])
     backlog = pd.read_sql(sa.text("SELECT * FROM v_push_backlog"), engine)
     assert backlog["answered"].sum() == 4 and backlog["items"].sum() == len(table(engine, "push_item"))
