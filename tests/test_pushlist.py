@@ -101,6 +101,20 @@ def test_a_done_item_is_not_pushed_again_unless_the_status_changes():
     assert len(plan_push_items(persons, done, changes(P1="set"), "B3", T0, POLICY).new) == 1
 
 
+def test_a_measure_in_force_follows_a_person_who_moved_after_it_was_done():
+    first = plan_push_items(pd.DataFrame([person("P1", "close_contact", "home_isolation")]), NOTHING_BEFORE,
+                            changes(P1="set"), "B1", T0, POLICY)
+    done = as_before(first.new, state="done")
+    moved = pd.DataFrame([person("P1", "close_contact", "home_isolation", street="积玉桥街道")])
+    plan = plan_push_items(moved, done, NO_CHANGES, "B2", T0 + timedelta(hours=5), POLICY)
+    assert plan.new[["street", "reason", "replaces_item_id"]].values.tolist() == [
+        ["积玉桥街道", "rerouted", first.new.loc[0, "push_item_id"]]]
+    assert plan.closes.empty  # the done item stays done
+    # the next run sees the new street's item: nothing is pushed again
+    both = pd.concat([done, as_before(plan.new)], ignore_index=True)
+    assert plan_push_items(moved, both, NO_CHANGES, "B3", T0 + timedelta(hours=6), POLICY).new.empty
+
+
 def test_outbox_lists_flag_escalated_items_on_the_district_list():
     items = pd.DataFrame([
         {"push_item_id": "A", "street": "粮道街道", "community": "", "person_id": "P1", "name": "", "id_number": "",

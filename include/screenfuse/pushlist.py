@@ -107,6 +107,15 @@ def plan_push_items(persons: pd.DataFrame, items_before: pd.DataFrame, status_op
     handed_on = closing.assign(why=close_reason[close_reason != ""])
     handed_on = handed_on[handed_on["why"].isin(["rerouted", "status_changed"])]
     carried = dict(zip(handed_on["person_id"], zip(handed_on["push_item_id"], handed_on["why"])))
+    # a measure still in force (an isolation verified done) follows a person who moved: the new
+    # street gets an item, unless one for this measure is already there
+    done = before[(before["state"] == "done") & before["person_id"].isin(people.index)]
+    there = set(zip(*(before.loc[before["state"] != "closed", c] for c in ("person_id", "measure", "street"))))
+    for item_id, pid, measure, street in zip(done["push_item_id"], done["person_id"], done["measure"], done["street"]):
+        now = people.loc[pid]
+        if (now["measure"] == measure and now["responsible_list"] != street and pid not in carried
+                and (pid, measure, now["responsible_list"]) not in there and (pid, measure) not in covered):
+            carried[pid] = (item_id, "rerouted")
     wanted = [(pid in change.index) or ((pid, m) not in ever) or (pid in carried)
               for pid, m in zip(needs.index, needs["measure"])]
     needs = needs[np.array(wanted, dtype=bool)]
