@@ -40,6 +40,14 @@ class Settings:
         return self.work / batch_id
 
 
+def packaged_path(env_var: str, relative: str) -> Path:
+    """A file or folder shipped inside the package, unless `env_var` names another."""
+    from importlib import resources
+
+    override = os.environ.get(env_var)
+    return Path(override) if override else Path(str(resources.files("screenfuse") / relative))
+
+
 def load_settings(warehouse_url: str | None = None) -> Settings:
     """Settings from the environment; `warehouse_url` (e.g. from an Airflow connection) wins."""
     home = Path(os.environ.get("SCREENFUSE_HOME") or PROJECT_ROOT / "data").resolve()

@@ -5,13 +5,13 @@ it is required, the allowed values and the header aliases the units use (Chinese
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+
+from screenfuse.config import packaged_path
 import yaml
 
 FEED_KINDS = ("persons", "answers")
@@ -126,10 +126,7 @@ def _parse(feed_file: Path) -> FeedContract:
 
 
 def contracts_dir() -> Path:
-    override = os.environ.get("SCREENFUSE_CONTRACTS")
-    if override:
-        return Path(override)
-    return Path(str(resources.files("screenfuse") / "contracts"))
+    return packaged_path("SCREENFUSE_CONTRACTS", "contracts")
 
 
 def load_contracts(directory: Path | None = None) -> dict[str, FeedContract]:

@@ -6,14 +6,14 @@ roads; a deployment points SCREENFUSE_GAZETTEER at its own CSV with the same col
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+
+from screenfuse.config import packaged_path
 
 DISTRICT_LIST = "区级清单"  # push list for people whose address cannot be routed to a street
 REQUIRED_COLUMNS = ("street_code", "street", "community_code", "community", "roads")
@@ -59,10 +59,7 @@ def _first_match(addresses: pd.Series, names: dict[str, str]) -> pd.Series:
 
 
 def gazetteer_path() -> Path:
-    override = os.environ.get("SCREENFUSE_GAZETTEER")
-    if override:
-        return Path(override)
-    return Path(str(resources.files("screenfuse") / "data" / "gazetteer.csv"))
+    return packaged_path("SCREENFUSE_GAZETTEER", "data/gazetteer.csv")
 
 
 @lru_cache(maxsize=4)

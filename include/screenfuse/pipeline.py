@@ -8,7 +8,6 @@ import json
 import shutil
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
 import pandas as pd
 
 from screenfuse.config import Settings
@@ -24,7 +23,7 @@ from screenfuse.risk import community_levels
 from screenfuse.readers import sha256_of
 from screenfuse.records import RECORD_COLUMNS
 from screenfuse.matching import Model
-from screenfuse.policy import Policy, configured_policy, parse_policy
+from screenfuse.policy import Policy, configured_policy_text, parse_policy
 from screenfuse.resolve import resolve_identities
 from screenfuse.validation import audit_persons, validate_rows
 from screenfuse import warehouse
@@ -56,22 +55,12 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     feeds = feed_names()
-    policy = configured_policy(person_feeds())  # a broken file stops the run here, naming the key
-    text = policy_text(policy)
+    text, source = configured_policy_text()
+    policy = parse_policy(text, source=source, feeds=person_feeds())  # a broken file stops the run here, naming the key
     _path(settings, batch_id, "policy.yaml").write_text(text, encoding="utf-8")
     _path(settings, batch_id, "policy.json").write_text(json.dumps({"source": policy.source}), encoding="utf-8")
     warehouse.ensure_schema(warehouse.engine_for(settings.warehouse_url))
     return {"batch_id": batch_id, "feeds": feeds, "policy_version": policy.version}
-
-
-def policy_text(policy: Policy) -> str:
-    """The text of the file a policy was loaded from (the packaged default or SCREENFUSE_POLICY)."""
-    from importlib import resources
-    from pathlib import Path
-
-    if policy.source.endswith("(packaged)"):
-        return resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
-    return Path(policy.source).read_text(encoding="utf-8")
 
 
 def run_policy(settings: Settings, batch_id: str) -> Policy:
@@ -274,14 +263,8 @@ def resolve(settings: Settings, batch_id: str) -> dict:
     model = Model.from_json(stored["params_json"].iloc[0]) if len(stored) and len(previous) else None
     cannot_link = warehouse.read_frame(engine, "queries/cannot_link.sql", batch_id=batch_id)
     incremental = len(previous) > 0
-    # records a "not the same person" answer set apart, still in one person: resolved again
-    person_of = dict(zip(previous["source_record_id"], previous["person_id"]))
-    joined = [(a, b) for a, b in zip(cannot_link["left_id"], cannot_link["right_id"])
-              if a in person_of and person_of[a] == person_of.get(b)]
-    again = sorted({r for pair in joined for r in pair})
     result = resolve_identities(records, previous if incremental else None,
-                                new_ids=np.r_[new["source_record_id"].to_numpy(dtype=object),
-                                              np.array(again, dtype=object)] if incremental else None,
+                                new_ids=new["source_record_id"].to_numpy(dtype=object) if incremental else None,
                                 model=model, cannot_link=cannot_link)
     links = result.links.merge(previous.rename(columns={"person_id": "person_before"}), on="source_record_id", how="left")
     changed = links["person_before"].isna() | (links["person_before"] != links["person_id"])
@@ -305,7 +288,6 @@ def resolve(settings: Settings, batch_id: str) -> dict:
     return {"records": len(records), "new_records": len(new), "persons": int(result.links["person_id"].nunique()),
             "review_items": len(review), "merges": int((result.changes["event"] == "merge").sum()),
             "splits": int((result.changes["event"] == "split").sum()), "incremental": incremental,
-            "resolved_again": len(again),
             "model_trained": result.model_trained}
 
 

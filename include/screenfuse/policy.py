@@ -154,27 +154,42 @@ class Policy:
 
 # ------------------------------------------------------------------------------------- loading
 
+PACKAGED_SOURCE = "default.yaml (packaged)"
+
+
 def load_policy(path: str | os.PathLike, feeds: Iterable[str] | None = None) -> Policy:
     """Read and validate a policy file. `feeds`: the feed names rules may use (default: the
     feeds whose contract is of kind persons)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(str(path), "", f"cannot be read ({exc.strerror or exc}); check {POLICY_ENV}") from None
-    return parse_policy(text, source=str(path), feeds=feeds)
+    return parse_policy(_read_file(Path(path)), source=str(path), feeds=feeds)
 
 
 def default_policy(feeds: Iterable[str] | None = None) -> Policy:
     """The policy shipped with the package (policies/default.yaml)."""
-    text = resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
-    return parse_policy(text, source="default.yaml (packaged)", feeds=feeds)
+    return parse_policy(_packaged_text(), source=PACKAGED_SOURCE, feeds=feeds)
 
 
 def configured_policy(feeds: Iterable[str] | None = None) -> Policy:
     """The policy a run uses: the file named by SCREENFUSE_POLICY, else the packaged default."""
+    text, source = configured_policy_text()
+    return parse_policy(text, source=source, feeds=feeds)
+
+
+def configured_policy_text() -> tuple[str, str]:
+    """The text of the policy a run uses and where it comes from, read once (a run keeps this
+    text, so an edit made while it runs waits for the next run)."""
     path = os.environ.get(POLICY_ENV, "").strip()
-    return load_policy(path, feeds) if path else default_policy(feeds)
+    return (_read_file(Path(path)), path) if path else (_packaged_text(), PACKAGED_SOURCE)
+
+
+def _packaged_text() -> str:
+    return resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
+
+
+def _read_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(str(path), "", f"cannot be read ({exc.strerror or exc}); check {POLICY_ENV}") from None
 
 
 def parse_policy(text: str, source: str = "<text>", feeds: Iterable[str] | None = None) -> Policy:

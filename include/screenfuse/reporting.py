@@ -14,16 +14,15 @@ per feed); units with no report for it are silent, a finding of its own. Pure fu
 """
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from screenfuse.config import packaged_path
 from screenfuse.gazetteer import load_gazetteer
 
 FEED_UNIT_TYPE = {"checkpoint": "checkpoint", "hospital": "hospital", "community": "community"}
@@ -35,10 +34,7 @@ _FILE_NAME = re.compile(r"^(?P<unit>[^_]+?)(?:_(?P<day>\d{8}))?(?:_.*)?\.[^.]+$"
 
 
 def units_path() -> Path:
-    override = os.environ.get("SCREENFUSE_UNITS")
-    if override:
-        return Path(override)
-    return Path(str(resources.files("screenfuse") / "data" / "reporting_units.csv"))
+    return packaged_path("SCREENFUSE_UNITS", "data/reporting_units.csv")
 
 
 @lru_cache(maxsize=4)

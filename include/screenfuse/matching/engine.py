@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from screenfuse.matching.blocking import RuleStats, candidate_pairs, rule_codes
+from screenfuse.matching.blocking import RuleStats, candidate_pairs
 from screenfuse.matching.clustering import cluster
 from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability, train
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
@@ -87,6 +87,10 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     model: a trained model to reuse; trained on this frame when absent.
     """
     _check_columns(frame, settings)
+    if new_ids is not None and previous is not None and len(previous) and cannot_link is not None and len(cannot_link):
+        # both records of a "not the same person" pair still in one person are resolved as new:
+        # linked again on their evidence, never kept joined by the earlier person
+        new_ids = np.r_[np.asarray(new_ids, dtype=object).astype(str), _still_together(previous, cannot_link)]
     if new_ids is not None and previous is not None and len(previous) and model is not None:
         return _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress)
     return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress)
@@ -96,8 +100,7 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
     """Incremental run on only what new records can touch.
 
     New records (and any record no run has resolved yet), the existing records sharing a blocking
-    key with one, both records of a remembered "not the same person" pair still in one person,
-    and every record of those records' persons are resolved again, with term frequencies of the
+    key with one, and every record of those records' persons are resolved again, with term frequencies of the
     whole population; all other records keep their person as it was.
     """
     clock = _Clock(progress)
@@ -115,13 +118,6 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
     matches: dict = {}
     for rule in settings.blocking:
         affected |= _shares_a_key(columns, rule, np.flatnonzero(new_mask), matches)
-    if cannot_link is not None and len(cannot_link):
-        pairs = cannot_link[["left_id", "right_id"]].astype(str)
-        person_of = pd.Series(prev_person, index=text_index(prev_ids))
-        person_of = person_of[is_in(prev_ids, np.r_[pairs["left_id"], pairs["right_id"]])]
-        person_of = person_of[~person_of.index.duplicated()]
-        together = pairs[person_of.reindex(pairs["left_id"]).to_numpy() == person_of.reindex(pairs["right_id"]).to_numpy()]
-        affected |= is_in(ids, np.r_[together["left_id"], together["right_id"]])
     person_code, persons = pd.factorize(prev_person)
     touched = np.bincount(person_code[flag(id_code[affected])[prev_code]], minlength=len(persons)) > 0
     affected |= flag(prev_code[touched[person_code]])[id_code]
@@ -136,6 +132,17 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
                                  result.clusters], ignore_index=True)
     result.timings = {**clock.timings, **result.timings}
     return result
+
+
+def _still_together(previous: pd.DataFrame, cannot_link: pd.DataFrame) -> np.ndarray:
+    """Record ids of remembered "not the same person" pairs that earlier runs left in one person."""
+    left, right = _as_text(cannot_link["left_id"]), _as_text(cannot_link["right_id"])
+    prev_ids = _as_text(previous["record_id"])
+    person_of = pd.Series(_as_text(previous["person_id"]), index=text_index(prev_ids))
+    person_of = person_of[is_in(prev_ids, np.r_[left, right])]
+    person_of = person_of[~person_of.index.duplicated()]
+    same = person_of.reindex(text_index(left)).to_numpy() == person_of.reindex(text_index(right)).to_numpy()
+    return np.unique(np.r_[left[same], right[same]]).astype(object)
 
 
 def _shares_a_key(columns: Columns, rule, new_rows: np.ndarray, matches: dict) -> np.ndarray:

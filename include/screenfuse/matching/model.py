@@ -100,6 +100,13 @@ class Columns:
             self._uniques[column] = np.asarray(uniques, dtype=object)
         return self._codes[column]
 
+    def per_value(self, column: str, transform) -> np.ndarray:
+        """transform(distinct values): one row per code, computed once."""
+        key = (column, transform)
+        if key not in self._derived:
+            self._derived[key] = transform(self.uniques(column))
+        return self._derived[key]
+
     def uniques(self, column: str) -> np.ndarray:
         """The distinct values, in code order."""
         self.codes(column)
@@ -167,12 +174,9 @@ class PairValues:
         return codes[self.left], codes[self.right]
 
     def per_value(self, column: str, transform) -> tuple[np.ndarray, np.ndarray]:
-        """transform(distinct values) → one row per distinct value, gathered for both sides
-        (missing values get row 0: callers mask them with `present`)."""
-        key = (column, transform)
-        if key not in self.columns._derived:
-            self.columns._derived[key] = transform(self.columns.uniques(column))
-        table, codes = self.columns._derived[key], np.maximum(self.columns.codes(column), 0)
+        """transform(distinct values), gathered for both sides (missing values get the first
+        row: callers mask them with `present`)."""
+        table, codes = self.columns.per_value(column, transform), np.maximum(self.columns.codes(column), 0)
         return table[codes[self.left]], table[codes[self.right]]
 
     def present(self, column: str) -> np.ndarray:

@@ -37,16 +37,15 @@ def _normalize_distinct(task: tuple[str, list[str]]) -> dict[str, list]:
     series = pd.Series(values, dtype=object)
     if column == "name":
         names = nz.normalize_name(series)
-        return {"name": names.tolist(), "name_pinyin": nz.pinyin_of(names).tolist()}
+        done = pd.DataFrame({"name": names, "name_pinyin": nz.pinyin_of(names)}, dtype=object)
     elif column == "id_number":
         done = nz.normalize_id_numbers(series)
     elif column in ("phone", "phone2"):
         done = nz.normalize_phones(series)
     elif column == "birth_date":
-        done = pd.DataFrame({"birth_date": nz.normalize_dates(series)})
-    else:
-        return dict(zip(nz.ADDRESS_PARTS, map(list, zip(*[nz.address_parts_of(v) for v in values])))) if values else \
-            {c: [] for c in nz.ADDRESS_PARTS}
+        done = pd.DataFrame({"birth_date": nz.normalize_dates(series)}, dtype=object)
+    else:  # values are distinct already: one pass, no second factorize
+        done = pd.DataFrame([nz.address_parts_of(v) for v in values], columns=nz.ADDRESS_PARTS, dtype=object)
     return {c: done[c].tolist() for c in _DERIVED[column]}
 
 
