@@ -31,12 +31,12 @@ $(AIRFLOW_HOME)/airflow.db: | $(BIN)/.installed
 # The demo plays the loop: four hourly runs over two synthetic days, with the street offices'
 # answers (feedback) landing between runs. It starts from an empty data folder each time, so
 # running it twice prints the same figures.
-DEMO_RUN = $(BIN)/airflow dags test screenfuse_hourly
+DEMO_RUN = SCREENFUSE_SETTLE_SECONDS=0 $(BIN)/airflow dags test screenfuse_hourly
 DEMO_LOG = $(AIRFLOW_HOME)/demo-run.log
 DEMO_FAIL = (tail -40 $(DEMO_LOG); echo "The DAG run failed; full log: $(DEMO_LOG)"; exit 1)
 
 demo: venv airflow-home
-	rm -rf $(SCREENFUSE_HOME)/landing $(SCREENFUSE_HOME)/truth $(SCREENFUSE_HOME)/outbox $(SCREENFUSE_HOME)/work $(SCREENFUSE_HOME)/quarantine $(SCREENFUSE_HOME)/warehouse.db
+	rm -rf $(SCREENFUSE_HOME)/landing $(SCREENFUSE_HOME)/truth $(SCREENFUSE_HOME)/outbox $(SCREENFUSE_HOME)/quarantine $(SCREENFUSE_HOME)/warehouse.db
 	: > $(DEMO_LOG)
 	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day $(DEMO_DAY) --zero-reports --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
 	$(DEMO_RUN) 2020-02-10T13:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)

@@ -66,18 +66,18 @@ def screenfuse_hourly():
     def ingest(feeds):
         @task
         def read_feed(feed: str) -> str:
-            from screenfuse import pipeline
+            from screenfuse import stage_ingest
 
             batch, _ = _batch()
-            print(pipeline.ingest_feed(_settings(), batch, feed))
+            print(stage_ingest.ingest_feed(_settings(), batch, feed))
             return feed
 
         @task
         def validate_feed(feed: str) -> dict:
-            from screenfuse import pipeline
+            from screenfuse import stage_ingest
 
             batch, _ = _batch()
-            return pipeline.validate_feed(_settings(), batch, feed)
+            return stage_ingest.validate_feed(_settings(), batch, feed)
 
         validate_feed.expand(feed=read_feed.expand(feed=feeds))
 
@@ -85,17 +85,17 @@ def screenfuse_hourly():
     def match():
         @task
         def resolve_identities() -> dict:
-            from screenfuse import pipeline
+            from screenfuse import stage_match
 
             batch, _ = _batch()
-            return pipeline.resolve(_settings(), batch)
+            return stage_match.resolve(_settings(), batch)
 
         @task
         def fuse_persons() -> dict:
-            from screenfuse import pipeline
+            from screenfuse import stage_match
 
             batch, context = _batch()
-            return pipeline.fuse(_settings(), batch, context["data_interval_end"])
+            return stage_match.fuse(_settings(), batch, context["data_interval_end"])
 
         resolve_identities() >> fuse_persons()
 
@@ -103,43 +103,50 @@ def screenfuse_hourly():
     def publish():
         @task
         def plan_push_items() -> dict:
-            from screenfuse import pipeline
+            from screenfuse import stage_publish
 
             batch, context = _batch()
-            return pipeline.plan_push(_settings(), batch, context["data_interval_end"])
+            return stage_publish.plan_push(_settings(), batch, context["data_interval_end"])
 
         @task
         def publish_warehouse() -> dict:
-            from screenfuse import pipeline
+            from screenfuse import stage_publish
 
             batch, context = _batch()
             interval = (context["data_interval_start"], context["data_interval_end"])
-            return pipeline.publish(_settings(), batch, context["run_id"], interval)
+            return stage_publish.publish(_settings(), batch, context["run_id"], interval)
 
         @task
         def write_push_lists() -> dict:
-            from screenfuse import pipeline
+            from screenfuse import stage_publish
 
             batch, _ = _batch()
-            return pipeline.write_push_lists(_settings(), batch)
+            return stage_publish.write_push_lists(_settings(), batch)
 
         @task
         def check_zero_reports() -> dict:
-            from screenfuse import pipeline
+            from screenfuse import stage_publish
 
             batch, context = _batch()
-            return pipeline.check_zero_reports(_settings(), batch, context["data_interval_end"])
+            return stage_publish.check_zero_reports(_settings(), batch, context["data_interval_end"])
 
         @task
         def rate_communities() -> dict:
-            from screenfuse import pipeline
+            from screenfuse import stage_publish
 
             batch, _ = _batch()
-            return pipeline.rate_communities(_settings(), batch)
+            return stage_publish.rate_communities(_settings(), batch)
 
         [plan_push_items(), check_zero_reports(), rate_communities()] >> publish_warehouse() >> write_push_lists()
 
-    ingest(start_batch()) >> match() >> publish()
+    @task
+    def finish_batch() -> dict:
+        from screenfuse import pipeline
+
+        batch, _ = _batch()
+        return pipeline.finish_batch(_settings(), batch)
+
+    ingest(start_batch()) >> match() >> publish() >> finish_batch()
 
 
 screenfuse_hourly()

@@ -17,6 +17,7 @@ os.environ.update({
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
     "GX_ANALYTICS_ENABLED": "False",
+    "SCREENFUSE_SETTLE_SECONDS": "0",  # tests write files and run at once; tests of settling set their own
 })
 
 

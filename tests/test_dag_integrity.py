@@ -41,6 +41,7 @@ def test_task_graph(dag):
         "publish.publish_warehouse": ["publish.check_zero_reports", "publish.plan_push_items",
                                       "publish.rate_communities"],
         "publish.write_push_lists": ["publish.publish_warehouse"],
+        "finish_batch": ["publish.write_push_lists"],
     }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -34,13 +35,19 @@ def _answer(args) -> int:
 
 def _run(args) -> int:
     from screenfuse.config import load_settings
-    from screenfuse.pipeline import run_batch
+    from screenfuse.pipeline import BatchOrderError, run_batch
 
     end = datetime.fromisoformat(args.interval_end)
     if end.tzinfo is None:
         print("--interval-end needs a UTC offset, e.g. 2020-02-10T13:00:00+00:00", file=sys.stderr)
         return 2
-    run = run_batch(load_settings(), end)
+    if args.settle is not None:
+        os.environ["SCREENFUSE_SETTLE_SECONDS"] = str(args.settle)
+    try:
+        run = run_batch(load_settings(), end)
+    except BatchOrderError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     print(f"batch {run['batch_id']} published: {run['rows_read']} rows read, {run['rows_accepted']} accepted, "
           f"{run['rows_quarantined']} quarantined, {run['persons']} persons, {run['push_items']} new push items")
     return 0
@@ -176,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
 
     run = sub.add_parser("run", help="run one batch in-process, without Airflow (debugging)")
     run.add_argument("--interval-end", required=True, help="end of the hourly interval, ISO 8601 with offset")
+    run.add_argument("--settle", type=float, metavar="SECONDS",
+                     help="read files left untouched this long (default: SCREENFUSE_SETTLE_SECONDS, else 60)")
     run.set_defaults(func=_run)
 
     dd = sub.add_parser("dedupe", help="deduplicate any CSV: one person_id per input row")

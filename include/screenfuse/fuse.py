@@ -102,6 +102,7 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
         unvisited = persons["status"].isin(verify.statuses) & ~persons["feeds"].str.split(",").map(
             lambda feeds: verify.until_feed in feeds)
         persons.loc[unvisited, "measure"] = verify.measure
+    persons["status_time"] = status["event_time"]
     persons["measure"] = _after_discharge(persons["measure"], persons["status"], status["event_time"], as_of, policy)
     persons["street"] = persons["street"].where(persons["street"].isin(gazetteer_streets), "")
     persons["responsible_list"] = persons["street"].where(persons["street"] != "", DISTRICT_LIST)
@@ -125,6 +126,34 @@ def _after_discharge(measure: pd.Series, status: pd.Series, status_time: pd.Seri
     measure = measure.copy()
     measure[out] = step.where(step != "", measure[out])
     return measure
+
+
+def next_change(persons: pd.DataFrame, as_of: str, policy: Policy) -> pd.Series:
+    """When each person's status or measure next changes with time alone (UTC ISO, "" if never):
+    the status's expiry, or for a discharged person the start of the next after-discharge step
+    (local midnight). Runs look again at persons whose time has come (`person.next_change_at`)."""
+    out = persons["status_expires_at"].fillna("").astype(str).where(lambda t: t > as_of, "")
+    discharged = persons["status"] == "discharged"
+    if discharged.any() and policy.after_discharge:
+        zone = policy.zero_report.timezone
+        since = pd.to_datetime(persons.loc[discharged, "status_time"].fillna("").astype(str).str.slice(0, 10),
+                               format="mixed", errors="coerce")
+        today = pd.Timestamp(as_of).tz_convert(zone).tz_localize(None).normalize()
+        bounds, start = [], 0
+        for step in policy.after_discharge:
+            if step.days is None:
+                break
+            start += step.days
+            bounds.append(start)
+        best = pd.Series(pd.NaT, index=since.index, dtype="datetime64[ns]")
+        for days in reversed(bounds):
+            moment = since + pd.to_timedelta(days, unit="D")
+            best = best.where(~(moment > today), moment)
+        text = best.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        mine = out[discharged]
+        text = text.fillna("")
+        out[discharged] = text.where((mine == "") | ((text != "") & (text < mine)), mine)
+    return out
 
 
 def _ended_by_later_records(rec: pd.DataFrame, status: pd.Series, policy: Policy) -> pd.Series:

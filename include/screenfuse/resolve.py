@@ -8,10 +8,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from screenfuse.matching import Model, dedupe, preset
+from screenfuse.matching import Model, Population, dedupe, preset
 from screenfuse.matching.zh_person import prepare
+from screenfuse.state_schema import MATCH_COLUMNS
 
-MATCH_COLUMNS = ["record_id", "name", "id_number", "phone", "phone2", "birth_date", "sex", "address"]
+RAW_COLUMNS = ["record_id", "name", "id_number", "phone", "phone2", "birth_date", "sex", "address"]
+SETTINGS = preset("zh_person")
+
+
+def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Source records → the matching columns the engine compares (record_id + MATCH_COLUMNS),
+    computed once per record at ingest and kept in the warehouse (`match_record`)."""
+    raw = records.rename(columns={"source_record_id": "record_id"}).reindex(columns=RAW_COLUMNS, fill_value="")
+    return prepare(raw)[["record_id", *MATCH_COLUMNS]]
 
 
 @dataclass
@@ -25,16 +34,20 @@ class Resolution:
 
 def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = None,
                        new_ids: np.ndarray | None = None, model: Model | None = None,
-                       cannot_link: pd.DataFrame | None = None) -> Resolution:
-    """Records (source_record columns) → persons.
+                       cannot_link: pd.DataFrame | None = None, population: Population | None = None,
+                       prepared: bool = False) -> Resolution:
+    """Records (source_record columns, or `prepared` ones from `prepare_records`) → persons.
 
     previous: source_record_id, person_id from earlier runs; with `new_ids`, only pairs that
     involve a new record are compared and earlier persons stay as they were (incremental).
     model: reuse a trained model (trained on `records` when absent).
+    population: when `records` is only the neighbourhood of the new records (see
+    `screenfuse.match_state`), what the whole warehouse says about them.
     """
-    frame = prepare(records.rename(columns={"source_record_id": "record_id"}).reindex(columns=MATCH_COLUMNS, fill_value=""))
+    frame = records if prepared else prepare_records(records)
     prev = previous.rename(columns={"source_record_id": "record_id"}) if previous is not None else None
-    result = dedupe(frame, preset("zh_person"), previous=prev, cannot_link=cannot_link, model=model, new_ids=new_ids)
+    result = dedupe(frame, SETTINGS, previous=prev, cannot_link=cannot_link, model=model, new_ids=new_ids,
+                    population=population)
     strongest = pd.concat([
         result.links.rename(columns={"left_id": "record_id"}).drop(columns="right_id"),
         result.links.rename(columns={"right_id": "record_id"}).drop(columns="left_id"),

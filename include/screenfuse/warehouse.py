@@ -53,6 +53,16 @@ def ensure_schema(engine: sa.Engine) -> None:
             for name, sql_type in columns:
                 if name not in have:
                     conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+        from screenfuse import state_schema
+
+        state_schema.metadata.create_all(conn)
+        for table, columns in state_schema.ADDED_COLUMNS.items():
+            have = {c["name"] for c in sa.inspect(conn).get_columns(table)}
+            for name, sql_type in columns:
+                if name not in have:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+        for statement in state_schema.ADDED_INDEXES:
+            conn.exec_driver_sql(statement)
         for statement in sql_statements("views.sql"):
             conn.exec_driver_sql(statement.rstrip(";"))
 
@@ -126,3 +136,115 @@ def publish(engine: sa.Engine, batch_id: str, frames: dict[str, pd.DataFrame],
             rows = _rows(frame, [c.name for c in table.columns])
             for start in range(0, len(rows), 5000):
                 conn.execute(table.insert(), rows[start:start + 5000])
+
+
+# --- bulk writes, key lookups and before-images (what incremental runs are built on) -------------
+
+def is_postgres(conn) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _tuples(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Rows as tuples of plain Python values, NaN/NA → None."""
+    if frame.empty:
+        return []
+    data = frame[columns].astype(object)
+    data = data.where(data.notna(), None)
+    return [tuple(v.item() if hasattr(v, "item") else v for v in row) for row in data.itertuples(index=False, name=None)]
+
+
+def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None = None) -> int:
+    """Insert a frame fast: COPY on PostgreSQL, one executemany of tuples on SQLite."""
+    if frame is None or frame.empty:
+        return 0
+    columns = columns or [c for c in table_columns(conn, table) if c in frame.columns]
+    rows = _tuples(frame, columns)
+    names = ", ".join(columns)
+    if is_postgres(conn):
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" for _ in columns)
+        conn.connection.driver_connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+    return len(rows)
+
+
+_COLUMNS_CACHE: dict = {}
+
+
+def table_columns(conn, table: str) -> list[str]:
+    key = (str(conn.engine.url), table)
+    if key not in _COLUMNS_CACHE:
+        _COLUMNS_CACHE[key] = [c["name"] for c in sa.inspect(conn).get_columns(table)]
+    return _COLUMNS_CACHE[key]
+
+
+def load_keys(conn, name: str, frame: pd.DataFrame) -> str:
+    """A temporary table `name` holding `frame` (key columns, text or integer), for joins that
+    read by index only the rows a run touches; returns its name."""
+    kinds = {c: ("BIGINT" if pd.api.types.is_integer_dtype(frame[c]) else "TEXT") for c in frame.columns}
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({', '.join(f'{c} {t}' for c, t in kinds.items())})")
+    bulk_insert(conn, name, frame.drop_duplicates(), list(frame.columns))
+    if len(frame.columns) == 1:
+        conn.exec_driver_sql(f"CREATE INDEX ix_{name} ON {name} ({frame.columns[0]})")
+    return name
+
+
+def query_frame(conn, sql: str, **params) -> pd.DataFrame:
+    result = conn.execute(sa.text(sql), params)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def rows_by_keys(conn, table: str, key: str, values, columns: str = "*") -> pd.DataFrame:
+    """Rows of `table` whose `key` is one of `values` (through a temporary key table)."""
+    keys = load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: pd.Series(list(values), dtype=object)}))
+    return query_frame(conn, f"SELECT {columns} FROM {table} WHERE {key} IN (SELECT {key} FROM {keys})")
+
+
+def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame, delete_keys=(),
+                 batch_column: str = "batch_id") -> None:
+    """Rows of `frame` replace the rows with the same `key`, rows keyed by `delete_keys` go; rows
+    that existed before this batch are kept in `batch_undo` first, so `undo_batch` can restore
+    them. Untouched rows are not rewritten."""
+    import json
+
+    keys = pd.Index(frame[key].tolist() if len(frame) else []).union(pd.Index(list(delete_keys)))
+    if not len(keys):
+        return
+    before = rows_by_keys(conn, table, key, keys)
+    before = before[before[batch_column] != batch_id] if len(before) else before
+    if len(before):
+        images = before.astype(object).where(before.notna(), None)
+        undo = pd.DataFrame({"batch_id": batch_id, "table_name": table,
+                             "row_key": images[key].astype(str).to_numpy(),
+                             "row_json": [json.dumps(r, ensure_ascii=False, default=str)
+                                          for r in images.to_dict(orient="records")]})
+        bulk_insert(conn, "batch_undo", undo)
+    conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
+    bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
+
+
+UNDO_TABLES = {"person": ("person_id", "batch_id"), "person_link": ("source_record_id", "changed_batch_id"),
+               "match_term": ("term_key", "batch_id")}
+
+
+def undo_batch(conn, batch_id: str) -> None:
+    """Take a published batch back: its own rows go, rows it replaced are restored from
+    `batch_undo`, and what it changed in earlier rows is undone (sql/publish/delete_batch.sql)."""
+    import json
+
+    for statement in sql_statements("publish/delete_batch.sql"):
+        conn.execute(sa.text(statement.rstrip(";")), {"batch_id": batch_id})
+    undo = query_frame(conn, "SELECT table_name, row_json FROM batch_undo WHERE batch_id = :b", b=batch_id)
+    for table, (key, batch_column) in UNDO_TABLES.items():
+        conn.execute(sa.text(f"DELETE FROM {table} WHERE {batch_column} = :b"), {"b": batch_id})
+        images = undo.loc[undo["table_name"] == table, "row_json"]
+        if len(images):
+            frame = pd.DataFrame([json.loads(r) for r in images])
+            load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: frame[key].astype(str)}))
+            conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
+            bulk_insert(conn, table, frame)
+    conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id = :b"), {"b": batch_id})

@@ -41,3 +41,6 @@ UPDATE push_item SET escalated_at = NULL, escalated_batch_id = NULL,
                     WHEN pushed_batch_id IS NOT NULL OR created_batch_id IS NULL THEN 'pushed'
                     ELSE 'open' END
 WHERE escalated_batch_id = :batch_id;
+-- the matching state the batch added (counts and links are restored from batch_undo)
+DELETE FROM match_record WHERE batch_id = :batch_id;
+DELETE FROM match_key WHERE batch_id = :batch_id;

@@ -79,12 +79,15 @@ def _check_columns(frame: pd.DataFrame, settings: MatchSettings) -> None:
 
 def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame | None = None,
            cannot_link: pd.DataFrame | None = None, model: Model | None = None,
-           new_ids: np.ndarray | None = None, progress: Callable[[str, float], None] | None = None) -> DedupeResult:
+           new_ids: np.ndarray | None = None, progress: Callable[[str, float], None] | None = None,
+           population: "Population | None" = None) -> DedupeResult:
     """Resolve `frame` (one row per record, keyed by settings.unique_id) into persons.
 
     previous: record_id, person_id of earlier runs (stable ids; pre-joined when incremental).
     cannot_link: left_id, right_id pairs a person said are not the same.
     model: a trained model to reuse; trained on this frame when absent.
+    population: when `frame` is only the neighbourhood of the new records (a store read it by
+    blocking key), what the whole population says: its size, term-frequency shares, ids in use.
     """
     _check_columns(frame, settings)
     if new_ids is not None and previous is not None and len(previous) and cannot_link is not None and len(cannot_link):
@@ -92,11 +95,12 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
         # linked again on their evidence, never kept joined by the earlier person
         new_ids = np.r_[np.asarray(new_ids, dtype=object).astype(str), _still_together(previous, cannot_link)]
     if new_ids is not None and previous is not None and len(previous) and model is not None:
-        return _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress)
+        return _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress, population)
     return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress)
 
 
-def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress) -> DedupeResult:
+def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress,
+                     outside: "Population | None" = None) -> DedupeResult:
     """Incremental run on only what new records can touch.
 
     New records (and any record no run has resolved yet), the existing records sharing a blocking
@@ -122,8 +126,13 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
     touched = np.bincount(person_code[flag(id_code[affected])[prev_code]], minlength=len(persons)) > 0
     affected |= flag(prev_code[touched[person_code]])[id_code]
     rows = np.flatnonzero(affected)
-    population = _Population(len(frame), {c.column: columns.shares(c.column)[rows]
-                                          for c in model.comparisons if c.term_frequency}, np.asarray(persons, dtype=object))
+    if outside is None:
+        population = Population(len(frame), {c.column: columns.shares(c.column)
+                                             for c in model.comparisons if c.term_frequency}, np.asarray(persons, dtype=object))
+    else:
+        population = outside
+    population = Population(population.size, {c: v[rows] for c, v in population.shares.items()},
+                            population.person_ids)
     in_rows = flag(id_code[rows])[prev_code]
     clock.lap(f"affected ({len(rows):,} of {len(frame):,} records)")
     result = _dedupe(frame.iloc[rows], settings, previous[in_rows], cannot_link, model, new_ids, progress, population)
@@ -181,15 +190,16 @@ def _part_values(columns: Columns, part, rows: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _Population:
+class Population:
     """What the whole population says when only part of it is resolved: its size, per
-    term-frequency column each resolved record's share of its value, and the person ids in use."""
+    term-frequency column each record's share of its value (aligned with the frame's rows), and
+    the person ids in use (an array, or a function telling which of some ids are in use)."""
     size: int
     shares: dict[str, np.ndarray]
-    person_ids: np.ndarray
+    person_ids: "np.ndarray | Callable[[np.ndarray], np.ndarray]"
 
 
-def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, population: _Population | None = None) -> DedupeResult:
+def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, population: Population | None = None) -> DedupeResult:
     clock = _Clock(progress)
     uid = settings.unique_id
     unsorted_ids = frame[uid].fillna("").astype(str).to_numpy(dtype=object)

@@ -18,7 +18,8 @@ def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.D
     A cluster keeps the id most of its records already had (ties: the smaller id); an id claimed
     by two clusters after a split stays with the one holding more of its records; a new cluster
     gets an id derived from its smallest record id, so re-running gives the same ids.
-    `previous` has columns record_id, person_id; `reserved`: ids in use elsewhere, never given out.
+    `previous` has columns record_id, person_id; `reserved`: ids in use elsewhere, never given out
+    (an array, or a function that tells which of the candidate ids are in use).
     """
     record_ids = np.asarray(record_ids, dtype=object)
     labels = np.asarray(labels)
@@ -43,7 +44,10 @@ def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.D
     new = np.flatnonzero(pd.isna(chosen[clusters]))
     seeds = record_ids[order[first[new]]]
     candidates = np.array([_person_id(str(seed)) for seed in seeds], dtype=object)
-    if reserved is not None and len(reserved) and len(candidates):
+    if callable(reserved):
+        if len(candidates):
+            taken |= set(candidates[np.flatnonzero(np.asarray(reserved(candidates), dtype=bool))])
+    elif reserved is not None and len(reserved) and len(candidates):
         clash = np.flatnonzero(pd.Index(candidates, dtype=object).isin(pd.Index(reserved, dtype=object)))
         taken |= set(candidates[clash])  # a 48-bit hash already in use: rare, resalted below
     for i, (cluster_label, seed) in enumerate(zip(clusters[new], seeds)):
@@ -51,6 +55,8 @@ def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.D
         while candidate in taken:
             salt += 1
             candidate = _person_id(str(seed), salt)
+            if callable(reserved) and bool(np.asarray(reserved(np.array([candidate], dtype=object)))[0]):
+                taken.add(candidate)
         taken.add(candidate)
         chosen[cluster_label] = candidate
     return chosen[labels]

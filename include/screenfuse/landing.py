@@ -1,0 +1,79 @@
+"""Which landed files a batch takes: its manifest.
+
+A file is taken once. Files an earlier published batch took are recognised by feed, name, size
+and modification time, without reading them again; only files new by those marks are hashed
+(SHA-256, kept for duplicate detection). A file modified less than `settle_seconds` ago may still
+be being written: it waits for a later run. The manifest is stored with the batch, so re-running
+the batch takes exactly the same files, whatever has landed since.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from screenfuse import warehouse
+from screenfuse.contracts import FeedContract
+from screenfuse.ingest import discover_files
+from screenfuse.readers import sha256_of
+
+MANIFEST_COLUMNS = ["batch_id", "feed", "file_name", "file_size", "file_mtime_ns", "file_sha256"]
+DEFAULT_SETTLE_SECONDS = 60
+
+
+def settle_seconds() -> float:
+    """How long a file must be left untouched before it is read (SCREENFUSE_SETTLE_SECONDS)."""
+    from screenfuse.config import ConfigError
+
+    text = os.environ.get("SCREENFUSE_SETTLE_SECONDS", "").strip()
+    if not text:
+        return DEFAULT_SETTLE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"SCREENFUSE_SETTLE_SECONDS={text!r} is not a number of seconds ≥ 0; e.g. 60")
+    return value
+
+
+def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedContract],
+               settle: float, now: float | None = None) -> tuple[pd.DataFrame, dict]:
+    """The batch's manifest: the stored one when the batch already took its files, else the
+    settled files no published batch took, which is then stored. Returns (manifest, counts)."""
+    with engine.begin() as conn:
+        stored = warehouse.query_frame(conn, "SELECT * FROM batch_manifest WHERE batch_id = :b", b=batch_id)
+        if len(stored):
+            return stored[MANIFEST_COLUMNS], {"files": len(stored), "reused_manifest": True, "waiting": 0}
+        now = time.time() if now is None else now
+        listed = []
+        for feed, contract in sorted(contracts.items()):
+            for path in discover_files(landing, contract):
+                info = path.stat()
+                listed.append((feed, path.name, info.st_size, info.st_mtime_ns))
+        listing = pd.DataFrame(listed, columns=["feed", "file_name", "file_size", "file_mtime_ns"])
+        waiting = listing["file_mtime_ns"] > (now - settle) * 1e9
+        taken = _not_taken_before(conn, listing[~waiting])
+        manifest = taken.assign(batch_id=batch_id, file_sha256=[
+            sha256_of(landing / feed / name) for feed, name in zip(taken["feed"], taken["file_name"])])[MANIFEST_COLUMNS]
+        warehouse.bulk_insert(conn, "batch_manifest", manifest)
+    return manifest, {"files": len(manifest), "reused_manifest": False, "waiting": int(waiting.sum()),
+                      "seen_before": int((~waiting).sum()) - len(manifest)}
+
+
+def _not_taken_before(conn, listing: pd.DataFrame) -> pd.DataFrame:
+    """Files of the listing that no published batch took with the same size and time."""
+    if listing.empty:
+        return listing
+    warehouse.load_keys(conn, "k_landing_names", listing[["file_name"]])
+    before = warehouse.query_frame(conn, """
+        SELECT m.feed, m.file_name, m.file_size, m.file_mtime_ns FROM batch_manifest m
+        WHERE m.file_name IN (SELECT file_name FROM k_landing_names)
+          AND EXISTS (SELECT 1 FROM run_log r WHERE r.batch_id = m.batch_id)""")
+    if before.empty:
+        return listing
+    before = before.astype({"file_size": "int64", "file_mtime_ns": "int64"}).assign(seen=True)
+    marked = listing.merge(before.drop_duplicates(), on=["feed", "file_name", "file_size", "file_mtime_ns"], how="left")
+    return marked[marked["seen"].isna()].drop(columns="seen").reset_index(drop=True)

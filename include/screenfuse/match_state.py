@@ -1,0 +1,129 @@
+"""The matching state kept in the warehouse, so an hour reads only what its new records touch.
+
+At ingest each accepted record's prepared matching columns go to `match_record`, one 64-bit key
+per blocking rule to `match_key` (indexed), and its term-frequency values are counted in
+`match_term`. A run then finds, by indexed lookups, the records sharing a blocking key with a
+new record, every record of their persons, and nothing else; term-frequency shares and the
+population size come from the counts, not from reading every record.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from screenfuse import warehouse
+from screenfuse.matching import MatchSettings, Population
+from screenfuse.state_schema import MATCH_COLUMNS
+
+RECORDS_TERM = "#records"  # match_term row counting every record
+
+
+def block_keys(prepared: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
+    """(block_key, record_id): per record and blocking rule with every part present, a hash of
+    the rule and its values (a collision only adds a candidate; the engine blocks exactly)."""
+    frames = []
+    ids = prepared["record_id"].to_numpy(dtype=object)
+    for number, rule in enumerate(settings.blocking):
+        key = np.full(len(prepared), 0x9E3779B97F4A7C15 * (number + 1) % 2**64, dtype=np.uint64)
+        present = np.ones(len(prepared), dtype=bool)
+        for part in rule:
+            values = prepared[part.column].fillna("").astype(str)
+            if part.start is not None or part.stop is not None:
+                values = values.str.slice(part.start, part.stop)
+            present &= (values != "").to_numpy()
+            with np.errstate(over="ignore"):
+                key = key * np.uint64(1099511628211) ^ pd.util.hash_array(values.to_numpy(dtype=object))
+        frames.append(pd.DataFrame({"block_key": key[present].view(np.int64), "record_id": ids[present]}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["block_key", "record_id"])
+
+
+def term_counts(prepared: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
+    """(term_key, n) this frame adds: per term-frequency column each value, the column's total
+    ("<column>\\t"), and the number of records."""
+    frames = [pd.DataFrame({"term_key": [RECORDS_TERM], "n": [len(prepared)]})]
+    for comparison in settings.comparisons:
+        if not comparison.term_frequency:
+            continue
+        values = prepared[comparison.column].fillna("").astype(str)
+        values = values[values != ""]
+        counts = values.value_counts()
+        frames.append(pd.DataFrame({"term_key": comparison.column + "\t" + counts.index.astype(str), "n": counts.to_numpy()}))
+        frames.append(pd.DataFrame({"term_key": [comparison.column + "\t"], "n": [len(values)]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_records=()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(prepared records, their links) of what `seeds` (block_key, record_id of new records)
+    can touch: stored records sharing a key with a seed (keys shared by more records than the
+    engine would block together are left out, as the engine leaves them out), plus
+    `extra_records`, and every record of their persons."""
+    warehouse.load_keys(conn, "k_seed_keys", seeds[["block_key"]].astype({"block_key": "int64"}))
+    sharing = warehouse.query_frame(conn, f"""
+        SELECT DISTINCT mk.record_id FROM match_key mk
+        WHERE mk.block_key IN (SELECT block_key FROM k_seed_keys WHERE block_key IN (
+            SELECT block_key FROM match_key WHERE block_key IN (SELECT block_key FROM k_seed_keys)
+            GROUP BY block_key HAVING COUNT(*) < {int(settings.max_block_size)}))""")
+    touched = pd.Index(sharing["record_id"]).union(pd.Index(list(extra_records)))
+    warehouse.load_keys(conn, "k_touched", pd.DataFrame({"source_record_id": touched.astype(str)}))
+    links = warehouse.query_frame(conn, """
+        SELECT l.source_record_id, l.person_id FROM person_link l
+        WHERE l.person_id IN (SELECT person_id FROM person_link
+                              WHERE source_record_id IN (SELECT source_record_id FROM k_touched))""")
+    records = warehouse.rows_by_keys(conn, "match_record", "record_id", links["source_record_id"],
+                                     columns="record_id, " + ", ".join(MATCH_COLUMNS))
+    return records, links
+
+
+def population(conn, frame: pd.DataFrame, added: pd.DataFrame, settings: MatchSettings) -> Population:
+    """What the whole warehouse (plus this batch's `added` counts) says about `frame`'s records:
+    the number of records, each record's share of its value per term-frequency column, and a
+    lookup of person ids in use."""
+    keys = [RECORDS_TERM]
+    columns = [c.column for c in settings.comparisons if c.term_frequency]
+    for column in columns:
+        values = frame[column].fillna("").astype(str)
+        keys += [column + "\t", *(column + "\t" + values[values != ""].unique())]
+    stored = warehouse.rows_by_keys(conn, "match_term", "term_key", keys, columns="term_key, n")
+    counts = pd.concat([stored, added]).groupby("term_key")["n"].sum()
+    shares = {}
+    for column in columns:
+        values = frame[column].fillna("").astype(str)
+        total = max(float(counts.get(column + "\t", 0)), 1.0)
+        n = (column + "\t" + values).map(counts).fillna(0).to_numpy(dtype=float)
+        shares[column] = np.where(values.to_numpy() != "", n / total, 0.0)
+
+    def in_use(candidates: np.ndarray) -> np.ndarray:
+        found = warehouse.rows_by_keys(conn, "person_link", "person_id", candidates, columns="DISTINCT person_id")
+        return pd.Index(candidates, dtype=object).isin(found["person_id"])
+
+    return Population(int(counts.get(RECORDS_TERM, len(frame))), shares, in_use)
+
+
+def still_together(conn) -> list[str]:
+    """Records of remembered "not the same person" pairs that are still in one person: they
+    are resolved again (so the person splits) by the next run."""
+    found = warehouse.query_frame(conn, """
+        SELECT c.left_record_id, c.right_record_id FROM match_cannot_link c
+        JOIN person_link a ON a.source_record_id = c.left_record_id
+        JOIN person_link b ON b.source_record_id = c.right_record_id
+        WHERE a.person_id = b.person_id""")
+    return sorted(set(found["left_record_id"]) | set(found["right_record_id"]))
+
+
+def cannot_link_among(conn, record_ids) -> pd.DataFrame:
+    """The remembered pairs with a record among `record_ids` (left_id, right_id)."""
+    warehouse.load_keys(conn, "k_cl_records", pd.DataFrame({"record_id": pd.Index(record_ids).astype(str)}))
+    return warehouse.query_frame(conn, """
+        SELECT left_record_id AS left_id, right_record_id AS right_id FROM match_cannot_link
+        WHERE left_record_id IN (SELECT record_id FROM k_cl_records)
+           OR right_record_id IN (SELECT record_id FROM k_cl_records)""")
+
+
+def add_terms(conn, batch_id: str, added: pd.DataFrame) -> None:
+    """Add this batch's counts to `match_term` (before-images kept for re-runs)."""
+    if added.empty:
+        return
+    added = added.groupby("term_key", as_index=False)["n"].sum()
+    stored = warehouse.rows_by_keys(conn, "match_term", "term_key", added["term_key"], columns="term_key, n")
+    total = pd.concat([stored, added]).groupby("term_key", as_index=False)["n"].sum()
+    warehouse.replace_rows(conn, batch_id, "match_term", "term_key", total)

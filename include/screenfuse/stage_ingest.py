@@ -1,0 +1,156 @@
+"""Ingest stages: read the files of the batch's manifest, validate every row.
+
+Each returns a small dict of counts (no personal data), which is what an Airflow task passes on.
+Reads: the manifest, files registered earlier with the same content (by SHA-256, indexed), the
+push items the batch's answers name. Writes: the batch's stage only.
+"""
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+
+from screenfuse import feedback as fb
+from screenfuse import reporting, warehouse
+from screenfuse.config import Settings
+from screenfuse.contracts import load_contract
+from screenfuse.gazetteer import load_gazetteer
+from screenfuse.ingest import empty_records, stage_file
+from screenfuse.pipeline import batch_time, engine, guard, run_policy, state
+from screenfuse.records import RECORD_COLUMNS
+from screenfuse.validation import validate_rows
+
+QUARANTINE_COLUMNS = ["quarantine_id", "batch_id", "feed", "file_name", "file_sha256", "row_number", "level", "reason", "raw_json"]
+ANSWER_INPUT_COLUMNS = ["source_record_id", "feed", "file_name", "file_sha256", "row_number", "unit", "event_time",
+                        "push_item_id", "result", "verifier", "note", "raw_json"]
+ITEM_COLUMNS_READ = "push_item_id, person_id, street, status, measure, due_at, created_at, source_records, answered_at, state"
+
+
+class ReconciliationError(RuntimeError):
+    """Rows read ≠ rows accepted + rows quarantined for a file: something was lost."""
+
+
+def ingest_feed(settings: Settings, batch_id: str, feed: str) -> dict:
+    """Read, map and normalize the batch's files of one feed; quarantine bad files whole."""
+    guard(settings, batch_id)
+    contract, gazetteer, db = load_contract(feed), load_gazetteer(), engine(settings)
+    with db.begin() as conn:
+        manifest = warehouse.query_frame(conn, "SELECT file_name, file_sha256 FROM batch_manifest "
+                                               "WHERE batch_id = :b AND feed = :f ORDER BY file_name", b=batch_id, f=feed)
+        registered = warehouse.rows_by_keys(conn, "ingest_file", "file_sha256", manifest["file_sha256"],
+                                            columns="file_sha256, file_name, status, batch_id")
+    registered = registered[registered["status"].isin(["loaded", "quarantined", "zero_report"])]
+    zero = registered["status"] == "zero_report"
+    loaded_in = registered[~zero].groupby("file_sha256")["batch_id"].min().to_dict()
+    # zero reports of different units may be byte for byte the same header: name and content count
+    zero_in = registered[zero].groupby(["file_sha256", "file_name"])["batch_id"].min().to_dict()
+    files, frames, quarantined, seen, zero_seen = [], [], [], {}, set()
+    for name, sha in zip(manifest["file_name"], manifest["file_sha256"]):
+        path = settings.landing / feed / name
+        if sha in loaded_in or sha in seen:
+            where = f"batch {loaded_in[sha]}" if sha in loaded_in else f"this batch as {seen[sha]}"
+            files.append(_file_row(batch_id, feed, name, sha, "duplicate", f"same content already registered in {where}"))
+            continue
+        if (sha, name) in zero_in or (sha, name) in zero_seen:
+            where = f"batch {zero_in[(sha, name)]}" if (sha, name) in zero_in else "this batch"
+            files.append(_file_row(batch_id, feed, name, sha, "duplicate", f"same zero report already registered in {where}"))
+            continue
+        if not path.is_file():
+            staged_status, reason = "quarantined", "listed in the batch's manifest but gone from the landing folder"
+            quarantined.append(_file_quarantine(batch_id, feed, name, sha, reason))
+            files.append(_file_row(batch_id, feed, name, sha, staged_status, reason))
+            continue
+        staged = stage_file(path, contract, gazetteer, sha)
+        if staged.status == "zero_report":
+            zero_seen.add((sha, name))
+        else:
+            seen[sha] = name
+        if staged.status == "quarantined":
+            target = settings.quarantine / batch_id / feed / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+            quarantined.append(_file_quarantine(batch_id, feed, name, sha, staged.reason))
+        status = {"quarantined": "quarantined", "zero_report": "zero_report"}.get(staged.status, "loaded")
+        files.append(_file_row(batch_id, feed, name, sha, status, staged.reason, staged.file_format, staged.encoding,
+                               staged.rows_read, staged.blank_rows, staged.unmapped_headers))
+        if not staged.records.empty:
+            frames.append(staged.records)
+    stage = state(settings, batch_id)
+    staged_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    stage.put(f"{feed}.staged", staged_rows)
+    stage.put(f"{feed}.file_quarantine", pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS))
+    stage.put_json(f"{feed}.files", files)
+    return {"feed": feed, "files": len(files), "rows_staged": len(staged_rows),
+            "files_quarantined": len(quarantined), "files_duplicate": sum(f["status"] == "duplicate" for f in files)}
+
+
+def _file_quarantine(batch_id, feed, name, sha, reason) -> dict:
+    return {"quarantine_id": f"{feed}-{sha[:12]}-file", "batch_id": batch_id, "feed": feed, "file_name": name,
+            "file_sha256": sha, "row_number": None, "level": "file", "reason": reason, "raw_json": None}
+
+
+def _file_row(batch_id, feed, name, sha, status, reason="", file_format="", encoding="", rows_read=0,
+              blank_rows=0, unmapped=()) -> dict:
+    return {"batch_id": batch_id, "feed": feed, "file_name": name, "file_sha256": sha, "status": status,
+            "reason": reason, "file_format": file_format, "encoding": encoding, "rows_read": rows_read,
+            "rows_accepted": 0, "rows_quarantined": 0, "blank_rows": blank_rows,
+            "unmapped_headers": "|".join(unmapped)}
+
+
+def validate_feed(settings: Settings, batch_id: str, feed: str) -> dict:
+    """Row-level GX suite: accepted rows go on, failing rows are quarantined with their reasons."""
+    guard(settings, batch_id)
+    contract, stage = load_contract(feed), state(settings, batch_id)
+    staged = stage.get(f"{feed}.staged")
+    files = stage.get_json(f"{feed}.files")
+    answers = contract.kind == "answers"
+    if staged.empty:
+        staged = (_empty(ANSWER_INPUT_COLUMNS) if answers else empty_records()).assign(reason="")
+    else:
+        staged["reason"] = validate_rows(staged, contract)
+    if answers:
+        # an answer must name an item that exists and is still open, once per batch
+        with engine(settings).begin() as conn:
+            items = warehouse.rows_by_keys(conn, "push_item", "push_item_id", staged["push_item_id"].dropna().astype(str),
+                                           columns=ITEM_COLUMNS_READ)
+        fine = staged["reason"] == ""
+        staged.loc[fine, "reason"] = fb.check_answers(staged[fine], items)
+        accepted = staged[staged["reason"] == ""].rename(
+            columns={"source_record_id": "answer_id", "event_time": "answered_at"}).assign(batch_id=batch_id)[
+            fb.ANSWER_COLUMNS]
+    else:
+        accepted = staged[staged["reason"] == ""].assign(batch_id=batch_id)[RECORD_COLUMNS]
+    failed = staged[staged["reason"] != ""]
+    row_quarantine = pd.DataFrame({
+        "quarantine_id": failed["source_record_id"], "batch_id": batch_id, "feed": feed,
+        "file_name": failed["file_name"], "file_sha256": failed["file_sha256"], "row_number": failed["row_number"],
+        "level": "row", "reason": failed["reason"], "raw_json": failed["raw_json"],
+    }, columns=QUARANTINE_COLUMNS)
+    file_quarantine = stage.get(f"{feed}.file_quarantine")
+    quarantine = pd.concat([q for q in (file_quarantine, row_quarantine) if not q.empty] or [row_quarantine], ignore_index=True)
+
+    accepted_per_file = accepted.groupby("file_name").size()
+    failed_per_file = failed.groupby("file_name").size()
+    for row in files:
+        if row["status"] == "loaded":
+            row["rows_accepted"] = int(accepted_per_file.get(row["file_name"], 0))
+            row["rows_quarantined"] = int(failed_per_file.get(row["file_name"], 0))
+        elif row["status"] == "quarantined":
+            row["rows_quarantined"] = row["rows_read"]
+        if row["rows_read"] != row["rows_accepted"] + row["rows_quarantined"]:
+            raise ReconciliationError(f"{feed}/{row['file_name']}: rows read {row['rows_read']} != accepted "
+                                      f"{row['rows_accepted']} + quarantined {row['rows_quarantined']}")
+    stage.put(f"{feed}.accepted", accepted)
+    # who reported (zero reporting): the unit in each file's name, and the units of its rows
+    run_day = reporting.local_day(batch_time(batch_id), run_policy(settings, batch_id).zero_report.timezone).isoformat()
+    files_frame = pd.DataFrame(files, columns=["file_name", "status"]) if files else pd.DataFrame(columns=["file_name", "status"])
+    stage.put(f"{feed}.deliveries", reporting.deliveries(feed, files_frame[["file_name", "status"]], staged[["file_name", "unit"]],
+                                                         reporting.expected_units(), run_day).assign(batch_id=batch_id))
+    stage.put(f"{feed}.quarantine", quarantine)
+    stage.put_json(f"{feed}.files", files)
+    return {"feed": feed, "rows_accepted": len(accepted), "rows_quarantined": len(failed),
+            "files_quarantined": int((file_quarantine["level"] == "file").sum()) if len(file_quarantine) else 0}
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})

@@ -1,0 +1,150 @@
+"""Match stages: resolve the batch's records into persons, fuse the persons the batch touches.
+
+What they read, by index: the neighbourhood of the new records (`screenfuse.match_state`), the
+records, links and open status rows of the persons in focus, and nothing else. The persons in
+focus are those the resolution touched (before and after), those whose status or measure
+changes with time by now (`person.next_change_at`), those with an item past due, and those the
+batch's answers name.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from screenfuse import match_state, warehouse
+from screenfuse.config import Settings
+from screenfuse.contracts import load_contracts, person_feeds
+from screenfuse.fuse import fuse_persons, next_change, person_counts_by_status
+from screenfuse.gazetteer import load_gazetteer
+from screenfuse.ingest import empty_records
+from screenfuse.lifecycle import status_changes
+from screenfuse.matching import Model
+from screenfuse.pipeline import engine, guard, iso, run_policy, state
+from screenfuse.records import RECORD_COLUMNS
+from screenfuse.resolve import SETTINGS, prepare_records, resolve_identities
+from screenfuse.state_schema import MATCH_COLUMNS
+
+LINK_COLUMNS = ["source_record_id", "person_id", "match_weight", "match_probability", "match_rule", "explanation",
+                "changed_batch_id", "previous_person_id"]
+
+
+def batch_records(stage) -> pd.DataFrame:
+    frames = [stage.get(f"{feed}.accepted") for feed in person_feeds()]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True)[RECORD_COLUMNS] if frames else empty_records()
+
+
+def batch_answers(stage) -> pd.DataFrame:
+    """The batch's accepted feedback answers (every feed of kind `answers`)."""
+    from screenfuse import feedback as fb
+
+    frames = [stage.get(f"{feed}.accepted") for feed in sorted(set(load_contracts()) - set(person_feeds()))]
+    frames = [f for f in frames if not f.empty]
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame({c: pd.Series(dtype=object) for c in fb.ANSWER_COLUMNS}))
+
+
+def resolve(settings: Settings, batch_id: str) -> dict:
+    """Match this batch's records against the persons they can touch and each other, with the
+    stored model; the first batch trains and stores one."""
+    guard(settings, batch_id)
+    stage = state(settings, batch_id)
+    new = batch_records(stage)
+    prepared = prepare_records(new)
+    keys, terms = match_state.block_keys(prepared, SETTINGS), match_state.term_counts(prepared, SETTINGS)
+    with engine(settings).begin() as conn:
+        stored = warehouse.query_frame(conn, "SELECT model_id, params_json FROM match_model ORDER BY model_id DESC LIMIT 1")
+        has_history = conn.exec_driver_sql("SELECT 1 FROM person_link LIMIT 1").first() is not None
+        if has_history:
+            again = match_state.still_together(conn)
+            again_rows = warehouse.rows_by_keys(conn, "match_record", "record_id", again,
+                                                columns="record_id, " + ", ".join(MATCH_COLUMNS))
+            seeds = pd.concat([keys, match_state.block_keys(again_rows, SETTINGS)], ignore_index=True)
+            around, previous = match_state.neighbourhood(conn, seeds, SETTINGS, extra_records=again)
+            frame = pd.concat([around[~around["record_id"].isin(prepared["record_id"])], prepared], ignore_index=True)
+            population = match_state.population(conn, frame, terms, SETTINGS)
+            cannot_link = match_state.cannot_link_among(conn, frame["record_id"])
+            model = Model.from_json(stored["params_json"].iloc[0]) if len(stored) else None
+            result = resolve_identities(frame, previous, new_ids=prepared["record_id"].to_numpy(dtype=object),
+                                        model=model, cannot_link=cannot_link, population=population, prepared=True)
+        else:
+            previous = pd.DataFrame(columns=["source_record_id", "person_id"])
+            result = resolve_identities(prepared, prepared=True)
+            frame = prepared
+    links = result.links.merge(previous.rename(columns={"person_id": "previous_person_id"}), on="source_record_id", how="left")
+    changed = links["previous_person_id"].isna() | (links["previous_person_id"] != links["person_id"])
+    links = links[changed].assign(changed_batch_id=batch_id)[LINK_COLUMNS]
+    review = result.review.assign(batch_id=batch_id, state="open")
+    review.insert(0, "review_id", [f"R{batch_id}-{a}-{b}" for a, b in zip(review["left_record_id"], review["right_record_id"])])
+    stage.put("match_record", prepared.assign(batch_id=batch_id))
+    stage.put("match_key", keys.assign(batch_id=batch_id))
+    stage.put("match_term", terms)
+    stage.put("links", links)
+    stage.put("resolution", result.links[["source_record_id", "person_id"]].assign(
+        person_before=result.links["source_record_id"].map(dict(zip(previous["source_record_id"], previous["person_id"])))))
+    stage.put("review", review)
+    stage.put("person_events", result.changes.assign(batch_id=batch_id))
+    stage.put("match_model", pd.DataFrame([{"model_id": batch_id, "preset": "zh_person", "params_json": result.model.to_json()}]
+                                          if result.model_trained else [], columns=["model_id", "preset", "params_json"]))
+    return {"new_records": len(new), "records_read": len(frame), "links_changed": len(links),
+            "persons_touched": int(result.links["person_id"].nunique()), "review_items": len(review),
+            "merges": int((result.changes["event"] == "merge").sum()),
+            "splits": int((result.changes["event"] == "split").sum()), "incremental": has_history,
+            "model_trained": result.model_trained}
+
+
+def focus(conn, resolution: pd.DataFrame, answers: pd.DataFrame, as_of: str, everyone: bool = False):
+    """Every record of the persons in focus (source_record_id, person_id) as resolved now and as
+    it was before the batch, and the ids of those persons before it."""
+    touched = set(resolution["person_id"]) | set(resolution["person_before"].dropna())
+    timed = warehouse.query_frame(conn, "SELECT person_id FROM person WHERE next_change_at <= :t AND next_change_at <> ''",
+                                  t=as_of)
+    overdue = warehouse.query_frame(conn, """SELECT DISTINCT person_id FROM push_item
+        WHERE state IN ('open', 'pushed') AND due_at <= :t AND answered_at IS NULL""", t=as_of)
+    answered = warehouse.rows_by_keys(conn, "push_item", "push_item_id", answers["push_item_id"].astype(str),
+                                      columns="person_id")
+    persons = touched | set(timed["person_id"]) | set(overdue["person_id"]) | set(answered["person_id"])
+    if everyone:  # a new policy decides again for every person: the one run that reads them all
+        stored = warehouse.query_frame(conn, "SELECT source_record_id, person_id FROM person_link")
+        persons |= set(stored["person_id"])
+    else:
+        stored = warehouse.rows_by_keys(conn, "person_link", "person_id", sorted(persons),
+                                        columns="source_record_id, person_id")
+    stored = stored[~stored["source_record_id"].isin(resolution["source_record_id"])]
+    now = pd.concat([stored, resolution[["source_record_id", "person_id"]]], ignore_index=True)
+    was = resolution.dropna(subset=["person_before"])
+    before = pd.concat([stored, pd.DataFrame({"source_record_id": was["source_record_id"], "person_id": was["person_before"]})],
+                       ignore_index=True)
+    return now, before, persons
+
+
+def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
+    """Golden records, statuses and measures of the persons in focus; their status history."""
+    guard(settings, batch_id)
+    stage, policy, stamp = state(settings, batch_id), run_policy(settings, batch_id), iso(as_of)
+    new = batch_records(stage)
+    with engine(settings).begin() as conn:
+        last_policy = conn.exec_driver_sql("SELECT policy_sha256 FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar()
+        new_policy = last_policy is not None and last_policy != policy.sha256
+        links, links_before, persons_before = focus(conn, stage.get("resolution"), batch_answers(stage), stamp, new_policy)
+        old = links[~links["source_record_id"].isin(new["source_record_id"])]
+        records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", old["source_record_id"])
+        current = warehouse.rows_by_keys(conn, "person_status", "person_id", sorted(persons_before | set(links["person_id"])),
+                                         columns="person_id, status, measure, valid_from, policy_version, batch_id, valid_to")
+    current = current[current["valid_to"].isna()].drop(columns="valid_to")
+    records = pd.concat([r for r in (records, new) if len(r)] or [new], ignore_index=True)[RECORD_COLUMNS]
+    records["temperature"] = pd.to_numeric(records["temperature"], errors="coerce")
+    persons = fuse_persons(records, links, load_gazetteer().streets, stamp, policy)
+    persons["batch_id"] = batch_id
+    persons["next_change_at"] = next_change(persons, stamp, policy)
+    gone = sorted(persons_before - set(persons["person_id"]))
+    opens, closes = status_changes(persons, current, batch_id, stamp, policy)
+    stage.put("persons", persons)
+    stage.put("persons_gone", pd.DataFrame({"person_id": pd.Series(gone, dtype=object)}))
+    stage.put("links_before", links_before)
+    stage.put("status_open", opens)
+    stage.put("status_close", closes)
+    return {"persons_fused": len(persons), "new_policy": new_policy, "persons_gone": len(gone), "by_status": person_counts_by_status(persons, policy),
+            "policy_version": policy.version, "status_changes": len(opens),
+            "expired": int((opens["change"] == "expired").sum()) if len(opens) else 0}

@@ -1,0 +1,189 @@
+"""Publish stages: plan the push lists, check zero reports, rate communities, publish the batch
+in one transaction, write the outbox.
+
+Reads, by index: push items of the persons in focus, deliveries of the days being checked, the
+counts of persons with a status per community. Writes only what changed: new rows of the batch,
+and the rows of the persons it touched replaced (their before-images kept so that a re-run of
+the batch restores them first, see `warehouse.undo_batch`).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+import sqlalchemy as sa
+
+from screenfuse import feedback as fb
+from screenfuse import match_state, reporting, warehouse
+from screenfuse.config import Settings
+from screenfuse.gazetteer import load_gazetteer
+from screenfuse.pipeline import check_order, engine, feed_names, guard, iso, run_policy, state
+from screenfuse.pushlist import plan_push_items, write_outbox, write_tracing_list, write_zero_report
+from screenfuse.risk import community_levels
+from screenfuse.stage_ingest import ReconciliationError
+from screenfuse.stage_match import batch_answers, batch_records
+from screenfuse.validation import audit_persons
+
+ITEM_COLUMNS_READ = "push_item_id, person_id, street, status, measure, due_at, created_at, source_records, answered_at, state"
+
+
+def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
+    """Push-list delta of the batch: the street offices' answers applied first (feedback), then
+    new items, items to close, items to escalate, for the persons in focus."""
+    guard(settings, batch_id)
+    stage, policy = state(settings, batch_id), run_policy(settings, batch_id)
+    persons, links_before = stage.get("persons"), stage.get("links_before")
+    answers = batch_answers(stage).rename(columns={"answered_at": "event_time"})
+    people = sorted(set(links_before["person_id"]) | set(persons["person_id"]) | set(stage.get("persons_gone")["person_id"]))
+    with engine(settings).begin() as conn:
+        by_person = warehouse.rows_by_keys(conn, "push_item", "person_id", people, columns=ITEM_COLUMNS_READ)
+        named = warehouse.rows_by_keys(conn, "push_item", "push_item_id", answers["push_item_id"].astype(str),
+                                       columns=ITEM_COLUMNS_READ)
+        known = match_state.cannot_link_among(conn, links_before["source_record_id"])
+    before = pd.concat([by_person, named], ignore_index=True).drop_duplicates("push_item_id")
+    answer_plan = fb.plan_answers(answers, before, links_before, known, batch_id, policy.zero_report.timezone)
+    plan = plan_push_items(persons, fb.items_with_answers(before, answer_plan), stage.get("status_open"), batch_id,
+                           as_of.astimezone(timezone.utc), policy)
+    closes = pd.concat([plan.closes, fb.answer_closes(answer_plan, plan.closes, batch_id, iso(as_of))], ignore_index=True)
+    for name, frame in (("push_items", plan.new), ("push_close", closes), ("push_answer", answer_plan.updates),
+                        ("police_tracing", answer_plan.tracing), ("cannot_link", answer_plan.cannot_link),
+                        ("push_escalate", plan.escalations)):
+        stage.put(name, frame)
+    reasons = plan.new["reason"].value_counts()
+    return {"push_items": len(plan.new), "lists": int(plan.new["street"].nunique()) if len(plan.new) else 0,
+            "new_measure": int(reasons.get("new_measure", 0)), "status_changed": int(reasons.get("status_changed", 0)),
+            "rerouted": int(reasons.get("rerouted", 0)), "closed": len(closes), "escalated": len(plan.escalations),
+            "answered": len(answer_plan.updates), "traced": len(answer_plan.tracing),
+            "cannot_link_pairs": len(answer_plan.cannot_link)}
+
+
+def check_zero_reports(settings: Settings, batch_id: str, as_of: datetime) -> dict:
+    """Zero reporting: for each day whose deadline passed since the last check, the expected units
+    of each feed that sent nothing for it (not even a header-only file) are silent."""
+    guard(settings, batch_id)
+    stage, rules = state(settings, batch_id), run_policy(settings, batch_id).zero_report
+    units = reporting.expected_units()
+    mine = [stage.get(f"{feed}.deliveries") for feed in feed_names()]
+    mine = pd.concat([f for f in mine if not f.empty] or [pd.DataFrame(columns=reporting.DELIVERY_COLUMNS)],
+                     ignore_index=True)
+    silent, checks = [], []
+    with engine(settings).begin() as conn:
+        first = conn.exec_driver_sql("SELECT MIN(data_interval_end) FROM run_log").scalar()
+        first_end = datetime.strptime(first, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) if first else as_of
+        first_day = reporting.local_day(min(first_end, as_of), rules.timezone)
+        for feed, hour in sorted(rules.deadline_hour.items()):
+            done = warehouse.query_frame(conn, "SELECT report_day FROM zero_report_check WHERE feed = :f "
+                                               "AND report_day >= :d", f=feed, d=first_day.isoformat())
+            days = [d for d in reporting.days_due(first_day, as_of, rules.timezone, hour)
+                    if d.isoformat() not in set(done["report_day"])]
+            before = warehouse.query_frame(conn, "SELECT feed, unit_id, report_day, file_name, row_count FROM unit_delivery "
+                                                 "WHERE feed = :f AND report_day IN (SELECT v FROM k_days)", f=feed) \
+                if _days_table(conn, days) else pd.DataFrame(columns=reporting.DELIVERY_COLUMNS)
+            delivered = pd.concat([f for f in (before, mine) if not f.empty] or [mine], ignore_index=True)
+            quiet, check = reporting.silent_units(units, delivered, feed, days)
+            silent.append(quiet)
+            checks.append(check)
+    silent = pd.concat(silent, ignore_index=True).assign(batch_id=batch_id)
+    checks = pd.concat(checks, ignore_index=True).assign(batch_id=batch_id)
+    stage.put("unit_delivery", mine.assign(batch_id=batch_id))
+    stage.put("silent_unit", silent)
+    stage.put("zero_report_check", checks)
+    return {"days_checked": int(checks["report_day"].nunique()) if len(checks) else 0,
+            "units_expected": len(units), "silent": len(silent), "deliveries": len(mine)}
+
+
+def _days_table(conn, days) -> bool:
+    if not days:
+        return False
+    warehouse.load_keys(conn, "k_days", pd.DataFrame({"v": [d.isoformat() for d in days]}))
+    return True
+
+
+def rate_communities(settings: Settings, batch_id: str) -> dict:
+    """Each community's risk level under the run's policy: persons with a status, as the
+    warehouse holds them with the persons this batch fused in their place."""
+    guard(settings, batch_id)
+    stage = state(settings, batch_id)
+    persons = stage.get("persons")
+    replaced = set(persons["person_id"]) | set(stage.get("persons_gone")["person_id"])
+    with engine(settings).begin() as conn:
+        stored = warehouse.query_frame(conn, "SELECT person_id, community, status FROM person WHERE status <> 'none'")
+    living = pd.concat([stored[~stored["person_id"].isin(replaced)], persons[["person_id", "community", "status"]]],
+                       ignore_index=True)
+    levels = community_levels(living, load_gazetteer().communities, run_policy(settings, batch_id), batch_id)
+    stage.put("community_risk", levels)
+    return {"communities": len(levels), "by_level": {k: int(v) for k, v in levels["risk_level"].value_counts().items()}}
+
+
+UPDATES = {"publish/answer_push_item.sql": "push_answer", "publish/close_status.sql": "status_close",
+           "publish/close_push_item.sql": "push_close", "publish/escalate_push_item.sql": "push_escalate"}
+INSERTS = {"quarantine": None, "ingest_file": None, "push_item": "push_items", "match_review": "review",
+           "person_event": "person_events", "match_model": "match_model", "person_status": "status_open",
+           "push_feedback": None, "police_tracing": "police_tracing", "match_cannot_link": "cannot_link",
+           "unit_delivery": "unit_delivery", "silent_unit": "silent_unit", "zero_report_check": "zero_report_check",
+           "community_risk": "community_risk", "match_record": "match_record", "match_key": "match_key"}
+
+
+def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime]) -> dict:
+    """Audit the outputs, then write the batch in one transaction: its new rows, the rows of the
+    persons it touched, the counts. A batch published before is taken back first."""
+    stage, policy = state(settings, batch_id), run_policy(settings, batch_id)
+    persons, links = stage.get("persons"), stage.get("links")
+    problems = audit_persons(persons, links[links["person_id"].isin(persons["person_id"])], policy.status_priority)
+    if problems:
+        raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
+    feeds = feed_names()
+    files = pd.DataFrame([row for feed in feeds for row in stage.get_json(f"{feed}.files")])
+    frames = {"quarantine": pd.concat([stage.get(f"{feed}.quarantine") for feed in feeds], ignore_index=True),
+              "ingest_file": files, "push_feedback": batch_answers(stage)}
+    frames.update({table: stage.get(name) for table, name in INSERTS.items() if name})
+    updates = {query_file: stage.get(name) for query_file, name in UPDATES.items()}
+    counts = {name: len(updates[f]) for f, name in UPDATES.items()} | {"status_open": len(frames["person_status"])}
+    terms, gone = stage.get("match_term"), stage.get("persons_gone")["person_id"]
+    new_records = batch_records(stage)
+    run = {
+        "batch_id": batch_id, "airflow_run_id": airflow_run_id, "data_interval_start": iso(interval[0]),
+        "data_interval_end": iso(interval[1]), "status": "published", "files_seen": len(files),
+        **{f"files_{s}": int((files["status"] == k).sum()) if len(files) else 0
+           for s, k in (("loaded", "loaded"), ("duplicate", "duplicate"), ("quarantined", "quarantined"))},
+        **{c: int(files[c].sum()) if len(files) else 0 for c in ("rows_read", "rows_accepted", "rows_quarantined")},
+        "push_items": len(frames["push_item"]), "push_items_closed": counts["push_close"],
+        "push_items_escalated": counts["push_escalate"], "push_items_answered": counts["push_answer"],
+        "status_changes": counts["status_open"], "policy_version": policy.version, "policy_sha256": policy.sha256,
+    }
+    if run["rows_read"] != run["rows_accepted"] + run["rows_quarantined"]:
+        raise ReconciliationError(f"batch {batch_id}: rows read != accepted + quarantined")
+    with engine(settings).begin() as conn:
+        if check_order(conn, batch_id):
+            warehouse.undo_batch(conn, batch_id)
+        conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id <> :b"), {"b": batch_id})  # only the latest can be re-run
+        warehouse.bulk_insert(conn, "source_record", new_records)
+        match_state.add_terms(conn, batch_id, terms)
+        warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id")
+        warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone)
+        for query_file, frame in updates.items():
+            if len(frame):
+                rows = warehouse._rows(frame, list(frame.columns))
+                for statement in warehouse.sql_statements(query_file):
+                    conn.execute(sa.text(statement.rstrip(";")), rows)
+        for table, frame in frames.items():
+            warehouse.bulk_insert(conn, table, frame)
+        run["persons"] = int(conn.exec_driver_sql("SELECT COUNT(*) FROM person").scalar())
+        warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
+    return {k: v for k, v in run.items() if k != "airflow_run_id"}
+
+
+def write_push_lists(settings: Settings, batch_id: str) -> dict:
+    """Outbox files for the batch's lists, read back from the warehouse (and the police tracing
+    list and the daily zero-report checks of the batch); then its new items are marked pushed in
+    this batch."""
+    db, policy = engine(settings), run_policy(settings, batch_id)
+    items = warehouse.read_frame(db, "queries/batch_push_list.sql", batch_id=batch_id)
+    written = write_outbox(items, settings.outbox / batch_id, policy)
+    tracing = warehouse.read_frame(db, "queries/batch_police_tracing.sql", batch_id=batch_id)
+    written += write_tracing_list(tracing, settings.outbox / batch_id)
+    checks = warehouse.read_frame(db, "queries/batch_silent_units.sql", batch_id=batch_id)
+    reports = write_zero_report(checks, settings.outbox / batch_id)
+    pushed = warehouse.execute(db, "publish/mark_pushed.sql", batch_id=batch_id)
+    return {"outbox": str(settings.outbox / batch_id), "files": len(written), "pushed": pushed,
+            "lists": len(written) // 2, "traced": len(tracing), "zero_report_files": len(reports)}
