@@ -26,7 +26,7 @@ from screenfuse.matching import Model
 from screenfuse.policy import Policy, configured_policy_text, parse_policy
 from screenfuse.resolve import resolve_identities
 from screenfuse.validation import audit_persons, validate_rows
-from screenfuse import warehouse
+from screenfuse import schema, warehouse
 
 QUARANTINE_COLUMNS = ["quarantine_id", "batch_id", "feed", "file_name", "file_sha256", "row_number", "level", "reason", "raw_json"]
 
@@ -45,11 +45,13 @@ def feed_names() -> list[str]:
 
 
 def start_batch(settings: Settings, batch_id: str) -> dict:
-    """Fresh work folder for the batch, a warehouse schema that is up to date, and the run's policy.
+    """Fresh work folder for the batch, a warehouse at the code's schema revision (else
+    WarehouseSchemaError: run `screenfuse db upgrade`), and the run's policy.
 
     The policy (SCREENFUSE_POLICY, else the packaged default) is loaded and checked here, once per
     run, and its text kept in the work folder: every later task of the run decides under the same
     policy even if the file is edited meanwhile; the next run picks up the edit."""
+    schema.require_current(warehouse.engine_for(settings.warehouse_url))  # a run never creates or alters tables
     folder = settings.batch_dir(batch_id)
     if folder.exists():
         shutil.rmtree(folder)
@@ -59,7 +61,6 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
     policy = parse_policy(text, source=source, feeds=person_feeds())  # a broken file stops the run here, naming the key
     _path(settings, batch_id, "policy.yaml").write_text(text, encoding="utf-8")
     _path(settings, batch_id, "policy.json").write_text(json.dumps({"source": policy.source}), encoding="utf-8")
-    warehouse.ensure_schema(warehouse.engine_for(settings.warehouse_url))
     return {"batch_id": batch_id, "feeds": feeds, "policy_version": policy.version}
 
 

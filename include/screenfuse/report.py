@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import unicodedata
 
-from screenfuse import warehouse
+from screenfuse import schema, warehouse
 from screenfuse.config import Settings
 from screenfuse.policy import configured_policy
 
 
 def summary_text(settings: Settings) -> tuple[str, bool]:
     engine = warehouse.engine_for(settings.warehouse_url)
-    warehouse.ensure_schema(engine)
+    if schema.revision(engine).label == "empty":
+        return f'no published run: the warehouse is empty ({schema.UPGRADE_HINT}, then a run)', False
+    schema.require_current(engine)
     last = warehouse.read_frame(engine, "queries/last_run.sql")
     if last.empty:
         return "no published run in the warehouse yet", False

@@ -1,7 +1,8 @@
 """The one module that talks to the warehouse (SQLAlchemy; SQLite by default, PostgreSQL too).
 
-SQL text lives in sql/ (schema, views, publish and query files); this module runs it with bound
-parameters and writes frames with Core inserts inside one transaction.
+SQL text lives in sql/ (migrations, views, publish and query files); this module runs it with bound
+parameters and writes frames with Core inserts inside one transaction. The schema is made by
+migrations (screenfuse.schema, `screenfuse db upgrade`), never by a run.
 """
 from __future__ import annotations
 
@@ -34,37 +35,39 @@ def sql_query(relative: str) -> str:
     return statement.rstrip(";")
 
 
+SQLITE_BUSY_SECONDS = 30
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> sa.Engine:
+    """The engine of a warehouse URL. Errors never show the bound values (personal data). SQLite
+    runs in WAL mode (readers, e.g. a BI tool, never block a publish, nor a publish them) and waits
+    up to SQLITE_BUSY_SECONDS for another writer."""
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, future=True, hide_parameters=True)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(url, future=True)
+    engine = sa.create_engine(url, future=True, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
-def ensure_schema(engine: sa.Engine) -> None:
-    """Create what is missing: tables, columns added to schema.sql since a table was created
-    (added as nullable), and the views."""
-    with engine.begin() as conn:
-        for statement in sql_statements("schema.sql"):
-            conn.exec_driver_sql(statement.rstrip(";"))
-        existing = sa.inspect(conn)
-        for table, columns in schema_columns().items():
-            have = {c["name"] for c in existing.get_columns(table)}
-            for name, sql_type in columns:
-                if name not in have:
-                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
-        for statement in sql_statements("views.sql"):
-            conn.exec_driver_sql(statement.rstrip(";"))
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+    cursor.close()
 
 
-_CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*)\)", re.S)
+_CREATE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+) \((.*)\)", re.S)
 _COLUMN = re.compile(r"^\s*(\w+)\s+(TEXT|INTEGER|DOUBLE PRECISION)\b")
 
 
-def schema_columns() -> dict[str, list[tuple[str, str]]]:
-    """Table → (column, type) as sql/schema.sql declares them."""
+def schema_columns(relative: str = "migrations/0001_baseline.sql") -> dict[str, list[tuple[str, str]]]:
+    """Table → (column, type) as the CREATE TABLE statements of one file under sql/ declare them
+    (by default the baseline revision's)."""
     out = {}
-    for statement in sql_statements("schema.sql"):
+    for statement in sql_statements(relative):
         found = _CREATE.search(statement)
         if found:
             lines = [line.split("--")[0] for line in found.group(2).splitlines()]
