@@ -82,6 +82,14 @@ def read_frame(engine: sa.Engine, query_file: str, **params) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+def sort_rows(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Rows in code point order of `by`, NULLs first: the order SQLite gives text, on every database.
+    ORDER BY on text follows the database's collation (a PostgreSQL database created for Chinese
+    sorts by pinyin) and PostgreSQL puts NULLs last, so output whose order people see (outbox files,
+    the summary) is sorted here, not in SQL."""
+    return frame.sort_values(by, na_position="first", kind="stable", ignore_index=True) if len(frame) else frame
+
+
 def execute(engine: sa.Engine, statement_file: str, **params) -> int:
     """Run the statements of one file under sql/ in one transaction; rows changed."""
     changed = 0
