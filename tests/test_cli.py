@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from pg_server import PASSWORD
+from screenfuse import schema
 from screenfuse.cli import main
 from screenfuse.matching.evaluate import pairwise_scores
 
@@ -18,13 +19,14 @@ def test_generate_run_summary(screenfuse_home, warehouse_url, monkeypatch, capsy
     capsys.readouterr()
     assert main(["run", "--interval-end", "2020-02-10T13:00:00+00:00"]) == 2  # the schema comes first
     err = capsys.readouterr().err
-    assert err == 'screenfuse: warehouse at revision empty, code expects 0001: run "screenfuse db upgrade"\n'
+    head = schema.head_revision()
+    assert err == f'screenfuse: warehouse at revision empty, code expects {head}: run "screenfuse db upgrade"\n'
     assert not (screenfuse_home / "work" / "20200210T1300Z").exists()  # stopped before doing anything
     assert main(["db", "upgrade"]) == 0
     assert main(["run", "--interval-end", "2020-02-10T13:00:00+00:00"]) == 0
     assert main(["summary"]) == 0
     out = capsys.readouterr().out
-    assert "empty → 0001 (upgraded)" in out and PASSWORD not in out  # the URL is printed without its password
+    assert f"empty → {head} (upgraded)" in out and PASSWORD not in out  # the URL is printed without its password
     assert "batch 20200210T1300Z published" in out
     assert "every row accounted for (read = accepted + quarantined): yes" in out
     assert (screenfuse_home / "outbox" / "20200210T1300Z").is_dir()

@@ -77,7 +77,7 @@ def play_the_loop(monkeypatch, home: Path, url: str) -> dict:
 def test_the_same_feeds_give_the_same_warehouse_on_both_databases(warehouses, tmp_path, monkeypatch):
     lite = play_the_loop(monkeypatch, tmp_path / "sqlite", warehouses.new("sqlite"))
     pg = play_the_loop(monkeypatch, tmp_path / "postgresql", warehouses.new("postgresql"))
-    assert set(lite["tables"]) == set(pg["tables"]) == set(schema_columns()) | set(schema.view_names()) | {"alembic_version"}
+    assert set(lite["tables"]) == set(pg["tables"]) >= set(schema_columns()) | set(schema.view_names())
     for name in ("person", "source_record", "push_item", "push_feedback", "person_status", "community_risk",
                  "silent_unit", "v_person_timeline", "v_push_backlog"):
         assert lite["tables"][name][1] > 0, name  # the loop filled them: the comparison means something

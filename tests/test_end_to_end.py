@@ -274,6 +274,7 @@ def test_a_run_on_a_warehouse_not_upgraded_fails_at_once_with_one_line(airflow_d
     run creates nothing in the warehouse."""
     import time
 
+    from screenfuse import schema
     from screenfuse.config import load_settings
 
     monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / "data"))
@@ -282,7 +283,8 @@ def test_a_run_on_a_warehouse_not_upgraded_fails_at_once_with_one_line(airflow_d
     run = run_dag(datetime(2020, 3, 1, 0, tzinfo=timezone.utc))
     assert run.state == "failed" and time.monotonic() - started < 60  # no retry delays
     out, err = capfd.readouterr()
-    assert 'AirflowFailException: warehouse at revision empty, code expects 0001: run "screenfuse db upgrade"' in out + err
+    expected = f'warehouse at revision empty, code expects {schema.head_revision()}: run "screenfuse db upgrade"'
+    assert f"AirflowFailException: {expected}" in out + err
     engine = sa.create_engine(load_settings().warehouse_url)
     assert sa.inspect(engine).get_table_names() == []
     engine.dispose()

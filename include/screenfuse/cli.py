@@ -143,7 +143,7 @@ def _evaluate(args) -> int:
 def _db(args) -> int:
     from screenfuse import schema
     from screenfuse.config import load_settings
-    from screenfuse.report import _safe_url
+    from screenfuse.report import safe_url
     from screenfuse.warehouse import engine_for
 
     url = load_settings().warehouse_url
@@ -158,7 +158,7 @@ def _db(args) -> int:
     before, after = schema.upgrade(engine)
     how = ("adopted (tables made before migrations) and upgraded" if before.unversioned
            else "already at the head" if before.current == after.current else "upgraded")
-    print(f"warehouse {_safe_url(url)}: {before.label.split(' ')[0]} → {after.current} ({how}); "
+    print(f"warehouse {safe_url(url)}: {before.name} → {after.name} ({how}); "
           f"{len(schema.view_names())} views recreated")
     return 0
 

@@ -20,7 +20,7 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
     feeds = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_feeds.sql"), ["feed"])
     status = warehouse.read_frame(engine, "queries/summary_status.sql").set_index("status")["persons"]
     push = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_push.sql"), ["street"])
-    lines = [f"last batch {run.batch_id} ({run.status}), warehouse {_safe_url(settings.warehouse_url)}",
+    lines = [f"last batch {run.batch_id} ({run.status}), warehouse {safe_url(settings.warehouse_url)}",
              f"policy {run.policy_version}", "",
              "feed        files  dup  bad-file   rows read  accepted  quarantined"]
     for f in feeds.itertuples():
@@ -77,7 +77,7 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(width - columns, 0)
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """A URL without its password, fit for printing."""
     from sqlalchemy.engine import make_url
 

@@ -39,10 +39,13 @@ class Revision:
     unversioned: bool     # tables made before migrations (by the old ensure_schema), not yet stamped
 
     @property
+    def name(self) -> str:
+        """The revision, "unversioned" (tables made before migrations) or "empty"."""
+        return self.current or ("unversioned" if self.unversioned else "empty")
+
+    @property
     def label(self) -> str:
-        if self.current:
-            return self.current
-        return "unversioned (tables made before migrations)" if self.unversioned else "empty"
+        return "unversioned (tables made before migrations)" if self.name == "unversioned" else self.name
 
     @property
     def at_head(self) -> bool:
@@ -74,35 +77,40 @@ def _revision(conn: sa.Connection) -> Revision:
     return Revision(current=current, head=head_revision(), unversioned=unversioned)
 
 
+def _unknown(state: Revision) -> str | None:
+    """The first words of the error for a revision this code does not know (newer code's), else None."""
+    known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if state.current and state.current not in known:
+        return f"warehouse at revision {state.current}, which this code does not know (migrated by newer code?)"
+    return None
+
+
 def require_current(engine: sa.Engine) -> None:
     """Raise WarehouseSchemaError (one line) unless the warehouse is at the head revision."""
     state = revision(engine)
     if state.at_head:
         return
-    known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    if state.current and state.current not in known:
-        raise WarehouseSchemaError(f"warehouse at revision {state.current}, which this code does not know "
-                                   f"(migrated by newer code?); code expects {state.head}")
+    unknown = _unknown(state)
+    if unknown:
+        raise WarehouseSchemaError(f"{unknown}; code expects {state.head}")
     raise WarehouseSchemaError(f"warehouse at revision {state.label}, code expects {state.head}: {UPGRADE_HINT}")
 
 
-def upgrade(engine: sa.Engine) -> tuple[Revision, Revision]:
-    """Bring the warehouse to the head revision in one transaction (on PostgreSQL; SQLite commits
-    DDL as it goes): views dropped, an unversioned warehouse adopted as the baseline, the
-    revisions run, views recreated. Returns the revision before and after."""
+def upgrade(engine: sa.Engine, target: str = "head") -> tuple[Revision, Revision]:
+    """Bring the warehouse to `target` (the head; tests may stop earlier) in one transaction (on
+    PostgreSQL; SQLite commits DDL as it goes): views dropped, an unversioned warehouse adopted as
+    the baseline, the revisions run, views recreated. Returns the revision before and after."""
     with engine.begin() as conn:
         before = _revision(conn)
-        if before.current and not before.at_head:
-            known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-            if before.current not in known:
-                raise WarehouseSchemaError(f"warehouse at revision {before.current}, which this code does not know "
-                                           "(migrated by newer code?); not upgrading")
+        unknown = _unknown(before)
+        if unknown:
+            raise WarehouseSchemaError(f"{unknown}; not upgrading")
         drop_views(conn)
         config = alembic_config(conn)
         if before.unversioned:
             adopt_unversioned(conn)
             command.stamp(config, BASELINE)
-        command.upgrade(config, "head")
+        command.upgrade(config, target)
         create_views(conn)
         return before, _revision(conn)
 
