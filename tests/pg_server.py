@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
 SUPERUSER = "screenfuse_admin"
@@ -63,7 +64,8 @@ def _ensure_system_user() -> pwd.struct_passwd:
 class PostgresServer:
     def __init__(self) -> None:
         self.bin = find_bin_dir()
-        self.folder = Path(tempfile.mkdtemp(prefix="screenfuse-pg-"))
+        # as root the server's user must reach the folder: /tmp, whatever TMPDIR says
+        self.folder = Path(tempfile.mkdtemp(prefix="screenfuse-pg-", dir="/tmp" if os.geteuid() == 0 else None))
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
         self.port = 0
@@ -120,8 +122,14 @@ class PostgresServer:
         """A new empty database; its name. It sorts text as a Chinese deployment would (ICU
         collation zh, pinyin order), unlike SQLite (code point order): output whose order people
         see must not depend on the database's collation."""
+        import psycopg
+
         name = f"{prefix}_{os.getpid()}_{next(self._names)}"
-        self.admin(f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'zh'")
+        try:
+            self.admin(f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'zh'")
+        except psycopg.Error as exc:  # before PostgreSQL 15, or built without ICU: the server's default
+            warnings.warn(f"test databases without ICU collation zh ({str(exc).strip()})", stacklevel=2)
+            self.admin(f"CREATE DATABASE {name}")
         return name
 
     def drop_database(self, name: str) -> None:
