@@ -12,7 +12,7 @@ DEMO_PEOPLE ?= 3000
 DEMO_SEED ?= 20200210
 DEMO_DAY ?= 2020-02-10
 
-.PHONY: demo test ui clean venv airflow-home lock
+.PHONY: demo test ui clean venv airflow-home lock postgresql
 
 venv: $(BIN)/.installed
 
@@ -36,8 +36,9 @@ DEMO_LOG = $(AIRFLOW_HOME)/demo-run.log
 DEMO_FAIL = (tail -40 $(DEMO_LOG); echo "The DAG run failed; full log: $(DEMO_LOG)"; exit 1)
 
 demo: venv airflow-home
-	rm -rf $(SCREENFUSE_HOME)/landing $(SCREENFUSE_HOME)/truth $(SCREENFUSE_HOME)/outbox $(SCREENFUSE_HOME)/quarantine $(SCREENFUSE_HOME)/warehouse.db
+	rm -rf $(SCREENFUSE_HOME)/landing $(SCREENFUSE_HOME)/truth $(SCREENFUSE_HOME)/outbox $(SCREENFUSE_HOME)/quarantine $(SCREENFUSE_HOME)/warehouse.db*
 	: > $(DEMO_LOG)
+	$(BIN)/screenfuse db upgrade
 	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day $(DEMO_DAY) --zero-reports --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
 	$(DEMO_RUN) 2020-02-10T13:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
 	$(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200210T1300Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-10T13:05:00
@@ -48,8 +49,20 @@ demo: venv airflow-home
 	$(DEMO_RUN) 2020-02-11T15:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
 	$(BIN)/screenfuse summary
 
-test: venv
+test: venv postgresql
 	$(BIN)/python -m pytest
+
+# The tests start a private PostgreSQL server (tests/pg_server.py) from the binaries on PATH or in
+# Debian's $(PG_LIB)/<version>/bin; when there are none, the postgresql package is installed (as
+# root, else through sudo). SCREENFUSE_TEST_PG=0 skips this and the PostgreSQL tests.
+PG_LIB ?= /usr/lib/postgresql
+postgresql:
+	@if [ "$${SCREENFUSE_TEST_PG:-1}" = 0 ] || command -v initdb >/dev/null 2>&1 \
+	    || ls $(PG_LIB)/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
+	echo "PostgreSQL binaries not found: installing the postgresql package"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
+	    || { echo "could not install PostgreSQL: install the postgresql package, or run SCREENFUSE_TEST_PG=0 make test"; exit 1; }
 
 ui: venv airflow-home
 	$(BIN)/airflow standalone

@@ -21,7 +21,8 @@ escalated items), the police tracing list and the daily zero-report check.
 The batch key is the end of the data interval (e.g. `20200210T1300Z`): re-running an interval
 gives the same result. Tasks pass counts and names through XCom, never personal data.
 Warehouse: Airflow connection `screenfuse_warehouse` if defined, else `SCREENFUSE_WAREHOUSE_URL`,
-else SQLite in `$SCREENFUSE_HOME`.
+else SQLite in `$SCREENFUSE_HOME`. Runs never create or alter tables: `screenfuse db upgrade`
+first (start_batch fails at once, without retries, when the warehouse is at another revision).
 """
 
 
@@ -57,10 +58,16 @@ def _batch():
 def screenfuse_hourly():
     @task
     def start_batch() -> list[str]:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from screenfuse import pipeline
+        from screenfuse.schema import WarehouseSchemaError
 
         batch, _ = _batch()
-        return pipeline.start_batch(_settings(), batch)["feeds"]
+        try:
+            return pipeline.start_batch(_settings(), batch)["feeds"]
+        except WarehouseSchemaError as exc:  # the warehouse needs `screenfuse db upgrade`: retrying will not help
+            raise AirflowFailException(str(exc)) from None
 
     @task_group(group_id="ingest")
     def ingest(feeds):

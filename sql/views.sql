@@ -1,12 +1,13 @@
--- BI views. Recreated on every schema check (DROP + CREATE keeps them in step with the tables).
+-- BI views: derived objects, not migrated. Every `screenfuse db upgrade` drops all of them before
+-- the revisions run and recreates them from this file after (screenfuse.schema): edit a view here
+-- and run `screenfuse db upgrade`, no revision needed. To remove a view, delete it here and drop it
+-- in a new revision (DROP VIEW IF EXISTS). Statements are separated by ';' at line end.
 
-DROP VIEW IF EXISTS v_person_by_status;
 CREATE VIEW v_person_by_status AS
 SELECT responsible_list AS street, status, COUNT(*) AS persons
 FROM person
 GROUP BY responsible_list, status;
 
-DROP VIEW IF EXISTS v_push_list;
 CREATE VIEW v_push_list AS
 SELECT pi.street, pi.community, pi.push_item_id, pi.batch_id, pi.person_id, p.name, p.id_number,
        p.phone, p.address, pi.status, pi.measure, pi.reason, pi.detail, pi.source_records, pi.due_at, pi.state,
@@ -15,7 +16,6 @@ SELECT pi.street, pi.community, pi.push_item_id, pi.batch_id, pi.person_id, p.na
 FROM push_item pi
 LEFT JOIN person p ON p.person_id = pi.person_id;
 
-DROP VIEW IF EXISTS v_feed_reconciliation;
 CREATE VIEW v_feed_reconciliation AS
 SELECT batch_id, feed,
        COUNT(*) AS files,
@@ -28,7 +28,6 @@ GROUP BY batch_id, feed;
 
 -- People by status and street over time: at the end of each published run, the persons whose
 -- status period (person_status) covered that moment, by the street now responsible for them.
-DROP VIEW IF EXISTS v_person_status_over_time;
 CREATE VIEW v_person_status_over_time AS
 SELECT r.batch_id, r.data_interval_end AS as_of, COALESCE(p.responsible_list, '') AS street, ps.status,
        COUNT(*) AS persons
@@ -40,7 +39,6 @@ GROUP BY r.batch_id, r.data_interval_end, COALESCE(p.responsible_list, ''), ps.s
 
 -- Push backlog and answer times per street: items still open, escalated (超时), answered (done or
 -- closed by an answer), answered late, closed without an answer, and hours from push to answer.
-DROP VIEW IF EXISTS v_push_backlog;
 CREATE VIEW v_push_backlog AS
 SELECT street,
        COUNT(*) AS items,
@@ -57,7 +55,6 @@ FROM push_item
 GROUP BY street;
 
 -- Answers per street and result (核查结果), from the feedback feed.
-DROP VIEW IF EXISTS v_feedback_results;
 CREATE VIEW v_feedback_results AS
 SELECT pi.street, f.result, COUNT(*) AS answers,
        SUM(CASE WHEN pi.answered_late = 1 THEN 1 ELSE 0 END) AS late
@@ -67,32 +64,27 @@ GROUP BY pi.street, f.result;
 
 -- Silent reporting units (零报告): per day, each expected unit that sent nothing, not even a
 -- header-only file, by the day's deadline.
-DROP VIEW IF EXISTS v_silent_units;
 CREATE VIEW v_silent_units AS
 SELECT report_day, feed, unit_type, unit_id, unit_name, street, batch_id AS found_in_batch
 FROM silent_unit;
 
 -- Zero reporting per day and feed: units expected, reported, silent.
-DROP VIEW IF EXISTS v_zero_report_days;
 CREATE VIEW v_zero_report_days AS
 SELECT report_day, feed, expected, reported, silent, batch_id AS checked_in_batch
 FROM zero_report_check;
 
 -- Community risk levels as of the latest run, and over time (every run rates every community).
-DROP VIEW IF EXISTS v_community_risk;
 CREATE VIEW v_community_risk AS
 SELECT street, community, risk_level, risk_label, risk_rank, persons, counts_json, actions, policy_version, batch_id
 FROM community_risk
 WHERE batch_id = (SELECT MAX(batch_id) FROM community_risk);
 
-DROP VIEW IF EXISTS v_community_risk_over_time;
 CREATE VIEW v_community_risk_over_time AS
 SELECT batch_id, street, risk_level, risk_label, risk_rank, COUNT(*) AS communities
 FROM community_risk
 GROUP BY batch_id, street, risk_level, risk_label, risk_rank;
 
 -- People the police are asked to trace (公安协查清单): a street office answered 查无此人.
-DROP VIEW IF EXISTS v_police_tracing;
 CREATE VIEW v_police_tracing AS
 SELECT t.trace_id, t.batch_id, t.push_item_id, t.street, t.person_id, p.name, p.id_number, p.phone, p.address,
        t.answered_at, t.reason
@@ -104,7 +96,6 @@ LEFT JOIN person p ON p.person_id = t.person_id;
 -- status change and each push item's life (pushed, escalated, answered, closed), in time order.
 -- `clock`: source records carry the unit's local time as sent; the pipeline's own events are UTC.
 -- Status rows and push items are kept under the person id they were decided for.
-DROP VIEW IF EXISTS v_person_timeline;
 CREATE VIEW v_person_timeline AS
 SELECT l.person_id, r.event_time AS at, 'local' AS clock, r.feed AS source,
        CASE WHEN r.feed = 'checkpoint' THEN 'screened'

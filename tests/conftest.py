@@ -1,4 +1,7 @@
-"""Test setup: a private Airflow home per test session, configured before Airflow is imported."""
+"""Test setup: a private Airflow home per test session, configured before Airflow is imported; a
+private PostgreSQL server per session (tests/pg_server.py) and a fresh warehouse per test or module
+on SQLite and on PostgreSQL (`warehouse_url`). SCREENFUSE_TEST_PG=0 skips the PostgreSQL cases
+(for developers without PostgreSQL; CI always runs them, and they fail when no server starts)."""
 from __future__ import annotations
 
 import os
@@ -8,6 +11,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+from pg_server import PostgresServer, PostgresUnavailable
 
 PROJECT = Path(__file__).resolve().parents[1]
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="screenfuse-airflow-"))
@@ -38,6 +43,58 @@ def screenfuse_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("SCREENFUSE_WAREHOUSE_URL", raising=False)
     monkeypatch.delenv("SCREENFUSE_LANDING", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A private PostgreSQL server for the session; a clear failure (not a skip) if none starts."""
+    if os.environ.get("SCREENFUSE_TEST_PG") == "0":
+        pytest.skip("SCREENFUSE_TEST_PG=0: PostgreSQL tests skipped")
+    try:
+        server = PostgresServer().start()
+    except (PostgresUnavailable, OSError, subprocess.SubprocessError) as exc:
+        pytest.fail(f"no PostgreSQL server for the tests: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+class Warehouses:
+    """Fresh, empty warehouses: a SQLite file in a new folder or a new database on the session's
+    PostgreSQL server; `close()` drops what it made."""
+
+    def __init__(self, request, tmp_path_factory):
+        self.request, self.tmp_path_factory, self.made = request, tmp_path_factory, []
+
+    def new(self, kind: str) -> str:
+        if kind == "sqlite":
+            return f"sqlite:///{self.tmp_path_factory.mktemp('warehouse') / 'warehouse.db'}"
+        server = self.request.getfixturevalue("pg_server")
+        name = server.create_database()
+        self.made.append((server, name))
+        return server.url(name)
+
+    def close(self) -> None:
+        from screenfuse.warehouse import engine_for
+
+        for server, name in self.made:
+            engine_for(server.url(name)).dispose()
+            server.drop_database(name)
+
+
+@pytest.fixture
+def warehouses(request, tmp_path_factory):
+    made = Warehouses(request, tmp_path_factory)
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def warehouse_url(request, tmp_path_factory):
+    """An empty warehouse on each database, fresh for each module that uses it (the end-to-end
+    scenarios are module fixtures); not migrated: tests run `screenfuse db upgrade` themselves."""
+    made = Warehouses(request, tmp_path_factory)
+    yield made.new(request.param)
+    made.close()
 
 
 def make_id(first17: str) -> str:

@@ -1,19 +1,32 @@
-"""The command line without Airflow: generate, run one batch, summarize."""
+"""The command line without Airflow: generate, db upgrade, run one batch, summarize (on SQLite and
+PostgreSQL)."""
 import numpy as np
 import pandas as pd
 
+from pg_server import PASSWORD
+from screenfuse import schema
 from screenfuse.cli import main
 from screenfuse.matching.evaluate import pairwise_scores
 
 
-def test_generate_run_summary(screenfuse_home, capsys):
+def test_generate_run_summary(screenfuse_home, warehouse_url, monkeypatch, capsys):
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)
     assert main(["summary"]) == 1  # nothing published yet
+    assert "the warehouse is empty" in capsys.readouterr().out
     assert main(["generate", "--people", "300", "--seed", "3", "--out", str(screenfuse_home / "landing"),
                  "--truth", str(screenfuse_home / "truth")]) == 0
     assert main(["run", "--interval-end", "2020-02-10T13:00"]) == 2  # an interval end needs its offset
+    capsys.readouterr()
+    assert main(["run", "--interval-end", "2020-02-10T13:00:00+00:00"]) == 2  # the schema comes first
+    err = capsys.readouterr().err
+    head = schema.head_revision()
+    assert err == f'screenfuse: warehouse at revision empty, code expects {head}: run "screenfuse db upgrade"\n'
+    assert not (screenfuse_home / "work" / "20200210T1300Z").exists()  # stopped before doing anything
+    assert main(["db", "upgrade"]) == 0
     assert main(["run", "--interval-end", "2020-02-10T13:00:00+00:00"]) == 0
     assert main(["summary"]) == 0
     out = capsys.readouterr().out
+    assert f"empty → {head} (upgraded)" in out and PASSWORD not in out  # the URL is printed without its password
     assert "batch 20200210T1300Z published" in out
     assert "every row accounted for (read = accepted + quarantined): yes" in out
     assert (screenfuse_home / "outbox" / "20200210T1300Z").is_dir()

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from screenfuse.cli import main
 from screenfuse.synthetic import generate
 
 FIRST = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
@@ -25,18 +26,19 @@ def table(engine, name, where=""):
 
 
 @pytest.fixture(scope="module")
-def scenario(airflow_db, tmp_path_factory):
+def scenario(airflow_db, warehouse_url, tmp_path_factory):
     """Generate feeds, add bad files, run the DAG twice for one interval and once for the next."""
     mp = pytest.MonkeyPatch()
     home = tmp_path_factory.mktemp("e2e") / "data"
     mp.setenv("SCREENFUSE_HOME", str(home))
-    mp.delenv("SCREENFUSE_WAREHOUSE_URL", raising=False)
+    mp.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)  # the task processes inherit it
     landing = home / "landing"
     generate(800, 7, date(2020, 2, 10), landing, home / "truth")
     (landing / "hospital" / "empty.csv").write_bytes(b"")
     (landing / "hospital" / "header_only.csv").write_text("医疗机构,就诊时间,患者姓名,人员类别\n", encoding="utf-8")
     (landing / "police" / "no_name.csv").write_bytes("派出所,登记时间,公民身份号码\n某派出所,2020-02-10 08:00,\n".encode("gbk"))
-    engine = sa.create_engine(f"sqlite:///{home / 'warehouse.db'}")
+    assert main(["db", "upgrade"]) == 0
+    engine = sa.create_engine(warehouse_url)
     first = run_dag(FIRST)
     snapshot = {name: table(engine, name) for name in ("person", "person_link", "source_record", "quarantine", "push_item",
                                                        "person_status")}
@@ -46,6 +48,7 @@ def scenario(airflow_db, tmp_path_factory):
     (landing / "police" / "resent.csv").write_bytes(src.read_bytes())
     second = run_dag(SECOND)
     yield {"home": home, "engine": engine, "runs": (first, again, second), "snapshot": snapshot}
+    engine.dispose()
     mp.undo()
 
 
@@ -264,3 +267,24 @@ def test_rerunning_the_later_batch_is_idempotent(later_runs):
         if name == "person_status":
             now, then = (f.assign(key=f["person_id"] + "|" + f["batch_id"])[["key", *f.columns]] for f in (now, then))
         assert differing_columns(then, now) == [], name
+
+
+def test_a_run_on_a_warehouse_not_upgraded_fails_at_once_with_one_line(airflow_db, tmp_path, monkeypatch, capfd):
+    """No `screenfuse db upgrade`: start_batch fails without retries, saying what to run, and the
+    run creates nothing in the warehouse."""
+    import time
+
+    from screenfuse import schema
+    from screenfuse.config import load_settings
+
+    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("SCREENFUSE_WAREHOUSE_URL", raising=False)
+    started = time.monotonic()
+    run = run_dag(datetime(2020, 3, 1, 0, tzinfo=timezone.utc))
+    assert run.state == "failed" and time.monotonic() - started < 60  # no retry delays
+    out, err = capfd.readouterr()
+    expected = f'warehouse at revision empty, code expects {schema.head_revision()}: run "screenfuse db upgrade"'
+    assert f"AirflowFailException: {expected}" in out + err
+    engine = sa.create_engine(load_settings().warehouse_url)
+    assert sa.inspect(engine).get_table_names() == []
+    engine.dispose()

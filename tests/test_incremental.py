@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from screenfuse import schema
 from screenfuse.config import load_settings
 from screenfuse.pipeline import BatchOrderError, run_batch
 from screenfuse.synthetic import generate
+from screenfuse.warehouse import engine_for
 
 H1 = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
 H2 = datetime(2020, 2, 10, 14, tzinfo=timezone.utc)
@@ -32,24 +34,33 @@ def checksums(engine) -> dict[str, str]:
     return out
 
 
-def three_hours(home, monkeypatch):
+def upgraded(url: str, monkeypatch) -> sa.Engine:
+    """The warehouse at `url`, migrated, and the runs pointed at it."""
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    schema.upgrade(engine_for(url))
+    return engine_for(url)
+
+
+def three_hours(home, url, monkeypatch):
     """Day 1 in the first hour, nothing in the second, day 2 (people seen again) in the third."""
     monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    engine = upgraded(url, monkeypatch)
     landing = home / "landing"
     generate(400, 5, date(2020, 2, 10), landing, home / "truth")
     run_batch(load_settings(), H1)
     run_batch(load_settings(), H2)
     generate(400, 5, date(2020, 2, 11), landing, home / "truth", day_index=1)
     run_batch(load_settings(), H3)
-    return sa.create_engine(f"sqlite:///{home / 'warehouse.db'}")
+    return engine
 
 
 @pytest.fixture(scope="module")
-def hours(tmp_path_factory):
+def hours(tmp_path_factory, warehouse_url):
+    """Three hours on each database (SQLite and PostgreSQL)."""
     mp = pytest.MonkeyPatch()
     home = tmp_path_factory.mktemp("hours") / "data"
-    engine = three_hours(home, mp)
-    yield {"engine": engine, "home": home, "mp": mp}
+    engine = three_hours(home, warehouse_url, mp)
+    yield {"engine": engine, "home": home, "mp": mp, "url": warehouse_url}
     mp.undo()
 
 
@@ -69,8 +80,9 @@ def test_an_older_batch_is_refused_and_changes_nothing(hours):
     assert checksums(hours["engine"]) == before
 
 
-def test_a_replay_from_empty_gives_the_same_warehouse(hours, tmp_path, monkeypatch):
-    again = three_hours(tmp_path / "data", monkeypatch)
+def test_a_replay_from_empty_gives_the_same_warehouse(hours, warehouses, tmp_path, monkeypatch):
+    again = three_hours(tmp_path / "data", warehouses.new(hours["url"].split(":")[0].split("+")[0]), monkeypatch)
+    hours["mp"].setenv("SCREENFUSE_WAREHOUSE_URL", hours["url"])
     first, second = checksums(hours["engine"]), checksums(again)
     skip = {"batch_manifest", "run_log", "ingest_file"}  # file times differ between the two generations
     assert [t for t in first if t not in skip and first[t] != second[t]] == []
@@ -110,6 +122,7 @@ def test_the_neighbourhood_resolves_as_the_whole_population_would(hours):
 def test_a_file_still_being_written_waits_for_a_later_run(tmp_path, monkeypatch):
     home = tmp_path / "data"
     monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    upgraded(f"sqlite:///{home / 'warehouse.db'}", monkeypatch)
     monkeypatch.setenv("SCREENFUSE_SETTLE_SECONDS", "300")
     generate(60, 3, date(2020, 2, 10), home / "landing", home / "truth")
     files = sorted((home / "landing").rglob("*.*"))
@@ -146,9 +159,11 @@ def test_each_task_on_its_own_host_gives_the_same_warehouse(tmp_path, monkeypatc
 
     monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / "one"))
     generate(200, 9, date(2020, 2, 10), tmp_path / "one" / "landing", tmp_path / "truth")
+    one = upgraded(f"sqlite:///{tmp_path / 'one' / 'warehouse.db'}", monkeypatch)
     run_batch(load_settings(), H1)
-    one = checksums(sa.create_engine(f"sqlite:///{tmp_path / 'one' / 'warehouse.db'}"))
+    one = checksums(one)
 
+    upgraded(f"sqlite:///{tmp_path / 'shared.db'}", monkeypatch)
     shared = load_settings(f"sqlite:///{tmp_path / 'shared.db'}")
     hosts = iter(range(100))
 
@@ -169,7 +184,7 @@ def test_each_task_on_its_own_host_gives_the_same_warehouse(tmp_path, monkeypatc
     stage_publish.publish(host(), batch, "cli", (H1.replace(hour=12), H1))
     stage_publish.write_push_lists(host(), batch)
     pipeline.finish_batch(host(), batch)
-    spread = checksums(sa.create_engine(shared.warehouse_url))
+    spread = checksums(engine_for(shared.warehouse_url))
     assert spread.keys() == one.keys()
     assert [t for t in one if one[t] != spread[t]] == []
     assert sorted(p.name for p in (tmp_path / "one" / "outbox" / batch).iterdir()) == sorted(

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from screenfuse.cli import main
 from screenfuse.synthetic import generate
 from test_end_to_end import differing_columns, run_dag, table
 
@@ -27,20 +28,21 @@ def feedback_file(path, rows):
 
 
 @pytest.fixture(scope="module")
-def loop(airflow_db, tmp_path_factory):
+def loop(airflow_db, warehouse_url, tmp_path_factory):
     import yaml
     from importlib import resources
 
     mp = pytest.MonkeyPatch()
     home = tmp_path_factory.mktemp("loop") / "data"
     mp.setenv("SCREENFUSE_HOME", str(home))
-    mp.delenv("SCREENFUSE_WAREHOUSE_URL", raising=False)
+    mp.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)  # the task processes inherit it
     mp.delenv("SCREENFUSE_POLICY", raising=False)
     landing = home / "landing"
     generate(500, 11, date(2020, 2, 10), landing, home / "truth", zero_reports=True)
     for silent in (landing / "hospital").glob(f"{SILENT_HOSPITAL}_*"):
         silent.unlink()  # this hospital stays silent on the first day
-    engine = sa.create_engine(f"sqlite:///{home / 'warehouse.db'}")
+    assert main(["db", "upgrade"]) == 0
+    engine = sa.create_engine(warehouse_url)
     runs = {"r1": run_dag(R1)}
 
     # the street offices answer; one person moves to another street
@@ -107,6 +109,7 @@ def loop(airflow_db, tmp_path_factory):
     runs["r5"] = run_dag(R5)
     yield {"engine": engine, "home": home, "runs": runs, "picked": picked, "target": target,
            "after_r2": after_r2, "after_r3": after_r3, "again_r3": again_r3, "after_r4": after_r4}
+    engine.dispose()
     mp.undo()
 
 

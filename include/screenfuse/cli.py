@@ -1,4 +1,5 @@
-"""The `screenfuse` command: synthetic feeds, one batch without Airflow, summary, dedupe any CSV, evaluate."""
+"""The `screenfuse` command: synthetic feeds, warehouse schema (db), one batch without Airflow, summary,
+dedupe any CSV, evaluate."""
 from __future__ import annotations
 
 import argparse
@@ -146,6 +147,29 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _db(args) -> int:
+    from screenfuse import schema
+    from screenfuse.config import load_settings
+    from screenfuse.report import safe_url
+    from screenfuse.warehouse import engine_for
+
+    url = load_settings().warehouse_url
+    engine = engine_for(url)
+    if args.action == "current":
+        state = schema.revision(engine)
+        print(state.current or "empty")
+        if not state.at_head:
+            print(f"warehouse at revision {state.label}, code expects {state.head}: {schema.UPGRADE_HINT}",
+                  file=sys.stderr)
+        return 0
+    before, after = schema.upgrade(engine)
+    how = ("adopted (tables made before migrations) and upgraded" if before.unversioned
+           else "already at the head" if before.current == after.current else "upgraded")
+    print(f"warehouse {safe_url(url)}: {before.name} → {after.name} ({how}); "
+          f"{len(schema.view_names())} views recreated")
+    return 0
+
+
 def _summary(args) -> int:
     from screenfuse.config import load_settings
     from screenfuse.report import summary_text
@@ -207,11 +231,23 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--truth-column", help="the true-entity column in TRUTH (default: its other column)")
     ev.set_defaults(func=_evaluate)
 
+    db = sub.add_parser("db", help="warehouse schema: upgrade to the code's revision (migrations), or print the current one")
+    db.add_argument("action", choices=["upgrade", "current"],
+                    help="upgrade: create or migrate the tables, recreate the views; current: print the revision or 'empty'")
+    db.set_defaults(func=_db)
+
     summ = sub.add_parser("summary", help="print what the warehouse holds; exit 1 if no run was published")
     summ.set_defaults(func=_summary)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    from screenfuse.config import ConfigError
+    from screenfuse.schema import WarehouseSchemaError
+
+    try:
+        return args.func(args)
+    except (ConfigError, WarehouseSchemaError) as exc:  # a user's mistake: one line, no traceback
+        print(f"screenfuse: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ it is required, the allowed values and the header aliases the units use (Chinese
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,7 +136,13 @@ def load_contracts(directory: Path | None = None) -> dict[str, FeedContract]:
     files = sorted(Path(directory).glob("*.yaml"))
     if not files:
         raise ContractError(f"no feed contracts (*.yaml) in {directory}; set SCREENFUSE_CONTRACTS")
-    return {c.feed: c for c in map(_parse, files)}
+    return dict(_parsed(tuple((str(f), f.stat().st_mtime_ns) for f in files)))
+
+
+@lru_cache(maxsize=16)
+def _parsed(files: tuple[tuple[str, int], ...]) -> tuple[tuple[str, FeedContract], ...]:
+    """Contracts parsed once per set of files and their modification times (a run asks often)."""
+    return tuple((c.feed, c) for c in (_parse(Path(name)) for name, _ in files))
 
 
 def person_feeds() -> list[str]:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from screenfuse import landing, warehouse
+from screenfuse import landing, schema, warehouse
 from screenfuse.batch_state import BatchState
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contracts, person_feeds
@@ -69,7 +69,7 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
     The policy (SCREENFUSE_POLICY, else the packaged default) is loaded and checked once per run
     and its text staged: every task of the run decides under the same policy."""
     db = engine(settings)
-    warehouse.ensure_schema(db)
+    schema.require_current(db)  # a run never creates or alters tables (`screenfuse db upgrade` does)
     feeds = feed_names()
     text, source = configured_policy_text()
     policy = parse_policy(text, source=source, feeds=person_feeds())  # a broken file stops the run here, naming the key

@@ -81,6 +81,8 @@ def read_table(path: Path) -> TableRead:
         if not data.strip():
             raise UnreadableFile("empty file (no header, no rows)")
         text, encoding = decode_text(data)
+        if "\x00" in text:  # NUL: no real value holds one, and PostgreSQL text cannot store it
+            text = text.replace("\x00", "")
         try:
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

@@ -3,22 +3,24 @@ from __future__ import annotations
 
 import unicodedata
 
-from screenfuse import warehouse
+from screenfuse import schema, warehouse
 from screenfuse.config import Settings
 from screenfuse.policy import configured_policy
 
 
 def summary_text(settings: Settings) -> tuple[str, bool]:
     engine = warehouse.engine_for(settings.warehouse_url)
-    warehouse.ensure_schema(engine)
+    if schema.revision(engine).label == "empty":
+        return f'no published run: the warehouse is empty ({schema.UPGRADE_HINT}, then a run)', False
+    schema.require_current(engine)
     last = warehouse.read_frame(engine, "queries/last_run.sql")
     if last.empty:
         return "no published run in the warehouse yet", False
     run = last.iloc[0]
-    feeds = warehouse.read_frame(engine, "queries/summary_feeds.sql")
+    feeds = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_feeds.sql"), ["feed"])
     status = warehouse.read_frame(engine, "queries/summary_status.sql").set_index("status")["persons"]
-    push = warehouse.read_frame(engine, "queries/summary_push.sql")
-    lines = [f"last batch {run.batch_id} ({run.status}), warehouse {_safe_url(settings.warehouse_url)}",
+    push = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_push.sql"), ["street"])
+    lines = [f"last batch {run.batch_id} ({run.status}), warehouse {safe_url(settings.warehouse_url)}",
              f"policy {run.policy_version}", "",
              "feed        files  dup  bad-file   rows read  accepted  quarantined"]
     for f in feeds.itertuples():
@@ -48,10 +50,10 @@ def loop_lines(engine) -> list[str]:
     """The loop's figures: push items over their life, answers, communities per risk level,
     silent units per day."""
     loop = warehouse.read_frame(engine, "queries/summary_loop.sql").fillna(0).iloc[0]
-    answers = warehouse.read_frame(engine, "queries/summary_answers.sql")
-    closed = warehouse.read_frame(engine, "queries/summary_closed.sql")
-    risk = warehouse.read_frame(engine, "queries/summary_risk.sql")
-    silent = warehouse.read_frame(engine, "queries/summary_silent.sql")
+    answers = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_answers.sql"), ["result"])
+    closed = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_closed.sql"), ["close_reason"])
+    risk = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_risk.sql"), ["risk_rank", "risk_level"])
+    silent = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_silent.sql"), ["report_day", "feed"])
     lines = [f"the loop over {int(loop.runs)} runs: {int(loop.pushed)} items pushed, {int(loop.answered)} answered "
              f"({int(loop.answered_late)} after their due time), {int(loop.escalated)} escalated (超时), "
              f"{int(loop.closed)} closed, {int(loop.done)} done, {int(loop.still_open)} still open"]
@@ -75,7 +77,7 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(width - columns, 0)
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """A URL without its password, fit for printing."""
     from sqlalchemy.engine import make_url
 

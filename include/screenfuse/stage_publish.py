@@ -178,11 +178,14 @@ def write_push_lists(settings: Settings, batch_id: str) -> dict:
     list and the daily zero-report checks of the batch); then its new items are marked pushed in
     this batch."""
     db, policy = engine(settings), run_policy(settings, batch_id)
-    items = warehouse.read_frame(db, "queries/batch_push_list.sql", batch_id=batch_id)
+    items = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_push_list.sql", batch_id=batch_id),
+                                ["street", "community", "due_at", "person_id"])
     written = write_outbox(items, settings.outbox / batch_id, policy)
-    tracing = warehouse.read_frame(db, "queries/batch_police_tracing.sql", batch_id=batch_id)
+    tracing = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_police_tracing.sql", batch_id=batch_id),
+                                  ["street", "push_item_id"])
     written += write_tracing_list(tracing, settings.outbox / batch_id)
-    checks = warehouse.read_frame(db, "queries/batch_silent_units.sql", batch_id=batch_id)
+    checks = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_silent_units.sql", batch_id=batch_id),
+                                 ["report_day", "feed", "street", "unit_id"])
     reports = write_zero_report(checks, settings.outbox / batch_id)
     pushed = warehouse.execute(db, "publish/mark_pushed.sql", batch_id=batch_id)
     return {"outbox": str(settings.outbox / batch_id), "files": len(written), "pushed": pushed,

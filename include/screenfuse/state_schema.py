@@ -4,8 +4,8 @@ records so an hour never re-normalizes history (`match_record`, `match_key`, `ma
 the before-images a batch keeps so that re-running it restores the state it started from
 (`batch_undo`).
 
-Defined with SQLAlchemy Core so one definition gives SQLite and PostgreSQL types (BLOB/BYTEA,
-INTEGER/BIGINT).
+The tables are created by migration 0002 (`screenfuse db upgrade`); these Core definitions are
+what the code reads and writes them with.
 """
 from __future__ import annotations
 
@@ -72,15 +72,3 @@ batch_undo = sa.Table(
     sa.Column("row_json", Text),  # the row before the batch; NULL: the batch created it
 )
 sa.Index("ix_batch_undo_batch", batch_undo.c.batch_id, batch_undo.c.table_name)
-
-# columns and indexes added to tables of the baseline schema
-ADDED_COLUMNS = {
-    "person": [("next_change_at", "TEXT")],  # when fusion must look at the person again on its own
-}
-ADDED_INDEXES = [
-    "CREATE INDEX IF NOT EXISTS ix_person_next_change ON person (next_change_at)",
-    "CREATE INDEX IF NOT EXISTS ix_push_item_due ON push_item (state, due_at)",
-    "CREATE INDEX IF NOT EXISTS ix_push_item_batch ON push_item (batch_id)",
-    "CREATE INDEX IF NOT EXISTS ix_match_cannot_link_right ON match_cannot_link (right_record_id)",
-    "CREATE INDEX IF NOT EXISTS ix_unit_delivery_day ON unit_delivery (feed, report_day)",
-]

@@ -1,7 +1,9 @@
--- screenfuse warehouse: tables BI tools can rely on. Portable between SQLite and PostgreSQL:
--- times are ISO-8601 text (UTC), flags are integers. Statements are separated by ';' at line end.
+-- Revision 0001 (baseline): the warehouse tables as they were when the schema moved to migrations.
+-- FROZEN: never edit this file; change the schema with a new revision (docs/warehouse.md,
+-- "Changing the schema"). Portable between SQLite and PostgreSQL: times are ISO-8601 text (UTC),
+-- flags are integers. Statements are separated by ';' at line end.
 
-CREATE TABLE IF NOT EXISTS run_log (
+CREATE TABLE run_log (
     batch_id            TEXT PRIMARY KEY,          -- the hourly interval, e.g. 20200210T1300Z
     airflow_run_id      TEXT,
     data_interval_start TEXT,
@@ -24,7 +26,7 @@ CREATE TABLE IF NOT EXISTS run_log (
     policy_sha256       TEXT                       -- of the policy file (tells two edits apart)
 );
 
-CREATE TABLE IF NOT EXISTS ingest_file (
+CREATE TABLE ingest_file (
     batch_id         TEXT NOT NULL,
     feed             TEXT NOT NULL,
     file_name        TEXT NOT NULL,
@@ -40,9 +42,9 @@ CREATE TABLE IF NOT EXISTS ingest_file (
     unmapped_headers TEXT,
     PRIMARY KEY (batch_id, feed, file_name)
 );
-CREATE INDEX IF NOT EXISTS ix_ingest_file_sha ON ingest_file (file_sha256);
+CREATE INDEX ix_ingest_file_sha ON ingest_file (file_sha256);
 
-CREATE TABLE IF NOT EXISTS source_record (
+CREATE TABLE source_record (
     source_record_id TEXT PRIMARY KEY,             -- <feed>-<sha256[:12]>-<row number>
     batch_id         TEXT NOT NULL,
     feed             TEXT NOT NULL,
@@ -75,9 +77,9 @@ CREATE TABLE IF NOT EXISTS source_record (
     details_json     TEXT,
     raw_json         TEXT
 );
-CREATE INDEX IF NOT EXISTS ix_source_record_batch ON source_record (batch_id);
+CREATE INDEX ix_source_record_batch ON source_record (batch_id);
 
-CREATE TABLE IF NOT EXISTS person_link (
+CREATE TABLE person_link (
     source_record_id   TEXT PRIMARY KEY,
     person_id          TEXT NOT NULL,
     match_weight       DOUBLE PRECISION,           -- bits of the strongest link that joined the record
@@ -87,9 +89,9 @@ CREATE TABLE IF NOT EXISTS person_link (
     changed_batch_id   TEXT NOT NULL,              -- the batch that gave the record this person
     previous_person_id TEXT                        -- its person before that batch (NULL: new record)
 );
-CREATE INDEX IF NOT EXISTS ix_person_link_person ON person_link (person_id);
+CREATE INDEX ix_person_link_person ON person_link (person_id);
 
-CREATE TABLE IF NOT EXISTS person (
+CREATE TABLE person (
     person_id         TEXT PRIMARY KEY,
     name              TEXT,
     name_source       TEXT,
@@ -119,9 +121,9 @@ CREATE TABLE IF NOT EXISTS person (
     as_of             TEXT,
     batch_id          TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS ix_person_status ON person (status);
+CREATE INDEX ix_person_status ON person (status);
 
-CREATE TABLE IF NOT EXISTS quarantine (
+CREATE TABLE quarantine (
     quarantine_id TEXT PRIMARY KEY,
     batch_id      TEXT NOT NULL,
     feed          TEXT NOT NULL,
@@ -132,9 +134,9 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason        TEXT NOT NULL,
     raw_json      TEXT
 );
-CREATE INDEX IF NOT EXISTS ix_quarantine_batch ON quarantine (batch_id);
+CREATE INDEX ix_quarantine_batch ON quarantine (batch_id);
 
-CREATE TABLE IF NOT EXISTS push_item (
+CREATE TABLE push_item (
     push_item_id       TEXT PRIMARY KEY,
     batch_id           TEXT NOT NULL,              -- the run that created it (= created_batch_id)
     created_batch_id   TEXT,
@@ -166,10 +168,10 @@ CREATE TABLE IF NOT EXISTS push_item (
     answered_late      INTEGER,                    -- 1: answered after due_at
     policy_version     TEXT                        -- the policy that decided the measure and due_at
 );
-CREATE INDEX IF NOT EXISTS ix_push_item_person ON push_item (person_id, measure);
-CREATE INDEX IF NOT EXISTS ix_push_item_state ON push_item (state);
+CREATE INDEX ix_push_item_person ON push_item (person_id, measure);
+CREATE INDEX ix_push_item_state ON push_item (state);
 
-CREATE TABLE IF NOT EXISTS match_review (
+CREATE TABLE match_review (
     review_id         TEXT PRIMARY KEY,
     batch_id          TEXT NOT NULL,
     left_record_id    TEXT NOT NULL,
@@ -181,9 +183,9 @@ CREATE TABLE IF NOT EXISTS match_review (
     explanation       TEXT NOT NULL,               -- JSON: each comparison's level and bits
     state             TEXT NOT NULL                -- open
 );
-CREATE INDEX IF NOT EXISTS ix_match_review_batch ON match_review (batch_id);
+CREATE INDEX ix_match_review_batch ON match_review (batch_id);
 
-CREATE TABLE IF NOT EXISTS person_event (
+CREATE TABLE person_event (
     batch_id         TEXT NOT NULL,
     event            TEXT NOT NULL,                -- merge | split
     person_id        TEXT NOT NULL,
@@ -192,13 +194,13 @@ CREATE TABLE IF NOT EXISTS person_event (
     PRIMARY KEY (batch_id, event, person_id)
 );
 
-CREATE TABLE IF NOT EXISTS match_model (
+CREATE TABLE match_model (
     model_id    TEXT PRIMARY KEY,                  -- the batch that trained it
     preset      TEXT NOT NULL,
     params_json TEXT NOT NULL                      -- prior, and m, u, levels per comparison
 );
 
-CREATE TABLE IF NOT EXISTS match_cannot_link (
+CREATE TABLE match_cannot_link (
     left_record_id  TEXT NOT NULL,
     right_record_id TEXT NOT NULL,
     source          TEXT NOT NULL,                 -- who decided: review, feedback
@@ -207,7 +209,7 @@ CREATE TABLE IF NOT EXISTS match_cannot_link (
     PRIMARY KEY (left_record_id, right_record_id)
 );
 
-CREATE TABLE IF NOT EXISTS push_feedback (
+CREATE TABLE push_feedback (
     answer_id     TEXT PRIMARY KEY,                -- feedback-<sha256[:12]>-<row number>
     batch_id      TEXT NOT NULL,                   -- the run that applied it
     feed          TEXT NOT NULL,
@@ -222,9 +224,9 @@ CREATE TABLE IF NOT EXISTS push_feedback (
     note          TEXT,                            -- 备注
     raw_json      TEXT
 );
-CREATE INDEX IF NOT EXISTS ix_push_feedback_item ON push_feedback (push_item_id);
+CREATE INDEX ix_push_feedback_item ON push_feedback (push_item_id);
 
-CREATE TABLE IF NOT EXISTS police_tracing (
+CREATE TABLE police_tracing (
     trace_id      TEXT PRIMARY KEY,                -- T + the push item id
     batch_id      TEXT NOT NULL,                   -- the run that put the person on the list
     push_item_id  TEXT NOT NULL,
@@ -234,7 +236,7 @@ CREATE TABLE IF NOT EXISTS police_tracing (
     reason        TEXT NOT NULL                    -- 查无此人
 );
 
-CREATE TABLE IF NOT EXISTS person_status (
+CREATE TABLE person_status (
     person_id       TEXT NOT NULL,
     batch_id        TEXT NOT NULL,                 -- the run that decided the change
     status          TEXT NOT NULL,
@@ -247,9 +249,9 @@ CREATE TABLE IF NOT EXISTS person_status (
     cause           TEXT,                          -- ';'-separated source_record_ids that caused the change
     PRIMARY KEY (person_id, batch_id)
 );
-CREATE INDEX IF NOT EXISTS ix_person_status_current ON person_status (valid_to, person_id);
+CREATE INDEX ix_person_status_current ON person_status (valid_to, person_id);
 
-CREATE TABLE IF NOT EXISTS unit_delivery (
+CREATE TABLE unit_delivery (
     batch_id    TEXT NOT NULL,                     -- the run that read the file
     feed        TEXT NOT NULL,
     unit_id     TEXT NOT NULL,                     -- an expected reporting unit (zero reporting)
@@ -259,7 +261,7 @@ CREATE TABLE IF NOT EXISTS unit_delivery (
     PRIMARY KEY (batch_id, feed, unit_id, report_day, file_name)
 );
 
-CREATE TABLE IF NOT EXISTS zero_report_check (
+CREATE TABLE zero_report_check (
     report_day  TEXT NOT NULL,                     -- a local day whose reporting deadline had passed
     feed        TEXT NOT NULL,
     batch_id    TEXT NOT NULL,                     -- the run that checked it (the first after the deadline)
@@ -269,7 +271,7 @@ CREATE TABLE IF NOT EXISTS zero_report_check (
     PRIMARY KEY (report_day, feed)
 );
 
-CREATE TABLE IF NOT EXISTS silent_unit (
+CREATE TABLE silent_unit (
     report_day  TEXT NOT NULL,
     feed        TEXT NOT NULL,
     unit_id     TEXT NOT NULL,
@@ -280,7 +282,7 @@ CREATE TABLE IF NOT EXISTS silent_unit (
     PRIMARY KEY (report_day, feed, unit_id)
 );
 
-CREATE TABLE IF NOT EXISTS community_risk (
+CREATE TABLE community_risk (
     batch_id       TEXT NOT NULL,                  -- the run that rated it (every run rates every community)
     street         TEXT NOT NULL,
     community      TEXT NOT NULL,

@@ -1,0 +1,58 @@
+"""Incremental state: what tasks hand each other (batch_stage), the files each batch takes
+(batch_manifest), the matching state kept with the records (match_record, match_key, match_term),
+before-images for re-running the latest batch (batch_undo), when a person must be fused again
+on its own (person.next_change_at), and the indexes hourly runs read by. See docs/hourly.md."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+MATCH_COLUMNS = ["name", "name_pinyin", "id_number", "id_trusted", "birth_date", "sex", "phone", "phone2",
+                 "address", "address_area", "address_home"]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "batch_stage",
+        sa.Column("batch_id", sa.Text, primary_key=True), sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("part", sa.Integer, primary_key=True), sa.Column("row_count", sa.Integer, nullable=False),
+        sa.Column("payload", sa.LargeBinary, nullable=False))
+    op.create_table(
+        "batch_manifest",
+        sa.Column("batch_id", sa.Text, primary_key=True), sa.Column("feed", sa.Text, primary_key=True),
+        sa.Column("file_name", sa.Text, primary_key=True), sa.Column("file_size", sa.BigInteger, nullable=False),
+        sa.Column("file_mtime_ns", sa.BigInteger, nullable=False), sa.Column("file_sha256", sa.Text, nullable=False))
+    op.create_index("ix_batch_manifest_file", "batch_manifest", ["feed", "file_name"])
+    op.create_table(
+        "match_record",
+        sa.Column("record_id", sa.Text, primary_key=True), sa.Column("batch_id", sa.Text, nullable=False),
+        *[sa.Column(c, sa.Text) for c in MATCH_COLUMNS])
+    op.create_index("ix_match_record_batch", "match_record", ["batch_id"])
+    op.create_table(
+        "match_key",
+        sa.Column("block_key", sa.BigInteger, nullable=False), sa.Column("record_id", sa.Text, nullable=False),
+        sa.Column("batch_id", sa.Text, nullable=False))
+    op.create_index("ix_match_key_key", "match_key", ["block_key"])
+    op.create_index("ix_match_key_batch", "match_key", ["batch_id"])
+    op.create_table(
+        "match_term",
+        sa.Column("term_key", sa.Text, primary_key=True), sa.Column("n", sa.BigInteger, nullable=False),
+        sa.Column("batch_id", sa.Text, nullable=False))
+    op.create_table(
+        "batch_undo",
+        sa.Column("batch_id", sa.Text, nullable=False), sa.Column("table_name", sa.Text, nullable=False),
+        sa.Column("row_key", sa.Text, nullable=False), sa.Column("row_json", sa.Text))
+    op.create_index("ix_batch_undo_batch", "batch_undo", ["batch_id", "table_name"])
+    op.add_column("person", sa.Column("next_change_at", sa.Text))
+    op.create_index("ix_person_next_change", "person", ["next_change_at"])
+    op.create_index("ix_push_item_due", "push_item", ["state", "due_at"])
+    op.create_index("ix_push_item_batch", "push_item", ["batch_id"])
+    op.create_index("ix_match_cannot_link_right", "match_cannot_link", ["right_record_id"])
+    op.create_index("ix_unit_delivery_day", "unit_delivery", ["feed", "report_day"])
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the warehouse only moves forward: restore a backup to go back")

@@ -1,0 +1,162 @@
+"""The warehouse schema, by migration (Alembic).
+
+`screenfuse db upgrade` (upgrade()) is the only thing that creates or alters warehouse tables: it
+runs the revisions in screenfuse/migrations/versions/ up to the head, then drops and recreates
+every BI view of sql/views.sql (views are derived objects, never migrated). A run only checks
+that the warehouse is at the head revision (require_current()) and needs no right to create
+anything. Alembic is configured in code here: there is no alembic.ini.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from screenfuse.warehouse import schema_columns, sql_statements
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BASELINE = "0001"
+BASELINE_SQL = "migrations/0001_baseline.sql"
+VIEWS_SQL = "views.sql"
+UPGRADE_HINT = 'run "screenfuse db upgrade"'
+
+
+class WarehouseSchemaError(RuntimeError):
+    """The warehouse is not at the revision this code expects; the message (one line) says what
+    it is at and what to run."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    current: str | None   # None: no alembic_version table (or no row)
+    head: str
+    unversioned: bool     # tables made before migrations (by the old ensure_schema), not yet stamped
+
+    @property
+    def name(self) -> str:
+        """The revision, "unversioned" (tables made before migrations) or "empty"."""
+        return self.current or ("unversioned" if self.unversioned else "empty")
+
+    @property
+    def label(self) -> str:
+        return "unversioned (tables made before migrations)" if self.name == "unversioned" else self.name
+
+    @property
+    def at_head(self) -> bool:
+        return self.current == self.head
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """Alembic's configuration, built in code; revisions run on `connection` (its transaction)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def revision(engine: sa.Engine) -> Revision:
+    with engine.connect() as conn:
+        return _revision(conn)
+
+
+def _revision(conn: sa.Connection) -> Revision:
+    current = MigrationContext.configure(conn).get_current_revision()
+    unversioned = current is None and bool(_baseline_tables_present(conn))
+    return Revision(current=current, head=head_revision(), unversioned=unversioned)
+
+
+def _unknown(state: Revision) -> str | None:
+    """The first words of the error for a revision this code does not know (newer code's), else None."""
+    known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if state.current and state.current not in known:
+        return f"warehouse at revision {state.current}, which this code does not know (migrated by newer code?)"
+    return None
+
+
+def require_current(engine: sa.Engine) -> None:
+    """Raise WarehouseSchemaError (one line) unless the warehouse is at the head revision."""
+    state = revision(engine)
+    if state.at_head:
+        return
+    unknown = _unknown(state)
+    if unknown:
+        raise WarehouseSchemaError(f"{unknown}; code expects {state.head}")
+    raise WarehouseSchemaError(f"warehouse at revision {state.label}, code expects {state.head}: {UPGRADE_HINT}")
+
+
+def upgrade(engine: sa.Engine, target: str = "head") -> tuple[Revision, Revision]:
+    """Bring the warehouse to `target` (the head; tests may stop earlier) in one transaction (on
+    PostgreSQL; SQLite commits DDL as it goes): views dropped, an unversioned warehouse adopted as
+    the baseline, the revisions run, views recreated. Returns the revision before and after."""
+    with engine.begin() as conn:
+        before = _revision(conn)
+        unknown = _unknown(before)
+        if unknown:
+            raise WarehouseSchemaError(f"{unknown}; not upgrading")
+        drop_views(conn)
+        config = alembic_config(conn)
+        if before.unversioned:
+            adopt_unversioned(conn)
+            command.stamp(config, BASELINE)
+        command.upgrade(config, target)
+        create_views(conn)
+        return before, _revision(conn)
+
+
+def adopt_unversioned(conn: sa.Connection) -> None:
+    """A warehouse made by the old ensure_schema (tables, no alembic_version) becomes the baseline
+    the way ensure_schema would have brought it there: missing tables and indexes created, missing
+    columns added (nullable). The caller then stamps it at the baseline revision."""
+    for statement in sql_statements(BASELINE_SQL):
+        conn.exec_driver_sql(re.sub(r"^CREATE (TABLE|INDEX) ", r"CREATE \1 IF NOT EXISTS ", statement.rstrip(";")))
+    inspector = sa.inspect(conn)
+    for table, columns in schema_columns(BASELINE_SQL).items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name, sql_type in columns:
+            if name not in have:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+
+
+def _baseline_tables_present(conn: sa.Connection) -> set[str]:
+    return set(sa.inspect(conn).get_table_names()) & set(schema_columns(BASELINE_SQL))
+
+
+_VIEW = re.compile(r"^CREATE VIEW (\w+)", re.M)
+
+
+def view_names() -> list[str]:
+    """The BI views of sql/views.sql, in the order they are created."""
+    return [m.group(1) for s in sql_statements(VIEWS_SQL) for m in [_VIEW.search(s)] if m]
+
+
+def drop_views(conn: sa.Connection) -> None:
+    """Drop every view of sql/views.sql (last created first), so revisions may alter the tables
+    under them (PostgreSQL refuses to drop or retype a column a view reads)."""
+    for name in reversed(view_names()):
+        conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
+
+
+def create_views(conn: sa.Connection) -> None:
+    for statement in sql_statements(VIEWS_SQL):
+        conn.exec_driver_sql(statement.rstrip(";"))
+
+
+def run_sql_file(relative: str) -> None:
+    """In a revision: run the statements of a file under sql/ (e.g. sql/migrations/000N_name.sql)."""
+    from alembic import op
+
+    bind = op.get_bind()
+    for statement in sql_statements(relative):
+        bind.exec_driver_sql(statement.rstrip(";"))

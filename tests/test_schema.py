@@ -1,0 +1,134 @@
+"""The warehouse schema by migration: `screenfuse db upgrade` / `db current` on an empty warehouse,
+on a warehouse made before migrations (adopted, stamped at the baseline), and the one-line error
+of a run against a warehouse that is not at the head revision. Real SQLite and PostgreSQL."""
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from screenfuse import schema
+from screenfuse.cli import main
+from screenfuse.warehouse import engine_for, schema_columns, sql_statements
+
+KINDS = ["sqlite", "postgresql"]
+
+
+def tables_and_columns(engine) -> dict[str, set[str]]:
+    inspector = sa.inspect(engine)
+    return {t: {c["name"] for c in inspector.get_columns(t)} for t in inspector.get_table_names()}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_upgrade_creates_the_baseline_and_the_views(warehouses, kind, monkeypatch, capsys):
+    url = warehouses.new(kind)
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    engine = engine_for(url)
+    head = schema.head_revision()
+    assert main(["db", "current"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "empty\n" and err == f'warehouse at revision empty, code expects {head}: run "screenfuse db upgrade"\n'
+    with pytest.raises(schema.WarehouseSchemaError) as raised:
+        schema.require_current(engine)
+    assert str(raised.value) == f'warehouse at revision empty, code expects {head}: run "screenfuse db upgrade"'
+    assert tables_and_columns(engine) == {}  # checking created nothing
+
+    schema.upgrade(engine, schema.BASELINE)  # the baseline makes exactly the tables of its SQL file
+    baseline = {table: {name for name, _ in columns} for table, columns in schema_columns().items()}
+    assert len(baseline) == 18
+    have = tables_and_columns(engine)
+    assert have.pop("alembic_version") == {"version_num"}
+    assert have == baseline
+    assert main(["db", "upgrade"]) == 0
+    assert f"→ {head} (" in capsys.readouterr().out
+    schema.require_current(engine)
+    views = set(sa.inspect(engine).get_view_names())
+    assert views == set(schema.view_names()) and len(views) == 12
+    with engine.connect() as conn:
+        for view in views:  # every view answers on an empty warehouse
+            assert conn.execute(sa.text(f"SELECT COUNT(*) FROM {view}")).scalar() == 0
+
+    # again: nothing to migrate, the views are recreated
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO match_model (model_id, preset, params_json) VALUES ('m', 'p', '{}')"))
+    assert main(["db", "upgrade"]) == 0
+    assert f"{head} → {head} (already at the head); 12 views recreated" in capsys.readouterr().out
+    assert main(["db", "current"]) == 0
+    assert capsys.readouterr() == (f"{head}\n", "")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT model_id FROM match_model")).scalars().all() == ["m"]
+
+
+def old_ensure_schema(engine, leave_out_column=("run_log", "policy_sha256"), leave_out_table="community_risk"):
+    """What the old ensure_schema made on an older release: tables (one added later missing, one
+    column added later missing), their indexes and the views; no alembic_version."""
+    column = re.compile(rf"^\s*{leave_out_column[1]}\s.*$\n?", re.M)
+    with engine.begin() as conn:
+        for statement in sql_statements(schema.BASELINE_SQL):
+            if f"CREATE TABLE {leave_out_table} " in statement or f" ON {leave_out_table} " in statement:
+                continue
+            if f"CREATE TABLE {leave_out_column[0]} " in statement:
+                statement = column.sub("", statement).replace("policy_version      TEXT,", "policy_version      TEXT")
+            conn.exec_driver_sql(statement.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ").rstrip(";"))
+        for statement in sql_statements(schema.VIEWS_SQL):
+            if leave_out_table not in statement and leave_out_column[1] not in statement:
+                conn.exec_driver_sql(statement.rstrip(";"))
+        conn.execute(sa.text("INSERT INTO person_event (batch_id, event, person_id, other_person_ids) "
+                             "VALUES ('20200210T1300Z', 'merge', 'P1', 'P2')"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_warehouse_made_before_migrations_is_adopted(warehouses, kind, monkeypatch, capsys):
+    url = warehouses.new(kind)
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    engine = engine_for(url)
+    old_ensure_schema(engine)
+    before = tables_and_columns(engine)
+    assert "community_risk" not in before and "policy_sha256" not in before["run_log"]
+    state = schema.revision(engine)
+    assert state.current is None and state.unversioned
+    head = schema.head_revision()
+    with pytest.raises(schema.WarehouseSchemaError) as raised:
+        schema.require_current(engine)
+    assert str(raised.value) == ("warehouse at revision unversioned (tables made before migrations), "
+                                 f'code expects {head}: run "screenfuse db upgrade"')
+
+    assert main(["db", "upgrade"]) == 0
+    assert f"unversioned → {head} (adopted (tables made before migrations) and upgraded)" in capsys.readouterr().out
+    fresh = engine_for(warehouses.new(kind))
+    schema.upgrade(fresh)
+    assert tables_and_columns(engine) == tables_and_columns(fresh)  # as if made by migrations
+    assert set(sa.inspect(engine).get_view_names()) == set(schema.view_names())
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT person_id, other_person_ids FROM person_event")).all() == [("P1", "P2")]
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
+    schema.require_current(engine)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_warehouse_migrated_by_newer_code_is_not_touched(warehouses, kind, monkeypatch, capsys):
+    url = warehouses.new(kind)
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    engine = engine_for(url)
+    assert main(["db", "upgrade"]) == 0
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0999'"))
+    capsys.readouterr()
+    assert main(["db", "upgrade"]) == 2
+    assert capsys.readouterr().err == ("screenfuse: warehouse at revision 0999, which this code does not know "
+                                       "(migrated by newer code?); not upgrading\n")
+    with pytest.raises(schema.WarehouseSchemaError, match="^warehouse at revision 0999, which this code does not know"):
+        schema.require_current(engine)
+    assert set(sa.inspect(engine).get_view_names()) == set(schema.view_names())  # left as they were
+
+
+def test_revisions_form_one_line_from_the_baseline():
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(schema.alembic_config())
+    assert scripts.get_heads() == [schema.head_revision()]  # one head: no branches to merge
+    chain = [r.revision for r in scripts.walk_revisions()][::-1]
+    assert chain[0] == schema.BASELINE == "0001"
+    assert chain == [f"{n:04d}" for n in range(1, len(chain) + 1)]  # numbered in order
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
