@@ -48,6 +48,7 @@ class ScreeningJoin:
                 "individual_positive": int(o["individual_positive"].sum()),
                 "pool_positive_members": int(o["pool_positive"].sum()),
                 "pools_positive": int(o.loc[o["pool_positive"], "pool_id"].nunique()),
+                "invalid": int((o["screening_result"].eq(INVALID) & o["screening_scope"].isin([INDIVIDUAL, POOL])).sum()),
                 "overdue": int(o["result_overdue"].sum()), "conflicts": int(o["result_conflict"].sum()),
                 "orphan_results": len(self.orphans)}
 
