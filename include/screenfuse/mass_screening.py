@@ -11,7 +11,6 @@ brings the sample. Vectorized: no Python loop over rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -129,22 +128,19 @@ def join_results(samples: pd.DataFrame, results: pd.DataFrame, as_of, timezone: 
     sampled = _ns(sampled_text)
     r_sid, r_pid = _text(results, "sample_id"), _text(results, "pool_id")
     r_res, r_text = _text(results, "result"), _text(results, "result_time")
-    inline = _text(samples, "inline_result") != ""
-    in_text = _text(samples, "inline_result_time")
-    in_text = np.where((in_text != "") & ~np.isnat(_dt(in_text)), in_text, sampled_text)
+    in_res, in_text = _text(samples, "inline_result"), _text(samples, "inline_result_time")
+    in_text = np.where((in_text != "") & ~np.isnat(_dt(in_text)), in_text, sampled_text)  # else: sampling time
+    inline = in_res != ""
 
-    # every known result of a tube: the result rows, and the inline results of the sampling rows
-    own = r_sid != ""
-    on_pool = inline & (p_id != "")
-    ev_key = np.concatenate([r_sid[own], r_pid[~own & (r_pid != "")], s_id[inline & ~on_pool], p_id[on_pool]])
-    ev_kind = np.concatenate([np.ones(own.sum(), bool), np.zeros((~own & (r_pid != "")).sum(), bool),
-                              np.ones((inline & ~on_pool).sum(), bool), np.zeros(on_pool.sum(), bool)])
-    ev_res = np.concatenate([r_res[own], r_res[~own & (r_pid != "")], _text(samples, "inline_result")[inline & ~on_pool],
-                             _text(samples, "inline_result")[on_pool]])
-    ev_text = np.concatenate([r_text[own], r_text[~own & (r_pid != "")], in_text[inline & ~on_pool], in_text[on_pool]])
+    # every known result of a tube: the result rows, and the results already in the sampling rows
+    # (on a row with a pool: the pool's). A result row names its own tube, else its pool.
+    ev_key = np.r_[np.where(r_sid != "", r_sid, r_pid), np.where(p_id != "", p_id, s_id)[inline]].astype(object)
+    ev_pool = np.r_[r_sid == "", (p_id != "")[inline]]
+    ev_res, ev_text = np.r_[r_res, in_res[inline]].astype(object), np.r_[r_text, in_text[inline]].astype(object)
     ev_t = _ns(ev_text)
-    tubes = _latest(ev_key[ev_kind], ev_res[ev_kind], ev_t[ev_kind], ev_text[ev_kind], keep_positive)
-    pools = _latest(ev_key[~ev_kind], ev_res[~ev_kind], ev_t[~ev_kind], ev_text[~ev_kind], keep_positive)
+    tube, pool = (ev_key != "") & ~ev_pool, (ev_key != "") & ev_pool
+    tubes = _latest(ev_key[tube], ev_res[tube], ev_t[tube], ev_text[tube], keep_positive)
+    pools = _latest(ev_key[pool], ev_res[pool], ev_t[pool], ev_text[pool], keep_positive)
 
     i_res, i_t, i_text, i_conf = tubes.lookup(s_id)
     p_res, p_t, p_text, p_conf = pools.lookup(p_id)
@@ -188,12 +184,13 @@ class _Tubes:
     conflict: np.ndarray
 
     def lookup(self, keys: np.ndarray):
-        at = self.ids.get_indexer(keys) if len(self.ids) else np.full(len(keys), -1)
+        """Per key: result ('' if none), time (int64 ns), time as text, conflict."""
+        if not len(self.ids):
+            n = len(keys)
+            return np.full(n, "", object), np.full(n, _NAT), np.full(n, "", object), np.zeros(n, bool)
+        at = self.ids.get_indexer(keys)
         found = at >= 0
         take = np.where(found, at, 0)
-        if not len(self.ids):
-            return (np.full(len(keys), "", object), np.full(len(keys), _NAT), np.full(len(keys), "", object),
-                    np.zeros(len(keys), bool))
         return (np.where(found, self.result[take], ""), np.where(found, self.t[take], _NAT),
                 np.where(found, self.text[take], ""), found & self.conflict[take])
 
@@ -288,7 +285,8 @@ def _ns(text: np.ndarray) -> np.ndarray:
 
 
 def _as_of(as_of, timezone: str) -> int:
-    moment = pd.Timestamp(as_of if not isinstance(as_of, datetime) else as_of)
+    """`as_of` as local wall-clock nanoseconds, comparable with the records' local times."""
+    moment = pd.Timestamp(as_of)
     if moment.tzinfo is not None:
         moment = moment.tz_convert(timezone).tz_localize(None)
     return int(moment.as_unit("ns").value)
