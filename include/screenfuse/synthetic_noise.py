@@ -136,15 +136,23 @@ def phones(n: int, rng) -> np.ndarray:
 
 
 def csv_bytes(frame: pd.DataFrame, encoding: str = "utf-8") -> bytes:
-    """CSV text written by pyarrow's C++ writer (pandas' to_csv is the slowest step at this size);
-    quoted only where needed, like Excel; utf-8-sig adds the BOM, gb18030 is GBK for these texts."""
+    """CSV text written by pyarrow's C++ writer (pandas' to_csv is the slowest step at this size),
+    unquoted like Excel writes it (quoted throughout if a value needs quotes); utf-8-sig adds the
+    BOM, gb18030 is GBK for these texts."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
-    sink = pa.BufferOutputStream()
     table = pa.Table.from_pandas(frame.astype(str), preserve_index=False)
-    pa_csv.write_csv(table, sink, pa_csv.WriteOptions(quoting_style="needed"))
-    data = sink.getvalue().to_pybytes()
+    plain = not any(set(str(c)) & set(',"\n') for c in frame.columns)
+    for quoting in ("none", "needed"):  # "none" refuses a value with a comma, quote or line break
+        sink = pa.BufferOutputStream()
+        try:
+            pa_csv.write_csv(table, sink, pa_csv.WriteOptions(quoting_style=quoting, include_header=not plain))
+            break
+        except pa.ArrowInvalid:
+            continue
+    data = (",".join(map(str, frame.columns)) + "\n").encode("utf-8") if plain else b""
+    data += sink.getvalue().to_pybytes()
     if encoding == "utf-8-sig":
         return b"\xef\xbb\xbf" + data
     return data if encoding == "utf-8" else data.decode("utf-8").encode(encoding)
