@@ -3,12 +3,16 @@ import pytest
 from screenfuse.contracts import ContractError, load_contract, load_contracts
 
 
-def test_five_feeds_ship_with_contracts():
-    assert sorted(load_contracts()) == ["checkpoint", "community", "feedback", "hospital", "police"]
+def test_seven_feeds_ship_with_contracts():
+    assert sorted(load_contracts()) == ["checkpoint", "community", "feedback", "hospital", "mass_screening",
+                                        "mass_screening_result", "police"]
     assert load_contracts()["feedback"].kind == "answers"
-    from screenfuse.contracts import person_feeds
+    assert load_contracts()["mass_screening_result"].kind == "results"
+    from screenfuse.contracts import person_feeds, result_feeds
 
-    assert person_feeds() == ["checkpoint", "community", "hospital", "police"]  # feedback never enters matching
+    # feedback answers items and lab results name tubes: neither enters matching
+    assert person_feeds() == ["checkpoint", "community", "hospital", "mass_screening", "police"]
+    assert result_feeds() == ["mass_screening_result"]
 
 
 def test_header_aliases_chinese_english_and_marks():
@@ -30,6 +34,10 @@ def test_first_matching_header_wins():
     ("feed: other\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n  unit: {type: text}\n  event_time: {type: datetime}\n", "file name"),
     ("feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n", "fields.event_time is missing"),
     ("feed: [unclosed\n", "not valid YAML"),
+    ("feed: extra\nkind: results\npatterns: ['*.csv']\nfields:\n  unit: {type: text}\n  event_time: {type: datetime}\n"
+     "  result: {type: text}\n  sample_id: {type: code}\n", "fields.pool_id is missing; every feed of kind results"),
+    ("feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n  unit: {type: text}\n  event_time: {type: datetime}\n"
+     "  raw_json: {type: text}\n", "fields.raw_json is a name the ingest sets itself"),
 ])
 def test_bad_contracts_name_the_key(tmp_path, body, words):
     (tmp_path / "extra.yaml").write_text(body, encoding="utf-8")

@@ -41,9 +41,11 @@ def test_default_policy_loads_with_the_expected_shape():
     policy = default_policy()
     assert policy.version
     assert policy.status_priority == ("confirmed", "asymptomatic", "suspected", "fever", "close_contact",
-                                      "key_area_arrival", "cleared", "discharged", "deceased", "none")
+                                      "screening_retest", "key_area_arrival", "cleared", "discharged", "deceased",
+                                      "none")
     assert policy.status_labels["close_contact"] == "密接"
-    assert len(policy.measure_specs) == 7
+    assert len(policy.measure_specs) == 8
+    assert policy.result_due_hours == 24
     assert policy.measure_specs["centralized_isolation"].days == 14
     assert policy.hours_to_act["transfer_fever_clinic"] == 2
     assert policy.measures["fever"] == "transfer_fever_clinic"

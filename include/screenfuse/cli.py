@@ -20,7 +20,28 @@ def _generate(args) -> int:
                       day_index=args.day_index, zero_reports=args.zero_reports)
     rows = ", ".join(f"{feed} {n}" for feed, n in result["rows"].items())
     print(f"generated {result['people']} people, {result['files']} files into {args.out} ({rows}); truth in {args.truth}")
+    if args.mass_screening:
+        _generate_mass(args)
     return 0
+
+
+def _generate_mass(args) -> None:
+    """The mass screening of the same day: the people just written (truth/people.csv) and the
+    district's other residents."""
+    import time
+
+    import pandas as pd
+
+    from screenfuse.synthetic_mass import generate_mass_screening
+
+    started = time.perf_counter()
+    suffix = f"_{args.day_index}" if args.day_index else ""
+    people = pd.read_csv(Path(args.truth) / f"people{suffix}.csv", dtype=str, keep_default_na=False)
+    done = generate_mass_screening(args.mass_screening, args.seed, date.fromisoformat(args.day), Path(args.out),
+                                   Path(args.truth), people=people, day_index=args.day_index)
+    print(f"mass screening: {done['rows']} sampling rows at {done['points']} sampling points ({done['pools']} pools, "
+          f"{done['positive']} truly positive), {done['result_rows']} result rows, {done['files']} files "
+          f"in {time.perf_counter() - started:.1f} s")
 
 
 def _answer(args) -> int:
@@ -195,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="0: the first day; N > 0: a later day of the same population (same seed)")
     gen.add_argument("--zero-reports", action="store_true",
                      help="units without rows send a header-only file (零报告); a few stay silent")
+    gen.add_argument("--mass-screening", type=int, default=0, metavar="N",
+                     help="also N rows of mass nucleic-acid screening (全员核酸筛查) that day: sampling files per "
+                     "sampling point in mass_screening/, the labs' results in mass_screening_result/")
     gen.set_defaults(func=_generate)
 
     ans = sub.add_parser("answer", help="synthetic feedback: street offices answer the lists of one outbox batch")

@@ -16,8 +16,14 @@ import pandas as pd
 from screenfuse.config import packaged_path
 import yaml
 
-FEED_KINDS = ("persons", "answers")
-FIELD_TYPES = ("text", "name", "id_number", "phone", "datetime", "date", "temperature", "address")
+FEED_KINDS = ("persons", "answers", "results")
+FIELD_TYPES = ("text", "name", "id_number", "phone", "datetime", "date", "temperature", "address", "code")
+# columns every staged row gets from the file itself: a contract field of the same name would clash
+RESERVED_FIELDS = ("source_record_id", "batch_id", "feed", "file_name", "file_sha256", "row_number",
+                   "details_json", "raw_json")
+# what a feed of each kind must declare (kind results: lab results for samples, see mass_screening.py)
+KIND_FIELDS = {"persons": ("name", "event_time", "unit"), "answers": ("event_time", "unit"),
+               "results": ("event_time", "unit", "result", "sample_id", "pool_id")}
 
 
 class ContractError(ValueError):
@@ -40,7 +46,7 @@ class FeedContract:
     patterns: tuple[str, ...]
     fields: dict[str, FieldSpec]
     address_from: tuple[str, ...] = field(default=())
-    kind: str = "persons"  # persons: rows are person records | answers: rows answer push items (feedback)
+    kind: str = "persons"  # persons: person records | answers: answers to push items | results: lab results
 
     @property
     def required_fields(self) -> list[str]:
@@ -84,6 +90,8 @@ def _parse(feed_file: Path) -> FeedContract:
         raise ContractError(f"{where}: 'fields' must map field names to specs")
     fields: dict[str, FieldSpec] = {}
     for name, spec in doc["fields"].items():
+        if name in RESERVED_FIELDS or str(name).startswith("_"):
+            raise ContractError(f"{where}: fields.{name} is a name the ingest sets itself; rename the field")
         if not isinstance(spec, dict):
             raise ContractError(f"{where}: fields.{name} must be a mapping with at least 'type'")
         ftype = spec.get("type")
@@ -108,9 +116,9 @@ def _parse(feed_file: Path) -> FeedContract:
     kind = str(doc.get("kind", "persons"))
     if kind not in FEED_KINDS:
         raise ContractError(f"{where}: kind is {kind!r}; use one of {', '.join(FEED_KINDS)}")
-    for needed in ("name", "event_time", "unit") if kind == "persons" else ("event_time", "unit"):
+    for needed in KIND_FIELDS[kind]:
         if needed not in fields:
-            raise ContractError(f"{where}: fields.{needed} is missing; every feed needs it")
+            raise ContractError(f"{where}: fields.{needed} is missing; every feed of kind {kind} needs it")
     address_from = tuple(doc.get("address_from", ()))
     for part in address_from:
         if part not in fields:
@@ -143,6 +151,11 @@ def load_contracts(directory: Path | None = None) -> dict[str, FeedContract]:
 def _parsed(files: tuple[tuple[str, int], ...]) -> tuple[tuple[str, FeedContract], ...]:
     """Contracts parsed once per set of files and their modification times (a run asks often)."""
     return tuple((c.feed, c) for c in (_parse(Path(name)) for name, _ in files))
+
+
+def result_feeds() -> list[str]:
+    """The feeds whose rows are lab results for samples (kind results); they never enter matching."""
+    return sorted(name for name, c in load_contracts().items() if c.kind == "results")
 
 
 def person_feeds() -> list[str]:

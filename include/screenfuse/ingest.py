@@ -75,6 +75,10 @@ def stage_file(path: Path, contract: FeedContract, gazetteer: Gazetteer, sha256:
         from screenfuse.feedback import normalize_answers
 
         records = normalize_answers(mapped)
+    elif contract.kind == "results":
+        from screenfuse.mass_screening import normalize_results
+
+        records = normalize_results(mapped, contract)
     else:
         records = normalize_rows(mapped, contract, gazetteer)
     records.insert(0, "row_number", frame.index.to_numpy() + 1)
@@ -121,18 +125,57 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
 
     known = {"unit", "event_time", "name", "id_number", "phone", "address", "temperature",
              *IDENTITY_COLUMNS, *FACT_COLUMNS}
-    extra = [f for f in contract.fields if f not in known and f in mapped.columns]
+    extra, flags = extra_fields(mapped, contract, known)
+    present = [f for f in extra.columns if f in mapped.columns]
+    if "id_type" in extra:
+        out, extra = _other_documents(out, extra, col("id_number"))
+        present += ["document_number"] if "id_type" in present else []
+    out["details_json"] = _json_rows(extra[present]) if present else "{}"
+    # every extra field is also a column (empty when the file lacks it), so the row suite can check
+    # it; what the warehouse keeps of a record is its canonical columns and details_json
+    return out.join(extra).join(flags)
+
+
+def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The contract's fields beyond `known`, normalized by type ("" when the file lacks the column),
+    and a `_<field>_unusable` flag column per `code` field (Excel's scientific notation)."""
     details = pd.DataFrame(index=mapped.index)
-    for name in extra:
-        ftype = contract.fields[name].type
-        if ftype in ("date", "datetime"):
-            details[name] = nz.normalize_datetimes(mapped[name]).str[: 10 if ftype == "date" else 19]
-        elif ftype == "address":
+    flags = pd.DataFrame(index=mapped.index)
+    for name, spec in contract.fields.items():
+        if name in known:
+            continue
+        if name not in mapped.columns:
+            details[name] = ""
+            if spec.type == "code":
+                flags[f"_{name}_unusable"] = False
+        elif spec.type in ("date", "datetime"):
+            details[name] = nz.normalize_datetimes(mapped[name]).str[: 10 if spec.type == "date" else 19]
+        elif spec.type == "address":
             details[name] = nz.normalize_addresses(mapped[name])
+        elif spec.type == "code":
+            codes = nz.normalize_codes(mapped[name])
+            details[name] = codes["code"]
+            flags[f"_{name}_unusable"] = codes["unusable"].astype(bool)
         else:
             details[name] = nz.clean_text(mapped[name])
-    out["details_json"] = _json_rows(details) if extra else "{}"
-    return out
+    return details, flags
+
+
+def is_resident_id_type(id_type: pd.Series) -> pd.Series:
+    """证件类型 naming the resident ID card, or empty (most forms take only that); a foreigner's
+    permanent residence card (外国人永久居留身份证) is not one."""
+    text = nz.clean_text(id_type)
+    return (text == "") | (text.str.contains("身份证") & ~text.str.contains("外国人|居留", regex=True))
+
+
+def _other_documents(out: pd.DataFrame, extra: pd.DataFrame, typed: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A passport or travel-permit number is not a resident ID: it must neither be quarantined as a
+    malformed ID nor compared as one. It is kept in details (`document_number`), the ID left empty."""
+    other = ~is_resident_id_type(extra["id_type"])
+    extra = extra.assign(document_number=nz.clean_text(typed).where(other, ""))
+    out.loc[other, ["id_number", "birth_date", "sex", "region_code"]] = ""
+    out.loc[other, "id_status"] = "other_document"
+    return out, extra
 
 
 def _json_rows(frame: pd.DataFrame) -> list[str]:

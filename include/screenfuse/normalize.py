@@ -253,6 +253,20 @@ def normalize_dates(values: pd.Series) -> pd.Series:
     return normalize_datetimes(values).str[:10]
 
 
+def normalize_codes(values: pd.Series) -> pd.DataFrame:
+    """Barcodes (sample tubes, pools): half-width, no spaces, upper case → columns `code` and
+    `unusable`. A number that went through Excel (2.00210001E+13) has lost digits: unusable,
+    never guessed, like an ID number."""
+    return on_distinct(values, _normalize_codes)
+
+
+def _normalize_codes(values: pd.Series) -> pd.DataFrame:
+    code = to_halfwidth(values).str.replace(r"\s+", "", regex=True).str.upper()
+    unusable = code.str.fullmatch(_EXCEL_NUMBER.pattern).fillna(False).astype(bool)
+    return pd.DataFrame({"code": code.to_numpy(dtype=object), "unusable": unusable.to_numpy(dtype=object)},
+                        index=values.index)
+
+
 def normalize_temperatures(values: pd.Series) -> pd.Series:
     """'36.5', '36.5℃', '37,3 °C' → float °C (NaN when missing or not a number)."""
     text = to_halfwidth(values).str.replace(r"[℃°CcＣ\s]", "", regex=True).str.replace(",", ".")

@@ -25,11 +25,12 @@ import yaml
 POLICY_ENV = "SCREENFUSE_POLICY"
 NO_STATUS = "none"
 CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "nucleic_acid_in", "contact_link",
-              "came_from_key_area")
+              "came_from_key_area", "screening_result_in", "pool_result_in", "result_overdue")
+SCREENING_RESULTS = ("阴性", "阳性", "待复核", "无效")  # what mass-screening results may be (the contracts' allowed)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_REQUIRED = ("version", "statuses", "key_areas", "rules", "measures", "status_measures",
                  "after_discharge", "community_actions", "community_risk", "zero_report")
-_TOP_OPTIONAL = ("title", "verify_first", "expires", "ends")
+_TOP_OPTIONAL = ("title", "verify_first", "expires", "ends", "mass_screening")
 
 
 class PolicyError(ValueError):
@@ -123,6 +124,7 @@ class Policy:
     zero_report: ZeroReport
     expires: tuple[str, ...] = ()  # statuses that end on their own after their measure's days
     ends: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # status → earlier statuses a later record of it ends
+    result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
 
@@ -368,11 +370,17 @@ class _Reader:
         community_actions = _Frozen({n: self.text(v, f"community_actions.{n}") for n, v in actions.items()})
         risk_levels = self.read_risk_levels(doc["community_risk"], community_actions)
         zero_report = self.read_zero_report(doc["zero_report"])
+        due = self.read_mass_screening(doc["mass_screening"]) if "mass_screening" in doc else None
+        for i, rule in enumerate(rules):
+            if "result_overdue" in rule.when and due is None:
+                self.fail(f"rules[{i}].when.result_overdue", "needs mass_screening.result_due_hours (how many hours "
+                          "after sampling a result is overdue); add it (see docs/policy.md)")
         return Policy(
             version=version, title=title, statuses=self.statuses, key_areas=key_areas, key_area_days=key_area_days,
             rules=rules, measure_specs=self.measure_specs, measures=measures, verify_first=verify_first,
             after_discharge=after_discharge, community_actions=community_actions, risk_levels=risk_levels,
-            zero_report=zero_report, expires=expires, ends=ends, source=self.source, sha256=sha256,
+            zero_report=zero_report, expires=expires, ends=ends, result_due_hours=due, source=self.source,
+            sha256=sha256,
         )
 
     @property
@@ -425,7 +433,10 @@ class _Reader:
                 conditions[name] = float(self.number(value, here, 35.0, 42.0, "degrees Celsius (e.g. 37.3)"))
             elif name in ("action_contains_any", "category_in", "nucleic_acid_in"):
                 conditions[name] = self.texts(value, here)
-            else:  # contact_link, came_from_key_area
+            elif name in ("screening_result_in", "pool_result_in"):
+                conditions[name] = tuple(self.choice(v, f"{here}[{j}]", SCREENING_RESULTS, "screening result")
+                                         for j, v in enumerate(self.listing(value, here)))
+            else:  # contact_link, came_from_key_area, result_overdue
                 conditions[name] = self.yes(value, here)
         return Rule(status=status, feeds=feeds, when=_Frozen(conditions))
 
@@ -539,6 +550,10 @@ class _Reader:
                                     _Frozen(when_any), level_actions))
         return tuple(levels)
 
+    def read_mass_screening(self, node: Any) -> float:
+        self.mapping(node, "mass_screening", ("result_due_hours",))
+        return float(self.number(node["result_due_hours"], "mass_screening.result_due_hours", 1, 24 * 14, "hours"))
+
     def read_zero_report(self, node: Any) -> ZeroReport:
         self.mapping(node, "zero_report", ("timezone", "deadline_hour"))
         timezone = self.text(node["timezone"], "zero_report.timezone")
@@ -562,7 +577,9 @@ class _Reader:
 def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
     """What each source record on its own says about the person: the highest-priority status any
     rule gives it, else "none". Reads feed, temperature, category, action, contact_of_name,
-    contact_of_id, came_from, arrival_date and event_time; a missing column counts as empty."""
+    contact_of_id, came_from, arrival_date and event_time, and for mass-screening samples the
+    joined outcome (screening_result, screening_scope, hours_waited: `mass_screening.attach_outcomes`);
+    a missing column counts as empty."""
     facts = _Facts(records, policy)
     rank = policy.status_rank
     best = np.full(len(records), rank[NO_STATUS], dtype=np.int64)
@@ -608,6 +625,15 @@ class _Facts:
             return self.text("category").isin(value).to_numpy()
         if condition == "nucleic_acid_in":
             return self.text("nucleic_acid").isin(value).to_numpy()
+        if condition in ("screening_result_in", "pool_result_in"):
+            # the joined outcome of a mass-screening sample (screenfuse.mass_screening): the result of
+            # the person's own tube, or their pool's while no own result overrides it
+            scope = "individual" if condition == "screening_result_in" else "pool"
+            return ((self.text("screening_scope") == scope) & self.text("screening_result").isin(value)).to_numpy()
+        if condition == "result_overdue":
+            waited = pd.to_numeric(self.records["hours_waited"], errors="coerce").to_numpy(dtype=float, na_value=np.nan) \
+                if "hours_waited" in self.records else np.full(len(self.records), np.nan)
+            return (self.text("screening_scope") == "awaiting").to_numpy() & (waited >= self.policy.result_due_hours)
         if condition == "contact_link":
             return (self.text("contact_of_name").ne("") | self.text("contact_of_id").ne("")).to_numpy()
         if condition == "came_from_key_area":
