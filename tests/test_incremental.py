@@ -201,3 +201,28 @@ def test_rerunning_an_hour_that_took_no_file_takes_none_of_the_files_landed_sinc
     generate(40, 4, date(2020, 2, 11), home / "landing", home / "truth", day_index=1)
     assert run_batch(load_settings(), H2)["files_seen"] == 0  # the re-run takes its own (empty) manifest
     assert run_batch(load_settings(), H3)["files_seen"] > 0
+
+
+def test_persons_left_alone_are_what_fusing_everyone_would_give(hours):
+    """The persons an hour did not touch keep their rows: fusing every person again at the last
+    hour gives the same status, measure and list for each (nobody left out of focus)."""
+    from screenfuse.fuse import fuse_persons
+    from screenfuse.gazetteer import load_gazetteer
+    from screenfuse.mass_screening import OUTCOME_COLUMNS, attach_outcomes
+    from screenfuse.policy import configured_policy_text, parse_policy
+    from screenfuse.contracts import person_feeds
+
+    engine = hours["engine"]
+    with engine.connect() as conn:
+        records = pd.read_sql(sa.text("SELECT * FROM source_record"), conn)
+        links = pd.read_sql(sa.text("SELECT source_record_id, person_id FROM person_link"), conn)
+        stored = pd.read_sql(sa.text("SELECT person_id, status, measure, responsible_list FROM person"), conn)
+    text, source = configured_policy_text()
+    policy = parse_policy(text, source=source, feeds=person_feeds())
+    records = attach_outcomes(records, pd.DataFrame(columns=OUTCOME_COLUMNS))
+    everyone = fuse_persons(records, links, load_gazetteer().streets, "2020-02-11T14:00:00Z", policy)
+    both = stored.merge(everyone, on="person_id", suffixes=("", "_all"))
+    assert len(both) == len(stored) == len(everyone)
+    differ = both[(both["status"] != both["status_all"]) | (both["measure"].fillna("") != both["measure_all"].fillna(""))
+                  | (both["responsible_list"] != both["responsible_list_all"])]
+    assert len(differ) == 0, differ[["person_id", "status", "status_all", "measure", "measure_all"]].head().to_dict("records")
