@@ -10,6 +10,7 @@ older batch is refused: its later batches were built on it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -87,7 +88,13 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
 def run_policy(settings: Settings, batch_id: str) -> Policy:
     """The policy this run started with (staged by start_batch)."""
     staged = state(settings, batch_id).get_json("policy")
-    return parse_policy(staged["text"], source=staged["source"], feeds=person_feeds())
+    return _parsed_policy(staged["text"], staged["source"], tuple(person_feeds()))
+
+
+@lru_cache(maxsize=4)
+def _parsed_policy(text: str, source: str, feeds: tuple[str, ...]) -> Policy:
+    """Each stage asks for the run's policy; the same text is parsed once per process."""
+    return parse_policy(text, source=source, feeds=list(feeds))
 
 
 def guard(settings: Settings, batch_id: str) -> None:

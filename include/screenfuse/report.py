@@ -8,6 +8,9 @@ from screenfuse.config import Settings
 from screenfuse.policy import configured_policy
 
 
+WIDE = 22  # the longest feed name (mass_screening_result) and a space
+
+
 def summary_text(settings: Settings) -> tuple[str, bool]:
     engine = warehouse.engine_for(settings.warehouse_url)
     if schema.revision(engine).label == "empty":
@@ -22,9 +25,9 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
     push = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_push.sql"), ["street"])
     lines = [f"last batch {run.batch_id} ({run.status}), warehouse {safe_url(settings.warehouse_url)}",
              f"policy {run.policy_version}", "",
-             "feed        files  dup  bad-file   rows read  accepted  quarantined"]
+             f"{'feed':<{WIDE}} files  dup  bad-file   rows read  accepted  quarantined"]
     for f in feeds.itertuples():
-        lines.append(f"{f.feed:<11} {f.files:>5} {f.files_duplicate:>4} {f.files_quarantined:>9} "
+        lines.append(f"{f.feed:<{WIDE}} {f.files:>5} {f.files_duplicate:>4} {f.files_quarantined:>9} "
                      f"{f.rows_read:>11} {f.rows_accepted:>9} {f.rows_quarantined:>12}")
     balanced = bool((feeds["rows_read"] == feeds["rows_accepted"] + feeds["rows_quarantined"]).all())
     lines += [f"every row accounted for (read = accepted + quarantined): {'yes' if balanced else 'NO'}", "",
