@@ -18,8 +18,10 @@ units), rate each community's risk level, publish the warehouse in one transacti
 `outbox/<batch>/` one list per street office with what changed (new, status changed, rerouted,
 escalated items), the police tracing list and the daily zero-report check.
 
-The batch key is the end of the data interval (e.g. `20200210T1300Z`): re-running an interval
-gives the same result. Tasks pass counts and names through XCom, never personal data.
+The batch key is the end of the data interval (e.g. `20200210T1300Z`): clearing the latest run
+takes its batch back and runs it again from the same state and the same files (the same result);
+an interval older than the latest published batch is refused at `start_batch` (docs/hourly.md).
+Tasks pass counts and names through XCom, never personal data.
 Warehouse: Airflow connection `screenfuse_warehouse` if defined, else `SCREENFUSE_WAREHOUSE_URL`,
 else SQLite in `$SCREENFUSE_HOME`. Runs never create or alter tables: `screenfuse db upgrade`
 first (start_batch fails at once, without retries, when the warehouse is at another revision).
@@ -66,7 +68,9 @@ def screenfuse_hourly():
         batch, _ = _batch()
         try:
             return pipeline.start_batch(_settings(), batch)["feeds"]
-        except WarehouseSchemaError as exc:  # the warehouse needs `screenfuse db upgrade`: retrying will not help
+        except (WarehouseSchemaError, pipeline.BatchOrderError) as exc:
+            # the warehouse needs `screenfuse db upgrade`, or the batch is older than the latest
+            # published one: retrying will not help
             raise AirflowFailException(str(exc)) from None
 
     @task_group(group_id="ingest")

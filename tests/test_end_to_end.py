@@ -56,6 +56,20 @@ def test_runs_succeed(scenario):
     assert [r.state for r in scenario["runs"]] == ["success"] * 3
 
 
+def test_an_older_interval_fails_at_once_and_changes_nothing(scenario, capfd):
+    """The first hour again after the second was published: refused at start_batch, no retries."""
+    import time
+
+    def rows():
+        return {name: len(table(scenario["engine"], name)) for name in ("person", "person_link", "push_item", "run_log")}
+
+    before, started = rows(), time.monotonic()
+    assert run_dag(FIRST).state == "failed" and time.monotonic() - started < 60
+    out, err = capfd.readouterr()
+    assert "AirflowFailException: batch 20200210T1300Z is older than the latest published batch 20200210T1400Z" in out + err
+    assert rows() == before
+
+
 def test_every_row_is_accepted_or_quarantined(scenario):
     engine, home = scenario["engine"], scenario["home"]
     files = table(engine, "ingest_file", "WHERE batch_id = '20200210T1300Z'")
