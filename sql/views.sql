@@ -90,12 +90,6 @@ SELECT t.trace_id, t.batch_id, t.push_item_id, t.street, t.person_id, p.name, p.
        t.answered_at, t.reason
 FROM police_tracing t
 LEFT JOIN person p ON p.person_id = t.person_id;
-
--- Each person's timeline (人员轨迹): every source record of every feed linked to them (screened at
--- a checkpoint, visited by a grid worker, traced by the police, seen or tested at a hospital), each
--- status change and each push item's life (pushed, escalated, answered, closed), in time order.
--- `clock`: source records carry the unit's local time as sent; the pipeline's own events are UTC.
--- Status rows and push items are kept under the person id they were decided for.
 -- Mass screening: samples the labs have not answered yet (no result for the tube, none for its
 -- pool, none written on the sampling row), oldest first is for BI to sort; hours are counted by
 -- BI from sampled_at (local time) since the warehouse keeps times as text.
@@ -125,6 +119,11 @@ SELECT o.person_id, o.source_record_id, s.sampling_point, s.sampled_at, o.sample
 FROM screening_outcome o
 LEFT JOIN screening_sample s ON s.source_record_id = o.source_record_id;
 
+-- Each person's timeline (人员轨迹): every source record of every feed linked to them (screened at
+-- a checkpoint, visited by a grid worker, traced by the police, seen or tested at a hospital), each
+-- status change and each push item's life (pushed, escalated, answered, closed), in time order.
+-- `clock`: source records carry the unit's local time as sent; the pipeline's own events are UTC.
+-- Status rows and push items are kept under the person id they were decided for.
 CREATE VIEW v_person_timeline AS
 SELECT l.person_id, r.event_time AS at, 'local' AS clock, r.feed AS source,
        CASE WHEN r.feed = 'checkpoint' THEN 'screened'

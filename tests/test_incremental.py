@@ -226,3 +226,61 @@ def test_persons_left_alone_are_what_fusing_everyone_would_give(hours):
     differ = both[(both["status"] != both["status_all"]) | (both["measure"].fillna("") != both["measure_all"].fillna(""))
                   | (both["responsible_list"] != both["responsible_list_all"])]
     assert len(differ) == 0, differ[["person_id", "status", "status_all", "measure", "measure_all"]].head().to_dict("records")
+
+
+def test_upgrading_a_warehouse_with_records_rebuilds_their_matching_state(tmp_path, monkeypatch):
+    """Revision 0002 on a warehouse that already holds records (made before it) fills the matching
+    state as the runs would have, and brings every person with a status back into focus."""
+    import importlib
+
+    home = tmp_path / "data"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    engine = upgraded(f"sqlite:///{home / 'warehouse.db'}", monkeypatch)
+    generate(80, 6, date(2020, 2, 10), home / "landing", home / "truth")
+    run_batch(load_settings(), H1)
+    state = ("match_record", "match_key", "match_term")
+    read = lambda conn, t: pd.read_sql(sa.text(f"SELECT * FROM {t}"), conn).drop(columns="batch_id").astype(str)  # noqa: E731
+    with engine.begin() as conn:
+        before = {t: read(conn, t) for t in state}
+        for t in state:
+            conn.exec_driver_sql(f"DELETE FROM {t}")
+        importlib.import_module("screenfuse.migrations.versions.0002_incremental_state")._backfill(conn)
+        after = {t: read(conn, t) for t in state}
+        refocus = conn.exec_driver_sql("SELECT COUNT(*) FROM person WHERE next_change_at = '1970-01-01T00:00:00Z'").scalar()
+        with_status = conn.exec_driver_sql("SELECT COUNT(*) FROM person WHERE status <> 'none'").scalar()
+    for t in state:
+        key = list(before[t].columns)
+        assert before[t].sort_values(key).reset_index(drop=True).equals(after[t].sort_values(key).reset_index(drop=True)), t
+    assert refocus == with_status > 0
+
+
+def test_a_batch_published_meanwhile_stops_a_publish_and_a_batch_without_images_is_not_taken_back(tmp_path, monkeypatch):
+    from screenfuse import pipeline, stage_ingest, stage_match, stage_publish
+
+    home = tmp_path / "data"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    engine = upgraded(f"sqlite:///{home / 'warehouse.db'}", monkeypatch)
+    generate(60, 8, date(2020, 2, 10), home / "landing", home / "truth")
+    run_batch(load_settings(), H1)
+    settings, late = load_settings(), pipeline.batch_id_for(H3)
+    feeds = pipeline.start_batch(settings, late)["feeds"]  # H3 starts from H1 ...
+    for feed in feeds:
+        stage_ingest.ingest_feed(settings, late, feed)
+        stage_ingest.validate_feed(settings, late, feed)
+    stage_match.resolve(settings, late)
+    stage_match.fuse(settings, late, H3)
+    stage_publish.plan_push(settings, late, H3)
+    stage_publish.check_zero_reports(settings, late, H3)
+    stage_publish.rate_communities(settings, late)
+    run_batch(load_settings(), H2)  # ... while H2 is published
+    before = checksums(engine)
+    with pytest.raises(BatchOrderError, match="20200210T1400Z was published while batch 20200211T1400Z ran"):
+        stage_publish.publish(settings, late, "cli", (H3.replace(hour=13), H3))
+    after = checksums(engine)
+    assert [t for t in before if t != "batch_stage" and before[t] != after[t]] == []  # nothing written
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT MAX(batch_id) FROM run_log").scalar() == "20200210T1400Z"
+
+    pipeline.start_batch(settings, pipeline.batch_id_for(H2))  # H2 taken back (its re-run then fails) ...
+    with pytest.raises(BatchOrderError, match="batch 20200210T1300Z cannot be taken back"):
+        run_batch(load_settings(), H1)  # ... so H1 is the latest again, but its images are gone

@@ -54,13 +54,19 @@ def latest_published(conn) -> str | None:
 
 def check_order(conn, batch_id: str) -> bool:
     """Refuse a batch older than the latest published one; True when this batch is the latest
-    published one (a re-run)."""
+    published one (a re-run), which needs its before-images (a batch taken back loses them: the
+    one before it can then not be taken back)."""
     latest = latest_published(conn)
     if latest and batch_id < latest:
         raise BatchOrderError(
             f"batch {batch_id} is older than the latest published batch {latest}: re-running it would mix "
             f"states; re-run {latest} instead, or restore the warehouse from a backup taken before {batch_id} "
             "and replay the batches in order")
+    if latest == batch_id and not conn.execute(sa.text(
+            "SELECT 1 FROM batch_undo WHERE batch_id = :b AND table_name = '#batch'"), {"b": batch_id}).first():
+        raise BatchOrderError(
+            f"batch {batch_id} cannot be taken back: its before-images are gone (a later batch was published "
+            "and taken back since); restore the warehouse from a backup and replay the batches in order")
     return latest == batch_id
 
 
@@ -78,9 +84,14 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
         rerun = check_order(conn, batch_id)
         if rerun:
             warehouse.undo_batch(conn, batch_id)
+        latest = latest_published(conn)
+        # what failed runs of batches older than the latest published one staged can never be
+        # used again, and holds personal data
+        conn.execute(sa.text("DELETE FROM batch_stage WHERE batch_id < :latest"), {"latest": latest or ""})
     stage = state(settings, batch_id)
     stage.clear()
     stage.put_json("policy", {"text": text, "source": policy.source})
+    stage.put_json("started_after", {"batch_id": latest})
     _, taken = landing.take_files(db, batch_id, settings.landing, load_contracts(), landing.settle_seconds())
     return {"batch_id": batch_id, "feeds": feeds, "policy_version": policy.version, "rerun": rerun, **taken}
 

@@ -75,7 +75,7 @@ def resolve(settings: Settings, batch_id: str) -> dict:
             frame = prepared
     links = result.links.merge(previous.rename(columns={"person_id": "previous_person_id"}), on="source_record_id", how="left")
     changed = links["previous_person_id"].isna() | (links["previous_person_id"] != links["person_id"])
-    links = links[changed].assign(changed_batch_id=batch_id)[LINK_COLUMNS]
+    links = _keep_what_joined(settings, links[changed].assign(changed_batch_id=batch_id)[LINK_COLUMNS])
     review = result.review.assign(batch_id=batch_id, state="open")
     review.insert(0, "review_id", [f"R{batch_id}-{a}-{b}" for a, b in zip(review["left_record_id"], review["right_record_id"])])
     stage.put("match_record", prepared.assign(batch_id=batch_id))
@@ -95,13 +95,30 @@ def resolve(settings: Settings, batch_id: str) -> dict:
             "model_trained": result.model_trained}
 
 
+def _keep_what_joined(settings: Settings, links: pd.DataFrame) -> pd.DataFrame:
+    """A record that moved only because its person merged with another ("kept") keeps the weight,
+    probability and explanation of the link that joined it in an earlier run."""
+    moved = links["previous_person_id"].notna() & links["match_weight"].isna()
+    if not moved.any():
+        return links
+    with engine(settings).connect() as conn:
+        stored = warehouse.rows_by_keys(conn, "person_link", "source_record_id", links.loc[moved, "source_record_id"],
+                                        columns="source_record_id, match_weight, match_probability, match_rule, explanation")
+    stored = stored.set_index("source_record_id")
+    out = links.copy()
+    for column in ("match_weight", "match_probability", "match_rule", "explanation"):
+        kept = out.loc[moved, "source_record_id"].map(stored[column])
+        out.loc[moved, column] = kept.where(kept.notna(), out.loc[moved, column])
+    return out
+
+
 def focus(conn, resolution: pd.DataFrame, answers: pd.DataFrame, as_of: str, everyone: bool = False,
           records=()):
     """Every record of the persons in focus (source_record_id, person_id) as resolved now and as
     it was before the batch, and the ids of those persons before it. `records`: stored records
     whose persons must be looked at again (e.g. a lab result named their tube)."""
     touched = set(resolution["person_id"]) | set(resolution["person_before"].dropna())
-    timed = warehouse.query_frame(conn, "SELECT person_id FROM person WHERE next_change_at <= :t AND next_change_at <> ''",
+    timed = warehouse.query_frame(conn, "SELECT person_id FROM person WHERE next_change_at > '' AND next_change_at <= :t",
                                   t=as_of)
     overdue = warehouse.query_frame(conn, """SELECT DISTINCT person_id FROM push_item
         WHERE state IN ('open', 'pushed') AND due_at <= :t AND answered_at IS NULL""", t=as_of)

@@ -17,7 +17,7 @@ from screenfuse import feedback as fb
 from screenfuse import match_state, reporting, screening_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.gazetteer import load_gazetteer
-from screenfuse.pipeline import check_order, engine, feed_names, guard, iso, run_policy, state
+from screenfuse.pipeline import BatchOrderError, check_order, engine, feed_names, guard, iso, latest_published, run_policy, state
 from screenfuse.pushlist import plan_push_items, write_outbox, write_tracing_list, write_zero_report
 from screenfuse.risk import community_levels
 from screenfuse.stage_ingest import ReconciliationError
@@ -129,7 +129,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     persons it touched, the counts. A batch published before is taken back first."""
     stage, policy = state(settings, batch_id), run_policy(settings, batch_id)
     persons, links = stage.get("persons"), stage.get("links")
-    problems = audit_persons(persons, links[links["person_id"].isin(persons["person_id"])], policy.status_priority)
+    problems = audit_persons(persons, links, policy.status_priority)
     if problems:
         raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
     feeds = feed_names()
@@ -155,10 +155,17 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     }
     if run["rows_read"] != run["rows_accepted"] + run["rows_quarantined"]:
         raise ReconciliationError(f"batch {batch_id}: rows read != accepted + quarantined")
+    started_after = stage.get_json("started_after")["batch_id"]
     with engine(settings).begin() as conn:
+        warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
         if check_order(conn, batch_id):
             warehouse.undo_batch(conn, batch_id)
+        if latest_published(conn) != started_after:
+            raise BatchOrderError(f"batch {latest_published(conn)} was published while batch {batch_id} ran: "
+                                  f"clear the whole run of {batch_id} (from start_batch) so it starts from there")
         conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id <> :b"), {"b": batch_id})  # only the latest can be re-run
+        warehouse.bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": "#batch",
+                                                                 "row_key": batch_id, "row_json": None}]))
         warehouse.bulk_insert(conn, "source_record", new_records)
         match_state.add_terms(conn, batch_id, terms)
         warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id")

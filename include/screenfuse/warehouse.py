@@ -131,10 +131,17 @@ def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None
     rows = _tuples(frame, columns)
     names = ", ".join(columns)
     if is_postgres(conn):
+        import psycopg
+
         raw = conn.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        try:
+            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.Error as exc:  # its DETAIL and CONTEXT quote the row: personal data stays out
+            diag = exc.diag
+            raise RuntimeError(f"writing {table} failed: SQLSTATE {exc.sqlstate}, constraint "
+                               f"{diag.constraint_name or '-'}, column {diag.column_name or '-'}") from None
     else:
         marks = ", ".join("?" for _ in columns)
         conn.connection.driver_connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
@@ -201,6 +208,14 @@ UNDO_TABLES = {"person": ("person_id", "batch_id"), "person_link": ("source_reco
                "match_term": ("term_key", "batch_id"), "screening_outcome": ("source_record_id", "batch_id")}
 
 
+def lock_for_publish(conn) -> None:
+    """Serialize publishing: PostgreSQL takes a transaction lock, SQLite its write lock now."""
+    if is_postgres(conn):
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(8411770)")  # screenfuse's publish lock
+    else:
+        conn.exec_driver_sql("DELETE FROM batch_undo WHERE 1 = 0")  # a write: SQLite holds the lock from here
+
+
 def undo_batch(conn, batch_id: str) -> None:
     """Take a published batch back: its own rows go, rows it replaced are restored from
     `batch_undo`, and what it changed in earlier rows is undone (sql/publish/delete_batch.sql)."""
@@ -217,4 +232,4 @@ def undo_batch(conn, batch_id: str) -> None:
             load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: frame[key].astype(str)}))
             conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
             bulk_insert(conn, table, frame)
-    conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id = :b"), {"b": batch_id})
+    conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id = :b"), {"b": batch_id})  # the '#batch' mark too

@@ -52,6 +52,43 @@ def upgrade() -> None:
     op.create_index("ix_push_item_batch", "push_item", ["batch_id"])
     op.create_index("ix_match_cannot_link_right", "match_cannot_link", ["right_record_id"])
     op.create_index("ix_unit_delivery_day", "unit_delivery", ["feed", "report_day"])
+    # what taking back the latest batch deletes by (its own rows)
+    op.create_index("ix_person_batch", "person", ["batch_id"])
+    op.create_index("ix_person_link_changed", "person_link", ["changed_batch_id"])
+    op.create_index("ix_match_term_batch", "match_term", ["batch_id"])
+    _backfill(op.get_bind())
+
+
+def _backfill(conn) -> None:
+    """A warehouse that already holds records gets their matching state, so the next hour finds
+    its neighbours; every person with a status is fused again by the next run (next_change_at in
+    the past), which sets when each must be looked at again. Uses the matching code of this
+    release (one pass over the records, in chunks)."""
+    import pandas as pd
+
+    from screenfuse import match_state, warehouse
+    from screenfuse.resolve import SETTINGS, prepare_records
+
+    columns = "source_record_id, batch_id, name, id_number, phone, phone2, birth_date, sex, address"
+    terms = []
+    offset, chunk = 0, 200_000
+    while True:
+        rows = warehouse.query_frame(conn, f"SELECT {columns} FROM source_record ORDER BY source_record_id "
+                                           f"LIMIT {chunk} OFFSET {offset}")
+        if rows.empty:
+            break
+        prepared = prepare_records(rows)
+        warehouse.bulk_insert(conn, "match_record", prepared.assign(batch_id=rows["batch_id"].to_numpy()))
+        keys = match_state.block_keys(prepared, SETTINGS)
+        batch_of = dict(zip(rows["source_record_id"], rows["batch_id"]))
+        warehouse.bulk_insert(conn, "match_key", keys.assign(batch_id=keys["record_id"].map(batch_of)))
+        terms.append(match_state.term_counts(prepared, SETTINGS))
+        offset += chunk
+    if terms:
+        counts = pd.concat(terms).groupby("term_key", as_index=False)["n"].sum()
+        # not a batch's own rows: taking back the latest batch restores them, never deletes them
+        warehouse.bulk_insert(conn, "match_term", counts.assign(batch_id="backfill"))
+        conn.exec_driver_sql("UPDATE person SET next_change_at = '1970-01-01T00:00:00Z' WHERE status <> 'none'")
 
 
 def downgrade() -> None:
