@@ -107,9 +107,13 @@ def rate_communities(settings: Settings, batch_id: str) -> dict:
     persons = stage.get("persons")
     replaced = set(persons["person_id"]) | set(stage.get("persons_gone")["person_id"])
     with engine(settings).begin() as conn:
-        stored = warehouse.query_frame(conn, "SELECT person_id, community, status FROM person WHERE status <> 'none'")
-    living = pd.concat([stored[~stored["person_id"].isin(replaced)], persons[["person_id", "community", "status"]]],
-                       ignore_index=True)
+        warehouse.load_keys(conn, "k_replaced", pd.DataFrame({"person_id": pd.Series(sorted(replaced), dtype=object)}))
+        stored = warehouse.query_frame(conn, """
+            SELECT community, status, COUNT(*) AS n FROM person
+            WHERE status <> 'none' AND person_id NOT IN (SELECT person_id FROM k_replaced)
+            GROUP BY community, status""")  # counts, not persons: the database does the reading
+    stored = stored.loc[stored.index.repeat(stored["n"].astype(int)), ["community", "status"]]
+    living = pd.concat([stored, persons[["community", "status"]]], ignore_index=True)
     levels = community_levels(living, load_gazetteer().communities, run_policy(settings, batch_id), batch_id)
     stage.put("community_risk", levels)
     return {"communities": len(levels), "by_level": {k: int(v) for k, v in levels["risk_level"].value_counts().items()}}
