@@ -96,6 +96,35 @@ LEFT JOIN person p ON p.person_id = t.person_id;
 -- status change and each push item's life (pushed, escalated, answered, closed), in time order.
 -- `clock`: source records carry the unit's local time as sent; the pipeline's own events are UTC.
 -- Status rows and push items are kept under the person id they were decided for.
+-- Mass screening: samples the labs have not answered yet (no result for the tube, none for its
+-- pool, none written on the sampling row), oldest first is for BI to sort; hours are counted by
+-- BI from sampled_at (local time) since the warehouse keeps times as text.
+CREATE VIEW v_screening_awaiting AS
+SELECT s.source_record_id, l.person_id, s.sampling_point, s.sample_id, s.pool_id, s.sampled_at, s.batch_id
+FROM screening_sample s
+LEFT JOIN person_link l ON l.source_record_id = s.source_record_id
+WHERE COALESCE(s.inline_result, '') = ''
+  AND NOT EXISTS (SELECT 1 FROM screening_result r WHERE s.sample_id <> '' AND r.sample_id = s.sample_id)
+  AND NOT EXISTS (SELECT 1 FROM screening_result r
+                  WHERE s.pool_id <> '' AND r.pool_id = s.pool_id AND COALESCE(r.sample_id, '') = '');
+
+-- Lab results no registered sample names (yet): kept, and joined by the run that brings the sample.
+CREATE VIEW v_screening_orphan_results AS
+SELECT r.result_id, r.batch_id, r.lab, r.sample_id, r.pool_id, r.result, r.result_time, r.file_name, r.row_number
+FROM screening_result r
+WHERE NOT EXISTS (SELECT 1 FROM screening_sample s WHERE r.sample_id <> '' AND s.sample_id = r.sample_id)
+  AND NOT EXISTS (SELECT 1 FROM screening_sample s
+                  WHERE COALESCE(r.sample_id, '') = '' AND r.pool_id <> '' AND s.pool_id = r.pool_id);
+
+-- Each sample's joined outcome as of the last run that looked at its person (overdue: waited
+-- longer than the policy's mass_screening.result_due_hours).
+CREATE VIEW v_screening_outcome AS
+SELECT o.person_id, o.source_record_id, s.sampling_point, s.sampled_at, o.sample_id, o.pool_id,
+       o.screening_scope, o.screening_result, o.screening_result_time, o.pool_result, o.awaiting_result,
+       o.hours_waited, o.result_overdue, o.result_conflict, o.as_of
+FROM screening_outcome o
+LEFT JOIN screening_sample s ON s.source_record_id = o.source_record_id;
+
 CREATE VIEW v_person_timeline AS
 SELECT l.person_id, r.event_time AS at, 'local' AS clock, r.feed AS source,
        CASE WHEN r.feed = 'checkpoint' THEN 'screened'

@@ -91,7 +91,7 @@ def test_a_replay_from_empty_gives_the_same_warehouse(hours, warehouses, tmp_pat
 def test_a_second_hour_without_files_reads_no_file_and_writes_no_person(hours):
     with hours["engine"].connect() as conn:
         run = pd.read_sql(sa.text("SELECT * FROM run_log WHERE batch_id = '20200210T1400Z'"), conn).iloc[0]
-        manifest = conn.exec_driver_sql("SELECT COUNT(*) FROM batch_manifest WHERE batch_id = '20200210T1400Z'").scalar()
+        manifest = conn.exec_driver_sql("SELECT COUNT(*) FROM batch_manifest WHERE batch_id = '20200210T1400Z' AND feed <> ''").scalar()
         rewritten = conn.exec_driver_sql("SELECT COUNT(*) FROM person WHERE batch_id = '20200210T1400Z'").scalar()
     assert (run["files_seen"], manifest, rewritten) == (0, 0, 0)
 
@@ -189,3 +189,15 @@ def test_each_task_on_its_own_host_gives_the_same_warehouse(tmp_path, monkeypatc
     assert [t for t in one if one[t] != spread[t]] == []
     assert sorted(p.name for p in (tmp_path / "one" / "outbox" / batch).iterdir()) == sorted(
         p.name for p in next(tmp_path.glob("host*/outbox")).joinpath(batch).iterdir())
+
+
+def test_rerunning_an_hour_that_took_no_file_takes_none_of_the_files_landed_since(tmp_path, monkeypatch):
+    home = tmp_path / "data"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    upgraded(f"sqlite:///{home / 'warehouse.db'}", monkeypatch)
+    generate(40, 4, date(2020, 2, 10), home / "landing", home / "truth")
+    run_batch(load_settings(), H1)
+    assert run_batch(load_settings(), H2)["files_seen"] == 0
+    generate(40, 4, date(2020, 2, 11), home / "landing", home / "truth", day_index=1)
+    assert run_batch(load_settings(), H2)["files_seen"] == 0  # the re-run takes its own (empty) manifest
+    assert run_batch(load_settings(), H3)["files_seen"] > 0

@@ -45,8 +45,9 @@ def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedCo
     settled files no published batch took, which is then stored. Returns (manifest, counts)."""
     with engine.begin() as conn:
         stored = warehouse.query_frame(conn, "SELECT * FROM batch_manifest WHERE batch_id = :b", b=batch_id)
-        if len(stored):
-            return stored[MANIFEST_COLUMNS], {"files": len(stored), "reused_manifest": True, "waiting": 0}
+        if len(stored):  # taken before (the row with no feed marks a manifest, even an empty one)
+            stored = stored[stored["feed"] != ""][MANIFEST_COLUMNS].reset_index(drop=True)
+            return stored, {"files": len(stored), "reused_manifest": True, "waiting": 0}
         now = time.time() if now is None else now
         listed = []
         for feed, contract in sorted(contracts.items()):
@@ -58,7 +59,9 @@ def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedCo
         taken = _not_taken_before(conn, listing[~waiting])
         manifest = taken.assign(batch_id=batch_id, file_sha256=[
             sha256_of(landing / feed / name) for feed, name in zip(taken["feed"], taken["file_name"])])[MANIFEST_COLUMNS]
-        warehouse.bulk_insert(conn, "batch_manifest", manifest)
+        marker = pd.DataFrame([{"batch_id": batch_id, "feed": "", "file_name": "", "file_size": 0, "file_mtime_ns": 0,
+                                "file_sha256": ""}])
+        warehouse.bulk_insert(conn, "batch_manifest", pd.concat([marker, manifest], ignore_index=True))
     return manifest, {"files": len(manifest), "reused_manifest": False, "waiting": int(waiting.sum()),
                       "seen_before": int((~waiting).sum()) - len(manifest)}
 

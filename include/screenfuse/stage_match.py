@@ -8,11 +8,12 @@ batch's answers name.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pandas as pd
 
-from screenfuse import match_state, warehouse
+from screenfuse import mass_screening as ms
+from screenfuse import match_state, screening_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contracts, person_feeds
 from screenfuse.fuse import fuse_persons, next_change, person_counts_by_status
@@ -39,7 +40,7 @@ def batch_answers(stage) -> pd.DataFrame:
     """The batch's accepted feedback answers (every feed of kind `answers`)."""
     from screenfuse import feedback as fb
 
-    frames = [stage.get(f"{feed}.accepted") for feed in sorted(set(load_contracts()) - set(person_feeds()))]
+    frames = [stage.get(f"{feed}.accepted") for feed, c in sorted(load_contracts().items()) if c.kind == "answers"]
     frames = [f for f in frames if not f.empty]
     return (pd.concat(frames, ignore_index=True) if frames
             else pd.DataFrame({c: pd.Series(dtype=object) for c in fb.ANSWER_COLUMNS}))
@@ -94,9 +95,11 @@ def resolve(settings: Settings, batch_id: str) -> dict:
             "model_trained": result.model_trained}
 
 
-def focus(conn, resolution: pd.DataFrame, answers: pd.DataFrame, as_of: str, everyone: bool = False):
+def focus(conn, resolution: pd.DataFrame, answers: pd.DataFrame, as_of: str, everyone: bool = False,
+          records=()):
     """Every record of the persons in focus (source_record_id, person_id) as resolved now and as
-    it was before the batch, and the ids of those persons before it."""
+    it was before the batch, and the ids of those persons before it. `records`: stored records
+    whose persons must be looked at again (e.g. a lab result named their tube)."""
     touched = set(resolution["person_id"]) | set(resolution["person_before"].dropna())
     timed = warehouse.query_frame(conn, "SELECT person_id FROM person WHERE next_change_at <= :t AND next_change_at <> ''",
                                   t=as_of)
@@ -104,7 +107,8 @@ def focus(conn, resolution: pd.DataFrame, answers: pd.DataFrame, as_of: str, eve
         WHERE state IN ('open', 'pushed') AND due_at <= :t AND answered_at IS NULL""", t=as_of)
     answered = warehouse.rows_by_keys(conn, "push_item", "push_item_id", answers["push_item_id"].astype(str),
                                       columns="person_id")
-    persons = touched | set(timed["person_id"]) | set(overdue["person_id"]) | set(answered["person_id"])
+    named = warehouse.rows_by_keys(conn, "person_link", "source_record_id", list(records), columns="person_id")
+    persons = touched | set(timed["person_id"]) | set(overdue["person_id"]) | set(answered["person_id"]) | set(named["person_id"])
     if everyone:  # a new policy decides again for every person: the one run that reads them all
         stored = warehouse.query_frame(conn, "SELECT source_record_id, person_id FROM person_link")
         persons |= set(stored["person_id"])
@@ -124,17 +128,25 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     guard(settings, batch_id)
     stage, policy, stamp = state(settings, batch_id), run_policy(settings, batch_id), iso(as_of)
     new = batch_records(stage)
+    samples, results = screening_state.batch_frames(stage)
+    zone = policy.zero_report.timezone
     with engine(settings).begin() as conn:
-        last_policy = conn.exec_driver_sql("SELECT policy_sha256 FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar()
-        new_policy = last_policy is not None and last_policy != policy.sha256
-        links, links_before, persons_before = focus(conn, stage.get("resolution"), batch_answers(stage), stamp, new_policy)
+        last = warehouse.query_frame(conn, "SELECT policy_sha256, data_interval_end FROM run_log ORDER BY batch_id DESC LIMIT 1")
+        new_policy = len(last) > 0 and last["policy_sha256"].iloc[0] != policy.sha256
+        since = datetime.strptime(last["data_interval_end"].iloc[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) \
+            if len(last) else None
+        named = screening_state.records_named(conn, results, as_of, since, zone, policy.result_due_hours)
+        links, links_before, persons_before = focus(conn, stage.get("resolution"), batch_answers(stage), stamp, new_policy,
+                                                    named)
         old = links[~links["source_record_id"].isin(new["source_record_id"])]
         records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", old["source_record_id"])
         current = warehouse.rows_by_keys(conn, "person_status", "person_id", sorted(persons_before | set(links["person_id"])),
                                          columns="person_id, status, measure, valid_from, policy_version, batch_id, valid_to")
+        screening = screening_state.join_for(conn, links, samples, results, as_of, zone, policy.result_due_hours)
     current = current[current["valid_to"].isna()].drop(columns="valid_to")
     records = pd.concat([r for r in (records, new) if len(r)] or [new], ignore_index=True)[RECORD_COLUMNS]
     records["temperature"] = pd.to_numeric(records["temperature"], errors="coerce")
+    records = ms.attach_outcomes(records, screening.outcomes)
     persons = fuse_persons(records, links, load_gazetteer().streets, stamp, policy)
     persons["batch_id"] = batch_id
     persons["next_change_at"] = next_change(persons, stamp, policy)
@@ -145,6 +157,9 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     stage.put("links_before", links_before)
     stage.put("status_open", opens)
     stage.put("status_close", closes)
+    stage.put("screening_outcome", screening_state.outcome_rows(screening, links, batch_id, stamp))
     return {"persons_fused": len(persons), "new_policy": new_policy, "persons_gone": len(gone), "by_status": person_counts_by_status(persons, policy),
             "policy_version": policy.version, "status_changes": len(opens),
-            "expired": int((opens["change"] == "expired").sum()) if len(opens) else 0}
+            "expired": int((opens["change"] == "expired").sum()) if len(opens) else 0,
+            "screening": {"samples": len(screening.outcomes), "orphan_results": len(screening.orphans),
+                          "awaiting": int(screening.outcomes["awaiting_result"].sum())}}

@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse import feedback as fb
-from screenfuse import match_state, reporting, warehouse
+from screenfuse import match_state, reporting, screening_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.pipeline import check_order, engine, feed_names, guard, iso, run_policy, state
@@ -140,6 +140,8 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     updates = {query_file: stage.get(name) for query_file, name in UPDATES.items()}
     counts = {name: len(updates[f]) for f, name in UPDATES.items()} | {"status_open": len(frames["person_status"])}
     terms, gone = stage.get("match_term"), stage.get("persons_gone")["person_id"]
+    frames["screening_sample"], frames["screening_result"] = screening_state.batch_frames(stage)
+    outcomes = stage.get("screening_outcome")
     new_records = batch_records(stage)
     run = {
         "batch_id": batch_id, "airflow_run_id": airflow_run_id, "data_interval_start": iso(interval[0]),
@@ -161,6 +163,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         match_state.add_terms(conn, batch_id, terms)
         warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id")
         warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone)
+        warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", outcomes)
         for query_file, frame in updates.items():
             if len(frame):
                 rows = warehouse._rows(frame, list(frame.columns))

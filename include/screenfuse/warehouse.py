@@ -198,7 +198,7 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
 
 
 UNDO_TABLES = {"person": ("person_id", "batch_id"), "person_link": ("source_record_id", "changed_batch_id"),
-               "match_term": ("term_key", "batch_id")}
+               "match_term": ("term_key", "batch_id"), "screening_outcome": ("source_record_id", "batch_id")}
 
 
 def undo_batch(conn, batch_id: str) -> None:

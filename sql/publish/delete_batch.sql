@@ -44,3 +44,6 @@ WHERE escalated_batch_id = :batch_id;
 -- the matching state the batch added (counts and links are restored from batch_undo)
 DELETE FROM match_record WHERE batch_id = :batch_id;
 DELETE FROM match_key WHERE batch_id = :batch_id;
+-- the samples and lab results the batch brought (outcomes are restored from batch_undo)
+DELETE FROM screening_sample WHERE batch_id = :batch_id;
+DELETE FROM screening_result WHERE batch_id = :batch_id;

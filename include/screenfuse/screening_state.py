@@ -1,0 +1,89 @@
+"""Mass-screening samples and results in the warehouse: what a run reads to join them.
+
+Samples (`screening_sample`) and lab results (`screening_result`) are kept as they arrive, by
+batch, indexed by tube (sample_id) and pool (pool_id). A run joins, for the persons in focus,
+their samples with every result of those tubes and pools (`mass_screening.join_results`) and
+keeps each sample's outcome (`screening_outcome`). Persons come into focus when a result names
+one of their tubes or pools, or when a sample of theirs has waited past the policy's
+`mass_screening.result_due_hours` since the last run.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from screenfuse import mass_screening as ms
+from screenfuse import warehouse
+from screenfuse.contracts import load_contracts
+
+SAMPLE_COLUMNS_READ = "source_record_id, " + ", ".join(c for c in ms.SAMPLE_COLUMNS if c != "source_record_id")
+RESULT_COLUMNS_READ = "result_id, sample_id, pool_id, result, result_time"
+
+
+def sample_feeds() -> list[str]:
+    """Person feeds whose records carry a tube (a `sample_id` field): their samples are kept."""
+    return sorted(n for n, c in load_contracts().items() if c.kind == "persons" and "sample_id" in c.fields)
+
+
+def result_feeds() -> list[str]:
+    return sorted(n for n, c in load_contracts().items() if c.kind == "results")
+
+
+def batch_frames(stage) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(samples, results) this batch brought."""
+    samples = [stage.get(f"{feed}.samples") for feed in sample_feeds()]
+    results = [stage.get(f"{feed}.accepted") for feed in result_feeds()]
+    samples = pd.concat([s for s in samples if len(s)], ignore_index=True) if any(len(s) for s in samples) else \
+        pd.DataFrame(columns=ms.SAMPLE_COLUMNS)
+    results = pd.concat([r for r in results if len(r)], ignore_index=True) if any(len(r) for r in results) else \
+        pd.DataFrame(columns=ms.RESULT_COLUMNS)
+    return samples, results
+
+
+def records_named(conn, results: pd.DataFrame, as_of: datetime, since: datetime | None, timezone: str,
+                  due_hours: float | None) -> list[str]:
+    """Stored sample records a run must look at again: those whose tube or pool a new result
+    names, and those sampled in the window that makes them overdue since the last run."""
+    tubes = results.loc[results["sample_id"].fillna("") != "", "sample_id"].astype(str)
+    pools = results.loc[(results["sample_id"].fillna("") == "") & (results["pool_id"].fillna("") != ""), "pool_id"]
+    found = [warehouse.rows_by_keys(conn, "screening_sample", "sample_id", tubes.unique(), columns="source_record_id"),
+             warehouse.rows_by_keys(conn, "screening_sample", "pool_id", pools.astype(str).unique(), columns="source_record_id")]
+    if due_hours is not None and since is not None:
+        local = lambda moment: (moment.astimezone(_zone(timezone)) - timedelta(hours=due_hours)).strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
+        found.append(warehouse.query_frame(conn, "SELECT source_record_id FROM screening_sample "
+                                                 "WHERE sampled_at > :lo AND sampled_at <= :hi",
+                                           lo=local(since), hi=local(as_of)))
+    return sorted(set(pd.concat(found, ignore_index=True)["source_record_id"]))
+
+
+def join_for(conn, links: pd.DataFrame, new_samples: pd.DataFrame, new_results: pd.DataFrame, as_of: datetime,
+             timezone: str, due_hours: float | None) -> ms.ScreeningJoin:
+    """The outcome of every sample of the records in `links` (source_record_id, person_id)."""
+    stored = warehouse.rows_by_keys(conn, "screening_sample", "source_record_id", links["source_record_id"],
+                                    columns=SAMPLE_COLUMNS_READ)
+    samples = pd.concat([stored, new_samples[new_samples["source_record_id"].isin(links["source_record_id"])]],
+                        ignore_index=True).drop_duplicates("source_record_id")
+    tubes, pools = ms.keys_to_read(samples, pd.DataFrame(columns=["sample_id", "pool_id"]))
+    results = pd.concat([warehouse.rows_by_keys(conn, "screening_result", "sample_id", tubes, columns=RESULT_COLUMNS_READ),
+                         warehouse.rows_by_keys(conn, "screening_result", "pool_id", pools, columns=RESULT_COLUMNS_READ),
+                         new_results.reindex(columns=["result_id", "sample_id", "pool_id", "result", "result_time"])],
+                        ignore_index=True).drop_duplicates("result_id")
+    person = dict(zip(links["source_record_id"], links["person_id"]))
+    return ms.join_results(samples.assign(person_id=samples["source_record_id"].map(person)), results, as_of,
+                           timezone, due_hours)
+
+
+def outcome_rows(join: ms.ScreeningJoin, links: pd.DataFrame, batch_id: str, as_of: str) -> pd.DataFrame:
+    """The join's outcomes as `screening_outcome` rows (flags as 0/1)."""
+    out = join.outcomes.copy()
+    out["person_id"] = out["source_record_id"].map(dict(zip(links["source_record_id"], links["person_id"])))
+    for flag in ("individual_positive", "pool_positive", "awaiting_result", "result_overdue", "result_conflict"):
+        out[flag] = out[flag].astype(int)
+    return out.assign(batch_id=batch_id, as_of=as_of)
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)

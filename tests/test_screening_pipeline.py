@@ -1,0 +1,90 @@
+"""Mass screening through the hourly pipeline: samples registered in one hour, the labs' results
+in a later one; a positive pool puts every member up for a re-test, a positive own tube makes a
+suspected case, a result for an unknown tube is kept as an orphan, and only the persons a result
+names are fused again."""
+from datetime import datetime, timezone
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from screenfuse import schema
+from screenfuse.config import load_settings
+from screenfuse.pipeline import run_batch
+from screenfuse.warehouse import engine_for
+from conftest import make_id
+
+H1 = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
+H2 = datetime(2020, 2, 10, 14, tzinfo=timezone.utc)
+SAMPLING = ["采样点", "采样时间", "姓名", "证件号码", "联系电话", "现住址", "样本编号", "混检管号"]
+PEOPLE = [  # (who, own tube, pool)
+    ("A", "S001", "P01"), ("B", "S002", "P01"), ("C", "S003", ""), ("D", "S004", "P02"),
+]
+
+
+def write(path, header, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pd.DataFrame(rows, columns=header).to_csv(index=False).encode("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def screening(tmp_path_factory, warehouse_url):
+    mp = pytest.MonkeyPatch()
+    home = tmp_path_factory.mktemp("screening") / "data"
+    mp.setenv("SCREENFUSE_HOME", str(home))
+    mp.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)
+    engine = engine_for(warehouse_url)
+    schema.upgrade(engine)
+    landing = home / "landing"
+    names = {"A": "赵一", "B": "钱二", "C": "孙三", "D": "李四"}
+    ids = {k: make_id(f"42010619{80 + i}0101{i:02d}1") for i, k in enumerate(names)}
+    write(landing / "mass_screening" / "首义路采样点_20200210.csv", SAMPLING, [
+        ["首义路采样点", "2020-02-10 09:00", names[w], ids[w], f"1380013800{i}", "首义路街道首义路社区1栋", tube, pool]
+        for i, (w, tube, pool) in enumerate(PEOPLE)])
+    run_batch(load_settings(), H1)
+    first = {t: pd.read_sql(sa.text(f"SELECT * FROM {t}"), engine) for t in ("person", "v_screening_awaiting")}
+    write(landing / "mass_screening_result" / "武昌区疾控_20200210.csv", ["检测机构", "样本编号", "混检管号", "检测结果", "报告时间"], [
+        ["武昌区疾控", "", "P01", "阳性", "2020-02-10 20:00"],
+        ["武昌区疾控", "S003", "", "阳性", "2020-02-10 20:05"],
+        ["武昌区疾控", "", "P02", "阴性", "2020-02-10 20:10"],
+        ["武昌区疾控", "S999", "", "阴性", "2020-02-10 20:15"],  # nobody registered this tube
+    ])
+    run_batch(load_settings(), H2)
+    tables = {t: pd.read_sql(sa.text(f"SELECT * FROM {t}"), engine)
+              for t in ("person", "person_link", "screening_outcome", "v_screening_awaiting",
+                        "v_screening_orphan_results", "push_item", "run_log")}
+    yield {"first": first, "tables": tables, "ids": ids}
+    mp.undo()
+
+
+def status_of(tables, ids):
+    person = tables["person"].set_index("id_number")
+    return {who: person.loc[number, "status"] for who, number in ids.items()}
+
+
+def test_samples_wait_for_their_results(screening):
+    assert len(screening["first"]["v_screening_awaiting"]) == 4
+    assert set(screening["first"]["person"]["status"]) == {"none"}
+
+
+def test_a_positive_pool_puts_every_member_up_for_a_retest_and_an_own_positive_is_suspected(screening):
+    assert status_of(screening["tables"], screening["ids"]) == {
+        "A": "screening_retest", "B": "screening_retest", "C": "suspected", "D": "none"}
+    items = screening["tables"]["push_item"]
+    assert sorted(items["measure"]) == ["single_tube_retest", "single_tube_retest", "transfer_designated_hospital"]
+
+
+def test_results_are_joined_and_orphans_kept(screening):
+    tables = screening["tables"]
+    assert tables["v_screening_awaiting"].empty
+    assert list(tables["v_screening_orphan_results"]["sample_id"]) == ["S999"]
+    outcome = tables["screening_outcome"].set_index("sample_id")
+    assert outcome.loc["S001", "screening_scope"] == "pool" and outcome.loc["S001", "pool_positive"] == 1
+    assert outcome.loc["S003", "screening_scope"] == "individual" and outcome.loc["S003", "individual_positive"] == 1
+
+
+def test_the_results_hour_fuses_only_the_persons_its_results_name(screening):
+    person = screening["tables"]["person"]
+    assert (person["batch_id"] == "20200210T1400Z").sum() == 4  # the four sampled (P02 negative: D too)
+    run = screening["tables"]["run_log"].set_index("batch_id").loc["20200210T1400Z"]
+    assert run["rows_accepted"] == 4 and run["files_loaded"] == 1
