@@ -81,9 +81,12 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "screenfuse.cli", *args]
 
 
-def step(name: str, command: list[str], env: dict, home: Path) -> dict:
+def step(name: str, command: list[str], env: dict, home: Path, url: str, interval_end: str) -> dict:
     log(f"  {name} ...")
     m = timed(command, env, home / "steps.log")
+    m["read"] = rows_read(url, interval_end)
+    if m["read"] is None and m["rc"] == 0:
+        m["rc"] = -1  # exit 0 but no published batch (e.g. a failed task of `airflow dags test`)
     state = "ok" if m["rc"] == 0 else f"FAILED (exit {m['rc']}; see {home / 'steps.log'})"
     log(f"  {name}: {m['seconds']:.1f} s, peak {m['peak_mb']:,.0f} MB, {state}; {m['last']}")
     return m
@@ -154,44 +157,43 @@ def run_size(records: int, database: str, url: str, airflow: bool, results: bool
     home.mkdir(parents=True)
     env = environment(home, url, data.CACHE / "airflow-home")
     log(f"== {database}, {records:,} accumulated records ({acc['records']:,} generated)")
-    out = {"database": database, "size": records, "records": acc["records"], "hour_records": hour_info["records"]}
+    out = {"database": database, "size": records, "records": acc["records"]}
     if subprocess.run(cli("db", "upgrade"), env=env, capture_output=True, cwd=ROOT).returncode:
         log("  db upgrade failed")
         return out
     data.link_landing(base, home / "landing", results)
-    out["first"] = step("first load", cli("run", "--interval-end", FIRST, "--settle", "0"), env, home)
+    out["first"] = step("first load", cli("run", "--interval-end", FIRST, "--settle", "0"), env, home, url, FIRST)
     if out["first"]["rc"]:
         return out
     data.link_landing(hour_dir, home / "landing", results)
-    out["hour"] = step("10k-record hour", cli("run", "--interval-end", HOUR, "--settle", "0"), env, home)
+    out["hour"] = step("10k-record hour", cli("run", "--interval-end", HOUR, "--settle", "0"), env, home, url, HOUR)
     if out["hour"]["rc"] == 0:
         out["quality"] = quality(url, [base, hour_dir], env, home)
-    out["empty"] = step("hour with no new file", cli("run", "--interval-end", EMPTY, "--settle", "0"), env, home)
+    out["empty"] = step("hour with no new file", cli("run", "--interval-end", EMPTY, "--settle", "0"), env, home,
+                        url, EMPTY)
     if airflow:
         hour2, info2 = data.hour(records, 2, log)
-        out["airflow_records"] = info2["records"]
         data.link_landing(hour2, home / "landing", results)
         airflow_bin = str(Path(sys.executable).with_name("airflow"))
         out["airflow"] = step("10k-record hour through Airflow", [airflow_bin, "dags", "test", "screenfuse_hourly",
-                                                                  AIRFLOW], env, home)
-        out["airflow"]["published"] = published(url, AIRFLOW)
-        if not out["airflow"]["published"]:
-            out["airflow"]["rc"] = out["airflow"]["rc"] or -1
-            log("  the Airflow run did not publish its batch")
+                                                                  AIRFLOW], env, home, url, AIRFLOW)
     return out
 
 
-def published(url: str, interval_end: str) -> bool:
+def rows_read(url: str, interval_end: str) -> dict | None:
+    """Rows the published batch read, per feed (counts only); None when it was not published."""
     import sqlalchemy as sa
 
     from screenfuse.pipeline import batch_id_for
 
-    engine = sa.create_engine(url)
+    engine, batch = sa.create_engine(url), batch_id_for(datetime.fromisoformat(interval_end))
     with engine.connect() as conn:
-        found = conn.execute(sa.text("SELECT COUNT(*) FROM run_log WHERE batch_id = :b"),
-                             {"b": batch_id_for(datetime.fromisoformat(interval_end))}).scalar()
+        if not conn.execute(sa.text("SELECT COUNT(*) FROM run_log WHERE batch_id = :b"), {"b": batch}).scalar():
+            return None
+        rows = conn.execute(sa.text("SELECT feed, SUM(rows_read) FROM ingest_file WHERE batch_id = :b GROUP BY feed"),
+                            {"b": batch}).all()
     engine.dispose()
-    return bool(found)
+    return {feed: int(n or 0) for feed, n in rows}
 
 
 def airflow_home() -> None:
@@ -208,7 +210,7 @@ def airflow_home() -> None:
 
 # ---------------------------------------------------------------- table and targets
 
-HEADER = ["Database", "Accumulated records", "Run", "New records", "Wall s", "Peak MB (tree)", "F1 pipeline",
+HEADER = ["Database", "Accumulated records", "Run", "Rows read", "Wall s", "Peak MB (tree)", "F1 pipeline",
           "F1 batch engine"]
 
 
@@ -216,17 +218,21 @@ def rows(results: list[dict]) -> list[list[str]]:
     table = []
     for r in results:
         q = r.get("quality") or {}
-        for key, label, new in (("first", "first load (`screenfuse run`)", r["records"]),
-                                ("hour", "10k-record hour (`screenfuse run`)", r["hour_records"]),
-                                ("empty", "hour with no new file (`screenfuse run`)", 0),
-                                ("airflow", "10k-record hour (Airflow `dags test`)", r.get("airflow_records", 0))):
+        for key, label in (("first", "first load (`screenfuse run`)"), ("hour", "10k-record hour (`screenfuse run`)"),
+                           ("empty", "hour with no new file (`screenfuse run`)"),
+                           ("airflow", "10k-record hour (Airflow `dags test`)")):
             m = r.get(key)
             if m is None:
                 continue
+            read = m.get("read") or {}
+            lab = read.get(data.RESULT_FEED, 0)
+            new = sum(read.values()) - lab
             ok = m["rc"] == 0
             f1 = (f"{q['f1']:.4f}", f"{q['batch_f1']:.4f}") if key == "hour" and q else ("—", "—")
             table.append([r["database"], f"{r['size']:,}" if key == "first" else f"{r['records']:,}", label,
-                          f"{new:,}", f"{m['seconds']:.1f}" if ok else f"failed (exit {m['rc']})",
+                          (f"{new:,}" + (f" + {lab:,} result rows" if lab else "")) if m.get("read") is not None
+                          else "—",
+                          f"{m['seconds']:.1f}" if ok else f"failed (exit {m['rc']})",
                           f"{m['peak_mb']:,.0f}" if ok else "—", *f1])
     return table
 
@@ -276,7 +282,7 @@ NOTES = """\
 Each row is one process: wall time from start to exit (interpreter start and imports included) \
 and the peak of the summed resident memory of the process and all its children (psutil, every \
 0.1 s; pages shared between processes count once per process). "Accumulated records" is what the \
-warehouse held before the run; the first load is the first batch of an empty warehouse \
+warehouse held before the run ("Rows read": rows of person feeds the batch read, plus the rows of lab-result files); the first load is the first batch of an empty warehouse \
 (`screenfuse db upgrade` first, not timed). The 10,000-record hour is mass-screening sampling rows \
 of a later day, 70 % of them people the warehouse already holds, sampled again with fresh noise; the \
 Airflow row is a second such hour after the hour with no new file. F1 is pairwise F1 against the \
@@ -285,15 +291,27 @@ generator's truth over every source record after the 10,000-record hour: the war
 over `prepare_records` of the same records. Data: `benchmarks/hourly_data.py`."""
 
 
+def machine_line() -> str:
+    """Cores, CPU, RAM, OS, Python, the libraries that matter here, PostgreSQL and the commit."""
+    import platform
+    from importlib.metadata import version
+
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
+    commit = git("rev-parse", "--short", "HEAD") + (" with uncommitted changes" if git("status", "--porcelain") else "")
+    libs = ", ".join(f"{p} {version(p)}" for p in ("apache-airflow", "great_expectations", "pandas", "SQLAlchemy",
+                                                    "psycopg"))
+    return (f"{os.cpu_count()} logical cores ({cpu}), {ram:.1f} GiB RAM, {platform.platform()}, Python "
+            f"{platform.python_version()}; {libs}; screenfuse at commit {commit}")
+
+
+MACHINE: list[str] = []  # taken once, at the start (the doc written during the run is a change)
+
+
 def write_doc(table: str, met: str, command: str, when: str, missing: str) -> None:
-    from run import machine  # the engine benchmark's machine line (pandas, numpy, ...; no splink needed)
-
-    try:
-        line = machine()
-    except Exception:  # splink is not in the project venv: the machine line without library versions
-        import platform
-
-        line = f"{os.cpu_count()} logical cores, {platform.platform()}, Python {platform.python_version()}"
+    line = MACHINE[0] if MACHINE else machine_line()
     section = (f"{SECTION}\n\nWhat an hourly run of the real pipeline costs on a warehouse of N accumulated records "
                "(`benchmarks/hourly.py`; see docs/hourly.md for what a run reads and writes). Written by the "
                "command below.\n\n"
@@ -325,6 +343,7 @@ def main() -> int:
                f"--databases {','.join(databases)} --airflow-size {args.airflow_size}"
                + (" --no-results" if args.no_results else "") + " --write-doc")
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    MACHINE.append(machine_line())
     if args.airflow_size in sizes:
         airflow_home()
     results, server = [], None
@@ -341,18 +360,29 @@ def main() -> int:
                         server = PostgresServer().start()
                     url = server.url(server.create_database(f"bench_{size}"))
                 results.append(run_size(size, database, url, size == args.airflow_size, not args.no_results))
+                if args.write_doc:  # after every size: a run cut short still leaves what it measured
+                    report(results, sizes, databases, command, when, final=False)
     finally:
         if server is not None:
             server.stop()
-    table = markdown(rows(results))
-    met = targets(results)
+    table, met = report(results, sizes, databases, command, when, final=args.write_doc)
     print(table)
     print(met)
-    if args.write_doc:
-        missing = "" if 3_000_000 in sizes else ("3,000,000 accumulated records: not run this time (the growth "
-                                                "target and the first load at 3,000,000 are not measured).")
-        write_doc(table, met, command, when, missing)
     return 0
+
+
+def report(results: list[dict], sizes: list[int], databases: list[str], command: str, when: str,
+           final: bool) -> tuple[str, str]:
+    table, met = markdown(rows(results)), targets(results)
+    done = {(r["database"], r["size"]) for r in results}
+    missing = [f"{db} at {size:,}" for db in databases for size in sizes if (db, size) not in done]
+    notes = [f"Not run this time: {', '.join(missing)}." if missing else ""]
+    if 3_000_000 not in sizes:
+        notes.append("3,000,000 accumulated records: not run this time (the growth target and the first load at "
+                     "3,000,000 are not measured).")
+    if final or missing:
+        write_doc(table, met, command, when, " ".join(n for n in notes if n))
+    return table, met
 
 
 if __name__ == "__main__":
