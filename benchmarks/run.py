@@ -297,6 +297,8 @@ def machine() -> str:
 
 
 def write_doc(table: str, command: str, when: str, met: str) -> None:
+    old = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+    hourly = old[old.find("\n## Hourly pipeline"):] if "\n## Hourly pipeline" in old else ""  # benchmarks/hourly.py's
     DOC.write_text(
         "# Benchmarks\n\n"
         "Our matching engine against Splink 5 (DuckDB backend), on FEBRL and on synthetic Chinese records. "
@@ -309,7 +311,7 @@ def write_doc(table: str, command: str, when: str, met: str) -> None:
         "Seconds are wall time; P, R, F1 are pairwise precision, recall and F1 against the truth; "
         "— means not measured; Ours/Splink time below 1 means we are faster.\n\n"
         + (f"**The figures the engine must reach**, as measured in this run:\n\n{met}\n\n" if met else "")
-        + SECTION_NOTES, encoding="utf-8")
+        + SECTION_NOTES + hourly, encoding="utf-8")
     log(f"wrote {DOC}")
 
 

@@ -66,13 +66,19 @@ class FeedContract:
         return mapping
 
 
-def header_key(header: str) -> str:
-    """How headers are compared: half-width, no spaces or required-marks, case-folded."""
+@lru_cache(maxsize=4096)
+def _header_key(header: str) -> str:
     from screenfuse.normalize import to_halfwidth
 
-    text = to_halfwidth(pd.Series([str(header)])).iloc[0]
+    text = to_halfwidth(pd.Series([header])).iloc[0]
     text = re.sub(r"[\s*＊]|[(（]必填[)）]", "", text)
     return text.casefold()
+
+
+def header_key(header: str) -> str:
+    """How headers are compared: half-width, no spaces or required-marks, case-folded (once per
+    distinct header: every file of a layout repeats the same ones)."""
+    return _header_key(str(header))
 
 
 def _parse(feed_file: Path) -> FeedContract:

@@ -72,10 +72,21 @@ def file_checks(contract: FeedContract) -> list[Check]:
 
 
 def check_file(mapped: pd.DataFrame, contract: FeedContract) -> list[str]:
-    """File-level reasons to quarantine the whole file ([] when it may be read row by row)."""
-    checks = file_checks(contract)
-    results = _run(mapped.reset_index(drop=True), f"{contract.feed}_file", checks)
-    return [c.reason for c, r in zip(checks, results) if not r.success]
+    """File-level reasons to quarantine the whole file ([] when it may be read row by row).
+
+    The file suite looks at the columns only (how many, which), so its answer is the same for
+    every file of one layout: GX runs once per feed contract and column layout in a process (a
+    day of mass screening is hundreds of files in a few layouts), on the header alone."""
+    required = tuple((name, tuple(contract.fields[name].aliases[:2])) for name in contract.required_fields)
+    key = (contract.feed, required, tuple(map(str, mapped.columns)))
+    if key not in _FILE_VERDICTS:
+        checks = file_checks(contract)
+        results = _run(mapped.head(0).reset_index(drop=True), f"{contract.feed}_file", checks)
+        _FILE_VERDICTS[key] = tuple(c.reason for c, r in zip(checks, results) if not r.success)
+    return list(_FILE_VERDICTS[key])
+
+
+_FILE_VERDICTS: dict[tuple, tuple[str, ...]] = {}
 
 
 def row_checks(contract: FeedContract) -> list[Check]:

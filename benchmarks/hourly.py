@@ -1,0 +1,392 @@
+"""Hourly pipeline benchmark: what an hourly run costs on a warehouse of N accumulated records.
+
+For each size and database: a fresh warehouse (`screenfuse db upgrade`), the first load of the
+accumulated deliveries (the district mix: a classic day of the four feeds plus mass screening for
+the bulk, see `benchmarks/hourly_data.py`) through `screenfuse run`, then an hour with 10,000 new
+records (mass screening, 70 % people already held), then an hour with no new file; at
+`--airflow-size` also a second 10,000-record hour through the Airflow DAG
+(`airflow dags test screenfuse_hourly <interval end>`, private AIRFLOW_HOME under the cache).
+After the 10,000-record hour, matching quality: pairwise F1 of the warehouse's persons against the
+generator's truth, and of a batch run of the engine (`screenfuse.matching.dedupe`, preset
+zh_person, over `screenfuse.resolve.prepare_records` of the same source records).
+
+Each measurement is its own process: wall time from start to exit, and the peak of the summed
+resident memory of the process and all its children (psutil, sampled every 0.1 s). PostgreSQL: a
+private server on loopback (`tests/pg_server.py`), one database per size, stopped at the end.
+Progress goes to stderr, the markdown table to stdout; --write-doc replaces the "Hourly pipeline"
+section of docs/benchmarks.md (the engine section stays). Data is cached in benchmarks/.cache/.
+
+Runs in the project venv (it needs Airflow and Great Expectations), from the repo root:
+    PYTHONPATH=include .venv/bin/python benchmarks/hourly.py --sizes 100000,1000000 --write-doc
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import hourly_data as data
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+RUNS = data.CACHE / "hourly-runs"
+SECTION = "## Hourly pipeline"
+QUALITY = "_quality"
+# interval ends: the first load, the 10k hour, the hour with no new file, the Airflow hour
+FIRST, HOUR, EMPTY, AIRFLOW = "2020-02-13T01:00:00+00:00", "2020-02-13T02:00:00+00:00", \
+    "2020-02-13T03:00:00+00:00", "2020-02-13T04:00:00+00:00"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- one measurement
+
+def timed(command: list[str], env: dict, log_file: Path) -> dict:
+    """Run `command`; wall seconds, peak MB of the summed RSS of the process tree, exit code."""
+    import psutil
+
+    with open(log_file, "ab") as out:
+        out.write(f"$ {' '.join(command)}\n".encode())
+        out.flush()
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        peak, root = 0, psutil.Process(proc.pid)
+        while proc.poll() is None:
+            total = 0
+            try:
+                for p in [root, *root.children(recursive=True)]:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            peak = max(peak, total)
+            time.sleep(0.1)
+        seconds = time.perf_counter() - start
+    tail = log_file.read_text(errors="replace").strip().splitlines()[-1:] or [""]
+    return {"seconds": seconds, "peak_mb": peak / 2**20, "rc": proc.returncode, "last": tail[0][:200]}
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "screenfuse.cli", *args]
+
+
+def step(name: str, command: list[str], env: dict, home: Path, url: str, interval_end: str) -> dict:
+    log(f"  {name} ...")
+    m = timed(command, env, home / "steps.log")
+    m["read"] = rows_read(url, interval_end)
+    if m["read"] is None and m["rc"] == 0:
+        m["rc"] = -1  # exit 0 but no published batch (e.g. a failed task of `airflow dags test`)
+    state = "ok" if m["rc"] == 0 else f"FAILED (exit {m['rc']}; see {home / 'steps.log'})"
+    log(f"  {name}: {m['seconds']:.1f} s, peak {m['peak_mb']:,.0f} MB, {state}; {m['last']}")
+    return m
+
+
+# ---------------------------------------------------------------- matching quality (subprocess)
+
+def _quality(spec: dict) -> dict:
+    """F1 of the warehouse's persons and of a batch run of the engine, over the same records."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from screenfuse.matching import dedupe, preset
+    from screenfuse.matching.evaluate import pairwise_scores
+    from screenfuse.resolve import RAW_COLUMNS, prepare_records
+
+    engine = sa.create_engine(spec["url"])
+    columns = ", ".join(["s.source_record_id", "s.feed", "s.file_name", "s.row_number", "l.person_id",
+                         *(f"s.{c}" for c in RAW_COLUMNS if c != "record_id")])
+    with engine.connect() as conn:
+        records = pd.read_sql(sa.text(f"SELECT {columns} FROM source_record s JOIN person_link l "
+                                      "ON l.source_record_id = s.source_record_id"), conn)
+    engine.dispose()
+    truth = data.truth(*map(Path, spec["folders"]))
+    records["row_number"] = records["row_number"].astype("int64")
+    records = records.merge(truth, on=["feed", "file_name", "row_number"], how="left")
+    known = records[records["person_key"].notna()]
+    true = known.set_index("source_record_id")["person_key"]
+    pipeline = pairwise_scores(known.set_index("source_record_id")["person_id"], true)
+    frame = prepare_records(known.drop(columns=["person_id", "person_key"]).fillna(""))
+    clusters = dedupe(frame, preset("zh_person")).clusters
+    batch = pairwise_scores(clusters.set_index("record_id")["person_id"], true)
+    return {"records": len(records), "without_truth": int(records["person_key"].isna().sum()),
+            "f1": pipeline["f1"], "precision": pipeline["precision"], "recall": pipeline["recall"],
+            "batch_f1": batch["f1"], "batch_precision": batch["precision"], "batch_recall": batch["recall"]}
+
+
+def quality(url: str, folders: list[Path], env: dict, home: Path) -> dict:
+    log("  matching quality (not timed) ...")
+    spec = json.dumps({"url": url, "folders": [str(f) for f in folders]})
+    proc = subprocess.run([sys.executable, __file__, QUALITY, spec], env=env, stdout=subprocess.PIPE, text=True,
+                          cwd=ROOT)
+    if proc.returncode:
+        log(f"  quality failed (exit {proc.returncode})")
+        return {}
+    q = json.loads(proc.stdout.strip().splitlines()[-1])
+    log(f"  F1 pipeline {q['f1']:.4f}, batch {q['batch_f1']:.4f} over {q['records']:,} records "
+        f"({q['without_truth']} without truth)")
+    return q
+
+
+# ---------------------------------------------------------------- one size on one database
+
+def environment(home: Path, url: str, airflow_home: Path) -> dict:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "include"),
+                                                                       os.environ.get("PYTHONPATH")])),
+            "SCREENFUSE_HOME": str(home), "SCREENFUSE_LANDING": str(home / "landing"),
+            "SCREENFUSE_WAREHOUSE_URL": url, "SCREENFUSE_SETTLE_SECONDS": "0", "GX_ANALYTICS_ENABLED": "False",
+            "AIRFLOW_HOME": str(airflow_home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__UNIT_TEST_MODE": "False"}
+
+
+def run_size(records: int, database: str, url: str, airflow: bool, results: bool) -> dict:
+    base, acc = data.accumulated(records, log)
+    hour_dir, hour_info = data.hour(records, 1, log)
+    home = RUNS / f"{database}-{records}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    env = environment(home, url, data.CACHE / "airflow-home")
+    log(f"== {database}, {records:,} accumulated records ({acc['records']:,} generated)")
+    out = {"database": database, "size": records, "records": acc["records"]}
+    if subprocess.run(cli("db", "upgrade"), env=env, capture_output=True, cwd=ROOT).returncode:
+        log("  db upgrade failed")
+        return out
+    data.link_landing(base, home / "landing", results)
+    out["first"] = step("first load", cli("run", "--interval-end", FIRST, "--settle", "0"), env, home, url, FIRST)
+    if out["first"]["rc"]:
+        return out
+    data.link_landing(hour_dir, home / "landing", results)
+    out["hour"] = step("10k-record hour", cli("run", "--interval-end", HOUR, "--settle", "0"), env, home, url, HOUR)
+    if out["hour"]["rc"] == 0:
+        out["quality"] = quality(url, [base, hour_dir], env, home)
+    out["empty"] = step("hour with no new file", cli("run", "--interval-end", EMPTY, "--settle", "0"), env, home,
+                        url, EMPTY)
+    if airflow:
+        hour2, info2 = data.hour(records, 2, log)
+        data.link_landing(hour2, home / "landing", results)
+        airflow_bin = str(Path(sys.executable).with_name("airflow"))
+        out["airflow"] = step("10k-record hour through Airflow", [airflow_bin, "dags", "test", "screenfuse_hourly",
+                                                                  AIRFLOW], env, home, url, AIRFLOW)
+    return out
+
+
+def rows_read(url: str, interval_end: str) -> dict | None:
+    """Rows the published batch read, per feed (counts only); None when it was not published."""
+    import sqlalchemy as sa
+
+    from screenfuse.pipeline import batch_id_for
+
+    engine, batch = sa.create_engine(url), batch_id_for(datetime.fromisoformat(interval_end))
+    with engine.connect() as conn:
+        if not conn.execute(sa.text("SELECT COUNT(*) FROM run_log WHERE batch_id = :b"), {"b": batch}).scalar():
+            return None
+        rows = conn.execute(sa.text("SELECT feed, SUM(rows_read) FROM ingest_file WHERE batch_id = :b GROUP BY feed"),
+                            {"b": batch}).all()
+    engine.dispose()
+    return {feed: int(n or 0) for feed, n in rows}
+
+
+def airflow_home() -> None:
+    home = data.CACHE / "airflow-home"
+    if not (home / "airflow.db").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        log(f"airflow db migrate into {home} ...")
+        env = environment(home, "", home)
+        done = subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], env=env,
+                              capture_output=True, text=True, cwd=ROOT)
+        if done.returncode:
+            raise SystemExit(f"airflow db migrate failed: {done.stderr[-1000:]}")
+
+
+# ---------------------------------------------------------------- table and targets
+
+HEADER = ["Database", "Accumulated records", "Run", "Rows read", "Wall s", "Peak MB (tree)", "F1 pipeline",
+          "F1 batch engine"]
+
+
+def rows(results: list[dict]) -> list[list[str]]:
+    table = []
+    for r in results:
+        q = r.get("quality") or {}
+        for key, label in (("first", "first load (`screenfuse run`)"), ("hour", "10k-record hour (`screenfuse run`)"),
+                           ("empty", "hour with no new file (`screenfuse run`)"),
+                           ("airflow", "10k-record hour (Airflow `dags test`)")):
+            m = r.get(key)
+            if m is None:
+                continue
+            read = m.get("read") or {}
+            lab = read.get(data.RESULT_FEED, 0)
+            new = sum(read.values()) - lab
+            ok = m["rc"] == 0
+            f1 = (f"{q['f1']:.4f}", f"{q['batch_f1']:.4f}") if key == "hour" and q else ("—", "—")
+            table.append([r["database"], f"{r['size']:,}" if key == "first" else f"{r['records']:,}", label,
+                          (f"{new:,}" + (f" + {lab:,} result rows" if lab else "")) if m.get("read") is not None
+                          else "—",
+                          f"{m['seconds']:.1f}" if ok else f"failed (exit {m['rc']})",
+                          f"{m['peak_mb']:,.0f}" if ok else "—", *f1])
+    return table
+
+
+def markdown(table: list[list[str]]) -> str:
+    lines = [HEADER, ["---"] * 4 + ["---:"] * 4, *table]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def targets(results: list[dict]) -> str:
+    lines = []
+    ok = lambda m: m is not None and m["rc"] == 0  # noqa: E731
+
+    def check(what, measured, met):
+        lines.append(f"- {what}: {measured} — {'met' if met else 'NOT met'}")
+
+    by = {(r["database"], r["size"]): r for r in results}
+    for (db, size), r in sorted(by.items()):
+        if size == 1_000_000 and ok(r.get("hour")):
+            m = r["hour"]
+            check(f"{db}: 10,000-record hour on 1,000,000 in ≤ 30 s and ≤ 1.5 GB",
+                  f"{m['seconds']:.1f} s, {m['peak_mb']:,.0f} MB", m["seconds"] <= 30 and m["peak_mb"] <= 1536)
+        if size == 1_000_000 and ok(r.get("airflow")):
+            lines.append(f"- {db}: the same hour through Airflow (`dags test`): {r['airflow']['seconds']:.1f} s "
+                         f"(reported, no target)")
+        if size == 1_000_000 and ok(r.get("empty")):
+            check(f"{db}: hour with no new file on 1,000,000 in ≤ 5 s", f"{r['empty']['seconds']:.1f} s",
+                  r["empty"]["seconds"] <= 5)
+        if size == 1_000_000 and ok(r.get("first")):
+            m = r["first"]
+            check(f"{db}: first load of 1,000,000 in ≤ 120 s and ≤ 3 GB",
+                  f"{m['seconds']:.1f} s, {m['peak_mb']:,.0f} MB", m["seconds"] <= 120 and m["peak_mb"] <= 3072)
+        small, big = by.get((db, 100_000)), by.get((db, 3_000_000))
+        if size == 3_000_000 and small and big and ok(small.get("hour")) and ok(big.get("hour")):
+            ratio = big["hour"]["seconds"] / small["hour"]["seconds"]
+            check(f"{db}: 10k hour at 3,000,000 ≤ 1.5 × at 100,000", f"{ratio:.2f} ×", ratio <= 1.5)
+        q = r.get("quality")
+        if q:
+            check(f"{db}, {size:,}: F1 after the hour within 0.001 of the batch engine's",
+                  f"{q['f1']:.4f} vs {q['batch_f1']:.4f}", abs(q["f1"] - q["batch_f1"]) <= 0.001)
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- doc
+
+NOTES = """\
+Each row is one process: wall time from start to exit (interpreter start and imports included) \
+and the peak of the summed resident memory of the process and all its children (psutil, every \
+0.1 s; pages shared between processes count once per process). "Accumulated records" is what the \
+warehouse held before the run ("Rows read": rows of person feeds the batch read, plus the rows of lab-result files); the first load is the first batch of an empty warehouse \
+(`screenfuse db upgrade` first, not timed). The 10,000-record hour is mass-screening sampling rows \
+of a later day, 70 % of them people the warehouse already holds, sampled again with fresh noise; the \
+Airflow row is a second such hour after the hour with no new file. F1 is pairwise F1 against the \
+generator's truth over every source record after the 10,000-record hour: the warehouse's persons \
+(first load, then the incremental hour), and a batch run of the engine (`dedupe`, preset zh_person) \
+over `prepare_records` of the same records. Data: `benchmarks/hourly_data.py`."""
+
+
+def machine_line() -> str:
+    """Cores, CPU, RAM, OS, Python, the libraries that matter here, PostgreSQL and the commit."""
+    import platform
+    from importlib.metadata import version
+
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
+    commit = git("rev-parse", "--short", "HEAD") + (" with uncommitted changes" if git("status", "--porcelain") else "")
+    libs = ", ".join(f"{p} {version(p)}" for p in ("apache-airflow", "great_expectations", "pandas", "SQLAlchemy",
+                                                    "psycopg"))
+    return (f"{os.cpu_count()} logical cores ({cpu}), {ram:.1f} GiB RAM, {platform.platform()}, Python "
+            f"{platform.python_version()}; {libs}; screenfuse at commit {commit}")
+
+
+MACHINE: list[str] = []  # taken once, at the start (the doc written during the run is a change)
+
+
+def write_doc(table: str, met: str, command: str, when: str, missing: str) -> None:
+    line = MACHINE[0] if MACHINE else machine_line()
+    section = (f"{SECTION}\n\nWhat an hourly run of the real pipeline costs on a warehouse of N accumulated records "
+               "(`benchmarks/hourly.py`; see docs/hourly.md for what a run reads and writes). Written by the "
+               "command below.\n\n"
+               f"- Date: {when}\n- Machine: {line}\n- Command (from the repo root, project venv):\n\n"
+               f"  ```\n  {command}\n  ```\n\n{table}\n\n" + (f"{missing}\n\n" if missing else "")
+               + f"**Targets**, as measured in this run:\n\n{met}\n\n{NOTES}\n")
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
+    start = text.find(SECTION)
+    if start >= 0:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start].rstrip() + "\n\n" + section + (text[end:] if end >= 0 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    DOC.write_text(text, encoding="utf-8")
+    log(f"wrote the {SECTION!r} section of {DOC}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100000,1000000", help="accumulated records, comma-separated")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite, postgresql or both")
+    parser.add_argument("--airflow-size", type=int, default=1_000_000, help="size also run through Airflow (0: none)")
+    parser.add_argument("--no-results", action="store_true", help="leave the sampling-result files out")
+    parser.add_argument("--write-doc", action="store_true", help=f"replace the hourly section of {DOC.name}")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    command = (f"PYTHONPATH=include .venv/bin/python benchmarks/hourly.py --sizes {','.join(map(str, sizes))} "
+               f"--databases {','.join(databases)} --airflow-size {args.airflow_size}"
+               + (" --no-results" if args.no_results else "") + " --write-doc")
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    MACHINE.append(machine_line())
+    if args.airflow_size in sizes:
+        airflow_home()
+    results, server = [], None
+    try:
+        for database in databases:
+            for size in sizes:
+                if database == "sqlite":
+                    url = f"sqlite:///{RUNS / f'sqlite-{size}' / 'warehouse.db'}"
+                else:
+                    if server is None:
+                        sys.path.insert(0, str(ROOT / "tests"))
+                        from pg_server import PostgresServer
+
+                        server = PostgresServer().start()
+                    url = server.url(server.create_database(f"bench_{size}"))
+                results.append(run_size(size, database, url, size == args.airflow_size, not args.no_results))
+                if args.write_doc:  # after every size: a run cut short still leaves what it measured
+                    report(results, sizes, databases, command, when, final=False)
+    finally:
+        if server is not None:
+            server.stop()
+    table, met = report(results, sizes, databases, command, when, final=args.write_doc)
+    print(table)
+    print(met)
+    return 0
+
+
+def report(results: list[dict], sizes: list[int], databases: list[str], command: str, when: str,
+           final: bool) -> tuple[str, str]:
+    table, met = markdown(rows(results)), targets(results)
+    done = {(r["database"], r["size"]) for r in results}
+    missing = [f"{db} at {size:,}" for db in databases for size in sizes if (db, size) not in done]
+    notes = [f"Not run this time: {', '.join(missing)}." if missing else ""]
+    if 3_000_000 not in sizes:
+        notes.append("3,000,000 accumulated records: not run this time (the growth target and the first load at "
+                     "3,000,000 are not measured).")
+    if final or missing:
+        write_doc(table, met, command, when, " ".join(n for n in notes if n))
+    return table, met
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == QUALITY:
+        print(json.dumps(_quality(json.loads(sys.argv[2]))))
+    else:
+        sys.exit(main())
