@@ -177,7 +177,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", outcomes)
         for query_file, frame in updates.items():
             if len(frame):
-                rows = warehouse._rows(frame, list(frame.columns))
+                rows = warehouse.statement_rows(frame, list(frame.columns))
                 for statement in warehouse.sql_statements(query_file):
                     conn.execute(sa.text(statement.rstrip(";")), rows)
         for table, frame in frames.items():

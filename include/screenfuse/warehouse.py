@@ -95,7 +95,7 @@ def execute(engine: sa.Engine, statement_file: str, **params) -> int:
     return changed
 
 
-def _rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+def statement_rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     """Frame → insert parameters for the table's columns; NaN/NA → NULL, numpy → Python."""
     present = [c for c in columns if c in frame.columns]
     records = frame[present].astype(object).to_dict(orient="records")
