@@ -292,19 +292,9 @@ over `prepare_records` of the same records. Data: `benchmarks/hourly_data.py`.""
 
 
 def machine_line() -> str:
-    """Cores, CPU, RAM, OS, Python, the libraries that matter here, PostgreSQL and the commit."""
-    import platform
-    from importlib.metadata import version
+    from machine import machine_line as line
 
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
-    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
-    commit = git("rev-parse", "--short", "HEAD") + (" with uncommitted changes" if git("status", "--porcelain") else "")
-    libs = ", ".join(f"{p} {version(p)}" for p in ("apache-airflow", "great_expectations", "pandas", "SQLAlchemy",
-                                                    "psycopg"))
-    return (f"{os.cpu_count()} logical cores ({cpu}), {ram:.1f} GiB RAM, {platform.platform()}, Python "
-            f"{platform.python_version()}; {libs}; screenfuse at commit {commit}")
+    return line(("apache-airflow", "great_expectations", "pandas", "SQLAlchemy", "psycopg"))
 
 
 MACHINE: list[str] = []  # taken once, at the start (the doc written during the run is a change)

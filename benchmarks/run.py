@@ -17,15 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import resource
 import shutil
 import subprocess
 import sys
 import time
 from datetime import date, datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -286,14 +283,9 @@ def targets() -> str:
 
 
 def machine() -> str:
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
-    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
-    commit = git("rev-parse", "--short", "HEAD") + (" with uncommitted changes" if git("status", "--porcelain") else "")
-    libs = ", ".join(f"{p} {version(p)}" for p in ("splink", "duckdb", "pandas", "numpy"))
-    return (f"{os.cpu_count()} logical cores ({cpu}), {ram:.1f} GiB RAM, {platform.platform()}, "
-            f"Python {platform.python_version()}; {libs}; screenfuse at commit {commit}")
+    from machine import machine_line
+
+    return machine_line(("splink", "duckdb", "pandas", "numpy"))
 
 
 def write_doc(table: str, command: str, when: str, met: str) -> None:
