@@ -42,11 +42,6 @@ class BatchState:
     def get_json(self, name: str):
         return json.loads(self._read(name).decode("utf-8"))
 
-    def has(self, name: str) -> bool:
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(batch_stage.c.part).where(
-                batch_stage.c.batch_id == self.batch_id, batch_stage.c.name == name).limit(1)).first() is not None
-
     def clear(self) -> None:
         with self.engine.begin() as conn:
             conn.execute(sa.delete(batch_stage).where(batch_stage.c.batch_id == self.batch_id))

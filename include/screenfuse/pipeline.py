@@ -127,8 +127,8 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli") -> dict:
-    """Every stage in order, in this process: what the DAG does, for debugging without Airflow."""
+def stage_batch(settings: Settings, interval_end: datetime) -> str:
+    """Every stage before publishing, in order, in this process; returns the batch id."""
     from screenfuse import stage_ingest, stage_match, stage_publish
 
     batch_id = batch_id_for(interval_end)
@@ -141,6 +141,14 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli") -
     stage_publish.plan_push(settings, batch_id, interval_end)
     stage_publish.check_zero_reports(settings, batch_id, interval_end)
     stage_publish.rate_communities(settings, batch_id)
+    return batch_id
+
+
+def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli") -> dict:
+    """Every stage in order, in this process: what the DAG does, for debugging without Airflow."""
+    from screenfuse import stage_publish
+
+    batch_id = stage_batch(settings, interval_end)
     published = stage_publish.publish(settings, batch_id, run_id, (interval_end - timedelta(hours=1), interval_end))
     stage_publish.write_push_lists(settings, batch_id)
     finish_batch(settings, batch_id)

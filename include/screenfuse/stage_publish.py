@@ -20,11 +20,10 @@ from screenfuse.gazetteer import load_gazetteer
 from screenfuse.pipeline import BatchOrderError, check_order, engine, feed_names, guard, iso, latest_published, run_policy, state
 from screenfuse.pushlist import plan_push_items, write_outbox, write_tracing_list, write_zero_report
 from screenfuse.risk import community_levels
-from screenfuse.stage_ingest import ReconciliationError
+from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
 from screenfuse.stage_match import batch_answers, batch_records
 from screenfuse.validation import audit_persons
 
-ITEM_COLUMNS_READ = "push_item_id, person_id, street, status, measure, due_at, created_at, source_records, answered_at, state"
 
 
 def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
@@ -173,7 +172,9 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         warehouse.bulk_insert(conn, "source_record", new_records)
         match_state.add_terms(conn, batch_id, terms)
         warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id")
-        warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone)
+        before = conn.exec_driver_sql("SELECT persons FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar() or 0
+        existed = warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone)
+        run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
         warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", outcomes)
         for query_file, frame in updates.items():
             if len(frame):
@@ -182,7 +183,6 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
                     conn.execute(sa.text(statement.rstrip(";")), rows)
         for table, frame in frames.items():
             warehouse.bulk_insert(conn, table, frame)
-        run["persons"] = int(conn.exec_driver_sql("SELECT COUNT(*) FROM person").scalar())
         warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
     return {k: v for k, v in run.items() if k != "airflow_run_id"}
 

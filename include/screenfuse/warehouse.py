@@ -182,16 +182,17 @@ def rows_by_keys(conn, table: str, key: str, values, columns: str = "*") -> pd.D
 
 
 def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame, delete_keys=(),
-                 batch_column: str = "batch_id") -> None:
+                 batch_column: str = "batch_id") -> set:
     """Rows of `frame` replace the rows with the same `key`, rows keyed by `delete_keys` go; rows
     that existed before this batch are kept in `batch_undo` first, so `undo_batch` can restore
-    them. Untouched rows are not rewritten."""
+    them. Untouched rows are not rewritten. Returns the keys that existed."""
     import json
 
     keys = pd.Index(frame[key].tolist() if len(frame) else []).union(pd.Index(list(delete_keys)))
     if not len(keys):
-        return
+        return set()
     before = rows_by_keys(conn, table, key, keys)
+    existed = set(before[key]) if len(before) else set()
     before = before[before[batch_column] != batch_id] if len(before) else before
     if len(before):
         images = before.astype(object).where(before.notna(), None)
@@ -202,6 +203,7 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
         bulk_insert(conn, "batch_undo", undo)
     conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
     bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
+    return existed
 
 
 UNDO_TABLES = {"person": ("person_id", "batch_id"), "person_link": ("source_record_id", "changed_batch_id"),
