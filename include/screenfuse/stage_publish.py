@@ -22,7 +22,7 @@ from screenfuse.pushlist import plan_push_items, write_outbox, write_tracing_lis
 from screenfuse.risk import community_levels
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
 from screenfuse.stage_match import batch_answers, batch_records
-from screenfuse.validation import audit_persons
+from screenfuse.validation import audit_persons, orphan_links
 
 
 
@@ -132,9 +132,9 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     persons it touched, the counts. A batch published before is taken back first."""
     stage, policy = state(settings, batch_id), run_policy(settings, batch_id)
     persons, links = stage.get("persons"), stage.get("links")
-    problems = audit_persons(persons, links, policy.status_priority)
-    if problems:
-        raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
+    orphans = orphan_links(persons, links)
+    if orphans:
+        raise RuntimeError(f"output audit failed, nothing published: {orphans}")
     feeds = feed_names()
     files = pd.DataFrame([row for feed in feeds for row in stage.get_json(f"{feed}.files")])
     frames = {"quarantine": pd.concat([stage.get(f"{feed}.quarantine") for feed in feeds], ignore_index=True),
@@ -173,9 +173,14 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         match_state.add_terms(conn, batch_id, terms)
         warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id")
         before = conn.exec_driver_sql("SELECT persons FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar() or 0
-        existed = warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone)
+        existed, written = warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
+                                                  same_unless=("as_of",))
+        problems = audit_persons(written, policy.status_priority)  # what BI tools will read from now on
+        if problems:
+            raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
         run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
-        warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", outcomes)
+        run["persons_rewritten"] = len(written)
+        warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", outcomes, same_unless=("as_of",))
         for query_file, frame in updates.items():
             if len(frame):
                 rows = warehouse.statement_rows(frame, list(frame.columns))

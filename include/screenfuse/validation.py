@@ -163,13 +163,17 @@ def _raised(result) -> bool:
         isinstance(v, dict) and v.get("raised_exception") for v in info.values())
 
 
-def audit_persons(persons: pd.DataFrame, links: pd.DataFrame, statuses: tuple[str, ...] | list[str]) -> list[str]:
-    """Output audit before publishing: what BI tools and push lists rely on ([] = all good).
-    `statuses`: the statuses of the run's policy."""
+def orphan_links(persons: pd.DataFrame, links: pd.DataFrame) -> str:
+    """Links to a person the batch did not fuse ("" = none): they would point at nobody."""
     orphans = set(links["person_id"]) - set(persons["person_id"])
-    problems = [f"{len(orphans)} linked person id(s) without a person record"] if orphans else []
-    if persons.empty:  # an hour that fused nobody: nothing to audit (and no need to load GX)
-        return problems
+    return f"{len(orphans)} linked person id(s) without a person record" if orphans else ""
+
+
+def audit_persons(persons: pd.DataFrame, statuses: tuple[str, ...] | list[str]) -> list[str]:
+    """Output audit of the person rows a batch writes: what BI tools and push lists rely on
+    ([] = all good). `statuses`: the statuses of the run's policy."""
+    if persons.empty:  # an hour that changed nobody: nothing to audit (and no need to load GX)
+        return []
     import great_expectations as gx
 
     e = gx.expectations
@@ -181,4 +185,4 @@ def audit_persons(persons: pd.DataFrame, links: pd.DataFrame, statuses: tuple[st
         Check(e.ExpectColumnValuesToBeBetween(column="n_records", min_value=1), "person without records"),
     ]
     results = _run(persons.reset_index(drop=True), "person_audit", checks)
-    return [c.reason for c, r in zip(checks, results) if not r.success] + problems
+    return [c.reason for c, r in zip(checks, results) if not r.success]

@@ -10,7 +10,9 @@ import math
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -114,13 +116,21 @@ def is_postgres(conn) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+def _values(column: pd.Series) -> list:
+    """One column as plain Python values (NaN/NA → None), converted per column, not per value."""
+    values = column.tolist() if column.dtype.kind in "iubf" else column.astype(object).tolist()
+    if column.dtype == object:  # numpy scalars put into an object column
+        values = [v.item() if hasattr(v, "item") else v for v in values]
+    for at in np.flatnonzero(column.isna().to_numpy()):
+        values[at] = None
+    return values
+
+
 def _tuples(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
     """Rows as tuples of plain Python values, NaN/NA → None."""
     if frame.empty:
         return []
-    data = frame[columns].astype(object)
-    data = data.where(data.notna(), None)
-    return [tuple(v.item() if hasattr(v, "item") else v for v in row) for row in data.itertuples(index=False, name=None)]
+    return list(zip(*(_values(frame[c]) for c in columns)))
 
 
 def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None = None) -> int:
@@ -181,18 +191,30 @@ def rows_by_keys(conn, table: str, key: str, values, columns: str = "*") -> pd.D
     return query_frame(conn, f"SELECT {columns} FROM {table} WHERE {key} IN (SELECT {key} FROM {keys})")
 
 
+class Replaced(NamedTuple):
+    existed: set  # keys that had a row before
+    written: pd.DataFrame  # the rows of `frame` that were written (new or different)
+
+
 def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame, delete_keys=(),
-                 batch_column: str = "batch_id") -> set:
+                 batch_column: str = "batch_id", same_unless: tuple[str, ...] | None = None) -> Replaced:
     """Rows of `frame` replace the rows with the same `key`, rows keyed by `delete_keys` go; rows
     that existed before this batch are kept in `batch_undo` first, so `undo_batch` can restore
-    them. Untouched rows are not rewritten. Returns the keys that existed."""
+    them. Untouched rows are not rewritten; with `same_unless`, neither is a row whose stored
+    values equal the new ones in every column but those (e.g. the time it was computed)."""
     import json
 
     keys = pd.Index(frame[key].tolist() if len(frame) else []).union(pd.Index(list(delete_keys)))
-    if not len(keys):
-        return set()
+    if not len(keys) or conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:
+        bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
+        return Replaced(set(), frame)  # nothing stored yet (a first load): nothing to look up
     before = rows_by_keys(conn, table, key, keys)
     existed = set(before[key]) if len(before) else set()
+    if same_unless is not None and len(before) and len(frame):
+        frame = _changed(frame, before, key, {batch_column, *same_unless})
+        keys = pd.Index(frame[key].tolist()).union(pd.Index(list(delete_keys)))
+        before = before[before[key].isin(keys)]
+        load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: pd.Series(list(keys), dtype=object)}))
     before = before[before[batch_column] != batch_id] if len(before) else before
     if len(before):
         images = before.astype(object).where(before.notna(), None)
@@ -203,7 +225,16 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
         bulk_insert(conn, "batch_undo", undo)
     conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
     bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
-    return existed
+    return Replaced(existed, frame)
+
+
+def _changed(frame: pd.DataFrame, stored: pd.DataFrame, key: str, ignore: set) -> pd.DataFrame:
+    """The rows of `frame` that are new or differ from `stored` (compared as they are written)."""
+    columns = [c for c in frame.columns if c in stored.columns and c not in ignore and c != key]
+    old = dict(zip(stored[key].tolist(), _tuples(stored, columns)))
+    new = _tuples(frame, columns)
+    keep = [old.get(k) != row for k, row in zip(frame[key].tolist(), new)]
+    return frame[np.array(keep, dtype=bool)]
 
 
 UNDO_TABLES = {"person": ("person_id", "batch_id"), "person_link": ("source_record_id", "changed_batch_id"),

@@ -1,0 +1,71 @@
+"""What a publish writes: a person whose row comes out the same is left alone (no rewrite, no
+before-image), a changed one is replaced and can be taken back, a first load into empty tables
+writes everything; the output audit (real Great Expectations) catches what BI relies on."""
+import pandas as pd
+import pytest
+
+from screenfuse import schema, warehouse
+from screenfuse.validation import audit_persons, orphan_links
+
+STATUSES = ("confirmed", "close_contact", "none")
+
+
+def person(pid: str, status: str = "none", as_of: str = "2020-02-10T13:00:00Z", **more) -> dict:
+    return {"person_id": pid, "responsible_list": "中南路街道", "status": status, "measure": more.pop("measure", ""),
+            "n_records": more.pop("n_records", 1), "feeds": "community", "as_of": as_of, **more}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def conn(request, warehouses):
+    """A fresh, migrated warehouse on each database; one transaction."""
+    engine = warehouse.engine_for(warehouses.new(request.param))
+    schema.upgrade(engine)
+    with engine.begin() as connection:
+        yield connection
+
+
+def stored(conn) -> pd.DataFrame:
+    return warehouse.query_frame(conn, "SELECT person_id, status, batch_id, as_of FROM person ORDER BY person_id")
+
+
+def test_a_row_that_comes_out_the_same_is_not_rewritten_and_a_changed_one_can_be_taken_back(conn):
+    first = pd.DataFrame([person("P1"), person("P2"), person("P3", n_records=2)])
+    existed, written = warehouse.replace_rows(conn, "B1", "person", "person_id", first, same_unless=("as_of",))
+    assert (existed, len(written)) == (set(), 3)  # a first load: nothing stored, everything written
+
+    later = "2020-02-10T14:00:00Z"
+    again = pd.DataFrame([person("P1", as_of=later), person("P2", "confirmed", as_of=later),
+                          person("P3", n_records=2, as_of=later), person("P4", as_of=later)])
+    existed, written = warehouse.replace_rows(conn, "B2", "person", "person_id", again, same_unless=("as_of",))
+    assert existed == {"P1", "P2", "P3"}
+    assert sorted(written["person_id"]) == ["P2", "P4"]  # P1 and P3 came out the same
+    rows = stored(conn).set_index("person_id")
+    assert rows["batch_id"].to_dict() == {"P1": "B1", "P2": "B2", "P3": "B1", "P4": "B2"}
+    assert rows.loc["P1", "as_of"] == "2020-02-10T13:00:00Z"
+    images = warehouse.query_frame(conn, "SELECT row_key FROM batch_undo WHERE batch_id = 'B2'")
+    assert images["row_key"].tolist() == ["P2"]  # only the row it replaced
+
+    warehouse.undo_batch(conn, "B2")
+    back = stored(conn).set_index("person_id")
+    assert back["status"].to_dict() == {"P1": "none", "P2": "none", "P3": "none"}
+    assert set(back["batch_id"]) == {"B1"}
+
+
+def test_without_same_unless_every_row_in_the_frame_is_rewritten(conn):
+    warehouse.replace_rows(conn, "B1", "person", "person_id", pd.DataFrame([person("P1")]))
+    _, written = warehouse.replace_rows(conn, "B2", "person", "person_id", pd.DataFrame([person("P1")]))
+    assert len(written) == 1 and stored(conn)["batch_id"].tolist() == ["B2"]
+
+
+def test_the_person_audit_catches_what_bi_relies_on():
+    good = pd.DataFrame([person("P1"), person("P2", "confirmed")])
+    assert audit_persons(good, STATUSES) == []
+    assert audit_persons(good.iloc[0:0], STATUSES) == []
+    bad = pd.DataFrame([person("P1"), person("P1", "recovered_somehow"), person("P3", n_records=0)])
+    assert set(audit_persons(bad, STATUSES)) == {"person_id not unique", "unknown status", "person without records"}
+
+
+def test_a_link_to_a_person_the_batch_did_not_fuse_is_an_orphan():
+    persons = pd.DataFrame([person("P1")])
+    assert orphan_links(persons, pd.DataFrame({"person_id": ["P1"]})) == ""
+    assert orphan_links(persons, pd.DataFrame({"person_id": ["P1", "P9"]})).startswith("1 linked person id")
