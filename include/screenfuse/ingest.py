@@ -144,9 +144,13 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[p
     and a `_<field>_unusable` flag column per `code` field (Excel's scientific notation)."""
     details = pd.DataFrame(index=mapped.index)
     flags = pd.DataFrame(index=mapped.index)
-    texts = [name for name, spec in contract.fields.items() if name not in known and name in mapped.columns
-             and spec.type not in ("date", "datetime", "address", "code")]
-    cleaned = dict(zip(texts, nz.clean_texts([mapped[name] for name in texts])))
+    given = [(name, spec.type) for name, spec in contract.fields.items() if name not in known and name in mapped]
+    # codes and text, whose normalizers are element-wise, in one call each (see nz.batched); not
+    # dates: pandas parses a column's date times together (one time zone or none)
+    codes = [name for name, kind in given if kind == "code"]
+    done = dict(zip(codes, nz.batched(nz.normalize_codes, [mapped[name] for name in codes])))
+    texts = [name for name, kind in given if kind not in ("date", "datetime", "address", "code")]
+    done |= dict(zip(texts, nz.clean_texts([mapped[name] for name in texts])))
     for name, spec in contract.fields.items():
         if name in known:
             continue
@@ -159,11 +163,11 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[p
         elif spec.type == "address":
             details[name] = nz.normalize_addresses(mapped[name])
         elif spec.type == "code":
-            codes = nz.normalize_codes(mapped[name])
+            codes = done[name]
             details[name] = codes["code"]
             flags[f"_{name}_unusable"] = codes["unusable"].astype(bool)
         else:
-            details[name] = cleaned[name]
+            details[name] = done[name]
     return details, flags
 
 

@@ -41,17 +41,24 @@ def _text(values: pd.Series) -> pd.Series:
     return values.fillna("").astype(str)
 
 
-def clean_texts(columns: list[pd.Series]) -> list[pd.Series]:
-    """`clean_text` of several columns in one pass: a file's many small text columns would each
-    pay pandas' fixed cost per call, which outweighs the rows in a file of a few thousand."""
-    texts = [_text(c) for c in columns]
+def batched(normalizer, columns: list[pd.Series]) -> list:
+    """A value-by-value normalizer over several columns in one call: a file's many small columns
+    would each pay pandas' fixed cost per call, which outweighs the rows of a file of a few
+    thousand. Returns a Series (or DataFrame) per column, as `normalizer` would for each. Not for
+    dates: pandas parses a column's date times together (one time zone or none)."""
+    texts = [_text(c) for c in columns]  # what every normalizer starts with
     if not texts:
         return []
-    cleaned, start, out = clean_text(pd.concat(texts, ignore_index=True)).array, 0, []
+    done, start, out = normalizer(pd.concat(texts, ignore_index=True)), 0, []
     for text in texts:
-        out.append(pd.Series(cleaned[start:start + len(text)], index=text.index, name=text.name))
+        part = done.iloc[start:start + len(text)].set_axis(text.index)  # dtypes kept
+        out.append(part if isinstance(part, pd.DataFrame) else part.rename(text.name))
         start += len(text)
     return out
+
+
+def clean_texts(columns: list[pd.Series]) -> list[pd.Series]:
+    return batched(clean_text, columns)
 
 
 def to_halfwidth(values: pd.Series) -> pd.Series:
