@@ -25,14 +25,51 @@ _PROTECTED_SURNAMES = frozenset("於")
 ID_STATUSES = ("valid", "failed_check", "converted_15", "missing", "excel_mangled", "malformed")
 
 
+def per_value(values: pd.Series, transform) -> pd.Series:
+    """An element-wise Series transform run on the distinct values only, spread back by position.
+
+    Unlike `on_distinct` it keeps the dtypes on both sides (an arrow string column stays one,
+    so pandas picks the same string engine and the result is the same), and `values` must hold
+    no missing values (they are counted as one value).
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    done = transform(pd.Series(uniques, name=values.name))
+    return pd.Series(done.array.take(codes), index=values.index, name=values.name)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.fillna("").astype(str)
+
+
+def batched(normalizer, columns: list[pd.Series]) -> list:
+    """A value-by-value normalizer over several columns in one call: a file's many small columns
+    would each pay pandas' fixed cost per call, which outweighs the rows of a file of a few
+    thousand. Returns a Series (or DataFrame) per column, as `normalizer` would for each. Not for
+    dates: pandas parses a column's date times together (one time zone or none)."""
+    texts = [_text(c) for c in columns]  # what every normalizer starts with
+    if not texts:
+        return []
+    done, start, out = normalizer(pd.concat(texts, ignore_index=True)), 0, []
+    for text in texts:
+        part = done.iloc[start:start + len(text)].set_axis(text.index)  # dtypes kept
+        out.append(part if isinstance(part, pd.DataFrame) else part.rename(text.name))
+        start += len(text)
+    return out
+
+
+def clean_texts(columns: list[pd.Series]) -> list[pd.Series]:
+    return batched(clean_text, columns)
+
+
 def to_halfwidth(values: pd.Series) -> pd.Series:
     """Full-width digits, letters and punctuation (common in Chinese input methods) → ASCII."""
-    return values.fillna("").astype(str).str.translate(_FULL_TO_HALF)
+    return per_value(_text(values), lambda distinct: distinct.str.translate(_FULL_TO_HALF))
 
 
 def clean_text(values: pd.Series) -> pd.Series:
     """Half-width, trimmed, inner runs of white space collapsed to one space."""
-    return to_halfwidth(values).str.replace(r"\s+", " ", regex=True).str.strip()
+    return per_value(_text(values), lambda distinct: distinct.str.translate(_FULL_TO_HALF)
+                     .str.replace(r"\s+", " ", regex=True).str.strip())
 
 
 @lru_cache(maxsize=1)
@@ -62,9 +99,15 @@ def _each(values: pd.Series, fn) -> pd.Series:
 
 
 def _char_table(names: pd.Series, convert) -> dict[int, str]:
-    """A str.translate table for every character the names use (convert runs once per char)."""
+    """A str.translate table for every character the names use (`convert` should be cached:
+    files share most of their characters)."""
     chars = set("".join(names.tolist()))
     return {ord(c): convert(c) for c in chars}
+
+
+@lru_cache(maxsize=20_000)
+def _char_simplified(char: str) -> str:
+    return _t2s().convert(char)
 
 
 _DOTS = {ord(c): "·" for c in "•・.．‧∙"}
@@ -73,8 +116,7 @@ _DOTS = {ord(c): "·" for c in "•・.．‧∙"}
 def simplify_names(names: pd.Series) -> pd.Series:
     """Traditional → simplified, character by character (names have no phrases to convert);
     a first character the tables would merge with another surname (於 → 于) is kept."""
-    converter = _t2s()
-    table = {k: v for k, v in _char_table(names, converter.convert).items() if v != chr(k)}
+    table = {k: v for k, v in _char_table(names, _char_simplified).items() if v != chr(k)}
     return _each(names, lambda v: v[:1] + v[1:].translate(table) if v[:1] in _PROTECTED_SURNAMES else v.translate(table))
 
 
@@ -235,7 +277,10 @@ def _normalize_phones(values: pd.Series) -> pd.DataFrame:
 
 def normalize_datetimes(values: pd.Series) -> pd.Series:
     """Dates and times in the forms units type → 'YYYY-MM-DD HH:MM:SS' ('' when unparseable)."""
-    text = clean_text(values)
+    return per_value(clean_text(values), _normalize_datetimes)
+
+
+def _normalize_datetimes(text: pd.Series) -> pd.Series:
     text = (
         text.str.replace(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1-\2-\3", regex=True)
         .str.replace(r"([0-9]{1,2})[时點点:]([0-9]{1,2})分?", r"\1:\2", regex=True)
@@ -269,8 +314,10 @@ def _normalize_codes(values: pd.Series) -> pd.DataFrame:
 
 def normalize_temperatures(values: pd.Series) -> pd.Series:
     """'36.5', '36.5℃', '37,3 °C' → float °C (NaN when missing or not a number)."""
-    text = to_halfwidth(values).str.replace(r"[℃°CcＣ\s]", "", regex=True).str.replace(",", ".")
-    return pd.to_numeric(text.where(text != ""), errors="coerce")
+    def parse(distinct: pd.Series) -> pd.Series:
+        text = distinct.str.replace(r"[℃°CcＣ\s]", "", regex=True).str.replace(",", ".")
+        return pd.to_numeric(text.where(text != ""), errors="coerce")
+    return per_value(to_halfwidth(values), parse)
 
 
 _ADDRESS_PREFIX = re.compile(r"^(湖北省)?(武汉市)?")

@@ -10,6 +10,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 CSV_ENCODINGS = ("utf-8", "gb18030")  # gb18030 is a superset of GBK and GB2312
@@ -93,9 +94,12 @@ def read_table(path: Path) -> TableRead:
 
 def _tidy(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Strip headers, drop fully blank rows (Excel leaves them); the index keeps row positions."""
-    frame = frame.astype(object).fillna("").astype(str)
+    if not (all(dtype == "str" for dtype in frame.dtypes) and not frame.isna().to_numpy().any()):
+        frame = frame.astype(object).fillna("").astype(str)  # a CSV read as text already is
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         return frame, 0
-    blank = (frame.apply(lambda column: column.str.strip()) == "").all(axis=1)
+    blank = np.ones(len(frame), dtype=bool)
+    for k in range(frame.shape[1]):
+        blank &= (frame.iloc[:, k].str.strip() == "").to_numpy()
     return frame[~blank], int(blank.sum())
