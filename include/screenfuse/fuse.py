@@ -65,7 +65,8 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     address_trust = rec["feed"].map(ADDRESS_TRUST).fillna(9).to_numpy()
     id_quality = rec["id_status"].map({"valid": 0, "converted_15": 0, "failed_check": 1}).fillna(2).to_numpy()
 
-    persons = pd.DataFrame({"n_records": by.size, "feeds": by.joined(rec["feed"], ",", distinct=True),
+    feeds = by.joined(rec["feed"], ",", distinct=True, none_dtype=rec["feed"].dtype)
+    persons = pd.DataFrame({"n_records": by.size, "feeds": feeds,
                             "first_seen": by.pick(rec["event_time"], by.first([by.time], [True])),
                             "last_seen": by.pick(rec["event_time"], by.first([by.time], [False]))})
     persons = persons.join(_best(rec, by, "id_number", [id_quality, feed_trust], latest=False))
@@ -203,10 +204,10 @@ class _PerPerson:
 
     def pick(self, values: pd.Series, rows: np.ndarray) -> pd.Series:
         """`values` at the picked rows per person, "" for persons without one; str like the
-        groupby reduction it replaces (object when nothing was picked, as that one is)."""
+        groupby reduction it replaces (which keeps the values' dtype when nothing was picked)."""
         out = np.full(len(self.index), "", dtype=object)
         out[self.group[rows]] = values.iloc[rows].to_numpy(dtype=object)
-        return pd.Series(out, index=self.index, dtype=None if len(rows) else object)
+        return pd.Series(out, index=self.index, dtype=None if len(rows) else values.dtype)
 
     def rows(self, rec: pd.DataFrame, rows: np.ndarray, column: str, extra: list[str] | None = None) -> pd.DataFrame:
         """The picked rows' `column` (and `extra`) with their `<column>_source`, by person; missing
@@ -217,12 +218,14 @@ class _PerPerson:
         return pd.DataFrame({name: pd.Series(take(rec[c].array, at, allow_fill=True), index=self.index,
                                              dtype=rec[c].dtype) for name, c in sources.items()})
 
-    def joined(self, values: pd.Series, sep: str, mask: np.ndarray | None = None, distinct: bool = False) -> pd.Series:
+    def joined(self, values: pd.Series, sep: str, mask: np.ndarray | None = None, distinct: bool = False,
+               none_dtype=object) -> pd.Series:
         """Per person, the (`mask`ed) values sorted and joined by `sep` ("" for none); `distinct`
-        drops repeats. Concatenates along the sorted rows (np.add.reduceat on str objects)."""
+        drops repeats. Concatenates along the sorted rows (np.add.reduceat on str objects). str,
+        or `none_dtype` when no row is joined (as the code this replaced gave)."""
         rows = np.arange(len(self.group)) if mask is None else np.flatnonzero(mask)
         if not len(rows):
-            return pd.Series("", index=self.index, dtype=object)
+            return pd.Series("", index=self.index, dtype=none_dtype)
         codes = _codes(values)
         rows = rows[np.lexsort([codes[rows], self.group[rows]])]
         group, codes = self.group[rows], codes[rows]
