@@ -61,29 +61,31 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     by = _PerPerson(rec)
     ended = _ended_by_later_records(by, rec["record_status"].where(~expired, policies.NO_STATUS), policy)
     rec["active_status"] = rec["record_status"].where(~expired & ~ended, policies.NO_STATUS)
-    feed_trust = rec["feed"].map(FEED_TRUST).fillna(9).to_numpy()
-    address_trust = rec["feed"].map(ADDRESS_TRUST).fillna(9).to_numpy()
-    id_quality = rec["id_status"].map({"valid": 0, "converted_15": 0, "failed_check": 1}).fillna(2).to_numpy()
-
-    feeds = by.joined(rec["feed"], ",", distinct=True, none_dtype=rec["feed"].dtype)
-    persons = pd.DataFrame({"n_records": by.size, "feeds": feeds,
-                            "first_seen": by.pick(rec["event_time"], by.first([by.time], [True])),
-                            "last_seen": by.pick(rec["event_time"], by.first([by.time], [False]))})
-    persons = persons.join(_best(rec, by, "id_number", [id_quality, feed_trust], latest=False))
-    persons = persons.join(_most_common(rec, by, "name", feed_trust))
-    persons = persons.join(_best(rec, by, "phone", [feed_trust], latest=True))
+    feed_trust = _lookup(rec["feed"], FEED_TRUST, 9)
+    address_trust = _lookup(rec["feed"], ADDRESS_TRUST, 9)
+    id_quality = _lookup(rec["id_status"], {"valid": 0, "converted_15": 0, "failed_check": 1}, 2)
     unrouted = (rec["street"] == "").to_numpy().astype(int)
-    persons = persons.join(_best(rec, by, "address", [unrouted, address_trust], latest=True,
-                                 extra=["street", "community"]))
     birth_missing = (rec["birth_date"] == "").to_numpy().astype(int)
-    persons = persons.join(_best(rec, by, "birth_date", [birth_missing, id_quality], latest=False, extra=["sex"]))
+
+    persons = pd.concat([  # every part is indexed by the same person index
+        pd.DataFrame({"n_records": by.size,
+                      "feeds": by.joined(rec["feed"], _codes(rec["feed"]), ",", distinct=True,
+                                         none_dtype=rec["feed"].dtype),
+                      "first_seen": by.pick(rec["event_time"], by.first([by.time], [True])),
+                      "last_seen": by.pick(rec["event_time"], by.first([by.time], [False]))}),
+        _best(rec, by, "id_number", [id_quality, feed_trust], latest=False),
+        _most_common(rec, by, "name", feed_trust),
+        _best(rec, by, "phone", [feed_trust], latest=True),
+        _best(rec, by, "address", [unrouted, address_trust], latest=True, extra=["street", "community"]),
+        _best(rec, by, "birth_date", [birth_missing, id_quality], latest=False, extra=["sex"]),
+    ], axis=1)
     highest = by.first([rec["active_status"].map(rank).to_numpy(), by.time, by.id], [True, False, True])
     status = rec[["active_status", "source_record_id", "event_time"]].iloc[highest].set_axis(persons.index)
     persons["status"] = status["active_status"]
     persons["status_source"] = status["source_record_id"]
     record_statuses = rec["record_status"].to_numpy()
     supporting = ~expired & ~ended & (record_statuses == persons["status"].to_numpy()[by.group])
-    persons["status_reason"] = by.joined(rec["source_record_id"], ";", mask=supporting)
+    persons["status_reason"] = by.joined(rec["source_record_id"], by.id, ";", mask=supporting)
     expiry = _codes(rec["expires_at"])
     persons["status_expires_at"] = by.pick(rec["expires_at"], by.first([expiry], [False], supporting))
     # the highest status that has ended on its own, if it ranks above what the person has now
@@ -94,15 +96,15 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     expired_status[by.group[top]] = record_statuses[top]
     persons["expired_status"] = pd.Series(expired_status, index=persons.index, dtype=object)
     gone = expired & (record_statuses == expired_status[by.group])
-    persons["expired_reason"] = by.joined(rec["source_record_id"], ";", mask=gone)
+    persons["expired_reason"] = by.joined(rec["source_record_id"], by.id, ";", mask=gone)
     persons["expired_at"] = by.pick(rec["expires_at"], by.first([expiry], [False], gone))
 
     persons["measure"] = persons["status"].map(dict(policy.measures)).fillna("")
     verify = policy.verify_first
     if verify is not None:
         # a person nobody of `until_feed` has seen yet (no grid worker at the door) is verified first
-        seen = {feeds: verify.until_feed in feeds.split(",") for feeds in persons["feeds"].unique()}
-        unvisited = persons["status"].isin(verify.statuses) & ~persons["feeds"].map(seen)
+        visited = [feeds for feeds in persons["feeds"].unique() if verify.until_feed in feeds.split(",")]
+        unvisited = persons["status"].isin(verify.statuses) & ~persons["feeds"].isin(visited)
         persons.loc[unvisited, "measure"] = verify.measure
     persons["status_time"] = status["event_time"]
     persons["measure"] = _after_discharge(persons["measure"], persons["status"], status["event_time"], as_of, policy)
@@ -174,6 +176,13 @@ def _ended_by_later_records(by: _PerPerson, status: pd.Series, policy: Policy) -
     return ended
 
 
+def _lookup(text: pd.Series, table: dict, default: float) -> np.ndarray:
+    """`table[value]` per row, `default` for other values: one look-up per distinct value
+    (Series.map on a str column goes row by row)."""
+    codes, values = pd.factorize(text, use_na_sentinel=False)
+    return np.array([table.get(value, default) for value in values], dtype=float)[codes]
+
+
 def _codes(text: pd.Series) -> np.ndarray:
     """Integer codes that sort as the text does (equal text, equal code): numpy sorts and
     reductions on them replace groupby min/max/join on text, which run Python per person."""
@@ -218,15 +227,14 @@ class _PerPerson:
         return pd.DataFrame({name: pd.Series(take(rec[c].array, at, allow_fill=True), index=self.index,
                                              dtype=rec[c].dtype) for name, c in sources.items()})
 
-    def joined(self, values: pd.Series, sep: str, mask: np.ndarray | None = None, distinct: bool = False,
-               none_dtype=object) -> pd.Series:
-        """Per person, the (`mask`ed) values sorted and joined by `sep` ("" for none); `distinct`
-        drops repeats. Concatenates along the sorted rows (np.add.reduceat on str objects). str,
-        or `none_dtype` when no row is joined (as the code this replaced gave)."""
+    def joined(self, values: pd.Series, codes: np.ndarray, sep: str, mask: np.ndarray | None = None,
+               distinct: bool = False, none_dtype=object) -> pd.Series:
+        """Per person, the (`mask`ed) values sorted (by their `_codes`) and joined by `sep` ("" for
+        none); `distinct` drops repeats. Concatenates along the sorted rows (np.add.reduceat on str
+        objects). str, or `none_dtype` when no row is joined (as the code this replaced gave)."""
         rows = np.arange(len(self.group)) if mask is None else np.flatnonzero(mask)
         if not len(rows):
             return pd.Series("", index=self.index, dtype=none_dtype)
-        codes = _codes(values)
         rows = rows[np.lexsort([codes[rows], self.group[rows]])]
         group, codes = self.group[rows], codes[rows]
         if distinct:
