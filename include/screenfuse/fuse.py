@@ -79,7 +79,8 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
         _best(rec, by, "address", [unrouted, address_trust], latest=True, extra=["street", "community"]),
         _best(rec, by, "birth_date", [birth_missing, id_quality], latest=False, extra=["sex"]),
     ], axis=1)
-    highest = by.first([rec["active_status"].map(rank).to_numpy(), by.time, by.id], [True, False, True])
+    active_rank = _lookup(rec["active_status"], rank, np.nan)
+    highest = by.first([active_rank, by.time, by.id], [True, False, True])
     status = rec[["active_status", "source_record_id", "event_time"]].iloc[highest].set_axis(persons.index)
     persons["status"] = status["active_status"]
     persons["status_source"] = status["source_record_id"]
@@ -89,9 +90,9 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     expiry = _codes(rec["expires_at"])
     persons["status_expires_at"] = by.pick(rec["expires_at"], by.first([expiry], [False], supporting))
     # the highest status that has ended on its own, if it ranks above what the person has now
-    record_rank = rec["record_status"].map(rank).to_numpy()
+    record_rank = _lookup(rec["record_status"], rank, np.nan)
     top = by.first([record_rank], [True], expired)
-    top = top[record_rank[top] < persons["status"].map(rank).to_numpy()[by.group[top]]]
+    top = top[record_rank[top] < active_rank[highest][by.group[top]]]
     expired_status = np.full(len(persons), "", dtype=object)
     expired_status[by.group[top]] = record_statuses[top]
     persons["expired_status"] = pd.Series(expired_status, index=persons.index, dtype=object)
