@@ -186,8 +186,12 @@ def _lookup(text: pd.Series, table: dict, default: float) -> np.ndarray:
 
 def _codes(text: pd.Series) -> np.ndarray:
     """Integer codes that sort as the text does (equal text, equal code): numpy sorts and
-    reductions on them replace groupby min/max/join on text, which run Python per person."""
-    return text.rank(method="dense").to_numpy(dtype=np.int64) - 1
+    reductions on them replace groupby min/max/join on text, which run Python per person.
+    Hashes the rows and sorts only the distinct values. The text has no missing values."""
+    codes, values = pd.factorize(text)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[values.argsort()] = np.arange(len(values))
+    return rank[codes]
 
 
 class _PerPerson:
@@ -216,7 +220,7 @@ class _PerPerson:
         """`values` at the picked rows per person, "" for persons without one; str like the
         groupby reduction it replaces (which keeps the values' dtype when nothing was picked)."""
         out = np.full(len(self.index), "", dtype=object)
-        out[self.group[rows]] = values.iloc[rows].to_numpy(dtype=object)
+        out[self.group[rows]] = values.array.take(rows).to_numpy(dtype=object)
         return pd.Series(out, index=self.index, dtype=None if len(rows) else values.dtype)
 
     def rows(self, rec: pd.DataFrame, rows: np.ndarray, column: str, extra: list[str] | None = None) -> pd.DataFrame:
@@ -241,11 +245,17 @@ class _PerPerson:
         if distinct:
             keep = np.r_[True, (group[1:] != group[:-1]) | (codes[1:] != codes[:-1])]
             rows, group = rows[keep], group[keep]
-        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        first = np.r_[True, group[1:] != group[:-1]]
         last = np.r_[group[1:] != group[:-1], True]
-        text = values.iloc[rows].to_numpy(dtype=object)
+        text = values.array.take(rows).to_numpy(dtype=object)
         out = np.full(len(self.index), "", dtype=object)
-        out[group[starts]] = np.add.reduceat(np.where(last, text, text + sep), starts)
+        alone = first & last  # most persons: one value, nothing to join
+        out[group[alone]] = text[alone]
+        many = ~alone
+        if many.any():
+            text, first, last = text[many], first[many], last[many]
+            starts = np.flatnonzero(first)
+            out[group[many][starts]] = np.add.reduceat(np.where(last, text, text + sep), starts)
         return pd.Series(out, index=self.index)
 
 
