@@ -274,11 +274,10 @@ def _best(rec: pd.DataFrame, by: _PerPerson, column: str, order: list[np.ndarray
 def _most_common(rec: pd.DataFrame, by: _PerPerson, column: str, feed_trust: np.ndarray) -> pd.DataFrame:
     """Per person, the value seen most often (ties: the most trusted feed, then the record id)."""
     present = (rec[column] != "").to_numpy()
-    codes = _codes(rec[column])
-    pair = by.group * (codes.max() + 1 if len(codes) else 1) + codes
+    value = pd.factorize(rec[column])[0]
+    pair = pd.factorize(by.group[present] * (value.max() + 1 if len(value) else 1) + value[present])[0]
     count = np.zeros(len(rec), dtype=np.int64)
-    _, inverse, counts = np.unique(pair[present], return_inverse=True, return_counts=True)
-    count[present] = counts[inverse]
+    count[present] = np.bincount(pair)[pair]  # how often the person has this value
     return by.rows(rec, by.first([count, feed_trust, by.id], [False, True, True], present), column)
 
 
