@@ -7,7 +7,9 @@ on every person.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from pandas.api.extensions import take
 
 from screenfuse import policy as policies
 from screenfuse.gazetteer import DISTRICT_LIST
@@ -55,52 +57,55 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     rank = policy.status_rank
     rec["record_status"] = record_status(rec, policy)
     rec["expires_at"] = record_expiry(rec, rec["record_status"], policy)
-    expired = (rec["expires_at"] != "") & (rec["expires_at"] <= as_of)
-    ended = _ended_by_later_records(rec, rec["record_status"].where(~expired, policies.NO_STATUS), policy)
+    expired = ((rec["expires_at"] != "") & (rec["expires_at"] <= as_of)).to_numpy()
+    by = _PerPerson(rec)
+    ended = _ended_by_later_records(by, rec["record_status"].where(~expired, policies.NO_STATUS), policy)
     rec["active_status"] = rec["record_status"].where(~expired & ~ended, policies.NO_STATUS)
-    rec["status_rank"] = rec["active_status"].map(rank)
-    rec["feed_trust"] = rec["feed"].map(FEED_TRUST).fillna(9)
-    rec["address_trust"] = rec["feed"].map(ADDRESS_TRUST).fillna(9)
-    rec["id_quality"] = rec["id_status"].map({"valid": 0, "converted_15": 0, "failed_check": 1}).fillna(2)
+    feed_trust = _lookup(rec["feed"], FEED_TRUST, 9)
+    address_trust = _lookup(rec["feed"], ADDRESS_TRUST, 9)
+    id_quality = _lookup(rec["id_status"], {"valid": 0, "converted_15": 0, "failed_check": 1}, 2)
+    unrouted = (rec["street"] == "").to_numpy().astype(int)
+    birth_missing = (rec["birth_date"] == "").to_numpy().astype(int)
 
-    persons = rec.groupby("person_id").agg(
-        n_records=("source_record_id", "size"),
-        feeds=("feed", lambda s: ",".join(sorted(set(s)))),
-        first_seen=("event_time", "min"),
-        last_seen=("event_time", "max"),
-    )
-    persons = persons.join(_best(rec, "id_number", ["id_quality", "feed_trust"], latest=False))
-    persons = persons.join(_most_common(rec, "name"))
-    persons = persons.join(_best(rec, "phone", ["feed_trust"], latest=True))
-    routed = rec.assign(unrouted=(rec["street"] == "").astype(int))
-    persons = persons.join(_best(routed, "address", ["unrouted", "address_trust"], latest=True,
-                                 extra=["street", "community"]))
-    persons = persons.join(_best(rec.assign(birth_missing=(rec["birth_date"] == "").astype(int)),
-                                 "birth_date", ["birth_missing", "id_quality"], latest=False, extra=["sex"]))
-    status = (
-        rec.sort_values(["person_id", "status_rank", "event_time", "source_record_id"], ascending=[True, True, False, True])
-        .drop_duplicates("person_id").set_index("person_id")
-    )
+    persons = pd.concat([  # every part is indexed by the same person index
+        pd.DataFrame({"n_records": by.size,
+                      "feeds": by.joined(rec["feed"], _codes(rec["feed"]), ",", distinct=True,
+                                         none_dtype=rec["feed"].dtype),
+                      "first_seen": by.pick(rec["event_time"], by.first([by.time], [True])),
+                      "last_seen": by.pick(rec["event_time"], by.first([by.time], [False]))}),
+        _best(rec, by, "id_number", [id_quality, feed_trust], latest=False),
+        _most_common(rec, by, "name", feed_trust),
+        _best(rec, by, "phone", [feed_trust], latest=True),
+        _best(rec, by, "address", [unrouted, address_trust], latest=True, extra=["street", "community"]),
+        _best(rec, by, "birth_date", [birth_missing, id_quality], latest=False, extra=["sex"]),
+    ], axis=1)
+    active_rank = _lookup(rec["active_status"], rank, np.nan)
+    highest = by.first([active_rank, by.time, by.id], [True, False, True])
+    status = rec[["active_status", "source_record_id", "event_time"]].iloc[highest].set_axis(persons.index)
     persons["status"] = status["active_status"]
     persons["status_source"] = status["source_record_id"]
-    supporting = rec[~expired & ~ended & (rec["record_status"] == rec["person_id"].map(persons["status"]))]
-    persons["status_reason"] = _joined(supporting, persons.index)
-    persons["status_expires_at"] = supporting.groupby("person_id")["expires_at"].max().reindex(persons.index).fillna("")
+    record_statuses = rec["record_status"].to_numpy()
+    supporting = ~expired & ~ended & (record_statuses == persons["status"].to_numpy()[by.group])
+    persons["status_reason"] = by.joined(rec["source_record_id"], by.id, ";", mask=supporting)
+    expiry = _codes(rec["expires_at"])
+    persons["status_expires_at"] = by.pick(rec["expires_at"], by.first([expiry], [False], supporting))
     # the highest status that has ended on its own, if it ranks above what the person has now
-    gone = rec[expired].assign(gone_rank=rec.loc[expired, "record_status"].map(rank))
-    top = gone.sort_values(["person_id", "gone_rank"]).drop_duplicates("person_id").set_index("person_id")["record_status"]
-    top = top[top.map(rank) < persons["status"].reindex(top.index).map(rank)]
-    persons["expired_status"] = top.reindex(persons.index).fillna("")
-    ended = gone[gone["record_status"] == gone["person_id"].map(persons["expired_status"])]
-    persons["expired_reason"] = _joined(ended, persons.index)
-    persons["expired_at"] = ended.groupby("person_id")["expires_at"].max().reindex(persons.index).fillna("")
+    record_rank = _lookup(rec["record_status"], rank, np.nan)
+    top = by.first([record_rank], [True], expired)
+    top = top[record_rank[top] < active_rank[highest][by.group[top]]]
+    expired_status = np.full(len(persons), "", dtype=object)
+    expired_status[by.group[top]] = record_statuses[top]
+    persons["expired_status"] = pd.Series(expired_status, index=persons.index, dtype=object)
+    gone = expired & (record_statuses == expired_status[by.group])
+    persons["expired_reason"] = by.joined(rec["source_record_id"], by.id, ";", mask=gone)
+    persons["expired_at"] = by.pick(rec["expires_at"], by.first([expiry], [False], gone))
 
     persons["measure"] = persons["status"].map(dict(policy.measures)).fillna("")
     verify = policy.verify_first
     if verify is not None:
         # a person nobody of `until_feed` has seen yet (no grid worker at the door) is verified first
-        unvisited = persons["status"].isin(verify.statuses) & ~persons["feeds"].str.split(",").map(
-            lambda feeds: verify.until_feed in feeds)
+        visited = [feeds for feeds in persons["feeds"].unique() if verify.until_feed in feeds.split(",")]
+        unvisited = persons["status"].isin(verify.statuses) & ~persons["feeds"].isin(visited)
         persons.loc[unvisited, "measure"] = verify.measure
     persons["status_time"] = status["event_time"]
     persons["measure"] = _after_discharge(persons["measure"], persons["status"], status["event_time"], as_of, policy)
@@ -156,50 +161,124 @@ def next_change(persons: pd.DataFrame, as_of: str, policy: Policy) -> pd.Series:
     return out
 
 
-def _ended_by_later_records(rec: pd.DataFrame, status: pd.Series, policy: Policy) -> pd.Series:
+def _ended_by_later_records(by: _PerPerson, status: pd.Series, policy: Policy) -> np.ndarray:
     """Records whose status a later record of the same person ends (the policy's `ends`: 排除
     after 疑似, 出院 after 确诊, …); the way back of the seed-003 lifecycle."""
-    ended = pd.Series(False, index=rec.index)
+    group, time = by.group, by.time
+    ended = np.zeros(len(group), dtype=bool)
     for ender, statuses in policy.ends.items():
-        latest = rec.loc[status == ender].groupby("person_id")["event_time"].max()
-        if latest.empty:
+        is_ender = (status == ender).to_numpy()
+        if not is_ender.any():
             continue
-        until = rec["person_id"].map(latest)
-        ended |= status.isin(statuses) & until.notna() & (rec["event_time"] <= until.fillna(""))
+        latest = np.full(len(by.index), -1)
+        np.maximum.at(latest, group[is_ender], time[is_ender])
+        until = latest[group]
+        ended |= status.isin(statuses).to_numpy() & (until >= 0) & (time <= until)
     return ended
 
 
-def _best(rec: pd.DataFrame, column: str, order: list[str], latest: bool, extra: list[str] | None = None) -> pd.DataFrame:
-    """Per person, the value of `column` ranked by `order` (then newest or oldest).
+def _lookup(text: pd.Series, table: dict, default: float) -> np.ndarray:
+    """`table[value]` per row, `default` for other values: one look-up per distinct value
+    (Series.map on a str column goes row by row)."""
+    codes, values = pd.factorize(text, use_na_sentinel=False)
+    return np.array([table.get(value, default) for value in values], dtype=float)[codes]
+
+
+def _codes(text: pd.Series) -> np.ndarray:
+    """Integer codes that sort as the text does (equal text, equal code): numpy sorts and
+    reductions on them replace groupby min/max/join on text, which run Python per person.
+    Hashes the rows and sorts only the distinct values. The text has no missing values."""
+    codes, values = pd.factorize(text)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[values.argsort()] = np.arange(len(values))
+    return rank[codes]
+
+
+class _PerPerson:
+    """Per-person picks and joins over a frame of records with a `person_id`, vectorized: persons
+    are the sorted group numbers of `groupby("person_id")`, text sorts by its `_codes`."""
+
+    def __init__(self, rec: pd.DataFrame):
+        grouped = rec.groupby("person_id")
+        self.size = grouped.size()
+        self.index = self.size.index
+        self.group = grouped.ngroup().to_numpy()
+        self.time = _codes(rec["event_time"])
+        self.id = _codes(rec["source_record_id"])
+
+    def first(self, keys: list[np.ndarray], ascending: list[bool], mask: np.ndarray | None = None) -> np.ndarray:
+        """Row numbers of each person's first (`mask`ed) row sorted by the numeric `keys`, in
+        person order: what `sort_values(["person_id", *keys]).drop_duplicates("person_id")`
+        keeps (a stable sort, so full ties keep the input order)."""
+        rows = np.arange(len(self.group)) if mask is None else np.flatnonzero(mask)
+        keys = [np.asarray(k)[rows] if up else -np.asarray(k)[rows] for k, up in zip(keys, ascending)]
+        rows = rows[np.lexsort([*reversed(keys), self.group[rows]])]
+        group = self.group[rows]
+        return rows[np.r_[True, group[1:] != group[:-1]]] if len(rows) else rows
+
+    def pick(self, values: pd.Series, rows: np.ndarray) -> pd.Series:
+        """`values` at the picked rows per person, "" for persons without one; str like the
+        groupby reduction it replaces (which keeps the values' dtype when nothing was picked)."""
+        out = np.full(len(self.index), "", dtype=object)
+        out[self.group[rows]] = values.array.take(rows).to_numpy(dtype=object)
+        return pd.Series(out, index=self.index, dtype=None if len(rows) else values.dtype)
+
+    def rows(self, rec: pd.DataFrame, rows: np.ndarray, column: str, extra: list[str] | None = None) -> pd.DataFrame:
+        """The picked rows' `column` (and `extra`) with their `<column>_source`, by person; missing
+        (NaN) for persons without one, in the records' dtypes, as a join of the picks would give."""
+        at = np.full(len(self.index), -1)
+        at[self.group[rows]] = rows
+        sources = {c: c for c in [column, *(extra or [])]} | {f"{column}_source": "source_record_id"}
+        return pd.DataFrame({name: pd.Series(take(rec[c].array, at, allow_fill=True), index=self.index,
+                                             dtype=rec[c].dtype) for name, c in sources.items()})
+
+    def joined(self, values: pd.Series, codes: np.ndarray, sep: str, mask: np.ndarray | None = None,
+               distinct: bool = False, none_dtype=object) -> pd.Series:
+        """Per person, the (`mask`ed) values sorted (by their `_codes`) and joined by `sep` ("" for
+        none); `distinct` drops repeats. Concatenates along the sorted rows (np.add.reduceat on str
+        objects). str, or `none_dtype` when no row is joined (as the code this replaced gave)."""
+        rows = np.arange(len(self.group)) if mask is None else np.flatnonzero(mask)
+        if not len(rows):
+            return pd.Series("", index=self.index, dtype=none_dtype)
+        rows = rows[np.lexsort([codes[rows], self.group[rows]])]
+        group, codes = self.group[rows], codes[rows]
+        if distinct:
+            keep = np.r_[True, (group[1:] != group[:-1]) | (codes[1:] != codes[:-1])]
+            rows, group = rows[keep], group[keep]
+        first = np.r_[True, group[1:] != group[:-1]]
+        last = np.r_[group[1:] != group[:-1], True]
+        text = values.array.take(rows).to_numpy(dtype=object)
+        out = np.full(len(self.index), "", dtype=object)
+        alone = first & last  # most persons: one value, nothing to join
+        out[group[alone]] = text[alone]
+        many = ~alone
+        if many.any():
+            text, first, last = text[many], first[many], last[many]
+            starts = np.flatnonzero(first)
+            out[group[many][starts]] = np.add.reduceat(np.where(last, text, text + sep), starts)
+        return pd.Series(out, index=self.index)
+
+
+def _best(rec: pd.DataFrame, by: _PerPerson, column: str, order: list[np.ndarray], latest: bool,
+          extra: list[str] | None = None) -> pd.DataFrame:
+    """Per person, the value of `column` ranked by `order` (then newest or oldest, then record id).
 
     Records where `column` and every `extra` column are empty do not compete."""
-    present = rec[column] != ""
+    present = (rec[column] != "").to_numpy()
     for other in extra or []:
-        present |= rec[other] != ""
-    candidates = rec[present]
-    ranked = candidates.sort_values(
-        ["person_id", *order, "event_time", "source_record_id"],
-        ascending=[True, *([True] * len(order)), not latest, True],
-    ).drop_duplicates("person_id").set_index("person_id")
-    out = ranked[[column, *(extra or [])]].copy()
-    out[f"{column}_source"] = ranked["source_record_id"]
-    return out
+        present = present | (rec[other] != "").to_numpy()
+    rows = by.first([*order, by.time, by.id], [True] * len(order) + [not latest, True], present)
+    return by.rows(rec, rows, column, extra)
 
 
-def _most_common(rec: pd.DataFrame, column: str) -> pd.DataFrame:
+def _most_common(rec: pd.DataFrame, by: _PerPerson, column: str, feed_trust: np.ndarray) -> pd.DataFrame:
     """Per person, the value seen most often (ties: the most trusted feed, then the record id)."""
-    candidates = rec[rec[column] != ""].copy()
-    candidates["count"] = candidates.groupby(["person_id", column])[column].transform("size")
-    ranked = candidates.sort_values(["person_id", "count", "feed_trust", "source_record_id"],
-                                    ascending=[True, False, True, True]).drop_duplicates("person_id").set_index("person_id")
-    return pd.DataFrame({column: ranked[column], f"{column}_source": ranked["source_record_id"]})
-
-
-def _joined(records: pd.DataFrame, index: pd.Index) -> pd.Series:
-    """Per person, the given records' ids as a sorted ';'-joined list ("" for none)."""
-    if records.empty:
-        return pd.Series("", index=index, dtype=object)
-    return records.groupby("person_id")["source_record_id"].agg(lambda s: ";".join(sorted(s))).reindex(index).fillna("")
+    present = (rec[column] != "").to_numpy()
+    value = pd.factorize(rec[column])[0]
+    pair = pd.factorize(by.group[present] * (value.max() + 1 if len(value) else 1) + value[present])[0]
+    count = np.zeros(len(rec), dtype=np.int64)
+    count[present] = np.bincount(pair)[pair]  # how often the person has this value
+    return by.rows(rec, by.first([count, feed_trust, by.id], [False, True, True], present), column)
 
 
 def person_counts_by_status(persons: pd.DataFrame, policy: Policy) -> dict[str, int]:
