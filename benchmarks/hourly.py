@@ -11,7 +11,8 @@ generator's truth, and of a batch run of the engine (`screenfuse.matching.dedupe
 zh_person, over `screenfuse.resolve.prepare_records` of the same source records).
 
 Each measurement is its own process: wall time from start to exit, and the peak of the summed
-resident memory of the process and all its children (psutil, sampled every 0.1 s). PostgreSQL: a
+memory of the process and all its children (PSS: a page shared by forked workers and their parent
+counts once; sampled every 0.1 s). PostgreSQL: a
 private server on loopback (`tests/pg_server.py`), one database per size, stopped at the end.
 Progress goes to stderr, the markdown table to stdout; --write-doc replaces the "Hourly pipeline"
 section of docs/benchmarks.md (the engine section stays). Data is cached in benchmarks/.cache/.
@@ -50,8 +51,22 @@ def log(message: str) -> None:
 
 # ---------------------------------------------------------------- one measurement
 
+def memory(process) -> int:
+    """Bytes of memory a process holds, shared pages divided among the processes sharing them
+    (PSS, from /proc/<pid>/smaps_rollup), so a tree's sum counts a page forked workers share with
+    their parent once; RSS where the kernel gives no PSS."""
+    try:
+        with open(f"/proc/{process.pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return process.memory_info().rss
+
+
 def timed(command: list[str], env: dict, log_file: Path) -> dict:
-    """Run `command`; wall seconds, peak MB of the summed RSS of the process tree, exit code."""
+    """Run `command`; wall seconds, peak MB of the summed PSS of the process tree, exit code."""
     import psutil
 
     with open(log_file, "ab") as out:
@@ -65,8 +80,8 @@ def timed(command: list[str], env: dict, log_file: Path) -> dict:
             try:
                 for p in [root, *root.children(recursive=True)]:
                     try:
-                        total += p.memory_info().rss
-                    except psutil.Error:
+                        total += memory(p)
+                    except (psutil.Error, ValueError):
                         pass
             except psutil.Error:
                 pass
@@ -280,8 +295,9 @@ def targets(results: list[dict]) -> str:
 
 NOTES = """\
 Each row is one process: wall time from start to exit (interpreter start and imports included) \
-and the peak of the summed resident memory of the process and all its children (psutil, every \
-0.1 s; pages shared between processes count once per process). "Accumulated records" is what the \
+and the peak of the summed memory of the process and all its children (proportional set size from \
+/proc/<pid>/smaps_rollup, every 0.1 s: a page the matching engine's forked workers share with their \
+parent counts once, as the machine holds it once). "Accumulated records" is what the \
 warehouse held before the run ("Rows read": rows of person feeds the batch read, plus the rows of lab-result files); the first load is the first batch of an empty warehouse \
 (`screenfuse db upgrade` first, not timed). The 10,000-record hour is mass-screening sampling rows \
 of a later day, 70 % of them people the warehouse already holds, sampled again with fresh noise; the \

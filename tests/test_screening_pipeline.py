@@ -84,7 +84,10 @@ def test_results_are_joined_and_orphans_kept(screening):
 
 
 def test_the_results_hour_fuses_only_the_persons_its_results_name(screening):
-    person = screening["tables"]["person"]
-    assert (person["batch_id"] == "20200210T1400Z").sum() == 4  # the four sampled (P02 negative: D too)
+    tables, ids = screening["tables"], screening["ids"]
+    rewritten = tables["person"].loc[tables["person"]["batch_id"] == "20200210T1400Z", "id_number"]
+    assert sorted(rewritten) == sorted(ids[w] for w in "ABC")  # D (pool P02 negative) comes out the same: left alone
+    joined = tables["screening_outcome"].loc[tables["screening_outcome"]["batch_id"] == "20200210T1400Z", "sample_id"]
+    assert sorted(joined) == ["S001", "S002", "S003", "S004"]  # but D was fused: its tube's result was joined
     run = screening["tables"]["run_log"].set_index("batch_id").loc["20200210T1400Z"]
     assert run["rows_accepted"] == 4 and run["files_loaded"] == 1

@@ -34,6 +34,7 @@ def sql_query(relative: str) -> str:
 
 
 SQLITE_BUSY_SECONDS = 30
+SQLITE_CACHE_MB = 128
 
 
 @lru_cache(maxsize=8)
@@ -54,6 +55,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+    # a page cache of up to SQLITE_CACHE_MB (SQLite's default is 2 MB): index pages of a large
+    # warehouse stay in memory while a batch inserts into them
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_MB * 1024}")
     cursor.close()
 
 
@@ -138,6 +142,9 @@ def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None
     if frame is None or frame.empty:
         return 0
     columns = columns or [c for c in table_columns(conn, table) if c in frame.columns]
+    key = primary_key(conn, table)
+    if len(frame) > 1 and key and set(key) <= set(frame.columns):
+        frame = frame.sort_values(key, kind="stable")  # in index order: a large batch writes far faster
     rows = _tuples(frame, columns)
     names = ", ".join(columns)
     if is_postgres(conn):
@@ -165,6 +172,17 @@ def table_columns(conn, table: str) -> list[str]:
     key = (str(conn.engine.url), table)
     if key not in _COLUMNS_CACHE:
         _COLUMNS_CACHE[key] = [c["name"] for c in sa.inspect(conn).get_columns(table)]
+    return _COLUMNS_CACHE[key]
+
+
+def primary_key(conn, table: str) -> list[str]:
+    """The table's primary key columns ([] for none, e.g. a temporary key table)."""
+    key = (str(conn.engine.url), table, "pk")
+    if key not in _COLUMNS_CACHE:
+        try:
+            _COLUMNS_CACHE[key] = sa.inspect(conn).get_pk_constraint(table).get("constrained_columns") or []
+        except sa.exc.NoSuchTableError:
+            _COLUMNS_CACHE[key] = []
     return _COLUMNS_CACHE[key]
 
 
