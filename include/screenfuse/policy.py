@@ -17,9 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
-from pydantic import ValidationError
-
-from screenfuse.matching.strict_config import ConfigProblem, first_problem, read_yaml
+from screenfuse.matching.strict_config import ConfigProblem, checked, read_yaml
 from screenfuse.policy_rules import after_discharge_measure, community_risk, record_status
 from screenfuse.policy_schema import PolicyFile
 from screenfuse.policy_types import (
@@ -82,12 +80,9 @@ def parse_policy(text: str, source: str = "<text>", feeds: Iterable[str] | None 
         feeds = person_feeds()
     try:
         doc = read_yaml(text)
+        if doc is None:
+            raise ConfigProblem("is empty; start from include/screenfuse/policies/default.yaml")
+        policy_file = checked(PolicyFile, doc, DOCS, context={"feeds": tuple(feeds)})
     except ConfigProblem as problem:
         raise PolicyError(source, problem.at, problem.problem) from None
-    if doc is None:
-        raise PolicyError(source, "", "is empty; start from include/screenfuse/policies/default.yaml")
-    try:
-        checked = PolicyFile.model_validate(doc, context={"feeds": tuple(feeds)})
-    except ValidationError as exc:
-        raise PolicyError(source, *first_problem(exc, DOCS)) from None
-    return checked.to_policy(source, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return policy_file.to_policy(source, hashlib.sha256(text.encode("utf-8")).hexdigest())

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from screenfuse.matching.strict_config import one_line
+
 NO_STATUS = "none"
 CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "nucleic_acid_in", "contact_link",
               "came_from_key_area", "screening_result_in", "pool_result_in", "result_overdue")
@@ -20,7 +22,7 @@ class PolicyError(ValueError):
     def __init__(self, source: str, key: str, problem: str):
         self.source = source
         self.key = key
-        super().__init__(f"policy {source}: {key} {problem}" if key else f"policy {source}: {problem}")
+        super().__init__(one_line(f"policy {source}", key, problem))
 
 
 class _Frozen(dict):

@@ -3,8 +3,8 @@
 A wrong configuration must stop the run with one line that names the key and the fix, never a
 pydantic dump and never a silently changed value (a typo in a policy changes who is isolated).
 The files' formats are pydantic models deriving from `StrictModel`; the field types below check a
-value and say how to fix it (`ConfigProblem`); `first_problem` turns pydantic's ValidationError
-into (key path, problem) for the caller's own error class.
+value and say how to fix it (`ConfigProblem`); `checked` validates a document and turns pydantic's
+ValidationError into one ConfigProblem (key path, problem) for the caller's own error class.
 
 It lives in the matching package because matching must never import the app; the app imports it.
 """
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Annotated, Any, Iterable
+from typing import Annotated, Any, Iterable, TypeVar
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigProblem(ValueError):
@@ -97,8 +98,22 @@ class StrictModel(BaseModel):
         return data
 
 
-def first_problem(error: ValidationError, docs: str) -> tuple[str, str]:
-    """(key path, problem) of the first thing wrong; `docs`: where the format is explained."""
+def checked(model: type[M], doc: Any, docs: str, context: dict | None = None) -> M:
+    """`doc` validated as `model`, or ConfigProblem naming the first thing wrong (key path in `at`);
+    `docs`: where the format is explained, for a missing key."""
+    try:
+        return model.model_validate(doc, context=context)
+    except ValidationError as error:
+        path, problem = _first_problem(error, docs)
+        raise ConfigProblem(problem, path) from None
+
+
+def one_line(prefix: str, path: str, problem: str) -> str:
+    """The message a user reads: where, which key, what is wrong and the fix."""
+    return f"{prefix}: {path} {problem}" if path else f"{prefix}: {problem}"
+
+
+def _first_problem(error: ValidationError, docs: str) -> tuple[str, str]:
     detail = error.errors(include_url=False)[0]
     loc = [part for part in detail["loc"] if part != "[key]"]  # a bad mapping key: name the key itself
     cause = (detail.get("ctx") or {}).get("error")
