@@ -213,26 +213,28 @@ def WholeNumber(low: int, high: int | None = None, what: str = "a whole number",
     return Annotated[int | None, BeforeValidator(check)]
 
 
-def Number(low: float, high: float, what: str, nullable: bool = False):
-    """An int or float from `low` to `high`, kept as written."""
+def Number(low: float, high: float | None, what: str, nullable: bool = False):
+    """An int or float from `low` to `high` (None: no upper limit), kept as written."""
     def check(value: Any) -> float | int | None:
         if value is None and nullable:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise ConfigProblem(f"is {show(value)}; expected {what} from {low} to {high}{' (or null)' if nullable else ''}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (high is not None and value > high):
+            limits = f"from {low} to {high}" if high is not None else f"≥ {low}"
+            raise ConfigProblem(f"is {show(value)}; expected {what} {limits}{' (or null)' if nullable else ''}")
         return value
     return Annotated[float | int | None, BeforeValidator(check)]
 
 
-def ListOf(item: Any, allow_empty: bool = False, nullable: bool = False):
+def ListOf(item: Any, allow_empty: bool = False, nullable: bool = False, of: str = ""):
     """A list (read as a tuple) whose items pydantic checks as `item`; a lone value gets the hint
-    to write it as a list. `nullable`: null means an empty list."""
+    to write it as a list. `nullable`: null means an empty list; `of`: what the items are."""
     def check(value: Any) -> Any:
         if value is None and nullable:
             return ()
         if not isinstance(value, list) or (not value and not allow_empty):
             hint = f"; write it as a list: [{value}]" if isinstance(value, (str, int, float)) else ""
-            raise ConfigProblem(f"is {show(value)}; expected a {'' if allow_empty else 'non-empty '}list{hint}")
+            wanted = f"a {'' if allow_empty else 'non-empty '}list{f' of {of}' if of else ''}"
+            raise ConfigProblem(f"is {show(value)}; expected {wanted}{hint}")
         return value
     return Annotated[tuple[item, ...], BeforeValidator(check)]
 
