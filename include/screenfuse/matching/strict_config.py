@@ -239,11 +239,11 @@ def ListOf(item: Any, allow_empty: bool = False, nullable: bool = False, of: str
     return Annotated[tuple[item, ...], BeforeValidator(check)]
 
 
-def NamedMapping(value_type: Any, what: str, allow_empty: bool = False):
-    """A mapping whose keys are names the file defines (statuses, measures, ...): lower-case
-    letters, digits and _."""
+def NamedMapping(value_type: Any, what: str):
+    """A non-empty mapping whose keys are names the file defines (statuses, measures, ...):
+    lower-case letters, digits and _."""
     def check(value: Any) -> Any:
-        if not isinstance(value, dict) or (not value and not allow_empty):
+        if not isinstance(value, dict) or not value:
             raise ConfigProblem(f"is {show(value)}; expected a mapping of {what} names")
         for name in value:
             if not isinstance(name, str) or not NAME.match(name):
