@@ -27,8 +27,11 @@ def test_first_matching_header_wins():
     assert mapping == {"患者姓名": "name"}
 
 
+_EXTRA = "feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n  unit: {type: text}\n  event_time: {type: datetime}\n"
+
+
 @pytest.mark.parametrize("body, words", [
-    ("feed: extra\npatterns: ['*.csv']\n", "missing key 'fields'"),
+    ("feed: extra\npatterns: ['*.csv']\n", "fields is missing; add it (see docs/feeds.md)"),
     ("feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: nme}\n", "fields.name.type"),
     ("feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: name, requird: true}\n", "requird"),
     ("feed: other\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n  unit: {type: text}\n  event_time: {type: datetime}\n", "file name"),
@@ -38,6 +41,15 @@ def test_first_matching_header_wins():
      "  result: {type: text}\n  sample_id: {type: code}\n", "fields.pool_id is missing; every feed of kind results"),
     ("feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n  unit: {type: text}\n  event_time: {type: datetime}\n"
      "  raw_json: {type: text}\n", "fields.raw_json is a name the ingest sets itself"),
+    # the same checks as the policy file: a key given twice, a lone value for a list, yes/no, near misses
+    (_EXTRA + "  name: {type: text}\n", "fields.name is given twice (lines 4 and 7); keep one"),
+    (_EXTRA.replace("['*.csv']", "'*.csv'"), "patterns is '*.csv' (text); expected a non-empty list; write it as a list"),
+    (_EXTRA.replace("{type: name}", "{type: name, required: 'yes'}"), "fields.name.required is 'yes' (text); expected true or false"),
+    (_EXTRA.replace("{type: name}", "{type: nam}"), "fields.name.type is 'nam' (text), not a known field type (did you mean 'name'?)"),
+    (_EXTRA + "kind: answer\n", "kind is 'answer' (text), not a known kind (did you mean 'answers'?)"),
+    (_EXTRA + "address_from: [adress]\n", "address_from[0] is 'adress' (text), not a known field"),
+    (_EXTRA + "titel: extra\n", "titel is not a known key (did you mean 'title'?); allowed here: feed, patterns, fields"),
+    ("", "the file is empty; expected a mapping with keys feed, patterns, fields"),
 ])
 def test_bad_contracts_name_the_key(tmp_path, body, words):
     (tmp_path / "extra.yaml").write_text(body, encoding="utf-8")

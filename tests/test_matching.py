@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_id
-from screenfuse.matching import SettingsError, dedupe, preset
+from screenfuse.matching import SettingsError, dedupe, load_settings_file, preset
 from screenfuse.matching.comparators import METHODS
 from screenfuse.matching.model import PairValues
 from screenfuse.matching.settings import parse_settings
@@ -162,9 +162,23 @@ def test_incremental_equals_batch_with_the_same_model():
 
 @pytest.mark.parametrize("doc, words", [
     ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "soundex"}]}, "method is 'soundex'"),
-    ({"unique_id": "id", "blocking": [], "comparisons": [{"column": "a", "method": "exact"}]}, "'blocking' must be a list"),
+    ({"unique_id": "id", "blocking": [], "comparisons": [{"column": "a", "method": "exact"}]}, "blocking is an empty list; expected a non-empty list of rules"),
     ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "exact"}],
       "thresholds": {"match": 0.4, "review": 0.6}}, "0 < review <= match < 1"),
+    ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "exact"}], "seed": "x"},
+     "seed is 'x' (text); expected a whole number ≥ 0"),
+    ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "exact", "rol": "context"}]},
+     "comparisons[0].rol is not a known key (did you mean 'role'?)"),
+    ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "exact", "role": "contxt"}]},
+     "comparisons[0].role is 'contxt' (text), not a known role (did you mean 'context'?)"),
+    ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a"}]},
+     "comparisons[0].method is missing; add it (see docs/matching.md)"),
+    ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "exact", "m": [0.9, 1.5]}]},
+     "comparisons[0].m[1] is 1.5 (a number); expected a probability from 0 to 1"),
+    ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "exact"}], "prior": 1},
+     "prior is a probability strictly between 0 and 1"),
+    ({"unique_id": "id", "blocking": [["a"], []], "comparisons": [{"column": "a", "method": "exact"}]},
+     "blocking[1] is an empty list; list at least one column"),
     ({"unique_id": "id", "blocking": [["a[x:]"]], "comparisons": [{"column": "a", "method": "exact"}]}, "blocking[0]"),
     ({"unique_id": "id", "blocking": [["a"]], "comparisons": [{"column": "a", "method": "exact", "m": [0.5]}]}, ".m needs 2"),
 ])
@@ -172,6 +186,17 @@ def test_bad_settings_name_the_key(doc, words):
     with pytest.raises(SettingsError) as caught:
         parse_settings(doc)
     assert words in str(caught.value)
+
+
+def test_a_settings_file_with_a_key_given_twice_is_refused(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text("unique_id: id\nblocking: [[a]]\ncomparisons: [{column: a, method: exact}]\nseed: 1\nseed: 2\n",
+                    encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"settings.yaml: seed is given twice \(lines 4 and 5\); keep one"):
+        load_settings_file(path)
+    path.write_text("blocking: [[a], [id_number[:9]]]\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="not valid YAML at line 1.*quote slices"):
+        load_settings_file(path)
 
 
 def test_input_without_a_configured_column():

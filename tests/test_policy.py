@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from screenfuse.policy import (
     POLICY_ENV, PolicyError, after_discharge_measure, community_risk, configured_policy, default_policy,
-    load_policy, record_status,
+    load_policy, parse_policy, record_status,
 )
 
 FEEDS = ("checkpoint", "police", "hospital", "community")
@@ -398,3 +398,75 @@ def test_after_discharge_ends_when_the_last_step_has_days(tmp_path):
     doc["after_discharge"][-1]["days"] = 7
     policy = load_policy(write_policy(tmp_path, doc), FEEDS)
     assert after_discharge_measure(pd.Series([34, 35]), policy).tolist() == ["follow_up_visit", ""]
+
+
+# ------------------------------------------------------------ the format's checks (pydantic)
+
+NEW_CHECKS = [
+    (_set("title", None), "title", "is empty; expected non-empty text"),
+    (_set("verify_first.statuses", "key_area_arrival"), "verify_first.statuses", "write it as a list"),
+    (_set("rules[11].when", {"screening_result_in": ["阳"]}), "rules[11].when.screening_result_in[0]",
+     "not a known screening result"),
+    (_set("status_measures", ["fever"]), "status_measures", "expected a mapping of status → measure"),
+    (_set("ends.cleared", "suspected"), "ends.cleared", "write it as a list"),
+    (_set("expires", ["confirmed"]), "expires[0]", "give the measure days"),
+    (_set("community_risk[0].when_any", {}), "community_risk[0].when_any", "e.g. {confirmed: 1}"),
+    (_set("after_discharge[2].days", "x"), "after_discharge[2].days", "(or null on the last step)"),
+    (_set("zero_report.deadline_hour.hospital", True), "zero_report.deadline_hour.hospital", "true (yes/no)"),
+    (_set("key_areas.names", ["湖北", ""]), "key_areas.names[1]", "non-empty text"),
+]
+
+
+@pytest.mark.parametrize("change, key, fix", NEW_CHECKS, ids=[f"{key}:{fix}" for _, key, fix in NEW_CHECKS])
+def test_more_broken_policies_name_the_key_and_the_fix(tmp_path, change, key, fix):
+    path = write_policy(tmp_path, change(default_doc()), "broken.yaml")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path, FEEDS)
+    assert caught.value.key == key
+    assert f"broken.yaml: {key} " in str(caught.value)
+    assert fix in str(caught.value)
+
+
+def test_a_key_given_twice_inside_a_list_is_named_by_its_path(tmp_path):
+    text = (resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
+            .replace("{status: close_contact, when: {contact_link: true}}",
+                     "{status: close_contact, when: {contact_link: true}, status: fever}"))
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text, source="twice.yaml", feeds=FEEDS)
+    assert caught.value.key == "rules[2].status"
+    assert "is given twice" in str(caught.value)
+
+
+def _paths(node, path=()):
+    """Every key path of a parsed document, for replacing the value there."""
+    yield path
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in items:
+        yield from _paths(child, (*path, key))
+
+
+_DEFAULT_PATHS = [p for p in _paths(default_doc()) if p]
+_ANY_VALUE = st.one_of(st.none(), st.booleans(), st.integers(-3, 30), st.floats(-1, 50, allow_nan=False),
+                       st.sampled_from(["", "x", "fever", "湖北", "centralized_isolation"]),
+                       st.lists(st.sampled_from(["fever", "x", 1]), max_size=2),
+                       st.dictionaries(st.sampled_from(["fever", "label", "x"]), st.integers(0, 3), max_size=2))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(_DEFAULT_PATHS), _ANY_VALUE)
+def test_any_wrong_value_gives_one_line_naming_a_key(path, value):
+    """Whatever a key is changed to, loading gives a Policy or a PolicyError of one line whose key
+    is a real path: never a pydantic dump or another exception."""
+    doc = default_doc()
+    node = doc
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+    try:
+        parse_policy(text, source="fuzz.yaml", feeds=FEEDS)
+    except PolicyError as error:
+        message = str(error)
+        assert "\n" not in message and message.startswith("policy fuzz.yaml: ")
+        assert "pydantic" not in message and "Input should" not in message
+        assert error.key == "" or message.startswith(f"policy fuzz.yaml: {error.key} ")

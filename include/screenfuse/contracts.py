@@ -2,19 +2,24 @@
 
 Adding a feed is adding a contract: file patterns, and for each canonical field its type, whether
 it is required, the allowed values and the header aliases the units use (Chinese and English).
+The file's format is the pydantic models below; a wrong file stops with one line naming the key
+and the fix.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from screenfuse.config import packaged_path
-import yaml
+from screenfuse.matching.strict_config import (
+    ConfigProblem, ListOf, ScalarText, StrictModel, Text, YesNo, checked, choice, one_line, read_yaml, show,
+)
 
 FEED_KINDS = ("persons", "answers", "results")
 FIELD_TYPES = ("text", "name", "id_number", "phone", "datetime", "date", "temperature", "address", "code")
@@ -81,64 +86,66 @@ def header_key(header: str) -> str:
     return _header_key(str(header))
 
 
+class _FieldFile(StrictModel):
+    """One field of a contract file (see docs/feeds.md)."""
+
+    type: Any
+    required: YesNo = False
+    aliases: ListOf(ScalarText, allow_empty=True) = ()
+    allowed: ListOf(ScalarText, allow_empty=True) | None = None  # null or absent: any value
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: Any) -> str:
+        return choice(value, FIELD_TYPES, "field type")
+
+
+class _ContractFile(StrictModel):
+    """A contract file (contracts/<feed>.yaml). Validate with context={"file_name": <stem>}."""
+
+    feed: Text
+    patterns: ListOf(Text)
+    fields: dict[str, _FieldFile]
+    title: Text = None
+    kind: Any = "persons"
+    address_from: ListOf(Any, allow_empty=True) = ()
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _field_names(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or not value:
+            raise ConfigProblem(f"is {show(value)}; expected a mapping of field names to specs (at least `type`)")
+        for name in value:
+            if name in RESERVED_FIELDS or str(name).startswith("_"):
+                raise ConfigProblem("is a name the ingest sets itself; rename the field", at=str(name))
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> "_ContractFile":
+        choice(self.kind, FEED_KINDS, "kind", at="kind")
+        for needed in KIND_FIELDS[self.kind]:
+            if needed not in self.fields:
+                raise ConfigProblem(f"is missing; every feed of kind {self.kind} needs it", at=f"fields.{needed}")
+        for i, part in enumerate(self.address_from):
+            choice(part, self.fields, "field", at=f"address_from[{i}]")
+        file_name = (info.context or {})["file_name"]
+        if self.feed != file_name:
+            raise ConfigProblem(f"is {show(self.feed)}; it must equal the file name '{file_name}'", at="feed")
+        return self
+
+    def to_contract(self) -> FeedContract:
+        fields = {name: FieldSpec(name, spec.type, spec.required, spec.aliases, spec.allowed)
+                  for name, spec in self.fields.items()}
+        return FeedContract(feed=self.feed, title=self.title if self.title is not None else self.feed,
+                            patterns=self.patterns, fields=fields, address_from=self.address_from, kind=self.kind)
+
+
 def _parse(feed_file: Path) -> FeedContract:
-    where = f"contract {feed_file}"
     try:
-        doc = yaml.safe_load(feed_file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ContractError(f"{where}: not valid YAML ({exc.__class__.__name__}); fix the syntax") from None
-    if not isinstance(doc, dict):
-        raise ContractError(f"{where}: expected a mapping with keys feed, patterns, fields")
-    for key in ("feed", "patterns", "fields"):
-        if key not in doc:
-            raise ContractError(f"{where}: missing key '{key}'; add it (see docs/feeds.md)")
-    if not isinstance(doc["fields"], dict) or not doc["fields"]:
-        raise ContractError(f"{where}: 'fields' must map field names to specs")
-    fields: dict[str, FieldSpec] = {}
-    for name, spec in doc["fields"].items():
-        if name in RESERVED_FIELDS or str(name).startswith("_"):
-            raise ContractError(f"{where}: fields.{name} is a name the ingest sets itself; rename the field")
-        if not isinstance(spec, dict):
-            raise ContractError(f"{where}: fields.{name} must be a mapping with at least 'type'")
-        ftype = spec.get("type")
-        if ftype not in FIELD_TYPES:
-            raise ContractError(
-                f"{where}: fields.{name}.type is {ftype!r}; use one of {', '.join(FIELD_TYPES)}"
-            )
-        unknown = set(spec) - {"type", "required", "aliases", "allowed"}
-        if unknown:
-            raise ContractError(
-                f"{where}: fields.{name} has unknown key(s) {', '.join(sorted(unknown))}; "
-                "allowed: type, required, aliases, allowed"
-            )
-        allowed = spec.get("allowed")
-        fields[name] = FieldSpec(
-            name=name,
-            type=ftype,
-            required=bool(spec.get("required", False)),
-            aliases=tuple(str(a) for a in spec.get("aliases", ())),
-            allowed=tuple(str(a) for a in allowed) if allowed is not None else None,
-        )
-    kind = str(doc.get("kind", "persons"))
-    if kind not in FEED_KINDS:
-        raise ContractError(f"{where}: kind is {kind!r}; use one of {', '.join(FEED_KINDS)}")
-    for needed in KIND_FIELDS[kind]:
-        if needed not in fields:
-            raise ContractError(f"{where}: fields.{needed} is missing; every feed of kind {kind} needs it")
-    address_from = tuple(doc.get("address_from", ()))
-    for part in address_from:
-        if part not in fields:
-            raise ContractError(f"{where}: address_from names unknown field '{part}'")
-    if doc["feed"] != feed_file.stem:
-        raise ContractError(f"{where}: feed is {doc['feed']!r}; it must equal the file name {feed_file.stem!r}")
-    return FeedContract(
-        feed=doc["feed"],
-        title=str(doc.get("title", doc["feed"])),
-        patterns=tuple(doc["patterns"]),
-        fields=fields,
-        address_from=address_from,
-        kind=kind,
-    )
+        doc = read_yaml(feed_file.read_text(encoding="utf-8"))
+        return checked(_ContractFile, doc, "docs/feeds.md", context={"file_name": feed_file.stem}).to_contract()
+    except ConfigProblem as problem:
+        raise ContractError(one_line(f"contract {feed_file}", problem.at, problem.problem)) from None
 
 
 def contracts_dir() -> Path:

@@ -1,17 +1,23 @@
 """Matching settings: which records to compare (blocking), how (comparisons), and when to link.
 
-Read from YAML (documented in docs/matching.md) or taken from a preset; validated on load with
-errors that name the key and the fix.
+Read from YAML (documented in docs/matching.md) or taken from a preset; the format is the
+pydantic models below (strict_config), and a wrong file stops with one line naming the key and
+the fix.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, Any
 
-import yaml
+from pydantic import BeforeValidator, PlainValidator, field_validator
 
 from screenfuse.matching.comparators import METHODS
+from screenfuse.matching.strict_config import (
+    ConfigProblem, ListOf, Number, StrictModel, Text, WholeNumber, YesNo, checked, choice, join_path, one_line,
+    read_yaml, show,
+)
 
 ROLES = ("identity", "context")
 _KEY_PART = re.compile(r"^(?P<column>[A-Za-z_][A-Za-z0-9_]*)(\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
@@ -76,103 +82,121 @@ class MatchSettings:
         return replace(self, **changes)
 
 
-def _parse_key(part: str, where: str) -> KeyPart:
-    match = _KEY_PART.match(str(part).strip())
+def _key_part(value: Any) -> KeyPart:
+    match = _KEY_PART.match(value.strip()) if isinstance(value, str) else None
     if not match:
-        raise SettingsError(f"{where}: '{part}' is not a column name or a slice like id_number[:9]")
-    start = match["start"]
-    stop = match["stop"]
+        raise ConfigProblem(f"is {show(value)}; expected a column name or a slice like id_number[:9]")
+    start, stop = match["start"], match["stop"]
     return KeyPart(match["column"], int(start) if start else None, int(stop) if stop else None)
 
 
+def _columns(value: Any) -> Any:
+    """A blocking rule: a list of columns, or one column on its own."""
+    columns = value if isinstance(value, list) else [value]
+    if not columns:
+        raise ConfigProblem("is an empty list; list at least one column")
+    return columns
+
+
+BlockingRule = Annotated[tuple[Annotated[KeyPart, PlainValidator(_key_part)], ...], BeforeValidator(_columns)]
+Probabilities = ListOf(Number(0, 1, "a probability")) | None
+
+
+class _ComparisonFile(StrictModel):
+    column: Text
+    method: Any
+    thresholds: ListOf(Number(0, None, "a threshold"), allow_empty=True, nullable=True) = ()
+    term_frequency: YesNo = False
+    role: Any = "identity"
+    m: Probabilities = None
+    u: Probabilities = None
+    options: dict[str, Any] | None = None
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, method: Any) -> str:
+        return choice(method, sorted(METHODS), "method")
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, role: Any) -> str:
+        return choice(role, ROLES, "role")
+
+    def to_comparison(self) -> Comparison:
+        comparison = Comparison(column=self.column, method=self.method,
+                                thresholds=tuple(float(t) for t in self.thresholds),
+                                term_frequency=self.term_frequency, role=self.role, options=dict(self.options or {}))
+        levels = comparison.levels
+        for key in ("m", "u"):
+            values = getattr(self, key)
+            if values is not None:
+                if len(values) != len(levels) or not all(v > 0 for v in values):
+                    raise ConfigProblem(f"needs {len(levels)} probabilities in (0, 1], one per level "
+                                        f"({', '.join(levels)})", at=key)
+                comparison = replace(comparison, **{key: tuple(float(v) for v in values)})
+        return comparison
+
+
+class _ThresholdsFile(StrictModel):
+    match: Number(0, 1, "a match probability") = 0.95
+    review: Number(0, 1, "a match probability") = None
+
+
+class _SettingsFile(StrictModel):
+    """A settings file (docs/matching.md); defaults are MatchSettings'."""
+
+    unique_id: Text
+    blocking: ListOf(BlockingRule, of="rules, each a list of columns")
+    comparisons: ListOf(_ComparisonFile)
+    thresholds: _ThresholdsFile | None = None
+    prior: Number(0, 1, "a probability (or leave it out to learn it)", nullable=True) = None
+    distinct_keys: ListOf(Text, allow_empty=True, nullable=True) = ()
+    max_block_size: WholeNumber(1) = 2000
+    u_sample_pairs: WholeNumber(1) = 300_000
+    em_iterations: WholeNumber(1) = 30
+    min_records_to_train: WholeNumber(0) = 2000
+    seed: WholeNumber(0) = 42
+
+    def to_settings(self) -> MatchSettings:
+        thresholds = self.thresholds or _ThresholdsFile()
+        match = float(thresholds.match)
+        review = float(thresholds.review) if thresholds.review is not None else min(0.5, match)
+        if not 0 < review <= match < 1:
+            raise ConfigProblem(f"need 0 < review <= match < 1 (got review {review}, match {match})", at="thresholds")
+        if self.prior is not None and not 0 < self.prior < 1:
+            raise ConfigProblem("is a probability strictly between 0 and 1 (or leave it out to learn it)", at="prior")
+        comparisons = []
+        for i, spec in enumerate(self.comparisons):
+            try:
+                comparisons.append(spec.to_comparison())
+            except ConfigProblem as problem:
+                raise ConfigProblem(problem.problem, join_path("comparisons", i, problem.at)) from None
+        return MatchSettings(
+            unique_id=self.unique_id, blocking=self.blocking, comparisons=tuple(comparisons),
+            match_threshold=match, review_threshold=review,
+            prior=float(self.prior) if self.prior is not None else None, distinct_keys=self.distinct_keys,
+            max_block_size=self.max_block_size, u_sample_pairs=self.u_sample_pairs, em_iterations=self.em_iterations,
+            min_records_to_train=self.min_records_to_train, seed=self.seed,
+        )
+
+
 def parse_settings(doc: dict, source: str = "settings") -> MatchSettings:
-    if not isinstance(doc, dict):
-        raise SettingsError(f"{source}: expected a mapping with unique_id, blocking and comparisons")
-    known = {"unique_id", "blocking", "comparisons", "thresholds", "prior", "distinct_keys",
-             "max_block_size", "u_sample_pairs", "em_iterations", "min_records_to_train", "seed"}
-    unknown = set(doc) - known
-    if unknown:
-        raise SettingsError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")
-    for key in ("unique_id", "blocking", "comparisons"):
-        if key not in doc:
-            raise SettingsError(f"{source}: missing key '{key}' (see docs/matching.md)")
-    if not isinstance(doc["blocking"], list) or not doc["blocking"]:
-        raise SettingsError(f"{source}: 'blocking' must be a list of rules, each a list of columns")
-    rules = []
-    for n, rule in enumerate(doc["blocking"]):
-        columns = rule if isinstance(rule, list) else [rule]
-        if not columns:
-            raise SettingsError(f"{source}: blocking[{n}] is empty; list at least one column")
-        rules.append(tuple(_parse_key(c, f"{source}: blocking[{n}]") for c in columns))
-    if not isinstance(doc["comparisons"], list) or not doc["comparisons"]:
-        raise SettingsError(f"{source}: 'comparisons' must be a non-empty list")
-    comparisons = [_parse_comparison(spec, f"{source}: comparisons[{n}]") for n, spec in enumerate(doc["comparisons"])]
-    thresholds = doc.get("thresholds") or {}
-    if not isinstance(thresholds, dict) or set(thresholds) - {"match", "review"}:
-        raise SettingsError(f"{source}: 'thresholds' takes match and review (match probabilities, 0-1)")
-    match_t = float(thresholds.get("match", 0.95))
-    review_t = float(thresholds.get("review", min(0.5, match_t)))
-    if not 0 < review_t <= match_t < 1:
-        raise SettingsError(f"{source}: thresholds need 0 < review <= match < 1 (got review {review_t}, match {match_t})")
-    prior = doc.get("prior")
-    if prior is not None and not 0 < float(prior) < 1:
-        raise SettingsError(f"{source}: 'prior' is a probability between 0 and 1 (or leave it out to learn it)")
-    return MatchSettings(
-        unique_id=str(doc["unique_id"]),
-        blocking=tuple(rules),
-        comparisons=tuple(comparisons),
-        match_threshold=match_t,
-        review_threshold=review_t,
-        prior=float(prior) if prior is not None else None,
-        distinct_keys=tuple(doc.get("distinct_keys") or ()),
-        max_block_size=int(doc.get("max_block_size", 2000)),
-        u_sample_pairs=int(doc.get("u_sample_pairs", 300_000)),
-        em_iterations=int(doc.get("em_iterations", 30)),
-        min_records_to_train=int(doc.get("min_records_to_train", 2000)),
-        seed=int(doc.get("seed", 42)),
-    )
-
-
-def _parse_comparison(spec, where: str) -> Comparison:
-    if not isinstance(spec, dict) or "column" not in spec or "method" not in spec:
-        raise SettingsError(f"{where}: needs 'column' and 'method', e.g. {{column: surname, method: jaro_winkler}}")
-    method = spec["method"]
-    if method not in METHODS:
-        raise SettingsError(f"{where}.method is {method!r}; use one of {', '.join(sorted(METHODS))}")
-    known = {"column", "method", "thresholds", "term_frequency", "role", "m", "u", "options"}
-    unknown = set(spec) - known
-    if unknown:
-        raise SettingsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")
-    role = spec.get("role", "identity")
-    if role not in ROLES:
-        raise SettingsError(f"{where}.role is {role!r}; use identity or context")
-    thresholds = tuple(float(t) for t in spec.get("thresholds", ()) or ())
-    comparison = Comparison(
-        column=str(spec["column"]), method=method, thresholds=thresholds,
-        term_frequency=bool(spec.get("term_frequency", False)), role=role,
-        options=dict(spec.get("options") or {}),
-    )
-    levels = len(comparison.levels)
-    for key in ("m", "u"):
-        if spec.get(key) is not None:
-            values = tuple(float(v) for v in spec[key])
-            if len(values) != levels or not all(0 < v <= 1 for v in values):
-                raise SettingsError(f"{where}.{key} needs {levels} probabilities in (0, 1], one per level "
-                                    f"({', '.join(comparison.levels)})")
-            comparison = replace(comparison, **{key: values})
-    return comparison
+    """Settings from a parsed YAML document or a preset's dict."""
+    try:
+        return checked(_SettingsFile, doc, "docs/matching.md").to_settings()
+    except ConfigProblem as problem:
+        raise SettingsError(one_line(source, problem.at, problem.problem)) from None
 
 
 def load_settings_file(path: Path) -> MatchSettings:
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SettingsError(f"{path}: not valid YAML{where}; fix the syntax "
-                            "(quote slices in flow lists: \"id_number[:9]\")") from None
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        doc = read_yaml(text, syntax_hint='fix the syntax (quote slices in flow lists: "id_number[:9]")')
+    except ConfigProblem as problem:
+        raise SettingsError(one_line(str(path), problem.at, problem.problem)) from None
     return parse_settings(doc, str(path))
 
 

@@ -1,0 +1,131 @@
+"""The policy's rules applied to records: each record's status, each community's risk level and
+the step after discharge. Pure and vectorised (one pass per rule over the frame); what the rules
+are comes from the loaded Policy (policy.py loads it)."""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from screenfuse.policy_types import NO_STATUS, Policy
+
+
+def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
+    """What each source record on its own says about the person: the highest-priority status any
+    rule gives it, else "none". Reads feed, temperature, category, action, contact_of_name,
+    contact_of_id, came_from, arrival_date and event_time, and for mass-screening samples the
+    joined outcome (screening_result, screening_scope, hours_waited: `mass_screening.attach_outcomes`);
+    a missing column counts as empty."""
+    facts = _Facts(records, policy)
+    rank = policy.status_rank
+    best = np.full(len(records), rank[NO_STATUS], dtype=np.int64)
+    for rule in policy.rules:
+        hit = facts.from_feeds(rule.feeds)
+        for condition, value in rule.when.items():
+            hit = hit & facts.holds(condition, value)
+        best = np.where(hit, np.minimum(best, rank[rule.status]), best)
+    names = np.array(policy.status_priority, dtype=object)
+    return pd.Series(names[best], index=records.index, dtype=object)
+
+
+class _Facts:
+    """The record columns the conditions read, cleaned once per call."""
+
+    def __init__(self, records: pd.DataFrame, policy: Policy):
+        self.records = records
+        self.policy = policy
+        self._text: dict[str, pd.Series] = {}
+
+    def text(self, column: str) -> pd.Series:
+        if column not in self._text:
+            if column in self.records:
+                self._text[column] = self.records[column].fillna("").astype(str).str.strip()
+            else:
+                self._text[column] = pd.Series("", index=self.records.index, dtype=object)
+        return self._text[column]
+
+    def from_feeds(self, feeds: tuple[str, ...]) -> np.ndarray:
+        if not feeds:
+            return np.ones(len(self.records), dtype=bool)
+        return self.text("feed").isin(feeds).to_numpy()
+
+    def holds(self, condition: str, value: Any) -> np.ndarray:
+        if condition == "temperature_at_least":
+            if "temperature" not in self.records:
+                return np.zeros(len(self.records), dtype=bool)
+            temperature = pd.to_numeric(self.records["temperature"], errors="coerce")
+            return (temperature >= value).to_numpy(dtype=bool, na_value=False)
+        if condition == "action_contains_any":
+            return _contains_any(self.text("action"), value)
+        if condition == "category_in":
+            return self.text("category").isin(value).to_numpy()
+        if condition == "nucleic_acid_in":
+            return self.text("nucleic_acid").isin(value).to_numpy()
+        if condition in ("screening_result_in", "pool_result_in"):
+            # the joined outcome of a mass-screening sample (screenfuse.mass_screening): the result of
+            # the person's own tube, or their pool's while no own result overrides it
+            scope = "individual" if condition == "screening_result_in" else "pool"
+            return ((self.text("screening_scope") == scope) & self.text("screening_result").isin(value)).to_numpy()
+        if condition == "result_overdue":
+            waited = pd.to_numeric(self.records["hours_waited"], errors="coerce").to_numpy(dtype=float, na_value=np.nan) \
+                if "hours_waited" in self.records else np.full(len(self.records), np.nan)
+            return (self.text("screening_scope") == "awaiting").to_numpy() & (waited >= self.policy.result_due_hours)
+        if condition == "contact_link":
+            return (self.text("contact_of_name").ne("") | self.text("contact_of_id").ne("")).to_numpy()
+        if condition == "came_from_key_area":
+            return _contains_any(self.text("came_from"), self.policy.key_areas) & self.arrived_recently()
+        raise ValueError(f"unknown condition {condition!r}")  # the loader admits only CONDITIONS
+
+    def arrived_recently(self) -> np.ndarray:
+        """Arrival within key_area_days before the record's date; unknown dates count as recent."""
+        days = self.policy.key_area_days
+        if days is None:
+            return np.ones(len(self.records), dtype=bool)
+        arrival = pd.to_datetime(self.text("arrival_date").str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        taken = pd.to_datetime(self.text("event_time").str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        recent = arrival.isna() | taken.isna() | (arrival >= taken - pd.Timedelta(days=days))
+        return recent.to_numpy()
+
+
+def _contains_any(values: pd.Series, needles: Iterable[str]) -> np.ndarray:
+    needles = [n for n in needles if n]
+    if not needles:
+        return np.zeros(len(values), dtype=bool)
+    pattern = "|".join(re.escape(n) for n in needles)
+    return values.str.contains(pattern, regex=True).to_numpy(dtype=bool)
+
+
+def community_risk(counts: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Each community's risk level: the highest level any of whose thresholds its counts reach.
+
+    `counts` has one row per community and one column per status the thresholds name (persons
+    with that status living there); empty counts are 0."""
+    levels = policy.risk_levels
+    needed = sorted({status for level in levels for status in level.when_any})
+    missing = [c for c in needed if c not in counts]
+    if missing:
+        raise ValueError(f"counts has no column {', '.join(missing)}; community_risk needs the number of "
+                         "persons per status for every status the policy's community_risk thresholds name")
+    chosen = np.full(len(counts), len(levels) - 1, dtype=np.int64)
+    for i in range(len(levels) - 2, -1, -1):  # lower levels first, so a higher one overrides
+        reached = np.zeros(len(counts), dtype=bool)
+        for status, threshold in levels[i].when_any.items():
+            reached |= pd.to_numeric(counts[status], errors="coerce").fillna(0).to_numpy() >= threshold
+        chosen = np.where(reached, i, chosen)
+    names = np.array([level.name for level in levels], dtype=object)
+    return pd.Series(names[chosen], index=counts.index, dtype=object)
+
+
+def after_discharge_measure(days_since_discharge: pd.Series, policy: Policy) -> pd.Series:
+    """The measure of the after-discharge step a person is in, by whole days since discharge
+    (day 0 = the discharge day); "" before discharge, once every step is over, or if unknown."""
+    days = pd.to_numeric(days_since_discharge, errors="coerce")
+    out = pd.Series("", index=days_since_discharge.index, dtype=object)
+    start = 0.0
+    for step in policy.after_discharge:
+        end = start + step.days if step.days is not None else np.inf
+        out[(days >= start) & (days < end)] = step.measure
+        start = end
+    return out

@@ -1,0 +1,291 @@
+"""The policy file's format as pydantic models (every key is explained in docs/policy.md).
+
+Each section checks its own values (types, ranges, the fix in the message); `PolicyFile` checks
+what one section says about another (a rule's status, a measure, a feed) and builds the frozen
+`Policy` the pipeline reads. To add a key: add a field here, then use it in `to_policy`.
+
+A key that may be left out has the default None (or ()); written as `null` it is checked like any
+other value, so an empty key is refused rather than taken for a missing one.
+"""
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationInfo, field_validator, model_validator
+
+from screenfuse.matching.strict_config import (
+    NAME, ConfigProblem, ListOf, NamedMapping, Number, OnlyTrue, StrictModel, Text, WholeNumber, choice, show,
+)
+from screenfuse.policy_types import (
+    CONDITIONS, NO_STATUS, SCREENING_RESULTS, LifecycleStep, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
+    ZeroReport, _Frozen,
+)
+
+THRESHOLDS_WANTED = "expected a mapping of status → number of persons (e.g. {confirmed: 1})"
+
+
+class StatusSpec(StrictModel):
+    label: Text
+    priority: WholeNumber(1, what="a whole number (1 = highest)")
+
+
+class KeyAreasSpec(StrictModel):
+    names: ListOf(Text, allow_empty=True)
+    within_days: WholeNumber(0, what="a whole number of days", nullable=True) = None
+
+
+class Conditions(StrictModel):
+    """A rule's `when`: every condition given must hold."""
+
+    temperature_at_least: Number(35.0, 42.0, "degrees Celsius (e.g. 37.3)") = None
+    action_contains_any: ListOf(Text) = None
+    category_in: ListOf(Text) = None
+    nucleic_acid_in: ListOf(Text) = None
+    contact_link: OnlyTrue = None
+    came_from_key_area: OnlyTrue = None
+    screening_result_in: ListOf(Any) = None
+    pool_result_in: ListOf(Any) = None
+    result_overdue: OnlyTrue = None
+
+    @model_validator(mode="after")
+    def _known_values(self) -> "Conditions":
+        if not self.model_fields_set:
+            raise ConfigProblem(f"has no condition; add at least one of {', '.join(CONDITIONS)}")
+        for name in ("screening_result_in", "pool_result_in"):
+            for i, value in enumerate(getattr(self, name) or ()):
+                choice(value, SCREENING_RESULTS, "screening result", at=f"{name}[{i}]")
+        return self
+
+    def given(self) -> dict[str, Any]:
+        """The conditions the file gives, as the rule evaluation reads them."""
+        values = {name: getattr(self, name) for name in CONDITIONS if name in self.model_fields_set}
+        if "temperature_at_least" in values:
+            values["temperature_at_least"] = float(values["temperature_at_least"])
+        return values
+
+
+class RuleSpec(StrictModel):
+    status: Any
+    when: Conditions
+    feeds: ListOf(Any) = ()
+
+
+class MeasureSpec(StrictModel):
+    label: Text
+    hours_to_act: Number(0.25, 24 * 30, "hours")
+    days: WholeNumber(1, what="a whole number of days", nullable=True) = None
+
+
+class VerifyFirstSpec(StrictModel):
+    statuses: ListOf(Any)
+    until_feed: Any
+    measure: Any
+
+
+class StepSpec(StrictModel):
+    label: Text
+    measure: Any
+    days: WholeNumber(1, what="a whole number of days", nullable=True, null_hint=" (or null on the last step)") = None
+
+
+class RiskLevelSpec(StrictModel):
+    level: Text
+    label: Text
+    when_any: dict[Any, WholeNumber(1, what="a number of persons")] = None
+    actions: ListOf(Any)
+    meaning: Text = None
+
+    @field_validator("level")
+    @classmethod
+    def _level_name(cls, name: str) -> str:
+        if not NAME.match(name):
+            raise ConfigProblem("is not a valid level name; use lower-case letters, digits and _")
+        return name
+
+    @field_validator("when_any", mode="before")
+    @classmethod
+    def _thresholds_mapping(cls, value: Any) -> Any:
+        if value is None:  # the default level may leave it empty
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigProblem(f"is {show(value)}; {THRESHOLDS_WANTED}")
+        return value
+
+
+class MassScreeningSpec(StrictModel):
+    result_due_hours: Number(1, 24 * 14, "hours")
+
+
+class ZeroReportSpec(StrictModel):
+    timezone: Text
+    deadline_hour: dict[Any, WholeNumber(1, 24, what="an hour of the day")]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, timezone: str) -> str:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigProblem(f"is '{timezone}', not a known time zone; use an IANA name such as "
+                                "Asia/Shanghai") from None
+        return timezone
+
+    @field_validator("deadline_hour", mode="before")
+    @classmethod
+    def _some_feeds(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or not value:
+            raise ConfigProblem(f"is {show(value)}; expected a mapping of feed → hour (e.g. {{hospital: 16}})")
+        return value
+
+
+class PolicyFile(StrictModel):
+    """The whole file. Validate with context={"feeds": [...]}, the feed names rules may use."""
+
+    version: Text
+    statuses: NamedMapping(StatusSpec, "status")
+    key_areas: KeyAreasSpec
+    rules: ListOf(RuleSpec)
+    measures: NamedMapping(MeasureSpec, "measure")
+    status_measures: dict[Any, Any]
+    after_discharge: ListOf(StepSpec)
+    community_actions: NamedMapping(Text, "action")
+    community_risk: ListOf(RiskLevelSpec)
+    zero_report: ZeroReportSpec
+    title: Text = None
+    verify_first: VerifyFirstSpec = None
+    expires: ListOf(Any, allow_empty=True) = ()
+    ends: NamedMapping(ListOf(Any), "status") = None
+    mass_screening: MassScreeningSpec = None
+
+    @field_validator("statuses")
+    @classmethod
+    def _priorities_in_order(cls, statuses: dict[str, StatusSpec]) -> dict[str, StatusSpec]:
+        by_priority: dict[int, str] = {}
+        for name, spec in statuses.items():
+            if spec.priority in by_priority:
+                raise ConfigProblem(f"is {spec.priority}, the same as statuses.{by_priority[spec.priority]}.priority; "
+                                    "give each status its own priority (1 = highest)", at=f"{name}.priority")
+            by_priority[spec.priority] = name
+        if NO_STATUS not in statuses:
+            raise ConfigProblem("is missing; every policy needs the status `none` (lowest priority), which a record "
+                                "gets when no rule matches", at=NO_STATUS)
+        lowest = by_priority[max(by_priority)]
+        if lowest != NO_STATUS:
+            raise ConfigProblem(f"is {statuses[NO_STATUS].priority}; `none` must have the lowest priority, a number "
+                                f"above {max(by_priority)} (statuses.{lowest})", at=f"{NO_STATUS}.priority")
+        return statuses
+
+    @field_validator("status_measures", mode="before")
+    @classmethod
+    def _a_mapping(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ConfigProblem(f"is {show(value)}; expected a mapping of status → measure")
+        return value
+
+    @field_validator("after_discharge")
+    @classmethod
+    def _only_the_last_step_open(cls, steps: tuple[StepSpec, ...]) -> tuple[StepSpec, ...]:
+        for i, step in enumerate(steps[:-1]):
+            if step.days is None:
+                raise ConfigProblem("is missing or empty; only the last step may omit days: add it "
+                                    "(see docs/policy.md)", at=f"[{i}].days")
+        return steps
+
+    @field_validator("community_risk")
+    @classmethod
+    def _levels_then_a_default(cls, levels: tuple[RiskLevelSpec, ...]) -> tuple[RiskLevelSpec, ...]:
+        seen: set[str] = set()
+        for i, level in enumerate(levels):
+            if level.level in seen:
+                raise ConfigProblem(f"is '{level.level}' again; give each level its own name", at=f"[{i}].level")
+            seen.add(level.level)
+            last = i == len(levels) - 1
+            if last and level.when_any:
+                raise ConfigProblem("is set on the last level, which is the default (it applies when no other level "
+                                    "does); remove it, or add a lower level after this one", at=f"[{i}].when_any")
+            if not last and "when_any" not in level.model_fields_set:
+                raise ConfigProblem("is missing; add it (see docs/policy.md)", at=f"[{i}].when_any")
+            if not last and not level.when_any:
+                raise ConfigProblem(f"is an empty mapping; {THRESHOLDS_WANTED}", at=f"[{i}].when_any")
+        return levels
+
+    @model_validator(mode="after")
+    def _names_defined(self, info: ValidationInfo) -> "PolicyFile":
+        """Every status, measure, feed and action a section names is one the file (or the feeds) defines."""
+        feeds = list((info.context or {})["feeds"])
+        statuses = list(self.statuses)
+        findings = [s for s in statuses if s != NO_STATUS]  # statuses a rule can give
+        measures = list(self.measures)
+        for i, rule in enumerate(self.rules):
+            choice(rule.status, findings, "status", at=f"rules[{i}].status")
+            for j, feed in enumerate(rule.feeds):
+                choice(feed, feeds, "feed", at=f"rules[{i}].feeds[{j}]")
+        for status, measure in self.status_measures.items():
+            choice(status, statuses, "status", at=f"status_measures.{status}", is_key=True)
+            if status == NO_STATUS:
+                raise ConfigProblem("cannot have a measure: `none` is every person without a finding; remove it",
+                                    at=f"status_measures.{status}")
+            if measure is not None:
+                choice(measure, measures, "measure", at=f"status_measures.{status}")
+        if self.verify_first is not None:
+            for i, status in enumerate(self.verify_first.statuses):
+                choice(status, statuses, "status", at=f"verify_first.statuses[{i}]")
+            choice(self.verify_first.until_feed, feeds, "feed", at="verify_first.until_feed")
+            choice(self.verify_first.measure, measures, "measure", at="verify_first.measure")
+        for i, status in enumerate(self.expires):
+            choice(status, findings, "status", at=f"expires[{i}]")
+            measure = self.status_measures.get(status)
+            if measure is None or self.measures[measure].days is None:
+                raise ConfigProblem(f"is '{status}', whose measure ({measure or 'none'}) has no `days`; a status can "
+                                    "only end on its own after its measure's days: give the measure days or remove "
+                                    "the status here", at=f"expires[{i}]")
+        for status, ended in (self.ends or {}).items():
+            choice(status, findings, "status", at=f"ends.{status}", is_key=True)
+            for i, other in enumerate(ended):
+                choice(other, findings, "status", at=f"ends.{status}[{i}]")
+                if other == status:
+                    raise ConfigProblem("is the status itself; a later record of a status renews it, it does not "
+                                        "end it: remove it from the list", at=f"ends.{status}[{i}]")
+        for i, step in enumerate(self.after_discharge):
+            choice(step.measure, measures, "measure", at=f"after_discharge[{i}].measure")
+        for i, level in enumerate(self.community_risk):
+            for status in level.when_any or {}:
+                choice(status, findings, "status", at=f"community_risk[{i}].when_any.{status}", is_key=True)
+            for j, action in enumerate(level.actions):
+                choice(action, self.community_actions, "action", at=f"community_risk[{i}].actions[{j}]")
+        for feed in self.zero_report.deadline_hour:
+            choice(feed, feeds, "feed", at=f"zero_report.deadline_hour.{feed}", is_key=True)
+        for i, rule in enumerate(self.rules):
+            if rule.when.result_overdue and self.mass_screening is None:
+                raise ConfigProblem("needs mass_screening.result_due_hours (how many hours after sampling a result "
+                                    "is overdue); add it (see docs/policy.md)", at=f"rules[{i}].when.result_overdue")
+        return self
+
+    def to_policy(self, source: str, sha256: str) -> Policy:
+        """The frozen Policy the pipeline reads: statuses and levels highest first, mappings read-only."""
+        statuses = sorted((Status(name, spec.label, spec.priority) for name, spec in self.statuses.items()),
+                          key=lambda status: status.priority)
+        return Policy(
+            version=self.version,
+            title=self.title if self.title is not None else self.version,
+            statuses=tuple(statuses),
+            key_areas=self.key_areas.names,
+            key_area_days=self.key_areas.within_days,
+            rules=tuple(Rule(rule.status, rule.feeds, _Frozen(rule.when.given())) for rule in self.rules),
+            measure_specs=_Frozen({name: Measure(name, spec.label, spec.days, spec.hours_to_act)
+                                   for name, spec in self.measures.items()}),
+            measures=_Frozen({s: m for s, m in self.status_measures.items() if m is not None}),
+            verify_first=VerifyFirst(self.verify_first.statuses, self.verify_first.until_feed,
+                                     self.verify_first.measure) if self.verify_first is not None else None,
+            after_discharge=tuple(LifecycleStep(step.label, step.measure, step.days) for step in self.after_discharge),
+            community_actions=_Frozen(self.community_actions),
+            risk_levels=tuple(RiskLevel(level.level, level.label, level.meaning or "", _Frozen(level.when_any or {}),
+                                        level.actions) for level in self.community_risk),
+            zero_report=ZeroReport(self.zero_report.timezone, _Frozen(self.zero_report.deadline_hour)),
+            expires=self.expires,
+            ends=_Frozen(self.ends or {}),
+            result_due_hours=float(self.mass_screening.result_due_hours) if self.mass_screening else None,
+            source=source,
+            sha256=sha256,
+        )

@@ -1,0 +1,137 @@
+"""The loaded policy: frozen values every decision reads (the file's format is policy_schema.py).
+
+Frozen, with read-only mappings, so a policy stays what was validated, and picklable, so Airflow
+tasks can pass it on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from screenfuse.matching.strict_config import one_line
+
+NO_STATUS = "none"
+CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "nucleic_acid_in", "contact_link",
+              "came_from_key_area", "screening_result_in", "pool_result_in", "result_overdue")
+SCREENING_RESULTS = ("阴性", "阳性", "待复核", "无效")  # what mass-screening results may be (the contracts' allowed)
+
+
+class PolicyError(ValueError):
+    """A policy file is wrong; the message names the file, the key (dotted path) and the fix."""
+
+    def __init__(self, source: str, key: str, problem: str):
+        self.source = source
+        self.key = key
+        super().__init__(one_line(f"policy {source}", key, problem))
+
+
+class _Frozen(dict):
+    """A dict that refuses changes, so a loaded policy stays what was validated (and still pickles)."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a loaded policy is read-only; change the policy file and load it again")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (_Frozen, (dict(self),))
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    label: str
+    priority: int  # 1 = highest
+
+
+@dataclass(frozen=True)
+class Rule:
+    status: str
+    feeds: tuple[str, ...]  # empty: every feed
+    when: Mapping[str, Any]  # condition → value; all must hold
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    label: str
+    days: int | None
+    hours_to_act: float
+
+
+@dataclass(frozen=True)
+class VerifyFirst:
+    statuses: tuple[str, ...]
+    until_feed: str
+    measure: str
+
+
+@dataclass(frozen=True)
+class LifecycleStep:
+    label: str
+    measure: str
+    days: int | None  # None only for the last step: until a feedback closes it
+
+
+@dataclass(frozen=True)
+class RiskLevel:
+    name: str
+    label: str
+    meaning: str
+    when_any: Mapping[str, int]  # status → persons living in the community (≥); empty: default level
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ZeroReport:
+    timezone: str
+    deadline_hour: Mapping[str, int]  # feed → hour of the day (local time) by which each unit reports
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy file. Sequences are highest first; mappings are read-only."""
+
+    version: str
+    title: str
+    statuses: tuple[Status, ...]
+    key_areas: tuple[str, ...]
+    key_area_days: int | None
+    rules: tuple[Rule, ...]
+    measure_specs: Mapping[str, Measure]
+    measures: Mapping[str, str]  # status → measure name
+    verify_first: VerifyFirst | None
+    after_discharge: tuple[LifecycleStep, ...]
+    community_actions: Mapping[str, str]  # action → label
+    risk_levels: tuple[RiskLevel, ...]
+    zero_report: ZeroReport
+    expires: tuple[str, ...] = ()  # statuses that end on their own after their measure's days
+    ends: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # status → earlier statuses a later record of it ends
+    result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
+    source: str = field(default="", compare=False)  # where it was loaded from
+    sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
+
+    @property
+    def status_priority(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.statuses)
+
+    @property
+    def status_rank(self) -> dict[str, int]:
+        return {s.name: i for i, s in enumerate(self.statuses)}
+
+    @property
+    def status_labels(self) -> dict[str, str]:
+        return {s.name: s.label for s in self.statuses}
+
+    @property
+    def measure_labels(self) -> dict[str, str]:
+        return {m.name: m.label for m in self.measure_specs.values()}
+
+    @property
+    def hours_to_act(self) -> dict[str, float]:
+        return {m.name: m.hours_to_act for m in self.measure_specs.values()}
+
+    @property
+    def expiry_days(self) -> dict[str, int]:
+        """Status → days it lasts after the record that gave it (only the statuses in `expires`)."""
+        return {s: self.measure_specs[self.measures[s]].days for s in self.expires}
