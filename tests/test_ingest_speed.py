@@ -30,3 +30,34 @@ def test_per_value_and_batched_match_one_call_per_column():
                                        .str.replace(r"\s+", " ", regex=True).str.strip())
     codes = pd.Series(["ab 1", "2.00210001E+13", "ab 1"], name="c")
     pd.testing.assert_frame_equal(nz.batched(nz.normalize_codes, [codes])[0], nz.normalize_codes(codes))
+
+
+def test_files_normalized_together_come_out_as_each_file_alone(tmp_path):
+    """normalize_files runs files of one layout through the normalizers together; every row must
+    come out as its file alone gives it (ids, row numbers with a blank row skipped, raw rows),
+    whatever the layouts, and a quarantined or header-only file stays as it was."""
+    from conftest import make_id
+    from screenfuse.contracts import load_contract
+    from screenfuse.gazetteer import load_gazetteer
+    from screenfuse.ingest import normalize_files, read_file, stage_file
+
+    contract, gazetteer = load_contract("checkpoint"), load_gazetteer()
+    header = ["卡点名称", "检测时间", "姓名", "身份证号", "联系电话", "目的地", "体温", "处置措施"]
+    rows = [["南湖收费站", "2020-02-10 08:00", "张伟", make_id("42010619800101123"), "13812345678", "积玉桥一路1号", "36.6", "放行"],
+            ["", "", "", "", "", "", "", ""],  # a blank row: skipped, the row numbers keep counting
+            ["南湖收费站", "2020年2月10日9时30分", "張偉", "4201061980010112", "+86 139-8765-4321", "不详", "37.8℃", "转运发热门诊"]]
+    files = [(header, rows), (header, rows[::-1]), (header[:-1], [r[:-1] for r in rows]),  # another layout
+             (header, []), (["姓名"], [["张伟"]])]  # header only (zero report); required columns missing
+    paths = []
+    for number, (columns, body) in enumerate(files):
+        paths.append(tmp_path / f"卡点{number}.csv")
+        paths[-1].write_bytes(pd.DataFrame(body, columns=columns).to_csv(index=False).encode("utf-8"))
+    alone = [stage_file(p, contract, gazetteer) for p in paths]
+    together = [read_file(p, contract) for p in paths]
+    normalize_files(together, contract, gazetteer)
+    assert [s.status for s in together] == ["staged", "staged", "staged", "zero_report", "quarantined"]
+    for one, other in zip(alone, together):
+        assert (one.status, one.reason, one.rows_read, one.blank_rows) == (other.status, other.reason, other.rows_read,
+                                                                          other.blank_rows)
+        pd.testing.assert_frame_equal(one.records, other.records)
+    assert together[0].records["row_number"].tolist() == [1, 3]

@@ -16,7 +16,7 @@ from screenfuse import reporting, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contract
 from screenfuse.gazetteer import load_gazetteer
-from screenfuse.ingest import empty_records, stage_file
+from screenfuse.ingest import empty_records, normalize_files, read_file
 from screenfuse.pipeline import batch_time, engine, guard, run_policy, state
 from screenfuse.records import RECORD_COLUMNS
 from screenfuse.validation import validate_rows
@@ -47,7 +47,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str) -> dict:
     loaded_in = registered[~zero].groupby("file_sha256")["batch_id"].min().to_dict()
     # zero reports of different units may be byte for byte the same header: name and content count
     zero_in = registered[zero].groupby(["file_sha256", "file_name"])["batch_id"].min().to_dict()
-    files, frames, quarantined, seen, zero_seen = [], [], [], {}, set()
+    files, read, quarantined, seen, zero_seen = [], [], [], {}, set()
     for name, sha in zip(manifest["file_name"], manifest["file_sha256"]):
         path = settings.landing / feed / name
         if sha in loaded_in or sha in seen:
@@ -63,7 +63,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str) -> dict:
             quarantined.append(_file_quarantine(batch_id, feed, name, sha, reason))
             files.append(_file_row(batch_id, feed, name, sha, staged_status, reason))
             continue
-        staged = stage_file(path, contract, gazetteer, sha)
+        staged = read_file(path, contract, sha)
         if staged.status == "zero_report":
             zero_seen.add((sha, name))
         else:
@@ -76,8 +76,10 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str) -> dict:
         status = {"quarantined": "quarantined", "zero_report": "zero_report"}.get(staged.status, "loaded")
         files.append(_file_row(batch_id, feed, name, sha, status, staged.reason, staged.file_format, staged.encoding,
                                staged.rows_read, staged.blank_rows, staged.unmapped_headers))
-        if not staged.records.empty:
-            frames.append(staged.records)
+        if staged.mapped is not None:
+            read.append(staged)
+    normalize_files(read, contract, gazetteer)  # files of one layout together: a call costs more than its rows
+    frames = [f.records for f in read if not f.records.empty]
     stage = state(settings, batch_id)
     staged_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     stage.put(f"{feed}.staged", staged_rows)
