@@ -8,6 +8,13 @@ SELECT responsible_list AS street, status, COUNT(*) AS persons
 FROM person
 GROUP BY responsible_list, status;
 
+-- Data-quality review: persons with records taken after a terminal status (死亡), which are kept
+-- but not acted on (a likely identity error: the wrong person linked, or a wrong death report).
+CREATE VIEW v_after_terminal_review AS
+SELECT responsible_list AS street, person_id, status, status_source, after_terminal, as_of
+FROM person
+WHERE after_terminal IS NOT NULL AND after_terminal <> '';
+
 CREATE VIEW v_push_list AS
 SELECT pi.street, pi.community, pi.push_item_id, pi.batch_id, pi.person_id, p.name, p.id_number,
        p.phone, p.address, pi.status, pi.measure, pi.reason, pi.detail, pi.source_records, pi.due_at, pi.state,

@@ -1,4 +1,6 @@
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 
@@ -101,3 +103,101 @@ def test_a_discharged_person_steps_through_isolation_home_observation_and_follow
     assert measure("2020-02-16T15:00:00Z") == "centralized_isolation"  # day 13, 23:00 local
     assert measure("2020-02-16T16:00:00Z") == "home_isolation"  # day 14 begins at local midnight
     assert measure("2020-03-02T16:00:00Z") == "follow_up_visit"  # day 28
+
+
+def _person(records: list[dict], as_of: str, policy=POLICY) -> pd.Series:
+    """The fused person P1 of `records` as of `as_of`, with `next_change_at`."""
+    from screenfuse.fuse import next_change
+    frame = pd.DataFrame(records)
+    links = pd.DataFrame({"source_record_id": frame["source_record_id"], "person_id": "P1"})
+    persons = fuse_persons(frame, links, STREETS, as_of, policy)
+    persons["next_change_at"] = next_change(persons, as_of, policy)
+    return persons.set_index("person_id").loc["P1"]
+
+
+def test_death_is_terminal_later_records_are_flagged_not_acted_on():
+    # issue 9, item 2: 死亡 02-05, then a community row 02-06 from 湖北孝感 (design §7: death is terminal)
+    died = rec("h1", "hospital", category="死亡", event_time="2020-02-05 10:00:00")
+    arrived = rec("m1", "community", came_from="湖北孝感", arrival_date="2020-02-04", event_time="2020-02-06 09:00:00")
+    person = _person([died, arrived], "2020-02-06T04:00:00Z")
+    assert (person.status, person.measure, person.status_source) == ("deceased", "", "h1")
+    assert person.after_terminal == "m1"  # kept for data-quality review (a likely identity error)
+    assert (person.status_expires_at, person.next_change_at) == ("", "")
+    # nothing a later record says brings a status or a measure back, whatever its rank
+    later = [rec("h2", "hospital", category="确诊", event_time="2020-02-07 08:00:00"),
+             rec("p1", "police", contact_of_name="某某", event_time="2020-02-08 08:00:00")]
+    person = _person([died, arrived, *later], "2020-02-08T04:00:00Z")
+    assert (person.status, person.measure, person.after_terminal) == ("deceased", "", "h2;m1;p1")
+    # a person with no record after the death has nothing to review
+    assert _person([rec("p0", "police", contact_of_name="某某", event_time="2020-02-01 08:00:00"), died],
+                   "2020-02-06T04:00:00Z").after_terminal == ""
+
+
+def test_no_push_item_for_a_deceased_person_and_open_items_close():
+    died = rec("h1", "hospital", category="死亡", event_time="2020-02-05 10:00:00", street="积玉桥街道")
+    arrived = rec("m1", "community", came_from="湖北孝感", event_time="2020-02-06 09:00:00", street="积玉桥街道")
+    frame = pd.DataFrame([died, arrived])
+    links = pd.DataFrame({"source_record_id": ["h1", "m1"], "person_id": "P1"})
+    persons = fuse_persons(frame, links, STREETS, "2020-02-06T04:00:00Z", POLICY)
+    before = pd.DataFrame([{"push_item_id": "i1", "person_id": "P1", "street": "积玉桥街道", "status": "close_contact",
+                            "measure": "centralized_isolation", "state": "open", "due_at": "2020-02-06T00:00:00Z",
+                            "answered_at": None}])
+    opens = pd.DataFrame({"person_id": ["P1"], "change": ["lowered"]})
+    plan = plan_push_items(persons, before, opens, "b1", datetime(2020, 2, 6, 4, tzinfo=timezone.utc), POLICY)
+    assert plan.new.empty
+    assert plan.closes[["push_item_id", "close_reason"]].values.tolist() == [["i1", "no_longer_needed"]]
+
+
+def test_a_terminal_status_cannot_have_a_measure_expire_or_be_ended():
+    import pytest
+    from screenfuse.policy import PolicyError, parse_policy
+    import screenfuse
+    text = (Path(screenfuse.__file__).parent / "policies" / "default.yaml").read_text(encoding="utf-8")
+    feeds = ["checkpoint", "community", "hospital", "police"]
+    with pytest.raises(PolicyError, match=r"terminal\[0\].*has a measure"):
+        parse_policy(text.replace("  discharged:       centralized_isolation",
+                                  "  discharged:       centralized_isolation\n  deceased: home_isolation"), "p.yaml", feeds)
+    with pytest.raises(PolicyError, match=r"counts_from.close_contact.*not a known record field"):
+        parse_policy(text.replace("close_contact: last_contact_date", "close_contact: last_contact"), "p.yaml", feeds)
+
+
+def test_key_area_arrival_counts_from_the_arrival_date():
+    # issue 9, item 3: arrived 01-28 (返回日期), surveyed 02-10 → ends 02-11 (local midnight), not 02-24
+    surveyed = rec("m1", "community", came_from="湖北孝感", arrival_date="2020-01-28", event_time="2020-02-10 09:00:00")
+    person = _person([surveyed], "2020-02-10T04:00:00Z")  # 02-10 noon local
+    assert (person.status, person.measure) == ("key_area_arrival", "home_isolation")
+    assert person.status_expires_at == "2020-02-10T16:00:00Z"  # 2020-02-11 00:00 Asia/Shanghai
+    assert person.next_change_at == "2020-02-10T16:00:00Z"
+    after = _person([surveyed], "2020-02-10T16:00:00Z")  # 02-11 00:00 local
+    assert (after.status, after.measure, after.expired_status) == ("none", "", "key_area_arrival")
+    # without an arrival date (or with one after the record, a typo) it counts from the record
+    for arrival in ("", "2020-02-12", "不详"):
+        undated = _person([rec("m1", "community", came_from="湖北孝感", arrival_date=arrival,
+                               event_time="2020-02-10 09:00:00")], "2020-02-10T04:00:00Z")
+        assert undated.status_expires_at == "2020-02-24T01:00:00Z"
+
+
+def test_after_discharge_steps_count_from_the_discharge_date():
+    # issue 9, item 3: discharged 02-05 (出院日期), reported 02-20 → on 02-21 home observation day 16
+    confirmed = rec("h1", "hospital", category="确诊", event_time="2020-01-20 10:00:00")
+    discharged = rec("h2", "hospital", category="出院", event_time="2020-02-20 10:00:00",
+                     details_json=json.dumps({"discharged_on": "2020-02-05"}))
+    person = _person([confirmed, discharged], "2020-02-21T04:00:00Z")  # 02-21 noon local: day 16
+    assert (person.status, person.measure) == ("discharged", "home_isolation")  # 居家, not 集中隔离 day 1
+    assert person.status_since == "2020-02-05 00:00:00"
+    assert person.next_change_at == "2020-03-03T16:00:00Z"  # day 28 (03-04 local): follow-up visits
+    assert _person([confirmed, discharged], "2020-03-03T16:00:00Z").measure == "follow_up_visit"
+    # no discharge date: from the row's time, as before
+    undated = rec("h2", "hospital", category="出院", event_time="2020-02-20 10:00:00", details_json="{}")
+    person = _person([confirmed, undated], "2020-02-21T04:00:00Z")
+    assert (person.measure, person.next_change_at) == ("centralized_isolation", "2020-03-04T16:00:00Z")
+
+
+def test_close_contact_counts_from_the_last_contact():
+    # issue 9, item 3: registered 02-10, last contact (末次接触日期) 02-01 → isolation ends 02-15, not 02-24
+    registered = rec("p1", "police", contact_of_name="某某", event_time="2020-02-10 09:00:00",
+                     details_json=json.dumps({"last_contact_date": "2020-02-01"}))
+    person = _person([registered], "2020-02-10T04:00:00Z")
+    assert (person.status, person.measure) == ("close_contact", "centralized_isolation")
+    assert person.status_expires_at == "2020-02-14T16:00:00Z"  # 2020-02-15 00:00 Asia/Shanghai
+    assert _person([registered], "2020-02-14T16:00:00Z").status == "none"

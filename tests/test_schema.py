@@ -43,7 +43,7 @@ def test_upgrade_creates_the_baseline_and_the_views(warehouses, kind, monkeypatc
     assert f"→ {head} (" in capsys.readouterr().out
     schema.require_current(engine)
     views = set(sa.inspect(engine).get_view_names())
-    assert views == set(schema.view_names()) and len(views) == 15
+    assert views == set(schema.view_names()) and len(views) == 16
     with engine.connect() as conn:
         for view in views:  # every view answers on an empty warehouse
             assert conn.execute(sa.text(f"SELECT COUNT(*) FROM {view}")).scalar() == 0
@@ -52,11 +52,17 @@ def test_upgrade_creates_the_baseline_and_the_views(warehouses, kind, monkeypatc
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO match_model (model_id, preset, params_json) VALUES ('m', 'p', '{}')"))
     assert main(["db", "upgrade"]) == 0
-    assert f"{head} → {head} (already at the head); 15 views recreated" in capsys.readouterr().out
+    assert f"{head} → {head} (already at the head); 16 views recreated" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
     assert capsys.readouterr() == (f"{head}\n", "")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT model_id FROM match_model")).scalars().all() == ["m"]
+    with engine.begin() as conn:  # records after 死亡 (0004) are listed for data-quality review
+        conn.execute(sa.text("INSERT INTO person (person_id, responsible_list, status, n_records, batch_id, "
+                             "after_terminal) VALUES ('P1', 'L', 'deceased', 2, 'b', 'r2'), "
+                             "('P2', 'L', 'none', 1, 'b', '')"))
+        review = conn.execute(sa.text("SELECT person_id, after_terminal FROM v_after_terminal_review")).all()
+    assert [tuple(row) for row in review] == [("P1", "r2")]
 
 
 def old_ensure_schema(engine, leave_out_column=("run_log", "policy_sha256"), leave_out_table="community_risk"):
@@ -74,7 +80,8 @@ def old_ensure_schema(engine, leave_out_column=("run_log", "policy_sha256"), lea
         for statement in sql_statements(schema.VIEWS_SQL):
             read = set(re.findall(r"(?:FROM|JOIN)\s+(\w+)", statement))
             if leave_out_table not in statement and leave_out_column[1] not in statement and read <= old_tables | {
-                    "v_push_list", "v_community_risk"}:  # views of that release read tables of that release
+                    "v_push_list", "v_community_risk"} and "after_terminal" not in statement:
+                # views of that release read tables and columns of that release (after_terminal: 0004)
                 conn.exec_driver_sql(statement.rstrip(";"))
         conn.execute(sa.text("INSERT INTO person_event (batch_id, event, person_id, other_person_ids) "
                              "VALUES ('20200210T1300Z', 'merge', 'P1', 'P2')"))

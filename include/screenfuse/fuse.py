@@ -24,19 +24,56 @@ def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
     return policies.record_status(records, policy)
 
 
+def record_event_time(records: pd.DataFrame, status: pd.Series, policy: Policy) -> pd.Series:
+    """The local time each record's status counts its days from (naive, the policy's time zone).
+
+    The date of the event the record reports, from the field the policy's `counts_from` names for
+    its status (返回日期, 末次接触日期, 出院日期: local midnight of that day), not when a unit
+    reported it; the record's own `event_time` for other statuses, and when that field is empty,
+    unreadable or after the record itself (a typo). Fields beyond the canonical columns are read
+    from `details_json`."""
+    taken = pd.to_datetime(records["event_time"].fillna("").astype(str).str.slice(0, 19),
+                           format="mixed", errors="coerce")
+    for status_name, field_name in policy.counts_from.items():
+        mask = (status == status_name).to_numpy()
+        if field_name == "event_time" or not mask.any():
+            continue
+        if field_name in records:
+            text = records.loc[mask, field_name].fillna("").astype(str)
+        elif "details_json" in records:
+            text = records.loc[mask, "details_json"].map(lambda d: _detail(d, field_name))
+        else:
+            continue
+        day = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        usable = day.notna() & (taken[mask].isna() | (day <= taken[mask].dt.normalize()))
+        taken.loc[usable[usable].index] = day[usable]
+    return taken
+
+
+def _detail(details: object, field_name: str) -> str:
+    import json
+
+    try:
+        value = json.loads(details) if isinstance(details, str) and details else {}
+    except ValueError:
+        return ""
+    value = value.get(field_name, "") if isinstance(value, dict) else ""
+    return value if isinstance(value, str) else ""
+
+
 def record_expiry(records: pd.DataFrame, status: pd.Series, policy: Policy) -> pd.Series:
     """When each record's status ends on its own (UTC, ISO text), or "" if it does not.
 
     A status listed under the policy's `expires` lasts the `days` of its measure, counted from
-    the record's own event time (local time in the policy's time zone)."""
+    the record's event (`record_event_time`: the arrival date, the last contact, else the record's
+    own time; local time in the policy's time zone)."""
     days = policy.expiry_days
     out = pd.Series("", index=records.index, dtype=object)
     lasting = status.map(days)
     mask = lasting.notna()
     if not mask.any():
         return out
-    taken = pd.to_datetime(records.loc[mask, "event_time"].fillna("").astype(str).str.slice(0, 19),
-                           format="mixed", errors="coerce")
+    taken = record_event_time(records.loc[mask], status[mask], policy)
     local = taken.dt.tz_localize(policy.zero_report.timezone, ambiguous="NaT", nonexistent="NaT")
     ends = local.dt.tz_convert("UTC") + pd.to_timedelta(lasting[mask].astype(float), unit="D")
     out[mask] = ends.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
@@ -60,6 +97,9 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     expired = ((rec["expires_at"] != "") & (rec["expires_at"] <= as_of)).to_numpy()
     by = _PerPerson(rec)
     ended = _ended_by_later_records(by, rec["record_status"].where(~expired, policies.NO_STATUS), policy)
+    silenced, after_terminal = _terminal(by, rec["record_status"], policy)
+    expired = expired & ~silenced  # a deceased person's statuses do not expire: they ended with the death
+    ended |= silenced
     rec["active_status"] = rec["record_status"].where(~expired & ~ended, policies.NO_STATUS)
     feed_trust = _lookup(rec["feed"], FEED_TRUST, 9)
     address_trust = _lookup(rec["feed"], ADDRESS_TRUST, 9)
@@ -100,6 +140,9 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     persons["expired_reason"] = by.joined(rec["source_record_id"], by.id, ";", mask=gone)
     persons["expired_at"] = by.pick(rec["expires_at"], by.first([expiry], [False], gone))
 
+    # records after a terminal status (死亡): kept, not acted on, listed for data-quality review
+    persons["after_terminal"] = by.joined(rec["source_record_id"], by.id, ";", mask=after_terminal)
+
     persons["measure"] = persons["status"].map(dict(policy.measures)).fillna("")
     verify = policy.verify_first
     if verify is not None:
@@ -108,7 +151,10 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
         unvisited = persons["status"].isin(verify.statuses) & ~persons["feeds"].isin(visited)
         persons.loc[unvisited, "measure"] = verify.measure
     persons["status_time"] = status["event_time"]
-    persons["measure"] = _after_discharge(persons["measure"], persons["status"], status["event_time"], as_of, policy)
+    since = record_event_time(rec.iloc[highest], rec["active_status"].iloc[highest], policy)
+    persons["status_since"] = since.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("").set_axis(persons.index)
+    persons["measure"] = _after_discharge(persons["measure"], persons["status"], persons["status_since"], as_of, policy)
+    persons.loc[persons["status"].isin(policy.terminal), "measure"] = ""  # never a measure after death
     persons["street"] = persons["street"].where(persons["street"].isin(gazetteer_streets), "")
     persons["responsible_list"] = persons["street"].where(persons["street"] != "", DISTRICT_LIST)
     persons["policy_version"] = policy.version
@@ -120,7 +166,8 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
 def _after_discharge(measure: pd.Series, status: pd.Series, status_time: pd.Series, as_of: str, policy: Policy) -> pd.Series:
     """A discharged person's measure is the after-discharge step they are in (14 days centralized
     isolation, 14 days home observation, then follow-up with the default policy), counted in
-    local days from the discharge record; the status's own measure when the date is unreadable."""
+    local days from the discharge (`status_since`: 出院日期, else the discharge record's time); the
+    status's own measure when the date is unreadable."""
     out = status == "discharged"
     if not out.any() or not policy.after_discharge:
         return measure
@@ -141,7 +188,8 @@ def next_change(persons: pd.DataFrame, as_of: str, policy: Policy) -> pd.Series:
     discharged = persons["status"] == "discharged"
     if discharged.any() and policy.after_discharge:
         zone = policy.zero_report.timezone
-        since = pd.to_datetime(persons.loc[discharged, "status_time"].fillna("").astype(str).str.slice(0, 10),
+        counted = "status_since" if "status_since" in persons else "status_time"  # the discharge date
+        since = pd.to_datetime(persons.loc[discharged, counted].fillna("").astype(str).str.slice(0, 10),
                                format="mixed", errors="coerce")
         today = pd.Timestamp(as_of).tz_convert(zone).tz_localize(None).normalize()
         bounds, start = [], 0
@@ -175,6 +223,22 @@ def _ended_by_later_records(by: _PerPerson, status: pd.Series, policy: Policy) -
         until = latest[group]
         ended |= status.isin(statuses).to_numpy() & (until >= 0) & (time <= until)
     return ended
+
+
+def _terminal(by: _PerPerson, status: pd.Series, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """(records a terminal status silences, records after it) per person. Once a person has a
+    record of a terminal status (the policy's `terminal`: 死亡), no other record of theirs supports
+    a status, whenever it was taken; those taken after the first terminal record are returned to be
+    flagged for data-quality review (a likely identity error), not acted on."""
+    terminal = status.isin(policy.terminal).to_numpy()
+    none = np.zeros(len(terminal), dtype=bool)
+    if not terminal.any():
+        return none, none
+    first = np.full(len(by.index), np.iinfo(np.int64).max)
+    np.minimum.at(first, by.group[terminal], by.time[terminal])
+    died = first[by.group]
+    silenced = (died != np.iinfo(np.int64).max) & ~terminal
+    return silenced, silenced & (by.time > died)
 
 
 def _lookup(text: pd.Series, table: dict, default: float) -> np.ndarray:

@@ -18,7 +18,7 @@ from screenfuse.matching.strict_config import (
     NAME, ConfigProblem, ListOf, NamedMapping, Number, OnlyTrue, StrictModel, Text, WholeNumber, choice, show,
 )
 from screenfuse.policy_types import (
-    CONDITIONS, NO_STATUS, SCREENING_RESULTS, LifecycleStep, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
+    CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, LifecycleStep, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
     ZeroReport, _Frozen,
 )
 
@@ -156,6 +156,8 @@ class PolicyFile(StrictModel):
     verify_first: VerifyFirstSpec = None
     expires: ListOf(Any, allow_empty=True) = ()
     ends: NamedMapping(ListOf(Any), "status") = None
+    terminal: ListOf(Any, allow_empty=True) = ()
+    counts_from: NamedMapping(Any, "status") = None
     mass_screening: MassScreeningSpec = None
 
     @field_validator("statuses")
@@ -247,6 +249,17 @@ class PolicyFile(StrictModel):
                 if other == status:
                     raise ConfigProblem("is the status itself; a later record of a status renews it, it does not "
                                         "end it: remove it from the list", at=f"ends.{status}[{i}]")
+        for i, status in enumerate(self.terminal):
+            choice(status, findings, "status", at=f"terminal[{i}]")
+            if self.status_measures.get(status) is not None:
+                raise ConfigProblem(f"is '{status}', which has a measure in status_measures; no measure is pushed for "
+                                    "a terminal status: remove its status_measures entry", at=f"terminal[{i}]")
+            if status in self.expires or any(status in ended for ended in (self.ends or {}).values()):
+                raise ConfigProblem(f"is '{status}', which expires or which ends lists; a terminal status never "
+                                    "ends: remove it there or here", at=f"terminal[{i}]")
+        for status, field_name in (self.counts_from or {}).items():
+            choice(status, findings, "status", at=f"counts_from.{status}", is_key=True)
+            choice(field_name, EVENT_DATE_FIELDS, "record field", at=f"counts_from.{status}")
         for i, step in enumerate(self.after_discharge):
             choice(step.measure, measures, "measure", at=f"after_discharge[{i}].measure")
         for i, level in enumerate(self.community_risk):
@@ -285,6 +298,8 @@ class PolicyFile(StrictModel):
             zero_report=ZeroReport(self.zero_report.timezone, _Frozen(self.zero_report.deadline_hour)),
             expires=self.expires,
             ends=_Frozen(self.ends or {}),
+            terminal=self.terminal,
+            counts_from=_Frozen(self.counts_from or {}),
             result_due_hours=float(self.mass_screening.result_due_hours) if self.mass_screening else None,
             source=source,
             sha256=sha256,

@@ -14,6 +14,9 @@ NO_STATUS = "none"
 CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "nucleic_acid_in", "contact_link",
               "came_from_key_area", "screening_result_in", "pool_result_in", "result_overdue")
 SCREENING_RESULTS = ("阴性", "阳性", "待复核", "无效")  # what mass-screening results may be (the contracts' allowed)
+# the record fields a status's days may count from (`counts_from`): the record's own time, or the
+# date of the event it reports (返回日期 a canonical column; 末次接触日期, 出院日期 in details_json)
+EVENT_DATE_FIELDS = ("event_time", "arrival_date", "last_contact_date", "discharged_on")
 
 
 class PolicyError(ValueError):
@@ -107,6 +110,8 @@ class Policy:
     zero_report: ZeroReport
     expires: tuple[str, ...] = ()  # statuses that end on their own after their measure's days
     ends: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # status → earlier statuses a later record of it ends
+    terminal: tuple[str, ...] = ()  # statuses no later record changes (死亡); later records are flagged
+    counts_from: Mapping[str, str] = field(default_factory=dict)  # status → record field its days count from
     result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
