@@ -128,8 +128,9 @@ INSERTS = {"quarantine": None, "ingest_file": None, "push_item": "push_items", "
 
 
 def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime]) -> dict:
-    """Audit the outputs, then write the batch in one transaction: its new rows, the rows of the
-    persons it touched, the counts. A batch published before is taken back first."""
+    """Write the batch in one transaction: its new rows, the rows of the persons it touched that
+    came out different, the counts. The person rows written are audited (GX) before the commit:
+    a failed audit publishes nothing. A batch published before is taken back first."""
     stage, policy = state(settings, batch_id), run_policy(settings, batch_id)
     persons, links = stage.get("persons"), stage.get("links")
     orphans = orphan_links(persons, links)
