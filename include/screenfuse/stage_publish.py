@@ -180,7 +180,6 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         if problems:
             raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
         run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
-        run["persons_rewritten"] = len(written)
         warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", outcomes, same_unless=("as_of",))
         for query_file, frame in updates.items():
             if len(frame):
@@ -190,7 +189,8 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         for table, frame in frames.items():
             warehouse.bulk_insert(conn, table, frame)
         warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
-    return {k: v for k, v in run.items() if k != "airflow_run_id"}
+    # persons_rewritten is for the task log only; run_log has no such column
+    return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": len(written)}
 
 
 def write_push_lists(settings: Settings, batch_id: str) -> dict:
