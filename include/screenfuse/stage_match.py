@@ -2,7 +2,9 @@
 
 What they read, by index: the neighbourhood of the new records (`screenfuse.match_state`), the
 records, links and open status rows of the persons in focus, and nothing else. The persons in
-focus are those the resolution touched (before and after), those whose status or measure
+focus are those whose records the resolution changed (a new record, a record that moved: the
+persons before and after; a neighbour whose person kept every record is not fused again), those
+whose status or measure
 changes with time by now (`person.next_change_at`), those with an item past due, and those the
 batch's answers name.
 """
@@ -82,14 +84,19 @@ def resolve(settings: Settings, batch_id: str) -> dict:
     stage.put("match_key", keys.assign(batch_id=batch_id))
     stage.put("match_term", terms)
     stage.put("links", links)
-    stage.put("resolution", result.links[["source_record_id", "person_id"]].assign(
-        person_before=result.links["source_record_id"].map(dict(zip(previous["source_record_id"], previous["person_id"])))))
+    resolution = result.links[["source_record_id", "person_id"]].assign(
+        person_before=result.links["source_record_id"].map(dict(zip(previous["source_record_id"], previous["person_id"]))))
+    # only records that are new or changed person put their persons in focus: a neighbour whose
+    # person kept every record fuses the same (at 3M records the neighbourhood is 8x the batch)
+    resolution = resolution[resolution["person_before"].isna() | (resolution["person_before"] != resolution["person_id"])]
+    stage.put("resolution", resolution)
     stage.put("review", review)
     stage.put("person_events", result.changes.assign(batch_id=batch_id))
     stage.put("match_model", pd.DataFrame([{"model_id": batch_id, "preset": "zh_person", "params_json": result.model.to_json()}]
                                           if result.model_trained else [], columns=["model_id", "preset", "params_json"]))
     return {"new_records": len(new), "records_read": len(frame), "links_changed": len(links),
-            "persons_touched": int(result.links["person_id"].nunique()), "review_items": len(review),
+            "persons_touched": len(set(resolution["person_id"]) | set(resolution["person_before"].dropna())),
+            "review_items": len(review),
             "merges": int((result.changes["event"] == "merge").sum()),
             "splits": int((result.changes["event"] == "split").sum()), "incremental": has_history,
             "model_trained": result.model_trained}
