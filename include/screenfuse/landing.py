@@ -70,11 +70,11 @@ def _not_taken_before(conn, listing: pd.DataFrame) -> pd.DataFrame:
     """Files of the listing that no published batch took with the same size and time."""
     if listing.empty:
         return listing
-    warehouse.load_keys(conn, "k_landing_names", listing[["file_name"]])
+    warehouse.load_keys(conn, "k_landing_names", listing[["feed", "file_name"]])
     before = warehouse.query_frame(conn, """
-        SELECT m.feed, m.file_name, m.file_size, m.file_mtime_ns FROM batch_manifest m
-        WHERE m.file_name IN (SELECT file_name FROM k_landing_names)
-          AND EXISTS (SELECT 1 FROM run_log r WHERE r.batch_id = m.batch_id)""")
+        SELECT m.feed, m.file_name, m.file_size, m.file_mtime_ns
+        FROM k_landing_names k JOIN batch_manifest m ON m.feed = k.feed AND m.file_name = k.file_name
+        WHERE EXISTS (SELECT 1 FROM run_log r WHERE r.batch_id = m.batch_id)""")  # by (feed, file_name), indexed
     if before.empty:
         return listing
     before = before.astype({"file_size": "int64", "file_mtime_ns": "int64"}).assign(seen=True)

@@ -105,15 +105,19 @@ def rate_communities(settings: Settings, batch_id: str) -> dict:
     stage = state(settings, batch_id)
     persons = stage.get("persons")
     replaced = set(persons["person_id"]) | set(stage.get("persons_gone")["person_id"])
+    policy = run_policy(settings, batch_id)
+    # the statuses by name, not `<> 'none'`: an inequality reads every person, a list reads by index
+    statuses = {f"s{i}": name for i, name in enumerate(policy.status_priority) if name != "none"}
     with engine(settings).begin() as conn:
         warehouse.load_keys(conn, "k_replaced", pd.DataFrame({"person_id": pd.Series(sorted(replaced), dtype=object)}))
-        stored = warehouse.query_frame(conn, """
+        stored = warehouse.query_frame(conn, f"""
             SELECT community, status, COUNT(*) AS n FROM person
-            WHERE status <> 'none' AND person_id NOT IN (SELECT person_id FROM k_replaced)
-            GROUP BY community, status""")  # counts, not persons: the database does the reading
+            WHERE status IN ({', '.join(':' + k for k in statuses)})
+              AND person_id NOT IN (SELECT person_id FROM k_replaced)
+            GROUP BY community, status""", **statuses)  # counts, not persons: the database does the reading
     stored = stored.loc[stored.index.repeat(stored["n"].astype(int)), ["community", "status"]]
     living = pd.concat([stored, persons[["community", "status"]]], ignore_index=True)
-    levels = community_levels(living, load_gazetteer().communities, run_policy(settings, batch_id), batch_id)
+    levels = community_levels(living, load_gazetteer().communities, policy, batch_id)
     stage.put("community_risk", levels)
     return {"communities": len(levels), "by_level": {k: int(v) for k, v in levels["risk_level"].value_counts().items()}}
 

@@ -75,7 +75,7 @@ def noisy_ids(plan: pd.DataFrame, typed: np.ndarray, rng) -> tuple[np.ndarray, n
     ids[excel] = [f"{float(v[:17] + '0'):.5E}" for v in ids[excel]]
     kind = np.where(typed, "居民身份证", "").astype(object)
     passport = typed & (rng.random(n) < 0.003)
-    ids[passport] = "E" + np.char.zfill(rng.integers(0, 10**8, passport.sum()).astype(str), 8).astype(object)
+    ids[passport] = [f"E{v:08d}" for v in rng.integers(0, 10**8, passport.sum())]  # none drawn: no error
     kind[passport] = "护照"
     missing = rng.random(n) < 0.03  # a registration mostly takes the ID: fewer gaps than checkpoints
     ids[missing], kind[missing] = "", ""

@@ -1,0 +1,90 @@
+"""Cost follows the work: in an hourly run after the first, no statement reads a stored table
+whole. Every statement the run sends to SQLite is planned (EXPLAIN QUERY PLAN) and a full scan of
+a warehouse table fails the test, naming the table and the statement; a few small tables that
+hold one row per run or per reviewer decision are allowed, each with its reason."""
+from datetime import date, datetime, timezone
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from screenfuse import schema
+from screenfuse.config import load_settings
+from screenfuse.pipeline import run_batch
+from screenfuse.synthetic import answer_push_lists, generate
+from screenfuse.synthetic_mass import generate_mass_screening
+from screenfuse.warehouse import engine_for
+
+# table → why reading it whole is bounded by something other than the history of persons
+SMALL_TABLES = {
+    "run_log": "one row per run; read for the latest run (ORDER BY its key, LIMIT 1)",
+    "match_model": "one row per trained model",
+    "batch_undo": "holds the before-images of the latest batch only",
+    "match_cannot_link": "one row per reviewer's 非本人 decision",
+    "alembic_version": "one row",
+}
+
+
+def _scanned(plan_rows) -> set[str]:
+    """Names (tables or aliases) a plan reads whole: SCAN <name>."""
+    return {row[3].split()[1] for row in plan_rows if row[3].startswith("SCAN ")}
+
+
+@pytest.fixture
+def planned(tmp_path, monkeypatch):
+    """Statements of the runs between `start()` and the end of the test, with the stored tables
+    their plans scan (aliases resolved through the statement's FROM/JOIN clauses)."""
+    found: list[tuple[str, str]] = []
+    state = {"on": False}
+
+    def probe(conn, cursor, statement, parameters, context, executemany):
+        text = " ".join(statement.split())
+        head = text.split(" ", 1)[0].upper() if text else ""
+        if not state["on"] or executemany or head not in {"SELECT", "WITH", "DELETE", "UPDATE"}:
+            return
+        if text.upper().endswith("LIMIT 1") and " ORDER BY " not in text.upper():
+            return  # "is there any row": stops at the first
+        raw = conn.connection.driver_connection
+        plan = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters or ()).fetchall()
+        stored = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for name in _scanned(plan):
+            table = _table_of(name, text)
+            if table in stored:  # not a temporary key table, a subquery or a WITH clause
+                found.append((table, text[:300]))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", probe)
+    yield found, state
+    sa.event.remove(sa.engine.Engine, "before_cursor_execute", probe)
+
+
+def _table_of(name: str, statement: str) -> str:
+    """The table behind an alias of the statement (FROM push_item pi → push_item); else `name`."""
+    words = statement.replace(",", " ").split()
+    for i in range(1, len(words)):
+        if words[i] == name and words[i - 1].upper() not in {"FROM", "JOIN", "UPDATE", "INTO", "AS"}:
+            return words[i - 1]
+    return name
+
+
+def test_an_hour_reads_no_stored_table_whole(tmp_path, monkeypatch, planned):
+    found, state = planned
+    home = tmp_path / "data"
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    schema.upgrade(engine_for(url))
+    landing = home / "landing"
+    generate(300, 11, date(2020, 2, 10), landing, home / "truth")
+    people = pd.read_csv(home / "truth" / "people.csv", dtype=str, keep_default_na=False)
+    generate_mass_screening(600, 11, date(2020, 2, 10), landing, home / "truth", people=people)
+    run_batch(load_settings(), datetime(2020, 2, 10, 13, tzinfo=timezone.utc))
+    # the next day: new records of known people, the street offices' answers, results, zero reports
+    answer_push_lists(home / "outbox" / "20200210T1300Z", landing / "feedback", 11, datetime(2020, 2, 10, 13, 5))
+    generate(300, 11, date(2020, 2, 11), landing, home / "truth", day_index=1)
+    generate_mass_screening(600, 11, date(2020, 2, 11), landing, home / "truth", people=people, day_index=1)
+    state["on"] = True
+    published = run_batch(load_settings(), datetime(2020, 2, 11, 14, tzinfo=timezone.utc))
+    state["on"] = False
+    assert published["rows_read"] > 0 and published["push_items_answered"] > 0  # the hour did real work
+    whole = sorted({(table, statement) for table, statement in found if table not in SMALL_TABLES})
+    assert not whole, "statements that read a stored table whole:\n" + "\n".join(f"{t}: {s}" for t, s in whole)
