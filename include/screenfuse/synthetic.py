@@ -403,7 +403,7 @@ def _a_later_day(pop: pd.DataFrame, g: "_Generator") -> pd.DataFrame:
 FEEDBACK_HEADERS = ["推送编号", "核查结果", "反馈时间", "核查人", "备注"]
 
 
-ANSWER_CLOCK = ZoneInfo("Asia/Shanghai")  # the default policy's zero_report.timezone
+ANSWER_CLOCK = ZoneInfo("Asia/Shanghai")  # the default policy's timezone
 
 
 def answer_push_lists(outbox: Path, out: Path, seed: int, answered_from: datetime, in_time: float = 0.55,
@@ -423,12 +423,15 @@ def answer_push_lists(outbox: Path, out: Path, seed: int, answered_from: datetim
             continue
         items = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         items = items[~items["推送类型"].str.startswith("转出")]
+        due_header = next(c for c in items.columns if c.startswith("办结时限"))  # 办结时限(北京时间): local
+        items = items.assign(due_utc=pd.to_datetime(items[due_header]).dt.tz_localize(ANSWER_CLOCK)
+                             .dt.tz_convert("UTC").dt.tz_localize(None))
         if only_overdue:
             items = items[items["超时"] == "超时"]
         rows = []
         for item in items.itertuples(index=False):
             draw = float(rng.random())
-            due = datetime.strptime(item.办结时限, "%Y-%m-%dT%H:%M:%SZ")
+            due = item.due_utc.to_pydatetime()
             cut = [in_time, in_time + late, in_time + late + not_same, in_time + late + not_same + not_found,
                    in_time + late + not_same + not_found + left]
             if only_overdue:
