@@ -171,3 +171,11 @@ FROM push_item pi WHERE pi.answered_at IS NOT NULL
 UNION ALL
 SELECT pi.person_id, pi.closed_at, 'UTC', 'push_item', 'closed', pi.close_reason, pi.street, pi.push_item_id
 FROM push_item pi WHERE pi.closed_at IS NOT NULL;
+
+-- Data-quality review: accepted rows whose ID number was set aside (through Excel, or no
+-- document's form) because the row still said who the person was (a name and a phone or an
+-- address); the number as sent is in the row's raw_json.
+CREATE VIEW v_id_set_aside AS
+SELECT batch_id, feed, file_name, row_number, source_record_id, unit, id_set_aside AS reason
+FROM source_record
+WHERE id_set_aside IS NOT NULL AND id_set_aside <> '';

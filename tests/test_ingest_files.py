@@ -79,15 +79,16 @@ def test_corrupt_xlsx_is_quarantined(tmp_path):
 
 
 def test_excel_mangled_ids_and_bad_rows_are_quarantined_with_reasons(tmp_path):
+    nothing_else = {"联系电话": "", "目的地": ""}  # no phone, no address: only the ID said who it was
     rows = ROWS + [
-        dict(ROWS[0], 身份证号="4.20106E+17"),
+        dict(ROWS[0], 身份证号="4.20106E+17", **nothing_else),
         dict(ROWS[0], 姓名=""),
         dict(ROWS[0], 体温="365"),
         dict(ROWS[0], 检测时间="昨天"),
     ]
     path = tmp_path / "mixed.xlsx"
     frame = pd.DataFrame(rows).astype(object)
-    frame.loc[len(frame)] = dict(ROWS[0], 身份证号=float(ID1[:17] + "0"))  # a number cell, as Excel keeps it
+    frame.loc[len(frame)] = dict(ROWS[0], 身份证号=float(ID1[:17] + "0"), **nothing_else)  # a number cell, as Excel keeps it
     write_xlsx(frame, path)
     staged = stage(path)
     reasons = validate_rows(staged.records, load_contract("checkpoint"))
@@ -105,3 +106,59 @@ def test_blank_rows_are_counted_not_records(tmp_path):
     rows = ROWS + [{k: "" for k in ROWS[0]}]
     staged = stage(write_csv(tmp_path / "blank.csv", rows))
     assert (staged.rows_read, staged.blank_rows) == (2, 1)
+
+
+def test_documents_are_accepted_and_an_unusable_id_is_set_aside_when_the_row_says_who(tmp_path):
+    rows = ROWS + [
+        dict(ROWS[0], 姓名="约翰", 身份证号="e 1234 5678"),  # a passport, no 证件类型 column: its form says
+        dict(ROWS[0], 姓名="陈大文", 身份证号="H12345678"),  # 港澳居民来往内地通行证
+        dict(ROWS[0], 姓名="林志明", 身份证号="12345678"),  # 台湾居民来往大陆通行证 (2015 form)
+        dict(ROWS[0], 姓名="安娜", 身份证号="USA123456789012"),  # 外国人永久居留身份证 (2004 form)
+        dict(ROWS[0], 身份证号="不是证件号!!"),  # garbage, but a name and a phone: ID set aside
+        dict(ROWS[0], 身份证号="4.20106E+17", 联系电话="", 目的地="积玉桥一路1号"),  # through Excel; name and address
+        dict(ROWS[0], 身份证号="???", 联系电话="", 目的地=""),  # garbage and nothing else: quarantined
+        dict(ROWS[0], 身份证号=ID1[:-1] + ("0" if ID1[-1] != "0" else "1")),  # a mistyped resident ID stays one
+    ]
+    staged = stage(write_csv(tmp_path / "docs.csv", rows))
+    records = staged.records
+    reasons = validate_rows(records, load_contract("checkpoint"))
+    assert reasons.tolist()[:8] == [""] * 8
+    assert "id_number unusable" in reasons[8]
+    assert reasons[9] == ""
+    assert records["id_type"].tolist() == ["resident_id", "resident_id", "passport", "hk_macau_permit", "taiwan_permit",
+                                           "foreign_pr_card", "", "", "", "resident_id"]
+    assert records["id_number"].tolist()[2:6] == ["E12345678", "H12345678", "12345678", "USA123456789012"]
+    assert records["id_status"].tolist()[2:] == ["document"] * 4 + ["set_aside", "set_aside", "malformed", "failed_check"]
+    assert records.loc[6, "id_set_aside"] == "id_number set aside: neither a resident ID nor another document's number"
+    assert records.loc[7, "id_set_aside"] == "id_number set aside: a number through Excel (digits lost)"
+    assert (records["id_set_aside"].drop([6, 7]) == "").all()
+    assert "不是证件号" in records.loc[6, "raw_json"]  # the number as sent is kept with the row
+    for text in (*reasons, *records["id_set_aside"]):  # reasons never carry the row's values
+        assert "不是证件号" not in text and "张伟" not in text and "E12345678" not in text
+
+
+def test_a_required_id_number_is_never_set_aside(tmp_path):
+    from dataclasses import replace
+
+    contract = load_contract("checkpoint")
+    strict = replace(contract, fields={**contract.fields, "id_number": replace(contract.fields["id_number"], required=True)})
+    staged = stage_file(write_csv(tmp_path / "strict.csv", [dict(ROWS[0], 身份证号="不是证件号!!")]), strict,
+                        load_gazetteer())
+    assert staged.records.loc[0, "id_set_aside"] == ""
+    assert "id_number unusable" in validate_rows(staged.records, strict)[0]
+
+
+def test_a_document_type_column_decides_the_type(tmp_path):
+    rows = [dict(ROWS[0], 证件类型=kind, 身份证号=number) for kind, number in [
+        ("护照", "g1234567"), ("台胞证", "0123456(B)"), ("居民身份证", "E12345678"), ("外国人永久居留身份证", "ABC123456789012"),
+        ("", "H12345678"), ("军官证", "军字第123456号")]]
+    contract = load_contract("checkpoint")
+    from dataclasses import replace
+    from screenfuse.contracts import FieldSpec
+
+    typed = replace(contract, fields={**contract.fields, "id_type": FieldSpec("id_type", "text", aliases=("证件类型",))})
+    records = stage_file(write_csv(tmp_path / "typed.csv", rows), typed, load_gazetteer()).records
+    assert records["id_type"].tolist() == ["passport", "taiwan_permit", "", "foreign_pr_card", "hk_macau_permit", ""]
+    assert records["id_number"].tolist() == ["G1234567", "0123456B", "", "ABC123456789012", "H12345678", ""]
+    # a number 身份证 cannot be is set aside, not taken for another document; so is a number of no form
+    assert records["id_status"].tolist() == ["document", "document", "set_aside", "document", "document", "set_aside"]

@@ -45,7 +45,7 @@ def test_synthetic_answers_follow_the_outbox(tmp_path):
     outbox = tmp_path / "outbox"
     outbox.mkdir()
     items = pd.DataFrame({"推送编号": [f"PI{i:03d}" for i in range(40)], "推送类型": ["新增措施"] * 39 + ["转出(已移交他街)"],
-                          "超时": [""] * 40, "管控措施": ["集中隔离"] * 40, "办结时限": ["2020-02-10T19:00:00Z"] * 40})
+                          "超时": [""] * 40, "管控措施": ["集中隔离"] * 40, "办结时限(北京时间)": ["2020-02-11 03:00"] * 40})
     items.to_csv(outbox / "中华路街道.csv", index=False, encoding="utf-8-sig")
     items.to_csv(outbox / "区级清单.csv", index=False, encoding="utf-8-sig")
     counts = answer_push_lists(outbox, tmp_path / "fb", 3, datetime(2020, 2, 10, 13, 5))

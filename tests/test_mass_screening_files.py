@@ -78,9 +78,9 @@ def test_generated_files_are_staged_every_row_accepted_or_quarantined_with_a_rea
                        "sample_id unusable (Excel scientific notation)", "sample_id missing"}
     assert 0 < (samples["reason"] != "").sum() < 0.02 * len(samples)
     assert (generated["results"]["reason"] == "").all()
-    passports = samples[samples["id_status"] == "other_document"]
-    assert len(passports) and (passports["id_number"] == "").all() and (passports["reason"] == "").all()
-    assert passports["details_json"].str.contains('"document_number": "E').all()
+    passports = samples[samples["id_type"] == "passport"]
+    assert len(passports) and (passports["id_status"] == "document").all() and (passports["reason"] == "").all()
+    assert passports["id_number"].str.fullmatch(r"E[0-9]{8}").all()
 
 
 def test_the_join_on_the_generated_files_finds_what_the_generator_meant(generated):
@@ -98,7 +98,13 @@ def test_the_join_on_the_generated_files_finds_what_the_generator_meant(generate
     counts = join.counts
     assert counts["pool"] > counts["individual"] > 0 and counts["pools_positive"] >= 1
     assert counts["individual_positive"] >= 1 and counts["awaiting"] >= 1 and counts["overdue"] == counts["awaiting"]
-    assert counts["orphan_results"] >= 1  # results of quarantined or mistyped tubes: kept, not lost
+    # a result whose sample row was quarantined (or whose tube was mistyped) is kept, not lost
+    ok_results = ms.result_rows(results[results["reason"] == ""], "b")
+    single = accepted[(accepted["pool_id"] == "") & accepted["sample_id"].isin(ok_results["sample_id"])].index[:1]
+    assert len(single)
+    without = ms.join_results(ms.sample_rows(accepted.drop(single)), ok_results,
+                              pd.Timestamp("2020-05-18 00:00", tz="UTC"), due_hours=24)
+    assert without.counts["orphan_results"] >= max(counts["orphan_results"], 1)
     assert set(join.orphans["reason"]) <= {ms.NO_SAMPLE, ms.NO_POOL}
     # every member of a positive pool was re-tested alone: none is left on the pool's word
     assert not (join.outcomes["pool_positive"] & (join.outcomes["screening_scope"] == "pool")).any()
@@ -134,9 +140,9 @@ def test_sampling_rows_keep_the_tube_in_details_and_as_columns(tmp_path):
     staged = stage_file(path, load_contract("mass_screening"), load_gazetteer())
     rows = staged.records
     assert rows["sample_id"].tolist() == ["2005150010001", "2005150010002"] and rows["pool_id"].tolist() == ["HJ1"] * 2
-    assert rows["id_status"].tolist() == ["missing", "other_document"]
+    assert rows["id_status"].tolist() == ["missing", "document"]
+    assert rows["id_type"].tolist() == ["", "hk_macau_permit"] and rows.loc[1, "id_number"] == "H12345678"
     assert '"sample_id": "2005150010001"' in rows.loc[0, "details_json"]
-    assert '"document_number": "H12345678"' in rows.loc[1, "details_json"]
     assert validate_rows(rows, load_contract("mass_screening")).tolist() == ["", "result not one of 阴性/阳性/待复核/无效"]
 
 

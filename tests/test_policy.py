@@ -53,6 +53,7 @@ def test_default_policy_loads_with_the_expected_shape():
     assert [s.days for s in policy.after_discharge] == [14, 14, None]
     assert [level.label for level in policy.risk_levels] == ["疫区", "疫点", "一般封闭式", "流动式"]
     assert policy.zero_report.timezone == "Asia/Shanghai"
+    assert policy.timezone == "Asia/Shanghai"
     assert set(policy.zero_report.deadline_hour) == set(FEEDS)
     assert policy.source and len(policy.sha256) == 64
 
@@ -179,6 +180,8 @@ BROKEN = [
     (_set("community_risk[1].when_any", DELETE), "community_risk[1].when_any", "is missing"),
     (_set("community_risk[1].level", "epidemic_area"), "community_risk[1].level", "its own name"),
     (_set("zero_report.timezone", "Beijing"), "zero_report.timezone", "Asia/Shanghai"),
+    (_set("timezone", "Beijing"), "timezone", "use an IANA name such as Asia/Shanghai"),
+    (_set("timezone", "Asia/Urumqi"), "zero_report.timezone", "remove zero_report.timezone"),
     (_set("zero_report.deadline_hour.hospital", 25), "zero_report.deadline_hour.hospital", "from 1 to 24"),
     (_set("zero_report.deadline_hour.clinic", 16), "zero_report.deadline_hour.clinic", "known feeds"),
 ]
@@ -470,3 +473,19 @@ def test_any_wrong_value_gives_one_line_naming_a_key(path, value):
         assert "\n" not in message and message.startswith("policy fuzz.yaml: ")
         assert "pydantic" not in message and "Input should" not in message
         assert error.key == "" or message.startswith(f"policy fuzz.yaml: {error.key} ")
+
+
+def test_the_local_clock_is_the_timezone_key_or_the_older_zero_report_one(tmp_path):
+    doc = default_doc()
+    doc["timezone"] = "Asia/Urumqi"
+    del doc["zero_report"]["timezone"]
+    policy = load_policy(write_policy(tmp_path, doc, "urumqi.yaml"), FEEDS)
+    assert policy.timezone == policy.zero_report.timezone == "Asia/Urumqi"
+    older = default_doc()
+    del older["timezone"]
+    older["zero_report"]["timezone"] = "Asia/Hong_Kong"
+    policy = load_policy(write_policy(tmp_path, older, "older.yaml"), FEEDS)
+    assert policy.timezone == policy.zero_report.timezone == "Asia/Hong_Kong"
+    neither = default_doc()
+    del neither["timezone"], neither["zero_report"]["timezone"]
+    assert load_policy(write_policy(tmp_path, neither, "neither.yaml"), FEEDS).timezone == "Asia/Shanghai"

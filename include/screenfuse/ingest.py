@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from screenfuse import documents
 from screenfuse import normalize as nz
 from screenfuse.contracts import FeedContract
 from screenfuse.gazetteer import Gazetteer
@@ -144,8 +145,7 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
     out["event_time"] = nz.normalize_datetimes(col("event_time"))
     out["name"] = nz.normalize_name(col("name"))
     out["name_pinyin"] = nz.pinyin_of(out["name"])
-    ids = nz.normalize_id_numbers(col("id_number"))
-    out = out.join(ids)
+    out = out.join(documents.normalize_documents(col("id_number"), mapped["id_type"] if "id_type" in mapped else None))
     out = out.join(nz.normalize_phones(col("phone")))
 
     address = nz.normalize_addresses(col("address"))
@@ -164,16 +164,15 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
         out[text_field] = cleaned[text_field]
     out["arrival_date"] = nz.normalize_dates(col("arrival_date"))
     out["contact_of_name"] = nz.normalize_name(col("contact_of_name"))
-    out["contact_of_id"] = nz.normalize_id_numbers(col("contact_of_id"))["id_number"]
+    out["contact_of_id"] = documents.normalize_id_numbers(col("contact_of_id"))["id_number"]
     out["_event_time_given"] = cleaned["event_time"] != ""
+    out["id_set_aside"] = set_aside_reasons(out, contract)
+    out.loc[out["id_set_aside"] != "", ["id_type", "id_number", "id_status"]] = ["", "", "set_aside"]
 
     known = {"unit", "event_time", "name", "id_number", "phone", "address", "temperature",
              *IDENTITY_COLUMNS, *FACT_COLUMNS}
     extra, flags = extra_fields(mapped, contract, known)
     present = [f for f in extra.columns if f in mapped.columns]
-    if "id_type" in extra:
-        out, extra = _other_documents(out, extra, col("id_number"))
-        present += ["document_number"] if "id_type" in present else []
     out["details_json"] = _json_rows(extra[present]) if present else "{}"
     # every extra field is also a column (empty when the file lacks it), so the row suite can check
     # it; what the warehouse keeps of a record is its canonical columns and details_json
@@ -212,21 +211,22 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[p
     return details, flags
 
 
-def is_resident_id_type(id_type: pd.Series) -> pd.Series:
-    """证件类型 naming the resident ID card, or empty (most forms take only that); a foreigner's
-    permanent residence card (外国人永久居留身份证) is not one."""
-    text = nz.clean_text(id_type)
-    return (text == "") | (text.str.contains("身份证") & ~text.str.contains("外国人|居留", regex=True))
+ID_SET_ASIDE = {"excel_mangled": "id_number set aside: a number through Excel (digits lost)",
+                "malformed": "id_number set aside: neither a resident ID nor another document's number"}
 
 
-def _other_documents(out: pd.DataFrame, extra: pd.DataFrame, typed: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A passport or travel-permit number is not a resident ID: it must neither be quarantined as a
-    malformed ID nor compared as one. It is kept in details (`document_number`), the ID left empty."""
-    other = ~is_resident_id_type(extra["id_type"])
-    extra = extra.assign(document_number=nz.clean_text(typed).where(other, ""))
-    out.loc[other, ["id_number", "birth_date", "sex", "region_code"]] = ""
-    out.loc[other, "id_status"] = "other_document"
-    return out, extra
+def set_aside_reasons(records: pd.DataFrame, contract: FeedContract) -> pd.Series:
+    """Per row, why its ID number was set aside ('' = it was not): an unusable number (through
+    Excel, or no document's form) on a row that still says who the person is (a name, and a phone
+    or an address) is dropped from the record and the row accepted; the number as sent stays in
+    `raw_json`. A row with nothing else to go on keeps the unusable number and is quarantined, and
+    so is every such row of a feed whose contract requires `id_number`."""
+    reasons = records["id_status"].map(ID_SET_ASIDE).fillna("")
+    spec = contract.fields.get("id_number")
+    if spec is None or spec.required:
+        return pd.Series("", index=records.index, dtype=object)
+    facts = (records["name"] != "") & ((records["phone"] != "") | (records["address"] != ""))
+    return reasons.where(facts, "")
 
 
 def _json_rows(frame: pd.DataFrame) -> list[str]:

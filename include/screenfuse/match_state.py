@@ -18,13 +18,16 @@ from screenfuse.state_schema import MATCH_COLUMNS
 RECORDS_TERM = "#records"  # match_term row counting every record
 
 
-def block_keys(prepared: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
+def block_keys(prepared: pd.DataFrame, settings: MatchSettings, only_rules=None) -> pd.DataFrame:
     """(block_key, record_id): per record and blocking rule with every part present, a hash of
-    the rule and its values (a collision only adds a candidate; the engine blocks exactly).
-    Sorted by key: inserted in index order, a large batch writes its keys twice as fast."""
+    the rule's number and its values (a collision only adds a candidate; the engine blocks
+    exactly), so a rule is only ever added at the end. Sorted by key: inserted in index order, a
+    large batch writes its keys twice as fast. `only_rules`: the numbers of the rules wanted."""
     frames = []
     ids = prepared["record_id"].to_numpy(dtype=object)
     for number, rule in enumerate(settings.blocking):
+        if only_rules is not None and number not in only_rules:
+            continue
         key = np.full(len(prepared), 0x9E3779B97F4A7C15 * (number + 1) % 2**64, dtype=np.uint64)
         present = np.ones(len(prepared), dtype=bool)
         for part in rule:

@@ -15,14 +15,8 @@ import pandas as pd
 # Full-width ASCII block (U+FF01..U+FF5E) and the ideographic space map onto plain ASCII.
 _FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
-# ISO 7064 MOD 11-2 as used by GB 11643 resident ID numbers.
-_ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-_ID_CHECK_CHARS = np.array(list("10X98765432"))
-
 # Traditional→simplified tables merge some distinct surnames; these first characters are kept.
 _PROTECTED_SURNAMES = frozenset("於")
-
-ID_STATUSES = ("valid", "failed_check", "converted_15", "missing", "excel_mangled", "malformed")
 
 
 def per_value(values: pd.Series, transform) -> pd.Series:
@@ -157,94 +151,6 @@ def name_pinyin(name: str) -> str:
     return pinyin_of(pd.Series([name], dtype=object)).iloc[0]
 
 
-def id_check_char(first17: pd.Series) -> pd.Series:
-    """Check character for 17-digit strings (all must be 17 ASCII digits)."""
-    if first17.empty:
-        return pd.Series([], dtype=object, index=first17.index)
-    digits = np.frombuffer("".join(first17).encode("ascii"), dtype=np.uint8).reshape(-1, 17) - 48
-    remainder = (digits.astype(np.int64) @ _ID_WEIGHTS) % 11
-    return pd.Series(_ID_CHECK_CHARS[remainder], index=first17.index)
-
-
-_DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-
-
-def _valid_birth(yyyymmdd: pd.Series) -> pd.Series:
-    """Whether 8-character strings are real dates between 1900 and 2099 (vectorized)."""
-    number = pd.to_numeric(yyyymmdd.where(yyyymmdd.str.fullmatch(r"[0-9]{8}"), None), errors="coerce").fillna(0)
-    value = number.to_numpy(dtype=np.int64)
-    year, month, day = value // 10000, value // 100 % 100, value % 100
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    limit = _DAYS_IN_MONTH[np.clip(month, 0, 12)] - ((month == 2) & ~leap)
-    ok = (year >= 1900) & (year <= 2099) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= limit)
-    return pd.Series(ok, index=yyyymmdd.index)
-
-
-def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
-    """See `_normalize_id_numbers`; computed once per distinct value."""
-    return on_distinct(values, _normalize_id_numbers)
-
-
-_EXCEL_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?E\+?[0-9]+")
-
-
-def _id_raw(value: str) -> str:
-    if len(value) == 18 and value.isascii() and value[:17].isdigit():
-        return value.upper()  # the common case
-    return "".join(_halfwidth(value).split()).replace("-", "").upper()
-
-
-def _id_form(raw: str) -> str:
-    """Which shape a cleaned ID has: '18', '15', or a status for what cannot be an ID."""
-    if not raw:
-        return "missing"
-    if raw.isascii():
-        if len(raw) == 18 and raw[:17].isdigit() and (raw[17] == "X" or raw[17].isdigit()):
-            return "18"
-        if len(raw) == 15 and raw.isdigit():
-            return "15"
-        if _EXCEL_NUMBER.fullmatch(raw):
-            return "excel_mangled"
-    return "malformed"
-
-
-def _normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
-    """Resident ID numbers → 18-character canonical form, with what can be derived from them.
-
-    Returns columns id_number, id_status (one of ID_STATUSES), birth_date (YYYY-MM-DD), sex (M/F),
-    region_code. An 18-character ID whose check digit or birth date is wrong is kept as typed
-    (status failed_check, nothing derived): the checksum says that a digit is wrong but not which,
-    so it is never corrected, only compared tolerantly. Excel's scientific notation (4.20106E+17)
-    has lost digits for good.
-    """
-    raw = np.array([_id_raw(v) for v in values.tolist()], dtype=object)
-    form = np.array([_id_form(r) for r in raw], dtype=object)
-    status = np.where(np.isin(form, ["15", "18"]), "malformed", form).astype(object)
-    canonical = np.full(len(raw), "", dtype=object)
-    is15 = np.flatnonzero(form == "15")
-    if len(is15):
-        birth_ok = _valid_birth(pd.Series(["19" + r[6:12] for r in raw[is15]], dtype=object)).to_numpy()
-        is15 = is15[birth_ok]
-        first17 = pd.Series([r[:6] + "19" + r[6:15] for r in raw[is15]], dtype=object)
-        canonical[is15] = (first17 + id_check_char(first17)).to_numpy()
-        status[is15] = "converted_15"
-    is18 = np.flatnonzero(form == "18")
-    if len(is18):
-        ids = raw[is18]
-        check = id_check_char(pd.Series([r[:17] for r in ids], dtype=object)).to_numpy()
-        birth_ok = _valid_birth(pd.Series([r[6:14] for r in ids], dtype=object)).to_numpy()
-        canonical[is18] = ids
-        status[is18] = np.where((check == np.array([r[17] for r in ids], dtype=object)) & birth_ok, "valid", "failed_check")
-    keep = np.flatnonzero(np.isin(status, ["valid", "converted_15"]))
-    birth, sex, region = (np.full(len(raw), "", dtype=object) for _ in range(3))
-    kept = canonical[keep]
-    birth[keep] = [f"{c[6:10]}-{c[10:12]}-{c[12:14]}" for c in kept]
-    sex[keep] = ["M" if int(c[16]) % 2 else "F" for c in kept]
-    region[keep] = [c[:6] for c in kept]
-    return pd.DataFrame({"id_number": canonical, "id_status": status, "birth_date": birth, "sex": sex,
-                         "region_code": region}, index=values.index, dtype=object)
-
-
 def normalize_phones(values: pd.Series) -> pd.DataFrame:
     """See `_normalize_phones`; computed once per distinct value."""
     return on_distinct(values, _normalize_phones)
@@ -258,7 +164,7 @@ _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 def _phone_numbers(value: str) -> tuple[str, str, str]:
     if len(value) == 11 and value.isascii() and value.isdigit() and value[0] == "1" and value[1] in "3456789":
         return value, "", "valid"  # the common case, without regular expressions
-    text = _halfwidth(value)
+    text = halfwidth(value)
     if not text.strip():
         return "", "", "missing"
     found = _MOBILE.findall(_COUNTRY_CODE.sub("", text.translate(_PHONE_SEPARATORS)))
@@ -307,7 +213,7 @@ def normalize_codes(values: pd.Series) -> pd.DataFrame:
 
 def _normalize_codes(values: pd.Series) -> pd.DataFrame:
     code = to_halfwidth(values).str.replace(r"\s+", "", regex=True).str.upper()
-    unusable = code.str.fullmatch(_EXCEL_NUMBER.pattern).fillna(False).astype(bool)
+    unusable = code.str.fullmatch(EXCEL_NUMBER.pattern).fillna(False).astype(bool)
     return pd.DataFrame({"code": code.to_numpy(dtype=object), "unusable": unusable.to_numpy(dtype=object)},
                         index=values.index)
 
@@ -320,6 +226,7 @@ def normalize_temperatures(values: pd.Series) -> pd.Series:
     return per_value(to_halfwidth(values), parse)
 
 
+EXCEL_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?E\+?[0-9]+")  # a number through Excel: digits lost
 _ADDRESS_PREFIX = re.compile(r"^(湖北省)?(武汉市)?")
 
 
@@ -334,12 +241,12 @@ _BUILDING_FORMS = re.compile(r"([0-9]+)(?:号楼|幢)")
 _FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
 
 
-def _halfwidth(value: str) -> str:
+def halfwidth(value: str) -> str:
     return value.translate(_FULL_TO_HALF) if _FULL_WIDTH.search(value) else value
 
 
 def _normalize_address(value: str) -> str:
-    text = "".join(_halfwidth(value).split())
+    text = "".join(halfwidth(value).split())
     text = _ADDRESS_PREFIX.sub("", text, count=1)
     return _BUILDING_FORMS.sub(r"\1栋", text) if ("号楼" in text or "幢" in text) else text
 

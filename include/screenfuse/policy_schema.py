@@ -117,19 +117,26 @@ class MassScreeningSpec(StrictModel):
     result_due_hours: Number(1, 24 * 14, "hours")
 
 
-class ZeroReportSpec(StrictModel):
-    timezone: Text
-    deadline_hour: dict[Any, WholeNumber(1, 24, what="an hour of the day")]
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, timezone: str) -> str:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigProblem(f"is '{timezone}', not a known time zone; use an IANA name such as "
-                                "Asia/Shanghai") from None
-        return timezone
+
+def known_zone(timezone: str | None) -> str | None:
+    """An IANA time zone name, else the problem and the fix."""
+    if timezone is None:
+        return None
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigProblem(f"is '{timezone}', not a known time zone; use an IANA name such as "
+                            f"{DEFAULT_TIMEZONE}") from None
+    return timezone
+
+
+class ZeroReportSpec(StrictModel):
+    deadline_hour: dict[Any, WholeNumber(1, 24, what="an hour of the day")]
+    timezone: Text = None  # older policies named the local clock here; the top-level `timezone` now
+
+    _known_zone = field_validator("timezone")(known_zone)
 
     @field_validator("deadline_hour", mode="before")
     @classmethod
@@ -153,12 +160,20 @@ class PolicyFile(StrictModel):
     community_risk: ListOf(RiskLevelSpec)
     zero_report: ZeroReportSpec
     title: Text = None
+    timezone: Text = None  # the local clock of every time people read and type (default Asia/Shanghai)
     verify_first: VerifyFirstSpec = None
     expires: ListOf(Any, allow_empty=True) = ()
     ends: NamedMapping(ListOf(Any), "status") = None
     terminal: ListOf(Any, allow_empty=True) = ()
     counts_from: NamedMapping(Any, "status") = None
     mass_screening: MassScreeningSpec = None
+
+    _known_zone = field_validator("timezone")(known_zone)
+
+    @property
+    def local_timezone(self) -> str:
+        """`timezone`, else `zero_report.timezone` (older policies), else Asia/Shanghai."""
+        return self.timezone or self.zero_report.timezone or DEFAULT_TIMEZONE
 
     @field_validator("statuses")
     @classmethod
@@ -267,6 +282,9 @@ class PolicyFile(StrictModel):
                 choice(status, findings, "status", at=f"community_risk[{i}].when_any.{status}", is_key=True)
             for j, action in enumerate(level.actions):
                 choice(action, self.community_actions, "action", at=f"community_risk[{i}].actions[{j}]")
+        if self.timezone and self.zero_report.timezone and self.zero_report.timezone != self.timezone:
+            raise ConfigProblem(f"is '{self.zero_report.timezone}' but timezone is '{self.timezone}'; a policy has one "
+                                "local clock: remove zero_report.timezone", at="zero_report.timezone")
         for feed in self.zero_report.deadline_hour:
             choice(feed, feeds, "feed", at=f"zero_report.deadline_hour.{feed}", is_key=True)
         for i, rule in enumerate(self.rules):
@@ -295,7 +313,8 @@ class PolicyFile(StrictModel):
             community_actions=_Frozen(self.community_actions),
             risk_levels=tuple(RiskLevel(level.level, level.label, level.meaning or "", _Frozen(level.when_any or {}),
                                         level.actions) for level in self.community_risk),
-            zero_report=ZeroReport(self.zero_report.timezone, _Frozen(self.zero_report.deadline_hour)),
+            zero_report=ZeroReport(self.local_timezone, _Frozen(self.zero_report.deadline_hour)),
+            timezone=self.local_timezone,
             expires=self.expires,
             ends=_Frozen(self.ends or {}),
             terminal=self.terminal,

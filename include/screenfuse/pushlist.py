@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from screenfuse.gazetteer import DISTRICT_LIST
+from screenfuse.localtime import EXCEL_FORMAT, LOCAL_FORMAT, labelled, to_local
 from screenfuse.policy import Policy
 from screenfuse.xlsx import write_xlsx
 
@@ -49,6 +50,7 @@ OUTBOX_HEADERS = {
     "status_label": "人员类别", "measure_label": "管控措施", "push_reason_label": "推送类型",
     "overdue": "超时", "detail": "推送原因", "source_records": "来源记录", "due_at": "办结时限",
 }
+LOCAL_TIME_COLUMNS = ("due_at", "answered_at")  # UTC in the warehouse, local (and labelled) on a list
 
 
 @dataclass(frozen=True)
@@ -152,10 +154,32 @@ def _item_id(batch_id: str, person_id: str, measure: str) -> str:
     return "PI" + hashlib.sha1(f"{batch_id}|{person_id}|{measure}".encode()).hexdigest()[:12].upper()
 
 
+def people_table(rows: pd.DataFrame, headers: dict[str, str], zone: str) -> pd.DataFrame:
+    """Rows → the table people read: Chinese headers; times (LOCAL_TIME_COLUMNS) on the local
+    clock as date-times, their header saying which clock (办结时限(北京时间))."""
+    table = rows.reindex(columns=list(headers))
+    names = dict(headers)
+    for column in LOCAL_TIME_COLUMNS:
+        if column in names:
+            table[column] = to_local(table[column], zone)
+            names[column] = labelled(headers[column], zone)
+    return table.rename(columns=names)
+
+
+def write_table(table: pd.DataFrame, folder: Path, name: str, sheet_name: str) -> list[Path]:
+    """A list as CSV (UTF-8 with BOM, opens in Excel; times as 2020-02-11 00:30) and XLSX (times
+    as date-time cells)."""
+    csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
+    csv_path.write_bytes(table.to_csv(index=False, date_format=LOCAL_FORMAT).encode("utf-8-sig"))
+    write_xlsx(table, xlsx_path, sheet_name=sheet_name, datetime_format=EXCEL_FORMAT)
+    return [csv_path, xlsx_path]
+
+
 def outbox_lists(items: pd.DataFrame, policy: Policy) -> dict[str, pd.DataFrame]:
     """A batch's list items (`queries/batch_push_list.sql`, with `push_reason`) → one table per
     list, with Chinese headers: each street office gets its new, rerouted (in and out) and
-    escalated items; escalated items are also on the district list, flagged 超时."""
+    escalated items; escalated items are also on the district list, flagged 超时. Due times are
+    on the policy's clock (`timezone`), as date-times."""
     items = items.assign(
         status_label=items["status"].map(policy.status_labels).fillna(items["status"]),
         measure_label=items["measure"].map(policy.measure_labels).fillna(items["measure"]),
@@ -164,7 +188,7 @@ def outbox_lists(items: pd.DataFrame, policy: Policy) -> dict[str, pd.DataFrame]
     )
     escalated = items[(items["push_reason"] == "escalated") & (items["street"] != DISTRICT_LIST)]
     everything = pd.concat([items, escalated.assign(street=DISTRICT_LIST)], ignore_index=True)
-    return {street: group[list(OUTBOX_HEADERS)].rename(columns=OUTBOX_HEADERS)
+    return {street: people_table(group, OUTBOX_HEADERS, policy.timezone)
             for street, group in everything.groupby("street", sort=True)}
 
 
@@ -175,24 +199,17 @@ def write_outbox(items: pd.DataFrame, folder: Path, policy: Policy) -> list[Path
     folder.mkdir(parents=True)
     written = []
     for street, table in outbox_lists(items, policy).items():
-        csv_path = folder / f"{street}.csv"
-        csv_path.write_bytes(table.to_csv(index=False).encode("utf-8-sig"))
-        write_xlsx(table, folder / f"{street}.xlsx", sheet_name="推送清单")
-        written += [csv_path, folder / f"{street}.xlsx"]
+        written += write_table(table, folder, street, "推送清单")
     return written
 
 
-def write_tracing_list(tracing: pd.DataFrame, folder: Path) -> list[Path]:
+def write_tracing_list(tracing: pd.DataFrame, folder: Path, zone: str = "Asia/Shanghai") -> list[Path]:
     """The batch's police tracing list (公安协查清单), CSV and XLSX, next to the push lists; nothing
-    when nobody was answered 查无此人."""
+    when nobody was answered 查无此人. `zone`: the policy's clock, which 反馈时间 is shown on."""
     if tracing.empty:
         return []
     folder.mkdir(parents=True, exist_ok=True)
-    table = tracing.reindex(columns=list(TRACING_HEADERS)).rename(columns=TRACING_HEADERS)
-    csv_path = folder / f"{TRACING_LIST}.csv"
-    csv_path.write_bytes(table.to_csv(index=False).encode("utf-8-sig"))
-    write_xlsx(table, folder / f"{TRACING_LIST}.xlsx", sheet_name=TRACING_LIST)
-    return [csv_path, folder / f"{TRACING_LIST}.xlsx"]
+    return write_table(people_table(tracing, TRACING_HEADERS, zone), folder, TRACING_LIST, TRACING_LIST)
 
 
 ZERO_REPORT_HEADERS = {"report_day": "日期", "feed": "报送类别", "unit_type": "单位类型", "unit_id": "单位编号",

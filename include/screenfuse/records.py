@@ -5,8 +5,8 @@ unit sent it is kept in `raw_json`.
 """
 from __future__ import annotations
 
-IDENTITY_COLUMNS = [
-    "name", "name_pinyin", "id_number", "id_status", "birth_date", "sex", "region_code",
+IDENTITY_COLUMNS = [  # id_type: the document (screenfuse.documents.DOCUMENT_TYPES) id_number is of
+    "name", "name_pinyin", "id_type", "id_number", "id_status", "birth_date", "sex", "region_code",
     "phone", "phone2", "phone_status", "address", "street", "community",
 ]
 FACT_COLUMNS = [
@@ -15,8 +15,8 @@ FACT_COLUMNS = [
 ]
 RECORD_COLUMNS = [
     "source_record_id", "batch_id", "feed", "file_name", "file_sha256", "row_number",
-    "unit", "event_time", *IDENTITY_COLUMNS, *FACT_COLUMNS, "details_json", "raw_json",
-]
+    "unit", "event_time", *IDENTITY_COLUMNS, *FACT_COLUMNS, "id_set_aside", "details_json", "raw_json",
+]  # id_set_aside: why the row's ID number was set aside ('' = it was not; see ingest.set_aside_reasons)
 
 
 def source_record_id(feed: str, file_sha256: str, row_number: int) -> str:

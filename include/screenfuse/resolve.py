@@ -12,7 +12,7 @@ from screenfuse.matching import Model, Population, dedupe, preset
 from screenfuse.matching.zh_person import prepare
 from screenfuse.state_schema import MATCH_COLUMNS
 
-RAW_COLUMNS = ["record_id", "name", "id_number", "phone", "phone2", "birth_date", "sex", "address"]
+RAW_COLUMNS = ["record_id", "name", "id_number", "id_type", "phone", "phone2", "birth_date", "sex", "address"]
 SETTINGS = preset("zh_person")
 
 

@@ -40,7 +40,7 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
                                        columns=ITEM_COLUMNS_READ)
         known = match_state.cannot_link_among(conn, links_before["source_record_id"])
     before = pd.concat([by_person, named], ignore_index=True).drop_duplicates("push_item_id")
-    answer_plan = fb.plan_answers(answers, before, links_before, known, batch_id, policy.zero_report.timezone)
+    answer_plan = fb.plan_answers(answers, before, links_before, known, batch_id, policy.timezone)
     plan = plan_push_items(persons, fb.items_with_answers(before, answer_plan), stage.get("status_open"), batch_id,
                            as_of.astimezone(timezone.utc), policy)
     closes = pd.concat([plan.closes, fb.answer_closes(answer_plan, plan.closes, batch_id, iso(as_of))], ignore_index=True)
@@ -207,7 +207,7 @@ def write_push_lists(settings: Settings, batch_id: str) -> dict:
     written = write_outbox(items, settings.outbox / batch_id, policy)
     tracing = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_police_tracing.sql", batch_id=batch_id),
                                   ["street", "push_item_id"])
-    written += write_tracing_list(tracing, settings.outbox / batch_id)
+    written += write_tracing_list(tracing, settings.outbox / batch_id, policy.timezone)
     checks = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_silent_units.sql", batch_id=batch_id),
                                  ["report_day", "feed", "street", "unit_id"])
     reports = write_zero_report(checks, settings.outbox / batch_id)

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from screenfuse.gazetteer import load_gazetteer
+from screenfuse.synthetic_answers import ANSWER_CLOCK, FEEDBACK_HEADERS, answer_push_lists  # noqa: F401 (its home was here)
+from screenfuse.synthetic_documents import assign_documents, noisy_document
 from screenfuse.xlsx import write_xlsx
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -302,7 +303,7 @@ def generate_flat(people: int, seed: int, day: date, out_csv: Path, truth_csv: P
 def _feed_rows(people: int, seed: int, day: date, day_index: int = 0):
     """The population and, per feed, (unit, row as the unit writes it, person_key) entries."""
     g = _Generator(people, seed, day)
-    pop = g.population()
+    pop = assign_documents(g.population(), seed)  # a few hold a passport or a permit, not a resident ID
     if day_index:
         g.rng = np.random.default_rng([seed, day_index])
         pop = _a_later_day(pop, g)
@@ -310,6 +311,8 @@ def _feed_rows(people: int, seed: int, day: date, day_index: int = 0):
     rows: dict[str, list[tuple[str, dict, str]]] = {"checkpoint": [], "police": [], "hospital": [], "community": []}
 
     def id_for(p, feed):
+        if p.id_type != "resident_id":
+            return noisy_document(p.id_number, DEFAULT_NOISE.id_missing[feed], g.rng)
         value = g.noisy_id(p.id_number, feed, p.birth_date)
         if value and g.chance(DEFAULT_NOISE.id_excel) and feed != "police":
             # the ID went through Excel: a number cell in XLSX, its 15-digit rendering in CSV
@@ -400,77 +403,6 @@ def _a_later_day(pop: pd.DataFrame, g: "_Generator") -> pd.DataFrame:
     return pop
 
 
-FEEDBACK_HEADERS = ["推送编号", "核查结果", "反馈时间", "核查人", "备注"]
-
-
-ANSWER_CLOCK = ZoneInfo("Asia/Shanghai")  # the default policy's zero_report.timezone
-
-
-def answer_push_lists(outbox: Path, out: Path, seed: int, answered_from: datetime, in_time: float = 0.55,
-                      late: float = 0.12, not_same: float = 0.03, not_found: float = 0.03, left: float = 0.02,
-                      only_overdue: bool = False) -> dict:
-    """What street offices send back for the lists of one outbox folder (outbox/<batch>/): one
-    feedback file per street (`<street>_<YYYYMMDD>_反馈.csv`). Per item, drawn from the seed:
-    answered before its due time (已核实/已隔离/已转运), answered after it (late), 非本人,
-    查无此人, 已离开本辖区, or not answered at all. `only_overdue`: answer only items flagged 超时
-    (the late answers to escalated items). Items a list carries as handed to another street are
-    not answered."""
-    rng = np.random.default_rng([seed, 7])
-    counts = {"answered": 0, "in_time": 0, "late": 0, "非本人": 0, "查无此人": 0, "已离开本辖区": 0}
-    out.mkdir(parents=True, exist_ok=True)
-    for path in sorted(outbox.glob("*.csv")):
-        if not path.stem.endswith("街道"):  # the district list, the police tracing list, daily reports
-            continue
-        items = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        items = items[~items["推送类型"].str.startswith("转出")]
-        if only_overdue:
-            items = items[items["超时"] == "超时"]
-        rows = []
-        for item in items.itertuples(index=False):
-            draw = float(rng.random())
-            due = datetime.strptime(item.办结时限, "%Y-%m-%dT%H:%M:%SZ")
-            cut = [in_time, in_time + late, in_time + late + not_same, in_time + late + not_same + not_found,
-                   in_time + late + not_same + not_found + left]
-            if only_overdue:
-                result, when = "已核实", due + timedelta(hours=float(rng.integers(1, 6)))
-            elif draw < cut[0]:
-                result = "已核实"
-                when = answered_from + timedelta(minutes=float(rng.integers(5, 50)))
-            elif draw < cut[1]:
-                result, when = "skip", None  # answered late, later (only_overdue)
-            elif draw < cut[2]:
-                result, when = "非本人", answered_from + timedelta(minutes=float(rng.integers(5, 50)))
-            elif draw < cut[3]:
-                result, when = "查无此人", answered_from + timedelta(minutes=float(rng.integers(5, 50)))
-            elif draw < cut[4]:
-                result, when = "已离开本辖区", answered_from + timedelta(minutes=float(rng.integers(5, 50)))
-            else:
-                result, when = "skip", None
-            if result == "skip":
-                continue
-            if result == "已核实":
-                result = _done_result(item.管控措施, rng)
-                counts["late" if when > due else "in_time"] += 1
-            else:
-                counts[result] += 1
-            counts["answered"] += 1
-            local = when.replace(tzinfo=timezone.utc).astimezone(ANSWER_CLOCK)  # offices write local time
-            rows.append({"推送编号": item.推送编号, "核查结果": result, "反馈时间": f"{local:%Y-%m-%d %H:%M}",
-                         "核查人": f"核查员{int(rng.integers(1, 40)):02d}", "备注": ""})
-        if rows:
-            name = f"{path.stem}_{answered_from:%Y%m%d}_{'超时' if only_overdue else ''}反馈.csv"
-            (out / name).write_bytes(pd.DataFrame(rows, columns=FEEDBACK_HEADERS).to_csv(index=False).encode("utf-8-sig"))
-    return counts
-
-
-def _done_result(measure_label: str, rng=None) -> str:
-    if "隔离" in measure_label:
-        return "已隔离"
-    if "转运" in measure_label or "转送" in measure_label:
-        return "已转运"
-    return "已核实"
-
-
 def _write_feeds(rows, out: Path, day: date, truth_rows: list, g: _Generator) -> int:
     files = 0
     stamp = f"{day:%Y%m%d}"
@@ -499,3 +431,4 @@ def _write_feeds(rows, out: Path, day: date, truth_rows: list, g: _Generator) ->
             files += 1
             truth_rows.extend((feed, path.name, n + 1, members[j][1]) for n, j in enumerate(order))
     return files
+

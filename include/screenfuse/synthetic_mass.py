@@ -74,17 +74,18 @@ def _persons(rows: int, seed: int, people: pd.DataFrame | None, rng) -> pd.DataF
     """Who is sampled today: most of the other feeds' people (not the cases in hospital), and enough
     of the district's other residents (the same ones every day for the same seed and size)."""
     columns = ["person_key", "name", "id_number", "birth_date", "phone", "street", "community", "road", "number",
-               "building", "unit_no", "room", "positive"]
+               "building", "unit_no", "room", "positive", "id_type"]
     frames = []
     if people is not None and len(people):
         known = people[~people["true_status"].isin(["confirmed", "deceased"])]
         known = known[rng.random(len(known)) < 0.85].head(rows)
         frames.append(known.assign(positive=known["true_status"].eq("asymptomatic"),
-                                   birth_date=known["birth_date"].astype(str))[columns])
+                                   birth_date=known["birth_date"].astype(str),
+                                   id_type=known["id_type"] if "id_type" in known else "resident_id")[columns])
     twice = int(rows * TWICE)
     extra = max(rows - twice - sum(len(f) for f in frames), 0)
     used = set(people["id_number"].astype(str)) if people is not None else set()
-    frames.append(_residents(extra, seed, used)[columns])
+    frames.append(_residents(extra, seed, used).assign(id_type="resident_id")[columns])
     persons = pd.concat(frames, ignore_index=True)
     again = persons.iloc[np.sort(rng.choice(len(persons), size=min(twice, len(persons)), replace=False))]
     return pd.concat([persons, again], ignore_index=True)

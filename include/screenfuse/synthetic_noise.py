@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from screenfuse.synthetic import DEFAULT_NOISE, HOMOPHONES, _s2t
+from screenfuse.synthetic_documents import labels, noisy_document
 
 TIME_FORMATS = ("iso", "slash", "chinese")
 TUBE_EXCEL, TUBE_MISSING = 0.0005, 0.0002
@@ -57,6 +58,10 @@ def noisy_ids(plan: pd.DataFrame, typed: np.ndarray, rng) -> tuple[np.ndarray, n
     through Excel), and the document type where the form asks for it (a few passports)."""
     noise, n = DEFAULT_NOISE, len(plan)
     ids = plan["id_number"].to_numpy(dtype=object).copy()
+    # a passport or permit (synthetic_documents) is not typed like a resident ID
+    resident = plan["id_type"].eq("resident_id").to_numpy() if "id_type" in plan else np.ones(n, dtype=bool)
+    held = ids[~resident].copy()
+    ids[~resident] = make_id_like(plan["birth_date"].to_numpy(dtype=object)[~resident])
     old = (plan["birth_date"].str[:4].to_numpy() < "2000") & (rng.random(n) < noise.id_old15)
     ids[old] = [v[:6] + v[8:17] for v in ids[old]]
     for i in np.flatnonzero(~old & (rng.random(n) < noise.id_substitution)):
@@ -73,7 +78,9 @@ def noisy_ids(plan: pd.DataFrame, typed: np.ndarray, rng) -> tuple[np.ndarray, n
     ids[spaced] = [f"{v[:6]} {v[6:14]} {v[14:]}" for v in ids[spaced]]
     excel = ~wide & ~spaced & ~old & (rng.random(n) < noise.id_excel)
     ids[excel] = [f"{float(v[:17] + '0'):.5E}" for v in ids[excel]]
+    ids[~resident] = [noisy_document(v, 0.0, rng) for v in held]
     kind = np.where(typed, "居民身份证", "").astype(object)
+    kind[typed & ~resident] = labels(plan["id_type"].to_numpy(dtype=object)[typed & ~resident])
     passport = typed & (rng.random(n) < 0.003)
     ids[passport] = [f"E{v:08d}" for v in rng.integers(0, 10**8, passport.sum())]  # none drawn: no error
     kind[passport] = "护照"
@@ -156,3 +163,9 @@ def csv_bytes(frame: pd.DataFrame, encoding: str = "utf-8") -> bytes:
     if encoding == "utf-8-sig":
         return b"\xef\xbb\xbf" + data
     return data if encoding == "utf-8" else data.decode("utf-8").encode(encoding)
+
+
+def make_id_like(births: np.ndarray) -> np.ndarray:
+    """Placeholder resident IDs (a valid form) for rows whose real document is not one: the
+    resident noise is drawn for every row alike, then these are replaced by the document."""
+    return np.array(["420106" + str(b).replace("-", "")[:8].ljust(8, "0") + "0000" for b in births], dtype=object)

@@ -127,6 +127,19 @@ def _resident_id(get, column, thresholds, options):
     return _assign(present, [exact, one_edit, conflict])
 
 
+def _document(get, column, thresholds, options):
+    """Documents other than a resident ID, as '<type>:<number>': the same number of the same type
+    (exact) / another number of the same type (different) / documents of different types say
+    nothing (missing): a passport is never compared with a travel permit."""
+    present, exact = get.present(column), get.equal(column)
+    type_a, type_b = get.per_value(column, _document_type)
+    return _assign(present & (type_a == type_b), [exact])
+
+
+def _document_type(values: np.ndarray) -> np.ndarray:
+    return np.array([v.partition(":")[0] for v in values], dtype=object)
+
+
 def _mobile(get, column, thresholds, options):
     """Mobile numbers: exact (also against the other side's second number) / one edit / different."""
     present, same = get.present(column), get.equal(column)
@@ -198,6 +211,7 @@ METHODS: dict[str, Method] = {
     "zh_name": Method((0.8,), _names("exact", "same_pinyin", "similar", "different"), _zh_name),
     "resident_id": Method((), _names("exact", "one_edit", "both_valid_different", "different"), _resident_id),
     "mobile": Method((), _names("exact", "one_edit", "different"), _mobile),
+    "document": Method((), _names("exact", "different"), _document),
     "address": Method(
         (0.9,), lambda t: ["exact", "same_home", f"similar>={t[0] if t else 0.9:g}", "same_area", "different"], _address),
 }

@@ -221,6 +221,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     if model is None:
         model = train(columns, settings, levels, len(left))
         clock.lap("train")
+    model = model.aligned(settings)
     # value shares of a handful of records say nothing about how common a value is
     weights = contributions(model, levels, None if small else columns, left)
     total = prior_weight(model) + weights.sum(axis=1)

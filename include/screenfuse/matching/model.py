@@ -56,6 +56,25 @@ class Model:
         path = resources.files("screenfuse.matching") / f"{preset_name}_model.json"
         return cls.from_json(path.read_text(encoding="utf-8")) if path.is_file() else None
 
+    def aligned(self, settings: MatchSettings) -> "Model":
+        """The model with one LevelParams per comparison of `settings`, in their order: a model
+        trained before a comparison was added (a stored one, the shipped one) takes the added
+        comparison's m and u from the settings (or neutral ones), so the new evidence counts."""
+        have = {(c.column, c.method): c for c in self.comparisons}
+        wanted = [(c.column, c.method) for c in settings.comparisons]
+        if wanted == [(c.column, c.method) for c in self.comparisons]:
+            return self
+        comparisons = []
+        for comp in settings.comparisons:
+            known = have.get((comp.column, comp.method))
+            if known is None:
+                n = len(comp.levels)
+                known = LevelParams(comp.column, comp.method, comp.role, comp.levels,
+                                    list(comp.m) if comp.m else [1.0 / n] * n, list(comp.u) if comp.u else [1.0 / n] * n,
+                                    comp.term_frequency)
+            comparisons.append(known)
+        return Model(self.prior, comparisons, self.em_iterations_run)
+
     @classmethod
     def from_json(cls, text: str) -> "Model":
         doc = json.loads(text)

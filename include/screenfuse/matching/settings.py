@@ -208,6 +208,7 @@ ZH_PERSON = {
         ["name_pinyin", "id_number[:9]"], ["id_number[9:]"],
         ["name_pinyin", "address_area"],
         ["name_pinyin", "phone[:7]"], ["name_pinyin", "phone[7:]"],
+        ["document"],  # last: stored block keys are numbered by rule (screenfuse.match_state)
     ],
     "comparisons": [
         {"column": "name", "method": "zh_name", "term_frequency": True},
@@ -216,6 +217,8 @@ ZH_PERSON = {
         {"column": "sex", "method": "exact"},
         {"column": "phone", "method": "mobile", "role": "context", "term_frequency": True},
         {"column": "address", "method": "address", "role": "context"},
+        # passports and permits: too few to learn from; a number is rarely mistyped, never shared
+        {"column": "document", "method": "document", "m": [0.97, 0.03], "u": [1e-6, 0.999999]},
     ],
     "thresholds": {"match": 0.95, "review": 0.5},
     "distinct_keys": ["id_trusted"],

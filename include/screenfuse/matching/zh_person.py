@@ -1,7 +1,10 @@
 """The zh_person preset's input: canonical person columns, normalized for matching.
 
-Canonical columns: record_id, name, id_number, phone, birth_date, sex, address (any may be
-missing or empty; extra columns are kept). Normalizing twice gives the same result, so records
+Canonical columns: record_id, name, id_number, id_type, phone, birth_date, sex, address (any may
+be missing or empty; extra columns are kept). `id_type` names the document `id_number` is of
+(screenfuse.documents.DOCUMENT_TYPES, or 证件类型 as units write it); without it the number's form
+decides. A resident ID stays in `id_number`; another document goes to `document` as
+'<type>:<number>' (compared exactly, per type). Normalizing twice gives the same result, so records
 the pipeline already normalized pass through unchanged.
 """
 from __future__ import annotations
@@ -13,9 +16,10 @@ from multiprocessing import get_context
 import numpy as np
 import pandas as pd
 
+from screenfuse import documents
 from screenfuse import normalize as nz
 
-CANONICAL = ("record_id", "name", "id_number", "phone", "birth_date", "sex", "address")
+CANONICAL = ("record_id", "name", "id_number", "id_type", "phone", "birth_date", "sex", "address")
 _SEX = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "女": "F", "2": "F"}
 
 
@@ -23,7 +27,7 @@ PARALLEL_FROM_ROWS = 200_000
 # what each raw column becomes, computed once per distinct value (see _normalize_distinct)
 _DERIVED = {
     "name": ["name", "name_pinyin"],
-    "id_number": ["id_number", "id_status", "birth_date", "sex"],
+    "id_number": ["id_number", "id_status", "birth_date", "sex", "id_type"],
     "phone": ["phone", "phone2"],
     "phone2": ["phone"],
     "birth_date": ["birth_date"],
@@ -39,7 +43,7 @@ def _normalize_distinct(task: tuple[str, list[str]]) -> dict[str, list]:
         names = nz.normalize_name(series)
         done = pd.DataFrame({"name": names, "name_pinyin": nz.pinyin_of(names)}, dtype=object)
     elif column == "id_number":
-        done = nz.normalize_id_numbers(series)
+        done = documents.normalize_documents(series)
     elif column in ("phone", "phone2"):
         done = nz.normalize_phones(series)
     elif column == "birth_date":
@@ -84,10 +88,14 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
     out = {c: frame[c] for c in frame.columns}  # extra columns are kept as they are
     out["record_id"] = frame["record_id"].fillna("").astype(str).to_numpy(dtype=object) if "record_id" in frame.columns else col("", "")
     out["name"], out["name_pinyin"] = col("name", "name"), col("name", "name_pinyin")
-    id_status = col("id_number", "id_status")
-    out["id_number"] = col("id_number", "id_number")
+    ids = {name: col("id_number", name).copy() for name in _DERIVED["id_number"]}
+    _declared_types(frame, ids)
+    id_status, number = ids["id_status"], ids["id_number"]
+    out["document"] = documents.document_keys(pd.Series(ids["id_type"], dtype=object), pd.Series(number, dtype=object),
+                                              pd.Series(id_status, dtype=object)).to_numpy(dtype=object)
+    out["id_number"] = np.where(ids["id_type"] == documents.RESIDENT, number, "").astype(object)
     out["id_trusted"] = np.where(np.isin(id_status, ["valid", "converted_15"]), out["id_number"], "").astype(object)
-    id_birth, id_sex = col("id_number", "birth_date"), col("id_number", "sex")
+    id_birth, id_sex = ids["birth_date"], ids["sex"]
     out["birth_date"] = np.where(id_birth != "", id_birth, col("birth_date", "birth_date")).astype(object)
     given_sex = (frame["sex"].fillna("").astype(str).str.strip().str.lower().map(_SEX).fillna("").to_numpy(dtype=object)
                  if "sex" in frame.columns else col("", ""))
@@ -100,3 +108,20 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
     # object columns as they are: letting pandas convert them to its string type and back costs seconds
     return pd.DataFrame({c: pd.Series(v, index=frame.index, dtype=object) if isinstance(v, np.ndarray) else v
                          for c, v in out.items()})
+
+
+def _declared_types(frame: pd.DataFrame, ids: dict[str, np.ndarray]) -> None:
+    """Where the frame names a record's document type (`id_type`) and it is not what the number's
+    form said, the document is read again with the type given (few records: most name the type
+    the form says)."""
+    if "id_type" not in frame.columns or not len(frame):
+        return
+    declared = documents.type_of(frame["id_type"]).to_numpy(dtype=object)
+    rows = np.flatnonzero((declared != "") & (declared != ids["id_type"]))
+    if not len(rows):
+        return
+    numbers = frame["id_number"].fillna("").astype(str).iloc[rows] if "id_number" in frame.columns else \
+        pd.Series([""] * len(rows), dtype=object)
+    again = documents.normalize_documents(numbers.reset_index(drop=True), pd.Series(declared[rows], dtype=object))
+    for name, values in ids.items():
+        values[rows] = again[name].to_numpy(dtype=object)

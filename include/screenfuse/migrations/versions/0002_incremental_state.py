@@ -78,7 +78,9 @@ def _backfill(conn) -> None:
         if rows.empty:
             break
         prepared = prepare_records(rows)
-        warehouse.bulk_insert(conn, "match_record", prepared.assign(batch_id=rows["batch_id"].to_numpy()))
+        # the columns of this revision's table (later revisions add theirs and backfill them)
+        warehouse.bulk_insert(conn, "match_record", prepared[["record_id", *MATCH_COLUMNS]].assign(
+            batch_id=rows["batch_id"].to_numpy()))
         keys = match_state.block_keys(prepared, SETTINGS)
         batch_of = dict(zip(rows["source_record_id"], rows["batch_id"]))
         warehouse.bulk_insert(conn, "match_key", keys.assign(batch_id=keys["record_id"].map(batch_of)))

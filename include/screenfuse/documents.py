@@ -1,0 +1,229 @@
+"""Identity documents: resident ID numbers (居民身份证) and the documents people without one show
+(护照, 港澳居民来往内地通行证, 台湾居民来往大陆通行证, 外国人永久居留身份证), column at a time.
+
+A record's document is a type (`id_type`, one of DOCUMENT_TYPES) and a number (`id_number`).
+The type comes from the feed's 证件类型 column where it has one; where it has none, or the cell is
+empty, from the number's form, conservatively: anything a resident ID could be (18 characters, 15
+digits, a number through Excel) is a resident ID, valid or not; only a number a resident ID can
+never be and which has another document's exact form is taken for that document. Work is done
+once per distinct (type, number).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from screenfuse import normalize as nz
+from screenfuse.normalize import EXCEL_NUMBER, halfwidth
+
+RESIDENT = "resident_id"
+DOCUMENT_TYPES = {  # type → what people call it (a 证件类型 cell naming any of these gives the type)
+    RESIDENT: "居民身份证",
+    "passport": "护照",
+    "hk_macau_permit": "港澳居民来往内地通行证",
+    "taiwan_permit": "台湾居民来往大陆通行证",
+    "foreign_pr_card": "外国人永久居留身份证",
+    "other": "其他证件",
+}
+ID_STATUSES = ("valid", "failed_check", "converted_15", "missing", "excel_mangled", "malformed", "document")
+DOCUMENT_COLUMNS = ["id_type", "id_number", "id_status", "birth_date", "sex", "region_code"]
+
+# ISO 7064 MOD 11-2 as used by GB 11643 resident ID numbers.
+_ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+_ID_CHECK_CHARS = np.array(list("10X98765432"))
+
+
+def id_check_char(first17: pd.Series) -> pd.Series:
+    """Check character for 17-digit strings (all must be 17 ASCII digits)."""
+    if first17.empty:
+        return pd.Series([], dtype=object, index=first17.index)
+    digits = np.frombuffer("".join(first17).encode("ascii"), dtype=np.uint8).reshape(-1, 17) - 48
+    remainder = (digits.astype(np.int64) @ _ID_WEIGHTS) % 11
+    return pd.Series(_ID_CHECK_CHARS[remainder], index=first17.index)
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _valid_birth(yyyymmdd: pd.Series) -> pd.Series:
+    """Whether 8-character strings are real dates between 1900 and 2099 (vectorized)."""
+    number = pd.to_numeric(yyyymmdd.where(yyyymmdd.str.fullmatch(r"[0-9]{8}"), None), errors="coerce").fillna(0)
+    value = number.to_numpy(dtype=np.int64)
+    year, month, day = value // 10000, value // 100 % 100, value % 100
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    limit = _DAYS_IN_MONTH[np.clip(month, 0, 12)] - ((month == 2) & ~leap)
+    ok = (year >= 1900) & (year <= 2099) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= limit)
+    return pd.Series(ok, index=yyyymmdd.index)
+
+
+def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
+    """See `_normalize_id_numbers`; computed once per distinct value."""
+    return nz.on_distinct(values, _normalize_id_numbers)
+
+
+def _id_raw(value: str) -> str:
+    if len(value) == 18 and value.isascii() and value[:17].isdigit():
+        return value.upper()  # the common case
+    return "".join(halfwidth(value).split()).replace("-", "").upper()
+
+
+def _id_form(raw: str) -> str:
+    """Which shape a cleaned ID has: '18', '15', or a status for what cannot be an ID."""
+    if not raw:
+        return "missing"
+    if raw.isascii():
+        if len(raw) == 18 and raw[:17].isdigit() and (raw[17] == "X" or raw[17].isdigit()):
+            return "18"
+        if len(raw) == 15 and raw.isdigit():
+            return "15"
+        if EXCEL_NUMBER.fullmatch(raw):
+            return "excel_mangled"
+    return "malformed"
+
+
+def _normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
+    """Resident ID numbers → 18-character canonical form, with what can be derived from them.
+
+    Returns columns id_number, id_status (one of ID_STATUSES), birth_date (YYYY-MM-DD), sex (M/F),
+    region_code. An 18-character ID whose check digit or birth date is wrong is kept as typed
+    (status failed_check, nothing derived): the checksum says that a digit is wrong but not which,
+    so it is never corrected, only compared tolerantly. Excel's scientific notation (4.20106E+17)
+    has lost digits for good.
+    """
+    raw = np.array([_id_raw(v) for v in values.tolist()], dtype=object)
+    form = np.array([_id_form(r) for r in raw], dtype=object)
+    status = np.where(np.isin(form, ["15", "18"]), "malformed", form).astype(object)
+    canonical = np.full(len(raw), "", dtype=object)
+    is15 = np.flatnonzero(form == "15")
+    if len(is15):
+        birth_ok = _valid_birth(pd.Series(["19" + r[6:12] for r in raw[is15]], dtype=object)).to_numpy()
+        is15 = is15[birth_ok]
+        first17 = pd.Series([r[:6] + "19" + r[6:15] for r in raw[is15]], dtype=object)
+        canonical[is15] = (first17 + id_check_char(first17)).to_numpy()
+        status[is15] = "converted_15"
+    is18 = np.flatnonzero(form == "18")
+    if len(is18):
+        ids = raw[is18]
+        check = id_check_char(pd.Series([r[:17] for r in ids], dtype=object)).to_numpy()
+        birth_ok = _valid_birth(pd.Series([r[6:14] for r in ids], dtype=object)).to_numpy()
+        canonical[is18] = ids
+        status[is18] = np.where((check == np.array([r[17] for r in ids], dtype=object)) & birth_ok, "valid", "failed_check")
+    keep = np.flatnonzero(np.isin(status, ["valid", "converted_15"]))
+    birth, sex, region = (np.full(len(raw), "", dtype=object) for _ in range(3))
+    kept = canonical[keep]
+    birth[keep] = [f"{c[6:10]}-{c[10:12]}-{c[12:14]}" for c in kept]
+    sex[keep] = ["M" if int(c[16]) % 2 else "F" for c in kept]
+    region[keep] = [c[:6] for c in kept]
+    return pd.DataFrame({"id_number": canonical, "id_status": status, "birth_date": birth, "sex": sex,
+                         "region_code": region}, index=values.index, dtype=object)
+
+
+# ---- other documents ---------------------------------------------------------------------------
+# 证件类型 as units write it → type; the first pattern that matches wins (外国人永久居留身份证 names
+# 身份证 too, so it comes before the resident ID card)
+_TYPE_WORDS = [
+    ("foreign_pr_card", re.compile(r"外国人|永久居留|居留证|FOREIGN.*PERMANENT|PR ?CARD", re.I)),
+    ("hk_macau_permit", re.compile(r"港澳|香港|澳门|回乡证|HK|MACAU|MACAO", re.I)),
+    ("taiwan_permit", re.compile(r"台湾|台胞|臺|TAIWAN|MTP", re.I)),
+    ("passport", re.compile(r"护照|護照|PASSPORT", re.I)),
+    (RESIDENT, re.compile(r"身份证|身份證|居民身份|^ID ?CARD$|^RESIDENT", re.I)),
+]
+_TYPE_CODES = {code: code for code in DOCUMENT_TYPES}
+# what a number's form says when no type is given (checked in this order, on the cleaned number)
+_FORMS = [
+    ("hk_macau_permit", re.compile(r"[HM][0-9]{8}(?:[0-9]{2})?")),  # H/M + 8 digits (+ 2: older cards)
+    ("foreign_pr_card", re.compile(r"[A-Z]{3}[0-9]{12}")),  # the 2004 card: 3 letters, 12 digits
+    ("taiwan_permit", re.compile(r"[0-9]{8}|[0-9]{10}|[0-9]{7,8}[A-Z]")),  # 8 digits (2015), older forms
+    ("passport", re.compile(r"(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*[0-9])[A-Z0-9]{6,9}")),  # letters and digits
+]
+_NUMBER = re.compile(r"[A-Z0-9]{5,20}")  # what a number of a named document may be
+_SEPARATORS = {ord(c): None for c in " \t\r\n-()（）【】[]"}
+MISSING_WORDS = frozenset({"无", "暂无", "没有", "不详", "未知", "/", "-", "—", "NULL", "NONE", "N/A", "NA"})
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.fillna("").astype(str)
+
+
+def type_of(id_type: pd.Series) -> pd.Series:
+    """证件类型 cells → a type of DOCUMENT_TYPES, or '' (empty: tell from the number). A type
+    code itself (passport) is its own type; text naming no known document is `other`."""
+    return nz.per_value(nz.clean_text(id_type), lambda distinct: pd.Series(
+        [_type_of(v) for v in distinct.tolist()], index=distinct.index, dtype=object))
+
+
+def _type_of(text: str) -> str:
+    if not text or text.upper() in MISSING_WORDS:
+        return ""
+    if text in _TYPE_CODES:
+        return text
+    return next((code for code, words in _TYPE_WORDS if words.search(text)), "other")
+
+
+def document_number(value: str) -> str:
+    """A document number as compared: half-width, upper case, no spaces, dashes or brackets."""
+    return halfwidth(value).translate(_SEPARATORS).upper()
+
+
+def form_of(number: str) -> str:
+    """The type a cleaned number's form says ('' when it is no known document's form)."""
+    return next((code for code, form in _FORMS if form.fullmatch(number)), "")
+
+
+def normalize_documents(numbers: pd.Series, id_type: pd.Series | None = None) -> pd.DataFrame:
+    """Numbers (and 证件类型 cells, when the feed has them) → DOCUMENT_COLUMNS.
+
+    Resident IDs as `normalize_id_numbers` gives them (status valid, failed_check, converted_15,
+    excel_mangled, malformed; birth date, sex and region derived from valid ones). Other
+    documents: the cleaned number, status `document`, nothing derived; `malformed` when the number
+    cannot be one (not 5–20 letters and digits). `missing` (type '') when there is no number."""
+    types = type_of(id_type) if id_type is not None else pd.Series("", index=numbers.index, dtype=object)
+    keys = types.astype(str).to_numpy(dtype=object) + "\x1f" + _text(numbers).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(keys)
+    declared, _, number = (pd.Series(part, dtype=object) for part in zip(*(u.partition("\x1f") for u in uniques))) \
+        if len(uniques) else (pd.Series([], dtype=object),) * 3
+    done = _documents(number, declared)
+    return pd.DataFrame({c: done[c].to_numpy(dtype=object)[codes] for c in DOCUMENT_COLUMNS}, index=numbers.index,
+                        dtype=object)
+
+
+def _documents(numbers: pd.Series, declared: pd.Series) -> pd.DataFrame:
+    """Distinct (number, declared type) pairs → DOCUMENT_COLUMNS."""
+    numbers = numbers.reset_index(drop=True)
+    declared = declared.reset_index(drop=True)
+    placeholder = np.array([v.strip().upper() in MISSING_WORDS for v in numbers.tolist()], dtype=bool)
+    out = _normalize_id_numbers(numbers.where(~placeholder, ""))
+    declared_np = declared.to_numpy(dtype=object)
+    status = out["id_status"].to_numpy(dtype=object)
+    id_type = np.where(status == "missing", "", RESIDENT).astype(object)
+    # no type given: a number a resident ID can never be, with another document's form
+    undeclared = (declared_np == "") & (status == "malformed")
+    other = (declared_np != "") & (declared_np != RESIDENT) & (status != "missing")
+    # a 2023 foreign permanent residence card: 18 characters that pass the resident ID check, from 9
+    pr_card = (declared_np == "") & (status == "valid") & np.array([v[:1] == "9" for v in out["id_number"]], dtype=bool)
+    cleaned = {i: document_number(numbers.iat[i]) for i in np.flatnonzero(undeclared | other | pr_card)}
+    for i in np.flatnonzero(undeclared):
+        id_type[i] = form_of(cleaned[i])
+    found = undeclared & (id_type != "")
+    id_type[other] = declared_np[other]
+    id_type[pr_card] = "foreign_pr_card"
+    for i in np.flatnonzero(found | other | pr_card):
+        out.iat[i, 0] = cleaned[i]
+        out.iloc[i, 1:] = ["document" if _NUMBER.fullmatch(cleaned[i]) else "malformed", "", "", ""]
+    out.loc[out["id_status"] == "malformed", "id_number"] = ""
+    out.insert(0, "id_type", id_type)
+    malformed = (out["id_status"] == "malformed").to_numpy()
+    out.loc[malformed, "id_type"] = declared_np[malformed]  # the type the row named, if any
+    return out.set_axis(numbers.index)
+
+
+def document_keys(id_type: pd.Series, id_number: pd.Series, id_status: pd.Series | None = None) -> pd.Series:
+    """'<type>:<number>' of each record's document other than a resident ID ('' otherwise): what
+    matching compares and blocks on, per type (a passport is never compared with a permit)."""
+    id_type, id_number = _text(id_type), _text(id_number)
+    usable = (id_type != "") & (id_type != RESIDENT) & (id_number != "")
+    if id_status is not None:
+        usable &= _text(id_status).isin(["document", "other_document"])
+    return (id_type + ":" + id_number).where(usable, "")
