@@ -239,7 +239,7 @@ def test_upgrading_a_warehouse_with_records_rebuilds_their_matching_state(tmp_pa
     generate(80, 6, date(2020, 2, 10), home / "landing", home / "truth")
     run_batch(load_settings(), H1)
     state = ("match_record", "match_key", "match_term")
-    # match_record.document is revision 0005's (its backfill fills it; see test_documents)
+    # match_record.document is revision 0006's (its backfill fills it; see test_documents)
     read = lambda conn, t: pd.read_sql(sa.text(f"SELECT * FROM {t}"), conn).drop(  # noqa: E731
         columns=["batch_id", "document"], errors="ignore").astype(str)
     with engine.begin() as conn:

@@ -83,7 +83,7 @@ def old_ensure_schema(engine, leave_out_column=("run_log", "policy_sha256"), lea
                     "v_push_list", "v_community_risk"} and "after_terminal" not in statement \
                     and "id_set_aside" not in statement:
                 # views of that release read tables and columns of that release (after_terminal: 0004,
-                # id_set_aside: 0005)
+                # id_set_aside: 0006)
                 conn.exec_driver_sql(statement.rstrip(";"))
         conn.execute(sa.text("INSERT INTO person_event (batch_id, event, person_id, other_person_ids) "
                              "VALUES ('20200210T1300Z', 'merge', 'P1', 'P2')"))

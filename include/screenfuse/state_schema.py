@@ -36,7 +36,7 @@ sa.Index("ix_batch_manifest_file", batch_manifest.c.feed, batch_manifest.c.file_
 
 # the matching columns of every accepted record, as the engine's prepare() made them
 MATCH_COLUMNS = ["name", "name_pinyin", "id_number", "id_trusted", "birth_date", "sex", "phone", "phone2",
-                 "address", "address_area", "address_home", "document"]  # document: revision 0005
+                 "address", "address_area", "address_home", "document"]  # document: revision 0006
 match_record = sa.Table(
     "match_record", metadata,
     sa.Column("record_id", Text, primary_key=True),
