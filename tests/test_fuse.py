@@ -201,3 +201,61 @@ def test_close_contact_counts_from_the_last_contact():
     assert (person.status, person.measure) == ("close_contact", "centralized_isolation")
     assert person.status_expires_at == "2020-02-14T16:00:00Z"  # 2020-02-15 00:00 Asia/Shanghai
     assert _person([registered], "2020-02-14T16:00:00Z").status == "none"
+
+
+def _discharged_on(rid, day, at):
+    return rec(rid, "hospital", category="出院", event_time=at, details_json=json.dumps({"discharged_on": day}))
+
+
+def _contact(rid, last_contact, at, **fields):
+    return rec(rid, "police", contact_of_name="某某", event_time=at,
+               details_json=json.dumps({"last_contact_date": last_contact}), **fields)
+
+
+def test_a_discharged_patient_keeps_the_after_discharge_steps_after_fever_and_cleared():
+    # issue 9, case 1: 发热 01-20, 排除 01-21, 确诊 02-01, 出院 02-20 → discharged, not cleared
+    history = [rec("c1", "checkpoint", temperature=38.2, event_time="2020-01-20 09:00:00"),
+               rec("h1", "hospital", category="排除", event_time="2020-01-21 10:00:00"),
+               rec("h2", "hospital", category="确诊", event_time="2020-02-01 11:00:00"),
+               _discharged_on("h3", "2020-02-20", "2020-02-20 15:00:00")]
+    person = _person(history, "2020-02-21T04:00:00Z")  # 02-21 noon local: day 1 after discharge
+    assert (person.status, person.measure, person.status_source) == ("discharged", "centralized_isolation", "h3")
+    assert person.status_since == "2020-02-20 00:00:00"
+    assert person.next_change_at == "2020-03-04T16:00:00Z"  # 03-05 00:00 local: day 14, home observation
+    home = _person(history, "2020-03-05T04:00:00Z")
+    assert (home.status, home.measure, home.next_change_at) == ("discharged", "home_isolation", "2020-03-18T16:00:00Z")
+    assert _person(history, "2020-03-19T04:00:00Z").measure == "follow_up_visit"  # day 28
+    # a 排除 after the discharge (a negative follow-up test) does not end the steps
+    later = _person([*history, rec("h4", "hospital", category="排除", event_time="2020-02-25 10:00:00")],
+                    "2020-02-26T04:00:00Z")
+    assert (later.status, later.measure) == ("discharged", "centralized_isolation")
+
+
+def test_an_earlier_contact_link_does_not_outrank_a_later_discharge():
+    # issue 9, case 1: contact 02-01, 确诊 02-03, 出院 02-12 → discharged, not close_contact until 02-15
+    history = [_contact("p1", "2020-02-01", "2020-02-02 09:00:00"),
+               rec("h1", "hospital", category="确诊", event_time="2020-02-03 10:00:00"),
+               _discharged_on("h2", "2020-02-12", "2020-02-12 16:00:00")]
+    person = _person(history, "2020-02-13T04:00:00Z")
+    assert (person.status, person.measure, person.status_source) == ("discharged", "centralized_isolation", "h2")
+    assert (person.status_since, person.status_expires_at) == ("2020-02-12 00:00:00", "")
+    assert person.next_change_at == "2020-02-25T16:00:00Z"  # 02-26 00:00 local: home observation
+    assert _person(history, "2020-02-26T04:00:00Z").measure == "home_isolation"
+    # the contact's own 14 days (to 02-15) changes nothing: the discharge ended it
+    assert _person(history, "2020-02-15T04:00:00Z")[["status", "expired_status"]].tolist() == ["discharged", ""]
+
+
+def test_a_new_fact_after_the_discharge_counts_again():
+    history = [rec("h1", "hospital", category="确诊", event_time="2020-02-03 10:00:00"),
+               _discharged_on("h2", "2020-02-12", "2020-02-12 16:00:00")]
+    # a new close contact (last contact 02-20, after the discharge): isolated as a contact to 03-05
+    exposed = _person([*history, _contact("p1", "2020-02-20", "2020-02-21 09:00:00")], "2020-02-21T04:00:00Z")
+    assert (exposed.status, exposed.measure, exposed.status_source) == ("close_contact", "centralized_isolation", "p1")
+    assert exposed.status_expires_at == "2020-03-04T16:00:00Z"  # 2020-03-05 00:00 local
+    # a contact registered after the discharge whose last contact was before it stays ended
+    stale = _person([*history, _contact("p1", "2020-02-10", "2020-02-21 09:00:00")], "2020-02-21T04:00:00Z")
+    assert (stale.status, stale.measure) == ("discharged", "centralized_isolation")
+    # a new positive after the discharge (复阳) makes them a case again
+    again = _person([*history, rec("h3", "hospital", category="确诊", event_time="2020-02-25 09:00:00")],
+                    "2020-02-25T04:00:00Z")
+    assert (again.status, again.measure, again.status_source) == ("confirmed", "transfer_designated_hospital", "h3")

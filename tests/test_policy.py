@@ -41,7 +41,7 @@ def test_default_policy_loads_with_the_expected_shape():
     policy = default_policy()
     assert policy.version
     assert policy.status_priority == ("confirmed", "asymptomatic", "suspected", "fever", "close_contact",
-                                      "screening_retest", "key_area_arrival", "cleared", "discharged", "deceased",
+                                      "screening_retest", "key_area_arrival", "discharged", "cleared", "deceased",
                                       "none")
     assert policy.status_labels["close_contact"] == "密接"
     assert len(policy.measure_specs) == 8

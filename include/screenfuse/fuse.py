@@ -61,9 +61,11 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     expired = ((rec["expires_at"] != "") & (rec["expires_at"] <= as_of)).to_numpy()
     by = PerPerson(rec)
     history = history_time(rec, rec["record_status"], policy)
-    ended = ended_by_later_records(by, rec["record_status"].where(~expired, policies.NO_STATUS), history, policy)
+    ended = ended_by_later_records(by, rec["record_status"], history, policy, can_end=~expired)
     silenced, after_terminal = terminal_records(by, rec["record_status"], policy)
-    expired = expired & ~silenced  # a deceased person's statuses do not expire: they ended with the death
+    # a deceased person's statuses do not expire: they ended with the death; nor do those a later fact
+    # ended before their days ran out (the history says what ended them)
+    expired = expired & ~silenced & ~ended
     ended |= silenced
     rec["active_status"] = rec["record_status"].where(~expired & ~ended, policies.NO_STATUS)
     feed_trust = lookup(rec["feed"], FEED_TRUST, 9)

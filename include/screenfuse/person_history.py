@@ -86,14 +86,18 @@ def history_time(records: pd.DataFrame, status: pd.Series, policy: Policy) -> np
     return moment
 
 
-def ended_by_later_records(by: PerPerson, status: pd.Series, time: np.ndarray, policy: Policy) -> np.ndarray:
+def ended_by_later_records(by: PerPerson, status: pd.Series, time: np.ndarray, policy: Policy,
+                           can_end: np.ndarray | None = None) -> np.ndarray:
     """Records whose status a later fact of the same person ends (the policy's `ends`: 排除 after
     疑似, 出院 after 确诊, …), later by `time` (`history_time`), the same moment included; the way
-    back of the seed-003 lifecycle. An ended record stays ended whatever happens to its ender."""
+    back of the seed-003 lifecycle. Only records in `can_end` (default all: not those whose own
+    status has expired) end others. An ended record stays ended whatever happens to its ender."""
     group = by.group
     ended = np.zeros(len(group), dtype=bool)
     for ender, statuses in policy.ends.items():
         is_ender = (status == ender).to_numpy()
+        if can_end is not None:
+            is_ender = is_ender & can_end
         if not is_ender.any():
             continue
         latest = np.full(len(by.index), _NEVER)
