@@ -259,3 +259,47 @@ def test_a_new_fact_after_the_discharge_counts_again():
     again = _person([*history, rec("h3", "hospital", category="确诊", event_time="2020-02-25 09:00:00")],
                     "2020-02-25T04:00:00Z")
     assert (again.status, again.measure, again.status_source) == ("confirmed", "transfer_designated_hospital", "h3")
+
+
+def _measure_of(*records, as_of="2020-02-10T04:00:00Z"):
+    person = _person(list(records), as_of)
+    return person.status, person.measure, person.severity
+
+
+def test_measures_follow_seed_004_and_the_severity_of_a_confirmed_case():
+    # issue 9, case 5: seed 004 "确诊患者集中救治,疑似患者集中隔离,发热患者集中留观治疗,密切接触者集中隔离观察"
+    assert _measure_of(rec("h1", "hospital", category="疑似")) == ("suspected", "isolate_suspected", "")
+    assert _measure_of(rec("c1", "checkpoint", temperature=38.2)) == ("fever", "transfer_fever_clinic", "")
+    assert POLICY.measure_labels["transfer_fever_clinic"] == "转运发热门诊,集中留观治疗"
+    assert _measure_of(rec("p1", "police", contact_of_name="某某"))[:2] == ("close_contact", "centralized_isolation")
+    # seeds 000 and 003: mild (轻型) cases to a 方舱; 普通型, 重型, 危重型 to the designated hospital
+    mild = rec("h1", "hospital", category="确诊", details_json=json.dumps({"severity": "轻型"}))
+    assert _measure_of(mild) == ("confirmed", "transfer_mobile_cabin_hospital", "轻型")
+    for severity in ("普通型", "重型", "危重型"):
+        case = rec("h1", "hospital", category="确诊", details_json=json.dumps({"severity": severity}))
+        assert _measure_of(case) == ("confirmed", "transfer_designated_hospital", severity)
+    # unknown severity (none reported, old files without the field, a value the policy does not list): the safer
+    # designated hospital
+    assert _measure_of(rec("h1", "hospital", category="确诊")) == ("confirmed", "transfer_designated_hospital", "")
+    assert _measure_of(rec("h1", "hospital", category="确诊", severity="轻症"))[1] == "transfer_designated_hospital"
+    # the latest severity of a record supporting the status decides: 轻型 on 02-01, 重型 on 02-03 → hospital
+    worse = rec("h2", "hospital", category="确诊", event_time="2020-02-10 09:00:00", severity=" 重型")
+    assert _measure_of(mild, worse) == ("confirmed", "transfer_designated_hospital", "重型")
+    # a severity on a record that no longer supports the status (a 疑似 row) does not count
+    suspected = rec("h0", "hospital", category="疑似", event_time="2020-02-10 09:30:00", severity="重型")
+    assert _measure_of(mild, suspected) == ("confirmed", "transfer_mobile_cabin_hospital", "轻型")
+
+
+def test_a_severity_table_needs_known_statuses_and_measures():
+    import pytest
+    from screenfuse.policy import PolicyError, parse_policy
+    import screenfuse
+    text = (Path(screenfuse.__file__).parent / "policies" / "default.yaml").read_text(encoding="utf-8")
+    feeds = ["checkpoint", "community", "hospital", "police"]
+    with pytest.raises(PolicyError, match=r"severity.measures.confirmed.轻型 is 'fangcang' \(text\), not a known measure"):
+        parse_policy(text.replace("{轻型: transfer_mobile_cabin_hospital}", "{轻型: fangcang}"), "p.yaml", feeds)
+    with pytest.raises(PolicyError, match=r"severity.measures.cleared is 'cleared', which has no measure"):
+        parse_policy(text.replace("    confirmed: {轻型: transfer_mobile_cabin_hospital}",
+                                  "    cleared: {轻型: transfer_mobile_cabin_hospital}"), "p.yaml", feeds)
+    with pytest.raises(PolicyError, match=r"severity.measures.confirmed is a list; expected a mapping of severity → measure"):
+        parse_policy(text.replace("{轻型: transfer_mobile_cabin_hospital}", "[轻型]"), "p.yaml", feeds)

@@ -69,7 +69,7 @@ def test_a_later_record_renews_and_a_higher_status_replaces():
     fever = rec("h1", "hospital", "2020-02-16 09:00:00", category="疑似")
     person, opens, closes, _ = step([CONTACT, renewed, fever], "2020-02-16T03:00:00Z", current, "B3")
     assert opens[["status", "measure", "change", "cause"]].values.tolist() == [
-        ["suspected", "transfer_designated_hospital", "raised", "h1"]]
+        ["suspected", "isolate_suspected", "raised", "h1"]]
     assert closes["valid_to"].tolist() == ["2020-02-16T03:00:00Z"]
 
 

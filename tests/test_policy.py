@@ -44,7 +44,7 @@ def test_default_policy_loads_with_the_expected_shape():
                                       "screening_retest", "key_area_arrival", "discharged", "cleared", "deceased",
                                       "none")
     assert policy.status_labels["close_contact"] == "密接"
-    assert len(policy.measure_specs) == 8
+    assert len(policy.measure_specs) == 10
     assert policy.result_due_hours == 24
     assert policy.measure_specs["centralized_isolation"].days == 14
     assert policy.hours_to_act["transfer_fever_clinic"] == 2

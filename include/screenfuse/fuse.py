@@ -13,7 +13,7 @@ import pandas as pd
 from screenfuse import policy as policies
 from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.per_person import PerPerson, best, codes, lookup, most_common
-from screenfuse.person_history import ended_by_later_records, history_time, record_event_time, terminal_records
+from screenfuse.person_history import detail_text, ended_by_later_records, history_time, record_event_time, terminal_records
 from screenfuse.policy import Policy
 
 FEED_TRUST = {"hospital": 0, "police": 1, "community": 2, "checkpoint": 3}  # identity fields
@@ -111,6 +111,10 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     persons["after_terminal"] = by.joined(rec["source_record_id"], by.id, ";", mask=after_terminal)
 
     persons["measure"] = persons["status"].map(dict(policy.measures)).fillna("")
+    persons["severity"] = _severity(rec, by, supporting, policy)
+    for status_name, table in policy.severity_measures.items():
+        refined = persons["severity"].map(dict(table)).where(persons["status"] == status_name)
+        persons["measure"] = refined.fillna(persons["measure"])  # unknown severity: the status's own measure
     verify = policy.verify_first
     if verify is not None:
         # a person nobody of `until_feed` has seen yet (no grid worker at the door) is verified first
@@ -128,6 +132,18 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     persons["policy_sha256"] = policy.sha256
     persons["as_of"] = as_of
     return persons.reset_index()
+
+
+def _severity(rec: pd.DataFrame, by: PerPerson, supporting: np.ndarray, policy: Policy) -> pd.Series:
+    """Each person's severity (病情分型, the policy's `severity.field`): the latest non-empty one among
+    the records supporting their status, for the statuses `severity.measures` names; "" otherwise."""
+    wanted = supporting & rec["record_status"].isin(list(policy.severity_measures)).to_numpy()
+    text = detail_text(rec.loc[wanted], policy.severity_field) if wanted.any() else None
+    if text is None:
+        return pd.Series("", index=by.index, dtype=object)
+    severity = pd.Series("", index=rec.index, dtype=object)
+    severity[wanted] = text.str.strip()
+    return by.pick(severity, by.first([by.time], [False], wanted & (severity != "").to_numpy())).astype(object)
 
 
 def _after_discharge(measure: pd.Series, status: pd.Series, status_time: pd.Series, as_of: str, policy: Policy) -> pd.Series:

@@ -54,13 +54,18 @@ def _event_moments(records: pd.DataFrame, status: pd.Series, policy: Policy) -> 
 
 
 def detail_text(records: pd.DataFrame, field_name: str) -> pd.Series | None:
-    """A record field as text: the column if the frame has it, else the key of `details_json`
-    (contract fields beyond the canonical columns); None if neither is there."""
-    if field_name in records:
-        return records[field_name].fillna("").astype(str)
-    if "details_json" in records:
+    """A record field as text: the column if the frame has it, else (or where it is empty) the key
+    of `details_json` (contract fields beyond the canonical columns); None if neither is there."""
+    column = records[field_name].fillna("").astype(str) if field_name in records else None
+    if "details_json" not in records:
+        return column
+    if column is None:
         return records["details_json"].map(lambda d: _detail(d, field_name))
-    return None
+    empty = column == ""
+    if empty.any():
+        column = column.copy()
+        column[empty] = records.loc[empty, "details_json"].map(lambda d: _detail(d, field_name))
+    return column
 
 
 def _detail(details: object, field_name: str) -> str:

@@ -113,6 +113,33 @@ class RiskLevelSpec(StrictModel):
         return value
 
 
+class SeveritySpec(StrictModel):
+    """The measure a status needs by the case's severity (病情分型), read from the record `field`."""
+
+    field: Text
+    measures: NamedMapping(dict[Any, Any], "status")
+
+    @field_validator("field")
+    @classmethod
+    def _field_name(cls, name: str) -> str:
+        if not NAME.match(name):
+            raise ConfigProblem(f"is '{name}', not a record field name; use the contract's field name (e.g. severity)")
+        return name
+
+    @field_validator("measures", mode="before")
+    @classmethod
+    def _severity_tables(cls, value: Any) -> Any:
+        for status, table in (value.items() if isinstance(value, dict) else ()):
+            if not isinstance(table, dict) or not table:
+                raise ConfigProblem(f"is {show(table)}; expected a mapping of severity → measure "
+                                    "(e.g. {轻型: transfer_mobile_cabin_hospital})", at=str(status))
+            for severity in table:
+                if not isinstance(severity, str) or not severity.strip():
+                    raise ConfigProblem(f"is {show(severity)}; a severity is the text the hospital writes "
+                                        "(轻型, 普通型, 重型, 危重型)", at=f"{status}.{severity}")
+        return value
+
+
 class MassScreeningSpec(StrictModel):
     result_due_hours: Number(1, 24 * 14, "hours")
 
@@ -159,6 +186,7 @@ class PolicyFile(StrictModel):
     terminal: ListOf(Any, allow_empty=True) = ()
     counts_from: NamedMapping(Any, "status") = None
     mass_screening: MassScreeningSpec = None
+    severity: SeveritySpec = None
 
     @field_validator("statuses")
     @classmethod
@@ -260,6 +288,14 @@ class PolicyFile(StrictModel):
         for status, field_name in (self.counts_from or {}).items():
             choice(status, findings, "status", at=f"counts_from.{status}", is_key=True)
             choice(field_name, EVENT_DATE_FIELDS, "record field", at=f"counts_from.{status}")
+        for status, table in (self.severity.measures if self.severity is not None else {}).items():
+            choice(status, findings, "status", at=f"severity.measures.{status}", is_key=True)
+            if self.status_measures.get(status) is None:
+                raise ConfigProblem(f"is '{status}', which has no measure in status_measures; severity only refines "
+                                    "a status's own measure (the one an unknown severity gets): add "
+                                    f"status_measures.{status} or remove it here", at=f"severity.measures.{status}")
+            for severity, measure in table.items():
+                choice(measure, measures, "measure", at=f"severity.measures.{status}.{severity}")
         for i, step in enumerate(self.after_discharge):
             choice(step.measure, measures, "measure", at=f"after_discharge[{i}].measure")
         for i, level in enumerate(self.community_risk):
@@ -301,6 +337,9 @@ class PolicyFile(StrictModel):
             terminal=self.terminal,
             counts_from=_Frozen(self.counts_from or {}),
             result_due_hours=float(self.mass_screening.result_due_hours) if self.mass_screening else None,
+            severity_field=self.severity.field if self.severity is not None else "",
+            severity_measures=_Frozen({status: _Frozen({str(k).strip(): v for k, v in table.items()})
+                                       for status, table in self.severity.measures.items()}) if self.severity else _Frozen(),
             source=source,
             sha256=sha256,
         )

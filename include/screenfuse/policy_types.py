@@ -112,6 +112,8 @@ class Policy:
     ends: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # status → earlier statuses a later record of it ends
     terminal: tuple[str, ...] = ()  # statuses no later record changes (死亡); later records are flagged
     counts_from: Mapping[str, str] = field(default_factory=dict)  # status → record field its days count from
+    severity_field: str = ""  # the record field holding a case's severity (病情分型)
+    severity_measures: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # status → severity → measure
     result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
