@@ -303,3 +303,53 @@ def test_a_severity_table_needs_known_statuses_and_measures():
                                   "    cleared: {轻型: transfer_mobile_cabin_hospital}"), "p.yaml", feeds)
     with pytest.raises(PolicyError, match=r"severity.measures.confirmed is a list; expected a mapping of severity → measure"):
         parse_policy(text.replace("{轻型: transfer_mobile_cabin_hospital}", "[轻型]"), "p.yaml", feeds)
+
+
+INDEX_ID = "420106198001010011"  # synthetic
+
+
+def _people(records: list[dict], person_of: dict, as_of: str) -> pd.DataFrame:
+    from screenfuse.fuse import next_change
+    frame = pd.DataFrame(records)
+    links = pd.DataFrame({"source_record_id": frame["source_record_id"],
+                          "person_id": frame["source_record_id"].map(person_of)})
+    persons = fuse_persons(frame, links, STREETS, as_of, POLICY)
+    persons["next_change_at"] = next_change(persons, as_of, POLICY)
+    return persons.set_index("person_id")
+
+
+def test_contacts_of_a_suspected_case_stay_home_and_are_upgraded_when_it_is_confirmed():
+    # issue 9, case 6 (seed 002): contacts of confirmed cases 集中隔离 14 days, of suspected cases 居家隔离
+    index = rec("h1", "hospital", category="疑似", id_number=INDEX_ID, id_status="valid", event_time="2020-02-09 10:00:00")
+    contact = _contact("p1", "2020-02-08", "2020-02-09 18:00:00", contact_of_id=INDEX_ID)
+    people = _people([index, contact], {"h1": "I", "p1": "C"}, "2020-02-10T04:00:00Z")
+    assert (people.loc["I", "status"], people.loc["I", "measure"]) == ("suspected", "isolate_suspected")
+    c = people.loc["C"]
+    assert (c.status, c.measure, c.index_status) == ("close_contact", "home_isolation", "suspected")
+    assert c.status_expires_at == "2020-02-21T16:00:00Z"  # 14 days from the last contact (02-08): 02-22 00:00 local
+    # the index is confirmed: in the same run the contact is upgraded to centralized isolation
+    confirmed = rec("h2", "hospital", category="确诊", id_number=INDEX_ID, id_status="valid",
+                    event_time="2020-02-10 11:00:00")
+    people = _people([index, confirmed, contact], {"h1": "I", "h2": "I", "p1": "C"}, "2020-02-10T04:00:00Z")
+    c = people.loc["C"]
+    assert (c.status, c.measure, c.index_status) == ("close_contact", "centralized_isolation", "confirmed")
+    # the index is cleared (排除): no longer a suspected case; the contact keeps the safer measure
+    cleared = rec("h2", "hospital", category="排除", id_number=INDEX_ID, id_status="valid",
+                  event_time="2020-02-10 11:00:00")
+    people = _people([index, cleared, contact], {"h1": "I", "h2": "I", "p1": "C"}, "2020-02-10T04:00:00Z")
+    assert people.loc["C", ["measure", "index_status"]].tolist() == ["centralized_isolation", "cleared"]
+
+
+def test_a_contact_whose_index_is_unknown_is_isolated_as_a_contact_of_a_confirmed_case():
+    for index_id in ("", "420106198001010029"):  # no ID, or an ID nobody in the run has
+        contact = _contact("p1", "2020-02-08", "2020-02-09 18:00:00", contact_of_id=index_id)
+        c = _people([contact], {"p1": "C"}, "2020-02-10T04:00:00Z").loc["C"]
+        assert (c.status, c.measure, c.index_status) == ("close_contact", "centralized_isolation", "")
+    # contact of a suspected and of a confirmed case: the confirmed one decides
+    other = "420106198001010037"
+    records = [rec("h1", "hospital", category="疑似", id_number=INDEX_ID, id_status="valid"),
+               rec("h2", "hospital", category="确诊", id_number=other, id_status="valid"),
+               _contact("p1", "2020-02-08", "2020-02-09 18:00:00", contact_of_id=INDEX_ID),
+               _contact("p2", "2020-02-08", "2020-02-09 19:00:00", contact_of_id=other)]
+    people = _people(records, {"h1": "I", "h2": "J", "p1": "C", "p2": "C"}, "2020-02-10T04:00:00Z")
+    assert people.loc["C", ["measure", "index_status"]].tolist() == ["centralized_isolation", "confirmed"]

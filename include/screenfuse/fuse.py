@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from screenfuse import contacts
 from screenfuse import policy as policies
 from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.per_person import PerPerson, best, codes, lookup, most_common
@@ -115,6 +116,8 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     for status_name, table in policy.severity_measures.items():
         refined = persons["severity"].map(dict(table)).where(persons["status"] == status_name)
         persons["measure"] = refined.fillna(persons["measure"])  # unknown severity: the status's own measure
+    persons["index_status"] = contacts.index_status(rec, by, persons["status"], supporting, policy)
+    persons["measure"] = contacts.contact_measure(persons["measure"], persons["status"], persons["index_status"], policy)
     verify = policy.verify_first
     if verify is not None:
         # a person nobody of `until_feed` has seen yet (no grid worker at the door) is verified first

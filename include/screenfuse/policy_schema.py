@@ -18,7 +18,7 @@ from screenfuse.matching.strict_config import (
     NAME, ConfigProblem, ListOf, NamedMapping, Number, OnlyTrue, StrictModel, Text, WholeNumber, choice, show,
 )
 from screenfuse.policy_types import (
-    CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, LifecycleStep, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
+    CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, Contacts, LifecycleStep, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
     ZeroReport, _Frozen,
 )
 
@@ -140,6 +140,13 @@ class SeveritySpec(StrictModel):
         return value
 
 
+class ContactsSpec(StrictModel):
+    """A close contact's measure by the status of their index case (密接对象)."""
+
+    status: Any
+    by_index_status: NamedMapping(Any, "status")
+
+
 class MassScreeningSpec(StrictModel):
     result_due_hours: Number(1, 24 * 14, "hours")
 
@@ -187,6 +194,7 @@ class PolicyFile(StrictModel):
     counts_from: NamedMapping(Any, "status") = None
     mass_screening: MassScreeningSpec = None
     severity: SeveritySpec = None
+    contacts: ContactsSpec = None
 
     @field_validator("statuses")
     @classmethod
@@ -296,6 +304,15 @@ class PolicyFile(StrictModel):
                                     f"status_measures.{status} or remove it here", at=f"severity.measures.{status}")
             for severity, measure in table.items():
                 choice(measure, measures, "measure", at=f"severity.measures.{status}.{severity}")
+        if self.contacts is not None:
+            choice(self.contacts.status, findings, "status", at="contacts.status")
+            if self.status_measures.get(self.contacts.status) is None:
+                raise ConfigProblem(f"is '{self.contacts.status}', which has no measure in status_measures; the index "
+                                    "case only refines the contact's own measure (the one an unknown index gets): "
+                                    f"add status_measures.{self.contacts.status}", at="contacts.status")
+            for status, measure in self.contacts.by_index_status.items():
+                choice(status, findings, "status", at=f"contacts.by_index_status.{status}", is_key=True)
+                choice(measure, measures, "measure", at=f"contacts.by_index_status.{status}")
         for i, step in enumerate(self.after_discharge):
             choice(step.measure, measures, "measure", at=f"after_discharge[{i}].measure")
         for i, level in enumerate(self.community_risk):
@@ -337,6 +354,8 @@ class PolicyFile(StrictModel):
             terminal=self.terminal,
             counts_from=_Frozen(self.counts_from or {}),
             result_due_hours=float(self.mass_screening.result_due_hours) if self.mass_screening else None,
+            contacts=Contacts(self.contacts.status, _Frozen(self.contacts.by_index_status))
+            if self.contacts is not None else None,
             severity_field=self.severity.field if self.severity is not None else "",
             severity_measures=_Frozen({status: _Frozen({str(k).strip(): v for k, v in table.items()})
                                        for status, table in self.severity.measures.items()}) if self.severity else _Frozen(),

@@ -77,6 +77,12 @@ class LifecycleStep:
 
 
 @dataclass(frozen=True)
+class Contacts:
+    status: str  # the status of a close contact (close_contact)
+    by_index_status: Mapping[str, str]  # the index case's status → the contact's measure
+
+
+@dataclass(frozen=True)
 class RiskLevel:
     name: str
     label: str
@@ -114,6 +120,7 @@ class Policy:
     counts_from: Mapping[str, str] = field(default_factory=dict)  # status → record field its days count from
     severity_field: str = ""  # the record field holding a case's severity (病情分型)
     severity_measures: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # status → severity → measure
+    contacts: Contacts | None = None  # a close contact's measure by the index case's status
     result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
