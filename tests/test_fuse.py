@@ -199,8 +199,15 @@ def test_close_contact_counts_from_the_last_contact():
                      details_json=json.dumps({"last_contact_date": "2020-02-01"}))
     person = _person([registered], "2020-02-10T04:00:00Z")
     assert (person.status, person.measure) == ("close_contact", "centralized_isolation")
-    assert person.status_expires_at == "2020-02-14T16:00:00Z"  # 2020-02-15 00:00 Asia/Shanghai
-    assert _person([registered], "2020-02-14T16:00:00Z").status == "none"
+    assert person.release_due_at == person.next_change_at == "2020-02-14T16:00:00Z"  # 2020-02-15 00:00 Asia/Shanghai
+    # then released by a negative result (issue 9, case 6), else sampled and kept isolated
+    assert _person([registered], "2020-02-14T16:00:00Z")[["status", "measure"]].tolist() == [
+        "close_contact", "release_test"]
+    negative = rec("h1", "hospital", nucleic_acid="阴性", event_time="2020-02-12 09:00:00")
+    released = _person([registered, negative], "2020-02-14T16:00:00Z")
+    assert (released.status, released.measure, released.status_since) == (
+        "released", "health_monitoring", "2020-02-15 00:00:00")
+    assert released.status_expires_at == released.next_change_at == "2020-02-28T16:00:00Z"
 
 
 def _discharged_on(rid, day, at):
@@ -251,7 +258,7 @@ def test_a_new_fact_after_the_discharge_counts_again():
     # a new close contact (last contact 02-20, after the discharge): isolated as a contact to 03-05
     exposed = _person([*history, _contact("p1", "2020-02-20", "2020-02-21 09:00:00")], "2020-02-21T04:00:00Z")
     assert (exposed.status, exposed.measure, exposed.status_source) == ("close_contact", "centralized_isolation", "p1")
-    assert exposed.status_expires_at == "2020-03-04T16:00:00Z"  # 2020-03-05 00:00 local
+    assert exposed.release_due_at == "2020-03-04T16:00:00Z"  # 2020-03-05 00:00 local, then released by a negative
     # a contact registered after the discharge whose last contact was before it stays ended
     stale = _person([*history, _contact("p1", "2020-02-10", "2020-02-21 09:00:00")], "2020-02-21T04:00:00Z")
     assert (stale.status, stale.measure) == ("discharged", "centralized_isolation")
@@ -326,7 +333,7 @@ def test_contacts_of_a_suspected_case_stay_home_and_are_upgraded_when_it_is_conf
     assert (people.loc["I", "status"], people.loc["I", "measure"]) == ("suspected", "isolate_suspected")
     c = people.loc["C"]
     assert (c.status, c.measure, c.index_status) == ("close_contact", "home_isolation", "suspected")
-    assert c.status_expires_at == "2020-02-21T16:00:00Z"  # 14 days from the last contact (02-08): 02-22 00:00 local
+    assert c.release_due_at == "2020-02-21T16:00:00Z"  # 14 days from the last contact (02-08): 02-22 00:00 local
     # the index is confirmed: in the same run the contact is upgraded to centralized isolation
     confirmed = rec("h2", "hospital", category="确诊", id_number=INDEX_ID, id_status="valid",
                     event_time="2020-02-10 11:00:00")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from screenfuse import contacts
+from screenfuse import contacts, release
 from screenfuse import policy as policies
 from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.per_person import PerPerson, best, codes, lookup, most_common
@@ -68,6 +68,8 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     # ended before their days ran out (the history says what ended them)
     expired = expired & ~silenced & ~ended
     ended |= silenced
+    freed = release.releases(rec, by, ~expired & ~ended, history, policy, as_of)  # 解除隔离 after negatives
+    ended |= freed.ended
     rec["active_status"] = rec["record_status"].where(~expired & ~ended, policies.NO_STATUS)
     feed_trust = lookup(rec["feed"], FEED_TRUST, 9)
     address_trust = lookup(rec["feed"], ADDRESS_TRUST, 9)
@@ -107,6 +109,7 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     gone = expired & (record_statuses == expired_status[by.group])
     persons["expired_reason"] = by.joined(rec["source_record_id"], by.id, ";", mask=gone)
     persons["expired_at"] = by.pick(rec["expires_at"], by.first([expiry], [False], gone))
+    persons = release.apply_release(persons, freed, policy, as_of)
 
     # records after a terminal status (死亡): kept, not acted on, listed for data-quality review
     persons["after_terminal"] = by.joined(rec["source_record_id"], by.id, ";", mask=after_terminal)
@@ -118,6 +121,8 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
         persons["measure"] = refined.fillna(persons["measure"])  # unknown severity: the status's own measure
     persons["index_status"] = contacts.index_status(rec, by, persons["status"], supporting, policy)
     persons["measure"] = contacts.contact_measure(persons["measure"], persons["status"], persons["index_status"], policy)
+    waiting = persons["release_waiting"] != ""  # the period is over, the negative results are not in yet
+    persons.loc[waiting, "measure"] = persons.loc[waiting, "release_waiting"]
     verify = policy.verify_first
     if verify is not None:
         # a person nobody of `until_feed` has seen yet (no grid worker at the door) is verified first
@@ -127,6 +132,11 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     persons["status_time"] = status["event_time"]
     since = record_event_time(rec.iloc[highest], rec["active_status"].iloc[highest], policy)
     persons["status_since"] = since.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("").set_axis(persons.index)
+    released = persons["released_at"].notna()  # a released person's status counts from the release
+    if released.any():
+        moment = persons.loc[released, "released_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+        persons.loc[released, "status_since"] = moment
+        persons.loc[released, "status_time"] = moment
     persons["measure"] = _after_discharge(persons["measure"], persons["status"], persons["status_since"], as_of, policy)
     persons.loc[persons["status"].isin(policy.terminal), "measure"] = ""  # never a measure after death
     persons["street"] = persons["street"].where(persons["street"].isin(gazetteer_streets), "")
@@ -134,7 +144,7 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     persons["policy_version"] = policy.version
     persons["policy_sha256"] = policy.sha256
     persons["as_of"] = as_of
-    return persons.reset_index()
+    return persons.drop(columns=["released_at", "release_waiting"]).reset_index()
 
 
 def _severity(rec: pd.DataFrame, by: PerPerson, supporting: np.ndarray, policy: Policy) -> pd.Series:
@@ -171,6 +181,9 @@ def next_change(persons: pd.DataFrame, as_of: str, policy: Policy) -> pd.Series:
     the status's expiry, or for a discharged person the start of the next after-discharge step
     (local midnight). Runs look again at persons whose time has come (`person.next_change_at`)."""
     out = persons["status_expires_at"].fillna("").astype(str).where(lambda t: t > as_of, "")
+    if "release_due_at" in persons:  # a release period ends: the waiting measure begins
+        due = persons["release_due_at"].fillna("").astype(str).where(lambda t: t > as_of, "")
+        out = out.where((due == "") | ((out != "") & (out <= due)), due)
     discharged = persons["status"] == "discharged"
     if discharged.any() and policy.after_discharge:
         zone = policy.zero_report.timezone

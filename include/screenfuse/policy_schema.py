@@ -18,7 +18,7 @@ from screenfuse.matching.strict_config import (
     NAME, ConfigProblem, ListOf, NamedMapping, Number, OnlyTrue, StrictModel, Text, WholeNumber, choice, show,
 )
 from screenfuse.policy_types import (
-    CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, Contacts, LifecycleStep, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
+    CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, Contacts, LifecycleStep, Release, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
     ZeroReport, _Frozen,
 )
 
@@ -147,6 +147,16 @@ class ContactsSpec(StrictModel):
     by_index_status: NamedMapping(Any, "status")
 
 
+class ReleaseSpec(StrictModel):
+    """When a status ends: its observation period is over and enough negative results came after it."""
+
+    after_days: WholeNumber(1, what="a whole number of days")
+    negative_tests: WholeNumber(1, what="a whole number of negative results")
+    negative: ListOf(Conditions)
+    then: Any
+    waiting_measure: Any = None
+
+
 class MassScreeningSpec(StrictModel):
     result_due_hours: Number(1, 24 * 14, "hours")
 
@@ -195,6 +205,7 @@ class PolicyFile(StrictModel):
     mass_screening: MassScreeningSpec = None
     severity: SeveritySpec = None
     contacts: ContactsSpec = None
+    release: NamedMapping(ReleaseSpec, "status") = None
 
     @field_validator("statuses")
     @classmethod
@@ -304,6 +315,20 @@ class PolicyFile(StrictModel):
                                     f"status_measures.{status} or remove it here", at=f"severity.measures.{status}")
             for severity, measure in table.items():
                 choice(measure, measures, "measure", at=f"severity.measures.{status}.{severity}")
+        for status, spec in (self.release or {}).items():
+            at = f"release.{status}"
+            choice(status, findings, "status", at=at, is_key=True)
+            if status in self.expires:
+                raise ConfigProblem(f"is '{status}', which is also in expires; a status ends either on its own after its "
+                                    "days (expires) or by a release after negative results: remove it from one",
+                                    at=at)
+            choice(spec.then, findings, "status", at=f"{at}.then")
+            then_measure = self.status_measures.get(spec.then)
+            if spec.then == status or then_measure is None or self.measures[then_measure].days is None:
+                raise ConfigProblem(f"is '{spec.then}'; a release leads to another status whose measure has days (how "
+                                    "long it lasts after the release, e.g. released → health_monitoring)", at=f"{at}.then")
+            if spec.waiting_measure is not None:
+                choice(spec.waiting_measure, measures, "measure", at=f"{at}.waiting_measure")
         if self.contacts is not None:
             choice(self.contacts.status, findings, "status", at="contacts.status")
             if self.status_measures.get(self.contacts.status) is None:
@@ -354,6 +379,9 @@ class PolicyFile(StrictModel):
             terminal=self.terminal,
             counts_from=_Frozen(self.counts_from or {}),
             result_due_hours=float(self.mass_screening.result_due_hours) if self.mass_screening else None,
+            release=tuple(Release(status, spec.after_days, spec.negative_tests,
+                                  tuple(_Frozen(when.given()) for when in spec.negative), spec.then,
+                                  spec.waiting_measure) for status, spec in (self.release or {}).items()),
             contacts=Contacts(self.contacts.status, _Frozen(self.contacts.by_index_status))
             if self.contacts is not None else None,
             severity_field=self.severity.field if self.severity is not None else "",

@@ -83,6 +83,16 @@ class Contacts:
 
 
 @dataclass(frozen=True)
+class Release:
+    status: str  # the status released (asymptomatic, close_contact)
+    after_days: int  # the observation period, from the latest record giving the status
+    negative_tests: int  # negative results after that record needed
+    negative: tuple[Mapping[str, Any], ...]  # what counts as a negative result: any of these condition sets
+    then: str  # the status from the release (released), for its measure's days
+    waiting_measure: str | None  # the measure once the period is over without the negatives
+
+
+@dataclass(frozen=True)
 class RiskLevel:
     name: str
     label: str
@@ -120,6 +130,7 @@ class Policy:
     counts_from: Mapping[str, str] = field(default_factory=dict)  # status → record field its days count from
     severity_field: str = ""  # the record field holding a case's severity (病情分型)
     severity_measures: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # status → severity → measure
+    release: tuple[Release, ...] = ()  # statuses that end by a negative result after an observation period
     contacts: Contacts | None = None  # a close contact's measure by the index case's status
     result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
     source: str = field(default="", compare=False)  # where it was loaded from
