@@ -35,14 +35,15 @@ def index_status(rec: pd.DataFrame, by: PerPerson, person_status: pd.Series, sup
     status_of = person_status.rename("index_status").rename_axis("person_id").reset_index()
     known = ids.merge(status_of, on="person_id").rename(columns={"id_number": "contact_of_id",
                                                                  "person_id": "index_person"})
+    # one person per ID number, the highest-ranked (an ID several persons share must not multiply rows)
+    known["rank"] = known["index_status"].map(policy.status_rank)
+    known = known.sort_values(["contact_of_id", "rank"]).drop_duplicates("contact_of_id")
     asked = pd.DataFrame({"row": np.flatnonzero(mine), "contact_of_id": index_id.to_numpy()[mine],
                           "person_id": rec["person_id"].to_numpy()[mine]})
     found = asked.merge(known, on="contact_of_id")
     found = found[found["index_person"] != found["person_id"]]  # a record naming its own person is no index
     if found.empty:
         return out
-    rank = policy.status_rank
-    found["rank"] = found["index_status"].map(rank)
     best = found.sort_values(["person_id", "rank"]).drop_duplicates("person_id")
     out[best["person_id"].to_numpy()] = best["index_status"].to_numpy()
     return out

@@ -14,7 +14,9 @@ from screenfuse import contacts, release
 from screenfuse import policy as policies
 from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.per_person import PerPerson, best, codes, lookup, most_common
-from screenfuse.person_history import detail_text, ended_by_later_records, history_time, record_event_time, terminal_records
+from screenfuse.person_history import (
+    detail_text, ended_by_later_records, event_moments, history_time, record_event_time, terminal_records,
+)
 from screenfuse.policy import Policy
 
 FEED_TRUST = {"hospital": 0, "police": 1, "community": 2, "checkpoint": 3}  # identity fields
@@ -26,7 +28,7 @@ def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
     return policies.record_status(records, policy)
 
 
-def record_expiry(records: pd.DataFrame, status: pd.Series, policy: Policy) -> pd.Series:
+def record_expiry(records: pd.DataFrame, status: pd.Series, policy: Policy, taken: pd.Series | None = None) -> pd.Series:
     """When each record's status ends on its own (UTC, ISO text), or "" if it does not.
 
     A status listed under the policy's `expires` lasts the `days` of its measure, counted from
@@ -38,7 +40,7 @@ def record_expiry(records: pd.DataFrame, status: pd.Series, policy: Policy) -> p
     mask = lasting.notna()
     if not mask.any():
         return out
-    taken = record_event_time(records.loc[mask], status[mask], policy)
+    taken = record_event_time(records.loc[mask], status[mask], policy) if taken is None else taken[mask]
     local = taken.dt.tz_localize(policy.zero_report.timezone, ambiguous="NaT", nonexistent="NaT")
     ends = local.dt.tz_convert("UTC") + pd.to_timedelta(lasting[mask].astype(float), unit="D")
     out[mask] = ends.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
@@ -58,17 +60,18 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     rec[text_columns] = rec[text_columns].fillna("")
     rank = policy.status_rank
     rec["record_status"] = record_status(rec, policy)
-    rec["expires_at"] = record_expiry(rec, rec["record_status"], policy)
+    moments = event_moments(rec, rec["record_status"], policy)  # each record's event, read once
+    rec["expires_at"] = record_expiry(rec, rec["record_status"], policy, moments[0])
     expired = ((rec["expires_at"] != "") & (rec["expires_at"] <= as_of)).to_numpy()
     by = PerPerson(rec)
-    history = history_time(rec, rec["record_status"], policy)
+    history = history_time(rec, rec["record_status"], policy, moments)
     ended = ended_by_later_records(by, rec["record_status"], history, policy, can_end=~expired)
     silenced, after_terminal = terminal_records(by, rec["record_status"], policy)
     # a deceased person's statuses do not expire: they ended with the death; nor do those a later fact
     # ended before their days ran out (the history says what ended them)
     expired = expired & ~silenced & ~ended
     ended |= silenced
-    freed = release.releases(rec, by, ~expired & ~ended, history, policy, as_of)  # 解除隔离 after negatives
+    freed = release.releases(rec, by, ~expired & ~ended, history, moments[0], policy, as_of)  # 解除隔离 after negatives
     ended |= freed.ended
     rec["active_status"] = rec["record_status"].where(~expired & ~ended, policies.NO_STATUS)
     feed_trust = lookup(rec["feed"], FEED_TRUST, 9)
@@ -130,7 +133,10 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
         unvisited = persons["status"].isin(verify.statuses) & ~persons["feeds"].isin(visited)
         persons.loc[unvisited, "measure"] = verify.measure
     persons["status_time"] = status["event_time"]
-    since = record_event_time(rec.iloc[highest], rec["active_status"].iloc[highest], policy)
+    # the status's event: the record's own when the status is the record's, else its time ("none")
+    own = (rec["active_status"] == rec["record_status"]).to_numpy()[highest]
+    since = moments[0].iloc[highest].where(own, record_event_time(rec.iloc[highest], rec["active_status"].iloc[highest]
+                                                                  .where(~own, ""), policy))
     persons["status_since"] = since.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("").set_axis(persons.index)
     released = persons["released_at"].notna()  # a released person's status counts from the release
     if released.any():

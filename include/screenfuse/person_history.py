@@ -36,8 +36,10 @@ def record_event_time(records: pd.DataFrame, status: pd.Series, policy: Policy) 
 
 def _event_moments(records: pd.DataFrame, status: pd.Series, policy: Policy) -> tuple[pd.Series, np.ndarray]:
     """(`record_event_time`, whether each came from a date field rather than the record's time)."""
-    taken = pd.to_datetime(records["event_time"].fillna("").astype(str).str.slice(0, 19),
-                           format="mixed", errors="coerce")
+    codes, texts = pd.factorize(records["event_time"].fillna("").astype(str).str.slice(0, 19))
+    parsed = pd.to_datetime(pd.Series(texts, dtype=object), format="mixed", errors="coerce")  # each distinct text once
+    taken = pd.Series(parsed.to_numpy(dtype="datetime64[ns]")[codes] if len(texts) else
+                      np.array([], dtype="datetime64[ns]"), index=records.index)
     dated = np.zeros(len(records), dtype=bool)
     for status_name, field_name in policy.counts_from.items():
         mask = (status == status_name).to_numpy()
@@ -77,13 +79,20 @@ def _detail(details: object, field_name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def history_time(records: pd.DataFrame, status: pd.Series, policy: Policy) -> np.ndarray:
+def event_moments(records: pd.DataFrame, status: pd.Series, policy: Policy) -> tuple[pd.Series, np.ndarray]:
+    """(`record_event_time`, whether each moment is a date field's day): computed once per fuse and
+    handed to `history_time`, the expiry and the release (reading details_json is the costly part)."""
+    return _event_moments(records, status, policy)
+
+
+def history_time(records: pd.DataFrame, status: pd.Series, policy: Policy,
+                 moments: tuple[pd.Series, np.ndarray] | None = None) -> np.ndarray:
     """When each record's fact happened, as comparable integers (nanoseconds; unreadable: first).
 
     The event the record reports (`record_event_time`); a fact known only by its date (出院日期,
     末次接触日期) counts as the end of that day, so a discharge dated 02-12 comes after a 确诊 taken
     on 02-12 at 09:00 and after a last contact on 02-12."""
-    taken, dated = _event_moments(records, status, policy)
+    taken, dated = moments if moments is not None else _event_moments(records, status, policy)
     moment = taken.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     end_of_day = np.int64(pd.Timedelta(days=1).value - 1)
     known = moment != _NEVER

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from screenfuse.per_person import PerPerson
-from screenfuse.person_history import record_event_time
 from screenfuse.policy_rules import matches_any
 from screenfuse.policy_types import Policy
 
@@ -30,9 +29,10 @@ class Releases:
     persons: pd.DataFrame  # per released or pending person: status, released_at, period_end, source, reason
 
 
-def releases(rec: pd.DataFrame, by: PerPerson, active: np.ndarray, history: np.ndarray, policy: Policy,
-             as_of: str) -> Releases:
-    """Which persons a release has freed by `as_of` (local times, the policy's time zone)."""
+def releases(rec: pd.DataFrame, by: PerPerson, active: np.ndarray, history: np.ndarray, taken: pd.Series,
+             policy: Policy, as_of: str) -> Releases:
+    """Which persons a release has freed by `as_of` (local times, the policy's time zone). `taken`:
+    each record's event (`record_event_time`), `history`: its moment in the person's history."""
     ended = np.zeros(len(rec), dtype=bool)
     parts = []
     if not policy.release:
@@ -45,8 +45,7 @@ def releases(rec: pd.DataFrame, by: PerPerson, active: np.ndarray, history: np.n
         group = by.group
         start = np.full(len(by.index), np.iinfo(np.int64).min)
         np.maximum.at(start, group[held], history[held])
-        taken = record_event_time(rec.loc[held], rec.loc[held, "record_status"], policy)
-        ends = (taken + pd.Timedelta(days=spec.after_days)).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        ends = (taken[held] + pd.Timedelta(days=spec.after_days)).to_numpy(dtype="datetime64[ns]").astype(np.int64)
         period_end = np.full(len(by.index), np.iinfo(np.int64).min)
         np.maximum.at(period_end, group[held], ends)
         holder = np.zeros(len(by.index), dtype=bool)
