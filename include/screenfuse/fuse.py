@@ -51,10 +51,13 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
                  as_of: str, policy: Policy) -> pd.DataFrame:
     """Linked source records → one golden record per person, as of `as_of` (UTC, ISO text).
 
-    A record whose status has ended by `as_of` (see `record_expiry`) no longer supports it; the
-    person's status is the highest one their other records still support. The columns
-    `expired_status`, `expired_reason` and `expired_at` say which status ended, by which records
-    and when (the status history records the expiry)."""
+    The person's status comes from their history (`person_history`): a record stops supporting its
+    status when its days run out by `as_of` (`record_expiry`), when a later fact ends it (`ends`,
+    compared by the events' moments) or when negative results release it (`release`); the person's
+    status is the highest one their other records still support (or the status a release leads
+    to). The columns `expired_status`, `expired_reason` and `expired_at` say which status ended on
+    its own, by which records and when (the status history records the expiry). The measure is the
+    status's, refined by the case's severity and a contact's index case (`contacts`)."""
     rec = records.merge(links[["source_record_id", "person_id"]], on="source_record_id", how="inner")
     text_columns = rec.select_dtypes(exclude="number").columns
     rec[text_columns] = rec[text_columns].fillna("")
