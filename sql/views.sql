@@ -151,10 +151,10 @@ JOIN person_link l ON l.source_record_id = r.source_record_id
 WHERE r.nucleic_acid IN ('阳性', '阴性')
 UNION ALL
 SELECT ps.person_id, ps.valid_from, 'UTC', 'status', 'isolated_from', ps.measure, NULL, ps.cause
-FROM person_status ps WHERE ps.measure IN ('centralized_isolation', 'home_isolation')
+FROM person_status ps WHERE ps.measure IN ('centralized_isolation', 'home_isolation', 'isolate_suspected', 'release_test')
 UNION ALL
 SELECT ps.person_id, ps.valid_to, 'UTC', 'status', 'isolated_to', ps.measure, NULL, ps.cause
-FROM person_status ps WHERE ps.measure IN ('centralized_isolation', 'home_isolation') AND ps.valid_to IS NOT NULL
+FROM person_status ps WHERE ps.measure IN ('centralized_isolation', 'home_isolation', 'isolate_suspected', 'release_test') AND ps.valid_to IS NOT NULL
 UNION ALL
 SELECT ps.person_id, ps.valid_from, 'UTC', 'status', 'status_' || ps.change,
        ps.status || ' / ' || COALESCE(ps.measure, ''), NULL, ps.cause

@@ -199,5 +199,164 @@ def test_close_contact_counts_from_the_last_contact():
                      details_json=json.dumps({"last_contact_date": "2020-02-01"}))
     person = _person([registered], "2020-02-10T04:00:00Z")
     assert (person.status, person.measure) == ("close_contact", "centralized_isolation")
-    assert person.status_expires_at == "2020-02-14T16:00:00Z"  # 2020-02-15 00:00 Asia/Shanghai
-    assert _person([registered], "2020-02-14T16:00:00Z").status == "none"
+    assert person.release_due_at == person.next_change_at == "2020-02-14T16:00:00Z"  # 2020-02-15 00:00 Asia/Shanghai
+    # then released by a negative result (issue 9, case 6), else sampled and kept isolated
+    assert _person([registered], "2020-02-14T16:00:00Z")[["status", "measure"]].tolist() == [
+        "close_contact", "release_test"]
+    negative = rec("h1", "hospital", nucleic_acid="阴性", event_time="2020-02-12 09:00:00")
+    released = _person([registered, negative], "2020-02-14T16:00:00Z")
+    assert (released.status, released.measure, released.status_since) == (
+        "released", "health_monitoring", "2020-02-15 00:00:00")
+    assert released.status_expires_at == released.next_change_at == "2020-02-28T16:00:00Z"
+
+
+def _discharged_on(rid, day, at):
+    return rec(rid, "hospital", category="出院", event_time=at, details_json=json.dumps({"discharged_on": day}))
+
+
+def _contact(rid, last_contact, at, **fields):
+    return rec(rid, "police", contact_of_name="某某", event_time=at,
+               details_json=json.dumps({"last_contact_date": last_contact}), **fields)
+
+
+def test_a_discharged_patient_keeps_the_after_discharge_steps_after_fever_and_cleared():
+    # issue 9, case 1: 发热 01-20, 排除 01-21, 确诊 02-01, 出院 02-20 → discharged, not cleared
+    history = [rec("c1", "checkpoint", temperature=38.2, event_time="2020-01-20 09:00:00"),
+               rec("h1", "hospital", category="排除", event_time="2020-01-21 10:00:00"),
+               rec("h2", "hospital", category="确诊", event_time="2020-02-01 11:00:00"),
+               _discharged_on("h3", "2020-02-20", "2020-02-20 15:00:00")]
+    person = _person(history, "2020-02-21T04:00:00Z")  # 02-21 noon local: day 1 after discharge
+    assert (person.status, person.measure, person.status_source) == ("discharged", "centralized_isolation", "h3")
+    assert person.status_since == "2020-02-20 00:00:00"
+    assert person.next_change_at == "2020-03-04T16:00:00Z"  # 03-05 00:00 local: day 14, home observation
+    home = _person(history, "2020-03-05T04:00:00Z")
+    assert (home.status, home.measure, home.next_change_at) == ("discharged", "home_isolation", "2020-03-18T16:00:00Z")
+    assert _person(history, "2020-03-19T04:00:00Z").measure == "follow_up_visit"  # day 28
+    # a 排除 after the discharge (a negative follow-up test) does not end the steps
+    later = _person([*history, rec("h4", "hospital", category="排除", event_time="2020-02-25 10:00:00")],
+                    "2020-02-26T04:00:00Z")
+    assert (later.status, later.measure) == ("discharged", "centralized_isolation")
+
+
+def test_an_earlier_contact_link_does_not_outrank_a_later_discharge():
+    # issue 9, case 1: contact 02-01, 确诊 02-03, 出院 02-12 → discharged, not close_contact until 02-15
+    history = [_contact("p1", "2020-02-01", "2020-02-02 09:00:00"),
+               rec("h1", "hospital", category="确诊", event_time="2020-02-03 10:00:00"),
+               _discharged_on("h2", "2020-02-12", "2020-02-12 16:00:00")]
+    person = _person(history, "2020-02-13T04:00:00Z")
+    assert (person.status, person.measure, person.status_source) == ("discharged", "centralized_isolation", "h2")
+    assert (person.status_since, person.status_expires_at) == ("2020-02-12 00:00:00", "")
+    assert person.next_change_at == "2020-02-25T16:00:00Z"  # 02-26 00:00 local: home observation
+    assert _person(history, "2020-02-26T04:00:00Z").measure == "home_isolation"
+    # the contact's own 14 days (to 02-15) changes nothing: the discharge ended it
+    assert _person(history, "2020-02-15T04:00:00Z")[["status", "expired_status"]].tolist() == ["discharged", ""]
+
+
+def test_a_new_fact_after_the_discharge_counts_again():
+    history = [rec("h1", "hospital", category="确诊", event_time="2020-02-03 10:00:00"),
+               _discharged_on("h2", "2020-02-12", "2020-02-12 16:00:00")]
+    # a new close contact (last contact 02-20, after the discharge): isolated as a contact to 03-05
+    exposed = _person([*history, _contact("p1", "2020-02-20", "2020-02-21 09:00:00")], "2020-02-21T04:00:00Z")
+    assert (exposed.status, exposed.measure, exposed.status_source) == ("close_contact", "centralized_isolation", "p1")
+    assert exposed.release_due_at == "2020-03-04T16:00:00Z"  # 2020-03-05 00:00 local, then released by a negative
+    # a contact registered after the discharge whose last contact was before it stays ended
+    stale = _person([*history, _contact("p1", "2020-02-10", "2020-02-21 09:00:00")], "2020-02-21T04:00:00Z")
+    assert (stale.status, stale.measure) == ("discharged", "centralized_isolation")
+    # a new positive after the discharge (复阳) makes them a case again
+    again = _person([*history, rec("h3", "hospital", category="确诊", event_time="2020-02-25 09:00:00")],
+                    "2020-02-25T04:00:00Z")
+    assert (again.status, again.measure, again.status_source) == ("confirmed", "transfer_designated_hospital", "h3")
+
+
+def _measure_of(*records, as_of="2020-02-10T04:00:00Z"):
+    person = _person(list(records), as_of)
+    return person.status, person.measure, person.severity
+
+
+def test_measures_follow_seed_004_and_the_severity_of_a_confirmed_case():
+    # issue 9, case 5: seed 004 "确诊患者集中救治,疑似患者集中隔离,发热患者集中留观治疗,密切接触者集中隔离观察"
+    assert _measure_of(rec("h1", "hospital", category="疑似")) == ("suspected", "isolate_suspected", "")
+    assert _measure_of(rec("c1", "checkpoint", temperature=38.2)) == ("fever", "transfer_fever_clinic", "")
+    assert POLICY.measure_labels["transfer_fever_clinic"] == "转运发热门诊,集中留观治疗"
+    assert _measure_of(rec("p1", "police", contact_of_name="某某"))[:2] == ("close_contact", "centralized_isolation")
+    # seeds 000 and 003: mild (轻型) cases to a 方舱; 普通型, 重型, 危重型 to the designated hospital
+    mild = rec("h1", "hospital", category="确诊", details_json=json.dumps({"severity": "轻型"}))
+    assert _measure_of(mild) == ("confirmed", "transfer_mobile_cabin_hospital", "轻型")
+    for severity in ("普通型", "重型", "危重型"):
+        case = rec("h1", "hospital", category="确诊", details_json=json.dumps({"severity": severity}))
+        assert _measure_of(case) == ("confirmed", "transfer_designated_hospital", severity)
+    # unknown severity (none reported, old files without the field, a value the policy does not list): the safer
+    # designated hospital
+    assert _measure_of(rec("h1", "hospital", category="确诊")) == ("confirmed", "transfer_designated_hospital", "")
+    assert _measure_of(rec("h1", "hospital", category="确诊", severity="轻症"))[1] == "transfer_designated_hospital"
+    # the latest severity of a record supporting the status decides: 轻型 on 02-01, 重型 on 02-03 → hospital
+    worse = rec("h2", "hospital", category="确诊", event_time="2020-02-10 09:00:00", severity=" 重型")
+    assert _measure_of(mild, worse) == ("confirmed", "transfer_designated_hospital", "重型")
+    # a severity on a record that no longer supports the status (a 疑似 row) does not count
+    suspected = rec("h0", "hospital", category="疑似", event_time="2020-02-10 09:30:00", severity="重型")
+    assert _measure_of(mild, suspected) == ("confirmed", "transfer_mobile_cabin_hospital", "轻型")
+
+
+def test_a_severity_table_needs_known_statuses_and_measures():
+    import pytest
+    from screenfuse.policy import PolicyError, parse_policy
+    import screenfuse
+    text = (Path(screenfuse.__file__).parent / "policies" / "default.yaml").read_text(encoding="utf-8")
+    feeds = ["checkpoint", "community", "hospital", "police"]
+    with pytest.raises(PolicyError, match=r"severity.measures.confirmed.轻型 is 'fangcang' \(text\), not a known measure"):
+        parse_policy(text.replace("{轻型: transfer_mobile_cabin_hospital}", "{轻型: fangcang}"), "p.yaml", feeds)
+    with pytest.raises(PolicyError, match=r"severity.measures.cleared is 'cleared', which has no measure"):
+        parse_policy(text.replace("    confirmed: {轻型: transfer_mobile_cabin_hospital}",
+                                  "    cleared: {轻型: transfer_mobile_cabin_hospital}"), "p.yaml", feeds)
+    with pytest.raises(PolicyError, match=r"severity.measures.confirmed is a list; expected a mapping of severity → measure"):
+        parse_policy(text.replace("{轻型: transfer_mobile_cabin_hospital}", "[轻型]"), "p.yaml", feeds)
+
+
+INDEX_ID = "420106198001010011"  # synthetic
+
+
+def _people(records: list[dict], person_of: dict, as_of: str) -> pd.DataFrame:
+    from screenfuse.fuse import next_change
+    frame = pd.DataFrame(records)
+    links = pd.DataFrame({"source_record_id": frame["source_record_id"],
+                          "person_id": frame["source_record_id"].map(person_of)})
+    persons = fuse_persons(frame, links, STREETS, as_of, POLICY)
+    persons["next_change_at"] = next_change(persons, as_of, POLICY)
+    return persons.set_index("person_id")
+
+
+def test_contacts_of_a_suspected_case_stay_home_and_are_upgraded_when_it_is_confirmed():
+    # issue 9, case 6 (seed 002): contacts of confirmed cases 集中隔离 14 days, of suspected cases 居家隔离
+    index = rec("h1", "hospital", category="疑似", id_number=INDEX_ID, id_status="valid", event_time="2020-02-09 10:00:00")
+    contact = _contact("p1", "2020-02-08", "2020-02-09 18:00:00", contact_of_id=INDEX_ID)
+    people = _people([index, contact], {"h1": "I", "p1": "C"}, "2020-02-10T04:00:00Z")
+    assert (people.loc["I", "status"], people.loc["I", "measure"]) == ("suspected", "isolate_suspected")
+    c = people.loc["C"]
+    assert (c.status, c.measure, c.index_status) == ("close_contact", "home_isolation", "suspected")
+    assert c.release_due_at == "2020-02-21T16:00:00Z"  # 14 days from the last contact (02-08): 02-22 00:00 local
+    # the index is confirmed: in the same run the contact is upgraded to centralized isolation
+    confirmed = rec("h2", "hospital", category="确诊", id_number=INDEX_ID, id_status="valid",
+                    event_time="2020-02-10 11:00:00")
+    people = _people([index, confirmed, contact], {"h1": "I", "h2": "I", "p1": "C"}, "2020-02-10T04:00:00Z")
+    c = people.loc["C"]
+    assert (c.status, c.measure, c.index_status) == ("close_contact", "centralized_isolation", "confirmed")
+    # the index is cleared (排除): no longer a suspected case; the contact keeps the safer measure
+    cleared = rec("h2", "hospital", category="排除", id_number=INDEX_ID, id_status="valid",
+                  event_time="2020-02-10 11:00:00")
+    people = _people([index, cleared, contact], {"h1": "I", "h2": "I", "p1": "C"}, "2020-02-10T04:00:00Z")
+    assert people.loc["C", ["measure", "index_status"]].tolist() == ["centralized_isolation", "cleared"]
+
+
+def test_a_contact_whose_index_is_unknown_is_isolated_as_a_contact_of_a_confirmed_case():
+    for index_id in ("", "420106198001010029"):  # no ID, or an ID nobody in the run has
+        contact = _contact("p1", "2020-02-08", "2020-02-09 18:00:00", contact_of_id=index_id)
+        c = _people([contact], {"p1": "C"}, "2020-02-10T04:00:00Z").loc["C"]
+        assert (c.status, c.measure, c.index_status) == ("close_contact", "centralized_isolation", "")
+    # contact of a suspected and of a confirmed case: the confirmed one decides
+    other = "420106198001010037"
+    records = [rec("h1", "hospital", category="疑似", id_number=INDEX_ID, id_status="valid"),
+               rec("h2", "hospital", category="确诊", id_number=other, id_status="valid"),
+               _contact("p1", "2020-02-08", "2020-02-09 18:00:00", contact_of_id=INDEX_ID),
+               _contact("p2", "2020-02-08", "2020-02-09 19:00:00", contact_of_id=other)]
+    people = _people(records, {"h1": "I", "h2": "J", "p1": "C", "p2": "C"}, "2020-02-10T04:00:00Z")
+    assert people.loc["C", ["measure", "index_status"]].tolist() == ["centralized_isolation", "confirmed"]

@@ -1,5 +1,5 @@
 """Properties of fuse_persons on random persons (1..6 records each, empty fields, ties in time,
-statuses that expire or that a later record ends): what a faster but wrong per-person
+statuses that expire, that a later record ends or that negative results release, contacts of each other): what a faster but wrong per-person
 reduction would break. Synthetic values only."""
 import pandas as pd
 from hypothesis import given, settings
@@ -25,12 +25,14 @@ record = st.fixed_dictionaries({
     "street": st.sampled_from(["", "积玉桥街道", "别的街道"]),
     "community": st.sampled_from(["", "某社区"]),
     "temperature": st.sampled_from([float("nan"), 36.5, 38.2]),
-    "category": st.sampled_from(["", "", "确诊", "疑似", "排除", "出院", "死亡"]),
+    "category": st.sampled_from(["", "", "确诊", "疑似", "排除", "出院", "死亡", "无症状", "解除医学观察"]),
+    "nucleic_acid": st.sampled_from(["", "", "阴性", "阳性"]),
+    "severity": st.sampled_from(["", "轻型", "重型"]),
     "action": st.sampled_from(["", "发热门诊"]),
     "came_from": st.sampled_from(["", "湖北孝感"]),
     "arrival_date": st.sampled_from(["", "2020-02-01"]),
     "contact_of_name": st.sampled_from(["", "", "某某"]),
-    "contact_of_id": st.just(""),
+    "contact_of_id": st.sampled_from(["", "X1"]),  # X1: the ID of some other person, or of nobody
 })
 person = st.lists(record, min_size=1, max_size=6)
 
@@ -64,6 +66,9 @@ def test_every_person_is_fused_from_their_own_records(people, as_of, random):
         assert reason == sorted(reason) and set(reason) <= ids
         assert p.status_source in reason or p.status == "none"  # "none": its records may all have expired
         assert p.status_expires_at == "" or p.status_expires_at > as_of
+        assert p.measure == "" or p.measure in POLICY.measure_specs
+        if p.status == "close_contact":  # a contact's measure by their index case: of a suspected one, at home
+            assert (p.index_status == "suspected") == (p.measure == "home_isolation") or p.measure == "release_test"
         if p.expired_status:
             gone = p.expired_reason.split(";")
             assert gone == sorted(gone) and set(gone) <= ids and "" < p.expired_at <= as_of

@@ -2,6 +2,8 @@
 import pandas as pd
 import pytest
 
+from dataclasses import replace
+
 from screenfuse.fuse import fuse_persons
 from screenfuse.lifecycle import status_changes
 from screenfuse.policy import PolicyError, default_policy, parse_policy
@@ -19,16 +21,22 @@ def rec(rid, feed, event_time, **values):
     return base | values
 
 
-def fused(rows, as_of):
+# the policy of the runs before close contacts needed a negative result to be released: their
+# isolation simply ended after 14 days (still a valid policy: a status in `expires`, not in `release`)
+EXPIRING = replace(POLICY, expires=("close_contact", *POLICY.expires),
+                   release=tuple(r for r in POLICY.release if r.status != "close_contact"))
+
+
+def fused(rows, as_of, policy=POLICY):
     records = pd.DataFrame(rows)
     links = pd.DataFrame({"source_record_id": records["source_record_id"], "person_id": "P1"})
-    return fuse_persons(records, links, STREETS, as_of, POLICY)
+    return fuse_persons(records, links, STREETS, as_of, policy)
 
 
-def step(rows, as_of, current, batch_id):
+def step(rows, as_of, current, batch_id, policy=POLICY):
     """One run: fuse, then the history change; returns (person row, opens, the new current rows)."""
-    persons = fused(rows, as_of)
-    opens, closes = status_changes(persons, current, batch_id, as_of, POLICY)
+    persons = fused(rows, as_of, policy)
+    opens, closes = status_changes(persons, current, batch_id, as_of, policy)
     kept = current[~current["person_id"].isin(closes["person_id"])] if len(current) else current
     now = pd.concat([f for f in (kept, opens[["person_id", "status", "measure", "valid_from"]]) if len(f)] or [opens],
                     ignore_index=True)
@@ -39,37 +47,37 @@ EMPTY = pd.DataFrame(columns=["person_id", "status", "measure", "valid_from"])
 CONTACT = rec("p1", "police", "2020-02-01 10:00:00", contact_of_name="某某")  # 02:00 UTC
 
 
-def test_close_contact_expires_after_the_measure_days():
-    person, opens, closes, current = step([CONTACT], "2020-02-01T03:00:00Z", EMPTY, "B1")
+def test_a_status_in_expires_ends_after_the_measure_days():
+    person, opens, closes, current = step([CONTACT], "2020-02-01T03:00:00Z", EMPTY, "B1", EXPIRING)
     assert (person.status, person.measure, person.status_expires_at) == ("close_contact", "centralized_isolation",
                                                                          "2020-02-15T02:00:00Z")
     assert opens[["status", "change", "cause", "policy_version"]].values.tolist() == [
         ["close_contact", "set", "p1", POLICY.version]]
     assert closes.empty
     # a day before the end: nothing changes, nothing is written
-    person, opens, closes, current = step([CONTACT], "2020-02-14T03:00:00Z", current, "B2")
+    person, opens, closes, current = step([CONTACT], "2020-02-14T03:00:00Z", current, "B2", EXPIRING)
     assert person.status == "close_contact" and opens.empty and closes.empty
     # after 14 days without a positive result: back to none, an `expired` row from the moment it ended
-    person, opens, closes, current = step([CONTACT], "2020-02-15T03:00:00Z", current, "B3")
+    person, opens, closes, current = step([CONTACT], "2020-02-15T03:00:00Z", current, "B3", EXPIRING)
     assert (person.status, person.measure, person.expired_status) == ("none", "", "close_contact")
     assert opens[["status", "measure", "change", "valid_from", "cause"]].values.tolist() == [
         ["none", "", "expired", "2020-02-15T02:00:00Z", "p1"]]
     assert closes[["person_id", "valid_to", "closed_batch_id"]].values.tolist() == [["P1", "2020-02-15T02:00:00Z", "B3"]]
     # and stays there: nothing more is written
-    _, opens, closes, _ = step([CONTACT], "2020-02-16T03:00:00Z", current, "B4")
+    _, opens, closes, _ = step([CONTACT], "2020-02-16T03:00:00Z", current, "B4", EXPIRING)
     assert opens.empty and closes.empty
 
 
 def test_a_later_record_renews_and_a_higher_status_replaces():
     renewed = rec("p2", "police", "2020-02-10 10:00:00", contact_of_name="某某")
-    person, opens, _, current = step([CONTACT], "2020-02-01T03:00:00Z", EMPTY, "B1")
-    person, opens, closes, current = step([CONTACT, renewed], "2020-02-15T03:00:00Z", current, "B2")
+    person, opens, _, current = step([CONTACT], "2020-02-01T03:00:00Z", EMPTY, "B1", EXPIRING)
+    person, opens, closes, current = step([CONTACT, renewed], "2020-02-15T03:00:00Z", current, "B2", EXPIRING)
     assert person.status == "close_contact" and person.status_expires_at == "2020-02-24T02:00:00Z"
     assert opens.empty and closes.empty  # renewed: same status, no history row
     fever = rec("h1", "hospital", "2020-02-16 09:00:00", category="疑似")
-    person, opens, closes, _ = step([CONTACT, renewed, fever], "2020-02-16T03:00:00Z", current, "B3")
+    person, opens, closes, _ = step([CONTACT, renewed, fever], "2020-02-16T03:00:00Z", current, "B3", EXPIRING)
     assert opens[["status", "measure", "change", "cause"]].values.tolist() == [
-        ["suspected", "transfer_designated_hospital", "raised", "h1"]]
+        ["suspected", "isolate_suspected", "raised", "h1"]]
     assert closes["valid_to"].tolist() == ["2020-02-16T03:00:00Z"]
 
 
@@ -110,13 +118,82 @@ def test_nothing_is_written_for_people_without_a_finding_and_merged_ids_are_clos
 
 
 def test_expires_names_statuses_whose_measure_has_days():
-    assert POLICY.expires == ("close_contact", "key_area_arrival")
-    assert POLICY.expiry_days == {"close_contact": 14, "key_area_arrival": 14}
+    assert POLICY.expires == ("key_area_arrival", "released")
+    assert POLICY.expiry_days == {"key_area_arrival": 14, "released": 14}
     from importlib import resources
 
     text = resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
-    broken = text.replace("expires: [close_contact, key_area_arrival]", "expires: [confirmed]")
+    broken = text.replace("expires: [key_area_arrival, released]", "expires: [confirmed]")
     with pytest.raises(PolicyError, match=r"expires\[0\] is 'confirmed', whose measure \(transfer_designated_hospital\) "
                                           r"has no `days`"):
         parse_policy(broken, feeds=FEEDS)
-    assert parse_policy(text.replace("expires: [close_contact, key_area_arrival]\n", ""), feeds=FEEDS).expires == ()
+    assert parse_policy(text.replace("expires: [key_area_arrival, released]\n", ""), feeds=FEEDS).expires == ()
+
+
+NEGATIVE = rec("h1", "hospital", "2020-02-13 09:00:00", nucleic_acid="阴性")
+
+
+def test_a_close_contact_is_released_by_a_negative_result_after_14_days():
+    # issue 9, case 6: release needs a negative test (seed 001), then home health monitoring (seed 000)
+    person, opens, _, current = step([CONTACT], "2020-02-01T03:00:00Z", EMPTY, "B1")
+    assert (person.status, person.measure, person.status_expires_at, person.release_due_at) == (
+        "close_contact", "centralized_isolation", "", "2020-02-15T02:00:00Z")
+    # 14 days over, no result: still isolated, sampled now (a measure change, pushed)
+    person, opens, closes, current = step([CONTACT], "2020-02-15T03:00:00Z", current, "B2")
+    assert (person.status, person.measure, person.release_due_at) == ("close_contact", "release_test", "")
+    assert opens[["status", "measure", "change"]].values.tolist() == [["close_contact", "release_test", "measure"]]
+    # a negative result taken during the period releases them at its end (02-15 10:00 local), for 14 days
+    person, opens, closes, current = step([CONTACT, NEGATIVE], "2020-02-15T04:00:00Z", current, "B3")
+    assert (person.status, person.measure, person.status_source) == ("released", "health_monitoring", "h1")
+    assert (person.status_since, person.status_expires_at) == ("2020-02-15 10:00:00", "2020-02-29T02:00:00Z")
+    assert opens[["status", "measure", "cause"]].values.tolist() == [["released", "health_monitoring", "h1"]]
+    # after the 14 days of monitoring: nothing left
+    person = fused([CONTACT, NEGATIVE], "2020-02-29T02:00:00Z").iloc[0]
+    assert (person.status, person.measure) == ("none", "")
+    # a negative result before the contact (its last contact 02-01 10:00) does not count
+    early = rec("h0", "hospital", "2020-01-31 09:00:00", nucleic_acid="阴性")
+    assert fused([CONTACT, early], "2020-02-16T03:00:00Z").iloc[0][["status", "measure"]].tolist() == [
+        "close_contact", "release_test"]
+
+
+def test_an_asymptomatic_case_is_released_after_14_days_and_two_negative_results():
+    # issue 9, case 4: 无症状 02-01; negatives 02-12 and 02-16 → released on 02-16 (not at 02-15: one test only)
+    positive = rec("h1", "hospital", "2020-02-01 09:00:00", category="无症状", nucleic_acid="阳性")
+    first = rec("h2", "hospital", "2020-02-12 09:00:00", nucleic_acid="阴性")
+    second = rec("h3", "hospital", "2020-02-16 09:00:00", nucleic_acid="阴性")
+    person = fused([positive, first], "2020-02-10T00:00:00Z").iloc[0]
+    assert (person.status, person.measure, person.release_due_at) == (
+        "asymptomatic", "centralized_isolation", "2020-02-15T01:00:00Z")
+    person = fused([positive, first], "2020-02-15T02:00:00Z").iloc[0]
+    assert (person.status, person.measure) == ("asymptomatic", "release_test")
+    person = fused([positive, first, second], "2020-02-16T02:00:00Z").iloc[0]
+    assert (person.status, person.measure, person.status_source, person.status_reason) == (
+        "released", "health_monitoring", "h3", "h2;h3")
+    assert (person.status_since, person.status_expires_at) == ("2020-02-16 09:00:00", "2020-03-01T01:00:00Z")
+    # both results in before the 14 days are over: released when they are (02-15 09:00 local)
+    early = rec("h3", "hospital", "2020-02-13 09:00:00", nucleic_acid="阴性")
+    person = fused([positive, first, early], "2020-02-14T00:00:00Z").iloc[0]
+    assert (person.status, person.measure, person.status_expires_at) == (
+        "asymptomatic", "centralized_isolation", "2020-02-15T01:00:00Z")
+    assert fused([positive, first, early], "2020-02-15T01:00:00Z").iloc[0].status == "released"
+    # a new positive after the negatives starts again
+    again = rec("h4", "hospital", "2020-02-14 09:00:00", category="无症状", nucleic_acid="阳性")
+    person = fused([positive, first, early, again], "2020-02-16T02:00:00Z").iloc[0]
+    assert (person.status, person.measure, person.release_due_at) == (
+        "asymptomatic", "centralized_isolation", "2020-02-28T01:00:00Z")
+    # an explicit 解除医学观察 from the hospital releases at once
+    explicit = rec("h5", "hospital", "2020-02-10 09:00:00", category="解除医学观察")
+    person = fused([positive, explicit], "2020-02-10T02:00:00Z").iloc[0]
+    assert (person.status, person.measure, person.status_source) == ("released", "health_monitoring", "h5")
+
+
+def test_a_release_needs_a_status_with_days_and_not_expires():
+    from importlib import resources
+
+    text = resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"release.close_contact is 'close_contact', which is also in expires"):
+        parse_policy(text.replace("expires: [key_area_arrival, released]", "expires: [key_area_arrival, released, "
+                                  "close_contact]"), feeds=FEEDS)
+    with pytest.raises(PolicyError, match=r"release.close_contact.then is 'cleared'; a release leads to another status"):
+        parse_policy(text.replace("    then: released\n    waiting_measure: release_test\n  asymptomatic:",
+                                  "    then: cleared\n    waiting_measure: release_test\n  asymptomatic:"), feeds=FEEDS)

@@ -229,7 +229,7 @@ def test_default_rules_an_individual_positive_is_suspected_a_positive_pool_is_re
     assert status.tolist() == ["none", "screening_retest", "screening_retest", "suspected", "screening_retest", "none"]
     assert policy.measures["screening_retest"] == "single_tube_retest"
     assert policy.measure_specs["single_tube_retest"].label.startswith("单管复核")
-    assert policy.measures["suspected"] == "transfer_designated_hospital"
+    assert policy.measures["suspected"] == "isolate_suspected"  # seed 004: 疑似患者集中隔离
 
 
 def test_records_of_other_feeds_never_match_screening_conditions():
@@ -253,7 +253,7 @@ def test_the_way_back_a_hospital_clears_a_screening_positive():
         records[column] = ""
     links = pd.DataFrame({"source_record_id": ["m1", "h1"], "person_id": ["P1", "P1"]})
     before = fuse_persons(records[records["feed"] == "mass_screening"], links, [], "2020-05-16T00:00:00Z", policy)
-    assert (before.loc[0, "status"], before.loc[0, "measure"]) == ("suspected", "transfer_designated_hospital")
+    assert (before.loc[0, "status"], before.loc[0, "measure"]) == ("suspected", "isolate_suspected")
     after = fuse_persons(records, links, [], "2020-05-16T02:00:00Z", policy)
     assert after.loc[0, "status"] == "cleared"
 

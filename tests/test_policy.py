@@ -41,10 +41,10 @@ def test_default_policy_loads_with_the_expected_shape():
     policy = default_policy()
     assert policy.version
     assert policy.status_priority == ("confirmed", "asymptomatic", "suspected", "fever", "close_contact",
-                                      "screening_retest", "key_area_arrival", "cleared", "discharged", "deceased",
+                                      "screening_retest", "key_area_arrival", "discharged", "released", "cleared", "deceased",
                                       "none")
     assert policy.status_labels["close_contact"] == "密接"
-    assert len(policy.measure_specs) == 8
+    assert len(policy.measure_specs) == 11
     assert policy.result_due_hours == 24
     assert policy.measure_specs["centralized_isolation"].days == 14
     assert policy.hours_to_act["transfer_fever_clinic"] == 2
@@ -146,7 +146,7 @@ BROKEN = [
     (_rename("statuses.fever.priority", "prority"), "statuses.fever.prority", "did you mean 'priority'"),
     (_set("statuses.fever.label", DELETE), "statuses.fever.label", "is missing"),
     (_set("statuses.none", DELETE), "statuses.none", "lowest priority"),
-    (_set("statuses.deceased.priority", 12), "statuses.none.priority", "lowest priority"),
+    (_set("statuses.deceased.priority", 13), "statuses.none.priority", "lowest priority"),
     (_set("statuses.Fever", {"label": "发热", "priority": 12}), "statuses.Fever", "lower-case"),
     (_set("key_areas.within_days", -1), "key_areas.within_days", "days ≥ 0"),
     (_set("key_areas.names", "湖北"), "key_areas.names", "write it as a list"),

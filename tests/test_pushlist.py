@@ -127,5 +127,5 @@ def test_outbox_lists_flag_escalated_items_on_the_district_list():
     lists = outbox_lists(items, POLICY)
     assert set(lists) == {"粮道街道", DISTRICT_LIST}
     assert lists["粮道街道"][["推送编号", "推送类型", "超时", "管控措施"]].values.tolist() == [
-        ["A", "超时未反馈", "超时", "转运发热门诊"], ["B", "新增措施", "", "集中隔离"]]
+        ["A", "超时未反馈", "超时", "转运发热门诊,集中留观治疗"], ["B", "新增措施", "", "集中隔离"]]
     assert lists[DISTRICT_LIST]["推送编号"].tolist() == ["A"]

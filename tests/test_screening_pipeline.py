@@ -71,7 +71,7 @@ def test_a_positive_pool_puts_every_member_up_for_a_retest_and_an_own_positive_i
     assert status_of(screening["tables"], screening["ids"]) == {
         "A": "screening_retest", "B": "screening_retest", "C": "suspected", "D": "none"}
     items = screening["tables"]["push_item"]
-    assert sorted(items["measure"]) == ["single_tube_retest", "single_tube_retest", "transfer_designated_hospital"]
+    assert sorted(items["measure"]) == ["isolate_suspected", "single_tube_retest", "single_tube_retest"]
 
 
 def test_results_are_joined_and_orphans_kept(screening):

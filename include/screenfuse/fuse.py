@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pandas.api.extensions import take
 
+from screenfuse import contacts, release
 from screenfuse import policy as policies
 from screenfuse.gazetteer import DISTRICT_LIST
+from screenfuse.per_person import PerPerson, best, codes, lookup, most_common
+from screenfuse.person_history import (
+    detail_text, ended_by_later_records, event_moments, history_time, record_event_time, terminal_records,
+)
 from screenfuse.policy import Policy
 
 FEED_TRUST = {"hospital": 0, "police": 1, "community": 2, "checkpoint": 3}  # identity fields
@@ -24,44 +28,7 @@ def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
     return policies.record_status(records, policy)
 
 
-def record_event_time(records: pd.DataFrame, status: pd.Series, policy: Policy) -> pd.Series:
-    """The local time each record's status counts its days from (naive, the policy's time zone).
-
-    The date of the event the record reports, from the field the policy's `counts_from` names for
-    its status (返回日期, 末次接触日期, 出院日期: local midnight of that day), not when a unit
-    reported it; the record's own `event_time` for other statuses, and when that field is empty,
-    unreadable or after the record itself (a typo). Fields beyond the canonical columns are read
-    from `details_json`."""
-    taken = pd.to_datetime(records["event_time"].fillna("").astype(str).str.slice(0, 19),
-                           format="mixed", errors="coerce")
-    for status_name, field_name in policy.counts_from.items():
-        mask = (status == status_name).to_numpy()
-        if field_name == "event_time" or not mask.any():
-            continue
-        if field_name in records:
-            text = records.loc[mask, field_name].fillna("").astype(str)
-        elif "details_json" in records:
-            text = records.loc[mask, "details_json"].map(lambda d: _detail(d, field_name))
-        else:
-            continue
-        day = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-        usable = day.notna() & (taken[mask].isna() | (day <= taken[mask].dt.normalize()))
-        taken.loc[usable[usable].index] = day[usable]
-    return taken
-
-
-def _detail(details: object, field_name: str) -> str:
-    import json
-
-    try:
-        value = json.loads(details) if isinstance(details, str) and details else {}
-    except ValueError:
-        return ""
-    value = value.get(field_name, "") if isinstance(value, dict) else ""
-    return value if isinstance(value, str) else ""
-
-
-def record_expiry(records: pd.DataFrame, status: pd.Series, policy: Policy) -> pd.Series:
+def record_expiry(records: pd.DataFrame, status: pd.Series, policy: Policy, taken: pd.Series | None = None) -> pd.Series:
     """When each record's status ends on its own (UTC, ISO text), or "" if it does not.
 
     A status listed under the policy's `expires` lasts the `days` of its measure, counted from
@@ -73,7 +40,7 @@ def record_expiry(records: pd.DataFrame, status: pd.Series, policy: Policy) -> p
     mask = lasting.notna()
     if not mask.any():
         return out
-    taken = record_event_time(records.loc[mask], status[mask], policy)
+    taken = record_event_time(records.loc[mask], status[mask], policy) if taken is None else taken[mask]
     local = taken.dt.tz_localize(policy.zero_report.timezone, ambiguous="NaT", nonexistent="NaT")
     ends = local.dt.tz_convert("UTC") + pd.to_timedelta(lasting[mask].astype(float), unit="D")
     out[mask] = ends.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
@@ -84,42 +51,51 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
                  as_of: str, policy: Policy) -> pd.DataFrame:
     """Linked source records → one golden record per person, as of `as_of` (UTC, ISO text).
 
-    A record whose status has ended by `as_of` (see `record_expiry`) no longer supports it; the
-    person's status is the highest one their other records still support. The columns
-    `expired_status`, `expired_reason` and `expired_at` say which status ended, by which records
-    and when (the status history records the expiry)."""
+    The person's status comes from their history (`person_history`): a record stops supporting its
+    status when its days run out by `as_of` (`record_expiry`), when a later fact ends it (`ends`,
+    compared by the events' moments) or when negative results release it (`release`); the person's
+    status is the highest one their other records still support (or the status a release leads
+    to). The columns `expired_status`, `expired_reason` and `expired_at` say which status ended on
+    its own, by which records and when (the status history records the expiry). The measure is the
+    status's, refined by the case's severity and a contact's index case (`contacts`)."""
     rec = records.merge(links[["source_record_id", "person_id"]], on="source_record_id", how="inner")
     text_columns = rec.select_dtypes(exclude="number").columns
     rec[text_columns] = rec[text_columns].fillna("")
     rank = policy.status_rank
     rec["record_status"] = record_status(rec, policy)
-    rec["expires_at"] = record_expiry(rec, rec["record_status"], policy)
+    moments = event_moments(rec, rec["record_status"], policy)  # each record's event, read once
+    rec["expires_at"] = record_expiry(rec, rec["record_status"], policy, moments[0])
     expired = ((rec["expires_at"] != "") & (rec["expires_at"] <= as_of)).to_numpy()
-    by = _PerPerson(rec)
-    ended = _ended_by_later_records(by, rec["record_status"].where(~expired, policies.NO_STATUS), policy)
-    silenced, after_terminal = _terminal(by, rec["record_status"], policy)
-    expired = expired & ~silenced  # a deceased person's statuses do not expire: they ended with the death
+    by = PerPerson(rec)
+    history = history_time(rec, rec["record_status"], policy, moments)
+    ended = ended_by_later_records(by, rec["record_status"], history, policy, can_end=~expired)
+    silenced, after_terminal = terminal_records(by, rec["record_status"], policy)
+    # a deceased person's statuses do not expire: they ended with the death; nor do those a later fact
+    # ended before their days ran out (the history says what ended them)
+    expired = expired & ~silenced & ~ended
     ended |= silenced
+    freed = release.releases(rec, by, ~expired & ~ended, history, moments[0], policy, as_of)  # 解除隔离 after negatives
+    ended |= freed.ended
     rec["active_status"] = rec["record_status"].where(~expired & ~ended, policies.NO_STATUS)
-    feed_trust = _lookup(rec["feed"], FEED_TRUST, 9)
-    address_trust = _lookup(rec["feed"], ADDRESS_TRUST, 9)
-    id_quality = _lookup(rec["id_status"], {"valid": 0, "converted_15": 0, "failed_check": 1}, 2)
+    feed_trust = lookup(rec["feed"], FEED_TRUST, 9)
+    address_trust = lookup(rec["feed"], ADDRESS_TRUST, 9)
+    id_quality = lookup(rec["id_status"], {"valid": 0, "converted_15": 0, "failed_check": 1}, 2)
     unrouted = (rec["street"] == "").to_numpy().astype(int)
     birth_missing = (rec["birth_date"] == "").to_numpy().astype(int)
 
     persons = pd.concat([  # every part is indexed by the same person index
         pd.DataFrame({"n_records": by.size,
-                      "feeds": by.joined(rec["feed"], _codes(rec["feed"]), ",", distinct=True,
+                      "feeds": by.joined(rec["feed"], codes(rec["feed"]), ",", distinct=True,
                                          none_dtype=rec["feed"].dtype),
                       "first_seen": by.pick(rec["event_time"], by.first([by.time], [True])),
                       "last_seen": by.pick(rec["event_time"], by.first([by.time], [False]))}),
-        _best(rec, by, "id_number", [id_quality, feed_trust], latest=False),
-        _most_common(rec, by, "name", feed_trust),
-        _best(rec, by, "phone", [feed_trust], latest=True),
-        _best(rec, by, "address", [unrouted, address_trust], latest=True, extra=["street", "community"]),
-        _best(rec, by, "birth_date", [birth_missing, id_quality], latest=False, extra=["sex"]),
+        best(rec, by, "id_number", [id_quality, feed_trust], latest=False),
+        most_common(rec, by, "name", feed_trust),
+        best(rec, by, "phone", [feed_trust], latest=True),
+        best(rec, by, "address", [unrouted, address_trust], latest=True, extra=["street", "community"]),
+        best(rec, by, "birth_date", [birth_missing, id_quality], latest=False, extra=["sex"]),
     ], axis=1)
-    active_rank = _lookup(rec["active_status"], rank, np.nan)
+    active_rank = lookup(rec["active_status"], rank, np.nan)
     highest = by.first([active_rank, by.time, by.id], [True, False, True])
     status = rec[["active_status", "source_record_id", "event_time"]].iloc[highest].set_axis(persons.index)
     persons["status"] = status["active_status"]
@@ -127,10 +103,10 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     record_statuses = rec["record_status"].to_numpy()
     supporting = ~expired & ~ended & (record_statuses == persons["status"].to_numpy()[by.group])
     persons["status_reason"] = by.joined(rec["source_record_id"], by.id, ";", mask=supporting)
-    expiry = _codes(rec["expires_at"])
+    expiry = codes(rec["expires_at"])
     persons["status_expires_at"] = by.pick(rec["expires_at"], by.first([expiry], [False], supporting))
     # the highest status that has ended on its own, if it ranks above what the person has now
-    record_rank = _lookup(rec["record_status"], rank, np.nan)
+    record_rank = lookup(rec["record_status"], rank, np.nan)
     top = by.first([record_rank], [True], expired)
     top = top[record_rank[top] < active_rank[highest][by.group[top]]]
     expired_status = np.full(len(persons), "", dtype=object)
@@ -139,11 +115,20 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     gone = expired & (record_statuses == expired_status[by.group])
     persons["expired_reason"] = by.joined(rec["source_record_id"], by.id, ";", mask=gone)
     persons["expired_at"] = by.pick(rec["expires_at"], by.first([expiry], [False], gone))
+    persons = release.apply_release(persons, freed, policy, as_of)
 
     # records after a terminal status (死亡): kept, not acted on, listed for data-quality review
     persons["after_terminal"] = by.joined(rec["source_record_id"], by.id, ";", mask=after_terminal)
 
     persons["measure"] = persons["status"].map(dict(policy.measures)).fillna("")
+    persons["severity"] = _severity(rec, by, supporting, policy)
+    for status_name, table in policy.severity_measures.items():
+        refined = persons["severity"].map(dict(table)).where(persons["status"] == status_name)
+        persons["measure"] = refined.fillna(persons["measure"])  # unknown severity: the status's own measure
+    persons["index_status"] = contacts.index_status(rec, by, persons["status"], supporting, policy)
+    persons["measure"] = contacts.contact_measure(persons["measure"], persons["status"], persons["index_status"], policy)
+    waiting = persons["release_waiting"] != ""  # the period is over, the negative results are not in yet
+    persons.loc[waiting, "measure"] = persons.loc[waiting, "release_waiting"]
     verify = policy.verify_first
     if verify is not None:
         # a person nobody of `until_feed` has seen yet (no grid worker at the door) is verified first
@@ -151,8 +136,16 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
         unvisited = persons["status"].isin(verify.statuses) & ~persons["feeds"].isin(visited)
         persons.loc[unvisited, "measure"] = verify.measure
     persons["status_time"] = status["event_time"]
-    since = record_event_time(rec.iloc[highest], rec["active_status"].iloc[highest], policy)
+    # the status's event: the record's own when the status is the record's, else its time ("none")
+    own = (rec["active_status"] == rec["record_status"]).to_numpy()[highest]
+    since = moments[0].iloc[highest].where(own, record_event_time(rec.iloc[highest], rec["active_status"].iloc[highest]
+                                                                  .where(~own, ""), policy))
     persons["status_since"] = since.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("").set_axis(persons.index)
+    released = persons["released_at"].notna()  # a released person's status counts from the release
+    if released.any():
+        moment = persons.loc[released, "released_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+        persons.loc[released, "status_since"] = moment
+        persons.loc[released, "status_time"] = moment
     persons["measure"] = _after_discharge(persons["measure"], persons["status"], persons["status_since"], as_of, policy)
     persons.loc[persons["status"].isin(policy.terminal), "measure"] = ""  # never a measure after death
     persons["street"] = persons["street"].where(persons["street"].isin(gazetteer_streets), "")
@@ -160,7 +153,19 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     persons["policy_version"] = policy.version
     persons["policy_sha256"] = policy.sha256
     persons["as_of"] = as_of
-    return persons.reset_index()
+    return persons.drop(columns=["released_at", "release_waiting"]).reset_index()
+
+
+def _severity(rec: pd.DataFrame, by: PerPerson, supporting: np.ndarray, policy: Policy) -> pd.Series:
+    """Each person's severity (病情分型, the policy's `severity.field`): the latest non-empty one among
+    the records supporting their status, for the statuses `severity.measures` names; "" otherwise."""
+    wanted = supporting & rec["record_status"].isin(list(policy.severity_measures)).to_numpy()
+    text = detail_text(rec.loc[wanted], policy.severity_field) if wanted.any() else None
+    if text is None:
+        return pd.Series("", index=by.index, dtype=object)
+    severity = pd.Series("", index=rec.index, dtype=object)
+    severity[wanted] = text.str.strip()
+    return by.pick(severity, by.first([by.time], [False], wanted & (severity != "").to_numpy())).astype(object)
 
 
 def _after_discharge(measure: pd.Series, status: pd.Series, status_time: pd.Series, as_of: str, policy: Policy) -> pd.Series:
@@ -185,6 +190,9 @@ def next_change(persons: pd.DataFrame, as_of: str, policy: Policy) -> pd.Series:
     the status's expiry, or for a discharged person the start of the next after-discharge step
     (local midnight). Runs look again at persons whose time has come (`person.next_change_at`)."""
     out = persons["status_expires_at"].fillna("").astype(str).where(lambda t: t > as_of, "")
+    if "release_due_at" in persons:  # a release period ends: the waiting measure begins
+        due = persons["release_due_at"].fillna("").astype(str).where(lambda t: t > as_of, "")
+        out = out.where((due == "") | ((out != "") & (out <= due)), due)
     discharged = persons["status"] == "discharged"
     if discharged.any() and policy.after_discharge:
         zone = policy.zero_report.timezone
@@ -207,142 +215,6 @@ def next_change(persons: pd.DataFrame, as_of: str, policy: Policy) -> pd.Series:
         text = text.fillna("")
         out[discharged] = text.where((mine == "") | ((text != "") & (text < mine)), mine)
     return out
-
-
-def _ended_by_later_records(by: _PerPerson, status: pd.Series, policy: Policy) -> np.ndarray:
-    """Records whose status a later record of the same person ends (the policy's `ends`: 排除
-    after 疑似, 出院 after 确诊, …); the way back of the seed-003 lifecycle."""
-    group, time = by.group, by.time
-    ended = np.zeros(len(group), dtype=bool)
-    for ender, statuses in policy.ends.items():
-        is_ender = (status == ender).to_numpy()
-        if not is_ender.any():
-            continue
-        latest = np.full(len(by.index), -1)
-        np.maximum.at(latest, group[is_ender], time[is_ender])
-        until = latest[group]
-        ended |= status.isin(statuses).to_numpy() & (until >= 0) & (time <= until)
-    return ended
-
-
-def _terminal(by: _PerPerson, status: pd.Series, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
-    """(records a terminal status silences, records after it) per person. Once a person has a
-    record of a terminal status (the policy's `terminal`: 死亡), no other record of theirs supports
-    a status, whenever it was taken; those taken after the first terminal record are returned to be
-    flagged for data-quality review (a likely identity error), not acted on."""
-    terminal = status.isin(policy.terminal).to_numpy()
-    none = np.zeros(len(terminal), dtype=bool)
-    if not terminal.any():
-        return none, none
-    first = np.full(len(by.index), np.iinfo(np.int64).max)
-    np.minimum.at(first, by.group[terminal], by.time[terminal])
-    died = first[by.group]
-    silenced = (died != np.iinfo(np.int64).max) & ~terminal
-    return silenced, silenced & (by.time > died)
-
-
-def _lookup(text: pd.Series, table: dict, default: float) -> np.ndarray:
-    """`table[value]` per row, `default` for other values: one look-up per distinct value
-    (Series.map on a str column goes row by row)."""
-    codes, values = pd.factorize(text, use_na_sentinel=False)
-    return np.array([table.get(value, default) for value in values], dtype=float)[codes]
-
-
-def _codes(text: pd.Series) -> np.ndarray:
-    """Integer codes that sort as the text does (equal text, equal code): numpy sorts and
-    reductions on them replace groupby min/max/join on text, which run Python per person.
-    Hashes the rows and sorts only the distinct values. The text has no missing values."""
-    codes, values = pd.factorize(text)
-    rank = np.empty(len(values), dtype=np.int64)
-    rank[values.argsort()] = np.arange(len(values))
-    return rank[codes]
-
-
-class _PerPerson:
-    """Per-person picks and joins over a frame of records with a `person_id`, vectorized: persons
-    are the sorted group numbers of `groupby("person_id")`, text sorts by its `_codes`."""
-
-    def __init__(self, rec: pd.DataFrame):
-        grouped = rec.groupby("person_id")
-        self.size = grouped.size()
-        self.index = self.size.index
-        self.group = grouped.ngroup().to_numpy()
-        self.time = _codes(rec["event_time"])
-        self.id = _codes(rec["source_record_id"])
-
-    def first(self, keys: list[np.ndarray], ascending: list[bool], mask: np.ndarray | None = None) -> np.ndarray:
-        """Row numbers of each person's first (`mask`ed) row sorted by the numeric `keys`, in
-        person order: what `sort_values(["person_id", *keys]).drop_duplicates("person_id")`
-        keeps (a stable sort, so full ties keep the input order)."""
-        rows = np.arange(len(self.group)) if mask is None else np.flatnonzero(mask)
-        keys = [np.asarray(k)[rows] if up else -np.asarray(k)[rows] for k, up in zip(keys, ascending)]
-        rows = rows[np.lexsort([*reversed(keys), self.group[rows]])]
-        group = self.group[rows]
-        return rows[np.r_[True, group[1:] != group[:-1]]] if len(rows) else rows
-
-    def pick(self, values: pd.Series, rows: np.ndarray) -> pd.Series:
-        """`values` at the picked rows per person, "" for persons without one; str like the
-        groupby reduction it replaces (which keeps the values' dtype when nothing was picked)."""
-        out = np.full(len(self.index), "", dtype=object)
-        out[self.group[rows]] = values.array.take(rows).to_numpy(dtype=object)
-        return pd.Series(out, index=self.index, dtype=None if len(rows) else values.dtype)
-
-    def rows(self, rec: pd.DataFrame, rows: np.ndarray, column: str, extra: list[str] | None = None) -> pd.DataFrame:
-        """The picked rows' `column` (and `extra`) with their `<column>_source`, by person; missing
-        (NaN) for persons without one, in the records' dtypes, as a join of the picks would give."""
-        at = np.full(len(self.index), -1)
-        at[self.group[rows]] = rows
-        sources = {c: c for c in [column, *(extra or [])]} | {f"{column}_source": "source_record_id"}
-        return pd.DataFrame({name: pd.Series(take(rec[c].array, at, allow_fill=True), index=self.index,
-                                             dtype=rec[c].dtype) for name, c in sources.items()})
-
-    def joined(self, values: pd.Series, codes: np.ndarray, sep: str, mask: np.ndarray | None = None,
-               distinct: bool = False, none_dtype=object) -> pd.Series:
-        """Per person, the (`mask`ed) values sorted (by their `_codes`) and joined by `sep` ("" for
-        none); `distinct` drops repeats. Concatenates along the sorted rows (np.add.reduceat on str
-        objects). str, or `none_dtype` when no row is joined (as the code this replaced gave)."""
-        rows = np.arange(len(self.group)) if mask is None else np.flatnonzero(mask)
-        if not len(rows):
-            return pd.Series("", index=self.index, dtype=none_dtype)
-        rows = rows[np.lexsort([codes[rows], self.group[rows]])]
-        group, codes = self.group[rows], codes[rows]
-        if distinct:
-            keep = np.r_[True, (group[1:] != group[:-1]) | (codes[1:] != codes[:-1])]
-            rows, group = rows[keep], group[keep]
-        first = np.r_[True, group[1:] != group[:-1]]
-        last = np.r_[group[1:] != group[:-1], True]
-        text = values.array.take(rows).to_numpy(dtype=object)
-        out = np.full(len(self.index), "", dtype=object)
-        alone = first & last  # most persons: one value, nothing to join
-        out[group[alone]] = text[alone]
-        many = ~alone
-        if many.any():
-            text, first, last = text[many], first[many], last[many]
-            starts = np.flatnonzero(first)
-            out[group[many][starts]] = np.add.reduceat(np.where(last, text, text + sep), starts)
-        return pd.Series(out, index=self.index)
-
-
-def _best(rec: pd.DataFrame, by: _PerPerson, column: str, order: list[np.ndarray], latest: bool,
-          extra: list[str] | None = None) -> pd.DataFrame:
-    """Per person, the value of `column` ranked by `order` (then newest or oldest, then record id).
-
-    Records where `column` and every `extra` column are empty do not compete."""
-    present = (rec[column] != "").to_numpy()
-    for other in extra or []:
-        present = present | (rec[other] != "").to_numpy()
-    rows = by.first([*order, by.time, by.id], [True] * len(order) + [not latest, True], present)
-    return by.rows(rec, rows, column, extra)
-
-
-def _most_common(rec: pd.DataFrame, by: _PerPerson, column: str, feed_trust: np.ndarray) -> pd.DataFrame:
-    """Per person, the value seen most often (ties: the most trusted feed, then the record id)."""
-    present = (rec[column] != "").to_numpy()
-    value = pd.factorize(rec[column])[0]
-    pair = pd.factorize(by.group[present] * (value.max() + 1 if len(value) else 1) + value[present])[0]
-    count = np.zeros(len(rec), dtype=np.int64)
-    count[present] = np.bincount(pair)[pair]  # how often the person has this value
-    return by.rows(rec, by.first([count, feed_trust, by.id], [False, True, True], present), column)
 
 
 def person_counts_by_status(persons: pd.DataFrame, policy: Policy) -> dict[str, int]:

@@ -30,6 +30,19 @@ def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
     return pd.Series(names[best], index=records.index, dtype=object)
 
 
+def matches_any(records: pd.DataFrame, policy: Policy, conditions: Iterable[Any]) -> np.ndarray:
+    """Records for which every condition of at least one of the condition sets holds (the
+    conditions of a rule's `when`, e.g. a release's `negative`)."""
+    facts = _Facts(records, policy)
+    hit = np.zeros(len(records), dtype=bool)
+    for when in conditions:
+        both = np.ones(len(records), dtype=bool)
+        for condition, value in when.items():
+            both = both & facts.holds(condition, value)
+        hit |= both
+    return hit
+
+
 class _Facts:
     """The record columns the conditions read, cleaned once per call."""
 

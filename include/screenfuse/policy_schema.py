@@ -18,7 +18,7 @@ from screenfuse.matching.strict_config import (
     NAME, ConfigProblem, ListOf, NamedMapping, Number, OnlyTrue, StrictModel, Text, WholeNumber, choice, show,
 )
 from screenfuse.policy_types import (
-    CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, LifecycleStep, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
+    CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, Contacts, LifecycleStep, Release, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
     ZeroReport, _Frozen,
 )
 
@@ -113,6 +113,50 @@ class RiskLevelSpec(StrictModel):
         return value
 
 
+class SeveritySpec(StrictModel):
+    """The measure a status needs by the case's severity (病情分型), read from the record `field`."""
+
+    field: Text
+    measures: NamedMapping(dict[Any, Any], "status")
+
+    @field_validator("field")
+    @classmethod
+    def _field_name(cls, name: str) -> str:
+        if not NAME.match(name):
+            raise ConfigProblem(f"is '{name}', not a record field name; use the contract's field name (e.g. severity)")
+        return name
+
+    @field_validator("measures", mode="before")
+    @classmethod
+    def _severity_tables(cls, value: Any) -> Any:
+        for status, table in (value.items() if isinstance(value, dict) else ()):
+            if not isinstance(table, dict) or not table:
+                raise ConfigProblem(f"is {show(table)}; expected a mapping of severity → measure "
+                                    "(e.g. {轻型: transfer_mobile_cabin_hospital})", at=str(status))
+            for severity in table:
+                if not isinstance(severity, str) or not severity.strip():
+                    raise ConfigProblem(f"is {show(severity)}; a severity is the text the hospital writes "
+                                        "(轻型, 普通型, 重型, 危重型)", at=f"{status}.{severity}")
+        return value
+
+
+class ContactsSpec(StrictModel):
+    """A close contact's measure by the status of their index case (密接对象)."""
+
+    status: Any
+    by_index_status: NamedMapping(Any, "status")
+
+
+class ReleaseSpec(StrictModel):
+    """When a status ends: its observation period is over and enough negative results came after it."""
+
+    after_days: WholeNumber(1, what="a whole number of days")
+    negative_tests: WholeNumber(1, what="a whole number of negative results")
+    negative: ListOf(Conditions)
+    then: Any
+    waiting_measure: Any = None
+
+
 class MassScreeningSpec(StrictModel):
     result_due_hours: Number(1, 24 * 14, "hours")
 
@@ -167,6 +211,9 @@ class PolicyFile(StrictModel):
     terminal: ListOf(Any, allow_empty=True) = ()
     counts_from: NamedMapping(Any, "status") = None
     mass_screening: MassScreeningSpec = None
+    severity: SeveritySpec = None
+    contacts: ContactsSpec = None
+    release: NamedMapping(ReleaseSpec, "status") = None
 
     _known_zone = field_validator("timezone")(known_zone)
 
@@ -275,6 +322,37 @@ class PolicyFile(StrictModel):
         for status, field_name in (self.counts_from or {}).items():
             choice(status, findings, "status", at=f"counts_from.{status}", is_key=True)
             choice(field_name, EVENT_DATE_FIELDS, "record field", at=f"counts_from.{status}")
+        for status, table in (self.severity.measures if self.severity is not None else {}).items():
+            choice(status, findings, "status", at=f"severity.measures.{status}", is_key=True)
+            if self.status_measures.get(status) is None:
+                raise ConfigProblem(f"is '{status}', which has no measure in status_measures; severity only refines "
+                                    "a status's own measure (the one an unknown severity gets): add "
+                                    f"status_measures.{status} or remove it here", at=f"severity.measures.{status}")
+            for severity, measure in table.items():
+                choice(measure, measures, "measure", at=f"severity.measures.{status}.{severity}")
+        for status, spec in (self.release or {}).items():
+            at = f"release.{status}"
+            choice(status, findings, "status", at=at, is_key=True)
+            if status in self.expires:
+                raise ConfigProblem(f"is '{status}', which is also in expires; a status ends either on its own after its "
+                                    "days (expires) or by a release after negative results: remove it from one",
+                                    at=at)
+            choice(spec.then, findings, "status", at=f"{at}.then")
+            then_measure = self.status_measures.get(spec.then)
+            if spec.then == status or then_measure is None or self.measures[then_measure].days is None:
+                raise ConfigProblem(f"is '{spec.then}'; a release leads to another status whose measure has days (how "
+                                    "long it lasts after the release, e.g. released → health_monitoring)", at=f"{at}.then")
+            if spec.waiting_measure is not None:
+                choice(spec.waiting_measure, measures, "measure", at=f"{at}.waiting_measure")
+        if self.contacts is not None:
+            choice(self.contacts.status, findings, "status", at="contacts.status")
+            if self.status_measures.get(self.contacts.status) is None:
+                raise ConfigProblem(f"is '{self.contacts.status}', which has no measure in status_measures; the index "
+                                    "case only refines the contact's own measure (the one an unknown index gets): "
+                                    f"add status_measures.{self.contacts.status}", at="contacts.status")
+            for status, measure in self.contacts.by_index_status.items():
+                choice(status, findings, "status", at=f"contacts.by_index_status.{status}", is_key=True)
+                choice(measure, measures, "measure", at=f"contacts.by_index_status.{status}")
         for i, step in enumerate(self.after_discharge):
             choice(step.measure, measures, "measure", at=f"after_discharge[{i}].measure")
         for i, level in enumerate(self.community_risk):
@@ -320,6 +398,14 @@ class PolicyFile(StrictModel):
             terminal=self.terminal,
             counts_from=_Frozen(self.counts_from or {}),
             result_due_hours=float(self.mass_screening.result_due_hours) if self.mass_screening else None,
+            release=tuple(Release(status, spec.after_days, spec.negative_tests,
+                                  tuple(_Frozen(when.given()) for when in spec.negative), spec.then,
+                                  spec.waiting_measure) for status, spec in (self.release or {}).items()),
+            contacts=Contacts(self.contacts.status, _Frozen(self.contacts.by_index_status))
+            if self.contacts is not None else None,
+            severity_field=self.severity.field if self.severity is not None else "",
+            severity_measures=_Frozen({status: _Frozen({str(k).strip(): v for k, v in table.items()})
+                                       for status, table in self.severity.measures.items()}) if self.severity else _Frozen(),
             source=source,
             sha256=sha256,
         )

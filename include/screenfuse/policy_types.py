@@ -77,6 +77,22 @@ class LifecycleStep:
 
 
 @dataclass(frozen=True)
+class Contacts:
+    status: str  # the status of a close contact (close_contact)
+    by_index_status: Mapping[str, str]  # the index case's status → the contact's measure
+
+
+@dataclass(frozen=True)
+class Release:
+    status: str  # the status released (asymptomatic, close_contact)
+    after_days: int  # the observation period, from the latest record giving the status
+    negative_tests: int  # negative results after that record needed
+    negative: tuple[Mapping[str, Any], ...]  # what counts as a negative result: any of these condition sets
+    then: str  # the status from the release (released), for its measure's days
+    waiting_measure: str | None  # the measure once the period is over without the negatives
+
+
+@dataclass(frozen=True)
 class RiskLevel:
     name: str
     label: str
@@ -113,6 +129,10 @@ class Policy:
     terminal: tuple[str, ...] = ()  # statuses no later record changes (死亡); later records are flagged
     counts_from: Mapping[str, str] = field(default_factory=dict)  # status → record field its days count from
     timezone: str = "Asia/Shanghai"  # IANA zone of every time people read (push lists) and type (反馈时间)
+    severity_field: str = ""  # the record field holding a case's severity (病情分型)
+    severity_measures: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # status → severity → measure
+    release: tuple[Release, ...] = ()  # statuses that end by a negative result after an observation period
+    contacts: Contacts | None = None  # a close contact's measure by the index case's status
     result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped

@@ -4,9 +4,9 @@ What they read, by index: the neighbourhood of the new records (`screenfuse.matc
 records, links and open status rows of the persons in focus, and nothing else. The persons in
 focus are those whose records the resolution changed (a new record, a record that moved: the
 persons before and after; a neighbour whose person kept every record is not fused again), those
-whose status or measure
-changes with time by now (`person.next_change_at`), those with an item past due, and those the
-batch's answers name.
+whose status or measure changes with time by now (`person.next_change_at`), those with an item
+past due, those the batch's answers name, and the close contacts and index cases of all these
+(`contact_circle`).
 """
 from __future__ import annotations
 
@@ -147,6 +147,41 @@ def focus(conn, resolution: pd.DataFrame, answers: pd.DataFrame, as_of: str, eve
     return now, before, persons
 
 
+def contact_circle(conn, records: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """The stored links (source_record_id, person_id) of the persons to fuse with those in focus so
+    that a close contact's measure sees its index case (docs/policy.md, contacts): the contacts whose
+    records name an ID number of a person in focus (contact_of_id), and the index cases named by the
+    records of the persons in focus and of those contacts. By index (migration 0007), two look-ups."""
+    def nonempty(values) -> list:
+        return sorted({v for v in values if isinstance(v, str) and v})
+
+    def persons_of(rows: pd.DataFrame) -> set:
+        if rows.empty:
+            return set()
+        return set(warehouse.rows_by_keys(conn, "person_link", "source_record_id", rows["source_record_id"],
+                                          columns="person_id")["person_id"])
+
+    in_focus = set(links["person_id"])
+    ids = nonempty(records["id_number"])
+    naming = warehouse.rows_by_keys(conn, "source_record", "contact_of_id", ids, columns="source_record_id") \
+        if ids else pd.DataFrame(columns=["source_record_id"])
+    contacts = persons_of(naming) - in_focus
+    contact_links = warehouse.rows_by_keys(conn, "person_link", "person_id", sorted(contacts),
+                                           columns="source_record_id, person_id") if contacts else None
+    named = set(nonempty(records["contact_of_id"]))
+    if contact_links is not None and len(contact_links):
+        theirs = warehouse.rows_by_keys(conn, "source_record", "source_record_id", contact_links["source_record_id"],
+                                        columns="contact_of_id")
+        named |= set(nonempty(theirs["contact_of_id"]))
+    index_rows = warehouse.rows_by_keys(conn, "source_record", "id_number", sorted(named), columns="source_record_id") \
+        if named else pd.DataFrame(columns=["source_record_id"])
+    added = (contacts | persons_of(index_rows)) - in_focus
+    if not added:
+        return pd.DataFrame({"source_record_id": pd.Series(dtype=object), "person_id": pd.Series(dtype=object)})
+    circle = warehouse.rows_by_keys(conn, "person_link", "person_id", sorted(added), columns="source_record_id, person_id")
+    return circle[~circle["source_record_id"].isin(links["source_record_id"])].reset_index(drop=True)
+
+
 def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     """Golden records, statuses and measures of the persons in focus; their status history."""
     guard(settings, batch_id)
@@ -164,6 +199,13 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
                                                     named)
         old = links[~links["source_record_id"].isin(new["source_record_id"])]
         records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", old["source_record_id"])
+        if not new_policy:  # with a new policy every person is in focus already
+            circle = contact_circle(conn, pd.concat([records, new], ignore_index=True), links)
+            links = pd.concat([links, circle], ignore_index=True)
+            links_before = pd.concat([links_before, circle], ignore_index=True)
+            persons_before |= set(circle["person_id"])
+            records = pd.concat([records, warehouse.rows_by_keys(conn, "source_record", "source_record_id",
+                                                                 circle["source_record_id"])], ignore_index=True)
         current = warehouse.rows_by_keys(conn, "person_status", "person_id", sorted(persons_before | set(links["person_id"])),
                                          columns="person_id, status, measure, valid_from, policy_version, batch_id, valid_to")
         screening = screening_state.join_for(conn, links, samples, results, as_of, zone, policy.result_due_hours)

@@ -40,6 +40,10 @@ STATUS_SHARES = [  # (true status, share of people)
     ("confirmed", 0.03), ("asymptomatic", 0.01), ("suspected", 0.03), ("fever", 0.06),
     ("close_contact", 0.08), ("key_area_arrival", 0.10), ("cleared", 0.03),
 ]
+# 病情分型 of a confirmed case (seed 003: 轻型/普通型/重型/危重型), with what units write instead: a blank
+# (not yet assessed), 轻症/重症 for 轻型/重型, a stray space (the normalizer strips it)
+SEVERITIES = [("轻型", 0.40), ("普通型", 0.30), ("重型", 0.10), ("危重型", 0.04), ("", 0.08), ("轻症", 0.03),
+              ("重症", 0.02), (" 普通型", 0.03)]
 HOSPITAL_CATEGORY = {"confirmed": "确诊", "asymptomatic": "无症状", "suspected": "疑似", "fever": "发热", "cleared": "排除",
                      "discharged": "出院"}
 
@@ -308,6 +312,9 @@ def _feed_rows(people: int, seed: int, day: date, day_index: int = 0):
         g.rng = np.random.default_rng([seed, day_index])
         pop = _a_later_day(pop, g)
     confirmed = pop[pop.true_status == "confirmed"]
+    # severity draws from their own stream, so the rest of the day is what it was before the field existed
+    severity_rng = np.random.default_rng([seed, day_index, 3])
+    severity_names, severity_shares = zip(*SEVERITIES)
     rows: dict[str, list[tuple[str, dict, str]]] = {"checkpoint": [], "police": [], "hospital": [], "community": []}
 
     def id_for(p, feed):
@@ -372,6 +379,7 @@ def _feed_rows(people: int, seed: int, day: date, day_index: int = 0):
                     "CT结果": "", "入院日期": day.isoformat() if cat in ("确诊", "疑似") else "",
                     "出院日期": day.isoformat() if cat == "出院" else "",
                     "处置": {"确诊": "收治入院", "疑似": "收治入院", "出院": "出院转集中隔离"}.get(cat, "居家观察"),
+                    "病情分型": str(severity_rng.choice(severity_names, p=severity_shares)) if cat == "确诊" else "",
                 }, p.person_key))
     return g, pop, rows
 
