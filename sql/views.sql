@@ -230,15 +230,15 @@ FROM (
   SELECT d.day, d.as_of, ps.person_id, ps.status, COALESCE(ps.measure, '') AS measure, ps.valid_from, ps.cause,
          (SELECT CASE WHEN r.category = '发热' THEN 'fever_clinic'
                       WHEN r.category = '出院' THEN 'isolation_point'
-                      WHEN r.unit LIKE '%方舱%' THEN 'fangcang'
+                      WHEN replace(r.unit, '方舱', '') <> r.unit THEN 'fangcang'
                       ELSE 'designated_hospital' END
           FROM person_link l JOIN source_record r ON r.source_record_id = l.source_record_id
           WHERE l.person_id = ps.person_id AND r.feed = 'hospital' AND r.event_time <= d.as_of_local
             AND ((ps.status IN ('confirmed', 'suspected', 'asymptomatic') AND r.category IN ('确诊', '疑似', '无症状')
-                  AND (r.unit NOT LIKE '%发热门诊%' OR r.action LIKE '%收治%' OR r.action LIKE '%入院%'))
+                  AND (replace(r.unit, '发热门诊', '') = r.unit OR replace(r.action, '收治', '') <> r.action OR replace(r.action, '入院', '') <> r.action))
                  OR (ps.status = 'fever' AND r.category = '发热')
                  OR (ps.status = 'discharged' AND ps.measure = 'centralized_isolation' AND r.category = '出院'
-                     AND r.action LIKE '%集中隔离%'))
+                     AND replace(r.action, '集中隔离', '') <> r.action))
             AND NOT EXISTS (SELECT 1 FROM person_link l2 JOIN source_record r2 ON r2.source_record_id = l2.source_record_id
                             WHERE l2.person_id = ps.person_id AND r2.feed = 'hospital'
                               AND r2.category IN ('出院', '排除', '死亡') AND r2.category <> r.category
@@ -290,7 +290,7 @@ FROM (
   SELECT w.day, w.as_of, w.person_id, w.status, w.measure,
          COALESCE((SELECT MIN(r.event_time)
                    FROM person_link l JOIN source_record r ON r.source_record_id = l.source_record_id
-                   WHERE l.person_id = w.person_id AND (';' || w.cause || ';') LIKE ('%;' || r.source_record_id || ';%')),
+                   WHERE l.person_id = w.person_id AND replace(';' || w.cause || ';', ';' || r.source_record_id || ';', '') <> ';' || w.cause || ';'),
                   datetime(w.valid_from, '+' || k.utc_offset_hours || ' hours')) AS since_local
   FROM v_whereabouts_by_day w CROSS JOIN v_local_clock k
   WHERE w.status IN ('confirmed', 'suspected', 'close_contact') AND w.place = 'unknown'
