@@ -182,7 +182,7 @@ WHERE id_set_aside IS NOT NULL AND id_set_aside <> '';
 
 -- ---------------------------------------------------------------------------------------------
 -- The command centre's daily figures (docs/warehouse.md, "Daily figures"). Hours and local days
--- are counted with julianday()/datetime() (SQLite's own; on PostgreSQL revision 0007 makes them).
+-- are counted with julianday()/datetime() (SQLite's own; on PostgreSQL revision 0008 makes them).
 -- The local clock: the policy's `timezone` (Asia/Shanghai, UTC+8 all year: no daylight saving
 -- since 1991). A view cannot read the policy, so the offset is written here once; `screenfuse
 -- summary` says so when the configured policy's clock differs.
@@ -209,9 +209,9 @@ CROSS JOIN v_local_clock c;
 --   centralized step whose 出院 record's 处置 hands them to 集中隔离 → isolation_point (出院病人交接);
 --   answers: an item for the person's measure, created in this status period and answered 已转运
 --   (transfer) / 已隔离 (isolation) / 已核实 or either (other measures) → the place of the measure
---   (transfer_designated_hospital: designated_hospital, transfer_fever_clinic: fever_clinic,
---   centralized_isolation: isolation_point, home_isolation and single_tube_retest: home, others:
---   community).
+--   (transfer_designated_hospital: designated_hospital, transfer_mobile_cabin_hospital: fangcang,
+--   transfer_fever_clinic: fever_clinic, centralized_isolation, isolate_suspected and release_test:
+--   isolation_point, home_isolation and single_tube_retest: home, others: community).
 -- A measure that holds the person (transfer or isolation) without such evidence → unknown (未落实):
 -- what the centre chases. Measure names are the default policy's.
 CREATE VIEW v_whereabouts_by_day AS
@@ -219,8 +219,9 @@ SELECT e.day, e.as_of, e.person_id, e.status, e.measure, e.valid_from, e.cause,
        CASE WHEN e.status = 'deceased' THEN 'deceased'
             WHEN e.hospital_place IS NOT NULL THEN e.hospital_place
             WHEN e.answer_place IS NOT NULL THEN e.answer_place
-            WHEN e.measure IN ('transfer_designated_hospital', 'transfer_fever_clinic', 'centralized_isolation',
-                               'home_isolation', 'single_tube_retest') THEN 'unknown'
+            WHEN e.measure IN ('transfer_designated_hospital', 'transfer_mobile_cabin_hospital', 'transfer_fever_clinic',
+                               'isolate_suspected', 'centralized_isolation', 'home_isolation', 'single_tube_retest',
+                               'release_test') THEN 'unknown'
             ELSE 'community' END AS place,
        CASE WHEN e.status = 'deceased' THEN ''
             WHEN e.hospital_place IS NOT NULL THEN 'hospital'
@@ -245,19 +246,23 @@ FROM (
                               AND r2.event_time > r.event_time AND r2.event_time <= d.as_of_local)
           ORDER BY r.event_time DESC LIMIT 1) AS hospital_place,
          (SELECT CASE WHEN pi.measure = 'transfer_designated_hospital' THEN 'designated_hospital'
+                      WHEN pi.measure = 'transfer_mobile_cabin_hospital' THEN 'fangcang'
                       WHEN pi.measure = 'transfer_fever_clinic' THEN 'fever_clinic'
-                      WHEN pi.measure = 'centralized_isolation' THEN 'isolation_point'
+                      WHEN pi.measure IN ('centralized_isolation', 'isolate_suspected', 'release_test') THEN 'isolation_point'
                       WHEN pi.measure IN ('home_isolation', 'single_tube_retest') THEN 'home'
                       ELSE 'community' END
           FROM push_item pi
           WHERE pi.person_id = ps.person_id AND pi.measure = ps.measure AND pi.created_at >= ps.valid_from
             AND pi.answered_at IS NOT NULL AND pi.answered_at <= d.as_of
-            AND ((pi.answer_result = '已转运' AND pi.measure IN ('transfer_designated_hospital', 'transfer_fever_clinic'))
+            AND ((pi.answer_result = '已转运'
+                  AND pi.measure IN ('transfer_designated_hospital', 'transfer_mobile_cabin_hospital', 'transfer_fever_clinic'))
                  OR (pi.answer_result = '已隔离'
-                     AND pi.measure IN ('centralized_isolation', 'home_isolation', 'single_tube_retest'))
+                     AND pi.measure IN ('isolate_suspected', 'centralized_isolation', 'home_isolation', 'single_tube_retest',
+                                        'release_test'))
                  OR (pi.answer_result IN ('已核实', '已隔离', '已转运')
-                     AND pi.measure NOT IN ('transfer_designated_hospital', 'transfer_fever_clinic',
-                                            'centralized_isolation', 'home_isolation', 'single_tube_retest')))
+                     AND pi.measure NOT IN ('transfer_designated_hospital', 'transfer_mobile_cabin_hospital',
+                                            'transfer_fever_clinic', 'isolate_suspected', 'centralized_isolation',
+                                            'home_isolation', 'single_tube_retest', 'release_test')))
           ORDER BY pi.answered_at DESC LIMIT 1) AS answer_place
   FROM v_report_day d
   JOIN person_status ps ON ps.valid_from <= d.as_of AND (ps.valid_to IS NULL OR ps.valid_to > d.as_of)

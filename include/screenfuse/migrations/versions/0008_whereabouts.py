@@ -6,8 +6,8 @@ creates the two functions with the same names and meaning for the warehouse's ti
 gives NULL, as in SQLite. SQLite needs nothing. No table changes."""
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
