@@ -29,7 +29,7 @@ def command_centre_lines(engine, timezone: str, pad) -> list[str]:
              f"the day's last run)"]
     lines += _clock_note(engine, timezone, str(today.as_of))
     figures = warehouse.read_frame(engine, "queries/summary_day_figures.sql").set_index("status")
-    lines.append(f"  {'category (新增 / 存量 / 清零)':<25} {'new':>6} {'standing':>9}  zero")
+    lines.append(f"  {pad('category 新增/存量/清零', 25)} {'new':>6} {'standing':>9}  zero")
     for status in [s for s in CATEGORY_ORDER if s in figures.index]:
         f = figures.loc[status]
         zero = "存量清零" if int(f.standing_zero) else "新增清零" if int(f.new_zero) else ""
@@ -39,9 +39,9 @@ def command_centre_lines(engine, timezone: str, pad) -> list[str]:
     for status, label in BACKLOG:
         if status in backlog.index:
             b = backlog.loc[status]
-            lines.append(f"    {label:<40} {int(b.persons):>6}, longest waiting {float(b.oldest_hours):.1f} h")
+            lines.append(f"    {pad(label, 42)} {int(b.persons):>6}, longest waiting {float(b.oldest_hours):.1f} h")
         else:
-            lines.append(f"    {label:<40} {0:>6}")
+            lines.append(f"    {pad(label, 42)} {0:>6}")
     trace = warehouse.read_frame(engine, "queries/summary_traceback.sql").fillna(0).iloc[0]
     cases, managed = int(trace.new_cases), int(trace.under_management)
     share = f" ({100 * managed / cases:.0f} %)" if cases else ""
