@@ -179,3 +179,177 @@ CREATE VIEW v_id_set_aside AS
 SELECT batch_id, feed, file_name, row_number, source_record_id, unit, id_set_aside AS reason
 FROM source_record
 WHERE id_set_aside IS NOT NULL AND id_set_aside <> '';
+
+-- ---------------------------------------------------------------------------------------------
+-- The command centre's daily figures (docs/warehouse.md, "Daily figures"). Hours and local days
+-- are counted with julianday()/datetime() (SQLite's own; on PostgreSQL revision 0008 makes them).
+-- The local clock: the policy's `timezone` (Asia/Shanghai, UTC+8 all year: no daylight saving
+-- since 1991). A view cannot read the policy, so the offset is written here once; `screenfuse
+-- summary` says so when the configured policy's clock differs.
+CREATE VIEW v_local_clock AS
+SELECT 'Asia/Shanghai' AS timezone, 8 AS utc_offset_hours;
+
+-- The days the centre reports on: each local day with a published run, its figures taken as of
+-- the day's last run (`as_of`, UTC; `as_of_local`); `previous_as_of`: the last run of the days
+-- before (what was new that day came after it).
+CREATE VIEW v_report_day AS
+SELECT d.day, d.as_of, datetime(d.as_of, '+' || c.utc_offset_hours || ' hours') AS as_of_local,
+       (SELECT MAX(r.data_interval_end) FROM run_log r WHERE r.data_interval_end < d.first_run) AS previous_as_of
+FROM (SELECT substr(datetime(r.data_interval_end, '+' || c.utc_offset_hours || ' hours'), 1, 10) AS day,
+             MAX(r.data_interval_end) AS as_of, MIN(r.data_interval_end) AS first_run
+      FROM run_log r CROSS JOIN v_local_clock c
+      GROUP BY substr(datetime(r.data_interval_end, '+' || c.utc_offset_hours || ' hours'), 1, 10)) d
+CROSS JOIN v_local_clock c;
+
+-- Where each person was held at the end of each report day (现在在哪 on the latest day), from the
+-- status period covering that moment and the evidence known by then:
+--   hospital feed: a 确诊/疑似/无症状 record of a designated hospital (方舱 when the unit's name says
+--   so; a 发热门诊 only when its 处置 says 收治/入院) not followed by 出院/排除/死亡 → designated_hospital
+--   or fangcang; a fever person's 发热 record → fever_clinic; a discharged person in the
+--   centralized step whose 出院 record's 处置 hands them to 集中隔离 → isolation_point (出院病人交接);
+--   answers: an item for the person's measure, created in this status period and answered 已转运
+--   (transfer) / 已隔离 (isolation) / 已核实 or either (other measures) → the place of the measure
+--   (transfer_designated_hospital: designated_hospital, transfer_mobile_cabin_hospital: fangcang,
+--   transfer_fever_clinic: fever_clinic, centralized_isolation, isolate_suspected and release_test:
+--   isolation_point, home_isolation and single_tube_retest: home, others: community).
+-- A measure that holds the person (transfer or isolation) without such evidence → unknown (未落实):
+-- what the centre chases. Measure names are the default policy's.
+CREATE VIEW v_whereabouts_by_day AS
+SELECT e.day, e.as_of, e.person_id, e.status, e.measure, e.valid_from, e.cause,
+       CASE WHEN e.status = 'deceased' THEN 'deceased'
+            WHEN e.hospital_place IS NOT NULL THEN e.hospital_place
+            WHEN e.answer_place IS NOT NULL THEN e.answer_place
+            WHEN e.measure IN ('transfer_designated_hospital', 'transfer_mobile_cabin_hospital', 'transfer_fever_clinic',
+                               'isolate_suspected', 'centralized_isolation', 'home_isolation', 'single_tube_retest',
+                               'release_test') THEN 'unknown'
+            ELSE 'community' END AS place,
+       CASE WHEN e.status = 'deceased' THEN ''
+            WHEN e.hospital_place IS NOT NULL THEN 'hospital'
+            WHEN e.answer_place IS NOT NULL THEN 'answer'
+            ELSE '' END AS evidence
+FROM (
+  SELECT d.day, d.as_of, ps.person_id, ps.status, COALESCE(ps.measure, '') AS measure, ps.valid_from, ps.cause,
+         (SELECT CASE WHEN r.category = '发热' THEN 'fever_clinic'
+                      WHEN r.category = '出院' THEN 'isolation_point'
+                      WHEN replace(r.unit, '方舱', '') <> r.unit THEN 'fangcang'
+                      ELSE 'designated_hospital' END
+          FROM person_link l JOIN source_record r ON r.source_record_id = l.source_record_id
+          WHERE l.person_id = ps.person_id AND r.feed = 'hospital' AND r.event_time <= d.as_of_local
+            AND ((ps.status IN ('confirmed', 'suspected', 'asymptomatic') AND r.category IN ('确诊', '疑似', '无症状')
+                  AND (replace(r.unit, '发热门诊', '') = r.unit OR replace(r.action, '收治', '') <> r.action OR replace(r.action, '入院', '') <> r.action))
+                 OR (ps.status = 'fever' AND r.category = '发热')
+                 OR (ps.status = 'discharged' AND ps.measure = 'centralized_isolation' AND r.category = '出院'
+                     AND replace(r.action, '集中隔离', '') <> r.action))
+            AND NOT EXISTS (SELECT 1 FROM person_link l2 JOIN source_record r2 ON r2.source_record_id = l2.source_record_id
+                            WHERE l2.person_id = ps.person_id AND r2.feed = 'hospital'
+                              AND r2.category IN ('出院', '排除', '死亡') AND r2.category <> r.category
+                              AND r2.event_time > r.event_time AND r2.event_time <= d.as_of_local)
+          ORDER BY r.event_time DESC LIMIT 1) AS hospital_place,
+         (SELECT CASE WHEN pi.measure = 'transfer_designated_hospital' THEN 'designated_hospital'
+                      WHEN pi.measure = 'transfer_mobile_cabin_hospital' THEN 'fangcang'
+                      WHEN pi.measure = 'transfer_fever_clinic' THEN 'fever_clinic'
+                      WHEN pi.measure IN ('centralized_isolation', 'isolate_suspected', 'release_test') THEN 'isolation_point'
+                      WHEN pi.measure IN ('home_isolation', 'single_tube_retest') THEN 'home'
+                      ELSE 'community' END
+          FROM push_item pi
+          WHERE pi.person_id = ps.person_id AND pi.measure = ps.measure AND pi.created_at >= ps.valid_from
+            AND pi.answered_at IS NOT NULL AND pi.answered_at <= d.as_of
+            AND ((pi.answer_result = '已转运'
+                  AND pi.measure IN ('transfer_designated_hospital', 'transfer_mobile_cabin_hospital', 'transfer_fever_clinic'))
+                 OR (pi.answer_result = '已隔离'
+                     AND pi.measure IN ('isolate_suspected', 'centralized_isolation', 'home_isolation', 'single_tube_retest',
+                                        'release_test'))
+                 OR (pi.answer_result IN ('已核实', '已隔离', '已转运')
+                     AND pi.measure NOT IN ('transfer_designated_hospital', 'transfer_mobile_cabin_hospital',
+                                            'transfer_fever_clinic', 'isolate_suspected', 'centralized_isolation',
+                                            'home_isolation', 'single_tube_retest', 'release_test')))
+          ORDER BY pi.answered_at DESC LIMIT 1) AS answer_place
+  FROM v_report_day d
+  JOIN person_status ps ON ps.valid_from <= d.as_of AND (ps.valid_to IS NULL OR ps.valid_to > d.as_of)
+) e;
+
+-- Where each person is held now (现在在哪): the latest report day's rows, with the list
+-- responsible for the person and a label. place: designated_hospital 定点医院, fangcang 方舱,
+-- fever_clinic 发热门诊, isolation_point 隔离点, home 居家, community 社区, deceased 死亡,
+-- unknown 未落实.
+CREATE VIEW v_person_whereabouts AS
+SELECT COALESCE(p.responsible_list, '') AS street, COALESCE(p.community, '') AS community, w.person_id,
+       w.status, w.measure, w.place,
+       CASE w.place WHEN 'designated_hospital' THEN '定点医院' WHEN 'fangcang' THEN '方舱'
+                    WHEN 'fever_clinic' THEN '发热门诊' WHEN 'isolation_point' THEN '隔离点' WHEN 'home' THEN '居家'
+                    WHEN 'community' THEN '社区' WHEN 'deceased' THEN '死亡' ELSE '未落实' END AS place_label,
+       w.evidence, w.as_of
+FROM v_whereabouts_by_day w
+LEFT JOIN person p ON p.person_id = w.person_id
+WHERE w.day = (SELECT MAX(day) FROM v_report_day);
+
+-- 应收尽收 per report day: confirmed cases not in a designated hospital or 方舱 (未收治), suspected
+-- cases and close contacts not isolated (未隔离), i.e. whose place was unknown at the day's end;
+-- since_local: the earliest event time (local, as the unit sent it) of the records that started
+-- the status period, hours_waiting: from then to the day's end (seed 001: suspected cases diagnosed
+-- and confirmed cases investigated within 24 h; seed 004: 应收尽收、每日清零).
+CREATE VIEW v_admission_backlog AS
+SELECT b.day, b.as_of, b.person_id, b.status, b.measure, b.since_local,
+       ROUND((julianday(b.as_of) + c.utc_offset_hours / 24.0 - julianday(b.since_local)) * 1440) / 60.0 AS hours_waiting
+FROM (
+  SELECT w.day, w.as_of, w.person_id, w.status, w.measure,
+         COALESCE((SELECT MIN(r.event_time)
+                   FROM person_link l JOIN source_record r ON r.source_record_id = l.source_record_id
+                   WHERE l.person_id = w.person_id AND replace(';' || w.cause || ';', ';' || r.source_record_id || ';', '') <> ';' || w.cause || ';'),
+                  datetime(w.valid_from, '+' || k.utc_offset_hours || ' hours')) AS since_local
+  FROM v_whereabouts_by_day w CROSS JOIN v_local_clock k
+  WHERE w.status IN ('confirmed', 'suspected', 'close_contact') AND w.place = 'unknown'
+) b
+CROSS JOIN v_local_clock c;
+
+-- Seed 001 倒查: every person who became a confirmed or suspected case on a report day, and
+-- whether they were already under management then (管控范围内): a status period of another
+-- managed status (close contact, key-area arrival, fever, screening re-test, suspected,
+-- asymptomatic) ran up to that moment, or a push item of theirs was open. Those who were not
+-- (under_management = 0) are each to be traced back (逐例倒查).
+CREATE VIEW v_case_traceback AS
+SELECT n.day, n.person_id, COALESCE(p.responsible_list, '') AS street, n.status, n.valid_from,
+       CASE WHEN n.managed_as IS NOT NULL THEN 1 ELSE 0 END AS under_management, COALESCE(n.managed_as, '') AS managed_as
+FROM (
+  SELECT d.day, ps.person_id, ps.status, ps.valid_from,
+         COALESCE((SELECT MIN(q.status) FROM person_status q
+                   WHERE q.person_id = ps.person_id AND q.valid_from < ps.valid_from
+                     AND (q.valid_to IS NULL OR q.valid_to >= ps.valid_from)
+                     AND q.status IN ('close_contact', 'key_area_arrival', 'fever', 'screening_retest', 'suspected',
+                                      'asymptomatic')),
+                  CASE WHEN EXISTS (SELECT 1 FROM push_item pi
+                                    WHERE pi.person_id = ps.person_id AND pi.created_at < ps.valid_from
+                                      AND (pi.closed_at IS NULL OR pi.closed_at >= ps.valid_from))
+                       THEN 'push_item' END) AS managed_as
+  FROM v_report_day d
+  JOIN person_status ps ON ps.valid_from <= d.as_of AND (d.previous_as_of IS NULL OR ps.valid_from > d.previous_as_of)
+  WHERE ps.status IN ('confirmed', 'suspected')
+    AND NOT EXISTS (SELECT 1 FROM person_status q WHERE q.person_id = ps.person_id AND q.status = ps.status
+                    AND q.valid_to = ps.valid_from)
+) n
+LEFT JOIN person p ON p.person_id = n.person_id;
+
+-- 新增 / 存量 / 清零 per category per report day: persons who entered the status that day (new),
+-- persons in it at the day's end (standing), and the 应收尽收 backlog at the day's end; new_zero
+-- (新增清零) and standing_zero (存量清零) are 1 when the figure is 0 (seed 000: 新增确诊患者及疑似患者
+-- 清零; seed 001: 新增确诊病例、疑似病例、住院确诊病例三个"清零"; seed 004: 减少存量、控增量).
+CREATE VIEW v_daily_case_figures AS
+SELECT f.day, f.as_of, f.status, f.label, f.new_persons, f.standing, f.not_held,
+       CASE WHEN f.new_persons = 0 THEN 1 ELSE 0 END AS new_zero,
+       CASE WHEN f.standing = 0 THEN 1 ELSE 0 END AS standing_zero
+FROM (
+  SELECT d.day, d.as_of, k.status, k.label,
+         (SELECT COUNT(DISTINCT ps.person_id) FROM person_status ps
+          WHERE ps.status = k.status AND ps.valid_from <= d.as_of
+            AND (d.previous_as_of IS NULL OR ps.valid_from > d.previous_as_of)
+            AND NOT EXISTS (SELECT 1 FROM person_status q WHERE q.person_id = ps.person_id AND q.status = ps.status
+                            AND q.valid_to = ps.valid_from)) AS new_persons,
+         (SELECT COUNT(*) FROM person_status ps
+          WHERE ps.status = k.status AND ps.valid_from <= d.as_of
+            AND (ps.valid_to IS NULL OR ps.valid_to > d.as_of)) AS standing,
+         (SELECT COUNT(*) FROM v_admission_backlog b WHERE b.day = d.day AND b.status = k.status) AS not_held
+  FROM v_report_day d
+  CROSS JOIN (SELECT 'confirmed' AS status, '确诊' AS label UNION ALL SELECT 'asymptomatic', '无症状'
+              UNION ALL SELECT 'suspected', '疑似' UNION ALL SELECT 'fever', '发热'
+              UNION ALL SELECT 'close_contact', '密接') k
+) f;
