@@ -99,11 +99,16 @@ def hour(records: int, which: int, log=print) -> tuple[Path, dict]:
     return folder, _cached(folder, build)
 
 
-def link_landing(source: Path, landing: Path, results: bool) -> int:
-    """Hard-link the delivered files of `source`/landing into `landing` (same bytes, same mtime)."""
-    count = 0
+def link_landing(source: Path, landing: Path, results: bool, part: int = 0, parts: int = 1) -> int:
+    """Hard-link the delivered files of `source`/landing into `landing` (same bytes, same mtime);
+    with `parts` > 1, only every `parts`-th file of each feed from the `part`-th (a slice of a
+    bulk load)."""
+    count, seen = 0, {}
     for path in sorted((source / "landing").rglob("*")):
         if not path.is_file() or (not results and path.parent.name == RESULT_FEED):
+            continue
+        position = seen[path.parent] = seen.get(path.parent, -1) + 1
+        if position % parts != part:
             continue
         target = landing / path.relative_to(source / "landing")
         target.parent.mkdir(parents=True, exist_ok=True)
