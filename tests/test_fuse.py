@@ -31,7 +31,8 @@ def test_record_status_rules():
         rec("e", "hospital", category="排除"),
         rec("f", "community", temperature=36.2),
     ])
-    assert record_status(frame, POLICY).tolist() == ["fever", "key_area_arrival", "close_contact", "confirmed", "cleared", "none"]
+    # 境外: from abroad, no country named → overseas_arrival (seeds 000 l.43, 001 l.28; was key_area_arrival)
+    assert record_status(frame, POLICY).tolist() == ["fever", "overseas_arrival", "close_contact", "confirmed", "cleared", "none"]
 
 
 def test_status_priority_golden_fields_and_provenance():

@@ -118,16 +118,21 @@ def test_nothing_is_written_for_people_without_a_finding_and_merged_ids_are_clos
 
 
 def test_expires_names_statuses_whose_measure_has_days():
-    assert POLICY.expires == ("key_area_arrival", "released")
-    assert POLICY.expiry_days == {"key_area_arrival": 14, "released": 14}
+    # every arrival class of seed 002 l.24 ends on its own; business travellers after 7 days (l.28)
+    assert POLICY.expires == ("key_country_arrival", "non_key_country_arrival", "overseas_arrival", "business_short_stay",
+                              "key_area_arrival", "area_of_concern_arrival", "other_region_arrival", "released")
+    assert POLICY.expiry_days == {"key_country_arrival": 14, "non_key_country_arrival": 14, "overseas_arrival": 14,
+                                  "business_short_stay": 7, "key_area_arrival": 14, "area_of_concern_arrival": 14,
+                                  "other_region_arrival": 14, "released": 14}
     from importlib import resources
 
     text = resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
-    broken = text.replace("expires: [key_area_arrival, released]", "expires: [confirmed]")
+    listed = text[text.index("\nexpires: [") + 1:text.index("released]\n") + len("released]\n")]
+    broken = text.replace(listed, "expires: [confirmed]\n")
     with pytest.raises(PolicyError, match=r"expires\[0\] is 'confirmed', whose measure \(transfer_designated_hospital\) "
                                           r"has no `days`"):
         parse_policy(broken, feeds=FEEDS)
-    assert parse_policy(text.replace("expires: [key_area_arrival, released]\n", ""), feeds=FEEDS).expires == ()
+    assert parse_policy(text.replace(listed, ""), feeds=FEEDS).expires == ()
 
 
 NEGATIVE = rec("h1", "hospital", "2020-02-13 09:00:00", nucleic_acid="阴性")
@@ -192,7 +197,7 @@ def test_a_release_needs_a_status_with_days_and_not_expires():
 
     text = resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
     with pytest.raises(PolicyError, match=r"release.close_contact is 'close_contact', which is also in expires"):
-        parse_policy(text.replace("expires: [key_area_arrival, released]", "expires: [key_area_arrival, released, "
+        parse_policy(text.replace("other_region_arrival, released]", "other_region_arrival, released, "
                                   "close_contact]"), feeds=FEEDS)
     with pytest.raises(PolicyError, match=r"release.close_contact.then is 'cleared'; a release leads to another status"):
         parse_policy(text.replace("    then: released\n    waiting_measure: release_test\n  asymptomatic:",

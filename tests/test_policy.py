@@ -40,11 +40,14 @@ def rec(feed, **values):
 def test_default_policy_loads_with_the_expected_shape():
     policy = default_policy()
     assert policy.version
+    # the arrival classes of seed 002 l.24 (issue 9 item 7): from abroad above the pool re-test, domestic below it
     assert policy.status_priority == ("confirmed", "asymptomatic", "suspected", "fever", "close_contact",
-                                      "screening_retest", "key_area_arrival", "discharged", "released", "cleared", "deceased",
-                                      "none")
+                                      "key_country_arrival", "non_key_country_arrival", "overseas_arrival",
+                                      "business_short_stay", "screening_retest", "key_area_arrival",
+                                      "area_of_concern_arrival", "discharged", "released", "other_region_arrival",
+                                      "cleared", "deceased", "none")
     assert policy.status_labels["close_contact"] == "密接"
-    assert len(policy.measure_specs) == 11
+    assert len(policy.measure_specs) == 14
     assert policy.result_due_hours == 24
     assert policy.measure_specs["centralized_isolation"].days == 14
     assert policy.hours_to_act["transfer_fever_clinic"] == 2
@@ -146,10 +149,10 @@ BROKEN = [
     (_rename("statuses.fever.priority", "prority"), "statuses.fever.prority", "did you mean 'priority'"),
     (_set("statuses.fever.label", DELETE), "statuses.fever.label", "is missing"),
     (_set("statuses.none", DELETE), "statuses.none", "lowest priority"),
-    (_set("statuses.deceased.priority", 13), "statuses.none.priority", "lowest priority"),
+    (_set("statuses.deceased.priority", 19), "statuses.none.priority", "lowest priority"),
     (_set("statuses.Fever", {"label": "发热", "priority": 12}), "statuses.Fever", "lower-case"),
-    (_set("key_areas.within_days", -1), "key_areas.within_days", "days ≥ 0"),
-    (_set("key_areas.names", "湖北"), "key_areas.names", "write it as a list"),
+    (_set("key_areas", {"names": ["湖北"], "within_days": -1}), "key_areas.within_days", "days ≥ 0"),
+    (_set("key_areas", {"names": "湖北"}), "key_areas.names", "write it as a list"),
     (_set("rules[0].status", "fevr"), "rules[0].status", "did you mean 'fever'"),
     (_set("rules[0].status", "none"), "rules[0].status", "not a known status"),
     (_set("rules[0].feeds", ["checkpoint", "comunity"]), "rules[0].feeds[1]", "did you mean 'community'"),
@@ -243,10 +246,10 @@ CASES = [
     (rec("police", contact_of_id="000000000000000000"), "close_contact"),
     (rec("police", contact_of_name="  "), "none"),
     (rec("community", came_from="湖北孝感", temperature=38.0), "fever"),
-    (rec("checkpoint", came_from="境外"), "key_area_arrival"),
-    (rec("checkpoint", came_from="北京"), "none"),
+    (rec("checkpoint", came_from="境外"), "overseas_arrival"),  # seeds 000 l.43, 001 l.28 (was key_area_arrival)
+    (rec("checkpoint", came_from="北京"), "other_region_arrival"),  # seed 002 l.24 国内其他地区 (was none)
     (rec("community", came_from="武汉", arrival_date="2020-01-27"), "key_area_arrival"),  # 14 days before
-    (rec("community", came_from="武汉", arrival_date="2020-01-26"), "none"),  # 15 days before
+    (rec("community", came_from="武汉", arrival_date="2020-01-26"), "none"),  # 15 days before: no arrival class
     (rec("community", came_from="武汉", arrival_date=""), "key_area_arrival"),  # unknown date: still flagged
     (rec("community", came_from="武汉", arrival_date="2020-02-12"), "key_area_arrival"),  # after the record
     (rec("community", came_from="武汉", arrival_date="not a date"), "key_area_arrival"),
@@ -291,13 +294,35 @@ def test_a_rule_can_read_the_nucleic_acid_result(tmp_path):
 def test_a_changed_key_area_list_and_window_change_the_status(tmp_path):
     records = pd.DataFrame([rec("checkpoint", came_from="湖北孝感"), rec("checkpoint", came_from="北京市"),
                             rec("community", came_from="伊朗", arrival_date="2020-01-01")])
-    assert record_status(records, default_policy(FEEDS)).tolist() == ["key_area_arrival", "none", "none"]
+    assert record_status(records, default_policy(FEEDS)).tolist() == ["key_area_arrival", "other_region_arrival", "none"]
     doc = default_doc()
-    doc["key_areas"] = {"names": ["北京", "伊朗"], "within_days": None}
+    doc["arrivals"]["classes"]["key_area"]["places"] = ["北京"]
+    doc["arrivals"]["classes"]["key_country"]["places"] = [{"name": "伊朗"}]
+    doc["arrivals"]["within_days"] = None
     changed = load_policy(write_policy(tmp_path, doc), FEEDS)
-    assert record_status(records, changed).tolist() == ["none", "key_area_arrival", "key_area_arrival"]
-    doc["key_areas"] = {"names": []}
-    assert record_status(records, load_policy(write_policy(tmp_path, doc), FEEDS)).tolist() == ["none"] * 3
+    assert record_status(records, changed).tolist() == ["other_region_arrival", "key_area_arrival", "key_country_arrival"]
+    doc["arrivals"]["classes"]["key_area"]["places"] = []
+    assert record_status(records, load_policy(write_policy(tmp_path, doc), FEEDS)).tolist()[:2] == ["other_region_arrival"] * 2
+
+
+def test_an_older_policy_with_key_areas_still_loads_and_applies(tmp_path):
+    records = pd.DataFrame([rec("checkpoint", came_from="湖北孝感"), rec("checkpoint", came_from="北京市")])
+    legacy = load_policy(write_policy(tmp_path, legacy_doc()), FEEDS)
+    assert legacy.arrivals is None and legacy.key_areas == ("湖北", "武汉", "境外", "韩国", "日本", "意大利", "伊朗")
+    assert record_status(records, legacy).tolist() == ["key_area_arrival", "none"]
+    doc = legacy_doc()
+    del doc["key_areas"]
+    with pytest.raises(PolicyError, match=r"rules\[\d+\]\.when\.came_from_key_area needs the key_areas section"):
+        load_policy(write_policy(tmp_path, doc), FEEDS)
+
+
+def legacy_doc() -> dict:
+    """The default as policies were before the arrival classes: one key-area list, one rule."""
+    doc = default_doc()
+    del doc["arrivals"]
+    doc["key_areas"] = {"names": ["湖北", "武汉", "境外", "韩国", "日本", "意大利", "伊朗"], "within_days": 14}
+    doc["rules"].insert(3, {"status": "key_area_arrival", "when": {"came_from_key_area": True}})
+    return doc
 
 
 def _legacy_record_status(records: pd.DataFrame, threshold: float, key_areas: tuple[str, ...]) -> pd.Series:
@@ -332,10 +357,18 @@ _contract_record = st.one_of(
 )
 
 
+_LEGACY = None
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(_contract_record, min_size=1, max_size=12))
-def test_default_policy_reproduces_the_hard_coded_rules(rows):
-    policy = default_policy(FEEDS)
+def test_a_key_area_policy_reproduces_the_hard_coded_rules(rows):
+    # the default now sorts arrivals into the classes of seed 002 (test_arrivals.py); the rule engine
+    # still reproduces the hard-coded rules under a policy written the older way (one key-area list)
+    global _LEGACY
+    if _LEGACY is None:
+        _LEGACY = parse_policy(yaml.safe_dump(legacy_doc(), allow_unicode=True), feeds=FEEDS)
+    policy = _LEGACY
     records = pd.DataFrame(rows)
     expected = _legacy_record_status(records, 37.3, policy.key_areas)
     assert record_status(records, policy).tolist() == expected.tolist()
@@ -416,7 +449,7 @@ NEW_CHECKS = [
     (_set("community_risk[0].when_any", {}), "community_risk[0].when_any", "e.g. {confirmed: 1}"),
     (_set("after_discharge[2].days", "x"), "after_discharge[2].days", "(or null on the last step)"),
     (_set("zero_report.deadline_hour.hospital", True), "zero_report.deadline_hour.hospital", "true (yes/no)"),
-    (_set("key_areas.names", ["湖北", ""]), "key_areas.names[1]", "non-empty text"),
+    (_set("key_areas", {"names": ["湖北", ""]}), "key_areas.names[1]", "non-empty text"),
 ]
 
 

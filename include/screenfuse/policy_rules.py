@@ -9,15 +9,18 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from screenfuse.arrival_rules import arrival_classes
+from screenfuse.per_person import lookup
 from screenfuse.policy_types import NO_STATUS, Policy
 
 
 def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
     """What each source record on its own says about the person: the highest-priority status any
-    rule gives it, else "none". Reads feed, temperature, category, action, contact_of_name,
-    contact_of_id, came_from, arrival_date and event_time, and for mass-screening samples the
-    joined outcome (screening_result, screening_scope, hours_waited: `mass_screening.attach_outcomes`);
-    a missing column counts as empty."""
+    rule gives it, or the status of the arrival class it is in (`arrivals`: `arrival_rules`), else
+    "none". Reads feed, temperature, category, action, contact_of_name, contact_of_id, came_from,
+    arrival_date and event_time (and travel_purpose, departure_date for a refinement class), and for
+    mass-screening samples the joined outcome (screening_result, screening_scope, hours_waited:
+    `mass_screening.attach_outcomes`); a missing column counts as empty."""
     facts = _Facts(records, policy)
     rank = policy.status_rank
     best = np.full(len(records), rank[NO_STATUS], dtype=np.int64)
@@ -26,6 +29,10 @@ def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
         for condition, value in rule.when.items():
             hit = hit & facts.holds(condition, value)
         best = np.where(hit, np.minimum(best, rank[rule.status]), best)
+    if policy.arrivals is not None and len(records):
+        arrival = arrival_classes(records, policy.arrivals)
+        by_class = {"": rank[NO_STATUS]} | {c.name: rank[c.status] for c in policy.arrivals.classes}
+        best = np.minimum(best, lookup(arrival, by_class, rank[NO_STATUS]).astype(np.int64))
     names = np.array(policy.status_priority, dtype=object)
     return pd.Series(names[best], index=records.index, dtype=object)
 

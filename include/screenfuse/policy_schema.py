@@ -17,6 +17,7 @@ from pydantic import ValidationInfo, field_validator, model_validator
 from screenfuse.matching.strict_config import (
     NAME, ConfigProblem, ListOf, NamedMapping, Number, OnlyTrue, StrictModel, Text, WholeNumber, choice, show,
 )
+from screenfuse.policy_arrivals import ArrivalsSpec, check_arrival_statuses
 from screenfuse.policy_types import (
     CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, Contacts, LifecycleStep, Release, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
     ZeroReport, _Frozen,
@@ -195,7 +196,6 @@ class PolicyFile(StrictModel):
 
     version: Text
     statuses: NamedMapping(StatusSpec, "status")
-    key_areas: KeyAreasSpec
     rules: ListOf(RuleSpec)
     measures: NamedMapping(MeasureSpec, "measure")
     status_measures: dict[Any, Any]
@@ -204,6 +204,8 @@ class PolicyFile(StrictModel):
     community_risk: ListOf(RiskLevelSpec)
     zero_report: ZeroReportSpec
     title: Text = None
+    key_areas: KeyAreasSpec = None  # the older single list (rule condition came_from_key_area)
+    arrivals: ArrivalsSpec = None  # the arrival classes (policy_arrivals.py)
     timezone: Text = None  # the local clock of every time people read and type (default Asia/Shanghai)
     verify_first: VerifyFirstSpec = None
     expires: ListOf(Any, allow_empty=True) = ()
@@ -285,6 +287,12 @@ class PolicyFile(StrictModel):
             choice(rule.status, findings, "status", at=f"rules[{i}].status")
             for j, feed in enumerate(rule.feeds):
                 choice(feed, feeds, "feed", at=f"rules[{i}].feeds[{j}]")
+            if rule.when.came_from_key_area and self.key_areas is None:
+                raise ConfigProblem("needs the key_areas section (names, within_days); add it, or remove this rule and "
+                                    "describe the arrivals under `arrivals` (see docs/policy.md)",
+                                    at=f"rules[{i}].when.came_from_key_area")
+        if self.arrivals is not None:
+            check_arrival_statuses(self.arrivals, findings, self.status_measures)
         for status, measure in self.status_measures.items():
             choice(status, statuses, "status", at=f"status_measures.{status}", is_key=True)
             if status == NO_STATUS:
@@ -379,8 +387,9 @@ class PolicyFile(StrictModel):
             version=self.version,
             title=self.title if self.title is not None else self.version,
             statuses=tuple(statuses),
-            key_areas=self.key_areas.names,
-            key_area_days=self.key_areas.within_days,
+            key_areas=self.key_areas.names if self.key_areas is not None else (),
+            key_area_days=self.key_areas.within_days if self.key_areas is not None else None,
+            arrivals=self.arrivals.to_arrivals() if self.arrivals is not None else None,
             rules=tuple(Rule(rule.status, rule.feeds, _Frozen(rule.when.given())) for rule in self.rules),
             measure_specs=_Frozen({name: Measure(name, spec.label, spec.days, spec.hours_to_act)
                                    for name, spec in self.measures.items()}),

@@ -6,6 +6,7 @@ tasks can pass it on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Mapping
 
 from screenfuse.matching.strict_config import one_line
@@ -17,6 +18,10 @@ SCREENING_RESULTS = ("阴性", "阳性", "待复核", "无效")  # what mass-scr
 # the record fields a status's days may count from (`counts_from`): the record's own time, or the
 # date of the event it reports (返回日期 a canonical column; 末次接触日期, 出院日期 in details_json)
 EVENT_DATE_FIELDS = ("event_time", "arrival_date", "last_contact_date", "discharged_on")
+# the record fields a refinement arrival class reads (community/checkpoint contracts, in details_json):
+# 出行目的/来沪事由 and 离开日期/拟离开日期 (seed 002 l.28: business travellers leave within 7 days)
+PURPOSE_FIELD = "travel_purpose"
+DEPARTURE_FIELD = "departure_date"
 
 
 class PolicyError(ValueError):
@@ -93,6 +98,51 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Place:
+    """A place of an arrival class, matched in `came_from`, on the list from `since` to `until`."""
+
+    name: str
+    spellings: tuple[str, ...]  # the name and its aliases: any of them contained in came_from matches
+    since: date | None = None  # on the list from this day (None: always); judged on the arrival day
+    until: date | None = None  # last day on the list (None: still on it)
+
+
+@dataclass(frozen=True)
+class ArrivalClass:
+    """One of the arrival classes (seed 002 l.24): which arrivals it takes and the status they get.
+
+    A place class has `places` (or `any_place`); a refinement class (`of`) takes arrivals already in
+    one of the classes `of` whose travel purpose and planned departure say so (商务, leaving within
+    `leaves_within_days` days of the arrival)."""
+
+    name: str
+    label: str
+    status: str
+    places: tuple[Place, ...] = ()
+    any_place: bool = False
+    of: tuple[str, ...] = ()
+    purpose_contains: tuple[str, ...] = ()
+    leaves_within_days: int | None = None
+
+    @property
+    def refines(self) -> bool:
+        return bool(self.of)
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """The arrival classes, checked in order (the first place class that matches takes the record)."""
+
+    within_days: int | None  # the arrival at most this many days before the record (None: no limit)
+    not_arrivals: tuple[str, ...]  # came_from values that are not a place (无, 本地, …): not an arrival
+    classes: tuple[ArrivalClass, ...]
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        return {c.name: c.status for c in self.classes}
+
+
+@dataclass(frozen=True)
 class RiskLevel:
     name: str
     label: str
@@ -133,6 +183,7 @@ class Policy:
     severity_measures: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # status → severity → measure
     release: tuple[Release, ...] = ()  # statuses that end by a negative result after an observation period
     contacts: Contacts | None = None  # a close contact's measure by the index case's status
+    arrivals: Arrivals | None = None  # the arrival classes (seed 002 l.24), judged on the arrival day
     result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
