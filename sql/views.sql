@@ -70,14 +70,25 @@ JOIN push_item pi ON pi.push_item_id = f.push_item_id
 GROUP BY pi.street, f.result;
 
 -- Silent reporting units (零报告): per day, each expected unit that sent nothing, not even a
--- header-only file, by the day's deadline.
+-- header-only file, by the day's deadline, and has sent nothing since (a unit whose report came
+-- after the check is late: v_late_reports).
 CREATE VIEW v_silent_units AS
-SELECT report_day, feed, unit_type, unit_id, unit_name, street, batch_id AS found_in_batch
-FROM silent_unit;
+SELECT s.report_day, s.feed, s.unit_type, s.unit_id, s.unit_name, s.street, s.batch_id AS found_in_batch
+FROM silent_unit s
+WHERE NOT EXISTS (SELECT 1 FROM late_report l
+                  WHERE l.report_day = s.report_day AND l.feed = s.feed AND l.unit_id = s.unit_id);
 
--- Zero reporting per day and feed: units expected, reported, silent.
+-- Late reports (迟报) per day and feed: units whose reports all came after the day's deadline,
+-- before the check (after_check 0: counted reported and late) or after it (1: found silent, then late).
+CREATE VIEW v_late_reports AS
+SELECT report_day, feed, unit_type, unit_id, unit_name, street, file_name, arrived_at, after_check,
+       batch_id AS recorded_in_batch
+FROM late_report;
+
+-- Zero reporting per day and feed: units expected, reported (on time or late), late, silent.
 CREATE VIEW v_zero_report_days AS
-SELECT report_day, feed, expected, reported, silent, batch_id AS checked_in_batch
+SELECT report_day, feed, expected, reported, late, silent, batch_id AS checked_in_batch,
+       changed_batch_id AS last_changed_in_batch
 FROM zero_report_check;
 
 -- Community risk levels as of the latest run, and over time (every run rates every community).

@@ -10,7 +10,6 @@ other value, so an empty key is refused rather than taken for a missing one.
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationInfo, field_validator, model_validator
 
@@ -22,6 +21,7 @@ from screenfuse.policy_types import (
     CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, Contacts, LifecycleStep, Release, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
     ZeroReport, _Frozen,
 )
+from screenfuse.policy_zero_report import DEFAULT_TIMEZONE, ZeroReportSpec, known_zone  # noqa: F401  (re-exported)
 
 THRESHOLDS_WANTED = "expected a mapping of status → number of persons (e.g. {confirmed: 1})"
 
@@ -160,35 +160,6 @@ class ReleaseSpec(StrictModel):
 
 class MassScreeningSpec(StrictModel):
     result_due_hours: Number(1, 24 * 14, "hours")
-
-
-DEFAULT_TIMEZONE = "Asia/Shanghai"
-
-
-def known_zone(timezone: str | None) -> str | None:
-    """An IANA time zone name, else the problem and the fix."""
-    if timezone is None:
-        return None
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigProblem(f"is '{timezone}', not a known time zone; use an IANA name such as "
-                            f"{DEFAULT_TIMEZONE}") from None
-    return timezone
-
-
-class ZeroReportSpec(StrictModel):
-    deadline_hour: dict[Any, WholeNumber(1, 24, what="an hour of the day")]
-    timezone: Text = None  # older policies named the local clock here; the top-level `timezone` now
-
-    _known_zone = field_validator("timezone")(known_zone)
-
-    @field_validator("deadline_hour", mode="before")
-    @classmethod
-    def _some_feeds(cls, value: Any) -> Any:
-        if not isinstance(value, dict) or not value:
-            raise ConfigProblem(f"is {show(value)}; expected a mapping of feed → hour (e.g. {{hospital: 16}})")
-        return value
 
 
 class PolicyFile(StrictModel):
@@ -371,8 +342,7 @@ class PolicyFile(StrictModel):
         if self.timezone and self.zero_report.timezone and self.zero_report.timezone != self.timezone:
             raise ConfigProblem(f"is '{self.zero_report.timezone}' but timezone is '{self.timezone}'; a policy has one "
                                 "local clock: remove zero_report.timezone", at="zero_report.timezone")
-        for feed in self.zero_report.deadline_hour:
-            choice(feed, feeds, "feed", at=f"zero_report.deadline_hour.{feed}", is_key=True)
+        self.zero_report.check_feeds(feeds)
         for i, rule in enumerate(self.rules):
             if rule.when.result_overdue and self.mass_screening is None:
                 raise ConfigProblem("needs mass_screening.result_due_hours (how many hours after sampling a result "

@@ -213,22 +213,27 @@ def write_tracing_list(tracing: pd.DataFrame, folder: Path, zone: str = "Asia/Sh
 
 
 ZERO_REPORT_HEADERS = {"report_day": "日期", "feed": "报送类别", "unit_type": "单位类型", "unit_id": "单位编号",
-                       "unit_name": "单位名称", "street": "所属街道"}
+                       "unit_name": "单位名称", "street": "所属街道", "state": "报送情况"}
+ZERO_REPORT_STATES = {"silent": "未报", "late": "迟报"}
 
 
 def write_zero_report(silent: pd.DataFrame, folder: Path) -> list[Path]:
     """One daily report per day checked in the batch (零报告日报_<YYYYMMDD>.csv): the units that
-    sent nothing for that day, not even a header-only file (header only when every unit reported).
-    `silent`: report_day and, for silent units, the columns of ZERO_REPORT_HEADERS (unit_id empty
-    for a day with none)."""
+    sent nothing for that day, not even a header-only file (未报), and those whose reports came
+    after the deadline (迟报); header only when every unit reported on time. Units found silent on
+    a day checked before whose reports came since: 迟报_<YYYYMMDD>.csv. `silent`: report_day,
+    after_check (1: the second kind) and, per unit, the columns of ZERO_REPORT_HEADERS (unit_id
+    empty for a day with none)."""
     written = []
     if silent.empty:
         return written
     folder.mkdir(parents=True, exist_ok=True)
-    for day, group in silent.groupby("report_day", sort=True):
-        rows = group[group["unit_id"].fillna("") != ""]
+    after = silent["after_check"].fillna(0).astype(int) if "after_check" in silent else pd.Series(0, index=silent.index)
+    for (later, day), group in silent.groupby([after, silent["report_day"]], sort=True):
+        rows = group[group["unit_id"].fillna("") != ""].assign(state=lambda g: g.get("state", "silent"))
+        rows["state"] = rows["state"].map(ZERO_REPORT_STATES)
         table = rows.reindex(columns=list(ZERO_REPORT_HEADERS)).rename(columns=ZERO_REPORT_HEADERS)
-        path = folder / f"零报告日报_{str(day).replace('-', '')}.csv"
+        path = folder / f"{'迟报' if later else '零报告日报'}_{str(day).replace('-', '')}.csv"
         path.write_bytes(table.to_csv(index=False).encode("utf-8-sig"))
         written.append(path)
     return written

@@ -47,7 +47,7 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
     lines += [""] + loop_lines(engine)
     lines += ["", f"outbox:     {settings.outbox}", f"quarantine: {settings.quarantine} (and table quarantine)",
               "warehouse tables: person, person_status, source_record, person_link, quarantine, push_item, push_feedback, "
-              "police_tracing, community_risk, silent_unit, run_log, ingest_file (BI views v_*)"]
+              "police_tracing, community_risk, silent_unit, late_report, run_log, ingest_file (BI views v_*)"]
     return "\n".join(lines), balanced
 
 
@@ -70,8 +70,8 @@ def loop_lines(engine) -> list[str]:
                  f"record pairs kept apart, {int(loop.splits)} persons split")
     lines += ["", f"communities per risk level (latest run): {int(risk['communities'].sum()) if len(risk) else 0}"]
     lines += [f"  {r.risk_level:<17} {_pad(r.risk_label, 14)} {int(r.communities):>6}" for r in risk.itertuples()]
-    lines += ["", "zero reporting (零报告): units expected / reported / silent per day"]
-    lines += [f"  {z.report_day}  {z.feed:<11} {int(z.expected):>4} {int(z.reported):>5} {int(z.silent):>5}"
+    lines += ["", "zero reporting (零报告): units expected / reported / of them late (迟报) / silent per day"]
+    lines += [f"  {z.report_day}  {z.feed:<11} {int(z.expected):>4} {int(z.reported):>5} {int(z.late):>4} {int(z.silent):>5}"
               for z in silent.itertuples()] or ["  no day checked yet (a day is checked after its deadline)"]
     return lines
 

@@ -17,7 +17,7 @@ from screenfuse import feedback as fb
 from screenfuse import match_state, reporting, screening_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.gazetteer import load_gazetteer
-from screenfuse.pipeline import BatchOrderError, check_order, engine, feed_names, guard, iso, latest_published, run_policy, state
+from screenfuse.pipeline import BatchOrderError, batch_time, check_order, engine, feed_names, guard, iso, latest_published, run_policy, state
 from screenfuse.pushlist import plan_push_items, write_outbox, write_tracing_list, write_zero_report
 from screenfuse.risk import community_levels
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
@@ -57,45 +57,64 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
 
 
 def check_zero_reports(settings: Settings, batch_id: str, as_of: datetime) -> dict:
-    """Zero reporting: for each day whose deadline passed since the last check, the expected units
-    of each feed that sent nothing for it (not even a header-only file) are silent."""
+    """Zero reporting, for every feed the policy's `zero_report` names: each day whose deadline
+    passed since the last check is checked (its units on time, late (迟报) or silent); a report of
+    a day checked before, from a unit found silent then, makes it late and updates the day's row."""
     guard(settings, batch_id)
     stage, rules = state(settings, batch_id), run_policy(settings, batch_id).zero_report
-    units = reporting.expected_units()
+    units = reporting.expected_units(rules.deadline_hour)
     mine = [stage.get(f"{feed}.deliveries") for feed in feed_names()]
     mine = pd.concat([f for f in mine if not f.empty] or [pd.DataFrame(columns=reporting.DELIVERY_COLUMNS)],
                      ignore_index=True)
-    silent, checks = [], []
+    previous = stage.get_json("started_after")["batch_id"]
+    found = {name: [] for name in ("silent_unit", "late_report", "zero_report_check", "zero_report_update")}
     with engine(settings).begin() as conn:
+        manifest = warehouse.query_frame(conn, "SELECT feed, file_name, file_mtime_ns FROM batch_manifest "
+                                               "WHERE batch_id = :b", b=batch_id)
+        mine = mine[reporting.DELIVERY_COLUMNS].merge(manifest, on=["feed", "file_name"], how="left")
+        mine["arrived_at"] = reporting.arrivals(mine.pop("file_mtime_ns"), batch_time(previous) if previous else None, as_of)
         first = conn.exec_driver_sql("SELECT MIN(data_interval_end) FROM run_log").scalar()
         first_end = datetime.strptime(first, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) if first else as_of
         first_day = reporting.local_day(min(first_end, as_of), rules.timezone)
         for feed, hour in sorted(rules.deadline_hour.items()):
-            done = warehouse.query_frame(conn, "SELECT report_day FROM zero_report_check WHERE feed = :f "
-                                               "AND report_day >= :d", f=feed, d=first_day.isoformat())
-            days = [d for d in reporting.days_due(first_day, as_of, rules.timezone, hour)
-                    if d.isoformat() not in set(done["report_day"])]
-            before = warehouse.query_frame(conn, "SELECT feed, unit_id, report_day, file_name, row_count FROM unit_delivery "
-                                                 "WHERE feed = :f AND report_day IN (SELECT v FROM k_days)", f=feed) \
-                if _days_table(conn, days) else pd.DataFrame(columns=reporting.DELIVERY_COLUMNS)
+            done = set(warehouse.query_frame(conn, "SELECT report_day FROM zero_report_check WHERE feed = :f "
+                                                   "AND report_day >= :d", f=feed, d=first_day.isoformat())["report_day"])
+            days = [d for d in reporting.days_due(first_day, as_of, rules.timezone, hour) if d.isoformat() not in done]
+            before = _rows_of_days(conn, "unit_delivery", "feed, unit_id, report_day, file_name, row_count, arrived_at",
+                                   feed, [d.isoformat() for d in days])
             delivered = pd.concat([f for f in (before, mine) if not f.empty] or [mine], ignore_index=True)
-            quiet, check = reporting.silent_units(units, delivered, feed, days)
-            silent.append(quiet)
-            checks.append(check)
-    silent = pd.concat(silent, ignore_index=True).assign(batch_id=batch_id)
-    checks = pd.concat(checks, ignore_index=True).assign(batch_id=batch_id)
+            quiet, late, check = reporting.check_days(units, delivered, feed, days, hour, rules.timezone)
+            found["silent_unit"].append(quiet)
+            found["late_report"].append(late)
+            found["zero_report_check"].append(check)
+            again = mine[(mine["feed"] == feed) & mine["report_day"].isin(done)]  # reports of days checked before
+            if len(again):
+                old_days = sorted(set(again["report_day"]))
+                late, updated = reporting.late_after_check(
+                    again, _rows_of_days(conn, "silent_unit", "*", feed, old_days),
+                    _rows_of_days(conn, "late_report", "*", feed, old_days),
+                    _rows_of_days(conn, "zero_report_check", "*", feed, old_days))
+                found["late_report"].append(late)
+                found["zero_report_update"].append(updated)
+    frames = {name: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame() for name, parts in found.items()}
+    frames["zero_report_check"] = frames["zero_report_check"].assign(changed_batch_id=batch_id)
+    for name in ("silent_unit", "late_report", "zero_report_check"):
+        stage.put(name, frames[name].assign(batch_id=batch_id))
+    stage.put("zero_report_update", frames["zero_report_update"])
     stage.put("unit_delivery", mine.assign(batch_id=batch_id))
-    stage.put("silent_unit", silent)
-    stage.put("zero_report_check", checks)
-    return {"days_checked": int(checks["report_day"].nunique()) if len(checks) else 0,
-            "units_expected": len(units), "silent": len(silent), "deliveries": len(mine)}
+    checks, late = frames["zero_report_check"], frames["late_report"]
+    return {"days_checked": int(checks["report_day"].nunique()) if len(checks) else 0, "units_expected": len(units),
+            "silent": len(frames["silent_unit"]), "late": len(late),
+            "late_after_check": int(late["after_check"].sum()) if len(late) else 0, "deliveries": len(mine)}
 
 
-def _days_table(conn, days) -> bool:
+def _rows_of_days(conn, table: str, columns: str, feed: str, days: list[str]) -> pd.DataFrame:
+    """Rows of a zero-reporting table for one feed and some days (by its (report_day, feed) index)."""
     if not days:
-        return False
-    warehouse.load_keys(conn, "k_days", pd.DataFrame({"v": [d.isoformat() for d in days]}))
-    return True
+        return pd.DataFrame(columns=[c.strip() for c in columns.split(",")] if columns != "*" else [])
+    warehouse.load_keys(conn, "k_days", pd.DataFrame({"v": days}))
+    return warehouse.query_frame(conn, f"SELECT {columns} FROM {table} WHERE feed = :f "
+                                       "AND report_day IN (SELECT v FROM k_days)", f=feed)
 
 
 def rate_communities(settings: Settings, batch_id: str) -> dict:
@@ -128,6 +147,7 @@ INSERTS = {"quarantine": None, "ingest_file": None, "push_item": "push_items", "
            "person_event": "person_events", "match_model": "match_model", "person_status": "status_open",
            "push_feedback": None, "police_tracing": "police_tracing", "match_cannot_link": "cannot_link",
            "unit_delivery": "unit_delivery", "silent_unit": "silent_unit", "zero_report_check": "zero_report_check",
+           "late_report": "late_report",
            "community_risk": "community_risk", "match_record": "match_record", "match_key": "match_key"}
 
 
@@ -185,6 +205,8 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
             raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
         run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
         warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", outcomes, same_unless=("as_of",))
+        warehouse.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
+                               batch_column="changed_batch_id")  # days checked before, now with late reports
         for query_file, frame in updates.items():
             if len(frame):
                 rows = warehouse.statement_rows(frame, list(frame.columns))
@@ -209,7 +231,7 @@ def write_push_lists(settings: Settings, batch_id: str) -> dict:
                                   ["street", "push_item_id"])
     written += write_tracing_list(tracing, settings.outbox / batch_id, policy.timezone)
     checks = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_silent_units.sql", batch_id=batch_id),
-                                 ["report_day", "feed", "street", "unit_id"])
+                                 ["report_day", "feed", "state", "street", "unit_id"])
     reports = write_zero_report(checks, settings.outbox / batch_id)
     pushed = warehouse.execute(db, "publish/mark_pushed.sql", batch_id=batch_id)
     return {"outbox": str(settings.outbox / batch_id), "files": len(written), "pushed": pushed,

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from screenfuse import synthetic_reports
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.synthetic_answers import ANSWER_CLOCK, FEEDBACK_HEADERS, answer_push_lists  # noqa: F401 (its home was here)
 from screenfuse.synthetic_documents import assign_documents, noisy_document
@@ -228,50 +229,22 @@ def generate(people: int, seed: int, day: date, out: Path, truth: Path, day_inde
     `day_index` > 0: a later day of the same population (same seed): about a third of the people
     turn up again, some with a new status, some moved to a community of another street.
     `zero_reports`: every expected unit without rows that day sends a header-only file (零报告),
-    and about one unit in twelve (drawn from the seed) sends nothing at all that day, not even its rows."""
+    about one unit in twelve (drawn from the seed) sends nothing at all that day, not even its rows, and
+    about one in twelve of the others sends late (screenfuse.synthetic_reports)."""
     g, pop, rows = _feed_rows(people, seed, day, day_index)
     truth_rows = []
-    silent: set[tuple[str, str]] = set()
-    if zero_reports:  # a few units send nothing at all that day: not even their rows
-        from screenfuse.reporting import expected_units
-
-        units = expected_units().sort_values("unit_id")
-        quiet = np.random.default_rng([seed, day_index, 12]).random(len(units)) < 1 / 12
-        silent = set(zip(units["unit_type"][quiet], units["unit_name"][quiet]))
-        rows = {feed: [(unit, row, key) for unit, row, key in entries
-                       if (feed, row.get("社区", unit)) not in silent and (feed, unit) not in silent]
-                for feed, entries in rows.items()}
+    if zero_reports:  # a few units send nothing at all that day, not even their rows; a few send late
+        silent, late = synthetic_reports.quiet_and_late(seed, day_index)
+        rows = synthetic_reports.without_silent(rows, silent)
     files = _write_feeds(rows, out, day, truth_rows, g)
     if zero_reports:
-        files += _write_zero_reports(rows, out, day, silent)
+        files += synthetic_reports.write_zero_reports(rows, out, day, silent, late)
     truth.mkdir(parents=True, exist_ok=True)
     suffix = f"_{day_index}" if day_index else ""
     pd.DataFrame(truth_rows, columns=["feed", "file_name", "row_number", "person_key"]).to_csv(
         truth / f"truth{suffix}.csv", index=False)
     pop.assign(birth_date=pop.birth_date.astype(str)).to_csv(truth / f"people{suffix}.csv", index=False)
     return {"people": len(pop), "files": files, "rows": {f: len(r) for f, r in rows.items()}}
-
-
-def _write_zero_reports(rows, out: Path, day: date, silent: set[tuple[str, str]]) -> int:
-    """Header-only files for the expected units that had no rows that day, but the silent ones."""
-    from screenfuse.reporting import expected_units
-
-    units = expected_units()
-    headers = {"checkpoint": ["卡点名称", "检测时间", "姓名", "身份证号", "联系电话", "体温"],
-               "hospital": ["医疗机构", "就诊时间", "患者姓名", "身份证号码", "人员类别"],
-               "community": ["街道", "社区", "摸排时间", "姓名", "身份证号", "手机号"]}
-    reported = {feed: {unit for unit, row, _ in entries} | {row.get("社区", "") for _, row, _ in entries}
-                for feed, entries in rows.items()}
-    written = 0
-    for unit in units.sort_values("unit_id").itertuples():
-        feed = unit.unit_type
-        if unit.unit_name in reported.get(feed, set()) or (feed, unit.unit_name) in silent:
-            continue
-        path = out / feed / f"{unit.unit_name}_{day:%Y%m%d}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes((",".join(headers[feed]) + "\n").encode("utf-8"))
-        written += 1
-    return written
 
 
 FLAT_SOURCES = {  # canonical column → the headers the feeds use for it

@@ -14,6 +14,7 @@ DELETE FROM push_feedback WHERE batch_id = :batch_id;
 DELETE FROM unit_delivery WHERE batch_id = :batch_id;
 DELETE FROM zero_report_check WHERE batch_id = :batch_id;
 DELETE FROM silent_unit WHERE batch_id = :batch_id;
+DELETE FROM late_report WHERE batch_id = :batch_id;
 DELETE FROM community_risk WHERE batch_id = :batch_id;
 DELETE FROM police_tracing WHERE batch_id = :batch_id;
 DELETE FROM match_cannot_link WHERE batch_id = :batch_id;
