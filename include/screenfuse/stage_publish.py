@@ -185,6 +185,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
             raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
         run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
         warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", outcomes, same_unless=("as_of",))
+        warehouse.replace_rows(conn, batch_id, "contact_edge", "source_record_id", stage.get("contact_edges"), same_unless=())
         for query_file, frame in updates.items():
             if len(frame):
                 rows = warehouse.statement_rows(frame, list(frame.columns))
