@@ -150,3 +150,32 @@ def test_resolution_is_by_id_only_and_never_the_contact_themselves():
     got = contact_edges.resolve_edges(edges, person_of, holders).set_index("source_record_id")
     assert got["index_person_id"].tolist() == ["P8", None, None, None]  # a shared ID: the smallest person id
     assert got["resolution"].tolist() == ["id_number", "names_self", "name_only", "id_not_found"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_revision_0009_fills_the_edges_of_the_records_already_stored(warehouses, kind):
+    engine = engine_for(warehouses.new(kind))
+    schema.upgrade(engine, "0008")
+    base = {"feed": "police", "file_name": "f.csv", "file_sha256": "0" * 64, "contact_of_name": "", "contact_of_id": "",
+            "details_json": "{}"}
+    records = pd.DataFrame([  # r1 names the person of r3 by ID, r2 someone by name only; r3 is the index case
+        {**base, "source_record_id": "r1", "batch_id": "b1", "row_number": 1, "id_number": "ID-B",
+         "contact_of_name": "甲一", "contact_of_id": "ID-A",
+         "details_json": '{"last_contact_date": "2020-02-08", "investigation_id": "LD1"}'},
+        {**base, "source_record_id": "r2", "batch_id": "b1", "row_number": 2, "id_number": "ID-C",
+         "contact_of_name": "戊五"},
+        {**base, "source_record_id": "r3", "batch_id": "b2", "row_number": 3, "id_number": "ID-A"}])
+    links = pd.DataFrame({"source_record_id": ["r1", "r2", "r3"], "person_id": ["PB", "PC", "PA"],
+                          "match_rule": "alone", "changed_batch_id": "b1"})
+    with engine.begin() as conn:
+        bulk_insert(conn, "source_record", records)
+        bulk_insert(conn, "person_link", links)
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        edges = pd.read_sql(sa.text("SELECT * FROM contact_edge ORDER BY source_record_id"), conn)
+    edges = edges.astype(object).where(edges.notna(), None)
+    assert edges.to_dict("records") == [
+        {"source_record_id": "r1", "contact_person_id": "PB", "index_person_id": "PA", "resolution": "id_number",
+         "contact_date": "2020-02-08", "investigation_id": "LD1", "batch_id": "b1"},
+        {"source_record_id": "r2", "contact_person_id": "PC", "index_person_id": None, "resolution": "name_only",
+         "contact_date": "", "investigation_id": "", "batch_id": "b1"}]
