@@ -1,8 +1,9 @@
 """Contact chains (issue 9): `contact_edge`, one row per record naming an index case (密接对象),
 index person → contact person, with the 末次接触日期 and 流调编号 of the record; indexed by contact
-and by index person (the chain view walks them). Filled from the records already in the warehouse
-(each edge marked with its record's batch), with the code of this release (screenfuse.contact_edges).
-Views: v_contact_chain, v_contact_edges_unresolved (sql/views.sql)."""
+and by index person (the chain view walks them) and by batch (a re-run takes its rows back).
+Filled from the records already in the warehouse (each edge marked with its record's batch), with
+the code of this release (screenfuse.contact_edges). Views: v_contact_chain,
+v_contact_edges_unresolved (sql/views.sql)."""
 import sqlalchemy as sa
 from alembic import op
 
@@ -24,6 +25,7 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.Text, nullable=False))  # the batch that last wrote the row
     op.create_index("ix_contact_edge_contact", "contact_edge", ["contact_person_id"])
     op.create_index("ix_contact_edge_index", "contact_edge", ["index_person_id"])
+    op.create_index("ix_contact_edge_batch", "contact_edge", ["batch_id"])  # a re-run takes its batch's rows back
     _backfill(op.get_bind())
 
 
