@@ -364,3 +364,48 @@ FROM (
               UNION ALL SELECT 'suspected', '疑似' UNION ALL SELECT 'fever', '发热'
               UNION ALL SELECT 'close_contact', '密接') k
 ) f;
+
+-- Contact chains (密接 chains, docs/warehouse.md): per index case — a root: a person a resolved edge
+-- names as index and no resolved edge names as contact — the root itself (generation 0) and every
+-- person reachable through resolved edges (1: direct contact, 2: contact of a contact, ...), at the
+-- lowest generation that reaches them, with the index person they were traced from, the latest
+-- 末次接触日期 and a 流调编号 of that edge and their current status and measure (a person traced from
+-- two index persons of that generation has a row for each). At most 10 generations; a path never
+-- visits a person twice (cycles end there; persons only in a cycle have no root).
+CREATE VIEW v_contact_chain AS
+WITH RECURSIVE pair AS (
+  SELECT index_person_id, contact_person_id, MAX(contact_date) AS contact_date,
+         MIN(investigation_id) AS investigation_id
+  FROM contact_edge WHERE index_person_id IS NOT NULL
+  GROUP BY index_person_id, contact_person_id
+), root AS (
+  SELECT DISTINCT index_person_id AS person_id FROM pair
+  WHERE index_person_id NOT IN (SELECT contact_person_id FROM pair)
+), chain (root_person_id, person_id, generation, index_person_id, contact_date, investigation_id, path) AS (
+  SELECT person_id, person_id, 0, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+         CAST('/' || person_id || '/' AS TEXT)
+  FROM root
+  UNION ALL
+  SELECT c.root_person_id, e.contact_person_id, c.generation + 1, e.index_person_id, e.contact_date,
+         e.investigation_id, CAST(c.path || e.contact_person_id || '/' AS TEXT)
+  FROM chain c JOIN pair e ON e.index_person_id = c.person_id
+  WHERE c.generation < 10 AND replace(c.path, '/' || e.contact_person_id || '/', '') = c.path
+)
+SELECT DISTINCT c.root_person_id, r.status AS root_status, c.generation, c.person_id, p.name,
+       c.index_person_id, c.contact_date, c.investigation_id, p.status, p.measure, p.street, p.community
+FROM (SELECT chain.*, MIN(generation) OVER (PARTITION BY root_person_id, person_id) AS lowest FROM chain) c
+LEFT JOIN person p ON p.person_id = c.person_id
+LEFT JOIN person r ON r.person_id = c.root_person_id
+WHERE c.generation = c.lowest;
+
+-- Edges whose index case is not resolved (for the 流调 team): a name without an ID (never resolved
+-- by name), an ID no other person carries yet, a record naming its own person; the index case as
+-- the record gave it, the contact and where they live.
+CREATE VIEW v_contact_edges_unresolved AS
+SELECT e.source_record_id, e.resolution, s.contact_of_name AS index_name, s.contact_of_id AS index_id_number,
+       e.contact_date, e.investigation_id, s.unit, s.event_time, e.contact_person_id, p.name AS contact_name,
+       p.status AS contact_status, p.measure AS contact_measure, p.street, p.community, e.batch_id
+FROM contact_edge e
+JOIN source_record s ON s.source_record_id = e.source_record_id
+LEFT JOIN person p ON p.person_id = e.contact_person_id
+WHERE e.index_person_id IS NULL;

@@ -278,3 +278,17 @@ def test_a_batch_published_meanwhile_stops_a_publish_and_a_batch_without_images_
     pipeline.start_batch(settings, pipeline.batch_id_for(H2))  # H2 taken back (its re-run then fails) ...
     with pytest.raises(BatchOrderError, match="batch 20200210T1300Z cannot be taken back"):
         run_batch(load_settings(), H1)  # ... so H1 is the latest again, but its images are gone
+
+
+def test_the_hours_contact_edges_are_those_of_every_record_recomputed(hours):
+    """The edges the hours kept up by index look-ups are the edges of every record naming an index
+    case resolved again from the whole warehouse (what revision 0010 fills the table with)."""
+    from screenfuse.contact_edges import EDGE_COLUMNS, all_edges
+
+    with hours["engine"].connect() as conn:
+        stored = pd.read_sql(sa.text(f"SELECT {', '.join(EDGE_COLUMNS)} FROM contact_edge"), conn)
+        whole = all_edges(conn)
+    assert int((stored["resolution"] == "id_number").sum()) > 0
+    shown = [f.astype(object).where(f.notna(), None).sort_values("source_record_id", ignore_index=True)
+             for f in (stored, whole)]
+    assert shown[0].equals(shown[1])

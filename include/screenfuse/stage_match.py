@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from screenfuse import contact_edges
 from screenfuse import mass_screening as ms
 from screenfuse import match_state, screening_state, warehouse
 from screenfuse.config import Settings
@@ -209,6 +210,7 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
         current = warehouse.rows_by_keys(conn, "person_status", "person_id", sorted(persons_before | set(links["person_id"])),
                                          columns="person_id, status, measure, valid_from, policy_version, batch_id, valid_to")
         screening = screening_state.join_for(conn, links, samples, results, as_of, zone, policy.result_due_hours)
+        edges = contact_edges.plan_edges(conn, new, stage.get("links"))
     current = current[current["valid_to"].isna()].drop(columns="valid_to")
     records = pd.concat([r for r in (records, new) if len(r)] or [new], ignore_index=True)[RECORD_COLUMNS]
     records["temperature"] = pd.to_numeric(records["temperature"], errors="coerce")
@@ -224,8 +226,9 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     stage.put("status_open", opens)
     stage.put("status_close", closes)
     stage.put("screening_outcome", screening_state.outcome_rows(screening, links, batch_id, stamp))
+    stage.put("contact_edges", edges)
     return {"persons_fused": len(persons), "new_policy": new_policy, "persons_gone": len(gone), "by_status": person_counts_by_status(persons, policy),
-            "policy_version": policy.version, "status_changes": len(opens),
+            "policy_version": policy.version, "status_changes": len(opens), "contact_edges": len(edges),
             "expired": int((opens["change"] == "expired").sum()) if len(opens) else 0,
             "screening": {"samples": len(screening.outcomes), "orphan_results": len(screening.orphans),
                           "awaiting": int(screening.outcomes["awaiting_result"].sum())}}

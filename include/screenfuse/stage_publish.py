@@ -207,6 +207,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", outcomes, same_unless=("as_of",))
         warehouse.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
                                batch_column="changed_batch_id")  # days checked before, now with late reports
+        warehouse.replace_rows(conn, batch_id, "contact_edge", "source_record_id", stage.get("contact_edges"), same_unless=())
         for query_file, frame in updates.items():
             if len(frame):
                 rows = warehouse.statement_rows(frame, list(frame.columns))
