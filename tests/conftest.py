@@ -101,3 +101,28 @@ def make_id(first17: str) -> str:
     """A resident ID with a correct check character (test helper)."""
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights)) % 11]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    """A hand-made feed file (test helper): UTF-8 CSV with the given header."""
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pd.DataFrame(rows, columns=header).to_csv(index=False).encode("utf-8"))
+
+
+def hand_made_home(tmp_path_factory, warehouse_url: str, name: str):
+    """A private data folder and a migrated warehouse for a module's hand-made hours (test
+    helper): (monkeypatch to undo at the end, the data folder, the warehouse engine)."""
+    from screenfuse import schema
+    from screenfuse.warehouse import engine_for
+
+    mp = pytest.MonkeyPatch()
+    home = tmp_path_factory.mktemp(name) / "data"
+    mp.setenv("SCREENFUSE_HOME", str(home))
+    mp.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)
+    mp.delenv("SCREENFUSE_POLICY", raising=False)
+    mp.delenv("SCREENFUSE_LANDING", raising=False)
+    engine = engine_for(warehouse_url)
+    schema.upgrade(engine)
+    return mp, home, engine

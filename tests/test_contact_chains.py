@@ -11,7 +11,7 @@ from screenfuse import contact_edges, schema
 from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
 from screenfuse.warehouse import bulk_insert, engine_for
-from conftest import make_id
+from conftest import hand_made_home, make_id, write_csv as write
 from test_incremental import checksums
 
 H1, H2 = (datetime(2020, 2, 10, h, tzinfo=timezone.utc) for h in (13, 14))
@@ -24,10 +24,6 @@ IDS = {"A": make_id("42010619800101011"), "B": make_id("42010619810202012"), "C"
 NAMES = {"A": "甲一", "B": "乙二", "C": "丙三", "D": "丁四", "X": "戊五"}
 
 
-def write(path, header, rows):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pd.DataFrame(rows, columns=header).to_csv(index=False).encode("utf-8"))
-
 
 def police(who, n, index, index_id, day, case):
     return ["首义路派出所", f"2020-02-10 10:0{n}", NAMES[who], IDS[who], f"1390013901{n}", ADDRESS.format(n),
@@ -38,13 +34,7 @@ def police(who, n, index, index_id, day, case):
 def chains(tmp_path_factory, warehouse_url):
     """Hour 1: B named as contact of A (by ID; A has no record yet), C as contact of B, D as contact
     of a person given by name only. Hour 2: A's own record, confirmed, arrives; then hour 2 again."""
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("chains") / "data"
-    mp.setenv("SCREENFUSE_HOME", str(home))
-    mp.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)
-    mp.delenv("SCREENFUSE_POLICY", raising=False)
-    engine = engine_for(warehouse_url)
-    schema.upgrade(engine)
+    mp, home, engine = hand_made_home(tmp_path_factory, warehouse_url, "chains")
     landing = home / "landing"
     write(landing / "police" / "首义路派出所_h1.csv", POLICE, [
         police("B", 1, "A", IDS["A"], "2020-02-08", "LD202002080001"),

@@ -8,11 +8,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from screenfuse import schema
 from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
-from screenfuse.warehouse import engine_for
-from conftest import make_id
+from conftest import hand_made_home, make_id, write_csv as write
 
 HOURS = [datetime(2020, 2, 10, h, tzinfo=timezone.utc) for h in (13, 14, 15)]
 POLICE = ["派出所", "登记时间", "姓名", "公民身份号码", "手机号码", "现住址", "密接对象姓名", "密接对象身份证", "末次接触日期"]
@@ -20,20 +18,10 @@ HOSPITAL = ["医疗机构", "就诊时间", "患者姓名", "身份证号码", "
 ADDRESS = "首义路街道首义路社区{}栋"
 
 
-def write(path, header, rows):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pd.DataFrame(rows, columns=header).to_csv(index=False).encode("utf-8"))
-
 
 @pytest.fixture(scope="module")
 def contacts(tmp_path_factory, warehouse_url):
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("contacts") / "data"
-    mp.setenv("SCREENFUSE_HOME", str(home))
-    mp.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)
-    mp.delenv("SCREENFUSE_POLICY", raising=False)
-    engine = engine_for(warehouse_url)
-    schema.upgrade(engine)
+    mp, home, engine = hand_made_home(tmp_path_factory, warehouse_url, "contacts")
     landing = home / "landing"
     ids = {"I": make_id("42010619800101001"), "C": make_id("42010619810202002"), "D": make_id("42010619820303003")}
     names = {"I": "吴一", "C": "郑二", "D": "冯三"}

@@ -8,11 +8,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from screenfuse import schema
 from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
-from screenfuse.warehouse import engine_for
-from conftest import make_id
+from conftest import hand_made_home, make_id, write_csv as write
 
 H1 = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
 H2 = datetime(2020, 2, 10, 14, tzinfo=timezone.utc)
@@ -22,19 +20,10 @@ PEOPLE = [  # (who, own tube, pool)
 ]
 
 
-def write(path, header, rows):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pd.DataFrame(rows, columns=header).to_csv(index=False).encode("utf-8"))
-
 
 @pytest.fixture(scope="module")
 def screening(tmp_path_factory, warehouse_url):
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("screening") / "data"
-    mp.setenv("SCREENFUSE_HOME", str(home))
-    mp.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)
-    engine = engine_for(warehouse_url)
-    schema.upgrade(engine)
+    mp, home, engine = hand_made_home(tmp_path_factory, warehouse_url, "screening")
     landing = home / "landing"
     names = {"A": "赵一", "B": "钱二", "C": "孙三", "D": "李四"}
     ids = {k: make_id(f"42010619{80 + i}0101{i:02d}1") for i, k in enumerate(names)}
