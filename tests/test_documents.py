@@ -57,12 +57,23 @@ def test_detection_never_raises_and_always_gives_a_known_type_and_status(number,
 
 def test_each_document_form_without_a_type_column():
     pr2023 = make_id("91234519800101123")  # 2023 card: 18 characters from 9, the resident ID check
-    out = documents.normalize_documents(S("H12345678", "M1234567801", "12345678", "ABC123456789012", pr2023,
+    out = documents.normalize_documents(S("H12345678", "M1234567801", "1234567(B)", "ABC123456789012", pr2023,
                                           pr2023[:-1] + ("0" if pr2023[-1] != "0" else "1"), "无", "！！", "123"))
     assert out["id_type"].tolist() == ["hk_macau_permit", "hk_macau_permit", "taiwan_permit", "foreign_pr_card",
                                        "foreign_pr_card", documents.RESIDENT, "", "", ""]
     assert out["id_status"].tolist() == ["document"] * 5 + ["failed_check", "missing", "malformed", "malformed"]
     assert (out["birth_date"].iloc[:5] == "").all()  # nothing is derived from another document
+
+
+def test_bare_digits_without_a_type_are_no_document():
+    """8 or 10 digits in an ID column without 证件类型: a 台胞证 of 2015, or a placeholder, a date,
+    a phone fragment. A document links records near-certainly, so such a number is set aside (the
+    row kept) unless the feed says 台胞证; two strangers both typed 12345678 must not be one person."""
+    out = documents.normalize_documents(S("12345678", "20200301", "1234567890", "12345678"),
+                                        S("", "", "", "台湾居民来往大陆通行证"))
+    assert out["id_type"].tolist() == ["", "", "", "taiwan_permit"]
+    assert out["id_status"].tolist() == ["malformed", "malformed", "malformed", "document"]
+    assert out["id_number"].tolist() == ["", "", "", "12345678"]
 
 
 def records(*rows):

@@ -112,7 +112,8 @@ def test_documents_are_accepted_and_an_unusable_id_is_set_aside_when_the_row_say
     rows = ROWS + [
         dict(ROWS[0], 姓名="约翰", 身份证号="e 1234 5678"),  # a passport, no 证件类型 column: its form says
         dict(ROWS[0], 姓名="陈大文", 身份证号="H12345678"),  # 港澳居民来往内地通行证
-        dict(ROWS[0], 姓名="林志明", 身份证号="12345678"),  # 台湾居民来往大陆通行证 (2015 form)
+        dict(ROWS[0], 姓名="林志明", 身份证号="1234567(B)"),  # 台湾居民来往大陆通行证 (older form: its letter says;
+        # 8 bare digits without 证件类型 are set aside: test_documents, test_bare_digits_without_a_type_are_no_document)
         dict(ROWS[0], 姓名="安娜", 身份证号="USA123456789012"),  # 外国人永久居留身份证 (2004 form)
         dict(ROWS[0], 身份证号="不是证件号!!"),  # garbage, but a name and a phone: ID set aside
         dict(ROWS[0], 身份证号="4.20106E+17", 联系电话="", 目的地="积玉桥一路1号"),  # through Excel; name and address
@@ -127,7 +128,7 @@ def test_documents_are_accepted_and_an_unusable_id_is_set_aside_when_the_row_say
     assert reasons[9] == ""
     assert records["id_type"].tolist() == ["resident_id", "resident_id", "passport", "hk_macau_permit", "taiwan_permit",
                                            "foreign_pr_card", "", "", "", "resident_id"]
-    assert records["id_number"].tolist()[2:6] == ["E12345678", "H12345678", "12345678", "USA123456789012"]
+    assert records["id_number"].tolist()[2:6] == ["E12345678", "H12345678", "1234567B", "USA123456789012"]
     assert records["id_status"].tolist()[2:] == ["document"] * 4 + ["set_aside", "set_aside", "malformed", "failed_check"]
     assert records.loc[6, "id_set_aside"] == "id_number set aside: neither a resident ID nor another document's number"
     assert records.loc[7, "id_set_aside"] == "id_number set aside: a number through Excel (digits lost)"

@@ -135,7 +135,10 @@ _TYPE_CODES = {code: code for code in DOCUMENT_TYPES}
 _FORMS = [
     ("hk_macau_permit", re.compile(r"[HM][0-9]{8}(?:[0-9]{2})?")),  # H/M + 8 digits (+ 2: older cards)
     ("foreign_pr_card", re.compile(r"[A-Z]{3}[0-9]{12}")),  # the 2004 card: 3 letters, 12 digits
-    ("taiwan_permit", re.compile(r"[0-9]{8}|[0-9]{10}|[0-9]{7,8}[A-Z]")),  # 8 digits (2015), older forms
+    # only the older form with its letter: 8 or 10 bare digits (the 2015 card) are also what a
+    # placeholder, a date or a phone fragment typed into the ID column looks like, and a document
+    # links records near-certainly; without a 证件类型 saying 台胞证 such a number is set aside
+    ("taiwan_permit", re.compile(r"[0-9]{7,8}[A-Z]")),
     ("passport", re.compile(r"(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*[0-9])[A-Z0-9]{6,9}")),  # letters and digits
 ]
 _NUMBER = re.compile(r"[A-Z0-9]{5,20}")  # what a number of a named document may be
