@@ -371,7 +371,8 @@ FROM (
 -- lowest generation that reaches them, with the index person they were traced from, the latest
 -- 末次接触日期 and a 流调编号 of that edge and their current status and measure (a person traced from
 -- two index persons of that generation has a row for each). At most 10 generations; a path never
--- visits a person twice (cycles end there; persons only in a cycle have no root).
+-- visits a person twice (the lowest generation is the shortest chain; persons only in a cycle have
+-- no root).
 CREATE VIEW v_contact_chain AS
 WITH RECURSIVE pair AS (
   SELECT index_person_id, contact_person_id, MAX(contact_date) AS contact_date,
@@ -381,15 +382,17 @@ WITH RECURSIVE pair AS (
 ), root AS (
   SELECT DISTINCT index_person_id AS person_id FROM pair
   WHERE index_person_id NOT IN (SELECT contact_person_id FROM pair)
-), chain (root_person_id, person_id, generation, index_person_id, contact_date, investigation_id, path) AS (
-  SELECT person_id, person_id, 0, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-         CAST('/' || person_id || '/' AS TEXT)
+), chain (root_person_id, person_id, generation, index_person_id, contact_date, investigation_id) AS (
+  -- UNION (not UNION ALL) and no path: rows are (root, person, generation, edge), so a cluster whose
+  -- members name each other stays at persons x edges x 10 rows instead of every path through it;
+  -- the lowest generation below is the shortest chain, which never passes a person twice
+  SELECT person_id, person_id, 0, CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT)
   FROM root
-  UNION ALL
+  UNION
   SELECT c.root_person_id, e.contact_person_id, c.generation + 1, e.index_person_id, e.contact_date,
-         e.investigation_id, CAST(c.path || e.contact_person_id || '/' AS TEXT)
+         e.investigation_id
   FROM chain c JOIN pair e ON e.index_person_id = c.person_id
-  WHERE c.generation < 10 AND replace(c.path, '/' || e.contact_person_id || '/', '') = c.path
+  WHERE c.generation < 10 AND e.contact_person_id <> c.root_person_id
 )
 SELECT DISTINCT c.root_person_id, r.status AS root_status, c.generation, c.person_id, p.name,
        c.index_person_id, c.contact_date, c.investigation_id, p.status, p.measure, p.street, p.community

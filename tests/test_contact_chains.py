@@ -169,3 +169,31 @@ def test_revision_0010_fills_the_edges_of_the_records_already_stored(warehouses,
          "contact_date": "2020-02-08", "investigation_id": "LD1", "batch_id": "b1"},
         {"source_record_id": "r2", "contact_person_id": "PC", "index_person_id": None, "resolution": "name_only",
          "contact_date": "", "investigation_id": "", "batch_id": "b1"}]
+
+
+def test_a_cluster_whose_members_name_each_other_stays_cheap(tmp_path):
+    """A household or congregation where every member names every other: the view's work grows with
+    persons x edges, not with the paths through the cluster (12 members: 11! paths). SQLite's
+    progress handler stops the query after a fixed amount of work, so a view that walks every path
+    fails here instead of hanging (work counted in VM steps, not time)."""
+    engine = engine_for(f"sqlite:///{tmp_path / 'w.db'}")
+    schema.upgrade(engine)
+    members = [f"K{i:02d}" for i in range(12)]
+    pairs = [("K_ROOT", "K00")] + [(a, b) for a in members for b in members if a != b]
+    edges = pd.DataFrame({"source_record_id": [f"r{i:04d}" for i in range(len(pairs))],
+                          "index_person_id": [a for a, _ in pairs], "contact_person_id": [b for _, b in pairs],
+                          "resolution": "id_number", "contact_date": "2020-02-01", "investigation_id": "",
+                          "batch_id": "b"})
+    with engine.begin() as conn:
+        bulk_insert(conn, "contact_edge", edges)
+    steps = {"n": 0}
+
+    def budget() -> int:
+        steps["n"] += 1
+        return 1 if steps["n"] > 20_000 else 0  # 20,000 x 1,000 VM steps
+
+    with engine.connect() as conn:
+        conn.connection.driver_connection.set_progress_handler(budget, 1000)
+        chain = pd.read_sql(sa.text("SELECT person_id, generation FROM v_contact_chain"), conn)
+    got = dict(zip(chain["person_id"], chain["generation"].astype(int)))
+    assert got == {"K_ROOT": 0, "K00": 1, **{m: 2 for m in members[1:]}}
