@@ -21,7 +21,8 @@ def policy_with_mass_screening(tmp_path):
     doc = yaml.safe_load(resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8"))
     doc["zero_report"]["deadline_hour"]["mass_screening"] = 18
     path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    # key order kept: arrival classes are matched in their order (a sorted dump would put other_region first)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 
