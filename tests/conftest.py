@@ -126,3 +126,16 @@ def hand_made_home(tmp_path_factory, warehouse_url: str, name: str):
     engine = engine_for(warehouse_url)
     schema.upgrade(engine)
     return mp, home, engine
+
+
+def fused_person(records: list[dict], as_of: str, policy, streets=("积玉桥街道", "粮道街道")):
+    """The fused person P1 of hand-made `records` as of `as_of`, with `next_change_at` (test helper)."""
+    import pandas as pd
+
+    from screenfuse.fuse import fuse_persons, next_change
+
+    frame = pd.DataFrame(records)
+    links = pd.DataFrame({"source_record_id": frame["source_record_id"], "person_id": "P1"})
+    persons = fuse_persons(frame, links, list(streets), as_of, policy)
+    persons["next_change_at"] = next_change(persons, as_of, policy)
+    return persons.set_index("person_id").loc["P1"]

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import fused_person
 from screenfuse.arrival_rules import arrival_classes
-from screenfuse.fuse import fuse_persons, next_change
 from screenfuse.policy import PolicyError, default_policy, parse_policy, record_status
 
 FEEDS = ("checkpoint", "police", "hospital", "community")
@@ -36,11 +36,7 @@ def status_of(*records, policy=POLICY) -> list[str]:
 
 
 def person(records: list[dict], as_of: str, policy=POLICY) -> pd.Series:
-    frame = pd.DataFrame(records)
-    links = pd.DataFrame({"source_record_id": frame["source_record_id"], "person_id": "P1"})
-    persons = fuse_persons(frame, links, STREETS, as_of, policy)
-    persons["next_change_at"] = next_change(persons, as_of, policy)
-    return persons.set_index("person_id").loc["P1"]
+    return fused_person(records, as_of, policy, STREETS)
 
 
 def business(purpose="商务洽谈", leaves="2020-03-25", arrived="2020-03-20", came_from="意大利", **values):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from conftest import fused_person
 from screenfuse.fuse import fuse_persons, record_status
 from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.policy import default_policy
@@ -108,12 +109,7 @@ def test_a_discharged_person_steps_through_isolation_home_observation_and_follow
 
 def _person(records: list[dict], as_of: str, policy=POLICY) -> pd.Series:
     """The fused person P1 of `records` as of `as_of`, with `next_change_at`."""
-    from screenfuse.fuse import next_change
-    frame = pd.DataFrame(records)
-    links = pd.DataFrame({"source_record_id": frame["source_record_id"], "person_id": "P1"})
-    persons = fuse_persons(frame, links, STREETS, as_of, policy)
-    persons["next_change_at"] = next_change(persons, as_of, policy)
-    return persons.set_index("person_id").loc["P1"]
+    return fused_person(records, as_of, policy, STREETS)
 
 
 def test_death_is_terminal_later_records_are_flagged_not_acted_on():
