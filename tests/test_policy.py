@@ -16,7 +16,7 @@ from screenfuse.policy import (
     load_policy, parse_policy, record_status,
 )
 
-FEEDS = ("checkpoint", "police", "hospital", "community")
+FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list")
 
 
 def default_doc() -> dict:

@@ -12,7 +12,7 @@ from screenfuse.config import ConfigError
 from screenfuse.policy import PolicyError, default_policy, load_policy
 from screenfuse.reporting_units import units_path
 
-FEEDS = ("checkpoint", "police", "hospital", "community", "mass_screening")
+FEEDS = ("checkpoint", "police", "hospital", "community", "mass_screening", "arrivals", "city_list")
 
 
 def policy_with_mass_screening(tmp_path):

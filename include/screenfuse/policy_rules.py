@@ -11,13 +11,14 @@ import pandas as pd
 
 from screenfuse.arrival_rules import arrival_classes
 from screenfuse.per_person import lookup
+from screenfuse.policy_city_lists import city_list_statuses
 from screenfuse.policy_types import NO_STATUS, Policy
 
 
 def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
     """What each source record on its own says about the person: the highest-priority status any
-    rule gives it, or the status of the arrival class it is in (`arrivals`: `arrival_rules`), else
-    "none". Reads feed, temperature, category, action, contact_of_name, contact_of_id, came_from,
+    rule gives it, the status of the arrival class it is in (`arrivals`: `arrival_rules`) or of its
+    city-list category (`city_lists`: `policy_city_lists`), else "none". Reads feed, temperature, category, action, contact_of_name, contact_of_id, came_from,
     arrival_date and event_time (and travel_purpose, departure_date for a refinement class), and for
     mass-screening samples the joined outcome (screening_result, screening_scope, hours_waited:
     `mass_screening.attach_outcomes`); a missing column counts as empty."""
@@ -33,6 +34,9 @@ def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
         arrival = arrival_classes(records, policy.arrivals)
         by_class = {"": rank[NO_STATUS]} | {c.name: rank[c.status] for c in policy.arrivals.classes}
         best = np.minimum(best, lookup(arrival, by_class, rank[NO_STATUS]).astype(np.int64))
+    if policy.city_lists is not None and len(records):
+        listed = city_list_statuses(records, policy.city_lists)
+        best = np.minimum(best, lookup(listed, rank | {"": rank[NO_STATUS]}, rank[NO_STATUS]).astype(np.int64))
     names = np.array(policy.status_priority, dtype=object)
     return pd.Series(names[best], index=records.index, dtype=object)
 

@@ -17,6 +17,7 @@ from screenfuse.matching.strict_config import (
     NAME, ConfigProblem, ListOf, NamedMapping, Number, OnlyTrue, StrictModel, Text, WholeNumber, choice, show,
 )
 from screenfuse.policy_arrivals import ArrivalsSpec, check_arrival_statuses
+from screenfuse.policy_city_lists import CityListsSpec
 from screenfuse.policy_types import (
     CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, Contacts, LifecycleStep, Release, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
     ZeroReport, _Frozen,
@@ -177,6 +178,7 @@ class PolicyFile(StrictModel):
     title: Text = None
     key_areas: KeyAreasSpec = None  # the older single list (rule condition came_from_key_area)
     arrivals: ArrivalsSpec = None  # the arrival classes (policy_arrivals.py)
+    city_lists: CityListsSpec = None  # the city's lists: category → status (policy_city_lists.py)
     timezone: Text = None  # the local clock of every time people read and type (default Asia/Shanghai)
     verify_first: VerifyFirstSpec = None
     expires: ListOf(Any, allow_empty=True) = ()
@@ -264,6 +266,8 @@ class PolicyFile(StrictModel):
                                     at=f"rules[{i}].when.came_from_key_area")
         if self.arrivals is not None:
             check_arrival_statuses(self.arrivals, findings, self.status_measures)
+        if self.city_lists is not None:
+            self.city_lists.check(feeds, findings, self.status_measures)
         for status, measure in self.status_measures.items():
             choice(status, statuses, "status", at=f"status_measures.{status}", is_key=True)
             if status == NO_STATUS:
@@ -360,6 +364,7 @@ class PolicyFile(StrictModel):
             key_areas=self.key_areas.names if self.key_areas is not None else (),
             key_area_days=self.key_areas.within_days if self.key_areas is not None else None,
             arrivals=self.arrivals.to_arrivals() if self.arrivals is not None else None,
+            city_lists=self.city_lists.to_city_lists() if self.city_lists is not None else None,
             rules=tuple(Rule(rule.status, rule.feeds, _Frozen(rule.when.given())) for rule in self.rules),
             measure_specs=_Frozen({name: Measure(name, spec.label, spec.days, spec.hours_to_act)
                                    for name, spec in self.measures.items()}),

@@ -184,6 +184,7 @@ class Policy:
     release: tuple[Release, ...] = ()  # statuses that end by a negative result after an observation period
     contacts: Contacts | None = None  # a close contact's measure by the index case's status
     arrivals: Arrivals | None = None  # the arrival classes (seed 002 l.24), judged on the arrival day
+    city_lists: Any = None  # policy_city_lists.CityLists: the city's categories → statuses (seed 002 l.34)
     result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
