@@ -412,3 +412,45 @@ FROM contact_edge e
 JOIN source_record s ON s.source_record_id = e.source_record_id
 LEFT JOIN person p ON p.person_id = e.contact_person_id
 WHERE e.index_person_id IS NULL;
+
+-- Arrivals counted until placed (入境/一人一档, feed arrivals; seed 000 l.43 "到达—隔离—检测—分类转运—纳入防控
+-- 体系"): per person registered at a hub, their latest arrival (hub, arrived_local: the hub's local time as
+-- sent), while the person needs a measure (person.measure not empty) and is not placed yet: no push item of
+-- theirs created since the arrival was answered 已隔离 or 已转运, and v_person_whereabouts does not hold them at
+-- a hospital, a 方舱, a fever clinic, an isolation point or home (or dead). street: the list the item went to
+-- (the street of the destination address; 区级清单 when the address routes to no street). hours_unplaced: from
+-- the arrival to the latest report day's end (local clock of v_local_clock).
+CREATE VIEW v_arrivals_unplaced AS
+SELECT COALESCE(p.responsible_list, '') AS street, COALESCE(p.community, '') AS community, a.person_id,
+       (SELECT MIN(r.unit) FROM person_link l JOIN source_record r ON r.source_record_id = l.source_record_id
+        WHERE l.person_id = a.person_id AND r.feed = 'arrivals' AND r.event_time = a.arrived_local) AS hub,
+       a.arrived_local, a.arrivals, p.status, p.measure, COALESCE(w.place, '') AS place,
+       ROUND((julianday(d.as_of) + c.utc_offset_hours / 24.0 - julianday(a.arrived_local)) * 1440) / 60.0 AS hours_unplaced,
+       d.as_of
+FROM (SELECT l.person_id, MAX(r.event_time) AS arrived_local, COUNT(*) AS arrivals
+      FROM source_record r JOIN person_link l ON l.source_record_id = r.source_record_id
+      WHERE r.feed = 'arrivals'
+      GROUP BY l.person_id) a
+JOIN person p ON p.person_id = a.person_id
+CROSS JOIN v_local_clock c
+CROSS JOIN (SELECT MAX(as_of) AS as_of FROM v_report_day) d
+LEFT JOIN v_person_whereabouts w ON w.person_id = a.person_id
+WHERE COALESCE(p.measure, '') <> ''
+  AND COALESCE(w.place, '') NOT IN ('designated_hospital', 'fangcang', 'fever_clinic', 'isolation_point', 'home',
+                                    'deceased')
+  AND NOT EXISTS (SELECT 1 FROM push_item pi
+                  WHERE pi.person_id = a.person_id AND pi.answer_result IN ('已隔离', '已转运')
+                    AND julianday(pi.created_at) >= julianday(a.arrived_local) - c.utc_offset_hours / 24.0);
+
+-- The city's lists (市下推重点人员, feed city_list) by category as the city wrote it: rows, persons, the first
+-- and last list day, and the persons whose status is now 市下推待核实 (city_list_review: the default policy's
+-- status for a category its `city_lists` does not map; `screenfuse summary` names those categories).
+CREATE VIEW v_city_list_categories AS
+SELECT COALESCE(r.category, '') AS category, COUNT(*) AS records, COUNT(DISTINCT l.person_id) AS persons,
+       MIN(substr(r.event_time, 1, 10)) AS first_listed, MAX(substr(r.event_time, 1, 10)) AS last_listed,
+       COUNT(DISTINCT CASE WHEN p.status = 'city_list_review' THEN p.person_id END) AS persons_to_verify
+FROM source_record r
+LEFT JOIN person_link l ON l.source_record_id = r.source_record_id
+LEFT JOIN person p ON p.person_id = l.person_id
+WHERE r.feed = 'city_list'
+GROUP BY COALESCE(r.category, '');

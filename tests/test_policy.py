@@ -45,7 +45,7 @@ def test_default_policy_loads_with_the_expected_shape():
                                       "key_country_arrival", "non_key_country_arrival", "overseas_arrival",
                                       "business_short_stay", "screening_retest", "key_area_arrival",
                                       "area_of_concern_arrival", "discharged", "released", "other_region_arrival",
-                                      "cleared", "deceased", "none")
+                                      "city_list_review", "cleared", "deceased", "none")
     assert policy.status_labels["close_contact"] == "密接"
     assert len(policy.measure_specs) == 14
     assert policy.result_due_hours == 24
@@ -57,7 +57,8 @@ def test_default_policy_loads_with_the_expected_shape():
     assert [level.label for level in policy.risk_levels] == ["疫区", "疫点", "一般封闭式", "流动式"]
     assert policy.zero_report.timezone == "Asia/Shanghai"
     assert policy.timezone == "Asia/Shanghai"
-    assert set(policy.zero_report.deadline_hour) == set(FEEDS)
+    # every feed whose units report daily; the city's lists come when the city sends them
+    assert set(policy.zero_report.deadline_hour) == set(FEEDS) - {"city_list"}
     assert policy.source and len(policy.sha256) == 64
 
 
@@ -149,7 +150,7 @@ BROKEN = [
     (_rename("statuses.fever.priority", "prority"), "statuses.fever.prority", "did you mean 'priority'"),
     (_set("statuses.fever.label", DELETE), "statuses.fever.label", "is missing"),
     (_set("statuses.none", DELETE), "statuses.none", "lowest priority"),
-    (_set("statuses.deceased.priority", 19), "statuses.none.priority", "lowest priority"),
+    (_set("statuses.deceased.priority", 20), "statuses.none.priority", "lowest priority"),
     (_set("statuses.Fever", {"label": "发热", "priority": 12}), "statuses.Fever", "lower-case"),
     (_set("key_areas", {"names": ["湖北"], "within_days": -1}), "key_areas.within_days", "days ≥ 0"),
     (_set("key_areas", {"names": "湖北"}), "key_areas.names", "write it as a list"),
@@ -220,7 +221,7 @@ def test_broken_yaml_is_refused(tmp_path, text, key, fix):
 def test_rule_feeds_default_to_the_feed_contracts(tmp_path):
     doc = default_doc()
     doc["rules"][0]["feeds"] = ["feedback"]
-    with pytest.raises(PolicyError, match="known feeds: checkpoint"):
+    with pytest.raises(PolicyError, match="known feeds: arrivals, checkpoint, city_list"):
         load_policy(write_policy(tmp_path, doc))
     assert load_policy(write_policy(tmp_path, doc), [*FEEDS, "feedback"]).rules[0].feeds == ("feedback",)
 

@@ -43,7 +43,7 @@ def test_upgrade_creates_the_baseline_and_the_views(warehouses, kind, monkeypatc
     assert f"→ {head} (" in capsys.readouterr().out
     schema.require_current(engine)
     views = set(sa.inspect(engine).get_view_names())
-    assert views == set(schema.view_names()) and len(views) == 27  # v_late_reports: 0009; v_contact_chain, v_contact_edges_unresolved: 0010
+    assert views == set(schema.view_names()) and len(views) == 29  # v_late_reports: 0009; v_contact_chain, v_contact_edges_unresolved: 0010; v_arrivals_unplaced, v_city_list_categories
     with engine.connect() as conn:
         for view in views:  # every view answers on an empty warehouse (the local clock is one constant row)
             assert conn.execute(sa.text(f"SELECT COUNT(*) FROM {view}")).scalar() == (view == "v_local_clock"), view

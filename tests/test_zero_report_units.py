@@ -36,7 +36,7 @@ def units_with(tmp_path, *rows):
 
 def test_every_feed_of_the_default_policy_has_its_units():
     feeds = set(default_policy().zero_report.deadline_hour)
-    assert feeds == {"checkpoint", "police", "hospital", "community"}
+    assert feeds == {"checkpoint", "police", "hospital", "community", "arrivals"}  # arrivals: the hubs (四站一场)
     assert set(reporting.expected_units(feeds)["unit_type"]) == feeds
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from screenfuse import warehouse
+from screenfuse.policy_city_lists import unmapped_categories
 
 CATEGORY_ORDER = ["confirmed", "asymptomatic", "suspected", "fever", "close_contact"]
 BACKLOG = [("confirmed", "confirmed not admitted (确诊未收治)"), ("suspected", "suspected not isolated (疑似未隔离)"),
@@ -17,10 +18,10 @@ PLACE_ORDER = ["designated_hospital", "fangcang", "fever_clinic", "isolation_poi
                "unknown"]
 
 
-def command_centre_lines(engine, timezone: str, pad) -> list[str]:
+def command_centre_lines(engine, timezone: str, pad, city_lists=None) -> list[str]:
     """The "command centre, today" block; `timezone`: the configured policy's (the views count
     local days at v_local_clock's offset, and the block says so when the two differ); `pad`
-    aligns CJK text."""
+    aligns CJK text; `city_lists`: the configured policy's (which categories it maps)."""
     day = warehouse.read_frame(engine, "queries/summary_report_day.sql")
     if day.empty:
         return ["command centre: no report day yet (no published run)"]
@@ -50,6 +51,23 @@ def command_centre_lines(engine, timezone: str, pad) -> list[str]:
     places = warehouse.read_frame(engine, "queries/summary_whereabouts.sql").set_index("place")
     held = [f"{places.loc[p, 'place_label']} {int(places.loc[p, 'persons'])}" for p in PLACE_ORDER if p in places.index]
     lines.append("  where people are held now (v_person_whereabouts): " + (", ".join(held) if held else "nobody"))
+    return lines + arrival_lines(engine, city_lists, pad)
+
+
+def arrival_lines(engine, city_lists, pad) -> list[str]:
+    """Arrivals counted until placed (seed 000 l.43) and the city's lists by category (seed 002
+    l.34), naming the categories the policy does not map (kept, checked at the door)."""
+    a = warehouse.read_frame(engine, "queries/summary_arrivals.sql").fillna(0).iloc[0]
+    lines = [f"  arrivals (入境/一人一档) not yet placed (v_arrivals_unplaced): {int(a.persons)} of {int(a.arrived)} "
+             f"registered, longest {float(a.oldest_hours):.1f} h; {int(a.district_list)} on the district list "
+             "(destination routed to no street)"]
+    lists = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_city_lists.sql"), ["category"])
+    if lists.empty:
+        return lines + ["  city lists (市下推重点人员): none received"]
+    unknown = lists[unmapped_categories(lists["category"], city_lists)]
+    named = ", ".join(f"{c.category} {int(c.records)}" for c in unknown.itertuples()) or "none"
+    lines.append(f"  city lists (市下推重点人员, v_city_list_categories): {int(lists['records'].sum())} rows, "
+                 f"{len(lists)} categories; not mapped by the policy (kept, 上门核查): {named}")
     return lines
 
 

@@ -43,7 +43,7 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
               f" ({escalated} escalated, 超时)"]
     lines += [f"  {_pad(p.street, 14)} {p.items:>5}" + (f"  超时 {int(p.escalated)}" if p.escalated else "")
               for p in push.itertuples()]
-    lines += [""] + command_centre_lines(engine, policy.timezone, _pad)
+    lines += [""] + command_centre_lines(engine, policy.timezone, _pad, policy.city_lists)
     lines += [""] + loop_lines(engine)
     lines += ["", f"outbox:     {settings.outbox}", f"quarantine: {settings.quarantine} (and table quarantine)",
               "warehouse tables: person, person_status, source_record, person_link, quarantine, push_item, push_feedback, "
