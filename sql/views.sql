@@ -417,7 +417,8 @@ WHERE e.index_person_id IS NULL;
 -- 体系"): per person registered at a hub, their latest arrival (hub, arrived_local: the hub's local time as
 -- sent), while the person needs a measure (person.measure not empty) and is not placed yet: no push item of
 -- theirs created since the arrival was answered 已隔离 or 已转运, and v_person_whereabouts does not hold them at
--- a hospital, a 方舱, a fever clinic, an isolation point or home (or dead). street: the list the item went to
+-- a hospital, a 方舱, a fever clinic, an isolation point or home (or dead), nor in the community on an answer
+-- (a measure that holds nobody, e.g. health monitoring, answered 已核实). street: the list the item went to
 -- (the street of the destination address; 区级清单 when the address routes to no street). hours_unplaced: from
 -- the arrival to the latest report day's end (local clock of v_local_clock).
 CREATE VIEW v_arrivals_unplaced AS
@@ -438,6 +439,7 @@ LEFT JOIN v_person_whereabouts w ON w.person_id = a.person_id
 WHERE COALESCE(p.measure, '') <> ''
   AND COALESCE(w.place, '') NOT IN ('designated_hospital', 'fangcang', 'fever_clinic', 'isolation_point', 'home',
                                     'deceased')
+  AND NOT (COALESCE(w.place, '') = 'community' AND COALESCE(w.evidence, '') = 'answer')
   AND NOT EXISTS (SELECT 1 FROM push_item pi
                   WHERE pi.person_id = a.person_id AND pi.answer_result IN ('已隔离', '已转运')
                     AND julianday(pi.created_at) >= julianday(a.arrived_local) - c.utc_offset_hours / 24.0);

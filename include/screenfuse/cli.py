@@ -22,7 +22,29 @@ def _generate(args) -> int:
     print(f"generated {result['people']} people, {result['files']} files into {args.out} ({rows}); truth in {args.truth}")
     if args.mass_screening:
         _generate_mass(args)
+    if args.arrivals or args.city_lists:
+        _generate_arrivals(args)
     return 0
+
+
+def _generate_arrivals(args) -> None:
+    """The arrivals (入境/一人一档) and the city's lists (市下推) of the same day, for the people just
+    written (truth/people.csv)."""
+    import pandas as pd
+
+    from screenfuse.synthetic_arrivals import generate_arrivals, generate_city_lists
+
+    suffix = f"_{args.day_index}" if args.day_index else ""
+    people = pd.read_csv(Path(args.truth) / f"people{suffix}.csv", dtype=str, keep_default_na=False)
+    day, out, truth = date.fromisoformat(args.day), Path(args.out), Path(args.truth)
+    if args.arrivals:
+        done = generate_arrivals(args.arrivals, args.seed, day, out, truth, people, args.day_index, args.zero_reports)
+        print(f"arrivals: {done['rows']} rows in {done['files']} hub files ({done['abroad']} from abroad, "
+              f"{done['foreign']} foreign nationals, {done['business']} business travellers)")
+    if args.city_lists:
+        done = generate_city_lists(args.city_lists, args.seed, day, out, truth, people, args.day_index)
+        categories = ", ".join(f"{k} {v}" for k, v in done["categories"].items())
+        print(f"city lists: {done['rows']} rows in {done['files']} lists ({categories})")
 
 
 def _generate_mass(args) -> None:
@@ -219,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--mass-screening", type=int, default=0, metavar="N",
                      help="also N rows of mass nucleic-acid screening (全员核酸筛查) that day: sampling files per "
                      "sampling point in mass_screening/, the labs' results in mass_screening_result/")
+    gen.add_argument("--arrivals", type=int, default=0, metavar="N",
+                     help="also N arrivals (入境/一人一档) registered at the hubs that day, in arrivals/")
+    gen.add_argument("--city-lists", type=int, default=0, metavar="N",
+                     help="also N rows of the city's lists of key persons (市下推重点人员) that day, in city_list/")
     gen.set_defaults(func=_generate)
 
     ans = sub.add_parser("answer", help="synthetic feedback: street offices answer the lists of one outbox batch")

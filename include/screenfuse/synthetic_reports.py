@@ -60,8 +60,13 @@ def write_zero_reports(rows: dict, out: Path, day: date, silent: set, late: set)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes((",".join(headers) + "\n").encode("utf-8"))
         written += 1
+    arrive_late(out, day, late)
+    return written
+
+
+def arrive_late(out: Path, day: date, late: set) -> None:
+    """The late units' files of `day` (rows or header only) get their late arrival time."""
     arrival = datetime.combine(day, LATE_AT, tzinfo=ZoneInfo(LOCAL_ZONE)).timestamp()
     for feed, name in sorted(late):
         for path in sorted((out / feed).glob(f"{name}_{day:%Y%m%d}.*")):
             os.utime(path, (arrival, arrival))
-    return written
