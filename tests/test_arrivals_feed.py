@@ -308,3 +308,32 @@ def test_hubs_report_daily(hours):
     silent = set(hours["h1"]["silent"]["unit_name"])
     # the three hubs that sent a file (one header-only) reported; the two others are silent
     assert silent == {"武昌站专班", "傅家坡长途客运站专班"}
+
+
+# ------------------------------------------------------------------------------ the generator
+
+def test_the_generator_writes_hub_files_the_contract_reads(tmp_path):
+    from screenfuse.synthetic import generate
+    from screenfuse.synthetic_arrivals import generate_arrivals, generate_city_lists
+
+    generate(400, 5, datetime(2020, 3, 20).date(), tmp_path / "landing", tmp_path / "truth")
+    people = pd.read_csv(tmp_path / "truth" / "people.csv", dtype=str, keep_default_na=False)
+    runs = []
+    for out in ("a", "b"):  # the same seed, the same files
+        done = generate_arrivals(120, 5, datetime(2020, 3, 20).date(), tmp_path / out, tmp_path / f"truth_{out}", people)
+        generate_city_lists(40, 5, datetime(2020, 3, 20).date(), tmp_path / out, tmp_path / f"truth_{out}", people)
+        runs.append({p.relative_to(tmp_path / out): p.read_bytes() for p in sorted((tmp_path / out).rglob("*.*"))})
+    assert runs[0] == runs[1] and done["foreign"] > 0 and done["business"] > 0
+    contract, gazetteer = load_contract("arrivals"), load_gazetteer()
+    records = pd.concat([stage_file(p, contract, gazetteer).records for p in sorted((tmp_path / "a" / "arrivals").iterdir())])
+    statuses = set(record_status(records, POLICY))
+    # 2020-03-20: 韩国, 日本, 意大利, 伊朗 and 澳大利亚 are key countries; business travellers leave within 7 days
+    assert {"key_country_arrival", "non_key_country_arrival", "business_short_stay", "other_region_arrival"} <= statuses
+    passports = records[records["id_type"] == "passport"]
+    assert len(passports) > 0 and passports["name"].str.fullmatch(r"[A-Za-z]+").any()  # names in Latin letters
+    assert (records["street"] != "").mean() > 0.9  # destinations route to a street, a few do not
+    truth = pd.read_csv(tmp_path / "truth_a" / "truth_arrivals.csv", dtype=str)
+    assert len(truth) == len(records) and truth["person_key"].str.startswith("F").sum() == done["foreign"]
+    lists = pd.read_csv(tmp_path / "a" / "city_list" / "市下推A_20200320.csv", dtype=str, keep_default_na=False)
+    assert "次密接" in set(lists["人员类别"]) or "次密接" in set(
+        pd.read_csv(tmp_path / "a" / "city_list" / "市下推B_20200320.csv", dtype=str)["人员类别"])

@@ -138,6 +138,8 @@ def noisy_tubes(tubes: np.ndarray, rng) -> np.ndarray:
 
 def phones(n: int, rng) -> np.ndarray:
     """Random mobile numbers (1[3-9] and nine digits)."""
+    if n == 0:  # numpy's zfill cannot take an empty array
+        return np.empty(0, dtype=object)
     return ("1" + np.array(list("3456789"), dtype=object)[rng.integers(0, 7, n)]
             + np.char.zfill(rng.integers(0, 10**9, n).astype(str), 9).astype(object))
 
