@@ -23,6 +23,7 @@ from screenfuse.pipeline import run_batch
 from screenfuse.policy import PolicyError, default_policy, parse_policy, record_status
 from screenfuse.policy_city_lists import city_list_statuses, unmapped_categories
 from screenfuse.report import summary_text
+from screenfuse.validation import validate_rows
 
 FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list")
 POLICY = default_policy(FEEDS)
@@ -95,6 +96,21 @@ def test_a_hub_file_without_its_hub_column_is_quarantined_whole(tmp_path):
     staged = stage_file(path, load_contract("arrivals"), load_gazetteer())
     assert staged.status == "quarantined" and "required column 'unit'" in staged.reason
     assert "测试甲" not in staged.reason
+
+
+def test_the_gx_row_suite_of_the_hubs_quarantines_with_reasons(tmp_path):
+    path = tmp_path / "武汉站专班_20200318.csv"
+    write(path, ARRIVALS, [
+        ["武汉站专班", "2020-03-18 08:30", "测试甲", "", ID_B, "13900000001", "", "G1", "北京", "", HOME_A, "", "", ""],
+        ["", "2020-03-18 08:40", "测试乙", "", ID_C, "13900000002", "", "G2", "北京", "", HOME_A, "", "", ""],
+        ["武汉站专班", "昨天", "测试丙", "", ID_D, "13900000003", "", "G3", "北京", "", HOME_A, "", "", ""],
+        ["武汉站专班", "2020-03-18 09:00", "测试丁", "", "4.20106E+17", "", "", "G4", "北京", "", "", "", "", ""],
+    ])
+    contract = load_contract("arrivals")
+    reasons = validate_rows(stage_file(path, contract, load_gazetteer()).records, contract).tolist()
+    assert reasons == ["", "unit missing", "event_time missing or not a date/time",
+                       "id_number unusable (Excel scientific notation or not an ID number)"]
+    assert not any("测试" in r or "1390000" in r for r in reasons)
 
 
 def test_the_city_list_contract_needs_a_category():
