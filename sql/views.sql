@@ -138,7 +138,8 @@ FROM screening_outcome o
 LEFT JOIN screening_sample s ON s.source_record_id = o.source_record_id;
 
 -- Each person's timeline (人员轨迹): every source record of every feed linked to them (screened at
--- a checkpoint, visited by a grid worker, traced by the police, seen or tested at a hospital), each
+-- a checkpoint, visited by a grid worker, traced by the police, seen or tested at a hospital,
+-- registered on arrival at a hub, named on a city list with its category), each
 -- status change and each push item's life (pushed, escalated, answered, closed), in time order.
 -- `clock`: source records carry the unit's local time as sent; the pipeline's own events are UTC.
 -- Status rows and push items are kept under the person id they were decided for.
@@ -151,6 +152,8 @@ SELECT l.person_id, r.event_time AS at, 'local' AS clock, r.feed AS source,
             WHEN r.feed = 'hospital' AND r.category = '出院' THEN 'discharged'
             WHEN r.feed = 'hospital' AND r.category = '死亡' THEN 'deceased'
             WHEN r.feed = 'hospital' THEN 'hospital_visit'
+            WHEN r.feed = 'arrivals' THEN 'arrived'
+            WHEN r.feed = 'city_list' THEN 'listed'
             ELSE 'record' END AS event,
        COALESCE(r.category, '') AS detail, r.unit, r.source_record_id AS reference
 FROM source_record r

@@ -272,6 +272,8 @@ def _read(engine) -> dict:
             "categories": read("SELECT * FROM v_city_list_categories"),
             "quarantine": read("SELECT feed, reason FROM quarantine"),
             "silent": read("SELECT feed, unit_name FROM v_silent_units WHERE feed = 'arrivals'"),
+            "timeline": read("SELECT source, event, detail, unit FROM v_person_timeline "
+                             "WHERE source IN ('arrivals', 'city_list')"),
         }
 
 
@@ -318,6 +320,13 @@ def test_the_city_list_keeps_every_category_and_names_the_unknown_one(hours):
     quarantined = hours["h1"]["quarantine"]
     assert quarantined[quarantined["feed"] == "city_list"]["reason"].tolist() == ["category missing"]
     assert not quarantined["reason"].str.contains("测试|1390000").any()
+
+
+def test_the_timeline_shows_the_arrival_and_the_listing(hours):
+    timeline = hours["h1"]["timeline"]
+    arrived = timeline[timeline["event"] == "arrived"]
+    assert sorted(arrived["unit"]) == ["天河机场入境专班", "天河机场入境专班", "武汉站专班"]
+    assert sorted(timeline[timeline["event"] == "listed"]["detail"]) == ["次密接", "密接"]
 
 
 def test_hubs_report_daily(hours):
