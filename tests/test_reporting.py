@@ -16,8 +16,9 @@ UNITS = pd.DataFrame({
 
 def test_expected_units_cover_every_feed_the_policy_names_police_stations_included():
     units = reporting.expected_units(default_policy().zero_report.deadline_hour)
-    assert {"checkpoint", "police", "hospital", "community"} == set(units["unit_type"])
+    assert {"checkpoint", "police", "hospital", "community", "arrivals"} == set(units["unit_type"])
     assert units["unit_id"].is_unique
+    assert (units["unit_type"] == "arrivals").sum() == 5  # the hubs' teams (四站一场, seed 000 l.43)
     assert (units["unit_type"] == "community").sum() == 125
     police = units[units["unit_type"] == "police"]
     assert len(police) == 14 and police["street"].is_unique  # one station per street of the district
