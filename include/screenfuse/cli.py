@@ -22,7 +22,31 @@ def _generate(args) -> int:
     print(f"generated {result['people']} people, {result['files']} files into {args.out} ({rows}); truth in {args.truth}")
     if args.mass_screening:
         _generate_mass(args)
+    if args.pharmacies or args.self_report:
+        _generate_registrations(args)
     return 0
+
+
+def _generate_registrations(args) -> None:
+    """The pharmacies' registrations and the self-reports of the same day, by the people just
+    written (truth/people.csv)."""
+    import pandas as pd
+
+    from screenfuse.synthetic_pharmacy import generate_pharmacy
+    from screenfuse.synthetic_self_report import generate_self_report
+
+    suffix = f"_{args.day_index}" if args.day_index else ""
+    people = pd.read_csv(Path(args.truth) / f"people{suffix}.csv", dtype=str, keep_default_na=False)
+    day, out, truth = date.fromisoformat(args.day), Path(args.out), Path(args.truth)
+    if args.pharmacies:
+        done = generate_pharmacy(args.pharmacies, args.seed, day, out, truth, people, args.day_index, args.zero_reports)
+        print(f"pharmacies: {done['rows']} registrations at {done['pharmacies']} pharmacies "
+              f"({done['fever_medicine']} fever medicine, {done['bad']} bad rows), {done['files']} files")
+    if args.self_report:
+        done = generate_self_report(args.self_report, args.seed, day, out, truth, people, args.day_index)
+        print(f"self-reports: {done['rows']} reports ({done['fever']} fever, {done['contact']} contact, "
+              f"{done['arrival']} arrival, {done['suspected']} suspected, {done['symptoms']} other symptoms, "
+              f"{done['bad']} bad rows), {done['files']} files")
 
 
 def _generate_mass(args) -> None:
@@ -219,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--mass-screening", type=int, default=0, metavar="N",
                      help="also N rows of mass nucleic-acid screening (全员核酸筛查) that day: sampling files per "
                      "sampling point in mass_screening/, the labs' results in mass_screening_result/")
+    gen.add_argument("--pharmacies", type=int, default=0, metavar="N",
+                     help="also about N pharmacy registrations of fever, cough and cold medicine buyers (药店购药实名登记) "
+                     "that day, one file per pharmacy in pharmacy/")
+    gen.add_argument("--self-report", type=int, default=0, metavar="N",
+                     help="also about N self-reports (自主申报: mini-program and hotline) that day in self_report/")
     gen.set_defaults(func=_generate)
 
     ans = sub.add_parser("answer", help="synthetic feedback: street offices answer the lists of one outbox batch")
