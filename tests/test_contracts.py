@@ -3,15 +3,16 @@ import pytest
 from screenfuse.contracts import ContractError, load_contract, load_contracts
 
 
-def test_seven_feeds_ship_with_contracts():
+def test_nine_feeds_ship_with_contracts():
     assert sorted(load_contracts()) == ["checkpoint", "community", "feedback", "hospital", "mass_screening",
-                                        "mass_screening_result", "police"]
+                                        "mass_screening_result", "pharmacy", "police", "self_report"]
     assert load_contracts()["feedback"].kind == "answers"
     assert load_contracts()["mass_screening_result"].kind == "results"
     from screenfuse.contracts import person_feeds, result_feeds
 
     # feedback answers items and lab results name tubes: neither enters matching
-    assert person_feeds() == ["checkpoint", "community", "hospital", "mass_screening", "police"]
+    assert person_feeds() == ["checkpoint", "community", "hospital", "mass_screening", "pharmacy", "police",
+                              "self_report"]
     assert result_feeds() == ["mass_screening_result"]
 
 
