@@ -41,6 +41,7 @@ LAYOUTS = [  # canonical → header; the first takes the temperature at the coun
     {"unit": "药店", "time": "销售时间", "name": "姓名", "id_type": "证件类型", "id": "证件号码", "phone": "手机号",
      "address": "住址", "medicine": "所购药品", "category": "药品分类", "symptoms": "自述症状"},
 ]
+SICK_SHARE = 0.3  # at most this share of a day's buyers are the fever and suspected cases
 BAD_SHARE = 0.02  # rows the ingest must quarantine: no name, an unreadable time, a category outside the five
 
 
@@ -77,11 +78,12 @@ def generate_pharmacy(rows: int, seed: int, day: date, out: Path, truth: Path, p
 
 
 def _buyers(rows: int, people: pd.DataFrame, rng) -> pd.DataFrame:
-    """Who buys what: fever cases mostly fever medicine, a few suspected cases, then residents with a cold."""
+    """Who buys what: fever cases mostly fever medicine, a few suspected cases (at most SICK_SHARE of the
+    rows), then residents with a cold."""
     alive = people[~people["true_status"].isin(["confirmed", "deceased"])]
     status = alive["true_status"].to_numpy()
     sick = alive[((status == "fever") & (rng.random(len(alive)) < 0.4))
-                 | ((status == "suspected") & (rng.random(len(alive)) < 0.2))]
+                 | ((status == "suspected") & (rng.random(len(alive)) < 0.2))].head(int(rows * SICK_SHARE))
     rest = alive.drop(sick.index)
     others = rest.iloc[np.sort(rng.choice(len(rest), size=min(max(rows - len(sick), 0), len(rest)), replace=False))]
     plan = pd.concat([sick, others]).head(max(rows, 0)).reset_index(drop=True)

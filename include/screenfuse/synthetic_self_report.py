@@ -33,6 +33,7 @@ LAYOUTS = [  # the mini-program's export; the hotline's log
      "reported_as": "人员类别", "symptoms": "症状", "temperature": "最高体温", "came_from": "近期去过"},
 ]
 OTHER_SYMPTOMS = ["咳嗽", "干咳", "乏力", "咽痛", "咳嗽、乏力", "腹泻", "胸闷", "嗅觉减退"]
+KEEN_SHARE = 0.6  # at most this share of a day's reports come from the cases, contacts and arrivals
 BAD_SHARE = 0.02
 
 
@@ -62,8 +63,8 @@ def _reporters(rows: int, people: pd.DataFrame, rng, day: date) -> pd.DataFrame:
     status = alive["true_status"].to_numpy()
     keen = {"fever": 0.3, "close_contact": 0.15, "key_area_arrival": 0.2, "suspected": 0.15}
     pick = np.array([rng.random() < keen.get(s, 0.0) for s in status], dtype=bool)
-    chosen = alive[pick]
-    rest = alive[~pick]
+    chosen = alive[pick].head(int(rows * KEEN_SHARE))
+    rest = alive.drop(chosen.index)
     extra = max(rows - len(chosen), 0)
     others = rest.iloc[np.sort(rng.choice(len(rest), size=min(extra, len(rest)), replace=False))]
     plan = pd.concat([chosen, others]).head(max(rows, 0)).reset_index(drop=True)
