@@ -161,8 +161,9 @@ def test_every_registered_category_is_verified(category, expected):
 
 
 def test_a_fever_said_or_measured_at_the_counter_counts():
-    assert status_of(bought("感冒", symptoms="发烧、咳嗽"), bought("止咳", temperature=38.1), bought("感冒", temperature=37.0)) \
-        == ["fever_medicine_buyer", "fever", "cold_medicine_buyer"]
+    assert status_of(bought("感冒", symptoms="发烧、咳嗽"), bought("止咳", temperature=38.1), bought("感冒", temperature=37.0),
+                     bought("感冒", symptoms="无发热")) \
+        == ["fever_medicine_buyer", "fever", "cold_medicine_buyer", "cold_medicine_buyer"]
     # the pharmacy rules read only pharmacy rows: a checkpoint row with the same details is nobody's purchase
     assert status_of(rec("c1", "checkpoint", medicine_category="退烧")) == ["none"]
 
@@ -197,6 +198,10 @@ def test_a_hospital_clearing_after_the_purchase_ends_it_one_before_does_not():
     ({"reported_as": "确诊"}, "suspected"),          # a self-declaration is not a diagnosis
     ({"reported_as": "密接"}, "close_contact"),
     ({"symptoms": "无", "temperature": 36.5, "reported_as": "无"}, "none"),
+    ({"symptoms": "无发热、无咳嗽"}, "none"),           # what the person denies is no symptom
+    ({"symptoms": "无发热、咳嗽"}, "symptom_self_report"),
+    ({"symptoms": "否认发热；腹泻"}, "symptom_self_report"),
+    ({"symptoms": "没有咳嗽 低烧"}, "fever"),
 ])
 def test_what_a_self_report_says_decides_its_status(values, expected):
     assert status_of(reported(**values)) == [expected]

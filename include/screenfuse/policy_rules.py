@@ -106,8 +106,8 @@ class _Facts:
             return (self.text("screening_scope") == "awaiting").to_numpy() & (waited >= self.policy.result_due_hours)
         if condition in ("medicine_category_in", "reported_as_in"):
             return self.detail(DETAIL_CONDITIONS[condition]).isin(value).to_numpy()
-        if condition == "symptoms_contain_any":
-            return _contains_any(self.detail("symptoms"), value)
+        if condition == "symptoms_contain_any":  # 无发热、咳嗽: a cough, no fever
+            return _contains_any(self.detail("symptoms").str.replace(_NEGATED, "", regex=True), value)
         if condition == "contact_link":
             return (self.text("contact_of_name").ne("") | self.text("contact_of_id").ne("")).to_numpy()
         if condition == "came_from_key_area":
@@ -123,6 +123,10 @@ class _Facts:
         taken = pd.to_datetime(self.text("event_time").str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
         recent = arrival.isna() | taken.isna() | (arrival >= taken - pd.Timedelta(days=days))
         return recent.to_numpy()
+
+
+# a symptom a form or a caller denies (无发热, 没有咳嗽, 否认乏力, 不咳): one item of the list, up to the next separator
+_NEGATED = re.compile(r"(?:^|(?<=[、,，;；/\s]))(?:无|没有|未|否认|否|不)[^、,，;；/\s]*")
 
 
 def _contains_any(values: pd.Series, needles: Iterable[str]) -> np.ndarray:
