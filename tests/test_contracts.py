@@ -5,13 +5,14 @@ from screenfuse.contracts import ContractError, load_contract, load_contracts
 
 def test_nine_feeds_ship_with_contracts():
     assert sorted(load_contracts()) == ["arrivals", "checkpoint", "city_list", "community", "feedback", "hospital",
-                                        "mass_screening", "mass_screening_result", "police"]
+                                        "mass_screening", "mass_screening_result", "pharmacy", "police", "self_report"]
     assert load_contracts()["feedback"].kind == "answers"
     assert load_contracts()["mass_screening_result"].kind == "results"
     from screenfuse.contracts import person_feeds, result_feeds
 
     # feedback answers items and lab results name tubes: neither enters matching
-    assert person_feeds() == ["arrivals", "checkpoint", "city_list", "community", "hospital", "mass_screening", "police"]
+    assert person_feeds() == ["arrivals", "checkpoint", "city_list", "community", "hospital", "mass_screening", "pharmacy",
+                              "police", "self_report"]
     assert result_feeds() == ["mass_screening_result"]
 
 

@@ -8,7 +8,7 @@ from screenfuse.fuse import fuse_persons
 from screenfuse.lifecycle import status_changes
 from screenfuse.policy import PolicyError, default_policy, parse_policy
 
-FEEDS = ["checkpoint", "community", "hospital", "police", "arrivals", "city_list"]
+FEEDS = ["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report"]
 POLICY = default_policy(FEEDS)
 STREETS = ["积玉桥街道"]
 
@@ -120,14 +120,18 @@ def test_nothing_is_written_for_people_without_a_finding_and_merged_ids_are_clos
 def test_expires_names_statuses_whose_measure_has_days():
     # every arrival class of seed 002 l.24 ends on its own; business travellers after 7 days (l.28)
     assert POLICY.expires == ("key_country_arrival", "non_key_country_arrival", "overseas_arrival", "business_short_stay",
-                              "key_area_arrival", "area_of_concern_arrival", "other_region_arrival", "released")
+                              "key_area_arrival", "area_of_concern_arrival", "other_region_arrival", "released",
+                              # the pharmacies' and self-reports' signals, 14 days from the purchase or report
+                              "fever_medicine_buyer", "symptom_self_report", "cold_medicine_buyer")
     assert POLICY.expiry_days == {"key_country_arrival": 14, "non_key_country_arrival": 14, "overseas_arrival": 14,
                                   "business_short_stay": 7, "key_area_arrival": 14, "area_of_concern_arrival": 14,
-                                  "other_region_arrival": 14, "released": 14}
+                                  "other_region_arrival": 14, "released": 14, "fever_medicine_buyer": 14,
+                                  "symptom_self_report": 14, "cold_medicine_buyer": 14}
     from importlib import resources
 
     text = resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
-    listed = text[text.index("\nexpires: [") + 1:text.index("released]\n") + len("released]\n")]
+    start = text.index("\nexpires: [") + 1
+    listed = text[start:text.index("\n", text.index("]", start)) + 1]  # the list, to the end of its last line
     broken = text.replace(listed, "expires: [confirmed]\n")
     with pytest.raises(PolicyError, match=r"expires\[0\] is 'confirmed', whose measure \(transfer_designated_hospital\) "
                                           r"has no `days`"):
@@ -197,8 +201,8 @@ def test_a_release_needs_a_status_with_days_and_not_expires():
 
     text = resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
     with pytest.raises(PolicyError, match=r"release.close_contact is 'close_contact', which is also in expires"):
-        parse_policy(text.replace("other_region_arrival, released]", "other_region_arrival, released, "
-                                  "close_contact]"), feeds=FEEDS)
+        parse_policy(text.replace("other_region_arrival, released,\n", "other_region_arrival, released, "
+                                  "close_contact,\n"), feeds=FEEDS)
     with pytest.raises(PolicyError, match=r"release.close_contact.then is 'cleared'; a release leads to another status"):
         parse_policy(text.replace("    then: released\n    waiting_measure: release_test\n  asymptomatic:",
                                   "    then: cleared\n    waiting_measure: release_test\n  asymptomatic:"), feeds=FEEDS)

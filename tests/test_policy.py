@@ -16,7 +16,7 @@ from screenfuse.policy import (
     load_policy, parse_policy, record_status,
 )
 
-FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list")
+FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list", "pharmacy", "self_report")
 
 
 def default_doc() -> dict:
@@ -44,7 +44,8 @@ def test_default_policy_loads_with_the_expected_shape():
     assert policy.status_priority == ("confirmed", "asymptomatic", "suspected", "fever", "close_contact",
                                       "key_country_arrival", "non_key_country_arrival", "overseas_arrival",
                                       "business_short_stay", "screening_retest", "key_area_arrival",
-                                      "area_of_concern_arrival", "discharged", "released", "other_region_arrival",
+                                      "area_of_concern_arrival", "discharged", "fever_medicine_buyer",
+                                      "symptom_self_report", "cold_medicine_buyer", "released", "other_region_arrival",
                                       "city_list_review", "cleared", "deceased", "none")
     assert policy.status_labels["close_contact"] == "密接"
     assert len(policy.measure_specs) == 14
@@ -57,8 +58,9 @@ def test_default_policy_loads_with_the_expected_shape():
     assert [level.label for level in policy.risk_levels] == ["疫区", "疫点", "一般封闭式", "流动式"]
     assert policy.zero_report.timezone == "Asia/Shanghai"
     assert policy.timezone == "Asia/Shanghai"
-    # every feed whose units report daily; the city's lists come when the city sends them
-    assert set(policy.zero_report.deadline_hour) == set(FEEDS) - {"city_list"}
+    # every feed whose units report daily (pharmacies: seed 000 l.41 makes them registering units); the city's
+    # lists come when the city sends them, and the self-report line is no unit
+    assert set(policy.zero_report.deadline_hour) == set(FEEDS) - {"city_list", "self_report"}
     assert policy.source and len(policy.sha256) == 64
 
 
@@ -150,7 +152,7 @@ BROKEN = [
     (_rename("statuses.fever.priority", "prority"), "statuses.fever.prority", "did you mean 'priority'"),
     (_set("statuses.fever.label", DELETE), "statuses.fever.label", "is missing"),
     (_set("statuses.none", DELETE), "statuses.none", "lowest priority"),
-    (_set("statuses.deceased.priority", 20), "statuses.none.priority", "lowest priority"),
+    (_set("statuses.deceased.priority", 23), "statuses.none.priority", "lowest priority"),
     (_set("statuses.Fever", {"label": "发热", "priority": 12}), "statuses.Fever", "lower-case"),
     (_set("key_areas", {"names": ["湖北"], "within_days": -1}), "key_areas.within_days", "days ≥ 0"),
     (_set("key_areas", {"names": "湖北"}), "key_areas.names", "write it as a list"),

@@ -16,13 +16,15 @@ UNITS = pd.DataFrame({
 
 def test_expected_units_cover_every_feed_the_policy_names_police_stations_included():
     units = reporting.expected_units(default_policy().zero_report.deadline_hour)
-    assert {"checkpoint", "police", "hospital", "community", "arrivals"} == set(units["unit_type"])
+    assert {"checkpoint", "police", "hospital", "community", "arrivals", "pharmacy"} == set(units["unit_type"])
     assert units["unit_id"].is_unique
     assert (units["unit_type"] == "arrivals").sum() == 5  # the hubs' teams (四站一场, seed 000 l.43)
     assert (units["unit_type"] == "community").sum() == 125
     police = units[units["unit_type"] == "police"]
     assert len(police) == 14 and police["street"].is_unique  # one station per street of the district
     assert set(reporting.expected_units(["police"])["unit_type"]) == {"police"}
+    pharmacies = units[units["unit_type"] == "pharmacy"]  # seed 000 l.41: the registering pharmacies
+    assert sorted(pharmacies["unit_id"]) == ["PH001", "PH002", "PH003", "PH004", "PH005", "PH006"]
 
 
 def test_file_names_name_the_unit_and_the_day():

@@ -65,11 +65,11 @@ def arrival_classes(records: pd.DataFrame, arrivals: Arrivals) -> pd.Series:
         if not refined.any():
             continue
         if cls.purpose_contains:
-            purpose = _detail(records, PURPOSE_FIELD, refined)
+            purpose = detail_field(records, PURPOSE_FIELD, refined)
             refined &= purpose.str.contains("|".join(re.escape(p) for p in cls.purpose_contains), regex=True)\
                 .to_numpy(dtype=bool)
         if cls.leaves_within_days is not None:
-            leaves = _day(_detail(records, DEPARTURE_FIELD, refined))
+            leaves = _day(detail_field(records, DEPARTURE_FIELD, refined))
             refined &= ~np.isnat(leaves) & ~np.isnat(day) & (leaves >= day) \
                 & (leaves <= day + np.timedelta64(cls.leaves_within_days, "D"))
         chosen[refined] = i + 1
@@ -89,7 +89,7 @@ def _day(text: pd.Series) -> np.ndarray:
     return parsed.to_numpy(dtype="datetime64[D]")[codes] if len(distinct) else np.full(len(text), np.datetime64("NaT", "D"))
 
 
-def _detail(records: pd.DataFrame, field: str, mask: np.ndarray) -> pd.Series:
+def detail_field(records: pd.DataFrame, field: str, mask: np.ndarray) -> pd.Series:
     """A contract field beyond the canonical columns as text, for the rows in `mask` ("" elsewhere):
     the column when the frame has it, else the key of `details_json` (the ingest writes it as
     `"field": "value"`), read with one regular expression over the column."""

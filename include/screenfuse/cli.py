@@ -24,19 +24,26 @@ def _generate(args) -> int:
         _generate_mass(args)
     if args.arrivals or args.city_lists:
         _generate_arrivals(args)
+    if args.pharmacies or args.self_report:
+        _generate_registrations(args)
     return 0
+
+
+def _people_of_the_day(args):
+    """The people just written (truth/people.csv, or people_<day index>.csv), the day and the folders."""
+    import pandas as pd
+
+    suffix = f"_{args.day_index}" if args.day_index else ""
+    people = pd.read_csv(Path(args.truth) / f"people{suffix}.csv", dtype=str, keep_default_na=False)
+    return people, date.fromisoformat(args.day), Path(args.out), Path(args.truth)
 
 
 def _generate_arrivals(args) -> None:
     """The arrivals (入境/一人一档) and the city's lists (市下推) of the same day, for the people just
     written (truth/people.csv)."""
-    import pandas as pd
-
     from screenfuse.synthetic_arrivals import generate_arrivals, generate_city_lists
 
-    suffix = f"_{args.day_index}" if args.day_index else ""
-    people = pd.read_csv(Path(args.truth) / f"people{suffix}.csv", dtype=str, keep_default_na=False)
-    day, out, truth = date.fromisoformat(args.day), Path(args.out), Path(args.truth)
+    people, day, out, truth = _people_of_the_day(args)
     if args.arrivals:
         done = generate_arrivals(args.arrivals, args.seed, day, out, truth, people, args.day_index, args.zero_reports)
         print(f"arrivals: {done['rows']} rows in {done['files']} hub files ({done['abroad']} from abroad, "
@@ -45,6 +52,24 @@ def _generate_arrivals(args) -> None:
         done = generate_city_lists(args.city_lists, args.seed, day, out, truth, people, args.day_index)
         categories = ", ".join(f"{k} {v}" for k, v in done["categories"].items())
         print(f"city lists: {done['rows']} rows in {done['files']} lists ({categories})")
+
+
+def _generate_registrations(args) -> None:
+    """The pharmacies' registrations and the self-reports of the same day, by the people just
+    written (truth/people.csv)."""
+    from screenfuse.synthetic_pharmacy import generate_pharmacy
+    from screenfuse.synthetic_self_report import generate_self_report
+
+    people, day, out, truth = _people_of_the_day(args)
+    if args.pharmacies:
+        done = generate_pharmacy(args.pharmacies, args.seed, day, out, truth, people, args.day_index, args.zero_reports)
+        print(f"pharmacies: {done['rows']} registrations at {done['pharmacies']} pharmacies "
+              f"({done['fever_medicine']} fever medicine, {done['bad']} bad rows), {done['files']} files")
+    if args.self_report:
+        done = generate_self_report(args.self_report, args.seed, day, out, truth, people, args.day_index)
+        print(f"self-reports: {done['rows']} reports ({done['fever']} fever, {done['contact']} contact, "
+              f"{done['arrival']} arrival, {done['suspected']} suspected, {done['symptoms']} other symptoms, "
+              f"{done['bad']} bad rows), {done['files']} files")
 
 
 def _generate_mass(args) -> None:
@@ -245,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
                      help="also N arrivals (入境/一人一档) registered at the hubs that day, in arrivals/")
     gen.add_argument("--city-lists", type=int, default=0, metavar="N",
                      help="also N rows of the city's lists of key persons (市下推重点人员) that day, in city_list/")
+    gen.add_argument("--pharmacies", type=int, default=0, metavar="N",
+                     help="also about N pharmacy registrations of fever, cough and cold medicine buyers (药店购药实名登记) "
+                     "that day, one file per pharmacy in pharmacy/")
+    gen.add_argument("--self-report", type=int, default=0, metavar="N",
+                     help="also about N self-reports (自主申报: mini-program and hotline) that day in self_report/")
     gen.set_defaults(func=_generate)
 
     ans = sub.add_parser("answer", help="synthetic feedback: street offices answer the lists of one outbox batch")

@@ -22,7 +22,9 @@ from screenfuse.matching.strict_config import (
 )
 
 FEED_KINDS = ("persons", "answers", "results")
-FIELD_TYPES = ("text", "name", "id_number", "phone", "datetime", "date", "temperature", "address", "code")
+# medicine_category: a pharmacy's 药品类别, read into 退烧/止咳/感冒/抗病毒/抗生素 (screenfuse.medicines)
+FIELD_TYPES = ("text", "name", "id_number", "phone", "datetime", "date", "temperature", "address", "code",
+               "medicine_category")
 # columns every staged row gets from the file itself: a contract field of the same name would clash
 RESERVED_FIELDS = ("source_record_id", "batch_id", "feed", "file_name", "file_sha256", "row_number",
                    "details_json", "raw_json")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from screenfuse import documents
+from screenfuse import documents, medicines
 from screenfuse import normalize as nz
 from screenfuse.contracts import FeedContract
 from screenfuse.gazetteer import Gazetteer
@@ -189,7 +189,7 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[p
     # dates: pandas parses a column's date times together (one time zone or none)
     codes = [name for name, kind in given if kind == "code"]
     done = dict(zip(codes, nz.batched(nz.normalize_codes, [mapped[name] for name in codes])))
-    texts = [name for name, kind in given if kind not in ("date", "datetime", "address", "code")]
+    texts = [name for name, kind in given if kind not in ("date", "datetime", "address", "code", "medicine_category")]
     done |= dict(zip(texts, nz.clean_texts([mapped[name] for name in texts])))
     for name, spec in contract.fields.items():
         if name in known:
@@ -202,6 +202,8 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[p
             details[name] = nz.normalize_datetimes(mapped[name]).str[: 10 if spec.type == "date" else 19]
         elif spec.type == "address":
             details[name] = nz.normalize_addresses(mapped[name])
+        elif spec.type == "medicine_category":  # an empty one from the medicine's name (field `medicine`)
+            details[name] = medicines.normalize_categories(mapped[name], mapped["medicine"] if "medicine" in mapped else None)
         elif spec.type == "code":
             codes = done[name]
             details[name] = codes["code"]

@@ -9,17 +9,18 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from screenfuse.arrival_rules import arrival_classes
+from screenfuse.arrival_rules import arrival_classes, detail_field
 from screenfuse.per_person import lookup
 from screenfuse.policy_city_lists import city_list_statuses
-from screenfuse.policy_types import NO_STATUS, Policy
+from screenfuse.policy_types import DETAIL_CONDITIONS, NO_STATUS, Policy
 
 
 def record_status(records: pd.DataFrame, policy: Policy) -> pd.Series:
     """What each source record on its own says about the person: the highest-priority status any
     rule gives it, the status of the arrival class it is in (`arrivals`: `arrival_rules`) or of its
-    city-list category (`city_lists`: `policy_city_lists`), else "none". Reads feed, temperature, category, action, contact_of_name, contact_of_id, came_from,
-    arrival_date and event_time (and travel_purpose, departure_date for a refinement class), and for
+    city-list category (`city_lists`: `policy_city_lists`), else "none". Reads feed, temperature, category, action,
+    contact_of_name, contact_of_id, came_from, arrival_date and event_time (and medicine_category, symptoms,
+    reported_as: columns or details_json; travel_purpose, departure_date for a refinement class), and for
     mass-screening samples the joined outcome (screening_result, screening_scope, hours_waited:
     `mass_screening.attach_outcomes`); a missing column counts as empty."""
     facts = _Facts(records, policy)
@@ -70,6 +71,17 @@ class _Facts:
                 self._text[column] = pd.Series("", index=self.records.index, dtype=object)
         return self._text[column]
 
+    def detail(self, field: str) -> pd.Series:
+        """A contract field beyond the canonical columns (details_json), read once per call."""
+        if field not in self._text:
+            if field in self.records or "details_json" not in self.records:
+                mask = np.ones(len(self.records), dtype=bool)
+            else:  # only the rows whose details name the field go through the regular expression
+                key = '"' + field + '"'
+                mask = self.records["details_json"].fillna("").astype(str).str.contains(key, regex=False).to_numpy()
+            self._text[field] = detail_field(self.records, field, mask)
+        return self._text[field]
+
     def from_feeds(self, feeds: tuple[str, ...]) -> np.ndarray:
         if not feeds:
             return np.ones(len(self.records), dtype=bool)
@@ -96,6 +108,10 @@ class _Facts:
             waited = pd.to_numeric(self.records["hours_waited"], errors="coerce").to_numpy(dtype=float, na_value=np.nan) \
                 if "hours_waited" in self.records else np.full(len(self.records), np.nan)
             return (self.text("screening_scope") == "awaiting").to_numpy() & (waited >= self.policy.result_due_hours)
+        if condition in ("medicine_category_in", "reported_as_in"):
+            return self.detail(DETAIL_CONDITIONS[condition]).isin(value).to_numpy()
+        if condition == "symptoms_contain_any":  # 无发热、咳嗽: a cough, no fever
+            return _contains_any(self.detail("symptoms").str.replace(_NEGATED, "", regex=True), value)
         if condition == "contact_link":
             return (self.text("contact_of_name").ne("") | self.text("contact_of_id").ne("")).to_numpy()
         if condition == "came_from_key_area":
@@ -111,6 +127,10 @@ class _Facts:
         taken = pd.to_datetime(self.text("event_time").str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
         recent = arrival.isna() | taken.isna() | (arrival >= taken - pd.Timedelta(days=days))
         return recent.to_numpy()
+
+
+# a symptom a form or a caller denies (无发热, 没有咳嗽, 否认乏力, 不咳): one item of the list, up to the next separator
+_NEGATED = re.compile(r"(?:^|(?<=[、,，;；/\s]))(?:无|没有|未|否认|否|不)[^、,，;；/\s]*")
 
 
 def _contains_any(values: pd.Series, needles: Iterable[str]) -> np.ndarray:

@@ -49,6 +49,9 @@ class Conditions(StrictModel):
     screening_result_in: ListOf(Any) = None
     pool_result_in: ListOf(Any) = None
     result_overdue: OnlyTrue = None
+    medicine_category_in: ListOf(Text) = None  # pharmacy: 药品类别 (退烧, 止咳, 感冒, 抗病毒, 抗生素)
+    symptoms_contain_any: ListOf(Text) = None  # 症状 (self_report, pharmacy) contains one of these
+    reported_as_in: ListOf(Text) = None  # self_report: what the person reports themselves as (申报类别)
 
     @model_validator(mode="after")
     def _known_values(self) -> "Conditions":

@@ -13,7 +13,12 @@ from screenfuse.matching.strict_config import one_line
 
 NO_STATUS = "none"
 CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "nucleic_acid_in", "contact_link",
-              "came_from_key_area", "screening_result_in", "pool_result_in", "result_overdue")
+              "came_from_key_area", "screening_result_in", "pool_result_in", "result_overdue",
+              "medicine_category_in", "symptoms_contain_any", "reported_as_in")
+# the record fields beyond the canonical columns those conditions read (pharmacy and self_report
+# contracts, in details_json): 药品类别, 症状, 申报类别
+DETAIL_CONDITIONS = {"medicine_category_in": "medicine_category", "symptoms_contain_any": "symptoms",
+                     "reported_as_in": "reported_as"}
 SCREENING_RESULTS = ("阴性", "阳性", "待复核", "无效")  # what mass-screening results may be (the contracts' allowed)
 # the record fields a status's days may count from (`counts_from`): the record's own time, or the
 # date of the event it reports (返回日期 a canonical column; 末次接触日期, 出院日期 in details_json)
