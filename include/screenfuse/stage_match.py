@@ -201,7 +201,8 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
         old = links[~links["source_record_id"].isin(new["source_record_id"])]
         records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", old["source_record_id"])
         if not new_policy:  # with a new policy every person is in focus already
-            circle = contact_circle(conn, pd.concat([records, new], ignore_index=True), links)
+            circle = contact_circle(conn, pd.concat([r for r in (records, new) if len(r)] or [new], ignore_index=True),
+                                    links)
             links = pd.concat([links, circle], ignore_index=True)
             links_before = pd.concat([links_before, circle], ignore_index=True)
             persons_before |= set(circle["person_id"])
