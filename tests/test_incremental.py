@@ -107,7 +107,9 @@ def test_the_neighbourhood_resolves_as_the_whole_population_would(hours):
         records = pd.read_sql(sa.text("SELECT * FROM match_record"), conn)
         links = pd.read_sql(sa.text("SELECT source_record_id, person_id, changed_batch_id, previous_person_id "
                                     "FROM person_link"), conn)
-        model = Model.from_json(conn.exec_driver_sql("SELECT params_json FROM match_model").scalar())
+        stored = conn.exec_driver_sql("SELECT params_json FROM match_model").scalar()
+    # too few records to learn from: no model is stored and both use the preset's shipped one
+    model = Model.from_json(stored) if stored else Model.fallback("zh_person")
     third = records["batch_id"] == "20200211T1400Z"
     before = links[~links["source_record_id"].isin(records.loc[third, "record_id"])].copy()
     moved = before["changed_batch_id"] == "20200211T1400Z"
@@ -292,3 +294,18 @@ def test_the_hours_contact_edges_are_those_of_every_record_recomputed(hours):
     shown = [f.astype(object).where(f.notna(), None).sort_values("source_record_id", ignore_index=True)
              for f in (stored, whole)]
     assert shown[0].equals(shown[1])
+
+
+def test_each_run_says_which_model_it_used_and_the_shipped_one_is_never_stored(hours):
+    """Hours of a few hundred records are too few to learn from: the preset's shipped model is
+    used, said so in run_log with the prior for the warehouse's size, and not stored as trained
+    (a later, larger batch can then learn one)."""
+    with hours["engine"].connect() as conn:
+        runs = pd.read_sql(sa.text("SELECT batch_id, match_model, match_model_reason, match_prior, match_population "
+                                   "FROM run_log ORDER BY batch_id"), conn)
+        stored = conn.exec_driver_sql("SELECT COUNT(*) FROM match_model").scalar()
+        records = conn.exec_driver_sql("SELECT COUNT(*) FROM match_record").scalar()
+    assert stored == 0
+    assert set(runs["match_model"]) == {"shipped:zh_person"}
+    assert runs["match_model_reason"].str.startswith("too few records to learn from").all()
+    assert runs["match_population"].iloc[-1] == records and runs["match_prior"].gt(0).all()

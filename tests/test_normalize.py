@@ -1,6 +1,6 @@
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from conftest import make_id
 from screenfuse import documents as idd
@@ -59,10 +59,22 @@ def test_any_single_digit_error_is_caught(first17, position, delta):
 @given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["{p}", "+86{p}", "+86 {p}", "0086{p}",
        "{a}-{b}-{c}", "{a} {b} {c}", "（{p}）", "{p}/13800000000"]))
 def test_phone_formats_give_the_same_number(phone, template):
+    assume(not nz.is_filler(phone, 7))  # fillers: the next test
     text = template.format(p=phone, a=phone[:3], b=phone[3:7], c=phone[7:])
     text = text.translate({ord(str(d)): chr(0xFF10 + d) for d in range(10)}) if "（" in text else text
     out = nz.normalize_phones(S(text))
     assert out["phone"].iloc[0] == phone
+    assert out["phone2"].iloc[0] == ""  # the filler 13800000000 of the last template is no second number
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from("3456789"), st.sampled_from("0123456789"), st.integers(7, 9),
+       st.sampled_from(["{p}", "+86 {p}", "{p}/{p}", "{p}（空号）"]))
+def test_filler_phones_link_nobody(second, digit, run, template):
+    """13800000000, 13999999999: a number typed to fill the cell, in any format, is no phone."""
+    phone = ("1" + second + "0" * (9 - run) + digit * run)[:11]
+    out = nz.normalize_phones(S(template.format(p=phone)))
+    assert (out["phone"].iloc[0], out["phone_status"].iloc[0]) == ("", "placeholder")
 
 
 def test_phone_second_number_and_invalid():

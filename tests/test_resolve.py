@@ -49,14 +49,41 @@ def test_must_not_match():
         {"rid": "h1", "name": "王芳", "id": ID_A, "phone": "13812345678"},
         {"rid": "h2", "name": "王芳", "id": ID_B, "phone": "13812345678"},
         # parent and child sharing phone and community, different given names
-        {"rid": "f1", "name": "李建国", "phone": "13900000001", "address": "振华社区3-2-501"},
-        {"rid": "f2", "name": "李明", "phone": "13900000001", "address": "振华社区3栋2单元501室"},
+        {"rid": "f1", "name": "李建国", "phone": "13912345001", "address": "振华社区3-2-501"},
+        {"rid": "f2", "name": "李明", "phone": "13912345001", "address": "振华社区3栋2单元501室"},
         # the same common name, nothing else in common
-        {"rid": "c1", "name": "刘洋", "phone": "13700000001"},
-        {"rid": "c2", "name": "刘洋", "phone": "13600000002"},
+        {"rid": "c1", "name": "刘洋", "phone": "13712345001"},
+        {"rid": "c2", "name": "刘洋", "phone": "13612345002"},
     )
     links = resolve(rec)
     assert links["person_id"].nunique() == 6
+
+
+def test_filler_ids_and_phones_link_nobody():
+    """What a unit types to fill a required cell (000000000000000000, 同上, 13800000000) is not
+    evidence: two people with the same common name and the same filler are two people."""
+    rec = records(
+        {"rid": "z1", "name": "陈静", "id": "000000000000000000", "phone": "13800000000", "address": "首义路社区1栋"},
+        {"rid": "z2", "name": "陈静", "id": "000000000000000000", "phone": "13800000000", "address": "粮道街7栋"},
+        {"rid": "o1", "name": "张伟", "id": "111111111111111111", "phone": "11111111111"},
+        {"rid": "o2", "name": "张伟", "id": "111111111111111111", "phone": "11111111111"},
+        {"rid": "d1", "name": "王芳", "id": "同上", "phone": "同上"},
+        {"rid": "d2", "name": "王芳", "id": "同上", "phone": "同上"},
+    )
+    links = resolve(rec)
+    assert links["person_id"].nunique() == 6
+
+
+def test_twins_are_never_one_person():
+    """Twins: same birth date, address and phone, valid IDs that differ only in the sequence digits,
+    names one character apart."""
+    rec = records(
+        {"rid": "t1", "name": "张子涵", "id": make_id("42010620100101123"), "phone": "13912345678", "address": "首义路社区5栋101"},
+        {"rid": "t2", "name": "张子函", "id": make_id("42010620100101125"), "phone": "13912345678", "address": "首义路社区5栋101"},
+        {"rid": "t3", "name": "张子涵", "phone": "13912345678", "address": "首义路社区5栋101"},  # which twin: not said
+    )
+    links = resolve(rec)
+    assert not same_person(links, "t1", "t2")
 
 
 def test_two_valid_ids_never_join_even_through_a_bridge():

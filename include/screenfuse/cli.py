@@ -9,6 +9,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 
+MODEL_SOURCES = {"trained": "learnt from this input", "given": "--model", "shipped": "the preset's: too few records to learn from"}
+
+
 def _generate(args) -> int:
     from screenfuse.synthetic import generate, generate_flat
 
@@ -161,6 +164,10 @@ def _dedupe(args) -> int:
         Path(args.model_out).write_text(result.model.to_json(), encoding="utf-8")
     print(f"{len(out)} records → {out['person_id'].nunique()} persons; {result.candidate_pairs} candidate pairs, "
           f"{len(result.link_rows)} links, {len(result.review_rows)} pairs for review", file=sys.stderr)
+    print(f"  model: {result.model_source} ({MODEL_SOURCES[result.model_source]}); prior {result.prior:.3g} for "
+          f"{result.population_size} records" + (f", {result.model.matches_per_record:.3f} other records of the same "
+                                                  "person per record" if result.model.matches_per_record else ""),
+          file=sys.stderr)
     for stats in result.rule_stats:
         print(f"  blocking {stats.rule}: {stats.pairs} pairs ({stats.new_pairs} new)"
               + (f", {stats.skipped_blocks} blocks over max_block_size skipped" if stats.skipped_blocks else ""),

@@ -143,7 +143,8 @@ _FORMS = [
 ]
 _NUMBER = re.compile(r"[A-Z0-9]{5,20}")  # what a number of a named document may be
 _SEPARATORS = {ord(c): None for c in " \t\r\n-()（）【】[]"}
-MISSING_WORDS = frozenset({"无", "暂无", "没有", "不详", "未知", "/", "-", "—", "NULL", "NONE", "N/A", "NA"})
+MISSING_WORDS = frozenset({"无", "暂无", "没有", "不详", "未知", "/", "-", "—", "NULL", "NONE", "N/A", "NA",
+                           "同上", "同前", "见上", "同左", "无证件", "未提供", "拒绝提供"})  # 同上: "as above" (ditto)
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -196,7 +197,11 @@ def _documents(numbers: pd.Series, declared: pd.Series) -> pd.DataFrame:
     """Distinct (number, declared type) pairs → DOCUMENT_COLUMNS."""
     numbers = numbers.reset_index(drop=True)
     declared = declared.reset_index(drop=True)
-    placeholder = np.array([v.strip().upper() in MISSING_WORDS for v in numbers.tolist()], dtype=bool)
+    # a word for "none", or a filler (eight or more of one character in a row: 000000000000000000,
+    # 111111111111111111): no resident ID or document has one, and two records sharing it are
+    # two people who had no number to give
+    placeholder = np.array([v.strip().upper() in MISSING_WORDS or nz.is_filler(document_number(v), 8)
+                            for v in numbers.tolist()], dtype=bool)
     out = _normalize_id_numbers(numbers.where(~placeholder, ""))
     declared_np = declared.to_numpy(dtype=object)
     status = out["id_status"].to_numpy(dtype=object)

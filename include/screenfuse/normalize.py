@@ -161,21 +161,36 @@ _COUNTRY_CODE = re.compile(r"(?:\+|00)86(?=1[0-9]{10})")
 _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 
+_RUN = {7: re.compile(r"(.)\1{6}"), 8: re.compile(r"(.)\1{7}")}
+
+
+def is_filler(text: str, run: int) -> bool:
+    """A value typed to fill a required cell, not to say anything: `run` or more of the same
+    character in a row (13800000000, 000000000000000000). Two such records agree on nothing."""
+    return bool(_RUN[run].search(text))
+
+
 def _phone_numbers(value: str) -> tuple[str, str, str]:
     if len(value) == 11 and value.isascii() and value.isdigit() and value[0] == "1" and value[1] in "3456789":
-        return value, "", "valid"  # the common case, without regular expressions
+        if not is_filler(value, 7):
+            return value, "", "valid"  # the common case, without regular expressions
     text = halfwidth(value)
     if not text.strip():
         return "", "", "missing"
     found = _MOBILE.findall(_COUNTRY_CODE.sub("", text.translate(_PHONE_SEPARATORS)))
-    return (found[0], found[1] if len(found) > 1 else "", "valid") if found else ("", "", "invalid")
+    usable = [number for number in found if not is_filler(number, 7)]
+    if found and not usable:
+        return "", "", "placeholder"  # 13800000000: linked nobody to anybody
+    return (usable[0], usable[1] if len(usable) > 1 else "", "valid") if usable else ("", "", "invalid")
 
 
 def _normalize_phones(values: pd.Series) -> pd.DataFrame:
     """Phone fields → first and second 11-digit mobile numbers.
 
     Handles +86 / 0086 prefixes, dashes, spaces, brackets and several numbers in one cell
-    ("138xxxx / 139xxxx"). A cell with no valid mobile keeps an empty phone and status invalid.
+    ("138xxxx / 139xxxx"). A cell with no valid mobile keeps an empty phone and status invalid;
+    a filler number (seven or more of one digit in a row, 13800000000) is dropped, status
+    placeholder: records sharing it share no phone.
     """
     return pd.DataFrame([_phone_numbers(v) for v in values.tolist()], index=values.index,
                         columns=["phone", "phone2", "phone_status"], dtype=object)

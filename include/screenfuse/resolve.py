@@ -29,7 +29,10 @@ class Resolution:
     review: pd.DataFrame  # left/right record and person ids, weight, probability, explanation
     changes: pd.DataFrame  # event (merge/split), person_id, other_person_ids
     model: Model
-    model_trained: bool
+    model_trained: bool  # learnt from these records (not the stored one, not the preset's shipped one)
+    model_source: str = "trained"  # trained | given | shipped (see screenfuse.matching.DedupeResult)
+    prior: float = 0.0  # the prior the pairs were scored with, for the population's size
+    population_size: int = 0
 
 
 def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = None,
@@ -65,7 +68,8 @@ def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = No
     return Resolution(
         links=links.rename(columns={"record_id": "source_record_id"})[
             ["source_record_id", "person_id", "match_weight", "match_probability", "match_rule", "explanation"]],
-        review=review, changes=changes, model=result.model, model_trained=model is None,
+        review=review, changes=changes, model=result.model, model_trained=result.model_source == "trained",
+        model_source=result.model_source, prior=result.prior, population_size=result.population_size,
     )
 
 

@@ -95,12 +95,24 @@ def resolve(settings: Settings, batch_id: str) -> dict:
     stage.put("person_events", result.changes.assign(batch_id=batch_id))
     stage.put("match_model", pd.DataFrame([{"model_id": batch_id, "preset": "zh_person", "params_json": result.model.to_json()}]
                                           if result.model_trained else [], columns=["model_id", "preset", "params_json"]))
+    stage.put_json("model_used", model_used(result, stored["model_id"].iloc[0] if len(stored) else None, batch_id))
     return {"new_records": len(new), "records_read": len(frame), "links_changed": len(links),
             "persons_touched": len(set(resolution["person_id"]) | set(resolution["person_before"].dropna())),
             "review_items": len(review),
             "merges": int((result.changes["event"] == "merge").sum()),
             "splits": int((result.changes["event"] == "split").sum()), "incremental": has_history,
-            "model_trained": result.model_trained}
+            "model_trained": result.model_trained, "model": result.model_source}
+
+
+def model_used(result, stored_id: str | None, batch_id: str) -> dict:
+    """What run_log says of the model a run used (no personal data): which, why, and its prior."""
+    reasons = {"given": (stored_id, "the latest stored model"),
+               "trained": (batch_id, "trained on this batch (no model stored yet)"),
+               "shipped": (f"shipped:{SETTINGS.preset}", f"too few records to learn from (under "
+                                                         f"{SETTINGS.min_records_to_train}): the preset's shipped model")}
+    which, why = reasons[result.model_source]
+    return {"match_model": which, "match_model_reason": why, "match_prior": float(result.prior),
+            "match_population": int(result.population_size)}
 
 
 def _keep_what_joined(settings: Settings, links: pd.DataFrame) -> pd.DataFrame:
@@ -201,7 +213,8 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
         old = links[~links["source_record_id"].isin(new["source_record_id"])]
         records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", old["source_record_id"])
         if not new_policy:  # with a new policy every person is in focus already
-            circle = contact_circle(conn, pd.concat([records, new], ignore_index=True), links)
+            circle = contact_circle(conn, pd.concat([r for r in (records, new) if len(r)] or [new], ignore_index=True),
+                                    links)
             links = pd.concat([links, circle], ignore_index=True)
             links_before = pd.concat([links_before, circle], ignore_index=True)
             persons_before |= set(circle["person_id"])

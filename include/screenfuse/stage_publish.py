@@ -180,6 +180,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         "push_items": len(frames["push_item"]), "push_items_closed": counts["push_close"],
         "push_items_escalated": counts["push_escalate"], "push_items_answered": counts["push_answer"],
         "status_changes": counts["status_open"], "policy_version": policy.version, "policy_sha256": policy.sha256,
+        **stage.get_json("model_used"),
     }
     if run["rows_read"] != run["rows_accepted"] + run["rows_quarantined"]:
         raise ReconciliationError(f"batch {batch_id}: rows read != accepted + quarantined")

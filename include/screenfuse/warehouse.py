@@ -137,32 +137,38 @@ def _tuples(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
     return list(zip(*(_values(frame[c]) for c in columns)))
 
 
+BULK_ROWS = 50_000  # rows made into Python tuples at a time: a whole batch at once costs GBs
+
+
 def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None = None) -> int:
-    """Insert a frame fast: COPY on PostgreSQL, one executemany of tuples on SQLite."""
+    """Insert a frame fast: COPY on PostgreSQL, executemany of tuples on SQLite, BULK_ROWS rows at a
+    time (a million rows of forty columns as Python objects at once would hold several GB)."""
     if frame is None or frame.empty:
         return 0
     columns = columns or [c for c in table_columns(conn, table) if c in frame.columns]
     key = primary_key(conn, table)
     if len(frame) > 1 and key and set(key) <= set(frame.columns):
         frame = frame.sort_values(key, kind="stable")  # in index order: a large batch writes far faster
-    rows = _tuples(frame, columns)
     names = ", ".join(columns)
+    raw = conn.connection.driver_connection
+    chunks = (_tuples(frame.iloc[at:at + BULK_ROWS], columns) for at in range(0, len(frame), BULK_ROWS))
     if is_postgres(conn):
         import psycopg
 
-        raw = conn.connection.driver_connection
         try:
             with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                for rows in chunks:
+                    for row in rows:
+                        copy.write_row(row)
         except psycopg.Error as exc:  # its DETAIL and CONTEXT quote the row: personal data stays out
             diag = exc.diag
             raise RuntimeError(f"writing {table} failed: SQLSTATE {exc.sqlstate}, constraint "
                                f"{diag.constraint_name or '-'}, column {diag.column_name or '-'}") from None
     else:
         marks = ", ".join("?" for _ in columns)
-        conn.connection.driver_connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-    return len(rows)
+        for rows in chunks:
+            raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+    return len(frame)
 
 
 _COLUMNS_CACHE: dict = {}
@@ -211,8 +217,13 @@ def query_frame(conn, sql: str, **params) -> pd.DataFrame:
 
 
 def rows_by_keys(conn, table: str, key: str, values, columns: str = "*") -> pd.DataFrame:
-    """Rows of `table` whose `key` is one of `values` (through a temporary key table)."""
-    keys = load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: pd.Series(list(values), dtype=object)}))
+    """Rows of `table` whose `key` is one of `values` (through a temporary key table). An empty table
+    answers at once: a first load would otherwise copy every key of its batch into a key table to
+    find nothing, for each look-up."""
+    values = list(values)
+    if not values or conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:
+        return query_frame(conn, f"SELECT {columns} FROM {table} WHERE 1 = 0")
+    keys = load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: pd.Series(values, dtype=object)}))
     return query_frame(conn, f"SELECT {columns} FROM {table} WHERE {key} IN (SELECT {key} FROM {keys})")
 
 
@@ -248,6 +259,7 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
                              "row_json": [json.dumps(r, ensure_ascii=False, default=str)
                                           for r in images.to_dict(orient="records")]})
         bulk_insert(conn, "batch_undo", undo)
+    # the key table rows_by_keys loaded above (keys and stored rows exist: the early return did not apply)
     conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
     bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
     return Replaced(existed, frame)

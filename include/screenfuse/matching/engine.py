@@ -36,6 +36,9 @@ class DedupeResult:
     review_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False)
     _explain: Callable[[np.ndarray], pd.DataFrame] | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
+    model_source: str = "trained"  # trained (on this input) | given (the caller's) | shipped (the preset's, input too small)
+    prior: float = 0.0  # the prior the pairs were scored with: the model's, for population_size records
+    population_size: int = 0
 
     @property
     def links(self) -> pd.DataFrame:
@@ -94,13 +97,26 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
         # both records of a "not the same person" pair still in one person are resolved as new:
         # linked again on their evidence, never kept joined by the earlier person
         new_ids = np.r_[np.asarray(new_ids, dtype=object).astype(str), _still_together(previous, cannot_link)]
-    if new_ids is not None and previous is not None and len(previous) and model is not None:
-        return _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress, population)
+    if new_ids is not None and previous is not None and len(previous):
+        source = "given"
+        if model is None:  # nothing learnt yet (earlier inputs were too small): the population decides
+            size = population.size if population else len(frame)
+            model = Model.fallback(settings.preset) if size < settings.min_records_to_train else None
+            source = "shipped" if model is not None else "trained"
+            model = model or _learn(frame, settings)
+        return _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress, population, source)
     return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress)
 
 
+def _learn(frame: pd.DataFrame, settings: MatchSettings) -> Model:
+    """A model learnt from `frame` (EM over its candidate pairs), whatever its size."""
+    columns = Columns(frame)
+    left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size)
+    return train(columns, settings, comparison_levels(columns, settings, left, right), len(left))
+
+
 def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress,
-                     outside: "Population | None" = None) -> DedupeResult:
+                     outside: "Population | None" = None, source: str = "given") -> DedupeResult:
     """Incremental run on only what new records can touch.
 
     New records (and any record no run has resolved yet), the existing records sharing a blocking
@@ -135,7 +151,8 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
                             population.person_ids)
     in_rows = flag(id_code[rows])[prev_code]
     clock.lap(f"affected ({len(rows):,} of {len(frame):,} records)")
-    result = _dedupe(frame.iloc[rows], settings, previous[in_rows], cannot_link, model, new_ids, progress, population)
+    result = _dedupe(frame.iloc[rows], settings, previous[in_rows], cannot_link, model, new_ids, progress, population,
+                     source)
     kept = ~in_rows & flag(id_code)[prev_code]  # records gone from the input are not reported
     result.clusters = pd.concat([pd.DataFrame({"record_id": prev_ids[kept], "person_id": prev_person[kept]}),
                                  result.clusters], ignore_index=True)
@@ -199,7 +216,8 @@ class Population:
     person_ids: "np.ndarray | Callable[[np.ndarray], np.ndarray]"
 
 
-def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, population: Population | None = None) -> DedupeResult:
+def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, population: Population | None = None,
+            source: str | None = None) -> DedupeResult:
     clock = _Clock(progress)
     uid = settings.unique_id
     unsorted_ids = frame[uid].fillna("").astype(str).to_numpy(dtype=object)
@@ -215,16 +233,20 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     clock.lap("block")
     levels = comparison_levels(columns, settings, left, right)
     clock.lap("compare")
-    small = (population.size if population else n) < settings.min_records_to_train
+    size = population.size if population else n
+    small = size < settings.min_records_to_train
+    source = source or ("given" if model is not None else "trained")
     if model is None and small:
         model = Model.fallback(settings.preset)
+        source = "shipped" if model is not None else source
     if model is None:
         model = train(columns, settings, levels, len(left))
         clock.lap("train")
     model = model.aligned(settings)
+    prior = model.prior_for(size)  # for this population, not the one the model was trained on
     # value shares of a handful of records say nothing about how common a value is
     weights = contributions(model, levels, None if small else columns, left)
-    total = prior_weight(model) + weights.sum(axis=1)
+    total = prior_weight(prior) + weights.sum(axis=1)
     prob = probability(total)
     clock.lap("score")
 
@@ -273,14 +295,15 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     review_rows = review_rows[labels[left[review_rows]] != labels[right[review_rows]]]
     changes = person_changes(previous, clusters)
     clock.lap("changes")
-    explain = lambda rows: _pairs_frame(ids, left, right, total, prob, weights, levels, model, rows)  # noqa: E731
-    return DedupeResult(clusters, changes, model, stats, clock.timings, int(len(left)), linked_rows, review_rows, explain)
+    explain = lambda rows: _pairs_frame(ids, left, right, total, prob, weights, levels, model, prior, rows)  # noqa: E731
+    return DedupeResult(clusters, changes, model, stats, clock.timings, int(len(left)), linked_rows, review_rows, explain,
+                        model_source=source, prior=prior, population_size=size)
 
 
-def _pairs_frame(ids, left, right, total, prob, weights, levels, model: Model, rows: np.ndarray) -> pd.DataFrame:
+def _pairs_frame(ids, left, right, total, prob, weights, levels, model: Model, prior: float, rows: np.ndarray) -> pd.DataFrame:
     """Pairs with their weight and an explanation (JSON: each comparison's level and bits),
     built column by column rather than pair by pair."""
-    explanation = pd.Series(f'{{"prior": {prior_weight(model):.3f}', index=range(len(rows)), dtype=object)
+    explanation = pd.Series(f'{{"prior": {prior_weight(prior):.3f}', index=range(len(rows)), dtype=object)
     for k, comp in enumerate(model.comparisons):
         names = np.array(["missing", *comp.levels], dtype=object)
         level = pd.Series(names[levels[rows, k]], dtype=object)

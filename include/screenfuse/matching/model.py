@@ -38,12 +38,28 @@ class LevelParams:
 
 @dataclass
 class Model:
+    """m and u per level, and how many other records of the same person a record has on average
+    (`matches_per_record`): unlike the prior, that does not change with the population's size.
+    The prior of a run is computed for its population (`prior_for`): the chance that two random
+    records are the same person falls as 1/N, and a prior kept from a training set ten times
+    smaller would overstate every pair's odds by over 3 bits. `prior` is the training
+    population's (or the one the settings fix, which then applies at every size)."""
     prior: float
     comparisons: list[LevelParams]
     em_iterations_run: int = 0
+    matches_per_record: float | None = None  # None: a fixed prior (settings) or a model of an older release
+    trained_on: int = 0  # records in the training population
+
+    def prior_for(self, records: int) -> float:
+        """The prior for a population of `records` records, never above the training population's:
+        a smaller input (a test file, a pilot's first hour) is part of a population, not all of it."""
+        if self.matches_per_record is None:
+            return self.prior
+        return min(max(self.matches_per_record / max(records - 1, self.trained_on - 1, 1), 1e-12), 0.5)
 
     def to_json(self) -> str:
-        return json.dumps({"prior": self.prior, "em_iterations_run": self.em_iterations_run,
+        return json.dumps({"prior": self.prior, "matches_per_record": self.matches_per_record,
+                           "trained_on": self.trained_on, "em_iterations_run": self.em_iterations_run,
                            "comparisons": [c.__dict__ for c in self.comparisons]}, ensure_ascii=False)
 
     @classmethod
@@ -73,13 +89,18 @@ class Model:
                                     list(comp.m) if comp.m else [1.0 / n] * n, list(comp.u) if comp.u else [1.0 / n] * n,
                                     comp.term_frequency)
             comparisons.append(known)
-        return Model(self.prior, comparisons, self.em_iterations_run)
+        return Model(self.prior, comparisons, self.em_iterations_run, self.matches_per_record, self.trained_on)
 
     @classmethod
     def from_json(cls, text: str) -> "Model":
         doc = json.loads(text)
+        trained_on = int(doc.get("trained_on") or 0)
+        per_record = doc.get("matches_per_record")
+        if per_record is None and trained_on > 1:  # saved with its population's size only
+            per_record = doc["prior"] * (trained_on - 1)
         return cls(prior=doc["prior"], comparisons=[LevelParams(**c) for c in doc["comparisons"]],
-                   em_iterations_run=doc.get("em_iterations_run", 0))
+                   em_iterations_run=doc.get("em_iterations_run", 0), matches_per_record=per_record,
+                   trained_on=trained_on)
 
 
 class Columns:
@@ -302,8 +323,10 @@ def train(data: "pd.DataFrame | Columns", settings: MatchSettings, levels: np.nd
             break
     n = len(columns)
     total_pairs = max(n * (n - 1) / 2, 1)
+    # lam * n_candidates matching pairs: each record has 2 * that / n others of its person
+    per_record = None if settings.prior else lam * n_candidates * 2 / max(n, 1)
     prior = settings.prior or min(max(lam * n_candidates / total_pairs, 1e-12), 0.5)
-    model = Model(prior=prior, em_iterations_run=iterations, comparisons=[
+    model = Model(prior=prior, em_iterations_run=iterations, matches_per_record=per_record, trained_on=n, comparisons=[
         LevelParams(c.column, c.method, c.role, c.levels, [float(x) for x in m[k]], [float(x) for x in u_random[k]],
                     c.term_frequency)
         for k, c in enumerate(comps)
@@ -340,8 +363,9 @@ def contributions(model: Model, levels: np.ndarray, columns: Columns | None, lef
     return weights
 
 
-def prior_weight(model: Model) -> float:
-    return float(np.log2(model.prior / (1 - model.prior)))
+def prior_weight(prior: float) -> float:
+    """The prior as bits of log-odds."""
+    return float(np.log2(prior / (1 - prior)))
 
 
 def probability(match_weight: np.ndarray) -> np.ndarray:
