@@ -6,7 +6,7 @@ run_log.match_model: the batch that trained the model, `trained` (this batch tra
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
