@@ -129,7 +129,7 @@ def test_status_history_has_one_current_row_per_person_with_a_finding(scenario):
     assert (history["batch_id"] == "20200210T1300Z").all()  # the second hour changed nothing
     assert (history["policy_version"] == persons["policy_version"].iloc[0]).all()
     run = table(engine, "run_log", "WHERE batch_id = '20200210T1300Z'").iloc[0]
-    assert run["policy_version"] == "default-2020.05-3" and len(run["policy_sha256"]) == 64
+    assert run["policy_version"] == "default-2020.05-4" and len(run["policy_sha256"]) == 64
 
 
 def test_rerun_of_the_same_interval_is_idempotent(scenario):

@@ -10,7 +10,7 @@ from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.policy import default_policy
 from screenfuse.pushlist import plan_push_items
 
-POLICY = default_policy(["checkpoint", "community", "hospital", "police"])
+POLICY = default_policy(["checkpoint", "community", "hospital", "police", "isolation_monitoring"])
 
 STREETS = ["积玉桥街道", "粮道街道"]
 

@@ -241,7 +241,7 @@ def test_durations_expire_and_the_edited_policy_applies_on_the_next_run(loop):
     assert len(contacts) > 0 and (contacts["measure"] == "release_test").all()
     assert set(persons["policy_version"]) == {"loop-fever-38.5"}
     run = table(engine, "run_log").set_index("batch_id")
-    assert run.loc["20200213T0000Z", "policy_version"] == "default-2020.05-3"
+    assert run.loc["20200213T0000Z", "policy_version"] == "default-2020.05-4"
     assert run.loc["20200227T0000Z", "policy_version"] == "loop-fever-38.5"
     items = table(engine, "push_item")
     assert (items.loc[items["closed_batch_id"] == "20200227T0000Z", "close_reason"] == "expired").sum() > 0

@@ -66,6 +66,21 @@ class _Facts:
                 self._text[column] = pd.Series("", index=self.records.index, dtype=object)
         return self._text[column]
 
+    def detail(self, name: str) -> pd.Series:
+        """A contract field kept in details_json (or a column of that name): parsed only on the rows
+        whose details name it, so a frame of other feeds costs one substring search."""
+        if name not in self._text:
+            from screenfuse.person_history import detail_text
+
+            out = self.text(name) if name in self.records else pd.Series("", index=self.records.index, dtype=object)
+            if "details_json" in self.records:
+                named = self.records["details_json"].fillna("").astype(str).str.contains(f'"{name}"', regex=False)
+                if named.any():
+                    out = out.copy()
+                    out[named] = detail_text(self.records.loc[named].drop(columns=[name], errors="ignore"), name)
+            self._text[name] = out.fillna("").astype(str).str.strip()
+        return self._text[name]
+
     def from_feeds(self, feeds: tuple[str, ...]) -> np.ndarray:
         if not feeds:
             return np.ones(len(self.records), dtype=bool)
@@ -94,6 +109,8 @@ class _Facts:
             return (self.text("screening_scope") == "awaiting").to_numpy() & (waited >= self.policy.result_due_hours)
         if condition == "contact_link":
             return (self.text("contact_of_name").ne("") | self.text("contact_of_id").ne("")).to_numpy()
+        if condition == "symptoms_contains_any":  # a field beyond the record columns: in details_json
+            return _named_not_denied(self.detail("symptoms"), value)
         if condition == "came_from_key_area":
             return _contains_any(self.text("came_from"), self.policy.key_areas) & self.arrived_recently()
         raise ValueError(f"unknown condition {condition!r}")  # the loader admits only CONDITIONS
@@ -114,6 +131,15 @@ def _contains_any(values: pd.Series, needles: Iterable[str]) -> np.ndarray:
     if not needles:
         return np.zeros(len(values), dtype=bool)
     pattern = "|".join(re.escape(n) for n in needles)
+    return values.str.contains(pattern, regex=True).to_numpy(dtype=bool)
+
+
+def _named_not_denied(values: pd.Series, needles: Iterable[str]) -> np.ndarray:
+    """Whether the text names one of `needles`, not right after a denial (无咳嗽, 未发热, 否认乏力)."""
+    needles = [n for n in needles if n]
+    if not needles:
+        return np.zeros(len(values), dtype=bool)
+    pattern = "(?<![无未否没认])(?:" + "|".join(re.escape(n) for n in needles) + ")"
     return values.str.contains(pattern, regex=True).to_numpy(dtype=bool)
 
 

@@ -17,6 +17,7 @@ from screenfuse.matching.strict_config import (
     NAME, ConfigProblem, ListOf, NamedMapping, Number, OnlyTrue, StrictModel, Text, WholeNumber, choice, show,
 )
 from screenfuse.policy_arrivals import ArrivalsSpec, check_arrival_statuses
+from screenfuse.policy_isolation import IsolationSpec
 from screenfuse.policy_types import (
     CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, Contacts, LifecycleStep, Release, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
     ZeroReport, _Frozen,
@@ -48,6 +49,7 @@ class Conditions(StrictModel):
     screening_result_in: ListOf(Any) = None
     pool_result_in: ListOf(Any) = None
     result_overdue: OnlyTrue = None
+    symptoms_contains_any: ListOf(Text) = None  # 症状 names one of these (not as 无咳嗽): isolation_monitoring
 
     @model_validator(mode="after")
     def _known_values(self) -> "Conditions":
@@ -187,6 +189,7 @@ class PolicyFile(StrictModel):
     severity: SeveritySpec = None
     contacts: ContactsSpec = None
     release: NamedMapping(ReleaseSpec, "status") = None
+    isolation: IsolationSpec = None  # isolation points' daily checks (policy_isolation.py)
 
     _known_zone = field_validator("timezone")(known_zone)
 
@@ -343,6 +346,8 @@ class PolicyFile(StrictModel):
             raise ConfigProblem(f"is '{self.zero_report.timezone}' but timezone is '{self.timezone}'; a policy has one "
                                 "local clock: remove zero_report.timezone", at="zero_report.timezone")
         self.zero_report.check_feeds(feeds)
+        if self.isolation is not None:
+            self.isolation.check_names(feeds, statuses, measures)
         for i, rule in enumerate(self.rules):
             if rule.when.result_overdue and self.mass_screening is None:
                 raise ConfigProblem("needs mass_screening.result_due_hours (how many hours after sampling a result "
@@ -360,6 +365,7 @@ class PolicyFile(StrictModel):
             key_areas=self.key_areas.names if self.key_areas is not None else (),
             key_area_days=self.key_areas.within_days if self.key_areas is not None else None,
             arrivals=self.arrivals.to_arrivals() if self.arrivals is not None else None,
+            isolation=self.isolation.to_isolation() if self.isolation is not None else None,
             rules=tuple(Rule(rule.status, rule.feeds, _Frozen(rule.when.given())) for rule in self.rules),
             measure_specs=_Frozen({name: Measure(name, spec.label, spec.days, spec.hours_to_act)
                                    for name, spec in self.measures.items()}),

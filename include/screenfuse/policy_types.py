@@ -10,10 +10,11 @@ from datetime import date
 from typing import Any, Mapping
 
 from screenfuse.matching.strict_config import one_line
+from screenfuse.policy_isolation import Isolation
 
 NO_STATUS = "none"
 CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "nucleic_acid_in", "contact_link",
-              "came_from_key_area", "screening_result_in", "pool_result_in", "result_overdue")
+              "came_from_key_area", "screening_result_in", "pool_result_in", "result_overdue", "symptoms_contains_any")
 SCREENING_RESULTS = ("阴性", "阳性", "待复核", "无效")  # what mass-screening results may be (the contracts' allowed)
 # the record fields a status's days may count from (`counts_from`): the record's own time, or the
 # date of the event it reports (返回日期 a canonical column; 末次接触日期, 出院日期 in details_json)
@@ -185,6 +186,7 @@ class Policy:
     contacts: Contacts | None = None  # a close contact's measure by the index case's status
     arrivals: Arrivals | None = None  # the arrival classes (seed 002 l.24), judged on the arrival day
     result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
+    isolation: Isolation | None = None  # isolation points: the daily check's deadline, what ends a stay
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
 
