@@ -22,6 +22,8 @@ def _generate(args) -> int:
     print(f"generated {result['people']} people, {result['files']} files into {args.out} ({rows}); truth in {args.truth}")
     if args.mass_screening:
         _generate_mass(args)
+    if args.isolation:
+        _generate_isolation(args)
     return 0
 
 
@@ -42,6 +44,21 @@ def _generate_mass(args) -> None:
     print(f"mass screening: {done['rows']} sampling rows at {done['points']} sampling points ({done['pools']} pools, "
           f"{done['positive']} truly positive), {done['result_rows']} result rows, {done['files']} files "
           f"in {time.perf_counter() - started:.1f} s")
+
+
+def _generate_isolation(args) -> None:
+    """The isolation points' list (first day) and their daily monitoring of the people held: the
+    close contacts and arrivals of the first day's population (truth/people.csv)."""
+    import pandas as pd
+
+    from screenfuse.synthetic_isolation import generate_isolation
+
+    people = pd.read_csv(Path(args.truth) / "people.csv", dtype=str, keep_default_na=False)
+    done = generate_isolation(args.seed, date.fromisoformat(args.day), Path(args.out), Path(args.truth), people,
+                              day_index=args.day_index, zero_reports=args.zero_reports)
+    print(f"isolation points: {done['points']} points, {done['held']} monitoring rows, {done['fever']} with a fever "
+          f"or symptoms, {done['released']} released, {done['transferred']} transferred out, {done['missed']} "
+          f"checks left out, {done['files']} files")
 
 
 def _answer(args) -> int:
@@ -219,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--mass-screening", type=int, default=0, metavar="N",
                      help="also N rows of mass nucleic-acid screening (全员核酸筛查) that day: sampling files per "
                      "sampling point in mass_screening/, the labs' results in mass_screening_result/")
+    gen.add_argument("--isolation", action="store_true",
+                     help="also the isolation points (隔离点): their list (first day) and each point's daily "
+                     "monitoring of the close contacts and arrivals it holds, in isolation_monitoring/")
     gen.set_defaults(func=_generate)
 
     ans = sub.add_parser("answer", help="synthetic feedback: street offices answer the lists of one outbox batch")

@@ -222,11 +222,10 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[p
             flags[f"_{name}_unusable"] = codes["unusable"].astype(bool)
         elif spec.type == "temperature":  # kept as the reading in °C ("37.5"; "" when unreadable)
             details[name] = nz.normalize_temperatures(mapped[name]).map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
-        elif spec.type == "count":  # a whole number (房间数): "" when missing, flagged when not a number
+        elif spec.type == "count":  # a whole number (房间数, "120间" = 120), flagged when it is none
             text = nz.to_halfwidth(mapped[name].fillna("").astype(str)).str.strip().str.replace(r"[间个]$", "", regex=True)
-            number = text.str.fullmatch(r"[0-9]+")
-            details[name] = text.where(number, "")
-            flags[f"_{name}_unusable"] = (text != "") & ~number
+            details[name] = text
+            flags[f"_{name}_unusable"] = (text != "") & ~text.str.fullmatch(r"[0-9]+")
         else:
             details[name] = done[name]
     return details, flags

@@ -50,7 +50,7 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
                                                      as_of.astimezone(timezone.utc), policy)
     plan = PushPlan(pd.concat([f for f in (plan.new, missed_new) if len(f)] or [plan.new], ignore_index=True),
                     pd.concat([f for f in (plan.closes, missed_closes) if len(f)] or [plan.closes], ignore_index=True),
-                    plan.escalations)
+                    plan.escalations[~plan.escalations["push_item_id"].isin(missed_closes["push_item_id"])])
     closes = pd.concat([plan.closes, fb.answer_closes(answer_plan, plan.closes, batch_id, iso(as_of))], ignore_index=True)
     for name, frame in (("push_items", plan.new), ("push_close", closes), ("push_answer", answer_plan.updates),
                         ("police_tracing", answer_plan.tracing), ("cannot_link", answer_plan.cannot_link),
