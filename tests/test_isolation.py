@@ -192,3 +192,37 @@ def test_a_policy_naming_an_unknown_measure_or_a_person_feed_as_points_list_is_r
     with pytest.raises(PolicyError) as caught:
         parse_policy(text.replace("  deadline_hour: 18\n  ends_stay", "  deadline_hour: 25\n  ends_stay"))
     assert caught.value.key == "isolation.deadline_hour"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5000), st.sampled_from(["", "间", "个"]), st.booleans()), min_size=1, max_size=6),
+       st.text(alphabet="很多约左右?abc", min_size=1, max_size=4))
+def test_room_counts_are_whole_numbers_whatever_the_unit_writes(counts, junk):
+    from screenfuse.ingest import extra_fields
+    from screenfuse.normalize import to_halfwidth
+
+    contract = load_contract("isolation_point")
+    texts = [(str(n) if not wide else str(n).translate({c: c + 0xFEE0 for c in range(48, 58)})) + unit
+             for n, unit, wide in counts]
+    mapped = pd.DataFrame({"rooms": texts + [junk]})
+    details, flags = extra_fields(mapped, contract, set(contract.fields) - {"rooms"})
+    assert details["rooms"].tolist()[:-1] == [str(n) for n, _, _ in counts]
+    assert flags["_rooms_unusable"].tolist() == [False] * len(counts) + [True]
+    assert to_halfwidth(pd.Series(["１２０"])).iloc[0] == "120"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(st.none(), st.floats(35.0, 41.0)), st.one_of(st.none(), st.floats(35.0, 41.0)))
+def test_the_records_temperature_is_the_higher_of_the_two_readings(am, pm):
+    from screenfuse.ingest import normalize_rows
+
+    text = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
+    mapped = pd.DataFrame({"unit": [POINT], "event_time": ["2020-02-11"], "name": ["测试甲"],
+                           "temperature_am": [text(am)], "temperature_pm": [text(pm) + ("℃" if pm else "")]})
+    record = normalize_rows(mapped, load_contract("isolation_monitoring"), load_gazetteer()).iloc[0]
+    readings = [round(v, 1) for v in (am, pm) if v is not None]
+    if readings:
+        assert record["temperature"] == pytest.approx(max(readings))
+    else:
+        assert pd.isna(record["temperature"])
+    assert not record["_temperature_unreadable"]
