@@ -8,7 +8,7 @@ from screenfuse.fuse import fuse_persons
 from screenfuse.lifecycle import status_changes
 from screenfuse.policy import PolicyError, default_policy, parse_policy
 
-FEEDS = ["checkpoint", "community", "hospital", "police"]
+FEEDS = ["checkpoint", "community", "hospital", "police", "isolation_monitoring"]
 POLICY = default_policy(FEEDS)
 STREETS = ["积玉桥街道"]
 
