@@ -72,7 +72,7 @@ def loop_lines(engine) -> list[str]:
     lines += ["", f"communities per risk level (latest run): {int(risk['communities'].sum()) if len(risk) else 0}"]
     lines += [f"  {r.risk_level:<17} {_pad(r.risk_label, 14)} {int(r.communities):>6}" for r in risk.itertuples()]
     lines += ["", "zero reporting (零报告): units expected / reported / of them late (迟报) / silent per day"]
-    lines += [f"  {z.report_day}  {z.feed:<20} {int(z.expected):>4} {int(z.reported):>5} {int(z.late):>4} {int(z.silent):>5}"
+    lines += [f"  {z.report_day}  {z.feed:<11} {int(z.expected):>4} {int(z.reported):>5} {int(z.late):>4} {int(z.silent):>5}"
               for z in silent.itertuples()] or ["  no day checked yet (a day is checked after its deadline)"]
     return lines
 
