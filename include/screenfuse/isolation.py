@@ -116,9 +116,7 @@ def stays(records: pd.DataFrame, links: pd.DataFrame, persons: pd.DataFrame, as_
             or status.get(person_id, "") in rules.not_expected_statuses
         missed, next_deadline = [], ""
         if not left:
-            day = date.fromisoformat(last["day"]) + timedelta(days=1)
-            first = max(day, (now.date() - timedelta(days=MAX_MISSED_DAYS)))
-            day = first
+            day = max(date.fromisoformat(last["day"]) + timedelta(days=1), now.date() - timedelta(days=MAX_MISSED_DAYS))
             while deadline_utc(day, policy) <= now:
                 missed.append(day.isoformat())
                 day += timedelta(days=1)
