@@ -44,11 +44,11 @@ demo: venv airflow-home
 	rm -rf $(SCREENFUSE_HOME)/landing $(SCREENFUSE_HOME)/truth $(SCREENFUSE_HOME)/outbox $(SCREENFUSE_HOME)/quarantine $(SCREENFUSE_HOME)/warehouse.db*
 	: > $(DEMO_LOG)
 	$(BIN)/screenfuse db upgrade
-	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day $(DEMO_DAY) --zero-reports --mass-screening $(DEMO_MASS) --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
+	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day $(DEMO_DAY) --zero-reports --isolation --mass-screening $(DEMO_MASS) --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
 	$(DEMO_RUN) 2020-02-10T13:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
 	$(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200210T1300Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-10T13:05:00
 	$(DEMO_RUN) 2020-02-10T14:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
-	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day 2020-02-11 --day-index 1 --zero-reports --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
+	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day 2020-02-11 --day-index 1 --zero-reports --isolation --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
 	$(DEMO_RUN) 2020-02-11T14:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
 	$(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200211T1400Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-11T14:10:00
 	$(DEMO_RUN) 2020-02-11T15:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)

@@ -216,7 +216,8 @@ FROM (SELECT substr(datetime(r.data_interval_end, '+' || c.utc_offset_hours || '
 CROSS JOIN v_local_clock c;
 
 -- Where each person was held at the end of each report day (现在在哪 on the latest day), from the
--- status period covering that moment and the evidence known by then:
+-- status period covering that moment and the evidence known by then (hospital first, then the
+-- isolation points' daily monitoring, then the street offices' answers):
 --   hospital feed: a 确诊/疑似/无症状 record of a designated hospital (方舱 when the unit's name says
 --   so; a 发热门诊 only when its 处置 says 收治/入院) not followed by 出院/排除/死亡 → designated_hospital
 --   or fangcang; a fever person's 发热 record → fever_clinic; a discharged person in the
@@ -226,12 +227,15 @@ CROSS JOIN v_local_clock c;
 --   (transfer_designated_hospital: designated_hospital, transfer_mobile_cabin_hospital: fangcang,
 --   transfer_fever_clinic: fever_clinic, centralized_isolation, isolate_suspected and release_test:
 --   isolation_point, home_isolation and single_tube_retest: home, others: community).
+--   isolation_monitoring feed: the person's latest daily check by then, unless its 去向 says 解除隔离
+--   or 转出 (the default policy's isolation.ends_stay) → isolation_point (evidence 'monitoring').
 -- A measure that holds the person (transfer or isolation) without such evidence → unknown (未落实):
 -- what the centre chases. Measure names are the default policy's.
 CREATE VIEW v_whereabouts_by_day AS
 SELECT e.day, e.as_of, e.person_id, e.status, e.measure, e.valid_from, e.cause,
        CASE WHEN e.status = 'deceased' THEN 'deceased'
             WHEN e.hospital_place IS NOT NULL THEN e.hospital_place
+            WHEN e.isolation_place IS NOT NULL THEN e.isolation_place
             WHEN e.answer_place IS NOT NULL THEN e.answer_place
             WHEN e.measure IN ('transfer_designated_hospital', 'transfer_mobile_cabin_hospital', 'transfer_fever_clinic',
                                'isolate_suspected', 'centralized_isolation', 'home_isolation', 'single_tube_retest',
@@ -239,6 +243,7 @@ SELECT e.day, e.as_of, e.person_id, e.status, e.measure, e.valid_from, e.cause,
             ELSE 'community' END AS place,
        CASE WHEN e.status = 'deceased' THEN ''
             WHEN e.hospital_place IS NOT NULL THEN 'hospital'
+            WHEN e.isolation_place IS NOT NULL THEN 'monitoring'
             WHEN e.answer_place IS NOT NULL THEN 'answer'
             ELSE '' END AS evidence
 FROM (
@@ -259,6 +264,11 @@ FROM (
                               AND r2.category IN ('出院', '排除', '死亡') AND r2.category <> r.category
                               AND r2.event_time > r.event_time AND r2.event_time <= d.as_of_local)
           ORDER BY r.event_time DESC LIMIT 1) AS hospital_place,
+         (SELECT CASE WHEN replace(r.action, '解除隔离', '') = r.action AND replace(r.action, '转出', '') = r.action
+                      THEN 'isolation_point' END
+          FROM person_link l JOIN source_record r ON r.source_record_id = l.source_record_id
+          WHERE l.person_id = ps.person_id AND r.feed = 'isolation_monitoring' AND r.event_time <= d.as_of_local
+          ORDER BY r.event_time DESC, r.source_record_id DESC LIMIT 1) AS isolation_place,
          (SELECT CASE WHEN pi.measure = 'transfer_designated_hospital' THEN 'designated_hospital'
                       WHEN pi.measure = 'transfer_mobile_cabin_hospital' THEN 'fangcang'
                       WHEN pi.measure = 'transfer_fever_clinic' THEN 'fever_clinic'
@@ -459,3 +469,27 @@ LEFT JOIN person_link l ON l.source_record_id = r.source_record_id
 LEFT JOIN person p ON p.person_id = l.person_id
 WHERE r.feed = 'city_list'
 GROUP BY COALESCE(r.category, '');
+-- Isolation points (隔离点, seed 000 l.35): per point and local day, the persons held (a daily
+-- check that day, or a check missed that day: isolation_missed_check), the rooms, the rooms free
+-- (rooms - held: one person a room, the seeds' 单人单间), the checks missed; points of the list on
+-- days nobody was held there are not listed. A point missing from the points list has no rooms.
+CREATE VIEW v_isolation_occupancy AS
+SELECT o.point, COALESCE(p.street, '') AS street, COALESCE(p.takes, '') AS takes, o.day, o.held, p.rooms,
+       p.rooms - o.held AS free, o.missed
+FROM (SELECT h.point, h.day, COUNT(DISTINCT h.person_id) AS held, SUM(h.missed) AS missed
+      FROM (SELECT r.unit AS point, substr(r.event_time, 1, 10) AS day, l.person_id, 0 AS missed
+            FROM source_record r JOIN person_link l ON l.source_record_id = r.source_record_id
+            WHERE r.feed = 'isolation_monitoring'
+            UNION ALL
+            SELECT m.point, m.check_day, m.person_id, 1 FROM isolation_missed_check m) h
+      GROUP BY h.point, h.day) o
+LEFT JOIN isolation_point p ON p.point_name = o.point;
+
+-- Missed daily checks (漏报), one row per person held and day, with the point's street and when the
+-- check was due (UTC), and whether a check for that day came in later (late).
+CREATE VIEW v_isolation_missed_checks AS
+SELECT m.street, m.point, m.room, m.check_day, m.deadline_at, m.person_id, m.batch_id,
+       CASE WHEN EXISTS (SELECT 1 FROM person_link l JOIN source_record r ON r.source_record_id = l.source_record_id
+                         WHERE l.person_id = m.person_id AND r.feed = 'isolation_monitoring'
+                           AND substr(r.event_time, 1, 10) = m.check_day) THEN 1 ELSE 0 END AS came_late
+FROM isolation_missed_check m;

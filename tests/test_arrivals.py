@@ -17,7 +17,7 @@ from conftest import fused_person
 from screenfuse.arrival_rules import arrival_classes
 from screenfuse.policy import PolicyError, default_policy, parse_policy, record_status
 
-FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list", "pharmacy", "self_report")
+FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list", "pharmacy", "self_report", "isolation_monitoring")
 POLICY = default_policy(FEEDS)
 STREETS = ["积玉桥街道", "粮道街道"]
 OVERSEAS = ("key_country_arrival", "non_key_country_arrival", "overseas_arrival")

@@ -25,7 +25,8 @@ from screenfuse.policy_city_lists import city_list_statuses, unmapped_categories
 from screenfuse.report import summary_text
 from screenfuse.validation import validate_rows
 
-FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list", "pharmacy", "self_report")
+FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list", "pharmacy", "self_report",
+         "isolation_monitoring")
 POLICY = default_policy(FEEDS)
 STREETS = tuple(load_gazetteer().communities["street"].unique())
 ARRIVALS = ["到达口岸", "到达时间", "姓名", "证件类型", "证件号码", "境内联系电话", "国籍", "航班号/车次", "出发地",

@@ -5,15 +5,18 @@ from screenfuse.contracts import ContractError, load_contract, load_contracts
 
 def test_nine_feeds_ship_with_contracts():
     assert sorted(load_contracts()) == ["arrivals", "checkpoint", "city_list", "community", "feedback", "hospital",
-                                        "mass_screening", "mass_screening_result", "pharmacy", "police", "self_report"]
+                                        "isolation_monitoring", "isolation_point", "mass_screening",
+                                        "mass_screening_result", "pharmacy", "police", "self_report"]
     assert load_contracts()["feedback"].kind == "answers"
     assert load_contracts()["mass_screening_result"].kind == "results"
-    from screenfuse.contracts import person_feeds, result_feeds
+    assert load_contracts()["isolation_point"].kind == "reference"
+    from screenfuse.contracts import person_feeds, reference_feeds, result_feeds
 
-    # feedback answers items and lab results name tubes: neither enters matching
-    assert person_feeds() == ["arrivals", "checkpoint", "city_list", "community", "hospital", "mass_screening", "pharmacy",
-                              "police", "self_report"]
+    # feedback answers items, lab results name tubes, the points list names places: none enters matching
+    assert person_feeds() == ["arrivals", "checkpoint", "city_list", "community", "hospital", "isolation_monitoring",
+                              "mass_screening", "pharmacy", "police", "self_report"]
     assert result_feeds() == ["mass_screening_result"]
+    assert reference_feeds() == ["isolation_point"]
 
 
 def test_header_aliases_chinese_english_and_marks():

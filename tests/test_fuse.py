@@ -10,7 +10,7 @@ from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.policy import default_policy
 from screenfuse.pushlist import plan_push_items
 
-POLICY = default_policy(["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report"])
+POLICY = default_policy(["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report", "isolation_monitoring"])
 
 STREETS = ["积玉桥街道", "粮道街道"]
 
@@ -150,7 +150,7 @@ def test_a_terminal_status_cannot_have_a_measure_expire_or_be_ended():
     from screenfuse.policy import PolicyError, parse_policy
     import screenfuse
     text = (Path(screenfuse.__file__).parent / "policies" / "default.yaml").read_text(encoding="utf-8")
-    feeds = ["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report"]
+    feeds = ["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report", "isolation_monitoring"]
     with pytest.raises(PolicyError, match=r"terminal\[0\].*has a measure"):
         parse_policy(text.replace("  discharged:       centralized_isolation",
                                   "  discharged:       centralized_isolation\n  deceased: home_isolation"), "p.yaml", feeds)
@@ -299,7 +299,7 @@ def test_a_severity_table_needs_known_statuses_and_measures():
     from screenfuse.policy import PolicyError, parse_policy
     import screenfuse
     text = (Path(screenfuse.__file__).parent / "policies" / "default.yaml").read_text(encoding="utf-8")
-    feeds = ["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report"]
+    feeds = ["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report", "isolation_monitoring"]
     with pytest.raises(PolicyError, match=r"severity.measures.confirmed.轻型 is 'fangcang' \(text\), not a known measure"):
         parse_policy(text.replace("{轻型: transfer_mobile_cabin_hospital}", "{轻型: fangcang}"), "p.yaml", feeds)
     with pytest.raises(PolicyError, match=r"severity.measures.cleared is 'cleared', which has no measure"):

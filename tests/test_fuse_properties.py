@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from screenfuse.fuse import fuse_persons
 from screenfuse.policy import default_policy
 
-POLICY = default_policy(["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report"])
+POLICY = default_policy(["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report", "isolation_monitoring"])
 STREETS = ["积玉桥街道", "粮道街道"]
 TIMES = ["", "2020-01-20 08:00:00", "2020-02-01 09:30:00", "2020-02-01 09:30:00", "2020-02-10 07:00:00", "2020-02-10"]
 

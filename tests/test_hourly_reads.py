@@ -13,6 +13,7 @@ from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
 from screenfuse.synthetic import answer_push_lists, generate
 from screenfuse.synthetic_arrivals import generate_arrivals, generate_city_lists
+from screenfuse.synthetic_isolation import generate_isolation
 from screenfuse.synthetic_mass import generate_mass_screening
 from screenfuse.warehouse import engine_for
 
@@ -82,6 +83,7 @@ def test_an_hour_reads_no_stored_table_whole(tmp_path, monkeypatch, planned):
     generate_mass_screening(600, 11, date(2020, 2, 10), landing, home / "truth", people=people)
     generate_arrivals(40, 11, date(2020, 2, 10), landing, home / "truth", people)
     generate_city_lists(30, 11, date(2020, 2, 10), landing, home / "truth", people)
+    generate_isolation(11, date(2020, 2, 10), landing, home / "truth", people)  # points list, daily monitoring
     run_batch(load_settings(), datetime(2020, 2, 10, 13, tzinfo=timezone.utc))
     # the next day: new records of known people, the street offices' answers, results, zero reports
     answer_push_lists(home / "outbox" / "20200210T1300Z", landing / "feedback", 11, datetime(2020, 2, 10, 13, 5))
@@ -89,9 +91,12 @@ def test_an_hour_reads_no_stored_table_whole(tmp_path, monkeypatch, planned):
     generate_mass_screening(600, 11, date(2020, 2, 11), landing, home / "truth", people=people, day_index=1)
     generate_arrivals(40, 11, date(2020, 2, 11), landing, home / "truth", people, day_index=1)
     generate_city_lists(30, 11, date(2020, 2, 11), landing, home / "truth", people, day_index=1)
+    generate_isolation(11, date(2020, 2, 11), landing, home / "truth", people, day_index=1)  # missed checks, fevers
     state["on"] = True
     published = run_batch(load_settings(), datetime(2020, 2, 11, 14, tzinfo=timezone.utc))
     state["on"] = False
     assert published["rows_read"] > 0 and published["push_items_answered"] > 0  # the hour did real work
+    with engine_for(url).connect() as conn:  # and found missed isolation checks (read by person, point)
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM isolation_missed_check").scalar() > 0
     whole = sorted({(table, statement) for table, statement in found if table not in SMALL_TABLES})
     assert not whole, "statements that read a stored table whole:\n" + "\n".join(f"{t}: {s}" for t, s in whole)

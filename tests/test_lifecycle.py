@@ -8,7 +8,7 @@ from screenfuse.fuse import fuse_persons
 from screenfuse.lifecycle import status_changes
 from screenfuse.policy import PolicyError, default_policy, parse_policy
 
-FEEDS = ["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report"]
+FEEDS = ["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report", "isolation_monitoring"]
 POLICY = default_policy(FEEDS)
 STREETS = ["积玉桥街道"]
 

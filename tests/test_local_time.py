@@ -17,7 +17,7 @@ from screenfuse.policy import default_policy
 from screenfuse.pushlist import TRACING_LIST, write_outbox, write_tracing_list
 from screenfuse.xlsx import write_xlsx
 
-POLICY = default_policy(["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report"])
+POLICY = default_policy(["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report", "isolation_monitoring"])
 DUE = "办结时限(北京时间)"
 
 

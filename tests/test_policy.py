@@ -16,7 +16,7 @@ from screenfuse.policy import (
     load_policy, parse_policy, record_status,
 )
 
-FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list", "pharmacy", "self_report")
+FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list", "pharmacy", "self_report", "isolation_monitoring")
 
 
 def default_doc() -> dict:
@@ -48,7 +48,8 @@ def test_default_policy_loads_with_the_expected_shape():
                                       "symptom_self_report", "cold_medicine_buyer", "released", "other_region_arrival",
                                       "city_list_review", "cleared", "deceased", "none")
     assert policy.status_labels["close_contact"] == "密接"
-    assert len(policy.measure_specs) == 14
+    assert len(policy.measure_specs) == 15  # isolation_missed_check: the isolation points (issue 9)
+    assert policy.isolation.deadline_hour == 18 and policy.isolation.feed == "isolation_monitoring"
     assert policy.result_due_hours == 24
     assert policy.measure_specs["centralized_isolation"].days == 14
     assert policy.hours_to_act["transfer_fever_clinic"] == 2

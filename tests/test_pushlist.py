@@ -7,7 +7,7 @@ from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.policy import default_policy
 from screenfuse.pushlist import outbox_lists, plan_push_items
 
-POLICY = default_policy(["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report"])
+POLICY = default_policy(["checkpoint", "community", "hospital", "police", "arrivals", "city_list", "pharmacy", "self_report", "isolation_monitoring"])
 T0 = datetime(2020, 2, 10, 10, tzinfo=timezone.utc)
 NO_CHANGES = pd.DataFrame(columns=["person_id", "change"])
 NOTHING_BEFORE = pd.DataFrame(columns=["push_item_id", "person_id", "street", "status", "measure", "state", "due_at",

@@ -23,7 +23,8 @@ from screenfuse.normalize import clean_text
 from screenfuse.policy import PolicyError, default_policy, parse_policy, record_status
 from screenfuse.validation import validate_rows
 
-FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list", "pharmacy", "self_report")
+FEEDS = ("checkpoint", "police", "hospital", "community", "arrivals", "city_list", "pharmacy", "self_report",
+         "isolation_monitoring")
 POLICY = default_policy(FEEDS)
 STREETS = ["积玉桥街道", "首义路街道"]
 ID = make_id("42010619800101123")

@@ -16,9 +16,12 @@ UNITS = pd.DataFrame({
 
 def test_expected_units_cover_every_feed_the_policy_names_police_stations_included():
     units = reporting.expected_units(default_policy().zero_report.deadline_hour)
-    assert {"checkpoint", "police", "hospital", "community", "arrivals", "pharmacy"} == set(units["unit_type"])
+    assert {"checkpoint", "police", "hospital", "community", "arrivals", "pharmacy",
+            "isolation_monitoring"} == set(units["unit_type"])
     assert units["unit_id"].is_unique
     assert (units["unit_type"] == "arrivals").sum() == 5  # the hubs' teams (四站一场, seed 000 l.43)
+    points = units[units["unit_type"] == "isolation_monitoring"]  # the isolation points send a daily file too
+    assert len(points) == 6 and points["unit_name"].str.endswith("隔离点").all()
     assert (units["unit_type"] == "community").sum() == 125
     police = units[units["unit_type"] == "police"]
     assert len(police) == 14 and police["street"].is_unique  # one station per street of the district

@@ -12,7 +12,7 @@ from screenfuse.config import ConfigError
 from screenfuse.policy import PolicyError, default_policy, load_policy
 from screenfuse.reporting_units import units_path
 
-FEEDS = ("checkpoint", "police", "hospital", "community", "mass_screening", "arrivals", "city_list", "pharmacy", "self_report")
+FEEDS = ("checkpoint", "police", "hospital", "community", "mass_screening", "arrivals", "city_list", "pharmacy", "self_report", "isolation_monitoring")
 
 
 def policy_with_mass_screening(tmp_path):
@@ -36,7 +36,7 @@ def units_with(tmp_path, *rows):
 
 def test_every_feed_of_the_default_policy_has_its_units():
     feeds = set(default_policy().zero_report.deadline_hour)
-    assert feeds == {"checkpoint", "police", "hospital", "community", "arrivals", "pharmacy"}  # arrivals: the hubs (四站一场)
+    assert feeds == {"checkpoint", "police", "hospital", "community", "arrivals", "pharmacy", "isolation_monitoring"}  # arrivals: the hubs (四站一场)
     assert set(reporting.expected_units(feeds)["unit_type"]) == feeds
 
 

@@ -29,6 +29,8 @@ def _generate(args) -> int:
         _generate_arrivals(args)
     if args.pharmacies or args.self_report:
         _generate_registrations(args)
+    if args.isolation:
+        _generate_isolation(args)
     return 0
 
 
@@ -92,6 +94,21 @@ def _generate_mass(args) -> None:
     print(f"mass screening: {done['rows']} sampling rows at {done['points']} sampling points ({done['pools']} pools, "
           f"{done['positive']} truly positive), {done['result_rows']} result rows, {done['files']} files "
           f"in {time.perf_counter() - started:.1f} s")
+
+
+def _generate_isolation(args) -> None:
+    """The isolation points' list (first day) and their daily monitoring of the people held: the
+    close contacts and arrivals of the first day's population (truth/people.csv)."""
+    import pandas as pd
+
+    from screenfuse.synthetic_isolation import generate_isolation
+
+    people = pd.read_csv(Path(args.truth) / "people.csv", dtype=str, keep_default_na=False)
+    done = generate_isolation(args.seed, date.fromisoformat(args.day), Path(args.out), Path(args.truth), people,
+                              day_index=args.day_index, zero_reports=args.zero_reports)
+    print(f"isolation points: {done['points']} points, {done['held']} monitoring rows, {done['fever']} with a fever "
+          f"or symptoms, {done['released']} released, {done['transferred']} transferred out, {done['missed']} "
+          f"checks left out, {done['files']} files")
 
 
 def _answer(args) -> int:
@@ -282,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
                      "that day, one file per pharmacy in pharmacy/")
     gen.add_argument("--self-report", type=int, default=0, metavar="N",
                      help="also about N self-reports (自主申报: mini-program and hotline) that day in self_report/")
+    gen.add_argument("--isolation", action="store_true",
+                     help="also the isolation points (隔离点): their list (first day) and each point's daily "
+                     "monitoring of the close contacts and arrivals it holds, in isolation_monitoring/")
     gen.set_defaults(func=_generate)
 
     ans = sub.add_parser("answer", help="synthetic feedback: street offices answer the lists of one outbox batch")

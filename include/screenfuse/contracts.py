@@ -21,16 +21,17 @@ from screenfuse.matching.strict_config import (
     ConfigProblem, ListOf, ScalarText, StrictModel, Text, YesNo, checked, choice, one_line, read_yaml, show,
 )
 
-FEED_KINDS = ("persons", "answers", "results")
+FEED_KINDS = ("persons", "answers", "results", "reference")
 # medicine_category: a pharmacy's 药品类别, read into 退烧/止咳/感冒/抗病毒/抗生素 (screenfuse.medicines)
 FIELD_TYPES = ("text", "name", "id_number", "phone", "datetime", "date", "temperature", "address", "code",
-               "medicine_category")
+               "medicine_category", "count")
 # columns every staged row gets from the file itself: a contract field of the same name would clash
 RESERVED_FIELDS = ("source_record_id", "batch_id", "feed", "file_name", "file_sha256", "row_number",
                    "details_json", "raw_json")
 # what a feed of each kind must declare (kind results: lab results for samples, see mass_screening.py)
 KIND_FIELDS = {"persons": ("name", "event_time", "unit"), "answers": ("event_time", "unit"),
-               "results": ("event_time", "unit", "result", "sample_id", "pool_id")}
+               "results": ("event_time", "unit", "result", "sample_id", "pool_id"),
+               "reference": ("unit", "event_time")}  # reference: a list of places (isolation_point)
 
 
 class ContractError(ValueError):
@@ -53,7 +54,7 @@ class FeedContract:
     patterns: tuple[str, ...]
     fields: dict[str, FieldSpec]
     address_from: tuple[str, ...] = field(default=())
-    kind: str = "persons"  # persons: person records | answers: answers to push items | results: lab results
+    kind: str = "persons"  # persons | answers (to push items) | results (lab results) | reference (places)
 
     @property
     def required_fields(self) -> list[str]:
@@ -171,6 +172,11 @@ def _parsed(files: tuple[tuple[str, int], ...]) -> tuple[tuple[str, FeedContract
 def result_feeds() -> list[str]:
     """The feeds whose rows are lab results for samples (kind results); they never enter matching."""
     return sorted(name for name, c in load_contracts().items() if c.kind == "results")
+
+
+def reference_feeds() -> list[str]:
+    """The feeds whose rows describe places, not persons (kind reference: the isolation points)."""
+    return sorted(name for name, c in load_contracts().items() if c.kind == "reference")
 
 
 def person_feeds() -> list[str]:

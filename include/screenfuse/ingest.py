@@ -119,6 +119,10 @@ def _normalized(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gazette
         from screenfuse.mass_screening import normalize_results
 
         return normalize_results(mapped, contract)
+    if contract.kind == "reference":
+        from screenfuse.isolation import normalize_points
+
+        return normalize_points(mapped, contract)
     return normalize_rows(mapped, contract, gazetteer)
 
 
@@ -157,9 +161,19 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
     out["address"] = address
     out = out.join(gazetteer.route(address))
 
-    temperature_text = nz.to_halfwidth(col("temperature")).str.strip()
-    out["temperature"] = nz.normalize_temperatures(col("temperature"))
-    out["_temperature_unreadable"] = (temperature_text != "") & out["temperature"].isna()
+    # a feed that takes the temperature twice a day (隔离点: 上午/下午体温) declares two fields of type
+    # temperature: the record's temperature is the higher reading, each is checked on its own
+    readings = [name for name, spec in contract.fields.items() if spec.type == "temperature"] or ["temperature"]
+    unreadable = pd.Series(False, index=mapped.index)
+    celsius = []
+    for name in readings:
+        value = nz.normalize_temperatures(col(name))
+        unreadable |= (nz.to_halfwidth(col(name)).str.strip() != "") & value.isna()
+        celsius.append(value)
+        if name != "temperature":
+            out[f"_{name}_celsius"] = value
+    out["temperature"] = pd.concat(celsius, axis=1).max(axis=1) if len(celsius) > 1 else celsius[0]
+    out["_temperature_unreadable"] = unreadable
     for text_field in ("category", "nucleic_acid", "action", "came_from"):
         out[text_field] = cleaned[text_field]
     out["arrival_date"] = nz.normalize_dates(col("arrival_date"))
@@ -189,14 +203,15 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[p
     # dates: pandas parses a column's date times together (one time zone or none)
     codes = [name for name, kind in given if kind == "code"]
     done = dict(zip(codes, nz.batched(nz.normalize_codes, [mapped[name] for name in codes])))
-    texts = [name for name, kind in given if kind not in ("date", "datetime", "address", "code", "medicine_category")]
+    texts = [name for name, kind in given if kind not in ("date", "datetime", "address", "code", "medicine_category",
+                                                          "temperature", "count")]
     done |= dict(zip(texts, nz.clean_texts([mapped[name] for name in texts])))
     for name, spec in contract.fields.items():
         if name in known:
             continue
         if name not in mapped.columns:
             details[name] = ""
-            if spec.type == "code":
+            if spec.type in ("code", "count"):
                 flags[f"_{name}_unusable"] = False
         elif spec.type in ("date", "datetime"):
             details[name] = nz.normalize_datetimes(mapped[name]).str[: 10 if spec.type == "date" else 19]
@@ -208,6 +223,12 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[p
             codes = done[name]
             details[name] = codes["code"]
             flags[f"_{name}_unusable"] = codes["unusable"].astype(bool)
+        elif spec.type == "temperature":  # kept as the reading in °C ("37.5"; "" when unreadable)
+            details[name] = nz.normalize_temperatures(mapped[name]).map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+        elif spec.type == "count":  # a whole number (房间数, "120间" = 120), flagged when it is none
+            text = nz.to_halfwidth(mapped[name].fillna("").astype(str)).str.strip().str.replace(r"[间个]$", "", regex=True)
+            details[name] = text
+            flags[f"_{name}_unusable"] = (text != "") & ~text.str.fullmatch(r"[0-9]+")
         else:
             details[name] = done[name]
     return details, flags

@@ -18,6 +18,7 @@ from screenfuse.matching.strict_config import (
 )
 from screenfuse.policy_arrivals import ArrivalsSpec, check_arrival_statuses
 from screenfuse.policy_city_lists import CityListsSpec
+from screenfuse.policy_isolation import IsolationSpec
 from screenfuse.policy_types import (
     CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, Contacts, LifecycleStep, Release, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
     ZeroReport, _Frozen,
@@ -192,6 +193,7 @@ class PolicyFile(StrictModel):
     severity: SeveritySpec = None
     contacts: ContactsSpec = None
     release: NamedMapping(ReleaseSpec, "status") = None
+    isolation: IsolationSpec = None  # isolation points' daily checks (policy_isolation.py)
 
     _known_zone = field_validator("timezone")(known_zone)
 
@@ -350,6 +352,8 @@ class PolicyFile(StrictModel):
             raise ConfigProblem(f"is '{self.zero_report.timezone}' but timezone is '{self.timezone}'; a policy has one "
                                 "local clock: remove zero_report.timezone", at="zero_report.timezone")
         self.zero_report.check_feeds(feeds)
+        if self.isolation is not None:
+            self.isolation.check_names(feeds, statuses, measures)
         for i, rule in enumerate(self.rules):
             if rule.when.result_overdue and self.mass_screening is None:
                 raise ConfigProblem("needs mass_screening.result_due_hours (how many hours after sampling a result "
@@ -368,6 +372,7 @@ class PolicyFile(StrictModel):
             key_area_days=self.key_areas.within_days if self.key_areas is not None else None,
             arrivals=self.arrivals.to_arrivals() if self.arrivals is not None else None,
             city_lists=self.city_lists.to_city_lists() if self.city_lists is not None else None,
+            isolation=self.isolation.to_isolation() if self.isolation is not None else None,
             rules=tuple(Rule(rule.status, rule.feeds, _Frozen(rule.when.given())) for rule in self.rules),
             measure_specs=_Frozen({name: Measure(name, spec.label, spec.days, spec.hours_to_act)
                                    for name, spec in self.measures.items()}),

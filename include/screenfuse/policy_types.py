@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from screenfuse.matching.strict_config import one_line
+from screenfuse.policy_isolation import Isolation
 
 NO_STATUS = "none"
 CONDITIONS = ("temperature_at_least", "action_contains_any", "category_in", "nucleic_acid_in", "contact_link",
@@ -191,6 +192,7 @@ class Policy:
     arrivals: Arrivals | None = None  # the arrival classes (seed 002 l.24), judged on the arrival day
     city_lists: Any = None  # policy_city_lists.CityLists: the city's categories → statuses (seed 002 l.34)
     result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
+    isolation: Isolation | None = None  # isolation points: the daily check's deadline, what ends a stay
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
 

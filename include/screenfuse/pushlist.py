@@ -43,7 +43,7 @@ TRACING_HEADERS = {"push_item_id": "推送编号", "street": "反馈街道", "pe
                    "id_number": "身份证号", "phone": "联系电话", "address": "住址", "answered_at": "反馈时间",
                    "reason": "协查原因"}
 PUSH_REASON_LABELS = {"new_measure": "新增措施", "status_changed": "状态变更", "rerouted": "转入",
-                      "rerouted_away": "转出(已移交他街)", "escalated": "超时未反馈"}
+                      "rerouted_away": "转出(已移交他街)", "escalated": "超时未反馈", "missed_check": "隔离点漏报"}
 OUTBOX_HEADERS = {
     "push_item_id": "推送编号", "street": "街道", "community": "社区", "person_id": "人员编号",
     "name": "姓名", "id_number": "身份证号", "phone": "联系电话", "address": "住址",
@@ -91,6 +91,9 @@ def plan_push_items(persons: pd.DataFrame, items_before: pd.DataFrame, status_op
     close_reason[exists & ~ended & ~same_measure] = "measure_changed"
     close_reason[exists & same_measure & ~same_status] = "status_changed"
     close_reason[exists & same_measure & same_status & ~same_street] = "rerouted"
+    # a missed isolation check is an item beside the person's measure: screenfuse.isolation closes it
+    side = open_items["measure"].isin(side_measures(policy)).to_numpy()
+    close_reason[exists & side] = ""
     closing = open_items[close_reason != ""]
     closes = pd.DataFrame({"push_item_id": closing["push_item_id"], "closed_at": stamp, "closed_batch_id": batch_id,
                            "close_reason": close_reason[close_reason != ""]}, columns=CLOSE_COLUMNS)
@@ -144,6 +147,11 @@ def plan_push_items(persons: pd.DataFrame, items_before: pd.DataFrame, status_op
         "policy_version": policy.version,
     }, columns=ITEM_COLUMNS)
     return PushPlan(new.reset_index(drop=True), closes.reset_index(drop=True), escalations.reset_index(drop=True))
+
+
+def side_measures(policy: Policy) -> tuple[str, ...]:
+    """Measures of items that are not the person's own measure (a missed isolation check)."""
+    return (policy.isolation.missed_check_measure,) if policy.isolation is not None else ()
 
 
 def _iso(moment: datetime) -> str:

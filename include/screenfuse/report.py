@@ -44,6 +44,7 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
     lines += [f"  {_pad(p.street, 14)} {p.items:>5}" + (f"  超时 {int(p.escalated)}" if p.escalated else "")
               for p in push.itertuples()]
     lines += [""] + command_centre_lines(engine, policy.timezone, _pad, policy.city_lists)
+    lines += [""] + isolation_lines(engine)
     lines += [""] + loop_lines(engine)
     lines += ["", f"outbox:     {settings.outbox}", f"quarantine: {settings.quarantine} (and table quarantine)",
               "warehouse tables: person, person_status, source_record, person_link, quarantine, push_item, push_feedback, "
@@ -73,6 +74,20 @@ def loop_lines(engine) -> list[str]:
     lines += ["", "zero reporting (零报告): units expected / reported / of them late (迟报) / silent per day"]
     lines += [f"  {z.report_day}  {z.feed:<11} {int(z.expected):>4} {int(z.reported):>5} {int(z.late):>4} {int(z.silent):>5}"
               for z in silent.itertuples()] or ["  no day checked yet (a day is checked after its deadline)"]
+    return lines
+
+
+def isolation_lines(engine) -> list[str]:
+    """The isolation points on their latest day: persons held, rooms free, daily checks missed."""
+    points = warehouse.sort_rows(warehouse.read_frame(engine, "queries/summary_isolation.sql"), ["point"])
+    if points.empty:
+        return ["isolation points (隔离点): no daily monitoring yet"]
+    rooms = points["rooms"].fillna(0).astype(int)
+    lines = [f"isolation points (隔离点), {points['day'].iloc[0]} (v_isolation_occupancy): {len(points)} points, "
+             f"{int(points['held'].sum())} held in {int(rooms.sum())} rooms, {int(points['missed'].sum())} daily checks "
+             "missed (漏报)"]
+    lines += [f"  {_pad(p.point, 20)} {_pad(p.street, 12)} held {int(p.held):>4} of {int(r):>4} rooms, missed "
+              f"{int(p.missed):>3}" for p, r in zip(points.itertuples(), rooms)]
     return lines
 
 

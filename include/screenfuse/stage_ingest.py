@@ -12,7 +12,7 @@ import pandas as pd
 
 from screenfuse import feedback as fb
 from screenfuse import mass_screening as ms
-from screenfuse import reporting, warehouse
+from screenfuse import isolation, reporting, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contract
 from screenfuse.gazetteer import load_gazetteer
@@ -24,6 +24,7 @@ from screenfuse.validation import validate_rows
 QUARANTINE_COLUMNS = ["quarantine_id", "batch_id", "feed", "file_name", "file_sha256", "row_number", "level", "reason", "raw_json"]
 ANSWER_INPUT_COLUMNS = ["source_record_id", "feed", "file_name", "file_sha256", "row_number", "unit", "event_time",
                         "push_item_id", "result", "verifier", "note", "raw_json"]
+POINT_INPUT_COLUMNS = ["source_record_id", "feed", "file_name", "file_sha256", "row_number", "unit", "event_time", "raw_json"]
 RESULT_INPUT_COLUMNS = ["source_record_id", "feed", "file_name", "file_sha256", "row_number", "unit", "event_time",
                         "sample_id", "pool_id", "result", "sampled_at", "raw_json"]
 ITEM_COLUMNS_READ = "push_item_id, person_id, street, status, measure, due_at, created_at, source_records, answered_at, state"
@@ -108,10 +109,10 @@ def validate_feed(settings: Settings, batch_id: str, feed: str) -> dict:
     contract, stage = load_contract(feed), state(settings, batch_id)
     staged = stage.get(f"{feed}.staged")
     files = stage.get_json(f"{feed}.files")
-    answers, results = contract.kind == "answers", contract.kind == "results"
+    answers, results, reference = contract.kind == "answers", contract.kind == "results", contract.kind == "reference"
     if staged.empty:
         staged = (_empty(ANSWER_INPUT_COLUMNS) if answers else _empty(RESULT_INPUT_COLUMNS) if results
-                  else empty_records()).assign(reason="")
+                  else _empty(POINT_INPUT_COLUMNS) if reference else empty_records()).assign(reason="")
     else:
         staged["reason"] = validate_rows(staged, contract)
     if answers:
@@ -126,6 +127,8 @@ def validate_feed(settings: Settings, batch_id: str, feed: str) -> dict:
             fb.ANSWER_COLUMNS]
     elif results:  # lab results name tubes, not persons: kept for the screening join
         accepted = ms.result_rows(staged[staged["reason"] == ""], batch_id)
+    elif reference:  # a list of places (the isolation points): one row per point
+        accepted = isolation.point_rows(staged[staged["reason"] == ""], batch_id)
     else:
         accepted = staged[staged["reason"] == ""].assign(batch_id=batch_id)
         if "sample_id" in contract.fields:  # the tubes, before the cut to the record columns
@@ -140,7 +143,9 @@ def validate_feed(settings: Settings, batch_id: str, feed: str) -> dict:
     file_quarantine = stage.get(f"{feed}.file_quarantine")
     quarantine = pd.concat([q for q in (file_quarantine, row_quarantine) if not q.empty] or [row_quarantine], ignore_index=True)
 
-    accepted_per_file = accepted.groupby("file_name").size() if len(accepted) else pd.Series(dtype=int)
+    # counted on the rows staged: a points list keeps one row per point of those it accepted
+    passed = staged[staged["reason"] == ""]
+    accepted_per_file = passed.groupby("file_name").size() if len(passed) else pd.Series(dtype=int)
     failed_per_file = failed.groupby("file_name").size()
     for row in files:
         if row["status"] == "loaded":

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from screenfuse import contact_edges
+from screenfuse import contact_edges, isolation
 from screenfuse import mass_screening as ms
 from screenfuse import match_state, screening_state, warehouse
 from screenfuse.config import Settings
@@ -231,6 +231,8 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     persons = fuse_persons(records, links, load_gazetteer().streets, stamp, policy)
     persons["batch_id"] = batch_id
     persons["next_change_at"] = next_change(persons, stamp, policy)
+    stay, missed = _isolation_checks(settings, records, links, persons, stamp, batch_id, policy)
+    persons["next_change_at"] = isolation.next_deadline(persons["next_change_at"], persons, stay)
     gone = sorted(persons_before - set(persons["person_id"]))
     opens, closes = status_changes(persons, current, batch_id, stamp, policy)
     stage.put("persons", persons)
@@ -240,8 +242,28 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     stage.put("status_close", closes)
     stage.put("screening_outcome", screening_state.outcome_rows(screening, links, batch_id, stamp))
     stage.put("contact_edges", edges)
+    stage.put("isolation_stay", stay)
+    stage.put("isolation_missed", missed)
     return {"persons_fused": len(persons), "new_policy": new_policy, "persons_gone": len(gone), "by_status": person_counts_by_status(persons, policy),
             "policy_version": policy.version, "status_changes": len(opens), "contact_edges": len(edges),
             "expired": int((opens["change"] == "expired").sum()) if len(opens) else 0,
+            "isolation": {"held": int(stay["held"].sum()) if len(stay) else 0, "missed_checks": len(missed)},
             "screening": {"samples": len(screening.outcomes), "orphan_results": len(screening.orphans),
                           "awaiting": int(screening.outcomes["awaiting_result"].sum())}}
+
+
+def _isolation_checks(settings: Settings, records: pd.DataFrame, links: pd.DataFrame, persons: pd.DataFrame,
+                      stamp: str, batch_id: str, policy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stays at isolation points of the persons in focus and the checks they missed by now that
+    were not recorded before (screenfuse.isolation); reads by index the recorded misses of these
+    persons and the streets of their points."""
+    stay = isolation.stays(records, links, persons, stamp, policy)
+    if not len(stay) or not stay["held"].any():
+        return stay, pd.DataFrame(columns=isolation.MISSED_COLUMNS)
+    with engine(settings).connect() as conn:
+        stored = warehouse.rows_by_keys(conn, "isolation_missed_check", "person_id", sorted(stay["person_id"]),
+                                        columns="check_key")
+        points = warehouse.rows_by_keys(conn, "isolation_point", "point_name", sorted(set(stay["point"])),
+                                        columns="point_name, street")
+    streets = dict(zip(points["point_name"], points["street"].fillna("")))
+    return stay, isolation.missed_rows(stay, stored, streets, batch_id, policy)

@@ -14,11 +14,12 @@ import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse import feedback as fb
-from screenfuse import match_state, reporting, screening_state, warehouse
+from screenfuse import isolation, match_state, reporting, screening_state, warehouse
 from screenfuse.config import Settings
+from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.pipeline import BatchOrderError, batch_time, check_order, engine, feed_names, guard, iso, latest_published, run_policy, state
-from screenfuse.pushlist import plan_push_items, write_outbox, write_tracing_list, write_zero_report
+from screenfuse.pushlist import PushPlan, plan_push_items, write_outbox, write_tracing_list, write_zero_report
 from screenfuse.risk import community_levels
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
 from screenfuse.stage_match import batch_answers, batch_records
@@ -43,6 +44,13 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     answer_plan = fb.plan_answers(answers, before, links_before, known, batch_id, policy.timezone)
     plan = plan_push_items(persons, fb.items_with_answers(before, answer_plan), stage.get("status_open"), batch_id,
                            as_of.astimezone(timezone.utc), policy)
+    # missed daily checks at isolation points: items beside the persons' measures (screenfuse.isolation)
+    missed_new, missed_closes = isolation.plan_items(stage.get("isolation_missed"), stage.get("isolation_stay"), persons,
+                                                     fb.items_with_answers(before, answer_plan), batch_id,
+                                                     as_of.astimezone(timezone.utc), policy)
+    plan = PushPlan(pd.concat([f for f in (plan.new, missed_new) if len(f)] or [plan.new], ignore_index=True),
+                    pd.concat([f for f in (plan.closes, missed_closes) if len(f)] or [plan.closes], ignore_index=True),
+                    plan.escalations[~plan.escalations["push_item_id"].isin(missed_closes["push_item_id"])])
     closes = pd.concat([plan.closes, fb.answer_closes(answer_plan, plan.closes, batch_id, iso(as_of))], ignore_index=True)
     for name, frame in (("push_items", plan.new), ("push_close", closes), ("push_answer", answer_plan.updates),
                         ("police_tracing", answer_plan.tracing), ("cannot_link", answer_plan.cannot_link),
@@ -51,7 +59,8 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     reasons = plan.new["reason"].value_counts()
     return {"push_items": len(plan.new), "lists": int(plan.new["street"].nunique()) if len(plan.new) else 0,
             "new_measure": int(reasons.get("new_measure", 0)), "status_changed": int(reasons.get("status_changed", 0)),
-            "rerouted": int(reasons.get("rerouted", 0)), "closed": len(closes), "escalated": len(plan.escalations),
+            "rerouted": int(reasons.get("rerouted", 0)), "missed_check": int(reasons.get(isolation.MISSED_REASON, 0)),
+            "closed": len(closes), "escalated": len(plan.escalations),
             "answered": len(answer_plan.updates), "traced": len(answer_plan.tracing),
             "cannot_link_pairs": len(answer_plan.cannot_link)}
 
@@ -147,7 +156,7 @@ INSERTS = {"quarantine": None, "ingest_file": None, "push_item": "push_items", "
            "person_event": "person_events", "match_model": "match_model", "person_status": "status_open",
            "push_feedback": None, "police_tracing": "police_tracing", "match_cannot_link": "cannot_link",
            "unit_delivery": "unit_delivery", "silent_unit": "silent_unit", "zero_report_check": "zero_report_check",
-           "late_report": "late_report",
+           "late_report": "late_report", "isolation_missed_check": "isolation_missed",
            "community_risk": "community_risk", "match_record": "match_record", "match_key": "match_key"}
 
 
@@ -209,6 +218,11 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         warehouse.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
                                batch_column="changed_batch_id")  # days checked before, now with late reports
         warehouse.replace_rows(conn, batch_id, "contact_edge", "source_record_id", stage.get("contact_edges"), same_unless=())
+        points = [stage.get(f"{feed}.accepted") for feed in reference_feeds()]
+        points = pd.concat([p for p in points if len(p)], ignore_index=True) if any(len(p) for p in points) else None
+        if points is not None:  # the points list: the latest row of a point replaces the stored one
+            warehouse.replace_rows(conn, batch_id, "isolation_point", "point_name",
+                                   points.drop_duplicates("point_name", keep="last"), same_unless=())
         for query_file, frame in updates.items():
             if len(frame):
                 rows = warehouse.statement_rows(frame, list(frame.columns))

@@ -109,12 +109,15 @@ def row_checks(contract: FeedContract) -> list[Check]:
             e.ExpectColumnValuesToBeInSet(column="id_status", value_set=ACCEPTED_ID_STATUSES),
             "id_number unusable (Excel scientific notation or not an ID number)",
         ))
-    if "temperature" in contract.fields:
+    readings = [n for n, spec in contract.fields.items() if spec.type == "temperature"]
+    if readings:
         low, high = TEMPERATURE_RANGE
-        checks.append(Check(
-            e.ExpectColumnValuesToBeBetween(column="temperature", min_value=low, max_value=high),
-            f"temperature outside {low}-{high} °C",
-        ))
+        for name in readings:  # `temperature`, or each reading of a feed that takes two (上午/下午体温)
+            column = "temperature" if name == "temperature" else f"_{name}_celsius"
+            checks.append(Check(
+                e.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high),
+                f"{name} outside {low}-{high} °C",
+            ))
         checks.append(Check(
             e.ExpectColumnValuesToBeInSet(column="_temperature_unreadable", value_set=[False]),
             "temperature not a number",
@@ -130,6 +133,11 @@ def row_checks(contract: FeedContract) -> list[Check]:
             checks.append(Check(
                 e.ExpectColumnValuesToBeInSet(column=f"_{spec.name}_unusable", value_set=[False]),
                 f"{spec.name} unusable (Excel scientific notation)",
+            ))
+        if spec.type == "count":
+            checks.append(Check(
+                e.ExpectColumnValuesToBeInSet(column=f"_{spec.name}_unusable", value_set=[False]),
+                f"{spec.name} not a whole number",
             ))
     if contract.kind == "results":  # a result must name the tube it is for: the sample's or the pool's
         checks.append(Check(e.ExpectColumnValuesToBeInSet(column="_tube_given", value_set=[True]),

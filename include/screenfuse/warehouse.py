@@ -277,7 +277,8 @@ def _changed(frame: pd.DataFrame, stored: pd.DataFrame, key: str, ignore: set) -
 UNDO_TABLES = {"person": ("person_id", "batch_id"), "person_link": ("source_record_id", "changed_batch_id"),
                "match_term": ("term_key", "batch_id"), "screening_outcome": ("source_record_id", "batch_id"),
                "zero_report_check": ("check_key", "changed_batch_id"),  # a day's check, updated by a late report
-               "contact_edge": ("source_record_id", "batch_id")}
+               "contact_edge": ("source_record_id", "batch_id"),
+               "isolation_point": ("point_name", "batch_id")}  # the points list: the latest row of a point
 
 
 def lock_for_publish(conn) -> None:

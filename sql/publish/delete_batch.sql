@@ -48,3 +48,5 @@ DELETE FROM match_key WHERE batch_id = :batch_id;
 -- the samples and lab results the batch brought (outcomes are restored from batch_undo)
 DELETE FROM screening_sample WHERE batch_id = :batch_id;
 DELETE FROM screening_result WHERE batch_id = :batch_id;
+-- the missed isolation checks the batch found (the points list is restored from batch_undo)
+DELETE FROM isolation_missed_check WHERE batch_id = :batch_id;

@@ -6,8 +6,8 @@ run_log.match_model: the batch that trained the model, `trained` (this batch tra
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
