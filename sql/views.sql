@@ -227,8 +227,9 @@ CROSS JOIN v_local_clock c;
 --   (transfer_designated_hospital: designated_hospital, transfer_mobile_cabin_hospital: fangcang,
 --   transfer_fever_clinic: fever_clinic, centralized_isolation, isolate_suspected and release_test:
 --   isolation_point, home_isolation and single_tube_retest: home, others: community).
---   isolation_monitoring feed: the person's latest daily check by then, unless its 去向 says 解除隔离
---   or 转出 (the default policy's isolation.ends_stay) → isolation_point (evidence 'monitoring').
+--   isolation_monitoring feed: the person's latest daily check by then, of that day or the day before,
+--   unless its 去向 says 解除隔离 or 转出 (the default policy's isolation.ends_stay) → isolation_point
+--   (evidence 'monitoring'); not for a measure that sends the person to a hospital or a fever clinic.
 -- A measure that holds the person (transfer or isolation) without such evidence → unknown (未落实):
 -- what the centre chases. Measure names are the default policy's.
 CREATE VIEW v_whereabouts_by_day AS
@@ -268,6 +269,11 @@ FROM (
                       THEN 'isolation_point' END
           FROM person_link l JOIN source_record r ON r.source_record_id = l.source_record_id
           WHERE l.person_id = ps.person_id AND r.feed = 'isolation_monitoring' AND r.event_time <= d.as_of_local
+            -- a daily check of yesterday or today (a point that stopped sending holds nobody it can show),
+            -- and not for a person the measure sends to a hospital or a fever clinic: there they count as not admitted
+            AND julianday(substr(d.as_of_local, 1, 10)) - julianday(substr(r.event_time, 1, 10)) <= 1
+            AND COALESCE(ps.measure, '') NOT IN ('transfer_designated_hospital', 'transfer_mobile_cabin_hospital',
+                                                 'transfer_fever_clinic')
           ORDER BY r.event_time DESC, r.source_record_id DESC LIMIT 1) AS isolation_place,
          (SELECT CASE WHEN pi.measure = 'transfer_designated_hospital' THEN 'designated_hospital'
                       WHEN pi.measure = 'transfer_mobile_cabin_hospital' THEN 'fangcang'

@@ -3,6 +3,7 @@ records (m and u per level, the other records of the same person per record) and
 the prior for its population. A model trained on a few thousand records and used on a district's
 million would otherwise overstate every pair's odds by several bits: a false link isolates the
 wrong person. Synthetic records only."""
+import dataclasses
 from datetime import date
 
 import numpy as np
@@ -98,3 +99,18 @@ def test_a_model_saved_by_an_earlier_release_keeps_its_prior(trained):
     again = Model.from_json(old.to_json())
     assert again.prior_for(10 ** 7) == model.prior
     assert Model.from_json(model.to_json()).prior_for(10 ** 7) == pytest.approx(model.prior_for(10 ** 7))
+
+
+def test_a_run_without_a_model_learns_from_its_new_records_not_their_neighbourhood(trained):
+    """Incremental, no model yet (the earlier inputs were too small): with enough new records the
+    run learns from them alone, as a first input would (its neighbourhood is made of likely
+    matches); with too few it uses the preset's shipped model."""
+    small, _, records = trained
+    new_ids = records["record_id"].iloc[::4].to_numpy(dtype=object)
+    previous = small.clusters[~small.clusters["record_id"].isin(new_ids)]
+    enough = dataclasses.replace(preset("zh_person"), min_records_to_train=500)
+    learnt = dedupe(records, enough, previous=previous, new_ids=new_ids)
+    assert learnt.model_source == "trained" and learnt.model.trained_on == len(new_ids)
+    too_few = dataclasses.replace(preset("zh_person"), min_records_to_train=len(new_ids) + 1)
+    shipped = dedupe(records, too_few, previous=previous, new_ids=new_ids)
+    assert shipped.model_source == "shipped" and shipped.model.trained_on == 26775

@@ -275,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="screenfuse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    gen = sub.add_parser("generate", help="write one seeded synthetic day of the four feeds (and, with options, mass screening, arrivals, city lists)")
+    gen = sub.add_parser("generate", help="write one seeded synthetic day of the four district feeds (and, with options, mass screening, arrivals, "
+                         "city lists, pharmacies, self-reports, isolation points)")
     gen.add_argument("--people", type=int, default=3000)
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--day", default="2020-02-10", help="the day the feeds describe (YYYY-MM-DD)")

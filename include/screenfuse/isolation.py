@@ -112,8 +112,10 @@ def stays(records: pd.DataFrame, links: pd.DataFrame, persons: pd.DataFrame, as_
         breaks = np.flatnonzero(~at_point | ends.loc[group.index].to_numpy())
         breaks = breaks[breaks < len(group) - 1]
         since = group["day"].iloc[breaks[-1] + 1 if len(breaks) else 0]
+        # no measure any more (a status that ended, e.g. an arrival's 14 days): nobody holds the person
         left = bool(ends.loc[group.index[-1]]) or measure.get(person_id, "") in rules.not_expected_measures \
-            or status.get(person_id, "") in rules.not_expected_statuses
+            or status.get(person_id, "") in rules.not_expected_statuses \
+            or (person_id in measure.index and not (isinstance(measure[person_id], str) and measure[person_id]))
         missed, next_deadline = [], ""
         if not left:
             day = max(date.fromisoformat(last["day"]) + timedelta(days=1), now.date() - timedelta(days=MAX_MISSED_DAYS))
@@ -208,7 +210,3 @@ def plan_items(missed: pd.DataFrame, stay: pd.DataFrame, persons: pd.DataFrame, 
         "due_at": _iso(as_of + timedelta(hours=float(hours))), "state": "open", "created_at": stamp,
         "replaces_item_id": None, "policy_version": policy.version}, columns=ITEM_COLUMNS)
     return new.reset_index(drop=True), closes.reset_index(drop=True)
-
-
-def _item_id(batch_id: str, person_id: str, measure: str) -> str:
-    return "PI" + hashlib.sha1(f"{batch_id}|{person_id}|{measure}".encode()).hexdigest()[:12].upper()

@@ -99,11 +99,16 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
         new_ids = np.r_[np.asarray(new_ids, dtype=object).astype(str), _still_together(previous, cannot_link)]
     if new_ids is not None and previous is not None and len(previous):
         source = "given"
-        if model is None:  # nothing learnt yet (earlier inputs were too small): the population decides
-            size = population.size if population else len(frame)
-            model = Model.fallback(settings.preset) if size < settings.min_records_to_train else None
-            source = "shipped" if model is not None else "trained"
-            model = model or _learn(frame, settings)
+        if model is None:  # nothing learnt yet (earlier inputs were too small)
+            # learn as a first input does, from the new records alone: the neighbourhood read around
+            # them is made of likely matches and would overstate how many records a person has
+            new_rows = frame[frame[settings.unique_id].astype(str).isin(np.asarray(new_ids, dtype=object).astype(str))]
+            if len(new_rows) >= settings.min_records_to_train:
+                model, source = _learn(new_rows.reset_index(drop=True), settings), "trained"
+            else:
+                model, source = Model.fallback(settings.preset), "shipped"
+            if model is None:  # no preset to fall back on: whatever there is to learn from
+                model, source = _learn(frame, settings), "trained"
         return _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress, population, source)
     return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress)
 

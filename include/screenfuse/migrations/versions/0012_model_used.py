@@ -1,7 +1,7 @@
 """Which matching model each run used, why, and the prior it scored pairs with (issue 10): a
 stored model is population-free (m and u per level, the other records of the same person per
 record) and each run computes its prior for the warehouse's size, so the prior is the run's.
-run_log.match_model: the batch that trained the model, `trained` (this batch trained one) or
+run_log.match_model: the batch that trained the model (this batch, when it trained one) or
 `shipped:<preset>` (too few records to learn from: the preset's shipped model, never stored)."""
 import sqlalchemy as sa
 from alembic import op
