@@ -9,6 +9,10 @@ units would send them, for the people seeds 000-004 describe (issue 9):
 - a discharge reported late: X, confirmed on 01-28 (重型), discharged on 02-05, reported on 02-20;
   on 02-21 X is on day 16 of the 14 + 14, at home, not on day 1 of the centralized step
   (durations count from the event date); on 03-20 only the follow-up visits are left;
+- an isolation-point stay: C and C2 are held at 华信酒店隔离点 (积玉桥街道) from 02-03; C2 has a fever
+  there that evening (pushed to the fever clinic in the same run); C's daily check is sent for
+  02-03 and, late, for 02-04, then never again: the run of 02-21 pushes the missed checks to the
+  point's street;
 - arrivals with passports, surveyed on 03-18 and 03-20: from 意大利, arrived 03-17 (a key country
   since 03-17: centralized isolation, 14 days from the arrival) and from 澳大利亚, arrived 03-19
   (key only from 03-20: a non-key country arrival although surveyed on 03-20, also isolated
@@ -31,6 +35,9 @@ HOSPITAL = ["医疗机构", "就诊时间", "患者姓名", "身份证号码", "
 POLICE = ["派出所", "登记时间", "姓名", "公民身份号码", "手机号码", "现住址", "密接对象姓名", "密接对象身份证",
           "末次接触日期", "流调编号"]
 COMMUNITY = ["街道", "社区", "楼栋", "房号", "摸排时间", "姓名", "身份证号", "手机号", "返回地", "返回日期"]
+POINTS = ["隔离点名称", "更新时间", "所属街道", "房间数", "收治类别"]
+MONITORING = ["隔离点", "房间号", "监测日期", "姓名", "证件号码", "联系电话", "上午体温", "下午体温", "症状", "去向"]
+POINT = "华信酒店隔离点"
 IDS = {"I": make_id("42010619700101021"), "C": make_id("42010619750202022"), "C2": make_id("42010619780303023"),
        "Z": make_id("42010619400404024"), "X": make_id("42010619600505025")}
 PASSPORTS = {"IT": "YA7712345", "AU": "PA5523461"}  # made-up passport numbers, no 证件类型 column
@@ -50,6 +57,10 @@ def police(who, when, index, contact_day, case):
             contact_day, case]
 
 
+def check(who, day, room, am="36.5", pm="36.6", symptoms="无"):
+    return [POINT, room, day, NAMES[who], IDS[who], PHONES[who], am, pm, symptoms, ""]
+
+
 def community(who, when, came_from, arrived, number=None):
     return ["首义路街道", "首义路社区", "5栋", "101", when, NAMES[who], number or IDS[who], PHONES[who], came_from, arrived]
 
@@ -62,7 +73,8 @@ def weeks(airflow_db, tmp_path_factory, warehouse_url):
 
     def after(name):
         seen[name] = {t: table(engine, t) for t in ("person", "person_link", "push_item", "person_status",
-                                                    "contact_edge", "v_contact_chain", "v_after_terminal_review")}
+                                                    "contact_edge", "v_contact_chain", "v_after_terminal_review",
+                                                    "v_isolation_missed_checks")}
 
     write(landing / "hospital" / f"{WARD}_20200201.csv", HOSPITAL, [
         hospital("X", "2020-01-28 10:00", "确诊", "阳性", admitted="2020-01-28", severity="重型"),
@@ -77,11 +89,15 @@ def weeks(airflow_db, tmp_path_factory, warehouse_url):
     write(landing / "hospital" / f"{WARD}_20200203.csv", HOSPITAL, [
         hospital("I", "2020-02-03 11:00", "确诊", "阳性", admitted="2020-02-03", severity="普通型"),
         hospital("Z", "2020-02-03 06:00", "死亡")])
+    write(landing / "isolation_point" / "隔离点清单_20200203.csv", POINTS, [[POINT, "2020-02-03 08:00", "积玉桥街道", "120间", "密接"]])
+    write(landing / "isolation_monitoring" / f"{POINT}_20200203.csv", MONITORING, [
+        check("C", "2020-02-03", "301"), check("C2", "2020-02-03", "302", pm="38.4", symptoms="咳嗽")])
     runs["r2"] = run_dag(R2)
     after("r2")
 
     write(landing / "community" / "首义路街道_20200205.csv", COMMUNITY, [
         community("Z", "2020-02-05 10:00", "湖北孝感", "2020-02-04")])
+    write(landing / "isolation_monitoring" / f"{POINT}_20200204.csv", MONITORING, [check("C", "2020-02-04", "301")])
     write(landing / "hospital" / f"{WARD}_20200220.csv", HOSPITAL, [
         hospital("X", "2020-02-20 16:00", "出院", "阴性", admitted="2020-01-28", discharged="2020-02-05")])
     runs["r3"] = run_dag(R3)
@@ -145,8 +161,30 @@ def test_the_chain_has_two_generations_rooted_at_the_index_case(weeks):
     generations = dict(zip(chain.loc[chain["root_person_id"] == root, "person_id"],
                            chain.loc[chain["root_person_id"] == root, "generation"]))
     assert generations.get(c) == 1 and generations.get(c2) == 2
-    # C2 is a contact of a close contact (次密接), not of a case: the contact rule applies to C2 too
-    assert person_of(r2, "C2")["status"] == "close_contact"
+    # C2 is a contact of a close contact (次密接), not of a case: the contact rule applies to C2 too (until the
+    # fever at the isolation point, see below)
+    assert person_of(weeks["seen"]["r1"], "C2")["status"] == "close_contact"
+
+
+def test_a_fever_at_the_isolation_point_is_pushed_in_the_same_run(weeks):
+    r2 = weeks["seen"]["r2"]
+    c2 = person_of(r2, "C2")
+    assert (c2["status"], c2["measure"]) == ("fever", "transfer_fever_clinic")
+    items = open_items(r2, "C2")
+    assert items.loc[items["measure"] == "transfer_fever_clinic", "batch_id"].tolist() == ["20200203T1200Z"]
+
+
+def test_missed_daily_checks_at_the_point_are_pushed_to_its_street(weeks):
+    r2, r3 = weeks["seen"]["r2"], weeks["seen"]["r3"]
+    c = person_of(r3, "C")["person_id"]
+    assert open_items(r2, "C")["measure"].tolist() == ["centralized_isolation"]  # checked on 02-03: nothing missed
+    missed = r3["v_isolation_missed_checks"]
+    days = sorted(missed.loc[missed["person_id"] == c, "check_day"])
+    assert days[0] == "2020-02-05" and "2020-02-04" not in days  # the late row of 02-04 counts
+    assert set(missed.loc[missed["person_id"] == c, "street"]) == {"积玉桥街道"}
+    items = open_items(r3, "C")
+    pushed = items[items["measure"] == "isolation_missed_check"]
+    assert len(pushed) == 1 and pushed["street"].iloc[0] == "积玉桥街道" and pushed["batch_id"].iloc[0] == "20200221T0000Z"
 
 
 def test_death_is_terminal_and_later_records_go_to_review(weeks):
