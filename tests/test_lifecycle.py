@@ -121,12 +121,13 @@ def test_expires_names_statuses_whose_measure_has_days():
     # every arrival class of seed 002 l.24 ends on its own; business travellers after 7 days (l.28)
     assert POLICY.expires == ("key_country_arrival", "non_key_country_arrival", "overseas_arrival", "business_short_stay",
                               "key_area_arrival", "area_of_concern_arrival", "other_region_arrival", "released",
-                              # the pharmacies' and self-reports' signals, 14 days from the purchase or report
-                              "fever_medicine_buyer", "symptom_self_report", "cold_medicine_buyer")
+                              # the pharmacies' and self-reports' signals, 14 days from the purchase or report,
+                              # and a city-list category to verify at the door, 14 days from the list
+                              "fever_medicine_buyer", "symptom_self_report", "cold_medicine_buyer", "city_list_review")
     assert POLICY.expiry_days == {"key_country_arrival": 14, "non_key_country_arrival": 14, "overseas_arrival": 14,
                                   "business_short_stay": 7, "key_area_arrival": 14, "area_of_concern_arrival": 14,
                                   "other_region_arrival": 14, "released": 14, "fever_medicine_buyer": 14,
-                                  "symptom_self_report": 14, "cold_medicine_buyer": 14}
+                                  "symptom_self_report": 14, "cold_medicine_buyer": 14, "city_list_review": 14}
     from importlib import resources
 
     text = resources.files("screenfuse").joinpath("policies/default.yaml").read_text(encoding="utf-8")
