@@ -1,7 +1,7 @@
 """The matching state kept in the warehouse, so an hour reads only what its new records touch.
 
 At ingest each accepted record's prepared matching columns go to `match_record`, one 64-bit key
-per blocking rule to `match_key` (indexed), and its term-frequency values are counted in
+per blocking rule to `match_key` (keyed by key and record), and its term-frequency values are counted in
 `match_term`. A run then finds, by indexed lookups, the records sharing a blocking key with a
 new record, every record of their persons, and nothing else; term-frequency shares and the
 population size come from the counts, not from reading every record.
@@ -123,6 +123,20 @@ def cannot_link_among(conn, record_ids) -> pd.DataFrame:
         SELECT left_record_id AS left_id, right_record_id AS right_id FROM match_cannot_link
         WHERE left_record_id IN (SELECT record_id FROM k_cl_records)
            OR right_record_id IN (SELECT record_id FROM k_cl_records)""")
+
+
+def forget_batch(conn, batch_id: str, settings: MatchSettings) -> None:
+    """Take back the block keys a batch added (a re-run of the latest batch): they are those of the
+    batch's `match_record` rows, read by its batch index; `match_key` is keyed by (block_key,
+    record_id), so each goes by its key. Runs before sql/publish/delete_batch.sql removes those rows."""
+    rows = warehouse.query_frame(conn, f"SELECT record_id, {', '.join(MATCH_COLUMNS)} FROM match_record "
+                                       "WHERE batch_id = :b", b=batch_id)
+    if rows.empty:
+        return
+    warehouse.load_keys(conn, "k_forget_keys", block_keys(rows, settings)[["block_key"]].drop_duplicates())
+    warehouse.load_keys(conn, "k_forget_records", rows[["record_id"]])
+    conn.exec_driver_sql("""DELETE FROM match_key WHERE block_key IN (SELECT block_key FROM k_forget_keys)
+                            AND record_id IN (SELECT record_id FROM k_forget_records)""")
 
 
 def add_terms(conn, batch_id: str, added: pd.DataFrame) -> None:

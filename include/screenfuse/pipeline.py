@@ -70,6 +70,16 @@ def check_order(conn, batch_id: str) -> bool:
     return latest == batch_id
 
 
+def take_back(conn, batch_id: str) -> None:
+    """Undo a published batch in `conn`'s transaction: its block keys (found from its records),
+    then its rows and the before-images it kept (warehouse.undo_batch)."""
+    from screenfuse import match_state
+    from screenfuse.resolve import SETTINGS
+
+    match_state.forget_batch(conn, batch_id, SETTINGS)
+    warehouse.undo_batch(conn, batch_id)
+
+
 def start_batch(settings: Settings, batch_id: str) -> dict:
     """Check the order, take back an earlier run of this batch, stage the policy, take the files.
 
@@ -83,7 +93,7 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
     with db.begin() as conn:
         rerun = check_order(conn, batch_id)
         if rerun:
-            warehouse.undo_batch(conn, batch_id)
+            take_back(conn, batch_id)
         latest = latest_published(conn)
         # what failed runs of batches older than the latest published one staged can never be
         # used again, and holds personal data

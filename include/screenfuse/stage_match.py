@@ -82,7 +82,7 @@ def resolve(settings: Settings, batch_id: str) -> dict:
     review = result.review.assign(batch_id=batch_id, state="open")
     review.insert(0, "review_id", [f"R{batch_id}-{a}-{b}" for a, b in zip(review["left_record_id"], review["right_record_id"])])
     stage.put("match_record", prepared.assign(batch_id=batch_id))
-    stage.put("match_key", keys.assign(batch_id=batch_id))
+    stage.put("match_key", keys)
     stage.put("match_term", terms)
     stage.put("links", links)
     resolution = result.links[["source_record_id", "person_id"]].assign(

@@ -4,7 +4,7 @@ in one transaction, write the outbox.
 Reads, by index: push items of the persons in focus, deliveries of the days being checked, the
 counts of persons with a status per community. Writes only what changed: new rows of the batch,
 and the rows of the persons it touched replaced (their before-images kept so that a re-run of
-the batch restores them first, see `warehouse.undo_batch`).
+the batch restores them first, see `pipeline.take_back`).
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from screenfuse import isolation, match_state, reporting, screening_state, wareh
 from screenfuse.config import Settings
 from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
-from screenfuse.pipeline import BatchOrderError, batch_time, check_order, engine, feed_names, guard, iso, latest_published, run_policy, state
+from screenfuse.pipeline import (BatchOrderError, batch_time, check_order, engine, feed_names, guard, iso,
+                                 latest_published, run_policy, state, take_back)
 from screenfuse.pushlist import PushPlan, plan_push_items, write_outbox, write_tracing_list, write_zero_report
 from screenfuse.risk import community_levels
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
@@ -197,7 +198,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     with engine(settings).begin() as conn:
         warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
         if check_order(conn, batch_id):
-            warehouse.undo_batch(conn, batch_id)
+            take_back(conn, batch_id)
         if latest_published(conn) != started_after:
             raise BatchOrderError(f"batch {latest_published(conn)} was published while batch {batch_id} ran: "
                                   f"clear the whole run of {batch_id} (from start_batch) so it starts from there")

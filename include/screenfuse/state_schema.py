@@ -45,15 +45,14 @@ match_record = sa.Table(
 )
 sa.Index("ix_match_record_batch", match_record.c.batch_id)
 
-# one row per record and blocking rule with a key: a 64-bit hash of the rule and its key values
+# one row per record and blocking rule with a key: a 64-bit hash of the rule and its key values;
+# the key is the table (WITHOUT ROWID on SQLite, migration 0013): no batch column, no other index
 match_key = sa.Table(
     "match_key", metadata,
-    sa.Column("block_key", Big, nullable=False),
-    sa.Column("record_id", Text, nullable=False),
-    sa.Column("batch_id", Text, nullable=False),
+    sa.Column("block_key", Big, primary_key=True),
+    sa.Column("record_id", Text, primary_key=True),
+    sqlite_with_rowid=False,
 )
-sa.Index("ix_match_key_key", match_key.c.block_key)
-sa.Index("ix_match_key_batch", match_key.c.batch_id)
 
 # how many records hold each value of a term-frequency column: term_key is "<column>\t<value>";
 # "<column>\t" (no value) counts the records with any value

@@ -42,9 +42,9 @@ UPDATE push_item SET escalated_at = NULL, escalated_batch_id = NULL,
                     WHEN pushed_batch_id IS NOT NULL OR created_batch_id IS NULL THEN 'pushed'
                     ELSE 'open' END
 WHERE escalated_batch_id = :batch_id;
--- the matching state the batch added (counts and links are restored from batch_undo)
+-- the matching state the batch added (counts and links are restored from batch_undo; its block
+-- keys were taken back before, from these match_record rows: screenfuse.match_state.forget_batch)
 DELETE FROM match_record WHERE batch_id = :batch_id;
-DELETE FROM match_key WHERE batch_id = :batch_id;
 -- the samples and lab results the batch brought (outcomes are restored from batch_undo)
 DELETE FROM screening_sample WHERE batch_id = :batch_id;
 DELETE FROM screening_result WHERE batch_id = :batch_id;
