@@ -28,6 +28,7 @@ import pandas as pd
 
 from screenfuse import warehouse
 from screenfuse.person_history import detail_text
+from screenfuse.text_keys import is_in
 
 EDGE_COLUMNS = ["source_record_id", "contact_person_id", "index_person_id", "resolution", "contact_date",
                 "investigation_id"]
@@ -85,7 +86,7 @@ def plan_edges(conn, new_records: pd.DataFrame, links: pd.DataFrame) -> pd.DataF
     stored edges whose contact or index may have changed person (`links`: the links the batch
     changed, new records included). Every read is by index."""
     changed = links[["source_record_id", "person_id"]]
-    moved = changed[~changed["source_record_id"].isin(new_records["source_record_id"])]
+    moved = changed[~is_in(changed["source_record_id"], new_records["source_record_id"])]
     moved_rows = warehouse.rows_by_keys(conn, "source_record", "source_record_id", moved["source_record_id"],
                                         columns="source_record_id, id_number, contact_of_id") \
         if len(moved) else pd.DataFrame(columns=["source_record_id", "id_number", "contact_of_id"])
@@ -117,7 +118,7 @@ def _holders(conn, ids: list, new_records: pd.DataFrame) -> pd.DataFrame:
 def _persons_now(conn, record_ids: pd.Series, changed: pd.DataFrame) -> pd.Series:
     """Record id → person id as the batch leaves it: the changed links, else the stored ones."""
     now = changed.set_index("source_record_id")["person_id"]
-    rest = record_ids[~record_ids.isin(now.index)].drop_duplicates()
+    rest = record_ids[~is_in(record_ids, now.index)].drop_duplicates()
     stored = warehouse.rows_by_keys(conn, "person_link", "source_record_id", rest, columns="source_record_id, person_id") \
         if len(rest) else pd.DataFrame(columns=["source_record_id", "person_id"])
     return pd.concat([stored.set_index("source_record_id")["person_id"], now])

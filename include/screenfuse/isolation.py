@@ -29,6 +29,7 @@ from screenfuse import normalize as nz
 from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.person_history import detail_text
 from screenfuse.policy_types import Policy
+from screenfuse.text_keys import map_by_key
 
 POINT_COLUMNS = ["point_name", "street", "address", "rooms", "takes", "state", "updated_at", "source_record_id",
                  "file_name", "batch_id"]
@@ -152,7 +153,7 @@ def missed_rows(stay: pd.DataFrame, stored: pd.DataFrame, streets: dict[str, str
 
 def next_deadline(next_change: pd.Series, persons: pd.DataFrame, stay: pd.DataFrame) -> pd.Series:
     """`person.next_change_at` with the next deadline of a person held: whichever comes first."""
-    deadline = persons["person_id"].map(dict(zip(stay["person_id"], stay["next_deadline"]))).fillna("")
+    deadline = map_by_key(persons["person_id"], stay["person_id"], stay["next_deadline"]).fillna("")
     deadline = pd.Series(deadline.to_numpy(), index=next_change.index, dtype=object)
     take = (deadline != "") & ((next_change == "") | (deadline < next_change))
     return next_change.where(~take, deadline)

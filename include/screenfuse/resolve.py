@@ -11,6 +11,7 @@ import pandas as pd
 from screenfuse.matching import Model, Population, dedupe, preset
 from screenfuse.matching.zh_person import prepare
 from screenfuse.state_schema import MATCH_COLUMNS
+from screenfuse.text_keys import is_in, map_by_key
 
 RAW_COLUMNS = ["record_id", "name", "id_number", "id_type", "phone", "phone2", "birth_date", "sex", "address"]
 SETTINGS = preset("zh_person")
@@ -58,12 +59,12 @@ def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = No
     links = result.clusters.merge(strongest, on="record_id", how="left")
     links["match_rule"] = np.where(links["match_weight"].notna(), "linked", "alone")
     if new_ids is not None and prev is not None and len(prev):
-        existing = links["record_id"].isin(prev["record_id"]) & ~links["record_id"].isin(new_ids)
+        existing = is_in(links["record_id"], prev["record_id"]) & ~is_in(links["record_id"], new_ids)
         links.loc[existing & links["match_weight"].isna(), "match_rule"] = "kept"
-    person_of = dict(zip(result.clusters["record_id"], result.clusters["person_id"]))
     review = result.review.rename(columns={"left_id": "left_record_id", "right_id": "right_record_id"})
-    review.insert(2, "left_person_id", review["left_record_id"].map(person_of))
-    review.insert(3, "right_person_id", review["right_record_id"].map(person_of))
+    for at, side in ((2, "left"), (3, "right")):
+        review.insert(at, f"{side}_person_id", map_by_key(review[f"{side}_record_id"], result.clusters["record_id"],
+                                                          result.clusters["person_id"]).to_numpy())
     changes = _with_evidence(result.changes, result.links, prev)
     return Resolution(
         links=links.rename(columns={"record_id": "source_record_id"})[

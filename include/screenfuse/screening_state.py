@@ -16,6 +16,7 @@ import pandas as pd
 from screenfuse import mass_screening as ms
 from screenfuse import warehouse
 from screenfuse.contracts import load_contracts
+from screenfuse.text_keys import is_in, map_by_key
 
 SAMPLE_COLUMNS_READ = "source_record_id, " + ", ".join(c for c in ms.SAMPLE_COLUMNS if c != "source_record_id")
 RESULT_COLUMNS_READ = "result_id, sample_id, pool_id, result, result_time"
@@ -62,22 +63,22 @@ def join_for(conn, links: pd.DataFrame, new_samples: pd.DataFrame, new_results: 
     """The outcome of every sample of the records in `links` (source_record_id, person_id)."""
     stored = warehouse.rows_by_keys(conn, "screening_sample", "source_record_id", links["source_record_id"],
                                     columns=SAMPLE_COLUMNS_READ)
-    samples = pd.concat([stored, new_samples[new_samples["source_record_id"].isin(links["source_record_id"])]],
+    samples = pd.concat([stored, new_samples[is_in(new_samples["source_record_id"], links["source_record_id"])]],
                         ignore_index=True).drop_duplicates("source_record_id")
     tubes, pools = ms.keys_to_read(samples, pd.DataFrame(columns=["sample_id", "pool_id"]))
     results = pd.concat([warehouse.rows_by_keys(conn, "screening_result", "sample_id", tubes, columns=RESULT_COLUMNS_READ),
                          warehouse.rows_by_keys(conn, "screening_result", "pool_id", pools, columns=RESULT_COLUMNS_READ),
                          new_results.reindex(columns=["result_id", "sample_id", "pool_id", "result", "result_time"])],
                         ignore_index=True).drop_duplicates("result_id")
-    person = dict(zip(links["source_record_id"], links["person_id"]))
-    return ms.join_results(samples.assign(person_id=samples["source_record_id"].map(person)), results, as_of,
+    person = map_by_key(samples["source_record_id"], links["source_record_id"], links["person_id"])
+    return ms.join_results(samples.assign(person_id=person.to_numpy()), results, as_of,
                            timezone, due_hours)
 
 
 def outcome_rows(join: ms.ScreeningJoin, links: pd.DataFrame, batch_id: str, as_of: str) -> pd.DataFrame:
     """The join's outcomes as `screening_outcome` rows (flags as 0/1)."""
     out = join.outcomes.copy()
-    out["person_id"] = out["source_record_id"].map(dict(zip(links["source_record_id"], links["person_id"])))
+    out["person_id"] = map_by_key(out["source_record_id"], links["source_record_id"], links["person_id"]).to_numpy()
     for flag in ("individual_positive", "pool_positive", "awaiting_result", "result_overdue", "result_conflict"):
         out[flag] = out[flag].astype(int)
     return out.assign(batch_id=batch_id, as_of=as_of)

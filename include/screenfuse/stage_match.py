@@ -28,6 +28,7 @@ from screenfuse.pipeline import engine, guard, iso, run_policy, state
 from screenfuse.records import RECORD_COLUMNS
 from screenfuse.resolve import SETTINGS, prepare_records, resolve_identities
 from screenfuse.state_schema import MATCH_COLUMNS
+from screenfuse.text_keys import map_by_key
 
 LINK_COLUMNS = ["source_record_id", "person_id", "match_weight", "match_probability", "match_rule", "explanation",
                 "changed_batch_id", "previous_person_id"]
@@ -86,7 +87,8 @@ def resolve(settings: Settings, batch_id: str) -> dict:
     stage.put("match_term", terms)
     stage.put("links", links)
     resolution = result.links[["source_record_id", "person_id"]].assign(
-        person_before=result.links["source_record_id"].map(dict(zip(previous["source_record_id"], previous["person_id"]))))
+        person_before=map_by_key(result.links["source_record_id"], previous["source_record_id"],
+                                 previous["person_id"]).to_numpy())
     # only records that are new or changed person put their persons in focus: a neighbour whose
     # person kept every record fuses the same (at 3M records the neighbourhood is 8x the batch)
     resolution = resolution[resolution["person_before"].isna() | (resolution["person_before"] != resolution["person_id"])]
