@@ -138,8 +138,11 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     persons["status_time"] = status["event_time"]
     # the status's event: the record's own when the status is the record's, else its time ("none")
     own = (rec["active_status"] == rec["record_status"]).to_numpy()[highest]
-    since = moments[0].iloc[highest].where(own, record_event_time(rec.iloc[highest], rec["active_status"].iloc[highest]
-                                                                  .where(~own, ""), policy))
+    since = moments[0].iloc[highest].reset_index(drop=True)
+    other = highest[~own]  # few: read again only those records (a copy of every highest record costs seconds)
+    if len(other):
+        since.iloc[np.flatnonzero(~own)] = record_event_time(rec.iloc[other], rec["active_status"].iloc[other],
+                                                             policy).to_numpy()
     persons["status_since"] = since.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("").set_axis(persons.index)
     released = persons["released_at"].notna()  # a released person's status counts from the release
     if released.any():
