@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 import numpy as np
@@ -71,8 +72,13 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
         parts = np.array_split(values, workers * 2) if parallel else [values]
         tasks += [(column, part.tolist()) for part in parts]
     if parallel:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            results = list(pool.map(_normalize_distinct, tasks))
+        # forkserver, not fork: a forked worker maps the whole parent (the batch, GBs), which
+        # counts again in the tree's memory for each worker; only distinct values travel anyway
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
+                results = list(pool.map(_normalize_distinct, tasks))
+        except BrokenProcessPool:  # a host that cannot start workers: the same work in this process
+            results = [_normalize_distinct(task) for task in tasks]
     else:
         results = [_normalize_distinct(task) for task in tasks]
     derived = {}
