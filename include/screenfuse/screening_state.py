@@ -33,13 +33,19 @@ def result_feeds() -> list[str]:
 
 def batch_frames(stage) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(samples, results) this batch brought."""
+    return batch_samples(stage), batch_results(stage)
+
+
+def batch_samples(stage) -> pd.DataFrame:
     samples = [stage.get(f"{feed}.samples") for feed in sample_feeds()]
-    results = [stage.get(f"{feed}.accepted") for feed in result_feeds()]
-    samples = pd.concat([s for s in samples if len(s)], ignore_index=True) if any(len(s) for s in samples) else \
+    return pd.concat([s for s in samples if len(s)], ignore_index=True) if any(len(s) for s in samples) else \
         pd.DataFrame(columns=ms.SAMPLE_COLUMNS)
-    results = pd.concat([r for r in results if len(r)], ignore_index=True) if any(len(r) for r in results) else \
+
+
+def batch_results(stage) -> pd.DataFrame:
+    results = [stage.get(f"{feed}.accepted") for feed in result_feeds()]
+    return pd.concat([r for r in results if len(r)], ignore_index=True) if any(len(r) for r in results) else \
         pd.DataFrame(columns=ms.RESULT_COLUMNS)
-    return samples, results
 
 
 def records_named(conn, results: pd.DataFrame, as_of: datetime, since: datetime | None, timezone: str,

@@ -161,6 +161,12 @@ INSERTS = {"quarantine": None, "ingest_file": None, "push_item": "push_items", "
            "community_risk": "community_risk", "match_record": "match_record", "match_key": "match_key"}
 
 
+# tables whose rows a first load brings by the million: each is read from the stage when it is
+# written and let go after, so the publish never holds them all at once
+LARGE = {"match_record": lambda stage: stage.get("match_record"), "match_key": lambda stage: stage.get("match_key"),
+         "screening_sample": screening_state.batch_samples, "screening_result": screening_state.batch_results}
+
+
 def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime]) -> dict:
     """Write the batch in one transaction: its new rows, the rows of the persons it touched that
     came out different, the counts. The person rows written are audited (GX) before the commit:
@@ -174,13 +180,10 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     files = pd.DataFrame([row for feed in feeds for row in stage.get_json(f"{feed}.files")])
     frames = {"quarantine": pd.concat([stage.get(f"{feed}.quarantine") for feed in feeds], ignore_index=True),
               "ingest_file": files, "push_feedback": batch_answers(stage)}
-    frames.update({table: stage.get(name) for table, name in INSERTS.items() if name})
+    frames.update({table: stage.get(name) for table, name in INSERTS.items() if name and table not in LARGE})
     updates = {query_file: stage.get(name) for query_file, name in UPDATES.items()}
     counts = {name: len(updates[f]) for f, name in UPDATES.items()} | {"status_open": len(frames["person_status"])}
     terms, gone = stage.get("match_term"), stage.get("persons_gone")["person_id"]
-    frames["screening_sample"], frames["screening_result"] = screening_state.batch_frames(stage)
-    outcomes = stage.get("screening_outcome")
-    new_records = batch_records(stage)
     run = {
         "batch_id": batch_id, "airflow_run_id": airflow_run_id, "data_interval_start": iso(interval[0]),
         "data_interval_end": iso(interval[1]), "status": "published", "files_seen": len(files),
@@ -205,9 +208,10 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id <> :b"), {"b": batch_id})  # only the latest can be re-run
         warehouse.bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": "#batch",
                                                                  "row_key": batch_id, "row_json": None}]))
-        warehouse.bulk_insert(conn, "source_record", new_records)
+        warehouse.bulk_insert(conn, "source_record", batch_records(stage))
         match_state.add_terms(conn, batch_id, terms)
         warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id")
+        del links
         before = conn.exec_driver_sql("SELECT persons FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar() or 0
         existed, written = warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
                                                   same_unless=("as_of",))
@@ -215,7 +219,8 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         if problems:
             raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
         run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
-        warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", outcomes, same_unless=("as_of",))
+        warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", stage.get("screening_outcome"),
+                               same_unless=("as_of",))
         warehouse.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
                                batch_column="changed_batch_id")  # days checked before, now with late reports
         warehouse.replace_rows(conn, batch_id, "contact_edge", "source_record_id", stage.get("contact_edges"), same_unless=())
@@ -231,6 +236,8 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
                     conn.execute(sa.text(statement.rstrip(";")), rows)
         for table, frame in frames.items():
             warehouse.bulk_insert(conn, table, frame)
+        for table in LARGE:  # read from the stage one at a time: a first load holds GBs of them
+            warehouse.bulk_insert(conn, table, LARGE[table](stage))
         warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
     # persons_rewritten is for the task log only; run_log has no such column
     return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": len(written)}
