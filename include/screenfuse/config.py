@@ -58,4 +58,17 @@ def load_settings(warehouse_url: str | None = None) -> Settings:
             "SCREENFUSE_WAREHOUSE_URL is not a SQLAlchemy URL; use e.g. "
             "sqlite:////abs/path/warehouse.db or postgresql+psycopg://user:pass@host/db"
         )
-    return Settings(home=home, landing=landing, warehouse_url=url)
+    return Settings(home=home, landing=landing, warehouse_url=sqlalchemy_url(url))
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A warehouse URL as SQLAlchemy 2 with psycopg 3 takes it. An Airflow connection of type
+    Postgres gives `postgres://…` (a scheme SQLAlchemy does not know) and `postgresql://` means
+    psycopg2 to SQLAlchemy (not installed); both become `postgresql+psycopg://`. The extras Airflow
+    appends (`__extra__=…`) are dropped: they are the connection's, not the driver's."""
+    scheme, rest = url.split("://", 1)
+    if scheme not in ("postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg"):
+        return url
+    base, _, query = rest.partition("?")
+    kept = "&".join(p for p in query.split("&") if p and not p.startswith("__extra__="))
+    return f"postgresql+psycopg://{base}" + (f"?{kept}" if kept else "")
