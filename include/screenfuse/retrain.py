@@ -189,6 +189,8 @@ def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = F
         promoted = bool(promote and better and enough and not dry_run)
         reason = ("no worse on the labels" if better else "worse on the labels") if enough else \
             f"too few labels to judge ({len(labels)}, under {options.min_labels})"
+        if better and enough and not promoted:
+            reason += " (a dry run)" if dry_run else " (recorded; --promote promotes it)"
         metrics.update({"current_model": current_id, "sample_records": len(records), "no_worse": better,
                         "promoted": promoted, "reason": reason})
         relink = relink_records(conn, current, candidate, options.max_records) if promoted else []
