@@ -3,6 +3,7 @@ promoted only if it is no worse on the labels; the retraining DAG runs through A
 promotion the next hourly run re-links only what the new model decides differently, and every
 other person keeps its id. On SQLite and PostgreSQL; synthetic records only (labels come from the
 generator's truth)."""
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
@@ -39,6 +40,37 @@ def run_retrain_dag():
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "screenfuse_retrain.py"))
     assert bag.import_errors == {}
     return bag.get_dag("screenfuse_retrain").test(logical_date=datetime(2020, 2, 12, 2, tzinfo=timezone.utc))
+
+
+@contextmanager
+def planned_reads(engine):
+    """On SQLite, the stored tables each statement of the block reads whole (tests/test_hourly_reads.py)."""
+    from test_hourly_reads import SMALL_TABLES, _scanned, _table_of
+
+    found: list[tuple[str, str]] = []
+    planned: list[str] = []
+
+    def probe(conn, cursor, statement, parameters, context, executemany):
+        text = " ".join(statement.split())
+        head = text.split(" ", 1)[0].upper() if text else ""
+        if executemany or head not in {"SELECT", "WITH", "DELETE", "UPDATE"} or text.upper().endswith("WHERE 1 = 0") \
+                or (text.upper().endswith("LIMIT 1") and " ORDER BY " not in text.upper()):
+            return
+        raw = conn.connection.driver_connection
+        plan = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters or ()).fetchall()
+        stored = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        planned.append(text)
+        found.extend((_table_of(n, text), text[:300]) for n in _scanned(plan)
+                     if _table_of(n, text) in stored and _table_of(n, text) not in SMALL_TABLES)
+
+    if engine.dialect.name != "sqlite":
+        yield None
+        return
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", probe)
+    try:
+        yield found, planned
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", probe)
 
 
 def truth_of(engine, home) -> pd.Series:
@@ -95,9 +127,10 @@ def learnt(airflow_db, warehouse_url, tmp_path_factory):
     dag_run = run_retrain_dag()
     before = table(engine, "SELECT source_record_id, person_id FROM person_link")
     generate(150, 7, date(2020, 2, 12), landing, home / "truth", day_index=2)
-    third = run_batch(load_settings(), HOURS[2])
+    with planned_reads(engine) as scans:  # the first hour under the promoted model
+        third = run_batch(load_settings(), HOURS[2])
     yield {"engine": engine, "home": home, "answered": answered, "worse": worse, "dag_run": dag_run, "before": before,
-           "third": third, "truth": truth_of(engine, home)}
+           "third": third, "truth": truth_of(engine, home), "scans": scans}
     engine.dispose()
     mp.undo()
 
@@ -148,6 +181,15 @@ def test_the_next_hour_uses_the_promoted_model_and_relinks_only_what_it_changes(
                            "WHERE batch_id = '20200212T1300Z'")
     splits = events[events["event"] == "split"]  # what the over-linking model joined comes apart
     assert len(splits) > 0 and splits["other_person_ids"].str.len().gt(0).all()
+
+
+def test_the_hour_after_a_promotion_reads_no_stored_table_whole(learnt):
+    """The re-link is read by key (`match_relink`) and resolved with the neighbourhood, by index."""
+    if learnt["scans"] is None:
+        pytest.skip("query plans are checked on SQLite")
+    scans, planned = learnt["scans"]
+    assert learnt["third"]["rows_read"] > 0 and any("FROM match_relink" in q for q in planned)  # the probe saw the hour
+    assert not scans, "statements that read a stored table whole:\n" + "\n".join(f"{t}: {q}" for t, q in sorted(set(scans)))
 
 
 def test_persons_the_promotion_does_not_touch_keep_their_ids(learnt):
