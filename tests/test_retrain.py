@@ -273,3 +273,26 @@ def test_held_out_weights_use_only_the_other_folds():
     assert set(fold) == set(range(lb.FOLDS)) and (lb.folds(["a1"], ["b1"]) == fold[1]).all()
     held = lb.held_out_weights(weights, same, fold, threshold)
     assert lb.confusion(held, same, threshold)["errors"] < lb.confusion(weights, same, threshold)["errors"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_upgrade_keeps_earlier_models_in_use_and_turns_earlier_answers_into_labels(warehouses, kind):
+    from screenfuse import schema
+    from screenfuse.warehouse import engine_for
+
+    engine = engine_for(warehouses.new(kind))
+    schema.upgrade(engine, "0012")
+    with engine.begin() as conn:
+        for model_id in ("20200210T1300Z", "20200209T1300Z"):
+            conn.execute(sa.text("INSERT INTO match_model (model_id, preset, params_json) VALUES (:m, 'zh_person', '{}')"),
+                         {"m": model_id})
+        conn.execute(sa.text("INSERT INTO match_cannot_link VALUES ('r1', 'r2', 'feedback', 'B1', 'PI1'), "
+                             "('r3', 'r4', 'review', NULL, NULL)"))
+    schema.upgrade(engine)
+    models = table(engine, "SELECT model_id, version, promoted, promoted_by FROM match_model ORDER BY version")
+    assert models.values.tolist() == [["20200209T1300Z", 1, 1, "hourly"], ["20200210T1300Z", 2, 1, "hourly"]]
+    labels = table(engine, "SELECT left_record_id, right_record_id, source, label, batch_id, reference FROM match_label "
+                           "ORDER BY left_record_id")
+    assert labels.fillna("").values.tolist() == [["r1", "r2", "answer", "different", "B1", "PI1"],
+                                                 ["r3", "r4", "review", "different", "", ""]]
+    engine.dispose()

@@ -4,8 +4,8 @@ publish stage and read by the retraining; `match_model` gains a version, the can
 (JSON), whether it was promoted and by whom (the hourly run uses the latest promoted model), and
 `match_relink`, the records a promotion re-links (the next hourly run resolves them again under
 the new model, recording merges and splits). Earlier models become version 1.. in model_id order,
-promoted by `hourly` (they were trained and used by the hourly run); the 非本人 pairs stored before
-become labels."""
+promoted by `hourly` (they were trained and used by the hourly run); the cannot-link pairs stored
+before become `different` labels (非本人 answers: source `answer`; any other decision: `review`)."""
 import sqlalchemy as sa
 from alembic import op
 
@@ -43,8 +43,9 @@ def upgrade() -> None:
         sa.Column("model_id", sa.Text, primary_key=True),  # the promoted model
         sa.Column("record_id", sa.Text, primary_key=True))  # a record in a pair the models decide differently
     conn.execute(sa.text("""INSERT INTO match_label (left_record_id, right_record_id, source, label, batch_id, reference)
-        SELECT left_record_id, right_record_id, 'answer', 'different', batch_id, push_item_id
-        FROM match_cannot_link WHERE source = 'feedback'"""))
+        SELECT left_record_id, right_record_id, CASE source WHEN 'feedback' THEN 'answer' ELSE 'review' END,
+               'different', batch_id, push_item_id
+        FROM match_cannot_link"""))
 
 
 def downgrade() -> None:
