@@ -52,6 +52,7 @@ demo: venv airflow-home
 	$(DEMO_RUN) 2020-02-11T14:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
 	$(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200211T1400Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-11T14:10:00
 	$(DEMO_RUN) 2020-02-11T15:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
+	$(BIN)/screenfuse retrain --dry-run
 	$(BIN)/screenfuse summary
 
 test: venv postgresql

@@ -56,3 +56,23 @@ def test_core_package_never_imports_airflow():
     package = Path(__file__).resolve().parents[1] / "include" / "screenfuse"
     for source in package.glob("*.py"):
         assert "import airflow" not in source.read_text() and "from airflow" not in source.read_text(), source
+
+
+RETRAIN_FILE = DAG_FILE.with_name("screenfuse_retrain.py")
+
+
+def test_the_retraining_dag_is_weekly_thin_and_takes_its_options(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(RETRAIN_FILE))
+    assert bag.import_errors == {}
+    dag = bag.get_dag("screenfuse_retrain")
+    timetable = dag.timetable
+    assert type(timetable).__name__ == "CronTriggerTimetable"  # runs at its time, no data interval to wait for
+    assert (getattr(timetable, "_expression", None) or getattr(timetable, "expression", None)) == "0 2 * * 1"  # weekly
+    assert dag.max_active_runs == 1 and dag.catchup is False and [t.task_id for t in dag.tasks] == ["retrain_model"]
+    assert set(dag.params.keys()) == {"promote", "max_records", "min_labels"} and dag.params["promote"] is True
+    tree = ast.parse(RETRAIN_FILE.read_text(encoding="utf-8"))
+    modules = {(n.module if isinstance(n, ast.ImportFrom) else n.names[0].name)
+               for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))}
+    assert modules <= {"__future__", "datetime", "pendulum", "airflow.sdk"}

@@ -271,6 +271,24 @@ def _summary(args) -> int:
     return 0 if ok else 1
 
 
+def _retrain(args) -> int:
+    import getpass
+
+    from screenfuse import retrain, schema
+    from screenfuse.config import load_settings
+    from screenfuse.matching import Model
+    from screenfuse.pipeline import engine
+
+    settings = load_settings()
+    schema.require_current(engine(settings))
+    candidate = Model.from_json(Path(args.model).read_text(encoding="utf-8")) if args.model else None
+    options = retrain.RetrainOptions(max_records=args.max_records, min_labels=args.min_labels)
+    result = retrain.retrain(settings, f"cli:{getpass.getuser()}", promote=args.promote, dry_run=args.dry_run,
+                             options=options, candidate=candidate)
+    print("\n".join(retrain.report_lines(result)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="screenfuse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -343,6 +361,16 @@ def main(argv: list[str] | None = None) -> int:
     db.add_argument("action", choices=["upgrade", "current"],
                     help="upgrade: create or migrate the tables, recreate the views; current: print the revision or 'empty'")
     db.set_defaults(func=_db)
+
+    rt = sub.add_parser("retrain", help="learn a candidate model from the warehouse, compare it with the current one on "
+                                        "the labels; record it (promoted only with --promote, if no worse)")
+    what = rt.add_mutually_exclusive_group()
+    what.add_argument("--promote", action="store_true", help="promote the candidate if it is no worse on the labels")
+    what.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    rt.add_argument("--max-records", type=int, default=200_000, help="records sampled for training (memory budget)")
+    rt.add_argument("--min-labels", type=int, default=20, help="labels needed before a candidate can be promoted")
+    rt.add_argument("--model", help="judge this model (JSON, e.g. from dedupe --model-out) instead of training one")
+    rt.set_defaults(func=_retrain)
 
     summ = sub.add_parser("summary", help="print what the warehouse holds; exit 1 if no run was published")
     summ.set_defaults(func=_summary)

@@ -10,7 +10,7 @@ enter matching. What each result does to the item:
 | 已核实 / 已隔离 / 已转运 | done (acknowledged, answered) | |
 | 查无此人 | closed (`not_found`) | the person goes on the police tracing list (公安协查清单) |
 | 已离开本辖区 | closed (`left_area`), or `rerouted` when the person's newest address is in another street | a rerouted person gets an item on the new street's list |
-| 非本人 | closed (`not_same_person`) | a permanent cannot-link between the item's records and the person's other records (when every record backs the item: between its first record and the others): the next run splits the person |
+| 非本人 | closed (`not_same_person`) | a permanent cannot-link between the item's records and the person's other records (when every record backs the item: between its first record and the others): the next run splits the person; each pair is also a `different` label (`match_label`, screenfuse.labels) |
 
 An answer for an unknown item, an item closed or answered before, or a second answer for the same
 item in one batch is quarantined with the reason. Pure functions (frames in, frames out).

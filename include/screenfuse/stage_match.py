@@ -16,7 +16,7 @@ import pandas as pd
 
 from screenfuse import contact_edges, isolation
 from screenfuse import mass_screening as ms
-from screenfuse import match_state, screening_state, warehouse
+from screenfuse import match_state, retrain, screening_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contracts, person_feeds
 from screenfuse.fuse import fuse_persons, next_change, person_counts_by_status
@@ -24,7 +24,7 @@ from screenfuse.gazetteer import load_gazetteer
 from screenfuse.ingest import empty_records
 from screenfuse.lifecycle import status_changes
 from screenfuse.matching import Model
-from screenfuse.pipeline import engine, guard, iso, run_policy, state
+from screenfuse.pipeline import batch_time, engine, guard, iso, run_policy, state
 from screenfuse.records import RECORD_COLUMNS
 from screenfuse.resolve import SETTINGS, prepare_records, resolve_identities
 from screenfuse.state_schema import MATCH_COLUMNS
@@ -59,10 +59,15 @@ def resolve(settings: Settings, batch_id: str) -> dict:
     prepared = prepare_records(new)
     keys, terms = match_state.block_keys(prepared, SETTINGS), match_state.term_counts(prepared, SETTINGS)
     with engine(settings).begin() as conn:
-        stored = warehouse.query_frame(conn, "SELECT model_id, params_json FROM match_model ORDER BY model_id DESC LIMIT 1")
+        stored = warehouse.query_frame(conn, "SELECT model_id, params_json FROM match_model WHERE promoted = 1 "
+                                             "ORDER BY version DESC LIMIT 1")
+        version = int(conn.exec_driver_sql("SELECT COALESCE(MAX(version), 0) FROM match_model").scalar()) + 1
         has_history = conn.exec_driver_sql("SELECT 1 FROM person_link LIMIT 1").first() is not None
+        relink = retrain.relink_after_promotion(conn) if has_history else []
         if has_history:
-            again = match_state.still_together(conn)
+            # records of remembered 非本人 pairs still together, and the records a newly promoted
+            # model decides differently: resolved again as if new (screenfuse.retrain)
+            again = sorted(set(match_state.still_together(conn)) | set(relink))
             again_rows = warehouse.rows_by_keys(conn, "match_record", "record_id", again,
                                                 columns="record_id, " + ", ".join(MATCH_COLUMNS))
             seeds = pd.concat([keys, match_state.block_keys(again_rows, SETTINGS)], ignore_index=True)
@@ -71,7 +76,8 @@ def resolve(settings: Settings, batch_id: str) -> dict:
             population = match_state.population(conn, frame, terms, SETTINGS)
             cannot_link = match_state.cannot_link_among(conn, frame["record_id"])
             model = Model.from_json(stored["params_json"].iloc[0]) if len(stored) else None
-            result = resolve_identities(frame, previous, new_ids=prepared["record_id"].to_numpy(dtype=object),
+            new_ids = pd.unique(pd.concat([prepared["record_id"], pd.Series(relink, dtype=object)])).astype(object)
+            result = resolve_identities(frame, previous, new_ids=new_ids,
                                         model=model, cannot_link=cannot_link, population=population, prepared=True)
         else:
             previous = pd.DataFrame(columns=["source_record_id", "person_id"])
@@ -95,20 +101,21 @@ def resolve(settings: Settings, batch_id: str) -> dict:
     stage.put("resolution", resolution)
     stage.put("review", review)
     stage.put("person_events", result.changes.assign(batch_id=batch_id))
-    stage.put("match_model", pd.DataFrame([{"model_id": batch_id, "preset": "zh_person", "params_json": result.model.to_json()}]
-                                          if result.model_trained else [], columns=["model_id", "preset", "params_json"]))
+    trained = {"model_id": batch_id, "preset": "zh_person", "params_json": result.model.to_json(), "version": version,
+               "created_at": iso(batch_time(batch_id)), "promoted": 1, "promoted_by": "hourly"}
+    stage.put("match_model", pd.DataFrame([trained] if result.model_trained else [], columns=list(trained)))
     stage.put_json("model_used", model_used(result, stored["model_id"].iloc[0] if len(stored) else None, batch_id))
     return {"new_records": len(new), "records_read": len(frame), "links_changed": len(links),
             "persons_touched": len(set(resolution["person_id"]) | set(resolution["person_before"].dropna())),
             "review_items": len(review),
             "merges": int((result.changes["event"] == "merge").sum()),
             "splits": int((result.changes["event"] == "split").sum()), "incremental": has_history,
-            "model_trained": result.model_trained, "model": result.model_source}
+            "model_trained": result.model_trained, "model": result.model_source, "relinked": len(relink)}
 
 
 def model_used(result, stored_id: str | None, batch_id: str) -> dict:
     """What run_log says of the model a run used (no personal data): which, why, and its prior."""
-    reasons = {"given": (stored_id, "the latest stored model"),
+    reasons = {"given": (stored_id, "the latest promoted model"),
                "trained": (batch_id, "trained on this batch (no model stored yet)"),
                "shipped": (f"shipped:{SETTINGS.preset}", f"too few records to learn from (under "
                                                          f"{SETTINGS.min_records_to_train}): the preset's shipped model")}

@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse import feedback as fb
-from screenfuse import isolation, match_state, reporting, screening_state, warehouse
+from screenfuse import isolation, labels, match_state, reporting, screening_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
@@ -55,7 +55,8 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
     closes = pd.concat([plan.closes, fb.answer_closes(answer_plan, plan.closes, batch_id, iso(as_of))], ignore_index=True)
     for name, frame in (("push_items", plan.new), ("push_close", closes), ("push_answer", answer_plan.updates),
                         ("police_tracing", answer_plan.tracing), ("cannot_link", answer_plan.cannot_link),
-                        ("push_escalate", plan.escalations)):
+                        ("push_escalate", plan.escalations),
+                        ("labels", labels.from_answers(answer_plan.cannot_link, answer_plan.updates))):
         stage.put(name, frame)
     reasons = plan.new["reason"].value_counts()
     return {"push_items": len(plan.new), "lists": int(plan.new["street"].nunique()) if len(plan.new) else 0,
@@ -158,7 +159,8 @@ INSERTS = {"quarantine": None, "ingest_file": None, "push_item": "push_items", "
            "push_feedback": None, "police_tracing": "police_tracing", "match_cannot_link": "cannot_link",
            "unit_delivery": "unit_delivery", "silent_unit": "silent_unit", "zero_report_check": "zero_report_check",
            "late_report": "late_report", "isolation_missed_check": "isolation_missed",
-           "community_risk": "community_risk", "match_record": "match_record", "match_key": "match_key"}
+           "community_risk": "community_risk", "match_record": "match_record", "match_key": "match_key",
+           "match_label": "labels"}
 
 
 # tables whose rows a first load brings by the million: each is read from the stage when it is

@@ -49,17 +49,24 @@ class Model:
     em_iterations_run: int = 0
     matches_per_record: float | None = None  # None: a fixed prior (settings) or a model of an older release
     trained_on: int = 0  # records in the training population
+    calibration: float = 0.0  # bits added to the prior's log-odds, learnt from labelled pairs (screenfuse.labels)
 
     def prior_for(self, records: int) -> float:
         """The prior for a population of `records` records, never above the training population's:
-        a smaller input (a test file, a pilot's first hour) is part of a population, not all of it."""
+        a smaller input (a test file, a pilot's first hour) is part of a population, not all of it.
+        A calibrated model shifts it by `calibration` bits (where labels put the link threshold)."""
         if self.matches_per_record is None:
-            return self.prior
-        return min(max(self.matches_per_record / max(records - 1, self.trained_on - 1, 1), 1e-12), 0.5)
+            prior = self.prior
+        else:
+            prior = min(max(self.matches_per_record / max(records - 1, self.trained_on - 1, 1), 1e-12), 0.5)
+        if not self.calibration:
+            return prior
+        return float(1.0 / (1.0 + (1 - prior) / prior * 2.0 ** -self.calibration))
 
     def to_json(self) -> str:
         return json.dumps({"prior": self.prior, "matches_per_record": self.matches_per_record,
                            "trained_on": self.trained_on, "em_iterations_run": self.em_iterations_run,
+                           "calibration": self.calibration,
                            "comparisons": [c.__dict__ for c in self.comparisons]}, ensure_ascii=False)
 
     @classmethod
@@ -89,7 +96,8 @@ class Model:
                                     list(comp.m) if comp.m else [1.0 / n] * n, list(comp.u) if comp.u else [1.0 / n] * n,
                                     comp.term_frequency)
             comparisons.append(known)
-        return Model(self.prior, comparisons, self.em_iterations_run, self.matches_per_record, self.trained_on)
+        return Model(self.prior, comparisons, self.em_iterations_run, self.matches_per_record, self.trained_on,
+                     self.calibration)
 
     @classmethod
     def from_json(cls, text: str) -> "Model":
@@ -100,7 +108,7 @@ class Model:
             per_record = doc["prior"] * (trained_on - 1)
         return cls(prior=doc["prior"], comparisons=[LevelParams(**c) for c in doc["comparisons"]],
                    em_iterations_run=doc.get("em_iterations_run", 0), matches_per_record=per_record,
-                   trained_on=trained_on)
+                   trained_on=trained_on, calibration=float(doc.get("calibration") or 0.0))
 
 
 class Columns:

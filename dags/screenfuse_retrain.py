@@ -1,0 +1,66 @@
+"""screenfuse_retrain: the model learns. Wiring only; the work is in include/screenfuse/retrain.py."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+
+DOC = """
+### screenfuse retraining
+
+Weekly (Monday 02:00 UTC) and on demand (trigger it, optionally with `promote`, `max_records`,
+`min_labels`): learn a candidate matching model from the accumulated warehouse (whole persons
+sampled up to `max_records`, the memory budget), calibrate it on the labelled pairs
+(`match_label`: 非本人 answers, review decisions, police tracing), compare it with the current
+model on every label and on the sampled pairs the two decide differently, and promote it only if
+it is no worse on the labels (no more false links, no more errors; at least `min_labels` labels).
+Every candidate is recorded in `match_model` with its version, metrics and who promoted it
+(`screenfuse_retrain`); the next hourly run uses the promoted model and re-links only the records
+it decides differently (merges and splits in `person_event`). See docs/matching.md.
+XCom carries figures only, never record ids or personal data.
+"""
+
+
+def _settings():
+    from airflow.sdk import BaseHook
+
+    from screenfuse.config import load_settings
+
+    try:
+        url = BaseHook.get_connection("screenfuse_warehouse").get_uri()
+    except Exception:  # connection not defined: fall back to the environment
+        url = None
+    return load_settings(url)
+
+
+@dag(
+    dag_id="screenfuse_retrain",
+    schedule=CronTriggerTimetable("0 2 * * 1", timezone="UTC"),
+    start_date=pendulum.datetime(2020, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=10)},
+    params={"promote": Param(True, type="boolean"), "max_records": Param(200_000, type="integer", minimum=1000),
+            "min_labels": Param(20, type="integer", minimum=1)},
+    doc_md=DOC,
+    tags=["screenfuse", "record-linkage"],
+)
+def screenfuse_retrain():
+    @task
+    def retrain_model() -> dict:
+        from screenfuse import retrain, schema
+        from screenfuse.pipeline import engine
+
+        params, settings = get_current_context()["params"], _settings()
+        schema.require_current(engine(settings))
+        options = retrain.RetrainOptions(max_records=int(params["max_records"]), min_labels=int(params["min_labels"]))
+        result = retrain.retrain(settings, "screenfuse_retrain", promote=bool(params["promote"]), options=options)
+        print("\n".join(retrain.report_lines(result)))
+        return {k: result.get(k) for k in ("trained", "version", "model_id", "promoted", "reason", "labels",
+                                           "relink_records", "calibration_bits")}
+
+    retrain_model()
+
+
+screenfuse_retrain()
