@@ -281,7 +281,7 @@ def test_the_upgrade_keeps_earlier_models_in_use_and_turns_earlier_answers_into_
     from screenfuse.warehouse import engine_for
 
     engine = engine_for(warehouses.new(kind))
-    schema.upgrade(engine, "0012")
+    schema.upgrade(engine, "0013")
     with engine.begin() as conn:
         for model_id in ("20200210T1300Z", "20200209T1300Z"):
             conn.execute(sa.text("INSERT INTO match_model (model_id, preset, params_json) VALUES (:m, 'zh_person', '{}')"),

@@ -9,8 +9,8 @@ before become `different` labels (非本人 answers: source `answer`; any other 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
