@@ -186,9 +186,17 @@ def _dedupe(args) -> int:
                                                   "person per record" if result.model.matches_per_record else ""),
           file=sys.stderr)
     for stats in result.rule_stats:
-        print(f"  blocking {stats.rule}: {stats.pairs} pairs ({stats.new_pairs} new)"
+        refined = ""
+        if stats.refined_with or stats.capped_blocks:
+            refined = (f"; estimated {stats.estimated} before refinement"
+                       + (f", blocks over {stats.refined_above} split by {stats.refined_with}" if stats.refined_with else "")
+                       + (f", {stats.capped_blocks} blocks still too large left out" if stats.capped_blocks else "")
+                       + f" → {stats.estimated_after}")
+        print(f"  blocking {stats.rule}: {stats.pairs} pairs ({stats.new_pairs} new)" + refined
               + (f", {stats.skipped_blocks} blocks over max_block_size skipped" if stats.skipped_blocks else ""),
               file=sys.stderr)
+    for finding in result.context:
+        print(f"  context {finding.describe()}", file=sys.stderr)
     if args.truth:
         from screenfuse.matching.evaluate import blocking_recall
 
@@ -200,7 +208,12 @@ def _dedupe(args) -> int:
         print("blocking recall against the truth (share of true pairs each rule makes a candidate):", file=sys.stderr)
         for row in blocking_recall(frame, settings, truth.set_index(settings.unique_id)[true_col]):
             pairs = f"{row['pairs']} pairs, " if row["pairs"] is not None else ""
-            print(f"  {row['rule']}: {pairs}{row['true_pairs_found']} true pairs, recall {row['recall']:.4f}", file=sys.stderr)
+            after = ""
+            if row.get("pairs_after") is not None and row["pairs_after"] != row["pairs"]:
+                after = (f"; after refinement {row['pairs_after']} pairs, {row['true_pairs_found_after']} true pairs, "
+                         f"recall {row['recall_after']:.4f} (cost {row['recall'] - row['recall_after']:.4f})")
+            print(f"  {row['rule']}: {pairs}{row['true_pairs_found']} true pairs, recall {row['recall']:.4f}{after}",
+                  file=sys.stderr)
     return 0
 
 

@@ -2,6 +2,9 @@
 
 Pairs are built with numpy from sorted key codes (no self-join, no Python loop per pair) and
 encoded as one int64 per pair (i * n + j, i < j) so the union of rules is one `np.unique`.
+Before any pair is built, each rule's pairs are estimated from its key counts (sum of
+n·(n-1)/2 per key); when the rules together would exceed the budget (max_pairs_per_record per
+record), the rules whose blocks explode are refined (adaptive_blocking.py).
 """
 from __future__ import annotations
 
@@ -21,6 +24,11 @@ class RuleStats:
     new_pairs: int  # pairs no earlier rule had produced
     skipped_blocks: int  # blocks larger than max_block_size, left out
     skipped_records: int
+    estimated: int = -1  # pairs estimated from key counts before refinement (-1: not estimated)
+    refined_with: str = ""  # the key added to this rule's large blocks ("" when none)
+    refined_above: int = 0  # blocks larger than this were refined
+    estimated_after: int = -1  # pairs estimated after refinement
+    capped_blocks: int = 0  # blocks still too large after refinement, left out
 
 
 def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict) -> np.ndarray:
@@ -46,6 +54,13 @@ def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict) -> np.n
         if len(rule) > 1:
             combined[valid] = pd.factorize(combined[valid])[0]
     return combined
+
+
+def estimate_pairs(codes: np.ndarray, max_block_size: int) -> int:
+    """The pairs a rule's codes make (blocks over max_block_size left out), from key counts alone."""
+    sizes = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0, np.int64)
+    sizes = sizes[(sizes > 1) & (sizes <= max_block_size)].astype(np.int64)
+    return int((sizes * (sizes - 1) // 2).sum())
 
 
 def pairs_within_groups(codes: np.ndarray, max_block_size: int) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -80,18 +95,23 @@ def pairs_within_groups(codes: np.ndarray, max_block_size: int) -> tuple[np.ndar
 
 
 def candidate_pairs(data: "pd.DataFrame | Columns", rules, max_block_size: int,
-                    only_with: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[RuleStats]]:
+                    only_with: np.ndarray | None = None, budget: int | None = None) -> tuple[np.ndarray, np.ndarray, list[RuleStats]]:
     """Union of all rules → unique (i, j) with i < j, and per-rule counts.
 
     `only_with` (boolean per record) keeps only pairs that involve at least one such record:
     incremental runs compare new records with each other and with existing ones, never old–old.
+    `budget`: most candidate pairs the rules may make together (None: no limit); a batch run over
+    it refines the rules whose blocks explode (adaptive_blocking.plan_rules).
     """
+    from screenfuse.matching.adaptive_blocking import plan_rules
+
     columns = as_columns(data)
     n = len(columns)
     cache: dict = {}
+    plans = plan_rules(columns, rules, max_block_size, budget, cache, refine=only_with is None)
     encoded, origin, counts, skipped = [], [], [], []
-    for r, rule in enumerate(rules):
-        left, right, big, big_records = pairs_within_groups(rule_codes(columns, rule, cache), max_block_size)
+    for r, plan in enumerate(plans):
+        left, right, big, big_records = pairs_within_groups(plan.codes, max_block_size)
         if only_with is not None:
             involve = only_with[left] | only_with[right]
             left, right = left[involve], right[involve]
@@ -103,6 +123,8 @@ def candidate_pairs(data: "pd.DataFrame | Columns", rules, max_block_size: int,
     rule_of = np.concatenate(origin) if origin else np.empty(0, np.int16)
     unique, first = np.unique(every, return_index=True)
     fresh = np.bincount(rule_of[first], minlength=len(rules))
-    stats = [RuleStats("+".join(p.label for p in rule), int(counts[r]), int(fresh[r]), *skipped[r])
+    stats = [RuleStats("+".join(p.label for p in rule), int(counts[r]), int(fresh[r]), *skipped[r],
+                       plans[r].estimated, plans[r].refined_with, plans[r].refined_above, plans[r].estimated_after,
+                       plans[r].capped_blocks)
              for r, rule in enumerate(rules)]
     return unique // n, unique % n, stats

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from screenfuse.matching.blocking import RuleStats, candidate_pairs
 from screenfuse.matching.clustering import cluster
+from screenfuse.matching.context import ContextFinding, detect_context
 from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability, train
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
 from screenfuse.matching.settings import MatchSettings, SettingsError
@@ -39,6 +40,7 @@ class DedupeResult:
     model_source: str = "trained"  # trained (on this input) | given (the caller's) | shipped (the preset's, input too small)
     prior: float = 0.0  # the prior the pairs were scored with: the model's, for population_size records
     population_size: int = 0
+    context: list = field(default_factory=list)  # ContextFinding per comparison (matching/context.py)
 
     @property
     def links(self) -> pd.DataFrame:
@@ -113,11 +115,18 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress)
 
 
+def budget(settings: MatchSettings, records: int) -> int:
+    """The most candidate pairs a batch run of `records` records compares."""
+    return int(settings.max_pairs_per_record * records)
+
+
 def _learn(frame: pd.DataFrame, settings: MatchSettings) -> Model:
     """A model learnt from `frame` (EM over its candidate pairs), whatever its size."""
     columns = Columns(frame)
-    left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size)
-    return train(columns, settings, comparison_levels(columns, settings, left, right), len(left))
+    left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size, budget=budget(settings, len(columns)))
+    levels = comparison_levels(columns, settings, left, right)
+    settings, _ = detect_context(columns, settings, left, right, levels)
+    return train(columns, settings, levels, len(left))
 
 
 def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress,
@@ -234,7 +243,8 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     position = pd.Series(np.arange(n), index=text_index(ids))
     new_mask = is_in(ids, np.asarray(new_ids, dtype=object).astype(str)) if new_ids is not None else None
 
-    left, right, stats = candidate_pairs(columns, settings.blocking, settings.max_block_size, only_with=new_mask)
+    left, right, stats = candidate_pairs(columns, settings.blocking, settings.max_block_size, only_with=new_mask,
+                                         budget=budget(settings, n))
     clock.lap("block")
     levels = comparison_levels(columns, settings, left, right)
     clock.lap("compare")
@@ -244,8 +254,10 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     if model is None and small:
         model = Model.fallback(settings.preset)
         source = "shipped" if model is not None else source
+    findings = []
     if model is None:
-        model = train(columns, settings, levels, len(left))
+        trained_with, findings = detect_context(columns, settings, left, right, levels)
+        model = train(columns, trained_with, levels, len(left))
         clock.lap("train")
     model = model.aligned(settings)
     prior = model.prior_for(size)  # for this population, not the one the model was trained on
@@ -302,7 +314,8 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     clock.lap("changes")
     explain = lambda rows: _pairs_frame(ids, left, right, total, prob, weights, levels, model, prior, rows)  # noqa: E731
     return DedupeResult(clusters, changes, model, stats, clock.timings, int(len(left)), linked_rows, review_rows, explain,
-                        model_source=source, prior=prior, population_size=size)
+                        model_source=source, prior=prior, population_size=size,
+                        context=findings or [ContextFinding(c.column, c.role, "model", 0, 0.0, 0.0) for c in model.comparisons])
 
 
 def _pairs_frame(ids, left, right, total, prob, weights, levels, model: Model, prior: float, rows: np.ndarray) -> pd.DataFrame:

@@ -34,7 +34,9 @@ def pairwise_scores(predicted: pd.Series, truth: pd.Series) -> dict:
 def blocking_recall(frame: pd.DataFrame, settings, truth: pd.Series) -> list[dict]:
     """Per blocking rule (and for their union): how many candidate pairs it makes and what share
     of the true pairs (records of one real person) it finds. A true pair no rule finds can never
-    be linked, so this bounds the recall of everything after blocking.
+    be linked, so this bounds the recall of everything after blocking. `*_after` figures are the
+    rule as the run uses it, after adaptive refinement (equal to the others when none was needed);
+    the union is after refinement.
 
     truth: true entity labels indexed by the settings' unique id (records without one are left out).
     """
@@ -50,12 +52,19 @@ def blocking_recall(frame: pd.DataFrame, settings, truth: pd.Series) -> list[dic
     cache: dict = {}
     rows, found_any = [], []
     n = len(ids)
-    for rule in settings.blocking:
-        left, right, _, _ = pairs_within_groups(rule_codes(columns, rule, cache), settings.max_block_size)
-        hit = (true_code[left] == true_code[right]) & (true_code[left] >= 0)
-        found_any.append(left[hit] * n + right[hit])
-        rows.append({"rule": "+".join(p.label for p in rule), "pairs": int(len(left)), "true_pairs_found": int(hit.sum()),
-                     "recall": hit.sum() / true_pairs if true_pairs else 1.0})
+    from screenfuse.matching.adaptive_blocking import plan_rules
+
+    plans = plan_rules(columns, settings.blocking, settings.max_block_size,
+                       int(settings.max_pairs_per_record * n), cache)
+    for rule, plan in zip(settings.blocking, plans):
+        row = {"rule": "+".join(p.label for p in rule)}
+        for when, codes in (("", rule_codes(columns, rule, cache)), ("_after", plan.codes)):
+            left, right, _, _ = pairs_within_groups(codes, settings.max_block_size)
+            hit = (true_code[left] == true_code[right]) & (true_code[left] >= 0)
+            row.update({f"pairs{when}": int(len(left)), f"true_pairs_found{when}": int(hit.sum()),
+                        f"recall{when}": hit.sum() / true_pairs if true_pairs else 1.0})
+        found_any.append(left[hit] * n + right[hit])  # what the run compares: after refinement
+        rows.append(row)
     union = int(len(np.unique(np.concatenate(found_any)))) if found_any else 0
     rows.append({"rule": "all rules", "pairs": None, "true_pairs_found": union,
                  "recall": union / true_pairs if true_pairs else 1.0})

@@ -29,6 +29,7 @@ class LevelParams:
     m: list[float]
     u: list[float]
     term_frequency: bool = False
+    detected: bool = False  # role context found in the data (matching/context.py), not declared
 
     @property
     def weights(self) -> np.ndarray:
@@ -307,10 +308,13 @@ def train(data: "pd.DataFrame | Columns", settings: MatchSettings, levels: np.nd
     u_blocked = [u.copy() for u in u_random]
     lam = 0.1
     iterations = 0
+    # context (a household's address) must not decide which pairs EM takes as matches: the match
+    # class is learnt from identity comparisons, context m and u are then read off that class
+    drives = [k for k, c in enumerate(comps) if c.role != "context"] or list(range(len(comps)))
     for iterations in range(1, settings.em_iterations + 1):
         log_m = np.full(len(patterns), np.log(lam))
         log_u = np.full(len(patterns), np.log(1 - lam))
-        for k in range(len(comps)):
+        for k in drives:
             lv = patterns[:, k]
             has = lv > 0
             log_m[has] += np.log(np.maximum(m[k][lv[has] - 1], FLOOR))
@@ -336,7 +340,7 @@ def train(data: "pd.DataFrame | Columns", settings: MatchSettings, levels: np.nd
     prior = settings.prior or min(max(lam * n_candidates / total_pairs, 1e-12), 0.5)
     model = Model(prior=prior, em_iterations_run=iterations, matches_per_record=per_record, trained_on=n, comparisons=[
         LevelParams(c.column, c.method, c.role, c.levels, [float(x) for x in m[k]], [float(x) for x in u_random[k]],
-                    c.term_frequency)
+                    c.term_frequency, c.detected)
         for k, c in enumerate(comps)
     ])
     return model
@@ -349,7 +353,8 @@ def contributions(model: Model, levels: np.ndarray, columns: Columns | None, lef
     that value) instead of the average; without `columns` (too few records to say how common a
     value is) the average applies. Context comparisons (shared phone, address) add nothing
     positive unless every identity comparison present (name, ID, birth date, sex) clearly agrees:
-    a household shares context, not identity.
+    a household shares context, not identity. Context detected from the data (not declared)
+    is held back only when an identity comparison disagrees completely.
     """
     weights = np.zeros(levels.shape, dtype=float)
     for k, comp in enumerate(model.comparisons):
@@ -361,13 +366,20 @@ def contributions(model: Model, levels: np.ndarray, columns: Columns | None, lef
                 share = np.where(share > 0, share, comp.u[0])
                 weights[exact, k] = np.log2(max(comp.m[0], FLOOR) / np.maximum(share, FLOOR))
     identity = [k for k, c in enumerate(model.comparisons) if c.role == "identity"]
-    context = [k for k, c in enumerate(model.comparisons) if c.role == "context"]
-    if identity and context:
+    declared = [k for k, c in enumerate(model.comparisons) if c.role == "context" and not c.detected]
+    detected = [k for k, c in enumerate(model.comparisons) if c.role == "context" and c.detected]
+    if identity and declared:
         # "agrees" means clearly: at least 2 bits, or half of what an exact agreement is worth
         needed = np.array([min(2.0, 0.5 * float(model.comparisons[k].weights.max())) for k in identity])
         weak = (levels[:, identity] > 0) & (weights[:, identity] < needed)
         disagree = weak.any(axis=1)
-        weights[np.ix_(disagree, context)] = np.minimum(weights[np.ix_(disagree, context)], 0.0)
+        weights[np.ix_(disagree, declared)] = np.minimum(weights[np.ix_(disagree, declared)], 0.0)
+    if identity and detected:
+        # context found in the data: nothing positive once an identity comparison disagrees
+        # completely (another given name, another birth date); a typo still lets it count
+        lowest = np.array([len(model.comparisons[k].levels) for k in identity])
+        disagree = (levels[:, identity] == lowest).any(axis=1)
+        weights[np.ix_(disagree, detected)] = np.minimum(weights[np.ix_(disagree, detected)], 0.0)
     return weights
 
 

@@ -52,6 +52,7 @@ class Comparison:
     m: tuple[float, ...] | None = None  # per level, best first; learned by EM when absent
     u: tuple[float, ...] | None = None  # per level; estimated by random sampling when absent
     options: dict = field(default_factory=dict)  # method-specific (pinyin_column, second_column, ...)
+    detected: bool = False  # made context by detection (matching/context.py), not by the settings
 
     @property
     def label(self) -> str:
@@ -77,6 +78,8 @@ class MatchSettings:
     min_records_to_train: int = 2000  # below this a preset uses its shipped model instead of EM
     seed: int = 42
     preset: str | None = None
+    detect_context: bool = True  # find the columns households share from the data (matching/context.py)
+    max_pairs_per_record: float = 25.0  # comparison budget: candidate pairs per record (matching/blocking.py)
 
     def with_overrides(self, **changes) -> "MatchSettings":
         return replace(self, **changes)
@@ -156,6 +159,8 @@ class _SettingsFile(StrictModel):
     em_iterations: WholeNumber(1) = 30
     min_records_to_train: WholeNumber(0) = 2000
     seed: WholeNumber(0) = 42
+    detect_context: YesNo = True
+    max_pairs_per_record: Number(1, None, "candidate pairs per record") = 25.0
 
     def to_settings(self) -> MatchSettings:
         thresholds = self.thresholds or _ThresholdsFile()
@@ -177,6 +182,7 @@ class _SettingsFile(StrictModel):
             prior=float(self.prior) if self.prior is not None else None, distinct_keys=self.distinct_keys,
             max_block_size=self.max_block_size, u_sample_pairs=self.u_sample_pairs, em_iterations=self.em_iterations,
             min_records_to_train=self.min_records_to_train, seed=self.seed,
+            detect_context=self.detect_context, max_pairs_per_record=float(self.max_pairs_per_record),
         )
 
 

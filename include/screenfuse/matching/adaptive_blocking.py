@@ -1,0 +1,121 @@
+"""Adaptive blocking: estimate each rule's pairs from key counts, refine the rules that explode.
+
+A rule fitted to one population explodes on another (a common name in a big community, a street
+shared by thousands): its pairs grow with the square of its largest blocks, and time and memory
+with them. Before any pair is built, each rule's pairs are counted from its key counts; if the
+rules together exceed the budget, the budget is shared out (rules under their share keep all
+their pairs) and each rule over its share has only its large blocks split by the next-best key —
+a key of another rule, the coarsest that fits, so as few true pairs as possible are lost. Blocks
+still too large after that are left out (capped) and reported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from screenfuse.matching.model import Columns
+
+REFINE_ABOVE = (2000, 1000, 500, 200, 100, 50, 20, 10)  # block sizes tried, largest first
+
+
+@dataclass
+class RulePlan:
+    codes: np.ndarray  # the rule's key per record after refinement (-1: not blocked)
+    estimated: int  # pairs before refinement
+    estimated_after: int
+    refined_with: str = ""
+    refined_above: int = 0
+    capped_blocks: int = 0
+
+
+def _estimate(codes: np.ndarray, max_block_size: int) -> int:
+    from screenfuse.matching.blocking import estimate_pairs
+
+    return estimate_pairs(codes, max_block_size)
+
+
+def _split(codes: np.ndarray, key: np.ndarray, above: int) -> np.ndarray:
+    """Codes with every block larger than `above` split by `key` (records without a key drop out)."""
+    valid = codes >= 0
+    sizes = np.bincount(codes[valid]) if valid.any() else np.zeros(0, np.int64)
+    big = valid & (sizes[np.maximum(codes, 0)] > above) if len(sizes) else np.zeros(len(codes), bool)
+    out = codes.copy()
+    inside = big & (key >= 0)
+    combined = codes[inside] * (int(key.max(initial=0)) + 1) + key[inside]
+    out[inside] = pd.factorize(combined)[0] + (int(codes.max(initial=-1)) + 1)
+    out[big & (key < 0)] = -1
+    return out
+
+
+def _cap(codes: np.ndarray, allowance: int, max_block_size: int) -> tuple[np.ndarray, int]:
+    """Leave out the largest blocks until the rule's pairs fit its allowance."""
+    valid = codes >= 0
+    sizes = np.bincount(codes[valid]).astype(np.int64)
+    sizes[sizes > max_block_size] = 0
+    pairs = sizes * (sizes - 1) // 2
+    order = np.argsort(-pairs, kind="stable")
+    excess = int(pairs.sum()) - allowance
+    drop = order[: int(np.searchsorted(np.cumsum(pairs[order]), excess) + 1)] if excess > 0 else order[:0]
+    out = codes.copy()
+    out[np.isin(codes, drop)] = -1
+    return out, int(len(drop))
+
+
+def _shares(estimates: list[int], budget: int) -> list[int]:
+    """Each rule's allowance: rules under an even share keep theirs, the rest split what is left."""
+    allowance = [0] * len(estimates)
+    left, todo = budget, sorted(range(len(estimates)), key=lambda r: estimates[r])
+    while todo:
+        share = left // len(todo)
+        r = todo[0]
+        if estimates[r] <= share:
+            allowance[r], left = estimates[r], left - estimates[r]
+            todo.pop(0)
+        else:
+            for r in todo:
+                allowance[r] = share
+            break
+    return allowance
+
+
+def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None, cache: dict,
+               refine: bool = True) -> list[RulePlan]:
+    """Each rule's codes and figures; refined only when a budget is given and exceeded."""
+    from screenfuse.matching.blocking import rule_codes
+
+    codes = [rule_codes(columns, rule, cache) for rule in rules]
+    estimates = [_estimate(c, max_block_size) for c in codes]
+    plans = [RulePlan(c, e, e) for c, e in zip(codes, estimates)]
+    if not refine or budget is None or sum(estimates) <= budget:
+        return plans
+    allowance = _shares(estimates, budget)
+    for r, rule in enumerate(rules):
+        if estimates[r] <= allowance[r]:
+            continue
+        inside = {p.label for p in rule}
+        keys = [(p.label, rule_codes(columns, (p,), cache)) for other in rules for p in other if p.label not in inside]
+        keys = list({label: key for label, key in keys}.items())
+        best = None  # (estimate, label, above, codes)
+        for above in (a for a in REFINE_ABOVE if a <= max_block_size):
+            fitting = []
+            for label, key in keys:
+                split = _split(codes[r], key, above)
+                estimate = _estimate(split, max_block_size)
+                if estimate <= allowance[r]:
+                    fitting.append((estimate, label, above, split))
+                elif best is None or estimate < best[0]:
+                    best = (estimate, label, above, split)
+            if fitting:  # the coarsest key that fits loses the fewest true pairs
+                best = max(fitting, key=lambda f: f[0])
+                break
+        if best is None:  # no other rule's key to refine with: cap only
+            best = (estimates[r], "", 0, codes[r])
+        estimate, label, above, split = best
+        capped = 0
+        if estimate > allowance[r]:
+            split, capped = _cap(split, allowance[r], max_block_size)
+            estimate = _estimate(split, max_block_size)
+        plans[r] = RulePlan(split, estimates[r], estimate, label, above, capped)
+    return plans

@@ -1,0 +1,147 @@
+"""Context detection (households) and adaptive blocking, on fixtures made to break them."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings as hsettings, strategies as st
+
+from screenfuse.matching import dedupe
+from screenfuse.matching.settings import parse_settings
+from screenfuse.matching.blocking import candidate_pairs, estimate_pairs, pairs_within_groups
+from screenfuse.matching.evaluate import blocking_recall, pairwise_scores
+
+_LETTERS = np.random.default_rng(0).choice(list("abcdefghijklmnoprstuvwyz"), size=(700, 7))
+GIVEN = ["".join(w) for w in _LETTERS[:300]]  # synthetic names, unlike each other
+SURNAMES = ["".join(w) for w in _LETTERS[300:]]
+
+
+def _households(households: int = 900, seed: int = 1) -> tuple[pd.DataFrame, pd.Series, set]:
+    """Households of 2-4 members sharing surname, street address and phone; every person has two
+    records, and one person in five moved between them (another address and phone)."""
+    rng = np.random.default_rng(seed)
+    rows, truth, moved = [], [], set()
+    person = 0
+    for h in range(households):
+        address, phone = f"{h * 7 % 5000} street{h % 97}", f"139{h:08d}"
+        surname = SURNAMES[int(rng.integers(len(SURNAMES)))]
+        names = rng.choice(len(GIVEN), size=int(rng.integers(2, 5)), replace=False)
+        for g in names:
+            born = str(np.datetime64("1940-01-01") + np.timedelta64(int(rng.integers(0, 25000)), "D"))
+            for copy in range(2):
+                record = {"given_name": GIVEN[g], "surname": surname, "birth_date": born,
+                          "address": address, "phone": phone}
+                if copy and rng.random() < 0.2:
+                    record["address"], record["phone"] = f"{rng.integers(10**6)} moved road", f"137{rng.integers(10**8):08d}"
+                    moved.add(person)
+                rows.append(record)
+                truth.append(person)
+            person += 1
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "rec_id", [f"r{i}" for i in range(len(frame))])
+    return frame, pd.Series(truth, index=frame["rec_id"]), moved
+
+
+HOUSEHOLD_SETTINGS = {
+    "unique_id": "rec_id",
+    "blocking": [["given_name", "surname"], ["birth_date"], ["address"], ["phone"]],
+    "comparisons": [
+        {"column": "given_name", "method": "jaro_winkler"},
+        {"column": "surname", "method": "jaro_winkler"},
+        {"column": "birth_date", "method": "date"},
+        {"column": "address", "method": "exact"},
+        {"column": "phone", "method": "exact"},
+    ],
+}
+
+
+def test_households_sharing_address_and_phone_are_not_merged_but_a_person_who_moved_is():
+    frame, truth, moved = _households()
+    result = dedupe(frame, parse_settings(HOUSEHOLD_SETTINGS))
+    found = {f.column: f for f in result.context}
+    assert found["address"].why == "detected" and found["phone"].why == "detected"
+    assert found["given_name"].role == "identity" and found["birth_date"].role == "identity"
+    assert found["address"].shared > 0.5 and found["address"].lift > 100
+    clusters = result.clusters.set_index("record_id")["person_id"]
+    scores = pairwise_scores(clusters, truth)
+    assert scores["merged_persons"] == 0  # no household member joined to another
+    person_of = pd.DataFrame({"person": clusters.reindex(truth.index).to_numpy(), "truth": truth.to_numpy()})
+    moved_rows = person_of[person_of["truth"].isin(moved)]
+    assert moved_rows.groupby("truth")["person"].nunique().eq(1).all()  # the two records of who moved: one person
+
+
+def test_without_detection_the_same_settings_merge_households():
+    frame, truth, _ = _households()
+    result = dedupe(frame, parse_settings({**HOUSEHOLD_SETTINGS, "detect_context": False}))
+    assert all(f.role == "identity" for f in result.context)
+    assert pairwise_scores(result.clusters.set_index("record_id")["person_id"], truth)["merged_persons"] > 0
+
+
+def test_declared_context_is_reported_as_the_settings_choice():
+    doc = {**HOUSEHOLD_SETTINGS, "comparisons": [*HOUSEHOLD_SETTINGS["comparisons"][:4],
+                                                 {"column": "phone", "method": "exact", "role": "context"}]}
+    frame, _, _ = _households(300)
+    found = {f.column: f for f in dedupe(frame, parse_settings(doc)).context}
+    assert found["phone"].why == "settings" and found["address"].why == "detected"
+
+
+def _exploding(seed: int = 3) -> tuple[pd.DataFrame, pd.Series]:
+    """3,000 of 4,000 people live on one street (a block of 4.5 M pairs); each has two records."""
+    rng = np.random.default_rng(seed)
+    rows, truth = [], []
+    for p in range(4000):
+        street = "long street" if p < 3000 else f"lane {p % 300}"
+        record = {"given_name": GIVEN[int(rng.integers(len(GIVEN)))], "surname": SURNAMES[int(rng.integers(len(SURNAMES)))],
+                  "birth_date": str(np.datetime64("1940-01-01") + np.timedelta64(int(rng.integers(0, 25000)), "D")),
+                  "street": street}
+        rows += [record, {**record, "given_name": record["given_name"] + "x"}]  # the copy has a typo
+        truth += [p, p]
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "rec_id", [f"r{i}" for i in range(len(frame))])
+    return frame, pd.Series(truth, index=frame["rec_id"])
+
+
+EXPLODING = {
+    "unique_id": "rec_id", "max_block_size": 10000,
+    "blocking": [["street"], ["given_name", "surname"]],
+    "comparisons": [{"column": "given_name", "method": "jaro_winkler"}, {"column": "surname", "method": "jaro_winkler"},
+                    {"column": "birth_date", "method": "date"}],
+}
+
+
+def test_refining_an_exploding_block_keeps_recall_within_the_budget():
+    frame, truth = _exploding()
+    settings = parse_settings(EXPLODING)
+    budget = int(settings.max_pairs_per_record * len(frame))
+    left, right, stats = candidate_pairs(frame, settings.blocking, settings.max_block_size, budget=budget)
+    street = stats[0]
+    sizes = frame["street"].value_counts()
+    assert street.estimated == int((sizes * (sizes - 1) // 2).sum()) >= 6000 * 5999 // 2
+    assert street.estimated > budget and street.refined_with == "surname"
+    assert street.pairs == street.estimated_after and len(left) <= budget
+    rows = blocking_recall(frame, settings, truth)
+    assert rows[0]["recall"] == 1.0 and rows[0]["recall_after"] == 1.0  # the copies share the surname
+    assert rows[-1]["recall"] == 1.0
+    result = dedupe(frame, settings)
+    assert pairwise_scores(result.clusters.set_index("record_id")["person_id"], truth)["f1"] > 0.99
+
+
+def test_a_rule_over_budget_without_another_key_is_capped_and_says_so():
+    frame, _ = _exploding()
+    settings = parse_settings({**EXPLODING, "blocking": [["street"]]})
+    _, _, stats = candidate_pairs(frame, settings.blocking, settings.max_block_size, budget=100_000)
+    assert stats[0].refined_with == "" and stats[0].capped_blocks == 1 and stats[0].pairs <= 100_000
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-1, 12), max_size=300), st.integers(1, 40))
+def test_the_estimate_equals_the_pairs_built(codes, max_block_size):
+    codes = np.asarray(codes, dtype=np.int64)
+    left, _, _, _ = pairs_within_groups(codes, max_block_size)
+    assert estimate_pairs(codes, max_block_size) == len(left)
+
+
+def test_without_refinement_each_rule_makes_the_pairs_it_estimated():
+    frame, _, _ = _households(200)
+    settings = parse_settings(HOUSEHOLD_SETTINGS)
+    _, _, stats = candidate_pairs(frame, settings.blocking, settings.max_block_size, budget=10**9)
+    assert all(s.estimated == s.pairs == s.estimated_after and not s.refined_with for s in stats)
