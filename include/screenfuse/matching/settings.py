@@ -208,6 +208,9 @@ def load_settings_file(path: Path) -> MatchSettings:
 
 ZH_PERSON = {
     "unique_id": "record_id",
+    # the preset names its context columns (phone, address) itself; detecting more from the data
+    # cost precision on the generator (P 0.9998 → 0.967, F1 0.9955 → 0.979): detection is for users' settings
+    "detect_context": False,
     "blocking": [
         ["id_number"], ["phone"],
         ["name_pinyin", "birth_date"],
