@@ -63,7 +63,7 @@ def _worker(spec: dict) -> dict:
 
     from screenfuse.matching import dedupe, load_settings_file, preset
     from screenfuse.matching.evaluate import pairwise_scores
-    from screenfuse.matching.zh_person import prepare
+    from screenfuse.zh_person import prepare
 
     kind = spec["kind"]
     stages = lambda stage, seconds: log(f"  [{kind}] {stage} {seconds:.2f}s")  # noqa: E731

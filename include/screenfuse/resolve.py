@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from screenfuse.matching import Model, Population, dedupe, preset
-from screenfuse.matching.zh_person import prepare
+from screenfuse.zh_person import prepare
 from screenfuse.state_schema import MATCH_COLUMNS
 
 RAW_COLUMNS = ["record_id", "name", "id_number", "id_type", "phone", "phone2", "birth_date", "sex", "address"]
