@@ -106,10 +106,11 @@ def _to_float(values: np.ndarray) -> np.ndarray:
 
 def _zh_name(get, column, thresholds, options):
     """Chinese names: exact (also with a middle dot dropped) / same pinyin (homophone, or a name
-    written in pinyin) / similar / different. Similar: close characters or pinyin, characters a
-    handwritten form confuses by shape (己/已, 未/末), or pinyin that differs only in a dialect's
-    sound confusions (Wuhan n/l: 刘/牛). Only pairs not decided earlier are looked at, each key
-    computed once per distinct value and compared as integer codes.
+    written in pinyin) / similar / different. Similar: characters a handwritten form confuses by
+    shape (己/已, 未/末), pinyin that differs only in a dialect's sound confusions (Wuhan n/l: 刘/牛),
+    or close characters or pinyin, but not one character replaced by an unrelated one of the same
+    count (张子涵 / 张子宇: how twins and siblings are named). Only pairs not decided earlier are
+    looked at, each key computed once per distinct value and compared as integer codes.
 
     Pinyin agreement is evidence, not proof: the model learns how much it is worth.
     """
@@ -122,18 +123,27 @@ def _zh_name(get, column, thresholds, options):
     if len(rest):  # a name written in Latin letters, its parts in the other order (Wei Zhang / 张伟)
         homophone[rest] = _latin_other_order(get, column, pinyin, rest)
         rest = rest[~homophone[rest]]
-    undecided = np.zeros(len(present), dtype=bool)
-    undecided[rest] = True
-    similar = _similarity(get, column, JaroWinkler.normalized_similarity, undecided) >= (thresholds[0] if thresholds else 0.8)
-    pinyin_close = _similarity(get, pinyin, JaroWinkler.normalized_similarity, undecided & ~similar) >= 0.9
-    close = similar | pinyin_close
-    rest = rest[~close[rest]]
+    close = np.zeros(len(present), dtype=bool)
     if len(rest) and options.get("shape_similar", True):
         close[rest] = _same_key(get, column, _SHAPE, rest)
         rest = rest[~close[rest]]
     folds = options.get("sound_folds", zh_text.DEFAULT_SOUND_FOLDS)
     if len(rest) and folds:
         close[rest] = _same_key(get, pinyin, _sound(tuple(tuple(f) for f in folds)), rest)
+        rest = rest[~close[rest]]
+    if len(rest):  # one character replaced by one that neither sounds nor looks alike: a sibling, a twin
+        lengths = get.columns.per_value(column, _lengths)
+        at = np.maximum(get.columns.codes(column), 0)
+        same_length = rest[lengths[at[get.left[rest]]] == lengths[at[get.right[rest]]]]
+        if len(same_length):
+            a, b = get.at(column, same_length)
+            swapped = same_length[cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1) == 1]
+            rest = np.setdiff1d(rest, swapped, assume_unique=True)
+    undecided = np.zeros(len(present), dtype=bool)
+    undecided[rest] = True
+    similar = _similarity(get, column, JaroWinkler.normalized_similarity, undecided) >= (thresholds[0] if thresholds else 0.8)
+    pinyin_close = _similarity(get, pinyin, JaroWinkler.normalized_similarity, undecided & ~similar) >= 0.9
+    close |= similar | pinyin_close
     return _assign(present, [exact, homophone, close])
 
 
@@ -160,6 +170,10 @@ def _latin_other_order(get, column: str, pinyin: str, rows: np.ndarray) -> np.nd
         out[latin] = ((orders[left, 0] == pb) | (orders[left, 1] == pb) | (orders[right, 0] == pa)
                       | (orders[right, 1] == pa))
     return out
+
+
+def _lengths(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
 
 
 def _key_codes(key):
