@@ -91,13 +91,12 @@ def reshape_population(pop: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 
 def _latin(name: str, rng) -> str:
-    from pypinyin import Style, lazy_pinyin
-
+    """The name in pinyin as a rail checkpoint's scanner or clerk writes it: ZHANG WEI, Wei Zhang, zhang-wei."""
+    from screenfuse.normalize import _char_pinyin, name_pinyin
     from screenfuse.zh_names import split_surname
 
     surname, given = split_surname(name)
-    sur = COMPOUND_SURNAMES.get(surname) or "".join(lazy_pinyin(surname, style=Style.NORMAL))
-    first = "".join(lazy_pinyin(given, style=Style.NORMAL))
+    sur, first = name_pinyin(surname), "".join(_char_pinyin(c) for c in given)
     form = int(rng.integers(0, 3))
     return (f"{sur.upper()} {first.upper()}", f"{first.capitalize()} {sur.capitalize()}", f"{sur}-{first}")[form]
 

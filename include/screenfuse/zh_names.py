@@ -41,13 +41,12 @@ def is_latin(name: str) -> bool:
 
 
 def latin_name(name: str) -> str:
-    """A Latin-written name: case-folded, one space between parts, the surname first when the
-    last part is a commoner surname than the first (Wei Zhang → zhang wei; ZHANG-WEI → zhang wei)."""
+    """A Latin-written name: case-folded, one space between parts, the surname first when only
+    the last part is a surname (Xiaoming Zhang → zhang xiaoming; ZHANG-WEI → zhang wei). Where
+    both parts could be (Wei Zhang) the order stays: the zh_name comparator tries both."""
     parts = [p for p in _LATIN_SEPARATORS.split(name.casefold()) if p]
-    if len(parts) >= 2:
-        first, last = SURNAME_RANK.get(parts[0]), SURNAME_RANK.get(parts[-1])
-        if last is not None and (first is None or last < first):
-            parts = parts[-1:] + parts[:-1]
+    if len(parts) >= 2 and parts[0] not in SURNAME_RANK and parts[-1] in SURNAME_RANK:
+        parts = parts[-1:] + parts[:-1]
     return " ".join(parts)
 
 

@@ -39,13 +39,13 @@ def shape_key(name: str) -> str:
 
 def _fold_pattern(folds: tuple[tuple[str, str], ...]):
     """One regular expression for the whole table: initials only where a syllable starts (after
-    the start or a vowel, before a vowel), finals only where a syllable ends."""
+    the start, a vowel or a final n/ng/r, before a vowel), finals only where a syllable ends."""
     initial = {a: b for a, b in folds if a in _INITIALS}
     final = {a: b for a, b in folds if a not in _INITIALS}
     parts = []
     if initial:
         alternatives = "|".join(sorted(map(re.escape, initial), key=len, reverse=True))
-        parts.append(rf"(?:(?<=^)|(?<=[{_VOWEL}g]))(?P<i>{alternatives})(?=[{_VOWEL}])")
+        parts.append(rf"(?:(?<=^)|(?<=[{_VOWEL}gnr]))(?P<i>{alternatives})(?=[{_VOWEL}])")
     if final:
         alternatives = "|".join(sorted(map(re.escape, final), key=len, reverse=True))
         parts.append(rf"(?P<f>{alternatives})(?![{_VOWEL}])")
