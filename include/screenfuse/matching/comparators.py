@@ -123,27 +123,28 @@ def _zh_name(get, column, thresholds, options):
     if len(rest):  # a name written in Latin letters, its parts in the other order (Wei Zhang / 张伟)
         homophone[rest] = _latin_other_order(get, column, pinyin, rest)
         rest = rest[~homophone[rest]]
-    close = np.zeros(len(present), dtype=bool)
-    if len(rest) and options.get("shape_similar", True):
-        close[rest] = _same_key(get, column, _SHAPE, rest)
-        rest = rest[~close[rest]]
-    folds = options.get("sound_folds", zh_text.DEFAULT_SOUND_FOLDS)
-    if len(rest) and folds:
-        close[rest] = _same_key(get, pinyin, _sound(tuple(tuple(f) for f in folds)), rest)
-        rest = rest[~close[rest]]
-    if len(rest):  # one character replaced by one that neither sounds nor looks alike: a sibling, a twin
-        lengths = get.columns.per_value(column, _lengths)
-        at = np.maximum(get.columns.codes(column), 0)
-        same_length = rest[lengths[at[get.left[rest]]] == lengths[at[get.right[rest]]]]
-        if len(same_length):
-            a, b = get.at(column, same_length)
-            swapped = same_length[cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1) == 1]
-            rest = np.setdiff1d(rest, swapped, assume_unique=True)
     undecided = np.zeros(len(present), dtype=bool)
     undecided[rest] = True
     similar = _similarity(get, column, JaroWinkler.normalized_similarity, undecided) >= (thresholds[0] if thresholds else 0.8)
-    pinyin_close = _similarity(get, pinyin, JaroWinkler.normalized_similarity, undecided & ~similar) >= 0.9
-    close |= similar | pinyin_close
+    close = similar | (_similarity(get, pinyin, JaroWinkler.normalized_similarity, undecided & ~similar) >= 0.9)
+    looks_or_sounds = np.zeros(len(present), dtype=bool)
+    if len(rest) and options.get("shape_similar", True):
+        looks_or_sounds[rest] = _same_key(get, column, _SHAPE, rest)
+    folds = options.get("sound_folds", zh_text.DEFAULT_SOUND_FOLDS)
+    if len(rest) and folds:
+        undone = rest[~looks_or_sounds[rest]]
+        looks_or_sounds[undone] = _same_key(get, pinyin, _sound(tuple(tuple(f) for f in folds)), undone)
+    # close by the scores, but one character replaced by one that neither sounds nor looks alike:
+    # how twins and siblings are named (张子涵 / 张子宇), not an error of the form
+    check = np.flatnonzero(close & ~looks_or_sounds)
+    if len(check):
+        lengths = get.columns.per_value(column, _lengths)
+        at = np.maximum(get.columns.codes(column), 0)
+        check = check[lengths[at[get.left[check]]] == lengths[at[get.right[check]]]]
+    if len(check):
+        a, b = get.at(column, check)
+        close[check[cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1) == 1]] = False
+    close |= looks_or_sounds
     return _assign(present, [exact, homophone, close])
 
 
@@ -158,11 +159,15 @@ def _other_orders(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _latin_flags(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((" " in v and v.isascii() for v in values), dtype=bool, count=len(values))
+
+
 def _latin_other_order(get, column: str, pinyin: str, rows: np.ndarray) -> np.ndarray:
-    orders = get.columns.per_value(column, _other_orders)
+    orders, is_latin = get.columns.per_value(column, _other_orders), get.columns.per_value(column, _latin_flags)
     at = np.maximum(get.columns.codes(column), 0)
     left, right = at[get.left[rows]], at[get.right[rows]]
-    latin = (orders[left, 0] != "\x00") | (orders[right, 0] != "\x00")
+    latin = is_latin[left] | is_latin[right]
     out = np.zeros(len(rows), dtype=bool)
     if latin.any():
         rows, left, right = rows[latin], left[latin], right[latin]
@@ -176,26 +181,30 @@ def _lengths(values: np.ndarray) -> np.ndarray:
     return np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
 
 
-def _key_codes(key):
-    """A per-value transform: integer codes of key(value), equal codes for equal keys."""
-    def transform(values: np.ndarray) -> np.ndarray:
-        return pd.factorize(np.array([key(v) for v in values], dtype=object))[0]
-    return transform
-
-
 def _same_key(get, column: str, transform, rows: np.ndarray) -> np.ndarray:
     codes = get.columns.per_value(column, transform)
     at = np.maximum(get.columns.codes(column), 0)
     return codes[at[get.left[rows]]] == codes[at[get.right[rows]]]
 
 
-_DOTLESS = _key_codes(zh_text.without_dots)
-_SHAPE = _key_codes(zh_text.shape_key)
+def _joined_codes(key):
+    """A per-value transform: integer codes of key(all values joined by newlines), split back
+    (one C-level pass instead of a Python call per value)."""
+    def transform(values: np.ndarray) -> np.ndarray:
+        keys = key("\n".join(values)).split("\n") if len(values) else []
+        return pd.factorize(np.array(keys, dtype=object))[0]
+    return transform
+
+
+_DOTLESS = _joined_codes(zh_text.without_dots)
+_SHAPE = _joined_codes(zh_text.shape_key)
 
 
 @lru_cache(maxsize=8)
 def _sound(folds: tuple[tuple[str, str], ...]):
-    return _key_codes(lambda v: zh_text.sound_key(v, folds))
+    def transform(values: np.ndarray) -> np.ndarray:
+        return pd.factorize(np.array(zh_text.sound_keys(list(values), folds), dtype=object))[0]
+    return transform
 
 
 def _resident_id(get, column, thresholds, options):
