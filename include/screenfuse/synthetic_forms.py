@@ -35,9 +35,9 @@ class FormErrors:
 FORM_ERRORS = FormErrors()
 RAIL_CHECKPOINT = "武昌火车站卡点"
 # characters a dialect speaker's sound is written as (Wuhan n/l, f/h, z/zh, c/ch, s/sh, en/eng, in/ing)
-DIALECT = {"刘": "牛", "兰": "南", "南": "兰", "宁": "玲", "娜": "拉", "芳": "杭", "峰": "恒", "辉": "飞", "张": "臧",
+DIALECT = {"刘": "牛", "兰": "南", "南": "兰", "宁": "玲", "娜": "拉", "芳": "杭", "峰": "恒", "华": "发", "张": "臧",
            "志": "子", "陈": "程", "思": "诗", "林": "玲", "玲": "林", "敏": "明", "明": "敏", "静": "金", "斌": "兵",
-           "军": "君", "红": "丰", "文": "温", "英": "音", "平": "频", "成": "岑"}
+           "黄": "方", "文": "翁", "英": "音", "平": "频", "成": "岑", "生": "森"}
 _SHAPE_OTHER = {ch: [c for c in group if c != ch] for group in SHAPE_GROUPS for ch in group}
 DOTTED_FIRST = ["买买提", "艾力", "阿不都", "吐尔逊", "阿依古丽", "古丽娜尔", "扎西", "次仁", "格桑", "卓玛", "努尔"]
 DOTTED_LAST = ["艾力", "吐尔逊", "热合曼", "阿布拉", "玉素甫", "多吉", "平措", "央金", "尼玛", "巴特尔"]

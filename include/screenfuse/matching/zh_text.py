@@ -4,7 +4,7 @@ must never import the app; the app imports these).
 - SHAPE_GROUPS: characters a handwritten form confuses by shape (己/已, 未/末, 王/玉 …), curated by
   hand for characters common in names; `shape_key` maps each to its group's first character, so
   two names that differ only in such characters share a key.
-- DEFAULT_SOUND_FOLDS: dialect sound confusions (Wuhan n/l, f/h, flat and retroflex z/zh c/ch s/sh,
+- DEFAULT_SOUND_FOLDS: dialect sound confusions (Wuhan n/l, f/h(u), flat and retroflex z/zh c/ch s/sh,
   front and back nasals en/eng in/ing), applied to toneless joined pinyin by `sound_key`; the
   zh_name comparator's `sound_folds` option replaces the table.
 """
@@ -26,9 +26,10 @@ SHAPE_GROUPS = (
 _SHAPE = {ord(ch): group[0] for group in SHAPE_GROUPS for ch in group[1:]}
 
 # (heard, written): the left sound is folded into the right one on both sides of a pair.
-DEFAULT_SOUND_FOLDS = (("n", "l"), ("f", "h"), ("zh", "z"), ("ch", "c"), ("sh", "s"), ("eng", "en"), ("ing", "in"))
-_INITIALS = {"b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "zh", "ch", "sh", "r", "z", "c", "s",
-             "y", "w"}
+# A sound that starts with a consonant is an initial, one that starts with a vowel a final. f/h:
+# Wuhan says fu for hu and fang for huang, so f and hu before a vowel both fold to h.
+DEFAULT_SOUND_FOLDS = (("n", "l"), ("f", "h"), ("hu", "h"), ("zh", "z"), ("ch", "c"), ("sh", "s"), ("eng", "en"),
+                       ("ing", "in"))
 _VOWEL = "aeiouv"
 
 
@@ -42,7 +43,7 @@ def _fold_patterns(folds: tuple[tuple[str, str], ...]) -> list[tuple[re.Pattern,
     start, a vowel or a final n/ng/r, before a vowel), a final only where a syllable ends."""
     patterns = []
     for heard, written in folds:
-        if heard in _INITIALS:
+        if heard[0] not in _VOWEL:
             pattern = rf"(?m)(?:^|(?<=[{_VOWEL}gnr])){re.escape(heard)}(?=[{_VOWEL}])"
         else:
             pattern = rf"{re.escape(heard)}(?![{_VOWEL}])"
