@@ -2,6 +2,7 @@
 dotted and compound names, names in pinyin, placeholders, landlines, twins; and the library rule."""
 import ast
 import copy
+import re
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,17 @@ def test_placeholder_names_and_landlines_are_no_evidence():
     phones = nz.normalize_phones(pd.Series(["027-87654321", "(027)87654321", "027-88888888", "13800000000"]))
     assert list(phones["phone"]) == [""] * 4
     assert list(phones["phone_status"]) == ["landline", "landline", "placeholder", "placeholder"]
+
+
+@settings(deadline=None)
+@given(st.sampled_from(["027", "010", "0755", ""]), st.integers(2, 9), st.integers(0, 9_999_999),
+       st.sampled_from(["{a}-{n}", "({a}){n}", "{a} {n}", "{a}{n}", "（{a}）{n}"]))
+def test_landlines_in_any_form_are_landlines_never_phones(area, first, rest, form):
+    number = f"{first}{rest:07d}"
+    status = nz.normalize_phones(pd.Series([form.format(a=area, n=number)]))
+    assert status["phone"].iloc[0] == "" and status["phone2"].iloc[0] == ""
+    expected = "placeholder" if re.search(r"(.)\1{6}", number) else "landline"  # 88888888: a filler
+    assert status["phone_status"].iloc[0] == expected
 
 
 # ---------------------------------------------------------------- comparator levels
