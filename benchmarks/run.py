@@ -278,6 +278,8 @@ def targets() -> str:
     g = TARGETS.get("generator")
     if ok(g):
         check("F1 ≥ 0.995 on the generator's data (§2)", f"{g['f1']:.4f}", g["f1"] >= 0.995)
+        if "twin_merges" in g:
+            check("no twin pair merged (§2, the generator's twins.csv)", f"{g['twin_merges']} merged", g["twin_merges"] == 0)
     t = TARGETS.get("1M")
     if t and ok(t["ours"]):
         o = t["ours"]
