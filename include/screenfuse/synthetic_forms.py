@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from screenfuse.matching.zh_text import SHAPE_GROUPS
+from screenfuse.normalize import _char_pinyin
 from screenfuse.zh_names import COMPOUND_SURNAMES
 
 
@@ -75,8 +76,8 @@ def reshape_population(pop: pd.DataFrame, seed: int) -> pd.DataFrame:
         twins.append((pop.at[a, "person_key"], pop.at[b, "person_key"]))
         pop.loc[b, ["birth_date", "id_number", "phone", "sex"]] = [birth, twin, pop.at[a, "phone"],
                                                                     "M" if int(seq[-1]) % 2 else "F"]
-        name = pop.at[a, "name"]
-        pop.at[b, "name"] = name[:-1] + ("宇" if name[-1] != "宇" else "轩")  # 张子涵 / 张子宇: twins' names rhyme
+        name = pop.at[a, "name"]  # 张子涵 / 张子宇: twins' names differ in one character, not in sound
+        pop.at[b, "name"] = name[:-1] + next(c for c in "宇轩博" if _char_pinyin(c) != _char_pinyin(name[-1]))
     compound = np.flatnonzero(rng.random(len(pop)) < rates.compound_surname)
     surnames = list(COMPOUND_SURNAMES)
     for i in compound:
@@ -92,7 +93,7 @@ def reshape_population(pop: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 def _latin(name: str, rng) -> str:
     """The name in pinyin as a rail checkpoint's scanner or clerk writes it: ZHANG WEI, Wei Zhang, zhang-wei."""
-    from screenfuse.normalize import _char_pinyin, name_pinyin
+    from screenfuse.normalize import name_pinyin
     from screenfuse.zh_names import split_surname
 
     surname, given = split_surname(name)
