@@ -10,7 +10,7 @@ from screenfuse.matching import SettingsError, dedupe, load_settings_file, prese
 from screenfuse.matching.comparators import METHODS
 from screenfuse.matching.model import PairValues
 from screenfuse.matching.settings import parse_settings
-from screenfuse.matching.zh_person import prepare
+from screenfuse.zh_person import prepare
 
 ID_A = make_id("42010619800101123")
 ID_B = make_id("42010619850505234")

@@ -13,7 +13,7 @@ import pytest
 from screenfuse.matching import dedupe, preset
 from screenfuse.matching.engine import Population
 from screenfuse.matching.model import Columns, Model, prior_weight
-from screenfuse.matching.zh_person import prepare
+from screenfuse.zh_person import prepare
 from screenfuse.synthetic import generate_flat
 
 

@@ -146,7 +146,7 @@ def _dedupe(args) -> int:
     import pandas as pd
 
     from screenfuse.matching import SettingsError, dedupe, load_settings_file, preset
-    from screenfuse.matching.zh_person import prepare
+    from screenfuse.zh_person import prepare
 
     if bool(args.settings) == bool(args.preset):
         print("give exactly one of --settings FILE or --preset NAME", file=sys.stderr)

@@ -12,6 +12,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from screenfuse import zh_names
+from screenfuse.matching import zh_text
+
 # Full-width ASCII block (U+FF01..U+FF5E) and the ideographic space map onto plain ASCII.
 _FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
@@ -119,9 +122,18 @@ def simplify_name(name: str) -> str:
 
 
 def normalize_name(values: pd.Series) -> pd.Series:
-    """Names: half-width, no spaces at all (张 伟 = 张伟), one kind of middle dot, simplified."""
+    """Names: half-width, no spaces at all (张 伟 = 张伟), one kind of middle dot, simplified; a
+    placeholder (无, 不详, 同上) is missing; a Latin-written name is case-folded, surname first
+    (zh_names.latin_name)."""
     table = _FULL_TO_HALF | _DOTS
-    return on_distinct(values, lambda distinct: simplify_names(_each(distinct, lambda v: "".join(v.translate(table).split()))))
+
+    def one(value: str) -> str:
+        if zh_names.is_placeholder(value.translate(_FULL_TO_HALF)):
+            return ""
+        if zh_names.is_latin(value.translate(_FULL_TO_HALF)):
+            return zh_names.latin_name(value.translate(_FULL_TO_HALF))
+        return "".join(value.translate(table).split())
+    return on_distinct(values, lambda distinct: simplify_names(_each(distinct, one)))
 
 
 # Surnames read differently from the character's common reading (pypinyin reads them out of context).
@@ -140,10 +152,16 @@ def _char_pinyin(char: str) -> str:
 
 
 def pinyin_of(names: pd.Series) -> pd.Series:
-    """Toneless pinyin of names, syllables joined ("wangfang"); homophones share it."""
+    """Toneless pinyin of names, syllables joined ("wangfang"); homophones share it. A compound
+    surname is read as a surname (单于 chanyu); a Latin-written name is its letters ("zhangwei")."""
+    def one(v: str, table: dict) -> str:
+        if v[:2] in zh_names.COMPOUND_SURNAMES:
+            return zh_names.COMPOUND_SURNAMES[v[:2]] + v[2:].translate(table)
+        return SURNAME_PINYIN.get(v[:1], v[:1].translate(table)) + v[1:].translate(table)
+
     def transform(distinct: pd.Series) -> pd.Series:
-        table = _char_table(distinct, _char_pinyin) | {ord("·"): ""}
-        return _each(distinct, lambda v: SURNAME_PINYIN.get(v[:1], v[:1].translate(table)) + v[1:].translate(table))
+        table = _char_table(distinct, _char_pinyin) | {ord("·"): "", ord(" "): ""}
+        return _each(distinct, lambda v: one(v, table))
     return on_distinct(names, transform)
 
 
@@ -161,6 +179,9 @@ _COUNTRY_CODE = re.compile(r"(?:\+|00)86(?=1[0-9]{10})")
 _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 
+# a fixed line: an area code (027, 010, 0755) and 7-8 digits not starting with 0 or 1; shared by a
+# household, so it is kept as a status, not as a number to link people by
+_LANDLINE = re.compile(r"(?<![0-9])(?:0[1-9][0-9]{1,2})?[2-9][0-9]{6,7}(?![0-9])")
 _RUN = {7: re.compile(r"(.)\1{6}"), 8: re.compile(r"(.)\1{7}")}
 
 
@@ -181,7 +202,12 @@ def _phone_numbers(value: str) -> tuple[str, str, str]:
     usable = [number for number in found if not is_filler(number, 7)]
     if found and not usable:
         return "", "", "placeholder"  # 13800000000: linked nobody to anybody
-    return (usable[0], usable[1] if len(usable) > 1 else "", "valid") if usable else ("", "", "invalid")
+    if usable:
+        return usable[0], usable[1] if len(usable) > 1 else "", "valid"
+    line = _LANDLINE.search(text.translate(_PHONE_SEPARATORS))
+    if line:
+        return "", "", "placeholder" if is_filler(line.group(0), 7) else "landline"
+    return "", "", "invalid"
 
 
 def _normalize_phones(values: pd.Series) -> pd.DataFrame:
@@ -190,7 +216,8 @@ def _normalize_phones(values: pd.Series) -> pd.DataFrame:
     Handles +86 / 0086 prefixes, dashes, spaces, brackets and several numbers in one cell
     ("138xxxx / 139xxxx"). A cell with no valid mobile keeps an empty phone and status invalid;
     a filler number (seven or more of one digit in a row, 13800000000) is dropped, status
-    placeholder: records sharing it share no phone.
+    placeholder: records sharing it share no phone. A landline (027-87654321) gets status landline
+    and no number: a household shares it, so it links nobody.
     """
     return pd.DataFrame([_phone_numbers(v) for v in values.tolist()], index=values.index,
                         columns=["phone", "phone2", "phone_status"], dtype=object)
@@ -270,7 +297,7 @@ def _normalize_addresses(values: pd.Series) -> pd.Series:
     return _each(values, _normalize_address)
 
 
-COMMUNITY_SUFFIXES = ("社区", "小区", "花园", "家园", "新村", "公寓", "大厦", "村")
+COMMUNITY_SUFFIXES = zh_text.COMMUNITY_SUFFIXES  # the comparators need them too: the library holds them
 _COMMUNITY_SUFFIX = "|".join(COMMUNITY_SUFFIXES)
 _ROAD = r"[\u4e00-\u9fff]{1,6}?(?:大道|路|街|巷)(?:大街|大道|[一二三四五六七八九十东西南北中]路)?"
 _COMMUNITY = rf"[\u4e00-\u9fff]{{1,8}}?(?:{_COMMUNITY_SUFFIX})"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from screenfuse.matching import Model, Population, dedupe, preset
-from screenfuse.matching.zh_person import prepare
+from screenfuse.zh_person import prepare
 from screenfuse.state_schema import MATCH_COLUMNS
 from screenfuse.text_keys import is_in, map_by_key
 

@@ -18,6 +18,7 @@ from screenfuse import synthetic_reports
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.synthetic_answers import ANSWER_CLOCK, FEEDBACK_HEADERS, answer_push_lists  # noqa: F401 (its home was here)
 from screenfuse.synthetic_documents import assign_documents, noisy_document
+from screenfuse.synthetic_forms import add_form_errors, reshape_population
 from screenfuse.xlsx import write_xlsx
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -259,7 +260,7 @@ def generate_flat(people: int, seed: int, day: date, out_csv: Path, truth_csv: P
     """All feeds' rows as one CSV of canonical person columns (record_id, name, id_number,
     phone, address), for `screenfuse dedupe --preset zh_person` and benchmarks; the truth CSV
     maps record_id → person_key."""
-    _, _, rows = _feed_rows(people, seed, day)
+    _, pop, rows = _feed_rows(people, seed, day)
     records, truth = [], []
     for feed, entries in rows.items():
         for n, (_unit, row, person_key) in enumerate(entries):
@@ -274,6 +275,8 @@ def generate_flat(people: int, seed: int, day: date, out_csv: Path, truth_csv: P
     truth_csv.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(records).to_csv(out_csv, index=False)
     pd.DataFrame(truth, columns=["record_id", "person_key"]).to_csv(truth_csv, index=False)
+    pd.DataFrame(pop.attrs.get("twins", []), columns=["person_key", "twin_key"]).to_csv(
+        truth_csv.with_name("twins.csv"), index=False)
     return len(records)
 
 
@@ -281,6 +284,7 @@ def _feed_rows(people: int, seed: int, day: date, day_index: int = 0):
     """The population and, per feed, (unit, row as the unit writes it, person_key) entries."""
     g = _Generator(people, seed, day)
     pop = assign_documents(g.population(), seed)  # a few hold a passport or a permit, not a resident ID
+    pop = reshape_population(pop, seed)  # twins, compound surnames, dotted names (synthetic_forms)
     if day_index:
         g.rng = np.random.default_rng([seed, day_index])
         pop = _a_later_day(pop, g)
@@ -354,6 +358,7 @@ def _feed_rows(people: int, seed: int, day: date, day_index: int = 0):
                     "处置": {"确诊": "收治入院", "疑似": "收治入院", "出院": "出院转集中隔离"}.get(cat, "居家观察"),
                     "病情分型": str(severity_rng.choice(severity_names, p=severity_shares)) if cat == "确诊" else "",
                 }, p.person_key))
+    add_form_errors(rows, pop, seed, day_index)
     return g, pop, rows
 
 

@@ -7,14 +7,16 @@ loop per pair) and returns int8 levels: 0 = a value is missing (neutral), 1 = th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler, Levenshtein, OSA
 from rapidfuzz.process import cpdist
 
-from screenfuse.normalize import COMMUNITY_SUFFIXES
+from screenfuse.matching import zh_text
 
 # Values for a pair side: get(column) -> (left values, right values) as numpy object arrays of str.
 Getter = Callable[[str], tuple[np.ndarray, np.ndarray]]
@@ -99,22 +101,110 @@ def _numeric(get, column, thresholds, options):
 
 
 def _to_float(values: np.ndarray) -> np.ndarray:
-    import pandas as pd
-
     return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
 
 
 def _zh_name(get, column, thresholds, options):
-    """Chinese names: exact / same pinyin (homophone) / similar characters / different.
+    """Chinese names: exact (also with a middle dot dropped) / same pinyin (homophone, or a name
+    written in pinyin) / similar / different. Similar: characters a handwritten form confuses by
+    shape (己/已, 未/末), pinyin that differs only in a dialect's sound confusions (Wuhan n/l: 刘/牛),
+    or close characters or pinyin, but not one character replaced by an unrelated one of the same
+    count (张子涵 / 张子宇: how twins and siblings are named). Only pairs not decided earlier are
+    looked at, each key computed once per distinct value and compared as integer codes.
 
     Pinyin agreement is evidence, not proof: the model learns how much it is worth.
     """
     pinyin = options.get("pinyin_column", f"{column}_pinyin")
     present, exact, homophone = get.present(column), get.equal(column), get.equal(pinyin)
-    rest = present & ~exact & ~homophone
-    similar = _similarity(get, column, JaroWinkler.normalized_similarity, rest) >= (thresholds[0] if thresholds else 0.8)
-    pinyin_close = _similarity(get, pinyin, JaroWinkler.normalized_similarity, rest & ~similar) >= 0.9
-    return _assign(present, [exact, homophone, similar | pinyin_close])
+    rest = np.flatnonzero(present & ~exact)
+    if len(rest):
+        exact[rest] = _same_key(get, column, _DOTLESS, rest)
+        rest = rest[~exact[rest] & ~homophone[rest]]
+    if len(rest):  # a name written in Latin letters, its parts in the other order (Wei Zhang / 张伟)
+        homophone[rest] = _latin_other_order(get, column, pinyin, rest)
+        rest = rest[~homophone[rest]]
+    undecided = np.zeros(len(present), dtype=bool)
+    undecided[rest] = True
+    similar = _similarity(get, column, JaroWinkler.normalized_similarity, undecided) >= (thresholds[0] if thresholds else 0.8)
+    close = similar | (_similarity(get, pinyin, JaroWinkler.normalized_similarity, undecided & ~similar) >= 0.9)
+    looks_or_sounds = np.zeros(len(present), dtype=bool)
+    if len(rest) and options.get("shape_similar", True):
+        looks_or_sounds[rest] = _same_key(get, column, _SHAPE, rest)
+    folds = options.get("sound_folds", zh_text.DEFAULT_SOUND_FOLDS)
+    if len(rest) and folds:
+        undone = rest[~looks_or_sounds[rest]]
+        looks_or_sounds[undone] = _same_key(get, pinyin, _sound(tuple(tuple(f) for f in folds)), undone)
+    # close by the scores, but one character replaced by one that neither sounds nor looks alike:
+    # how twins and siblings are named (张子涵 / 张子宇), not an error of the form
+    check = np.flatnonzero(close & ~looks_or_sounds)
+    if len(check):
+        lengths = get.columns.per_value(column, _lengths)
+        at = np.maximum(get.columns.codes(column), 0)
+        check = check[lengths[at[get.left[check]]] == lengths[at[get.right[check]]]]
+    if len(check):
+        a, b = get.at(column, check)
+        close[check[cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1) == 1]] = False
+    close |= looks_or_sounds
+    return _assign(present, [exact, homophone, close])
+
+
+def _other_orders(values: np.ndarray) -> np.ndarray:
+    """Per value: a Latin-written name ('wei zhang') joined in its other orders (last part first,
+    first part last); '' for a name in characters."""
+    out = np.full((len(values), 2), "\x00", dtype=object)
+    for i, v in enumerate(values):
+        parts = v.split(" ")
+        if len(parts) > 1 and v.isascii():
+            out[i] = "".join(parts[-1:] + parts[:-1]), "".join(parts[1:] + parts[:1])
+    return out
+
+
+def _latin_flags(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((" " in v and v.isascii() for v in values), dtype=bool, count=len(values))
+
+
+def _latin_other_order(get, column: str, pinyin: str, rows: np.ndarray) -> np.ndarray:
+    orders, is_latin = get.columns.per_value(column, _other_orders), get.columns.per_value(column, _latin_flags)
+    at = np.maximum(get.columns.codes(column), 0)
+    left, right = at[get.left[rows]], at[get.right[rows]]
+    latin = is_latin[left] | is_latin[right]
+    out = np.zeros(len(rows), dtype=bool)
+    if latin.any():
+        rows, left, right = rows[latin], left[latin], right[latin]
+        pa, pb = get.at(pinyin, rows)
+        out[latin] = ((orders[left, 0] == pb) | (orders[left, 1] == pb) | (orders[right, 0] == pa)
+                      | (orders[right, 1] == pa))
+    return out
+
+
+def _lengths(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
+
+
+def _same_key(get, column: str, transform, rows: np.ndarray) -> np.ndarray:
+    codes = get.columns.per_value(column, transform)
+    at = np.maximum(get.columns.codes(column), 0)
+    return codes[at[get.left[rows]]] == codes[at[get.right[rows]]]
+
+
+def _joined_codes(key):
+    """A per-value transform: integer codes of key(all values joined by newlines), split back
+    (one C-level pass instead of a Python call per value)."""
+    def transform(values: np.ndarray) -> np.ndarray:
+        keys = key("\n".join(values)).split("\n") if len(values) else []
+        return pd.factorize(np.array(keys, dtype=object))[0]
+    return transform
+
+
+_DOTLESS = _joined_codes(zh_text.without_dots)
+_SHAPE = _joined_codes(zh_text.shape_key)
+
+
+@lru_cache(maxsize=8)
+def _sound(folds: tuple[tuple[str, str], ...]):
+    def transform(values: np.ndarray) -> np.ndarray:
+        return pd.factorize(np.array(zh_text.sound_keys(list(values), folds), dtype=object))[0]
+    return transform
 
 
 def _resident_id(get, column, thresholds, options):
@@ -182,13 +272,8 @@ def _address(get, column, thresholds, options):
         aa, ab = get.at(area, check)
         ha, hb = ha[check], hb[check]
         coarse_area = np.where(ha < 0, aa, ab).astype(str)
-        levels[check[~_is_community(coarse_area)]] = 0
+        levels[check[~zh_text.is_community(coarse_area)]] = 0
     return levels
-
-
-def _is_community(areas: np.ndarray) -> np.ndarray:
-    """Whether an address area is a community (社区, 小区, …) rather than a road."""
-    return np.logical_or.reduce([np.strings.endswith(areas, s) for s in COMMUNITY_SUFFIXES])
 
 
 def _names(*fixed):

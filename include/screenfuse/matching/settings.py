@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainValidator, field_validator
 
 from screenfuse.matching.comparators import METHODS
+from screenfuse.matching.zh_text import DEFAULT_SOUND_FOLDS
 from screenfuse.matching.strict_config import (
     ConfigProblem, ListOf, Number, StrictModel, Text, WholeNumber, YesNo, checked, choice, join_path, one_line,
     read_yaml, show,
@@ -105,6 +106,29 @@ BlockingRule = Annotated[tuple[Annotated[KeyPart, PlainValidator(_key_part)], ..
 Probabilities = ListOf(Number(0, 1, "a probability")) | None
 
 
+_SOUND = re.compile(r"^[a-z]{1,4}$")
+
+
+def _sound_fold(value: Any) -> tuple[str, str]:
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or not all(isinstance(v, str) and _SOUND.match(v) for v in value)):
+        raise ConfigProblem(f"is {show(value)}; expected a pair of toneless pinyin sounds such as [n, l] "
+                            "(the sound heard, the sound written)")
+    return value[0], value[1]
+
+
+class _ZhNameOptions(StrictModel):
+    """Options of the zh_name method (docs/matching.md): the pinyin column, whether characters
+    handwriting confuses by shape count as similar, and the dialect sound-confusion table."""
+
+    pinyin_column: Text = "name_pinyin"
+    shape_similar: YesNo = True
+    sound_folds: ListOf(Annotated[tuple[str, str], PlainValidator(_sound_fold)], allow_empty=True) = DEFAULT_SOUND_FOLDS
+
+
+_METHOD_OPTIONS = {"zh_name": _ZhNameOptions}
+
+
 class _ComparisonFile(StrictModel):
     column: Text
     method: Any
@@ -126,9 +150,15 @@ class _ComparisonFile(StrictModel):
         return choice(role, ROLES, "role")
 
     def to_comparison(self) -> Comparison:
+        options = dict(self.options or {})
+        if self.method in _METHOD_OPTIONS:
+            try:
+                checked(_METHOD_OPTIONS[self.method], options, "docs/matching.md")
+            except ConfigProblem as problem:
+                raise ConfigProblem(problem.problem, join_path("options", problem.at)) from None
         comparison = Comparison(column=self.column, method=self.method,
                                 thresholds=tuple(float(t) for t in self.thresholds),
-                                term_frequency=self.term_frequency, role=self.role, options=dict(self.options or {}))
+                                term_frequency=self.term_frequency, role=self.role, options=options)
         levels = comparison.levels
         for key in ("m", "u"):
             values = getattr(self, key)

@@ -1,0 +1,208 @@
+"""Chinese comparators for the errors real forms carry: shape-similar characters, dialect sounds,
+dotted and compound names, names in pinyin, placeholders, landlines, twins; and the library rule."""
+import ast
+import copy
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from conftest import make_id
+from screenfuse import normalize as nz
+from screenfuse.matching import SettingsError, dedupe, preset
+from screenfuse.matching.comparators import METHODS
+from screenfuse.matching.model import PairValues
+from screenfuse.matching.settings import ZH_PERSON, parse_settings
+from screenfuse.matching.zh_text import SHAPE_GROUPS, shape_key, sound_key
+from screenfuse.zh_names import COMPOUND_SURNAMES, SURNAME_RANK, latin_name, split_surname
+from screenfuse.zh_person import prepare
+
+ID_A, ID_B = make_id("42010619800101123"), make_id("42010619850505234")
+SYLLABLES = ["liu", "niu", "lan", "nan", "fang", "hang", "zhang", "zang", "chen", "cen", "shi", "si", "ling", "lin",
+             "ming", "min", "wang", "li", "jing", "jin", "feng", "heng", "a", "e", "ou", "ang"]
+
+
+def zh(*rows):
+    return prepare(pd.DataFrame(rows).fillna(""))
+
+
+def name_level(left: str, right: str, **options) -> str:
+    frame = zh({"name": left}, {"name": right})
+    get = PairValues(frame, np.array([0]), np.array([1]))
+    spec = METHODS["zh_name"]
+    names = ["missing", *spec.level_names(spec.default_thresholds)]
+    return names[spec.compare(get, "name", spec.default_thresholds, options)[0]]
+
+
+def person(result, rid):
+    return dict(zip(result.clusters["record_id"], result.clusters["person_id"]))[rid]
+
+
+# ---------------------------------------------------------------- normalizers (properties)
+
+@settings(deadline=None)
+@given(st.lists(st.sampled_from(SYLLABLES), min_size=1, max_size=4))
+def test_sound_key_is_idempotent_and_folds_the_wuhan_pairs(syllables):
+    pinyin = "".join(syllables)
+    assert sound_key(sound_key(pinyin)) == sound_key(pinyin)
+    swapped = "".join("n" + s[1:] if s.startswith("l") else s for s in syllables)  # Wuhan: l heard as n
+    assert sound_key(swapped) == sound_key(pinyin)
+
+
+@settings(deadline=None)
+@given(st.text(alphabet="".join(SHAPE_GROUPS) + "张伟芳", min_size=1, max_size=4), st.data())
+def test_shape_key_is_the_same_for_any_shape_confusion(name, data):
+    assert shape_key(shape_key(name)) == shape_key(name)
+    group = next((g for g in SHAPE_GROUPS if name[0] in g), None)
+    if group:
+        other = data.draw(st.sampled_from(group))
+        assert shape_key(other + name[1:]) == shape_key(name)
+
+
+@settings(deadline=None)
+@given(st.sampled_from(["zhang", "wang", "liu", "ouyang", "chen"]), st.sampled_from(["wei", "xiaoming", "fang"]),
+       st.sampled_from(["{s} {g}", "{G} {S}", "{s}-{g}", "{S}  {G}", "{g}_{s}"]))
+def test_latin_names_fold_to_one_form(surname, given_name, form):
+    written = form.format(s=surname, g=given_name, S=surname.upper(), G=given_name.capitalize())
+    folded = nz.normalize_name(pd.Series([written])).iloc[0]
+    assert sorted(folded.split(" ")) == sorted([surname, given_name])
+    if given_name not in SURNAME_RANK:  # only the surname is one: it goes first
+        assert nz.pinyin_of(pd.Series([folded])).iloc[0] == surname + given_name
+    assert latin_name(written) == latin_name(latin_name(written))
+
+
+@settings(deadline=None)
+@given(st.sampled_from(["·", ".", " ", "．", "", "•", "・"]))
+def test_dotted_names_match_whatever_the_dot(dot):
+    assert name_level("买买提·艾力", f"买买提{dot}艾力") == "exact"
+
+
+def test_compound_surnames_split_and_read_as_surnames():
+    assert split_surname("欧阳娜娜") == ("欧阳", "娜娜") and split_surname("张伟") == ("张", "伟")
+    assert nz.name_pinyin("单于明") == "chanyuming" and nz.name_pinyin("尉迟恭") == "yuchigong"
+    assert nz.name_pinyin("长孙无忌").startswith("zhangsun") and len(COMPOUND_SURNAMES) >= 20
+
+
+def test_placeholder_names_and_landlines_are_no_evidence():
+    assert list(nz.normalize_name(pd.Series(["无", "不详", "同上", " 同上 ", "未知"]))) == [""] * 5
+    phones = nz.normalize_phones(pd.Series(["027-87654321", "(027)87654321", "027-88888888", "13800000000"]))
+    assert list(phones["phone"]) == [""] * 4
+    assert list(phones["phone_status"]) == ["landline", "landline", "placeholder", "placeholder"]
+
+
+@settings(deadline=None)
+@given(st.sampled_from(["027", "010", "0755", ""]), st.integers(2, 9), st.integers(0, 9_999_999),
+       st.sampled_from(["{a}-{n}", "({a}){n}", "{a} {n}", "{a}{n}", "（{a}）{n}"]))
+def test_landlines_in_any_form_are_landlines_never_phones(area, first, rest, form):
+    number = f"{first}{rest:07d}"
+    status = nz.normalize_phones(pd.Series([form.format(a=area, n=number)]))
+    assert status["phone"].iloc[0] == "" and status["phone2"].iloc[0] == ""
+    expected = "placeholder" if re.search(r"(.)\1{6}", number) else "landline"  # 88888888: a filler
+    assert status["phone_status"].iloc[0] == expected
+
+
+# ---------------------------------------------------------------- comparator levels
+
+@pytest.mark.parametrize("left,right,level", [
+    ("王己", "王已", "similar"),   # handwriting: 己/已
+    ("张未", "张末", "similar"),   # 未/末
+    ("刘芳", "牛芳", "similar"),   # Wuhan n/l
+    ("陈静", "程金", "similar"),   # en/eng, in/ing
+    ("张子涵", "张子宇", "different"),  # one unrelated character: a twin, a sibling
+    ("张伟", "ZHANG WEI", "same_pinyin"),
+    ("张伟", "Wei Zhang", "same_pinyin"),
+    ("魏章", "ZHANG WEI", "same_pinyin"),  # order unknown: either order is the name in pinyin
+    ("张伟", "zhang-wei", "same_pinyin"),
+    ("欧阳修", "OUYANG XIU", "same_pinyin"),
+])
+def test_zh_name_levels_for_form_errors(left, right, level):
+    assert name_level(left, right) == level
+
+
+def test_the_dialect_table_and_shape_codes_are_settings():
+    assert name_level("刘芳", "牛芳", sound_folds=[]) == "different"
+    assert name_level("刘芳", "牛芳", sound_folds=[["n", "l"]]) == "similar"
+    assert name_level("王己", "王已", shape_similar=False) == "different"
+
+
+def test_a_bad_dialect_table_names_the_key_and_the_fix():
+    doc = copy.deepcopy(ZH_PERSON)
+    doc["comparisons"][0]["options"] = {"sound_folds": [["n", "l"], ["N"]]}
+    with pytest.raises(SettingsError, match=r"comparisons\[0\]\.options\.sound_folds\[1\].*pair of toneless pinyin"):
+        parse_settings(doc)
+    doc["comparisons"][0]["options"] = {"shape_similiar": False}
+    with pytest.raises(SettingsError, match="did you mean 'shape_similar'"):
+        parse_settings(doc)
+
+
+# ---------------------------------------------------------------- linking
+
+@pytest.mark.parametrize("written", ["王已芳", "牛芳芳", "LIU FANGFANG", "Fangfang Liu", "刘 芳芳"])
+def test_each_form_error_links_with_the_same_id(written):
+    right = {"王已芳": "王己芳"}.get(written, "刘芳芳")
+    frame = zh({"record_id": "a", "name": right, "id_number": ID_A, "phone": "13912345678"},
+               {"record_id": "b", "name": written, "id_number": ID_A})
+    result = dedupe(frame, preset("zh_person"))
+    assert person(result, "a") == person(result, "b")
+
+
+def test_a_shape_similar_name_with_other_evidence_disagreeing_is_another_person():
+    frame = zh({"record_id": "a", "name": "王己芳", "id_number": ID_A, "phone": "13912345678"},
+               {"record_id": "b", "name": "王已芳", "id_number": ID_B, "phone": "13787654321"})
+    result = dedupe(frame, preset("zh_person"))
+    assert person(result, "a") != person(result, "b") and result.links.empty
+
+
+def test_twins_are_never_merged_even_through_a_record_without_id():
+    twin_a, twin_b = make_id("42010620100101123"), make_id("42010620100101145")
+    home = {"phone": "13912345678", "address": "首义路社区5栋1单元101室"}
+    frame = zh({"record_id": "a1", "name": "张子涵", "id_number": twin_a, **home},
+               {"record_id": "b1", "name": "张子宇", "id_number": twin_b, **home},
+               {"record_id": "b2", "name": "张子宇", **home},  # the same twin, no ID on this form
+               {"record_id": "a2", "name": "张子涵", "phone": home["phone"], "address": "首义路社区5-1-101"})
+    result = dedupe(frame, preset("zh_person"))
+    assert person(result, "a1") != person(result, "b1")
+    assert person(result, "b2") != person(result, "a1") and person(result, "a2") != person(result, "b1")
+
+
+@pytest.mark.parametrize("name,id_number,phone", [
+    ("同上", "同上", "13800000000"), ("无", "无", "13888888888"), ("不详", "000000000000000000", "00000000000"),
+    ("张伟", "不详", "027-87654321"),
+])
+def test_placeholders_and_a_shared_landline_never_link(name, id_number, phone):
+    frame = zh({"record_id": "a", "name": name, "id_number": id_number, "phone": phone, "address": "首义路社区5栋101"},
+               {"record_id": "b", "name": name if name == "张伟" else "同上", "id_number": id_number, "phone": phone,
+                "address": "首义路社区7栋302"},
+               {"record_id": "c", "name": "李娜", "id_number": id_number, "phone": phone})
+    result = dedupe(frame, preset("zh_person"))
+    assert result.clusters["person_id"].nunique() == 3 and result.links.empty
+
+
+# ---------------------------------------------------------------- the library rule
+
+def test_the_matching_library_imports_no_app_code():
+    package = Path(__file__).resolve().parents[1] / "include" / "screenfuse" / "matching"
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not name.startswith("screenfuse") or name.startswith("screenfuse.matching"), (module.name, name)
+
+
+# ---------------------------------------------------------------- the generator
+
+def test_the_generator_writes_twins_and_form_errors(tmp_path):
+    from datetime import date
+
+    from screenfuse.synthetic import generate_flat
+
+    generate_flat(3000, 7, date(2020, 2, 10), tmp_path / "r.csv", tmp_path / "t.csv")
+    twins = pd.read_csv(tmp_path / "twins.csv", dtype=str)
+    records = pd.read_csv(tmp_path / "r.csv", dtype=str, keep_default_na=False)
+    assert len(twins) > 0 and (twins["person_key"] != twins["twin_key"]).all()
+    assert records["name"].str.contains("·").any() and records["name"].str.match(r"^[A-Za-z]").any()
+    assert records["phone"].str.startswith("027-").any()
