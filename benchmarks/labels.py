@@ -29,7 +29,7 @@ from screenfuse import labels as lb  # noqa: E402
 from screenfuse.matching import dedupe, preset  # noqa: E402
 from screenfuse.matching.blocking import candidate_pairs  # noqa: E402
 from screenfuse.matching.model import Columns, comparison_levels, contributions, prior_weight  # noqa: E402
-from screenfuse.matching.zh_person import prepare  # noqa: E402
+from screenfuse.zh_person import prepare  # noqa: E402
 from screenfuse.synthetic import generate_flat  # noqa: E402
 
 BAND = (-10.0, 10.0)  # bits: match probability 0.001 .. 0.999
