@@ -43,6 +43,7 @@ def _households(households: int = 900, seed: int = 1) -> tuple[pd.DataFrame, pd.
 
 HOUSEHOLD_SETTINGS = {
     "unique_id": "rec_id",
+    "detect_context": True,  # opt-in: on by default it cost FEBRL 3 recall (docs/matching.md)
     "blocking": [["given_name", "surname"], ["birth_date"], ["address"], ["phone"]],
     "comparisons": [
         {"column": "given_name", "method": "jaro_winkler"},

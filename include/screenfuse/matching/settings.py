@@ -79,7 +79,7 @@ class MatchSettings:
     min_records_to_train: int = 2000  # below this a preset uses its shipped model instead of EM
     seed: int = 42
     preset: str | None = None
-    detect_context: bool = True  # find the columns households share from the data (matching/context.py)
+    detect_context: bool = False  # find the columns households share from the data (matching/context.py); opt-in
     max_pairs_per_record: float = 25.0  # comparison budget: candidate pairs per record (matching/blocking.py)
 
     def with_overrides(self, **changes) -> "MatchSettings":
@@ -189,7 +189,7 @@ class _SettingsFile(StrictModel):
     em_iterations: WholeNumber(1) = 30
     min_records_to_train: WholeNumber(0) = 2000
     seed: WholeNumber(0) = 42
-    detect_context: YesNo = True
+    detect_context: YesNo = False
     max_pairs_per_record: Number(1, None, "candidate pairs per record") = 25.0
 
     def to_settings(self) -> MatchSettings:
@@ -239,7 +239,7 @@ def load_settings_file(path: Path) -> MatchSettings:
 ZH_PERSON = {
     "unique_id": "record_id",
     # the preset names its context columns (phone, address) itself; detecting more from the data
-    # cost precision on the generator (P 0.9998 → 0.967, F1 0.9955 → 0.979): detection is for users' settings
+    # cost precision on the generator (P 0.9998 → 0.967, F1 0.9955 → 0.979)
     "detect_context": False,
     "blocking": [
         ["id_number"], ["phone"],
