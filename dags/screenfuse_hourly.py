@@ -31,13 +31,9 @@ first (start_batch fails at once, without retries, when the warehouse is at anot
 def _settings():
     from airflow.sdk import BaseHook
 
-    from screenfuse.config import load_settings
+    from screenfuse.config import settings_from_connection
 
-    try:
-        url = BaseHook.get_connection("screenfuse_warehouse").get_uri()
-    except Exception:  # connection not defined: fall back to the environment
-        url = None
-    return load_settings(url)
+    return settings_from_connection(lambda: BaseHook.get_connection("screenfuse_warehouse").get_uri())
 
 
 def _batch():

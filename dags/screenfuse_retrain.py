@@ -25,13 +25,9 @@ XCom carries figures only, never record ids or personal data.
 def _settings():
     from airflow.sdk import BaseHook
 
-    from screenfuse.config import load_settings
+    from screenfuse.config import settings_from_connection
 
-    try:
-        url = BaseHook.get_connection("screenfuse_warehouse").get_uri()
-    except Exception:  # connection not defined: fall back to the environment
-        url = None
-    return load_settings(url)
+    return settings_from_connection(lambda: BaseHook.get_connection("screenfuse_warehouse").get_uri())
 
 
 @dag(

@@ -61,6 +61,17 @@ def load_settings(warehouse_url: str | None = None) -> Settings:
     return Settings(home=home, landing=landing, warehouse_url=sqlalchemy_url(url))
 
 
+def settings_from_connection(connection_uri) -> Settings:
+    """Settings for a task running in Airflow: `connection_uri()` (the URI of the connection
+    `screenfuse_warehouse`, any type: a Postgres one from the UI works) if it gives one, else the
+    environment (a connection that is not defined raises)."""
+    try:
+        url = connection_uri()
+    except Exception:  # connection not defined: fall back to the environment
+        url = None
+    return load_settings(url)
+
+
 def sqlalchemy_url(url: str) -> str:
     """A warehouse URL as SQLAlchemy 2 with psycopg 3 takes it. An Airflow connection of type
     Postgres gives `postgres://…` (a scheme SQLAlchemy does not know) and `postgresql://` means
