@@ -206,7 +206,7 @@ def test_input_without_a_configured_column():
 
 
 def test_prepare_in_worker_processes_gives_what_one_process_gives(tmp_path):
-    """Large inputs are normalized by worker processes (forkserver: they do not map the batch);
+    """Large inputs are normalized by worker processes (forked: only distinct values travel);
     the result is the same frame, row for row."""
     from datetime import date
 
@@ -218,3 +218,22 @@ def test_prepare_in_worker_processes_gives_what_one_process_gives(tmp_path):
     parallel = prepare(frame, workers=2, parallel_from_rows=1)
     pd.testing.assert_frame_equal(serial, parallel)
     assert (serial["name_pinyin"] != "").mean() > 0.9  # a broken normalization would leave it empty
+
+
+def test_a_script_without_a_main_guard_runs_once_when_prepare_uses_workers(tmp_path):
+    """forkserver or spawn would import the caller's script again in every worker: a user's
+    script without `if __name__ == "__main__"` would then run itself once per worker."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "runs.txt"
+    script = tmp_path / "user_script.py"
+    script.write_text(
+        "import pandas as pd\n"
+        "from screenfuse.zh_person import prepare\n"
+        f"open({str(marker)!r}, 'a').write('run\\n')\n"
+        "prepare(pd.DataFrame({'record_id': ['a', 'b', 'c'], 'name': ['张伟', '李娜', '王芳']}),"
+        " workers=2, parallel_from_rows=1)\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert marker.read_text().splitlines() == ["run"]

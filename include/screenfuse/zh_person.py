@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 import numpy as np
@@ -72,13 +71,11 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
         parts = np.array_split(values, workers * 2) if parallel else [values]
         tasks += [(column, part.tolist()) for part in parts]
     if parallel:
-        # forkserver, not fork: a forked worker maps the whole parent (the batch, GBs), which
-        # counts again in the tree's memory for each worker; only distinct values travel anyway
-        try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
-                results = list(pool.map(_normalize_distinct, tasks))
-        except BrokenProcessPool:  # a host that cannot start workers: the same work in this process
-            results = [_normalize_distinct(task) for task in tasks]
+        # fork, not forkserver or spawn: those run the caller's main script again in every worker
+        # (a user's script without a __main__ guard would re-run itself); a forked worker maps
+        # the parent, which an RSS sum over the process tree counts once more per worker
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            results = list(pool.map(_normalize_distinct, tasks))
     else:
         results = [_normalize_distinct(task) for task in tasks]
     derived = {}
