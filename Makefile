@@ -17,7 +17,7 @@ DEMO_CITY_LISTS ?= 60
 DEMO_PHARMACIES ?= 200
 DEMO_SELF_REPORTS ?= 150
 
-.PHONY: demo test ui clean venv airflow-home lock postgresql
+.PHONY: demo test test-faults-long ui clean venv airflow-home lock postgresql
 
 venv: $(BIN)/.installed
 
@@ -57,6 +57,12 @@ demo: venv airflow-home
 
 test: venv postgresql
 	$(BIN)/python -m pytest
+
+# The fault suite with more kill trials than `make test` runs (25 per database): the figures of
+# docs/reliability.md. FAULT_TRIALS per database; about 7 s a trial on 2 cores.
+FAULT_TRIALS ?= 200
+test-faults-long: venv postgresql
+	SCREENFUSE_FAULT_TRIALS=$(FAULT_TRIALS) $(BIN)/python -m pytest tests/faults -s -q
 
 # The tests start a private PostgreSQL server (tests/pg_server.py) from the binaries on PATH or in
 # Debian's $(PG_LIB)/<version>/bin; when there are none, the postgresql package is installed (as

@@ -21,7 +21,9 @@ escalated items), the police tracing list and the daily zero-report check.
 The batch key is the end of the data interval (e.g. `20200210T1300Z`): clearing the latest run
 takes its batch back and runs it again from the same state and the same files (the same result);
 an interval older than the latest published batch is refused at `start_batch` (docs/hourly.md).
-Tasks pass counts and names through XCom, never personal data.
+Tasks pass counts and names through XCom, never personal data. start_batch begins an attempt
+(its id in XCom): if another copy of the batch starts later (a retry beside a zombie task), this
+run's tasks stop at their next step and the other copy publishes (docs/reliability.md).
 Warehouse: Airflow connection `screenfuse_warehouse` if defined, else `SCREENFUSE_WAREHOUSE_URL`,
 else SQLite in `$SCREENFUSE_HOME`. Runs never create or alter tables: `screenfuse db upgrade`
 first (start_batch fails at once, without retries, when the warehouse is at another revision).
@@ -43,6 +45,21 @@ def _batch():
     return batch_id_for(context["data_interval_end"]), context
 
 
+def _as_attempt(stage):
+    """Run `stage(settings, batch, context, attempt)` as the attempt start_batch began. A copy of
+    the batch started later (a retry beside a zombie task) supersedes it: fail, without retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from screenfuse.batch_state import AttemptSuperseded
+
+    batch, context = _batch()
+    attempt = context["ti"].xcom_pull(task_ids="start_batch", key="attempt")
+    try:
+        return stage(_settings(), batch, context, attempt)
+    except AttemptSuperseded as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
 @dag(
     dag_id="screenfuse_hourly",
     schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
@@ -61,9 +78,11 @@ def screenfuse_hourly():
         from screenfuse import pipeline
         from screenfuse.schema import WarehouseSchemaError
 
-        batch, _ = _batch()
+        batch, context = _batch()
         try:
-            return pipeline.start_batch(_settings(), batch)["feeds"]
+            started = pipeline.start_batch(_settings(), batch)
+            context["ti"].xcom_push(key="attempt", value=started["attempt"])
+            return started["feeds"]
         except (WarehouseSchemaError, pipeline.BatchOrderError) as exc:
             # the warehouse needs `screenfuse db upgrade`, or the batch is older than the latest
             # published one: retrying will not help
@@ -75,16 +94,14 @@ def screenfuse_hourly():
         def read_feed(feed: str) -> str:
             from screenfuse import stage_ingest
 
-            batch, _ = _batch()
-            print(stage_ingest.ingest_feed(_settings(), batch, feed))
+            print(_as_attempt(lambda settings, batch, _, attempt: stage_ingest.ingest_feed(settings, batch, feed, attempt)))
             return feed
 
         @task
         def validate_feed(feed: str) -> dict:
             from screenfuse import stage_ingest
 
-            batch, _ = _batch()
-            return stage_ingest.validate_feed(_settings(), batch, feed)
+            return _as_attempt(lambda settings, batch, _, attempt: stage_ingest.validate_feed(settings, batch, feed, attempt))
 
         validate_feed.expand(feed=read_feed.expand(feed=feeds))
 
@@ -94,15 +111,14 @@ def screenfuse_hourly():
         def resolve_identities() -> dict:
             from screenfuse import stage_match
 
-            batch, _ = _batch()
-            return stage_match.resolve(_settings(), batch)
+            return _as_attempt(lambda settings, batch, _, attempt: stage_match.resolve(settings, batch, attempt))
 
         @task
         def fuse_persons() -> dict:
             from screenfuse import stage_match
 
-            batch, context = _batch()
-            return stage_match.fuse(_settings(), batch, context["data_interval_end"])
+            return _as_attempt(lambda settings, batch, context, attempt: stage_match.fuse(
+                settings, batch, context["data_interval_end"], attempt))
 
         resolve_identities() >> fuse_persons()
 
@@ -112,37 +128,34 @@ def screenfuse_hourly():
         def plan_push_items() -> dict:
             from screenfuse import stage_publish
 
-            batch, context = _batch()
-            return stage_publish.plan_push(_settings(), batch, context["data_interval_end"])
+            return _as_attempt(lambda settings, batch, context, attempt: stage_publish.plan_push(
+                settings, batch, context["data_interval_end"], attempt))
 
         @task
         def publish_warehouse() -> dict:
             from screenfuse import stage_publish
 
-            batch, context = _batch()
-            interval = (context["data_interval_start"], context["data_interval_end"])
-            return stage_publish.publish(_settings(), batch, context["run_id"], interval)
+            return _as_attempt(lambda settings, batch, context, attempt: stage_publish.publish(
+                settings, batch, context["run_id"], (context["data_interval_start"], context["data_interval_end"]), attempt))
 
         @task
         def write_push_lists() -> dict:
             from screenfuse import stage_publish
 
-            batch, _ = _batch()
-            return stage_publish.write_push_lists(_settings(), batch)
+            return _as_attempt(lambda settings, batch, _, attempt: stage_publish.write_push_lists(settings, batch, attempt))
 
         @task
         def check_zero_reports() -> dict:
             from screenfuse import stage_publish
 
-            batch, context = _batch()
-            return stage_publish.check_zero_reports(_settings(), batch, context["data_interval_end"])
+            return _as_attempt(lambda settings, batch, context, attempt: stage_publish.check_zero_reports(
+                settings, batch, context["data_interval_end"], attempt))
 
         @task
         def rate_communities() -> dict:
             from screenfuse import stage_publish
 
-            batch, _ = _batch()
-            return stage_publish.rate_communities(_settings(), batch)
+            return _as_attempt(lambda settings, batch, _, attempt: stage_publish.rate_communities(settings, batch, attempt))
 
         [plan_push_items(), check_zero_reports(), rate_communities()] >> publish_warehouse() >> write_push_lists()
 
@@ -150,8 +163,7 @@ def screenfuse_hourly():
     def finish_batch() -> dict:
         from screenfuse import pipeline
 
-        batch, _ = _batch()
-        return pipeline.finish_batch(_settings(), batch)
+        return _as_attempt(lambda settings, batch, _, attempt: pipeline.finish_batch(settings, batch, attempt))
 
     ingest(start_batch()) >> match() >> publish() >> finish_batch()
 

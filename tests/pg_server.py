@@ -101,6 +101,13 @@ class PostgresServer:
         log = self.log.read_text(errors="replace")[-800:] if self.log.exists() else ""
         raise PostgresUnavailable(f"pg_ctl start failed: {(done.stderr or done.stdout).strip()[-400:]} {log}")
 
+    def restart(self) -> None:
+        """Stop at once (connections cut, open transactions lost) and start again, same port."""
+        done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-m", "immediate",
+                         "-w", "-t", "60", "restart")
+        if done.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl restart failed: {(done.stderr or done.stdout).strip()[-400:]}")
+
     def stop(self) -> None:
         if self.data.exists():
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")

@@ -12,7 +12,7 @@ from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
 from screenfuse.warehouse import bulk_insert, engine_for
 from conftest import hand_made_home, make_id, write_csv as write
-from test_incremental import checksums
+from warehouse_content import checksums
 
 H1, H2 = (datetime(2020, 2, 10, h, tzinfo=timezone.utc) for h in (13, 14))
 POLICE = ["派出所", "登记时间", "姓名", "公民身份号码", "手机号码", "现住址", "密接对象姓名", "密接对象身份证",

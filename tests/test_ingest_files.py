@@ -28,7 +28,8 @@ def write_csv(path, rows, encoding="utf-8"):
     return path
 
 
-@pytest.mark.parametrize("encoding, detected", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gb18030")])
+@pytest.mark.parametrize("encoding, detected", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gb18030"),
+                                                ("gb18030", "gb18030"), ("utf-16", "utf-16")])
 def test_encodings_are_detected(tmp_path, encoding, detected):
     staged = stage(write_csv(tmp_path / "a.csv", ROWS, encoding))
     assert (staged.status, staged.encoding, staged.rows_read) == ("staged", detected, 2)
@@ -47,7 +48,7 @@ def test_xlsx_and_stable_record_ids(tmp_path):
 
 @pytest.mark.parametrize("content, reason", [
     (b"", "empty file"),
-    (b"\xff\xfe\x00\x00garbage\x81", "not UTF-8 or GBK"),
+    (b"\x00\x00garbage\xff\xff", "not UTF-8, UTF-16, GBK/GB18030 or Big5"),
 ])
 def test_unreadable_or_empty_files_are_quarantined_whole(tmp_path, content, reason):
     path = tmp_path / "bad.csv"

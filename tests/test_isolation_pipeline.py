@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
 from conftest import hand_made_home, make_id, write_csv as write
-from test_incremental import checksums
+from warehouse_content import checksums
 
 H1, H2, H3, H4 = (datetime(2020, 2, d, h, tzinfo=timezone.utc) for d, h in ((10, 13), (11, 9), (11, 10), (11, 12)))
 POINT, STREET = "华信酒店隔离点", "积玉桥街道"

@@ -4,27 +4,63 @@ Frames and small documents live in the warehouse table `batch_stage`, keyed by b
 as Parquet bytes. Any worker host that reaches the warehouse can run any task: nothing is left
 in a folder only one host sees. The stage is emptied when the batch is done (it holds personal
 data that must not outlive the run) and at the start of a run of the same batch.
+
+Each start of a batch is an attempt with its own id (`#attempt` row). Two copies of one batch can
+run at once (an Airflow retry beside a zombie task, two `screenfuse run`): the later start
+supersedes the earlier one, whose next read or write of the stage stops it with
+`AttemptSuperseded` instead of mixing its frames with the other's. Checks and writes take the
+warehouse's write lock first (`warehouse.lock_for_publish`), so a start cannot slip between them.
 """
 from __future__ import annotations
 
 import io
 import json
+import uuid
 
 import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse.state_schema import batch_stage
+from screenfuse.warehouse import lock_for_publish
 
 PART_BYTES = 64 * 1024 * 1024  # a large frame is split so no single value nears a database limit
+ATTEMPT = "#attempt"  # the row naming the batch's current attempt
 
 
 class StageMissing(RuntimeError):
     """A task asked for something an earlier task of the batch has not staged."""
 
 
+class AttemptSuperseded(RuntimeError):
+    """Another run of the same batch started after this one: this one stops, the other goes on."""
+
+
 class BatchState:
-    def __init__(self, engine: sa.Engine, batch_id: str):
-        self.engine, self.batch_id = engine, batch_id
+    """The stage of one batch, as seen by one attempt (None: whichever attempt is current)."""
+
+    def __init__(self, engine: sa.Engine, batch_id: str, attempt: str | None = None):
+        self.engine, self.batch_id, self.attempt = engine, batch_id, attempt
+
+    def begin_attempt(self, conn) -> str:
+        """Empty the stage and name a new attempt, in `conn`'s transaction (which must hold the
+        write lock); returns the attempt id. Any earlier attempt of the batch is superseded."""
+        conn.execute(sa.delete(batch_stage).where(batch_stage.c.batch_id == self.batch_id))
+        self.attempt = uuid.uuid4().hex
+        conn.execute(batch_stage.insert(), [{"batch_id": self.batch_id, "name": ATTEMPT, "part": 0, "row_count": 1,
+                                             "payload": self.attempt.encode()}])
+        return self.attempt
+
+    def check(self, conn) -> None:
+        """Raise AttemptSuperseded unless this attempt is still the batch's current one."""
+        if self.attempt is None:
+            return
+        current = conn.execute(sa.select(batch_stage.c.payload).where(
+            batch_stage.c.batch_id == self.batch_id, batch_stage.c.name == ATTEMPT)).scalar()
+        if current is None or bytes(current).decode() != self.attempt:
+            raise AttemptSuperseded(
+                f"batch {self.batch_id} was started again by another run (or finished by it) while this run "
+                f"(attempt {self.attempt[:8]}) ran: this run stops and writes nothing; the other run publishes "
+                "the batch")
 
     def put(self, name: str, frame: pd.DataFrame) -> int:
         """Stage a frame under `name` (replacing what was there); returns its rows."""
@@ -43,12 +79,17 @@ class BatchState:
         return json.loads(self._read(name).decode("utf-8"))
 
     def clear(self) -> None:
+        """Empty the stage, the attempt row too (the batch is done)."""
         with self.engine.begin() as conn:
+            lock_for_publish(conn)
+            self.check(conn)
             conn.execute(sa.delete(batch_stage).where(batch_stage.c.batch_id == self.batch_id))
 
     def _write(self, name: str, payload: bytes, rows: int) -> None:
         parts = [payload[i:i + PART_BYTES] for i in range(0, len(payload), PART_BYTES)] or [b""]
         with self.engine.begin() as conn:
+            lock_for_publish(conn)  # before the check: a start of the batch waits until this is written
+            self.check(conn)
             conn.execute(sa.delete(batch_stage).where(batch_stage.c.batch_id == self.batch_id,
                                                       batch_stage.c.name == name))
             conn.execute(batch_stage.insert(), [{"batch_id": self.batch_id, "name": name, "part": k,
@@ -58,6 +99,7 @@ class BatchState:
         with self.engine.connect() as conn:
             parts = conn.execute(sa.select(batch_stage.c.payload).where(
                 batch_stage.c.batch_id == self.batch_id, batch_stage.c.name == name).order_by(batch_stage.c.part)).all()
+            self.check(conn)  # after the read: parts read before a new start are still this attempt's
         if not parts:
             raise StageMissing(f"batch {self.batch_id} has no staged '{name}': clear the whole DAG run "
                                "(from start_batch) instead of a single task")

@@ -124,7 +124,9 @@ def _answer(args) -> int:
 
 def _run(args) -> int:
     from screenfuse.config import load_settings
+    from screenfuse.batch_state import AttemptSuperseded
     from screenfuse.pipeline import BatchOrderError, run_batch
+    from screenfuse.warehouse import WarehouseUnavailable
 
     end = datetime.fromisoformat(args.interval_end)
     if end.tzinfo is None:
@@ -134,7 +136,7 @@ def _run(args) -> int:
         os.environ["SCREENFUSE_SETTLE_SECONDS"] = str(args.settle)
     try:
         run = run_batch(load_settings(), end)
-    except BatchOrderError as exc:
+    except (BatchOrderError, AttemptSuperseded, WarehouseUnavailable) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     print(f"batch {run['batch_id']} published: {run['rows_read']} rows read, {run['rows_accepted']} accepted, "

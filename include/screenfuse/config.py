@@ -3,6 +3,9 @@
 SCREENFUSE_HOME          root of the data folders (default: <project>/data)
 SCREENFUSE_LANDING       landing folder with one sub-folder per feed (default: $SCREENFUSE_HOME/landing)
 SCREENFUSE_WAREHOUSE_URL any SQLAlchemy URL (default: SQLite at $SCREENFUSE_HOME/warehouse.db)
+
+Durations (`seconds_from_env`): SCREENFUSE_SETTLE_SECONDS (landing.py), SCREENFUSE_SQLITE_BUSY_SECONDS
+(warehouse.py).
 """
 from __future__ import annotations
 
@@ -38,6 +41,20 @@ class Settings:
 
     def batch_dir(self, batch_id: str) -> Path:
         return self.work / batch_id
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    """A duration in seconds (≥ 0) from the environment variable `name`, else `default`."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"{name}={text!r} is not a number of seconds ≥ 0; e.g. {default:g}")
+    return value
 
 
 def packaged_path(env_var: str, relative: str) -> Path:

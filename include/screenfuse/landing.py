@@ -8,7 +8,6 @@ the batch takes exactly the same files, whatever has landed since.
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -25,18 +24,9 @@ DEFAULT_SETTLE_SECONDS = 60
 
 def settle_seconds() -> float:
     """How long a file must be left untouched before it is read (SCREENFUSE_SETTLE_SECONDS)."""
-    from screenfuse.config import ConfigError
+    from screenfuse.config import seconds_from_env
 
-    text = os.environ.get("SCREENFUSE_SETTLE_SECONDS", "").strip()
-    if not text:
-        return DEFAULT_SETTLE_SECONDS
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(f"SCREENFUSE_SETTLE_SECONDS={text!r} is not a number of seconds ≥ 0; e.g. 60")
-    return value
+    return seconds_from_env("SCREENFUSE_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS)
 
 
 def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedContract],
@@ -44,6 +34,7 @@ def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedCo
     """The batch's manifest: the stored one when the batch already took its files, else the
     settled files no published batch took, which is then stored. Returns (manifest, counts)."""
     with engine.begin() as conn:
+        warehouse.lock_for_publish(conn)  # two starts of one batch at once: the second finds the first's manifest
         stored = warehouse.query_frame(conn, "SELECT * FROM batch_manifest WHERE batch_id = :b", b=batch_id)
         if len(stored):  # taken before (the row with no feed marks a manifest, even an empty one)
             stored = stored[stored["feed"] != ""][MANIFEST_COLUMNS].reset_index(drop=True)

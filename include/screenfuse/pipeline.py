@@ -43,8 +43,9 @@ def engine(settings: Settings) -> sa.Engine:
     return warehouse.engine_for(settings.warehouse_url)
 
 
-def state(settings: Settings, batch_id: str) -> BatchState:
-    return BatchState(engine(settings), batch_id)
+def state(settings: Settings, batch_id: str, attempt: str | None = None) -> BatchState:
+    """The batch's stage as `attempt` sees it (None: no check, whichever attempt is current)."""
+    return BatchState(engine(settings), batch_id, attempt)
 
 
 def latest_published(conn) -> str | None:
@@ -84,13 +85,17 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
     """Check the order, take back an earlier run of this batch, stage the policy, take the files.
 
     The policy (SCREENFUSE_POLICY, else the packaged default) is loaded and checked once per run
-    and its text staged: every task of the run decides under the same policy."""
+    and its text staged: every task of the run decides under the same policy. Returns, with the
+    feeds, the run's `attempt`: the stages take it so that a copy of the batch started later
+    stops this one (batch_state.AttemptSuperseded) rather than mixing with it."""
     db = engine(settings)
     schema.require_current(db)  # a run never creates or alters tables (`screenfuse db upgrade` does)
     feeds = feed_names()
     text, source = configured_policy_text()
     policy = parse_policy(text, source=source, feeds=person_feeds())  # a broken file stops the run here, naming the key
+    stage = state(settings, batch_id)
     with db.begin() as conn:
+        warehouse.lock_for_publish(conn)  # one start or publish at a time: two copies of a batch take turns
         rerun = check_order(conn, batch_id)
         if rerun:
             take_back(conn, batch_id)
@@ -98,17 +103,17 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
         # what failed runs of batches older than the latest published one staged can never be
         # used again, and holds personal data
         conn.execute(sa.text("DELETE FROM batch_stage WHERE batch_id < :latest"), {"latest": latest or ""})
-    stage = state(settings, batch_id)
-    stage.clear()
+        attempt = stage.begin_attempt(conn)
     stage.put_json("policy", {"text": text, "source": policy.source})
     stage.put_json("started_after", {"batch_id": latest})
     _, taken = landing.take_files(db, batch_id, settings.landing, load_contracts(), landing.settle_seconds())
-    return {"batch_id": batch_id, "feeds": feeds, "policy_version": policy.version, "rerun": rerun, **taken}
+    return {"batch_id": batch_id, "attempt": attempt, "feeds": feeds, "policy_version": policy.version,
+            "rerun": rerun, **taken}
 
 
-def run_policy(settings: Settings, batch_id: str) -> Policy:
+def run_policy(settings: Settings, batch_id: str, attempt: str | None = None) -> Policy:
     """The policy this run started with (staged by start_batch)."""
-    staged = state(settings, batch_id).get_json("policy")
+    staged = state(settings, batch_id, attempt).get_json("policy")
     return _parsed_policy(staged["text"], staged["source"], tuple(person_feeds()))
 
 
@@ -118,18 +123,20 @@ def _parsed_policy(text: str, source: str, feeds: tuple[str, ...]) -> Policy:
     return parse_policy(text, source=source, feeds=list(feeds))
 
 
-def guard(settings: Settings, batch_id: str) -> None:
-    """A stage that computes from the warehouse runs only before its batch is published and while
-    no later batch is: else clear the whole run from start_batch."""
+def guard(settings: Settings, batch_id: str, attempt: str | None = None) -> None:
+    """A stage that computes from the warehouse runs only before its batch is published, while
+    no later batch is, and while its attempt is the batch's current one: else clear the whole run
+    from start_batch (or, superseded, leave the batch to the run that started it again)."""
     with engine(settings).connect() as conn:
+        state(settings, batch_id, attempt).check(conn)
         if check_order(conn, batch_id):
             raise BatchOrderError(f"batch {batch_id} is already published: clear the whole DAG run "
                                   "(from start_batch) to run it again")
 
 
-def finish_batch(settings: Settings, batch_id: str) -> dict:
+def finish_batch(settings: Settings, batch_id: str, attempt: str | None = None) -> dict:
     """Empty the batch's stage: it holds personal data that must not outlive the run."""
-    state(settings, batch_id).clear()
+    state(settings, batch_id, attempt).clear()
     return {"batch_id": batch_id, "stage_cleared": True}
 
 
@@ -137,29 +144,48 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def stage_batch(settings: Settings, interval_end: datetime) -> str:
-    """Every stage before publishing, in order, in this process; returns the batch id."""
+def _say(progress, stage: str) -> None:
+    if progress is not None:
+        progress(stage)
+
+
+def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tuple[str, str]:
+    """Every stage before publishing, in order, in this process; returns (batch id, attempt).
+    `progress`, if given, is called with each stage's name as it begins."""
     from screenfuse import stage_ingest, stage_match, stage_publish
 
     batch_id = batch_id_for(interval_end)
-    start_batch(settings, batch_id)
+    _say(progress, "start_batch")
+    attempt = start_batch(settings, batch_id)["attempt"]
     for feed in feed_names():
-        stage_ingest.ingest_feed(settings, batch_id, feed)
-        stage_ingest.validate_feed(settings, batch_id, feed)
-    stage_match.resolve(settings, batch_id)
-    stage_match.fuse(settings, batch_id, interval_end)
-    stage_publish.plan_push(settings, batch_id, interval_end)
-    stage_publish.check_zero_reports(settings, batch_id, interval_end)
-    stage_publish.rate_communities(settings, batch_id)
-    return batch_id
+        _say(progress, "read_feed")
+        stage_ingest.ingest_feed(settings, batch_id, feed, attempt=attempt)
+        _say(progress, "validate_feed")
+        stage_ingest.validate_feed(settings, batch_id, feed, attempt=attempt)
+    _say(progress, "resolve_identities")
+    stage_match.resolve(settings, batch_id, attempt=attempt)
+    _say(progress, "fuse_persons")
+    stage_match.fuse(settings, batch_id, interval_end, attempt=attempt)
+    _say(progress, "plan_push_items")
+    stage_publish.plan_push(settings, batch_id, interval_end, attempt=attempt)
+    _say(progress, "check_zero_reports")
+    stage_publish.check_zero_reports(settings, batch_id, interval_end, attempt=attempt)
+    _say(progress, "rate_communities")
+    stage_publish.rate_communities(settings, batch_id, attempt=attempt)
+    return batch_id, attempt
 
 
-def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli") -> dict:
+def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", progress=None) -> dict:
     """Every stage in order, in this process: what the DAG does, for debugging without Airflow."""
     from screenfuse import stage_publish
 
-    batch_id = stage_batch(settings, interval_end)
-    published = stage_publish.publish(settings, batch_id, run_id, (interval_end - timedelta(hours=1), interval_end))
-    stage_publish.write_push_lists(settings, batch_id)
-    finish_batch(settings, batch_id)
+    batch_id, attempt = stage_batch(settings, interval_end, progress)
+    _say(progress, "publish_warehouse")
+    interval = (interval_end - timedelta(hours=1), interval_end)
+    published = stage_publish.publish(settings, batch_id, run_id, interval, attempt=attempt)
+    _say(progress, "write_push_lists")
+    stage_publish.write_push_lists(settings, batch_id, attempt=attempt)
+    _say(progress, "finish_batch")
+    finish_batch(settings, batch_id, attempt)
+    _say(progress, "done")
     return published

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -198,6 +200,41 @@ def outbox_lists(items: pd.DataFrame, policy: Policy) -> dict[str, pd.DataFrame]
     everything = pd.concat([items, escalated.assign(street=DISTRICT_LIST)], ignore_index=True)
     return {street: people_table(group, OUTBOX_HEADERS, policy.timezone)
             for street, group in everything.groupby("street", sort=True)}
+
+
+@contextmanager
+def replacing_folder(final: Path):
+    """Yield a private folder beside `final` to write into; once everything is written it takes
+    `final`'s place. Nobody (a street office's sync, a second copy of the run) ever sees a half
+    written batch under `final`; a killed run leaves only a hidden `.<batch>.*` folder, which the
+    next write of that batch removes (`remove_leftovers`)."""
+    temp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.partial")
+    try:
+        yield temp
+        temp.mkdir(parents=True, exist_ok=True)
+        for _ in range(5):  # another copy of the run may swap its folder in between: try again
+            old = final.with_name(f".{final.name}.{uuid.uuid4().hex}.old")
+            try:
+                final.rename(old)
+            except FileNotFoundError:
+                pass
+            try:
+                temp.rename(final)
+                break
+            except OSError:
+                continue
+        else:
+            raise OSError(f"could not put the outbox folder {final.name} in place")
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+        for old in final.parent.glob(f".{final.name}.*.old"):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_leftovers(final: Path) -> None:
+    """Hidden folders a killed run of this batch left beside `final` (they hold personal data)."""
+    for leftover in final.parent.glob(f".{final.name}.*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def write_outbox(items: pd.DataFrame, folder: Path, policy: Policy) -> list[Path]:

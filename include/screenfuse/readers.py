@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,17 @@ import numpy as np
 import pandas as pd
 
 CSV_ENCODINGS = ("utf-8", "gb18030")  # gb18030 is a superset of GBK and GB2312
+# what a file's first bytes say it is, whatever its name says
+BINARY_MAGIC = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image",
+                b"%PDF": "a PDF document", b"\xd0\xcf\x11\xe0": "a legacy Excel 97-2003 (.xls) workbook or Word file",
+                b"Rar!": "a RAR archive", b"\x1f\x8b": "a gzip archive", b"7z\xbc\xaf": "a 7-Zip archive"}
+ZIP_MAGIC = b"PK\x03\x04"  # an .xlsx workbook is a zip archive
+DELIMITERS = (",", ";", "\t", "|")
+# characters that real Chinese names and addresses almost never hold, but Big5 bytes read as GBK
+# (or GBK read as Big5) are full of: kana, CJK compatibility, extension A, private use, hangul,
+# Greek/Cyrillic, circled and box-drawing symbols, half-width katakana
+_MISREAD = [(0x3040, 0x33FF), (0x3400, 0x4DBF), (0xE000, 0xF8FF), (0xAC00, 0xD7AF), (0x0370, 0x04FF),
+            (0x2460, 0x27BF), (0x2500, 0x257F), (0xFF61, 0xFF9F)]
 
 
 class UnreadableFile(Exception):
@@ -37,15 +50,61 @@ def sha256_of(path: Path) -> str:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Bytes → (text, encoding): UTF-8 with BOM, UTF-8, then GBK (as GB18030)."""
+    """Bytes → (text, encoding): a BOM (UTF-8, UTF-16) decides; else UTF-8; else GBK (as
+    GB18030) or Big5, whichever reads as fewer characters that real text never holds (a tie
+    goes to GBK, the mainland's encoding)."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    for encoding in CSV_ENCODINGS:
+        return _decoded(data[3:], "utf-8"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _decoded(data, "utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    readings = []
+    for rank, encoding in enumerate(("gb18030", "big5")):
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise UnreadableFile("not UTF-8 or GBK text")
+        readings.append((_misread_characters(text), rank, text, encoding))
+    if not readings:
+        raise UnreadableFile("not UTF-8, UTF-16, GBK/GB18030 or Big5 text")
+    _, _, text, encoding = min(readings)
+    return text, encoding
+
+
+def _decoded(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise UnreadableFile(f"starts with a {encoding.upper()} byte-order mark but is not {encoding.upper()} text") from None
+
+
+def _misread_characters(text: str) -> int:
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+    return int(sum(((codes >= low) & (codes <= high)).sum() for low, high in _MISREAD))
+
+
+def sniff_kind(data: bytes) -> str:
+    """'xlsx' (a zip archive) or 'text', from the content; a binary file of another kind is
+    unreadable, named in the reason (a PNG named .csv says it is a PNG image)."""
+    if data.startswith(ZIP_MAGIC):
+        return "xlsx"
+    for magic, kind in BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise UnreadableFile(f"not a table: the file is {kind}, whatever its name says")
+    return "text"
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of the header line: a comma, else whichever of ; tab | it holds most."""
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in DELIMITERS}
+    if counts[","]:
+        return ","
+    best = max(DELIMITERS[1:], key=lambda d: counts[d])
+    return best if counts[best] else ","
 
 
 def excel_cell_text(value) -> str:
@@ -69,27 +128,50 @@ def excel_cell_text(value) -> str:
 
 
 def read_table(path: Path) -> TableRead:
+    """A landed file as text cells. What it is comes from its bytes, not its name: a CSV named
+    .xlsx is read as CSV, a workbook named .csv as a workbook, an image is quarantined."""
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
+    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt"):
+        raise UnreadableFile(f"unsupported file type '{suffix}' (expected .csv or .xlsx)")
+    data = path.read_bytes()
+    if not data.strip():
+        raise UnreadableFile("empty file (no header, no rows)")
+    if sniff_kind(data) == "xlsx":
         try:
-            frame = pd.read_excel(path, dtype=object, keep_default_na=False, engine="openpyxl")
+            frame = pd.read_excel(io.BytesIO(data), dtype=object, keep_default_na=False, engine="openpyxl")
         except Exception as exc:  # openpyxl raises many types for a corrupt workbook
             raise UnreadableFile(f"not a readable Excel workbook ({exc.__class__.__name__})") from None
         frame = frame.map(excel_cell_text)
         return TableRead(*_tidy(frame), file_format="xlsx", encoding="xlsx")
-    if suffix in (".csv", ".txt"):
-        data = path.read_bytes()
-        if not data.strip():
-            raise UnreadableFile("empty file (no header, no rows)")
-        text, encoding = decode_text(data)
-        if "\x00" in text:  # NUL: no real value holds one, and PostgreSQL text cannot store it
-            text = text.replace("\x00", "")
-        try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise UnreadableFile(f"not a readable CSV table ({exc.__class__.__name__})") from None
-        return TableRead(*_tidy(frame), file_format="csv", encoding=encoding)
-    raise UnreadableFile(f"unsupported file type '{suffix}' (expected .csv or .xlsx)")
+    text, encoding = decode_text(data)
+    if "\x00" in text:  # NUL: no real value holds one, and PostgreSQL text cannot store it
+        text = text.replace("\x00", "")
+    try:
+        with warnings.catch_warnings():
+            # a first row longer than the header would shift every value one column over (pandas
+            # takes the extra field as the index) or drop the extra field: neither is acceptable
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False,
+                                sep=sniff_delimiter(text), index_col=False)
+    except pd.errors.ParserWarning:
+        raise UnreadableFile("not a readable CSV table (rows have more fields than the header: a delimiter "
+                             "inside an unquoted value?)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise UnreadableFile(f"not a readable CSV table ({exc.__class__.__name__}: "
+                             f"{_parser_problem(exc)})") from None
+    return TableRead(*_tidy(frame), file_format="csv", encoding=encoding)
+
+
+def _parser_problem(exc: Exception) -> str:
+    """The parser's complaint without any cell content: which line, and what kind of problem."""
+    message = str(exc)
+    if "EOF inside string" in message:
+        return "a quote is never closed"
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if fields:
+        expected, line, saw = fields.groups()
+        return f"line {line} has {saw} fields, the header {expected}: a delimiter inside an unquoted value?"
+    return "no columns" if isinstance(exc, pd.errors.EmptyDataError) else "malformed"
 
 
 def _tidy(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:

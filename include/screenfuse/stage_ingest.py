@@ -34,9 +34,9 @@ class ReconciliationError(RuntimeError):
     """Rows read ≠ rows accepted + rows quarantined for a file: something was lost."""
 
 
-def ingest_feed(settings: Settings, batch_id: str, feed: str) -> dict:
+def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | None = None) -> dict:
     """Read, map and normalize the batch's files of one feed; quarantine bad files whole."""
-    guard(settings, batch_id)
+    guard(settings, batch_id, attempt)
     contract, gazetteer, db = load_contract(feed), load_gazetteer(), engine(settings)
     with db.begin() as conn:
         manifest = warehouse.query_frame(conn, "SELECT file_name, file_sha256 FROM batch_manifest "
@@ -81,7 +81,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str) -> dict:
             read.append(staged)
     normalize_files(read, contract, gazetteer)  # files of one layout together: a call costs more than its rows
     frames = [f.records for f in read if not f.records.empty]
-    stage = state(settings, batch_id)
+    stage = state(settings, batch_id, attempt)
     staged_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     stage.put(f"{feed}.staged", staged_rows)
     stage.put(f"{feed}.file_quarantine", pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS))
@@ -103,10 +103,10 @@ def _file_row(batch_id, feed, name, sha, status, reason="", file_format="", enco
             "unmapped_headers": "|".join(unmapped)}
 
 
-def validate_feed(settings: Settings, batch_id: str, feed: str) -> dict:
+def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | None = None) -> dict:
     """Row-level GX suite: accepted rows go on, failing rows are quarantined with their reasons."""
-    guard(settings, batch_id)
-    contract, stage = load_contract(feed), state(settings, batch_id)
+    guard(settings, batch_id, attempt)
+    contract, stage = load_contract(feed), state(settings, batch_id, attempt)
     staged = stage.get(f"{feed}.staged")
     files = stage.get_json(f"{feed}.files")
     answers, results, reference = contract.kind == "answers", contract.kind == "results", contract.kind == "reference"
@@ -142,6 +142,9 @@ def validate_feed(settings: Settings, batch_id: str, feed: str) -> dict:
     }, columns=QUARANTINE_COLUMNS)
     file_quarantine = stage.get(f"{feed}.file_quarantine")
     quarantine = pd.concat([q for q in (file_quarantine, row_quarantine) if not q.empty] or [row_quarantine], ignore_index=True)
+    # a whole file's row has no row number: kept as an integer column with gaps, never 3.0 (which
+    # PostgreSQL refuses for an INTEGER column)
+    quarantine["row_number"] = pd.to_numeric(quarantine["row_number"], errors="coerce").astype("Int64")
 
     # counted on the rows staged: a points list keeps one row per point of those it accepted
     passed = staged[staged["reason"] == ""]
@@ -158,7 +161,7 @@ def validate_feed(settings: Settings, batch_id: str, feed: str) -> dict:
                                       f"{row['rows_accepted']} + quarantined {row['rows_quarantined']}")
     stage.put(f"{feed}.accepted", accepted)
     # who reported (zero reporting): the unit in each file's name, and the units of its rows
-    run_day = reporting.local_day(batch_time(batch_id), run_policy(settings, batch_id).zero_report.timezone).isoformat()
+    run_day = reporting.local_day(batch_time(batch_id), run_policy(settings, batch_id, attempt).zero_report.timezone).isoformat()
     files_frame = pd.DataFrame(files, columns=["file_name", "status"]) if files else pd.DataFrame(columns=["file_name", "status"])
     stage.put(f"{feed}.deliveries", reporting.deliveries(feed, files_frame[["file_name", "status"]], staged[["file_name", "unit"]],
                                                          reporting.expected_units(), run_day).assign(batch_id=batch_id))

@@ -50,11 +50,11 @@ def batch_answers(stage) -> pd.DataFrame:
             else pd.DataFrame({c: pd.Series(dtype=object) for c in fb.ANSWER_COLUMNS}))
 
 
-def resolve(settings: Settings, batch_id: str) -> dict:
+def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> dict:
     """Match this batch's records against the persons they can touch and each other, with the
     stored model; the first batch trains and stores one."""
-    guard(settings, batch_id)
-    stage = state(settings, batch_id)
+    guard(settings, batch_id, attempt)
+    stage = state(settings, batch_id, attempt)
     new = batch_records(stage)
     prepared = prepare_records(new)
     keys, terms = match_state.block_keys(prepared, SETTINGS), match_state.term_counts(prepared, SETTINGS)
@@ -204,10 +204,10 @@ def contact_circle(conn, records: pd.DataFrame, links: pd.DataFrame) -> pd.DataF
     return circle[~circle["source_record_id"].isin(links["source_record_id"])].reset_index(drop=True)
 
 
-def fuse(settings: Settings, batch_id: str, as_of: datetime) -> dict:
+def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None = None) -> dict:
     """Golden records, statuses and measures of the persons in focus; their status history."""
-    guard(settings, batch_id)
-    stage, policy, stamp = state(settings, batch_id), run_policy(settings, batch_id), iso(as_of)
+    guard(settings, batch_id, attempt)
+    stage, policy, stamp = state(settings, batch_id, attempt), run_policy(settings, batch_id, attempt), iso(as_of)
     new = batch_records(stage)
     samples, results = screening_state.batch_frames(stage)
     zone = policy.zero_report.timezone

@@ -20,7 +20,8 @@ from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.pipeline import (BatchOrderError, batch_time, check_order, engine, feed_names, guard, iso,
                                  latest_published, run_policy, state, take_back)
-from screenfuse.pushlist import PushPlan, plan_push_items, write_outbox, write_tracing_list, write_zero_report
+from screenfuse.pushlist import (PushPlan, plan_push_items, remove_leftovers, replacing_folder, write_outbox,
+                                 write_tracing_list, write_zero_report)
 from screenfuse.risk import community_levels
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
 from screenfuse.stage_match import batch_answers, batch_records
@@ -28,11 +29,11 @@ from screenfuse.validation import audit_persons, orphan_links
 
 
 
-def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
+def plan_push(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None = None) -> dict:
     """Push-list delta of the batch: the street offices' answers applied first (feedback), then
     new items, items to close, items to escalate, for the persons in focus."""
-    guard(settings, batch_id)
-    stage, policy = state(settings, batch_id), run_policy(settings, batch_id)
+    guard(settings, batch_id, attempt)
+    stage, policy = state(settings, batch_id, attempt), run_policy(settings, batch_id, attempt)
     persons, links_before = stage.get("persons"), stage.get("links_before")
     answers = batch_answers(stage).rename(columns={"answered_at": "event_time"})
     people = sorted(set(links_before["person_id"]) | set(persons["person_id"]) | set(stage.get("persons_gone")["person_id"]))
@@ -67,12 +68,12 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime) -> dict:
             "cannot_link_pairs": len(answer_plan.cannot_link)}
 
 
-def check_zero_reports(settings: Settings, batch_id: str, as_of: datetime) -> dict:
+def check_zero_reports(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None = None) -> dict:
     """Zero reporting, for every feed the policy's `zero_report` names: each day whose deadline
     passed since the last check is checked (its units on time, late (迟报) or silent); a report of
     a day checked before, from a unit found silent then, makes it late and updates the day's row."""
-    guard(settings, batch_id)
-    stage, rules = state(settings, batch_id), run_policy(settings, batch_id).zero_report
+    guard(settings, batch_id, attempt)
+    stage, rules = state(settings, batch_id, attempt), run_policy(settings, batch_id, attempt).zero_report
     units = reporting.expected_units(rules.deadline_hour)
     mine = [stage.get(f"{feed}.deliveries") for feed in feed_names()]
     mine = pd.concat([f for f in mine if not f.empty] or [pd.DataFrame(columns=reporting.DELIVERY_COLUMNS)],
@@ -128,14 +129,14 @@ def _rows_of_days(conn, table: str, columns: str, feed: str, days: list[str]) ->
                                        "AND report_day IN (SELECT v FROM k_days)", f=feed)
 
 
-def rate_communities(settings: Settings, batch_id: str) -> dict:
+def rate_communities(settings: Settings, batch_id: str, attempt: str | None = None) -> dict:
     """Each community's risk level under the run's policy: persons with a status, as the
     warehouse holds them with the persons this batch fused in their place."""
-    guard(settings, batch_id)
-    stage = state(settings, batch_id)
+    guard(settings, batch_id, attempt)
+    stage = state(settings, batch_id, attempt)
     persons = stage.get("persons")
     replaced = set(persons["person_id"]) | set(stage.get("persons_gone")["person_id"])
-    policy = run_policy(settings, batch_id)
+    policy = run_policy(settings, batch_id, attempt)
     # the statuses by name, not `<> 'none'`: an inequality reads every person, a list reads by index
     statuses = {f"s{i}": name for i, name in enumerate(policy.status_priority) if name != "none"}
     with engine(settings).begin() as conn:
@@ -169,11 +170,12 @@ LARGE = {"match_record": lambda stage: stage.get("match_record"), "match_key": l
          "screening_sample": screening_state.batch_samples, "screening_result": screening_state.batch_results}
 
 
-def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime]) -> dict:
+def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
+            attempt: str | None = None) -> dict:
     """Write the batch in one transaction: its new rows, the rows of the persons it touched that
     came out different, the counts. The person rows written are audited (GX) before the commit:
     a failed audit publishes nothing. A batch published before is taken back first."""
-    stage, policy = state(settings, batch_id), run_policy(settings, batch_id)
+    stage, policy = state(settings, batch_id, attempt), run_policy(settings, batch_id, attempt)
     persons, links = stage.get("persons"), stage.get("links")
     orphans = orphan_links(persons, links)
     if orphans:
@@ -202,6 +204,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     started_after = stage.get_json("started_after")["batch_id"]
     with engine(settings).begin() as conn:
         warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
+        stage.check(conn)  # a run of this batch started since this one: it publishes, this one stops
         if check_order(conn, batch_id):
             take_back(conn, batch_id)
         if latest_published(conn) != started_after:
@@ -245,20 +248,28 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": len(written)}
 
 
-def write_push_lists(settings: Settings, batch_id: str) -> dict:
+def write_push_lists(settings: Settings, batch_id: str, attempt: str | None = None) -> dict:
     """Outbox files for the batch's lists, read back from the warehouse (and the police tracing
     list and the daily zero-report checks of the batch); then its new items are marked pushed in
     this batch."""
-    db, policy = engine(settings), run_policy(settings, batch_id)
+    db, policy = engine(settings), run_policy(settings, batch_id, attempt)
     items = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_push_list.sql", batch_id=batch_id),
                                 ["street", "community", "due_at", "person_id"])
-    written = write_outbox(items, settings.outbox / batch_id, policy)
     tracing = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_police_tracing.sql", batch_id=batch_id),
                                   ["street", "push_item_id"])
-    written += write_tracing_list(tracing, settings.outbox / batch_id, policy.timezone)
     checks = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_silent_units.sql", batch_id=batch_id),
                                  ["report_day", "feed", "state", "street", "unit_id"])
-    reports = write_zero_report(checks, settings.outbox / batch_id)
+    final = settings.outbox / batch_id
+    remove_leftovers(final)
+    try:
+        with replacing_folder(final) as folder:  # the batch's lists appear whole, or not at all
+            written = write_outbox(items, folder, policy)
+            written += write_tracing_list(tracing, folder, policy.timezone)
+            reports = write_zero_report(checks, folder)
+    except OSError:
+        with db.connect() as conn:  # another copy of the batch removed this one's folder: say so
+            state(settings, batch_id, attempt).check(conn)
+        raise
     pushed = warehouse.execute(db, "publish/mark_pushed.sql", batch_id=batch_id)
     return {"outbox": str(settings.outbox / batch_id), "files": len(written), "pushed": pushed,
             "lists": len(written) // 2, "traced": len(tracing), "zero_report_files": len(reports)}

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from screenfuse.config import SQL_DIR
+from screenfuse.config import SQL_DIR, seconds_from_env
 
 
 
@@ -33,8 +33,30 @@ def sql_query(relative: str) -> str:
     return statement.rstrip(";")
 
 
-SQLITE_BUSY_SECONDS = 30
+SQLITE_BUSY_SECONDS = 30  # default of SCREENFUSE_SQLITE_BUSY_SECONDS
 SQLITE_CACHE_MB = 128
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse went away or stayed locked mid-step: nothing of the step's transaction was
+    written, and running the step again (Airflow retries it) picks up from the same state."""
+
+
+def _unavailable(context) -> None:
+    """SQLAlchemy's handle_error hook: a lost or refused connection, or a SQLite write lock held
+    past the busy timeout, becomes one clear line (no SQL, no bound values)."""
+    error = context.original_exception
+    name = type(error).__name__
+    if context.is_disconnect or (name == "OperationalError" and type(error).__module__.startswith("psycopg")):
+        raise WarehouseUnavailable(
+            f"the warehouse database connection was lost or refused ({name}: "
+            f"{str(error).splitlines()[0][:160] if str(error) else 'no detail'}): this step's transaction "
+            "was rolled back; run it again when the database is back (Airflow retries it)") from None
+    if name == "OperationalError" and "locked" in str(error):
+        raise WarehouseUnavailable(
+            f"the SQLite warehouse stayed locked by another writer for over {busy_seconds():g} s "
+            "(SCREENFUSE_SQLITE_BUSY_SECONDS): this step wrote nothing; run it again (Airflow retries it), and look "
+            "for a process holding a write transaction on the warehouse file (readers never block)") from None
 
 
 @lru_cache(maxsize=8)
@@ -43,18 +65,26 @@ def engine_for(url: str) -> sa.Engine:
     runs in WAL mode (readers, e.g. a BI tool, never block a publish, nor a publish them) and waits
     up to SQLITE_BUSY_SECONDS for another writer."""
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, future=True, hide_parameters=True)
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, future=True, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_SECONDS})
-    sa.event.listen(engine, "connect", _sqlite_pragmas)
+        engine = sa.create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True)
+    else:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        busy = busy_seconds()
+        engine = sa.create_engine(url, future=True, hide_parameters=True, connect_args={"timeout": busy})
+        sa.event.listen(engine, "connect", lambda connection, _: _sqlite_pragmas(connection, busy))
+    sa.event.listen(engine, "handle_error", _unavailable)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def busy_seconds() -> float:
+    """How long a SQLite writer waits for another one (SCREENFUSE_SQLITE_BUSY_SECONDS)."""
+    return seconds_from_env("SCREENFUSE_SQLITE_BUSY_SECONDS", SQLITE_BUSY_SECONDS)
+
+
+def _sqlite_pragmas(dbapi_connection, busy: float) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
     # a page cache of up to SQLITE_CACHE_MB (SQLite's default is 2 MB): index pages of a large
     # warehouse stay in memory while a batch inserts into them
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_MB * 1024}")

@@ -1,0 +1,265 @@
+"""Fault trials on a real pipeline: a scenario of two hours, the second one run in forked processes
+that are killed, started twice, cut off from the database or blocked by readers; after each fault
+the retry must leave exactly what a clean run leaves (every table's content, and the outbox).
+
+Runs fork from this process, which has imported everything already, so a trial costs the batch,
+not the interpreter's start. The parent never holds a pooled database connection across a fork:
+it reads the warehouse through NullPool engines only.
+"""
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+import warehouse_content as content
+from screenfuse import schema, warehouse
+from screenfuse.config import load_settings
+from screenfuse.pipeline import run_batch
+from screenfuse.synthetic import generate
+
+H1 = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
+H2 = datetime(2020, 2, 10, 14, tzinfo=timezone.utc)
+PEOPLE, SEED = 160, 11
+EXIT_SUPERSEDED, EXIT_UNAVAILABLE, EXIT_FAILED = 3, 4, 5
+
+
+def _child_main(home: Path, url: str, interval_end: datetime, progress_file: Path | None, errors: Path) -> int:
+    """A run of one batch in a forked child: its exit code says how it ended."""
+    from screenfuse.batch_state import AttemptSuperseded
+    from screenfuse.warehouse import WarehouseUnavailable
+
+    os.setpgid(0, 0)  # its own process group: a kill takes its workers too
+    warehouse.engine_for.cache_clear()  # never reuse the parent's engines
+    os.environ.update({"SCREENFUSE_HOME": str(home), "SCREENFUSE_WAREHOUSE_URL": url})
+
+    def progress(stage: str) -> None:
+        if progress_file is not None:
+            with open(progress_file, "a") as handle:
+                handle.write(f"{time.monotonic():.3f} {stage}\n")
+
+    try:
+        run_batch(load_settings(), interval_end, progress=progress)
+        return 0
+    except AttemptSuperseded as exc:
+        errors.write_text(str(exc))
+        return EXIT_SUPERSEDED
+    except WarehouseUnavailable as exc:
+        errors.write_text(str(exc))
+        return EXIT_UNAVAILABLE
+    except BaseException:  # noqa: BLE001 - any other end is a crash the parent reports
+        errors.write_text(traceback.format_exc())
+        return EXIT_FAILED
+
+
+@dataclass
+class Run:
+    pid: int
+    progress: Path
+    errors: Path
+    code: int | None = None
+
+    def stages(self) -> list[tuple[float, str]]:
+        if not self.progress.exists():
+            return []
+        return [(float(t), s) for t, s in (line.split(" ", 1) for line in self.progress.read_text().split("\n") if line)]
+
+    def last_stage(self) -> str:
+        stages = self.stages()
+        return stages[-1][1] if stages else "before start_batch"
+
+    def wait(self, timeout: float = 300) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.code = os.waitstatus_to_exitcode(status)
+                return self.code
+            time.sleep(0.02)
+        self.kill()
+        raise TimeoutError(f"a run did not end within {timeout} s")
+
+    def done(self) -> bool:
+        if self.code is not None:
+            return True
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if pid:
+            self.code = os.waitstatus_to_exitcode(status)
+        return self.code is not None
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if self.code is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.code = os.waitstatus_to_exitcode(status)
+
+    def error(self) -> str:
+        return self.errors.read_text() if self.errors.exists() else ""
+
+
+@dataclass
+class Scenario:
+    """Hour 1 published (the snapshot every trial starts from), hour 2's files landed, and what a
+    clean run of hour 2 leaves."""
+    root: Path
+    url: str
+    kind: str  # sqlite | postgresql
+    server: object = None  # the PostgreSQL server (tests/pg_server.py), for snapshots
+    clean_seconds: float = 0.0
+    clean_stages: list = field(default_factory=list)
+    expected: dict = field(default_factory=dict)
+    expected_outbox: dict = field(default_factory=dict)
+    _runs: int = 0
+
+    @property
+    def home(self) -> Path:
+        return self.root / "data"
+
+    def start(self, interval_end: datetime = H2) -> Run:
+        """Fork a run of the batch ending at `interval_end`."""
+        self._runs += 1
+        run = Run(0, self.root / f"progress-{self._runs}", self.root / f"errors-{self._runs}")
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = EXIT_FAILED
+            try:
+                code = _child_main(self.home, self.url, interval_end, run.progress, run.errors)
+            finally:
+                os._exit(code)
+        run.pid = pid
+        return run
+
+    def run(self, interval_end: datetime = H2) -> Run:
+        run = self.start(interval_end)
+        run.wait()
+        assert run.code == 0, f"run of {interval_end:%H:%M} failed ({run.code}): {run.error()}"
+        return run
+
+    # ---------------------------------------------------------------- state
+
+    def engine(self) -> sa.Engine:
+        return sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+
+    def tables(self) -> dict:
+        db = self.engine()
+        try:
+            return content.table_rows(db)
+        finally:
+            db.dispose()
+
+    def outbox(self) -> dict:
+        return content.folder_checksums(self.home / "outbox")
+
+    def compare(self) -> tuple[int, int, bool]:
+        """(rows lost, rows duplicated or extra, outbox equal) against the clean run."""
+        got = self.tables()
+        lost, extra = content.row_differences(self.expected, got)
+        return lost, extra, self.outbox() == self.expected_outbox
+
+    def save(self) -> None:
+        """Snapshot the warehouse and the data folder (hour 1 published)."""
+        shutil.copytree(self.home, self.root / "snapshot-home", ignore=shutil.ignore_patterns("landing", "warehouse.db*"))
+        if self.kind == "sqlite":
+            db = self.engine()
+            with db.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.dispose()
+            shutil.copy(self._sqlite_path(), self.root / "snapshot.db")
+        else:
+            name = self.url.rsplit("/", 1)[1]
+            self.server.admin(f"CREATE DATABASE {name}_snap TEMPLATE {name}")
+
+    def restore(self) -> None:
+        """Back to the snapshot: the warehouse and the outbox as hour 1 left them."""
+        for folder in ("outbox", "quarantine", "work"):
+            shutil.rmtree(self.home / folder, ignore_errors=True)
+            if (self.root / "snapshot-home" / folder).exists():
+                shutil.copytree(self.root / "snapshot-home" / folder, self.home / folder)
+        if self.kind == "sqlite":
+            for leftover in self._sqlite_path().parent.glob("warehouse.db-*"):
+                leftover.unlink()
+            shutil.copy(self.root / "snapshot.db", self._sqlite_path())
+        else:
+            name = self.url.rsplit("/", 1)[1]
+            self.server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+                              f"CREATE DATABASE {name} TEMPLATE {name}_snap")
+
+    def _sqlite_path(self) -> Path:
+        return Path(self.url.removeprefix("sqlite:///"))
+
+
+def build(root: Path, url: str, kind: str, server=None) -> Scenario:
+    """Hour 1 published and saved; hour 2's files landed; the clean run of hour 2 measured and
+    its result kept; the warehouse restored to hour 1."""
+    scenario = Scenario(root, url, kind, server)
+    scenario.home.mkdir(parents=True)
+    db = warehouse.engine_for(url)
+    schema.upgrade(db)
+    db.dispose()
+    warehouse.engine_for.cache_clear()
+    landing = scenario.home / "landing"
+    generate(PEOPLE, SEED, date(2020, 2, 10), landing, scenario.root / "truth", zero_reports=True)
+    scenario.run(H1)
+    scenario.save()
+    generate(PEOPLE, SEED, date(2020, 2, 11), landing, scenario.root / "truth", day_index=1, zero_reports=True)
+    scenario.run(H2)
+    scenario.expected, scenario.expected_outbox = scenario.tables(), scenario.outbox()
+    scenario.restore()
+    again = scenario.run(H2)  # warm, as the trials will be: its length is the window kills fall in
+    assert scenario.compare() == (0, 0, True), "two clean runs of the same hour differ"
+    stages = again.stages()
+    scenario.clean_seconds, scenario.clean_stages = stages[-1][0] - stages[0][0], stages
+    scenario.restore()
+    return scenario
+
+
+@dataclass
+class KillReport:
+    trials: int = 0
+    killed_at: dict = field(default_factory=dict)  # stage → kills
+    finished_before_kill: int = 0
+    lost: int = 0
+    extra: int = 0
+    outbox_differs: int = 0
+    failures: list = field(default_factory=list)
+
+
+def kill_trials(scenario: Scenario, trials: int, seed: int) -> KillReport:
+    """Each trial: from hour 1's snapshot, run hour 2, SIGKILL it (and its workers) at a random
+    moment of a clean run's length, run it again to the end, compare with the clean run."""
+    rng, report = random.Random(seed), KillReport()
+    for trial in range(trials):
+        scenario.restore()
+        run = scenario.start()
+        time.sleep(rng.uniform(0.0, scenario.clean_seconds))
+        if run.done():
+            report.finished_before_kill += 1
+            stage = "finished"
+        else:
+            stage = run.last_stage()
+            run.kill()
+        report.killed_at[stage] = report.killed_at.get(stage, 0) + 1
+        retry = scenario.start()
+        if retry.wait() != 0:
+            report.failures.append(f"trial {trial} (killed in {stage}): retry ended {retry.code}: {retry.error()[-600:]}")
+            continue
+        lost, extra, same_outbox = scenario.compare()
+        report.trials += 1
+        report.lost += lost
+        report.extra += extra
+        report.outbox_differs += not same_outbox
+        if lost or extra or not same_outbox:
+            report.failures.append(f"trial {trial} (killed in {stage}): {lost} rows lost, {extra} extra, "
+                                   f"outbox {'same' if same_outbox else 'different'}")
+    return report

@@ -1,0 +1,118 @@
+"""Hostile files for the checkpoint feed, each with the outcome it must have (tests/test_hostile_files.py).
+
+A case: the file's name, its bytes, and what the run must make of it: the file's status
+(loaded, quarantined, zero_report, duplicate), a piece of the file's reason, and the rows accepted
+and quarantined, with a piece of each quarantined row's reason. All people are synthetic.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from conftest import make_id
+
+ID1, ID2 = make_id("42010619800101123"), make_id("42010619900202234")
+ENGLISH = ["checkpoint", "time", "name", "id_number", "phone", "address", "temperature", "action"]
+HEADER = ["卡点名称", "检测时间", "姓名", "身份证号", "联系电话", "目的地", "体温", "处置措施"]
+ROW1 = ["南湖收费站", "2020-02-10 08:00", "张伟", ID1, "13812345678", "积玉桥一路1号", "36.6", "放行"]
+ROW2 = ["南湖收费站", "2020-02-10 09:30", "李娜", ID2, "13987654321", "和平大道100号", "36.8", "放行"]
+
+
+@dataclass
+class Case:
+    name: str
+    data: bytes
+    status: str
+    reason: str = ""  # a piece of the file's reason
+    accepted: int = 0
+    quarantined: list[str] = field(default_factory=list)  # a piece of each quarantined row's reason
+
+
+def csv_text(rows: list[list[str]], sep: str = ",", header: list[str] = HEADER) -> str:
+    """CSV as a spreadsheet writes it: values holding the delimiter or a quote are quoted."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=sep, lineterminator="\n").writerows([header, *rows])
+    return out.getvalue()
+
+
+def row(**changes) -> list[str]:
+    values = dict(zip(HEADER, ROW1)) | changes
+    return [values[h] for h in HEADER]
+
+
+def only_id(**changes) -> list[str]:
+    """A row where only the ID says who it is (no phone, no address)."""
+    return row(联系电话="", 目的地="", **changes)
+
+
+TRADITIONAL = [row(姓名="陳建國", 目的地="積玉橋街道和平大道100號", 身份证号=make_id("42010619750505123"), 处置措施="放行"),
+               row(姓名="歐陽娜", 目的地="中華路街道", 身份证号=make_id("42010619850606123"))]
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)
+
+
+def cases() -> list[Case]:
+    base = csv_text([ROW1, ROW2])
+    return [
+        Case("utf8.csv", base.encode(), "loaded", accepted=2),
+        Case("utf8 bom.csv", base.encode("utf-8-sig"), "loaded", accepted=2),
+        Case("gbk.csv", csv_text([row(身份证号=make_id("42010619700303123"), 姓名="王秀英"), ROW2]).encode("gbk"),
+             "loaded", accepted=2),
+        Case("gb18030.csv", csv_text([row(姓名="刘䶮", 身份证号=make_id("42010619710303123"))]).encode("gb18030"),
+             "loaded", accepted=1),
+        Case("big5.csv", csv_text([[v.replace("卡点", "卡點").replace("收费站", "收費站") for v in r] for r in TRADITIONAL],
+                                  header=ENGLISH).encode("big5"), "loaded", accepted=2),
+        Case("utf16le.csv", csv_text([row(身份证号=make_id("42010619720303123"))], sep="\t").encode("utf-16"),
+             "loaded", accepted=1),
+        Case("utf16be.csv", b"\xfe\xff" + csv_text([row(身份证号=make_id("42010619730303123"))]).encode("utf-16-be"),
+             "loaded", accepted=1),
+        Case("semicolons.csv", csv_text([row(身份证号=make_id("42010619740303123"))], sep=";").encode(), "loaded",
+             accepted=1),
+        Case("a csv named.xlsx", csv_text([row(身份证号=make_id("42010619760303123"))]).encode(), "loaded", accepted=1),
+        Case("image.csv", PNG, "quarantined", reason="PNG image"),
+        Case("legacy.xlsx", OLE, "quarantined", reason="legacy Excel 97-2003"),
+        Case("empty.csv", b"", "quarantined", reason="empty file"),
+        Case("header only.csv", csv_text([]).encode(), "zero_report"),
+        Case("unterminated quote.csv", (csv_text([ROW1]) + '南湖收费站,2020-02-10 10:00,"王五\n').encode(),
+             "quarantined", reason="a quote is never closed"),
+        Case("extra delimiter.csv", (csv_text([ROW1]) + ",".join(row(目的地="积玉桥,一路2号")) + "\n").encode(),
+             "quarantined", reason="line 3 has 9 fields, the header 8"),
+        Case("extra delimiter first.csv", (csv_text([]) + ",".join(row(目的地="积玉桥,一路2号")) + "\n").encode(),
+             "quarantined", reason="more fields than the header"),
+        Case("truncated last line.csv", (csv_text([ROW2]) + "南湖收费站,2020-02-10 11:00,赵六,4201061980").encode(),
+             "loaded", accepted=1, quarantined=["id_number unusable"]),
+        Case("missing column.csv", csv_text([ROW1[:2] + ROW1[3:]], header=HEADER[:2] + HEADER[3:]).encode(),
+             "quarantined", reason="name"),
+        Case("extra column.csv", csv_text([ROW1 + ["备注"]], header=HEADER + ["备注栏"]).encode(), "loaded",
+             accepted=1),
+        Case("nul and control.csv", csv_text([row(姓名="张\x00伟\x07", 身份证号=make_id("42010619770303123"))]).encode(),
+             "loaded", accepted=1),
+        Case("zero width.csv", csv_text([row(姓名="张\u200b伟", 身份证号="\u200b" + make_id("42010619780303123"))]).encode(),
+             "loaded", accepted=1),
+        Case("names.csv", csv_text([row(姓名="买买提·艾力", 身份证号=make_id("65010119800101123")),
+                                    row(姓名="李娜😷", 身份证号=make_id("42010619790303123"))]).encode(), "loaded",
+             accepted=2),
+        Case("formula.csv", csv_text([row(目的地='=HYPERLINK("http://x.invalid","点")', 身份证号=make_id("42010619810303123")),
+                                      row(姓名="+赵六", 身份证号=make_id("42010619820303123"))]).encode(), "loaded",
+             accepted=2),
+        Case("id forms.csv", csv_text([
+            row(身份证号=make_id("42010619830303123").lower().replace("X", "x")),
+            row(身份证号="".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in make_id("42010619840303123"))),
+            row(身份证号="420106840404123"),  # 15 digits (first-generation card)
+        ]).encode(), "loaded", accepted=3),
+        Case("bad ids.csv", csv_text([
+            only_id(身份证号=make_id("42010619850303123")[:17] + "0"),  # wrong check digit: kept, not trusted
+            only_id(身份证号=make_id("42010619801340123")),  # month 13: kept, not trusted
+            only_id(身份证号="4.20106E+17"),  # Excel turned it into a number: its digits are lost
+        ]).encode(), "loaded", accepted=2, quarantined=["id_number unusable"]),
+        Case("temperatures.csv", csv_text([row(体温="365", 身份证号=make_id("42010619860303123")),  # not guessed
+                                           row(体温="3.65", 身份证号=make_id("42010619870303123")),
+                                           row(体温="正常", 身份证号=make_id("42010619880303123"))]).encode(),
+             "loaded", quarantined=["temperature not a number", "temperature outside", "temperature outside"]),
+        Case("dates.csv", csv_text([row(检测时间="2020-02-30 08:00", 身份证号=make_id("42010619900303123"))]).encode(),
+             "loaded", quarantined=["event_time"]),
+        Case("huge cell.csv", csv_text([row(目的地="积" * 200_000, 身份证号=make_id("42010619910303123"))]).encode(),
+             "loaded", accepted=1),  # stored whole, on PostgreSQL too
+        Case("utf8~copy with another name.csv", base.encode(), "duplicate", reason="same content"),
+    ]
