@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 import warehouse_content as content
@@ -30,6 +31,22 @@ H1 = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
 H2 = datetime(2020, 2, 10, 14, tzinfo=timezone.utc)
 PEOPLE, SEED = 160, 11
 EXIT_SUPERSEDED, EXIT_UNAVAILABLE, EXIT_FAILED = 3, 4, 5
+TRIALS = int(os.environ.get("SCREENFUSE_FAULT_TRIALS", "25"))  # kill trials per database (make test-faults-long)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def scenario(request, tmp_path_factory):
+    """The scenario on each database, built once per test module that imports this fixture (no
+    conftest here: a second conftest module would shadow tests/conftest.py's helpers)."""
+    root = tmp_path_factory.mktemp(f"faults-{request.param}")
+    if request.param == "sqlite":
+        yield build(root, f"sqlite:///{root / 'data' / 'warehouse.db'}", "sqlite")
+        return
+    server = request.getfixturevalue("pg_server")
+    name = server.create_database("faults")
+    yield build(root, server.url(name), "postgresql", server)
+    server.drop_database(name)
+    server.drop_database(f"{name}_snap")
 
 
 def _child_main(home: Path, url: str, interval_end: datetime, progress_file: Path | None, errors: Path) -> int:

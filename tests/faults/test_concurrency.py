@@ -11,6 +11,7 @@ import time
 import pytest
 
 import harness
+from harness import scenario  # noqa: F401 - the fixture
 from pg_server import PostgresServer
 
 

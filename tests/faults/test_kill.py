@@ -3,7 +3,7 @@ and the outbox equal a clean run's, on SQLite and PostgreSQL; no row lost, none 
 from __future__ import annotations
 
 import harness
-from conftest import TRIALS
+from harness import TRIALS, scenario  # noqa: F401 - the fixture
 
 
 def test_a_batch_killed_anywhere_and_retried_equals_a_clean_run(scenario):
