@@ -15,7 +15,8 @@ AIRFLOW = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "a
 # variables the project reads that a deployment may leave unset: each has a packaged default
 PACKAGED_DEFAULTS = {"SCREENFUSE_WAREHOUSE_URL": "the Airflow connection screenfuse_warehouse wins",
                      "SCREENFUSE_POLICY": "the shipped default policy", "SCREENFUSE_GAZETTEER": "the shipped gazetteer",
-                     "SCREENFUSE_UNITS": "the shipped units", "SCREENFUSE_CONTRACTS": "the shipped contracts"}
+                     "SCREENFUSE_UNITS": "the shipped units", "SCREENFUSE_CONTRACTS": "the shipped contracts",
+                     "SCREENFUSE_SQLITE_BUSY_SECONDS": "SQLite only: the stack's warehouse is PostgreSQL"}
 
 
 def test_the_celery_stack_and_a_separate_warehouse_are_there():
@@ -95,7 +96,8 @@ def test_the_environment_names_every_variable_the_project_reads():
         read |= set(re.findall(r"environ(?:\.get)?[\[(]\"(SCREENFUSE_[A-Z_]+)\"", source))
         read |= set(re.findall(r"packaged_path\(\"(SCREENFUSE_[A-Z_]+)\"", source))
         read |= set(re.findall(r"_ENV = \"(SCREENFUSE_[A-Z_]+)\"", source))
-    assert {"SCREENFUSE_HOME", "SCREENFUSE_LANDING", "SCREENFUSE_POLICY"} <= read  # the scan finds them
+        read |= set(re.findall(r"seconds_from_env\(\"(SCREENFUSE_[A-Z_]+)\"", source))
+    assert {"SCREENFUSE_HOME", "SCREENFUSE_LANDING", "SCREENFUSE_POLICY", "SCREENFUSE_SETTLE_SECONDS"} <= read
     env = SERVICES["airflow-worker"]["environment"]
     missing = read - set(env) - set(PACKAGED_DEFAULTS)
     assert not missing, f"read by the project, not set by the stack: {sorted(missing)}"
