@@ -71,14 +71,3 @@ def test_no_quarantine_reason_carries_a_value_of_the_row(corpus_run):
     for value in ("张伟", "赵六", hostile_corpus.ID1, "4201061980", "HYPERLINK"):
         assert value not in reasons
 
-
-@pytest.mark.xfail(strict=True, reason="not built yet: an event time after the batch's interval is accepted")
-def test_a_future_event_time_is_quarantined(tmp_path, monkeypatch):
-    home = tmp_path / "data"
-    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
-    monkeypatch.delenv("SCREENFUSE_WAREHOUSE_URL", raising=False)
-    folder = home / "landing" / "checkpoint"
-    folder.mkdir(parents=True)
-    (folder / "future.csv").write_bytes(hostile_corpus.csv_text([hostile_corpus.row(检测时间="2030-01-01 08:00")]).encode())
-    schema.upgrade(engine_for(load_settings().warehouse_url))
-    assert run_batch(load_settings(), H1)["rows_quarantined"] == 1

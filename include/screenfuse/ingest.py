@@ -41,6 +41,10 @@ class StagedFile:
     mapped: pd.DataFrame | None = None  # read and mapped, not yet normalized (see normalize_files)
     row_numbers: np.ndarray | None = None  # the file's row numbers (1-based, blank rows skipped)
     raw_json: list[str] | None = None  # each row as sent
+    row_problems: np.ndarray | None = None  # why a row could not be read ('' = fine), from the reader
+
+
+READ_PROBLEM = "_read_problem"  # a column of the records of files with rows the reader could not read
 
 
 def discover_files(landing: Path, contract: FeedContract) -> list[Path]:
@@ -88,6 +92,8 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
     staged.mapped = mapped.reset_index(drop=True)
     staged.row_numbers = frame.index.to_numpy() + 1
     staged.raw_json = _json_rows(frame)
+    if table.row_problems is not None and (table.row_problems != "").any():
+        staged.row_problems = table.row_problems.to_numpy()
     return staged
 
 
@@ -107,7 +113,7 @@ def normalize_files(files: list[StagedFile], contract: FeedContract, gazetteer: 
             part = records.iloc[start:start + len(staged.mapped)].reset_index(drop=True)
             start += len(staged.mapped)
             staged.records = _with_origin(part, staged)
-            staged.mapped, staged.row_numbers, staged.raw_json = None, None, None
+            staged.mapped, staged.row_numbers, staged.raw_json, staged.row_problems = None, None, None, None
 
 
 def _normalized(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gazetteer) -> pd.DataFrame:
@@ -135,6 +141,8 @@ def _with_origin(records: pd.DataFrame, staged: StagedFile) -> pd.DataFrame:
     records.insert(0, "source_record_id", [source_record_id(staged.feed, staged.file_sha256, int(n))
                                            for n in records["row_number"]])
     records["raw_json"] = staged.raw_json
+    if staged.row_problems is not None:  # quarantined whatever else they hold (validate_feed)
+        records[READ_PROBLEM] = staged.row_problems
     return records
 
 
@@ -168,7 +176,7 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
     celsius = []
     for name in readings:
         value = nz.normalize_temperatures(col(name))
-        unreadable |= (nz.to_halfwidth(col(name)).str.strip() != "") & value.isna()
+        unreadable |= (nz.to_halfwidth(col(name)).str.strip() != "") & value.isna() & ~nz.said_no_fever(col(name))
         celsius.append(value)
         if name != "temperature":
             out[f"_{name}_celsius"] = value

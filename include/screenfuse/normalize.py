@@ -260,6 +260,17 @@ def _normalize_codes(values: pd.Series) -> pd.DataFrame:
                         index=values.index)
 
 
+# what a checkpoint writes instead of a number when it measured no fever: the row is a screening
+# like any other, with no temperature; any other word (发热, 高, 异常) stays unreadable, for a person
+# to look at, because it may mean a fever
+NO_FEVER_WORDS = frozenset({"正常", "体温正常", "无异常", "未见异常", "不发热", "无发热", "未发热", "normal"})
+
+
+def said_no_fever(values: pd.Series) -> pd.Series:
+    """True where the temperature cell holds a word for "measured, no fever" instead of a number."""
+    return to_halfwidth(values).str.strip().str.lower().isin(NO_FEVER_WORDS)
+
+
 def normalize_temperatures(values: pd.Series) -> pd.Series:
     """'36.5', '36.5℃', '37,3 °C' → float °C (NaN when missing or not a number)."""
     def parse(distinct: pd.Series) -> pd.Series:

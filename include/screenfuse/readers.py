@@ -6,6 +6,7 @@ would otherwise become float64 and lose digits.
 from __future__ import annotations
 
 import hashlib
+import csv
 import io
 import re
 import warnings
@@ -38,7 +39,8 @@ class TableRead:
     frame: pd.DataFrame
     blank_rows: int
     file_format: str  # csv | xlsx
-    encoding: str  # utf-8, utf-8-sig, gb18030, or xlsx
+    encoding: str  # utf-8, utf-8-sig, utf-16, gb18030, big5, or xlsx
+    row_problems: pd.Series | None = None  # per row of `frame`, why it cannot be read ('' = fine)
 
 
 def sha256_of(path: Path) -> str:
@@ -146,20 +148,47 @@ def read_table(path: Path) -> TableRead:
     text, encoding = decode_text(data)
     if "\x00" in text:  # NUL: no real value holds one, and PostgreSQL text cannot store it
         text = text.replace("\x00", "")
+    sep, problems = sniff_delimiter(text), None
     try:
         with warnings.catch_warnings():
             # a first row longer than the header would shift every value one column over (pandas
             # takes the extra field as the index) or drop the extra field: neither is acceptable
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False,
-                                sep=sniff_delimiter(text), index_col=False)
-    except pd.errors.ParserWarning:
-        raise UnreadableFile("not a readable CSV table (rows have more fields than the header: a delimiter "
-                             "inside an unquoted value?)") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise UnreadableFile(f"not a readable CSV table ({exc.__class__.__name__}: "
-                             f"{_parser_problem(exc)})") from None
-    return TableRead(*_tidy(frame), file_format="csv", encoding=encoding)
+                                sep=sep, index_col=False)
+    except (pd.errors.ParserWarning, pd.errors.ParserError) as exc:
+        if not isinstance(exc, pd.errors.ParserWarning) and "fields in line" not in str(exc):
+            raise UnreadableFile(f"not a readable CSV table ({exc.__class__.__name__}: {_parser_problem(exc)})") from None
+        frame, problems = _read_ragged(text, sep)
+    except pd.errors.EmptyDataError as exc:
+        raise UnreadableFile(f"not a readable CSV table ({exc.__class__.__name__}: {_parser_problem(exc)})") from None
+    frame, blank = _tidy(frame)
+    if problems is not None:
+        problems = problems.loc[frame.index]
+    return TableRead(frame, blank, file_format="csv", encoding=encoding, row_problems=problems)
+
+
+def _read_ragged(text: str, sep: str) -> tuple[pd.DataFrame, pd.Series]:
+    """A CSV whose rows do not all have the header's fields: the rows longer than the header are
+    kept for the record but cannot be read (their values would land in the wrong columns): each
+    gets a problem; shorter rows are padded with empty cells, as pandas pads them."""
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]  # pandas skips blank lines too
+    header, body = rows[0], rows[1:]
+    width = len(header)
+    problems = pd.Series([f"row has {len(r)} fields, the header {width}: a delimiter inside an unquoted value?"
+                          if len(r) > width else "" for r in body], dtype=object)
+    frame = pd.DataFrame([(r + [""] * width)[:width] for r in body], columns=_unique(header), dtype=str)
+    return frame, problems
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Repeated header names made unique as pandas does (姓名, 姓名.1)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        out.append(f"{name}.{seen[name]}" if name in seen else name)
+        seen[name] = seen.get(name, 0) + 1
+    return out
 
 
 def _parser_problem(exc: Exception) -> str:

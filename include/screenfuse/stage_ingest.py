@@ -16,7 +16,7 @@ from screenfuse import isolation, reporting, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contract
 from screenfuse.gazetteer import load_gazetteer
-from screenfuse.ingest import empty_records, normalize_files, read_file
+from screenfuse.ingest import READ_PROBLEM, empty_records, normalize_files, read_file
 from screenfuse.pipeline import batch_time, engine, guard, run_policy, state
 from screenfuse.records import RECORD_COLUMNS
 from screenfuse.validation import validate_rows
@@ -103,6 +103,12 @@ def _file_row(batch_id, feed, name, sha, status, reason="", file_format="", enco
             "unmapped_headers": "|".join(unmapped)}
 
 
+def local_batch_end(settings: Settings, batch_id: str, attempt: str | None = None) -> pd.Timestamp:
+    """The end of the batch's interval on the policy's clock, naive: the clock of the feeds' times."""
+    zone = run_policy(settings, batch_id, attempt).timezone
+    return pd.Timestamp(batch_time(batch_id)).tz_convert(zone).tz_localize(None)
+
+
 def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | None = None) -> dict:
     """Row-level GX suite: accepted rows go on, failing rows are quarantined with their reasons."""
     guard(settings, batch_id, attempt)
@@ -114,7 +120,10 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         staged = (_empty(ANSWER_INPUT_COLUMNS) if answers else _empty(RESULT_INPUT_COLUMNS) if results
                   else _empty(POINT_INPUT_COLUMNS) if reference else empty_records()).assign(reason="")
     else:
-        staged["reason"] = validate_rows(staged, contract)
+        staged["reason"] = validate_rows(staged, contract, latest=local_batch_end(settings, batch_id, attempt))
+        if READ_PROBLEM in staged:  # a row the reader could not read: its values are in the wrong columns
+            problem = staged[READ_PROBLEM].fillna("").astype(str)
+            staged["reason"] = problem.where(problem != "", staged["reason"])
     if answers:
         # an answer must name an item that exists and is still open, once per batch
         with engine(settings).begin() as conn:
