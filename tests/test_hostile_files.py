@@ -71,3 +71,26 @@ def test_no_quarantine_reason_carries_a_value_of_the_row(corpus_run):
     for value in ("张伟", "赵六", hostile_corpus.ID1, "4201061980", "HYPERLINK"):
         assert value not in reasons
 
+
+
+def test_a_hundred_thousand_rows_of_one_person_are_one_person_then_and_the_next_hour(tmp_path, monkeypatch, warehouses):
+    """One person screened 100,000 times (a test account, a commuter): one person, and the next
+    hour's records of that person (one the same, one with a new phone) join it. Before exact twins
+    (matching/twins.py), every blocking key of such a person was over the engine's limits and left
+    out: 100,000 persons. PostgreSQL: 5,000 rows (the same path, less time)."""
+    for kind, rows in (("sqlite", 100_000), ("postgresql", 5_000)):
+        home = tmp_path / kind / "data"
+        monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+        url = warehouses.new(kind)
+        monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+        folder = home / "landing" / "checkpoint"
+        folder.mkdir(parents=True)
+        same = [hostile_corpus.row(检测时间=f"2020-02-10 {8 + k % 12:02d}:{k % 60:02d}") for k in range(rows)]
+        (folder / "one person.csv").write_bytes(hostile_corpus.csv_text(same).encode())
+        schema.upgrade(engine_for(url))
+        first = run_batch(load_settings(), H1)
+        assert (first["rows_accepted"], first["persons"]) == (rows, 1)
+        later = [hostile_corpus.row(检测时间="2020-02-10 21:10"), hostile_corpus.row(检测时间="2020-02-10 21:20", 联系电话="13900000000")]
+        (folder / "next hour.csv").write_bytes(hostile_corpus.csv_text(later).encode())
+        second = run_batch(load_settings(), H1.replace(hour=14))
+        assert (second["rows_accepted"], second["persons"]) == (2, 1), kind

@@ -111,7 +111,10 @@ def test_household_shares_context_not_identity():
 
 
 def test_links_explain_themselves():
-    frame = zh({"record_id": "r1", "name": "张伟", "id_number": ID_A}, {"record_id": "r2", "name": "張偉", "id_number": ID_A})
+    # (a phone on one side: two records equal in every compared column are exact twins, joined
+    # before any pair is scored; see the twins test)
+    frame = zh({"record_id": "r1", "name": "张伟", "id_number": ID_A},
+               {"record_id": "r2", "name": "張偉", "id_number": ID_A, "phone": "13812345678"})
     link = dedupe(frame, preset("zh_person")).links.iloc[0]
     parts = json.loads(link["explanation"])
     assert parts["name"]["level"] == "exact" and parts["id_number"]["level"] == "exact"
@@ -237,3 +240,23 @@ def test_a_script_without_a_main_guard_runs_once_when_prepare_uses_workers(tmp_p
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert marker.read_text().splitlines() == ["run"]
+
+
+def test_a_thousand_exact_twins_are_one_person_without_a_thousand_squared_pairs():
+    # one person screened 3,000 times (a commuter, a daily-tested worker): every record the same;
+    # blocked as they are, every rule's block is over the budget and max_block_size and was left
+    # out, so the person came out as 3,000 persons
+    twins = [{"record_id": f"t{k:04d}", "name": "张伟", "id_number": ID_A, "phone": "13812345678"} for k in range(3000)]
+    other = {"record_id": "u", "name": "张伟", "id_number": ID_A, "phone": "13900000000"}  # not a twin: a new phone
+    result = dedupe(zh(*twins, other), preset("zh_person"))
+    assert result.clusters["person_id"].nunique() == 1
+    assert len(result.twins) == 2999 and set(result.twins["twin_of"]) == {"t0000"}
+    assert result.candidate_pairs < 10  # the first twin and the other record, not 4.5 million pairs
+
+
+def test_twins_need_an_identifier_and_a_reviewers_no_keeps_them_apart():
+    same_name = [{"record_id": f"n{k}", "name": "张伟"} for k in range(3)]  # a common name, nothing else
+    assert len(dedupe(zh(*same_name), preset("zh_person")).twins) == 0
+    pair = zh({"record_id": "a", "name": "张伟", "id_number": ID_A}, {"record_id": "b", "name": "张伟", "id_number": ID_A})
+    apart = dedupe(pair, preset("zh_person"), cannot_link=pd.DataFrame({"left_id": ["a"], "right_id": ["b"]}))
+    assert len(apart.twins) == 0 and apart.clusters["person_id"].nunique() == 2

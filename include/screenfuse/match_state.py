@@ -78,16 +78,29 @@ def term_counts(prepared: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame
 
 def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_records=()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(prepared records, their links) of what `seeds` (block_key, record_id of new records)
-    can touch: stored records sharing a key with a seed (keys shared by more records than the
-    engine would block together are left out, as the engine leaves them out), plus
-    `extra_records`, and every record of their persons."""
+    can touch: stored records sharing a key with a seed, plus `extra_records`, and every record of
+    their persons. A key shared by more records than the engine would block together is read as
+    one record per person holding it, when fewer persons than that hold it (one person screened a
+    thousand times: the engine joins such exact twins before blocking, matching/twins.py), else
+    left out, as the engine leaves it out."""
+    limit = int(settings.max_block_size)
     warehouse.load_keys(conn, "k_seed_keys", seeds[["block_key"]].astype({"block_key": "int64"}))
-    sharing = warehouse.query_frame(conn, f"""
-        SELECT DISTINCT mk.record_id FROM match_key mk
-        WHERE mk.block_key IN (SELECT block_key FROM k_seed_keys WHERE block_key IN (
-            SELECT block_key FROM match_key WHERE block_key IN (SELECT block_key FROM k_seed_keys)
-            GROUP BY block_key HAVING COUNT(*) < {int(settings.max_block_size)}))""")
+    sizes = warehouse.query_frame(conn, """
+        SELECT block_key, COUNT(*) AS records FROM match_key
+        WHERE block_key IN (SELECT block_key FROM k_seed_keys) GROUP BY block_key""")
+    small, big = sizes.loc[sizes["records"] < limit, ["block_key"]], sizes.loc[sizes["records"] >= limit, ["block_key"]]
+    warehouse.load_keys(conn, "k_small_keys", small.astype({"block_key": "int64"}))
+    sharing = warehouse.query_frame(conn, """
+        SELECT DISTINCT mk.record_id FROM match_key mk WHERE mk.block_key IN (SELECT block_key FROM k_small_keys)""")
     touched = pd.Index(sharing["record_id"]).union(pd.Index(list(extra_records)))
+    if len(big):
+        warehouse.load_keys(conn, "k_big_keys", big.astype({"block_key": "int64"}))
+        holders = warehouse.query_frame(conn, """
+            SELECT mk.block_key, MIN(mk.record_id) AS record_id FROM match_key mk
+            JOIN person_link l ON l.source_record_id = mk.record_id
+            WHERE mk.block_key IN (SELECT block_key FROM k_big_keys) GROUP BY mk.block_key, l.person_id""")
+        persons = holders.groupby("block_key")["record_id"].transform("size")
+        touched = touched.union(pd.Index(holders.loc[persons < limit, "record_id"]))
     warehouse.load_keys(conn, "k_touched", pd.DataFrame({"source_record_id": touched.astype(str)}))
     links = warehouse.query_frame(conn, """
         SELECT l.source_record_id, l.person_id FROM person_link l

@@ -58,6 +58,16 @@ def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = No
     ]).sort_values(["record_id", "match_weight"], ascending=[True, False]).drop_duplicates("record_id")
     links = result.clusters.merge(strongest, on="record_id", how="left")
     links["match_rule"] = np.where(links["match_weight"].notna(), "linked", "alone")
+    if len(result.twins):  # joined as an exact twin of an earlier record (matching/twins.py)
+        twin_of = map_by_key(links["record_id"], result.twins["record_id"], result.twins["twin_of"])
+        is_twin = twin_of.notna().to_numpy() & links["match_weight"].isna().to_numpy()
+        links.loc[is_twin, "match_rule"] = "twin"
+        links.loc[is_twin, "explanation"] = ('{"twin_of": "' + twin_of[is_twin].astype(str) + '"}').to_numpy()
+        counts = result.twins["twin_of"].value_counts()
+        twins = map_by_key(links["record_id"], counts.index, counts.to_numpy())
+        first = twins.notna().to_numpy() & links["match_weight"].isna().to_numpy()
+        links.loc[first, "match_rule"] = "twin"
+        links.loc[first, "explanation"] = ('{"twins": ' + twins[first].astype(int).astype(str) + "}").to_numpy()
     if new_ids is not None and prev is not None and len(prev):
         existing = is_in(links["record_id"], prev["record_id"]) & ~is_in(links["record_id"], new_ids)
         links.loc[existing & links["match_weight"].isna(), "match_rule"] = "kept"

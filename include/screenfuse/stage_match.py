@@ -137,6 +137,8 @@ def _keep_what_joined(settings: Settings, links: pd.DataFrame) -> pd.DataFrame:
     out = links.copy()
     for column in ("match_weight", "match_probability", "match_rule", "explanation"):
         kept = out.loc[moved, "source_record_id"].map(stored[column])
+        if column in ("match_weight", "match_probability"):  # NULL in the store (a twin, alone) reads as None
+            kept = pd.to_numeric(kept, errors="coerce")
         out.loc[moved, column] = kept.where(kept.notna(), out.loc[moved, column])
     return out
 

@@ -2,8 +2,9 @@
 that are killed, started twice, cut off from the database or blocked by readers; after each fault
 the retry must leave exactly what a clean run leaves (every table's content, and the outbox).
 
-Runs fork from this process, which has imported everything already, so a trial costs the batch,
-not the interpreter's start. The parent never holds a pooled database connection across a fork:
+Runs fork from this process, which has imported every stage (and Great Expectations) already, so a
+trial costs the batch, not the interpreter's start or the imports, and the kills spread over the
+stages' own work. The parent never holds a pooled database connection across a fork:
 it reads the warehouse through NullPool engines only.
 """
 from __future__ import annotations
@@ -18,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import great_expectations  # noqa: F401 - imported once here, not in every forked run
 import pytest
 import sqlalchemy as sa
 
 import warehouse_content as content
-from screenfuse import schema, warehouse
+from screenfuse import schema, stage_ingest, stage_match, stage_publish, warehouse  # noqa: F401
 from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
 from screenfuse.synthetic import generate

@@ -81,11 +81,14 @@ def _shares(estimates: list[int], budget: int) -> list[int]:
 
 
 def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None, cache: dict,
-               refine: bool = True) -> list[RulePlan]:
-    """Each rule's codes and figures; refined only when a budget is given and exceeded."""
+               refine: bool = True, skip: np.ndarray | None = None) -> list[RulePlan]:
+    """Each rule's codes and figures; refined only when a budget is given and exceeded. Records
+    in `skip` are in no block."""
     from screenfuse.matching.blocking import rule_codes
 
     codes = [rule_codes(columns, rule, cache) for rule in rules]
+    if skip is not None:
+        codes = [np.where(skip, -1, c) for c in codes]
     estimates = [_estimate(c, max_block_size) for c in codes]
     plans = [RulePlan(c, e, e) for c, e in zip(codes, estimates)]
     if not refine or budget is None or sum(estimates) <= budget:

@@ -95,20 +95,22 @@ def pairs_within_groups(codes: np.ndarray, max_block_size: int) -> tuple[np.ndar
 
 
 def candidate_pairs(data: "pd.DataFrame | Columns", rules, max_block_size: int,
-                    only_with: np.ndarray | None = None, budget: int | None = None) -> tuple[np.ndarray, np.ndarray, list[RuleStats]]:
+                    only_with: np.ndarray | None = None, budget: int | None = None,
+                    skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[RuleStats]]:
     """Union of all rules → unique (i, j) with i < j, and per-rule counts.
 
     `only_with` (boolean per record) keeps only pairs that involve at least one such record:
     incremental runs compare new records with each other and with existing ones, never old–old.
     `budget`: most candidate pairs the rules may make together (None: no limit); a batch run over
     it refines the rules whose blocks explode (adaptive_blocking.plan_rules).
+    `skip` (boolean per record): records left out of every block (exact twins, matching/twins.py).
     """
     from screenfuse.matching.adaptive_blocking import plan_rules
 
     columns = as_columns(data)
     n = len(columns)
     cache: dict = {}
-    plans = plan_rules(columns, rules, max_block_size, budget, cache, refine=only_with is None)
+    plans = plan_rules(columns, rules, max_block_size, budget, cache, refine=only_with is None, skip=skip)
     encoded, origin, counts, skipped = [], [], [], []
     for r, plan in enumerate(plans):
         left, right, big, big_records = pairs_within_groups(plan.codes, max_block_size)

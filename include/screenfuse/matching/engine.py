@@ -21,6 +21,7 @@ from screenfuse.matching.context import ContextFinding, detect_context
 from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability, train
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
 from screenfuse.matching.settings import MatchSettings, SettingsError
+from screenfuse.matching.twins import twin_representatives
 
 PAIR_COLUMNS = ["left_id", "right_id", "match_weight", "match_probability", "explanation"]
 
@@ -41,6 +42,7 @@ class DedupeResult:
     prior: float = 0.0  # the prior the pairs were scored with: the model's, for population_size records
     population_size: int = 0
     context: list = field(default_factory=list)  # ContextFinding per comparison (matching/context.py)
+    twins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["record_id", "twin_of"]))  # matching/twins.py
 
     @property
     def links(self) -> pd.DataFrame:
@@ -123,7 +125,9 @@ def budget(settings: MatchSettings, records: int) -> int:
 def _learn(frame: pd.DataFrame, settings: MatchSettings) -> Model:
     """A model learnt from `frame` (EM over its candidate pairs), whatever its size."""
     columns = Columns(frame)
-    left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size, budget=budget(settings, len(columns)))
+    spare = twin_representatives(columns, settings) != np.arange(len(columns))  # twins teach nothing twice
+    left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size, budget=budget(settings, len(columns)),
+                                     skip=spare if spare.any() else None)
     levels = comparison_levels(columns, settings, left, right)
     settings, _ = detect_context(columns, settings, left, right, levels)
     return train(columns, settings, levels, len(left))
@@ -243,13 +247,18 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     position = pd.Series(np.arange(n), index=text_index(ids))
     new_mask = is_in(ids, np.asarray(new_ids, dtype=object).astype(str)) if new_ids is not None else None
 
+    reviewed = (is_in(ids, np.r_[_as_text(cannot_link["left_id"]), _as_text(cannot_link["right_id"])])
+                if cannot_link is not None and len(cannot_link) else None)
+    twin = twin_representatives(columns, settings, keep_apart=reviewed)
+    spare = twin != np.arange(n)  # twins of an earlier record: joined to it, not blocked
     left, right, stats = candidate_pairs(columns, settings.blocking, settings.max_block_size, only_with=new_mask,
-                                         budget=budget(settings, n))
+                                         budget=budget(settings, n), skip=spare if spare.any() else None)
     clock.lap("block")
     levels = comparison_levels(columns, settings, left, right)
     clock.lap("compare")
     size = population.size if population else n
-    small = size < settings.min_records_to_train
+    # a batch of a few people's thousand records each has little to learn from: count them once
+    small = (size if population else n - int(spare.sum())) < settings.min_records_to_train
     source = source or ("given" if model is not None else "trained")
     if model is None and small:
         model = Model.fallback(settings.preset)
@@ -300,6 +309,9 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
         edge_left = np.r_[edge_left, pos_sorted[:-1][same]]
         edge_right = np.r_[edge_right, pos_sorted[1:][same]]
         edge_weight = np.r_[edge_weight, np.full(int(same.sum()), np.inf)]
+    if spare.any():  # exact twins (matching/twins.py) join their first record
+        edge_left, edge_right = np.r_[edge_left, twin[spare]], np.r_[edge_right, np.flatnonzero(spare)]
+        edge_weight = np.r_[edge_weight, np.full(int(spare.sum()), np.inf)]
     labels, used = cluster(n, edge_left, edge_right, edge_weight, distinct, forbidden)
     person_ids = assign_person_ids(ids, labels, previous, population.person_ids if population else None)
     clock.lap("cluster")
@@ -315,7 +327,8 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     explain = lambda rows: _pairs_frame(ids, left, right, total, prob, weights, levels, model, prior, rows)  # noqa: E731
     return DedupeResult(clusters, changes, model, stats, clock.timings, int(len(left)), linked_rows, review_rows, explain,
                         model_source=source, prior=prior, population_size=size,
-                        context=findings or [ContextFinding(c.column, c.role, "model", 0, 0.0, 0.0) for c in model.comparisons])
+                        context=findings or [ContextFinding(c.column, c.role, "model", 0, 0.0, 0.0) for c in model.comparisons],
+                        twins=pd.DataFrame({"record_id": ids[spare], "twin_of": ids[twin[spare]]}))
 
 
 def _pairs_frame(ids, left, right, total, prob, weights, levels, model: Model, prior: float, rows: np.ndarray) -> pd.DataFrame:
