@@ -30,7 +30,7 @@ class StagedFile:
     feed: str
     file_name: str
     file_sha256: str
-    status: str  # staged | zero_report (header only) | quarantined
+    status: str  # staged | zero_report (header only) | quarantined | held (schema drift: read again next run)
     reason: str = ""
     file_format: str = ""
     encoding: str = ""
@@ -83,7 +83,18 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
     staged.unmapped_headers = [c for c in frame.columns if c not in mapping]
     mapped = frame.rename(columns=mapping)[list(mapping.values())]
     problems = check_file(mapped, contract)
+    if problems and mapping and all(p.startswith("required column") for p in problems):
+        # a header the contract partly knows, with required columns missing: the unit's template
+        # changed (renamed columns). The file waits, read again every run, until the contract
+        # learns the new names or the unit resends (landing.take_files takes it again)
+        staged.status, staged.reason = "held", (
+            "schema drift: " + "; ".join(problems) + f" ({len(staged.unmapped_headers)} header(s) the contract does "
+            "not know, in ingest_file.unmapped_headers): the file waits and is read again every run; add the "
+            "new names as aliases in the feed contract (SCREENFUSE_CONTRACTS) or ask the unit to resend")
+        return staged
     if problems:
+        if not mapping:  # no header the contract knows: maybe no header at all, its first row data
+            staged.unmapped_headers = []
         staged.status, staged.reason = "quarantined", "; ".join(problems)
         return staged
     if frame.empty:  # the header and nothing else: the unit found nobody (零报告)

@@ -31,6 +31,10 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
         lines.append(f"{f.feed:<{WIDE}} {f.files:>5} {f.files_duplicate:>4} {f.files_quarantined:>9} "
                      f"{f.rows_read:>11} {f.rows_accepted:>9} {f.rows_quarantined:>12}")
     balanced = bool((feeds["rows_read"] == feeds["rows_accepted"] + feeds["rows_quarantined"]).all())
+    held = feeds[feeds["files_held"].fillna(0).astype(int) > 0]
+    if len(held):  # schema drift: read again every run until the contract knows the new names
+        lines.append("held for schema drift (runs that held a file; see ingest_file.reason): "
+                     + ", ".join(f"{f.feed} {int(f.files_held)}" for f in held.itertuples()))
     lines += [f"every row accounted for (read = accepted + quarantined): {'yes' if balanced else 'NO'}", "",
               f"persons resolved: {int(status.sum())}"]
     # labels and order of the configured policy; a status it no longer defines is listed after

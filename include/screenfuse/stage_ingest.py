@@ -74,7 +74,9 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
             quarantined.append(_file_quarantine(batch_id, feed, name, sha, staged.reason))
-        status = {"quarantined": "quarantined", "zero_report": "zero_report"}.get(staged.status, "loaded")
+        if staged.status == "held":  # stays in the landing folder; one quarantine row per run that held it
+            quarantined.append(_file_quarantine(batch_id, feed, name, sha, staged.reason, held=True))
+        status = {"quarantined": "quarantined", "zero_report": "zero_report", "held": "held"}.get(staged.status, "loaded")
         files.append(_file_row(batch_id, feed, name, sha, status, staged.reason, staged.file_format, staged.encoding,
                                staged.rows_read, staged.blank_rows, staged.unmapped_headers))
         if staged.mapped is not None:
@@ -86,12 +88,15 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
     stage.put(f"{feed}.staged", staged_rows)
     stage.put(f"{feed}.file_quarantine", pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS))
     stage.put_json(f"{feed}.files", files)
+    held = sum(f["status"] == "held" for f in files)
     return {"feed": feed, "files": len(files), "rows_staged": len(staged_rows),
-            "files_quarantined": len(quarantined), "files_duplicate": sum(f["status"] == "duplicate" for f in files)}
+            "files_quarantined": len(quarantined) - held, "files_held": held,
+            "files_duplicate": sum(f["status"] == "duplicate" for f in files)}
 
 
-def _file_quarantine(batch_id, feed, name, sha, reason) -> dict:
-    return {"quarantine_id": f"{feed}-{sha[:12]}-file", "batch_id": batch_id, "feed": feed, "file_name": name,
+def _file_quarantine(batch_id, feed, name, sha, reason, held: bool = False) -> dict:
+    key = f"{feed}-{sha[:12]}-held-{batch_id}" if held else f"{feed}-{sha[:12]}-file"
+    return {"quarantine_id": key, "batch_id": batch_id, "feed": feed, "file_name": name,
             "file_sha256": sha, "row_number": None, "level": "file", "reason": reason, "raw_json": None}
 
 
@@ -163,7 +168,7 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         if row["status"] == "loaded":
             row["rows_accepted"] = int(accepted_per_file.get(row["file_name"], 0))
             row["rows_quarantined"] = int(failed_per_file.get(row["file_name"], 0))
-        elif row["status"] == "quarantined":
+        elif row["status"] in ("quarantined", "held"):
             row["rows_quarantined"] = row["rows_read"]
         if row["rows_read"] != row["rows_accepted"] + row["rows_quarantined"]:
             raise ReconciliationError(f"{feed}/{row['file_name']}: rows read {row['rows_read']} != accepted "
