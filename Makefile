@@ -17,7 +17,7 @@ DEMO_CITY_LISTS ?= 60
 DEMO_PHARMACIES ?= 200
 DEMO_SELF_REPORTS ?= 150
 
-.PHONY: demo test test-faults-long ui clean venv airflow-home lock postgresql
+.PHONY: demo test test-faults-long ui clean venv airflow-home lock postgresql redis
 
 venv: $(BIN)/.installed
 
@@ -55,7 +55,7 @@ demo: venv airflow-home
 	$(BIN)/screenfuse retrain --dry-run
 	$(BIN)/screenfuse summary
 
-test: venv postgresql
+test: venv postgresql redis
 	$(BIN)/python -m pytest
 
 # The fault suite with more kill trials than `make test` runs (25 per database): the figures of
@@ -75,6 +75,16 @@ postgresql:
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
 	    || { echo "could not install PostgreSQL: install the postgresql package, or run SCREENFUSE_TEST_PG=0 make test"; exit 1; }
+
+# tests/test_celery_stack.py runs Airflow's Celery stack with local processes and a private
+# redis-server (the broker) from the system packages: installed like PostgreSQL when missing.
+# SCREENFUSE_TEST_PG=0 skips it (the stack test needs PostgreSQL too).
+redis:
+	@if [ "$${SCREENFUSE_TEST_PG:-1}" = 0 ] || command -v redis-server >/dev/null 2>&1; then exit 0; fi; \
+	echo "redis-server not found: installing the redis-server package"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } \
+	    || { echo "could not install redis-server: install the redis-server package, or run SCREENFUSE_TEST_PG=0 make test"; exit 1; }
 
 ui: venv airflow-home
 	$(BIN)/airflow standalone
