@@ -125,7 +125,10 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         staged = (_empty(ANSWER_INPUT_COLUMNS) if answers else _empty(RESULT_INPUT_COLUMNS) if results
                   else _empty(POINT_INPUT_COLUMNS) if reference else empty_records()).assign(reason="")
     else:
-        staged["reason"] = validate_rows(staged, contract, latest=local_batch_end(settings, batch_id, attempt))
+        # a person record dated after the batch is a wrong year or clock (its durations would count
+        # from it); a lab result is kept whatever its clock says: a positive must never wait on one
+        latest = local_batch_end(settings, batch_id, attempt) if contract.kind == "persons" else None
+        staged["reason"] = validate_rows(staged, contract, latest=latest)
         if READ_PROBLEM in staged:  # a row the reader could not read: its values are in the wrong columns
             problem = staged[READ_PROBLEM].fillna("").astype(str)
             staged["reason"] = problem.where(problem != "", staged["reason"])
