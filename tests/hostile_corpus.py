@@ -46,6 +46,22 @@ def only_id(**changes) -> list[str]:
     return row(联系电话="", 目的地="", **changes)
 
 
+def workbook(rows: list[list], title: str | None = None) -> bytes:
+    """An .xlsx as a unit's clerk makes it: optionally a title line above the header; cells as
+    given (an int or float is a number cell, as Excel keeps an ID typed into one)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    if title:
+        sheet.append([title])
+    for line in [HEADER, *rows]:
+        sheet.append(line)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 TRADITIONAL = [row(姓名="陳建國", 目的地="積玉橋街道和平大道100號", 身份证号=make_id("42010619750505123"), 处置措施="放行"),
                row(姓名="歐陽娜", 目的地="中華路街道", 身份证号=make_id("42010619850606123"))]
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
@@ -123,5 +139,15 @@ def cases() -> list[Case]:
              "loaded", accepted=1, quarantined=["event_time missing", "event_time more than a day after"]),
         Case("huge cell.csv", csv_text([row(目的地="积" * 200_000, 身份证号=make_id("42010619910303123"))]).encode(),
              "loaded", accepted=1),  # stored whole, on PostgreSQL too
+        Case("title line.csv", ("武昌区道口卡点登记表\n" + csv_text([row(身份证号=make_id("42010619940303123"))])).encode(),
+             "loaded", accepted=1),
+        Case("title lines padded.csv", ("武昌区道口卡点登记表,,,,,,,\n填报单位：南湖收费站,,,,,,,\n"
+                                        + csv_text([row(身份证号=make_id("42010619950303123"))])).encode("gbk"),
+             "loaded", accepted=1),
+        Case("title line.xlsx", workbook([row(身份证号=make_id("42010619960303123")),
+                                          only_id(身份证号=float(make_id("42010619970303123")[:17] + "0")),  # a number cell
+                                          row(身份证号=make_id("42010619980303123"), 目的地="=HYPERLINK(\"http://x.invalid\")")],
+                                         title="武昌区道口卡点登记表（2月10日）"),
+             "loaded", accepted=2, quarantined=["id_number unusable"]),
         Case("utf8~copy with another name.csv", base.encode(), "duplicate", reason="same content"),
     ]

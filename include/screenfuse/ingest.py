@@ -18,7 +18,7 @@ from screenfuse import documents, medicines
 from screenfuse import normalize as nz
 from screenfuse.contracts import FeedContract
 from screenfuse.gazetteer import Gazetteer
-from screenfuse.readers import UnreadableFile, read_table, sha256_of
+from screenfuse.readers import UnreadableFile, read_table, sha256_of, unique_names
 from screenfuse.records import IDENTITY_COLUMNS, FACT_COLUMNS, source_record_id
 from screenfuse.validation import check_file
 
@@ -76,8 +76,12 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
         staged.status, staged.reason = "quarantined", str(exc)
         return staged
     staged.file_format, staged.encoding = table.file_format, table.encoding
-    frame = table.frame
+    frame, problems_by_row = table.frame, table.row_problems
     staged.blank_rows = int(table.blank_rows)
+    frame, titles = _below_title_rows(frame, contract)
+    if titles:  # a title line (武昌区卡点登记表) above the header: not records, counted with the blank rows
+        staged.blank_rows += titles
+        problems_by_row = problems_by_row.iloc[titles:] if problems_by_row is not None else None
     staged.rows_read = len(frame)
     mapping = contract.header_map(list(frame.columns))
     staged.unmapped_headers = [c for c in frame.columns if c not in mapping]
@@ -103,9 +107,29 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
     staged.mapped = mapped.reset_index(drop=True)
     staged.row_numbers = frame.index.to_numpy() + 1
     staged.raw_json = _json_rows(frame)
-    if table.row_problems is not None and (table.row_problems != "").any():
-        staged.row_problems = table.row_problems.to_numpy()
+    if problems_by_row is not None and (problems_by_row != "").any():
+        staged.row_problems = problems_by_row.to_numpy()
     return staged
+
+
+TITLE_ROWS_SEARCHED = 10
+
+
+def _below_title_rows(frame: pd.DataFrame, contract: FeedContract) -> tuple[pd.DataFrame, int]:
+    """Government forms often carry a title, a unit and a date line above the header. When the
+    first row read as the header maps no required field, the header is the first of the next
+    rows that maps them all; the rows above it are dropped (returned: how many)."""
+    required = set(contract.required_fields)
+    if not required or required & set(contract.header_map(list(frame.columns)).values()):
+        return frame, 0
+    for k in range(min(TITLE_ROWS_SEARCHED, len(frame))):
+        header = [str(v).strip() for v in frame.iloc[k]]
+        if required <= set(contract.header_map(header).values()):
+            below = frame.iloc[k + 1:].copy()
+            below.columns = unique_names(header)
+            return below, k + 1
+    return frame, 0
+
 
 
 def normalize_files(files: list[StagedFile], contract: FeedContract, gazetteer: Gazetteer) -> None:

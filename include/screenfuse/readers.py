@@ -5,11 +5,12 @@ would otherwise become float64 and lose digits.
 """
 from __future__ import annotations
 
-import hashlib
 import csv
+import hashlib
 import io
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,23 +170,31 @@ def read_table(path: Path) -> TableRead:
 
 
 def _read_ragged(text: str, sep: str) -> tuple[pd.DataFrame, pd.Series]:
-    """A CSV whose rows do not all have the header's fields: the rows longer than the header are
-    kept for the record but cannot be read (their values would land in the wrong columns): each
-    gets a problem; shorter rows are padded with empty cells, as pandas pads them."""
+    """A CSV whose rows do not all have the header's fields. The width is the header's, or, when
+    the first line holds at most two cells (a bare title line above the header), the most common
+    row length: the title becomes a header of empty names and the caller finds the real header
+    below it (ingest._below_title_rows). Rows longer than the
+    width are kept for the record but cannot be read (their values would land in the wrong
+    columns): each gets a problem. Shorter rows are padded with empty cells, as pandas pads them."""
     rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]  # pandas skips blank lines too
     header, body = rows[0], rows[1:]
-    width = len(header)
+    common = Counter(len(r) for r in body).most_common(1)[0][0] if body else 0
+    title = sum(bool(c.strip()) for c in header) <= 2  # a title or unit line, not a header
+    width = max(len(header), common) if title else len(header)
     problems = pd.Series([f"row has {len(r)} fields, the header {width}: a delimiter inside an unquoted value?"
                           if len(r) > width else "" for r in body], dtype=object)
-    frame = pd.DataFrame([(r + [""] * width)[:width] for r in body], columns=_unique(header), dtype=str)
+    frame = pd.DataFrame([(r + [""] * width)[:width] for r in body], dtype=str,
+                         columns=unique_names(header + [""] * (width - len(header))))
     return frame, problems
 
 
-def _unique(names: list[str]) -> list[str]:
-    """Repeated header names made unique as pandas does (姓名, 姓名.1)."""
+def unique_names(names: list[str]) -> list[str]:
+    """Header cells made unique as pandas does: a repeated name gets .1, .2 (姓名, 姓名.1), an
+    empty one is 'Unnamed: <position>'."""
     seen: dict[str, int] = {}
     out = []
-    for name in names:
+    for position, name in enumerate(names):
+        name = name or f"Unnamed: {position}"
         out.append(f"{name}.{seen[name]}" if name in seen else name)
         seen[name] = seen.get(name, 0) + 1
     return out
