@@ -91,6 +91,15 @@ SELECT report_day, feed, expected, reported, late, silent, batch_id AS checked_i
        changed_batch_id AS last_changed_in_batch
 FROM zero_report_check;
 
+-- A unit's day delivered in more than one file (a corrected re-send, a second file of the day):
+-- every file's rows were added to the earlier ones, none replaced them (docs/reliability.md).
+CREATE VIEW v_resent_deliveries AS
+SELECT feed, unit_id, report_day, COUNT(*) AS files, MIN(file_name) AS first_file, MAX(file_name) AS last_file,
+       MIN(batch_id) AS first_batch, MAX(batch_id) AS last_batch, SUM(row_count) AS rows_added
+FROM unit_delivery
+GROUP BY feed, unit_id, report_day
+HAVING COUNT(*) > 1;
+
 -- Community risk levels as of the latest run, and over time (every run rates every community).
 CREATE VIEW v_community_risk AS
 SELECT street, community, risk_level, risk_label, risk_rank, persons, counts_json, actions, policy_version, batch_id

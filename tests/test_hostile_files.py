@@ -131,3 +131,28 @@ def test_a_file_with_renamed_columns_waits_and_is_read_once_the_contract_knows_t
         statuses = pd.read_sql("SELECT batch_id, status FROM ingest_file WHERE file_name = 'new template.csv' "
                                "ORDER BY batch_id", conn)["status"].tolist()
     assert statuses == ["held", "held", "loaded"]
+
+
+def test_a_corrected_resend_adds_to_the_units_day_and_the_warehouse_says_so(tmp_path, monkeypatch):
+    """南湖收费站 sends its day, then a corrected file for the same day an hour later: both files'
+    rows are accepted (a re-send adds, it does not replace), and v_resent_deliveries names the
+    unit's day with its two files and the rows added."""
+    home = tmp_path / "data"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    monkeypatch.delenv("SCREENFUSE_WAREHOUSE_URL", raising=False)
+    folder = home / "landing" / "checkpoint"
+    folder.mkdir(parents=True)
+    (folder / "南湖收费站_20200210.csv").write_bytes(
+        hostile_corpus.csv_text([hostile_corpus.ROW1, hostile_corpus.ROW2]).encode())
+    db = engine_for(load_settings().warehouse_url)
+    schema.upgrade(db)
+    run_batch(load_settings(), H1)
+    corrected = [hostile_corpus.row(体温="36.5"), hostile_corpus.ROW2]  # the first row's temperature corrected
+    (folder / "南湖收费站_20200210_更正.csv").write_bytes(hostile_corpus.csv_text(corrected).encode())
+    second = run_batch(load_settings(), H1.replace(hour=14))
+    assert second["rows_accepted"] == 2
+    with db.connect() as conn:
+        resent = pd.read_sql("SELECT * FROM v_resent_deliveries", conn)
+    assert resent[["feed", "unit_id", "report_day", "files", "rows_added"]].values.tolist() == [
+        ["checkpoint", "CP003", "2020-02-10", 2, 4]]
+    assert resent.loc[0, "last_file"] == "南湖收费站_20200210_更正.csv"

@@ -43,7 +43,7 @@ def test_upgrade_creates_the_baseline_and_the_views(warehouses, kind, monkeypatc
     assert f"→ {head} (" in capsys.readouterr().out
     schema.require_current(engine)
     views = set(sa.inspect(engine).get_view_names())
-    assert views == set(schema.view_names()) and len(views) == 31  # v_late_reports: 0009; v_contact_chain, v_contact_edges_unresolved: 0010; v_isolation_occupancy, v_isolation_missed_checks: 0011; v_arrivals_unplaced, v_city_list_categories
+    assert views == set(schema.view_names()) and len(views) == 32  # v_resent_deliveries: views.sql only; v_late_reports: 0009; v_contact_chain, v_contact_edges_unresolved: 0010; v_isolation_occupancy, v_isolation_missed_checks: 0011; v_arrivals_unplaced, v_city_list_categories
     with engine.connect() as conn:
         for view in views:  # every view answers on an empty warehouse (the local clock is one constant row)
             assert conn.execute(sa.text(f"SELECT COUNT(*) FROM {view}")).scalar() == (view == "v_local_clock"), view
@@ -52,7 +52,7 @@ def test_upgrade_creates_the_baseline_and_the_views(warehouses, kind, monkeypatc
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO match_model (model_id, preset, params_json) VALUES ('m', 'p', '{}')"))
     assert main(["db", "upgrade"]) == 0
-    assert f"{head} → {head} (already at the head); 31 views recreated" in capsys.readouterr().out
+    assert f"{head} → {head} (already at the head); 32 views recreated" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
     assert capsys.readouterr() == (f"{head}\n", "")
     with engine.connect() as conn:
