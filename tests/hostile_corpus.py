@@ -27,6 +27,7 @@ class Case:
     reason: str = ""  # a piece of the file's reason
     accepted: int = 0
     quarantined: list[str] = field(default_factory=list)  # a piece of each quarantined row's reason
+    encoding: str = ""  # the encoding the reader must find ('' = not checked)
 
 
 def csv_text(rows: list[list[str]], sep: str = ",", header: list[str] = HEADER) -> str:
@@ -149,5 +150,16 @@ def cases() -> list[Case]:
                                           row(身份证号=make_id("42010619980303123"), 目的地="=HYPERLINK(\"http://x.invalid\")")],
                                          title="武昌区道口卡点登记表（2月10日）"),
              "loaded", accepted=2, quarantined=["id_number unusable"]),
+        Case("ragged then unclosed quote.csv", (csv_text([ROW1]) + ",".join(row(目的地="积玉桥,一路2号")) + "\n"
+                                                + '南湖收费站,"2020-02-10 10:00,王五\n' + csv_text([ROW2] * 5, header=ROW2)).encode(),
+             "quarantined", reason="a quote is never closed"),  # not the later rows folded into one cell
+        Case("ragged huge cell.csv", (csv_text([row(目的地="积" * 200_000, 身份证号=make_id("42010619990303123"))])
+                                      + ",".join(row(目的地="积玉桥,一路2号")) + "\n").encode(),
+             "loaded", accepted=1, quarantined=["row has 9 fields"]),
+        Case("semicolons quoted header.csv", csv_text([row(身份证号=make_id("42010620000303123")) + ["无"]],
+                                                     sep=";", header=HEADER + ["备注(如有,请填)"]).encode(),
+             "loaded", accepted=1),
+        Case("gbk square metres.csv", csv_text([row(目的地="建设路100号3室㎡", 身份证号=make_id("42010620010303123"))]).encode("gbk"),
+             "loaded", accepted=1, encoding="gb18030"),
         Case("utf8~copy with another name.csv", base.encode(), "duplicate", reason="same content"),
     ]

@@ -97,16 +97,23 @@ class PostgresServer:
             done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
                              "-w", "-t", "60", "start")
             if done.returncode == 0:
+                self._options = options
                 return self
         log = self.log.read_text(errors="replace")[-800:] if self.log.exists() else ""
         raise PostgresUnavailable(f"pg_ctl start failed: {(done.stderr or done.stdout).strip()[-400:]} {log}")
 
-    def restart(self) -> None:
-        """Stop at once (connections cut, open transactions lost) and start again, same port."""
-        done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-m", "immediate",
-                         "-w", "-t", "60", "restart")
+    def halt(self) -> None:
+        """Stop at once, as a crash would: connections cut, open transactions lost, data kept."""
+        done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "-t", "60", "stop")
         if done.returncode != 0:
-            raise PostgresUnavailable(f"pg_ctl restart failed: {(done.stderr or done.stdout).strip()[-400:]}")
+            raise PostgresUnavailable(f"pg_ctl stop failed: {(done.stderr or done.stdout).strip()[-400:]}")
+
+    def resume(self) -> None:
+        """Start again after `halt`, on the same port."""
+        done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", self._options,
+                         "-w", "-t", "60", "start")
+        if done.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl start failed: {(done.stderr or done.stdout).strip()[-400:]}")
 
     def stop(self) -> None:
         if self.data.exists():

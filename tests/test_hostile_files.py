@@ -45,6 +45,8 @@ def test_each_hostile_file_ends_as_specified(corpus_run):
         got = files.loc[case.name]
         rows = quarantine[(quarantine["file_name"] == case.name) & (quarantine["level"] == "row")]
         outcome = (got["status"], int(got["rows_accepted"]), len(rows))
+        if case.encoding and got["encoding"] != case.encoding:
+            wrong.append(f"{case.name}: read as {got['encoding']}, want {case.encoding}")
         if outcome != (case.status, case.accepted, len(case.quarantined)) or case.reason not in got["reason"]:
             wrong.append(f"{case.name}: got {outcome} '{got['reason']}', want "
                          f"{(case.status, case.accepted, len(case.quarantined))} '{case.reason}'")

@@ -76,13 +76,17 @@ def term_counts(prepared: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
+BIG_KEY_ROWS = 20  # records of an oversized key read to find its persons, per max_block_size
+
+
 def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_records=()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(prepared records, their links) of what `seeds` (block_key, record_id of new records)
     can touch: stored records sharing a key with a seed, plus `extra_records`, and every record of
     their persons. A key shared by more records than the engine would block together is read as
     one record per person holding it, when fewer persons than that hold it (one person screened a
     thousand times: the engine joins such exact twins before blocking, matching/twins.py), else
-    left out, as the engine leaves it out."""
+    left out, as the engine leaves it out. Only the key's first BIG_KEY_ROWS × max_block_size
+    records are looked at: a key that many records share is one person's or a placeholder's."""
     limit = int(settings.max_block_size)
     warehouse.load_keys(conn, "k_seed_keys", seeds[["block_key"]].astype({"block_key": "int64"}))
     sizes = warehouse.query_frame(conn, """
@@ -93,14 +97,15 @@ def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_reco
     sharing = warehouse.query_frame(conn, """
         SELECT DISTINCT mk.record_id FROM match_key mk WHERE mk.block_key IN (SELECT block_key FROM k_small_keys)""")
     touched = pd.Index(sharing["record_id"]).union(pd.Index(list(extra_records)))
-    if len(big):
-        warehouse.load_keys(conn, "k_big_keys", big.astype({"block_key": "int64"}))
-        holders = warehouse.query_frame(conn, """
-            SELECT mk.block_key, MIN(mk.record_id) AS record_id FROM match_key mk
-            JOIN person_link l ON l.source_record_id = mk.record_id
-            WHERE mk.block_key IN (SELECT block_key FROM k_big_keys) GROUP BY mk.block_key, l.person_id""")
-        persons = holders.groupby("block_key")["record_id"].transform("size")
-        touched = touched.union(pd.Index(holders.loc[persons < limit, "record_id"]))
+    for key in big["block_key"].astype("int64"):  # few: an identifier repeated, a placeholder phone
+        # at most BIG_KEY_ROWS of the key's records: enough to see one person's thousands of twins,
+        # or that more than `limit` persons share it (a placeholder), without reading them all
+        holders = warehouse.query_frame(conn, f"""
+            SELECT l.person_id, MIN(k.record_id) AS record_id
+            FROM (SELECT record_id FROM match_key WHERE block_key = :key LIMIT {BIG_KEY_ROWS * limit}) k
+            JOIN person_link l ON l.source_record_id = k.record_id GROUP BY l.person_id""", key=int(key))
+        if len(holders) < limit:
+            touched = touched.union(pd.Index(holders["record_id"]))
     warehouse.load_keys(conn, "k_touched", pd.DataFrame({"source_record_id": touched.astype(str)}))
     links = warehouse.query_frame(conn, """
         SELECT l.source_record_id, l.person_id FROM person_link l

@@ -24,10 +24,11 @@ BINARY_MAGIC = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GI
                 b"Rar!": "a RAR archive", b"\x1f\x8b": "a gzip archive", b"7z\xbc\xaf": "a 7-Zip archive"}
 ZIP_MAGIC = b"PK\x03\x04"  # an .xlsx workbook is a zip archive
 DELIMITERS = (",", ";", "\t", "|")
+SNIFF_LINES = 12
 # characters that real Chinese names and addresses almost never hold, but Big5 bytes read as GBK
-# (or GBK read as Big5) are full of: kana, CJK compatibility, extension A, private use, hangul,
+# (or GBK read as Big5) are full of: kana, extension A, private use, hangul,
 # Greek/Cyrillic, circled and box-drawing symbols, half-width katakana
-_MISREAD = [(0x3040, 0x33FF), (0x3400, 0x4DBF), (0xE000, 0xF8FF), (0xAC00, 0xD7AF), (0x0370, 0x04FF),
+_MISREAD = [(0x3040, 0x30FF), (0x3400, 0x4DBF), (0xE000, 0xF8FF), (0xAC00, 0xD7AF), (0x0370, 0x04FF),
             (0x2460, 0x27BF), (0x2500, 0x257F), (0xFF61, 0xFF9F)]
 
 
@@ -101,13 +102,21 @@ def sniff_kind(data: bytes) -> str:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter of the header line: a comma, else whichever of ; tab | it holds most."""
-    header = text.split("\n", 1)[0]
-    counts = {d: header.count(d) for d in DELIMITERS}
-    if counts[","]:
-        return ","
-    best = max(DELIMITERS[1:], key=lambda d: counts[d])
-    return best if counts[best] else ","
+    """The delimiter that splits the first lines into the most lines of one width (more than one
+    field), the widest on a tie; a comma when none does. Parsed as CSV, so a delimiter inside a
+    quoted header ("体温(℃,耳温)") does not count, and a title line above the header is outvoted."""
+    sample = "\n".join(text.splitlines()[:SNIFF_LINES])
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            widths = [len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        except csv.Error:
+            continue
+        width, lines = Counter(widths).most_common(1)[0] if widths else (0, 0)
+        score = (lines, width) if width > 1 else (0, 0)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
 
 
 def excel_cell_text(value) -> str:
@@ -176,7 +185,12 @@ def _read_ragged(text: str, sep: str) -> tuple[pd.DataFrame, pd.Series]:
     below it (ingest._below_title_rows). Rows longer than the
     width are kept for the record but cannot be read (their values would land in the wrong
     columns): each gets a problem. Shorter rows are padded with empty cells, as pandas pads them."""
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]  # pandas skips blank lines too
+    csv.field_size_limit(2**31 - 1)  # a huge cell is a value like any other
+    try:  # strict: a quote never closed is an error, not every later line folded into one cell
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep, strict=True) if r]  # pandas skips blank lines
+    except csv.Error as exc:
+        problem = "a quote is never closed" if "end of data" in str(exc) or "EOF" in str(exc) else "malformed"
+        raise UnreadableFile(f"not a readable CSV table ({problem})") from None
     header, body = rows[0], rows[1:]
     common = Counter(len(r) for r in body).most_common(1)[0][0] if body else 0
     title = sum(bool(c.strip()) for c in header) <= 2  # a title or unit line, not a header

@@ -108,10 +108,21 @@ def _file_row(batch_id, feed, name, sha, status, reason="", file_format="", enco
             "unmapped_headers": "|".join(unmapped)}
 
 
-def local_batch_end(settings: Settings, batch_id: str, attempt: str | None = None) -> pd.Timestamp:
-    """The end of the batch's interval on the policy's clock, naive: the clock of the feeds' times."""
+def latest_event_times(settings: Settings, batch_id: str, feed: str, staged: pd.DataFrame,
+                       attempt: str | None = None) -> pd.Series:
+    """Per staged row, the latest event time it can honestly carry, naive on the policy's clock
+    (the feeds' clock): the later of the batch's interval end and its file's modification time. A
+    backfill or a catch-up after an outage takes files of later days in an early batch: their
+    rows are not from the future, their files say when they were written."""
     zone = run_policy(settings, batch_id, attempt).timezone
-    return pd.Timestamp(batch_time(batch_id)).tz_convert(zone).tz_localize(None)
+    end = pd.Timestamp(batch_time(batch_id)).tz_convert(zone).tz_localize(None)
+    with engine(settings).connect() as conn:
+        files = warehouse.query_frame(conn, "SELECT file_name, file_mtime_ns FROM batch_manifest "
+                                            "WHERE batch_id = :b AND feed = :f", b=batch_id, f=feed)
+    written = pd.to_datetime(pd.to_numeric(files["file_mtime_ns"], errors="coerce"), unit="ns", utc=True)
+    written = pd.Series(written.dt.tz_convert(zone).dt.tz_localize(None).to_numpy(), index=files["file_name"])
+    per_row = pd.Series(staged["file_name"].map(written).to_numpy(), index=staged.index)
+    return per_row.where(per_row > end, end)
 
 
 def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | None = None) -> dict:
@@ -125,9 +136,10 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         staged = (_empty(ANSWER_INPUT_COLUMNS) if answers else _empty(RESULT_INPUT_COLUMNS) if results
                   else _empty(POINT_INPUT_COLUMNS) if reference else empty_records()).assign(reason="")
     else:
-        # a person record dated after the batch is a wrong year or clock (its durations would count
-        # from it); a lab result is kept whatever its clock says: a positive must never wait on one
-        latest = local_batch_end(settings, batch_id, attempt) if contract.kind == "persons" else None
+        # a person record dated after its file was written and after the batch is a wrong year or
+        # clock (its durations would count from it); a lab result is kept whatever its clock says:
+        # a positive must never wait on one
+        latest = latest_event_times(settings, batch_id, feed, staged, attempt) if contract.kind == "persons" else None
         staged["reason"] = validate_rows(staged, contract, latest=latest)
         if READ_PROBLEM in staged:  # a row the reader could not read: its values are in the wrong columns
             problem = staged[READ_PROBLEM].fillna("").astype(str)

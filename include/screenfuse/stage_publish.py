@@ -253,23 +253,23 @@ def write_push_lists(settings: Settings, batch_id: str, attempt: str | None = No
     list and the daily zero-report checks of the batch); then its new items are marked pushed in
     this batch."""
     db, policy = engine(settings), run_policy(settings, batch_id, attempt)
-    items = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_push_list.sql", batch_id=batch_id),
-                                ["street", "community", "due_at", "person_id"])
-    tracing = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_police_tracing.sql", batch_id=batch_id),
-                                  ["street", "push_item_id"])
-    checks = warehouse.sort_rows(warehouse.read_frame(db, "queries/batch_silent_units.sql", batch_id=batch_id),
-                                 ["report_day", "feed", "state", "street", "unit_id"])
     final = settings.outbox / batch_id
-    remove_leftovers(final)
-    try:
+    read = lambda conn, query: warehouse.query_frame(conn, warehouse.sql_query(query), batch_id=batch_id)  # noqa: E731
+    with db.begin() as conn:
+        # one writer of a batch's outbox at a time (an Airflow retry beside its zombie shares the
+        # attempt), and none once a later start of the batch took it back: checked under the lock
+        warehouse.lock_for_publish(conn)
+        state(settings, batch_id, attempt).check(conn)
+        items = warehouse.sort_rows(read(conn, "queries/batch_push_list.sql"), ["street", "community", "due_at", "person_id"])
+        tracing = warehouse.sort_rows(read(conn, "queries/batch_police_tracing.sql"), ["street", "push_item_id"])
+        checks = warehouse.sort_rows(read(conn, "queries/batch_silent_units.sql"),
+                                     ["report_day", "feed", "state", "street", "unit_id"])
+        remove_leftovers(final)  # under the lock no other writer of this batch is alive: a killed one's
         with replacing_folder(final) as folder:  # the batch's lists appear whole, or not at all
             written = write_outbox(items, folder, policy)
             written += write_tracing_list(tracing, folder, policy.timezone)
             reports = write_zero_report(checks, folder)
-    except OSError:
-        with db.connect() as conn:  # another copy of the batch removed this one's folder: say so
-            state(settings, batch_id, attempt).check(conn)
-        raise
-    pushed = warehouse.execute(db, "publish/mark_pushed.sql", batch_id=batch_id)
+        pushed = sum(conn.execute(sa.text(statement.rstrip(";")), {"batch_id": batch_id}).rowcount or 0
+                     for statement in warehouse.sql_statements("publish/mark_pushed.sql"))
     return {"outbox": str(settings.outbox / batch_id), "files": len(written), "pushed": pushed,
             "lists": len(written) // 2, "traced": len(tracing), "zero_report_files": len(reports)}

@@ -148,10 +148,11 @@ def row_checks(contract: FeedContract) -> list[Check]:
 FUTURE_GRACE = pd.Timedelta(days=1)  # clocks and time zones of the sending units: a day of slack
 
 
-def validate_rows(records: pd.DataFrame, contract: FeedContract, latest: pd.Timestamp | None = None) -> pd.Series:
+def validate_rows(records: pd.DataFrame, contract: FeedContract, latest: "pd.Series | None" = None) -> pd.Series:
     """Row-level suite → quarantine reason per row ('' = accepted), aligned with `records`.
-    `latest`: the end of the batch's interval as a naive local time (the event times' clock); an
-    event later than it by more than FUTURE_GRACE is a wrong year or clock, not a screening."""
+    `latest`: per row, the latest event time it can carry, naive on the event times' clock
+    (stage_ingest.latest_event_times); an event later than it by more than FUTURE_GRACE is a wrong
+    year or clock, not a screening."""
     reasons = pd.Series("", index=records.index, dtype=object)
     if records.empty:
         return reasons
@@ -162,7 +163,8 @@ def validate_rows(records: pd.DataFrame, contract: FeedContract, latest: pd.Time
         import great_expectations as gx
 
         checks.append(Check(gx.expectations.ExpectColumnValuesToBeInSet(column="_event_time_future", value_set=[False]),
-                            "event_time more than a day after the batch's interval: a wrong year or clock?"))
+                            "event_time more than a day after its file was written and after the batch: a wrong "
+                            "year or clock?"))
     # only the columns the suite reads: the rest (raw and details JSON, names) cost GX copies
     used = {getattr(check.expectation, "column", None) for check in checks}
     columns = list(records.columns) if None in used else [c for c in records.columns if c in used]

@@ -33,7 +33,7 @@ def sql_query(relative: str) -> str:
     return statement.rstrip(";")
 
 
-SQLITE_BUSY_SECONDS = 30  # default of SCREENFUSE_SQLITE_BUSY_SECONDS
+SQLITE_BUSY_SECONDS = 30  # default of SCREENFUSE_SQLITE_BUSY_SECONDS (also PostgreSQL's wait for the publish lock)
 SQLITE_CACHE_MB = 128
 
 
@@ -45,8 +45,15 @@ class WarehouseUnavailable(RuntimeError):
 def _unavailable(context) -> None:
     """SQLAlchemy's handle_error hook: a lost or refused connection, or a SQLite write lock held
     past the busy timeout, becomes one clear line (no SQL, no bound values)."""
+    if context.is_pre_ping:  # the pool is checking a pooled connection: let it reconnect
+        return
     error = context.original_exception
     name = type(error).__name__
+    if getattr(error, "sqlstate", None) == "55P03":  # lock_not_available: lock_timeout passed
+        raise WarehouseUnavailable(
+            f"waited over {busy_seconds():g} s (SCREENFUSE_SQLITE_BUSY_SECONDS) for another run's publish lock on the "
+            "PostgreSQL warehouse: this step wrote nothing; run it again (Airflow retries it), and look for a "
+            "session holding a screenfuse transaction open (pg_stat_activity)") from None
     if context.is_disconnect or (name == "OperationalError" and type(error).__module__.startswith("psycopg")):
         raise WarehouseUnavailable(
             f"the warehouse database connection was lost or refused ({name}: "
@@ -316,6 +323,8 @@ UNDO_TABLES = {"person": ("person_id", "batch_id"), "person_link": ("source_reco
 def lock_for_publish(conn) -> None:
     """Serialize publishing: PostgreSQL takes a transaction lock, SQLite its write lock now."""
     if is_postgres(conn):
+        # a holder whose host died keeps its transaction open: wait as long as SQLite would, then say so
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(busy_seconds() * 1000)}ms'")
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(8411770)")  # screenfuse's publish lock
     else:
         conn.exec_driver_sql("DELETE FROM batch_undo WHERE 1 = 0")  # a write: SQLite holds the lock from here

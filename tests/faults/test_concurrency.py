@@ -83,18 +83,43 @@ def own_server():
 
 
 @pytest.mark.parametrize("stage", ["fuse_persons", "publish_warehouse"])
-def test_postgresql_restarted_mid_run_fails_the_run_clearly_and_the_retry_converges(own_server, tmp_path, stage):
+def test_postgresql_down_mid_run_stops_the_run_clearly_and_the_retry_converges(own_server, tmp_path, stage):
+    """The server crashes (immediate stop) once the run reaches `stage`, and comes back after the
+    run has ended: the run ends with the one-line connection message (unless it had finished),
+    the retry converges. A server that comes back between two transactions of a step costs
+    nothing: the pool checks a connection before use (pool_pre_ping) and reconnects."""
     name = own_server.create_database("restart")
     scenario = harness.build(tmp_path, own_server.url(name), "postgresql", own_server)
     run = scenario.start()
     deadline = time.monotonic() + 120
     while stage not in [s for _, s in run.stages()] and not run.done() and time.monotonic() < deadline:
         time.sleep(0.01)
-    own_server.restart()
-    code = run.wait()
-    print(f"\nrestart at {stage} (run at {run.last_stage()}): exit code {code}: {run.error()}")
-    assert code == harness.EXIT_UNAVAILABLE, run.error()
-    assert "connection was lost or refused" in run.error() and "Traceback" not in run.error()
+    own_server.halt()
+    try:
+        code = run.wait()
+    finally:
+        own_server.resume()
+    print(f"\nserver down at {stage} (run at {run.last_stage()}): exit code {code}: {run.error()}")
+    if run.last_stage() == "done":  # it finished before the server went: nothing to recover
+        assert code == 0, run.error()
+    else:
+        assert code == harness.EXIT_UNAVAILABLE, run.error()
+        assert "connection was lost or refused" in run.error() and "Traceback" not in run.error()
     retry = scenario.start()
     assert retry.wait() == 0, retry.error()
     assert scenario.compare() == (0, 0, True)
+
+
+def test_a_server_back_between_transactions_is_reconnected_without_a_failure(own_server, tmp_path):
+    """pool_pre_ping: a pooled connection cut by a restart is replaced at its next use."""
+    from screenfuse import warehouse
+
+    name = own_server.create_database("preping")
+    engine = warehouse.engine_for(own_server.url(name))
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    own_server.halt()
+    own_server.resume()
+    with engine.connect() as conn:  # the pooled connection is dead; the pool reconnects
+        assert conn.exec_driver_sql("SELECT 2").scalar() == 2
+    engine.dispose()

@@ -26,7 +26,7 @@ def cluster(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray,
     members = np.flatnonzero(np.isin(labels, bad))
     parent = {int(r): int(r) for r in members}
     keys = {int(r): [{d[r]} if d[r] else set() for d in distinct] for r in members}
-    partners: dict[int, set[int]] = {}
+    partners: dict[int, set[int]] = {}  # per group root: the records its members may not join
     for a, b in cannot_link:
         partners.setdefault(a, set()).add(b)
         partners.setdefault(b, set()).add(a)
@@ -46,11 +46,15 @@ def cluster(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray,
             continue
         if any(ka and kb and ka != kb for ka, kb in zip(keys[ra], keys[rb])):
             continue
-        if any(partners.get(x, set()) & groups[rb] for x in groups[ra]):
+        if ra in partners and not partners[ra].isdisjoint(groups[rb]):
             continue
+        if len(groups[ra]) < len(groups[rb]):  # the smaller group joins the larger: a person of
+            ra, rb = rb, ra                      # 100,000 exact twins stays linear, not quadratic
         parent[rb] = ra
         keys[ra] = [ka | kb for ka, kb in zip(keys[ra], keys[rb])]
         groups[ra] |= groups.pop(rb)
+        if rb in partners:
+            partners.setdefault(ra, set()).update(partners.pop(rb))
         used[e] = True
     offset = labels.max() + 1
     for r in members:
