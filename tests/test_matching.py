@@ -260,3 +260,16 @@ def test_twins_need_an_identifier_and_a_reviewers_no_keeps_them_apart():
     pair = zh({"record_id": "a", "name": "张伟", "id_number": ID_A}, {"record_id": "b", "name": "张伟", "id_number": ID_A})
     apart = dedupe(pair, preset("zh_person"), cannot_link=pd.DataFrame({"left_id": ["a"], "right_id": ["b"]}))
     assert len(apart.twins) == 0 and apart.clusters["person_id"].nunique() == 2
+
+
+def test_a_record_bridging_a_person_of_many_twins_and_another_id_never_joins_the_two():
+    # 5,000 twins of A and a relative B (another ID, same name and phone) bridged by a record
+    # with no ID: the component breaks the distinct-ID rule and is rebuilt edge by edge; A's
+    # twins stay one person, B stays apart (the rebuild merges the smaller group into the larger)
+    twins = [{"record_id": f"a{k:04d}", "name": "张伟", "id_number": ID_A, "phone": "13812345678",
+              "address": "积玉桥一路1号"} for k in range(5000)]
+    relative = {"record_id": "b", "name": "张伟", "id_number": ID_B, "phone": "13812345678", "address": "积玉桥一路1号"}
+    bridge = {"record_id": "x", "name": "张伟", "phone": "13812345678", "address": "积玉桥一路1号"}
+    clusters = dedupe(zh(*twins, relative, bridge), preset("zh_person")).clusters.set_index("record_id")["person_id"]
+    assert clusters[[f"a{k:04d}" for k in range(5000)]].nunique() == 1
+    assert clusters["b"] != clusters["a0000"]
