@@ -161,5 +161,7 @@ def cases() -> list[Case]:
              "loaded", accepted=1),
         Case("gbk square metres.csv", csv_text([row(目的地="建设路100号3室㎡", 身份证号=make_id("42010620010303123"))]).encode("gbk"),
              "loaded", accepted=1, encoding="gb18030"),
+        Case("卡点 '登记' (1)😷#%&;$.csv", csv_text([row(身份证号=make_id("42010620020303123"))]).encode(), "loaded",
+             accepted=1),  # a file name with spaces, quotes, an emoji and shell characters
         Case("utf8~copy with another name.csv", base.encode(), "duplicate", reason="same content"),
     ]
