@@ -59,7 +59,7 @@ test: venv postgresql redis
 	$(BIN)/python -m pytest
 
 # The fault suite with more kill trials than `make test` runs (25 per database): the figures of
-# docs/reliability.md. FAULT_TRIALS per database; about 7 s a trial on 2 cores.
+# docs/reliability.md. FAULT_TRIALS per database; about 5 s a trial on 2 cores.
 FAULT_TRIALS ?= 200
 test-faults-long: venv postgresql
 	SCREENFUSE_FAULT_TRIALS=$(FAULT_TRIALS) $(BIN)/python -m pytest tests/faults -s -q
