@@ -124,11 +124,11 @@ def test_a_bad_row_is_quarantined_with_its_reason(tmp_path):
     assert ms.result_rows(rows, "b").columns.tolist() == ms.RESULT_COLUMNS
 
 
-def test_a_results_file_without_the_result_column_is_quarantined_whole(tmp_path):
+def test_a_results_file_without_the_result_column_is_held_for_schema_drift(tmp_path):
     path = tmp_path / "实验室甲_20200515.csv"
     pd.DataFrame({"样本编号": ["S1"], "报告时间": ["2020-05-15 20:00"]}).to_csv(path, index=False)
     staged = stage_file(path, load_contract("mass_screening_result"), load_gazetteer())
-    assert staged.status == "quarantined" and "required column 'result'" in staged.reason
+    assert staged.status == "held" and "schema drift: required column 'result'" in staged.reason
 
 
 def test_sampling_rows_keep_the_tube_in_details_and_as_columns(tmp_path):

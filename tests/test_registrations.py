@@ -98,11 +98,11 @@ def test_a_pharmacy_file_is_read_categories_canonical_and_bad_rows_quarantined(t
     assert not any("刘洋" in r or "13900139001" in r for r in reasons)  # reasons never carry row values
 
 
-def test_a_pharmacy_file_without_the_category_column_is_quarantined_whole_and_a_header_only_file_is_a_zero_report(tmp_path):
+def test_a_pharmacy_file_without_the_category_column_is_held_and_a_header_only_file_is_a_zero_report(tmp_path):
     path = tmp_path / "一致药店南湖店_20200210.csv"
     path.write_bytes(pd.DataFrame([PHARMACY[:7]], columns=PHARMACY[:7]).to_csv(index=False).encode("utf-8"))
     staged = stage_file(path, load_contract("pharmacy"), load_gazetteer())
-    assert staged.status == "quarantined" and "medicine_category" in staged.reason
+    assert staged.status == "held" and "medicine_category" in staged.reason  # schema drift: read again next run
     path.write_bytes((",".join(PHARMACY) + "\n").encode("utf-8"))
     assert stage_file(path, load_contract("pharmacy"), load_gazetteer()).status == "zero_report"
 
