@@ -147,6 +147,8 @@ def _run(args) -> int:
 def _dedupe(args) -> int:
     import pandas as pd
 
+    from screenfuse.cell_safety import write_csv
+
     from screenfuse.matching import SettingsError, dedupe, load_settings_file, preset
     from screenfuse.zh_person import prepare
 
@@ -173,12 +175,12 @@ def _dedupe(args) -> int:
         print(f"input: {exc}", file=sys.stderr)
         return 2
     out = result.clusters.rename(columns={"record_id": settings.unique_id})
-    out.to_csv(args.out, index=False)
+    write_csv(out, args.out, encoding="utf-8")  # opened in Excel too: no cell it could run
     progress("write", None)
     if args.review:
-        result.review.to_csv(args.review, index=False)
+        write_csv(result.review, args.review, encoding="utf-8")
     if args.links:
-        result.links.to_csv(args.links, index=False)
+        write_csv(result.links, args.links, encoding="utf-8")
     if args.model_out:
         Path(args.model_out).write_text(result.model.to_json(), encoding="utf-8")
     print(f"{len(out)} records → {out['person_id'].nunique()} persons; {result.candidate_pairs} candidate pairs, "

@@ -32,6 +32,7 @@ import pandas as pd
 from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.localtime import EXCEL_FORMAT, LOCAL_FORMAT, labelled, to_local
 from screenfuse.policy import Policy
+from screenfuse.cell_safety import write_csv
 from screenfuse.xlsx import write_xlsx
 
 ITEM_COLUMNS = ["push_item_id", "batch_id", "created_batch_id", "street", "community", "person_id", "status", "measure",
@@ -180,7 +181,7 @@ def write_table(table: pd.DataFrame, folder: Path, name: str, sheet_name: str) -
     """A list as CSV (UTF-8 with BOM, opens in Excel; times as 2020-02-11 00:30) and XLSX (times
     as date-time cells)."""
     csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
-    csv_path.write_bytes(table.to_csv(index=False, date_format=LOCAL_FORMAT).encode("utf-8-sig"))
+    write_csv(table, csv_path, date_format=LOCAL_FORMAT)
     write_xlsx(table, xlsx_path, sheet_name=sheet_name, datetime_format=EXCEL_FORMAT)
     return [csv_path, xlsx_path]
 
@@ -279,6 +280,6 @@ def write_zero_report(silent: pd.DataFrame, folder: Path) -> list[Path]:
         rows["state"] = rows["state"].map(ZERO_REPORT_STATES)
         table = rows.reindex(columns=list(ZERO_REPORT_HEADERS)).rename(columns=ZERO_REPORT_HEADERS)
         path = folder / f"{'迟报' if later else '零报告日报'}_{str(day).replace('-', '')}.csv"
-        path.write_bytes(table.to_csv(index=False).encode("utf-8-sig"))
+        write_csv(table, path)
         written.append(path)
     return written

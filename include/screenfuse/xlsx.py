@@ -1,9 +1,9 @@
 """Write XLSX files whose bytes depend only on their content, and never with a live formula.
 
 openpyxl stamps the save time into docProps/core.xml and the zip entries; a file written twice
-would then get a new SHA-256 and be taken for a new delivery. We pin both. openpyxl also takes
-any text starting with '=' for a formula, which Excel would run on the reader's machine: such
-text (a name or address as typed) is written as text.
+would then get a new SHA-256 and be taken for a new delivery. We pin both. Text that could be
+read as a formula is written as marked text, and control characters a workbook cannot hold are
+dropped (screenfuse.cell_safety).
 """
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from screenfuse.cell_safety import for_xlsx, mark_formula_like
+
 FIXED_STAMP = "2020-01-01T00:00:00Z"
 
 
 def write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str = "Sheet1", datetime_format: str | None = None) -> None:
     """`datetime_format`: the Excel number format of date-time cells (pandas' own when None);
     date-times must be naive (Excel has no time zones: label the column instead)."""
+    frame = for_xlsx(frame)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name=sheet_name)
@@ -29,11 +32,7 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str = "Sheet1", date
                 if pd.api.types.is_datetime64_any_dtype(dtype):
                     for (cell,) in sheet.iter_rows(min_row=2, min_col=k + 1, max_col=k + 1):
                         cell.number_format = datetime_format
-        if _has_formula_text(frame):
-            for row in sheet.iter_rows():
-                for cell in row:
-                    if cell.data_type == "f":
-                        cell.data_type = "s"  # the text as typed, not a formula
+        mark_formula_like(sheet)
     source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
@@ -51,13 +50,3 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str = "Sheet1", date
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(out.getvalue())
 
-
-def _has_formula_text(frame: pd.DataFrame) -> bool:
-    """Whether a header or text cell starts with '=' (openpyxl would write it as a formula)."""
-    if any(str(c).startswith("=") for c in frame.columns):
-        return True
-    for k, dtype in enumerate(frame.dtypes):
-        if dtype == object or str(dtype).startswith("str"):
-            if any(isinstance(v, str) and v.startswith("=") for v in frame.iloc[:, k].tolist()):
-                return True
-    return False
