@@ -25,17 +25,21 @@ Tasks pass counts and names through XCom, never personal data. start_batch begin
 (its id in XCom): if another copy of the batch starts later (a retry beside a zombie task), this
 run's tasks stop at their next step and the other copy publishes (docs/reliability.md).
 Warehouse: Airflow connection `screenfuse_warehouse` if defined, else `SCREENFUSE_WAREHOUSE_URL`,
-else SQLite in `$SCREENFUSE_HOME`. Runs never create or alter tables: `screenfuse db upgrade`
+else SQLite in `$SCREENFUSE_HOME`; a connection set but unreadable stops the task (docs/security.md). Runs never create or alter tables: `screenfuse db upgrade`
 first (start_batch fails at once, without retries, when the warehouse is at another revision).
 """
 
 
 def _settings():
     from airflow.sdk import BaseHook
+    from airflow.sdk.configuration import conf
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from screenfuse.config import settings_from_connection
+    from screenfuse.config import WAREHOUSE_CONNECTION, settings_from_connection
 
-    return settings_from_connection(lambda: BaseHook.get_connection("screenfuse_warehouse").get_uri())
+    return settings_from_connection(lambda: BaseHook.get_connection(WAREHOUSE_CONNECTION).get_uri(),
+                                    not_defined=(AirflowNotFoundException,),
+                                    secrets_backend=conf.get("secrets", "backend", fallback=""))
 
 
 def _batch():

@@ -24,10 +24,14 @@ XCom carries figures only, never record ids or personal data.
 
 def _settings():
     from airflow.sdk import BaseHook
+    from airflow.sdk.configuration import conf
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from screenfuse.config import settings_from_connection
+    from screenfuse.config import WAREHOUSE_CONNECTION, settings_from_connection
 
-    return settings_from_connection(lambda: BaseHook.get_connection("screenfuse_warehouse").get_uri())
+    return settings_from_connection(lambda: BaseHook.get_connection(WAREHOUSE_CONNECTION).get_uri(),
+                                    not_defined=(AirflowNotFoundException,),
+                                    secrets_backend=conf.get("secrets", "backend", fallback=""))
 
 
 @dag(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from pg_server import PASSWORD, SUPERUSER
 from screenfuse import schema
-from screenfuse.config import load_settings, sqlalchemy_url
+from screenfuse.config import ConfigError, load_settings, safe_url, settings_from_connection, sqlalchemy_url
 from screenfuse.warehouse import engine_for
 
 DAG_FILE = Path(__file__).resolve().parents[1] / "dags" / "screenfuse_hourly.py"
@@ -68,3 +68,62 @@ def test_airflow_metadata_on_postgresql_has_its_async_driver(pg_server):
             await engine.dispose()
 
     assert asyncio.run(ask()) == 1
+
+
+def _dag_settings():
+    spec = importlib.util.spec_from_file_location("screenfuse_hourly_dag", DAG_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module._settings()
+
+
+def test_without_the_connection_the_task_uses_the_environment(monkeypatch, airflow_db, tmp_path):
+    monkeypatch.delenv("AIRFLOW_CONN_SCREENFUSE_WAREHOUSE", raising=False)
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", f"sqlite:///{tmp_path}/from-env.db")
+    assert _dag_settings().warehouse_url == f"sqlite:///{tmp_path}/from-env.db"
+
+
+def test_a_connection_that_cannot_be_read_stops_the_task_instead_of_writing_elsewhere(monkeypatch, airflow_db, tmp_path):
+    """A defined connection Airflow cannot read (here: broken JSON; in production a secrets
+    backend that is down) never falls back to SCREENFUSE_WAREHOUSE_URL or the local SQLite file,
+    and the error does not quote the connection (its password)."""
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", f"sqlite:///{tmp_path}/elsewhere.db")
+    monkeypatch.setenv("AIRFLOW_CONN_SCREENFUSE_WAREHOUSE",
+                       '{"conn_type": "postgres", "host": "db", "password": "s3cret-pw", "login": ')
+    with pytest.raises(ConfigError) as raised:
+        _dag_settings()
+    message = str(raised.value)
+    assert "AIRFLOW_CONN_SCREENFUSE_WAREHOUSE" in message and "could not read" in message
+    assert "s3cret" not in message and raised.value.__cause__ is None
+    assert not (tmp_path / "elsewhere.db").exists()
+
+
+def test_printed_urls_never_show_the_password():
+    assert "s3cret" not in safe_url("postgresql+psycopg://u:s3cret@db:5432/w")
+    assert safe_url("postgresql+psycopg://u:s3cret@db:5432/w").startswith("postgresql+psycopg://u:***@db")
+    assert "s3cret" not in safe_url("not a url s3cret://x")
+
+
+def test_a_connection_that_raises_is_named_without_its_secret():
+    def unreadable():
+        raise RuntimeError("backend said: password=s3cret-pw")
+
+    with pytest.raises(ConfigError) as raised:
+        settings_from_connection(unreadable, not_defined=(LookupError,))
+    assert "screenfuse_warehouse" in str(raised.value) and "RuntimeError" in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
+def test_with_a_secrets_backend_only_an_explicit_url_is_a_fallback(monkeypatch, tmp_path):
+    def not_found():
+        raise LookupError("screenfuse_warehouse isn't defined")
+
+    monkeypatch.delenv("AIRFLOW_CONN_SCREENFUSE_WAREHOUSE", raising=False)
+    monkeypatch.delenv("SCREENFUSE_WAREHOUSE_URL", raising=False)
+    backend = "airflow.providers.hashicorp.secrets.vault.VaultBackend"
+    with pytest.raises(ConfigError, match="VaultBackend.*SCREENFUSE_WAREHOUSE_URL"):
+        settings_from_connection(not_found, not_defined=(LookupError,), secrets_backend=backend)
+    assert settings_from_connection(not_found, not_defined=(LookupError,)).warehouse_url.endswith("warehouse.db")
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", f"sqlite:///{tmp_path}/chosen.db")
+    chosen = settings_from_connection(not_found, not_defined=(LookupError,), secrets_backend=backend)
+    assert chosen.warehouse_url == f"sqlite:///{tmp_path}/chosen.db"

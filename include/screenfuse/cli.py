@@ -259,7 +259,7 @@ def _evaluate(args) -> int:
 def _db(args) -> int:
     from screenfuse import schema
     from screenfuse.config import load_settings
-    from screenfuse.report import safe_url
+    from screenfuse.config import safe_url
     from screenfuse.warehouse import engine_for
 
     url = load_settings().warehouse_url

@@ -2,19 +2,23 @@
 
 SCREENFUSE_HOME          root of the data folders (default: <project>/data)
 SCREENFUSE_LANDING       landing folder with one sub-folder per feed (default: $SCREENFUSE_HOME/landing)
-SCREENFUSE_WAREHOUSE_URL any SQLAlchemy URL (default: SQLite at $SCREENFUSE_HOME/warehouse.db)
+SCREENFUSE_WAREHOUSE_URL any SQLAlchemy URL (default: SQLite at $SCREENFUSE_HOME/warehouse.db);
+                         in Airflow the connection `screenfuse_warehouse` wins when it is defined
 
 Durations (`seconds_from_env`): SCREENFUSE_SETTLE_SECONDS (landing.py), SCREENFUSE_SQLITE_BUSY_SECONDS
 (warehouse.py).
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = PROJECT_ROOT / "sql"
+WAREHOUSE_CONNECTION = "screenfuse_warehouse"  # the Airflow connection the DAGs read
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -78,15 +82,49 @@ def load_settings(warehouse_url: str | None = None) -> Settings:
     return Settings(home=home, landing=landing, warehouse_url=sqlalchemy_url(url))
 
 
-def settings_from_connection(connection_uri) -> Settings:
+def settings_from_connection(connection_uri, not_defined: tuple[type[BaseException], ...] = (),
+                             secrets_backend: str = "") -> Settings:
     """Settings for a task running in Airflow: `connection_uri()` (the URI of the connection
     `screenfuse_warehouse`, any type: a Postgres one from the UI works) if it gives one, else the
-    environment (a connection that is not defined raises)."""
+    environment. A task never writes to another warehouse than the one meant without a word:
+    Airflow reports a connection it could not read (bad JSON in AIRFLOW_CONN_SCREENFUSE_WAREHOUSE,
+    a secrets backend that is down) as not defined, so "not defined" (`not_defined`, Airflow's
+    AirflowNotFoundException) falls back only when no such variable is set and, with a secrets
+    backend configured, only to a SCREENFUSE_WAREHOUSE_URL set on purpose."""
+    variable = "AIRFLOW_CONN_" + WAREHOUSE_CONNECTION.upper()
+    source = f"Airflow connection {WAREHOUSE_CONNECTION}"
     try:
         url = connection_uri()
-    except Exception:  # connection not defined: fall back to the environment
-        url = None
-    return load_settings(url)
+    except not_defined:
+        url, explicit = None, os.environ.get("SCREENFUSE_WAREHOUSE_URL")
+        if os.environ.get(variable):
+            raise ConfigError(f"{variable} is set but Airflow could not read it (its reason is in the task log above): "
+                              "this task stops rather than write to another warehouse; fix the variable "
+                              "(a URI, or JSON with conn_type), or unset it to use SCREENFUSE_WAREHOUSE_URL") from None
+        if secrets_backend and not explicit:
+            raise ConfigError(f"the Airflow connection {WAREHOUSE_CONNECTION} was not found and a secrets backend "
+                              f"({secrets_backend.rsplit('.', 1)[-1]}) is configured: this task stops rather than "
+                              "write to the local SQLite file; define the connection, or set SCREENFUSE_WAREHOUSE_URL") from None
+        source = "SCREENFUSE_WAREHOUSE_URL" if explicit else "the default SQLite file"
+    except Exception as exc:  # its message may quote the secret: only its type is shown
+        raise ConfigError(
+            f"the Airflow connection {WAREHOUSE_CONNECTION} is defined but could not be read ({type(exc).__name__}): "
+            "this task stops rather than write to another warehouse; fix the connection (Admin > Connections, "
+            f"{variable} or the secrets backend), or delete it to use SCREENFUSE_WAREHOUSE_URL"
+        ) from None
+    settings = load_settings(url)
+    log.info("warehouse %s, from %s", safe_url(settings.warehouse_url), source)
+    return settings
+
+
+def safe_url(url: str) -> str:
+    """A URL without its password, fit for printing."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: nothing of it is shown
+        return "(a URL SQLAlchemy cannot read)"
 
 
 def sqlalchemy_url(url: str) -> str:

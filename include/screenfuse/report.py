@@ -5,7 +5,7 @@ import unicodedata
 
 from screenfuse import schema, warehouse
 from screenfuse.command_centre import command_centre_lines
-from screenfuse.config import Settings
+from screenfuse.config import Settings, safe_url
 from screenfuse.policy import configured_policy
 
 
@@ -99,10 +99,3 @@ def _pad(text: str, width: int) -> str:
     """Left-align text whose CJK characters take two columns in a terminal."""
     columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
     return text + " " * max(width - columns, 0)
-
-
-def safe_url(url: str) -> str:
-    """A URL without its password, fit for printing."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
