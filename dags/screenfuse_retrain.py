@@ -28,10 +28,12 @@ def _settings():
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     from screenfuse.config import WAREHOUSE_CONNECTION, settings_from_connection
+    from screenfuse.pseudonyms import KEY_CONNECTION
 
     return settings_from_connection(lambda: BaseHook.get_connection(WAREHOUSE_CONNECTION).get_uri(),
                                     not_defined=(AirflowNotFoundException,),
-                                    secrets_backend=conf.get("secrets", "backend", fallback=""))
+                                    secrets_backend=conf.get("secrets", "backend", fallback=""),
+                                    key_password=lambda: BaseHook.get_connection(KEY_CONNECTION).password)
 
 
 @dag(

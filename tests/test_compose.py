@@ -107,3 +107,13 @@ def _tracked() -> str:
     import subprocess
 
     return subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout
+
+
+def test_the_stack_sets_up_the_roles_and_bi_reads_only_the_analytics_layer():
+    script = "\n".join(SERVICES["airflow-init"]["command"])
+    assert script.index("screenfuse db upgrade") < script.index("screenfuse db roles")
+    roles = (ROOT / "deploy" / "warehouse" / "10-roles.sh").read_text(encoding="utf-8")
+    bi_grants = [line for line in roles.splitlines() if "screenfuse_bi" in line and line.startswith(("GRANT", "ALTER"))]
+    assert bi_grants and all("analytics" in line or "CONNECT ON DATABASE" in line for line in bi_grants)
+    for name in AIRFLOW:
+        assert "SCREENFUSE_PSEUDONYM_KEY" in SERVICES[name]["environment"]

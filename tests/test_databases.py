@@ -66,18 +66,24 @@ def play_the_loop(monkeypatch, home: Path, url: str) -> dict:
     run_batch(load_settings(), R3)
     engine = engine_for(url)
     inspector = sa.inspect(engine)
-    names = sorted(inspector.get_table_names()) + sorted(inspector.get_view_names())
+    names = sorted(inspector.get_table_names()) + sorted(v for v in inspector.get_view_names()
+                                                         if not v.startswith("analytics_"))
+    with engine.connect() as conn:  # the analytics layer: a schema on PostgreSQL, analytics_* views on SQLite
+        analytics = schema.analytics_view_names(conn)
     outbox = {str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest()
               for p in sorted((home / "outbox").rglob("*.csv"))}
     summary, _ = summary_text(load_settings())
     lines = [line for line in summary.splitlines() if str(home) not in line and "warehouse " not in line]
-    return {"tables": {name: content(engine, name) for name in names}, "outbox": outbox, "summary": lines}
+    tables = {name: content(engine, name) for name in names}
+    tables |= {name.replace(".", "_"): content(engine, name) for name in analytics}
+    return {"tables": tables, "outbox": outbox, "summary": lines}
 
 
 def test_the_same_feeds_give_the_same_warehouse_on_both_databases(warehouses, tmp_path, monkeypatch):
     lite = play_the_loop(monkeypatch, tmp_path / "sqlite", warehouses.new("sqlite"))
     pg = play_the_loop(monkeypatch, tmp_path / "postgresql", warehouses.new("postgresql"))
     assert set(lite["tables"]) == set(pg["tables"]) >= set(schema_columns()) | set(schema.view_names())
+    assert len([n for n in lite["tables"] if n.startswith("analytics_")]) >= 20
     for name in ("person", "source_record", "push_item", "push_feedback", "person_status", "community_risk",
                  "silent_unit", "v_person_timeline", "v_push_backlog"):
         assert lite["tables"][name][1] > 0, name  # the loop filled them: the comparison means something
@@ -133,17 +139,19 @@ def test_a_run_needs_only_read_write_rights_on_postgresql(pg_server, tmp_path, m
     import psycopg
 
     n = next(_names)
-    owner, rw, db = f"sf_owner_{n}", f"sf_rw_{n}", f"sf_rights_{n}"
+    owner, rw, bi, db = f"sf_owner_{n}", f"sf_rw_{n}", f"sf_bi_{n}", f"sf_rights_{n}"
 
     def named(statement: str) -> str:
-        statement = statement.replace("screenfuse_owner", owner).replace("screenfuse_rw", rw)
+        statement = statement.replace("screenfuse_owner", owner).replace("screenfuse_rw", rw).replace("screenfuse_bi", bi)
         statement = re.sub(r"\bscreenfuse\b", db, statement)
-        return statement.replace("'change-me-owner'", "'owner-pw'").replace("'change-me-rw'", "'rw-pw'")
+        return (statement.replace("'change-me-owner'", "'owner-pw'").replace("'change-me-rw'", "'rw-pw'")
+                .replace("'change-me-bi'", "'bi-pw'"))
 
     as_superuser, as_owner = doc_grants()
     assert any("ALTER DEFAULT PRIVILEGES" in s for s in as_owner)
     pg_server.admin(*map(named, as_superuser))
     owner_url, rw_url = pg_server.url(db, owner, "owner-pw"), pg_server.url(db, rw, "rw-pw")
+    bi_url = pg_server.url(db, bi, "bi-pw")
     try:
         with psycopg.connect(sa.make_url(owner_url).set(drivername="postgresql").render_as_string(False),
                              autocommit=True) as conn:
@@ -157,7 +165,7 @@ def test_a_run_needs_only_read_write_rights_on_postgresql(pg_server, tmp_path, m
         use(monkeypatch, home, rw_url)
         with engine_for(rw_url).connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
             conn.exec_driver_sql("CREATE TABLE sneaky (x INTEGER)")
-        with pytest.raises(sa.exc.ProgrammingError, match="must be owner"):
+        with pytest.raises(sa.exc.ProgrammingError, match="must be owner|permission denied for schema"):
             main(["db", "upgrade"])  # the r/w role cannot migrate
         first = run_batch(load_settings(), R1)
         assert first["persons"] > 0 and first["push_items"] > 0
@@ -169,11 +177,17 @@ def test_a_run_needs_only_read_write_rights_on_postgresql(pg_server, tmp_path, m
         with engine_for(rw_url).connect() as conn:
             assert conn.execute(sa.text("SELECT COUNT(*) FROM run_log")).scalar() == 2
             assert conn.execute(sa.text("SELECT COUNT(*) FROM v_push_list")).scalar() == first["push_items"]
+        with engine_for(bi_url).connect() as conn:  # BI: the analytics layer, recreated by the upgrade, and only it
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM analytics.person")).scalar() > 0
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM analytics.push_backlog")).scalar() > 0
+        for forbidden in ("SELECT id_number FROM person", "SELECT * FROM v_push_list", "SELECT 1 FROM source_record"):
+            with engine_for(bi_url).connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.exec_driver_sql(forbidden)
     finally:
-        for url in (owner_url, rw_url):
+        for url in (owner_url, rw_url, bi_url):
             engine_for(url).dispose()
         pg_server.admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", f"DROP ROLE IF EXISTS {rw}",
-                        f"DROP ROLE IF EXISTS {owner}")
+                        f"DROP ROLE IF EXISTS {bi}", f"DROP ROLE IF EXISTS {owner}")
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

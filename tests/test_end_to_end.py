@@ -1,4 +1,7 @@
 """The hourly DAG, run through Airflow on generated feeds plus bad files, against a real warehouse."""
+import contextlib
+import os
+import sys
 from datetime import date, datetime, timezone
 
 import pandas as pd
@@ -12,13 +15,33 @@ FIRST = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
 SECOND = datetime(2020, 2, 10, 14, tzinfo=timezone.utc)
 
 
-def run_dag(logical_date):
+@contextlib.contextmanager
+def output_into(path):
+    """Everything the process writes while inside (Python's streams and file descriptors 1 and 2,
+    whatever pytest set them to), appended to `path`: the task logs of a run through Airflow."""
+    sys.stdout.flush(), sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(path, "a", encoding="utf-8") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        os.dup2(sink.fileno(), 1), os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sink.flush()
+            os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
+def run_dag(logical_date, log=None):
     from airflow.dag_processing.dagbag import DagBag
 
     from screenfuse.config import PROJECT_ROOT
 
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "screenfuse_hourly.py")).get_dag("screenfuse_hourly")
-    return dag.test(logical_date=logical_date)
+    if log is None:
+        return dag.test(logical_date=logical_date)
+    with output_into(log):
+        return dag.test(logical_date=logical_date)
 
 
 def table(engine, name, where=""):
@@ -39,15 +62,16 @@ def scenario(airflow_db, warehouse_url, tmp_path_factory):
     (landing / "police" / "no_name.csv").write_bytes("派出所,登记时间,公民身份号码\n某派出所,2020-02-10 08:00,\n".encode("gbk"))
     assert main(["db", "upgrade"]) == 0
     engine = sa.create_engine(warehouse_url)
-    first = run_dag(FIRST)
+    log = tmp_path_factory.mktemp("e2e-logs") / "task-logs.txt"  # outside the data folder
+    first = run_dag(FIRST, log)
     snapshot = {name: table(engine, name) for name in ("person", "person_link", "source_record", "quarantine", "push_item",
                                                        "person_status")}
-    again = run_dag(FIRST)
+    again = run_dag(FIRST, log)
     # the next hour: one file delivered again under a new name, nothing else new
     src = sorted((landing / "police").glob("*派出所_*.csv"))[0]
     (landing / "police" / "resent.csv").write_bytes(src.read_bytes())
-    second = run_dag(SECOND)
-    yield {"home": home, "engine": engine, "runs": (first, again, second), "snapshot": snapshot}
+    second = run_dag(SECOND, log)
+    yield {"home": home, "engine": engine, "runs": (first, again, second), "snapshot": snapshot, "log": log}
     engine.dispose()
     mp.undo()
 
@@ -182,6 +206,38 @@ def test_no_personal_data_in_xcom(scenario):
     text = "\n".join(values)
     leaked = sum(1 for v in pd.concat([people["id_number"], people["phone"], people["name"]]) if v and v in text)
     assert leaked == 0  # a count, so a failure does not print the values
+
+
+RESTRICTED = ("landing", "outbox", "quarantine", "truth")  # inputs, the lists for the offices, quarantined files
+
+
+def test_no_personal_data_in_logs_reasons_reports_or_files_outside_the_restricted_stores(scenario):
+    """Every ID number, phone and name of the generated people is looked for in the task logs of
+    the three runs, the quarantine and file reasons (exception messages and GX results end
+    there), the run log, the run report (`screenfuse summary`) and every file under the data
+    folder but the restricted stores and the warehouse itself: none is found."""
+    from screenfuse.config import load_settings
+    from screenfuse.report import summary_text
+
+    people = pd.read_csv(scenario["home"] / "truth" / "people.csv", dtype=str)
+    numbers = [v for v in pd.concat([people["id_number"], people["phone"]]).dropna() if len(v) >= 7]
+    names = [v for v in people["name"].dropna() if len(v) >= 3]  # two characters also spell street and unit names
+    engine, home = scenario["engine"], scenario["home"]
+    files = table(engine, "ingest_file")
+    texts = {
+        "task logs": scenario["log"].read_text(encoding="utf-8", errors="replace"),
+        "quarantine reasons": "\n".join(table(engine, "quarantine")["reason"].fillna("")),
+        "file reasons": "\n".join(files["reason"].fillna("") + " " + files["unmapped_headers"].fillna("")),
+        "run log": table(engine, "run_log").to_csv(),
+        "summary": summary_text(load_settings())[0],
+    }
+    for path in sorted(home.rglob("*")):
+        inside = path.relative_to(home).parts
+        if path.is_file() and inside[0] not in RESTRICTED and not inside[0].startswith("warehouse.db"):
+            texts[str(path.relative_to(home))] = path.read_bytes().decode("utf-8", errors="replace")
+    assert len(texts["task logs"]) > 10_000 and "publish_warehouse" in texts["task logs"]  # the logs were caught
+    leaks = {where: sum(1 for v in numbers + names if v in text) for where, text in texts.items()}
+    assert {where: n for where, n in leaks.items() if n} == {}  # counts only: a failure prints no value
 
 
 THIRD = datetime(2020, 2, 10, 15, tzinfo=timezone.utc)

@@ -98,3 +98,36 @@ def test_answer_times_are_read_on_the_offices_local_clock():
     assert updates.loc["PIA", "answered_at"] == "2020-02-10T14:00:00Z"  # 22:00 in Beijing
     assert updates.loc["PIA", "answer_hours"] == 1.0 and updates.loc["PIA", "answered_late"] == 0
     assert updates.loc["PIB", "answered_late"] == 1  # 14:10 UTC, due 14:05
+
+
+OFFICES = ["中华路街道", "粮道街道", "区级清单"]
+
+
+def test_an_answer_counts_only_from_the_office_the_item_was_pushed_to():
+    """The answering office: the 街道 cell, else the office the file's name names. Another
+    office's answer, or one whose office cannot be told, is quarantined; the district answers any."""
+    frame = answers(*[(item, "已核实", "2020-02-10T14:00:00", "v") for item in ("PIA", "PIB", "PIE", "PIA", "PIB")])
+    frame["file_name"] = ["中华路街道_20200210_反馈.csv", "粮道街道_20200210_反馈.csv", "answers.csv",
+                          "区级清单_20200210_反馈.csv", "粮道_反馈.csv"]
+    frame["unit"] = ["", "", "", "", ""]
+    assert fb.answering_units(frame, OFFICES).tolist() == ["中华路街道", "粮道街道", "", "区级清单", "粮道街道"]
+    reasons = fb.check_answers(frame, ITEMS, OFFICES, district="区级清单")
+    assert reasons.tolist() == ["", fb.OTHER_STREET, fb.NO_UNIT, fb.TWICE, fb.OTHER_STREET]
+
+
+def test_the_unit_cell_wins_over_the_file_name_and_its_short_form_counts():
+    frame = answers(("PIA", "已核实", "2020-02-10T14:00:00", "v"), ("PIB", "已核实", "2020-02-10T14:00:00", "v"),
+                    ("PIE", "已核实", "2020-02-10T14:00:00", "v"))
+    frame["file_name"] = "中华路街道_20200210_反馈.csv"
+    frame["unit"] = ["中华路街道办事处", "粮道街道", "某某街道"]
+    assert fb.answering_units(frame, OFFICES).tolist() == ["中华路街道", "粮道街道", "某某街道"]
+    assert fb.check_answers(frame, ITEMS, OFFICES, district="区级清单").tolist() == ["", fb.OTHER_STREET,
+                                                                                    fb.OTHER_STREET]
+
+
+def test_a_refused_office_says_nothing_of_the_item():
+    """Another office's answer for a closed item is refused for being another office's, and the
+    item's own office can still answer it in the same batch."""
+    frame = answers(("PIA", "已核实", "2020-02-10T13:00:00", "v"), ("PIA", "已隔离", "2020-02-10T14:00:00", "v"))
+    frame["file_name"] = ["粮道街道_1.csv", "中华路街道_1.csv"]
+    assert fb.check_answers(frame, ITEMS, OFFICES, district="区级清单").tolist() == [fb.OTHER_STREET, ""]

@@ -164,3 +164,20 @@ def test_a_document_type_column_decides_the_type(tmp_path):
     assert records["id_number"].tolist() == ["G1234567", "0123456B", "", "ABC123456789012", "H12345678", ""]
     # a number 身份证 cannot be is set aside, not taken for another document; so is a number of no form
     assert records["id_status"].tolist() == ["document", "document", "set_aside", "document", "document", "set_aside"]
+
+
+def test_a_first_row_of_data_never_lands_in_unmapped_headers(tmp_path):
+    """No header row, and the first row's checkpoint is literally named 检测点 (an alias): the
+    other cells (name, ID, phone) are data, not headers the operator should see."""
+    path = tmp_path / "no_header.csv"
+    path.write_text(f"检测点,2020-02-10 08:00,张伟,{ID1},13812345678\n南湖收费站,2020-02-10 09:00,李娜,{ID2},13987654321\n",
+                    encoding="utf-8")
+    staged = stage(path)
+    assert staged.status == "quarantined"
+    assert staged.unmapped_headers == []
+
+
+def test_a_real_header_keeps_its_unknown_names_but_never_a_number(tmp_path):
+    rows = [dict(ROWS[0], 备用电话13812345678="x", 车辆颜色="白")]
+    staged = stage(write_csv(tmp_path / "extra.csv", rows))
+    assert staged.unmapped_headers == ["车辆颜色"]

@@ -21,8 +21,11 @@ OPEN = ["open", "pushed", "acknowledged", "escalated"]
 SILENT_HOSPITAL = "武汉大学人民医院发热门诊"
 
 
-def feedback_file(path, rows):
+def feedback_file(path, rows, streets):
+    """A district-wide answers file: each row names its street office (街道), as the check of the
+    answering office needs when the file's name names none."""
     frame = pd.DataFrame(rows, columns=["推送编号", "核查结果", "反馈时间", "核查人", "备注"])
+    frame.insert(0, "街道", [streets.get(row[0], "中华路街道") for row in rows])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(frame.to_csv(index=False).encode("utf-8-sig"))
 
@@ -73,6 +76,7 @@ def loop(airflow_db, warehouse_url, tmp_path_factory):
                           "身份证号": mover["id_number"], "手机号": mover["phone"]}])
     (landing / "community" / f"{target['street']}_20200210_补报.csv").write_bytes(
         move.to_csv(index=False).encode("utf-8"))
+    streets = dict(zip(items["push_item_id"], items["street"]))
     # 反馈时间 is Beijing time: 21:30 is 13:30 UTC, half an hour after the first run
     feedback_file(landing / "feedback" / "answers_20200210_1.csv", [
         [picked["done"]["push_item_id"], "已隔离", "2020-02-10 21:30", "核查员01", ""],
@@ -82,14 +86,14 @@ def loop(airflow_db, warehouse_url, tmp_path_factory):
         ["PI000000000000", "已核实", "2020-02-10 21:50", "核查员05", ""],
         [picked["done"]["push_item_id"], "已核实", "2020-02-10 21:55", "核查员01", "重复"],
         [picked["left"]["push_item_id"], "不清楚", "2020-02-10 21:55", "核查员04", ""],
-    ])
+    ], streets)
     runs["r2"] = run_dag(R2)
     after_r2 = {name: table(engine, name) for name in ("push_item", "person", "person_link", "match_cannot_link")}
     # answers for items answered or closed before: quarantined
     feedback_file(landing / "feedback" / "answers_20200210_2.csv", [
         [picked["done"]["push_item_id"], "已核实", "2020-02-10 22:30", "核查员01", ""],
         [picked["not_found"]["push_item_id"], "已核实", "2020-02-10 22:35", "核查员02", ""],
-    ])
+    ], streets)
     runs["r3"] = run_dag(R3)
     after_r3 = {name: table(engine, name) for name in ("push_item", "person_status", "person_link", "quarantine",
                                                        "silent_unit", "community_risk", "match_cannot_link")}

@@ -258,8 +258,7 @@ def _evaluate(args) -> int:
 
 def _db(args) -> int:
     from screenfuse import schema
-    from screenfuse.config import load_settings
-    from screenfuse.config import safe_url
+    from screenfuse.config import load_settings, safe_url
     from screenfuse.warehouse import engine_for
 
     url = load_settings().warehouse_url
@@ -271,11 +270,37 @@ def _db(args) -> int:
             print(f"warehouse at revision {state.label}, code expects {state.head}: {schema.UPGRADE_HINT}",
                   file=sys.stderr)
         return 0
+    if args.action == "roles":
+        from screenfuse.roles import RolesError, set_up_roles
+
+        try:
+            with engine.begin() as conn:
+                made = set_up_roles(conn, args.prefix, args.pipeline_role, args.analytics_role)
+        except RolesError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(f"warehouse {safe_url(url)}: {args.prefix}_district and {made['street_roles']} street office roles "
+              f"({args.prefix}_street_<code>), row-level security on {made['tables_with_row_security']} tables")
+        return 0
+    if args.action == "rekey":
+        from screenfuse.pseudonyms import KEY_VARIABLE, rekey
+
+        settings = load_settings()
+        if settings.pseudonym_key is None:
+            print(f"{KEY_VARIABLE} is not set: set it to the new key (secrets.token_hex(32)) and run again", file=sys.stderr)
+            return 2
+        schema.require_current(engine)
+        with engine.begin() as conn:
+            count = rekey(conn, settings.pseudonym_key)
+        print(f"warehouse {safe_url(url)}: pseudonyms and age bands of {count} persons written under the current key")
+        return 0
     before, after = schema.upgrade(engine)
     how = ("adopted (tables made before migrations) and upgraded" if before.unversioned
            else "already at the head" if before.current == after.current else "upgraded")
+    with engine.connect() as conn:
+        analytics = len(schema.analytics_view_names(conn))
     print(f"warehouse {safe_url(url)}: {before.name} → {after.name} ({how}); "
-          f"{len(schema.view_names())} views recreated")
+          f"{len(schema.view_names())} views and {analytics} analytics views recreated")
     return 0
 
 
@@ -374,9 +399,17 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--truth-column", help="the true-entity column in TRUTH (default: its other column)")
     ev.set_defaults(func=_evaluate)
 
-    db = sub.add_parser("db", help="warehouse schema: upgrade to the code's revision (migrations), or print the current one")
-    db.add_argument("action", choices=["upgrade", "current"],
-                    help="upgrade: create or migrate the tables, recreate the views; current: print the revision or 'empty'")
+    db = sub.add_parser("db", help="warehouse schema: upgrade to the code's revision (migrations), print the current "
+                                   "one, or rewrite the analytics pseudonyms under a new key")
+    db.add_argument("action", choices=["upgrade", "current", "rekey", "roles"],
+                    help="upgrade: create or migrate the tables, recreate the views; current: print the revision or "
+                         "'empty'; rekey: every person's pseudonyms under SCREENFUSE_PSEUDONYM_KEY (after rotating it); "
+                         "roles (PostgreSQL, as the owner with CREATEROLE or a superuser): the district and street "
+                         "office roles and row-level security (docs/security.md)")
+    db.add_argument("--prefix", default="screenfuse", help="roles: names start with it (default: screenfuse)")
+    db.add_argument("--pipeline-role", default="screenfuse_rw", help="roles: the runs' login role (default: screenfuse_rw)")
+    db.add_argument("--analytics-role", default="screenfuse_bi",
+                    help="roles: the BI tools' login role (default: screenfuse_bi)")
     db.set_defaults(func=_db)
 
     rt = sub.add_parser("retrain", help="learn a candidate model from the warehouse, compare it with the current one on "

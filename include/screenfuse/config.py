@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -30,10 +30,8 @@ class Settings:
     home: Path
     landing: Path
     warehouse_url: str
-
-    @property
-    def work(self) -> Path:
-        return self.home / "work"
+    # the analytics layer's HMAC key (screenfuse.pseudonyms); never printed, never stored
+    pseudonym_key: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def outbox(self) -> Path:
@@ -42,9 +40,6 @@ class Settings:
     @property
     def quarantine(self) -> Path:
         return self.home / "quarantine"
-
-    def batch_dir(self, batch_id: str) -> Path:
-        return self.work / batch_id
 
 
 def seconds_from_env(name: str, default: float) -> float:
@@ -79,18 +74,21 @@ def load_settings(warehouse_url: str | None = None) -> Settings:
             "SCREENFUSE_WAREHOUSE_URL is not a SQLAlchemy URL; use e.g. "
             "sqlite:////abs/path/warehouse.db or postgresql+psycopg://user:pass@host/db"
         )
-    return Settings(home=home, landing=landing, warehouse_url=sqlalchemy_url(url))
+    from screenfuse.pseudonyms import key_from_env
+
+    return Settings(home=home, landing=landing, warehouse_url=sqlalchemy_url(url), pseudonym_key=key_from_env())
 
 
 def settings_from_connection(connection_uri, not_defined: tuple[type[BaseException], ...] = (),
-                             secrets_backend: str = "") -> Settings:
+                             secrets_backend: str = "", key_password=None) -> Settings:
     """Settings for a task running in Airflow: `connection_uri()` (the URI of the connection
     `screenfuse_warehouse`, any type: a Postgres one from the UI works) if it gives one, else the
     environment. A task never writes to another warehouse than the one meant without a word:
     Airflow reports a connection it could not read (bad JSON in AIRFLOW_CONN_SCREENFUSE_WAREHOUSE,
     a secrets backend that is down) as not defined, so "not defined" (`not_defined`, Airflow's
     AirflowNotFoundException) falls back only when no such variable is set and, with a secrets
-    backend configured, only to a SCREENFUSE_WAREHOUSE_URL set on purpose."""
+    backend configured, only to a SCREENFUSE_WAREHOUSE_URL set on purpose. `key_password()`: the
+    password of the connection holding the pseudonym key, if any (screenfuse.pseudonyms)."""
     variable = "AIRFLOW_CONN_" + WAREHOUSE_CONNECTION.upper()
     source = f"Airflow connection {WAREHOUSE_CONNECTION}"
     try:
@@ -114,6 +112,12 @@ def settings_from_connection(connection_uri, not_defined: tuple[type[BaseExcepti
         ) from None
     settings = load_settings(url)
     log.info("warehouse %s, from %s", safe_url(settings.warehouse_url), source)
+    if key_password is not None:
+        from dataclasses import replace
+
+        from screenfuse.pseudonyms import key_for_task
+
+        settings = replace(settings, pseudonym_key=key_for_task(key_password, not_defined))
     return settings
 
 

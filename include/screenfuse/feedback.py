@@ -12,8 +12,12 @@ enter matching. What each result does to the item:
 | 已离开本辖区 | closed (`left_area`), or `rerouted` when the person's newest address is in another street | a rerouted person gets an item on the new street's list |
 | 非本人 | closed (`not_same_person`) | a permanent cannot-link between the item's records and the person's other records (when every record backs the item: between its first record and the others): the next run splits the person; each pair is also a `different` label (`match_label`, screenfuse.labels) |
 
-An answer for an unknown item, an item closed or answered before, or a second answer for the same
-item in one batch is quarantined with the reason. Pure functions (frames in, frames out).
+An answer counts only from the street office the item was pushed to (or the district, which
+answers its own list): the answering unit is the row's 街道 (反馈单位) cell, else the street office
+the file's name starts with or contains (`<街道>_<日期>_反馈.csv`, as the generator and the offices
+name them). An answer from another street office, or from a unit that cannot be told, is
+quarantined, as is an answer for an unknown item, an item closed or answered before, or a second
+answer for the same item in one batch. Pure functions (frames in, frames out).
 """
 from __future__ import annotations
 
@@ -35,6 +39,9 @@ TRACING_COLUMNS = ["trace_id", "batch_id", "push_item_id", "person_id", "street"
 CANNOT_LINK_COLUMNS = ["left_record_id", "right_record_id", "source", "batch_id", "push_item_id"]
 UNKNOWN, CLOSED, ANSWERED, TWICE = ("push item unknown", "push item already closed",
                                     "push item already answered", "push item answered again in this batch")
+OTHER_STREET = "push item belongs to another street office (answers count only from the office it was pushed to)"
+NO_UNIT = "answering street office unknown: fill 街道 or name the file <街道>_<日期>_反馈.csv"
+_OFFICE_WORDS = ("街道办事处", "街道办", "办事处", "街道")
 
 
 def normalize_answers(mapped: pd.DataFrame) -> pd.DataFrame:
@@ -50,19 +57,55 @@ def normalize_answers(mapped: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def check_answers(answers: pd.DataFrame, items_before: pd.DataFrame) -> pd.Series:
-    """Reason per answer ('' = it applies): the item must exist and be open, once per batch.
+def _stem(unit: str) -> str:
+    """A street office's name without the word for "office" (粮道街道办事处 → 粮道)."""
+    for word in _OFFICE_WORDS:
+        if unit.endswith(word) and len(unit) > len(word):
+            return unit[: -len(word)]
+    return unit
 
-    `answers`: push_item_id, event_time, file_name, row_number (rows GX accepted);
-    `items_before`: push_item_id, state (as before this batch, `queries/push_items_before.sql`)."""
+
+def answering_units(answers: pd.DataFrame, offices: list[str]) -> pd.Series:
+    """The office each answer comes from, as one of `offices` (the streets and the district
+    list), '' when it cannot be told: the row's unit cell, else the longest office name (or its
+    stem) in the file's name; a unit cell naming no known office is kept as written (it then
+    matches no item)."""
+    by_stem = {_stem(o): o for o in offices} | {o: o for o in offices}
+    names = sorted(by_stem, key=len, reverse=True)
+    cell = answers["unit"].fillna("").astype(str).str.strip() if "unit" in answers else pd.Series("", index=answers.index)
+    known = cell.map(lambda u: by_stem.get(u) or by_stem.get(_stem(u)) or u if u else "")
+
+    def from_file(name: str) -> str:
+        stem = str(name).rsplit("/", 1)[-1]
+        return next((by_stem[n] for n in names if n and n in stem), "")
+
+    files = answers["file_name"].fillna("").astype(str) if "file_name" in answers else pd.Series("", index=answers.index)
+    return known.where(known != "", files.map(from_file))
+
+
+def check_answers(answers: pd.DataFrame, items_before: pd.DataFrame, offices: list[str] | None = None,
+                  district: str = "") -> pd.Series:
+    """Reason per answer ('' = it applies): the item must exist and be open, once per batch, and
+    the answer come from the item's street office or from `district` (with `offices`, the names
+    `answering_units` recognises; None skips the check).
+
+    `answers`: push_item_id, event_time, file_name, row_number, unit (rows GX accepted);
+    `items_before`: push_item_id, state, street (as before this batch)."""
     reasons = pd.Series("", index=answers.index, dtype=object)
     if answers.empty:
         return reasons
+    if offices is not None:
+        unit = answering_units(answers, offices)
+        street = answers["push_item_id"].map(dict(zip(items_before["push_item_id"], items_before["street"]))
+                                             if len(items_before) else {})
+        reasons[street.notna() & (unit != street) & (unit != district)] = OTHER_STREET
+        reasons[unit == ""] = NO_UNIT
     state = dict(zip(items_before["push_item_id"], items_before["state"])) if len(items_before) else {}
     now = answers["push_item_id"].map(state)
     reasons[now.isna()] = UNKNOWN
-    reasons[now.eq("closed")] = CLOSED
-    reasons[now.isin(["done", "acknowledged"])] = ANSWERED
+    mine = reasons.isin(["", UNKNOWN])  # an answer from the wrong office says nothing of the item
+    reasons[mine & now.eq("closed")] = CLOSED
+    reasons[mine & now.isin(["done", "acknowledged"])] = ANSWERED
     ok = answers[reasons == ""].sort_values(["event_time", "file_name", "row_number"], kind="stable")
     reasons[ok.index[ok["push_item_id"].duplicated()]] = TWICE
     return reasons

@@ -6,6 +6,7 @@ results is the pipeline's job.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from json.encoder import encode_basestring
@@ -65,6 +66,25 @@ def stage_file(path: Path, contract: FeedContract, gazetteer: Gazetteer, sha256:
     return staged
 
 
+_PERSONAL_LOOKING = re.compile(r"[0-9０-９]{5}|@")
+
+
+def _is_header(columns, mapping: dict) -> bool:
+    """Whether the first row is a header: two or more of its cells, and at least as many as the
+    others, are names the contract knows (a row of data may hold one: a checkpoint named 检测点)."""
+    return len(mapping) >= max(2, len(columns) - len(mapping))
+
+
+def _header_names(columns, mapping: dict) -> list[str]:
+    """The headers the contract does not know, kept for the operator who adds aliases, only when
+    the row is a header: a first row of data (no header) would put a person's name, ID and phone
+    into ingest_file. A cell with a run of digits or an @ is never kept (an ID, a phone, an
+    e-mail in a header row)."""
+    if not _is_header(columns, mapping):
+        return []
+    return [str(c) for c in columns if c not in mapping and not _PERSONAL_LOOKING.search(str(c))]
+
+
 def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> StagedFile:
     """Read one file and map its headers; a file whose columns fail the file suite is quarantined
     whole, a header-only file is a zero report. The rows wait in `mapped` for `normalize_files`."""
@@ -84,10 +104,10 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
         problems_by_row = problems_by_row.iloc[titles:] if problems_by_row is not None else None
     staged.rows_read = len(frame)
     mapping = contract.header_map(list(frame.columns))
-    staged.unmapped_headers = [c for c in frame.columns if c not in mapping]
+    staged.unmapped_headers = _header_names(frame.columns, mapping)
     mapped = frame.rename(columns=mapping)[list(mapping.values())]
     problems = check_file(mapped, contract)
-    if problems and mapping and all(p.startswith("required column") for p in problems):
+    if problems and _is_header(frame.columns, mapping) and all(p.startswith("required column") for p in problems):
         # a header the contract partly knows, with required columns missing: the unit's template
         # changed (renamed columns). The file waits, read again every run, until the contract
         # learns the new names or the unit resends (landing.take_files takes it again)
@@ -97,8 +117,6 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
             "new names as aliases in the feed contract (SCREENFUSE_CONTRACTS) or ask the unit to resend")
         return staged
     if problems:
-        if not mapping:  # no header the contract knows: maybe no header at all, its first row data
-            staged.unmapped_headers = []
         staged.status, staged.reason = "quarantined", "; ".join(problems)
         return staged
     if frame.empty:  # the header and nothing else: the unit found nobody (零报告)

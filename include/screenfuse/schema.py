@@ -20,6 +20,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"
 BASELINE_SQL = "migrations/0001_baseline.sql"
 VIEWS_SQL = "views.sql"
+ANALYTICS_SQL = "analytics.sql"  # the analytics layer: BI's views without personal identifiers
+ANALYTICS_SCHEMA = "analytics"  # on PostgreSQL; on SQLite the views are named analytics_<name>
 UPGRADE_HINT = 'run "screenfuse db upgrade"'
 
 
@@ -161,15 +163,41 @@ def view_names() -> list[str]:
     return [m.group(1) for s in sql_statements(VIEWS_SQL) for m in [_VIEW.search(s)] if m]
 
 
+def analytics_prefix(conn: sa.Connection) -> str:
+    """How an analytics view's name starts: the schema on PostgreSQL, a prefix on SQLite."""
+    return f"{ANALYTICS_SCHEMA}." if conn.dialect.name == "postgresql" else f"{ANALYTICS_SCHEMA}_"
+
+
+def _analytics_statements(conn: sa.Connection) -> list[str]:
+    layer = analytics_prefix(conn)
+    return [s.replace("{layer}", layer) for s in sql_statements(ANALYTICS_SQL)]
+
+
+_ANALYTICS_VIEW = re.compile(r"^CREATE VIEW ([\w.]+)", re.M)
+
+
+def analytics_view_names(conn: sa.Connection) -> list[str]:
+    """The analytics layer's views as this database names them, in the order they are created."""
+    return [m.group(1) for s in _analytics_statements(conn) for m in [_ANALYTICS_VIEW.search(s)] if m]
+
+
 def drop_views(conn: sa.Connection) -> None:
-    """Drop every view of sql/views.sql (last created first), so revisions may alter the tables
-    under them (PostgreSQL refuses to drop or retype a column a view reads)."""
+    """Drop every view of sql/analytics.sql and sql/views.sql (last created first), so revisions
+    may alter the tables under them (PostgreSQL refuses to drop or retype a column a view reads)."""
+    if conn.dialect.name != "postgresql" or conn.exec_driver_sql(
+            f"SELECT 1 FROM pg_namespace WHERE nspname = '{ANALYTICS_SCHEMA}'").first():
+        for name in reversed(analytics_view_names(conn)):
+            conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
     for name in reversed(view_names()):
         conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
 
 
 def create_views(conn: sa.Connection) -> None:
     for statement in sql_statements(VIEWS_SQL):
+        conn.exec_driver_sql(statement.rstrip(";"))
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {ANALYTICS_SCHEMA}")
+    for statement in _analytics_statements(conn):
         conn.exec_driver_sql(statement.rstrip(";"))
 
 

@@ -15,7 +15,7 @@ from screenfuse import mass_screening as ms
 from screenfuse import isolation, reporting, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contract
-from screenfuse.gazetteer import load_gazetteer
+from screenfuse.gazetteer import DISTRICT_LIST, load_gazetteer
 from screenfuse.ingest import READ_PROBLEM, empty_records, normalize_files, read_file
 from screenfuse.pipeline import batch_time, engine, guard, run_policy, state
 from screenfuse.records import RECORD_COLUMNS
@@ -145,12 +145,14 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
             problem = staged[READ_PROBLEM].fillna("").astype(str)
             staged["reason"] = problem.where(problem != "", staged["reason"])
     if answers:
-        # an answer must name an item that exists and is still open, once per batch
+        # an answer must name an item that exists and is still open, once per batch, and come
+        # from the office the item was pushed to (or the district)
         with engine(settings).begin() as conn:
             items = warehouse.rows_by_keys(conn, "push_item", "push_item_id", staged["push_item_id"].dropna().astype(str),
                                            columns=ITEM_COLUMNS_READ)
         fine = staged["reason"] == ""
-        staged.loc[fine, "reason"] = fb.check_answers(staged[fine], items)
+        offices = [*load_gazetteer().streets, DISTRICT_LIST]
+        staged.loc[fine, "reason"] = fb.check_answers(staged[fine], items, offices, district=DISTRICT_LIST)
         accepted = staged[staged["reason"] == ""].rename(
             columns={"source_record_id": "answer_id", "event_time": "answered_at"}).assign(batch_id=batch_id)[
             fb.ANSWER_COLUMNS]

@@ -24,6 +24,7 @@ from screenfuse.gazetteer import load_gazetteer
 from screenfuse.ingest import empty_records
 from screenfuse.lifecycle import status_changes
 from screenfuse.matching import Model
+from screenfuse.pseudonyms import with_pseudonyms
 from screenfuse.pipeline import batch_time, engine, guard, iso, run_policy, state
 from screenfuse.records import RECORD_COLUMNS
 from screenfuse.resolve import SETTINGS, prepare_records, resolve_identities
@@ -244,6 +245,7 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
     persons["next_change_at"] = next_change(persons, stamp, policy)
     stay, missed = _isolation_checks(settings, records, links, persons, stamp, batch_id, policy)
     persons["next_change_at"] = isolation.next_deadline(persons["next_change_at"], persons, stay)
+    persons = with_pseudonyms(persons, settings.pseudonym_key, stamp)  # what the analytics layer shows
     gone = sorted(persons_before - set(persons["person_id"]))
     opens, closes = status_changes(persons, current, batch_id, stamp, policy)
     stage.put("persons", persons)

@@ -195,6 +195,12 @@ def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None
         import psycopg
 
         try:
+            if _row_security(conn, table):  # COPY FROM refuses a table under row-level security
+                marks = ", ".join("%s" for _ in columns)
+                with raw.cursor() as cursor:
+                    for rows in chunks:
+                        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(rows))
+                return len(frame)
             with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for rows in chunks:
                     for row in rows:
@@ -208,6 +214,12 @@ def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None
         for rows in chunks:
             raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
     return len(frame)
+
+
+def _row_security(conn, table: str) -> bool:
+    """Whether a PostgreSQL table has row-level security on (`screenfuse db roles`)."""
+    return bool(conn.exec_driver_sql("SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass(%(t)s)",
+                                     {"t": table}).scalar())
 
 
 _COLUMNS_CACHE: dict = {}
