@@ -304,6 +304,24 @@ def _db(args) -> int:
     return 0
 
 
+def _retention(args) -> int:
+    from screenfuse.config import load_settings
+    from screenfuse.retention import run_retention
+
+    now = datetime.fromisoformat(args.now.replace("Z", "+00:00")) if args.now else None
+    if now is not None and now.tzinfo is None:
+        print("--now needs a time zone, e.g. 2020-03-20T00:00:00Z", file=sys.stderr)
+        return 2
+    run = run_retention(load_settings(), now)
+    if run is None:
+        print("the policy has no retention section: personal data is kept")
+        return 0
+    print(f"retention: data of {run['persons']} persons ({run['source_records']} records) older than "
+          f"{run['cutoff']} removed; {run['landing_files']} landing files and {run['folders']} folders deleted; "
+          f"{run['quarantine_rows']} quarantined rows and {run['answer_rows']} answers cleared")
+    return 0
+
+
 def _summary(args) -> int:
     from screenfuse.config import load_settings
     from screenfuse.report import summary_text
@@ -411,6 +429,11 @@ def main(argv: list[str] | None = None) -> int:
     db.add_argument("--analytics-role", default="screenfuse_bi",
                     help="roles: the BI tools' login role (default: screenfuse_bi)")
     db.set_defaults(func=_db)
+
+    rn = sub.add_parser("retention", help="remove personal data the policy no longer keeps (retention."
+                                          "days_after_last_measure) from the warehouse and the data folder")
+    rn.add_argument("--now", help="the time to count from (UTC ISO, default: now); e.g. to test a policy")
+    rn.set_defaults(func=_retention)
 
     rt = sub.add_parser("retrain", help="learn a candidate model from the warehouse, compare it with the current one on "
                                         "the labels; record it (promoted only with --promote, if no worse)")

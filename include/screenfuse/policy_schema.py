@@ -167,6 +167,10 @@ class MassScreeningSpec(StrictModel):
     result_due_hours: Number(1, 24 * 14, "hours")
 
 
+class RetentionSpec(StrictModel):
+    days_after_last_measure: Number(1, 3650, "days")
+
+
 class PolicyFile(StrictModel):
     """The whole file. Validate with context={"feeds": [...]}, the feed names rules may use."""
 
@@ -190,6 +194,7 @@ class PolicyFile(StrictModel):
     terminal: ListOf(Any, allow_empty=True) = ()
     counts_from: NamedMapping(Any, "status") = None
     mass_screening: MassScreeningSpec = None
+    retention: RetentionSpec = None  # how long personal data is kept (screenfuse.retention)
     severity: SeveritySpec = None
     contacts: ContactsSpec = None
     release: NamedMapping(ReleaseSpec, "status") = None
@@ -390,6 +395,7 @@ class PolicyFile(StrictModel):
             terminal=self.terminal,
             counts_from=_Frozen(self.counts_from or {}),
             result_due_hours=float(self.mass_screening.result_due_hours) if self.mass_screening else None,
+            retention_days=float(self.retention.days_after_last_measure) if self.retention else None,
             release=tuple(Release(status, spec.after_days, spec.negative_tests,
                                   tuple(_Frozen(when.given()) for when in spec.negative), spec.then,
                                   spec.waiting_measure) for status, spec in (self.release or {}).items()),

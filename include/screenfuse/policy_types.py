@@ -193,6 +193,7 @@ class Policy:
     city_lists: Any = None  # policy_city_lists.CityLists: the city's categories → statuses (seed 002 l.34)
     result_due_hours: float | None = None  # mass screening: a sample without a result this long after sampling is overdue
     isolation: Isolation | None = None  # isolation points: the daily check's deadline, what ends a stay
+    retention_days: float | None = None  # personal data kept this long after a person's last measure ended (None: kept)
     source: str = field(default="", compare=False)  # where it was loaded from
     sha256: str = field(default="", compare=False)  # of the file, for an edit whose version was not bumped
 

@@ -1,0 +1,124 @@
+"""Retention: personal data is kept only as long as the policy says.
+
+A person whose last change (`person.as_of`: a record, a status, a measure ending) is older than
+`retention.days_after_last_measure` and who has no measure now is retired: its name, ID number,
+phone, address, birth date and pseudonyms are removed from `person`, its source records keep
+only what is not personal (feed, unit, times, statuses, street and community), its matching
+state goes (no later record is compared with it). Its person id, statuses, push items and counts
+stay, so the figures do not change. Raw rows older than the same cutoff go too: quarantined
+rows' and answers' `raw_json`, staged work of batches that never finished, the landing files
+taken by older batches, and the quarantine copies and push lists of older batches. What was
+removed is counted in `retention_run` (counts, never the data).
+
+Read by index (`ix_person_retention`: retired_at, as_of); run daily, not hourly.
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import sqlalchemy as sa
+
+from screenfuse import match_state, warehouse
+from screenfuse.config import Settings
+from screenfuse.pipeline import batch_id_for, iso
+
+PERSON_COLUMNS = ("name", "id_number", "birth_date", "phone", "address", "id_pseudonym", "phone_pseudonym")
+RECORD_COLUMNS = ("name", "name_pinyin", "id_number", "birth_date", "region_code", "phone", "phone2", "address",
+                  "contact_of_name", "contact_of_id", "details_json", "raw_json")
+FILES_TAKEN = ("loaded", "duplicate", "quarantined", "zero_report")  # not `held`: such a file still waits
+
+
+def retire(settings: Settings, engine: sa.Engine, days: float, now: datetime) -> dict:
+    """Remove what is older than `days` before `now`, in one transaction under the publish lock
+    (an hourly run never sees half of it); then the files. Returns the counts it recorded."""
+    from screenfuse.resolve import SETTINGS
+
+    cutoff = now.astimezone(timezone.utc) - timedelta(days=days)
+    cut, cut_batch = iso(cutoff), batch_id_for(cutoff)
+    counts = {}
+    with engine.begin() as conn:
+        warehouse.lock_for_publish(conn)
+        persons = warehouse.query_frame(
+            conn, "SELECT person_id FROM person WHERE retired_at IS NULL AND as_of < :cut "
+                  "AND (measure IS NULL OR measure = '')", cut=cut)["person_id"]
+        records = warehouse.rows_by_keys(conn, "person_link", "person_id", persons, columns="source_record_id")
+        record_ids = records["source_record_id"]
+        counts["persons"] = _blank(conn, "person", "person_id", persons, PERSON_COLUMNS, retired_at=iso(now))
+        counts["source_records"] = _blank(conn, "source_record", "source_record_id", record_ids, RECORD_COLUMNS)
+        before = _count(conn, "match_record")
+        counts["match_keys"] = match_state.forget_records(conn, record_ids, SETTINGS)
+        counts["match_records"] = before - _count(conn, "match_record")
+        counts["undo_rows"] = _delete_by_keys(conn, "batch_undo", "row_key", pd.concat([persons, record_ids]))
+        counts["quarantine_rows"] = conn.execute(sa.text(
+            "UPDATE quarantine SET raw_json = NULL WHERE batch_id < :b AND raw_json IS NOT NULL"), {"b": cut_batch}).rowcount
+        counts["answer_rows"] = conn.execute(sa.text(
+            "UPDATE push_feedback SET raw_json = NULL, note = NULL WHERE batch_id < :b AND raw_json IS NOT NULL"),
+            {"b": cut_batch}).rowcount
+        counts["stage_rows"] = conn.execute(sa.text("DELETE FROM batch_stage WHERE batch_id < :b"), {"b": cut_batch}).rowcount
+        files = warehouse.query_frame(
+            conn, "SELECT DISTINCT feed, file_name FROM ingest_file WHERE batch_id < :b AND status IN "
+                  f"({', '.join(repr(s) for s in FILES_TAKEN)})", b=cut_batch)
+        counts["landing_files"] = _remove_files(settings, files)
+        counts["folders"] = _remove_folders(settings, cut_batch)
+        run = {"run_id": iso(now), "cutoff": cut, "days": float(days), **counts}
+        conn.execute(sa.text("DELETE FROM retention_run WHERE run_id = :r"), {"r": run["run_id"]})
+        warehouse.bulk_insert(conn, "retention_run", pd.DataFrame([run]))
+    return run
+
+
+def _count(conn, table: str) -> int:
+    return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar())
+
+
+def _blank(conn, table: str, key: str, keys: pd.Series, columns, **also) -> int:
+    """Set `columns` to NULL (and `also`) on the rows of `keys`, by key."""
+    if not len(keys):
+        return 0
+    name = warehouse.load_keys(conn, f"k_retire_{table}", pd.DataFrame({key: keys.astype(object)}))
+    sets = ", ".join([f"{c} = NULL" for c in columns] + [f"{c} = :{c}" for c in also])
+    return conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {key} IN (SELECT {key} FROM {name})"), also).rowcount
+
+
+def _delete_by_keys(conn, table: str, key: str, keys: pd.Series) -> int:
+    if not len(keys):
+        return 0
+    name = warehouse.load_keys(conn, f"k_retire_{table}", pd.DataFrame({key: keys.astype(str).astype(object)}))
+    return conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {name})").rowcount
+
+
+def _remove_files(settings: Settings, files: pd.DataFrame) -> int:
+    """Landing files older batches took (the rows they held are in the warehouse, or quarantined)."""
+    removed = 0
+    for feed, name in zip(files["feed"], files["file_name"]):
+        path = settings.landing / feed / name
+        if path.is_file():
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def _remove_folders(settings: Settings, cut_batch: str) -> int:
+    """Quarantine copies and push lists of batches older than the cutoff (`<folder>/<batch id>/`)."""
+    removed = 0
+    for root in (settings.quarantine, settings.outbox):
+        if not root.is_dir():
+            continue
+        for folder in root.iterdir():
+            if folder.is_dir() and not folder.name.startswith(".") and folder.name < cut_batch:
+                shutil.rmtree(folder)
+                removed += 1
+    return removed
+
+
+def run_retention(settings: Settings, now: datetime | None = None) -> dict | None:
+    """Retention under the configured policy; None when the policy keeps data (no `retention`)."""
+    from screenfuse.contracts import person_feeds
+    from screenfuse.pipeline import engine
+    from screenfuse.policy import configured_policy
+
+    days = configured_policy(person_feeds()).retention_days
+    if days is None:
+        return None
+    return retire(settings, engine(settings), days, now or datetime.now(timezone.utc))
