@@ -304,6 +304,25 @@ def _db(args) -> int:
     return 0
 
 
+def _revoke(args) -> int:
+    from datetime import timezone
+
+    from screenfuse.config import load_settings
+    from screenfuse.pipeline import engine
+    from screenfuse.revocation import RevocationError, revoke_not_same_person
+
+    try:
+        with engine(load_settings()).begin() as conn:
+            done = revoke_not_same_person(conn, args.push_item_id.strip().upper(), args.reason, args.by,
+                                          datetime.now(timezone.utc))
+    except RevocationError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"非本人 answer of {args.push_item_id.strip().upper()} revoked: {done['pairs']} record pairs and "
+          f"{done['labels']} labels removed; the next hourly run resolves its {done['records']} records again")
+    return 0
+
+
 def _retention(args) -> int:
     from screenfuse.config import load_settings
     from screenfuse.retention import run_retention
@@ -390,6 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     ans.add_argument("--at", required=True, help="when the answers start (ISO 8601, the warehouse's clock)")
     ans.add_argument("--overdue-only", action="store_true", help="answer only the items flagged 超时 (late answers)")
     ans.set_defaults(func=_answer)
+
+    rv = sub.add_parser("revoke", help="the district revokes a street office's 非本人 answer: its records may join "
+                                       "again from the next hourly run (docs/security.md)")
+    rv.add_argument("push_item_id", help="the push item answered 非本人 (推送编号)")
+    rv.add_argument("--reason", required=True, help="why the answer is wrong (recorded)")
+    rv.add_argument("--by", required=True, help="who revokes it (recorded)")
+    rv.set_defaults(func=_revoke)
 
     run = sub.add_parser("run", help="run one batch in-process, without Airflow (debugging)")
     run.add_argument("--interval-end", required=True, help="end of the hourly interval, ISO 8601 with offset")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from screenfuse import contact_edges, isolation
 from screenfuse import mass_screening as ms
-from screenfuse import match_state, retrain, screening_state, warehouse
+from screenfuse import match_state, retrain, revocation, screening_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contracts, person_feeds
 from screenfuse.fuse import fuse_persons, next_change, person_counts_by_status
@@ -65,6 +65,9 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
         version = int(conn.exec_driver_sql("SELECT COALESCE(MAX(version), 0) FROM match_model").scalar()) + 1
         has_history = conn.exec_driver_sql("SELECT 1 FROM person_link LIMIT 1").first() is not None
         relink = retrain.relink_after_promotion(conn) if has_history else []
+        # records of 非本人 answers the district revoked since: resolved again (screenfuse.revocation)
+        revoked, revoked_records = revocation.pending(conn) if has_history else ([], [])
+        relink = sorted(set(relink) | set(revoked_records))
         if has_history:
             # records of remembered 非本人 pairs still together, and the records a newly promoted
             # model decides differently: resolved again as if new (screenfuse.retrain)
@@ -105,6 +108,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
     trained = {"model_id": batch_id, "preset": "zh_person", "params_json": result.model.to_json(), "version": version,
                "created_at": iso(batch_time(batch_id)), "promoted": 1, "promoted_by": "hourly"}
     stage.put("match_model", pd.DataFrame([trained] if result.model_trained else [], columns=list(trained)))
+    stage.put_json("revocations", {"push_item_ids": revoked})
     stage.put_json("model_used", model_used(result, stored["model_id"].iloc[0] if len(stored) else None, batch_id))
     return {"new_records": len(new), "records_read": len(frame), "links_changed": len(links),
             "persons_touched": len(set(resolution["person_id"]) | set(resolution["person_before"].dropna())),

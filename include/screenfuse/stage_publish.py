@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse import feedback as fb
-from screenfuse import isolation, labels, match_state, reporting, screening_state, warehouse
+from screenfuse import isolation, labels, match_state, reporting, revocation, screening_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
@@ -243,6 +243,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
             warehouse.bulk_insert(conn, table, frame)
         for table in LARGE:  # read from the stage one at a time: a first load holds GBs of them
             warehouse.bulk_insert(conn, table, LARGE[table](stage))
+        revocation.mark_applied(conn, stage.get_json("revocations")["push_item_ids"], batch_id)
         warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
     # persons_rewritten is for the task log only; run_log has no such column
     return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": len(written)}
