@@ -40,7 +40,11 @@ DEMO_RUN = SCREENFUSE_SETTLE_SECONDS=0 $(BIN)/airflow dags test screenfuse_hourl
 DEMO_LOG = $(AIRFLOW_HOME)/demo-run.log
 DEMO_FAIL = (tail -40 $(DEMO_LOG); echo "The DAG run failed; full log: $(DEMO_LOG)"; exit 1)
 
-demo: venv airflow-home
+# the demo's pseudonym key (the analytics layer's HMAC key, docs/security.md): random, made once and
+# kept beside the demo's data, never in the repository or the warehouse
+DEMO_KEY = $(SCREENFUSE_HOME)/.pseudonym-key
+demo: export SCREENFUSE_PSEUDONYM_KEY = $(shell cat $(DEMO_KEY) 2>/dev/null)
+demo: venv airflow-home $(DEMO_KEY)
 	rm -rf $(SCREENFUSE_HOME)/landing $(SCREENFUSE_HOME)/truth $(SCREENFUSE_HOME)/outbox $(SCREENFUSE_HOME)/quarantine $(SCREENFUSE_HOME)/warehouse.db*
 	: > $(DEMO_LOG)
 	$(BIN)/screenfuse db upgrade
@@ -54,6 +58,10 @@ demo: venv airflow-home
 	$(DEMO_RUN) 2020-02-11T15:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
 	$(BIN)/screenfuse retrain --dry-run
 	$(BIN)/screenfuse summary
+
+$(DEMO_KEY): | venv
+	mkdir -p $(SCREENFUSE_HOME)
+	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
 
 test: venv postgresql redis
 	$(BIN)/python -m pytest
