@@ -46,7 +46,8 @@ CREATE VIEW {layer}late_reports AS
 SELECT report_day, feed, unit_type, unit_id, unit_name, street, arrived_at, after_check, recorded_in_batch
 FROM v_late_reports;
 CREATE VIEW {layer}zero_report_days AS SELECT * FROM v_zero_report_days;
-CREATE VIEW {layer}resent_deliveries AS SELECT * FROM v_resent_deliveries;
+CREATE VIEW {layer}resent_deliveries AS
+SELECT feed, unit_id, report_day, files, first_batch, last_batch, rows_added FROM v_resent_deliveries;
 CREATE VIEW {layer}community_risk AS SELECT * FROM v_community_risk;
 CREATE VIEW {layer}community_risk_over_time AS SELECT * FROM v_community_risk_over_time;
 CREATE VIEW {layer}screening_awaiting AS SELECT person_id, sampling_point, pool_id, sampled_at, batch_id FROM v_screening_awaiting;
@@ -57,5 +58,6 @@ CREATE VIEW {layer}admission_backlog AS SELECT * FROM v_admission_backlog;
 CREATE VIEW {layer}arrivals_unplaced AS SELECT * FROM v_arrivals_unplaced;
 CREATE VIEW {layer}city_list_categories AS SELECT * FROM v_city_list_categories;
 CREATE VIEW {layer}isolation_occupancy AS SELECT * FROM v_isolation_occupancy;
-CREATE VIEW {layer}isolation_missed_checks AS SELECT * FROM v_isolation_missed_checks;
+CREATE VIEW {layer}isolation_missed_checks AS
+SELECT street, point, check_day, deadline_at, person_id, batch_id, came_late FROM v_isolation_missed_checks;
 CREATE VIEW {layer}after_terminal_review AS SELECT * FROM v_after_terminal_review;

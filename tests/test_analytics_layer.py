@@ -102,9 +102,21 @@ def test_another_key_gives_other_pseudonyms_and_no_key_none():
     assert pseudonyms(values, None).isna().all()
 
 
-def test_a_short_key_is_refused_with_the_fix():
+def test_a_short_key_or_the_example_placeholder_is_refused_with_the_fix():
     with pytest.raises(ConfigError, match=f"{KEY_VARIABLE} is 6 characters long.*token_hex"):
         checked_key("abc123")
+    with pytest.raises(ConfigError, match="placeholder"):
+        checked_key("replace-with-64-random-hex-characters")
+
+
+def test_the_key_connection_wins_and_an_empty_one_is_refused(monkeypatch):
+    from screenfuse.pseudonyms import key_for_task
+
+    monkeypatch.setenv(KEY_VARIABLE, "e" * 40)
+    assert key_for_task(lambda: f" {KEY} ", not_defined=(LookupError,)) == KEY.encode()
+    assert key_for_task(lambda: (_ for _ in ()).throw(LookupError()), not_defined=(LookupError,)) == b"e" * 40
+    with pytest.raises(ConfigError, match="empty"):
+        key_for_task(lambda: "", not_defined=(LookupError,))
 
 
 def test_age_bands_count_birthdays():

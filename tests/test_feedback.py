@@ -115,14 +115,24 @@ def test_an_answer_counts_only_from_the_office_the_item_was_pushed_to():
     assert reasons.tolist() == ["", fb.OTHER_STREET, fb.NO_UNIT, fb.TWICE, fb.OTHER_STREET]
 
 
-def test_the_unit_cell_wins_over_the_file_name_and_its_short_form_counts():
-    frame = answers(("PIA", "已核实", "2020-02-10T14:00:00", "v"), ("PIB", "已核实", "2020-02-10T14:00:00", "v"),
-                    ("PIE", "已核实", "2020-02-10T14:00:00", "v"))
-    frame["file_name"] = "中华路街道_20200210_反馈.csv"
-    frame["unit"] = ["中华路街道办事处", "粮道街道", "某某街道"]
-    assert fb.answering_units(frame, OFFICES).tolist() == ["中华路街道", "粮道街道", "某某街道"]
-    assert fb.check_answers(frame, ITEMS, OFFICES, district="区级清单").tolist() == ["", fb.OTHER_STREET,
-                                                                                    fb.OTHER_STREET]
+def test_cell_and_file_name_must_agree_and_a_cell_never_says_the_district():
+    """A street office cannot claim another office's or the district's items by what it types:
+    a 街道 cell naming another office than the file, or naming the district, makes the answer's
+    office unclear (quarantined); a cell alone (a district-wide file) and its short form count."""
+    rows = [("PIA", "已核实", "2020-02-10T14:00:00", "v")] * 5
+    frame = answers(*rows)
+    frame["file_name"] = ["中华路街道_20200210_反馈.csv", "粮道街道_20200210_反馈.csv", "粮道街道_20200210_反馈.csv",
+                          "answers.csv", "answers.csv"]
+    frame["unit"] = ["中华路街道办事处", "中华路街道", "区级清单", "中华路", "区级清单"]
+    assert fb.answering_units(frame, OFFICES, "区级清单").tolist() == ["中华路街道", "", "", "中华路街道", ""]
+    reasons = fb.check_answers(frame, ITEMS, OFFICES, district="区级清单")
+    assert reasons.tolist() == [fb.TWICE, fb.NO_UNIT, fb.NO_UNIT, "", fb.NO_UNIT]  # same time: by file name
+
+
+def test_a_unit_cell_naming_no_known_office_matches_no_item():
+    frame = answers(("PIA", "已核实", "2020-02-10T14:00:00", "v"))
+    frame["file_name"], frame["unit"] = "answers.csv", "某某街道"
+    assert fb.check_answers(frame, ITEMS, OFFICES, district="区级清单").tolist() == [fb.OTHER_STREET]
 
 
 def test_a_refused_office_says_nothing_of_the_item():

@@ -173,8 +173,8 @@ def test_a_first_row_of_data_never_lands_in_unmapped_headers(tmp_path):
     path.write_text(f"检测点,2020-02-10 08:00,张伟,{ID1},13812345678\n南湖收费站,2020-02-10 09:00,李娜,{ID2},13987654321\n",
                     encoding="utf-8")
     staged = stage(path)
-    assert staged.status == "quarantined"
-    assert staged.unmapped_headers == []
+    assert staged.status == "held"  # one known name: it may be a renamed template, so it waits
+    assert staged.unmapped_headers == []  # but what it holds beside that name is never kept
 
 
 def test_a_real_header_keeps_its_unknown_names_but_never_a_number(tmp_path):

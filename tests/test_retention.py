@@ -88,11 +88,14 @@ def test_no_value_of_a_retired_person_is_left_anywhere_in_the_warehouse(retired)
     free = set(before.loc[before["measure"].fillna("") == "", "person_id"])
     theirs = records[records["source_record_id"].isin(links.loc[links["person_id"].isin(free), "source_record_id"])]
     others = records[~records["source_record_id"].isin(theirs["source_record_id"])]
-    kept = set(pd.concat([others["id_number"], others["phone"]]).dropna())
+    kept = set(pd.concat([others["id_number"], others["phone"], others["name"]]).dropna())
     numbers = {v for v in pd.concat([theirs["id_number"], theirs["phone"]]).dropna() if len(v) >= 7} - kept
-    assert len(numbers) > 100
+    names = {v for v in theirs["name"].dropna() if len(v) >= 2} - kept  # names no kept record also has
+    assert len(numbers) > 100 and len(names) > 50
     cells = _text_cells(retired["engine"])
     assert sum(1 for v in numbers if v in cells) == 0  # a count: a failure prints no value
+    words = set(cells.split())
+    assert sum(1 for v in names if v in words) == 0  # whole cells/words: a name is short
 
 
 def test_their_matching_state_is_gone(retired):

@@ -30,15 +30,9 @@ def _persons_of(engine, records) -> set:
     return set(links.loc[links["source_record_id"].isin(records), "person_id"])
 
 
-@pytest.fixture(scope="module")
-def revoked(tmp_path_factory, warehouse_url):
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("revoke") / "data"
-    mp.setenv("SCREENFUSE_HOME", str(home))
-    mp.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)
-    mp.delenv("SCREENFUSE_POLICY", raising=False)
-    engine = engine_for(warehouse_url)
-    schema.upgrade(engine)
+def _answered_not_same(home, engine):
+    """Day 1 in H1, then a 非本人 answer for an item of a person with two or more records in H2:
+    (the item, the person's records)."""
     generate(300, 29, date(2020, 2, 10), home / "landing", home / "truth")
     run_batch(load_settings(), H1)
     items = _read(engine, "SELECT push_item_id, person_id, street, source_records FROM push_item")
@@ -52,6 +46,19 @@ def revoked(tmp_path_factory, warehouse_url):
     (home / "landing" / "feedback" / f"{item['street']}_20200210_反馈.csv").write_bytes(
         answers.to_csv(index=False).encode("utf-8-sig"))
     run_batch(load_settings(), H2)  # the answer: the pairs are stored
+    return item, records
+
+
+@pytest.fixture(scope="module")
+def revoked(tmp_path_factory, warehouse_url):
+    mp = pytest.MonkeyPatch()
+    home = tmp_path_factory.mktemp("revoke") / "data"
+    mp.setenv("SCREENFUSE_HOME", str(home))
+    mp.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)
+    mp.delenv("SCREENFUSE_POLICY", raising=False)
+    engine = engine_for(warehouse_url)
+    schema.upgrade(engine)
+    item, records = _answered_not_same(home, engine)
     run_batch(load_settings(), H3)  # the run after splits the person (feedback docs)
     split = _persons_of(engine, records)
     pairs_before = _read(engine, f"SELECT * FROM match_cannot_link WHERE push_item_id = '{item['push_item_id']}'")
@@ -101,3 +108,20 @@ def test_wrong_requests_are_one_line_and_change_nothing(revoked, capsys):
     assert main(["revoke", item, "--reason", "no", "--by", "x"]) == 2
     assert "--reason" in capsys.readouterr().err
     assert len(_read(revoked["engine"], "SELECT * FROM answer_revocation")) == 1
+
+
+def test_running_the_answering_hour_again_after_revoking_keeps_the_revocation(tmp_path, monkeypatch):
+    """Revoked while the answering batch is the latest, then that batch run again (Airflow
+    "clear"): the answer is applied again, its pairs are not stored again, the revocation holds."""
+    home, url = tmp_path / "data", f"sqlite:///{tmp_path}/w.db"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    engine = engine_for(url)
+    schema.upgrade(engine)
+    item, records = _answered_not_same(home, engine)
+    assert main(["revoke", item["push_item_id"], "--reason", "走错门牌", "--by", "区指挥部"]) == 0
+    run_batch(load_settings(), H2)
+    assert _read(engine, f"SELECT * FROM match_cannot_link WHERE push_item_id = '{item['push_item_id']}'").empty
+    assert _read(engine, f"SELECT * FROM match_label WHERE reference = '{item['push_item_id']}'").empty
+    assert _read(engine, "SELECT applied_batch_id FROM answer_revocation")["applied_batch_id"].tolist() == [batch_id_for(H2)]
+    assert len(_persons_of(engine, records)) == 1

@@ -120,6 +120,7 @@ def test_the_pipeline_role_runs_but_cannot_alter_the_schema(secured):
     assert _denied(url, "ALTER TABLE person ADD COLUMN sneaky TEXT")
     assert _denied(url, "ALTER TABLE push_item DISABLE ROW LEVEL SECURITY")
     assert _denied(url, "CREATE TABLE sneaky (x INTEGER)")
+    assert _denied(url, "DELETE FROM street_office_role")  # who sees which street: not the pipeline's to change
 
 
 def test_grants_survive_an_upgrade_and_roles_run_again(secured):

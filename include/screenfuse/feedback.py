@@ -13,10 +13,10 @@ enter matching. What each result does to the item:
 | 非本人 | closed (`not_same_person`) | a permanent cannot-link between the item's records and the person's other records (when every record backs the item: between its first record and the others): the next run splits the person; each pair is also a `different` label (`match_label`, screenfuse.labels) |
 
 An answer counts only from the street office the item was pushed to (or the district, which
-answers its own list): the answering unit is the row's 街道 (反馈单位) cell, else the street office
-the file's name starts with or contains (`<街道>_<日期>_反馈.csv`, as the generator and the offices
-name them). An answer from another street office, or from a unit that cannot be told, is
-quarantined, as is an answer for an unknown item, an item closed or answered before, or a second
+answers its own list): the answering unit is the street office the file's name names
+(`<街道>_<日期>_反馈.csv`, as the generator and the offices name them), else the row's 街道 (反馈单位)
+cell. The two must not name two offices, and only a file's name can say the district. An answer
+from another street office, or from a unit that cannot be told, is quarantined, as is an answer for an unknown item, an item closed or answered before, or a second
 answer for the same item in one batch. Pure functions (frames in, frames out).
 """
 from __future__ import annotations
@@ -40,7 +40,8 @@ CANNOT_LINK_COLUMNS = ["left_record_id", "right_record_id", "source", "batch_id"
 UNKNOWN, CLOSED, ANSWERED, TWICE = ("push item unknown", "push item already closed",
                                     "push item already answered", "push item answered again in this batch")
 OTHER_STREET = "push item belongs to another street office (answers count only from the office it was pushed to)"
-NO_UNIT = "answering street office unknown: fill 街道 or name the file <街道>_<日期>_反馈.csv"
+NO_UNIT = ("answering street office unknown or unclear: name the file <街道>_<日期>_反馈.csv, and leave 街道 empty "
+           "or the same office")
 _OFFICE_WORDS = ("街道办事处", "街道办", "办事处", "街道")
 
 
@@ -65,22 +66,32 @@ def _stem(unit: str) -> str:
     return unit
 
 
-def answering_units(answers: pd.DataFrame, offices: list[str]) -> pd.Series:
-    """The office each answer comes from, as one of `offices` (the streets and the district
-    list), '' when it cannot be told: the row's unit cell, else the longest office name (or its
-    stem) in the file's name; a unit cell naming no known office is kept as written (it then
-    matches no item)."""
+def _offices_named(answers: pd.DataFrame, offices: list[str]) -> tuple[pd.Series, pd.Series]:
+    """(the office each row's unit cell names, the office its file's name names), '' for none: a
+    unit cell naming no known office is kept as written (it then matches no item); the file's
+    office is the longest office name (or its stem) in the name."""
     by_stem = {_stem(o): o for o in offices} | {o: o for o in offices}
     names = sorted(by_stem, key=len, reverse=True)
     cell = answers["unit"].fillna("").astype(str).str.strip() if "unit" in answers else pd.Series("", index=answers.index)
-    known = cell.map(lambda u: by_stem.get(u) or by_stem.get(_stem(u)) or u if u else "")
+    from_cell = cell.map(lambda u: by_stem.get(u) or by_stem.get(_stem(u)) or u if u else "")
 
     def from_file(name: str) -> str:
         stem = str(name).rsplit("/", 1)[-1]
         return next((by_stem[n] for n in names if n and n in stem), "")
 
     files = answers["file_name"].fillna("").astype(str) if "file_name" in answers else pd.Series("", index=answers.index)
-    return known.where(known != "", files.map(from_file))
+    return from_cell, files.map(from_file)
+
+
+def answering_units(answers: pd.DataFrame, offices: list[str], district: str = "") -> pd.Series:
+    """The office each answer comes from, as one of `offices` (the streets and the district
+    list), '' when it cannot be told: the unit cell and the file's name must not name two
+    offices, and only the file's name can say the district (a street office's cell cannot)."""
+    cell, file = _offices_named(answers, offices)
+    unit = cell.where(cell != "", file)
+    unit[(cell != "") & (file != "") & (cell != file)] = ""
+    unit[(cell == district) & (file != district) & (cell != "")] = ""
+    return unit
 
 
 def check_answers(answers: pd.DataFrame, items_before: pd.DataFrame, offices: list[str] | None = None,
@@ -95,7 +106,7 @@ def check_answers(answers: pd.DataFrame, items_before: pd.DataFrame, offices: li
     if answers.empty:
         return reasons
     if offices is not None:
-        unit = answering_units(answers, offices)
+        unit = answering_units(answers, offices, district)
         street = answers["push_item_id"].map(dict(zip(items_before["push_item_id"], items_before["street"]))
                                              if len(items_before) else {})
         reasons[street.notna() & (unit != street) & (unit != district)] = OTHER_STREET

@@ -70,8 +70,10 @@ _PERSONAL_LOOKING = re.compile(r"[0-9０-９]{5}|@")
 
 
 def _is_header(columns, mapping: dict) -> bool:
-    """Whether the first row is a header: two or more of its cells, and at least as many as the
-    others, are names the contract knows (a row of data may hold one: a checkpoint named 检测点)."""
+    """Whether the first row is surely a header: two or more of its cells, and at least as many as
+    the others, are names the contract knows (a row of data may hold one: a checkpoint named
+    检测点). Only decides what is kept of it: a file whose header the contract partly knows waits
+    (schema drift) either way."""
     return len(mapping) >= max(2, len(columns) - len(mapping))
 
 
@@ -107,7 +109,7 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
     staged.unmapped_headers = _header_names(frame.columns, mapping)
     mapped = frame.rename(columns=mapping)[list(mapping.values())]
     problems = check_file(mapped, contract)
-    if problems and _is_header(frame.columns, mapping) and all(p.startswith("required column") for p in problems):
+    if problems and mapping and all(p.startswith("required column") for p in problems):
         # a header the contract partly knows, with required columns missing: the unit's template
         # changed (renamed columns). The file waits, read again every run, until the contract
         # learns the new names or the unit resends (landing.take_files takes it again)

@@ -22,6 +22,7 @@ from screenfuse.config import ConfigError
 KEY_VARIABLE = "SCREENFUSE_PSEUDONYM_KEY"
 KEY_CONNECTION = "screenfuse_pseudonym_key"
 MIN_KEY_CHARS = 32
+PLACEHOLDER_WORDS = ("replace", "change-me", "changeme", "example")  # .env.example's values
 PSEUDONYM_CHARS = 32  # 128 bits of the HMAC: no two of a city's IDs meet by chance
 AGE_BANDS = (0, 7, 18, 40, 60, 70, 80)  # children, school age, adults, the older groups the seeds single out
 PSEUDONYM_COLUMNS = ("id_pseudonym", "phone_pseudonym", "age_band")
@@ -31,6 +32,9 @@ def checked_key(key: str | None, source: str = KEY_VARIABLE) -> bytes | None:
     """The key as bytes, None when there is none; a key too short to resist guessing is refused."""
     if not key:
         return None
+    if any(word in key.lower() for word in PLACEHOLDER_WORDS):
+        raise ConfigError(f"{source} is still the example's placeholder; set a random key, "
+                          "e.g. python -c 'import secrets; print(secrets.token_hex(32))'")
     if len(key) < MIN_KEY_CHARS:
         raise ConfigError(f"{source} is {len(key)} characters long; use at least {MIN_KEY_CHARS} random ones, "
                           "e.g. python -c 'import secrets; print(secrets.token_hex(32))'")
@@ -44,10 +48,14 @@ def key_from_env() -> bytes | None:
 def key_for_task(connection_password, not_defined: tuple[type[BaseException], ...] = ()) -> bytes | None:
     """In Airflow: the password of the connection `screenfuse_pseudonym_key` (a secrets backend
     can hold it), else SCREENFUSE_PSEUDONYM_KEY."""
+    source = f"the password of the Airflow connection {KEY_CONNECTION}"
     try:
-        return checked_key(connection_password(), f"the password of the Airflow connection {KEY_CONNECTION}")
+        password = (connection_password() or "").strip()
     except not_defined:
         return key_from_env()
+    if not password:
+        raise ConfigError(f"{source} is empty: put the key there, or delete the connection to use {KEY_VARIABLE}")
+    return checked_key(password, source)
 
 
 def pseudonyms(values: pd.Series, key: bytes | None) -> pd.Series:

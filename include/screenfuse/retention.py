@@ -6,8 +6,8 @@ phone, address, birth date and pseudonyms are removed from `person`, its source 
 only what is not personal (feed, unit, times, statuses, street and community), its matching
 state goes (no later record is compared with it). Its person id, statuses, push items and counts
 stay, so the figures do not change. Raw rows older than the same cutoff go too: quarantined
-rows' and answers' `raw_json`, staged work of batches that never finished, the landing files
-taken by older batches, and the quarantine copies and push lists of older batches. What was
+rows', answers' and lab results' `raw_json`, staged work of batches that never finished, the
+landing files taken by older batches, and the quarantine copies and push lists of older batches. What was
 removed is counted in `retention_run` (counts, never the data).
 
 Read by index (`ix_person_retention`: retired_at, as_of); run daily, not hourly.
@@ -15,14 +15,16 @@ Read by index (`ix_person_retention`: retired_at, as_of); run daily, not hourly.
 from __future__ import annotations
 
 import shutil
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse import match_state, warehouse
+from screenfuse.batch_state import ATTEMPT
 from screenfuse.config import Settings
-from screenfuse.pipeline import batch_id_for, iso
+from screenfuse.pipeline import batch_id_for, iso, latest_published
 
 PERSON_COLUMNS = ("name", "id_number", "birth_date", "phone", "address", "id_pseudonym", "phone_pseudonym")
 RECORD_COLUMNS = ("name", "name_pinyin", "id_number", "birth_date", "region_code", "phone", "phone2", "address",
@@ -30,16 +32,27 @@ RECORD_COLUMNS = ("name", "name_pinyin", "id_number", "birth_date", "region_code
 FILES_TAKEN = ("loaded", "duplicate", "quarantined", "zero_report")  # not `held`: such a file still waits
 
 
+class RetentionDeferred(RuntimeError):
+    """An hourly run is in progress: retention waits (it would remove what that run has read)."""
+
+
 def retire(settings: Settings, engine: sa.Engine, days: float, now: datetime) -> dict:
     """Remove what is older than `days` before `now`, in one transaction under the publish lock
-    (an hourly run never sees half of it); then the files. Returns the counts it recorded."""
+    (an hourly run never sees half of it), and never while a batch runs (RetentionDeferred); the
+files after the commit. Returns the counts it recorded."""
     from screenfuse.resolve import SETTINGS
 
     cutoff = now.astimezone(timezone.utc) - timedelta(days=days)
     cut, cut_batch = iso(cutoff), batch_id_for(cutoff)
     counts = {}
     with engine.begin() as conn:
-        warehouse.lock_for_publish(conn)
+        warehouse.lock_for_publish(conn)  # no batch starts or publishes while this runs
+        latest = latest_published(conn) or ""
+        running = conn.execute(sa.text("SELECT MIN(batch_id) FROM batch_stage WHERE name = :a AND batch_id > :l"),
+                               {"a": ATTEMPT, "l": latest}).scalar()
+        if running:  # it read persons and records this would blank: it would publish them back
+            raise RetentionDeferred(f"batch {running} has started and is not published (running, or failed and "
+                                    "waiting to be cleared): retention removed nothing and runs again later")
         persons = warehouse.query_frame(
             conn, "SELECT person_id FROM person WHERE retired_at IS NULL AND as_of < :cut "
                   "AND (measure IS NULL OR measure = '')", cut=cut)["person_id"]
@@ -57,14 +70,19 @@ def retire(settings: Settings, engine: sa.Engine, days: float, now: datetime) ->
             "UPDATE push_feedback SET raw_json = NULL, note = NULL WHERE batch_id < :b AND raw_json IS NOT NULL"),
             {"b": cut_batch}).rowcount
         counts["stage_rows"] = conn.execute(sa.text("DELETE FROM batch_stage WHERE batch_id < :b"), {"b": cut_batch}).rowcount
-        files = warehouse.query_frame(
-            conn, "SELECT DISTINCT feed, file_name FROM ingest_file WHERE batch_id < :b AND status IN "
-                  f"({', '.join(repr(s) for s in FILES_TAKEN)})", b=cut_batch)
-        counts["landing_files"] = _remove_files(settings, files)
-        counts["folders"] = _remove_folders(settings, cut_batch)
-        run = {"run_id": iso(now), "cutoff": cut, "days": float(days), **counts}
-        conn.execute(sa.text("DELETE FROM retention_run WHERE run_id = :r"), {"r": run["run_id"]})
+        counts["lab_rows"] = conn.execute(sa.text(
+            "UPDATE screening_result SET raw_json = NULL WHERE batch_id < :b AND raw_json IS NOT NULL"),
+            {"b": cut_batch}).rowcount
+        files = _files_taken_before(conn, settings, cut_batch)
+        folders = _folders_before(settings, cut_batch)
+        counts["landing_files"], counts["folders"] = len(files), len(folders)
+        run = {"run_id": f"{iso(now)}/{uuid.uuid4().hex[:8]}", "cutoff": cut, "days": float(days), **counts}
         warehouse.bulk_insert(conn, "retention_run", pd.DataFrame([run]))
+    # files go once the rows are committed: a rollback above leaves every file where it was
+    for path in files:
+        path.unlink(missing_ok=True)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
     return run
 
 
@@ -88,28 +106,31 @@ def _delete_by_keys(conn, table: str, key: str, keys: pd.Series) -> int:
     return conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {name})").rowcount
 
 
-def _remove_files(settings: Settings, files: pd.DataFrame) -> int:
-    """Landing files older batches took (the rows they held are in the warehouse, or quarantined)."""
-    removed = 0
-    for feed, name in zip(files["feed"], files["file_name"]):
+def _files_taken_before(conn, settings: Settings, cut_batch: str) -> list:
+    """Landing files batches older than the cutoff took, still there as they were taken (same
+    size and modification time: a newer file under the same name is not theirs). A file held
+    for schema drift still waits: kept."""
+    taken = warehouse.query_frame(conn, f"""
+        SELECT m.feed, m.file_name, m.file_size, m.file_mtime_ns FROM batch_manifest m
+        JOIN ingest_file f ON f.batch_id = m.batch_id AND f.feed = m.feed AND f.file_name = m.file_name
+        WHERE m.batch_id < :b AND f.status IN ({', '.join(repr(s) for s in FILES_TAKEN)})""", b=cut_batch)
+    found = []
+    for feed, name, size, mtime in zip(taken["feed"], taken["file_name"], taken["file_size"], taken["file_mtime_ns"]):
         path = settings.landing / feed / name
-        if path.is_file():
-            path.unlink()
-            removed += 1
-    return removed
-
-
-def _remove_folders(settings: Settings, cut_batch: str) -> int:
-    """Quarantine copies and push lists of batches older than the cutoff (`<folder>/<batch id>/`)."""
-    removed = 0
-    for root in (settings.quarantine, settings.outbox):
-        if not root.is_dir():
+        try:
+            stat = path.stat()
+        except OSError:
             continue
-        for folder in root.iterdir():
-            if folder.is_dir() and not folder.name.startswith(".") and folder.name < cut_batch:
-                shutil.rmtree(folder)
-                removed += 1
-    return removed
+        if stat.st_size == int(size) and stat.st_mtime_ns == int(mtime) and path not in found:
+            found.append(path)
+    return found
+
+
+def _folders_before(settings: Settings, cut_batch: str) -> list:
+    """Quarantine copies and push lists of batches older than the cutoff (`<folder>/<batch id>/`)."""
+    return [folder for root in (settings.quarantine, settings.outbox) if root.is_dir()
+            for folder in sorted(root.iterdir())
+            if folder.is_dir() and not folder.name.startswith(".") and folder.name < cut_batch]
 
 
 def run_retention(settings: Settings, now: datetime | None = None) -> dict | None:

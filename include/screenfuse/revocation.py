@@ -62,3 +62,10 @@ def mark_applied(conn, push_item_ids: list[str], batch_id: str) -> None:
     if push_item_ids:
         conn.execute(sa.text("UPDATE answer_revocation SET applied_batch_id = :b WHERE push_item_id = :i"),
                      [{"b": batch_id, "i": i} for i in push_item_ids])
+
+
+def revoked_among(conn, push_item_ids) -> set[str]:
+    """Which of these items' 非本人 answers the district revoked (by key)."""
+    found = warehouse.rows_by_keys(conn, "answer_revocation", "push_item_id", pd.Series(push_item_ids, dtype=object)
+                                   .dropna().astype(str), columns="push_item_id")
+    return set(found["push_item_id"])

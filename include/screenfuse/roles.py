@@ -38,6 +38,11 @@ def _role(name: str) -> str:
     return name
 
 
+def _quoted(name: str) -> str:
+    """An identifier as SQL text (a database or owner name may hold any character)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def street_roles(prefix: str) -> dict[str, str]:
     """Street office → its role name, from the gazetteer's street codes."""
     streets = load_gazetteer().communities.drop_duplicates("street")
@@ -54,7 +59,10 @@ def set_up_roles(conn: sa.Connection, prefix: str = "screenfuse", pipeline: str 
                          "protect it with the file's permissions")
     prefix, pipeline, analytics = _role(prefix), _role(pipeline), _role(analytics)
     district, streets = _role(f"{prefix}_district"), street_roles(prefix)
-    owner = conn.exec_driver_sql("SELECT tableowner FROM pg_tables WHERE tablename = 'person'").scalar()
+    if not streets:
+        raise RolesError("the gazetteer names no street office (SCREENFUSE_GAZETTEER): no role to make")
+    owner = conn.exec_driver_sql("SELECT tableowner FROM pg_tables WHERE tablename = 'person' "
+                                 "AND schemaname = current_schema()").scalar()
     if owner is None:
         raise RolesError('the warehouse has no tables yet: run "screenfuse db upgrade" first')
     existing = {r[0] for r in conn.exec_driver_sql("SELECT rolname FROM pg_roles")}
@@ -66,7 +74,8 @@ def set_up_roles(conn: sa.Connection, prefix: str = "screenfuse", pipeline: str 
             conn.exec_driver_sql(f"CREATE ROLE {role} NOLOGIN")
     run = conn.exec_driver_sql
     database = conn.exec_driver_sql("SELECT current_database()").scalar()
-    run(f'GRANT CONNECT ON DATABASE "{database}" TO {district}, {", ".join(streets.values())}')
+    owner = _quoted(owner)
+    run(f'GRANT CONNECT ON DATABASE {_quoted(database)} TO {district}, {", ".join(streets.values())}')
     # the district reads everything; a street office its two tables (filtered below) and the map
     run(f"GRANT USAGE ON SCHEMA public TO {district}")
     run(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {district}")
@@ -78,6 +87,9 @@ def set_up_roles(conn: sa.Connection, prefix: str = "screenfuse", pipeline: str 
     every_street = ", ".join(streets.values())
     run(f"GRANT USAGE ON SCHEMA public TO {every_street}")
     run(f"GRANT SELECT ON {MAP_TABLE}, {', '.join(STREET_TABLES)} TO {every_street}")
+    # the map says who sees what: nobody but its owner changes it (the owner's default privileges
+    # would otherwise give the pipeline role INSERT, UPDATE and DELETE on it)
+    run(f"REVOKE ALL ON {MAP_TABLE} FROM PUBLIC, {pipeline}, {analytics}")
     run(f"GRANT SELECT ON {MAP_TABLE} TO {pipeline}")
     for table, column in STREET_TABLES.items():
         run(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")

@@ -8,6 +8,7 @@ the batch restores them first, see `pipeline.take_back`).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -42,8 +43,12 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime, attempt: str |
         named = warehouse.rows_by_keys(conn, "push_item", "push_item_id", answers["push_item_id"].astype(str),
                                        columns=ITEM_COLUMNS_READ)
         known = match_state.cannot_link_among(conn, links_before["source_record_id"])
+        revoked = revocation.revoked_among(conn, answers["push_item_id"])
     before = pd.concat([by_person, named], ignore_index=True).drop_duplicates("push_item_id")
     answer_plan = fb.plan_answers(answers, before, links_before, known, batch_id, policy.timezone)
+    # a 非本人 answer the district revoked keeps no pair apart, also when its batch is run again
+    answer_plan = replace(answer_plan, cannot_link=answer_plan.cannot_link[
+        ~answer_plan.cannot_link["push_item_id"].isin(revoked)])
     plan = plan_push_items(persons, fb.items_with_answers(before, answer_plan), stage.get("status_open"), batch_id,
                            as_of.astimezone(timezone.utc), policy)
     # missed daily checks at isolation points: items beside the persons' measures (screenfuse.isolation)

@@ -15,12 +15,12 @@ def upgrade() -> None:
     op.create_index("ix_person_retention", "person", ["retired_at", "as_of"])
     op.create_table(
         "retention_run",
-        sa.Column("run_id", sa.Text, primary_key=True),  # the time it ran (UTC ISO)
+        sa.Column("run_id", sa.Text, primary_key=True),  # the time it ran (UTC ISO) / a random suffix
         sa.Column("cutoff", sa.Text, nullable=False),  # data older than this (UTC ISO) was removed
         sa.Column("days", sa.Float, nullable=False),
         sa.Column("persons", sa.Integer), sa.Column("source_records", sa.Integer),
         sa.Column("match_records", sa.Integer), sa.Column("match_keys", sa.Integer),
-        sa.Column("quarantine_rows", sa.Integer), sa.Column("answer_rows", sa.Integer),
+        sa.Column("quarantine_rows", sa.Integer), sa.Column("answer_rows", sa.Integer), sa.Column("lab_rows", sa.Integer),
         sa.Column("undo_rows", sa.Integer), sa.Column("stage_rows", sa.Integer),
         sa.Column("landing_files", sa.Integer), sa.Column("folders", sa.Integer))
 
