@@ -142,3 +142,25 @@ def test_their_names_leave_the_term_counts(retired):
 def test_forgetting_records_twice_removes_nothing_more(retired):
     with retired["engine"].begin() as conn:
         assert match_state.forget_records(conn, ["no-such-record"], SETTINGS) == 0
+
+
+def test_retention_waits_while_a_batch_runs(tmp_path, monkeypatch):
+    """A batch started (it read persons and records) and not published: retention removes nothing
+    and says so in one line; once the batch is published, it runs."""
+    from screenfuse.pipeline import start_batch
+    from screenfuse.retention import RetentionDeferred
+
+    home, url = tmp_path / "data", f"sqlite:///{tmp_path}/w.db"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    schema.upgrade(engine_for(url))
+    generate(60, 3, date(2020, 2, 10), home / "landing", home / "truth")
+    run_batch(load_settings(), H1)
+    start_batch(load_settings(), batch_id_for(H1 + timedelta(hours=1)))
+    with pytest.raises(RetentionDeferred, match="not published"):
+        run_retention(load_settings(), LATER)
+    with engine_for(url).connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM person WHERE retired_at IS NOT NULL")).scalar() == 0
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM retention_run")).scalar() == 0
+    run_batch(load_settings(), H1 + timedelta(hours=1))
+    assert run_retention(load_settings(), LATER)["persons"] > 10

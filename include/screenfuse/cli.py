@@ -325,13 +325,17 @@ def _revoke(args) -> int:
 
 def _retention(args) -> int:
     from screenfuse.config import load_settings
-    from screenfuse.retention import run_retention
+    from screenfuse.retention import RetentionDeferred, run_retention
 
     now = datetime.fromisoformat(args.now.replace("Z", "+00:00")) if args.now else None
     if now is not None and now.tzinfo is None:
         print("--now needs a time zone, e.g. 2020-03-20T00:00:00Z", file=sys.stderr)
         return 2
-    run = run_retention(load_settings(), now)
+    try:
+        run = run_retention(load_settings(), now)
+    except RetentionDeferred as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if run is None:
         print("the policy has no retention section: personal data is kept")
         return 0
