@@ -64,16 +64,16 @@ def test_tracing_list_answer_time_is_local_too(tmp_path):
 
 
 def test_answers_typed_into_the_pushed_workbook_come_back_in_utc(tmp_path):
-    """A street office fills 核查结果, 反馈时间 (a date-time cell, local) and 核查人 into the list it
-    got and sends the workbook back: the feedback feed reads it, the answer is stored in UTC."""
+    """A street office fills the list's own 核查结果, 反馈时间 (a date-time cell, local) and 核查人
+    columns and sends the workbook back: the feedback feed reads it, the answer is stored in UTC."""
     write_outbox(items(), tmp_path / "out", POLICY)
     book = openpyxl.load_workbook(tmp_path / "out" / "粮道街道.xlsx")
     sheet = book.active
-    width = sheet.max_column
-    for k, (header, value) in enumerate([("核查结果", "已核实"), ("反馈时间", datetime(2020, 2, 11, 0, 10)),
-                                         ("核查人", "核查员01")], start=1):
-        sheet.cell(row=1, column=width + k, value=header)
-        sheet.cell(row=2, column=width + k, value=value)
+    headers = [c.value for c in sheet[1]]
+    assert headers[-4:] == ["核查结果", "反馈时间", "核查人", "备注"]  # the answer columns, empty
+    assert all(sheet.cell(row=2, column=headers.index(h) + 1).value is None for h in headers[-4:])
+    for header, value in [("核查结果", "已核实"), ("反馈时间", datetime(2020, 2, 11, 0, 10)), ("核查人", "核查员01")]:
+        sheet.cell(row=2, column=headers.index(header) + 1, value=value)
     back = tmp_path / "fb" / "粮道街道_20200211_反馈.xlsx"
     back.parent.mkdir()
     book.save(back)
@@ -106,3 +106,26 @@ def test_write_xlsx_keeps_text_that_looks_like_a_formula_as_text(tmp_path):
     write_xlsx(pd.DataFrame({"=A": ["=1+1", "ok"]}), tmp_path / "t.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "t.xlsx").active
     assert [c.data_type for row in sheet.iter_rows() for c in row] == ["s", "s", "s"]
+
+
+def test_a_list_is_sorted_by_urgency_readable_and_its_blank_rows_read_back_as_not_answered(tmp_path):
+    """Overdue first, then the earliest due time (a 2-hour 确诊 transfer before a 24-hour check in
+    an earlier community); a bold, frozen, filtered header; a returned list's blank rows are
+    quarantined as not answered, not as wrong answers."""
+    rows = pd.concat([items("2020-02-11T12:00:00Z").assign(push_item_id="PIB", community="一社区"),
+                      items("2020-02-10T15:00:00Z").assign(push_item_id="PIC", community="九社区", status="confirmed"),
+                      items("2020-02-11T20:00:00Z").assign(push_item_id="PID", push_reason="escalated")],
+                     ignore_index=True)
+    write_outbox(rows, tmp_path / "out", POLICY)
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "粮道街道.xlsx").active
+    assert [sheet.cell(row=r, column=1).value for r in (2, 3, 4)] == ["PID", "PIC", "PIB"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref and sheet.cell(row=1, column=1).font.b
+    back = tmp_path / "fb" / "粮道街道_20200211_反馈.xlsx"
+    back.parent.mkdir()
+    book = openpyxl.load_workbook(tmp_path / "out" / "粮道街道.xlsx")
+    headers = [c.value for c in book.active[1]]
+    for header, value in [("核查结果", "已核实"), ("反馈时间", datetime(2020, 2, 11, 0, 10)), ("核查人", "核查员01")]:
+        book.active.cell(row=2, column=headers.index(header) + 1, value=value)
+    book.save(back)
+    staged = stage_file(back, load_contract("feedback"), load_gazetteer())
+    assert fb.unanswered(staged.records).tolist() == [False, True, True]

@@ -43,6 +43,7 @@ OTHER_STREET = "push item belongs to another street office (answers count only f
 NO_UNIT = ("answering street office unknown or unclear: name the file <街道>_<日期>_反馈.csv, and leave 街道 empty "
            "or the same office")
 _OFFICE_WORDS = ("街道办事处", "街道办", "办事处", "街道")
+NOT_ANSWERED = "not answered yet (核查结果, 反馈时间 and 核查人 empty): the row of a returned list left blank"
 
 
 def normalize_answers(mapped: pd.DataFrame) -> pd.DataFrame:
@@ -92,6 +93,16 @@ def answering_units(answers: pd.DataFrame, offices: list[str], district: str = "
     unit[(cell != "") & (file != "") & (cell != file)] = ""
     unit[(cell == district) & (file != district) & (cell != "")] = ""
     return unit
+
+
+def unanswered(staged: pd.DataFrame) -> pd.Series:
+    """Rows of a returned push list the office left blank (no result, time or checker): told
+    apart from a wrong answer in the quarantine reason."""
+    given = [staged[c].fillna("").astype(str).str.strip() != "" for c in ("result", "event_time", "verifier")
+             if c in staged]
+    if not given:
+        return pd.Series(False, index=staged.index)
+    return ~pd.concat(given, axis=1).any(axis=1)
 
 
 def check_answers(answers: pd.DataFrame, items_before: pd.DataFrame, offices: list[str] | None = None,

@@ -52,7 +52,11 @@ OUTBOX_HEADERS = {
     "name": "姓名", "id_number": "身份证号", "phone": "联系电话", "address": "住址",
     "status_label": "人员类别", "measure_label": "管控措施", "push_reason_label": "推送类型",
     "overdue": "超时", "detail": "推送原因", "source_records": "来源记录", "due_at": "办结时限",
+    # left empty for the office: the feedback feed reads them back (contracts/feedback.yaml), so
+    # the list itself, filled in, is the answer file (反馈时间 on the local clock, as typed)
+    "answer_result": "核查结果", "answer_time": "反馈时间", "verifier": "核查人", "note": "备注",
 }
+ANSWER_HEADERS = ("核查结果", "反馈时间", "核查人", "备注")
 LOCAL_TIME_COLUMNS = ("due_at", "answered_at")  # UTC in the warehouse, local (and labelled) on a list
 
 
@@ -182,7 +186,7 @@ def write_table(table: pd.DataFrame, folder: Path, name: str, sheet_name: str) -
     as date-time cells)."""
     csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
     write_csv(table, csv_path, date_format=LOCAL_FORMAT)
-    write_xlsx(table, xlsx_path, sheet_name=sheet_name, datetime_format=EXCEL_FORMAT)
+    write_xlsx(table, xlsx_path, sheet_name=sheet_name, datetime_format=EXCEL_FORMAT, for_people=True)
     return [csv_path, xlsx_path]
 
 
@@ -199,8 +203,21 @@ def outbox_lists(items: pd.DataFrame, policy: Policy) -> dict[str, pd.DataFrame]
     )
     escalated = items[(items["push_reason"] == "escalated") & (items["street"] != DISTRICT_LIST)]
     everything = pd.concat([items, escalated.assign(street=DISTRICT_LIST)], ignore_index=True)
-    return {street: people_table(group, OUTBOX_HEADERS, policy.timezone)
+    return {street: people_table(by_urgency(group, policy), OUTBOX_HEADERS, policy.timezone)
             for street, group in everything.groupby("street", sort=True)}
+
+
+def by_urgency(items: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """A list's rows in the order an office works them: overdue (超时) first, then the earliest
+    due time (a 2-hour 确诊 transfer before a 24-hour verification), then the higher status, then
+    community and item id (code point order: the same on every database)."""
+    rank = {status: k for k, status in enumerate(policy.status_priority)}
+    keys = pd.DataFrame({"overdue": (items["overdue"] != "超时").astype(int),
+                         "due": items["due_at"].fillna("").astype(str).replace("", "~"),
+                         "rank": items["status"].map(rank).fillna(len(rank)),
+                         "community": items["community"].fillna("").astype(str),
+                         "id": items["push_item_id"].astype(str)}, index=items.index)
+    return items.loc[keys.sort_values(list(keys.columns), kind="stable").index]
 
 
 @contextmanager

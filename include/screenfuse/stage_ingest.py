@@ -150,6 +150,7 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         with engine(settings).begin() as conn:
             items = warehouse.rows_by_keys(conn, "push_item", "push_item_id", staged["push_item_id"].dropna().astype(str),
                                            columns=ITEM_COLUMNS_READ)
+        staged.loc[fb.unanswered(staged), "reason"] = fb.NOT_ANSWERED
         fine = staged["reason"] == ""
         offices = [*load_gazetteer().streets, DISTRICT_LIST]
         staged.loc[fine, "reason"] = fb.check_answers(staged[fine], items, offices, district=DISTRICT_LIST)

@@ -19,9 +19,12 @@ from screenfuse.cell_safety import for_xlsx, mark_formula_like
 FIXED_STAMP = "2020-01-01T00:00:00Z"
 
 
-def write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str = "Sheet1", datetime_format: str | None = None) -> None:
+def write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str = "Sheet1", datetime_format: str | None = None,
+               for_people: bool = False) -> None:
     """`datetime_format`: the Excel number format of date-time cells (pandas' own when None);
-    date-times must be naive (Excel has no time zones: label the column instead)."""
+    date-times must be naive (Excel has no time zones: label the column instead). `for_people`:
+    a sheet people work from (a push list): bold header, frozen under the header, a filter on
+    every column, columns as wide as their text."""
     frame = for_xlsx(frame)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
@@ -33,6 +36,8 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str = "Sheet1", date
                     for (cell,) in sheet.iter_rows(min_row=2, min_col=k + 1, max_col=k + 1):
                         cell.number_format = datetime_format
         mark_formula_like(sheet)
+        if for_people:
+            _readable(sheet, frame)
     source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
@@ -50,3 +55,22 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str = "Sheet1", date
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(out.getvalue())
 
+
+def _width(value) -> int:
+    """Columns a text takes in Excel (CJK characters two)."""
+    text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _readable(sheet, frame: pd.DataFrame) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = "A2"
+    if sheet.max_row >= 1 and sheet.max_column >= 1:
+        sheet.auto_filter.ref = sheet.dimensions
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for k, column in enumerate(frame.columns, start=1):
+        widest = max([_width(column)] + [_width(v) for v in frame.iloc[:200, k - 1].tolist()])
+        sheet.column_dimensions[get_column_letter(k)].width = min(max(widest + 2, 8), 48)
