@@ -81,3 +81,38 @@ def test_dedupe_any_csv_with_settings(tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text("unique_id: rec_id\nblocking: [[soc_sec_id]]\ncomparisons:\n  - {column: postcode, method: soundex}\n")
     assert main(["dedupe", str(tmp_path / "in.csv"), "--settings", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "o.csv")]) == 2
     assert "comparisons[0].method" in capsys.readouterr().err
+
+
+def test_summary_into_a_closed_pipe_and_an_unreachable_warehouse_are_one_line_or_silent(tmp_path):
+    """`screenfuse summary | head -1` ends quietly (no BrokenPipeError); a warehouse that refuses
+    the connection is one line naming SCREENFUSE_WAREHOUSE_URL, with no traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = str(Path(sys.executable).with_name("screenfuse"))
+    env = dict(os.environ, SCREENFUSE_HOME=str(tmp_path / "data"),
+               SCREENFUSE_WAREHOUSE_URL=f"sqlite:///{tmp_path}/w.db")
+    subprocess.run([cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    piped = subprocess.run(f"'{cli}' summary | head -c 10", shell=True, env=env, capture_output=True, text=True)
+    assert "BrokenPipe" not in piped.stderr and "Traceback" not in piped.stderr
+    down = subprocess.run([cli, "summary"], capture_output=True, text=True,
+                          env=dict(env, SCREENFUSE_WAREHOUSE_URL="postgresql+psycopg://u:pw@127.0.0.1:9/x"))
+    assert down.returncode == 2 and len(down.stderr.strip().splitlines()) == 1
+    assert "SCREENFUSE_WAREHOUSE_URL" in down.stderr and "Traceback" not in down.stderr and "pw" not in down.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path, monkeypatch):
+    class GoneReader:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", f"sqlite:///{tmp_path}/w.db")
+    assert main(["db", "upgrade"]) == 0
+    monkeypatch.setattr("sys.stdout", GoneReader())
+    assert main(["summary"]) == 0  # no BrokenPipeError out of main

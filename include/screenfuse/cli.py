@@ -480,13 +480,30 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     from screenfuse.config import ConfigError
+    from screenfuse.policy_types import PolicyError
     from screenfuse.schema import WarehouseSchemaError
+    from screenfuse.warehouse import WarehouseUnavailable
 
     try:
-        return args.func(args)
-    except (ConfigError, WarehouseSchemaError) as exc:  # a user's mistake: one line, no traceback
+        code = args.func(args)
+        sys.stdout.flush()  # here, not at exit: a reader that went away is caught below
+        return code
+    except (ConfigError, WarehouseSchemaError, PolicyError) as exc:  # a user's mistake: one line, no traceback
         print(f"screenfuse: {exc}", file=sys.stderr)
         return 2
+    except WarehouseUnavailable as exc:
+        print(f"screenfuse: {exc} (the warehouse is SCREENFUSE_WAREHOUSE_URL, else SQLite in SCREENFUSE_HOME)",
+              file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:  # a path given on the command line
+        print(f"screenfuse: no such file or folder: {exc.filename}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `screenfuse summary | head`: the reader has what it wanted
+        try:  # what is left in the buffer goes nowhere, instead of failing again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+        return 0
 
 
 if __name__ == "__main__":
