@@ -116,3 +116,15 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path, monkeypatch)
     assert main(["db", "upgrade"]) == 0
     monkeypatch.setattr("sys.stdout", GoneReader())
     assert main(["summary"]) == 0  # no BrokenPipeError out of main
+
+
+def test_dedupe_on_a_file_it_cannot_use_says_what_to_do_in_one_line(tmp_path, capsys):
+    cases = {"empty.csv": "", "other.csv": "a,b\n1,2\n", "header.csv": "record_id,name\n"}
+    expected = {"empty.csv": "not a CSV with a header row", "other.csv": "no column 'record_id'",
+                "header.csv": "no rows"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert main(["dedupe", str(tmp_path / name), "--preset", "zh_person", "--out", str(tmp_path / "o.csv")]) == 2
+        err = capsys.readouterr().err
+        assert expected[name] in err and "Traceback" not in err, name
+        assert not (tmp_path / "o.csv").exists()

@@ -161,8 +161,21 @@ def _dedupe(args) -> int:
         print(f"settings: {exc}", file=sys.stderr)
         return 2
     progress = _stage_timer()
-    frame = pd.read_csv(args.input, dtype=str, keep_default_na=False, encoding="utf-8-sig", engine="pyarrow")
+    try:
+        frame = pd.read_csv(args.input, dtype=str, keep_default_na=False, encoding="utf-8-sig", engine="pyarrow")
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
+        print(f"input: {args.input} is not a CSV with a header row ({type(exc).__name__}): "
+              "give a UTF-8 CSV whose first line names the columns", file=sys.stderr)
+        return 2
     progress("read", None)
+    if frame.empty:
+        print(f"input: {args.input} has a header but no rows: nothing to deduplicate", file=sys.stderr)
+        return 2
+    if settings.unique_id not in frame.columns and not (settings.preset == "zh_person" and "record_id" in frame.columns):
+        print(f"input: no column '{settings.unique_id}' (the record id the settings name) among the file's "
+              f"{len(frame.columns)} columns ({', '.join(map(str, frame.columns[:8]))}"
+              f"{', …' if len(frame.columns) > 8 else ''}): rename the column or set unique_id", file=sys.stderr)
+        return 2
     if settings.preset == "zh_person":
         frame = prepare(frame)
         progress("normalize", None)
