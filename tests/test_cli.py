@@ -128,3 +128,19 @@ def test_dedupe_on_a_file_it_cannot_use_says_what_to_do_in_one_line(tmp_path, ca
         err = capsys.readouterr().err
         assert expected[name] in err and "Traceback" not in err, name
         assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_missing_landing_folder_stops_the_run_instead_of_reporting_every_unit_silent(tmp_path, monkeypatch, capsys):
+    import sqlalchemy as sa
+
+    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", f"sqlite:///{tmp_path}/w.db")
+    monkeypatch.setenv("SCREENFUSE_LANDING", str(tmp_path / "not-mounted"))
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--interval-end", "2020-02-11T16:00:00+00:00"]) == 2
+    err = capsys.readouterr().err
+    assert "not-mounted does not exist" in err and len(err.strip().splitlines()) == 1
+    with sa.create_engine(f"sqlite:///{tmp_path}/w.db").connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM run_log")).scalar() == 0
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM batch_stage")).scalar() == 0  # no attempt begun

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from screenfuse import landing, schema, warehouse
 from screenfuse.batch_state import BatchState
-from screenfuse.config import Settings
+from screenfuse.config import ConfigError, Settings
 from screenfuse.contracts import load_contracts, person_feeds
 from screenfuse.policy import Policy, configured_policy_text, parse_policy
 
@@ -90,6 +90,9 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
     stops this one (batch_state.AttemptSuperseded) rather than mixing with it."""
     db = engine(settings)
     schema.require_current(db)  # a run never creates or alters tables (`screenfuse db upgrade` does)
+    if not settings.landing.is_dir():  # a setting gone wrong, not an hour without files: all units would be "silent"
+        raise ConfigError(f"the landing folder {settings.landing} does not exist (SCREENFUSE_LANDING, else "
+                          "$SCREENFUSE_HOME/landing): create it, or point the variable at the folder units deliver to")
     feeds = feed_names()
     text, source = configured_policy_text()
     policy = parse_policy(text, source=source, feeds=person_feeds())  # a broken file stops the run here, naming the key
