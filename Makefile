@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 export AIRFLOW_HOME := $(CURDIR)/.airflow
+# set here, not kept in airflow.cfg: a moved checkout still finds its own metadata database
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///$(CURDIR)/.airflow/airflow.db
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
@@ -94,8 +96,13 @@ redis:
 	{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } \
 	    || { echo "could not install redis-server: install the redis-server package, or run SCREENFUSE_TEST_PG=0 make test"; exit 1; }
 
+# The Airflow UI on this machine only. standalone starts its parts with a bare `airflow`: the venv
+# goes first on PATH. The login is admin; its password is in the file named below.
+UI_PORT ?= 8080
 ui: venv airflow-home
-	$(BIN)/airflow standalone
+	@echo "Airflow UI: http://127.0.0.1:$(UI_PORT)  user: admin  password: in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated (made on the first start)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(UI_PORT) \
+	  AIRFLOW__API__BASE_URL=http://127.0.0.1:$(UI_PORT) $(BIN)/airflow standalone
 
 # Regenerate the lock after changing requirements.txt (run in a fresh venv).
 lock:
