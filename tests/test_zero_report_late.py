@@ -114,3 +114,29 @@ def test_taking_the_late_run_back_restores_the_day_and_a_rerun_repeats_it(late):
     assert set(police(late["undone"]["late"])["unit_name"]) == {LATE_BEFORE}
     assert police_day(late["engine"]) == late["after"]["day"]
     assert set(police(frame(late["engine"], "SELECT * FROM v_late_reports"))["unit_name"]) == {LATE_BEFORE, LATE_AFTER}
+
+
+def test_a_run_long_after_the_last_checks_the_last_week_only(tmp_path, monkeypatch):
+    """A DAG triggered two months after its last run (a paused deployment, the demo's 2020 data):
+    zero reporting checks zero_report.max_days_back days (7), not every day since."""
+    from datetime import date, datetime, timedelta, timezone
+
+    import sqlalchemy as sa
+
+    from screenfuse import schema
+    from screenfuse.config import load_settings
+    from screenfuse.pipeline import run_batch
+    from screenfuse.synthetic import generate
+    from screenfuse.warehouse import engine_for
+
+    home, url = tmp_path / "data", f"sqlite:///{tmp_path}/w.db"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    schema.upgrade(engine_for(url))
+    generate(60, 3, date(2020, 2, 10), home / "landing", home / "truth", zero_reports=True)
+    first = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
+    run_batch(load_settings(), first)
+    run_batch(load_settings(), first + timedelta(days=60))
+    with engine_for(url).connect() as conn:
+        days = conn.execute(sa.text("SELECT feed, COUNT(*) FROM zero_report_check GROUP BY feed")).all()
+    assert days and max(n for _, n in days) == 9  # the first run's day, then today and the 7 days before (not 61)

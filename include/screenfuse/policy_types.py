@@ -161,6 +161,7 @@ class RiskLevel:
 class ZeroReport:
     timezone: str
     deadline_hour: Mapping[str, int]  # feed → hour of the day (local time) by which each unit reports
+    max_days_back: int = 7  # a run checks at most this many past days (a catch-up after a long pause)
 
 
 @dataclass(frozen=True)

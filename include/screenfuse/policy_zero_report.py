@@ -31,6 +31,9 @@ def known_zone(timezone: str | None) -> str | None:
 
 class ZeroReportSpec(StrictModel):
     deadline_hour: dict[Any, WholeNumber(1, 24, what="an hour of the day")]
+    # how many past days a run checks at most: a DAG triggered long after the last run checks the
+    # last week, not every day since (project default; the seeds check each day as it ends)
+    max_days_back: WholeNumber(1, 366, what="a number of days") = 7
     timezone: Text = None  # older policies named the local clock here; the top-level `timezone` now
 
     _known_zone = field_validator("timezone")(known_zone)
