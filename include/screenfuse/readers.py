@@ -105,7 +105,9 @@ def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first lines into the most lines of one width (more than one
     field), the widest on a tie; a comma when none does. Parsed as CSV, so a delimiter inside a
     quoted header ("体温(℃,耳温)") does not count, and a title line above the header is outvoted."""
-    sample = "\n".join(text.splitlines()[:SNIFF_LINES])
+    # lines end at CR or LF only: str.splitlines also breaks at \x1c-\x1e, \x85 and \u2028,
+    # which a cell may hold (the CSV reader keeps them in the cell)
+    sample = "\n".join(re.split(r"\r\n|\r|\n", text)[:SNIFF_LINES])
     best, best_score = ",", (0, 0)
     for delimiter in DELIMITERS:
         try:
