@@ -11,8 +11,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from pg_server import PostgresServer, PostgresUnavailable
+
+# property tests: the same examples on every run (`make test` must not pass or fail by chance);
+# HYPOTHESIS_PROFILE=explore draws new ones, many more, to look for cases nobody wrote down
+hypothesis_settings.register_profile("repeatable", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", max_examples=1000, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 PROJECT = Path(__file__).resolve().parents[1]
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="screenfuse-airflow-"))
