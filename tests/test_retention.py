@@ -141,7 +141,7 @@ def test_their_names_leave_the_term_counts(retired):
 
 def test_forgetting_records_twice_removes_nothing_more(retired):
     with retired["engine"].begin() as conn:
-        assert match_state.forget_records(conn, ["no-such-record"], SETTINGS) == 0
+        assert match_state.forget_records(conn, ["no-such-record"], SETTINGS) == (0, 0)
 
 
 def test_retention_waits_while_a_batch_runs(tmp_path, monkeypatch):

@@ -170,22 +170,23 @@ def forget_batch(conn, batch_id: str, settings: MatchSettings) -> None:
     _forget_keys(conn, rows, settings)
 
 
-def forget_records(conn, record_ids, settings: MatchSettings) -> int:
+def forget_records(conn, record_ids, settings: MatchSettings) -> tuple[int, int]:
     """Remove records from matching for good (retention): their block keys and `match_record`
     rows go, so no later record is compared with them, and their values leave the term counts
-    (a name counted once would otherwise stay there). Returns the block keys removed."""
+    (a name counted once would otherwise stay there). Returns (block keys, records) removed."""
     rows = warehouse.rows_by_keys(conn, "match_record", "record_id", pd.Series(list(record_ids), dtype=object),
                                   columns=f"record_id, {', '.join(MATCH_COLUMNS)}")
-    removed = _forget_keys(conn, rows, settings)
+    removed, records = _forget_keys(conn, rows, settings), 0
     if len(rows):
-        conn.exec_driver_sql("DELETE FROM match_record WHERE record_id IN (SELECT record_id FROM k_forget_records)")
+        records = conn.exec_driver_sql(
+            "DELETE FROM match_record WHERE record_id IN (SELECT record_id FROM k_forget_records)").rowcount
         gone = term_counts(rows, settings).groupby("term_key", as_index=False)["n"].sum()
         stored = warehouse.rows_by_keys(conn, "match_term", "term_key", gone["term_key"], columns="term_key, n, batch_id")
         left = stored.merge(gone, on="term_key", suffixes=("", "_gone"))
         left = left.assign(n=left["n"] - left["n_gone"])[["term_key", "n", "batch_id"]]
         conn.exec_driver_sql("DELETE FROM match_term WHERE term_key IN (SELECT term_key FROM k_match_term_term_key)")
         warehouse.bulk_insert(conn, "match_term", left[left["n"] > 0])
-    return removed
+    return removed, records
 
 
 def _forget_keys(conn, rows: pd.DataFrame, settings: MatchSettings) -> int:

@@ -39,7 +39,7 @@ class RetentionDeferred(RuntimeError):
 def retire(settings: Settings, engine: sa.Engine, days: float, now: datetime) -> dict:
     """Remove what is older than `days` before `now`, in one transaction under the publish lock
     (an hourly run never sees half of it), and never while a batch runs (RetentionDeferred); the
-files after the commit. Returns the counts it recorded."""
+    files after the commit. Returns the counts it recorded."""
     from screenfuse.resolve import SETTINGS
 
     cutoff = now.astimezone(timezone.utc) - timedelta(days=days)
@@ -60,9 +60,7 @@ files after the commit. Returns the counts it recorded."""
         record_ids = records["source_record_id"]
         counts["persons"] = _blank(conn, "person", "person_id", persons, PERSON_COLUMNS, retired_at=iso(now))
         counts["source_records"] = _blank(conn, "source_record", "source_record_id", record_ids, RECORD_COLUMNS)
-        before = _count(conn, "match_record")
-        counts["match_keys"] = match_state.forget_records(conn, record_ids, SETTINGS)
-        counts["match_records"] = before - _count(conn, "match_record")
+        counts["match_keys"], counts["match_records"] = match_state.forget_records(conn, record_ids, SETTINGS)
         counts["undo_rows"] = _delete_by_keys(conn, "batch_undo", "row_key", pd.concat([persons, record_ids]))
         counts["quarantine_rows"] = conn.execute(sa.text(
             "UPDATE quarantine SET raw_json = NULL WHERE batch_id < :b AND raw_json IS NOT NULL"), {"b": cut_batch}).rowcount
@@ -84,10 +82,6 @@ files after the commit. Returns the counts it recorded."""
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
     return run
-
-
-def _count(conn, table: str) -> int:
-    return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar())
 
 
 def _blank(conn, table: str, key: str, keys: pd.Series, columns, **also) -> int:
