@@ -96,14 +96,14 @@ def screenfuse_hourly():
 
     @task_group(group_id="ingest")
     def ingest(feeds):
-        @task
+        @task(map_index_template="{{ feed }}")  # the UI lists the mapped tasks by feed, not 0..n
         def read_feed(feed: str) -> str:
             from screenfuse import stage_ingest
 
             print(_as_attempt(lambda settings, batch, _, attempt: stage_ingest.ingest_feed(settings, batch, feed, attempt)))
             return feed
 
-        @task
+        @task(map_index_template="{{ feed }}")
         def validate_feed(feed: str) -> dict:
             from screenfuse import stage_ingest
 

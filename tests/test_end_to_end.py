@@ -370,3 +370,17 @@ def test_a_run_on_a_warehouse_not_upgraded_fails_at_once_with_one_line(airflow_d
     engine = sa.create_engine(load_settings().warehouse_url)
     assert sa.inspect(engine).get_table_names() == []
     engine.dispose()
+
+
+def test_mapped_tasks_are_named_by_their_feed(scenario):
+    """The UI lists read_feed and validate_feed by feed (map_index_template), not as 0..n."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    from screenfuse.pipeline import feed_names
+
+    with create_session() as session:
+        names = {(ti.task_id, ti.rendered_map_index) for ti in session.query(TaskInstance).filter(
+            TaskInstance.dag_id == "screenfuse_hourly", TaskInstance.map_index >= 0)}
+    for task in ("ingest.read_feed", "ingest.validate_feed"):
+        assert {name for task_id, name in names if task_id == task} == set(feed_names()), task
