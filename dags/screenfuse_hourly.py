@@ -60,6 +60,7 @@ def _as_attempt(stage):
 
     batch, context = _batch()
     attempt = context["ti"].xcom_pull(task_ids="start_batch", key="attempt")
+    print(f"batch {batch} (data interval ending {context['data_interval_end']}), attempt {str(attempt)[:8]}")
     try:
         return stage(_settings(), batch, context, attempt)
     except AttemptSuperseded as exc:
@@ -85,6 +86,7 @@ def screenfuse_hourly():
         from screenfuse.schema import WarehouseSchemaError
 
         batch, context = _batch()
+        print(f"batch {batch} (data interval ending {context['data_interval_end']})")
         try:
             started = pipeline.start_batch(_settings(), batch)
             context["ti"].xcom_push(key="attempt", value=started["attempt"])

@@ -236,6 +236,7 @@ def test_no_personal_data_in_logs_reasons_reports_or_files_outside_the_restricte
         if path.is_file() and inside[0] not in RESTRICTED and not inside[0].startswith("warehouse.db"):
             texts[str(path.relative_to(home))] = path.read_bytes().decode("utf-8", errors="replace")
     assert len(texts["task logs"]) > 10_000 and "publish_warehouse" in texts["task logs"]  # the logs were caught
+    assert "batch 20200210T1400Z (data interval ending" in texts["task logs"]  # each task says its batch
     leaks = {where: sum(1 for v in numbers + names if v in text) for where, text in texts.items()}
     assert {where: n for where, n in leaks.items() if n} == {}  # counts only: a failure prints no value
 
