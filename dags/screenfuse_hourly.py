@@ -73,7 +73,9 @@ def _as_attempt(stage):
     start_date=pendulum.datetime(2020, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "owner": "screenfuse"},
+    description="Hourly: ingest and validate the feeds, find each person across them, publish the warehouse "
+                "and the street offices' push lists",
     doc_md=DOC,
     tags=["screenfuse", "epidemic", "record-linkage"],
 )

@@ -41,7 +41,7 @@ def _settings():
     start_date=pendulum.datetime(2020, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=10), "owner": "screenfuse"},
     doc_md=DOC,
     description="Remove personal data the policy no longer keeps (counts in retention_run)",
     tags=["screenfuse", "privacy"],

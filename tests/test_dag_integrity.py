@@ -76,3 +76,15 @@ def test_the_retraining_dag_is_weekly_thin_and_takes_its_options(airflow_db):
     modules = {(n.module if isinstance(n, ast.ImportFrom) else n.names[0].name)
                for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))}
     assert modules <= {"__future__", "datetime", "pendulum", "airflow.sdk"}
+
+
+def test_every_dag_says_what_it_does_and_whose_it_is():
+    from airflow.dag_processing.dagbag import DagBag
+
+    from screenfuse.config import PROJECT_ROOT
+
+    bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+    assert not bag.import_errors
+    assert set(bag.dag_ids) == {"screenfuse_hourly", "screenfuse_retrain", "screenfuse_retention"}
+    for dag in bag.dags.values():
+        assert dag.description and dag.doc_md and dag.owner == "screenfuse", dag.dag_id
