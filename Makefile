@@ -4,8 +4,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 export AIRFLOW_HOME := $(CURDIR)/.airflow
-# set here, not kept in airflow.cfg: a moved checkout still finds its own metadata database
-export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///$(CURDIR)/.airflow/airflow.db
+# the demo's and the UI's metadata database, set here, not kept in airflow.cfg: a moved checkout
+# still finds its own (the tests make their own Airflow home: tests/conftest.py)
+PROJECT_AIRFLOW_DB := sqlite:///$(CURDIR)/.airflow/airflow.db
+$(AIRFLOW_HOME)/airflow.db demo ui: export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := $(PROJECT_AIRFLOW_DB)
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False

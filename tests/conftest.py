@@ -26,6 +26,8 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="screenfuse-airflow-"))
 os.environ.update({
     "AIRFLOW_HOME": str(_AIRFLOW_HOME),
     "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
+    # this session's own metadata database, whatever the environment names (the Makefile's)
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
     "GX_ANALYTICS_ENABLED": "False",
