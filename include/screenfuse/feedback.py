@@ -10,7 +10,7 @@ enter matching. What each result does to the item:
 | 已核实 / 已隔离 / 已转运 | done (acknowledged, answered) | |
 | 查无此人 | closed (`not_found`) | the person goes on the police tracing list (公安协查清单) |
 | 已离开本辖区 | closed (`left_area`), or `rerouted` when the person's newest address is in another street | a rerouted person gets an item on the new street's list |
-| 非本人 | closed (`not_same_person`) | a permanent cannot-link between the item's records and the person's other records (when every record backs the item: between its first record and the others): the next run splits the person; each pair is also a `different` label (`match_label`, screenfuse.labels) |
+| 非本人 | closed (`not_same_person`) | a permanent cannot-link between the item's records and the person's other records (when every record backs the item: between its first record and the others): the same run splits the person (the pairs are read before matching); each pair is also a `different` label (`match_label`, screenfuse.labels) |
 
 An answer counts only from the street office the item was pushed to (or the district, which
 answers its own list): the answering unit is the street office the file's name names
@@ -188,6 +188,18 @@ def plan_answers(answers: pd.DataFrame, items_before: pd.DataFrame, links_before
         "reason": "查无此人",
     }, columns=TRACING_COLUMNS).reset_index(drop=True)
 
+    cannot_link = not_same_person_pairs(answers, items, links_before, known_cannot_link, batch_id)
+    return AnswerPlan(updates, closes, tracing, cannot_link)
+
+
+def not_same_person_pairs(answers: pd.DataFrame, items: pd.DataFrame, links_before: pd.DataFrame,
+                          known_cannot_link: pd.DataFrame, batch_id: str) -> pd.DataFrame:
+    """The record pairs (CANNOT_LINK_COLUMNS) the 非本人 answers keep apart: each record that backs
+    the item against each other record of its person before the batch (when every record backs
+    it: its first record against the others). `items`: indexed by push_item_id, with
+    `source_records`; pairs already in `known_cannot_link` (left_id, right_id) are not repeated.
+    The resolution reads them before matching (the split happens in the answer's run) and the
+    publish stores them: both call this, so both see the same pairs."""
     pairs = []
     person_of = dict(zip(links_before["source_record_id"], links_before["person_id"])) if len(links_before) else {}
     records_of: dict[str, list[str]] = {}
@@ -195,6 +207,8 @@ def plan_answers(answers: pd.DataFrame, items_before: pd.DataFrame, links_before
         records_of.setdefault(person, []).append(record)
     known = set(zip(known_cannot_link["left_id"], known_cannot_link["right_id"])) if len(known_cannot_link) else set()
     for item_id in answers.loc[answers["result"] == "非本人", "push_item_id"]:
+        if item_id not in items.index:
+            continue
         pushed = [r for r in str(items.at[item_id, "source_records"] or "").split(";") if r]
         pushed = [r for r in pushed if r in person_of]
         if not pushed:
@@ -209,8 +223,7 @@ def plan_answers(answers: pd.DataFrame, items_before: pd.DataFrame, links_before
                 if pair not in known:
                     known.add(pair)
                     pairs.append((*pair, "feedback", batch_id, item_id))
-    cannot_link = pd.DataFrame(sorted(pairs), columns=CANNOT_LINK_COLUMNS)
-    return AnswerPlan(updates, closes, tracing, cannot_link)
+    return pd.DataFrame(sorted(pairs), columns=CANNOT_LINK_COLUMNS)
 
 
 def items_with_answers(items_before: pd.DataFrame, plan: AnswerPlan) -> pd.DataFrame:

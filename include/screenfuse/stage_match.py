@@ -68,17 +68,22 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
         # records of 非本人 answers the district revoked since: resolved again (screenfuse.revocation)
         revoked, revoked_records = revocation.pending(conn) if has_history else ([], [])
         relink = sorted(set(relink) | set(revoked_records))
+        # this batch's 非本人 answers: their pairs are kept apart in this very run
+        apart = answered_apart(conn, batch_answers(stage), batch_id)
         if has_history:
             # records of remembered 非本人 pairs still together, and the records a newly promoted
             # model decides differently: resolved again as if new (screenfuse.retrain)
-            again = sorted(set(match_state.still_together(conn)) | set(relink))
+            again = sorted(set(match_state.still_together(conn)) | set(relink)
+                           | set(apart["left_record_id"]) | set(apart["right_record_id"]))
             again_rows = warehouse.rows_by_keys(conn, "match_record", "record_id", again,
                                                 columns="record_id, " + ", ".join(MATCH_COLUMNS))
             seeds = pd.concat([keys, match_state.block_keys(again_rows, SETTINGS)], ignore_index=True)
             around, previous = match_state.neighbourhood(conn, seeds, SETTINGS, extra_records=again)
             frame = pd.concat([around[~around["record_id"].isin(prepared["record_id"])], prepared], ignore_index=True)
             population = match_state.population(conn, frame, terms, SETTINGS)
-            cannot_link = match_state.cannot_link_among(conn, frame["record_id"])
+            cannot_link = pd.concat([match_state.cannot_link_among(conn, frame["record_id"]),
+                                     apart.rename(columns={"left_record_id": "left_id", "right_record_id": "right_id"})[
+                                         ["left_id", "right_id"]]], ignore_index=True)
             model = Model.from_json(stored["params_json"].iloc[0]) if len(stored) else None
             new_ids = pd.unique(pd.concat([prepared["record_id"], pd.Series(relink, dtype=object)])).astype(object)
             result = resolve_identities(frame, previous, new_ids=new_ids,
@@ -96,6 +101,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
     stage.put("match_key", keys)
     stage.put("match_term", terms)
     stage.put("links", links)
+    stage.put("answer_apart", apart)
     resolution = result.links[["source_record_id", "person_id"]].assign(
         person_before=map_by_key(result.links["source_record_id"], previous["source_record_id"],
                                  previous["person_id"]).to_numpy())
@@ -116,6 +122,26 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
             "merges": int((result.changes["event"] == "merge").sum()),
             "splits": int((result.changes["event"] == "split").sum()), "incremental": has_history,
             "model_trained": result.model_trained, "model": result.model_source, "relinked": len(relink)}
+
+
+def answered_apart(conn, answers: pd.DataFrame, batch_id: str) -> pd.DataFrame:
+    """The record pairs this batch's 非本人 answers keep apart (feedback.CANNOT_LINK_COLUMNS), read
+    before matching so that the person splits in the answer's own run; the publish stores the
+    same pairs (`plan_push`). By index: the answered items, their records' persons, those
+    persons' records. A revoked answer keeps nothing apart."""
+    from screenfuse import feedback as fb
+
+    named = answers.loc[answers["result"] == "非本人", "push_item_id"].dropna().astype(str)
+    named = named[~named.isin(revocation.revoked_among(conn, named))]
+    if named.empty:
+        return pd.DataFrame(columns=fb.CANNOT_LINK_COLUMNS)
+    items = warehouse.rows_by_keys(conn, "push_item", "push_item_id", named, columns="push_item_id, source_records")
+    pushed = sorted({r for text in items["source_records"] for r in str(text or "").split(";") if r})
+    persons = warehouse.rows_by_keys(conn, "person_link", "source_record_id", pushed, columns="person_id")
+    links = warehouse.rows_by_keys(conn, "person_link", "person_id", sorted(set(persons["person_id"])),
+                                   columns="source_record_id, person_id")
+    return fb.not_same_person_pairs(answers[answers["push_item_id"].isin(named)], items.set_index("push_item_id"),
+                                    links, pd.DataFrame(columns=["left_id", "right_id"]), batch_id)
 
 
 def model_used(result, stored_id: str | None, batch_id: str) -> dict:

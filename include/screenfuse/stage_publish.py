@@ -38,17 +38,20 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime, attempt: str |
     persons, links_before = stage.get("persons"), stage.get("links_before")
     answers = batch_answers(stage).rename(columns={"answered_at": "event_time"})
     people = sorted(set(links_before["person_id"]) | set(persons["person_id"]) | set(stage.get("persons_gone")["person_id"]))
+    apart = stage.get("answer_apart")
     with engine(settings).begin() as conn:
         by_person = warehouse.rows_by_keys(conn, "push_item", "person_id", people, columns=ITEM_COLUMNS_READ)
         named = warehouse.rows_by_keys(conn, "push_item", "push_item_id", answers["push_item_id"].astype(str),
                                        columns=ITEM_COLUMNS_READ)
-        known = match_state.cannot_link_among(conn, links_before["source_record_id"])
-        revoked = revocation.revoked_among(conn, answers["push_item_id"])
+        known = match_state.cannot_link_among(conn, pd.concat([apart["left_record_id"], apart["right_record_id"]]))
     before = pd.concat([by_person, named], ignore_index=True).drop_duplicates("push_item_id")
     answer_plan = fb.plan_answers(answers, before, links_before, known, batch_id, policy.timezone)
-    # a 非本人 answer the district revoked keeps no pair apart, also when its batch is run again
-    answer_plan = replace(answer_plan, cannot_link=answer_plan.cannot_link[
-        ~answer_plan.cannot_link["push_item_id"].isin(revoked)])
+    # the pairs the resolution kept apart (stage_match.answered_apart: a revoked answer keeps none),
+    # those not stored before
+    stored = set(zip(known["left_id"], known["right_id"]))
+    apart = apart[pd.Series([pair not in stored for pair in zip(apart["left_record_id"], apart["right_record_id"])],
+                            index=apart.index, dtype=bool)]
+    answer_plan = replace(answer_plan, cannot_link=apart.reset_index(drop=True))
     plan = plan_push_items(persons, fb.items_with_answers(before, answer_plan), stage.get("status_open"), batch_id,
                            as_of.astimezone(timezone.utc), policy)
     # missed daily checks at isolation points: items beside the persons' measures (screenfuse.isolation)
