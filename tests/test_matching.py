@@ -141,6 +141,37 @@ def test_cannot_link_is_remembered():
     assert set(apart.changes["event"]) == {"split"}
 
 
+def test_must_link_joins_a_review_pair_and_a_cannot_link_still_wins():
+    frame = zh({"record_id": "a", "name": "欧阳娜娜", "address": "振华社区3栋"},
+               {"record_id": "b", "name": "欧阳娜娜", "address": "振华社区5栋"},
+               {"record_id": "c", "name": "李娜", "address": "振华社区5栋"})
+    settings = preset("zh_person").with_overrides(match_threshold=0.999, review_threshold=0.01)
+    assert dedupe(frame, settings).clusters["person_id"].nunique() == 3
+    same = pd.DataFrame({"left_id": ["a"], "right_id": ["b"]})
+    joined = dedupe(frame, settings, must_link=same)
+    person = joined.clusters.set_index("record_id")["person_id"]
+    assert person["a"] == person["b"] != person["c"] and len(joined.review) == 0
+    # a decided "same" that contradicts a "not the same" is refused: a false link is the worse error
+    kept_apart = dedupe(frame, settings, must_link=same, cannot_link=same)
+    assert kept_apart.clusters["person_id"].nunique() == 3
+
+
+def test_must_link_reaches_a_record_outside_the_new_records_neighbourhood():
+    # incremental: the decided pair's records are old and share no key with the new record; the
+    # decision still joins them, and each earlier person keeps its records
+    frame = zh({"record_id": "a", "name": "欧阳娜娜", "address": "振华社区3栋"},
+               {"record_id": "b", "name": "欧阳娜娜", "address": "振华社区5栋"},
+               {"record_id": "n", "name": "王强", "address": "积玉桥社区1栋"})
+    settings = preset("zh_person").with_overrides(match_threshold=0.999, review_threshold=0.01)
+    earlier = dedupe(frame[frame["record_id"] != "n"], settings)
+    later = dedupe(frame, settings, previous=earlier.clusters, model=earlier.model, new_ids=np.array(["n"]),
+                   must_link=pd.DataFrame({"left_id": ["b"], "right_id": ["a"]}))
+    person = later.clusters.set_index("record_id")["person_id"]
+    assert person["a"] == person["b"] != person["n"]
+    assert set(later.changes["event"]) == {"merge"}
+    assert person["a"] in set(earlier.clusters["person_id"])  # an earlier id is kept
+
+
 def test_incremental_equals_batch_with_the_same_model():
     rng = np.random.default_rng(3)
     people = [{"name": f"张{c}{d}", "id": make_id(f"4201061980{m:02d}{d:02d}{c:03d}"[:17]), "phone": f"138{rng.integers(1e8):08d}"}

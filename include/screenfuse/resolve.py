@@ -39,19 +39,20 @@ class Resolution:
 def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = None,
                        new_ids: np.ndarray | None = None, model: Model | None = None,
                        cannot_link: pd.DataFrame | None = None, population: Population | None = None,
-                       prepared: bool = False) -> Resolution:
+                       prepared: bool = False, must_link: pd.DataFrame | None = None) -> Resolution:
     """Records (source_record columns, or `prepared` ones from `prepare_records`) → persons.
 
     previous: source_record_id, person_id from earlier runs; with `new_ids`, only pairs that
     involve a new record are compared and earlier persons stay as they were (incremental).
     model: reuse a trained model (trained on `records` when absent).
+    cannot_link / must_link: left_id, right_id pairs people decided are not / are the same.
     population: when `records` is only the neighbourhood of the new records (see
     `screenfuse.match_state`), what the whole warehouse says about them.
     """
     frame = records if prepared else prepare_records(records)
     prev = previous.rename(columns={"source_record_id": "record_id"}) if previous is not None else None
     result = dedupe(frame, SETTINGS, previous=prev, cannot_link=cannot_link, model=model, new_ids=new_ids,
-                    population=population)
+                    population=population, must_link=must_link)
     strongest = pd.concat([
         result.links.rename(columns={"left_id": "record_id"}).drop(columns="right_id"),
         result.links.rename(columns={"right_id": "record_id"}).drop(columns="left_id"),

@@ -87,11 +87,14 @@ def _check_columns(frame: pd.DataFrame, settings: MatchSettings) -> None:
 def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame | None = None,
            cannot_link: pd.DataFrame | None = None, model: Model | None = None,
            new_ids: np.ndarray | None = None, progress: Callable[[str, float], None] | None = None,
-           population: "Population | None" = None) -> DedupeResult:
+           population: "Population | None" = None, must_link: pd.DataFrame | None = None) -> DedupeResult:
     """Resolve `frame` (one row per record, keyed by settings.unique_id) into persons.
 
     previous: record_id, person_id of earlier runs (stable ids; pre-joined when incremental).
     cannot_link: left_id, right_id pairs a person said are not the same.
+    must_link: left_id, right_id pairs a person said are the same: joined whatever their score,
+    unless that breaks a cannot-link or a distinct key (those always win: a false link isolates
+    the wrong person).
     model: a trained model to reuse; trained on this frame when absent.
     population: when `frame` is only the neighbourhood of the new records (a store read it by
     blocking key), what the whole population says: its size, term-frequency shares, ids in use.
@@ -113,8 +116,9 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
                 model, source = Model.fallback(settings.preset), "shipped"
             if model is None:  # no preset to fall back on: whatever there is to learn from
                 model, source = _learn(frame, settings), "trained"
-        return _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress, population, source)
-    return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress)
+        return _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress, population, source,
+                                must_link)
+    return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, must_link=must_link)
 
 
 def budget(settings: MatchSettings, records: int) -> int:
@@ -134,7 +138,8 @@ def _learn(frame: pd.DataFrame, settings: MatchSettings) -> Model:
 
 
 def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress,
-                     outside: "Population | None" = None, source: str = "given") -> DedupeResult:
+                     outside: "Population | None" = None, source: str = "given",
+                     must_link: pd.DataFrame | None = None) -> DedupeResult:
     """Incremental run on only what new records can touch.
 
     New records (and any record no run has resolved yet), the existing records sharing a blocking
@@ -157,8 +162,21 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
     for rule in settings.blocking:
         affected |= _shares_a_key(columns, rule, np.flatnonzero(new_mask), matches)
     person_code, persons = pd.factorize(prev_person)
-    touched = np.bincount(person_code[flag(id_code[affected])[prev_code]], minlength=len(persons)) > 0
-    affected |= flag(prev_code[touched[person_code]])[id_code]
+    must = _pair_rows(ids, must_link)
+    if len(must[0]):  # a pair decided the same but in two persons: resolved now, wherever it is
+        person_of_row = pd.Series(prev_person, index=text_index(prev_ids))
+        person_of_row = person_of_row[~person_of_row.index.duplicated()].reindex(text_index(ids)).to_numpy()
+        apart = person_of_row[must[0]] != person_of_row[must[1]]
+        affected[must[0][apart]] = affected[must[1][apart]] = True
+    while True:  # a person decided the same as an affected record's is resolved with it, and so on
+        touched = np.bincount(person_code[flag(id_code[affected])[prev_code]], minlength=len(persons)) > 0
+        grown = affected | flag(prev_code[touched[person_code]])[id_code]
+        if len(must[0]):
+            grown[must[1][grown[must[0]]]] = True
+            grown[must[0][grown[must[1]]]] = True
+        if (grown == affected).all():
+            break
+        affected = grown
     rows = np.flatnonzero(affected)
     if outside is None:
         population = Population(len(frame), {c.column: columns.shares(c.column)
@@ -170,12 +188,24 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
     in_rows = flag(id_code[rows])[prev_code]
     clock.lap(f"affected ({len(rows):,} of {len(frame):,} records)")
     result = _dedupe(frame.iloc[rows], settings, previous[in_rows], cannot_link, model, new_ids, progress, population,
-                     source)
+                     source, must_link)
     kept = ~in_rows & flag(id_code)[prev_code]  # records gone from the input are not reported
     result.clusters = pd.concat([pd.DataFrame({"record_id": prev_ids[kept], "person_id": prev_person[kept]}),
                                  result.clusters], ignore_index=True)
     result.timings = {**clock.timings, **result.timings}
     return result
+
+
+def _pair_rows(ids: np.ndarray, pairs: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (in `ids`) of the pairs (left_id, right_id) whose two records are both there."""
+    if pairs is None or not len(pairs):
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    position = pd.Series(np.arange(len(ids)), index=text_index(ids))
+    position = position[~position.index.duplicated()]
+    a = position.reindex(text_index(_as_text(pairs["left_id"]))).to_numpy()
+    b = position.reindex(text_index(_as_text(pairs["right_id"]))).to_numpy()
+    both = ~(np.isnan(a) | np.isnan(b))
+    return a[both].astype(np.int64), b[both].astype(np.int64)
 
 
 def _still_together(previous: pd.DataFrame, cannot_link: pd.DataFrame) -> np.ndarray:
@@ -235,7 +265,7 @@ class Population:
 
 
 def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, population: Population | None = None,
-            source: str | None = None) -> DedupeResult:
+            source: str | None = None, must_link: pd.DataFrame | None = None) -> DedupeResult:
     clock = _Clock(progress)
     uid = settings.unique_id
     unsorted_ids = frame[uid].fillna("").astype(str).to_numpy(dtype=object)
@@ -309,6 +339,10 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
         edge_left = np.r_[edge_left, pos_sorted[:-1][same]]
         edge_right = np.r_[edge_right, pos_sorted[1:][same]]
         edge_weight = np.r_[edge_weight, np.full(int(same.sum()), np.inf)]
+    decided_left, decided_right = _pair_rows(ids, must_link)
+    if len(decided_left):  # a person decided they are the same: joined as firmly as an earlier person
+        edge_left, edge_right = np.r_[edge_left, decided_left], np.r_[edge_right, decided_right]
+        edge_weight = np.r_[edge_weight, np.full(len(decided_left), np.inf)]
     if spare.any():  # exact twins (matching/twins.py) join their first record
         edge_left, edge_right = np.r_[edge_left, twin[spare]], np.r_[edge_right, np.flatnonzero(spare)]
         edge_weight = np.r_[edge_weight, np.full(int(spare.sum()), np.inf)]
