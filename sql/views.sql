@@ -508,3 +508,29 @@ SELECT m.street, m.point, m.room, m.check_day, m.deadline_at, m.person_id, m.bat
                          WHERE l.person_id = m.person_id AND r.feed = 'isolation_monitoring'
                            AND substr(r.event_time, 1, 10) = m.check_day) THEN 1 ELSE 0 END AS came_late
 FROM isolation_missed_check m;
+
+-- The review desk (screenfuse review; docs/review.md): each record pair the matching left for a
+-- person to decide, both records side by side, the match weight and each comparison's
+-- contribution (explanation: JSON, bits per comparison and the prior). One row per pair (its
+-- latest batch); a pair decided (match_decision, or a 非本人 answer's cannot-link) or since
+-- joined in one person is gone. Personal data: district only, never in the analytics layer.
+CREATE VIEW v_match_review AS
+SELECT r.review_id, r.batch_id, r.match_weight, r.match_probability, r.explanation,
+       r.left_record_id, la.person_id AS left_person_id, a.feed AS left_feed, a.unit AS left_unit,
+       a.event_time AS left_event_time, a.name AS left_name, a.id_number AS left_id_number,
+       a.birth_date AS left_birth_date, a.sex AS left_sex, a.phone AS left_phone, a.address AS left_address,
+       r.right_record_id, lb.person_id AS right_person_id, b.feed AS right_feed, b.unit AS right_unit,
+       b.event_time AS right_event_time, b.name AS right_name, b.id_number AS right_id_number,
+       b.birth_date AS right_birth_date, b.sex AS right_sex, b.phone AS right_phone, b.address AS right_address
+FROM match_review r
+JOIN source_record a ON a.source_record_id = r.left_record_id
+JOIN source_record b ON b.source_record_id = r.right_record_id
+LEFT JOIN person_link la ON la.source_record_id = r.left_record_id
+LEFT JOIN person_link lb ON lb.source_record_id = r.right_record_id
+WHERE COALESCE(la.person_id, '') <> COALESCE(lb.person_id, '')
+  AND NOT EXISTS (SELECT 1 FROM match_review later WHERE later.left_record_id = r.left_record_id
+                  AND later.right_record_id = r.right_record_id AND later.batch_id > r.batch_id)
+  AND NOT EXISTS (SELECT 1 FROM match_decision d WHERE (d.left_record_id = r.left_record_id AND d.right_record_id = r.right_record_id)
+                  OR (d.left_record_id = r.right_record_id AND d.right_record_id = r.left_record_id))
+  AND NOT EXISTS (SELECT 1 FROM match_cannot_link c WHERE (c.left_record_id = r.left_record_id AND c.right_record_id = r.right_record_id)
+                  OR (c.left_record_id = r.right_record_id AND c.right_record_id = r.left_record_id));

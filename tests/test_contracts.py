@@ -6,7 +6,7 @@ from screenfuse.contracts import ContractError, load_contract, load_contracts
 def test_nine_feeds_ship_with_contracts():
     assert sorted(load_contracts()) == ["arrivals", "checkpoint", "city_list", "community", "feedback", "hospital",
                                         "isolation_monitoring", "isolation_point", "mass_screening",
-                                        "mass_screening_result", "pharmacy", "police", "self_report"]
+                                        "mass_screening_result", "pharmacy", "police", "review", "self_report"]
     assert load_contracts()["feedback"].kind == "answers"
     assert load_contracts()["mass_screening_result"].kind == "results"
     assert load_contracts()["isolation_point"].kind == "reference"

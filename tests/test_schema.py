@@ -49,7 +49,7 @@ def test_upgrade_creates_the_baseline_and_the_views(warehouses, kind, monkeypatc
     prefixed = [v for v in inspector.get_view_names() if v.startswith("analytics_")] if kind == "sqlite" else [
         f"analytics.{v}" for v in inspector.get_view_names(schema="analytics")]
     assert sorted(prefixed) == sorted(analytics) and len(analytics) == 26
-    assert views == set(schema.view_names()) and len(views) == 32  # v_resent_deliveries: views.sql only; v_late_reports: 0009; v_contact_chain, v_contact_edges_unresolved: 0010; v_isolation_occupancy, v_isolation_missed_checks: 0011; v_arrivals_unplaced, v_city_list_categories
+    assert views == set(schema.view_names()) and len(views) == 33  # v_match_review: 0018; v_resent_deliveries: views.sql only; v_late_reports: 0009; v_contact_chain, v_contact_edges_unresolved: 0010; v_isolation_occupancy, v_isolation_missed_checks: 0011; v_arrivals_unplaced, v_city_list_categories
     with engine.connect() as conn:
         for view in views:  # every view answers on an empty warehouse (the local clock is one constant row)
             assert conn.execute(sa.text(f"SELECT COUNT(*) FROM {view}")).scalar() == (view == "v_local_clock"), view
@@ -60,7 +60,7 @@ def test_upgrade_creates_the_baseline_and_the_views(warehouses, kind, monkeypatc
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO match_model (model_id, preset, params_json) VALUES ('m', 'p', '{}')"))
     assert main(["db", "upgrade"]) == 0
-    assert f"{head} → {head} (already at the head); 32 views and 26 analytics views recreated" in capsys.readouterr().out
+    assert f"{head} → {head} (already at the head); 33 views and 26 analytics views recreated" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
     assert capsys.readouterr() == (f"{head}\n", "")
     with engine.connect() as conn:

@@ -488,6 +488,10 @@ def main(argv: list[str] | None = None) -> int:
     rt.add_argument("--model", help="judge this model (JSON, e.g. from dedupe --model-out) instead of training one")
     rt.set_defaults(func=_retrain)
 
+    from screenfuse import cli_review
+
+    cli_review.add_parser(sub)
+
     summ = sub.add_parser("summary", help="print what the warehouse holds; exit 1 if no run was published")
     summ.set_defaults(func=_summary)
 

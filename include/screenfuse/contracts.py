@@ -21,7 +21,7 @@ from screenfuse.matching.strict_config import (
     ConfigProblem, ListOf, ScalarText, StrictModel, Text, YesNo, checked, choice, one_line, read_yaml, show,
 )
 
-FEED_KINDS = ("persons", "answers", "results", "reference")
+FEED_KINDS = ("persons", "answers", "results", "reference", "decisions")
 # medicine_category: a pharmacy's 药品类别, read into 退烧/止咳/感冒/抗病毒/抗生素 (screenfuse.medicines)
 FIELD_TYPES = ("text", "name", "id_number", "phone", "datetime", "date", "temperature", "address", "code",
                "medicine_category", "count")
@@ -31,7 +31,8 @@ RESERVED_FIELDS = ("source_record_id", "batch_id", "feed", "file_name", "file_sh
 # what a feed of each kind must declare (kind results: lab results for samples, see mass_screening.py)
 KIND_FIELDS = {"persons": ("name", "event_time", "unit"), "answers": ("event_time", "unit"),
                "results": ("event_time", "unit", "result", "sample_id", "pool_id"),
-               "reference": ("unit", "event_time")}  # reference: a list of places (isolation_point)
+               "reference": ("unit", "event_time"),  # reference: a list of places (isolation_point)
+               "decisions": ("event_time", "unit", "review_id", "decision")}  # the review desk's (review_desk.py)
 
 
 class ContractError(ValueError):
@@ -55,6 +56,7 @@ class FeedContract:
     fields: dict[str, FieldSpec]
     address_from: tuple[str, ...] = field(default=())
     kind: str = "persons"  # persons | answers (to push items) | results (lab results) | reference (places)
+    #                        | decisions (on review items)
 
     @property
     def required_fields(self) -> list[str]:

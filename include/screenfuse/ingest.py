@@ -180,6 +180,10 @@ def _normalized(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gazette
         from screenfuse.mass_screening import normalize_results
 
         return normalize_results(mapped, contract)
+    if contract.kind == "decisions":
+        from screenfuse.review_desk import normalize_decisions
+
+        return normalize_decisions(mapped)
     if contract.kind == "reference":
         from screenfuse.isolation import normalize_points
 

@@ -181,12 +181,13 @@ def people_table(rows: pd.DataFrame, headers: dict[str, str], zone: str) -> pd.D
     return table.rename(columns=names)
 
 
-def write_table(table: pd.DataFrame, folder: Path, name: str, sheet_name: str) -> list[Path]:
+def write_table(table: pd.DataFrame, folder: Path, name: str, sheet_name: str,
+                choices: dict[str, list[str]] | None = None) -> list[Path]:
     """A list as CSV (UTF-8 with BOM, opens in Excel; times as 2020-02-11 00:30) and XLSX (times
-    as date-time cells)."""
+    as date-time cells; `choices`: drop-downs of the columns a person fills in)."""
     csv_path, xlsx_path = folder / f"{name}.csv", folder / f"{name}.xlsx"
     write_csv(table, csv_path, date_format=LOCAL_FORMAT)
-    write_xlsx(table, xlsx_path, sheet_name=sheet_name, datetime_format=EXCEL_FORMAT, for_people=True)
+    write_xlsx(table, xlsx_path, sheet_name=sheet_name, datetime_format=EXCEL_FORMAT, for_people=True, choices=choices)
     return [csv_path, xlsx_path]
 
 
@@ -261,9 +262,18 @@ def write_outbox(items: pd.DataFrame, folder: Path, policy: Policy) -> list[Path
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     written = []
+    results = {ANSWER_HEADERS[0]: answer_results()}
     for street, table in outbox_lists(items, policy).items():
-        written += write_table(table, folder, street, "推送清单")
+        written += write_table(table, folder, street, "推送清单", choices=results)
     return written
+
+
+def answer_results() -> list[str]:
+    """The 核查结果 values the feedback feed accepts (its contract): the push lists' drop-down."""
+    from screenfuse.contracts import load_contracts
+
+    allowed = [c.fields["result"].allowed for c in load_contracts().values() if c.kind == "answers" and "result" in c.fields]
+    return list(allowed[0]) if allowed and allowed[0] else []
 
 
 def write_tracing_list(tracing: pd.DataFrame, folder: Path, zone: str = "Asia/Shanghai") -> list[Path]:

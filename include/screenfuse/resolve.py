@@ -97,6 +97,7 @@ def _with_evidence(changes: pd.DataFrame, links: pd.DataFrame, previous: pd.Data
     evidence = []
     for event, person, others in changes[["event", "person_id", "other_person_ids"]].itertuples(index=False):
         involved = {person, *others.split(";")}
-        rows = crossing[[bool(set(j) & involved) for j in crossing["joined"]]] if event == "merge" else crossing.iloc[0:0]
+        hit = np.array([bool(set(j) & involved) for j in crossing["joined"]], dtype=bool)
+        rows = crossing[hit] if event == "merge" else crossing.iloc[0:0]  # (a person's decision joins without a link)
         evidence.append(rows[["left_id", "right_id", "match_weight", "explanation"]].to_json(orient="records", force_ascii=False))
     return changes.assign(evidence=evidence)

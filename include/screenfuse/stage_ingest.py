@@ -12,7 +12,7 @@ import pandas as pd
 
 from screenfuse import feedback as fb
 from screenfuse import mass_screening as ms
-from screenfuse import isolation, reporting, warehouse
+from screenfuse import isolation, reporting, review_desk, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contract
 from screenfuse.gazetteer import DISTRICT_LIST, load_gazetteer
@@ -132,9 +132,11 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
     staged = stage.get(f"{feed}.staged")
     files = stage.get_json(f"{feed}.files")
     answers, results, reference = contract.kind == "answers", contract.kind == "results", contract.kind == "reference"
+    decisions = contract.kind == "decisions"
     if staged.empty:
         staged = (_empty(ANSWER_INPUT_COLUMNS) if answers else _empty(RESULT_INPUT_COLUMNS) if results
-                  else _empty(POINT_INPUT_COLUMNS) if reference else empty_records()).assign(reason="")
+                  else _empty(POINT_INPUT_COLUMNS) if reference else _empty(review_desk.INPUT_COLUMNS) if decisions
+                  else empty_records()).assign(reason="")
     else:
         # a person record dated after its file was written and after the batch is a wrong year or
         # clock (its durations would count from it); a lab result is kept whatever its clock says:
@@ -157,6 +159,15 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         accepted = staged[staged["reason"] == ""].rename(
             columns={"source_record_id": "answer_id", "event_time": "answered_at"}).assign(batch_id=batch_id)[
             fb.ANSWER_COLUMNS]
+    elif decisions:  # the review desk's: each names an open review item, decided once
+        staged.loc[review_desk.undecided(staged), "reason"] = review_desk.NOT_DECIDED
+        fine = staged["reason"] == ""
+        with engine(settings).begin() as conn:
+            reviews = review_desk.reviews_named(conn, staged.loc[fine, "review_id"])
+            decided = review_desk.decided_pairs(conn, pd.concat([reviews["left_record_id"], reviews["right_record_id"]]))
+        staged.loc[fine, "reason"] = review_desk.check_decisions(staged[fine], reviews, decided)
+        accepted = review_desk.file_decisions(staged[staged["reason"] == ""], reviews, batch_id,
+                                              run_policy(settings, batch_id, attempt).timezone)
     elif results:  # lab results name tubes, not persons: kept for the screening join
         accepted = ms.result_rows(staged[staged["reason"] == ""], batch_id)
     elif reference:  # a list of places (the isolation points): one row per point

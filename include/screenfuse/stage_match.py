@@ -16,7 +16,7 @@ import pandas as pd
 
 from screenfuse import contact_edges, isolation
 from screenfuse import mass_screening as ms
-from screenfuse import match_state, retrain, revocation, screening_state, warehouse
+from screenfuse import match_state, retrain, review_desk, revocation, screening_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contracts, person_feeds
 from screenfuse.fuse import fuse_persons, next_change, person_counts_by_status
@@ -51,6 +51,14 @@ def batch_answers(stage) -> pd.DataFrame:
             else pd.DataFrame({c: pd.Series(dtype=object) for c in fb.ANSWER_COLUMNS}))
 
 
+def batch_decisions(stage) -> pd.DataFrame:
+    """The review decisions of the batch's returned review lists (every feed of kind `decisions`)."""
+    frames = [stage.get(f"{feed}.accepted") for feed, c in sorted(load_contracts().items()) if c.kind == "decisions"]
+    frames = [f for f in frames if not f.empty]
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame({c: pd.Series(dtype=object) for c in review_desk.DECISION_COLUMNS}))
+
+
 def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> dict:
     """Match this batch's records against the persons they can touch and each other, with the
     stored model; the first batch trains and stores one."""
@@ -70,11 +78,15 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
         relink = sorted(set(relink) | set(revoked_records))
         # this batch's 非本人 answers: their pairs are kept apart in this very run
         apart = answered_apart(conn, batch_answers(stage), batch_id)
+        # review decisions to act on: this batch's returned lists and those made at the command line
+        decisions = pd.concat([batch_decisions(stage), review_desk.pending(conn)], ignore_index=True) \
+            if has_history else batch_decisions(stage).iloc[:0]
         if has_history:
             # records of remembered 非本人 pairs still together, and the records a newly promoted
             # model decides differently: resolved again as if new (screenfuse.retrain)
             again = sorted(set(match_state.still_together(conn)) | set(relink)
-                           | set(apart["left_record_id"]) | set(apart["right_record_id"]))
+                           | set(apart["left_record_id"]) | set(apart["right_record_id"])
+                           | set(decisions["left_record_id"]) | set(decisions["right_record_id"]))
             again_rows = warehouse.rows_by_keys(conn, "match_record", "record_id", again,
                                                 columns="record_id, " + ", ".join(MATCH_COLUMNS))
             seeds = pd.concat([keys, match_state.block_keys(again_rows, SETTINGS)], ignore_index=True)
@@ -83,25 +95,32 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
             population = match_state.population(conn, frame, terms, SETTINGS)
             cannot_link = pd.concat([match_state.cannot_link_among(conn, frame["record_id"]),
                                      apart.rename(columns={"left_record_id": "left_id", "right_record_id": "right_id"})[
-                                         ["left_id", "right_id"]]], ignore_index=True)
+                                         ["left_id", "right_id"]], review_desk.as_pairs(decisions, "different")],
+                                    ignore_index=True)
+            decided = pd.concat([review_desk.decided_pairs(conn, frame["record_id"]), decisions], ignore_index=True)
             model = Model.from_json(stored["params_json"].iloc[0]) if len(stored) else None
             new_ids = pd.unique(pd.concat([prepared["record_id"], pd.Series(relink, dtype=object)])).astype(object)
-            result = resolve_identities(frame, previous, new_ids=new_ids,
-                                        model=model, cannot_link=cannot_link, population=population, prepared=True)
+            result = resolve_identities(frame, previous, new_ids=new_ids, model=model, cannot_link=cannot_link,
+                                        population=population, prepared=True,
+                                        must_link=review_desk.as_pairs(decided, "same"))
         else:
             previous = pd.DataFrame(columns=["source_record_id", "person_id"])
             result = resolve_identities(prepared, prepared=True)
-            frame = prepared
+            frame, decided = prepared, decisions
     links = result.links.merge(previous.rename(columns={"person_id": "previous_person_id"}), on="source_record_id", how="left")
     changed = links["previous_person_id"].isna() | (links["previous_person_id"] != links["person_id"])
     links = _keep_what_joined(settings, links[changed].assign(changed_batch_id=batch_id)[LINK_COLUMNS])
-    review = result.review.assign(batch_id=batch_id, state="open")
+    # a decided pair never comes back to the desk
+    review = result.review[~review_desk.is_decided(result.review, decided)].assign(batch_id=batch_id, state="open")
     review.insert(0, "review_id", [f"R{batch_id}-{a}-{b}" for a, b in zip(review["left_record_id"], review["right_record_id"])])
     stage.put("match_record", prepared.assign(batch_id=batch_id))
     stage.put("match_key", keys)
     stage.put("match_term", terms)
     stage.put("links", links)
     stage.put("answer_apart", apart)
+    person_now = result.links.drop_duplicates("source_record_id").set_index("source_record_id")["person_id"]
+    decisions = decisions.drop_duplicates("decision_id").assign(outcome=review_desk.outcomes(decisions, person_now))
+    stage.put("decisions", decisions)
     resolution = result.links[["source_record_id", "person_id"]].assign(
         person_before=map_by_key(result.links["source_record_id"], previous["source_record_id"],
                                  previous["person_id"]).to_numpy())
@@ -121,7 +140,8 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
             "review_items": len(review),
             "merges": int((result.changes["event"] == "merge").sum()),
             "splits": int((result.changes["event"] == "split").sum()), "incremental": has_history,
-            "model_trained": result.model_trained, "model": result.model_source, "relinked": len(relink)}
+            "model_trained": result.model_trained, "model": result.model_source, "relinked": len(relink),
+            "review_decisions": {k: int(v) for k, v in decisions["outcome"].str.split(":").str[0].value_counts().items()}}
 
 
 def answered_apart(conn, answers: pd.DataFrame, batch_id: str) -> pd.DataFrame:

@@ -15,14 +15,14 @@ import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse import feedback as fb
-from screenfuse import isolation, labels, match_state, reporting, revocation, screening_state, warehouse
+from screenfuse import isolation, labels, match_state, reporting, review_desk, revocation, screening_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.pipeline import (BatchOrderError, batch_time, check_order, engine, feed_names, guard, iso,
                                  latest_published, run_policy, state, take_back)
 from screenfuse.pushlist import (PushPlan, plan_push_items, remove_leftovers, replacing_folder, write_outbox,
-                                 write_tracing_list, write_zero_report)
+                                 write_table, write_tracing_list, write_zero_report)
 from screenfuse.risk import community_levels
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
 from screenfuse.stage_match import batch_answers, batch_records
@@ -38,12 +38,13 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime, attempt: str |
     persons, links_before = stage.get("persons"), stage.get("links_before")
     answers = batch_answers(stage).rename(columns={"answered_at": "event_time"})
     people = sorted(set(links_before["person_id"]) | set(persons["person_id"]) | set(stage.get("persons_gone")["person_id"]))
-    apart = stage.get("answer_apart")
+    apart, decisions = stage.get("answer_apart"), stage.get("decisions")
     with engine(settings).begin() as conn:
         by_person = warehouse.rows_by_keys(conn, "push_item", "person_id", people, columns=ITEM_COLUMNS_READ)
         named = warehouse.rows_by_keys(conn, "push_item", "push_item_id", answers["push_item_id"].astype(str),
                                        columns=ITEM_COLUMNS_READ)
-        known = match_state.cannot_link_among(conn, pd.concat([apart["left_record_id"], apart["right_record_id"]]))
+        known = match_state.cannot_link_among(conn, pd.concat([apart["left_record_id"], apart["right_record_id"],
+                                                               decisions["left_record_id"], decisions["right_record_id"]]))
     before = pd.concat([by_person, named], ignore_index=True).drop_duplicates("push_item_id")
     answer_plan = fb.plan_answers(answers, before, links_before, known, batch_id, policy.timezone)
     # the pairs the resolution kept apart (stage_match.answered_apart: a revoked answer keeps none),
@@ -62,10 +63,17 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime, attempt: str |
                     pd.concat([f for f in (plan.closes, missed_closes) if len(f)] or [plan.closes], ignore_index=True),
                     plan.escalations[~plan.escalations["push_item_id"].isin(missed_closes["push_item_id"])])
     closes = pd.concat([plan.closes, fb.answer_closes(answer_plan, plan.closes, batch_id, iso(as_of))], ignore_index=True)
+    # the review decisions' `different` pairs are kept apart for good, beside the answers' pairs
+    reviewed_apart = review_desk.cannot_link_rows(decisions, pd.concat(
+        [known, answer_plan.cannot_link.rename(columns={"left_record_id": "left_id", "right_record_id": "right_id"})],
+        ignore_index=True), batch_id)
+    cannot_link = pd.concat([f for f in (answer_plan.cannot_link, reviewed_apart) if len(f)] or [answer_plan.cannot_link],
+                            ignore_index=True)
+    pair_labels = pd.concat([labels.from_answers(answer_plan.cannot_link, answer_plan.updates),
+                             review_desk.labels_from(decisions, batch_id)], ignore_index=True)
     for name, frame in (("push_items", plan.new), ("push_close", closes), ("push_answer", answer_plan.updates),
-                        ("police_tracing", answer_plan.tracing), ("cannot_link", answer_plan.cannot_link),
-                        ("push_escalate", plan.escalations),
-                        ("labels", labels.from_answers(answer_plan.cannot_link, answer_plan.updates))):
+                        ("police_tracing", answer_plan.tracing), ("cannot_link", cannot_link),
+                        ("push_escalate", plan.escalations), ("labels", pair_labels)):
         stage.put(name, frame)
     reasons = plan.new["reason"].value_counts()
     return {"push_items": len(plan.new), "lists": int(plan.new["street"].nunique()) if len(plan.new) else 0,
@@ -73,7 +81,7 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime, attempt: str |
             "rerouted": int(reasons.get("rerouted", 0)), "missed_check": int(reasons.get(isolation.MISSED_REASON, 0)),
             "closed": len(closes), "escalated": len(plan.escalations),
             "answered": len(answer_plan.updates), "traced": len(answer_plan.tracing),
-            "cannot_link_pairs": len(answer_plan.cannot_link)}
+            "cannot_link_pairs": len(cannot_link), "review_decisions": len(decisions)}
 
 
 def check_zero_reports(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None = None) -> dict:
@@ -254,6 +262,9 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         for table in LARGE:  # read from the stage one at a time: a first load holds GBs of them
             warehouse.bulk_insert(conn, table, LARGE[table](stage))
         revocation.mark_applied(conn, stage.get_json("revocations")["push_item_ids"], batch_id)
+        decisions = stage.get("decisions")  # returned review lists' decisions stored; the command line's applied
+        warehouse.bulk_insert(conn, "match_decision", decisions[decisions["source"] == "file"][review_desk.DECISION_COLUMNS])
+        review_desk.mark_applied(conn, decisions[decisions["source"] == "cli"], batch_id)
         warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
     # persons_rewritten is for the task log only; run_log has no such column
     return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": len(written)}
@@ -275,12 +286,18 @@ def write_push_lists(settings: Settings, batch_id: str, attempt: str | None = No
         tracing = warehouse.sort_rows(read(conn, "queries/batch_police_tracing.sql"), ["street", "push_item_id"])
         checks = warehouse.sort_rows(read(conn, "queries/batch_silent_units.sql"),
                                      ["report_day", "feed", "state", "street", "unit_id"])
+        reviews = review_desk.open_items(conn)
         remove_leftovers(final)  # under the lock no other writer of this batch is alive: a killed one's
         with replacing_folder(final) as folder:  # the batch's lists appear whole, or not at all
             written = write_outbox(items, folder, policy)
             written += write_tracing_list(tracing, folder, policy.timezone)
+            if len(reviews):  # the district's review list, every item still open
+                written += write_table(review_desk.review_list_table(reviews), folder, review_desk.REVIEW_LIST,
+                                       review_desk.REVIEW_LIST,
+                                       choices={review_desk.ANSWER_HEADERS[0]: list(review_desk.DECISION_LABELS.values())})
             reports = write_zero_report(checks, folder)
         pushed = sum(conn.execute(sa.text(statement.rstrip(";")), {"batch_id": batch_id}).rowcount or 0
                      for statement in warehouse.sql_statements("publish/mark_pushed.sql"))
     return {"outbox": str(settings.outbox / batch_id), "files": len(written), "pushed": pushed,
-            "lists": len(written) // 2, "traced": len(tracing), "zero_report_files": len(reports)}
+            "lists": len(written) // 2, "traced": len(tracing), "zero_report_files": len(reports),
+            "review_items_open": len(reviews)}

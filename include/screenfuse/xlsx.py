@@ -20,11 +20,12 @@ FIXED_STAMP = "2020-01-01T00:00:00Z"
 
 
 def write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str = "Sheet1", datetime_format: str | None = None,
-               for_people: bool = False) -> None:
+               for_people: bool = False, choices: dict[str, list[str]] | None = None) -> None:
     """`datetime_format`: the Excel number format of date-time cells (pandas' own when None);
     date-times must be naive (Excel has no time zones: label the column instead). `for_people`:
     a sheet people work from (a push list): bold header, frozen under the header, a filter on
-    every column, columns as wide as their text."""
+    every column, columns as wide as their text. `choices`: per column header, the values a
+    drop-down offers in that column's cells (a list the person fills in, e.g. 核查结果)."""
     frame = for_xlsx(frame)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
@@ -38,6 +39,8 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str = "Sheet1", date
         mark_formula_like(sheet)
         if for_people:
             _readable(sheet, frame)
+        for column, values in (choices or {}).items():
+            _drop_down(sheet, frame, column, values)
     source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
@@ -60,6 +63,21 @@ def _width(value) -> int:
     """Columns a text takes in Excel (CJK characters two)."""
     text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _drop_down(sheet, frame: pd.DataFrame, column: str, values: list[str]) -> None:
+    """A list validation on the column's cells under the header (and some empty rows below, for
+    rows an office adds): Excel and WPS then offer the values and refuse others."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    if column not in frame.columns:
+        return
+    letter = get_column_letter(list(frame.columns).index(column) + 1)
+    check = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True,
+                           showErrorMessage=True, errorTitle=column, error="请从下拉列表中选择: " + "/".join(values))
+    check.add(f"{letter}2:{letter}{len(frame) + 200}")
+    sheet.add_data_validation(check)
 
 
 def _readable(sheet, frame: pd.DataFrame) -> None:

@@ -20,6 +20,9 @@ DELETE FROM police_tracing WHERE batch_id = :batch_id;
 DELETE FROM match_cannot_link WHERE batch_id = :batch_id;
 DELETE FROM match_label WHERE batch_id = :batch_id;
 UPDATE answer_revocation SET applied_batch_id = NULL WHERE applied_batch_id = :batch_id;
+-- review decisions: a returned list's are the batch's own; the command line's wait for the next run again
+DELETE FROM match_decision WHERE batch_id = :batch_id;
+UPDATE match_decision SET applied_batch_id = NULL, outcome = NULL WHERE applied_batch_id = :batch_id;
 -- answers this batch applied are taken back first (the statements below then see no answer)
 UPDATE push_item SET acknowledged_at = NULL, done_at = NULL, answered_by = NULL, answered_at = NULL,
        answer_result = NULL, answered_batch_id = NULL, answer_hours = NULL, answered_late = NULL,

@@ -1,0 +1,144 @@
+"""The review desk: reading returned review lists, checking decisions, what a decision stores, and
+the `screenfuse review` commands on a real warehouse (a `different` decision keeps the pair apart
+from the next run on, and the pair never comes back). Prints ids and counts only."""
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from screenfuse import review_desk as rd
+from screenfuse.cli import main
+from screenfuse.synthetic import generate
+
+REVIEWS = pd.DataFrame({"review_id": ["R1", "R2", "R3"], "left_record_id": ["a", "c", "e"],
+                        "right_record_id": ["b", "d", "f"]})
+
+
+def staged(*rows):
+    return pd.DataFrame(rows, columns=["review_id", "decision", "event_time", "verifier"])
+
+
+def test_the_ways_people_write_a_decision_are_read_as_the_two_values():
+    mapped = pd.DataFrame({"review_id": [" R1 ", "R2", "R3", "R4", "R5"],
+                           "decision": ["同一人", " 非同一人", "不是同一人", "SAME", "也许"],
+                           "event_time": ["2020-02-10 21:40", "2020/2/10 21:41", "", "", ""],
+                           "verifier": ["复核员01", "", "", "", ""]})
+    out = rd.normalize_decisions(mapped)
+    assert out["review_id"].tolist() == ["R1", "R2", "R3", "R4", "R5"]
+    # an unknown word stays as written: the contract's allowed values quarantine it with a reason
+    assert out["decision"].tolist() == ["同一人", "非同一人", "非同一人", "同一人", "也许"]
+    assert out["event_time"].iloc[0].startswith("2020-02-10") and out["event_time"].iloc[1].startswith("2020-02-10")
+
+
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=8))
+def test_reading_decisions_never_fails_and_keeps_every_row(words):
+    out = rd.normalize_decisions(pd.DataFrame({"review_id": words, "decision": words, "event_time": words,
+                                               "verifier": words}))
+    assert len(out) == len(words)
+    known = out["decision"].isin(["同一人", "非同一人"])
+    assert all(rd.DECISION_WORDS.get(w.strip().lower().replace(" ", "")) for w in out.loc[known, "decision"])
+
+
+def test_a_decision_must_name_a_known_item_not_decided_before_and_only_once():
+    decided = pd.DataFrame({"left_record_id": ["d"], "right_record_id": ["c"]})  # either way round
+    rows = staged(["R1", "同一人", "t", "v"], ["R9", "同一人", "t", "v"], ["R2", "非同一人", "t", "v"],
+                  ["R1", "非同一人", "t", "v"], ["R3", "同一人", "t", "v"])
+    assert rd.check_decisions(rows, REVIEWS, decided).tolist() == ["", rd.UNKNOWN, rd.DECIDED, rd.TWICE, ""]
+
+
+def test_blank_rows_of_a_returned_list_are_told_apart_from_decisions():
+    rows = staged(["R1", "", "", ""], ["R2", "同一人", "", ""], ["R3", "", "2020-02-10 21:00", ""])
+    assert rd.undecided(rows).tolist() == [True, False, False]
+
+
+def test_file_decisions_are_stored_in_utc_with_the_pair_and_labelled():
+    accepted = pd.DataFrame({"review_id": ["R1", "R2"], "decision": ["同一人", "非同一人"],
+                             "event_time": ["2020-02-10T21:40:00", "2020-02-10T08:00:00"],
+                             "verifier": ["复核员01", "复核员02"], "note": ["", "见面核实"]})
+    rows = rd.file_decisions(accepted, REVIEWS, "B2", "Asia/Shanghai")
+    assert rows["decision"].tolist() == ["same", "different"]
+    assert rows["decided_at"].tolist() == ["2020-02-10T13:40:00Z", "2020-02-10T00:00:00Z"]
+    assert rows[["left_record_id", "right_record_id"]].values.tolist() == [["a", "b"], ["c", "d"]]
+    assert set(rows["source"]) == {"file"} and set(rows["applied_batch_id"]) == {"B2"}
+    labels = rd.labels_from(rows, "B2")
+    assert labels[["label", "source", "reference"]].values.tolist() == [["same", "review", "R1"],
+                                                                       ["different", "review", "R2"]]
+    # only `different` keeps a pair apart, and a pair a 非本人 answer keeps apart already is not stored twice
+    apart = rd.cannot_link_rows(rows, pd.DataFrame({"left_id": [], "right_id": []}), "B2")
+    assert apart[["left_record_id", "right_record_id", "source"]].values.tolist() == [["c", "d", "review"]]
+    assert rd.cannot_link_rows(rows, pd.DataFrame({"left_id": ["d"], "right_id": ["c"]}), "B2").empty
+
+
+def test_the_outcome_says_when_a_same_decision_was_refused():
+    decisions = pd.DataFrame({"left_record_id": ["a", "c", "e"], "right_record_id": ["b", "d", "f"],
+                              "decision": ["same", "same", "different"]})
+    person_of = pd.Series({"a": "P1", "b": "P1", "c": "P2", "d": "P3", "e": "P4", "f": "P5"})
+    assert [o.split(":")[0] for o in rd.outcomes(decisions, person_of)] == ["joined", "refused", "kept apart"]
+
+
+def test_evidence_reads_as_words_strongest_first():
+    text = rd.evidence_text(json.dumps({"prior": -13.2, "name": {"level": "similar", "bits": 2.6},
+                                        "phone": {"level": "exact", "bits": 10.7},
+                                        "id_number": {"level": "missing", "bits": 0.0},
+                                        "address": {"level": "different", "bits": -8.5}}))
+    assert text == "手机 相同 +10.7; 地址 不同 -8.5; 姓名 相近 +2.6"
+
+
+@pytest.fixture()
+def warehouse(tmp_path, monkeypatch):
+    """One published batch of 2,000 synthetic people (seed 2: the matching leaves one pair for review)."""
+    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path))
+    monkeypatch.delenv("SCREENFUSE_WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("SCREENFUSE_SETTLE_SECONDS", "0")
+    generate(2000, 2, date(2020, 2, 10), tmp_path / "landing", tmp_path / "truth")
+    assert main(["db", "upgrade"]) == 0
+    assert main(["run", "--interval-end", "2020-02-10T13:00:00+00:00"]) == 0
+    return sa.create_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+
+
+def test_a_different_decision_at_the_command_line_keeps_the_pair_apart_for_good(warehouse, capsys):
+    capsys.readouterr()
+    assert main(["review", "list", "--json"]) == 0
+    items = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(items) == 1 and items[0]["evidence"]
+    review_id = items[0]["review_id"]
+    assert main(["review", "show", review_id]) == 0
+    shown = capsys.readouterr().out
+    assert "record A" in shown and "prior" in shown and f"{items[0]['match_weight']:+.2f}" in shown
+    assert main(["review", "decide", review_id, "different", "--by", "复核员02", "--note", "上门核实"]) == 0
+    capsys.readouterr()
+    assert main(["review", "decide", review_id, "same", "--by", "复核员03"]) == 2
+    assert "decided before" in capsys.readouterr().err
+    assert main(["run", "--interval-end", "2020-02-10T14:00:00+00:00"]) == 0
+    with warehouse.connect() as conn:
+        decision = pd.read_sql(sa.text("SELECT * FROM match_decision"), conn)
+        pair = pd.read_sql(sa.text("SELECT * FROM match_cannot_link WHERE source = 'review'"), conn)
+        label = pd.read_sql(sa.text("SELECT * FROM match_label WHERE source = 'review'"), conn)
+        still = pd.read_sql(sa.text("SELECT * FROM v_match_review"), conn)
+        reviews = pd.read_sql(sa.text("SELECT * FROM match_review"), conn)
+    assert decision[["decision", "source", "applied_batch_id", "outcome"]].values.tolist() == [
+        ["different", "cli", "20200210T1400Z", "kept apart"]]
+    assert len(pair) == 1 and pair["batch_id"].tolist() == ["20200210T1400Z"]
+    assert label[["label", "reference"]].values.tolist() == [["different", review_id]]
+    assert still.empty and len(reviews) == 1
+    assert main(["review", "list"]) == 0 and "no open review items" in capsys.readouterr().out
+    assert main(["review", "list", "--decided"]) == 0 and "kept apart" in capsys.readouterr().out
+    # re-running the batch applies the decision again, once
+    assert main(["run", "--interval-end", "2020-02-10T14:00:00+00:00"]) == 0
+    with warehouse.connect() as conn:
+        again = pd.read_sql(sa.text("SELECT applied_batch_id, outcome FROM match_decision"), conn)
+        pairs = pd.read_sql(sa.text("SELECT COUNT(*) AS n FROM match_cannot_link WHERE source = 'review'"), conn)
+    assert again.values.tolist() == [["20200210T1400Z", "kept apart"]] and pairs["n"].iloc[0] == 1
+
+
+def test_review_commands_say_what_to_do_in_one_line(warehouse, capsys):
+    capsys.readouterr()
+    assert main(["review", "show", "R-nothing"]) == 2
+    assert "review list" in capsys.readouterr().err
+    assert main(["review", "decide", "R-nothing", "same", "--by", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown" in err
