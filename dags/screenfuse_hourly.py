@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task, task_group
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag, get_current_context, task, task_group
 
 DOC = """
 ### screenfuse hourly fusion run
@@ -28,6 +28,13 @@ Warehouse: Airflow connection `screenfuse_warehouse` if defined, else `SCREENFUS
 else SQLite in `$SCREENFUSE_HOME`; a connection set but unreadable stops the task (docs/security.md). Runs never create or alter tables: `screenfuse db upgrade`
 first (start_batch fails at once, without retries, when the warehouse is at another revision).
 """
+
+
+# what a run updates, for the UI's Assets view and for DAGs that should run after it (data-aware scheduling)
+WAREHOUSE = Asset(name="screenfuse_warehouse", uri="screenfuse://warehouse")
+OUTBOX = Asset(name="screenfuse_outbox", uri="screenfuse://outbox")
+TRACING_LIST = Asset(name="screenfuse_police_tracing_list", uri="screenfuse://outbox/police_tracing")
+REPORT = Asset(name="screenfuse_run_report", uri="screenfuse://reports")
 
 
 def _settings():
@@ -141,14 +148,14 @@ def screenfuse_hourly():
             return _as_attempt(lambda settings, batch, context, attempt: stage_publish.plan_push(
                 settings, batch, context["data_interval_end"], attempt))
 
-        @task
+        @task(outlets=[WAREHOUSE])
         def publish_warehouse() -> dict:
             from screenfuse import stage_publish
 
             return _as_attempt(lambda settings, batch, context, attempt: stage_publish.publish(
                 settings, batch, context["run_id"], (context["data_interval_start"], context["data_interval_end"]), attempt))
 
-        @task
+        @task(outlets=[OUTBOX, TRACING_LIST])
         def write_push_lists() -> dict:
             from screenfuse import stage_publish
 
@@ -167,7 +174,17 @@ def screenfuse_hourly():
 
             return _as_attempt(lambda settings, batch, _, attempt: stage_publish.rate_communities(settings, batch, attempt))
 
-        [plan_push_items(), check_zero_reports(), rate_communities()] >> publish_warehouse() >> write_push_lists()
+        @task(outlets=[REPORT])
+        def write_report() -> str:
+            from screenfuse.run_report import write_report as write
+
+            batch, _ = _batch()
+            path = write(_settings(), batch)
+            print(f"run report of batch {batch}: file://{path}")
+            return str(path)
+
+        published = [plan_push_items(), check_zero_reports(), rate_communities()] >> publish_warehouse()
+        published >> [write_push_lists(), write_report()]
 
     @task
     def finish_batch() -> dict:

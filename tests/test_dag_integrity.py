@@ -41,8 +41,16 @@ def test_task_graph(dag):
         "publish.publish_warehouse": ["publish.check_zero_reports", "publish.plan_push_items",
                                       "publish.rate_communities"],
         "publish.write_push_lists": ["publish.publish_warehouse"],
-        "finish_batch": ["publish.write_push_lists"],
+        "publish.write_report": ["publish.publish_warehouse"],
+        "finish_batch": ["publish.write_push_lists", "publish.write_report"],
     }
+
+
+def test_assets_say_what_a_run_updates(dag):
+    outlets = {t.task_id: sorted(a.name for a in t.outlets) for t in dag.tasks if t.outlets}
+    assert outlets == {"publish.publish_warehouse": ["screenfuse_warehouse"],
+                       "publish.write_push_lists": ["screenfuse_outbox", "screenfuse_police_tracing_list"],
+                       "publish.write_report": ["screenfuse_run_report"]}
 
 
 def test_dag_file_top_level_imports_are_thin():

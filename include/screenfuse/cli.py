@@ -140,7 +140,8 @@ def _run(args) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     print(f"batch {run['batch_id']} published: {run['rows_read']} rows read, {run['rows_accepted']} accepted, "
-          f"{run['rows_quarantined']} quarantined, {run['persons']} persons, {run['push_items']} new push items")
+          f"{run['rows_quarantined']} quarantined, {run['persons']} persons, {run['push_items']} new push items; "
+          f"report {run['report']}")
     return 0
 
 
@@ -488,9 +489,10 @@ def main(argv: list[str] | None = None) -> int:
     rt.add_argument("--model", help="judge this model (JSON, e.g. from dedupe --model-out) instead of training one")
     rt.set_defaults(func=_retrain)
 
-    from screenfuse import cli_review
+    from screenfuse import cli_report, cli_review
 
     cli_review.add_parser(sub)
+    cli_report.add_parser(sub)
 
     summ = sub.add_parser("summary", help="print what the warehouse holds; exit 1 if no run was published")
     summ.set_defaults(func=_summary)

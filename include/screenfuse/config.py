@@ -41,6 +41,11 @@ class Settings:
     def quarantine(self) -> Path:
         return self.home / "quarantine"
 
+    @property
+    def reports(self) -> Path:
+        """The run reports (screenfuse.run_report): one HTML page per batch."""
+        return self.home / "reports"
+
 
 def seconds_from_env(name: str, default: float) -> float:
     """A duration in seconds (≥ 0) from the environment variable `name`, else `default`."""

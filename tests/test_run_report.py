@@ -1,0 +1,63 @@
+"""The HTML run report: written by every run, rebuilt for any published batch, charts rendered
+(inline SVG), and no personal data in it. Prints counts only."""
+import json
+import re
+from datetime import date
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from screenfuse.cli import main
+from screenfuse.run_report import Section, model_weights, render
+from screenfuse.synthetic import generate
+
+
+def test_model_weights_are_log2_m_over_u_per_level():
+    params = {"comparisons": [{"column": "name", "levels": ["exact", "different"], "m": [0.5, 0.25], "u": [0.125, 1.0]}]}
+    weights = model_weights(json.dumps(params))
+    assert weights.values.tolist() == [["name", "exact", 2.0], ["name", "different", -2.0]]
+
+
+def test_the_page_escapes_what_it_shows():
+    page = render("B<1>", [("policy", "<script>alert(1)</script>")], [Section("T&T", "n<b>", "<svg></svg>")])
+    assert "<script>" not in page and "&lt;script&gt;" in page and "T&amp;T" in page and "<svg></svg>" in page
+
+
+@pytest.fixture()
+def published(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path))
+    monkeypatch.delenv("SCREENFUSE_WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("SCREENFUSE_SETTLE_SECONDS", "0")
+    generate(600, 3, date(2020, 2, 10), tmp_path / "landing", tmp_path / "truth", zero_reports=True)
+    assert main(["db", "upgrade"]) == 0
+    assert main(["run", "--interval-end", "2020-02-10T13:00:00+00:00"]) == 0
+    return tmp_path
+
+
+def test_every_run_writes_a_report_with_its_charts_and_no_personal_data(published, capsys):
+    assert main(["run", "--interval-end", "2020-02-10T14:00:00+00:00"]) == 0
+    printed = capsys.readouterr().out
+    path = published / "reports" / "20200210T1400Z" / "index.html"
+    assert str(path) in printed and path.exists() and (published / "reports" / "20200210T1300Z" / "index.html").exists()
+    page = (published / "reports" / "20200210T1300Z" / "index.html").read_text(encoding="utf-8")
+    titles = re.findall(r"<h2>([^<]*)</h2>", page)
+    assert titles[:3] == ["Rows per feed", "Quarantine reasons per unit", "People with a status, per street"]
+    assert "The matching model" in titles and page.count("<svg") >= 6
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org", "")  # self-contained
+    engine = sa.create_engine(f"sqlite:///{published / 'warehouse.db'}")
+    with engine.connect() as conn:
+        records = pd.read_sql(sa.text("SELECT name, id_number, phone FROM source_record"), conn)
+    values = {v for column in records for v in records[column].dropna().astype(str) if len(v) >= 2}
+    leaked = [v for v in values if v in page]
+    assert len(values) > 500 and leaked == []
+
+
+def test_a_report_is_rebuilt_for_any_published_batch_and_refused_for_others(published, capsys):
+    path = published / "reports" / "20200210T1300Z" / "index.html"
+    path.unlink()
+    assert main(["report", "--batch", "20200210T1300Z"]) == 0 and path.exists()
+    assert main(["report"]) == 0 and "20200210T1300Z" in capsys.readouterr().out  # the latest by default
+    assert main(["report", "--batch", "20200210T0900Z"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "was not published" in err
