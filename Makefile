@@ -21,7 +21,7 @@ DEMO_CITY_LISTS ?= 60
 DEMO_PHARMACIES ?= 200
 DEMO_SELF_REPORTS ?= 150
 
-.PHONY: demo test test-faults-long ui clean venv airflow-home lock postgresql redis
+.PHONY: demo test test-faults-long ui clean venv airflow-home lock postgresql redis chromium
 
 venv: $(BIN)/.installed
 
@@ -67,7 +67,7 @@ $(DEMO_KEY): | venv
 	mkdir -p $(SCREENFUSE_HOME)
 	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
 
-test: venv postgresql redis
+test: venv postgresql redis chromium
 	$(BIN)/python -m pytest
 
 # The fault suite with more kill trials than `make test` runs (25 per database): the figures of
@@ -112,3 +112,14 @@ lock:
 
 clean:
 	rm -rf $(SCREENFUSE_HOME) $(AIRFLOW_HOME)
+
+# tests/test_ui_browser.py drives the Debian chromium package headless (and needs a CJK font for
+# the Chinese labels in its screenshots): installed like PostgreSQL when missing.
+# SCREENFUSE_TEST_PG=0 skips it (the UI test's Airflow keeps its metadata in PostgreSQL).
+chromium:
+	@if [ "$${SCREENFUSE_TEST_PG:-1}" = 0 ] || { command -v chromium >/dev/null 2>&1 \
+	    && fc-list :lang=zh 2>/dev/null | grep -q .; }; then exit 0; fi; \
+	echo "chromium or a CJK font not found: installing the chromium and fonts-noto-cjk packages"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	{ $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } \
+	    || { echo "could not install chromium: install the chromium package, or run SCREENFUSE_TEST_PG=0 make test"; exit 1; }
