@@ -9,24 +9,30 @@ from airflow.sdk import Asset, CronDataIntervalTimetable, dag, get_current_conte
 DOC = """
 ### screenfuse hourly fusion run
 
-Every hour: ingest each feed in `landing/<feed>/` (checkpoint, police, hospital, community, and
-feedback: the street offices' answers), validate it with Great Expectations (bad rows and bad
-files go to quarantine with a reason), resolve people across feeds, fuse one record per person
-with a status and a measure under the policy file (`SCREENFUSE_POLICY`, read by `start_batch`),
-keep each person's status history, apply the answers to push items, check zero reports (silent
-units), rate each community's risk level, publish the warehouse in one transaction, and write to
-`outbox/<batch>/` one list per street office with what changed (new, status changed, rerouted,
-escalated items), the police tracing list and the daily zero-report check.
+Every hour, for the data interval that just ended:
 
-The batch key is the end of the data interval (e.g. `20200210T1300Z`): clearing the latest run
-takes its batch back and runs it again from the same state and the same files (the same result);
-an interval older than the latest published batch is refused at `start_batch` (docs/hourly.md).
-Tasks pass counts and names through XCom, never personal data. start_batch begins an attempt
-(its id in XCom): if another copy of the batch starts later (a retry beside a zombie task), this
-run's tasks stop at their next step and the other copy publishes (docs/reliability.md).
-Warehouse: Airflow connection `screenfuse_warehouse` if defined, else `SCREENFUSE_WAREHOUSE_URL`,
-else SQLite in `$SCREENFUSE_HOME`; a connection set but unreadable stops the task (docs/security.md). Runs never create or alter tables: `screenfuse db upgrade`
-first (start_batch fails at once, without retries, when the warehouse is at another revision).
+1. **ingest**: each feed's new files in `landing/<feed>/`, read and checked row by row with Great
+   Expectations; bad rows and bad files go to quarantine with a reason (one mapped task per feed).
+2. **match**: find each person across the feeds (and apply 非本人 answers and review decisions);
+   fuse one record per person with a status and a measure under the policy (`SCREENFUSE_POLICY`).
+3. **publish**: apply the street offices' answers, check zero reports, rate communities, publish
+   the warehouse in one transaction, write `outbox/<batch>/` (one list per street office, the
+   police tracing list, the review list 复核清单) and the run report `reports/<batch>/index.html`.
+
+#### Batches and re-runs
+The batch key is the end of the data interval (`20200210T1300Z`); every task's log starts with it.
+Clearing the latest run takes its batch back and runs it again on the same files (same result);
+an older interval is refused at `start_batch`. Tasks pass counts and names through XCom, never
+personal data.
+
+#### Settings
+Warehouse: the connection `screenfuse_warehouse`, else `SCREENFUSE_WAREHOUSE_URL`, else SQLite in
+`$SCREENFUSE_HOME`. Run `screenfuse db upgrade` first: runs never create or alter tables.
+
+#### Read more (in the repository)
+`README.md` (How a run works) · `docs/hourly.md` (what a run reads and writes) ·
+`docs/warehouse.md` (tables and views) · `docs/review.md` (the review desk) ·
+`docs/reliability.md` (faults and retries) · `docs/security.md` (personal data)
 """
 
 

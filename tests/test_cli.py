@@ -20,7 +20,7 @@ def test_generate_run_summary(screenfuse_home, warehouse_url, monkeypatch, capsy
     assert main(["run", "--interval-end", "2020-02-10T13:00:00+00:00"]) == 2  # the schema comes first
     err = capsys.readouterr().err
     head = schema.head_revision()
-    assert err == f'screenfuse: warehouse at revision empty, code expects {head}: run "screenfuse db upgrade"\n'
+    assert err == f'screenfuse: error: warehouse at revision empty, code expects {head} — fix: run "screenfuse db upgrade"\n'
     assert not (screenfuse_home / "work" / "20200210T1300Z").exists()  # stopped before doing anything
     assert main(["db", "upgrade"]) == 0
     assert main(["run", "--interval-end", "2020-02-10T13:00:00+00:00"]) == 0
@@ -144,3 +144,27 @@ def test_a_missing_landing_folder_stops_the_run_instead_of_reporting_every_unit_
     with sa.create_engine(f"sqlite:///{tmp_path}/w.db").connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM run_log")).scalar() == 0
         assert conn.execute(sa.text("SELECT COUNT(*) FROM batch_stage")).scalar() == 0  # no attempt begun
+
+
+def _commands(parser, path=()):
+    """(command path, parser) of every sub-command, depth first."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield (*path, name), child
+                yield from _commands(child, (*path, name))
+
+
+def test_every_option_has_help_and_the_help_shows_defaults():
+    from screenfuse.cli import build_parser
+
+    parser = build_parser()
+    commands = dict(_commands(parser))
+    assert {("review", "decide"), ("report",), ("generate",), ("run",), ("summary",)} <= set(commands)
+    missing = [(" ".join(path), action.dest) for path, command in commands.items() for action in command._actions
+               if action.dest not in ("help", "command", "review_action") and not action.help]
+    assert missing == []
+    text = " ".join(commands[("generate",)].format_help().split())
+    assert "(default: 3000)" in text and "(default: data/landing)" in text

@@ -366,7 +366,7 @@ def test_a_run_on_a_warehouse_not_upgraded_fails_at_once_with_one_line(airflow_d
     run = run_dag(datetime(2020, 3, 1, 0, tzinfo=timezone.utc))
     assert run.state == "failed" and time.monotonic() - started < 60  # no retry delays
     out, err = capfd.readouterr()
-    expected = f'warehouse at revision empty, code expects {schema.head_revision()}: run "screenfuse db upgrade"'
+    expected = f'warehouse at revision empty, code expects {schema.head_revision()} — fix: run "screenfuse db upgrade"'
     assert f"AirflowFailException: {expected}" in out + err
     engine = sa.create_engine(load_settings().warehouse_url)
     assert sa.inspect(engine).get_table_names() == []

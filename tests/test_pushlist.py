@@ -129,3 +129,26 @@ def test_outbox_lists_flag_escalated_items_on_the_district_list():
     assert lists["粮道街道"][["推送编号", "推送类型", "超时", "管控措施"]].values.tolist() == [
         ["A", "超时未反馈", "超时", "转运发热门诊,集中留观治疗"], ["B", "新增措施", "", "集中隔离"]]
     assert lists[DISTRICT_LIST]["推送编号"].tolist() == ["A"]
+
+
+def test_the_reason_says_which_unit_found_what_and_a_missing_community_says_so():
+    items = pd.DataFrame([
+        {"push_item_id": "A", "street": "粮道街道", "community": "", "person_id": "P1", "name": "", "id_number": "",
+         "phone": "", "address": "", "status": "fever", "measure": "transfer_fever_clinic", "detail": "发热: 2 条来源记录",
+         "source_records": "c1;h1", "due_at": "t", "push_reason": "new_measure"},
+        {"push_item_id": "B", "street": "粮道街道", "community": "三层楼社区", "person_id": "P2", "name": "", "id_number": "",
+         "phone": "", "address": "", "status": "close_contact", "measure": "centralized_isolation",
+         "detail": "密接: 5 条来源记录", "source_records": "x1;x2;x3;x4;x5", "due_at": "t", "push_reason": "new_measure"},
+    ])
+    records = pd.DataFrame({
+        "source_record_id": ["c1", "h1", "x1", "x2", "x3", "x4", "x5"],
+        "unit": ["南湖收费站", "武汉大学人民医院发热门诊", "积玉桥派出所", "a", "b", "c", "d"],
+        "event_time": ["2020-02-10 06:27:00", "2020-02-10 09:12:00", "2020-02-10 10:00:00", "", "", "", ""],
+        "temperature": [38.2, 36.5, None, None, None, None, None],
+        "came_from": ["孝感", "", "", "", "", "", ""], "category": ["", "疑似", "密接", "", "", "", ""],
+        "nucleic_acid": ["", "阳性", "", "", "", "", ""]})
+    lists = outbox_lists(items, POLICY, records)["粮道街道"].set_index("推送编号")
+    assert lists.at["A", "推送原因"] == ("发热: 2 条来源记录；南湖收费站 02-10 06:27 体温38.2℃ 来自孝感；"
+                                     "武汉大学人民医院发热门诊 02-10 09:12 疑似 核酸阳性")
+    assert lists.at["B", "推送原因"].endswith("积玉桥派出所 02-10 10:00 密接；a；b 等5条")
+    assert lists.at["A", "社区"] == "待核实(住址未定位到社区)" and lists.at["B", "社区"] == "三层楼社区"

@@ -27,10 +27,10 @@ def test_upgrade_creates_the_baseline_and_the_views(warehouses, kind, monkeypatc
     head = schema.head_revision()
     assert main(["db", "current"]) == 0
     out, err = capsys.readouterr()
-    assert out == "empty\n" and err == f'warehouse at revision empty, code expects {head}: run "screenfuse db upgrade"\n'
+    assert out == "empty\n" and err == f'warehouse at revision empty, code expects {head} — fix: run "screenfuse db upgrade"\n'
     with pytest.raises(schema.WarehouseSchemaError) as raised:
         schema.require_current(engine)
-    assert str(raised.value) == f'warehouse at revision empty, code expects {head}: run "screenfuse db upgrade"'
+    assert str(raised.value) == f'warehouse at revision empty, code expects {head} — fix: run "screenfuse db upgrade"'
     assert tables_and_columns(engine) == {}  # checking created nothing
 
     schema.upgrade(engine, schema.BASELINE)  # the baseline makes exactly the tables of its SQL file
@@ -111,7 +111,7 @@ def test_a_warehouse_made_before_migrations_is_adopted(warehouses, kind, monkeyp
     with pytest.raises(schema.WarehouseSchemaError) as raised:
         schema.require_current(engine)
     assert str(raised.value) == ("warehouse at revision unversioned (tables made before migrations), "
-                                 f'code expects {head}: run "screenfuse db upgrade"')
+                                 f'code expects {head} — fix: run "screenfuse db upgrade"')
 
     assert main(["db", "upgrade"]) == 0
     assert f"unversioned → {head} (adopted (tables made before migrations) and upgraded)" in capsys.readouterr().out
@@ -135,8 +135,9 @@ def test_a_warehouse_migrated_by_newer_code_is_not_touched(warehouses, kind, mon
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0999'"))
     capsys.readouterr()
     assert main(["db", "upgrade"]) == 2
-    assert capsys.readouterr().err == ("screenfuse: warehouse at revision 0999, which this code does not know "
-                                       "(migrated by newer code?); not upgrading\n")
+    assert capsys.readouterr().err == ("screenfuse: error: warehouse at revision 0999, which this code does not know "
+                                       "(migrated by newer code?); not upgrading — fix: run the screenfuse version "
+                                       "that made it, or restore a backup\n")
     with pytest.raises(schema.WarehouseSchemaError, match="^warehouse at revision 0999, which this code does not know"):
         schema.require_current(engine)
     assert {v for v in sa.inspect(engine).get_view_names() if not v.startswith("analytics_")} == set(schema.view_names())  # left as they were

@@ -12,116 +12,6 @@ from pathlib import Path
 MODEL_SOURCES = {"trained": "learnt from this input", "given": "--model", "shipped": "the preset's: too few records to learn from"}
 
 
-def _generate(args) -> int:
-    from screenfuse.synthetic import generate, generate_flat
-
-    if args.flat:
-        n = generate_flat(args.people, args.seed, date.fromisoformat(args.day), Path(args.flat), Path(args.truth) / "flat_truth.csv")
-        print(f"wrote {n} records of {args.people} people to {args.flat}; truth in {Path(args.truth) / 'flat_truth.csv'}")
-        return 0
-    result = generate(args.people, args.seed, date.fromisoformat(args.day), Path(args.out), Path(args.truth),
-                      day_index=args.day_index, zero_reports=args.zero_reports)
-    rows = ", ".join(f"{feed} {n}" for feed, n in result["rows"].items())
-    print(f"generated {result['people']} people, {result['files']} files into {args.out} ({rows}); truth in {args.truth}")
-    if args.mass_screening:
-        _generate_mass(args)
-    if args.arrivals or args.city_lists:
-        _generate_arrivals(args)
-    if args.pharmacies or args.self_report:
-        _generate_registrations(args)
-    if args.isolation:
-        _generate_isolation(args)
-    return 0
-
-
-def _people_of_the_day(args):
-    """The people just written (truth/people.csv, or people_<day index>.csv), the day and the folders."""
-    import pandas as pd
-
-    suffix = f"_{args.day_index}" if args.day_index else ""
-    people = pd.read_csv(Path(args.truth) / f"people{suffix}.csv", dtype=str, keep_default_na=False)
-    return people, date.fromisoformat(args.day), Path(args.out), Path(args.truth)
-
-
-def _generate_arrivals(args) -> None:
-    """The arrivals (入境/一人一档) and the city's lists (市下推) of the same day, for the people just
-    written (truth/people.csv)."""
-    from screenfuse.synthetic_arrivals import generate_arrivals, generate_city_lists
-
-    people, day, out, truth = _people_of_the_day(args)
-    if args.arrivals:
-        done = generate_arrivals(args.arrivals, args.seed, day, out, truth, people, args.day_index, args.zero_reports)
-        print(f"arrivals: {done['rows']} rows in {done['files']} hub files ({done['abroad']} from abroad, "
-              f"{done['foreign']} foreign nationals, {done['business']} business travellers)")
-    if args.city_lists:
-        done = generate_city_lists(args.city_lists, args.seed, day, out, truth, people, args.day_index)
-        categories = ", ".join(f"{k} {v}" for k, v in done["categories"].items())
-        print(f"city lists: {done['rows']} rows in {done['files']} lists ({categories})")
-
-
-def _generate_registrations(args) -> None:
-    """The pharmacies' registrations and the self-reports of the same day, by the people just
-    written (truth/people.csv)."""
-    from screenfuse.synthetic_pharmacy import generate_pharmacy
-    from screenfuse.synthetic_self_report import generate_self_report
-
-    people, day, out, truth = _people_of_the_day(args)
-    if args.pharmacies:
-        done = generate_pharmacy(args.pharmacies, args.seed, day, out, truth, people, args.day_index, args.zero_reports)
-        print(f"pharmacies: {done['rows']} registrations at {done['pharmacies']} pharmacies "
-              f"({done['fever_medicine']} fever medicine, {done['bad']} bad rows), {done['files']} files")
-    if args.self_report:
-        done = generate_self_report(args.self_report, args.seed, day, out, truth, people, args.day_index)
-        print(f"self-reports: {done['rows']} reports ({done['fever']} fever, {done['contact']} contact, "
-              f"{done['arrival']} arrival, {done['suspected']} suspected, {done['symptoms']} other symptoms, "
-              f"{done['bad']} bad rows), {done['files']} files")
-
-
-def _generate_mass(args) -> None:
-    """The mass screening of the same day: the people just written (truth/people.csv) and the
-    district's other residents."""
-    import time
-
-    import pandas as pd
-
-    from screenfuse.synthetic_mass import generate_mass_screening
-
-    started = time.perf_counter()
-    suffix = f"_{args.day_index}" if args.day_index else ""
-    people = pd.read_csv(Path(args.truth) / f"people{suffix}.csv", dtype=str, keep_default_na=False)
-    done = generate_mass_screening(args.mass_screening, args.seed, date.fromisoformat(args.day), Path(args.out),
-                                   Path(args.truth), people=people, day_index=args.day_index)
-    print(f"mass screening: {done['rows']} sampling rows at {done['points']} sampling points ({done['pools']} pools, "
-          f"{done['positive']} truly positive), {done['result_rows']} result rows, {done['files']} files "
-          f"in {time.perf_counter() - started:.1f} s")
-
-
-def _generate_isolation(args) -> None:
-    """The isolation points' list (first day) and their daily monitoring of the people held: the
-    close contacts and arrivals of the first day's population (truth/people.csv)."""
-    import pandas as pd
-
-    from screenfuse.synthetic_isolation import generate_isolation
-
-    people = pd.read_csv(Path(args.truth) / "people.csv", dtype=str, keep_default_na=False)
-    done = generate_isolation(args.seed, date.fromisoformat(args.day), Path(args.out), Path(args.truth), people,
-                              day_index=args.day_index, zero_reports=args.zero_reports)
-    print(f"isolation points: {done['points']} points, {done['held']} monitoring rows, {done['fever']} with a fever "
-          f"or symptoms, {done['released']} released, {done['transferred']} transferred out, {done['missed']} "
-          f"checks left out, {done['files']} files")
-
-
-def _answer(args) -> int:
-    from screenfuse.synthetic import answer_push_lists
-
-    at = datetime.fromisoformat(args.at)
-    counts = answer_push_lists(Path(args.outbox), Path(args.out), args.seed, at.replace(tzinfo=None),
-                               only_overdue=args.overdue_only)
-    detail = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "answered")
-    print(f"feedback: {counts['answered']} answers ({detail}) into {args.out}")
-    return 0
-
-
 def _run(args) -> int:
     from screenfuse.config import load_settings
     from screenfuse.batch_state import AttemptSuperseded
@@ -281,7 +171,7 @@ def _db(args) -> int:
         state = schema.revision(engine)
         print(state.current or "empty")
         if not state.at_head:
-            print(f"warehouse at revision {state.label}, code expects {state.head}: {schema.UPGRADE_HINT}",
+            print(f"warehouse at revision {state.label}, code expects {state.head} — fix: {schema.UPGRADE_HINT}",
                   file=sys.stderr)
         return 0
     if args.action == "roles":
@@ -386,47 +276,28 @@ def _retrain(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="screenfuse", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _parser_with_help(parent: argparse.ArgumentParser):
+    """Sub-commands (and theirs) format their help like the top command: defaults shown."""
+    class Parser(argparse.ArgumentParser):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("formatter_class", _Help)
+            super().__init__(*args, **kwargs)
+    return Parser
 
-    gen = sub.add_parser("generate", help="write one seeded synthetic day of the four district feeds (and, with options, mass screening, arrivals, "
-                         "city lists, pharmacies, self-reports, isolation points)")
-    gen.add_argument("--people", type=int, default=3000)
-    gen.add_argument("--seed", type=int, default=1)
-    gen.add_argument("--day", default="2020-02-10", help="the day the feeds describe (YYYY-MM-DD)")
-    gen.add_argument("--out", default="data/landing", help="landing folder (one sub-folder per feed)")
-    gen.add_argument("--truth", default="data/truth", help="ground-truth folder, never read by the pipeline")
-    gen.add_argument("--flat", metavar="CSV", help="instead of feed files, one CSV of canonical person columns "
-                     "(record_id, name, id_number, phone, address) for `screenfuse dedupe --preset zh_person`")
-    gen.add_argument("--day-index", type=int, default=0,
-                     help="0: the first day; N > 0: a later day of the same population (same seed)")
-    gen.add_argument("--zero-reports", action="store_true",
-                     help="units without rows send a header-only file (零报告); a few stay silent")
-    gen.add_argument("--mass-screening", type=int, default=0, metavar="N",
-                     help="also N rows of mass nucleic-acid screening (全员核酸筛查) that day: sampling files per "
-                     "sampling point in mass_screening/, the labs' results in mass_screening_result/")
-    gen.add_argument("--arrivals", type=int, default=0, metavar="N",
-                     help="also N arrivals (入境/一人一档) registered at the hubs that day, in arrivals/")
-    gen.add_argument("--city-lists", type=int, default=0, metavar="N",
-                     help="also N rows of the city's lists of key persons (市下推重点人员) that day, in city_list/")
-    gen.add_argument("--pharmacies", type=int, default=0, metavar="N",
-                     help="also about N pharmacy registrations of fever, cough and cold medicine buyers (药店购药实名登记) "
-                     "that day, one file per pharmacy in pharmacy/")
-    gen.add_argument("--self-report", type=int, default=0, metavar="N",
-                     help="also about N self-reports (自主申报: mini-program and hotline) that day in self_report/")
-    gen.add_argument("--isolation", action="store_true",
-                     help="also the isolation points (隔离点): their list (first day) and each point's daily "
-                     "monitoring of the close contacts and arrivals it holds, in isolation_monitoring/")
-    gen.set_defaults(func=_generate)
 
-    ans = sub.add_parser("answer", help="synthetic feedback: street offices answer the lists of one outbox batch")
-    ans.add_argument("--outbox", required=True, help="outbox folder of one batch, e.g. data/outbox/20200210T1300Z")
-    ans.add_argument("--out", default="data/landing/feedback", help="feedback landing folder")
-    ans.add_argument("--seed", type=int, default=1)
-    ans.add_argument("--at", required=True, help="when the answers start (ISO 8601, the warehouse's clock)")
-    ans.add_argument("--overdue-only", action="store_true", help="answer only the items flagged 超时 (late answers)")
-    ans.set_defaults(func=_answer)
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default (when it has one)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `screenfuse` command and its sub-commands (every option with its help and default)."""
+    from screenfuse import cli_generate, cli_report, cli_review
+
+    parser = argparse.ArgumentParser(prog="screenfuse", description=__doc__, formatter_class=_Help)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (for a bug report)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_parser_with_help(parser))
+
+    cli_generate.add_parsers(sub)
 
     rv = sub.add_parser("revoke", help="the district revokes a street office's 非本人 answer: its records may join "
                                        "again from the next hourly run (docs/security.md)")
@@ -489,15 +360,17 @@ def main(argv: list[str] | None = None) -> int:
     rt.add_argument("--model", help="judge this model (JSON, e.g. from dedupe --model-out) instead of training one")
     rt.set_defaults(func=_retrain)
 
-    from screenfuse import cli_report, cli_review
-
     cli_review.add_parser(sub)
     cli_report.add_parser(sub)
 
     summ = sub.add_parser("summary", help="print what the warehouse holds; exit 1 if no run was published")
     summ.set_defaults(func=_summary)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     from screenfuse.config import ConfigError
     from screenfuse.policy_types import PolicyError
     from screenfuse.schema import WarehouseSchemaError
@@ -507,15 +380,10 @@ def main(argv: list[str] | None = None) -> int:
         code = args.func(args)
         sys.stdout.flush()  # here, not at exit: a reader that went away is caught below
         return code
-    except (ConfigError, WarehouseSchemaError, PolicyError) as exc:  # a user's mistake: one line, no traceback
-        print(f"screenfuse: {exc}", file=sys.stderr)
-        return 2
-    except WarehouseUnavailable as exc:
-        print(f"screenfuse: {exc} (the warehouse is SCREENFUSE_WAREHOUSE_URL, else SQLite in SCREENFUSE_HOME)",
-              file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:  # a path given on the command line
-        print(f"screenfuse: no such file or folder: {exc.filename}", file=sys.stderr)
+    except (ConfigError, WarehouseSchemaError, PolicyError, WarehouseUnavailable, FileNotFoundError) as exc:
+        if args.debug:
+            raise
+        print(f"screenfuse: error: {_one_line(exc)}", file=sys.stderr)  # a user's mistake: one line, no traceback
         return 2
     except BrokenPipeError:  # `screenfuse summary | head`: the reader has what it wanted
         try:  # what is left in the buffer goes nowhere, instead of failing again at exit
@@ -523,6 +391,19 @@ def main(argv: list[str] | None = None) -> int:
         except (AttributeError, OSError, ValueError):
             pass
         return 0
+
+
+def _one_line(exc: Exception) -> str:
+    """The error as one line `what — fix: what to do` (the project's messages carry their fix)."""
+    from screenfuse.warehouse import WarehouseUnavailable
+
+    if isinstance(exc, FileNotFoundError):
+        return f"no such file or folder: {exc.filename} — fix: check the path (relative paths start from here)"
+    text = " ".join(str(exc).split())
+    if isinstance(exc, WarehouseUnavailable):
+        return (f"{text} — fix: check SCREENFUSE_WAREHOUSE_URL (else the SQLite warehouse in SCREENFUSE_HOME) and "
+                f"that its server answers")
+    return text
 
 
 if __name__ == "__main__":

@@ -25,14 +25,14 @@ def _report(args) -> int:
         with db.connect() as conn:
             latest = warehouse.query_frame(conn, "SELECT MAX(batch_id) AS b FROM run_log")["b"].iloc[0]
         if not latest:
-            print("screenfuse: no published run yet — fix: run a batch first (screenfuse run, or the Airflow DAG)",
+            print("screenfuse: error: no published run yet — fix: run a batch first (screenfuse run, or the Airflow DAG)",
                   file=sys.stderr)
             return 2
         batch = str(latest)
     try:
         path = write_report(settings, batch)
     except LookupError as exc:
-        print(f"screenfuse: {exc}", file=sys.stderr)
+        print(f"screenfuse: error: {exc}", file=sys.stderr)
         return 2
     print(f"run report of batch {batch}: {path}")
     return 0

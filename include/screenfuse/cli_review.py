@@ -95,8 +95,8 @@ def _show(args) -> int:
     with _engine().connect() as conn:
         item = open_item(conn, review_id)
     if item is None:
-        print(f"review item {review_id} is not open (unknown, decided, or its records are one person or kept apart "
-              f"by now): `screenfuse review list` shows the open ones", file=sys.stderr)
+        print(f"screenfuse: error: review item {review_id} is not open (unknown, decided, or its records are one "
+              f"person or kept apart by now) — fix: `screenfuse review list` shows the open ones", file=sys.stderr)
         return 2
     print(f"{review_id}  (batch {item['batch_id']})  match weight {item['match_weight']:+.2f} bits, "
           f"probability {item['match_probability']:.3f}")
@@ -128,7 +128,7 @@ def _decide(args) -> int:
         with _engine().begin() as conn:
             done = decide(conn, review_id, args.decision, args.by, datetime.now(timezone.utc), args.note)
     except ReviewError as exc:
-        print(f"screenfuse: {exc}", file=sys.stderr)
+        print(f"screenfuse: error: {exc}", file=sys.stderr)
         return 2
     what = ("joins the two records' persons (unless two different valid ID numbers or a 非本人 answer keep them "
             "apart: `screenfuse review list --decided` then says so)" if done["decision"] == "same"

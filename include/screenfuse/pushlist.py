@@ -191,12 +191,54 @@ def write_table(table: pd.DataFrame, folder: Path, name: str, sheet_name: str,
     return [csv_path, xlsx_path]
 
 
-def outbox_lists(items: pd.DataFrame, policy: Policy) -> dict[str, pd.DataFrame]:
+REASON_RECORDS = 3  # the records a list's 推送原因 names; "等N条" counts the rest
+FEVER_AT = 37.3  # a temperature worth naming (seed 000: 体温≥37.3℃ is 发热)
+NO_COMMUNITY = "待核实(住址未定位到社区)"
+RECORD_COLUMNS_READ = "source_record_id, unit, event_time, temperature, came_from, category, nucleic_acid"
+
+
+def readable_reasons(source_records: pd.Series, records: pd.DataFrame) -> pd.Series:
+    """Each item's records (`;`-separated ids) as an office reads them: which unit, when (as the
+    unit wrote it), what was found: 类别, 体温 at or above 37.3, 核酸, where from. `records`: the
+    source_record rows (RECORD_COLUMNS_READ) by id."""
+    by_id = records.drop_duplicates("source_record_id").set_index("source_record_id") if len(records) else None
+
+    def one(record_id: str) -> str:
+        if by_id is None or record_id not in by_id.index:
+            return ""
+        row = by_id.loc[record_id]
+        text = lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip()  # noqa: E731
+        when = text(row["event_time"])[5:16]  # MM-DD HH:MM
+        found = [text(row["category"])]
+        temperature = pd.to_numeric(row["temperature"], errors="coerce")
+        if pd.notna(temperature) and temperature >= FEVER_AT:
+            found.append(f"体温{temperature:g}℃")
+        if text(row["nucleic_acid"]):
+            found.append(f"核酸{text(row['nucleic_acid'])}")
+        if text(row["came_from"]):
+            found.append(f"来自{text(row['came_from'])}")
+        return " ".join(part for part in [text(row["unit"]), when, *found] if part)
+
+    def reasons(ids: str) -> str:
+        named = [r for r in str(ids or "").split(";") if r]
+        parts = [p for p in (one(r) for r in named[:REASON_RECORDS]) if p]
+        more = len(named) - REASON_RECORDS
+        return "；".join(parts) + (f" 等{len(named)}条" if more > 0 else "")
+
+    return source_records.map(reasons)
+
+
+def outbox_lists(items: pd.DataFrame, policy: Policy, records: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """A batch's list items (`queries/batch_push_list.sql`, with `push_reason`) → one table per
     list, with Chinese headers: each street office gets its new, rerouted (in and out) and
     escalated items; escalated items are also on the district list, flagged 超时. Due times are
-    on the policy's clock (`timezone`), as date-times."""
+    on the policy's clock (`timezone`), as date-times. `records`: the items' source records
+    (RECORD_COLUMNS_READ): 推送原因 then says which unit found what, and when."""
+    if records is not None:
+        found = readable_reasons(items["source_records"], records)
+        items = items.assign(detail=(items["detail"].fillna("").astype(str) + "；" + found).where(found != "", items["detail"]))
     items = items.assign(
+        community=items["community"].fillna("").astype(str).replace("", NO_COMMUNITY),
         status_label=items["status"].map(policy.status_labels).fillna(items["status"]),
         measure_label=items["measure"].map(policy.measure_labels).fillna(items["measure"]),
         push_reason_label=items["push_reason"].map(PUSH_REASON_LABELS).fillna(items["push_reason"]),
@@ -256,14 +298,14 @@ def remove_leftovers(final: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def write_outbox(items: pd.DataFrame, folder: Path, policy: Policy) -> list[Path]:
+def write_outbox(items: pd.DataFrame, folder: Path, policy: Policy, records: pd.DataFrame | None = None) -> list[Path]:
     """One CSV (UTF-8 with BOM, opens in Excel) and one XLSX per list (see `outbox_lists`)."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     written = []
     results = {ANSWER_HEADERS[0]: answer_results()}
-    for street, table in outbox_lists(items, policy).items():
+    for street, table in outbox_lists(items, policy, records).items():
         written += write_table(table, folder, street, "推送清单", choices=results)
     return written
 

@@ -239,18 +239,20 @@ def decide(conn, review_id: str, decision: str, decided_by: str, now: datetime, 
     publish lock); the next hourly run acts on it."""
     word = DECISION_WORDS.get(str(decision).strip().lower())
     if word is None:
-        raise ReviewError(f"decision '{decision}' is not one of same / different (同一人 / 非同一人)")
+        raise ReviewError(f"decision '{decision}' is not one of same / different — fix: give same, different, "
+                          f"同一人 or 非同一人")
     decided_by = (decided_by or "").strip()
     if len(decided_by) < MIN_NAME_CHARS:
-        raise ReviewError("say who decides (--by)")
+        raise ReviewError("who decides is not given — fix: add --by NAME")
     warehouse.lock_for_publish(conn)
     row = conn.execute(sa.text("SELECT left_record_id, right_record_id FROM match_review WHERE review_id = :r"),
                        {"r": review_id}).first()
     if row is None:
-        raise ReviewError(f"review item {review_id} is unknown: `screenfuse review list` shows the open ones")
+        raise ReviewError(f"review item {review_id} is unknown — fix: `screenfuse review list` shows the open ones")
     decided = decided_pairs(conn, [row[0], row[1]])
     if {(row[0], row[1]), (row[1], row[0])} & set(zip(decided["left_record_id"], decided["right_record_id"])):
-        raise ReviewError(f"review item {review_id} was decided before: a pair is decided once")
+        raise ReviewError(f"review item {review_id} was decided before, and a pair is decided once — fix: nothing "
+                          f"to do (`screenfuse review list --decided` shows the decision)")
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     record = {"decision_id": decision_id(review_id, stamp), "review_id": review_id, "left_record_id": row[0],
               "right_record_id": row[1], "decision": word, "decided_by": decided_by, "decided_at": stamp,

@@ -195,7 +195,8 @@ def build(conn, batch_id: str, policy) -> str:
     frames = read_frames(conn, batch_id, statuses)
     run = frames["runs"][frames["runs"]["batch_id"] == batch_id]
     if run.empty:
-        raise LookupError(f"batch {batch_id} was not published: `screenfuse summary` names the last one")
+        raise LookupError(f"batch {batch_id} was not published — fix: give a published batch "
+                          f"(`screenfuse summary` names the last one)")
     r = run.iloc[0]
     facts = [("batch", batch_id), ("data interval", f"{r['data_interval_start']} – {r['data_interval_end']}"),
              ("policy", str(r["policy_version"])), ("files seen", str(r["files_seen"])),

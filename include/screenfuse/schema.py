@@ -100,7 +100,7 @@ def require_current(engine: sa.Engine) -> None:
     unknown = _unknown(state)
     if unknown:
         raise WarehouseSchemaError(f"{unknown}; code expects {state.head}")
-    raise WarehouseSchemaError(f"warehouse at revision {state.label}, code expects {state.head}: {UPGRADE_HINT}")
+    raise WarehouseSchemaError(f"warehouse at revision {state.label}, code expects {state.head} — fix: {UPGRADE_HINT}")
 
 
 def _at_newest_file(engine: sa.Engine) -> bool:
@@ -122,7 +122,8 @@ def upgrade(engine: sa.Engine, target: str = "head") -> tuple[Revision, Revision
         before = _revision(conn)
         unknown = _unknown(before)
         if unknown:
-            raise WarehouseSchemaError(f"{unknown}; not upgrading")
+            raise WarehouseSchemaError(f"{unknown}; not upgrading — fix: run the screenfuse version that made it, "
+                                       f"or restore a backup")
         from alembic import command
 
         drop_views(conn)

@@ -21,7 +21,7 @@ from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.pipeline import (BatchOrderError, batch_time, check_order, engine, feed_names, guard, iso,
                                  latest_published, run_policy, state, take_back)
-from screenfuse.pushlist import (PushPlan, plan_push_items, remove_leftovers, replacing_folder, write_outbox,
+from screenfuse.pushlist import (RECORD_COLUMNS_READ, PushPlan, plan_push_items, remove_leftovers, replacing_folder, write_outbox,
                                  write_table, write_tracing_list, write_zero_report)
 from screenfuse.risk import community_levels
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
@@ -287,9 +287,11 @@ def write_push_lists(settings: Settings, batch_id: str, attempt: str | None = No
         checks = warehouse.sort_rows(read(conn, "queries/batch_silent_units.sql"),
                                      ["report_day", "feed", "state", "street", "unit_id"])
         reviews = review_desk.open_items(conn)
+        named = sorted({r for text in items["source_records"].dropna() for r in str(text).split(";") if r})
+        records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", named, columns=RECORD_COLUMNS_READ)
         remove_leftovers(final)  # under the lock no other writer of this batch is alive: a killed one's
         with replacing_folder(final) as folder:  # the batch's lists appear whole, or not at all
-            written = write_outbox(items, folder, policy)
+            written = write_outbox(items, folder, policy, records)
             written += write_tracing_list(tracing, folder, policy.timezone)
             if len(reviews):  # the district's review list, every item still open
                 written += write_table(review_desk.review_list_table(reviews), folder, review_desk.REVIEW_LIST,
