@@ -24,10 +24,12 @@ def test_daily_zero_report_per_day_checked(tmp_path):
                            "unit_type": ["hospital", None, None], "unit_id": ["HS003", None, None],
                            "unit_name": ["某医院", None, None], "street": ["紫阳街道", None, None]})
     written = write_zero_report(checks, tmp_path)
-    assert [p.name for p in written] == ["零报告日报_20200210.csv", "零报告日报_20200211.csv"]
+    assert [p.name for p in written] == ["零报告日报_20200210.csv", "零报告日报_20200210.xlsx",
+                                         "零报告日报_20200211.csv", "零报告日报_20200211.xlsx"]
     first = pd.read_csv(written[0], dtype=str, encoding="utf-8-sig")
-    assert first["单位编号"].tolist() == ["HS003"]
-    assert pd.read_csv(written[1], dtype=str, encoding="utf-8-sig").empty  # every unit reported
+    assert first[["单位编号", "报送类别", "单位类型"]].values.tolist() == [["HS003", "医疗机构", "医疗机构"]]
+    assert pd.read_excel(written[1], dtype=str)[["单位编号", "报送类别"]].values.tolist() == [["HS003", "医疗机构"]]
+    assert pd.read_csv(written[2], dtype=str, encoding="utf-8-sig").empty  # every unit reported
 
 
 def test_a_later_day_and_zero_reports_are_seeded(tmp_path):

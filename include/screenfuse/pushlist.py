@@ -330,13 +330,19 @@ def write_tracing_list(tracing: pd.DataFrame, folder: Path, zone: str = "Asia/Sh
 ZERO_REPORT_HEADERS = {"report_day": "日期", "feed": "报送类别", "unit_type": "单位类型", "unit_id": "单位编号",
                        "unit_name": "单位名称", "street": "所属街道", "state": "报送情况"}
 ZERO_REPORT_STATES = {"silent": "未报", "late": "迟报"}
+# feeds and unit types as the command centre names them (a feed not listed keeps its name)
+FEED_LABELS = {"checkpoint": "卡口", "police": "派出所", "hospital": "医疗机构", "community": "社区摸排",
+               "feedback": "街道反馈", "mass_screening": "核酸采样点", "mass_screening_result": "检测机构",
+               "arrivals": "入境专班", "city_list": "市下推清单", "pharmacy": "药店", "self_report": "自主申报",
+               "isolation_monitoring": "隔离点监测", "isolation_point": "隔离点", "review": "匹配复核"}
 
 
 def write_zero_report(silent: pd.DataFrame, folder: Path) -> list[Path]:
-    """One daily report per day checked in the batch (零报告日报_<YYYYMMDD>.csv): the units that
+    """One daily report per day checked in the batch (零报告日报_<YYYYMMDD>.csv and .xlsx, feeds and
+    unit types in Chinese): the units that
     sent nothing for that day, not even a header-only file (未报), and those whose reports came
     after the deadline (迟报); header only when every unit reported on time. Units found silent on
-    a day checked before whose reports came since: 迟报_<YYYYMMDD>.csv. `silent`: report_day,
+    a day checked before whose reports came since: 迟报_<YYYYMMDD>.csv and .xlsx. `silent`: report_day,
     after_check (1: the second kind) and, per unit, the columns of ZERO_REPORT_HEADERS (unit_id
     empty for a day with none)."""
     written = []
@@ -347,8 +353,9 @@ def write_zero_report(silent: pd.DataFrame, folder: Path) -> list[Path]:
     for (later, day), group in silent.groupby([after, silent["report_day"]], sort=True):
         rows = group[group["unit_id"].fillna("") != ""].assign(state=lambda g: g.get("state", "silent"))
         rows["state"] = rows["state"].map(ZERO_REPORT_STATES)
+        for column in ("feed", "unit_type"):
+            rows[column] = rows[column].map(FEED_LABELS).fillna(rows[column])
         table = rows.reindex(columns=list(ZERO_REPORT_HEADERS)).rename(columns=ZERO_REPORT_HEADERS)
-        path = folder / f"{'迟报' if later else '零报告日报'}_{str(day).replace('-', '')}.csv"
-        write_csv(table, path)
-        written.append(path)
+        name = f"{'迟报' if later else '零报告日报'}_{str(day).replace('-', '')}"
+        written += write_table(table, folder, name, name[:31])
     return written
