@@ -61,3 +61,14 @@ def test_a_report_is_rebuilt_for_any_published_batch_and_refused_for_others(publ
     assert main(["report", "--batch", "20200210T0900Z"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "was not published" in err
+
+
+def test_summary_as_json_says_what_the_text_says(published, capsys):
+    capsys.readouterr()
+    assert main(["summary", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["published"] and data["last_batch"] == "20200210T1300Z" and data["every_row_accounted"]
+    assert sum(data["persons_by_status"].values()) > 300 and {f["feed"] for f in data["feeds"]} >= {"community", "police"}
+    assert main(["summary"]) == 0
+    text = capsys.readouterr().out
+    assert f"persons resolved: {sum(data['persons_by_status'].values())}" in text

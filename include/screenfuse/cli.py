@@ -251,8 +251,14 @@ def _retention(args) -> int:
 
 def _summary(args) -> int:
     from screenfuse.config import load_settings
-    from screenfuse.report import summary_text
+    from screenfuse.report import summary_data, summary_text
 
+    if args.json:
+        import json
+
+        data, ok = summary_data(load_settings())
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+        return 0 if ok else 1
     text, ok = summary_text(load_settings())
     print(text)
     return 0 if ok else 1
@@ -364,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_report.add_parser(sub)
 
     summ = sub.add_parser("summary", help="print what the warehouse holds; exit 1 if no run was published")
+    summ.add_argument("--json", action="store_true", help="the same figures as one JSON document (for scripts)")
     summ.set_defaults(func=_summary)
 
     return parser

@@ -56,6 +56,37 @@ def summary_text(settings: Settings) -> tuple[str, bool]:
     return "\n".join(lines), balanced
 
 
+def summary_data(settings: Settings) -> tuple[dict, bool]:
+    """What `summary` prints, as data (`summary --json`): counts and names only, no personal data."""
+    import json
+
+    engine = warehouse.engine_for(settings.warehouse_url)
+    if schema.revision(engine).label == "empty":
+        return {"published": False, "message": f"the warehouse is empty ({schema.UPGRADE_HINT}, then a run)"}, False
+    schema.require_current(engine)
+    last = warehouse.read_frame(engine, "queries/last_run.sql")
+    if last.empty:
+        return {"published": False, "message": "no published run in the warehouse yet"}, False
+    records = lambda frame: json.loads(frame.to_json(orient="records", force_ascii=False))  # noqa: E731
+    read = lambda name: warehouse.read_frame(engine, f"queries/{name}.sql")  # noqa: E731
+    feeds = warehouse.sort_rows(read("summary_feeds"), ["feed"])
+    status = read("summary_status")
+    balanced = bool((feeds["rows_read"] == feeds["rows_accepted"] + feeds["rows_quarantined"]).all())
+    run = last.iloc[0]
+    with engine.connect() as conn:
+        reviews = int(conn.exec_driver_sql("SELECT COUNT(*) FROM v_match_review").scalar() or 0)
+    data = {"published": True, "last_batch": str(run.batch_id), "status": str(run.status),
+            "policy": str(run.policy_version), "warehouse": safe_url(settings.warehouse_url),
+            "feeds": records(feeds), "every_row_accounted": balanced,
+            "persons_by_status": {str(k): int(v) for k, v in zip(status["status"], status["persons"])},
+            "open_push_items": records(warehouse.sort_rows(read("summary_push"), ["street"])),
+            "loop": records(read("summary_loop").fillna(0))[0], "answers": records(read("summary_answers")),
+            "closed": records(read("summary_closed")), "community_risk": records(read("summary_risk")),
+            "zero_reports": records(warehouse.sort_rows(read("summary_silent"), ["report_day", "feed"])),
+            "open_review_items": reviews, "outbox": str(settings.outbox), "reports": str(settings.reports)}
+    return data, balanced
+
+
 def loop_lines(engine) -> list[str]:
     """The loop's figures: push items over their life, answers, communities per risk level,
     silent units per day."""
