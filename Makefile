@@ -40,28 +40,31 @@ $(AIRFLOW_HOME)/airflow.db: | $(BIN)/.installed
 # The demo plays the loop: four hourly runs over two synthetic days, with the street offices'
 # answers (feedback) landing between runs. It starts from an empty data folder each time, so
 # running it twice prints the same figures.
-DEMO_RUN = SCREENFUSE_SETTLE_SECONDS=0 $(BIN)/airflow dags test screenfuse_hourly
-DEMO_LOG = $(AIRFLOW_HOME)/demo-run.log
-DEMO_FAIL = (tail -40 $(DEMO_LOG); echo "The DAG run failed; full log: $(DEMO_LOG)"; exit 1)
+DEMO_RUN = env SCREENFUSE_SETTLE_SECONDS=0 $(BIN)/airflow dags test screenfuse_hourly
+export DEMO_LOG := $(AIRFLOW_HOME)/demo-run.log
+STEP = @deploy/step.sh
 
 # the demo's pseudonym key (the analytics layer's HMAC key, docs/security.md): random, made once and
 # kept beside the demo's data, never in the repository or the warehouse
 DEMO_KEY = $(SCREENFUSE_HOME)/.pseudonym-key
 demo: export SCREENFUSE_PSEUDONYM_KEY = $(shell cat $(DEMO_KEY) 2>/dev/null)
 demo: venv airflow-home $(DEMO_KEY)
-	rm -rf $(SCREENFUSE_HOME)/landing $(SCREENFUSE_HOME)/truth $(SCREENFUSE_HOME)/outbox $(SCREENFUSE_HOME)/quarantine $(SCREENFUSE_HOME)/warehouse.db*
-	: > $(DEMO_LOG)
-	$(BIN)/screenfuse db upgrade
-	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day $(DEMO_DAY) --zero-reports --isolation --mass-screening $(DEMO_MASS) --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
-	$(DEMO_RUN) 2020-02-10T13:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
-	$(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200210T1300Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-10T13:05:00
-	$(DEMO_RUN) 2020-02-10T14:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
-	$(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day 2020-02-11 --day-index 1 --zero-reports --isolation --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
-	$(DEMO_RUN) 2020-02-11T14:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
-	$(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200211T1400Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-11T14:10:00
-	$(DEMO_RUN) 2020-02-11T15:00:00+00:00 >> $(DEMO_LOG) 2>&1 || $(DEMO_FAIL)
-	$(BIN)/screenfuse retrain --dry-run
-	$(BIN)/screenfuse summary
+	@rm -rf $(SCREENFUSE_HOME)/landing $(SCREENFUSE_HOME)/truth $(SCREENFUSE_HOME)/outbox $(SCREENFUSE_HOME)/quarantine $(SCREENFUSE_HOME)/reports $(SCREENFUSE_HOME)/warehouse.db*
+	@: > $(DEMO_LOG)
+	@echo "screenfuse demo: four hourly runs over two synthetic days (every step's output: $(DEMO_LOG))"
+	$(STEP) 1/10 "create the warehouse (screenfuse db upgrade)" $(BIN)/screenfuse db upgrade
+	$(STEP) 2/10 "generate day 1: $(DEMO_PEOPLE) people in every feed" $(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day $(DEMO_DAY) --zero-reports --isolation --mass-screening $(DEMO_MASS) --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
+	$(STEP) 3/10 "run the hour ending 2020-02-10 13:00 UTC" $(DEMO_RUN) 2020-02-10T13:00:00+00:00
+	$(STEP) 4/10 "street offices answer their lists" $(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200210T1300Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-10T13:05:00
+	$(STEP) 5/10 "run the hour ending 2020-02-10 14:00 UTC (the answers)" $(DEMO_RUN) 2020-02-10T14:00:00+00:00
+	$(STEP) 6/10 "generate day 2: the same people a day later" $(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day 2020-02-11 --day-index 1 --zero-reports --isolation --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
+	$(STEP) 7/10 "run the hour ending 2020-02-11 14:00 UTC" $(DEMO_RUN) 2020-02-11T14:00:00+00:00
+	$(STEP) 8/10 "street offices answer day 2's lists" $(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200211T1400Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-11T14:10:00
+	$(STEP) 9/10 "run the hour ending 2020-02-11 15:00 UTC (the answers)" $(DEMO_RUN) 2020-02-11T15:00:00+00:00
+	@echo "[10/10] judge a retrained model on the labels (dry run), then the summary:"
+	@$(BIN)/screenfuse retrain --dry-run
+	@$(BIN)/screenfuse summary
+	@echo "run report of the last hour: $(SCREENFUSE_HOME)/reports/20200211T1500Z/index.html; review list: $(SCREENFUSE_HOME)/outbox/20200211T1500Z/复核清单.xlsx (when pairs are open); the UI: make ui"
 
 $(DEMO_KEY): | venv
 	mkdir -p $(SCREENFUSE_HOME)

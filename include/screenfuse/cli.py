@@ -25,7 +25,7 @@ def _run(args) -> int:
     if args.settle is not None:
         os.environ["SCREENFUSE_SETTLE_SECONDS"] = str(args.settle)
     try:
-        run = run_batch(load_settings(), end)
+        run = run_batch(load_settings(), end, progress=_stage_line() if sys.stderr.isatty() else None)
     except (BatchOrderError, AttemptSuperseded, WarehouseUnavailable) as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -33,6 +33,24 @@ def _run(args) -> int:
           f"{run['rows_quarantined']} quarantined, {run['persons']} persons, {run['push_items']} new push items; "
           f"report {run['report']}")
     return 0
+
+
+def _stage_line():
+    """On a terminal: the stage a run is in and for how long the last one took, on one line
+    rewritten in place (scripts and logs see only the result line)."""
+    import time
+
+    state = {"stage": None, "since": time.perf_counter(), "start": time.perf_counter()}
+
+    def progress(stage: str) -> None:
+        now = time.perf_counter()
+        done = f"{state['stage']} {now - state['since']:.1f} s, " if state["stage"] else ""
+        end = "\n" if stage == "done" else ""
+        text = f"done in {now - state['start']:.1f} s" if stage == "done" else f"{stage} …"
+        print(f"\r\033[K{done}{text}", end=end, file=sys.stderr, flush=True)
+        state.update(stage=stage, since=now)
+
+    return progress
 
 
 def _dedupe(args) -> int:
