@@ -188,11 +188,11 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
     published = stage_publish.publish(settings, batch_id, run_id, interval, attempt=attempt)
     _say(progress, "write_push_lists")
     stage_publish.write_push_lists(settings, batch_id, attempt=attempt)
-    _say(progress, "write_report")
+    _say(progress, "finish_batch")
+    finish_batch(settings, batch_id, attempt)
+    _say(progress, "write_report")  # reads the warehouse only: after the stage (personal data) is emptied
     from screenfuse.run_report import write_report
 
     published["report"] = str(write_report(settings, batch_id))
-    _say(progress, "finish_batch")
-    finish_batch(settings, batch_id, attempt)
     _say(progress, "done")
     return published
