@@ -39,8 +39,11 @@ $(AIRFLOW_HOME)/airflow.db: | $(BIN)/.installed
 
 # The demo plays the loop: four hourly runs over two synthetic days, with the street offices'
 # answers (feedback) landing between runs. It starts from an empty data folder each time, so
-# running it twice prints the same figures.
-DEMO_RUN = env SCREENFUSE_SETTLE_SECONDS=0 $(BIN)/airflow dags test screenfuse_hourly
+# running it twice prints the same figures. The runs go through Airflow's scheduler and
+# LocalExecutor (deploy/demo_airflow.py), as in production: the UI then shows real durations and
+# every task's log, and each run's id names its batch (backfill__<interval end>).
+DEMO_RUN = $(BIN)/python deploy/demo_airflow.py run
+demo: export SCREENFUSE_SETTLE_SECONDS = 0
 export DEMO_LOG := $(AIRFLOW_HOME)/demo-run.log
 STEP = @deploy/step.sh
 
@@ -52,16 +55,18 @@ demo: venv airflow-home $(DEMO_KEY)
 	@rm -rf $(SCREENFUSE_HOME)/landing $(SCREENFUSE_HOME)/truth $(SCREENFUSE_HOME)/outbox $(SCREENFUSE_HOME)/quarantine $(SCREENFUSE_HOME)/reports $(SCREENFUSE_HOME)/warehouse.db*
 	@: > $(DEMO_LOG)
 	@echo "screenfuse demo: four hourly runs over two synthetic days (every step's output: $(DEMO_LOG))"
-	$(STEP) 1/10 "create the warehouse (screenfuse db upgrade)" $(BIN)/screenfuse db upgrade
-	$(STEP) 2/10 "generate day 1: $(DEMO_PEOPLE) people in every feed" $(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day $(DEMO_DAY) --zero-reports --isolation --mass-screening $(DEMO_MASS) --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
-	$(STEP) 3/10 "run the hour ending 2020-02-10 13:00 UTC" $(DEMO_RUN) 2020-02-10T13:00:00+00:00
-	$(STEP) 4/10 "street offices answer their lists" $(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200210T1300Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-10T13:05:00
-	$(STEP) 5/10 "run the hour ending 2020-02-10 14:00 UTC (the answers)" $(DEMO_RUN) 2020-02-10T14:00:00+00:00
-	$(STEP) 6/10 "generate day 2: the same people a day later" $(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day 2020-02-11 --day-index 1 --zero-reports --isolation --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
-	$(STEP) 7/10 "run the hour ending 2020-02-11 14:00 UTC" $(DEMO_RUN) 2020-02-11T14:00:00+00:00
-	$(STEP) 8/10 "street offices answer day 2's lists" $(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200211T1400Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-11T14:10:00
-	$(STEP) 9/10 "run the hour ending 2020-02-11 15:00 UTC (the answers)" $(DEMO_RUN) 2020-02-11T15:00:00+00:00
-	@echo "[10/10] judge a retrained model on the labels (dry run), then the summary:"
+	$(STEP) 1/11 "create the warehouse (screenfuse db upgrade)" $(BIN)/screenfuse db upgrade
+	$(STEP) 2/11 "generate day 1: $(DEMO_PEOPLE) people in every feed" $(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day $(DEMO_DAY) --zero-reports --isolation --mass-screening $(DEMO_MASS) --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
+	$(STEP) 3/11 "start Airflow: scheduler, API server, DAG processor" $(BIN)/python deploy/demo_airflow.py start
+	$(STEP) 4/11 "run the hour ending 2020-02-10 13:00 UTC" $(DEMO_RUN) 2020-02-10T13:00:00+00:00
+	$(STEP) 5/11 "street offices answer their lists" $(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200210T1300Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-10T13:05:00
+	$(STEP) 6/11 "run the hour ending 2020-02-10 14:00 UTC (the answers)" $(DEMO_RUN) 2020-02-10T14:00:00+00:00
+	$(STEP) 7/11 "generate day 2: the same people a day later" $(BIN)/screenfuse generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --day 2020-02-11 --day-index 1 --zero-reports --isolation --arrivals $(DEMO_ARRIVALS) --city-lists $(DEMO_CITY_LISTS) --pharmacies $(DEMO_PHARMACIES) --self-report $(DEMO_SELF_REPORTS) --out $(SCREENFUSE_HOME)/landing --truth $(SCREENFUSE_HOME)/truth
+	$(STEP) 8/11 "run the hour ending 2020-02-11 14:00 UTC" $(DEMO_RUN) 2020-02-11T14:00:00+00:00
+	$(STEP) 9/11 "street offices answer day 2's lists" $(BIN)/screenfuse answer --outbox $(SCREENFUSE_HOME)/outbox/20200211T1400Z --out $(SCREENFUSE_HOME)/landing/feedback --seed $(DEMO_SEED) --at 2020-02-11T14:10:00
+	$(STEP) 10/11 "run the hour ending 2020-02-11 15:00 UTC (the answers)" $(DEMO_RUN) 2020-02-11T15:00:00+00:00
+	@$(BIN)/python deploy/demo_airflow.py stop
+	@echo "[11/11] judge a retrained model on the labels (dry run), then the summary:"
 	@$(BIN)/screenfuse retrain --dry-run
 	@$(BIN)/screenfuse summary
 	@echo "run report of the last hour: $(SCREENFUSE_HOME)/reports/20200211T1500Z/index.html; review list: $(SCREENFUSE_HOME)/outbox/20200211T1500Z/复核清单.xlsx (when pairs are open); the UI: make ui"
