@@ -94,8 +94,8 @@ def start() -> None:
     try:
         _wait(lambda: _healthy(port), 180, "the API server")
         _wait(_parsed, 180, f"the DAG processor to parse {DAG_ID}", every=2)
-    except BaseException:
-        _fail()
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"{type(exc).__name__}: {exc}")
     print(f"Airflow's services run (API server on 127.0.0.1:{port}); logs: {HOME}/demo-*.log")
 
 
@@ -108,9 +108,11 @@ def run(end_text: str) -> None:
                  "--max-active-runs", "1")
         _airflow(port, "dags", "unpause", DAG_ID, "--yes")  # a paused DAG's backfill does not start
         state = _wait(lambda: _state(end), 900, f"the run of the hour ending {end_text}", every=2)
+        # the scheduler closes the backfill a moment after its run: only one may be open per DAG
+        _wait(_backfills_closed, 120, "the scheduler to close the backfill")
         _airflow(port, "dags", "pause", DAG_ID, "--yes")  # the demo leaves the DAG paused
-    except BaseException:
-        _fail()
+    except Exception as exc:  # noqa: BLE001 (said, then the services are stopped)
+        _fail(f"{type(exc).__name__}: {exc}")
     if state != "success":
         _fail(f"the run of the hour ending {end_text} ended {state}")
     print(f"run backfill__{end.isoformat()} of {DAG_ID}: success")
@@ -126,6 +128,12 @@ def _state(end: datetime) -> str | None:
         rows = conn.execute(sa.text("SELECT state, data_interval_end FROM dag_run WHERE dag_id = :d"), {"d": DAG_ID}).all()
     done = [state for state, interval_end in rows if utc(interval_end) == utc(end) and state in ("success", "failed")]
     return done[0] if done else None
+
+
+def _backfills_closed() -> bool:
+    with _metadata().connect() as conn:
+        return not conn.execute(sa.text("SELECT COUNT(*) FROM backfill WHERE dag_id = :d AND completed_at IS NULL"),
+                                {"d": DAG_ID}).scalar()
 
 
 def _fail(message: str = "") -> None:

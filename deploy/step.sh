@@ -5,11 +5,12 @@
 set -uo pipefail
 number=$1 title=$2
 shift 2
-log=${DEMO_LOG:?DEMO_LOG names the demo's log file}
+log=${DEMO_LOG:?set DEMO_LOG to the log file}
 printf '[%s] %s ... ' "$number" "$title"
 start=$(date +%s%N)
 if "$@" >> "$log" 2>&1; then
-    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    now=$(date +%s%N)
+    ms=$(( (now - start) / 1000000 ))
     printf '%d.%d s\n' $((ms / 1000)) $((ms % 1000 / 100))
 else
     status=$?
