@@ -3,7 +3,8 @@ review desk (`same` / `different`), from `screenfuse review decide` (source `cli
 next hourly run) or from a filled-in 复核清单 dropped into `landing/review/` (source `file`, stored
 by the run that read it). A pair is decided once (unique); `applied_batch_id` is the run that
 acted on it (NULL until then), `outcome` what it did (a `same` the clustering must refuse, e.g.
-two different valid ID numbers, says so)."""
+two different valid ID numbers, says so). Also the indexes the run report reads by (answers per
+batch, silent units per batch)."""
 import sqlalchemy as sa
 from alembic import op
 
@@ -34,6 +35,9 @@ def upgrade() -> None:
     op.create_index("ix_match_decision_batch", "match_decision", ["batch_id"])
     op.create_index("ix_match_review_pair", "match_review", ["left_record_id", "right_record_id"])
     op.create_index("ix_match_review_right", "match_review", ["right_record_id"])
+    # what the run report reads by batch (screenfuse.run_report): answers applied, silent units found
+    op.create_index("ix_push_item_answered_batch", "push_item", ["answered_batch_id"])
+    op.create_index("ix_silent_unit_batch", "silent_unit", ["batch_id"])
 
 
 def downgrade() -> None:
