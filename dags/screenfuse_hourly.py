@@ -184,7 +184,8 @@ def screenfuse_hourly():
         def write_report() -> str:
             from screenfuse.run_report import write_report as write
 
-            batch, _ = _batch()
+            batch, context = _batch()
+            print(f"batch {batch} (data interval ending {context['data_interval_end']})")
             path = write(_settings(), batch)
             print(f"run report of batch {batch}: file://{path}")
             return str(path)

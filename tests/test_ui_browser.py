@@ -105,9 +105,17 @@ def _ui(pg_server, processes: Processes, tmp_path: Path) -> Browser:
     browser.wait_for("document.body.innerText.includes('success')", 30, "the run's state")
     browser.screenshot(ARTIFACTS / "03-run-graph.png")
 
+    # a tall window: the log viewer renders only the lines in view, and a machine's warnings can
+    # push the task's own lines further down
+    browser.call("Emulation.setDeviceMetricsOverride", width=1440, height=2400, deviceScaleFactor=1, mobile=False)
     browser.goto(f"{run_page}/tasks/publish.write_report")
-    browser.wait_for("document.body.innerText.includes('run report of batch 20200210T1300Z')", 120,
-                     "the task's log, with the report's path")
+    try:
+        browser.wait_for("document.body.innerText.includes('run report of batch 20200210T1300Z')", 120,
+                         "the task's log, with the report's path")
+    except AssertionError:
+        browser.screenshot(ARTIFACTS / "04-task-log-not-found.png")  # what the page showed instead
+        raise
+    browser.call("Emulation.setDeviceMetricsOverride", width=1440, height=900, deviceScaleFactor=1, mobile=False)
     browser.screenshot(ARTIFACTS / "04-task-log.png")
 
     report = home / "reports" / "20200210T1300Z" / "index.html"
