@@ -184,8 +184,13 @@ def screenfuse_hourly():
         def write_report() -> str:
             from screenfuse.run_report import write_report as write
 
+            from screenfuse.config import reports_enabled
+
             batch, context = _batch()
             print(f"batch {batch} (data interval ending {context['data_interval_end']})")
+            if not reports_enabled():
+                print("run report not written: SCREENFUSE_RUN_REPORT=0")
+                return ""
             path = write(_settings(), batch)
             print(f"run report of batch {batch}: file://{path}")
             return str(path)

@@ -32,6 +32,9 @@ os.environ.update({
     "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
     "GX_ANALYTICS_ENABLED": "False",
     "SCREENFUSE_SETTLE_SECONDS": "0",  # tests write files and run at once; tests of settling set their own
+    # the run report's charts cost a second or two a run: written by the tests of the report, the
+    # end-to-end scenario (which scans it for personal data) and the browser test's Airflow
+    "SCREENFUSE_RUN_REPORT": "0",
 })
 
 

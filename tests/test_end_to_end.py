@@ -54,6 +54,7 @@ def scenario(airflow_db, warehouse_url, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     home = tmp_path_factory.mktemp("e2e") / "data"
     mp.setenv("SCREENFUSE_HOME", str(home))
+    mp.setenv("SCREENFUSE_RUN_REPORT", "1")  # the report is among the files scanned for personal data
     mp.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)  # the task processes inherit it
     landing = home / "landing"
     generate(800, 7, date(2020, 2, 10), landing, home / "truth")
@@ -237,6 +238,7 @@ def test_no_personal_data_in_logs_reasons_reports_or_files_outside_the_restricte
             texts[str(path.relative_to(home))] = path.read_bytes().decode("utf-8", errors="replace")
     assert len(texts["task logs"]) > 10_000 and "publish_warehouse" in texts["task logs"]  # the logs were caught
     assert "batch 20200210T1400Z (data interval ending" in texts["task logs"]  # each task says its batch
+    assert "reports/20200210T1400Z/index.html" in texts  # the run reports are among the files scanned
     leaks = {where: sum(1 for v in numbers + names if v in text) for where, text in texts.items()}
     assert {where: n for where, n in leaks.items() if n} == {}  # counts only: a failure prints no value
 

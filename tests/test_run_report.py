@@ -29,6 +29,7 @@ def published(tmp_path, monkeypatch):
     monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path))
     monkeypatch.delenv("SCREENFUSE_WAREHOUSE_URL", raising=False)
     monkeypatch.setenv("SCREENFUSE_SETTLE_SECONDS", "0")
+    monkeypatch.setenv("SCREENFUSE_RUN_REPORT", "1")
     generate(600, 3, date(2020, 2, 10), tmp_path / "landing", tmp_path / "truth", zero_reports=True)
     assert main(["db", "upgrade"]) == 0
     assert main(["run", "--interval-end", "2020-02-10T13:00:00+00:00"]) == 0
@@ -72,3 +73,13 @@ def test_summary_as_json_says_what_the_text_says(published, capsys):
     assert main(["summary"]) == 0
     text = capsys.readouterr().out
     assert f"persons resolved: {sum(data['persons_by_status'].values())}" in text
+
+
+def test_the_report_can_be_turned_off_and_a_wrong_switch_is_named(published, capsys, monkeypatch):
+    monkeypatch.setenv("SCREENFUSE_RUN_REPORT", "0")
+    assert main(["run", "--interval-end", "2020-02-10T14:00:00+00:00"]) == 0
+    assert "not written (SCREENFUSE_RUN_REPORT=0)" in capsys.readouterr().out
+    assert not (published / "reports" / "20200210T1400Z").exists()
+    monkeypatch.setenv("SCREENFUSE_RUN_REPORT", "yes")
+    assert main(["run", "--interval-end", "2020-02-10T15:00:00+00:00"]) == 2
+    assert "SCREENFUSE_RUN_REPORT='yes' is neither 1" in capsys.readouterr().err

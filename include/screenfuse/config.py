@@ -61,6 +61,17 @@ def seconds_from_env(name: str, default: float) -> float:
     return value
 
 
+REPORTS_VARIABLE = "SCREENFUSE_RUN_REPORT"
+
+
+def reports_enabled() -> bool:
+    """Whether each run writes its HTML report (SCREENFUSE_RUN_REPORT: 1, the default, or 0)."""
+    text = os.environ.get(REPORTS_VARIABLE, "1").strip() or "1"
+    if text not in ("0", "1"):
+        raise ConfigError(f"{REPORTS_VARIABLE}={text!r} is neither 1 (write each run's report) nor 0 (do not)")
+    return text == "1"
+
+
 def packaged_path(env_var: str, relative: str) -> Path:
     """A file or folder shipped inside the package, unless `env_var` names another."""
     from importlib import resources

@@ -181,7 +181,9 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tu
 def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", progress=None) -> dict:
     """Every stage in order, in this process: what the DAG does, for debugging without Airflow."""
     from screenfuse import stage_publish
+    from screenfuse.config import reports_enabled
 
+    report = reports_enabled()  # a wrong switch stops the run before it starts, not after it published
     batch_id, attempt = stage_batch(settings, interval_end, progress)
     _say(progress, "publish_warehouse")
     interval = (interval_end - timedelta(hours=1), interval_end)
@@ -190,9 +192,12 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
     stage_publish.write_push_lists(settings, batch_id, attempt=attempt)
     _say(progress, "finish_batch")
     finish_batch(settings, batch_id, attempt)
-    _say(progress, "write_report")  # reads the warehouse only: after the stage (personal data) is emptied
-    from screenfuse.run_report import write_report
+    if report:
+        _say(progress, "write_report")  # reads the warehouse only: after the stage (personal data) is emptied
+        from screenfuse.run_report import write_report
 
-    published["report"] = str(write_report(settings, batch_id))
+        published["report"] = str(write_report(settings, batch_id))
+    else:
+        published["report"] = "not written (SCREENFUSE_RUN_REPORT=0)"
     _say(progress, "done")
     return published
