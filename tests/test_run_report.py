@@ -38,7 +38,13 @@ def published(tmp_path, monkeypatch):
 
 def test_every_run_writes_a_report_with_its_charts_and_no_personal_data(published, capsys):
     assert main(["run", "--interval-end", "2020-02-10T14:00:00+00:00"]) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
+    # not a terminal: a plain line per stage with its time, the feeds' ingest as one
+    stages = [line.split("]")[0][1:] for line in captured.err.splitlines() if line.startswith("[")]
+    assert stages == ["start_batch", "ingest", "resolve_identities", "fuse_persons", "plan_push_items",
+                      "check_zero_reports", "rate_communities", "publish_warehouse", "write_push_lists",
+                      "finish_batch", "write_report", "run"]
     path = published / "reports" / "20200210T1400Z" / "index.html"
     assert str(path) in printed and path.exists() and (published / "reports" / "20200210T1300Z" / "index.html").exists()
     page = (published / "reports" / "20200210T1300Z" / "index.html").read_text(encoding="utf-8")

@@ -25,7 +25,7 @@ def _run(args) -> int:
     if args.settle is not None:
         os.environ["SCREENFUSE_SETTLE_SECONDS"] = str(args.settle)
     try:
-        run = run_batch(load_settings(), end, progress=_stage_line() if sys.stderr.isatty() else None)
+        run = run_batch(load_settings(), end, progress=_stage_line(sys.stderr.isatty()))
     except (BatchOrderError, AttemptSuperseded, WarehouseUnavailable) as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -35,20 +35,31 @@ def _run(args) -> int:
     return 0
 
 
-def _stage_line():
-    """On a terminal: the stage a run is in and for how long the last one took, on one line
-    rewritten in place (scripts and logs see only the result line)."""
+STAGE_GROUPS = {"read_feed": "ingest", "validate_feed": "ingest"}  # once per feed: one line for all
+
+
+def _stage_line(terminal: bool):
+    """Where a run is, on stderr: on a terminal one line rewritten in place; otherwise (a log, a
+    script) a plain line per stage with its time, written when the stage is over."""
     import time
 
     state = {"stage": None, "since": time.perf_counter(), "start": time.perf_counter()}
 
     def progress(stage: str) -> None:
+        group = STAGE_GROUPS.get(stage, stage)
+        if group == state["stage"]:
+            return
         now = time.perf_counter()
-        done = f"{state['stage']} {now - state['since']:.1f} s, " if state["stage"] else ""
-        end = "\n" if stage == "done" else ""
-        text = f"done in {now - state['start']:.1f} s" if stage == "done" else f"{stage} …"
-        print(f"\r\033[K{done}{text}", end=end, file=sys.stderr, flush=True)
-        state.update(stage=stage, since=now)
+        if terminal:
+            done = f"{state['stage']} {now - state['since']:.1f} s, " if state["stage"] else ""
+            text = f"done in {now - state['start']:.1f} s" if group == "done" else f"{group} …"
+            print(f"\r\033[K{done}{text}", end="\n" if group == "done" else "", file=sys.stderr, flush=True)
+        else:
+            if state["stage"]:
+                print(f"[{state['stage']}] {now - state['since']:.1f} s", file=sys.stderr, flush=True)
+            if group == "done":
+                print(f"[run] done in {now - state['start']:.1f} s", file=sys.stderr, flush=True)
+        state.update(stage=group, since=now)
 
     return progress
 
