@@ -511,9 +511,10 @@ FROM isolation_missed_check m;
 
 -- The review desk (screenfuse review; docs/review.md): each record pair the matching left for a
 -- person to decide, both records side by side, the match weight and each comparison's
--- contribution (explanation: JSON, bits per comparison and the prior). One row per pair (its
--- latest batch); a pair decided (match_decision, or a 非本人 answer's cannot-link) or since
--- joined in one person is gone. Personal data: district only, never in the analytics layer.
+-- contribution (explanation: JSON, bits per comparison and the prior). Open items only (state,
+-- a partial index: the publish closes an item queued again, decided, or kept apart by a
+-- cannot-link); a pair since joined in one person is gone. Personal data: district only, never in
+-- the analytics layer.
 CREATE VIEW v_match_review AS
 SELECT r.review_id, r.batch_id, r.match_weight, r.match_probability, r.explanation,
        r.left_record_id, la.person_id AS left_person_id, a.feed AS left_feed, a.unit AS left_unit,
@@ -527,10 +528,4 @@ JOIN source_record a ON a.source_record_id = r.left_record_id
 JOIN source_record b ON b.source_record_id = r.right_record_id
 LEFT JOIN person_link la ON la.source_record_id = r.left_record_id
 LEFT JOIN person_link lb ON lb.source_record_id = r.right_record_id
-WHERE COALESCE(la.person_id, '') <> COALESCE(lb.person_id, '')
-  AND NOT EXISTS (SELECT 1 FROM match_review later WHERE later.left_record_id = r.left_record_id
-                  AND later.right_record_id = r.right_record_id AND later.batch_id > r.batch_id)
-  AND NOT EXISTS (SELECT 1 FROM match_decision d WHERE (d.left_record_id = r.left_record_id AND d.right_record_id = r.right_record_id)
-                  OR (d.left_record_id = r.right_record_id AND d.right_record_id = r.left_record_id))
-  AND NOT EXISTS (SELECT 1 FROM match_cannot_link c WHERE (c.left_record_id = r.left_record_id AND c.right_record_id = r.right_record_id)
-                  OR (c.left_record_id = r.right_record_id AND c.right_record_id = r.left_record_id));
+WHERE r.state = 'open' AND COALESCE(la.person_id, '') <> COALESCE(lb.person_id, '');

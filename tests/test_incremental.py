@@ -295,3 +295,23 @@ def test_each_run_says_which_model_it_used_and_the_shipped_one_is_never_stored(h
     assert set(runs["match_model"]) == {"shipped:zh_person"}
     assert runs["match_model_reason"].str.startswith("too few records to learn from").all()
     assert runs["match_population"].iloc[-1] == records and runs["match_prior"].gt(0).all()
+
+
+def test_a_remembered_pair_the_latest_batch_put_together_is_resolved_again(tmp_path, monkeypatch):
+    """still_together reads the pairs of the records the latest batch moved (by index): a pair
+    joined by that batch comes back for resolving; a pair apart, or one no batch since moved, does not."""
+    from screenfuse import warehouse
+    from screenfuse.match_state import still_together
+
+    engine = upgraded(f"sqlite:///{tmp_path / 'w.db'}", monkeypatch)
+    links = pd.DataFrame({"source_record_id": ["a", "b", "c", "d", "e", "f"],
+                          "person_id": ["P1", "P1", "P2", "P3", "P4", "P4"], "match_rule": "linked",
+                          "changed_batch_id": ["B2", "B1", "B2", "B2", "B1", "B1"]})
+    pairs = pd.DataFrame({"left_record_id": ["a", "c", "e"], "right_record_id": ["b", "d", "f"],
+                          "source": "feedback", "batch_id": "B1"})
+    with engine.begin() as conn:
+        warehouse.bulk_insert(conn, "person_link", links)
+        warehouse.bulk_insert(conn, "match_cannot_link", pairs)
+        assert still_together(conn, "B2") == ["a", "b"]  # together since B2; c/d are apart
+        assert still_together(conn, "B1") == ["a", "b", "e", "f"]  # b moved in B1: its pair is checked
+        assert still_together(conn, None) == []  # nothing published yet

@@ -45,7 +45,7 @@ def run_retrain_dag():
 @contextmanager
 def planned_reads(engine):
     """On SQLite, the stored tables each statement of the block reads whole (tests/test_hourly_reads.py)."""
-    from test_hourly_reads import SMALL_TABLES, _scanned, _table_of
+    from test_hourly_reads import whole_reads
 
     found: list[tuple[str, str]] = []
     planned: list[str] = []
@@ -56,12 +56,9 @@ def planned_reads(engine):
         if executemany or head not in {"SELECT", "WITH", "DELETE", "UPDATE"} or text.upper().endswith("WHERE 1 = 0") \
                 or (text.upper().endswith("LIMIT 1") and " ORDER BY " not in text.upper()):
             return
-        raw = conn.connection.driver_connection
-        plan = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters or ()).fetchall()
-        stored = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         planned.append(text)
-        found.extend((_table_of(n, text), text[:300]) for n in _scanned(plan)
-                     if _table_of(n, text) in stored and _table_of(n, text) not in SMALL_TABLES)
+        found.extend((table, text[:300]) for table in whole_reads(conn.connection.driver_connection, statement,
+                                                                  parameters, text))
 
     if engine.dialect.name != "sqlite":
         yield None

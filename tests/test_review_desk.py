@@ -124,7 +124,7 @@ def test_a_different_decision_at_the_command_line_keeps_the_pair_apart_for_good(
         ["different", "cli", "20200210T1400Z", "kept apart"]]
     assert len(pair) == 1 and pair["batch_id"].tolist() == ["20200210T1400Z"]
     assert label[["label", "reference"]].values.tolist() == [["different", review_id]]
-    assert still.empty and len(reviews) == 1
+    assert still.empty and reviews[["state", "closed_batch_id"]].values.tolist() == [["decided", "20200210T1400Z"]]
     assert main(["review", "list"]) == 0 and "no open review items" in capsys.readouterr().out
     assert main(["review", "list", "--decided"]) == 0 and "kept apart" in capsys.readouterr().out
     # re-running the batch applies the decision again, once
@@ -133,6 +133,9 @@ def test_a_different_decision_at_the_command_line_keeps_the_pair_apart_for_good(
         again = pd.read_sql(sa.text("SELECT applied_batch_id, outcome FROM match_decision"), conn)
         pairs = pd.read_sql(sa.text("SELECT COUNT(*) AS n FROM match_cannot_link WHERE source = 'review'"), conn)
     assert again.values.tolist() == [["20200210T1400Z", "kept apart"]] and pairs["n"].iloc[0] == 1
+    with warehouse.connect() as conn:  # closed again by the re-run (its take-back opened it)
+        assert conn.execute(sa.text("SELECT state, closed_batch_id FROM match_review")).all() == [
+            ("decided", "20200210T1400Z")]
 
 
 def test_review_commands_say_what_to_do_in_one_line(warehouse, capsys):
@@ -142,3 +145,49 @@ def test_review_commands_say_what_to_do_in_one_line(warehouse, capsys):
     assert main(["review", "decide", "R-nothing", "same", "--by", "x"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown" in err
+
+
+REVIEW_ROW = ("INSERT INTO match_review (review_id, batch_id, left_record_id, right_record_id, left_person_id, "
+              "right_person_id, match_weight, match_probability, explanation, state) "
+              "VALUES (:i, :b, :l, :r, 'P1', 'P2', 1.0, 0.7, '{}', 'open')")
+
+
+def items(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT review_id, state, closed_batch_id FROM match_review ORDER BY review_id")).all()]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_open_items_are_kept_by_state_closed_by_the_batch_that_ends_them(warehouses, kind):
+    """The upgrade closes the items the view used to filter out (queued again later, decided, kept
+    apart either way round); then a publish closes what its batch ends, by the pair indexes."""
+    from screenfuse import schema
+    from screenfuse.warehouse import engine_for
+
+    engine = engine_for(warehouses.new(kind))
+    schema.upgrade(engine, "0018")
+    with engine.begin() as conn:
+        conn.execute(sa.text(REVIEW_ROW), [{"i": i, "b": b, "l": l, "r": r} for i, b, l, r in (
+            ("1ab", "B1", "a", "b"), ("2ab", "B2", "a", "b"), ("3cd", "B1", "c", "d"), ("4ef", "B1", "e", "f"),
+            ("5gh", "B1", "g", "h"))])
+        conn.execute(sa.text("INSERT INTO match_decision (decision_id, review_id, left_record_id, right_record_id, "
+                             "decision, decided_by, decided_at, source, applied_batch_id) VALUES "
+                             "('D1', '3cd', 'c', 'd', 'same', 'r01', '2020-02-10T13:00:00Z', 'cli', 'B2')"))
+        conn.execute(sa.text("INSERT INTO match_cannot_link VALUES ('f', 'e', 'feedback', 'B2', 'PI1')"))
+    schema.upgrade(engine)
+    assert items(engine) == [("1ab", "superseded", "B2"), ("2ab", "open", None), ("3cd", "decided", "B2"),
+                             ("4ef", "apart", "B2"), ("5gh", "open", None)]
+    with engine.begin() as conn:
+        conn.execute(sa.text(REVIEW_ROW), {"i": "6hg", "b": "B3", "l": "h", "r": "g"})
+        queued = pd.DataFrame({"left_record_id": ["h"], "right_record_id": ["g"]})
+        apart = pd.DataFrame({"left_record_id": ["a"], "right_record_id": ["b"]})
+        rd.close_items(conn, "B3", queued, queued.iloc[:0], apart)
+    found = dict((i, (s, b)) for i, s, b in items(engine))
+    assert found["2ab"] == ("apart", "B3") and found["5gh"] == ("superseded", "B3") and found["6hg"] == ("open", None)
+    with engine.connect() as conn:  # the desk reads the open items by the partial index's condition
+        plan = " ".join(str(r) for r in conn.execute(sa.text(
+            "EXPLAIN QUERY PLAN SELECT review_id FROM match_review WHERE state = 'open'" if kind == "sqlite" else
+            "EXPLAIN SELECT review_id FROM match_review WHERE state = 'open'")).all())
+    assert "ix_match_review_open" in plan or kind == "postgresql"  # PostgreSQL picks by size: a tiny table is read whole
+    engine.dispose()

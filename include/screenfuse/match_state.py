@@ -141,14 +141,22 @@ def population(conn, frame: pd.DataFrame, added: pd.DataFrame, settings: MatchSe
     return Population(int(counts.get(RECORDS_TERM, len(frame))), shares, in_use)
 
 
-def still_together(conn) -> list[str]:
+def still_together(conn, latest_batch: str | None) -> list[str]:
     """Records of remembered "not the same person" pairs that are still in one person: they
-    are resolved again (so the person splits) by the next run."""
+    are resolved again (so the person splits) by the next run. Every run keeps its pairs apart, so
+    a pair can only have come together where a record changed person: the pairs of the records
+    whose link the latest published batch changed are checked (by index), not every pair stored."""
     found = warehouse.query_frame(conn, """
-        SELECT c.left_record_id, c.right_record_id FROM match_cannot_link c
-        JOIN person_link a ON a.source_record_id = c.left_record_id
-        JOIN person_link b ON b.source_record_id = c.right_record_id
-        WHERE a.person_id = b.person_id""")
+        WITH touched AS (
+            SELECT c.left_record_id, c.right_record_id FROM person_link x
+            JOIN match_cannot_link c ON c.left_record_id = x.source_record_id WHERE x.changed_batch_id = :b
+            UNION
+            SELECT c.left_record_id, c.right_record_id FROM person_link x
+            JOIN match_cannot_link c ON c.right_record_id = x.source_record_id WHERE x.changed_batch_id = :b)
+        SELECT t.left_record_id, t.right_record_id FROM touched t
+        JOIN person_link a ON a.source_record_id = t.left_record_id
+        JOIN person_link b ON b.source_record_id = t.right_record_id
+        WHERE a.person_id = b.person_id""", b=latest_batch or "")
     return sorted(set(found["left_record_id"]) | set(found["right_record_id"]))
 
 

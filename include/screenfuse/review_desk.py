@@ -212,6 +212,25 @@ def mark_applied(conn, decisions: pd.DataFrame, batch_id: str) -> None:
                      [{"b": batch_id, "o": o, "i": i} for i, o in zip(decisions["decision_id"], decisions["outcome"])])
 
 
+CLOSE_ITEM = ("UPDATE match_review SET state = :state, closed_batch_id = :b "
+              "WHERE state = 'open' AND batch_id <> :not_batch AND ((left_record_id = :l AND right_record_id = :r) "
+              "OR (left_record_id = :r AND right_record_id = :l))")
+
+
+def close_items(conn, batch_id: str, queued: pd.DataFrame, decided: pd.DataFrame, apart: pd.DataFrame) -> None:
+    """Close the open items the batch ends (in its publish transaction, by the pair indexes): an
+    earlier item of a pair the batch queued again is `superseded`; an item of a pair a decision
+    settled is `decided`; one of a pair now kept apart (a cannot-link) is `apart`. Only open items
+    are read for the desk (a partial index), so it costs what is open, not the history."""
+    rows = [{"state": "superseded", "b": batch_id, "not_batch": batch_id, "l": l, "r": r}
+            for l, r in zip(queued["left_record_id"], queued["right_record_id"])]
+    for state, pairs in (("decided", decided), ("apart", apart)):
+        rows += [{"state": state, "b": batch_id, "not_batch": "", "l": l, "r": r}
+                 for l, r in zip(pairs["left_record_id"], pairs["right_record_id"])]
+    if rows:
+        conn.execute(sa.text(CLOSE_ITEM), rows)
+
+
 def decisions_made(conn, limit: int | None = None) -> pd.DataFrame:
     """The latest decisions (no personal data: ids, who, when, what it did)."""
     query = ("SELECT review_id, decision, decided_by, decided_at, source, applied_batch_id, outcome FROM match_decision "

@@ -84,7 +84,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
         if has_history:
             # records of remembered 非本人 pairs still together, and the records a newly promoted
             # model decides differently: resolved again as if new (screenfuse.retrain)
-            again = sorted(set(match_state.still_together(conn)) | set(relink)
+            again = sorted(set(match_state.still_together(conn, stage.get_json("started_after")["batch_id"])) | set(relink)
                            | set(apart["left_record_id"]) | set(apart["right_record_id"])
                            | set(decisions["left_record_id"]) | set(decisions["right_record_id"]))
             again_rows = warehouse.rows_by_keys(conn, "match_record", "record_id", again,

@@ -265,6 +265,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         decisions = stage.get("decisions")  # returned review lists' decisions stored; the command line's applied
         warehouse.bulk_insert(conn, "match_decision", decisions[decisions["source"] == "file"][review_desk.DECISION_COLUMNS])
         review_desk.mark_applied(conn, decisions[decisions["source"] == "cli"], batch_id)
+        review_desk.close_items(conn, batch_id, frames["match_review"], decisions, frames["match_cannot_link"])
         warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
     # persons_rewritten is for the task log only; run_log has no such column
     return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": len(written)}

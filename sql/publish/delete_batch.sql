@@ -6,6 +6,7 @@ DELETE FROM ingest_file WHERE batch_id = :batch_id;
 DELETE FROM push_item WHERE batch_id = :batch_id;
 DELETE FROM run_log WHERE batch_id = :batch_id;
 DELETE FROM match_review WHERE batch_id = :batch_id;
+UPDATE match_review SET state = 'open', closed_batch_id = NULL WHERE closed_batch_id = :batch_id;
 DELETE FROM person_event WHERE batch_id = :batch_id;
 DELETE FROM match_model WHERE model_id = :batch_id;
 DELETE FROM person_status WHERE batch_id = :batch_id;
