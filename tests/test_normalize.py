@@ -77,6 +77,17 @@ def test_filler_phones_link_nobody(second, digit, run, template):
     assert (out["phone"].iloc[0], out["phone_status"].iloc[0]) == ("", "placeholder")
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+       st.sampled_from([" ", "  ", "\u3000", "/", "、", ";", " / ", "\t"]), st.sampled_from(["{p}", "+86 {p}", "0086{p}"]))
+def test_two_numbers_in_one_cell_are_both_kept_whatever_separates_them(first, second, separator, form):
+    """A second number after a space (13812345678 13987654321) is a second number, not the end
+    of a 22-digit one: both were lost before."""
+    assume(not nz.is_filler(first, 7) and not nz.is_filler(second, 7))
+    out = nz.normalize_phones(S(form.format(p=first) + separator + second))
+    assert (out["phone"].iloc[0], out["phone2"].iloc[0], out["phone_status"].iloc[0]) == (first, second, "valid")
+
+
 def test_phone_second_number_and_invalid():
     out = nz.normalize_phones(S("13812345678、13987654321", "12345", ""))
     assert out["phone"].tolist() == ["13812345678", "", ""]

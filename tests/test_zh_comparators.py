@@ -117,6 +117,9 @@ def test_landlines_in_any_form_are_landlines_never_phones(area, first, rest, for
     ("魏章", "ZHANG WEI", "same_pinyin"),  # order unknown: either order is the name in pinyin
     ("张伟", "zhang-wei", "same_pinyin"),
     ("欧阳修", "OUYANG XIU", "same_pinyin"),
+    ("方旭强", "方建", "different"),  # a shared surname is no similarity (fangxuqiang/fangjian: Jaro-Winkler's
+    ("邱超", "邱春娜", "different"),   # prefix bonus made household members "similar")
+    ("李丽萍", "李亮", "different"),
 ])
 def test_zh_name_levels_for_form_errors(left, right, level):
     assert name_level(left, right) == level
@@ -136,6 +139,25 @@ def test_a_bad_dialect_table_names_the_key_and_the_fix():
     doc["comparisons"][0]["options"] = {"shape_similiar": False}
     with pytest.raises(SettingsError, match="did you mean 'shape_similar'"):
         parse_settings(doc)
+
+
+def id_level(left: str, right: str) -> str:
+    frame = zh({"id_number": left}, {"id_number": right})
+    get = PairValues(frame, np.array([0]), np.array([1]))
+    spec = METHODS["resident_id"]
+    return ["missing", *spec.level_names(())][spec.compare(get, "id_number", (), {})[0]]
+
+
+def test_two_mistyped_digits_are_one_edit_only_when_a_number_fails_its_check_digit():
+    good = make_id("42010619800101123")
+    one_wrong = good[:8] + str((int(good[8]) + 1) % 10) + good[9:]  # fails its check digit
+    two_wrong = one_wrong[:12] + str((int(one_wrong[12]) + 1) % 10) + one_wrong[13:]
+    assert id_level(good, one_wrong) == "one_edit"
+    assert id_level(good, two_wrong) == "one_edit"  # wrong twice: a typist's errors, not another person
+    other = make_id("42010619800101153")  # both valid: twins' numbers differ in a few digits
+    assert id_level(good, other) == "both_valid_different"
+    far = good[:6] + "19731231" + good[14:]
+    assert id_level(good, far) == "different"
 
 
 # ---------------------------------------------------------------- linking
@@ -166,6 +188,18 @@ def test_twins_are_never_merged_even_through_a_record_without_id():
     result = dedupe(frame, preset("zh_person"))
     assert person(result, "a1") != person(result, "b1")
     assert person(result, "b2") != person(result, "a1") and person(result, "a2") != person(result, "b1")
+
+
+def test_context_alone_never_links_a_record_without_a_name_or_id_to_a_household_member():
+    """同上 (ditto) in the name column and no ID: the phone and home the household shares are all
+    that is left, and they say which household, not which member."""
+    home = {"phone": "13912345678", "address": "首义路社区5栋1单元101室"}
+    frame = zh({"record_id": "a", "name": "张伟", "id_number": ID_A, **home},
+               {"record_id": "b", "name": "同上", **home},
+               {"record_id": "c", "name": "张伟", "address": "首义路社区5-1-101", "phone": home["phone"]})
+    result = dedupe(frame, preset("zh_person"))
+    assert person(result, "b") not in {person(result, "a"), person(result, "c")}
+    assert person(result, "a") == person(result, "c")  # a name that agrees lets the context count
 
 
 @pytest.mark.parametrize("name,id_number,phone", [

@@ -198,7 +198,7 @@ def _phone_numbers(value: str) -> tuple[str, str, str]:
     text = halfwidth(value)
     if not text.strip():
         return "", "", "missing"
-    found = _MOBILE.findall(_COUNTRY_CODE.sub("", text.translate(_PHONE_SEPARATORS)))
+    found = _mobiles(text)
     usable = [number for number in found if not is_filler(number, 7)]
     if found and not usable:
         return "", "", "placeholder"  # 13800000000: linked nobody to anybody
@@ -208,6 +208,17 @@ def _phone_numbers(value: str) -> tuple[str, str, str]:
     if line:
         return "", "", "placeholder" if is_filler(line.group(0), 7) else "landline"
     return "", "", "invalid"
+
+
+def _mobiles(text: str) -> list[str]:
+    """The mobile numbers of a cell, in order. Spaces and dashes inside a number are dropped
+    (+86 138 1234 5678); two numbers written side by side with only a space between them
+    (13812345678 13987654321) are each found in their own piece, not lost as one 22-digit run."""
+    found = _MOBILE.findall(_COUNTRY_CODE.sub("", text.translate(_PHONE_SEPARATORS)))
+    if not found:
+        for piece in text.split():
+            found += _MOBILE.findall(_COUNTRY_CODE.sub("", piece.translate(_PHONE_SEPARATORS)))
+    return found
 
 
 def _normalize_phones(values: pd.Series) -> pd.DataFrame:

@@ -125,6 +125,13 @@ def latest_event_times(settings: Settings, batch_id: str, feed: str, staged: pd.
     return per_row.where(per_row > end, end)
 
 
+def _passed(staged: pd.DataFrame) -> pd.DataFrame:
+    """The rows without a reason to quarantine them; the frame itself when every row passes (a
+    first load's million rows are not copied to drop none)."""
+    fine = staged["reason"] == ""
+    return staged if bool(fine.all()) else staged[fine]
+
+
 def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | None = None) -> dict:
     """Row-level GX suite: accepted rows go on, failing rows are quarantined with their reasons."""
     guard(settings, batch_id, attempt)
@@ -156,7 +163,7 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         fine = staged["reason"] == ""
         offices = [*load_gazetteer().streets, DISTRICT_LIST]
         staged.loc[fine, "reason"] = fb.check_answers(staged[fine], items, offices, district=DISTRICT_LIST)
-        accepted = staged[staged["reason"] == ""].rename(
+        accepted = _passed(staged).rename(
             columns={"source_record_id": "answer_id", "event_time": "answered_at"}).assign(batch_id=batch_id)[
             fb.ANSWER_COLUMNS]
     elif decisions:  # the review desk's: each names an open review item, decided once
@@ -166,18 +173,18 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
             reviews = review_desk.reviews_named(conn, staged.loc[fine, "review_id"])
             decided = review_desk.decided_pairs(conn, pd.concat([reviews["left_record_id"], reviews["right_record_id"]]))
         staged.loc[fine, "reason"] = review_desk.check_decisions(staged[fine], reviews, decided)
-        accepted = review_desk.file_decisions(staged[staged["reason"] == ""], reviews, batch_id,
+        accepted = review_desk.file_decisions(_passed(staged), reviews, batch_id,
                                               run_policy(settings, batch_id, attempt).timezone)
     elif results:  # lab results name tubes, not persons: kept for the screening join
-        accepted = ms.result_rows(staged[staged["reason"] == ""], batch_id)
+        accepted = ms.result_rows(_passed(staged), batch_id)
     elif reference:  # a list of places (the isolation points): one row per point
-        accepted = isolation.point_rows(staged[staged["reason"] == ""], batch_id)
+        accepted = isolation.point_rows(_passed(staged), batch_id)
     else:
-        accepted = staged[staged["reason"] == ""].assign(batch_id=batch_id)
+        accepted = _passed(staged).assign(batch_id=batch_id)
         if "sample_id" in contract.fields:  # the tubes, before the cut to the record columns
             stage.put(f"{feed}.samples", ms.sample_rows(accepted).assign(batch_id=batch_id))
         accepted = accepted[RECORD_COLUMNS]
-    failed = staged[staged["reason"] != ""]
+    failed = staged[staged["reason"] != ""]  # few rows: a cheap take
     row_quarantine = pd.DataFrame({
         "quarantine_id": failed["source_record_id"], "batch_id": batch_id, "feed": feed,
         "file_name": failed["file_name"], "file_sha256": failed["file_sha256"], "row_number": failed["row_number"],
@@ -190,7 +197,7 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
     quarantine["row_number"] = pd.to_numeric(quarantine["row_number"], errors="coerce").astype("Int64")
 
     # counted on the rows staged: a points list keeps one row per point of those it accepted
-    passed = staged[staged["reason"] == ""]
+    passed = _passed(staged)
     accepted_per_file = passed.groupby("file_name").size() if len(passed) else pd.Series(dtype=int)
     failed_per_file = failed.groupby("file_name").size()
     for row in files:

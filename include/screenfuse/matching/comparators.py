@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler, Levenshtein, OSA
+from rapidfuzz.distance import Jaro, JaroWinkler, Levenshtein, OSA
 from rapidfuzz.process import cpdist
 
 from screenfuse.matching import zh_text
@@ -126,7 +126,7 @@ def _zh_name(get, column, thresholds, options):
     undecided = np.zeros(len(present), dtype=bool)
     undecided[rest] = True
     similar = _similarity(get, column, JaroWinkler.normalized_similarity, undecided) >= (thresholds[0] if thresholds else 0.8)
-    close = similar | (_similarity(get, pinyin, JaroWinkler.normalized_similarity, undecided & ~similar) >= 0.9)
+    close = similar | (_similarity(get, pinyin, Jaro.normalized_similarity, undecided & ~similar) >= 0.9)
     looks_or_sounds = np.zeros(len(present), dtype=bool)
     if len(rest) and options.get("shape_similar", True):
         looks_or_sounds[rest] = _same_key(get, column, _SHAPE, rest)
@@ -208,12 +208,16 @@ def _sound(folds: tuple[tuple[str, str], ...]):
 
 
 def _resident_id(get, column, thresholds, options):
-    """Resident ID numbers: exact / one substitution or adjacent swap / both checksum-valid and
-    different (strong evidence against) / otherwise different."""
+    """Resident ID numbers: exact / one substitution or adjacent swap (two, when a number fails
+    its check digit: a form typed wrong twice, or wrong once on each side) / both checksum-valid
+    and different (strong evidence against: twins, siblings) / otherwise different."""
     trusted = options.get("trusted_column", "id_trusted")
     present, exact = get.present(column), get.equal(column)
-    conflict = get.present(trusted) & ~get.equal(trusted)
-    one_edit = _similarity(get, column, OSA.distance, present & ~exact & ~conflict) == 1
+    trusted_a, trusted_b = get.codes(trusted)
+    valid_a, valid_b = trusted_a >= 0, trusted_b >= 0
+    conflict = valid_a & valid_b & ~get.equal(trusted)
+    edits = _similarity(get, column, OSA.distance, present & ~exact & ~conflict)
+    one_edit = (edits == 1) | ((edits == 2) & ~(valid_a & valid_b))
     return _assign(present, [exact, one_edit, conflict])
 
 

@@ -369,10 +369,11 @@ def contributions(model: Model, levels: np.ndarray, columns: Columns | None, lef
     declared = [k for k, c in enumerate(model.comparisons) if c.role == "context" and not c.detected]
     detected = [k for k, c in enumerate(model.comparisons) if c.role == "context" and c.detected]
     if identity and declared:
-        # "agrees" means clearly: at least 2 bits, or half of what an exact agreement is worth
+        # "agrees" means clearly: at least 2 bits, or half of what an exact agreement is worth;
+        # and context alone (no identity value on one side, e.g. a name written 同上) never links
         needed = np.array([min(2.0, 0.5 * float(model.comparisons[k].weights.max())) for k in identity])
         weak = (levels[:, identity] > 0) & (weights[:, identity] < needed)
-        disagree = weak.any(axis=1)
+        disagree = weak.any(axis=1) | ~(levels[:, identity] > 0).any(axis=1)
         weights[np.ix_(disagree, declared)] = np.minimum(weights[np.ix_(disagree, declared)], 0.0)
     if identity and detected:
         # context found in the data: nothing positive once an identity comparison disagrees
