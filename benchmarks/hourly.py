@@ -33,7 +33,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -56,45 +55,16 @@ def log(message: str) -> None:
 
 # ---------------------------------------------------------------- one measurement
 
-def memory(process) -> int:
-    """Bytes of memory a process holds, shared pages divided among the processes sharing them
-    (PSS, from /proc/<pid>/smaps_rollup), so a tree's sum counts a page forked workers share with
-    their parent once; RSS where the kernel gives no PSS."""
-    try:
-        with open(f"/proc/{process.pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return process.memory_info().rss
-
-
 def timed(command: list[str], env: dict, log_file: Path) -> dict:
     """Run `command`; wall seconds, peak MB of the summed PSS of the process tree, exit code."""
-    import psutil
+    from machine import run_measured
 
     with open(log_file, "ab") as out:
         out.write(f"$ {' '.join(command)}\n".encode())
         out.flush()
-        start = time.perf_counter()
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        peak, root = 0, psutil.Process(proc.pid)
-        while proc.poll() is None:
-            total = 0
-            try:
-                for p in [root, *root.children(recursive=True)]:
-                    try:
-                        total += memory(p)
-                    except (psutil.Error, ValueError):
-                        pass
-            except psutil.Error:
-                pass
-            peak = max(peak, total)
-            time.sleep(0.1)
-        seconds = time.perf_counter() - start
+        proc, seconds, peak_mb = run_measured(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     tail = log_file.read_text(errors="replace").strip().splitlines()[-1:] or [""]
-    return {"seconds": seconds, "peak_mb": peak / 2**20, "rc": proc.returncode, "last": tail[0][:200]}
+    return {"seconds": seconds, "peak_mb": peak_mb, "rc": proc.returncode, "last": tail[0][:200]}
 
 
 def cli(*args: str) -> list[str]:

@@ -1,10 +1,12 @@
-"""The machine line both benchmark scripts print: cores, CPU, RAM, OS, Python, the libraries that
-matter to the measurement, and the commit measured."""
+"""What both benchmark scripts share: the machine line they print (cores, CPU, RAM, OS, Python,
+the libraries that matter to the measurement, the commit measured) and the way they measure a
+command (wall time, and the peak memory of its whole process tree)."""
 from __future__ import annotations
 
 import os
 import platform
 import subprocess
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -20,3 +22,40 @@ def machine_line(libraries: tuple[str, ...]) -> str:
     libs = ", ".join(f"{p} {version(p)}" for p in libraries)
     return (f"{os.cpu_count()} logical cores ({cpu}), {ram:.1f} GiB RAM, {platform.platform()}, "
             f"Python {platform.python_version()}; {libs}; screenfuse at commit {commit}")
+
+
+def memory(process) -> int:
+    """Bytes of memory a process holds, shared pages divided among the processes sharing them
+    (PSS, from /proc/<pid>/smaps_rollup), so a tree's sum counts a page forked workers share with
+    their parent once; RSS where the kernel gives no PSS."""
+    try:
+        with open(f"/proc/{process.pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return process.memory_info().rss
+
+
+def run_measured(command: list[str], **popen) -> tuple[subprocess.Popen, float, float]:
+    """Run `command` to its end: the finished process, wall seconds, and the peak MB of the summed
+    PSS of the process and all its children (sampled every 0.1 s; forked workers count)."""
+    import psutil
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, **popen)
+    peak, root = 0, psutil.Process(proc.pid)
+    while proc.poll() is None:
+        total = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    total += memory(p)
+                except (psutil.Error, ValueError):
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        time.sleep(0.1)
+    return proc, time.perf_counter() - start, peak / 2**20
