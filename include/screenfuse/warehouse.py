@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -211,9 +212,33 @@ def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None
                                f"{diag.constraint_name or '-'}, column {diag.column_name or '-'}") from None
     else:
         marks = ", ".join("?" for _ in columns)
-        for rows in chunks:
-            raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        with _indexes_built_after(conn, table, len(frame)):
+            for rows in chunks:
+                raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
     return len(frame)
+
+
+INDEX_AFTER_ROWS = 100_000  # into an empty SQLite table, this many rows or more are loaded before its indexes
+
+
+@contextmanager
+def _indexes_built_after(conn, table: str, rows: int):
+    """A bulk load into an empty SQLite table (a first load): its secondary indexes are dropped and
+    built again from the loaded rows, one sort each, instead of taking a million random inserts.
+    Inside the caller's transaction: a failure rolls the indexes back with the rows."""
+    # only inside an open transaction: sqlite3 runs DDL outside one at once, and a failed load would
+    # leave the table without its indexes
+    if rows < INDEX_AFTER_ROWS or not conn.connection.driver_connection.in_transaction \
+            or conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is not None:
+        yield
+        return
+    made = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                "AND sql IS NOT NULL", (table,)).fetchall()
+    for name, _ in made:
+        conn.exec_driver_sql(f"DROP INDEX {name}")
+    yield
+    for _, sql in made:
+        conn.exec_driver_sql(sql)
 
 
 def _row_security(conn, table: str) -> bool:
