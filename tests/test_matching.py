@@ -156,6 +156,31 @@ def test_must_link_joins_a_review_pair_and_a_cannot_link_still_wins():
     assert kept_apart.clusters["person_id"].nunique() == 3
 
 
+def test_no_pair_is_queued_for_review_whose_persons_a_constraint_keeps_apart():
+    """A reviewer asked about a pair whose persons a 非本人 pair or two different valid ID numbers
+    keep apart could only see a `same` refused: such pairs are not queued, the others still are."""
+    settings = preset("zh_person").with_overrides(match_threshold=0.999, review_threshold=0.01)
+    frame = zh({"record_id": "a1", "name": "欧阳娜娜", "address": "振华社区3栋"},
+               {"record_id": "a2", "name": "欧阳娜娜", "address": "振华社区3栋2单元"},
+               {"record_id": "b1", "name": "欧阳娜娜", "address": "振华社区5栋"},
+               {"record_id": "c1", "name": "欧阳娜娜", "address": "振华社区7栋"})
+    pairs = lambda result: {tuple(sorted(p)) for p in zip(result.review["left_id"], result.review["right_id"])}  # noqa: E731
+    together = pd.DataFrame({"left_id": ["a1"], "right_id": ["a2"]})
+    free = dedupe(frame, settings, must_link=together)
+    assert {("a1", "b1"), ("a2", "b1"), ("b1", "c1")} <= pairs(free)
+    apart = dedupe(frame, settings, must_link=together, cannot_link=pd.DataFrame({"left_id": ["a1"], "right_id": ["b1"]}))
+    assert not {("a1", "b1"), ("a2", "b1")} & pairs(apart)  # a1 and a2 are one person, kept apart from b1
+    assert {("a1", "c1"), ("b1", "c1")} <= pairs(apart)
+
+    with_ids = zh({"record_id": "a1", "name": "欧阳娜娜", "id_number": ID_A, "address": "振华社区3栋"},
+                  {"record_id": "a2", "name": "欧阳娜娜", "address": "振华社区3栋2单元"},
+                  {"record_id": "b1", "name": "欧阳娜娜", "id_number": ID_B, "address": "振华社区5栋"})
+    result = dedupe(with_ids, settings, must_link=together)
+    person = result.clusters.set_index("record_id")["person_id"]
+    assert person["a1"] == person["a2"] != person["b1"]
+    assert ("a2", "b1") not in pairs(result)  # a2 has no ID, but its person holds another one than b1's
+
+
 def test_must_link_reaches_a_record_outside_the_new_records_neighbourhood():
     # incremental: the decided pair's records are old and share no key with the new record; the
     # decision still joins them, and each earlier person keeps its records

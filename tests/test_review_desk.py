@@ -191,3 +191,55 @@ def test_open_items_are_kept_by_state_closed_by_the_batch_that_ends_them(warehou
             "EXPLAIN SELECT review_id FROM match_review WHERE state = 'open'")).all())
     assert "ix_match_review_open" in plan or kind == "postgresql"  # PostgreSQL picks by size: a tiny table is read whole
     engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_pair_kept_apart_closes_every_open_item_between_the_same_two_persons(warehouses, kind):
+    """`different` on one pair of persons P1 and P2 (or a 非本人 answer) leaves nothing to decide
+    between them: their other open items close as `apart`; an item with a third person stays."""
+    from screenfuse import schema
+    from screenfuse.warehouse import engine_for
+
+    engine = engine_for(warehouses.new(kind))
+    schema.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO person_link (source_record_id, person_id, match_rule, changed_batch_id) "
+                             "VALUES (:r, :p, 'linked', 'B1')"),
+                     [{"r": r, "p": p} for r, p in (("a1", "P1"), ("a2", "P1"), ("b1", "P2"), ("b2", "P2"),
+                                                    ("c1", "P3"), ("d1", "P4"), ("e1", "P5"))])
+        conn.execute(sa.text(REVIEW_ROW), [{"i": i, "b": "B1", "l": l, "r": r} for i, l, r in (
+            ("1", "a1", "b1"), ("2", "a2", "b2"), ("3", "b2", "a1"), ("4", "a2", "c1"), ("5", "c1", "b1"),
+            ("6", "d1", "e1"), ("7", "e1", "c1"))])
+    decided = pd.DataFrame({"left_record_id": ["a1", "c1"], "right_record_id": ["b1", "b1"],
+                            "decision": ["different", "same"]})
+    answered = pd.DataFrame({"left_record_id": ["e1"], "right_record_id": ["d1"]})  # a 非本人 answer
+    with engine.begin() as conn:
+        rd.close_items(conn, "B2", decided.iloc[:0], decided, answered)
+    found = {i: s for i, s, _ in items(engine)}
+    assert found == {"1": "decided", "2": "apart", "3": "apart", "4": "open", "5": "decided", "6": "apart",
+                     "7": "open"}
+    engine.dispose()
+
+
+def test_a_refused_same_leaves_the_desk_and_the_desk_says_so(warehouse, capsys):
+    """A `same` on a pair that a 非本人 pair stored since keeps apart is refused by the run: the
+    item leaves the desk, and `review list` says a decision was refused and where to see it."""
+    capsys.readouterr()
+    assert main(["review", "list", "--json"]) == 0
+    (item,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main(["review", "decide", item["review_id"], "same", "--by", "复核员04"]) == 0
+    with warehouse.begin() as conn:  # a street office's 非本人 on the same two records, stored meanwhile
+        left, right = conn.execute(sa.text("SELECT left_record_id, right_record_id FROM match_review")).one()
+        conn.execute(sa.text("INSERT INTO match_cannot_link VALUES (:l, :r, 'feedback', '20200210T1300Z', 'PI1')"),
+                     {"l": min(left, right), "r": max(left, right)})
+    assert main(["run", "--interval-end", "2020-02-10T14:00:00+00:00"]) == 0
+    with warehouse.connect() as conn:
+        outcome = conn.execute(sa.text("SELECT outcome FROM match_decision")).scalar()
+        persons = conn.execute(sa.text("SELECT COUNT(DISTINCT person_id) FROM person_link WHERE source_record_id "
+                                       "IN (:l, :r)"), {"l": left, "r": right}).scalar()
+    assert outcome.startswith("refused") and persons == 2
+    capsys.readouterr()
+    assert main(["review", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "1 decision(s) of the latest run refused" in out and "no open review items" in out
+    assert main(["review", "list", "--decided"]) == 0 and "refused" in capsys.readouterr().out

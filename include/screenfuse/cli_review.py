@@ -53,7 +53,7 @@ def _engine():
 
 
 def _list(args) -> int:
-    from screenfuse.review_desk import decisions_made, evidence_text, open_items
+    from screenfuse.review_desk import decisions_made, evidence_text, open_items, refused_lately
 
     if args.decided:
         with _engine().connect() as conn:
@@ -67,7 +67,10 @@ def _list(args) -> int:
             print(made.fillna("(next run)").to_string(index=False))
         return 0
     with _engine().connect() as conn:
-        items = open_items(conn, args.limit or None)
+        items, refused = open_items(conn, args.limit or None), refused_lately(conn)
+    if refused and not args.json:  # a refused decision leaves the desk: say where it went
+        print(f"{refused} decision(s) of the latest run refused: a 非本人 answer or two different valid ID numbers keep "
+              f"the records apart (`screenfuse review list --decided`)")
     if args.json:
         for row in items.itertuples():
             print(json.dumps({"review_id": row.review_id, "batch_id": row.batch_id, "match_weight": row.match_weight,

@@ -220,7 +220,8 @@ CLOSE_ITEM = ("UPDATE match_review SET state = :state, closed_batch_id = :b "
 def close_items(conn, batch_id: str, queued: pd.DataFrame, decided: pd.DataFrame, apart: pd.DataFrame) -> None:
     """Close the open items the batch ends (in its publish transaction, by the pair indexes): an
     earlier item of a pair the batch queued again is `superseded`; an item of a pair a decision
-    settled is `decided`; one of a pair now kept apart (a cannot-link) is `apart`. Only open items
+    settled is `decided`; one of a pair now kept apart (a cannot-link) is `apart`, and so is every
+    other open item between the same two persons. Only open items
     are read for the desk (a partial index), so it costs what is open, not the history."""
     rows = [{"state": "superseded", "b": batch_id, "not_batch": batch_id, "l": l, "r": r}
             for l, r in zip(queued["left_record_id"], queued["right_record_id"])]
@@ -229,6 +230,43 @@ def close_items(conn, batch_id: str, queued: pd.DataFrame, decided: pd.DataFrame
                  for l, r in zip(pairs["left_record_id"], pairs["right_record_id"])]
     if rows:
         conn.execute(sa.text(CLOSE_ITEM), rows)
+    _close_between_persons_apart(conn, batch_id, pd.concat([pairs[["left_record_id", "right_record_id"]]
+                                                           for pairs in (_different(decided), apart)
+                                                           if len(pairs)] or [apart.iloc[:0]], ignore_index=True))
+
+
+def _different(decisions: pd.DataFrame) -> pd.DataFrame:
+    return decisions[decisions["decision"] == "different"] if "decision" in decisions.columns else decisions.iloc[:0]
+
+
+def _close_between_persons_apart(conn, batch_id: str, apart: pd.DataFrame) -> None:
+    """A pair kept apart (a `different` decision, a 非本人 answer) settles every open item between
+    the same two persons: their other record pairs are `apart` too, as no `same` could join them.
+    Read by index: the two persons' records (after this batch's links), their review items."""
+    if apart.empty:
+        return
+    links = lambda key, values: warehouse.rows_by_keys(conn, "person_link", key, values,  # noqa: E731
+                                                       columns="source_record_id, person_id")
+    person_of = links("source_record_id", pd.unique(apart[["left_record_id", "right_record_id"]].to_numpy().ravel()))
+    person_of = person_of.set_index("source_record_id")["person_id"]
+    left, right = apart["left_record_id"].map(person_of), apart["right_record_id"].map(person_of)
+    persons_apart = {tuple(sorted(p)) for p in zip(left, right) if isinstance(p[0], str) and isinstance(p[1], str)
+                     and p[0] != p[1]}
+    if not persons_apart:
+        return
+    members = links("person_id", sorted({p for pair in persons_apart for p in pair}))
+    member_of = members.set_index("source_record_id")["person_id"]
+    columns = "review_id, left_record_id, right_record_id, state"
+    items = pd.concat([warehouse.rows_by_keys(conn, "match_review", side, member_of.index, columns=columns)
+                       for side in ("left_record_id", "right_record_id")], ignore_index=True)
+    items = items[items["state"] == "open"].drop_duplicates("review_id")
+    between = [tuple(sorted((a, b))) in persons_apart if isinstance(a, str) and isinstance(b, str) else False
+               for a, b in zip(items["left_record_id"].map(member_of), items["right_record_id"].map(member_of))]
+    closing = items[pd.Series(between, index=items.index, dtype=bool)]
+    if len(closing):
+        conn.execute(sa.text("UPDATE match_review SET state = 'apart', closed_batch_id = :b "
+                             "WHERE review_id = :r AND state = 'open'"),
+                     [{"b": batch_id, "r": r} for r in closing["review_id"]])
 
 
 def decisions_made(conn, limit: int | None = None) -> pd.DataFrame:
@@ -238,6 +276,16 @@ def decisions_made(conn, limit: int | None = None) -> pd.DataFrame:
     if limit:
         query += f" LIMIT {int(limit)}"
     return warehouse.query_frame(conn, query)
+
+
+def refused_lately(conn) -> int:
+    """How many decisions the latest published run refused (a `same` a constraint overruled): the
+    item is gone from the desk, so the desk says so (by the decisions' applied-batch index)."""
+    latest = conn.exec_driver_sql("SELECT batch_id FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar()
+    if latest is None:
+        return 0
+    return int(conn.execute(sa.text("SELECT COUNT(*) FROM match_decision WHERE applied_batch_id = :b "
+                                    "AND outcome LIKE 'refused%'"), {"b": latest}).scalar() or 0)
 
 
 def open_items(conn, limit: int | None = None) -> pd.DataFrame:

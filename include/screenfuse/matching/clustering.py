@@ -74,3 +74,25 @@ def _violating_components(labels: np.ndarray, distinct: list[np.ndarray], cannot
         if labels[a] == labels[b]:
             bad.add(labels[a])
     return np.array(sorted(bad), dtype=labels.dtype)
+
+
+def kept_apart(labels: np.ndarray, left: np.ndarray, right: np.ndarray, distinct: list[np.ndarray],
+               cannot_link: set[tuple[int, int]]) -> np.ndarray:
+    """For each pair of records (left[i], right[i]) in two clusters: whether joining the two
+    clusters would break a constraint (different values of a distinct key, or a cannot-link pair
+    between them). Nobody should be asked to decide such a pair: a `same` could not be applied."""
+    a, b = labels[left], labels[right]
+    apart = np.zeros(len(left), dtype=bool)
+    if not len(left):
+        return apart
+    pairs = {(min(labels[x], labels[y]), max(labels[x], labels[y])) for x, y in cannot_link}
+    if pairs:
+        apart |= np.array([(min(p, q), max(p, q)) in pairs for p, q in zip(a.tolist(), b.tolist())], dtype=bool)
+    wanted = np.isin(labels, np.union1d(a, b))
+    for values in distinct:  # each cluster's set of values, for the clusters of these pairs only
+        frame = pd.DataFrame({"label": labels[wanted], "value": np.asarray(values)[wanted]})
+        frame = frame[frame["value"] != ""]
+        held = frame.drop_duplicates().sort_values("value").groupby("label")["value"].agg(tuple)
+        va, vb = pd.Series(a).map(held), pd.Series(b).map(held)
+        apart |= (va.notna() & vb.notna() & (va != vb)).to_numpy(dtype=bool)
+    return apart

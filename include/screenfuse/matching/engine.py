@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from screenfuse.matching.blocking import RuleStats, candidate_pairs
-from screenfuse.matching.clustering import cluster
+from screenfuse.matching.clustering import cluster, kept_apart
 from screenfuse.matching.context import ContextFinding, detect_context
 from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability, train
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
@@ -356,6 +356,8 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     linked_rows = np.flatnonzero(link)[used[: int(link.sum())]]
     review_rows = np.flatnonzero(review)
     review_rows = review_rows[labels[left[review_rows]] != labels[right[review_rows]]]
+    # a pair whose persons a constraint keeps apart is not asked: a `same` could not join them
+    review_rows = review_rows[~kept_apart(labels, left[review_rows], right[review_rows], distinct, forbidden)]
     changes = person_changes(previous, clusters)
     clock.lap("changes")
     explain = lambda rows: _pairs_frame(ids, left, right, total, prob, weights, levels, model, prior, rows)  # noqa: E731
