@@ -30,9 +30,35 @@ def _text_cells(engine) -> str:
                 continue
             frame = pd.read_sql(sa.text(f"SELECT * FROM {table}"), conn)
             for column in frame.columns:
-                if frame[column].dtype == object:
+                # object or pandas' str dtype (pandas 3 reads text as str: `== object` alone saw nothing)
+                if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
                     parts.append("\n".join(frame[column].dropna().astype(str)))
     return "\n".join(parts)
+
+
+STAFF = ("核查员甲", "复核员乙", "指挥部丙")
+NOTES = ("其母亲说人已离开", "上门核实两人不同", "误填")
+
+
+def _staff_rows(engine, old_batch: str, recent_batch: str) -> None:
+    """An answer, a review decision and a revocation applied by the first batch, carrying staff
+    names and notes, and a decision applied long after (inside the retention period)."""
+    with engine.begin() as conn:
+        item = conn.execute(sa.text("SELECT push_item_id FROM push_item ORDER BY push_item_id LIMIT 1")).scalar()
+        conn.execute(sa.text("UPDATE push_item SET answered_by = :v, answered_batch_id = :b WHERE push_item_id = :i"),
+                     {"v": STAFF[0], "b": old_batch, "i": item})
+        conn.execute(sa.text("INSERT INTO push_feedback (answer_id, batch_id, feed, file_name, file_sha256, row_number, "
+                             "push_item_id, result, verifier, note) VALUES ('feedback-1', :b, 'feedback', 'a.csv', "
+                             "'0', 2, :i, '已核实', :v, :n)"), {"b": old_batch, "i": item, "v": STAFF[0], "n": NOTES[0]})
+        decision = ("INSERT INTO match_decision (decision_id, review_id, left_record_id, right_record_id, decision, "
+                    "decided_by, decided_at, source, applied_batch_id, note) VALUES (:d, 'R1', :l, 'r', 'different', :v, "
+                    "'2020-02-10T13:30:00Z', 'cli', :b, :n)")
+        conn.execute(sa.text(decision), [{"d": "D-old", "l": "l-old", "v": STAFF[1], "b": old_batch, "n": NOTES[1]},
+                                         {"d": "D-recent", "l": "l-recent", "v": "复核员丁", "b": recent_batch,
+                                          "n": "recent"}])
+        conn.execute(sa.text("INSERT INTO answer_revocation (push_item_id, revoked_at, revoked_by, reason, pairs, "
+                             "record_ids, applied_batch_id) VALUES (:i, '2020-02-10T13:40:00Z', :v, :n, 0, '', :b)"),
+                     {"i": item, "v": STAFF[2], "n": NOTES[2], "b": old_batch})
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +81,7 @@ def retired(tmp_path_factory, warehouse_url):
         records = pd.read_sql("SELECT source_record_id, name, id_number, phone FROM source_record", conn)
     with engine.connect() as conn:
         terms = pd.read_sql("SELECT term_key, n FROM match_term", conn).set_index("term_key")["n"]
+    _staff_rows(engine, batch_id_for(H1), batch_id_for(LATER))
     early = run_retention(load_settings(), H1 + timedelta(days=10))
     main_out = main(["retention", "--now", LATER.isoformat().replace("+00:00", "Z")])
     with engine.connect() as conn:
@@ -96,6 +123,17 @@ def test_no_value_of_a_retired_person_is_left_anywhere_in_the_warehouse(retired)
     assert sum(1 for v in numbers if v in cells) == 0  # a count: a failure prints no value
     words = set(cells.split())
     assert sum(1 for v in names if v in words) == 0  # whole cells/words: a name is short
+
+
+def test_staff_names_and_notes_of_older_batches_go_and_newer_ones_stay(retired):
+    cells = _text_cells(retired["engine"])
+    assert sum(1 for v in STAFF + NOTES if v in cells) == 0
+    kept = "复核员丁" in cells and "recent" in cells  # applied inside the retention period
+    assert kept
+    with retired["engine"].connect() as conn:
+        decided = dict(conn.execute(sa.text("SELECT decision_id, decided_by FROM match_decision")).all())
+    assert decided == {"D-old": "(removed by retention)", "D-recent": "复核员丁"}
+    assert retired["run"]["staff_rows"].tolist() == [0, 4] and retired["again"]["staff_rows"] == 0
 
 
 def test_their_matching_state_is_gone(retired):

@@ -6,7 +6,8 @@ phone, address, birth date and pseudonyms are removed from `person`, its source 
 only what is not personal (feed, unit, times, statuses, street and community), its matching
 state goes (no later record is compared with it). Its person id, statuses, push items and counts
 stay, so the figures do not change. Raw rows older than the same cutoff go too: quarantined
-rows', answers' and lab results' `raw_json`, staged work of batches that never finished, the
+rows', answers' and lab results' `raw_json`, the names of the staff who answered, decided or
+revoked and their notes, staged work of batches that never finished, the
 landing files taken by older batches, and the quarantine copies and push lists of older batches. What was
 removed is counted in `retention_run` (counts, never the data).
 
@@ -67,6 +68,7 @@ def retire(settings: Settings, engine: sa.Engine, days: float, now: datetime) ->
         counts["answer_rows"] = conn.execute(sa.text(
             "UPDATE push_feedback SET raw_json = NULL, note = NULL WHERE batch_id < :b AND raw_json IS NOT NULL"),
             {"b": cut_batch}).rowcount
+        counts["staff_rows"] = _forget_staff(conn, cut_batch)
         counts["stage_rows"] = conn.execute(sa.text("DELETE FROM batch_stage WHERE batch_id < :b"), {"b": cut_batch}).rowcount
         counts["lab_rows"] = conn.execute(sa.text(
             "UPDATE screening_result SET raw_json = NULL WHERE batch_id < :b AND raw_json IS NOT NULL"),
@@ -82,6 +84,27 @@ def retire(settings: Settings, engine: sa.Engine, days: float, now: datetime) ->
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
     return run
+
+
+REMOVED = "(removed by retention)"  # in place of a name or reason a column may not leave empty
+# who answered, decided or revoked, and the free text beside it, per table: (batch column, columns)
+STAFF_COLUMNS = {"push_item": ("answered_batch_id", ("answered_by",)),
+                 "push_feedback": ("batch_id", ("verifier", "note")),
+                 "match_decision": ("applied_batch_id", ("decided_by", "note")),
+                 "answer_revocation": ("applied_batch_id", ("revoked_by", "reason"))}
+REQUIRED = {"decided_by", "revoked_by", "reason"}  # NOT NULL columns: REMOVED instead of NULL
+
+
+def _forget_staff(conn, cut_batch: str) -> int:
+    """Staff names and notes of rows that batches older than the cutoff applied (by each table's
+    batch index); a second pass changes nothing."""
+    changed = 0
+    for table, (batch, columns) in STAFF_COLUMNS.items():
+        sets = ", ".join(f"{c} = {':gone' if c in REQUIRED else 'NULL'}" for c in columns)
+        left = " OR ".join(f"({c} IS NOT NULL AND {c} <> :gone)" for c in columns)
+        changed += conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {batch} < :b AND ({left})"),
+                                {"b": cut_batch, "gone": REMOVED}).rowcount or 0
+    return changed
 
 
 def _blank(conn, table: str, key: str, keys: pd.Series, columns, **also) -> int:
