@@ -125,11 +125,16 @@ def latest_event_times(settings: Settings, batch_id: str, feed: str, staged: pd.
     return per_row.where(per_row > end, end)
 
 
-def _passed(staged: pd.DataFrame) -> pd.DataFrame:
-    """The rows without a reason to quarantine them; the frame itself when every row passes (a
-    first load's million rows are not copied to drop none)."""
+SAMPLE_INPUT = ["sample_id", "pool_id", "result", "result_time"]  # what ms.sample_rows reads beside the record
+
+
+def _passed(staged: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows without a reason to quarantine them (only `columns`, when given: the columns are
+    cut before the rows are taken, so a first load's million rows copy only what goes on); the
+    frame itself when every row passes and no columns are cut."""
+    frame = staged[[c for c in columns if c in staged.columns]] if columns is not None else staged
     fine = staged["reason"] == ""
-    return staged if bool(fine.all()) else staged[fine]
+    return frame if bool(fine.all()) else frame[fine.to_numpy()]
 
 
 def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | None = None) -> dict:
@@ -180,10 +185,11 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
     elif reference:  # a list of places (the isolation points): one row per point
         accepted = isolation.point_rows(_passed(staged), batch_id)
     else:
-        accepted = _passed(staged).assign(batch_id=batch_id)
-        if "sample_id" in contract.fields:  # the tubes, before the cut to the record columns
+        tubes = "sample_id" in contract.fields
+        accepted = _passed(staged, RECORD_COLUMNS + (SAMPLE_INPUT if tubes else []))
+        if tubes:  # the tubes, before the cut to the record columns
             stage.put(f"{feed}.samples", ms.sample_rows(accepted).assign(batch_id=batch_id))
-        accepted = accepted[RECORD_COLUMNS]
+        accepted = accepted.assign(batch_id=batch_id)[RECORD_COLUMNS]
     failed = staged[staged["reason"] != ""]  # few rows: a cheap take
     row_quarantine = pd.DataFrame({
         "quarantine_id": failed["source_record_id"], "batch_id": batch_id, "feed": feed,
@@ -197,8 +203,7 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
     quarantine["row_number"] = pd.to_numeric(quarantine["row_number"], errors="coerce").astype("Int64")
 
     # counted on the rows staged: a points list keeps one row per point of those it accepted
-    passed = _passed(staged)
-    accepted_per_file = passed.groupby("file_name").size() if len(passed) else pd.Series(dtype=int)
+    accepted_per_file = staged.loc[staged["reason"] == "", "file_name"].value_counts()  # counts, not a copy
     failed_per_file = failed.groupby("file_name").size()
     for row in files:
         if row["status"] == "loaded":

@@ -185,13 +185,15 @@ def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None
         return 0
     columns = columns or [c for c in table_columns(conn, table) if c in frame.columns]
     key = primary_key(conn, table)
+    order = np.arange(len(frame))
     if len(frame) > 1 and key and set(key) <= set(frame.columns):
         # in index order: a large batch writes far faster (by the key's first column: sorting
-        # 7.5 million block keys by their record ids too would cost more than it saves)
-        frame = frame.sort_values(key[0], kind="stable")
+        # 7.5 million block keys by their record ids too would cost more than it saves); the
+        # order is taken a chunk at a time, not as a sorted copy of a wide frame
+        order = frame[key[0]].argsort(kind="stable").to_numpy()
     names = ", ".join(columns)
     raw = conn.connection.driver_connection
-    chunks = (_tuples(frame.iloc[at:at + BULK_ROWS], columns) for at in range(0, len(frame), BULK_ROWS))
+    chunks = (_tuples(frame.iloc[order[at:at + BULK_ROWS]], columns) for at in range(0, len(frame), BULK_ROWS))
     if is_postgres(conn):
         import psycopg
 
