@@ -8,12 +8,13 @@ match weight is log2 of the prior odds plus each comparison's log2(m/u); a missi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from screenfuse.matching.comparators import METHODS
+from screenfuse.matching.groups import CONTEXT_GROUP, context_group, group_total
 from screenfuse.matching.settings import MatchSettings
 
 FLOOR = 1e-9
@@ -30,6 +31,7 @@ class LevelParams:
     u: list[float]
     term_frequency: bool = False
     detected: bool = False  # role context found in the data (matching/context.py), not declared
+    group: str = ""  # scored with the other members of its group as one piece of evidence (matching/groups.py)
 
     @property
     def weights(self) -> np.ndarray:
@@ -51,6 +53,7 @@ class Model:
     matches_per_record: float | None = None  # None: a fixed prior (settings) or a model of an older release
     trained_on: int = 0  # records in the training population
     calibration: float = 0.0  # bits added to the prior's log-odds, learnt from labelled pairs (screenfuse.labels)
+    group_rates: dict = field(default_factory=dict)  # group → how often its members all change at once (a move)
 
     def prior_for(self, records: int) -> float:
         """The prior for a population of `records` records, never above the training population's:
@@ -67,7 +70,7 @@ class Model:
     def to_json(self) -> str:
         return json.dumps({"prior": self.prior, "matches_per_record": self.matches_per_record,
                            "trained_on": self.trained_on, "em_iterations_run": self.em_iterations_run,
-                           "calibration": self.calibration,
+                           "calibration": self.calibration, "group_rates": self.group_rates,
                            "comparisons": [c.__dict__ for c in self.comparisons]}, ensure_ascii=False)
 
     @classmethod
@@ -98,7 +101,7 @@ class Model:
                                     comp.term_frequency)
             comparisons.append(known)
         return Model(self.prior, comparisons, self.em_iterations_run, self.matches_per_record, self.trained_on,
-                     self.calibration)
+                     self.calibration, self.group_rates)
 
     @classmethod
     def from_json(cls, text: str) -> "Model":
@@ -109,7 +112,8 @@ class Model:
             per_record = doc["prior"] * (trained_on - 1)
         return cls(prior=doc["prior"], comparisons=[LevelParams(**c) for c in doc["comparisons"]],
                    em_iterations_run=doc.get("em_iterations_run", 0), matches_per_record=per_record,
-                   trained_on=trained_on, calibration=float(doc.get("calibration") or 0.0))
+                   trained_on=trained_on, calibration=float(doc.get("calibration") or 0.0),
+                   group_rates=dict(doc.get("group_rates") or {}))
 
 
 class Columns:
@@ -334,15 +338,18 @@ def train(data: "pd.DataFrame | Columns", settings: MatchSettings, levels: np.nd
         if delta < 1e-6:
             break
     n = len(columns)
+    roles = [c.role for c in comps]
+    detected = [c.detected for c in comps]
+    group, rates = context_group(comps, patterns, counts, u_random, n, m, roles, detected)
     total_pairs = max(n * (n - 1) / 2, 1)
     # lam * n_candidates matching pairs: each record has 2 * that / n others of its person
     per_record = None if settings.prior else lam * n_candidates * 2 / max(n, 1)
     prior = settings.prior or min(max(lam * n_candidates / total_pairs, 1e-12), 0.5)
     model = Model(prior=prior, em_iterations_run=iterations, matches_per_record=per_record, trained_on=n, comparisons=[
-        LevelParams(c.column, c.method, c.role, c.levels, [float(x) for x in m[k]], [float(x) for x in u_random[k]],
-                    c.term_frequency, c.detected)
+        LevelParams(c.column, c.method, roles[k], c.levels, [float(x) for x in m[k]], [float(x) for x in u_random[k]],
+                    c.term_frequency, detected[k], CONTEXT_GROUP if k in group else "")
         for k, c in enumerate(comps)
-    ])
+    ], group_rates=rates)
     return model
 
 
@@ -365,6 +372,13 @@ def contributions(model: Model, levels: np.ndarray, columns: Columns | None, lef
                 share = columns.shares(comp.column)[left[exact]]
                 share = np.where(share > 0, share, comp.u[0])
                 weights[exact, k] = np.log2(max(comp.m[0], FLOOR) / np.maximum(share, FLOOR))
+    for name, rate in model.group_rates.items():  # members moving together count once (matching/groups.py)
+        members = [k for k, c in enumerate(model.comparisons) if c.group == name]
+        if len(members) < 2:
+            continue
+        present = levels[:, members] > 0
+        shift = group_total(weights[:, members], present, float(rate)) - weights[:, members].sum(axis=1)
+        weights[:, members] += np.where(present, (shift / np.maximum(present.sum(axis=1), 1))[:, None], 0.0)
     identity = [k for k, c in enumerate(model.comparisons) if c.role == "identity"]
     declared = [k for k, c in enumerate(model.comparisons) if c.role == "context" and not c.detected]
     detected = [k for k, c in enumerate(model.comparisons) if c.role == "context" and c.detected]
