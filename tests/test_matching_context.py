@@ -223,3 +223,28 @@ def test_a_group_counts_a_move_once_and_an_agreement_as_before():
     assert total[1] == pytest.approx(15.4 + np.log2(1 - rate), abs=0.01)
     assert total[2] == pytest.approx(np.log2((1 - rate) * 2 ** 7.8 + rate))
     assert total[3] == 0.0
+
+
+def test_two_exploding_rules_are_not_both_split_by_the_key_a_move_changes():
+    """Two rules too large for the budget (a, b), each of whose blocks fits once split by the
+    coarse key z (a zip) and by finer ones: the first takes z, the second another key, so the
+    people whose z changed between their records (who moved), lost to the first rule, are still
+    found by the second. Split both by z and nobody who moved is found."""
+    rng = np.random.default_rng(7)
+    rows, moved = [], []
+    for p in range(2000):
+        record = {"a": f"a{rng.integers(20)}", "b": f"b{rng.integers(20)}", "z": f"z{rng.integers(4)}",
+                  "f": f"f{rng.integers(16)}"}
+        move = rng.random() < 0.3
+        rows += [record, {**record, "z": f"z{(int(record['z'][1:]) + 1) % 4}"} if move else dict(record)]
+        moved += [move, move]
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "rec_id", [f"r{i:05d}" for i in range(len(frame))])
+    settings = parse_settings({"unique_id": "rec_id", "max_block_size": 10000,
+                               "blocking": [["a"], ["b"], ["z", "f"]],
+                               "comparisons": [{"column": c, "method": "exact"} for c in "abzf"]})
+    left, right, stats = candidate_pairs(frame, settings.blocking, settings.max_block_size, budget=330_000)
+    assert [s.refined_with for s in stats[:2]] == ["z", "f"]
+    same_person = (left // 2 == right // 2)  # rows 2p and 2p + 1 are person p
+    found_moved = int((same_person & np.asarray(moved)[left]).sum())
+    assert found_moved == sum(moved) // 2  # every person who moved: found by rule b

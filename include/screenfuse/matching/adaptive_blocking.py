@@ -94,13 +94,14 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
     if not refine or budget is None or sum(estimates) <= budget:
         return plans
     allowance = _shares(estimates, budget)
+    used: set[str] = set()  # keys that refined an earlier rule
     for r, rule in enumerate(rules):
         if estimates[r] <= allowance[r]:
             continue
         inside = {p.label for p in rule}
         keys = [(p.label, rule_codes(columns, (p,), cache)) for other in rules for p in other if p.label not in inside]
         keys = list({label: key for label, key in keys}.items())
-        best = None  # (estimate, label, above, codes)
+        best = fallback = None  # (estimate, label, above, codes)
         for above in (a for a in REFINE_ABOVE if a <= max_block_size):
             fitting = []
             for label, key in keys:
@@ -110,9 +111,18 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
                     fitting.append((estimate, label, above, split))
                 elif best is None or estimate < best[0]:
                     best = (estimate, label, above, split)
-            if fitting:  # the coarsest key that fits loses the fewest true pairs
-                best = max(fitting, key=lambda f: f[0])
+            # the coarsest key that fits loses the fewest true pairs; but a key another rule was
+            # refined with is taken only when no other fits at any block size: two rules split by
+            # the same key (a zip) lose the same true pairs (everyone who moved), and the rules
+            # are there to cover for each other
+            fresh = [f for f in fitting if f[1] not in used]
+            if fresh:
+                best = max(fresh, key=lambda f: f[0])
                 break
+            if fitting and fallback is None:
+                fallback = max(fitting, key=lambda f: f[0])
+        else:
+            best = fallback or best
         if best is None:  # no other rule's key to refine with: cap only
             best = (estimates[r], "", 0, codes[r])
         estimate, label, above, split = best
@@ -121,4 +131,6 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
             split, capped = _cap(split, allowance[r], max_block_size)
             estimate = _estimate(split, max_block_size)
         plans[r] = RulePlan(split, estimates[r], estimate, label, above, capped)
+        if label:
+            used.add(label)
     return plans

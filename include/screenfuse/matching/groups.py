@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-ANCHOR_MARGIN = 10.0  # bits of rare exact agreement beyond log2(records): a chance anchor is ~1 in 1,000
+ANCHOR_MARGIN = 2.0  # bits of rare exact agreement beyond log2(records): chance anchors are a handful
 MIN_ANCHORS = 200  # fewer anchor pairs than this say nothing about moves
 MIN_MOVED = 20  # ... nor fewer anchors whose context disagrees
 MIN_LIFT = 3.0  # a comparison joins when it disagrees this many times more often among moved anchors
 MIN_SHARE = 0.5  # ... and disagrees in at least half of them
+TOGETHER = 0.8  # two context comparisons move together when each disagrees in 4 of 5 anchors where the other does
 RATE_BOUNDS = (0.001, 0.5)
 
 
@@ -38,11 +39,12 @@ def find_group(roles: list[str], n_levels: list[int], patterns: np.ndarray, coun
     """The comparisons (indexes) that form the context group, [] when there is none to form.
     `patterns`: distinct level patterns (0 missing, 1 exact, ..., n_levels different), `counts`:
     how many candidate pairs have each, `rarity`: -log2 of each comparison's random exact agreement."""
-    seeds = [k for k, role in enumerate(roles) if role == "context"]
-    if not seeds or len(seeds) == len(roles):
-        return []
     differ = patterns == np.asarray(n_levels)[None, :]
     present = patterns > 0
+    seeds = _moving_together([k for k, role in enumerate(roles) if role == "context"], differ, present, patterns,
+                             counts, rarity, records)
+    if not seeds or len(seeds) == len(roles):
+        return []
     seeds_moved = (differ[:, seeds] | ~present[:, seeds]).all(axis=1) & present[:, seeds].any(axis=1)
     members = list(seeds)
     for k in range(len(roles)):
@@ -57,6 +59,28 @@ def find_group(roles: list[str], n_levels: list[int], patterns: np.ndarray, coun
         if share_moved >= MIN_SHARE and share_moved >= MIN_LIFT * max(share_all, 1e-9):
             members.append(k)
     return members if len(members) >= 2 else []
+
+
+def _moving_together(context: list[int], differ, present, patterns, counts, rarity, records: int) -> list[int]:
+    """The context comparisons that disagree together with the one most others disagree with (each
+    of a pair disagrees in at least 4 of 5 anchors where the other does): an address's fields
+    do, a household's surname does not (it changes with a typo, not with a move); none when no
+    two do."""
+    if len(context) < 2:
+        return context
+    linked = {k: {k} for k in context}
+    for i, a in enumerate(context):
+        for b in context[i + 1:]:
+            weight = counts * _anchors(patterns, rarity, [a, b], records) * present[:, a] * present[:, b]
+            a_moved, b_moved = weight * differ[:, a], weight * differ[:, b]
+            if a_moved.sum() < MIN_MOVED or b_moved.sum() < MIN_MOVED:
+                continue
+            if (a_moved * differ[:, b]).sum() >= TOGETHER * a_moved.sum() and \
+                    (b_moved * differ[:, a]).sum() >= TOGETHER * b_moved.sum():
+                linked[a].add(b)
+                linked[b].add(a)
+    core = max(context, key=lambda k: (len(linked[k]), -k))  # the one most others move with
+    return sorted(linked[core]) if len(linked[core]) >= 2 else []
 
 
 def fit_group(members: list[int], n_levels: list[int], patterns: np.ndarray, counts: np.ndarray,
