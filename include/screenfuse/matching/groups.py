@@ -6,12 +6,13 @@ move counts three or four times, a veto against names and a birth date that agre
 match class then holds only the duplicates who did not move, learns that a match never has a
 different zip, which makes the veto stronger.
 
-A group is the context comparisons (declared or detected, matching/context.py) and the
-comparisons whose complete disagreement goes with theirs among pairs that the other comparisons
-already settle as one person (anchors: exact agreements rare enough that they cannot be chance).
-It is scored as a mixture of "the same home", with each member's m learnt from the anchors that did
-not move, and "moved", every member as random pairs give it, with the move rate learnt from the
-anchors. A move then costs log2(move rate) once (about -3 bits), not each field's full weight.
+A group is the context comparisons (declared or detected, matching/context.py) that move
+together, and the comparisons whose complete disagreement goes with theirs, all measured among
+pairs that the other comparisons already settle as one person (anchors: exact agreements rare
+enough that they cannot be chance). It is scored as a mixture of "the same home", with each
+member's m learnt from the anchors that did not move, and "moved", every member as random pairs
+give it, with the move rate learnt from the anchors. A move then costs log2(move rate) once
+(about -2.5 bits), not each field's full weight.
 """
 from __future__ import annotations
 
