@@ -248,3 +248,18 @@ def test_two_exploding_rules_are_not_both_split_by_the_key_a_move_changes():
     same_person = (left // 2 == right // 2)  # rows 2p and 2p + 1 are person p
     found_moved = int((same_person & np.asarray(moved)[left]).sum())
     assert found_moved == sum(moved) // 2  # every person who moved: found by rule b
+
+
+def test_dedupe_reports_the_group(tmp_path, capsys):
+    from screenfuse.cli import main
+
+    frame, _, _ = _moves()
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    import yaml
+
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(MOVES_SETTINGS), encoding="utf-8")
+    assert main(["dedupe", str(tmp_path / "in.csv"), "--settings", str(tmp_path / "s.yaml"),
+                 "--out", str(tmp_path / "out.csv")]) == 0
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if x.strip().startswith("group "))
+    assert "street_number, street_name, zip" in line and "a move counts once" in line

@@ -134,6 +134,10 @@ def _dedupe(args) -> int:
               file=sys.stderr)
     for finding in result.context:
         print(f"  context {finding.describe()}", file=sys.stderr)
+    for name, rate in result.model.group_rates.items():  # comparisons that move together (matching/groups.py)
+        members = ", ".join(c.column for c in result.model.comparisons if c.group == name)
+        print(f"  group {members}: scored as one piece of evidence (all differ in {rate:.1%} of the pairs the other "
+              f"comparisons settle: a move counts once)", file=sys.stderr)
     if args.truth:
         from screenfuse.matching.evaluate import blocking_recall
 
