@@ -70,6 +70,30 @@ def test_a_report_is_rebuilt_for_any_published_batch_and_refused_for_others(publ
     assert err.count("\n") == 1 and "was not published" in err
 
 
+def test_charts_an_earlier_report_rendered_are_read_from_the_cache_and_unused_ones_pruned(published):
+    """An hour without new files draws mostly the last hour's charts: each rendered chart is kept
+    by the hash of its specification and read back, not rendered again; one no report used for
+    CHART_CACHE_DAYS is dropped."""
+    import os
+
+    from screenfuse.run_report import CHART_CACHE, CHART_CACHE_DAYS
+
+    cache, page = published / "reports" / CHART_CACHE, published / "reports" / "20200210T1300Z" / "index.html"
+    cached = sorted(cache.glob("*.svg"))
+    text = page.read_text(encoding="utf-8")
+    assert len(cached) >= 6 and all(p.read_text(encoding="utf-8") in text for p in cached)
+    marker = '<svg id="from-the-cache"></svg>'
+    cached[0].write_text(marker, encoding="utf-8")  # what the cache holds is what the page shows
+    old = cache / ("0" * 64 + ".svg")
+    old.write_text("<svg></svg>", encoding="utf-8")
+    os.utime(old, (0, 0))
+    assert main(["report", "--batch", "20200210T1300Z"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert marker in text and text.count("<svg") >= 6
+    assert not old.exists() and all(p.exists() for p in cached)  # the used ones were touched, not pruned
+    assert os.stat(cached[1]).st_mtime > 1e9 and CHART_CACHE_DAYS >= 1
+
+
 def test_summary_as_json_says_what_the_text_says(published, capsys):
     capsys.readouterr()
     assert main(["summary", "--json"]) == 0

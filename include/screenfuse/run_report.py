@@ -8,12 +8,17 @@ people with a status per street; the runs of the last three days (rows, status c
 items, links, review items, merges and splits); the day's 应收尽收 figures; push backlog and answer
 times per street; silent units; the matching model's weights per comparison level. Reads by
 batch and by index (the last runs, the open items, the persons with a status), not the history.
+Rendering is most of an hour without new files; its charts are mostly the last hour's, so each
+rendered chart is kept under `reports/.charts/` by the hash of its specification and read back.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
+import os
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +30,8 @@ from screenfuse import warehouse
 RECENT_RUNS = 72  # the "over time" charts: the last three days of hourly runs
 OPEN_STATES = ("open", "pushed", "acknowledged", "escalated")
 WIDTH = 640
+CHART_CACHE = ".charts"  # under the reports folder: rendered charts by the hash of their specification
+CHART_CACHE_DAYS = 2  # a cached chart no report used for this long is dropped
 RUN_GROUPS = {"rows_accepted": "rows", "rows_quarantined": "rows", "status_changes": "persons", "merges": "persons",
               "splits": "persons", "links changed": "persons", "review items": "persons", "push_items": "push items",
               "push_items_answered": "push items", "push_items_escalated": "push items", "push_items_closed": "push items"}
@@ -89,21 +96,49 @@ def model_weights(params_json: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["comparison", "level", "bits"])
 
 
-def _svg(chart) -> str:
+def _svg(chart, cache: Path | None = None) -> str:
+    """The chart as SVG. With a cache folder, a chart whose specification (data included) an
+    earlier report rendered is read from there: rendering is most of an hour without new files
+    (a second per five charts), and most charts of such an hour are the last hour's."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart.to_dict())
+    spec = chart.to_dict()
+    if cache is None:
+        return vlc.vegalite_to_svg(spec)
+    path = cache / (hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest() + ".svg")
+    if path.is_file():
+        path.touch()  # in use: kept by the pruning below
+        return path.read_text(encoding="utf-8")
+    svg = vlc.vegalite_to_svg(spec)
+    cache.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(f".{os.getpid()}.partial")  # two writers of one chart never read half a file
+    temp.write_text(svg, encoding="utf-8")
+    temp.replace(path)
+    return svg
 
 
-def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str]) -> list[Section]:
-    """The report's charts, each with a one-line note saying what it shows."""
+def prune_charts(cache: Path, now: float | None = None) -> int:
+    """Drop cached charts no report used for CHART_CACHE_DAYS; returns how many."""
+    if not cache.is_dir():
+        return 0
+    limit, dropped = (now or time.time()) - CHART_CACHE_DAYS * 86400, 0
+    for path in cache.iterdir():
+        if path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
+            dropped += 1
+    return dropped
+
+
+def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str], cache: Path | None = None) -> list[Section]:
+    """The report's charts, each with a one-line note saying what it shows (rendered charts
+    cached in `cache`, when given)."""
     import altair as alt
 
     out: list[Section] = []
 
     def add(title: str, note: str, frame: pd.DataFrame, build) -> None:
         out.append(Section(title, note if len(frame) else note + " Nothing to show in this run.",
-                           _svg(build(alt.Chart(frame))) if len(frame) else ""))
+                           _svg(build(alt.Chart(frame)), cache) if len(frame) else ""))
 
     files = frames["files"].groupby("feed")[["rows_accepted", "rows_quarantined"]].sum().reset_index()
     rows = files.melt("feed", var_name="rows", value_name="count").replace(
@@ -189,8 +224,8 @@ def render(batch_id: str, facts: list[tuple[str, str]], parts: list[Section]) ->
             f'<body><h1>screenfuse run {e(batch_id)}</h1><table>{rows}</table>{body}</body></html>')
 
 
-def build(conn, batch_id: str, policy) -> str:
-    """The report of a published batch as HTML text."""
+def build(conn, batch_id: str, policy, cache: Path | None = None) -> str:
+    """The report of a published batch as HTML text (charts cached in `cache`, when given)."""
     statuses = [s for s in policy.status_priority if s != "none"]
     frames = read_frames(conn, batch_id, statuses)
     run = frames["runs"][frames["runs"]["batch_id"] == batch_id]
@@ -204,7 +239,7 @@ def build(conn, batch_id: str, policy) -> str:
              ("persons", str(r["persons"])), ("new push items", str(r["push_items"])),
              ("matching model", f"{r['match_model']} ({r['match_model_reason']})"),
              ("written", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))]
-    return render(batch_id, facts, sections(frames, policy.status_labels))
+    return render(batch_id, facts, sections(frames, policy.status_labels, cache))
 
 
 def write_report(settings, batch_id: str, policy=None) -> Path:
@@ -213,8 +248,10 @@ def write_report(settings, batch_id: str, policy=None) -> Path:
     from screenfuse.policy import configured_policy
 
     policy = policy or configured_policy()
+    cache = settings.reports / CHART_CACHE
     with engine(settings).connect() as conn:
-        text = build(conn, batch_id, policy)
+        text = build(conn, batch_id, policy, cache)
+    prune_charts(cache)
     path = settings.reports / batch_id / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_suffix(".partial")
