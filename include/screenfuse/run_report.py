@@ -122,8 +122,12 @@ def prune_charts(cache: Path, now: float | None = None) -> int:
     if not cache.is_dir():
         return 0
     limit, dropped = (now or time.time()) - CHART_CACHE_DAYS * 86400, 0
-    for path in cache.iterdir():
-        if path.stat().st_mtime < limit:
+    for path in cache.iterdir():  # a half-written chart of a killed writer too
+        try:
+            unused = path.stat().st_mtime < limit
+        except FileNotFoundError:  # another report's pruning took it
+            continue
+        if unused:
             path.unlink(missing_ok=True)
             dropped += 1
     return dropped
