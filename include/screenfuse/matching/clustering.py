@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 
 def cluster(n: int, left: np.ndarray, right: np.ndarray, weight: np.ndarray,
             distinct: list[np.ndarray], cannot_link: set[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     """Records 0..n-1 and weighted links → (component label per record, which links were used)."""
+    # imported here: scipy is a fifth of a second of every run's start, and an hour without new
+    # records never clusters
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     used = np.ones(len(left), dtype=bool)
