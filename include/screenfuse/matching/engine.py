@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 
 from screenfuse.matching.blocking import RuleStats, candidate_pairs
 from screenfuse.matching.clustering import cluster, kept_apart
-from screenfuse.matching.context import ContextFinding, detect_context
-from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability, train
+from screenfuse.matching.context import ContextFinding, train_with_context
+from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
 from screenfuse.matching.settings import MatchSettings, SettingsError
 from screenfuse.matching.twins import twin_representatives
@@ -133,8 +133,7 @@ def _learn(frame: pd.DataFrame, settings: MatchSettings) -> Model:
     left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size, budget=budget(settings, len(columns)),
                                      skip=spare if spare.any() else None)
     levels = comparison_levels(columns, settings, left, right)
-    settings, _ = detect_context(columns, settings, left, right, levels)
-    return train(columns, settings, levels, len(left))
+    return train_with_context(columns, settings, left, right, levels)[0]
 
 
 def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress,
@@ -295,8 +294,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
         source = "shipped" if model is not None else source
     findings = []
     if model is None:
-        trained_with, findings = detect_context(columns, settings, left, right, levels)
-        model = train(columns, trained_with, levels, len(left))
+        model, findings = train_with_context(columns, settings, left, right, levels)
         clock.lap("train")
     model = model.aligned(settings)
     prior = model.prior_for(size)  # for this population, not the one the model was trained on
