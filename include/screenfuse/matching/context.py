@@ -21,7 +21,7 @@ from screenfuse.matching.settings import MatchSettings
 MIN_SHARED = 0.2  # agreement among clear non-matches from which a column is context (1 pair in 5)
 MIN_LIFT = 5.0  # ... and at least this many times its agreement among random pairs
 MIN_PAIRS = 50  # fewer clear non-matches than this say nothing
-LATCH_APART = 0.35  # an identity comparison on which most of EM's matches disagree completely ...
+LATCH_APART = 0.35  # an identity comparison on which this share of EM's matches disagree completely ...
 LATCH_COLUMNS = 2  # ... and this many of them: EM learnt "same household", not "same person"
 LATCH_SHARED = 0.5  # a comparison most pairs of such a household class agree on exactly is context
 
@@ -108,8 +108,8 @@ def detect_context(columns: Columns, settings: MatchSettings, left: np.ndarray, 
 
 
 def households_latched(model: Model) -> list[tuple[str, float]]:
-    """The identity comparisons on which most of EM's matches disagree completely, when there are
-    LATCH_COLUMNS or more of them ([] otherwise). Then EM's match class is the household: its
+    """The identity comparisons on which LATCH_APART or more of EM's matches disagree completely,
+    when there are LATCH_COLUMNS or more of them ([] otherwise). Then EM's match class is the household: its
     pairs share the address (and surname) and differ in given name and birth date. On FEBRL 3 the
     most any comparison has is 0.23; on a census-style file with the address in the settings and
     detection off, given name 0.80 and birth date 0.78 (pairwise F1 0.33)."""
@@ -142,10 +142,11 @@ def train_with_context(columns: Columns, settings: MatchSettings, left: np.ndarr
               if c.role != "context" and c.column not in apart and c.m[0] >= LATCH_SHARED}
     if not latched or not shared:
         return model, findings
-    why = ("context: agrees in {share:.0%} of the pairs EM took for matches, which disagreed completely on "
-           + " and ".join(f"{column} ({share:.0%})" for column, share in latched) + ": what a household shares")
+    apart_text = " and ".join(f"{column} ({share:.0%})" for column, share in latched)
     comparisons = tuple(replace(c, role="context", detected=True) if c.column in shared else c
                         for c in trained_with.comparisons)
-    findings = [replace(f, role="context", why="detected", switched_on=why.format(share=shared[f.column]))
+    findings = [replace(f, role="context", why="detected",
+                        switched_on=f"context: agrees in {shared[f.column]:.0%} of the pairs EM took for matches, which "
+                                    f"disagreed completely on {apart_text}: what a household shares")
                 if f.column in shared else f for f in findings]
     return train(columns, trained_with.with_overrides(comparisons=comparisons), levels, len(left)), findings
