@@ -322,14 +322,9 @@ def write_doc(table: str, met: str, command: str, when: str, missing: str) -> No
                f"- Date: {when}\n- Machine: {line}\n- Command (from the repo root, project venv):\n\n"
                f"  ```\n  {command}\n  ```\n\n{table}\n\n" + (f"{missing}\n\n" if missing else "")
                + f"**Targets**, as measured in this run:\n\n{met}\n\n{NOTES}\n")
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start].rstrip() + "\n\n" + section + (text[end:] if end >= 0 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
+    from machine import replace_section
+
+    replace_section(DOC, SECTION, section)
     log(f"wrote the {SECTION!r} section of {DOC}")
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import hourly
 import hourly_data as data
+from machine import replace_section
 
 SECTION = "## Incremental batches"
 
@@ -92,17 +93,6 @@ def verdict(result: dict, batches: int) -> str:
             f"{q['precision']:.4f} vs {q['batch_precision']:.4f} (gap {gap:+.4f}) — {met}.")
 
 
-def write_doc(text: str) -> None:
-    doc = hourly.DOC.read_text(encoding="utf-8")
-    start = doc.find(SECTION)
-    if start >= 0:
-        end = doc.find("\n## ", start + len(SECTION))
-        doc = doc[:start].rstrip() + "\n\n" + text + (doc[end:] if end >= 0 else "")
-    else:
-        doc = doc.rstrip() + "\n\n" + text
-    hourly.DOC.write_text(doc, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000, help="accumulated records before the batches")
@@ -118,7 +108,7 @@ def main() -> int:
     if args.write_doc:
         command = (f"PYTHONPATH=include .venv/bin/python benchmarks/incremental.py --records {args.records} "
                    f"--batches {args.batches} --write-doc")
-        write_doc(f"{SECTION}\n\nWhether a warehouse built batch by batch links as well as one batch run of the "
+        replace_section(hourly.DOC, SECTION, f"{SECTION}\n\nWhether a warehouse built batch by batch links as well as one batch run of the "
                   "engine over the same records (`benchmarks/incremental.py`, SQLite). Written by the command "
                   f"below.\n\n- Date: {when}\n- Machine: {machine}\n- Command (from the repo root, project venv):"
                   f"\n\n  ```\n  {command}\n  ```\n\n{table}\n\n{met}\n\n"

@@ -1,6 +1,7 @@
-"""What both benchmark scripts share: the machine line they print (cores, CPU, RAM, OS, Python,
+"""What the benchmark scripts share: the machine line they print (cores, CPU, RAM, OS, Python,
 the libraries that matter to the measurement, the commit measured) and the way they measure a
-command (wall time, and the peak memory of its whole process tree)."""
+command (wall time, and the peak memory of its whole process tree), and how a section of
+docs/benchmarks.md is replaced."""
 from __future__ import annotations
 
 import os
@@ -59,3 +60,16 @@ def run_measured(command: list[str], **popen) -> tuple[subprocess.Popen, float, 
         peak = max(peak, total)
         time.sleep(0.1)
     return proc, time.perf_counter() - start, peak / 2**20
+
+
+def replace_section(doc: Path, heading: str, section: str) -> None:
+    """Put `section` (which starts with `heading`) in place of the doc's section of that heading,
+    up to the next `## ` heading, or at the end when the doc has none."""
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    start = text.find(heading)
+    if start >= 0:
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start].rstrip() + "\n\n" + section + (text[end:] if end >= 0 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    doc.write_text(text, encoding="utf-8")
