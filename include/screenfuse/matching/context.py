@@ -109,11 +109,11 @@ def detect_context(columns: Columns, settings: MatchSettings, left: np.ndarray, 
 
 
 def households_latched(model: Model) -> list[tuple[str, float]]:
-    """The identity comparisons on which LATCH_APART or more of EM's matches disagree completely,
-    when there are LATCH_COLUMNS or more of them ([] otherwise). Then EM's match class is the household: its
-    pairs share the address (and surname) and differ in given name and birth date. On FEBRL 3 the
-    most any comparison has is 0.23; on a census-style file with the address in the settings and
-    detection off, given name 0.80 and birth date 0.78 (pairwise F1 0.33)."""
+    """The informative identity comparisons on which LATCH_APART or more of EM's matches disagree
+    completely, when there are LATCH_COLUMNS or more of them ([] otherwise). Then EM's match class
+    is the household: its pairs share the address (and surname) and differ in given name and
+    birth date. On FEBRL 3 the most any comparison has is 0.23; on a census-style file with the
+    address in the settings and detection off, given name 0.80 and birth date 0.78 (F1 0.33)."""
     apart = [(c.column, float(c.m[-1])) for c in model.comparisons
              if c.role != "context" and len(c.m) > 1 and c.m[-1] >= LATCH_APART and c.u[-1] >= LATCH_INFORMATIVE]
     return apart if len(apart) >= LATCH_COLUMNS else []
