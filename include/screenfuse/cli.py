@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 
-MODEL_SOURCES = {"trained": "learnt from this input", "given": "--model", "shipped": "the preset's: too few records to learn from"}
+MODEL_SOURCES = {"trained": "learnt from this input", "given": "--model", "shipped": "the preset's"}
 
 
 def _run(args) -> int:
@@ -118,7 +118,7 @@ def _dedupe(args) -> int:
         Path(args.model_out).write_text(result.model.to_json(), encoding="utf-8")
     print(f"{len(out)} records → {out['person_id'].nunique()} persons; {result.candidate_pairs} candidate pairs, "
           f"{len(result.link_rows)} links, {len(result.review_rows)} pairs for review", file=sys.stderr)
-    print(f"  model: {result.model_source} ({MODEL_SOURCES[result.model_source]}); prior {result.prior:.3g} for "
+    print(f"  model: {result.model_source} ({result.model_reason or MODEL_SOURCES[result.model_source]}); prior {result.prior:.3g} for "
           f"{result.population_size} records" + (f", {result.model.matches_per_record:.3f} other records of the same "
                                                   "person per record" if result.model.matches_per_record else ""),
           file=sys.stderr)

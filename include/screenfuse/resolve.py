@@ -32,6 +32,7 @@ class Resolution:
     model: Model
     model_trained: bool  # learnt from these records (not the stored one, not the preset's shipped one)
     model_source: str = "trained"  # trained | given | shipped (see screenfuse.matching.DedupeResult)
+    model_reason: str = ""  # why the shipped model was used
     prior: float = 0.0  # the prior the pairs were scored with, for the population's size
     population_size: int = 0
 
@@ -81,7 +82,7 @@ def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = No
         links=links.rename(columns={"record_id": "source_record_id"})[
             ["source_record_id", "person_id", "match_weight", "match_probability", "match_rule", "explanation"]],
         review=review, changes=changes, model=result.model, model_trained=result.model_source == "trained",
-        model_source=result.model_source, prior=result.prior, population_size=result.population_size,
+        model_source=result.model_source, model_reason=result.model_reason, prior=result.prior, population_size=result.population_size,
     )
 
 

@@ -5,7 +5,7 @@ model learns"). Plain functions; the DAG `screenfuse_retrain` and `screenfuse re
 1. Sample: whole persons drawn at random (their records by index) up to `max_records`, the memory
    budget; whole persons keep every pair of a person, so the records per person (the prior) and
    m (how matches agree) are learnt as on the whole warehouse.
-2. Train: the engine's own training (EM, `train_with_context`) on the sample's candidate pairs.
+2. Train: the engine's own training (EM, `train_checked`) on the sample's candidate pairs.
 3. Calibrate: the labels set the candidate's `calibration` (screenfuse.labels.calibrate).
 4. Evaluate: current and candidate on every labelled pair (the candidate's calibration learnt from
    the other folds' labels, so it is judged on labels it did not see), and on the sample's pairs
@@ -33,7 +33,7 @@ from screenfuse import match_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.matching import MatchSettings, Model
 from screenfuse.matching.blocking import candidate_pairs
-from screenfuse.matching.context import train_with_context
+from screenfuse.matching.anchors import train_checked
 from screenfuse.matching.model import Columns, comparison_levels, contributions, prior_weight
 from screenfuse.pipeline import engine
 from screenfuse.resolve import SETTINGS
@@ -77,10 +77,11 @@ def sample_records(conn, max_records: int, seed: int) -> pd.DataFrame:
 
 def learn(records: pd.DataFrame, settings: MatchSettings = SETTINGS) -> Model:
     """The engine's EM on the records' candidate pairs, as the first batch trains (context
-    detection when the settings ask, and the check on a model that learnt households)."""
+    detection when the settings ask, the check on a model that learnt households, and the anchor
+    check: a model whose matches are not persons gives way to the preset's shipped one)."""
     columns = Columns(records)
     left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size)
-    return train_with_context(columns, settings, left, right, comparison_levels(columns, settings, left, right))[0]
+    return train_checked(columns, settings, left, right, comparison_levels(columns, settings, left, right)).model
 
 
 def read_labels(conn) -> pd.DataFrame:

@@ -168,8 +168,7 @@ def model_used(result, stored_id: str | None, batch_id: str) -> dict:
     """What run_log says of the model a run used (no personal data): which, why, and its prior."""
     reasons = {"given": (stored_id, "the latest promoted model"),
                "trained": (batch_id, "trained on this batch (no model stored yet)"),
-               "shipped": (f"shipped:{SETTINGS.preset}", f"too few records to learn from (under "
-                                                         f"{SETTINGS.min_records_to_train}): the preset's shipped model")}
+               "shipped": (f"shipped:{SETTINGS.preset}", result.model_reason or "the preset's shipped model")}
     which, why = reasons[result.model_source]
     return {"match_model": which, "match_model_reason": why, "match_prior": float(result.prior),
             "match_population": int(result.population_size)}

@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 
 from screenfuse.matching.blocking import RuleStats, candidate_pairs
 from screenfuse.matching.clustering import cluster, kept_apart
-from screenfuse.matching.context import ContextFinding, train_with_context
+from screenfuse.matching.anchors import train_checked
+from screenfuse.matching.context import ContextFinding
 from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
 from screenfuse.matching.settings import MatchSettings, SettingsError
@@ -38,7 +39,8 @@ class DedupeResult:
     review_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False)
     _explain: Callable[[np.ndarray], pd.DataFrame] | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
-    model_source: str = "trained"  # trained (on this input) | given (the caller's) | shipped (the preset's, input too small)
+    model_source: str = "trained"  # trained (on this input) | given (the caller's) | shipped (the preset's)
+    model_reason: str = ""  # why the shipped model (input too small, or EM's matches not persons: matching/anchors.py)
     prior: float = 0.0  # the prior the pairs were scored with: the model's, for population_size records
     population_size: int = 0
     context: list = field(default_factory=list)  # ContextFinding per comparison (matching/context.py)
@@ -121,6 +123,9 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, must_link=must_link)
 
 
+TOO_SMALL = "too few records to learn from: the preset's shipped model"
+
+
 def budget(settings: MatchSettings, records: int) -> int:
     """The most candidate pairs a batch run of `records` records compares."""
     return int(settings.max_pairs_per_record * records)
@@ -133,7 +138,7 @@ def _learn(frame: pd.DataFrame, settings: MatchSettings) -> Model:
     left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size, budget=budget(settings, len(columns)),
                                      skip=spare if spare.any() else None)
     levels = comparison_levels(columns, settings, left, right)
-    return train_with_context(columns, settings, left, right, levels)[0]
+    return train_checked(columns, settings, left, right, levels).model
 
 
 def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress,
@@ -289,12 +294,13 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     # a batch of a few people's thousand records each has little to learn from: count them once
     small = (size if population else n - int(spare.sum())) < settings.min_records_to_train
     source = source or ("given" if model is not None else "trained")
+    findings, reason = [], TOO_SMALL if source == "shipped" else ""  # the caller's fallback (dedupe)
     if model is None and small:
         model = Model.fallback(settings.preset)
-        source = "shipped" if model is not None else source
-    findings = []
+        source, reason = ("shipped", TOO_SMALL) if model is not None else (source, reason)
     if model is None:
-        model, findings = train_with_context(columns, settings, left, right, levels)
+        trained = train_checked(columns, settings, left, right, levels)
+        model, findings, source, reason = trained.model, trained.findings, trained.source, trained.reason
         clock.lap("train")
     model = model.aligned(settings)
     prior = model.prior_for(size)  # for this population, not the one the model was trained on
@@ -360,7 +366,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     clock.lap("changes")
     explain = lambda rows: _pairs_frame(ids, left, right, total, prob, weights, levels, model, prior, rows)  # noqa: E731
     return DedupeResult(clusters, changes, model, stats, clock.timings, int(len(left)), linked_rows, review_rows, explain,
-                        model_source=source, prior=prior, population_size=size,
+                        model_source=source, model_reason=reason, prior=prior, population_size=size,
                         context=findings or [ContextFinding(c.column, c.role, "model", 0, 0.0, 0.0) for c in model.comparisons],
                         twins=pd.DataFrame({"record_id": ids[spare], "twin_of": ids[twin[spare]]}))
 
