@@ -33,7 +33,7 @@ from screenfuse import match_state, warehouse
 from screenfuse.config import Settings
 from screenfuse.matching import MatchSettings, Model
 from screenfuse.matching.blocking import candidate_pairs
-from screenfuse.matching.anchors import train_checked
+from screenfuse.matching.anchors import Trained, train_checked
 from screenfuse.matching.model import Columns, comparison_levels, contributions, prior_weight
 from screenfuse.pipeline import engine
 from screenfuse.resolve import SETTINGS
@@ -75,13 +75,13 @@ def sample_records(conn, max_records: int, seed: int) -> pd.DataFrame:
     return records.sort_values("record_id", ignore_index=True)
 
 
-def learn(records: pd.DataFrame, settings: MatchSettings = SETTINGS) -> Model:
+def learn(records: pd.DataFrame, settings: MatchSettings = SETTINGS) -> Trained:
     """The engine's EM on the records' candidate pairs, as the first batch trains (context
     detection when the settings ask, the check on a model that learnt households, and the anchor
-    check: a model whose matches are not persons gives way to the preset's shipped one)."""
+    check: `source` "shipped" when its matches are not persons, and then there is no candidate)."""
     columns = Columns(records)
     left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size)
-    return train_checked(columns, settings, left, right, comparison_levels(columns, settings, left, right)).model
+    return train_checked(columns, settings, left, right, comparison_levels(columns, settings, left, right))
 
 
 def read_labels(conn) -> pd.DataFrame:
@@ -184,7 +184,11 @@ def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = F
             if len(records) < SETTINGS.min_records_to_train:
                 return {"trained": False, "promoted": False, "sample_records": len(records),
                         "reason": f"too few records to learn from ({len(records)}, under {SETTINGS.min_records_to_train})"}
-            candidate = learn(records)
+            trained = learn(records)
+            if trained.source != "trained":  # the shipped model is never stored as a trained one
+                return {"trained": False, "promoted": False, "sample_records": len(records),
+                        "reason": trained.reason.replace(": the preset's shipped model", ": no candidate")}
+            candidate = trained.model
         labels = read_labels(conn)
         candidate, metrics = evaluate(conn, current, candidate, records, labels)
         better = lb.no_worse(metrics["candidate"], metrics["current"])
