@@ -40,7 +40,7 @@ def block_keys(prepared: pd.DataFrame, settings: MatchSettings, only_rules=None)
             parts[(part.column, part.start, part.stop)] = (hashed[codes], present[codes])
         return parts[(part.column, part.start, part.stop)]
 
-    keys, rows = [], []
+    keys, rows, rules = [], [], []
     for number, rule in enumerate(settings.blocking):
         if only_rules is not None and number not in only_rules:
             continue
@@ -53,12 +53,39 @@ def block_keys(prepared: pd.DataFrame, settings: MatchSettings, only_rules=None)
                 key = key * np.uint64(1099511628211) ^ hashed
         keys.append(key[present].view(np.int64))
         rows.append(np.flatnonzero(present))
+        rules.append(np.full(int(present.sum()), number, dtype=np.int16))
     if not keys:
-        return pd.DataFrame(columns=["block_key", "record_id"])
-    key, row = np.concatenate(keys), np.concatenate(rows)
+        return pd.DataFrame(columns=["block_key", "record_id", "rule"])
+    key, row, rule_of = np.concatenate(keys), np.concatenate(rows), np.concatenate(rules)
     order = np.argsort(key)
     ids = prepared["record_id"].to_numpy(dtype=object)
-    return pd.DataFrame({"block_key": key[order], "record_id": pd.Series(ids[row[order]], dtype=object)})
+    # `rule` is not stored (match_key has no such column): `narrow_keys` reads it
+    return pd.DataFrame({"block_key": key[order], "record_id": pd.Series(ids[row[order]], dtype=object),
+                         "rule": rule_of[order]})
+
+
+def narrow_keys(keys: pd.DataFrame, prepared: pd.DataFrame, settings: MatchSettings) -> pd.Series:
+    """Per key of `block_keys(prepared)`: True when only stored records without a value of the
+    settings' (first) distinct key can join its record through it. The record has a value, so a
+    stored record with another value can never join it (the distinct key keeps them apart), and
+    one with the same value shares the distinct key's own rule, which stays wide. At 3,000,000
+    records a new record's namesakes in its region and decade are most of what it would read,
+    and nearly all hold a valid ID of their own."""
+    if not settings.distinct_keys or keys.empty or "rule" not in keys.columns:
+        return pd.Series(False, index=keys.index)
+    column = settings.distinct_keys[0]
+    sources = {column, DISTINCT_SOURCE.get(column, column)}
+    own = [n for n, rule in enumerate(settings.blocking)
+           if len(rule) == 1 and rule[0].column in sources and rule[0].start is None and rule[0].stop is None]
+    values = prepared[column].fillna("").astype(str) if column in prepared.columns else pd.Series("", index=prepared.index)
+    holds = pd.Series(values.to_numpy() != "", index=prepared["record_id"].to_numpy())
+    has_value = holds.reindex(keys["record_id"].to_numpy()).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(has_value & ~np.isin(keys["rule"].to_numpy(), own), index=keys.index)
+
+
+# a distinct key's own blocking rule may block on the column it is derived from (zh_person:
+# id_trusted is id_number where the number is valid, and the rule blocks on id_number)
+DISTINCT_SOURCE = {"id_trusted": "id_number"}
 
 
 def term_counts(prepared: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
@@ -93,9 +120,19 @@ def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_reco
         SELECT block_key, COUNT(*) AS records FROM match_key
         WHERE block_key IN (SELECT block_key FROM k_seed_keys) GROUP BY block_key""")
     small, big = sizes.loc[sizes["records"] < limit, ["block_key"]], sizes.loc[sizes["records"] >= limit, ["block_key"]]
-    warehouse.load_keys(conn, "k_small_keys", small.astype({"block_key": "int64"}))
+    # a key is read narrow only when every seed holding it is narrow (see narrow_keys)
+    narrow = seeds["narrow"].to_numpy(dtype=bool) if "narrow" in seeds.columns else np.zeros(len(seeds), dtype=bool)
+    wide_keys = pd.unique(seeds["block_key"].to_numpy()[~narrow])
+    is_narrow = small["block_key"].isin(pd.unique(seeds["block_key"].to_numpy()[narrow])) & ~small["block_key"].isin(wide_keys)
+    warehouse.load_keys(conn, "k_small_keys", small[~is_narrow].astype({"block_key": "int64"}))
+    warehouse.load_keys(conn, "k_narrow_keys", small[is_narrow].astype({"block_key": "int64"}))
+    distinct = settings.distinct_keys[0] if settings.distinct_keys else None
     sharing = warehouse.query_frame(conn, """
         SELECT DISTINCT mk.record_id FROM match_key mk WHERE mk.block_key IN (SELECT block_key FROM k_small_keys)""")
+    if distinct and is_narrow.any():
+        sharing = pd.concat([sharing, warehouse.query_frame(conn, f"""
+            SELECT DISTINCT mk.record_id FROM match_key mk JOIN match_record mr ON mr.record_id = mk.record_id
+            WHERE mk.block_key IN (SELECT block_key FROM k_narrow_keys) AND COALESCE(mr.{distinct}, '') = ''""")])
     touched = pd.Index(sharing["record_id"]).union(pd.Index(list(extra_records)))
     for key in big["block_key"].astype("int64"):  # few: an identifier repeated, a placeholder phone
         # at most BIG_KEY_ROWS of the key's records: enough to see one person's thousands of twins,

@@ -89,7 +89,10 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
                            | set(decisions["left_record_id"]) | set(decisions["right_record_id"]))
             again_rows = warehouse.rows_by_keys(conn, "match_record", "record_id", again,
                                                 columns="record_id, " + ", ".join(MATCH_COLUMNS))
-            seeds = pd.concat([keys, match_state.block_keys(again_rows, SETTINGS)], ignore_index=True)
+            again_keys = match_state.block_keys(again_rows, SETTINGS)
+            seeds = pd.concat([keys.assign(narrow=match_state.narrow_keys(keys, prepared, SETTINGS)),
+                               again_keys.assign(narrow=match_state.narrow_keys(again_keys, again_rows, SETTINGS))],
+                              ignore_index=True)
             around, previous = match_state.neighbourhood(conn, seeds, SETTINGS, extra_records=again)
             frame = pd.concat([around[~around["record_id"].isin(prepared["record_id"])], prepared], ignore_index=True)
             population = match_state.population(conn, frame, terms, SETTINGS)
