@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from screenfuse.matching import preset
+from screenfuse.matching import dedupe, preset
 from screenfuse.matching.anchors import MIN_ANCHORS, not_persons, train_checked
 from screenfuse.matching.model import Columns, Model
 from screenfuse.resolve import prepare_records
@@ -18,7 +18,11 @@ ORDER = [c.column for c in SETTINGS.comparisons]
 
 
 def _records(n: int, same_id_pairs: int) -> Columns:
-    """Synthetic prepared records; rows 2i and 2i+1 share an ID number for i < same_id_pairs."""
+    return Columns(_frame(n, same_id_pairs))
+
+
+def _frame(n: int, same_id_pairs: int) -> pd.DataFrame:
+    """Synthetic prepared records; rows 2i and 2i+1 are one person for i < same_id_pairs."""
     rng = np.random.default_rng(3)
     ids = [f"420106198{i:05d}{rng.integers(10):01d}" for i in range(n)]
     names = [a + b for a, b in zip(rng.choice(list("王李张刘陈杨黄赵吴周"), n), rng.choice(list("伟芳娜敏静丽强磊军洋"), n))]
@@ -29,7 +33,7 @@ def _records(n: int, same_id_pairs: int) -> Columns:
                         "birth_date": born, "phone": "", "address": ""})
     frame = prepare_records(raw)
     frame["id_trusted"] = ids  # the distinct key, as the preparation marks valid IDs
-    return Columns(frame)
+    return frame
 
 
 def _levels(pattern: dict, rows: int) -> np.ndarray:
@@ -111,3 +115,13 @@ def test_em_that_learns_namesakes_gives_way_to_the_shipped_model():
     bare = train_checked(columns, SETTINGS.with_overrides(preset=None), left, right, levels)
     assert bare.source == "trained" and "may not be persons" in bare.reason
     assert bare.model.comparisons[ORDER.index("birth_date")].m[0] < 0.5
+
+
+def test_a_model_learnt_from_few_matching_pairs_gives_way_to_the_shipped_model():
+    """3,000 records of which 40 pairs are one person (an hour of a mass screening): too few
+    typos to learn how a match disagrees; the preset's model is used and nothing claims training."""
+    result = dedupe(_frame(3000, 40), SETTINGS)
+    assert result.model_source == "shipped" and "too few matching pairs" in result.model_reason
+    assert result.model.to_json() == Model.fallback("zh_person").to_json()
+    linked = result.clusters.groupby("person_id")["record_id"].size()
+    assert (linked == 2).sum() == 40  # the 40 pairs are still found, by the shipped model

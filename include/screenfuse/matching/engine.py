@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from screenfuse.matching.blocking import RuleStats, candidate_pairs
 from screenfuse.matching.clustering import cluster, kept_apart
-from screenfuse.matching.anchors import train_checked
+from screenfuse.matching.anchors import Trained, train_checked
 from screenfuse.matching.context import ContextFinding
 from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
@@ -107,19 +107,19 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
         # linked again on their evidence, never kept joined by the earlier person
         new_ids = np.r_[np.asarray(new_ids, dtype=object).astype(str), _still_together(previous, cannot_link)]
     if new_ids is not None and previous is not None and len(previous):
-        source = "given"
+        learnt = Trained(model, [], "given")
         if model is None:  # nothing learnt yet (earlier inputs were too small)
             # learn as a first input does, from the new records alone: the neighbourhood read around
             # them is made of likely matches and would overstate how many records a person has
             new_rows = frame[frame[settings.unique_id].astype(str).isin(np.asarray(new_ids, dtype=object).astype(str))]
             if len(new_rows) >= settings.min_records_to_train:
-                model, source = _learn(new_rows.reset_index(drop=True), settings), "trained"
+                learnt = _learn(new_rows.reset_index(drop=True), settings)
             else:
-                model, source = Model.fallback(settings.preset), "shipped"
-            if model is None:  # no preset to fall back on: whatever there is to learn from
-                model, source = _learn(frame, settings), "trained"
-        return _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress, population, source,
-                                must_link)
+                learnt = Trained(Model.fallback(settings.preset), [], "shipped", TOO_SMALL)
+            if learnt.model is None:  # no preset to fall back on: whatever there is to learn from
+                learnt = _learn(frame, settings)
+        return _dedupe_affected(frame, settings, previous, cannot_link, learnt.model, new_ids, progress, population,
+                                learnt.source, must_link, learnt.reason)
     return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, must_link=must_link)
 
 
@@ -131,19 +131,20 @@ def budget(settings: MatchSettings, records: int) -> int:
     return int(settings.max_pairs_per_record * records)
 
 
-def _learn(frame: pd.DataFrame, settings: MatchSettings) -> Model:
-    """A model learnt from `frame` (EM over its candidate pairs), whatever its size."""
+def _learn(frame: pd.DataFrame, settings: MatchSettings) -> Trained:
+    """A model learnt from `frame` (EM over its candidate pairs), whatever its size, or the preset's
+    shipped one when what EM learnt fails the checks of matching/anchors.py."""
     columns = Columns(frame)
     spare = twin_representatives(columns, settings) != np.arange(len(columns))  # twins teach nothing twice
     left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size, budget=budget(settings, len(columns)),
                                      skip=spare if spare.any() else None)
     levels = comparison_levels(columns, settings, left, right)
-    return train_checked(columns, settings, left, right, levels).model
+    return train_checked(columns, settings, left, right, levels)
 
 
 def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, progress,
                      outside: "Population | None" = None, source: str = "given",
-                     must_link: pd.DataFrame | None = None) -> DedupeResult:
+                     must_link: pd.DataFrame | None = None, reason: str = "") -> DedupeResult:
     """Incremental run on only what new records can touch.
 
     New records (and any record no run has resolved yet), the existing records sharing a blocking
@@ -192,7 +193,7 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
     in_rows = flag(id_code[rows])[prev_code]
     clock.lap(f"affected ({len(rows):,} of {len(frame):,} records)")
     result = _dedupe(frame.iloc[rows], settings, previous[in_rows], cannot_link, model, new_ids, progress, population,
-                     source, must_link)
+                     source, must_link, reason)
     kept = ~in_rows & flag(id_code)[prev_code]  # records gone from the input are not reported
     result.clusters = pd.concat([pd.DataFrame({"record_id": prev_ids[kept], "person_id": prev_person[kept]}),
                                  result.clusters], ignore_index=True)
@@ -269,7 +270,7 @@ class Population:
 
 
 def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, population: Population | None = None,
-            source: str | None = None, must_link: pd.DataFrame | None = None) -> DedupeResult:
+            source: str | None = None, must_link: pd.DataFrame | None = None, reason: str = "") -> DedupeResult:
     clock = _Clock(progress)
     uid = settings.unique_id
     unsorted_ids = frame[uid].fillna("").astype(str).to_numpy(dtype=object)
@@ -294,7 +295,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     # a batch of a few people's thousand records each has little to learn from: count them once
     small = (size if population else n - int(spare.sum())) < settings.min_records_to_train
     source = source or ("given" if model is not None else "trained")
-    findings, reason = [], TOO_SMALL if source == "shipped" else ""  # the caller's fallback (dedupe)
+    findings = []
     if model is None and small:
         model = Model.fallback(settings.preset)
         source, reason = ("shipped", TOO_SMALL) if model is not None else (source, reason)
