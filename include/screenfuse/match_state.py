@@ -79,7 +79,7 @@ def narrow_keys(keys: pd.DataFrame, prepared: pd.DataFrame, settings: MatchSetti
            if len(rule) == 1 and rule[0].column in sources and rule[0].start is None and rule[0].stop is None]
     values = prepared[column].fillna("").astype(str) if column in prepared.columns else pd.Series("", index=prepared.index)
     holds = pd.Series(values.to_numpy() != "", index=prepared["record_id"].to_numpy())
-    has_value = holds.reindex(keys["record_id"].to_numpy()).fillna(False).to_numpy(dtype=bool)
+    has_value = holds.reindex(keys["record_id"].to_numpy(), fill_value=False).to_numpy(dtype=bool)
     return pd.Series(has_value & ~np.isin(keys["rule"].to_numpy(), own), index=keys.index)
 
 
@@ -113,7 +113,9 @@ def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_reco
     one record per person holding it, when fewer persons than that hold it (one person screened a
     thousand times: the engine joins such exact twins before blocking, matching/twins.py), else
     left out, as the engine leaves it out. Only the key's first BIG_KEY_ROWS × max_block_size
-    records are looked at: a key that many records share is one person's or a placeholder's."""
+    records are looked at: a key that many records share is one person's or a placeholder's.
+    A key whose seeds are all `narrow` (column of `narrow_keys`) reads only the stored records
+    without a value of the distinct key."""
     limit = int(settings.max_block_size)
     warehouse.load_keys(conn, "k_seed_keys", seeds[["block_key"]].astype({"block_key": "int64"}))
     sizes = warehouse.query_frame(conn, """
