@@ -110,6 +110,7 @@ def test_em_that_learns_namesakes_gives_way_to_the_shipped_model():
     trained = train_checked(columns, SETTINGS, left, right, levels)
     assert trained.source == "shipped" and "not persons" in trained.reason
     assert trained.model.to_json() == Model.fallback("zh_person").to_json()
+    assert trained.findings == []  # EM's context findings describe the model set aside
     assert {f.column for f in trained.anchors} >= {"birth_date"}
     # the same settings without a preset: EM's model stays, and the finding is reported
     bare = train_checked(columns, SETTINGS.with_overrides(preset=None), left, right, levels)

@@ -4,6 +4,8 @@ distinct key keeps them apart whatever they share), and still reads those withou
 those with its own ID, and everything a record without a valid ID shares a key with."""
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -43,14 +45,14 @@ def stored(warehouse_url):
     engine.dispose()
 
 
-def _read(engine, new_id: str, narrow: bool = True) -> set[str]:
-    new = _prepared({"new": new_id})
-    keys = match_state.block_keys(new, SETTINGS)
+def _read(engine, *new_ids: str, narrow: bool = True, settings=SETTINGS) -> set[str]:
+    new = _prepared({f"new{i}": number for i, number in enumerate(new_ids)})
+    keys = match_state.block_keys(new, settings)
     if narrow:
-        keys = keys.assign(narrow=match_state.narrow_keys(keys, new, SETTINGS))
+        keys = keys.assign(narrow=match_state.narrow_keys(keys, new, settings))
     with engine.begin() as conn:
-        records, _ = match_state.neighbourhood(conn, keys, SETTINGS)
-    return set(records["record_id"])
+        records, _ = match_state.neighbourhood(conn, keys, settings)
+    return set(records["record_id"]) - set(new["record_id"])
 
 
 def test_a_new_record_with_a_valid_id_skips_namesakes_with_another(stored):
@@ -64,3 +66,30 @@ def test_a_new_record_without_a_valid_id_reads_every_namesake(stored):
 
 def test_seeds_not_marked_narrow_read_everything(stored):
     assert _read(stored, MINE, narrow=False) == set(STORED)
+
+
+def test_a_key_another_new_record_holds_without_a_valid_id_is_read_whole(stored):
+    # two new namesakes share the name keys: one has a valid ID, the other none
+    assert _read(stored, MINE, "") == set(STORED)
+
+
+def test_the_same_id_is_read_when_its_own_key_is_too_big_to_read(stored):
+    """Blocks of at most 5 records: four other persons typed the same ID (a valid-looking number
+    shared by mistake), so the ID key is left out; s-mine still comes in through the name keys."""
+    small_blocks = dataclasses.replace(SETTINGS, max_block_size=5)
+    engine = stored
+    others = [f"s-mine-{i}" for i in range(2, 6)]
+    extra = _prepared({record: MINE for record in others}).assign(name="李娜", name_pinyin="lina")
+    with engine.begin() as conn:
+        warehouse.bulk_insert(conn, "match_record", extra.assign(batch_id="B2"))
+        warehouse.bulk_insert(conn, "match_key", match_state.block_keys(extra, SETTINGS))
+        warehouse.bulk_insert(conn, "person_link", pd.DataFrame({
+            "source_record_id": others, "person_id": [f"P{i}" for i in range(5, 9)], "match_rule": "alone",
+            "changed_batch_id": "B2"}))
+    try:
+        assert "s-mine" in _read(engine, MINE, settings=small_blocks)
+    finally:
+        with engine.begin() as conn:
+            for table, key in (("match_record", "record_id"), ("match_key", "record_id"),
+                               ("person_link", "source_record_id")):
+                conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN ({', '.join(repr(r) for r in others)})")

@@ -65,22 +65,22 @@ def block_keys(prepared: pd.DataFrame, settings: MatchSettings, only_rules=None)
 
 
 def narrow_keys(keys: pd.DataFrame, prepared: pd.DataFrame, settings: MatchSettings) -> pd.Series:
-    """Per key of `block_keys(prepared)`: True when only stored records without a value of the
-    settings' (first) distinct key can join its record through it. The record has a value, so a
-    stored record with another value can never join it (the distinct key keeps them apart), and
-    one with the same value shares the distinct key's own rule, which stays wide. At 3,000,000
-    records a new record's namesakes in its region and decade are most of what it would read,
-    and nearly all hold a valid ID of their own."""
+    """Per key of `block_keys(prepared)`: its record's value of the settings' (first) distinct key
+    when only stored records without a value, or with that same value, can join the record
+    through the key; "" when the key is read whole. A stored record with another value can never
+    join it (the distinct key keeps them apart). The distinct key's own rule is always read
+    whole. At 3,000,000 records a new record's namesakes in its region and decade are most of
+    what it would read, and nearly all hold a valid ID of their own."""
     if not settings.distinct_keys or keys.empty or "rule" not in keys.columns:
-        return pd.Series(False, index=keys.index)
+        return pd.Series("", index=keys.index, dtype=object)
     column = settings.distinct_keys[0]
     sources = {column, DISTINCT_SOURCE.get(column, column)}
     own = [n for n, rule in enumerate(settings.blocking)
            if len(rule) == 1 and rule[0].column in sources and rule[0].start is None and rule[0].stop is None]
     values = prepared[column].fillna("").astype(str) if column in prepared.columns else pd.Series("", index=prepared.index)
-    holds = pd.Series(values.to_numpy() != "", index=prepared["record_id"].to_numpy())
-    has_value = holds.reindex(keys["record_id"].to_numpy(), fill_value=False).to_numpy(dtype=bool)
-    return pd.Series(has_value & ~np.isin(keys["rule"].to_numpy(), own), index=keys.index)
+    value = pd.Series(values.to_numpy(dtype=object), index=prepared["record_id"].to_numpy())
+    of_key = value.reindex(keys["record_id"].to_numpy(), fill_value="").to_numpy(dtype=object)
+    return pd.Series(np.where(np.isin(keys["rule"].to_numpy(), own), "", of_key), index=keys.index, dtype=object)
 
 
 # a distinct key's own blocking rule may block on the column it is derived from (zh_person:
@@ -114,8 +114,8 @@ def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_reco
     thousand times: the engine joins such exact twins before blocking, matching/twins.py), else
     left out, as the engine leaves it out. Only the key's first BIG_KEY_ROWS × max_block_size
     records are looked at: a key that many records share is one person's or a placeholder's.
-    A key whose seeds are all `narrow` (column of `narrow_keys`) reads only the stored records
-    without a value of the distinct key."""
+    A key whose seeds all have a `narrow` value (`narrow_keys`) reads only the stored records
+    without a value of the distinct key or with one of those values."""
     limit = int(settings.max_block_size)
     warehouse.load_keys(conn, "k_seed_keys", seeds[["block_key"]].astype({"block_key": "int64"}))
     sizes = warehouse.query_frame(conn, """
@@ -123,18 +123,22 @@ def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_reco
         WHERE block_key IN (SELECT block_key FROM k_seed_keys) GROUP BY block_key""")
     small, big = sizes.loc[sizes["records"] < limit, ["block_key"]], sizes.loc[sizes["records"] >= limit, ["block_key"]]
     # a key is read narrow only when every seed holding it is narrow (see narrow_keys)
-    narrow = seeds["narrow"].to_numpy(dtype=bool) if "narrow" in seeds.columns else np.zeros(len(seeds), dtype=bool)
+    own = seeds["narrow"].fillna("").astype(str).to_numpy() if "narrow" in seeds.columns else np.full(len(seeds), "")
+    narrow = own != ""
     wide_keys = pd.unique(seeds["block_key"].to_numpy()[~narrow])
     is_narrow = small["block_key"].isin(pd.unique(seeds["block_key"].to_numpy()[narrow])) & ~small["block_key"].isin(wide_keys)
     warehouse.load_keys(conn, "k_small_keys", small[~is_narrow].astype({"block_key": "int64"}))
-    warehouse.load_keys(conn, "k_narrow_keys", small[is_narrow].astype({"block_key": "int64"}))
     distinct = settings.distinct_keys[0] if settings.distinct_keys else None
     sharing = warehouse.query_frame(conn, """
         SELECT DISTINCT mk.record_id FROM match_key mk WHERE mk.block_key IN (SELECT block_key FROM k_small_keys)""")
     if distinct and is_narrow.any():
+        warehouse.load_keys(conn, "k_narrow_keys", small[is_narrow].astype({"block_key": "int64"}))
+        # the seeds' own values too: a stored record with the same value whose ID key was too big to read
+        warehouse.load_keys(conn, "k_narrow_values", pd.DataFrame({"own_value": pd.unique(own[narrow]).astype(object)}))
         sharing = pd.concat([sharing, warehouse.query_frame(conn, f"""
             SELECT DISTINCT mk.record_id FROM match_key mk JOIN match_record mr ON mr.record_id = mk.record_id
-            WHERE mk.block_key IN (SELECT block_key FROM k_narrow_keys) AND COALESCE(mr.{distinct}, '') = ''""")])
+            WHERE mk.block_key IN (SELECT block_key FROM k_narrow_keys)
+              AND (COALESCE(mr.{distinct}, '') = '' OR mr.{distinct} IN (SELECT own_value FROM k_narrow_values))""")])
     touched = pd.Index(sharing["record_id"]).union(pd.Index(list(extra_records)))
     for key in big["block_key"].astype("int64"):  # few: an identifier repeated, a placeholder phone
         # at most BIG_KEY_ROWS of the key's records: enough to see one person's thousands of twins,

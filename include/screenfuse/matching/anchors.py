@@ -68,7 +68,8 @@ def not_persons(model: Model, columns: Columns, settings: MatchSettings, left: n
     """The comparisons on which EM's matches fall short of the anchors ([] when none does)."""
     comps = settings.comparisons
     learnt = {c.column: c for c in model.comparisons}
-    informative = [k for k, c in enumerate(comps) if c.role != "context" and c.column in learnt
+    # the roles training settled on (a detected context column is no identity anchor)
+    informative = [k for k, c in enumerate(comps) if c.column in learnt and learnt[c.column].role != "context"
                    and float(learnt[c.column].u[0]) <= INFORMATIVE]
     if len(informative) < 3:
         return []
@@ -112,7 +113,8 @@ def train_checked(columns: Columns, settings: MatchSettings, left: np.ndarray, r
     shipped = Model.fallback(settings.preset)
     if shipped is None:
         return Trained(model, findings, reason=doubt, anchors=short)
-    return Trained(shipped, findings, "shipped", f"{failed}: the preset's shipped model", short)
+    # EM's context findings describe the model set aside: the run reports the shipped model's roles
+    return Trained(shipped, [], "shipped", f"{failed}: the preset's shipped model", short)
 
 
 def expected_matches(model: Model, records: int) -> float | None:
