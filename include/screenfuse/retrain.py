@@ -77,8 +77,8 @@ def sample_records(conn, max_records: int, seed: int) -> pd.DataFrame:
 
 def learn(records: pd.DataFrame, settings: MatchSettings = SETTINGS) -> Trained:
     """The engine's EM on the records' candidate pairs, as the first batch trains (context
-    detection when the settings ask, the check on a model that learnt households, and the anchor
-    check: `source` "shipped" when its matches are not persons, and then there is no candidate)."""
+    detection when the settings ask, the check on a model that learnt households, and the checks
+    of matching/anchors.py: `source` "shipped" when they fail, and then there is no candidate)."""
     columns = Columns(records)
     left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size)
     return train_checked(columns, settings, left, right, comparison_levels(columns, settings, left, right))
