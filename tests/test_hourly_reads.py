@@ -1,8 +1,8 @@
-"""Cost follows the work: in an hourly run after the first, no statement reads a stored table
-whole. Every statement the run sends to SQLite is planned (EXPLAIN QUERY PLAN) and a full scan of
+"""Cost follows the work: in an hourly run after the first, in a re-run of that hour (which takes
+the batch back first) and in a retention run, no statement reads a stored table whole. Every statement the run sends to SQLite is planned (EXPLAIN QUERY PLAN) and a full scan of
 a warehouse table fails the test, naming the table and the statement; a few small tables that
 hold one row per run or per reviewer decision are allowed, each with its reason."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from screenfuse import schema
 from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
+from screenfuse.retention import retire
 from screenfuse.synthetic import answer_push_lists, generate
 from screenfuse.synthetic_arrivals import generate_arrivals, generate_city_lists
 from screenfuse.synthetic_isolation import generate_isolation
@@ -81,7 +82,7 @@ def _table_of(name: str, statement: str) -> str:
     return name
 
 
-def test_an_hour_reads_no_stored_table_whole(tmp_path, monkeypatch, planned):
+def test_an_hour_its_rerun_and_retention_read_no_stored_table_whole(tmp_path, monkeypatch, planned):
     found, state = planned
     home = tmp_path / "data"
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
@@ -103,10 +104,17 @@ def test_an_hour_reads_no_stored_table_whole(tmp_path, monkeypatch, planned):
     generate_arrivals(40, 11, date(2020, 2, 11), landing, home / "truth", people, day_index=1)
     generate_city_lists(30, 11, date(2020, 2, 11), landing, home / "truth", people, day_index=1)
     generate_isolation(11, date(2020, 2, 11), landing, home / "truth", people, day_index=1)  # missed checks, fevers
+    hour = datetime(2020, 2, 11, 14, tzinfo=timezone.utc)
     state["on"] = True
-    published = run_batch(load_settings(), datetime(2020, 2, 11, 14, tzinfo=timezone.utc))
-    state["on"] = False
+    published = run_batch(load_settings(), hour)
     assert published["rows_read"] > 0 and published["push_items_answered"] > 0  # the hour did real work
+    # an operator clears the hour in Airflow: the batch is taken back (sql/publish/delete_batch.sql) and run again
+    again = run_batch(load_settings(), hour)
+    assert again["push_items_answered"] == published["push_items_answered"]
+    # the daily retention under the publish lock, a day later: what both batches wrote is old enough
+    removed = retire(load_settings(), engine_for(url), 0.5, hour + timedelta(days=1))
+    state["on"] = False
+    assert removed["persons"] > 0 and removed["answer_rows"] > 0  # it did real work
     with engine_for(url).connect() as conn:  # and found missed isolation checks (read by person, point)
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM isolation_missed_check").scalar() > 0
     whole = sorted(set(found))
