@@ -23,7 +23,7 @@ without one keep EM's model, and the reason says what the check found.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -110,11 +110,18 @@ def train_checked(columns: Columns, settings: MatchSettings, left: np.ndarray, r
         doubt = failed = f"too few matching pairs to learn from (about {matches:.0f}, under {MIN_MATCHES})"
     else:
         return Trained(model, findings)
-    shipped = Model.fallback(settings.preset)
-    if shipped is None:
+    fallback = shipped(settings, f"{failed}: the preset's shipped model")
+    if fallback is None:
         return Trained(model, findings, reason=doubt, anchors=short)
     # EM's context findings describe the model set aside: the run reports the shipped model's roles
-    return Trained(shipped, [], "shipped", f"{failed}: the preset's shipped model", short)
+    return replace(fallback, anchors=short)
+
+
+def shipped(settings: MatchSettings, reason: str) -> Trained | None:
+    """The preset's shipped model, labelled with why it is used; None without one (settings with
+    no preset learn from whatever they have)."""
+    model = Model.fallback(settings.preset)
+    return None if model is None else Trained(model, [], "shipped", reason)
 
 
 def expected_matches(model: Model, records: int) -> float | None:

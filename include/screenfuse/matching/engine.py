@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from screenfuse.matching.blocking import RuleStats, candidate_pairs
 from screenfuse.matching.clustering import cluster, kept_apart
-from screenfuse.matching.anchors import Trained, train_checked
+from screenfuse.matching.anchors import Trained, shipped, train_checked
 from screenfuse.matching.context import ContextFinding
 from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
@@ -114,10 +114,8 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
             new_rows = frame[frame[settings.unique_id].astype(str).isin(np.asarray(new_ids, dtype=object).astype(str))]
             if len(new_rows) >= settings.min_records_to_train:
                 learnt = _learn(new_rows.reset_index(drop=True), settings)
-            else:
-                learnt = Trained(Model.fallback(settings.preset), [], "shipped", TOO_SMALL)
-            if learnt.model is None:  # no preset to fall back on: whatever there is to learn from
-                learnt = _learn(frame, settings)
+            else:  # without a preset to fall back on: whatever there is to learn from
+                learnt = shipped(settings, TOO_SMALL) or _learn(frame, settings)
         return _dedupe_affected(frame, settings, previous, cannot_link, learnt.model, new_ids, progress, population,
                                 learnt.source, must_link, learnt.reason)
     return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, must_link=must_link)
@@ -296,9 +294,8 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     small = (size if population else n - int(spare.sum())) < settings.min_records_to_train
     source = source or ("given" if model is not None else "trained")
     findings = []
-    if model is None and small:
-        model = Model.fallback(settings.preset)
-        source, reason = ("shipped", TOO_SMALL) if model is not None else (source, reason)
+    if model is None and small and (fallback := shipped(settings, TOO_SMALL)) is not None:
+        model, source, reason = fallback.model, fallback.source, fallback.reason
     if model is None:
         trained = train_checked(columns, settings, left, right, levels)
         model, findings, source, reason = trained.model, trained.findings, trained.source, trained.reason
