@@ -114,7 +114,7 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
             new_rows = frame[frame[settings.unique_id].astype(str).isin(np.asarray(new_ids, dtype=object).astype(str))]
             if len(new_rows) >= settings.min_records_to_train:
                 learnt = _learn(new_rows.reset_index(drop=True), settings)
-            else:  # without a preset to fall back on: whatever there is to learn from
+            else:  # too few new records: the shipped model; without a preset, whatever there is to learn from
                 learnt = shipped(settings, TOO_SMALL) or _learn(frame, settings)
         return _dedupe_affected(frame, settings, previous, cannot_link, learnt.model, new_ids, progress, population,
                                 learnt.source, must_link, learnt.reason)
