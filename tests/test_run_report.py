@@ -114,3 +114,20 @@ def test_the_report_can_be_turned_off_and_a_wrong_switch_is_named(published, cap
     monkeypatch.setenv("SCREENFUSE_RUN_REPORT", "yes")
     assert main(["run", "--interval-end", "2020-02-10T15:00:00+00:00"]) == 2
     assert "SCREENFUSE_RUN_REPORT='yes' is neither 1" in capsys.readouterr().err
+
+
+def test_the_chart_engine_started_during_the_stages_renders_the_report_charts():
+    """`screenfuse run` starts the chart engine in a thread while its stages run; a chart then
+    waits for that start and renders as without it, and a second start is not begun."""
+    import altair as alt
+
+    from screenfuse import run_report
+
+    run_report.warm_up()
+    run_report.warm_up()
+    assert len(run_report._WARMING) == 1
+    chart = alt.Chart(pd.DataFrame({"feed": ["police", "hospital"], "rows": [3, 5]})).mark_bar().encode(
+        x="rows:Q", y="feed:N")
+    svg = run_report._svg(chart)
+    assert not run_report._WARMING[0].is_alive()
+    assert svg.startswith("<svg") and "police" in svg and "hospital" in svg

@@ -9,7 +9,8 @@ items, links, review items, merges and splits); the day's 应收尽收 figures; 
 times per street; silent units; the matching model's weights per comparison level. Reads by
 batch and by index (the last runs, the open items, the persons with a status), not the history.
 Rendering is most of an hour without new files; its charts are mostly the last hour's, so each
-rendered chart is kept under `reports/.charts/` by the hash of its specification and read back.
+rendered chart is kept under `reports/.charts/` by the hash of its specification and read back,
+and `screenfuse run` starts the chart engine while its stages run (`warm_up`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import html
 import json
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -96,25 +98,54 @@ def model_weights(params_json: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["comparison", "level", "bits"])
 
 
+_WARMING: list[threading.Thread] = []  # the chart engine's start, when a run began it (warm_up)
+
+
+def warm_up() -> None:
+    """Start the chart engine (vl-convert's V8: about half a second before its first chart) in a
+    background thread while the stages run, so the report does not wait for it; `screenfuse run`
+    calls it, whose stages leave the second core mostly idle. Rust code: no Python import races
+    with the stages' own (the module is imported here, in the caller's thread)."""
+    import vl_convert as vlc
+
+    if not _WARMING:
+        _WARMING.append(threading.Thread(target=_first_chart, args=(vlc,), name="chart-engine-start", daemon=True))
+        _WARMING[0].start()
+
+
+def _first_chart(vlc) -> None:
+    try:
+        vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 0}]},
+                             "encoding": {"x": {"field": "x", "type": "quantitative"}}})
+    except Exception:  # noqa: BLE001 - the report renders its own charts and says what failed there
+        pass
+
+
 def _svg(chart, cache: Path | None = None) -> str:
     """The chart as SVG. With a cache folder, a chart whose specification (data included) an
     earlier report rendered is read from there: rendering is most of an hour without new files
     (a second per five charts), and most charts of such an hour are the last hour's."""
-    import vl_convert as vlc
-
     spec = chart.to_dict()
     if cache is None:
-        return vlc.vegalite_to_svg(spec)
+        return _render(spec)
     path = cache / (hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest() + ".svg")
     if path.is_file():
         path.touch()  # in use: kept by the pruning below
         return path.read_text(encoding="utf-8")
-    svg = vlc.vegalite_to_svg(spec)
+    svg = _render(spec)
     cache.mkdir(parents=True, exist_ok=True)
     temp = path.with_suffix(f".{os.getpid()}.partial")  # two writers of one chart never read half a file
     temp.write_text(svg, encoding="utf-8")
     temp.replace(path)
     return svg
+
+
+def _render(spec: dict) -> str:
+    import vl_convert as vlc
+
+    for thread in _WARMING:  # the engine's start, if a run began it, is done first
+        thread.join()
+    return vlc.vegalite_to_svg(spec)
 
 
 def prune_charts(cache: Path, now: float | None = None) -> int:
