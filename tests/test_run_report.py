@@ -116,18 +116,34 @@ def test_the_report_can_be_turned_off_and_a_wrong_switch_is_named(published, cap
     assert "SCREENFUSE_RUN_REPORT='yes' is neither 1" in capsys.readouterr().err
 
 
-def test_the_chart_engine_started_during_the_stages_renders_the_report_charts():
-    """`screenfuse run` starts the chart engine in a thread while its stages run; a chart then
-    waits for that start and renders as without it, and a second start is not begun."""
-    import altair as alt
+def test_a_chart_waits_for_the_chart_engine_start_a_run_began(monkeypatch):
+    """`screenfuse run` starts the chart engine in a thread while it publishes; the report's first
+    chart waits for that start (vl-convert is called by one thread at a time from here), a second
+    start is not begun, and a start that fails leaves the report's own charts to render."""
+    import threading
+    import time
+
+    import vl_convert
 
     from screenfuse import run_report
 
+    calls, release = [], threading.Event()
+
+    def engine(spec):  # the start blocks until released; the order of calls is what is checked
+        if threading.current_thread().name == "chart-engine-start":
+            release.wait(5)
+            calls.append("start")
+            raise RuntimeError("no engine")  # a failed start: the report renders on its own
+        calls.append("chart")
+        return "<svg>chart</svg>"
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", engine)
+    monkeypatch.setattr(run_report, "_engine_start", None)
     run_report.warm_up()
+    first = run_report._engine_start
     run_report.warm_up()
-    assert len(run_report._WARMING) == 1
-    chart = alt.Chart(pd.DataFrame({"feed": ["police", "hospital"], "rows": [3, 5]})).mark_bar().encode(
-        x="rows:Q", y="feed:N")
-    svg = run_report._svg(chart)
-    assert not run_report._WARMING[0].is_alive()
-    assert svg.startswith("<svg") and "police" in svg and "hospital" in svg
+    assert run_report._engine_start is first
+    threading.Timer(0.3, release.set).start()
+    began = time.monotonic()
+    assert run_report._render({"mark": "bar"}) == "<svg>chart</svg>"
+    assert calls == ["start", "chart"] and time.monotonic() - began >= 0.25

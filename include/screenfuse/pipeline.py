@@ -184,11 +184,11 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
     from screenfuse.config import reports_enabled
 
     report = reports_enabled()  # a wrong switch stops the run before it starts, not after it published
-    if report:
+    batch_id, attempt = stage_batch(settings, interval_end, progress)
+    if report:  # the chart engine starts while the batch publishes (after the stages that fork workers)
         from screenfuse.run_report import warm_up
 
         warm_up()
-    batch_id, attempt = stage_batch(settings, interval_end, progress)
     _say(progress, "publish_warehouse")
     interval = (interval_end - timedelta(hours=1), interval_end)
     published = stage_publish.publish(settings, batch_id, run_id, interval, attempt=attempt)

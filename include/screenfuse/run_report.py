@@ -10,7 +10,7 @@ times per street; silent units; the matching model's weights per comparison leve
 batch and by index (the last runs, the open items, the persons with a status), not the history.
 Rendering is most of an hour without new files; its charts are mostly the last hour's, so each
 rendered chart is kept under `reports/.charts/` by the hash of its specification and read back,
-and `screenfuse run` starts the chart engine while its stages run (`warm_up`).
+and `screenfuse run` starts the chart engine while it publishes (`warm_up`).
 """
 from __future__ import annotations
 
@@ -98,26 +98,28 @@ def model_weights(params_json: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["comparison", "level", "bits"])
 
 
-_WARMING: list[threading.Thread] = []  # the chart engine's start, when a run began it (warm_up)
+_engine_start: threading.Thread | None = None  # the chart engine's start, when a run began it (warm_up)
 
 
 def warm_up() -> None:
     """Start the chart engine (vl-convert's V8: about half a second before its first chart) in a
-    background thread while the stages run, so the report does not wait for it; `screenfuse run`
-    calls it, whose stages leave the second core mostly idle. Rust code: no Python import races
-    with the stages' own (the module is imported here, in the caller's thread)."""
+    background thread, so the report does not wait for it; `screenfuse run` calls it once its
+    stages are done (none of them forks a worker after it) and publishes meanwhile. Rust code:
+    no Python import races with the run's own (the module is imported here, in the caller's
+    thread)."""
+    global _engine_start
     import vl_convert as vlc
 
-    if not _WARMING:
-        _WARMING.append(threading.Thread(target=_first_chart, args=(vlc,), name="chart-engine-start", daemon=True))
-        _WARMING[0].start()
+    if _engine_start is None:
+        _engine_start = threading.Thread(target=_first_chart, args=(vlc,), name="chart-engine-start", daemon=True)
+        _engine_start.start()
 
 
 def _first_chart(vlc) -> None:
     try:
         vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 0}]},
                              "encoding": {"x": {"field": "x", "type": "quantitative"}}})
-    except Exception:  # noqa: BLE001 - the report renders its own charts and says what failed there
+    except Exception:  # noqa: BLE001 - only a start: the report's own charts raise what fails
         pass
 
 
@@ -143,8 +145,8 @@ def _svg(chart, cache: Path | None = None) -> str:
 def _render(spec: dict) -> str:
     import vl_convert as vlc
 
-    for thread in _WARMING:  # the engine's start, if a run began it, is done first
-        thread.join()
+    if _engine_start is not None:  # the engine's start, if a run began it, is done first
+        _engine_start.join()
     return vlc.vegalite_to_svg(spec)
 
 
