@@ -73,6 +73,11 @@ def set_up_roles(conn: sa.Connection, prefix: str = "screenfuse", pipeline: str 
         if role not in existing:
             conn.exec_driver_sql(f"CREATE ROLE {role} NOLOGIN")
     run = conn.exec_driver_sql
+    # the tables whose row security changes are locked first: the grants below rewrite their
+    # catalog rows, and an autovacuum that analyses one of them after a run waits for those rows
+    # while holding the lock ALTER TABLE needs (a deadlock PostgreSQL breaks by failing this
+    # command); locked first, PostgreSQL cancels such an autovacuum instead
+    run(f"LOCK TABLE {', '.join(STREET_TABLES)} IN ACCESS EXCLUSIVE MODE")
     database = conn.exec_driver_sql("SELECT current_database()").scalar()
     owner = _quoted(owner)
     run(f'GRANT CONNECT ON DATABASE {_quoted(database)} TO {district}, {", ".join(streets.values())}')
