@@ -8,7 +8,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from screenfuse.matching import dedupe
 from screenfuse.matching.settings import parse_settings
-from screenfuse.matching.blocking import candidate_pairs, estimate_pairs, pairs_within_groups
+from screenfuse.matching.blocking import candidate_pairs, scoring_pairs, estimate_pairs, pairs_within_groups
 from screenfuse.matching.evaluate import blocking_recall, pairwise_scores
 from screenfuse.matching.model import Columns, comparison_levels
 
@@ -309,3 +309,43 @@ def test_dedupe_reports_the_group(tmp_path, capsys):
     err = capsys.readouterr().err
     line = next(x for x in err.splitlines() if x.strip().startswith("group "))
     assert "street_number, street_name, zip" in line and "a move counts once" in line
+
+
+def _street_of_movers(seed: int = 11) -> tuple[pd.DataFrame, np.ndarray]:
+    """2,000 people with two records each, all on one street (`a`: one block of 4,000); a person's
+    second record has another zip (`z`) in a third of them (they moved); `f` never changes."""
+    rng = np.random.default_rng(seed)
+    rows, moved = [], []
+    for p in range(2000):
+        record = {"name": f"n{p}", "a": "long street", "z": f"z{rng.integers(40):02d}", "f": f"f{rng.integers(40):02d}"}
+        move = rng.random() < 1 / 3
+        rows += [record, {**record, "z": f"z{(int(record['z'][1:]) + 1) % 40:02d}"} if move else dict(record)]
+        moved += [move, move]
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "rec_id", [f"r{i:05d}" for i in range(len(frame))])
+    return frame, np.asarray(moved)
+
+
+MOVERS = {"unique_id": "rec_id", "max_block_size": 10000, "blocking": [["a"], ["z", "f"]],
+          "comparisons": [{"column": c, "method": "exact"} for c in ("name", "z", "f")]}
+
+
+def test_a_batch_scores_the_pairs_further_keys_propose_and_learns_from_the_one_key_pairs():
+    """The street's block fits the budget split by the zip or by `f`; split by the zip alone (the
+    coarsest key that fits, the pairs a model learns from), nobody who moved is a candidate. The
+    scoring pairs also split it by `f`: every mover is found, and marked as not learnt from."""
+    frame, moved = _street_of_movers()
+    settings = parse_settings(MOVERS)
+    one_left, one_right, one_stats = candidate_pairs(frame, settings.blocking, settings.max_block_size, budget=450_000)
+    left, right, stats, learn = scoring_pairs(frame, settings.blocking, settings.max_block_size, 450_000)
+    assert one_stats[0].refined_with == stats[0].refined_with == "z" and stats[0].also_split_by == "f"
+    same, mover = (left // 2 == right // 2), moved[left]
+    assert not ((one_left // 2 == one_right // 2) & moved[one_left]).any()  # one key: no mover is compared
+    assert int((same & mover).sum()) == moved.sum() // 2  # further keys: every mover is
+    n = len(frame)
+    assert np.array_equal(np.sort(left[learn] * n + right[learn]), np.sort(one_left * n + one_right))
+    assert not learn[same & mover].any() and len(left) <= 2 * 450_000
+    assert sum(s.estimated_after for s in stats) <= 450_000
+    # a batch `dedupe` scores them (with this toy's few columns EM cannot learn that a zip changes: no
+    # rule proposes a mover in the pairs it learns from)
+    assert dedupe(frame, settings.with_overrides(max_pairs_per_record=450_000 / n)).candidate_pairs == len(left)

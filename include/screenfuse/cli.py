@@ -127,6 +127,7 @@ def _dedupe(args) -> int:
         if stats.refined_with or stats.capped_blocks:
             refined = (f"; estimated {stats.estimated} before refinement"
                        + (f", blocks over {stats.refined_above} split by {stats.refined_with}" if stats.refined_with else "")
+                       + (f" (the pairs the model learns from), and also by {stats.also_split_by}" if stats.also_split_by else "")
                        + (f", {stats.capped_blocks} blocks still too large left out" if stats.capped_blocks else "")
                        + f" → {stats.estimated_after}")
         print(f"  blocking {stats.rule}: {stats.pairs} pairs ({stats.new_pairs} new)" + refined

@@ -7,17 +7,26 @@ rules together exceed the budget, the budget is shared out (rules under their sh
 their pairs) and each rule over its share has only its large blocks split by the next-best key —
 a key of another rule, the coarsest that fits, so as few true pairs as possible are lost. Blocks
 still too large after that are left out (capped) and reported.
+
+One key loses every true pair whose records differ on it (a move changes the zip, a typo the
+birth date). So a batch's scoring (`several_keys`) also splits those large blocks by more keys,
+sharpest first while the rule's share holds: the other rules' keys and the first characters of
+their columns. A pair is compared when it agrees on any of them. The model still learns from the
+one-key pairs only: the other keys propose pairs EM must not take for its picture of the data
+(an address split by surname proposes every household).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from screenfuse.matching.model import Columns
+from screenfuse.matching.settings import KeyPart
 
 REFINE_ABOVE = (2000, 1000, 500, 200, 100, 50, 20, 10)  # block sizes tried, largest first
+PREFIXES = (1, 2, 4)  # leading characters of a column tried as further keys (errors fall least on them)
 
 
 @dataclass
@@ -28,6 +37,13 @@ class RulePlan:
     refined_with: str = ""
     refined_above: int = 0
     capped_blocks: int = 0
+    also: list[np.ndarray] = field(default_factory=list)  # the large blocks split by more keys (several_keys)
+    also_with: list[str] = field(default_factory=list)  # those keys
+
+    @property
+    def parts(self) -> list[np.ndarray]:
+        """The codes whose pairs the rule compares, united: the one-key refinement first."""
+        return [self.codes, *self.also]
 
 
 def _estimate(codes: np.ndarray, max_block_size: int) -> int:
@@ -80,10 +96,57 @@ def _shares(estimates: list[int], budget: int) -> list[int]:
     return allowance
 
 
+def further_keys(columns: Columns, rules, rule, cache: dict) -> list[tuple[str, np.ndarray]]:
+    """Keys that may split `rule`'s large blocks besides the one-key refinement's: the other rules'
+    keys and the first PREFIXES characters of their columns, each once (a prefix that groups the
+    records as the whole value does, or puts them all together, is left out)."""
+    from screenfuse.matching.blocking import rule_codes
+
+    inside = {p.label for p in rule}
+    own_columns = {p.column for p in rule}
+    parts = [p for other in rules for p in other if p.label not in inside]
+    for column in dict.fromkeys(p.column for p in parts):
+        if column not in own_columns:
+            parts += [KeyPart(column, None, length) for length in PREFIXES]
+    keys: dict[str, np.ndarray] = {}
+    for part in parts:
+        if part.label in keys:
+            continue
+        codes = rule_codes(columns, (part,), cache)
+        if part.start is None and part.stop is not None:
+            whole = KeyPart(part.column)
+            rule_codes(columns, (whole,), cache)
+            distinct, of_whole = cache[part.label][1], cache[whole.label][1]
+            if distinct <= 1 or distinct == of_whole:
+                continue  # one block for all, or the same blocks as the whole value
+        keys[part.label] = codes
+    return list(keys.items())
+
+
+def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_size: int) -> RulePlan:
+    """The plan with its large blocks also split by each further key, sharpest (fewest pairs)
+    first, while the parts' pairs (summed, so within the rule's allowance however they overlap)
+    fit the allowance."""
+    used, splits = plan.estimated_after, []
+    for label, key in keys:
+        if label != plan.refined_with:
+            split = _split(whole, key, plan.refined_above)
+            split[split == whole] = -1  # a small block keeps its code: the one-key part has its pairs
+            splits.append((_estimate(split, max_block_size), label, split))
+    for pairs, label, split in sorted(splits, key=lambda s: (s[0], s[1])):
+        if pairs and used + pairs <= allowance:
+            plan.also.append(split)
+            plan.also_with.append(label)
+            used += pairs
+    plan.estimated_after = used
+    return plan
+
+
 def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None, cache: dict,
-               refine: bool = True, skip: np.ndarray | None = None) -> list[RulePlan]:
+               refine: bool = True, skip: np.ndarray | None = None, several_keys: bool = False) -> list[RulePlan]:
     """Each rule's codes and figures; refined only when a budget is given and exceeded. Records
-    in `skip` are in no block."""
+    in `skip` are in no block. `several_keys`: a refined rule's large blocks are also split by
+    further keys (`RulePlan.also`; the module's docstring says why)."""
     from screenfuse.matching.blocking import rule_codes
 
     codes = [rule_codes(columns, rule, cache) for rule in rules]
@@ -133,4 +196,7 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
         plans[r] = RulePlan(split, estimates[r], estimate, label, above, capped)
         if label:
             used.add(label)
+        if several_keys and plans[r].refined_above:
+            plans[r] = _widen(plans[r], codes[r], further_keys(columns, rules, rule, cache), allowance[r],
+                              max_block_size)
     return plans

@@ -27,8 +27,9 @@ class RuleStats:
     estimated: int = -1  # pairs estimated from key counts before refinement (-1: not estimated)
     refined_with: str = ""  # the key added to this rule's large blocks ("" when none)
     refined_above: int = 0  # blocks larger than this were refined
-    estimated_after: int = -1  # pairs estimated after refinement
+    estimated_after: int = -1  # pairs estimated after refinement (with further keys: their parts' pairs summed)
     capped_blocks: int = 0  # blocks still too large after refinement, left out
+    also_split_by: str = ""  # further keys that split the large blocks for scoring, comma-separated
 
 
 def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict) -> np.ndarray:
@@ -94,6 +95,12 @@ def pairs_within_groups(codes: np.ndarray, max_block_size: int) -> tuple[np.ndar
     return np.minimum(left, right).astype(np.int64), np.maximum(left, right).astype(np.int64), skipped_blocks, skipped_records
 
 
+def unique_sorted(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (a sort and a comparison: numpy's hash-based unique is slower here)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
 def candidate_pairs(data: "pd.DataFrame | Columns", rules, max_block_size: int,
                     only_with: np.ndarray | None = None, budget: int | None = None,
                     skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[RuleStats]]:
@@ -105,28 +112,47 @@ def candidate_pairs(data: "pd.DataFrame | Columns", rules, max_block_size: int,
     it refines the rules whose blocks explode (adaptive_blocking.plan_rules).
     `skip` (boolean per record): records left out of every block (exact twins, matching/twins.py).
     """
+    left, right, stats, _ = _candidates(data, rules, max_block_size, only_with, budget, skip, several_keys=False)
+    return left, right, stats
+
+
+def scoring_pairs(data: "pd.DataFrame | Columns", rules, max_block_size: int, budget: int,
+                  skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[RuleStats], np.ndarray]:
+    """A batch's pairs to score: `candidate_pairs`, and where a rule was refined, its large blocks
+    also split by further keys (adaptive_blocking.py). The fourth value marks the pairs of
+    `candidate_pairs`, the ones a model learns from."""
+    return _candidates(data, rules, max_block_size, None, budget, skip, several_keys=True)
+
+
+def _candidates(data, rules, max_block_size, only_with, budget, skip, several_keys):
     from screenfuse.matching.adaptive_blocking import plan_rules
 
     columns = as_columns(data)
     n = len(columns)
     cache: dict = {}
-    plans = plan_rules(columns, rules, max_block_size, budget, cache, refine=only_with is None, skip=skip)
-    encoded, origin, counts, skipped = [], [], [], []
-    for r, plan in enumerate(plans):
+    plans = plan_rules(columns, rules, max_block_size, budget, cache, refine=only_with is None, skip=skip,
+                       several_keys=several_keys)
+    one_key, further, counts, skipped = [], [], [], []
+    for plan in plans:
         left, right, big, big_records = pairs_within_groups(plan.codes, max_block_size)
         if only_with is not None:
             involve = only_with[left] | only_with[right]
             left, right = left[involve], right[involve]
-        encoded.append(left * n + right)
-        origin.append(np.full(len(left), r, dtype=np.int16))
-        counts.append(len(left))
+        one_key.append(left * n + right)
+        further.append([a * n + b for a, b, _, _ in (pairs_within_groups(part, max_block_size) for part in plan.also)])
+        counts.append(len(unique_sorted(np.concatenate([one_key[-1], *further[-1]]))) if further[-1] else len(left))
         skipped.append((big, big_records))
+    # the one-key pairs first: a pair's first occurrence then says whether a model learns from it
+    encoded = one_key + [np.concatenate(parts) for parts in further if parts]
+    origin = [np.full(len(e), r, dtype=np.int16) for r, e in enumerate(one_key)]
+    origin += [np.full(sum(map(len, parts)), r, dtype=np.int16) for r, parts in enumerate(further) if parts]
     every = np.concatenate(encoded) if encoded else np.empty(0, np.int64)
     rule_of = np.concatenate(origin) if origin else np.empty(0, np.int16)
     unique, first = np.unique(every, return_index=True)
     fresh = np.bincount(rule_of[first], minlength=len(rules))
     stats = [RuleStats("+".join(p.label for p in rule), int(counts[r]), int(fresh[r]), *skipped[r],
                        plans[r].estimated, plans[r].refined_with, plans[r].refined_above, plans[r].estimated_after,
-                       plans[r].capped_blocks)
+                       plans[r].capped_blocks, ", ".join(plans[r].also_with))
              for r, rule in enumerate(rules)]
-    return unique // n, unique % n, stats
+    learn = first < sum(map(len, one_key))  # only further keys proposed it: scored, never learnt from
+    return unique // n, unique % n, stats, learn

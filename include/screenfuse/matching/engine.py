@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from screenfuse.matching.blocking import RuleStats, candidate_pairs
+from screenfuse.matching.blocking import RuleStats, candidate_pairs, scoring_pairs
 from screenfuse.matching.clustering import cluster, kept_apart
 from screenfuse.matching.anchors import Trained, shipped, train_checked
 from screenfuse.matching.context import ContextFinding
@@ -284,8 +284,13 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
                 if cannot_link is not None and len(cannot_link) else None)
     twin = twin_representatives(columns, settings, keep_apart=reviewed)
     spare = twin != np.arange(n)  # twins of an earlier record: joined to it, not blocked
-    left, right, stats = candidate_pairs(columns, settings.blocking, settings.max_block_size, only_with=new_mask,
-                                         budget=budget(settings, n), skip=spare if spare.any() else None)
+    learn = None  # which pairs a model learns from (None: all)
+    if new_mask is None:  # a batch: a rule that explodes is refined, by further keys for scoring
+        left, right, stats, learn = scoring_pairs(columns, settings.blocking, settings.max_block_size, budget(settings, n),
+                                                  skip=spare if spare.any() else None)
+    else:
+        left, right, stats = candidate_pairs(columns, settings.blocking, settings.max_block_size, only_with=new_mask,
+                                             skip=spare if spare.any() else None)
     clock.lap("block")
     levels = comparison_levels(columns, settings, left, right)
     clock.lap("compare")
@@ -297,7 +302,8 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     if model is None and small and (fallback := shipped(settings, TOO_SMALL)) is not None:
         model, source, reason = fallback.model, fallback.source, fallback.reason
     if model is None:
-        trained = train_checked(columns, settings, left, right, levels)
+        taught = slice(None) if learn is None or learn.all() else learn
+        trained = train_checked(columns, settings, left[taught], right[taught], levels[taught])
         model, findings, source, reason = trained.model, trained.findings, trained.source, trained.reason
         clock.lap("train")
     model = model.aligned(settings)

@@ -40,7 +40,7 @@ def blocking_recall(frame: pd.DataFrame, settings, truth: pd.Series) -> list[dic
 
     truth: true entity labels indexed by the settings' unique id (records without one are left out).
     """
-    from screenfuse.matching.blocking import pairs_within_groups, rule_codes
+    from screenfuse.matching.blocking import unique_sorted, pairs_within_groups, rule_codes
     from screenfuse.matching.model import Columns, text_index
 
     columns = Columns(frame)
@@ -55,15 +55,17 @@ def blocking_recall(frame: pd.DataFrame, settings, truth: pd.Series) -> list[dic
     from screenfuse.matching.adaptive_blocking import plan_rules
 
     plans = plan_rules(columns, settings.blocking, settings.max_block_size,
-                       int(settings.max_pairs_per_record * n), cache)
+                       int(settings.max_pairs_per_record * n), cache, several_keys=True)
     for rule, plan in zip(settings.blocking, plans):
         row = {"rule": "+".join(p.label for p in rule)}
-        for when, codes in (("", rule_codes(columns, rule, cache)), ("_after", plan.codes)):
-            left, right, _, _ = pairs_within_groups(codes, settings.max_block_size)
+        for when, parts in (("", [rule_codes(columns, rule, cache)]), ("_after", plan.parts)):
+            pairs = unique_sorted(np.concatenate([a * n + b for a, b, _, _ in (
+                pairs_within_groups(codes, settings.max_block_size) for codes in parts)]))
+            left, right = pairs // n, pairs % n
             hit = (true_code[left] == true_code[right]) & (true_code[left] >= 0)
             row.update({f"pairs{when}": int(len(left)), f"true_pairs_found{when}": int(hit.sum()),
                         f"recall{when}": hit.sum() / true_pairs if true_pairs else 1.0})
-        found_any.append(left[hit] * n + right[hit])  # what the run compares: after refinement
+        found_any.append(left[hit] * n + right[hit])  # what a batch run scores: after refinement
         rows.append(row)
     union = int(len(np.unique(np.concatenate(found_any)))) if found_any else 0
     rows.append({"rule": "all rules", "pairs": None, "true_pairs_found": union,
