@@ -349,3 +349,20 @@ def test_a_batch_scores_the_pairs_further_keys_propose_and_learns_from_the_one_k
     # a batch `dedupe` scores them (with this toy's few columns EM cannot learn that a zip changes: no
     # rule proposes a mover in the pairs it learns from)
     assert dedupe(frame, settings.with_overrides(max_pairs_per_record=450_000 / n)).candidate_pairs == len(left)
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 400), max_size=60), max_size=7))
+def test_each_pair_gets_the_smallest_tag_of_the_arrays_holding_it(arrays):
+    """The union of the rules' pairs, each with the first rule (array) that proposed it: the packed
+    sort, and numpy's unique where the codes leave no room for the tag, agree with a plain loop."""
+    from screenfuse.matching.blocking import _smallest_tags
+
+    arrays = [np.asarray(a, dtype=np.int64) for a in arrays]
+    expected: dict[int, int] = {}
+    for tag, values in enumerate(arrays):
+        for value in values.tolist():
+            expected.setdefault(value, tag)
+    for n in (21, 2**31):  # 21 * 21 > 400: the packed path; 2**31: too large to pack
+        values, tags = _smallest_tags(arrays, n)
+        assert values.tolist() == sorted(expected) and tags.tolist() == [expected[v] for v in sorted(expected)]

@@ -52,16 +52,21 @@ def _estimate(codes: np.ndarray, max_block_size: int) -> int:
     return estimate_pairs(codes, max_block_size)
 
 
-def _split(codes: np.ndarray, key: np.ndarray, above: int) -> np.ndarray:
-    """Codes with every block larger than `above` split by `key` (records without a key drop out)."""
+def _large(codes: np.ndarray, above: int) -> np.ndarray:
+    """Records in blocks of more than `above` records."""
     valid = codes >= 0
-    sizes = np.bincount(codes[valid]) if valid.any() else np.zeros(0, np.int64)
-    big = valid & (sizes[np.maximum(codes, 0)] > above) if len(sizes) else np.zeros(len(codes), bool)
+    if not valid.any():
+        return valid
+    return valid & (np.bincount(codes[valid])[np.maximum(codes, 0)] > above)
+
+
+def _split(codes: np.ndarray, key: np.ndarray, large: np.ndarray) -> np.ndarray:
+    """Codes with the `large` records' blocks split by `key` (records without a key drop out)."""
     out = codes.copy()
-    inside = big & (key >= 0)
+    inside = large & (key >= 0)
     combined = codes[inside] * (int(key.max(initial=0)) + 1) + key[inside]
     out[inside] = pd.factorize(combined)[0] + (int(codes.max(initial=-1)) + 1)
-    out[big & (key < 0)] = -1
+    out[large & (key < 0)] = -1
     return out
 
 
@@ -127,10 +132,10 @@ def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_si
     """The plan with its large blocks also split by each further key, sharpest (fewest pairs)
     first, while the parts' pairs (summed, so within the rule's allowance however they overlap)
     fit the allowance."""
-    used, splits = plan.estimated_after, []
+    used, splits, large = plan.estimated_after, [], _large(whole, plan.refined_above)
     for label, key in keys:
         if label != plan.refined_with:
-            split = _split(whole, key, plan.refined_above)
+            split = _split(whole, key, large)
             split[split == whole] = -1  # a small block keeps its code: the one-key part has its pairs
             splits.append((_estimate(split, max_block_size), label, split))
     for pairs, label, split in sorted(splits, key=lambda s: (s[0], s[1])):
@@ -166,9 +171,9 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
         keys = list({label: key for label, key in keys}.items())
         best = fallback = None  # (estimate, label, above, codes)
         for above in (a for a in REFINE_ABOVE if a <= max_block_size):
-            fitting = []
+            fitting, large = [], _large(codes[r], above)
             for label, key in keys:
-                split = _split(codes[r], key, above)
+                split = _split(codes[r], key, large)
                 estimate = _estimate(split, max_block_size)
                 if estimate <= allowance[r]:
                     fitting.append((estimate, label, above, split))

@@ -73,7 +73,7 @@ def pairs_within_groups(codes: np.ndarray, max_block_size: int) -> tuple[np.ndar
     index = np.flatnonzero(keep)
     if len(index) < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64), 0, 0
-    order = index[np.argsort(codes[index], kind="stable")]
+    order = index[np.argsort(codes[index])]  # any order within a block: the pairs are a set
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     sizes = np.diff(np.r_[starts, len(order)])
@@ -142,17 +142,33 @@ def _candidates(data, rules, max_block_size, only_with, budget, skip, several_ke
         further.append([a * n + b for a, b, _, _ in (pairs_within_groups(part, max_block_size) for part in plan.also)])
         counts.append(len(unique_sorted(np.concatenate([one_key[-1], *further[-1]]))) if further[-1] else len(left))
         skipped.append((big, big_records))
-    # the one-key pairs first: a pair's first occurrence then says whether a model learns from it
-    encoded = one_key + [np.concatenate(parts) for parts in further if parts]
-    origin = [np.full(len(e), r, dtype=np.int16) for r, e in enumerate(one_key)]
-    origin += [np.full(sum(map(len, parts)), r, dtype=np.int16) for r, parts in enumerate(further) if parts]
-    every = np.concatenate(encoded) if encoded else np.empty(0, np.int64)
-    rule_of = np.concatenate(origin) if origin else np.empty(0, np.int16)
-    unique, first = np.unique(every, return_index=True)
-    fresh = np.bincount(rule_of[first], minlength=len(rules))
+    # tags: rule r's one-key pairs r, its further keys' pairs R + r; a pair's smallest tag says
+    # which rule found it first (one-key pairs first) and whether a model learns from it
+    rules_n = len(rules)
+    unique, tag = _smallest_tags(one_key + [np.concatenate(p) if p else np.empty(0, np.int64) for p in further], n)
+    fresh = np.bincount(tag % max(rules_n, 1), minlength=rules_n)
     stats = [RuleStats("+".join(p.label for p in rule), int(counts[r]), int(fresh[r]), *skipped[r],
                        plans[r].estimated, plans[r].refined_with, plans[r].refined_above, plans[r].estimated_after,
                        plans[r].capped_blocks, ", ".join(plans[r].also_with))
              for r, rule in enumerate(rules)]
-    learn = first < sum(map(len, one_key))  # only further keys proposed it: scored, never learnt from
+    learn = tag < rules_n  # only further keys proposed it: scored, never learnt from
     return unique // n, unique % n, stats, learn
+
+
+def _smallest_tags(arrays: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of the arrays, sorted, and for each the smallest index of an array
+    holding it. The index rides in the low bits of each value and one sort does the rest (an
+    argsort of tens of millions of pairs costs twice as much), unless the pair codes are too
+    large to leave it room."""
+    if not arrays:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    bits = max(len(arrays) - 1, 1).bit_length()
+    if n * n < 1 << (62 - bits):
+        tagged = np.concatenate([(a << bits) | t for t, a in enumerate(arrays)])
+        tagged.sort()
+        values = tagged >> bits
+        first = np.r_[True, values[1:] != values[:-1]] if len(values) else np.zeros(0, bool)
+        return values[first], tagged[first] & ((1 << bits) - 1)
+    tags = np.concatenate([np.full(len(a), t, dtype=np.int64) for t, a in enumerate(arrays)])
+    values, first = np.unique(np.concatenate(arrays), return_index=True)
+    return values, tags[first]

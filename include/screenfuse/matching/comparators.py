@@ -40,8 +40,8 @@ def _similarity(get, column: str, scorer, where: np.ndarray, fill: float = 0.0) 
     out = np.full(len(where), fill, dtype=float)
     rows = np.flatnonzero(where)
     if len(rows):
-        a, b = get.at(column, rows)
-        out[rows] = cpdist(list(a), list(b), scorer=scorer, workers=-1)
+        a, b, which = get.distinct_at(column, rows)
+        out[rows] = cpdist(list(a), list(b), scorer=scorer, workers=-1)[which]
     return out
 
 

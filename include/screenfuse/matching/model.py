@@ -222,6 +222,15 @@ class PairValues:
         values = self.columns.values(column)
         return values[self.left[rows]], values[self.right[rows]]
 
+    def distinct_at(self, column: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct (left, right) value pairs among some pairs, and which of them each pair
+        is: a scorer then runs once per pair of values, not per pair of records (a town's few
+        thousand given names make millions of candidate pairs)."""
+        codes = self.columns.codes(column) + 1  # 0: no value
+        table = np.r_[np.array([""], dtype=object), np.asarray(self.columns.uniques(column), dtype=object)]
+        which, distinct = pd.factorize(codes[self.left[rows]] * len(table) + codes[self.right[rows]])
+        return table[distinct // len(table)], table[distinct % len(table)], which
+
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         codes = self.columns.codes(column)
         return codes[self.left], codes[self.right]
