@@ -385,9 +385,11 @@ def contributions(model: Model, levels: np.ndarray, columns: Columns | None, lef
         members = [k for k, c in enumerate(model.comparisons) if c.group == name]
         if len(members) < 2:
             continue
-        present = levels[:, members] > 0
-        shift = group_total(weights[:, members], present, float(rate)) - weights[:, members].sum(axis=1)
-        weights[:, members] += np.where(present, (shift / np.maximum(present.sum(axis=1), 1))[:, None], 0.0)
+        present, held = levels[:, members] > 0, weights[:, members]
+        shift = group_total(held, present, float(rate)) - held.sum(axis=1)
+        spread = shift / np.maximum(present.sum(axis=1), 1)
+        for j, k in enumerate(members):  # a column at a time: no (pairs × members) temporaries
+            weights[:, k] += np.where(present[:, j], spread, 0.0)
     identity = [k for k, c in enumerate(model.comparisons) if c.role == "identity"]
     declared = [k for k, c in enumerate(model.comparisons) if c.role == "context" and not c.detected]
     detected = [k for k, c in enumerate(model.comparisons) if c.role == "context" and c.detected]
@@ -397,13 +399,15 @@ def contributions(model: Model, levels: np.ndarray, columns: Columns | None, lef
         needed = np.array([min(2.0, 0.5 * float(model.comparisons[k].weights.max())) for k in identity])
         weak = (levels[:, identity] > 0) & (weights[:, identity] < needed)
         disagree = weak.any(axis=1) | ~(levels[:, identity] > 0).any(axis=1)
-        weights[np.ix_(disagree, declared)] = np.minimum(weights[np.ix_(disagree, declared)], 0.0)
+        for k in declared:
+            np.minimum(weights[:, k], 0.0, out=weights[:, k], where=disagree)
     if identity and detected:
         # context found in the data: nothing positive once an identity comparison disagrees
         # completely (another given name, another birth date); a typo still lets it count
         lowest = np.array([len(model.comparisons[k].levels) for k in identity])
         disagree = (levels[:, identity] == lowest).any(axis=1)
-        weights[np.ix_(disagree, detected)] = np.minimum(weights[np.ix_(disagree, detected)], 0.0)
+        for k in detected:
+            np.minimum(weights[:, k], 0.0, out=weights[:, k], where=disagree)
     return weights
 
 

@@ -50,7 +50,13 @@ def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.D
     elif reserved is not None and len(reserved) and len(candidates):
         clash = np.flatnonzero(pd.Index(candidates, dtype=object).isin(pd.Index(reserved, dtype=object)))
         taken |= set(candidates[clash])  # a 48-bit hash already in use: rare, resalted below
-    for i, (cluster_label, seed) in enumerate(zip(clusters[new], seeds)):
+    # most candidates are free: given out at once; the rest (in use, or a 48-bit hash two seeds
+    # share: both rare) are resalted one by one
+    free = ~(pd.Index(candidates, dtype=object).isin(list(taken)) | pd.Series(candidates, dtype=object).duplicated().to_numpy())
+    chosen[clusters[new][free]] = candidates[free]
+    taken.update(candidates[free])
+    for i in np.flatnonzero(~free):
+        cluster_label, seed = clusters[new][i], seeds[i]
         candidate, salt = candidates[i], 0
         while candidate in taken:
             salt += 1
