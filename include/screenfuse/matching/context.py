@@ -84,10 +84,9 @@ def detect_context(columns: Columns, settings: MatchSettings, left: np.ndarray, 
         # longer looks like two people who share a name
         judged = [k for k in range(len(comps)) if k not in declared | found]
         candidates = []
+        apart_all = fully_apart[:, judged].sum(axis=1, dtype=np.int16)  # each column's: minus its own
         for k in judged:
-            others = [j for j in judged if j != k]
-            apart = fully_apart[:, others].sum(axis=1) if others else np.zeros(len(left), int)
-            clear = (apart >= 2) & proposed[k] & (levels[:, k] > 0)
+            clear = (apart_all - fully_apart[:, k] >= 2) & proposed[k] & (levels[:, k] > 0)
             n_clear = int(clear.sum())
             agreeing = int((levels[clear, k] == 1).sum())
             shared = agreeing / n_clear if n_clear else 0.0
