@@ -366,3 +366,22 @@ def test_each_pair_gets_the_smallest_tag_of_the_arrays_holding_it(arrays):
     for n in (21, 2**31):  # 21 * 21 > 400: the packed path; 2**31: too large to pack
         values, tags = _smallest_tags(arrays, n)
         assert values.tolist() == sorted(expected) and tags.tolist() == [expected[v] for v in sorted(expected)]
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 6), st.integers(-1, 4)), max_size=200), st.integers(0, 30),
+       st.integers(2, 40))
+def test_a_split_is_priced_as_the_pairs_it_builds(rows, above, max_block_size):
+    """Refinement prices every key at every block size from per-block counts (SplitPairs) and
+    builds only the split it keeps: the price is the pairs that split makes, whole and large-only."""
+    from screenfuse.matching.adaptive_blocking import SplitPairs, _large, _split
+
+    codes = np.array([c for c, _ in rows], dtype=np.int64)
+    key = np.array([k for _, k in rows], dtype=np.int64)
+    split = _split(codes, key, _large(codes, above))
+    only_large = np.where(split == codes, -1, split)
+    sparse = np.where(key >= 0, key * 100_003, -1)  # a key of many values: priced through hashing
+    for priced in (SplitPairs.of(codes, key, max_block_size, from_size=min(above, 3)),
+                   SplitPairs.of(codes, sparse, max_block_size)):
+        assert priced.estimate(above) == estimate_pairs(split, max_block_size)
+        assert priced.estimate(above, large_only=True) == estimate_pairs(only_large, max_block_size)

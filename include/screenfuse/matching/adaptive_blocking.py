@@ -70,6 +70,49 @@ def _split(codes: np.ndarray, key: np.ndarray, large: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass
+class SplitPairs:
+    """Per block of a rule: its size, its pairs whole, and its pairs once split by a key (blocks
+    and sub-blocks over max_block_size make none, as in estimate_pairs). Any block size to split
+    above is then priced without building the split."""
+    sizes: np.ndarray
+    whole: np.ndarray
+    split: np.ndarray
+
+    from_size: int = 0
+
+    @classmethod
+    def of(cls, codes: np.ndarray, key: np.ndarray, max_block_size: int, from_size: int = 0) -> "SplitPairs":
+        """`from_size`: only blocks over this size are priced split (`estimate` above it only)."""
+        valid = codes >= 0
+        blocks = int(codes.max(initial=-1)) + 1
+        sizes = np.bincount(codes[valid], minlength=blocks).astype(np.int64)
+        inside = valid & (key >= 0)
+        if from_size:
+            inside &= sizes[np.maximum(codes, 0)] > from_size
+        width = int(key.max(initial=0)) + 1
+        combined = codes[inside] * width + key[inside]
+        if blocks * width <= 4 * len(codes) + 4096:  # small enough to count directly: no hashing
+            counts = np.bincount(combined, minlength=blocks * width)
+            held = np.flatnonzero(counts)
+            sub_sizes, parent = counts[held].astype(np.int64), held // width
+        else:
+            sub, distinct = pd.factorize(combined)
+            sub_sizes, parent = np.bincount(sub, minlength=len(distinct)).astype(np.int64), np.asarray(distinct) // width
+        split = np.bincount(parent, weights=_pairs_of(sub_sizes, max_block_size), minlength=blocks)
+        return cls(sizes, _pairs_of(sizes, max_block_size), np.rint(split).astype(np.int64), from_size)
+
+    def estimate(self, above: int, large_only: bool = False) -> int:
+        """Pairs once the blocks over `above` are split (`large_only`: theirs alone)."""
+        assert above >= self.from_size, "priced only above from_size"
+        large = self.sizes > above
+        return int(self.split[large].sum()) + (0 if large_only else int(self.whole[~large].sum()))
+
+
+def _pairs_of(sizes: np.ndarray, max_block_size: int) -> np.ndarray:
+    return np.where((sizes > 1) & (sizes <= max_block_size), sizes * (sizes - 1) // 2, 0)
+
+
 def _cap(codes: np.ndarray, allowance: int, max_block_size: int) -> tuple[np.ndarray, int]:
     """Leave out the largest blocks until the rule's pairs fit its allowance."""
     valid = codes >= 0
@@ -132,14 +175,14 @@ def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_si
     """The plan with its large blocks also split by each further key, sharpest (fewest pairs)
     first, while the parts' pairs (summed, so within the rule's allowance however they overlap)
     fit the allowance."""
-    used, splits, large = plan.estimated_after, [], _large(whole, plan.refined_above)
-    for label, key in keys:
-        if label != plan.refined_with:
+    used, large = plan.estimated_after, _large(whole, plan.refined_above)
+    priced = sorted((SplitPairs.of(whole, key, max_block_size, plan.refined_above).estimate(plan.refined_above, True),
+                     label, key)
+                    for label, key in keys if label != plan.refined_with)
+    for pairs, label, key in priced:
+        if pairs and used + pairs <= allowance:
             split = _split(whole, key, large)
             split[split == whole] = -1  # a small block keeps its code: the one-key part has its pairs
-            splits.append((_estimate(split, max_block_size), label, split))
-    for pairs, label, split in sorted(splits, key=lambda s: (s[0], s[1])):
-        if pairs and used + pairs <= allowance:
             plan.also.append(split)
             plan.also_with.append(label)
             used += pairs
@@ -169,16 +212,16 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
         inside = {p.label for p in rule}
         keys = [(p.label, rule_codes(columns, (p,), cache)) for other in rules for p in other if p.label not in inside]
         keys = list({label: key for label, key in keys}.items())
-        best = fallback = None  # (estimate, label, above, codes)
+        priced = {label: SplitPairs.of(codes[r], key, max_block_size, min(REFINE_ABOVE)) for label, key in keys}
+        best = fallback = None  # (estimate, label, above)
         for above in (a for a in REFINE_ABOVE if a <= max_block_size):
-            fitting, large = [], _large(codes[r], above)
-            for label, key in keys:
-                split = _split(codes[r], key, large)
-                estimate = _estimate(split, max_block_size)
+            fitting = []
+            for label, _ in keys:
+                estimate = priced[label].estimate(above)
                 if estimate <= allowance[r]:
-                    fitting.append((estimate, label, above, split))
+                    fitting.append((estimate, label, above))
                 elif best is None or estimate < best[0]:
-                    best = (estimate, label, above, split)
+                    best = (estimate, label, above)
             # the coarsest key that fits loses the fewest true pairs; but a key another rule was
             # refined with is taken only when no other fits at any block size: two rules split by
             # the same key (a zip) lose the same true pairs (everyone who moved), and the rules
@@ -192,8 +235,9 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
         else:
             best = fallback or best
         if best is None:  # no other rule's key to refine with: cap only
-            best = (estimates[r], "", 0, codes[r])
-        estimate, label, above, split = best
+            best = (estimates[r], "", 0)
+        estimate, label, above = best
+        split = _split(codes[r], dict(keys)[label], _large(codes[r], above)) if label else codes[r]
         capped = 0
         if estimate > allowance[r]:
             split, capped = _cap(split, allowance[r], max_block_size)
