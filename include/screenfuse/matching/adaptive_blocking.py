@@ -78,7 +78,6 @@ class SplitPairs:
     sizes: np.ndarray
     whole: np.ndarray
     split: np.ndarray
-
     from_size: int = 0
 
     @classmethod
