@@ -78,7 +78,7 @@ $(DEMO_KEY): | venv
 test: venv postgresql redis chromium
 	$(BIN)/python -m pytest
 
-# The fault suite with more kill trials than `make test` runs (25 per database): the figures of
+# The fault suite with more kill trials than `make test` runs (20 per database): the figures of
 # docs/reliability.md. FAULT_TRIALS per database; about 5 s a trial on 2 cores.
 FAULT_TRIALS ?= 200
 test-faults-long: venv postgresql
