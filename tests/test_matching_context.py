@@ -344,7 +344,7 @@ def test_a_batch_scores_the_pairs_further_keys_propose_and_learns_from_the_one_k
     assert int((same & mover).sum()) == moved.sum() // 2  # further keys: every mover is
     n = len(frame)
     assert np.array_equal(np.sort(left[learn] * n + right[learn]), np.sort(one_left * n + one_right))
-    assert not learn[same & mover].any() and len(left) <= 2 * 450_000
+    assert not learn[same & mover].any() and len(left) <= 450_000
     assert sum(s.estimated_after for s in stats) <= 450_000
     # a batch `dedupe` scores them (with this toy's few columns EM cannot learn that a zip changes: no
     # rule proposes a mover in the pairs it learns from)
@@ -385,3 +385,23 @@ def test_a_split_is_priced_as_the_pairs_it_builds(rows, above, max_block_size):
                    SplitPairs.of(codes, sparse, max_block_size)):
         assert priced.estimate(above) == estimate_pairs(split, max_block_size)
         assert priced.estimate(above, large_only=True) == estimate_pairs(only_large, max_block_size)
+
+
+def test_another_rules_slice_is_a_further_key_even_when_it_groups_as_the_whole_column():
+    """Further keys drop a prefix of ours that groups the records as the whole value does, never
+    another rule's own key (here `p[:6]` of six-digit values)."""
+    from screenfuse.matching.adaptive_blocking import further_keys
+    from screenfuse.matching.model import Columns
+
+    frame = pd.DataFrame({"rec_id": ["r1", "r2", "r3"], "a": ["x", "x", "x"], "p": ["111111", "222222", "333333"]})
+    settings = parse_settings({"unique_id": "rec_id", "blocking": [["a"], ["p[:6]"]],
+                               "comparisons": [{"column": "p", "method": "exact"}]})
+    labels = [label for label, _ in further_keys(Columns(frame), settings.blocking, settings.blocking[0], {})]
+    assert "p[:6]" in labels and "p[:1]" not in labels  # both group as the whole value; only ours is dropped
+
+
+def test_a_rule_without_a_keyed_record_prices_every_split_at_nothing():
+    from screenfuse.matching.adaptive_blocking import SplitPairs
+
+    priced = SplitPairs.of(np.array([-1, -1]), np.array([0, 1]), 10, from_size=3)
+    assert priced.estimate(3) == priced.estimate(5, large_only=True) == 0

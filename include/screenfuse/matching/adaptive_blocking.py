@@ -87,7 +87,7 @@ class SplitPairs:
         blocks = int(codes.max(initial=-1)) + 1
         sizes = np.bincount(codes[valid], minlength=blocks).astype(np.int64)
         inside = valid & (key >= 0)
-        if from_size:
+        if from_size and blocks:
             inside &= sizes[np.maximum(codes, 0)] > from_size
         width = int(key.max(initial=0)) + 1
         combined = codes[inside] * width + key[inside]
@@ -152,6 +152,7 @@ def further_keys(columns: Columns, rules, rule, cache: dict) -> list[tuple[str, 
     inside = {p.label for p in rule}
     own_columns = {p.column for p in rule}
     parts = [p for other in rules for p in other if p.label not in inside]
+    given = {p.label for p in parts}
     for column in dict.fromkeys(p.column for p in parts):
         if column not in own_columns:
             parts += [KeyPart(column, None, length) for length in PREFIXES]
@@ -160,7 +161,7 @@ def further_keys(columns: Columns, rules, rule, cache: dict) -> list[tuple[str, 
         if part.label in keys:
             continue
         codes = rule_codes(columns, (part,), cache)
-        if part.start is None and part.stop is not None:
+        if part.label not in given:  # a prefix of ours, not another rule's key
             whole = KeyPart(part.column)
             rule_codes(columns, (whole,), cache)
             distinct, of_whole = cache[part.label][1], cache[whole.label][1]

@@ -20,8 +20,9 @@ from screenfuse.matching.settings import KeyPart
 @dataclass(frozen=True)
 class RuleStats:
     rule: str
-    pairs: int  # pairs this rule produced (before the union)
-    new_pairs: int  # pairs no earlier rule had produced
+    pairs: int  # pairs this rule produced, with its further keys' (before the union of rules)
+    new_pairs: int  # pairs no earlier rule had produced (one-key pairs first: a pair an earlier rule's further
+    # keys and this rule's one-key split both propose counts here)
     skipped_blocks: int  # blocks larger than max_block_size, left out
     skipped_records: int
     estimated: int = -1  # pairs estimated from key counts before refinement (-1: not estimated)
