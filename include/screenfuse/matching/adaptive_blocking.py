@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from screenfuse.matching.blocking import block_pairs
 from screenfuse.matching.model import Columns
 from screenfuse.matching.settings import KeyPart
 
@@ -98,18 +99,14 @@ class SplitPairs:
         else:
             sub, distinct = pd.factorize(combined)
             sub_sizes, parent = np.bincount(sub, minlength=len(distinct)).astype(np.int64), np.asarray(distinct) // width
-        split = np.bincount(parent, weights=_pairs_of(sub_sizes, max_block_size), minlength=blocks)
-        return cls(sizes, _pairs_of(sizes, max_block_size), np.rint(split).astype(np.int64), from_size)
+        split = np.bincount(parent, weights=block_pairs(sub_sizes, max_block_size), minlength=blocks)
+        return cls(sizes, block_pairs(sizes, max_block_size), np.rint(split).astype(np.int64), from_size)
 
     def estimate(self, above: int, large_only: bool = False) -> int:
         """Pairs once the blocks over `above` are split (`large_only`: theirs alone)."""
         assert above >= self.from_size, "priced only above from_size"
         large = self.sizes > above
         return int(self.split[large].sum()) + (0 if large_only else int(self.whole[~large].sum()))
-
-
-def _pairs_of(sizes: np.ndarray, max_block_size: int) -> np.ndarray:
-    return np.where((sizes > 1) & (sizes <= max_block_size), sizes * (sizes - 1) // 2, 0)
 
 
 def _cap(codes: np.ndarray, allowance: int, max_block_size: int) -> tuple[np.ndarray, int]:

@@ -61,8 +61,12 @@ def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict) -> np.n
 def estimate_pairs(codes: np.ndarray, max_block_size: int) -> int:
     """The pairs a rule's codes make (blocks over max_block_size left out), from key counts alone."""
     sizes = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0, np.int64)
-    sizes = sizes[(sizes > 1) & (sizes <= max_block_size)].astype(np.int64)
-    return int((sizes * (sizes - 1) // 2).sum())
+    return int(block_pairs(sizes.astype(np.int64), max_block_size).sum())
+
+
+def block_pairs(sizes: np.ndarray, max_block_size: int) -> np.ndarray:
+    """The pairs each block of these sizes makes (none over max_block_size)."""
+    return np.where((sizes > 1) & (sizes <= max_block_size), sizes * (sizes - 1) // 2, 0)
 
 
 def pairs_within_groups(codes: np.ndarray, max_block_size: int) -> tuple[np.ndarray, np.ndarray, int, int]:
