@@ -1,6 +1,7 @@
 """screenfuse_hourly: the hourly fusion run. Wiring only; the work is in include/screenfuse."""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pendulum
@@ -42,6 +43,10 @@ OUTBOX = Asset(name="screenfuse_outbox", uri="screenfuse://outbox")
 TRACING_LIST = Asset(name="screenfuse_police_tracing_list", uri="screenfuse://outbox/police_tracing")
 REPORT = Asset(name="screenfuse_run_report", uri="screenfuse://reports")
 
+# the task log's lines go through logging, not print: Airflow reads a task's stdout apart from its
+# log records, so a printed line can land after "Done." (in the UI's collapsed Post Execute group)
+log = logging.getLogger("screenfuse.hourly")
+
 
 def _settings():
     from airflow.sdk import BaseHook
@@ -73,7 +78,7 @@ def _as_attempt(stage):
 
     batch, context = _batch()
     attempt = context["ti"].xcom_pull(task_ids="start_batch", key="attempt")
-    print(f"batch {batch} (data interval ending {context['data_interval_end']}), attempt {str(attempt)[:8]}")
+    log.info("batch %s (data interval ending %s), attempt %s", batch, context["data_interval_end"], str(attempt)[:8])
     try:
         return stage(_settings(), batch, context, attempt)
     except AttemptSuperseded as exc:
@@ -101,7 +106,7 @@ def screenfuse_hourly():
         from screenfuse.schema import WarehouseSchemaError
 
         batch, context = _batch()
-        print(f"batch {batch} (data interval ending {context['data_interval_end']})")
+        log.info("batch %s (data interval ending %s)", batch, context["data_interval_end"])
         try:
             started = pipeline.start_batch(_settings(), batch)
             context["ti"].xcom_push(key="attempt", value=started["attempt"])
@@ -117,7 +122,7 @@ def screenfuse_hourly():
         def read_feed(feed: str) -> str:
             from screenfuse import stage_ingest
 
-            print(_as_attempt(lambda settings, batch, _, attempt: stage_ingest.ingest_feed(settings, batch, feed, attempt)))
+            log.info("%s", _as_attempt(lambda settings, batch, _, attempt: stage_ingest.ingest_feed(settings, batch, feed, attempt)))
             return feed
 
         @task(map_index_template="{{ feed }}")
@@ -187,12 +192,12 @@ def screenfuse_hourly():
             from screenfuse.config import reports_enabled
 
             batch, context = _batch()
-            print(f"batch {batch} (data interval ending {context['data_interval_end']})")
+            log.info("batch %s (data interval ending %s)", batch, context["data_interval_end"])
             if not reports_enabled():
-                print("run report not written: SCREENFUSE_RUN_REPORT=0")
+                log.info("run report not written: SCREENFUSE_RUN_REPORT=0")
                 return ""
             path = write(_settings(), batch)
-            print(f"run report of batch {batch}: file://{path}")
+            log.info("run report of batch %s: file://%s", batch, path)
             return str(path)
 
         published = [plan_push_items(), check_zero_reports(), rate_communities()] >> publish_warehouse()

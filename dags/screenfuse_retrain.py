@@ -1,6 +1,7 @@
 """screenfuse_retrain: the model learns. Wiring only; the work is in include/screenfuse/retrain.py."""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pendulum
@@ -59,7 +60,8 @@ def screenfuse_retrain():
         schema.require_current(engine(settings))
         options = retrain.RetrainOptions(max_records=int(params["max_records"]), min_labels=int(params["min_labels"]))
         result = retrain.retrain(settings, "screenfuse_retrain", promote=bool(params["promote"]), options=options)
-        print("\n".join(retrain.report_lines(result)))
+        for line in retrain.report_lines(result):  # logging, not print: in order with Airflow's own lines
+            logging.getLogger("screenfuse.retrain").info("%s", line)
         return {k: result.get(k) for k in ("trained", "version", "model_id", "promoted", "reason", "labels",
                                            "relink_records", "calibration_bits")}
 

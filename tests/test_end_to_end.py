@@ -1,8 +1,8 @@
 """The hourly DAG, run through Airflow on generated feeds plus bad files, against a real warehouse."""
-import contextlib
-import os
+import subprocess
 import sys
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,33 +15,24 @@ FIRST = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
 SECOND = datetime(2020, 2, 10, 14, tzinfo=timezone.utc)
 
 
-@contextlib.contextmanager
-def output_into(path):
-    """Everything the process writes while inside (Python's streams and file descriptors 1 and 2,
-    whatever pytest set them to), appended to `path`: the task logs of a run through Airflow."""
-    sys.stdout.flush(), sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with open(path, "a", encoding="utf-8") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        os.dup2(sink.fileno(), 1), os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            sink.flush()
-            os.dup2(saved[0], 1), os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
-
-
 def run_dag(logical_date, log=None):
+    """One run of the hourly DAG through Airflow (`dag.test`); its DagRun. With `log`, the run is
+    `airflow dags test` in a process of its own whose whole output (every task's log, whatever the
+    logging setup of this test process) is appended to `log`."""
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.models import DagRun
 
     from screenfuse.config import PROJECT_ROOT
 
-    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "screenfuse_hourly.py")).get_dag("screenfuse_hourly")
     if log is None:
+        dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "screenfuse_hourly.py")).get_dag("screenfuse_hourly")
         return dag.test(logical_date=logical_date)
-    with output_into(log):
-        return dag.test(logical_date=logical_date)
+    with open(log, "ab") as sink:
+        subprocess.run([str(Path(sys.executable).with_name("airflow")), "dags", "test", "screenfuse_hourly",
+                        logical_date.isoformat()], stdout=sink, stderr=subprocess.STDOUT, timeout=900, check=False)
+    runs = DagRun.find(dag_id="screenfuse_hourly", logical_date=logical_date)
+    assert len(runs) == 1, f"no run of {logical_date} in the metadata database: see {log}"
+    return runs[0]
 
 
 def table(engine, name, where=""):
