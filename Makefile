@@ -75,8 +75,11 @@ $(DEMO_KEY): | venv
 	mkdir -p $(SCREENFUSE_HOME)
 	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
 
+# Two test processes (pytest-xdist) on the two cores CI has, a module at a time to each, so a
+# module's scenario (a module fixture) is built once; TEST_WORKERS=0 runs every test in one process.
+TEST_WORKERS ?= 2
 test: venv postgresql redis chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 # The fault suite with more kill trials than `make test` runs (20 per database): the figures of
 # docs/reliability.md. FAULT_TRIALS per database; about 5 s a trial on 2 cores.
