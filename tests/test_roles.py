@@ -123,6 +123,18 @@ def test_the_pipeline_role_runs_but_cannot_alter_the_schema(secured):
     assert _denied(url, "DELETE FROM street_office_role")  # who sees which street: not the pipeline's to change
 
 
+def test_after_a_bulk_load_statistics_are_refreshed_where_the_role_may_and_skipped_where_not(secured):
+    from screenfuse.warehouse import refresh_statistics
+
+    analyzed = "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'source_record' AND last_analyze IS NOT NULL"
+    assert not refresh_statistics(engine_for(secured["urls"]["owner"]), 99_999, 0)  # not a bulk load
+    assert not refresh_statistics(engine_for(secured["urls"]["owner"]), 150_000, 2_000_000)  # a tenth of what is held
+    assert refresh_statistics(engine_for(secured["urls"]["rw"]), 10, 0, at_least=10)  # skipped, with a warning
+    assert _count(secured["urls"]["owner"], analyzed) == 0
+    assert refresh_statistics(engine_for(secured["urls"]["owner"]), 10, 0, at_least=10)
+    assert _count(secured["urls"]["owner"], analyzed) == 1
+
+
 def test_grants_survive_an_upgrade_and_roles_run_again(secured):
     use(secured["monkeypatch"], secured["home"], secured["urls"]["owner"])
     assert main(["db", "upgrade"]) == 0  # recreates every view

@@ -111,3 +111,12 @@ def test_a_bulk_load_into_an_empty_sqlite_table_builds_its_indexes_after_the_row
         warehouse.bulk_insert(conn, "person", pd.DataFrame([person(f"Q{i}", batch_id="B2") for i in range(5)]))
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM person INDEXED BY ix_person_status "
                                     "WHERE status = 'none'").scalar() == 8
+
+
+def test_sqlite_is_never_analyzed_after_a_bulk_load(warehouses):
+    """SQLite plans the runs' queries well without statistics: a bulk load leaves sqlite_stat1 out."""
+    engine = warehouse.engine_for(warehouses.new("sqlite"))
+    schema.upgrade(engine)
+    assert not warehouse.refresh_statistics(engine, 1_000_000, 0)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar() == 0
