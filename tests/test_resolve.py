@@ -138,3 +138,33 @@ def test_order_does_not_matter_and_rerun_is_identical(rec, rnd):
     joined = rec.merge(base, on="source_record_id")
     valid = joined[joined["id_number"].isin([ID_A, ID_B])]
     assert (valid.groupby("person_id")["id_number"].nunique() <= 1).all()
+
+
+TYPED = st.text(alphabet=list("张三李四王五陳偉國·. -0123456789Xx１２３（）+号栋单元室路街区市武汉"), max_size=22)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "name": TYPED,
+    "id_number": st.one_of(TYPED, st.sampled_from([ID_A, ID_B, ID_A[:6] + ID_A[8:17], swap(ID_A, 3), "E12345678",
+                                                   "000000000000000000", "4.20106E+17"])),
+    "id_type": st.sampled_from(["", "居民身份证", "护照", "港澳居民来往内地通行证", "其他"]),
+    "phone": st.one_of(TYPED, st.sampled_from(["13812345678", "+86 138-1234-5678", "027-8765432"])),
+    "address": TYPED,
+}), min_size=1, max_size=10))
+def test_records_ingest_normalized_get_the_matching_columns_a_second_normalization_gives(rows):
+    """prepare_records takes what ingest normalized as it is (one pass): the same matching columns
+    as normalizing those records again with the preset's `prepare`, whatever the typed values."""
+    from screenfuse.contracts import load_contract
+    from screenfuse.gazetteer import load_gazetteer
+    from screenfuse.ingest import normalize_rows
+    from screenfuse.resolve import MATCH_COLUMNS, RAW_COLUMNS, prepare_records
+    from screenfuse.zh_person import prepare
+
+    mapped = pd.DataFrame(rows).assign(unit="某社区", event_time="2020-02-10 09:00")
+    stored = normalize_rows(mapped, load_contract("community"), load_gazetteer())
+    stored.insert(0, "source_record_id", [f"r{i}" for i in range(len(stored))])
+    once = prepare_records(stored)
+    again = prepare(stored.rename(columns={"source_record_id": "record_id"}).reindex(columns=RAW_COLUMNS, fill_value=""))
+    assert once.columns.tolist() == ["record_id", *MATCH_COLUMNS]
+    pd.testing.assert_frame_equal(once.reset_index(drop=True), again[once.columns].reset_index(drop=True).astype(object))
