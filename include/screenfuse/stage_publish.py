@@ -15,7 +15,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse import feedback as fb
-from screenfuse import isolation, labels, match_state, reporting, review_desk, revocation, screening_state, warehouse
+from screenfuse import (isolation, labels, match_state, reporting, review_desk, revocation, schema, screening_state,
+                        warehouse)
 from screenfuse.config import Settings
 from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
@@ -267,7 +268,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         review_desk.mark_applied(conn, decisions[decisions["source"] == "cli"], batch_id)
         review_desk.close_items(conn, batch_id, frames["match_review"], decisions, frames["match_cannot_link"])
         warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
-    analyzed = warehouse.refresh_statistics(engine(settings), run["rows_accepted"], int(before))
+    analyzed = schema.refresh_statistics(engine(settings), run["rows_accepted"], int(before))
     # persons_rewritten is for the task log only; run_log has no such column
     return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": len(written),
                                                                        "statistics_refreshed": analyzed}
