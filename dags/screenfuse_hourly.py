@@ -122,7 +122,8 @@ def screenfuse_hourly():
         def read_feed(feed: str) -> str:
             from screenfuse import stage_ingest
 
-            log.info("%s", _as_attempt(lambda settings, batch, _, attempt: stage_ingest.ingest_feed(settings, batch, feed, attempt)))
+            read = _as_attempt(lambda settings, batch, _, attempt: stage_ingest.ingest_feed(settings, batch, feed, attempt))
+            log.info("%s", read)
             return feed
 
         @task(map_index_template="{{ feed }}")

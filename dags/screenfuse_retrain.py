@@ -22,6 +22,9 @@ it decides differently (merges and splits in `person_event`). See docs/matching.
 XCom carries figures only, never record ids or personal data.
 """
 
+# logging, not print: the report's lines stay in order with Airflow's own in the task log
+log = logging.getLogger("screenfuse.retrain")
+
 
 def _settings():
     from airflow.sdk import BaseHook
@@ -60,8 +63,8 @@ def screenfuse_retrain():
         schema.require_current(engine(settings))
         options = retrain.RetrainOptions(max_records=int(params["max_records"]), min_labels=int(params["min_labels"]))
         result = retrain.retrain(settings, "screenfuse_retrain", promote=bool(params["promote"]), options=options)
-        for line in retrain.report_lines(result):  # logging, not print: in order with Airflow's own lines
-            logging.getLogger("screenfuse.retrain").info("%s", line)
+        for line in retrain.report_lines(result):
+            log.info("%s", line)
         return {k: result.get(k) for k in ("trained", "version", "model_id", "promoted", "reason", "labels",
                                            "relink_records", "calibration_bits")}
 

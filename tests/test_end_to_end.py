@@ -27,11 +27,14 @@ def run_dag(logical_date, log=None):
     if log is None:
         dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "screenfuse_hourly.py")).get_dag("screenfuse_hourly")
         return dag.test(logical_date=logical_date)
+    started = datetime.now(timezone.utc)
     with open(log, "ab") as sink:
-        subprocess.run([str(Path(sys.executable).with_name("airflow")), "dags", "test", "screenfuse_hourly",
-                        logical_date.isoformat()], stdout=sink, stderr=subprocess.STDOUT, timeout=900, check=False)
+        done = subprocess.run([str(Path(sys.executable).with_name("airflow")), "dags", "test", "screenfuse_hourly",
+                               logical_date.isoformat()], stdout=sink, stderr=subprocess.STDOUT, timeout=900)
     runs = DagRun.find(dag_id="screenfuse_hourly", logical_date=logical_date)
-    assert len(runs) == 1, f"no run of {logical_date} in the metadata database: see {log}"
+    # this call's run, not one an earlier module left for the same date (the CLI may fail before it replaces it)
+    assert len(runs) == 1 and runs[0].end_date and runs[0].end_date >= started, \
+        f"airflow dags test exited {done.returncode} without a run of {logical_date}: see {log}"
     return runs[0]
 
 

@@ -19,31 +19,36 @@ RAW_COLUMNS = ["record_id", "name", "id_number", "id_type", "phone", "phone2", "
 SETTINGS = preset("zh_person")
 
 
-# what ingest normalized already (screenfuse.ingest.normalize_rows): a record with these columns
-# is not normalized again, only its address is cut into parts (a first load of 1,000,000 records
-# normalized every name, ID number and phone twice: 10.9 s of resolve, 5.0 s now)
-NORMALIZED_AT_INGEST = ["name", "name_pinyin", "id_type", "id_number", "id_status", "birth_date", "sex", "phone",
-                        "phone2", "address"]
+# what ingest normalized already (screenfuse.ingest.normalize_rows) and resolve takes as it is:
+# the stage's records are not normalized a second time (docs/benchmarks.md)
+NORMALIZED_AT_INGEST = ["name", "id_type", "id_number", "id_status", "birth_date", "sex", "phone", "phone2", "address"]
 
 
-def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
+def prepare_records(records: pd.DataFrame, normalized_at_ingest: bool = False) -> pd.DataFrame:
     """Source records → the matching columns the engine compares (record_id + MATCH_COLUMNS),
-    computed once per record at ingest and kept in the warehouse (`match_record`)."""
+    computed once per record at ingest and kept in the warehouse (`match_record`).
+    `normalized_at_ingest`: the records are the ingest stage's (their NORMALIZED_AT_INGEST columns
+    are taken as they are); otherwise every column is normalized."""
     frame = records.rename(columns={"source_record_id": "record_id"})
-    if set(NORMALIZED_AT_INGEST) <= set(frame.columns):
+    if normalized_at_ingest:
         return _from_ingest(frame)[["record_id", *MATCH_COLUMNS]]
     return prepare(frame.reindex(columns=RAW_COLUMNS, fill_value=""))[["record_id", *MATCH_COLUMNS]]
 
 
 def _from_ingest(frame: pd.DataFrame) -> pd.DataFrame:
-    """`prepare` of records ingest normalized: the same columns (normalizing is idempotent), with
-    only what ingest does not compute (the document key, the trusted ID, the address parts)."""
+    """`prepare` of records ingest normalized, computing only what a second normalization would
+    change: the name (a placeholder such as 不 详 or a Latin name with a no-break space is only
+    recognized once cleaned), its pinyin, the document key, the trusted ID and the address parts."""
     text = {c: frame[c].fillna("").astype(str).to_numpy(dtype=object) for c in ["record_id", *NORMALIZED_AT_INGEST]}
     resident = text["id_type"] == documents.RESIDENT
-    out = {c: text[c] for c in ("record_id", "name", "name_pinyin", "birth_date", "sex", "phone", "phone2")}
+    out = {c: text[c] for c in ("record_id", "birth_date", "sex", "phone", "phone2")}
+    out["name"] = nz.normalize_name(pd.Series(text["name"], dtype=object)).to_numpy(dtype=object)
+    out["name_pinyin"] = nz.pinyin_of(pd.Series(out["name"], dtype=object)).to_numpy(dtype=object)
     out["id_number"] = np.where(resident, text["id_number"], "").astype(object)
-    out["id_trusted"] = np.where(np.isin(text["id_status"], ["valid", "converted_15"]), out["id_number"], "").astype(object)
-    out["document"] = documents.document_keys(*(pd.Series(text[c], dtype=object) for c in ("id_type", "id_number", "id_status")))
+    trusted = np.isin(text["id_status"], ["valid", "converted_15"])
+    out["id_trusted"] = np.where(trusted, out["id_number"], "").astype(object)
+    out["document"] = documents.document_keys(*(pd.Series(text[c], dtype=object)
+                                                for c in ("id_type", "id_number", "id_status")))
     parts = nz.address_parts(pd.Series(text["address"], dtype=object))
     out |= {c: parts[c] for c in nz.ADDRESS_PARTS}
     return pd.DataFrame({c: pd.Series(v, dtype=object).to_numpy(dtype=object) for c, v in out.items()}, dtype=object)

@@ -212,22 +212,26 @@ def run_sql_file(relative: str) -> None:
         bind.exec_driver_sql(statement.rstrip(";"))
 
 
-STATISTICS_AFTER_ROWS = 100_000  # a batch of this many records, and a tenth of those held, is a bulk load
+STATISTICS_AFTER_ROWS = 100_000  # a batch of this many records, and a tenth of the persons held, is a bulk load
 
 
-def refresh_statistics(engine: sa.Engine, added: int, held_before: int, at_least: int = STATISTICS_AFTER_ROWS) -> bool:
-    """ANALYZE after a bulk load on PostgreSQL (`added` records, at least `at_least` and a tenth of
-    the `held_before`), so the next hours' queries are not planned blind until autovacuum gets to
-    it (a 1,000,000-record warehouse: an hour with no new file 5.0-6.9 s before, 2.7-3.1 s after).
-    PostgreSQL skips, with a warning, the tables the role may not analyze (the r/w role of the
-    runs on PostgreSQL before 17; autovacuum does it then). SQLite plans well without statistics."""
-    if engine.dialect.name != "postgresql" or added < at_least or added * 10 < held_before:
+def refresh_statistics(engine: sa.Engine, added: int, persons_before: int, at_least: int = STATISTICS_AFTER_ROWS) -> bool:
+    """ANALYZE the warehouse tables the role owns after a bulk load on PostgreSQL (`added` records,
+    at least `at_least` and a tenth of `persons_before`): until autovacuum gets to them the next
+    hours' queries are planned blind. The r/w role of the runs owns none (autovacuum then); SQLite
+    plans these queries well without statistics. True when tables were analyzed."""
+    if engine.dialect.name != "postgresql" or added < at_least or added * 10 < persons_before:
         return False
-    try:  # the batch is published already: statistics are worth a try, not a failed task
+    try:  # the batch is published already: statistics are worth a try, never a failed task
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE")
-    except sa.exc.DBAPIError as exc:
+            owned = conn.exec_driver_sql(
+                "SELECT quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname <> 'batch_stage' "
+                "AND pg_has_role(c.relowner, 'USAGE') ORDER BY 1").scalars().all()
+            if owned:
+                conn.exec_driver_sql(f"ANALYZE {', '.join(owned)}")
+    except Exception as exc:  # noqa: BLE001 (a lost connection is WarehouseUnavailable, not a DBAPIError)
         logging.getLogger(__name__).warning("ANALYZE after the bulk load failed (%s): autovacuum will do it",
-                                            type(exc.orig).__name__)
+                                            type(exc).__name__)
         return False
-    return True
+    return bool(owned)

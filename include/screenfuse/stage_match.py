@@ -65,7 +65,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
     guard(settings, batch_id, attempt)
     stage = state(settings, batch_id, attempt)
     new = batch_records(stage)
-    prepared = prepare_records(new)
+    prepared = prepare_records(new, normalized_at_ingest=True)
     keys, terms = match_state.block_keys(prepared, SETTINGS), match_state.term_counts(prepared, SETTINGS)
     with engine(settings).begin() as conn:
         stored = warehouse.query_frame(conn, "SELECT model_id, params_json FROM match_model WHERE promoted = 1 "
