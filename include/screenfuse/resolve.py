@@ -8,10 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from screenfuse import documents
 from screenfuse import normalize as nz
 from screenfuse.matching import Model, Population, dedupe, preset
-from screenfuse.zh_person import prepare
+from screenfuse.zh_person import document_columns, prepare
 from screenfuse.state_schema import MATCH_COLUMNS
 from screenfuse.text_keys import is_in, map_by_key
 
@@ -40,19 +39,13 @@ def _from_ingest(frame: pd.DataFrame) -> pd.DataFrame:
     change: the name (a placeholder such as 不 详 or a Latin name with a no-break space is only
     recognized once cleaned), its pinyin, the document key, the trusted ID and the address parts."""
     text = {c: frame[c].fillna("").astype(str).to_numpy(dtype=object) for c in ["record_id", *NORMALIZED_AT_INGEST]}
-    resident = text["id_type"] == documents.RESIDENT
     out = {c: text[c] for c in ("record_id", "birth_date", "sex", "phone", "phone2")}
     out["name"] = nz.normalize_name(pd.Series(text["name"], dtype=object)).to_numpy(dtype=object)
     out["name_pinyin"] = nz.pinyin_of(pd.Series(out["name"], dtype=object)).to_numpy(dtype=object)
-    out["id_number"] = np.where(resident, text["id_number"], "").astype(object)
-    trusted = np.isin(text["id_status"], ["valid", "converted_15"])
-    out["id_trusted"] = np.where(trusted, out["id_number"], "").astype(object)
-    out["document"] = documents.document_keys(*(pd.Series(text[c], dtype=object)
-                                                for c in ("id_type", "id_number", "id_status")))
+    out |= document_columns(text["id_type"], text["id_number"], text["id_status"])
     parts = nz.address_parts(pd.Series(text["address"], dtype=object))
-    out |= {c: parts[c] for c in nz.ADDRESS_PARTS}
-    return pd.DataFrame({c: pd.Series(v, dtype=object).to_numpy(dtype=object) for c, v in out.items()}, dtype=object)
-
+    out |= {c: parts[c].to_numpy(dtype=object) for c in nz.ADDRESS_PARTS}
+    return pd.DataFrame(out, dtype=object)
 
 @dataclass
 class Resolution:

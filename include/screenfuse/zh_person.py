@@ -93,11 +93,7 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
     out["name"], out["name_pinyin"] = col("name", "name"), col("name", "name_pinyin")
     ids = {name: col("id_number", name).copy() for name in _DERIVED["id_number"]}
     _declared_types(frame, ids)
-    id_status, number = ids["id_status"], ids["id_number"]
-    out["document"] = documents.document_keys(pd.Series(ids["id_type"], dtype=object), pd.Series(number, dtype=object),
-                                              pd.Series(id_status, dtype=object)).to_numpy(dtype=object)
-    out["id_number"] = np.where(ids["id_type"] == documents.RESIDENT, number, "").astype(object)
-    out["id_trusted"] = np.where(np.isin(id_status, ["valid", "converted_15"]), out["id_number"], "").astype(object)
+    out |= document_columns(ids["id_type"], ids["id_number"], ids["id_status"])
     id_birth, id_sex = ids["birth_date"], ids["sex"]
     out["birth_date"] = np.where(id_birth != "", id_birth, col("birth_date", "birth_date")).astype(object)
     given_sex = (frame["sex"].fillna("").astype(str).str.strip().str.lower().map(_SEX).fillna("").to_numpy(dtype=object)
@@ -111,6 +107,17 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
     # object columns as they are: letting pandas convert them to its string type and back costs seconds
     return pd.DataFrame({c: pd.Series(v, index=frame.index, dtype=object) if isinstance(v, np.ndarray) else v
                          for c, v in out.items()})
+
+
+def document_columns(id_type: np.ndarray, number: np.ndarray, id_status: np.ndarray) -> dict[str, np.ndarray]:
+    """Normalized document fields → the matching columns: the resident ID (`id_number`), the one
+    trusted for hard rules (`id_trusted`: valid or converted from 15 digits) and another
+    document's '<type>:<number>' key (`document`)."""
+    resident = np.where(id_type == documents.RESIDENT, number, "").astype(object)
+    return {"document": documents.document_keys(*(pd.Series(v, dtype=object) for v in (id_type, number, id_status)))
+                                 .to_numpy(dtype=object),
+            "id_number": resident,
+            "id_trusted": np.where(np.isin(id_status, ["valid", "converted_15"]), resident, "").astype(object)}
 
 
 def _declared_types(frame: pd.DataFrame, ids: dict[str, np.ndarray]) -> None:
