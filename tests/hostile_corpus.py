@@ -91,6 +91,8 @@ def cases() -> list[Case]:
         Case("legacy.xlsx", OLE, "quarantined", reason="legacy Excel 97-2003"),
         Case("empty.csv", b"", "quarantined", reason="empty file"),
         Case("header only.csv", csv_text([]).encode(), "zero_report"),
+        # another unit's zero report, the same bytes: a zero report of its own, not a duplicate
+        Case("header only, another unit.csv", csv_text([]).encode(), "zero_report"),
         Case("unterminated quote.csv", (csv_text([ROW1]) + '南湖收费站,2020-02-10 10:00,"王五\n').encode(),
              "quarantined", reason="a quote is never closed"),
         Case("extra delimiter.csv", (csv_text([ROW1]) + ",".join(row(目的地="积玉桥,一路2号", 身份证号=ID2)) + "\n"
