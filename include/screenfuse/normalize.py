@@ -128,12 +128,19 @@ def normalize_name(values: pd.Series) -> pd.Series:
     table = _FULL_TO_HALF | _DOTS
 
     def one(value: str) -> str:
-        if zh_names.is_placeholder(value.translate(_FULL_TO_HALF)):
+        text = " ".join(value.translate(_FULL_TO_HALF).split())  # any space (a no-break one too) is one space
+        if zh_names.is_placeholder(text) or zh_names.is_placeholder(text.replace(" ", "")):  # 不 详 as 不详
             return ""
-        if zh_names.is_latin(value.translate(_FULL_TO_HALF)):
-            return zh_names.latin_name(value.translate(_FULL_TO_HALF))
-        return "".join(value.translate(table).split())
-    return on_distinct(values, lambda distinct: simplify_names(_each(distinct, one)))
+        if zh_names.is_latin(text):
+            return zh_names.latin_name(text)
+        return "".join(text.translate(table).split())
+
+    def names(distinct: pd.Series) -> pd.Series:
+        simplified = simplify_names(_each(distinct, one))
+        # a placeholder written in traditional characters (無) is one once simplified: the result
+        # is final, normalizing it again changes nothing (ingest's names are taken as they are)
+        return simplified.where(~simplified.map(zh_names.is_placeholder), "")
+    return on_distinct(values, names)
 
 
 # Surnames read differently from the character's common reading (pypinyin reads them out of context).

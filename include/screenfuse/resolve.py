@@ -20,7 +20,8 @@ SETTINGS = preset("zh_person")
 
 # what ingest normalized already (screenfuse.ingest.normalize_rows) and resolve takes as it is:
 # the stage's records are not normalized a second time (docs/benchmarks.md)
-NORMALIZED_AT_INGEST = ["name", "id_type", "id_number", "id_status", "birth_date", "sex", "phone", "phone2", "address"]
+NORMALIZED_AT_INGEST = ["name", "name_pinyin", "id_type", "id_number", "id_status", "birth_date", "sex", "phone", "phone2",
+                        "address"]
 
 
 def prepare_records(records: pd.DataFrame, normalized_at_ingest: bool = False) -> pd.DataFrame:
@@ -35,13 +36,11 @@ def prepare_records(records: pd.DataFrame, normalized_at_ingest: bool = False) -
 
 
 def _from_ingest(frame: pd.DataFrame) -> pd.DataFrame:
-    """`prepare` of records ingest normalized, computing only what a second normalization would
-    change: the name (a placeholder such as 不 详 or a Latin name with a no-break space is only
-    recognized once cleaned), its pinyin, the document key, the trusted ID and the address parts."""
+    """`prepare` of records ingest normalized, computing only what ingest does not keep: the
+    document key, the trusted ID and the address parts. Ingest's normalization is final (a second
+    pass changes nothing: tests/test_normalize.py, test_resolve.py)."""
     text = {c: frame[c].fillna("").astype(str).to_numpy(dtype=object) for c in ["record_id", *NORMALIZED_AT_INGEST]}
-    out = {c: text[c] for c in ("record_id", "birth_date", "sex", "phone", "phone2")}
-    out["name"] = nz.normalize_name(pd.Series(text["name"], dtype=object)).to_numpy(dtype=object)
-    out["name_pinyin"] = nz.pinyin_of(pd.Series(out["name"], dtype=object)).to_numpy(dtype=object)
+    out = {c: text[c] for c in ("record_id", "name", "name_pinyin", "birth_date", "sex", "phone", "phone2")}
     out |= document_columns(text["id_type"], text["id_number"], text["id_status"])
     parts = nz.address_parts(pd.Series(text["address"], dtype=object))
     out |= {c: parts[c].to_numpy(dtype=object) for c in nz.ADDRESS_PARTS}
