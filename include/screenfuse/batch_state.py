@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from contextlib import contextmanager
 
 import pandas as pd
 import sqlalchemy as sa
@@ -40,6 +41,7 @@ class BatchState:
 
     def __init__(self, engine: sa.Engine, batch_id: str, attempt: str | None = None):
         self.engine, self.batch_id, self.attempt = engine, batch_id, attempt
+        self._pending: dict[str, tuple[bytes, int]] | None = None  # puts held by `writing`
 
     def begin_attempt(self, conn) -> str:
         """Empty the stage and name a new attempt, in `conn`'s transaction (which must hold the
@@ -61,6 +63,19 @@ class BatchState:
                 f"batch {self.batch_id} was started again by another run (or finished by it) while this run "
                 f"(attempt {self.attempt[:8]}) ran: this run stops and writes nothing; the other run publishes "
                 "the batch")
+
+    @contextmanager
+    def writing(self):
+        """The puts inside are written together when the block ends: one transaction, one lock and
+        one attempt check for a stage's dozen frames, not one each (an hour with no new file
+        writes some hundred small frames). Nothing is written if the block fails."""
+        self._pending = {}
+        try:
+            yield self
+            if self._pending:
+                self._write_many(self._pending)
+        finally:
+            self._pending = None
 
     def put(self, name: str, frame: pd.DataFrame) -> int:
         """Stage a frame under `name` (replacing what was there); returns its rows."""
@@ -86,16 +101,25 @@ class BatchState:
             conn.execute(sa.delete(batch_stage).where(batch_stage.c.batch_id == self.batch_id))
 
     def _write(self, name: str, payload: bytes, rows: int) -> None:
-        parts = [payload[i:i + PART_BYTES] for i in range(0, len(payload), PART_BYTES)] or [b""]
+        if self._pending is not None:
+            self._pending[name] = (payload, rows)
+        else:
+            self._write_many({name: (payload, rows)})
+
+    def _write_many(self, payloads: dict[str, tuple[bytes, int]]) -> None:
+        rows = [{"batch_id": self.batch_id, "name": name, "part": k, "row_count": count, "payload": part}
+                for name, (payload, count) in payloads.items()
+                for k, part in enumerate([payload[i:i + PART_BYTES] for i in range(0, len(payload), PART_BYTES)] or [b""])]
         with self.engine.begin() as conn:
             lock_for_publish(conn)  # before the check: a start of the batch waits until this is written
             self.check(conn)
             conn.execute(sa.delete(batch_stage).where(batch_stage.c.batch_id == self.batch_id,
-                                                      batch_stage.c.name == name))
-            conn.execute(batch_stage.insert(), [{"batch_id": self.batch_id, "name": name, "part": k,
-                                                 "row_count": rows, "payload": part} for k, part in enumerate(parts)])
+                                                      batch_stage.c.name.in_(list(payloads))))
+            conn.execute(batch_stage.insert(), rows)
 
     def _read(self, name: str) -> bytes:
+        if self._pending is not None and name in self._pending:  # put in this `writing` block
+            return self._pending[name][0]
         with self.engine.connect() as conn:
             parts = conn.execute(sa.select(batch_stage.c.payload).where(
                 batch_stage.c.batch_id == self.batch_id, batch_stage.c.name == name).order_by(batch_stage.c.part)).all()

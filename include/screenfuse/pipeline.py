@@ -107,8 +107,9 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
         # used again, and holds personal data
         conn.execute(sa.text("DELETE FROM batch_stage WHERE batch_id < :latest"), {"latest": latest or ""})
         attempt = stage.begin_attempt(conn)
-    stage.put_json("policy", {"text": text, "source": policy.source})
-    stage.put_json("started_after", {"batch_id": latest})
+    with stage.writing():
+        stage.put_json("policy", {"text": text, "source": policy.source})
+        stage.put_json("started_after", {"batch_id": latest})
     _, taken = landing.take_files(db, batch_id, settings.landing, load_contracts(), landing.settle_seconds())
     return {"batch_id": batch_id, "attempt": attempt, "feeds": feeds, "policy_version": policy.version,
             "rerun": rerun, **taken}

@@ -83,11 +83,11 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
             read.append(staged)
     normalize_files(read, contract, gazetteer)  # files of one layout together: a call costs more than its rows
     frames = [f.records for f in read if not f.records.empty]
-    stage = state(settings, batch_id, attempt)
     staged_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    stage.put(f"{feed}.staged", staged_rows)
-    stage.put(f"{feed}.file_quarantine", pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS))
-    stage.put_json(f"{feed}.files", files)
+    with state(settings, batch_id, attempt).writing() as stage:
+        stage.put(f"{feed}.staged", staged_rows)
+        stage.put(f"{feed}.file_quarantine", pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS))
+        stage.put_json(f"{feed}.files", files)
     held = sum(f["status"] == "held" for f in files)
     return {"feed": feed, "files": len(files), "rows_staged": len(staged_rows),
             "files_quarantined": len(quarantined) - held, "files_held": held,
@@ -144,6 +144,7 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
     staged = stage.get(f"{feed}.staged")
     files = stage.get_json(f"{feed}.files")
     answers, results, reference = contract.kind == "answers", contract.kind == "results", contract.kind == "reference"
+    samples = None  # the tubes of a feed that has them (mass screening)
     decisions = contract.kind == "decisions"
     if staged.empty:
         staged = (_empty(ANSWER_INPUT_COLUMNS) if answers else _empty(RESULT_INPUT_COLUMNS) if results
@@ -188,7 +189,7 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         tubes = "sample_id" in contract.fields
         accepted = _passed(staged, RECORD_COLUMNS + (SAMPLE_INPUT if tubes else []))
         if tubes:  # the tubes, before the cut to the record columns
-            stage.put(f"{feed}.samples", ms.sample_rows(accepted).assign(batch_id=batch_id))
+            samples = ms.sample_rows(accepted).assign(batch_id=batch_id)
         accepted = accepted.assign(batch_id=batch_id)[RECORD_COLUMNS]
     failed = staged[staged["reason"] != ""]  # few rows: a cheap take
     row_quarantine = pd.DataFrame({
@@ -214,14 +215,18 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         if row["rows_read"] != row["rows_accepted"] + row["rows_quarantined"]:
             raise ReconciliationError(f"{feed}/{row['file_name']}: rows read {row['rows_read']} != accepted "
                                       f"{row['rows_accepted']} + quarantined {row['rows_quarantined']}")
-    stage.put(f"{feed}.accepted", accepted)
     # who reported (zero reporting): the unit in each file's name, and the units of its rows
     run_day = reporting.local_day(batch_time(batch_id), run_policy(settings, batch_id, attempt).zero_report.timezone).isoformat()
     files_frame = pd.DataFrame(files, columns=["file_name", "status"]) if files else pd.DataFrame(columns=["file_name", "status"])
-    stage.put(f"{feed}.deliveries", reporting.deliveries(feed, files_frame[["file_name", "status"]], staged[["file_name", "unit"]],
-                                                         reporting.expected_units(), run_day).assign(batch_id=batch_id))
-    stage.put(f"{feed}.quarantine", quarantine)
-    stage.put_json(f"{feed}.files", files)
+    deliveries = reporting.deliveries(feed, files_frame[["file_name", "status"]], staged[["file_name", "unit"]],
+                                      reporting.expected_units(), run_day).assign(batch_id=batch_id)
+    with stage.writing():
+        if samples is not None:
+            stage.put(f"{feed}.samples", samples)
+        stage.put(f"{feed}.accepted", accepted)
+        stage.put(f"{feed}.deliveries", deliveries)
+        stage.put(f"{feed}.quarantine", quarantine)
+        stage.put_json(f"{feed}.files", files)
     return {"feed": feed, "rows_accepted": len(accepted), "rows_quarantined": len(failed),
             "files_quarantined": int((file_quarantine["level"] == "file").sum()) if len(file_quarantine) else 0}
 

@@ -116,28 +116,29 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
     # a decided pair never comes back to the desk
     review = result.review[~review_desk.is_decided(result.review, decided)].assign(batch_id=batch_id, state="open")
     review.insert(0, "review_id", [f"R{batch_id}-{a}-{b}" for a, b in zip(review["left_record_id"], review["right_record_id"])])
-    stage.put("match_record", prepared.assign(batch_id=batch_id))
-    stage.put("match_key", keys)
-    stage.put("match_term", terms)
-    stage.put("links", links)
-    stage.put("answer_apart", apart)
     person_now = result.links.drop_duplicates("source_record_id").set_index("source_record_id")["person_id"]
     decisions = decisions.drop_duplicates("decision_id").assign(outcome=review_desk.outcomes(decisions, person_now))
-    stage.put("decisions", decisions)
     resolution = result.links[["source_record_id", "person_id"]].assign(
         person_before=map_by_key(result.links["source_record_id"], previous["source_record_id"],
                                  previous["person_id"]).to_numpy())
     # only records that are new or changed person put their persons in focus: a neighbour whose
     # person kept every record fuses the same (at 3M records the neighbourhood is 8x the batch)
     resolution = resolution[resolution["person_before"].isna() | (resolution["person_before"] != resolution["person_id"])]
-    stage.put("resolution", resolution)
-    stage.put("review", review)
-    stage.put("person_events", result.changes.assign(batch_id=batch_id))
     trained = {"model_id": batch_id, "preset": "zh_person", "params_json": result.model.to_json(), "version": version,
                "created_at": iso(batch_time(batch_id)), "promoted": 1, "promoted_by": "hourly"}
-    stage.put("match_model", pd.DataFrame([trained] if result.model_trained else [], columns=list(trained)))
-    stage.put_json("revocations", {"push_item_ids": revoked})
-    stage.put_json("model_used", model_used(result, stored["model_id"].iloc[0] if len(stored) else None, batch_id))
+    with stage.writing():
+        stage.put("match_record", prepared.assign(batch_id=batch_id))
+        stage.put("match_key", keys)
+        stage.put("match_term", terms)
+        stage.put("links", links)
+        stage.put("answer_apart", apart)
+        stage.put("decisions", decisions)
+        stage.put("resolution", resolution)
+        stage.put("review", review)
+        stage.put("person_events", result.changes.assign(batch_id=batch_id))
+        stage.put("match_model", pd.DataFrame([trained] if result.model_trained else [], columns=list(trained)))
+        stage.put_json("revocations", {"push_item_ids": revoked})
+        stage.put_json("model_used", model_used(result, stored["model_id"].iloc[0] if len(stored) else None, batch_id))
     return {"new_records": len(new), "records_read": len(frame), "links_changed": len(links),
             "persons_touched": len(set(resolution["person_id"]) | set(resolution["person_before"].dropna())),
             "review_items": len(review),
@@ -300,15 +301,16 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
     persons = with_pseudonyms(persons, settings.pseudonym_key, stamp)  # what the analytics layer shows
     gone = sorted(persons_before - set(persons["person_id"]))
     opens, closes = status_changes(persons, current, batch_id, stamp, policy)
-    stage.put("persons", persons)
-    stage.put("persons_gone", pd.DataFrame({"person_id": pd.Series(gone, dtype=object)}))
-    stage.put("links_before", links_before)
-    stage.put("status_open", opens)
-    stage.put("status_close", closes)
-    stage.put("screening_outcome", screening_state.outcome_rows(screening, links, batch_id, stamp))
-    stage.put("contact_edges", edges)
-    stage.put("isolation_stay", stay)
-    stage.put("isolation_missed", missed)
+    with stage.writing():
+        stage.put("persons", persons)
+        stage.put("persons_gone", pd.DataFrame({"person_id": pd.Series(gone, dtype=object)}))
+        stage.put("links_before", links_before)
+        stage.put("status_open", opens)
+        stage.put("status_close", closes)
+        stage.put("screening_outcome", screening_state.outcome_rows(screening, links, batch_id, stamp))
+        stage.put("contact_edges", edges)
+        stage.put("isolation_stay", stay)
+        stage.put("isolation_missed", missed)
     return {"persons_fused": len(persons), "new_policy": new_policy, "persons_gone": len(gone), "by_status": person_counts_by_status(persons, policy),
             "policy_version": policy.version, "status_changes": len(opens), "contact_edges": len(edges),
             "expired": int((opens["change"] == "expired").sum()) if len(opens) else 0,

@@ -72,10 +72,11 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime, attempt: str |
                             ignore_index=True)
     pair_labels = pd.concat([labels.from_answers(answer_plan.cannot_link, answer_plan.updates),
                              review_desk.labels_from(decisions, batch_id)], ignore_index=True)
-    for name, frame in (("push_items", plan.new), ("push_close", closes), ("push_answer", answer_plan.updates),
-                        ("police_tracing", answer_plan.tracing), ("cannot_link", cannot_link),
-                        ("push_escalate", plan.escalations), ("labels", pair_labels)):
-        stage.put(name, frame)
+    with stage.writing():
+        for name, frame in (("push_items", plan.new), ("push_close", closes), ("push_answer", answer_plan.updates),
+                            ("police_tracing", answer_plan.tracing), ("cannot_link", cannot_link),
+                            ("push_escalate", plan.escalations), ("labels", pair_labels)):
+            stage.put(name, frame)
     reasons = plan.new["reason"].value_counts()
     return {"push_items": len(plan.new), "lists": int(plan.new["street"].nunique()) if len(plan.new) else 0,
             "new_measure": int(reasons.get("new_measure", 0)), "status_changed": int(reasons.get("status_changed", 0)),
@@ -129,10 +130,11 @@ def check_zero_reports(settings: Settings, batch_id: str, as_of: datetime, attem
                 found["zero_report_update"].append(updated)
     frames = {name: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame() for name, parts in found.items()}
     frames["zero_report_check"] = frames["zero_report_check"].assign(changed_batch_id=batch_id)
-    for name in ("silent_unit", "late_report", "zero_report_check"):
-        stage.put(name, frames[name].assign(batch_id=batch_id))
-    stage.put("zero_report_update", frames["zero_report_update"])
-    stage.put("unit_delivery", mine.assign(batch_id=batch_id))
+    with stage.writing():
+        for name in ("silent_unit", "late_report", "zero_report_check"):
+            stage.put(name, frames[name].assign(batch_id=batch_id))
+        stage.put("zero_report_update", frames["zero_report_update"])
+        stage.put("unit_delivery", mine.assign(batch_id=batch_id))
     checks, late = frames["zero_report_check"], frames["late_report"]
     return {"days_checked": int(checks["report_day"].nunique()) if len(checks) else 0, "units_expected": len(units),
             "silent": len(frames["silent_unit"]), "late": len(late),

@@ -1,0 +1,63 @@
+"""The batch stage (screenfuse.batch_state): what a task hands the next, on each database."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from screenfuse import schema
+from screenfuse.batch_state import AttemptSuperseded, BatchState, StageMissing
+from screenfuse.warehouse import engine_for
+
+
+@pytest.fixture(scope="module")
+def engine(warehouse_url):
+    made = engine_for(warehouse_url)
+    schema.upgrade(made)
+    return made
+
+
+def _attempt(engine, batch_id: str) -> BatchState:
+    stage = BatchState(engine, batch_id)
+    with engine.begin() as conn:
+        stage.begin_attempt(conn)
+    return stage
+
+
+def _rows(engine, batch_id: str) -> set[str]:
+    with engine.connect() as conn:
+        return {r[0] for r in conn.exec_driver_sql(f"SELECT name FROM batch_stage WHERE batch_id = '{batch_id}' "
+                                                   "AND name <> '#attempt'")}
+
+
+def test_puts_in_a_writing_block_land_together_when_it_ends(engine):
+    stage = _attempt(engine, "20200210T0100Z")
+    stage.put("kept", pd.DataFrame({"a": [9]}))
+    with stage.writing():
+        stage.put("kept", pd.DataFrame({"a": [1, 2]}))  # replaces the one written before
+        stage.put("tubes", pd.DataFrame({"sample_id": ["S1"]}))
+        stage.put_json("files", [{"file_name": "一.csv"}])
+        assert _rows(engine, stage.batch_id) == {"kept"}  # nothing new written yet
+        assert stage.get("kept")["a"].tolist() == [1, 2]  # ... but this run reads what it put
+    assert _rows(engine, stage.batch_id) == {"kept", "tubes", "files"}
+    assert stage.get("kept")["a"].tolist() == [1, 2]
+    assert stage.get_json("files") == [{"file_name": "一.csv"}]
+    stage.put("big", pd.DataFrame({"v": ["x" * 100] * 50}))  # outside a block: written at once
+    assert "big" in _rows(engine, stage.batch_id)
+
+
+def test_a_failed_block_writes_nothing(engine):
+    stage = _attempt(engine, "20200210T0200Z")
+    with pytest.raises(ValueError), stage.writing():
+        stage.put("half", pd.DataFrame({"a": [1]}))
+        raise ValueError("the task failed half way")
+    assert _rows(engine, stage.batch_id) == set()
+    with pytest.raises(StageMissing):
+        stage.get("half")
+
+
+def test_a_block_of_a_superseded_attempt_writes_nothing(engine):
+    first = _attempt(engine, "20200210T0300Z")
+    with pytest.raises(AttemptSuperseded), first.writing():
+        first.put("mine", pd.DataFrame({"a": [1]}))
+        _attempt(engine, "20200210T0300Z")  # another run of the batch starts meanwhile
+    assert _rows(engine, first.batch_id) == set()
