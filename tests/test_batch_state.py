@@ -41,6 +41,12 @@ def test_puts_in_a_writing_block_land_together_when_it_ends(engine):
     assert _rows(engine, stage.batch_id) == {"kept", "tubes", "files"}
     assert stage.get("kept")["a"].tolist() == [1, 2]
     assert stage.get_json("files") == [{"file_name": "一.csv"}]
+    with stage.writing():
+        with stage.writing():  # a block inside another writes with the outer one
+            stage.put("inner", pd.DataFrame({"a": [3]}))
+        assert "inner" not in _rows(engine, stage.batch_id)
+        stage.put("outer", pd.DataFrame({"a": [4]}))
+    assert {"inner", "outer"} <= _rows(engine, stage.batch_id)
     stage.put("big", pd.DataFrame({"v": ["x" * 100] * 50}))  # outside a block: written at once
     assert "big" in _rows(engine, stage.batch_id)
 
@@ -61,3 +67,18 @@ def test_a_block_of_a_superseded_attempt_writes_nothing(engine):
         first.put("mine", pd.DataFrame({"a": [1]}))
         _attempt(engine, "20200210T0300Z")  # another run of the batch starts meanwhile
     assert _rows(engine, first.batch_id) == set()
+
+
+def test_a_frame_larger_than_a_part_is_split_and_read_back_whole(engine, monkeypatch):
+    monkeypatch.setattr("screenfuse.batch_state.PART_BYTES", 512)
+    stage = _attempt(engine, "20200210T0400Z")
+    frame = pd.DataFrame({"v": [f"第{k}行" for k in range(400)]})
+    with stage.writing():
+        stage.put("long", frame)
+        stage.put("short", frame.head(2))
+    with engine.connect() as conn:
+        parts = conn.exec_driver_sql("SELECT COUNT(*) FROM batch_stage WHERE batch_id = '20200210T0400Z' "
+                                     "AND name = 'long'").scalar()
+    assert parts > 1
+    pd.testing.assert_frame_equal(stage.get("long"), frame)
+    pd.testing.assert_frame_equal(stage.get("short"), frame.head(2))

@@ -68,7 +68,11 @@ class BatchState:
     def writing(self):
         """The puts inside are written together when the block ends: one transaction, one lock and
         one attempt check for a stage's dozen frames, not one each (an hour with no new file
-        writes some hundred small frames). Nothing is written if the block fails."""
+        writes some hundred small frames). Nothing is written if the block fails; a block inside
+        another one writes with the outer one."""
+        if self._pending is not None:
+            yield self
+            return
         self._pending = {}
         try:
             yield self
