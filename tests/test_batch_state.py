@@ -82,3 +82,14 @@ def test_a_frame_larger_than_a_part_is_split_and_read_back_whole(engine, monkeyp
     assert parts > 1
     pd.testing.assert_frame_equal(stage.get("long"), frame)
     pd.testing.assert_frame_equal(stage.get("short"), frame.head(2))
+
+
+def test_a_superseded_attempt_cannot_read_the_newer_attempts_frames(engine):
+    first = _attempt(engine, "20200210T0500Z")
+    first.put("persons", pd.DataFrame({"a": [1]}))
+    second = BatchState(engine, "20200210T0500Z", _attempt(engine, "20200210T0500Z").attempt)
+    second.put("persons", pd.DataFrame({"a": [2]}))
+    with pytest.raises(AttemptSuperseded):
+        first.get("persons")
+    assert second.get("persons")["a"].tolist() == [2]
+    assert BatchState(engine, "20200210T0500Z").get("persons")["a"].tolist() == [2]  # no attempt: no check

@@ -56,9 +56,13 @@ class BatchState:
         """Raise AttemptSuperseded unless this attempt is still the batch's current one."""
         if self.attempt is None:
             return
-        current = conn.execute(sa.select(batch_stage.c.payload).where(
-            batch_stage.c.batch_id == self.batch_id, batch_stage.c.name == ATTEMPT)).scalar()
-        if current is None or bytes(current).decode() != self.attempt:
+        self._verify(conn.execute(sa.select(batch_stage.c.payload).where(
+            batch_stage.c.batch_id == self.batch_id, batch_stage.c.name == ATTEMPT)).scalar())
+
+    def _verify(self, current) -> None:
+        """Raise AttemptSuperseded unless `current` (the #attempt row's payload, None when gone) is
+        this attempt."""
+        if self.attempt is not None and (current is None or bytes(current).decode() != self.attempt):
             raise AttemptSuperseded(
                 f"batch {self.batch_id} was started again by another run (or finished by it) while this run "
                 f"(attempt {self.attempt[:8]}) ran: this run stops and writes nothing; the other run publishes "
@@ -124,10 +128,14 @@ class BatchState:
     def _read(self, name: str) -> bytes:
         if self._pending is not None and name in self._pending:  # put in this `writing` block
             return self._pending[name][0]
+        # the parts and the #attempt row in one statement, so one snapshot: parts read are this
+        # attempt's unless the attempt row says another run started (one round trip, not two)
         with self.engine.connect() as conn:
-            parts = conn.execute(sa.select(batch_stage.c.payload).where(
-                batch_stage.c.batch_id == self.batch_id, batch_stage.c.name == name).order_by(batch_stage.c.part)).all()
-            self.check(conn)  # after the read: parts read before a new start are still this attempt's
+            rows = conn.execute(sa.select(batch_stage.c.name, batch_stage.c.payload).where(
+                batch_stage.c.batch_id == self.batch_id, batch_stage.c.name.in_([name, ATTEMPT]))
+                .order_by(batch_stage.c.part)).all()
+        self._verify(next((payload for row_name, payload in rows if row_name == ATTEMPT), None))
+        parts = [(payload,) for row_name, payload in rows if row_name == name]
         if not parts:
             raise StageMissing(f"batch {self.batch_id} has no staged '{name}': clear the whole DAG run "
                                "(from start_batch) instead of a single task")
