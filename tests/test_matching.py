@@ -72,7 +72,14 @@ def test_address_levels():
 
 
 def test_string_similarity_levels():
-    assert levels("jaro_winkler", ["martha"] * 3, ["martha", "marhta", "xyz"]) == ["exact", "jaro_winkler>=0.92", "different"]
+    close = "jaro_winkler>=0.92 or one typo"
+    assert levels("jaro_winkler", ["martha"] * 3, ["martha", "marhta", "xyz"]) == ["exact", close, "different"]
+    # one typing error reaches the close level whatever the score (a letter changed in a short
+    # name: mary, maxy at 0.87); not below four letters (jon, jo stays at 0.8), nor two errors
+    assert levels("jaro_winkler", ["mary", "mark", "jon", "kate", "kate"], ["maxy", "park", "jo", "kyle", ""]) == \
+        [close, close, "jaro_winkler>=0.8", "different", "missing"]
+    assert levels("jaro_winkler", ["mary", "mary"], ["maxy", "mary"], thresholds=(0.95,)) == \
+        ["jaro_winkler>=0.95 or one typo", "exact"]
     assert levels("edit_distance", ["12345"] * 4, ["12345", "12354", "13254", "99999"]) == ["exact", "osa<=1", "osa<=2", "different"]
     assert levels("numeric", ["10", "10", "10"], ["10.0", "10.5", "x"], thresholds=(1.0,)) == ["exact", "within_1", "missing"]
 

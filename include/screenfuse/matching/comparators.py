@@ -68,6 +68,26 @@ def _string_similarity(scorer, higher_is_better: bool):
     return compare
 
 
+def _jaro_winkler(get, column, thresholds, options):
+    """exact / Jaro-Winkler at least each threshold / different, where a pair one typing error
+    apart (a letter dropped, added or changed, two neighbours swapped: OSA distance 1, words of 4
+    letters or more) reaches at least the first threshold's level: a typo in a short name (mary,
+    mry) scores far lower than one in a long name, though it is as likely to be the same name."""
+    levels = _string_similarity(JaroWinkler.normalized_similarity, True)(get, column, thresholds, options)
+    if not len(thresholds):
+        return levels
+    below = np.flatnonzero(levels > 2)  # under the first threshold, "different" included
+    if len(below):
+        a, b, which = get.distinct_at(column, below)
+        longer = np.fromiter((min(len(x), len(y)) >= TYPO_MIN_LETTERS for x, y in zip(a, b)), bool, len(a))
+        typo = longer & (cpdist(list(a), list(b), scorer=OSA.distance, workers=-1) == 1)
+        levels[below[typo[which]]] = 2
+    return levels
+
+
+TYPO_MIN_LETTERS = 4  # in shorter words one edit turns a name into another too often (jon, jo; ann, an)
+
+
 def _date(get, column, thresholds, options):
     """exact / one typed digit wrong / day and month swapped / same year / different."""
     present, exact = get.present(column), get.equal(column)
@@ -287,8 +307,8 @@ def _names(*fixed):
 METHODS: dict[str, Method] = {
     "exact": Method((), _names("exact", "different"), _exact),
     "jaro_winkler": Method(
-        (0.92, 0.80), lambda t: ["exact", *[f"jaro_winkler>={x:g}" for x in t], "different"],
-        _string_similarity(JaroWinkler.normalized_similarity, True)),
+        (0.92, 0.80), lambda t: ["exact", *[f"jaro_winkler>={x:g}" + (" or one typo" if k == 0 else "")
+                                            for k, x in enumerate(t)], "different"], _jaro_winkler),
     "edit_distance": Method(
         (1, 2), lambda t: ["exact", *[f"osa<={x:g}" for x in t], "different"],
         _string_similarity(OSA.distance, False)),
