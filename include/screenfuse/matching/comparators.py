@@ -72,17 +72,20 @@ def _jaro_winkler(get, column, thresholds, options):
     """exact / Jaro-Winkler at least each threshold / different, where a pair one typing error
     apart (a letter dropped, added or changed, two neighbours swapped: OSA distance 1, words of 4
     letters or more) reaches at least the first threshold's level: a typo in a short name (mary,
-    mry) scores far lower than one in a long name, though it is as likely to be the same name."""
-    levels = _string_similarity(JaroWinkler.normalized_similarity, True)(get, column, thresholds, options)
-    if not len(thresholds):
-        return levels
-    below = np.flatnonzero(levels > 2)  # under the first threshold, "different" included
-    if len(below):
-        a, b, which = get.distinct_at(column, below)
-        longer = np.fromiter((min(len(x), len(y)) >= TYPO_MIN_LETTERS for x, y in zip(a, b)), bool, len(a))
-        typo = longer & (cpdist(list(a), list(b), scorer=OSA.distance, workers=-1) == 1)
-        levels[below[typo[which]]] = 2
-    return levels
+    maxy: 0.87) scores far lower than one in a long name, though it is as likely to be the same name."""
+    present, same = get.present(column), get.equal(column)
+    rows = np.flatnonzero(present & ~same)
+    score, typo = np.full(len(present), -np.inf), np.zeros(len(present), dtype=bool)
+    if len(rows):  # each distinct pair of values scored once (a town's names make millions of pairs)
+        a, b, which = get.distinct_at(column, rows)
+        a, b = list(a), list(b)
+        score[rows] = cpdist(a, b, scorer=JaroWinkler.normalized_similarity, workers=-1)[which]
+        long_enough = np.fromiter((min(len(x), len(y)) >= TYPO_MIN_LETTERS for x, y in zip(a, b)), bool, len(a))
+        typo[rows] = (long_enough & (cpdist(a, b, scorer=OSA.distance, workers=-1) == 1))[which]
+    steps = [score >= t for t in thresholds]
+    if steps:
+        steps[0] |= typo
+    return _assign(present, [same, *steps])
 
 
 TYPO_MIN_LETTERS = 4  # in shorter words one edit turns a name into another too often (jon, jo; ann, an)
