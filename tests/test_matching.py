@@ -129,6 +129,24 @@ def test_links_explain_themselves():
     assert total == pytest.approx(link["match_weight"], abs=0.01)
 
 
+def test_pairs_scored_a_few_at_a_time_give_the_same_links_and_explanations(monkeypatch):
+    """The engine scores SCORE_ROWS pairs at a time and weighs again only the pairs it explains:
+    chunks of 3 give the same persons, weights and explanations as one chunk."""
+    from screenfuse.matching import engine
+
+    rows = [{"record_id": f"r{k}", "name": name, "id_number": ID_A if k % 3 == 0 else "",
+             "phone": "13812345678" if k % 2 else "", "address": f"振华社区{k % 4}栋"}
+            for k, name in enumerate(["张伟", "張偉", "张玮", "章伟", "张伟", "王芳", "王芳", "汪芳", "张伟", "王方"])]
+    settings = preset("zh_person").with_overrides(review_threshold=0.01)
+    whole = dedupe(zh(*rows), settings)
+    monkeypatch.setattr(engine, "SCORE_ROWS", 3)
+    chunked = dedupe(zh(*rows), settings)
+    assert whole.candidate_pairs > 3 and len(whole.links) and len(whole.review)  # more than one chunk
+    pd.testing.assert_frame_equal(whole.clusters, chunked.clusters)
+    pd.testing.assert_frame_equal(whole.links, chunked.links)
+    pd.testing.assert_frame_equal(whole.review, chunked.review)
+
+
 def test_grey_zone_goes_to_review_not_linked():
     # same name, no other evidence but the same community: not enough to link, worth a look
     frame = zh({"record_id": "a", "name": "欧阳娜娜", "address": "振华社区3栋"},

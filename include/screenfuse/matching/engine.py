@@ -25,6 +25,7 @@ from screenfuse.matching.settings import MatchSettings, SettingsError
 from screenfuse.matching.twins import twin_representatives
 
 PAIR_COLUMNS = ["left_id", "right_id", "match_weight", "match_probability", "explanation"]
+SCORE_ROWS = 1_000_000  # pairs scored at a time
 
 
 @dataclass
@@ -309,8 +310,13 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     model = model.aligned(settings)
     prior = model.prior_for(size)  # for this population, not the one the model was trained on
     # value shares of a handful of records say nothing about how common a value is
-    weights = contributions(model, levels, None if small else columns, left)
-    total = prior_weight(prior) + weights.sum(axis=1)
+    weigh = lambda rows: contributions(model, levels[rows], None if small else columns, left[rows])  # noqa: E731
+    # a pair's total, SCORE_ROWS pairs at a time: the (pairs × comparisons) bits of ten million
+    # pairs are 650 MB; only the pairs a caller asks to explain get theirs again (_pairs_frame)
+    total = np.empty(len(left), dtype=float)
+    for at in range(0, len(left), SCORE_ROWS):
+        total[at:at + SCORE_ROWS] = weigh(slice(at, at + SCORE_ROWS)).sum(axis=1)
+    total += prior_weight(prior)
     prob = probability(total)
     clock.lap("score")
 
@@ -368,21 +374,22 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     review_rows = review_rows[~kept_apart(labels, left[review_rows], right[review_rows], distinct, forbidden)]
     changes = person_changes(previous, clusters)
     clock.lap("changes")
-    explain = lambda rows: _pairs_frame(ids, left, right, total, prob, weights, levels, model, prior, rows)  # noqa: E731
+    explain = lambda rows: _pairs_frame(ids, left, right, total, prob, weigh, levels, model, prior, rows)  # noqa: E731
     return DedupeResult(clusters, changes, model, stats, clock.timings, int(len(left)), linked_rows, review_rows, explain,
                         model_source=source, model_reason=reason, prior=prior, population_size=size,
                         context=findings or [ContextFinding(c.column, c.role, "model", 0, 0.0, 0.0) for c in model.comparisons],
                         twins=pd.DataFrame({"record_id": ids[spare], "twin_of": ids[twin[spare]]}))
 
 
-def _pairs_frame(ids, left, right, total, prob, weights, levels, model: Model, prior: float, rows: np.ndarray) -> pd.DataFrame:
-    """Pairs with their weight and an explanation (JSON: each comparison's level and bits),
-    built column by column rather than pair by pair."""
+def _pairs_frame(ids, left, right, total, prob, weigh, levels, model: Model, prior: float, rows: np.ndarray) -> pd.DataFrame:
+    """Pairs with their weight and an explanation (JSON: each comparison's level and bits; `weigh`
+    gives the bits of some pairs), built column by column rather than pair by pair."""
+    weights = weigh(rows)
     explanation = pd.Series(f'{{"prior": {prior_weight(prior):.3f}', index=range(len(rows)), dtype=object)
     for k, comp in enumerate(model.comparisons):
         names = np.array(["missing", *comp.levels], dtype=object)
         level = pd.Series(names[levels[rows, k]], dtype=object)
-        bits = pd.Series(np.round(weights[rows, k], 3), dtype=float).map("{:.3f}".format)
+        bits = pd.Series(np.round(weights[:, k], 3), dtype=float).map("{:.3f}".format)
         explanation = explanation + f', "{comp.column}": {{"level": "' + level + '", "bits": ' + bits + "}"
     return pd.DataFrame({
         "left_id": ids[left[rows]], "right_id": ids[right[rows]],
