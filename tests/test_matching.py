@@ -354,3 +354,19 @@ def test_a_record_bridging_a_person_of_many_twins_and_another_id_never_joins_the
     clusters = dedupe(zh(*twins, relative, bridge), preset("zh_person")).clusters.set_index("record_id")["person_id"]
     assert clusters[[f"a{k:04d}" for k in range(5000)]].nunique() == 1
     assert clusters["b"] != clusters["a0000"]
+
+
+def test_columns_of_pandas_strings_give_what_plain_strings_give():
+    """Columns factorizes pandas' own (Arrow) strings as they are and points each record at its
+    distinct value: the values and codes must be those of the same column as Python strings."""
+    from screenfuse.matching.model import Columns
+
+    raw = ["mary", None, "", "maxy", "mary", "ZHANG wei", "", None, "张伟", "mary"]
+    arrow = Columns(pd.DataFrame({"v": pd.Series(raw, dtype="str")}))
+    plain = Columns(pd.DataFrame({"v": pd.Series(raw, dtype=object)}))
+    assert arrow.frame["v"].dtype != object
+    assert arrow.values("v").tolist() == plain.values("v").tolist() == [v or "" for v in raw]
+    assert arrow.codes("v").tolist() == plain.codes("v").tolist()
+    assert arrow.uniques("v").tolist() == plain.uniques("v").tolist()
+    values = arrow.values("v")
+    assert values[0] is values[4]  # one str per distinct value
