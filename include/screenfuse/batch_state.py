@@ -135,9 +135,9 @@ class BatchState:
                 batch_stage.c.batch_id == self.batch_id, batch_stage.c.name.in_([name, ATTEMPT]))
                 .order_by(batch_stage.c.part)).all()
         self._verify(next((payload for row_name, payload in rows if row_name == ATTEMPT), None))
-        parts = [(payload,) for row_name, payload in rows if row_name == name]
+        parts = [bytes(payload) for row_name, payload in rows if row_name == name]
         if not parts:
             raise StageMissing(f"batch {self.batch_id} has no staged '{name}': clear the whole DAG run "
                                "(from start_batch) instead of a single task")
-        return b"".join(bytes(p[0]) for p in parts)
+        return b"".join(parts)
 

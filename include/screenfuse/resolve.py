@@ -46,6 +46,7 @@ def _from_ingest(frame: pd.DataFrame) -> pd.DataFrame:
     out |= {c: parts[c].to_numpy(dtype=object) for c in nz.ADDRESS_PARTS}
     return pd.DataFrame(out, dtype=object)
 
+
 @dataclass
 class Resolution:
     links: pd.DataFrame  # source_record_id, person_id, match_weight, match_probability, match_rule, explanation

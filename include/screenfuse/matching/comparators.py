@@ -78,9 +78,10 @@ def _jaro_winkler(get, column, thresholds, options):
     score, typo = np.full(len(present), -np.inf), np.zeros(len(present), dtype=bool)
     if len(rows):  # each distinct pair of values scored once (a town's names make millions of pairs)
         a, b, which = get.distinct_at(column, rows)
+        long_enough = np.minimum(pd.Series(a, dtype=object).str.len(), pd.Series(b, dtype=object).str.len()).to_numpy() \
+            >= TYPO_MIN_LETTERS
         a, b = list(a), list(b)
         score[rows] = cpdist(a, b, scorer=JaroWinkler.normalized_similarity, workers=-1)[which]
-        long_enough = np.fromiter((min(len(x), len(y)) >= TYPO_MIN_LETTERS for x, y in zip(a, b)), bool, len(a))
         typo[rows] = (long_enough & (cpdist(a, b, scorer=OSA.distance, workers=-1) == 1))[which]
     steps = [score >= t for t in thresholds]
     if steps:
