@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import make_id
 from screenfuse.matching import SettingsError, dedupe, load_settings_file, preset
@@ -47,6 +48,31 @@ def test_resident_id_levels():
 def test_date_levels():
     out = levels("date", ["1980-03-05"] * 5, ["1980-03-05", "1980-03-06", "1980-05-03", "1980-11-20", "1975-03-05"])
     assert out == ["exact", "one_digit", "day_month_swapped", "same_year", "different"]
+
+
+DATE_CHARS = "0123456789-/年月日xX𠀀𠀁"
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.text(DATE_CHARS, max_size=11), st.text(DATE_CHARS, max_size=11)), min_size=1, max_size=30))
+def test_date_levels_are_those_of_a_character_by_character_reading(pairs):
+    """The date comparator packs each date into two words; it gives the levels a character-by-
+    character reading of YYYYMMDD gives (separators dropped), for any text, characters beyond
+    16 bits included."""
+    def reading(a: str, b: str) -> str:
+        if not a or not b:
+            return "missing"
+        if a == b:
+            return "exact"
+        x, y = (v[:10].replace("-", "")[:8].ljust(8, "\0") for v in (a, b))
+        if sum(p != q for p, q in zip(x, y)) == 1:
+            return "one_digit"
+        if x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]:
+            return "day_month_swapped"
+        return "same_year" if x[:4] == y[:4] else "different"
+
+    left, right = [a for a, _ in pairs], [b for _, b in pairs]
+    assert levels("date", left, right) == [reading(a, b) for a, b in pairs]
 
 
 def test_mobile_levels_with_second_number():

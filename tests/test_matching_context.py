@@ -387,6 +387,36 @@ def test_a_split_is_priced_as_the_pairs_it_builds(rows, above, max_block_size):
         assert priced.estimate(above, large_only=True) == estimate_pairs(only_large, max_block_size)
 
 
+@hsettings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(-1, 8), max_size=120), st.integers(1, 20), st.sampled_from([1, 1 << 50]))
+def test_the_pairs_of_a_block_are_every_two_records_sharing_its_code(codes, max_block_size, scale):
+    """Pairs come from one sort of the codes with the positions packed in their low bits, or (codes
+    too large to pack: `scale`) from an argsort: both give every pair of records sharing a code."""
+    codes = np.asarray(codes, dtype=np.int64)
+    codes = np.where(codes >= 0, codes * scale, -1)
+    left, right, skipped, _ = pairs_within_groups(codes, max_block_size)
+    sizes = {c: int((codes == c).sum()) for c in set(codes.tolist()) if c >= 0}
+    expected = {(i, j) for i in range(len(codes)) for j in range(i + 1, len(codes))
+                if codes[i] >= 0 and codes[i] == codes[j] and sizes[codes[i]] <= max_block_size}
+    assert sorted(zip(left.tolist(), right.tolist())) == sorted(expected)
+    assert skipped == sum(1 for size in sizes.values() if size > max_block_size)
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 6), st.integers(-1, 4)), max_size=150), st.integers(0, 20))
+def test_a_split_numbered_sparsely_makes_the_pairs_of_the_dense_one(rows, above):
+    """Further keys' splits are built without numbering their blocks densely (only their pairs are
+    used): the same pairs as the dense split."""
+    from screenfuse.matching.adaptive_blocking import _large, _split
+
+    codes = np.array([c for c, _ in rows], dtype=np.int64)
+    key = np.array([k for _, k in rows], dtype=np.int64)
+    large = _large(codes, above)
+    dense, sparse = _split(codes, key, large), _split(codes, key, large, dense=False)
+    pairs = [set(zip(*(side.tolist() for side in pairs_within_groups(c, 1000)[:2]))) for c in (dense, sparse)]
+    assert pairs[0] == pairs[1]
+
+
 def test_another_rules_slice_is_a_further_key_even_when_it_groups_as_the_whole_column():
     """Further keys drop a prefix of ours that groups the records as the whole value does, never
     another rule's own key (here `p[:6]` of six-digit values)."""

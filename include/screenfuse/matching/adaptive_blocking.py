@@ -61,12 +61,14 @@ def _large(codes: np.ndarray, above: int) -> np.ndarray:
     return valid & (np.bincount(codes[valid])[np.maximum(codes, 0)] > above)
 
 
-def _split(codes: np.ndarray, key: np.ndarray, large: np.ndarray) -> np.ndarray:
-    """Codes with the `large` records' blocks split by `key` (records without a key drop out)."""
+def _split(codes: np.ndarray, key: np.ndarray, large: np.ndarray, dense: bool = True) -> np.ndarray:
+    """Codes with the `large` records' blocks split by `key` (records without a key drop out).
+    `dense`: the new blocks numbered from the next free code on (block counts need that); else
+    any distinct numbers above the old codes (enough to build pairs, and no hashing)."""
     out = codes.copy()
     inside = large & (key >= 0)
     combined = codes[inside] * (int(key.max(initial=0)) + 1) + key[inside]
-    out[inside] = pd.factorize(combined)[0] + (int(codes.max(initial=-1)) + 1)
+    out[inside] = (pd.factorize(combined)[0] if dense else combined) + (int(codes.max(initial=-1)) + 1)
     out[large & (key < 0)] = -1
     return out
 
@@ -84,23 +86,35 @@ class SplitPairs:
     @classmethod
     def of(cls, codes: np.ndarray, key: np.ndarray, max_block_size: int, from_size: int = 0) -> "SplitPairs":
         """`from_size`: only blocks over this size are priced split (`estimate` above it only)."""
+        return cls.pricer(codes, max_block_size, from_size)(key)
+
+    @classmethod
+    def pricer(cls, codes: np.ndarray, max_block_size: int, from_size: int = 0):
+        """`of` for many keys of the same codes: what depends on the codes alone is done once."""
         valid = codes >= 0
         blocks = int(codes.max(initial=-1)) + 1
         sizes = np.bincount(codes[valid], minlength=blocks).astype(np.int64)
-        inside = valid & (key >= 0)
-        if from_size and blocks:
-            inside &= sizes[np.maximum(codes, 0)] > from_size
-        width = int(key.max(initial=0)) + 1
-        combined = codes[inside] * width + key[inside]
-        if blocks * width <= 4 * len(codes) + 4096:  # small enough to count directly: no hashing
-            counts = np.bincount(combined, minlength=blocks * width)
-            held = np.flatnonzero(counts)
-            sub_sizes, parent = counts[held].astype(np.int64), held // width
-        else:
-            sub, distinct = pd.factorize(combined)
-            sub_sizes, parent = np.bincount(sub, minlength=len(distinct)).astype(np.int64), np.asarray(distinct) // width
-        split = np.bincount(parent, weights=block_pairs(sub_sizes, max_block_size), minlength=blocks)
-        return cls(sizes, block_pairs(sizes, max_block_size), np.rint(split).astype(np.int64), from_size)
+        whole = block_pairs(sizes, max_block_size)
+        rows = np.flatnonzero(valid & (sizes[np.maximum(codes, 0)] > from_size) if from_size and blocks else valid)
+        codes_in = codes[rows]
+
+        def price(key: np.ndarray) -> "SplitPairs":
+            part = key[rows]
+            keep = part >= 0
+            width = int(key.max(initial=0)) + 1
+            combined = codes_in[keep] * width + part[keep]
+            if blocks * width <= 4 * len(codes) + 4096:  # small enough to count directly: no sort
+                counts = np.bincount(combined, minlength=blocks * width)
+                held = np.flatnonzero(counts)
+                sub_sizes, parent = counts[held].astype(np.int64), held // width
+            else:  # a sort and a comparison: numpy sorts int64 with SIMD, far faster than hashing them
+                combined = np.sort(combined)
+                starts = np.flatnonzero(np.r_[True, combined[1:] != combined[:-1]]) if len(combined) else combined[:0]
+                sub_sizes, parent = np.diff(np.r_[starts, len(combined)]).astype(np.int64), combined[starts] // width
+            split = np.bincount(parent, weights=block_pairs(sub_sizes, max_block_size), minlength=blocks)
+            return cls(sizes, whole, np.rint(split).astype(np.int64), from_size)
+
+        return price
 
     def estimate(self, above: int, large_only: bool = False) -> int:
         """Pairs once the blocks over `above` are split (`large_only`: theirs alone)."""
@@ -173,12 +187,12 @@ def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_si
     first, while the parts' pairs (summed, so within the rule's allowance however they overlap)
     fit the allowance."""
     used, large = plan.estimated_after, _large(whole, plan.refined_above)
-    priced = sorted((SplitPairs.of(whole, key, max_block_size, plan.refined_above).estimate(plan.refined_above, True),
-                     label, key)
+    price = SplitPairs.pricer(whole, max_block_size, plan.refined_above)
+    priced = sorted((price(key).estimate(plan.refined_above, True), label, key)
                     for label, key in keys if label != plan.refined_with)
     for pairs, label, key in priced:
         if pairs and used + pairs <= allowance:
-            split = _split(whole, key, large)
+            split = _split(whole, key, large, dense=False)  # only its pairs are built
             split[split == whole] = -1  # a small block keeps its code: the one-key part has its pairs
             plan.also.append(split)
             plan.also_with.append(label)
@@ -209,7 +223,8 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
         inside = {p.label for p in rule}
         keys = [(p.label, rule_codes(columns, (p,), cache)) for other in rules for p in other if p.label not in inside]
         keys = list({label: key for label, key in keys}.items())
-        priced = {label: SplitPairs.of(codes[r], key, max_block_size, min(REFINE_ABOVE)) for label, key in keys}
+        price = SplitPairs.pricer(codes[r], max_block_size, min(REFINE_ABOVE))
+        priced = {label: price(key) for label, key in keys}
         best = fallback = None  # (estimate, label, above)
         for above in (a for a in REFINE_ABOVE if a <= max_block_size):
             fitting = []

@@ -49,8 +49,11 @@ def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict) -> np.n
                 slice_codes = pd.factorize(sliced)[0].astype(np.int64)
                 slice_codes[sliced == ""] = -1  # an empty slice (a value too short) is no key
                 codes = np.where(codes >= 0, slice_codes[np.maximum(codes, 0)] if len(sliced) else -1, -1)
+            codes.flags.writeable = False  # shared by every rule that uses the column: never changed in place
             cache[part.label] = (codes, int(codes.max(initial=-1)) + 1)
         codes, size = cache[part.label]
+        if len(rule) == 1:
+            return codes
         combined = np.where((combined < 0) | (codes < 0), -1, combined * (size + 1) + codes)
         valid = combined >= 0  # compact after each part so the codes never overflow
         if len(rule) > 1:
@@ -78,8 +81,7 @@ def pairs_within_groups(codes: np.ndarray, max_block_size: int) -> tuple[np.ndar
     index = np.flatnonzero(keep)
     if len(index) < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64), 0, 0
-    order = index[np.argsort(codes[index])]  # any order within a block: the pairs are a set
-    sorted_codes = codes[order]
+    order, sorted_codes = sort_by_code(codes[index], index)  # any order within a block: the pairs are a set
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     sizes = np.diff(np.r_[starts, len(order)])
     too_big = sizes > max_block_size
@@ -98,6 +100,20 @@ def pairs_within_groups(codes: np.ndarray, max_block_size: int) -> tuple[np.ndar
     right_pos = left_pos + offsets
     left, right = order[left_pos], order[right_pos]
     return np.minimum(left, right).astype(np.int64), np.maximum(left, right).astype(np.int64), skipped_blocks, skipped_records
+
+
+def sort_by_code(codes: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`positions` ordered by their `codes` (non-negative), and the codes in that order. The
+    position rides in the low bits of its code and one sort orders both (numpy sorts int64 with
+    SIMD: about three times faster than an argsort), unless the codes are too large to leave it
+    room; ties come out by position, the argsort's order may differ there."""
+    bits = max(int(positions.max(initial=0)), 1).bit_length()
+    top = int(codes.max(initial=0))
+    if top < 1 << (62 - bits):
+        packed = np.sort((codes.astype(np.int64) << bits) | positions)
+        return packed & ((1 << bits) - 1), packed >> bits
+    order = np.argsort(codes, kind="stable")
+    return positions[order], codes[order]
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:
