@@ -1,6 +1,7 @@
 """Identity documents: resident IDs and the documents of people without one (passports, 港澳/台湾
 permits, foreign permanent residence cards): detection, normalization and matching."""
 import pandas as pd
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import make_id
@@ -72,7 +73,8 @@ def test_bare_digits_without_a_type_are_no_document():
     out = documents.normalize_documents(S("12345678", "20200301", "1234567890", "12345678"),
                                         S("", "", "", "台湾居民来往大陆通行证"))
     assert out["id_type"].tolist() == ["", "", "", "taiwan_permit"]
-    assert out["id_status"].tolist() == ["malformed", "malformed", "malformed", "document"]
+    # 1234567890 counts up: a filler, no number at all (missing), like 000000000000000000
+    assert out["id_status"].tolist() == ["malformed", "malformed", "missing", "document"]
     assert out["id_number"].tolist() == ["", "", "", "12345678"]
 
 
@@ -124,3 +126,20 @@ def test_a_document_has_a_block_key_of_its_own():
     assert [p.column for p in SETTINGS.blocking[rule]] == ["document"]
     keys = block_keys(frame, SETTINGS, only_rules=[rule])
     assert len(keys) == 2 and keys["block_key"].nunique() == 1
+
+
+@pytest.mark.parametrize("number", ["123456789012345678", "987654321098765432", "012345678901234567",
+                                    "1234567890", "42010612345678901X"])
+def test_a_number_counting_up_or_down_is_a_placeholder(number):
+    """A number typed to fill the cell (123456789012345678) links nobody: two records sharing it
+    are two people who had no number to give."""
+    out = documents.normalize_documents(pd.Series([number], dtype=object))
+    assert (out["id_number"].iloc[0], out["id_status"].iloc[0]) == ("", "missing")
+
+
+@settings(max_examples=200, deadline=None)
+@given(RESIDENT_FIRST17)
+def test_no_valid_resident_id_is_taken_for_a_counting_placeholder(first17):
+    number = make_id(first17)
+    out = documents.normalize_documents(pd.Series([number], dtype=object))
+    assert out["id_number"].iloc[0] == number

@@ -58,7 +58,7 @@ def test_any_single_digit_error_is_caught(first17, position, delta):
 
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["{p}", "+86{p}", "+86 {p}", "0086{p}",
-       "{a}-{b}-{c}", "{a} {b} {c}", "（{p}）", "{p}/13800000000"]))
+       "{a}-{b}-{c}", "{a} {b} {c}", "（{p}）", "{p}/13800000000", "86{p}", "86-{p}", "(86){p}", "86 {a} {b} {c}"]))
 def test_phone_formats_give_the_same_number(phone, template):
     assume(not nz.is_filler(phone, 7))  # fillers: the next test
     text = template.format(p=phone, a=phone[:3], b=phone[3:7], c=phone[7:])
@@ -89,6 +89,13 @@ def test_two_numbers_in_one_cell_are_both_kept_whatever_separates_them(first, se
     assert (out["phone"].iloc[0], out["phone2"].iloc[0], out["phone_status"].iloc[0]) == (first, second, "valid")
 
 
+def test_a_bare_86_is_a_country_code_only_before_a_whole_mobile_number():
+    """86 in front of eleven digits is the country code (86-138…); inside a number, or before
+    digits that are no mobile number, it is part of the number."""
+    out = nz.normalize_phones(S("8613871205318", "13886123456", "86-027-87654321", "861387120531"))
+    assert out["phone"].tolist() == ["13871205318", "13886123456", "", ""]
+
+
 def test_phone_second_number_and_invalid():
     out = nz.normalize_phones(S("13812345678、13987654321", "12345", ""))
     assert out["phone"].tolist() == ["13812345678", "", ""]
@@ -102,8 +109,24 @@ def test_names_simplified_spaces_and_protected_surname():
     assert nz.pinyin_of(S("张伟", "章玮")).nunique() == 1  # homophones share pinyin
 
 
+def test_a_middle_dot_typed_as_a_dash_and_a_kept_character():
+    """Forms type the dot of 买买提·艾力 as a dash or an underscore too; dashes alone name nobody; 乾
+    (qián) is a simplified character of names, not 干."""
+    out = nz.normalize_name(S("买买提-艾力", "买买提_艾力", "买买提—艾力", "--", "李乾", "李幹"))
+    assert out.tolist() == ["买买提·艾力", "买买提·艾力", "买买提·艾力", "", "李乾", "李干"]
+    assert nz.pinyin_of(S("李乾")).tolist() == ["liqian"]
+
+
+def test_a_passport_spelling_of_u_umlaut_is_the_pinyin_of_the_name():
+    """LYU MING (passports write ü after l or n as yu) is 吕明's pinyin lvming; 陈宇 (chen yu) keeps
+    its yu."""
+    written = nz.normalize_name(S("LYU MING", "Ming Lyu", "NYU HONG", "CHEN YU"))
+    assert written.tolist() == ["lv ming", "lv ming", "nv hong", "chen yu"]
+    assert nz.pinyin_of(written).tolist()[0] == nz.pinyin_of(S("吕明")).iloc[0]
+
+
 NAME_PIECES = ["张", "王", "李", "伟", "芳", "丽", "張", "偉", "麗", "不", "详", "無", "无", "同", "上", "·", "•", "．", " ", "\u3000",
-               "\xa0", "\t", "-", "/", "Zhang", "WEI", "xiao", "ming", "na", "x", "Ｚｈａｎｇ", "于", "於"]
+               "\xa0", "\t", "-", "_", "—", "/", "乾", "Lyu", "NYU", "Zhang", "WEI", "xiao", "ming", "na", "x", "Ｚｈａｎｇ", "于", "於"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -193,6 +193,11 @@ def normalize_documents(numbers: pd.Series, id_type: pd.Series | None = None) ->
                         dtype=object)
 
 
+def _counting(number: str) -> bool:
+    """A resident-ID-like number (digits, perhaps a final X) that counts for ten digits or more."""
+    return number.rstrip("Xx").isdigit() and nz.is_counting(number, 10)
+
+
 def _documents(numbers: pd.Series, declared: pd.Series) -> pd.DataFrame:
     """Distinct (number, declared type) pairs → DOCUMENT_COLUMNS."""
     numbers = numbers.reset_index(drop=True)
@@ -200,8 +205,10 @@ def _documents(numbers: pd.Series, declared: pd.Series) -> pd.DataFrame:
     # a word for "none", or a filler (eight or more of one character in a row: 000000000000000000,
     # 111111111111111111): no resident ID or document has one, and two records sharing it are
     # two people who had no number to give
+    # a number of digits alone that counts up or down for ten or more of them (123456789012345678)
+    # likewise
     placeholder = np.array([v.strip().upper() in MISSING_WORDS or nz.is_filler(document_number(v), 8)
-                            for v in numbers.tolist()], dtype=bool)
+                            or _counting(document_number(v)) for v in numbers.tolist()], dtype=bool)
     out = _normalize_id_numbers(numbers.where(~placeholder, ""))
     declared_np = declared.to_numpy(dtype=object)
     status = out["id_status"].to_numpy(dtype=object)

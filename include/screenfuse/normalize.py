@@ -107,13 +107,20 @@ def _char_simplified(char: str) -> str:
     return _t2s().convert(char)
 
 
-_DOTS = {ord(c): "·" for c in "•・.．‧∙"}
+# the middle dot of a name in Chinese characters (买买提·艾力) as forms type it; a Latin-written
+# name never reaches this table (zh_names.latin_name keeps its hyphen as a separator)
+_DOTS = {ord(c): "·" for c in "•・.．‧∙-_‐‑–—"}
+
+
+# characters the tables convert although they are standard simplified characters of names: 乾
+# (qián, 乾隆) is 干 only where it means "dry"; converted, 李乾 would be read ligan and be 李干
+_KEPT = frozenset("乾")
 
 
 def simplify_names(names: pd.Series) -> pd.Series:
     """Traditional → simplified, character by character (names have no phrases to convert);
     a first character the tables would merge with another surname (於 → 于) is kept."""
-    table = {k: v for k, v in _char_table(names, _char_simplified).items() if v != chr(k)}
+    table = {k: v for k, v in _char_table(names, _char_simplified).items() if v != chr(k) and chr(k) not in _KEPT}
     return _each(names, lambda v: v[:1] + v[1:].translate(table) if v[:1] in _PROTECTED_SURNAMES else v.translate(table))
 
 
@@ -133,7 +140,8 @@ def normalize_name(values: pd.Series) -> pd.Series:
             return ""
         if zh_names.is_latin(text):
             return zh_names.latin_name(text)
-        return "".join(text.translate(table).split())
+        written = "".join(text.translate(table).split())
+        return written if written.strip("·") else ""  # dots and dashes alone (--, __) name nobody
 
     def names(distinct: pd.Series) -> pd.Series:
         simplified = simplify_names(_each(distinct, one))
@@ -182,7 +190,9 @@ def normalize_phones(values: pd.Series) -> pd.DataFrame:
 
 
 _PHONE_SEPARATORS = {ord(c): None for c in " \t\n\r-()（）\u3000"}
-_COUNTRY_CODE = re.compile(r"(?:\+|00)86(?=1[0-9]{10})")
+# +86, 0086, or a bare 86 right before a mobile number (86-138…, (86)138…, 86138…: thirteen digits
+# are never a Chinese number of their own)
+_COUNTRY_CODE = re.compile(r"(?:\+86|0086|(?<![0-9])86)(?=1[3-9][0-9]{9}(?![0-9]))")
 _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 
@@ -196,6 +206,24 @@ def is_filler(text: str, run: int) -> bool:
     """A value typed to fill a required cell, not to say anything: `run` or more of the same
     character in a row (13800000000, 000000000000000000). Two such records agree on nothing."""
     return bool(_RUN[run].search(text))
+
+
+def is_counting(text: str, run: int) -> bool:
+    """`run` or more digits in a row that count up or down (123456789012345678, 9876543210): typed
+    to fill a required cell; no resident ID has ten (its region and birth date cannot count so)."""
+    length, step = 1, 0
+    for before, after in zip(text, text[1:]):
+        if before.isdigit() and after.isdigit() and before.isascii() and after.isascii():
+            difference = (int(after) - int(before)) % 10
+            if difference in (1, 9) and (length == 1 or difference == step):
+                length, step = length + 1, difference
+            else:
+                length, step = (2, difference) if difference in (1, 9) else (1, 0)
+            if length >= run:
+                return True
+        else:
+            length, step = 1, 0
+    return False
 
 
 def _phone_numbers(value: str) -> tuple[str, str, str]:

@@ -31,6 +31,11 @@ SURNAME_RANK = {p: i for i, p in reversed(list(enumerate(_SURNAME_ORDER)))} | {
 _LATIN_SEPARATORS = re.compile(r"[\s\-_.·,]+")
 
 
+# ü after l or n, as passports spell it since 2012 (LYU 吕, NYU 女); pypinyin writes v (lv, nv). No
+# syllable ends in l, so lyu is ü anywhere; n ends syllables (chen yu), so only a leading nyu is
+_UMLAUT_YU = re.compile(r"(l|^n)yu")
+
+
 def is_placeholder(name: str) -> bool:
     return name.strip().lower() in NAME_PLACEHOLDERS
 
@@ -44,7 +49,7 @@ def latin_name(name: str) -> str:
     """A Latin-written name: case-folded, one space between parts, the surname first when only
     the last part is a surname (Xiaoming Zhang → zhang xiaoming; ZHANG-WEI → zhang wei). Where
     both parts could be (Wei Zhang) the order stays: the zh_name comparator tries both."""
-    parts = [p for p in _LATIN_SEPARATORS.split(name.casefold()) if p]
+    parts = [_UMLAUT_YU.sub(r"\1v", p) for p in _LATIN_SEPARATORS.split(name.casefold()) if p]
     if len(parts) >= 2 and parts[0] not in SURNAME_RANK and parts[-1] in SURNAME_RANK:
         parts = parts[-1:] + parts[:-1]
     return " ".join(parts)
