@@ -364,7 +364,7 @@ def test_each_pair_gets_the_smallest_tag_of_the_arrays_holding_it(arrays):
         for value in values.tolist():
             expected.setdefault(value, tag)
     for n in (21, 2**31):  # 21 * 21 > 400: the packed path; 2**31: too large to pack
-        values, tags = _smallest_tags(arrays, n)
+        values, tags = _smallest_tags(list(arrays), n)  # the list is handed over: its items are let go
         assert values.tolist() == sorted(expected) and tags.tolist() == [expected[v] for v in sorted(expected)]
 
 

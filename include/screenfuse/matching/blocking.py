@@ -153,6 +153,7 @@ def _candidates(data, rules, max_block_size, only_with, budget, skip, several_ke
     cache: dict = {}
     plans = plan_rules(columns, rules, max_block_size, budget, cache, refine=only_with is None, skip=skip,
                        several_keys=several_keys)
+    cache.clear()  # the keys' codes (8 bytes a record each, dozens of them) are in the plans now
     one_key, further, counts, skipped = [], [], [], []
     for plan in plans:
         left, right, big, big_records = pairs_within_groups(plan.codes, max_block_size)
@@ -160,13 +161,25 @@ def _candidates(data, rules, max_block_size, only_with, budget, skip, several_ke
             involve = only_with[left] | only_with[right]
             left, right = left[involve], right[involve]
         one_key.append(left * n + right)
-        further.append([a * n + b for a, b, _, _ in (pairs_within_groups(part, max_block_size) for part in plan.also)])
-        counts.append(len(unique_sorted(np.concatenate([one_key[-1], *further[-1]]))) if further[-1] else len(left))
+        del left, right
+        # the further keys' pairs of a rule as one distinct set (they overlap much); each part's
+        # codes are let go once its pairs are built
+        parts = []
+        while plan.also:
+            a, b, _, _ = pairs_within_groups(plan.also.pop(0), max_block_size)
+            parts.append(a * n + b)
+        further.append(unique_sorted(np.concatenate(parts)) if parts else np.empty(0, np.int64))
+        del parts
+        counts.append(len(unique_sorted(np.concatenate([one_key[-1], further[-1]]))) if len(further[-1])
+                      else len(one_key[-1]))
         skipped.append((big, big_records))
+        plan.codes = plan.codes[:0]  # its pairs are built
     # tags: rule r's one-key pairs r, its further keys' pairs R + r; a pair's smallest tag says
     # which rule found it first (one-key pairs first) and whether a model learns from it
     rules_n = len(rules)
-    unique, tag = _smallest_tags(one_key + [np.concatenate(p) if p else np.empty(0, np.int64) for p in further], n)
+    arrays = one_key + further
+    one_key.clear(), further.clear()
+    unique, tag = _smallest_tags(arrays, n)
     fresh = np.bincount(tag % max(rules_n, 1), minlength=rules_n)
     stats = [RuleStats("+".join(p.label for p in rule), int(counts[r]), int(fresh[r]), *skipped[r],
                        plans[r].estimated, plans[r].refined_with, plans[r].refined_above, plans[r].estimated_after,
@@ -180,16 +193,27 @@ def _smallest_tags(arrays: list[np.ndarray], n: int) -> tuple[np.ndarray, np.nda
     """The distinct values of the arrays, sorted, and for each the smallest index of an array
     holding it. The index rides in the low bits of each value and one sort does the rest (an
     argsort of tens of millions of pairs costs twice as much), unless the pair codes are too
-    large to leave it room."""
+    large to leave it room. The arrays are handed over: each item of the list is let go (None)
+    once read."""
     if not arrays:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     bits = max(len(arrays) - 1, 1).bit_length()
     if n * n < 1 << (62 - bits):
-        tagged = np.concatenate([(a << bits) | t for t, a in enumerate(arrays)])
+        # filled in place, each array let go as it is copied (the caller hands them over): tens of
+        # millions of pairs are held once, not three times
+        tagged, at = np.empty(sum(len(a) for a in arrays), dtype=np.int64), 0
+        for t in range(len(arrays)):
+            a, arrays[t] = arrays[t], None
+            np.left_shift(a, bits, out=tagged[at:at + len(a)])
+            tagged[at:at + len(a)] |= t
+            at += len(a)
+            del a
         tagged.sort()
-        values = tagged >> bits
-        first = np.r_[True, values[1:] != values[:-1]] if len(values) else np.zeros(0, bool)
-        return values[first], tagged[first] & ((1 << bits) - 1)
+        low = (tagged & ((1 << bits) - 1)).astype(np.uint8 if bits <= 8 else np.int64)
+        tagged >>= bits  # the values, in place
+        first = np.ones(len(tagged), dtype=bool)
+        np.not_equal(tagged[1:], tagged[:-1], out=first[1:])
+        return tagged[first], low[first].astype(np.int64)
     tags = np.concatenate([np.full(len(a), t, dtype=np.int64) for t, a in enumerate(arrays)])
     values, first = np.unique(np.concatenate(arrays), return_index=True)
     return values, tags[first]
