@@ -75,6 +75,21 @@ def test_date_levels_are_those_of_a_character_by_character_reading(pairs):
     assert levels("date", left, right) == [reading(a, b) for a, b in pairs]
 
 
+@hsettings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["", "ann", "anne", "bob", "王芳", "x"]), min_size=2, max_size=25),
+       st.lists(st.tuples(st.integers(0, 24), st.integers(0, 24)), min_size=1, max_size=60))
+def test_distinct_value_pairs_name_every_pair_once(values, pairs):
+    """A scorer runs once per distinct pair of values (PairValues.distinct_at): each pair of
+    records points at its own values, and no pair of values is listed twice."""
+    pairs = [(a % len(values), b % len(values)) for a, b in pairs]
+    left, right = np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
+    get = PairValues(pd.DataFrame({"v": values}), left, right)
+    rows = np.arange(0, len(pairs), 2)
+    a, b, which = get.distinct_at("v", rows)
+    assert [(a[w], b[w]) for w in which] == [(values[left[r]], values[right[r]]) for r in rows]
+    assert len(set(zip(a.tolist(), b.tolist()))) == len(a)
+
+
 def test_mobile_levels_with_second_number():
     out = levels("mobile", ["13812345678"] * 4, ["13812345678", "13812345679", "13900000000", "13700000000"],
                  v2=([""] * 4, ["", "", "", "13812345678"]))

@@ -77,10 +77,10 @@ def _jaro_winkler(get, column, thresholds, options):
     rows = np.flatnonzero(present & ~same)
     score, typo = np.full(len(present), -np.inf), np.zeros(len(present), dtype=bool)
     if len(rows):  # each distinct pair of values scored once (a town's names make millions of pairs)
-        a, b, which = get.distinct_at(column, rows)
-        long_enough = np.minimum(pd.Series(a, dtype=object).str.len(), pd.Series(b, dtype=object).str.len()).to_numpy() \
-            >= TYPO_MIN_LETTERS
-        a, b = list(a), list(b)
+        code_a, code_b, which = get.distinct_codes_at(column, rows)
+        lengths, values = get.columns.per_value(column, _lengths), get.columns.uniques(column)
+        long_enough = np.minimum(lengths[code_a], lengths[code_b]) >= TYPO_MIN_LETTERS  # both present here
+        a, b = values[code_a].tolist(), values[code_b].tolist()
         score[rows] = cpdist(a, b, scorer=JaroWinkler.normalized_similarity, workers=-1)[which]
         typo[rows] = (long_enough & (cpdist(a, b, scorer=OSA.distance, workers=-1) == 1))[which]
     steps = [score >= t for t in thresholds]

@@ -58,12 +58,13 @@ def detect_context(columns: Columns, settings: MatchSettings, left: np.ndarray, 
     """The settings with detected context comparisons marked `role: context`, and the findings."""
     comps = settings.comparisons
     lowest = np.array([len(c.levels) for c in comps])
-    fully_apart = levels == lowest[None, :]
+    by_column = np.ascontiguousarray(levels.T)  # a comparison's levels in one run of memory, not strided
     cache: dict = {}
     agree_on_rule = []
     for rule in settings.blocking:
         codes = rule_codes(columns, rule, cache)
-        agree_on_rule.append(({p.column for p in rule}, (codes[left] == codes[right]) & (codes[left] >= 0)))
+        on_left = codes[left]
+        agree_on_rule.append(({p.column for p in rule}, (on_left == codes[right]) & (on_left >= 0)))
     random = []
     for comp in comps:
         counts = columns.value_counts(comp.column).astype(float)
@@ -84,11 +85,13 @@ def detect_context(columns: Columns, settings: MatchSettings, left: np.ndarray, 
         # longer looks like two people who share a name
         judged = [k for k in range(len(comps)) if k not in declared | found]
         candidates = []
-        apart_all = fully_apart[:, judged].sum(axis=1, dtype=np.int16)  # each column's: minus its own
+        apart_all = np.zeros(len(left), dtype=np.int16)  # each column's: minus its own
         for k in judged:
-            clear = (apart_all - fully_apart[:, k] >= 2) & proposed[k] & (levels[:, k] > 0)
-            n_clear = int(clear.sum())
-            agreeing = int((levels[clear, k] == 1).sum())
+            apart_all += by_column[k] == lowest[k]
+        for k in judged:
+            clear = (apart_all - (by_column[k] == lowest[k]) >= 2) & proposed[k] & (by_column[k] > 0)
+            n_clear = int(np.count_nonzero(clear))
+            agreeing = int(np.count_nonzero(clear & (by_column[k] == 1)))
             shared = agreeing / n_clear if n_clear else 0.0
             measured[k] = (n_clear, shared)
             if (settings.detect_context and n_clear >= MIN_PAIRS and shared >= MIN_SHARED
