@@ -143,3 +143,13 @@ def test_no_valid_resident_id_is_taken_for_a_counting_placeholder(first17):
     number = make_id(first17)
     out = documents.normalize_documents(pd.Series([number], dtype=object))
     assert out["id_number"].iloc[0] == number
+
+
+def test_a_valid_id_that_counts_for_ten_digits_is_kept():
+    """Born 1989-01-23 with sequence 456 and check digit 7, an ID counts 8901234567; so may an old
+    15-digit one (region 110107, 890123, 456). They validate: no filler."""
+    valid = make_id("11010819890123456")
+    assert valid.endswith("7")  # the example's check digit: the run is ten long
+    out = documents.normalize_documents(pd.Series([valid, "110107890123456"], dtype=object))
+    assert out["id_status"].tolist() == ["valid", "converted_15"]
+    assert out["id_number"].iloc[0] == valid

@@ -194,7 +194,8 @@ def normalize_documents(numbers: pd.Series, id_type: pd.Series | None = None) ->
 
 
 def _counting(number: str) -> bool:
-    """A resident-ID-like number (digits, perhaps a final X) that counts for ten digits or more."""
+    """A resident-ID-like number (digits, perhaps a final X) that counts for ten digits or more
+    (a filler unless it validates: `_documents`)."""
     return number.rstrip("Xx").isdigit() and nz.is_counting(number, 10)
 
 
@@ -205,10 +206,16 @@ def _documents(numbers: pd.Series, declared: pd.Series) -> pd.DataFrame:
     # a word for "none", or a filler (eight or more of one character in a row: 000000000000000000,
     # 111111111111111111): no resident ID or document has one, and two records sharing it are
     # two people who had no number to give
-    # a number of digits alone that counts up or down for ten or more of them (123456789012345678)
-    # likewise
     placeholder = np.array([v.strip().upper() in MISSING_WORDS or nz.is_filler(document_number(v), 8)
-                            or _counting(document_number(v)) for v in numbers.tolist()], dtype=bool)
+                            for v in numbers.tolist()], dtype=bool)
+    # a number of digits alone that counts up or down for ten or more of them and does not
+    # validate (123456789012345678) likewise; a real ID can count for ten (born 1989-01-23, sequence
+    # 456, check digit 7: 8901234567)
+    counting = np.flatnonzero(~placeholder & np.array([_counting(document_number(v)) for v in numbers.tolist()],
+                                                      dtype=bool))
+    if len(counting):
+        checked = _normalize_id_numbers(numbers.iloc[counting].reset_index(drop=True))["id_status"].to_numpy()
+        placeholder[counting[~np.isin(checked, ["valid", "converted_15"])]] = True
     out = _normalize_id_numbers(numbers.where(~placeholder, ""))
     declared_np = declared.to_numpy(dtype=object)
     status = out["id_status"].to_numpy(dtype=object)

@@ -260,9 +260,14 @@ class PairValues:
             which, distinct = pd.factorize(pair)
         return distinct // width - 1, distinct % width - 1, which
 
+    def forget(self) -> None:
+        """Let go of the codes kept for the last column asked."""
+        self._last = ()
+
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         if self._last and self._last[0] == column:
             return self._last[1], self._last[2]
+        self._last = ()  # another column's pair of arrays goes before this one is gathered
         codes = self.columns.codes(column)
         self._last = (column, codes[self.left], codes[self.right])
         return self._last[1], self._last[2]
@@ -293,6 +298,7 @@ def comparison_levels(data: "pd.DataFrame | Columns", settings: MatchSettings, l
     for k, comp in enumerate(settings.comparisons):
         method = METHODS[comp.method]
         out[:, k] = method.compare(get, comp.column, comp.thresholds or method.default_thresholds, comp.options)
+        get.forget()  # a comparator's codes (16 bytes a pair) are not held through the next one
     return out
 
 
