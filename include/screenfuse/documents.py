@@ -206,17 +206,18 @@ def _documents(numbers: pd.Series, declared: pd.Series) -> pd.DataFrame:
     # a word for "none", or a filler (eight or more of one character in a row: 000000000000000000,
     # 111111111111111111): no resident ID or document has one, and two records sharing it are
     # two people who had no number to give
-    placeholder = np.array([v.strip().upper() in MISSING_WORDS or nz.is_filler(document_number(v), 8)
-                            for v in numbers.tolist()], dtype=bool)
-    # a number of digits alone that counts up or down for ten or more of them and does not
-    # validate (123456789012345678) likewise; a real ID can count for ten (born 1989-01-23, sequence
-    # 456, check digit 7: 8901234567)
-    counting = np.flatnonzero(~placeholder & np.array([_counting(document_number(v)) for v in numbers.tolist()],
-                                                      dtype=bool))
-    if len(counting):
-        checked = _normalize_id_numbers(numbers.iloc[counting].reset_index(drop=True))["id_status"].to_numpy()
-        placeholder[counting[~np.isin(checked, ["valid", "converted_15"])]] = True
+    written = [document_number(v) for v in numbers.tolist()]
+    placeholder = np.array([v.strip().upper() in MISSING_WORDS or nz.is_filler(number, 8)
+                            for v, number in zip(numbers.tolist(), written)], dtype=bool)
     out = _normalize_id_numbers(numbers.where(~placeholder, ""))
+    # a number of digits alone that counts up or down for ten or more of them and does not
+    # validate (123456789012345678) likewise; a real ID can count for ten (born 1989-01-23,
+    # sequence 456, check digit 7: 8901234567). Only numbers that failed are looked at (few).
+    failed = np.flatnonzero(~np.isin(out["id_status"].to_numpy(dtype=object), ["valid", "converted_15", "missing"]))
+    counting = failed[np.array([_counting(written[i]) for i in failed], dtype=bool)] if len(failed) else failed
+    if len(counting):
+        placeholder[counting] = True
+        out = _normalize_id_numbers(numbers.where(~placeholder, ""))
     declared_np = declared.to_numpy(dtype=object)
     status = out["id_status"].to_numpy(dtype=object)
     id_type = np.where(status == "missing", "", RESIDENT).astype(object)

