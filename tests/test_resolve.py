@@ -86,6 +86,23 @@ def test_twins_are_never_one_person():
     assert not same_person(links, "t1", "t2")
 
 
+def test_an_old_15_digit_id_typed_wrong_once_still_finds_the_persons_18_digit_id():
+    """A 15-digit ID has no check digit of its own: converted, a mistyped digit gives a number
+    that passes the check yet differs from the person's real ID in that digit and the check. It
+    is compared tolerantly (one mistyped digit), never as a second valid ID that keeps apart."""
+    real = make_id("42010619560714351")
+    old_typed_wrong = real[:6] + real[8:14] + "361"  # the 15-digit form, its sequence digit 5 typed as 6
+    rec = records(
+        {"rid": "old", "name": "孙建华", "id": old_typed_wrong, "phone": "13761920437", "address": "首义路社区5栋101"},
+        {"rid": "new", "name": "孙建华", "id": real, "phone": "13761920437", "address": "首义路社区5栋101"},
+        {"rid": "twin", "name": "孙建国", "id": make_id("42010619560714371"), "phone": "13761920437",
+         "address": "首义路社区5栋101"},
+    )
+    links = resolve(rec)
+    assert same_person(links, "old", "new")
+    assert not same_person(links, "twin", "new") and not same_person(links, "twin", "old")
+
+
 def test_two_valid_ids_never_join_even_through_a_bridge():
     rec = records(
         {"rid": "a", "name": "赵敏", "id": ID_A, "phone": "13811112222"},

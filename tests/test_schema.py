@@ -153,3 +153,28 @@ def test_revisions_form_one_line_from_the_baseline():
     assert chain == [f"{n:04d}" for n in range(1, len(chain) + 1)]  # numbered in order
     for script in scripts.walk_revisions():
         assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+
+
+def _row(engine, table: str, values: dict) -> None:
+    """A row with `values`, every other NOT NULL column filled with a blank of its type."""
+    filler = {c["name"]: (0 if "INT" in str(c["type"]).upper() else "") for c in sa.inspect(engine).get_columns(table)
+              if not c["nullable"] and c["name"] not in values}
+    row = filler | values
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + c for c in row)})"), row)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_0022_takes_the_distinct_key_from_stored_ids_converted_from_15_digits(warehouses, kind):
+    """A stored record whose ID was converted from 15 digits loses `id_trusted` (its check digit
+    was computed, never typed); a valid 18-digit ID keeps it."""
+    engine = engine_for(warehouses.new(kind))
+    schema.upgrade(engine, "0021")
+    for record, status, number in (("old", "converted_15", "11010519491231002X"),
+                                   ("new", "valid", "110105194912310029")):
+        _row(engine, "source_record", {"source_record_id": record, "id_status": status, "id_number": number})
+        _row(engine, "match_record", {"record_id": record, "batch_id": "b", "id_number": number, "id_trusted": number})
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        trusted = dict(conn.execute(sa.text("SELECT record_id, id_trusted FROM match_record")).all())
+    assert trusted == {"old": "", "new": "110105194912310029"}

@@ -14,7 +14,8 @@ from screenfuse.zh_person import document_columns, prepare
 from screenfuse.state_schema import MATCH_COLUMNS
 from screenfuse.text_keys import is_in, map_by_key
 
-RAW_COLUMNS = ["record_id", "name", "id_number", "id_type", "phone", "phone2", "birth_date", "sex", "address"]
+# id_status: a number stored converted from 15 digits (converted_15) looks valid when read again
+RAW_COLUMNS = ["record_id", "name", "id_number", "id_type", "id_status", "phone", "phone2", "birth_date", "sex", "address"]
 SETTINGS = preset("zh_person")
 
 

@@ -93,6 +93,9 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
     out["name"], out["name_pinyin"] = col("name", "name"), col("name", "name_pinyin")
     ids = {name: col("id_number", name).copy() for name in _DERIVED["id_number"]}
     _declared_types(frame, ids)
+    if "id_status" in frame.columns:  # stored records: a number converted from 15 digits reads as valid now
+        earlier = frame["id_status"].fillna("").astype(str).to_numpy(dtype=object)
+        ids["id_status"][(earlier == "converted_15") & (ids["id_status"] == "valid")] = "converted_15"
     out |= document_columns(ids["id_type"], ids["id_number"], ids["id_status"])
     id_birth, id_sex = ids["birth_date"], ids["sex"]
     out["birth_date"] = np.where(id_birth != "", id_birth, col("birth_date", "birth_date")).astype(object)
@@ -111,13 +114,15 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
 
 def document_columns(id_type: np.ndarray, number: np.ndarray, id_status: np.ndarray) -> dict[str, np.ndarray]:
     """Normalized document fields → the matching columns: the resident ID (`id_number`), the one
-    trusted for hard rules (`id_trusted`: valid or converted from 15 digits) and another
-    document's '<type>:<number>' key (`document`)."""
+    trusted for hard rules (`id_trusted`: a valid 18-digit ID, whose check digit was typed and
+    verified) and another document's '<type>:<number>' key (`document`). An old 15-digit ID is
+    not trusted: its check digit is computed at conversion, so a mistyped digit converts to a
+    "valid" number one digit and the check off the person's real ID."""
     resident = np.where(id_type == documents.RESIDENT, number, "").astype(object)
     return {"document": documents.document_keys(*(pd.Series(v, dtype=object) for v in (id_type, number, id_status)))
                                  .to_numpy(dtype=object),
             "id_number": resident,
-            "id_trusted": np.where(np.isin(id_status, ["valid", "converted_15"]), resident, "").astype(object)}
+            "id_trusted": np.where(id_status == "valid", resident, "").astype(object)}
 
 
 def _declared_types(frame: pd.DataFrame, ids: dict[str, np.ndarray]) -> None:
