@@ -376,6 +376,19 @@ def test_a_thousand_exact_twins_are_one_person_without_a_thousand_squared_pairs(
     assert result.candidate_pairs < 10  # the first twin and the other record, not 4.5 million pairs
 
 
+@pytest.mark.parametrize("typed", ["420106560714351", "420106195607143519"])  # old 15 digits; failing its check
+def test_a_person_screened_hundreds_of_times_with_an_untrusted_id_is_one_person(typed):
+    # an old 15-digit ID or one failing its check is no distinct key, yet records equal on every
+    # compared column and on the number as typed are one person: blocked as they are, 400 of them
+    # filled every rule past the budget and came out as 400 persons
+    twins = [{"record_id": f"t{k:03d}", "name": "孙建华", "id_number": typed, "phone": "13761920437"} for k in range(400)]
+    others = [{"record_id": f"o{k:04d}", "name": f"王{chr(0x4E00 + k)}", "phone": f"139{k:08d}"} for k in range(2500)]
+    result = dedupe(zh(*twins, *others), preset("zh_person"))
+    person = result.clusters.set_index("record_id")["person_id"]
+    assert person[[f"t{k:03d}" for k in range(400)]].nunique() == 1
+    assert len(result.twins) == 399
+
+
 def test_twins_need_an_identifier_and_a_reviewers_no_keeps_them_apart():
     same_name = [{"record_id": f"n{k}", "name": "张伟"} for k in range(3)]  # a common name, nothing else
     assert len(dedupe(zh(*same_name), preset("zh_person")).twins) == 0

@@ -76,7 +76,7 @@ class _Clock:
 
 
 def _check_columns(frame: pd.DataFrame, settings: MatchSettings) -> None:
-    needed = {settings.unique_id, *settings.distinct_keys}
+    needed = {settings.unique_id, *settings.distinct_keys, *settings.twin_keys}
     needed |= {p.column for rule in settings.blocking for p in rule}
     needed |= {c.column for c in settings.comparisons}
     missing = sorted(needed - set(frame.columns))

@@ -73,6 +73,9 @@ class MatchSettings:
     review_threshold: float = 0.50  # between the two: not linked, queued for a person to decide
     prior: float | None = None  # probability that two random records match; learned when absent
     distinct_keys: tuple[str, ...] = ()  # records with different non-empty values here never join
+    # besides the distinct keys: records equal on every compared column and on one of these,
+    # present, are exact twins (one person before blocking: matching/twins.py)
+    twin_keys: tuple[str, ...] = ()
     max_block_size: int = 2000
     u_sample_pairs: int = 300_000
     em_iterations: int = 30
@@ -184,6 +187,7 @@ class _SettingsFile(StrictModel):
     thresholds: _ThresholdsFile | None = None
     prior: Number(0, 1, "a probability (or leave it out to learn it)", nullable=True) = None
     distinct_keys: ListOf(Text, allow_empty=True, nullable=True) = ()
+    twin_keys: ListOf(Text, allow_empty=True, nullable=True) = ()
     max_block_size: WholeNumber(1) = 2000
     u_sample_pairs: WholeNumber(1) = 300_000
     em_iterations: WholeNumber(1) = 30
@@ -210,7 +214,8 @@ class _SettingsFile(StrictModel):
             unique_id=self.unique_id, blocking=self.blocking, comparisons=tuple(comparisons),
             match_threshold=match, review_threshold=review,
             prior=float(self.prior) if self.prior is not None else None, distinct_keys=self.distinct_keys,
-            max_block_size=self.max_block_size, u_sample_pairs=self.u_sample_pairs, em_iterations=self.em_iterations,
+            twin_keys=self.twin_keys or (), max_block_size=self.max_block_size, u_sample_pairs=self.u_sample_pairs,
+            em_iterations=self.em_iterations,
             min_records_to_train=self.min_records_to_train, seed=self.seed,
             detect_context=self.detect_context, max_pairs_per_record=float(self.max_pairs_per_record),
         )
@@ -261,6 +266,9 @@ ZH_PERSON = {
     ],
     "thresholds": {"match": 0.95, "review": 0.5},
     "distinct_keys": ["id_trusted"],
+    # a resident ID as typed (an old 15-digit one, one failing its check) or another document: a
+    # person screened a hundred times with it sends a hundred equal records, one person
+    "twin_keys": ["id_number", "document"],
 }
 PRESETS = {"zh_person": ZH_PERSON}
 

@@ -2,7 +2,8 @@
 
 A person screened a hundred times (a commuter at a checkpoint, a key worker tested daily, a test
 account) sends a hundred records that agree on every compared column and carry the same
-identifier (a distinct key: a checksum-valid ID number). Blocking them all puts one block of a
+identifier (a distinct key, or a twin key: the zh preset adds the ID number as typed, valid or
+not, and the document). Blocking them all puts one block of a
 hundred records, n·(n-1)/2 pairs, in every rule, and a block that outgrows the comparison budget
 or `max_block_size` is left out: the person came out as a hundred persons. Twins are decided
 before blocking instead: only the first record of each set is blocked and compared; the others
@@ -19,20 +20,21 @@ from screenfuse.matching.settings import MatchSettings
 
 def twin_representatives(columns: Columns, settings: MatchSettings, keep_apart: np.ndarray | None = None) -> np.ndarray:
     """For each record, the position of the first record it is an exact twin of (itself when it
-    has none): equal on every compared column and every distinct key, a distinct key present."""
+    has none): equal on every compared column, distinct key and twin key, one of the keys present."""
     n = len(columns)
     representative = np.arange(n)
-    if not settings.distinct_keys or n < 2:
+    twin_keys = tuple(dict.fromkeys([*settings.distinct_keys, *settings.twin_keys]))
+    if not twin_keys or n < 2:
         return representative
     keyed = np.zeros(n, dtype=bool)
-    for key in settings.distinct_keys:
+    for key in twin_keys:
         keyed |= columns.codes(key) >= 0
     if keep_apart is not None:
         keyed &= ~keep_apart
     rows = np.flatnonzero(keyed)
     if len(rows) < 2:
         return representative
-    names = dict.fromkeys([c.column for c in settings.comparisons] + list(settings.distinct_keys))
+    names = dict.fromkeys([c.column for c in settings.comparisons] + list(twin_keys))
     stacked = np.stack([columns.codes(name)[rows] for name in names], axis=1)
     _, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
     representative[rows] = rows[first[inverse.ravel()]]
