@@ -21,6 +21,9 @@ STORED = {  # record → (ID number, person): all named 张伟, born in the 1980
     "s-no-id": ("", "P2"),  # a namesake whose ID was not written down
     "s-bad-id": ("420106198501011239", "P3"),  # ... or was written wrong (check digit)
     "s-mine": (MINE, "P4"),  # the same ID: the same person
+    # ... or written as an old 15-digit ID, a sequence digit typed wrong: converted, it passes the
+    # check, yet it is not a valid ID of another person's (its check digit was computed)
+    "s-old-id": (MINE[:6] + MINE[8:14] + "124", "P5"),
 }
 
 
@@ -56,7 +59,7 @@ def _read(engine, *new_ids: str, narrow: bool = True, settings=SETTINGS) -> set[
 
 
 def test_a_new_record_with_a_valid_id_skips_namesakes_with_another(stored):
-    assert _read(stored, MINE) == {"s-no-id", "s-bad-id", "s-mine"}
+    assert _read(stored, MINE) == {"s-no-id", "s-bad-id", "s-mine", "s-old-id"}
 
 
 def test_a_new_record_without_a_valid_id_reads_every_namesake(stored):

@@ -79,7 +79,9 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     rec["active_status"] = rec["record_status"].where(~expired & ~ended, policies.NO_STATUS)
     feed_trust = lookup(rec["feed"], FEED_TRUST, 9)
     address_trust = lookup(rec["feed"], ADDRESS_TRUST, 9)
-    id_quality = lookup(rec["id_status"], {"valid": 0, "converted_15": 0, "failed_check": 1}, 2)
+    # a typed, checked ID first; one converted from 15 digits may carry a digit typed wrong (its check
+    # digit is computed), then one failing its check
+    id_quality = lookup(rec["id_status"], {"valid": 0, "converted_15": 1, "failed_check": 2}, 3)
     unrouted = (rec["street"] == "").to_numpy().astype(int)
     birth_missing = (rec["birth_date"] == "").to_numpy().astype(int)
 

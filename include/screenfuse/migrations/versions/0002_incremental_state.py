@@ -69,7 +69,7 @@ def _backfill(conn) -> None:
     from screenfuse import match_state, warehouse
     from screenfuse.resolve import SETTINGS, prepare_records
 
-    columns = "source_record_id, batch_id, name, id_number, id_status, phone, phone2, birth_date, sex, address"
+    columns = "source_record_id, batch_id, name, id_number, phone, phone2, birth_date, sex, address"
     terms = []
     offset, chunk = 0, 200_000
     while True:

@@ -12,7 +12,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.get_bind().exec_driver_sql(
+    untrust_converted(op.get_bind())
+
+
+def untrust_converted(conn) -> None:
+    """Also after revision 0002's backfill, which reads stored IDs without their status."""
+    conn.exec_driver_sql(
         "UPDATE match_record SET id_trusted = '' WHERE id_trusted <> '' AND record_id IN "
         "(SELECT source_record_id FROM source_record WHERE id_status = 'converted_15')")
 
