@@ -214,7 +214,7 @@ class _SettingsFile(StrictModel):
             unique_id=self.unique_id, blocking=self.blocking, comparisons=tuple(comparisons),
             match_threshold=match, review_threshold=review,
             prior=float(self.prior) if self.prior is not None else None, distinct_keys=self.distinct_keys,
-            twin_keys=self.twin_keys or (), max_block_size=self.max_block_size, u_sample_pairs=self.u_sample_pairs,
+            twin_keys=self.twin_keys, max_block_size=self.max_block_size, u_sample_pairs=self.u_sample_pairs,
             em_iterations=self.em_iterations,
             min_records_to_train=self.min_records_to_train, seed=self.seed,
             detect_context=self.detect_context, max_pairs_per_record=float(self.max_pairs_per_record),
