@@ -2,6 +2,7 @@
 before-image), a changed one is replaced and can be taken back, a first load into empty tables
 writes everything; the output audit (real Great Expectations) catches what BI relies on."""
 import pandas as pd
+import sqlalchemy as sa
 import pytest
 
 from screenfuse import schema, warehouse
@@ -126,3 +127,28 @@ def test_a_failed_analyze_after_a_published_bulk_load_is_a_warning_not_a_failure
     """The batch is committed before ANALYZE: a server gone by then must not fail the publish task."""
     gone = warehouse.engine_for("postgresql+psycopg://nobody:none@127.0.0.1:1/warehouse")  # nothing listens there
     assert not schema.refresh_statistics(gone, 1_000_000, 0)
+
+
+def test_a_look_up_on_a_column_empty_in_most_rows_reads_by_index_on_postgresql(warehouses):
+    """`contact_of_id` is empty in nearly every record. Behind a temporary key table PostgreSQL
+    cannot see the keys, takes each for the common empty value and reads the whole table, every
+    hour; the keys as one array parameter let it see they are rare and read by the index."""
+    engine = warehouse.engine_for(warehouses.new("postgresql"))
+    schema.upgrade(engine)
+    n = 30_000
+    ids = [f"4201{i:014d}" for i in range(n)]
+    rows = pd.DataFrame({"source_record_id": [f"r{i}" for i in range(n)], "batch_id": "B1", "feed": "community",
+                         "file_name": "f.csv", "file_sha256": "0" * 64, "row_number": range(n),
+                         "id_number": ids, "contact_of_id": [ids[i - 1] if i in (10_000, 20_000) else "" for i in range(n)]})
+    with engine.begin() as conn:
+        warehouse.bulk_insert(conn, "source_record", rows)
+        conn.exec_driver_sql("ANALYZE source_record")
+    wanted = [ids[9_999], ids[19_999], ids[5]]
+    with engine.begin() as conn:
+        found = warehouse.rows_by_keys(conn, "source_record", "contact_of_id", wanted, columns="source_record_id")
+        assert sorted(found["source_record_id"]) == ["r10000", "r20000"]
+        where, params = warehouse.key_filter(conn, "source_record", "contact_of_id", wanted)
+        plan = " ".join(r[0] for r in conn.execute(
+            sa.text(f"EXPLAIN SELECT source_record_id FROM source_record WHERE {where}"), params))
+    assert "Seq Scan on source_record" not in plan, plan
+    assert "ix_source_record_contact_of" in plan, plan

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlalchemy as sa
 
 from screenfuse import warehouse
 from screenfuse.matching import MatchSettings, Population
@@ -235,7 +236,8 @@ def forget_records(conn, record_ids, settings: MatchSettings) -> tuple[int, int]
         stored = warehouse.rows_by_keys(conn, "match_term", "term_key", gone["term_key"], columns="term_key, n, batch_id")
         left = stored.merge(gone, on="term_key", suffixes=("", "_gone"))
         left = left.assign(n=left["n"] - left["n_gone"])[["term_key", "n", "batch_id"]]
-        conn.exec_driver_sql("DELETE FROM match_term WHERE term_key IN (SELECT term_key FROM k_match_term_term_key)")
+        where, params = warehouse.key_filter(conn, "match_term", "term_key", stored["term_key"])
+        conn.execute(sa.text(f"DELETE FROM match_term WHERE {where}"), params)
         warehouse.bulk_insert(conn, "match_term", left[left["n"] > 0])
     return removed, records
 

@@ -301,8 +301,20 @@ def rows_by_keys(conn, table: str, key: str, values, columns: str = "*") -> pd.D
     values = list(values)
     if not values or conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:
         return query_frame(conn, f"SELECT {columns} FROM {table} WHERE 1 = 0")
-    keys = load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: pd.Series(values, dtype=object)}))
-    return query_frame(conn, f"SELECT {columns} FROM {table} WHERE {key} IN (SELECT {key} FROM {keys})")
+    where, params = key_filter(conn, table, key, values)
+    return query_frame(conn, f"SELECT {columns} FROM {table} WHERE {where}", **params)
+
+
+def key_filter(conn, table: str, key: str, values) -> tuple[str, dict]:
+    """A condition "`key` is one of `values`" (text keys) and its parameters. PostgreSQL gets the
+    values as one array parameter, which its planner reads value by value: behind a temporary key
+    table they are unknown to it, and a column that is empty in most rows (`contact_of_id`) then
+    looks as if every key matched most of the table, so it read all of it, each hour. SQLite
+    joins a temporary key table `k_<table>_<key>` (its planner takes the index either way)."""
+    if is_postgres(conn):
+        return f"{key} = ANY(:keys)", {"keys": [str(v) for v in values if not pd.isna(v)]}
+    name = load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: pd.Series(list(values), dtype=object)}))
+    return f"{key} IN (SELECT {key} FROM {name})", {}
 
 
 class Replaced(NamedTuple):
@@ -328,7 +340,6 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
         frame = _changed(frame, before, key, {batch_column, *same_unless})
         keys = pd.Index(frame[key].tolist()).union(pd.Index(list(delete_keys)))
         before = before[before[key].isin(keys)]
-        load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: pd.Series(list(keys), dtype=object)}))
     before = before[before[batch_column] != batch_id] if len(before) else before
     if len(before):
         images = before.astype(object).where(before.notna(), None)
@@ -337,8 +348,9 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
                              "row_json": [json.dumps(r, ensure_ascii=False, default=str)
                                           for r in images.to_dict(orient="records")]})
         bulk_insert(conn, "batch_undo", undo)
-    # the key table rows_by_keys loaded above (keys and stored rows exist: the early return did not apply)
-    conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
+    if len(keys):
+        where, params = key_filter(conn, table, key, keys)
+        conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)
     bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
     return Replaced(existed, frame)
 
