@@ -144,11 +144,19 @@ def test_a_look_up_on_a_column_empty_in_most_rows_reads_by_index_on_postgresql(w
         warehouse.bulk_insert(conn, "source_record", rows)
         conn.exec_driver_sql("ANALYZE source_record")
     wanted = [ids[9_999], ids[19_999], ids[5]]
-    with engine.begin() as conn:
-        found = warehouse.rows_by_keys(conn, "source_record", "contact_of_id", wanted, columns="source_record_id")
-        assert sorted(found["source_record_id"]) == ["r10000", "r20000"]
-        where, params = warehouse.key_filter(conn, "source_record", "contact_of_id", wanted)
-        plan = " ".join(r[0] for r in conn.execute(
-            sa.text(f"EXPLAIN SELECT source_record_id FROM source_record WHERE {where}"), params))
+    sent = []  # the look-up exactly as rows_by_keys sends it, planned again with its parameters
+    keep = lambda conn, cursor, statement, parameters, context, many: sent.append((statement, parameters)) \
+        if statement.startswith("SELECT source_record_id FROM source_record") else None  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with engine.begin() as conn:
+            found = warehouse.rows_by_keys(conn, "source_record", "contact_of_id", wanted, columns="source_record_id")
+            assert sorted(found["source_record_id"]) == ["r10000", "r20000"]
+            assert len(sent) == 1
+            with conn.connection.driver_connection.cursor() as cursor:
+                cursor.execute("EXPLAIN " + sent[0][0], sent[0][1])
+                plan = " ".join(r[0] for r in cursor.fetchall())
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
     assert "Seq Scan on source_record" not in plan, plan
     assert "ix_source_record_contact_of" in plan, plan

@@ -295,9 +295,9 @@ def query_frame(conn, sql: str, **params) -> pd.DataFrame:
 
 
 def rows_by_keys(conn, table: str, key: str, values, columns: str = "*") -> pd.DataFrame:
-    """Rows of `table` whose `key` is one of `values` (through a temporary key table). An empty table
-    answers at once: a first load would otherwise copy every key of its batch into a key table to
-    find nothing, for each look-up."""
+    """Rows of `table` whose `key` is one of `values` (`key_filter`). An empty table answers at
+    once: a first load would otherwise send every key of its batch to find nothing, for each
+    look-up."""
     values = list(values)
     if not values or conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:
         return query_frame(conn, f"SELECT {columns} FROM {table} WHERE 1 = 0")
