@@ -2,8 +2,8 @@
 before-image), a changed one is replaced and can be taken back, a first load into empty tables
 writes everything; the output audit (real Great Expectations) catches what BI relies on."""
 import pandas as pd
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
 from screenfuse import schema, warehouse
 from screenfuse.validation import audit_persons, orphan_links

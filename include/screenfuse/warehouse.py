@@ -334,12 +334,14 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     if not len(keys) or conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:
         bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
         return Replaced(set(), frame)  # nothing stored yet (a first load): nothing to look up
-    before = rows_by_keys(conn, table, key, keys)
+    where, params = key_filter(conn, table, key, keys)
+    before = query_frame(conn, f"SELECT * FROM {table} WHERE {where}", **params)
     existed = set(before[key]) if len(before) else set()
     if same_unless is not None and len(before) and len(frame):
         frame = _changed(frame, before, key, {batch_column, *same_unless})
         keys = pd.Index(frame[key].tolist()).union(pd.Index(list(delete_keys)))
         before = before[before[key].isin(keys)]
+        where, params = key_filter(conn, table, key, keys) if len(keys) else ("", {})
     before = before[before[batch_column] != batch_id] if len(before) else before
     if len(before):
         images = before.astype(object).where(before.notna(), None)
@@ -348,8 +350,7 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
                              "row_json": [json.dumps(r, ensure_ascii=False, default=str)
                                           for r in images.to_dict(orient="records")]})
         bulk_insert(conn, "batch_undo", undo)
-    if len(keys):
-        where, params = key_filter(conn, table, key, keys)
+    if len(keys):  # the same key filter as the read, unless unchanged rows narrowed it
         conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)
     bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
     return Replaced(existed, frame)
