@@ -58,6 +58,11 @@ def test_every_run_writes_a_report_with_its_charts_and_no_personal_data(publishe
     values = {v for column in records for v in records[column].dropna().astype(str) if len(v) >= 2}
     leaked = [v for v in values if v in page]
     assert len(values) > 500 and leaked == []
+    with engine.connect() as conn:  # the "links changed" figure is counted at publish, not read again each hour
+        runs = dict(conn.execute(sa.text("SELECT batch_id, links_changed FROM run_log")).all())
+        held = dict(conn.execute(sa.text("SELECT changed_batch_id, COUNT(*) FROM person_link GROUP BY 1")).all())
+    assert runs["20200210T1300Z"] > 500 and runs["20200210T1300Z"] >= held.get("20200210T1300Z", 0)
+    assert runs["20200210T1400Z"] == held.get("20200210T1400Z", 0)
 
 
 def test_a_report_is_rebuilt_for_any_published_batch_and_refused_for_others(published, capsys):

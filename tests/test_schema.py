@@ -178,3 +178,18 @@ def test_0022_takes_the_distinct_key_from_stored_ids_converted_from_15_digits(wa
     with engine.connect() as conn:
         trusted = dict(conn.execute(sa.text("SELECT record_id, id_trusted FROM match_record")).all())
     assert trusted == {"old": "", "new": "110105194912310029"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_0023_counts_the_links_each_earlier_run_still_holds(warehouses, kind):
+    """Runs published before the column get the links `person_link` holds for them (0 for none)."""
+    engine = engine_for(warehouses.new(kind))
+    schema.upgrade(engine, "0022")
+    for batch in ("b1", "b2", "b3"):
+        _row(engine, "run_log", {"batch_id": batch})
+    for record, batch in (("r1", "b1"), ("r2", "b1"), ("r3", "b3")):
+        _row(engine, "person_link", {"source_record_id": record, "changed_batch_id": batch})
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        counts = dict(conn.execute(sa.text("SELECT batch_id, links_changed FROM run_log")).all())
+    assert counts == {"b1": 2, "b2": 0, "b3": 1}

@@ -69,8 +69,6 @@ def read_frames(conn, batch_id: str, statuses: list[str]) -> dict[str, pd.DataFr
                     "GROUP BY batch_id, event", s=since, b=batch_id),
         "reviews": q("SELECT batch_id, COUNT(*) AS n FROM match_review WHERE batch_id >= :s AND batch_id <= :b "
                      "GROUP BY batch_id", s=since, b=batch_id),
-        "links": q("SELECT changed_batch_id AS batch_id, COUNT(*) AS n FROM person_link WHERE changed_batch_id >= :s "
-                   "AND changed_batch_id <= :b GROUP BY changed_batch_id", s=since, b=batch_id),
         "backlog": q(f"""SELECT street, state, COUNT(*) AS items FROM push_item
                          WHERE state IN ({', '.join(repr(s) for s in OPEN_STATES)}) GROUP BY street, state"""),
         "answers": q("SELECT street, answer_hours FROM push_item WHERE answered_batch_id >= :s AND answered_batch_id <= :b "
@@ -202,15 +200,11 @@ def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str], cac
     if len(runs):
         series = runs[["batch_id", "rows_accepted", "rows_quarantined", "status_changes", "push_items",
                        "push_items_answered", "push_items_escalated", "push_items_closed"]].copy()
-        for name in ("events", "reviews", "links"):
-            frame = frames[name]
-            if name == "events":
-                for event in ("merge", "split"):
-                    part = frame[frame["event"] == event].set_index("batch_id")["n"]
-                    series[f"{event}s"] = series["batch_id"].map(part).fillna(0)
-            else:
-                series[{"reviews": "review items", "links": "links changed"}[name]] = \
-                    series["batch_id"].map(frame.set_index("batch_id")["n"]).fillna(0)
+        series["links changed"] = pd.to_numeric(runs["links_changed"], errors="coerce").fillna(0)  # as published
+        events = frames["events"]
+        for event in ("merge", "split"):
+            series[f"{event}s"] = series["batch_id"].map(events[events["event"] == event].set_index("batch_id")["n"]).fillna(0)
+        series["review items"] = series["batch_id"].map(frames["reviews"].set_index("batch_id")["n"]).fillna(0)
         long = series.melt("batch_id", var_name="figure", value_name="count")
         long["count"] = pd.to_numeric(long["count"], errors="coerce").fillna(0)
         long["group"] = long["figure"].map(RUN_GROUPS)

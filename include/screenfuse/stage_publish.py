@@ -237,6 +237,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         warehouse.bulk_insert(conn, "source_record", batch_records(stage))
         match_state.add_terms(conn, batch_id, terms)
         warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id")
+        run["links_changed"] = len(links)  # for the run report, which would otherwise count them every hour
         del links
         before = conn.exec_driver_sql("SELECT persons FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar() or 0
         existed, written = warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
