@@ -103,6 +103,24 @@ def test_excel_mangled_ids_and_bad_rows_are_quarantined_with_reasons(tmp_path):
         assert ID1 not in reason and "张伟" not in reason
 
 
+def test_rows_are_validated_a_chunk_at_a_time_with_each_reason_on_its_own_row(tmp_path, monkeypatch):
+    """GX validates at most ROW_CHUNK rows at once (its copies of a million rows cost GBs): a
+    failing row in a later chunk gets its reason at its own position, as in one run."""
+    from screenfuse import validation
+
+    rows = ROWS + [dict(ROWS[0], 姓名=""), dict(ROWS[0], 体温="365"), dict(ROWS[1]), dict(ROWS[0], 检测时间="昨天"),
+                   dict(ROWS[0], 姓名="", 体温="365")]
+    records = stage(write_csv(tmp_path / "chunks.csv", rows)).records
+    records.index = records.index + 100  # the reasons follow the records' own index
+    whole = validate_rows(records, load_contract("checkpoint"))
+    monkeypatch.setattr(validation, "ROW_CHUNK", 2)
+    chunked = validate_rows(records, load_contract("checkpoint"))
+    assert chunked.index.tolist() == records.index.tolist() and chunked.tolist() == whole.tolist()
+    assert whole.tolist()[:3] == ["", "", "name missing"] and "temperature outside" in whole.iloc[3]
+    assert whole.iloc[4] == "" and "event_time" in whole.iloc[5]
+    assert "name missing" in whole.iloc[6] and "temperature outside" in whole.iloc[6]
+
+
 def test_blank_rows_are_counted_not_records(tmp_path):
     rows = ROWS + [{k: "" for k in ROWS[0]}]
     staged = stage(write_csv(tmp_path / "blank.csv", rows))

@@ -46,18 +46,27 @@ def _context():
 
 def _run(frame: pd.DataFrame, suite_name: str, checks: list[Check]):
     """Validate `frame` against `checks`; return GX's results in the order of `checks`."""
+    return next(_run_each([frame], suite_name, checks))
+
+
+def _run_each(frames, suite_name: str, checks: list[Check]):
+    """GX's results (in the order of `checks`) for each frame of `frames` in turn, with one suite:
+    GX lets an expectation belong to one suite only."""
     import great_expectations as gx
 
     context = _context()
-    asset = context.data_sources.add_pandas("screenfuse").add_dataframe_asset(suite_name)
-    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
+    batches = context.data_sources.add_pandas("screenfuse").add_dataframe_asset(suite_name) \
+        .add_batch_definition_whole_dataframe("whole")
     suite = gx.ExpectationSuite(name=suite_name)
     for check in checks:
         check.expectation.meta = {"reason": check.reason}
         suite.add_expectation(check.expectation)
-    result = batch.validate(context.suites.add(suite), result_format={"result_format": "COMPLETE"})
-    by_reason = {r.expectation_config.meta["reason"]: r for r in result.results}
-    return [by_reason[c.reason] for c in checks]
+    suite = context.suites.add(suite)
+    for frame in frames:
+        result = batches.get_batch(batch_parameters={"dataframe": frame}).validate(
+            suite, result_format={"result_format": "COMPLETE"})
+        by_reason = {r.expectation_config.meta["reason"]: r for r in result.results}
+        yield [by_reason[c.reason] for c in checks]
 
 
 def file_checks(contract: FeedContract) -> list[Check]:
@@ -148,6 +157,9 @@ def row_checks(contract: FeedContract) -> list[Check]:
 FUTURE_GRACE = pd.Timedelta(days=1)  # clocks and time zones of the sending units: a day of slack
 
 
+ROW_CHUNK = 250_000  # rows GX validates at once: it holds several copies and masks of what it reads
+
+
 def validate_rows(records: pd.DataFrame, contract: FeedContract, latest: "pd.Series | None" = None) -> pd.Series:
     """Row-level suite → quarantine reason per row ('' = accepted), aligned with `records`.
     `latest`: per row, the latest event time it can carry, naive on the event times' clock
@@ -168,16 +180,18 @@ def validate_rows(records: pd.DataFrame, contract: FeedContract, latest: "pd.Ser
     # only the columns the suite reads: the rest (raw and details JSON, names) cost GX copies
     used = {getattr(check.expectation, "column", None) for check in checks}
     columns = list(records.columns) if None in used else [c for c in records.columns if c in used]
-    frame = records[columns].reset_index(drop=True).replace({"": None})
-    results = _run(frame, f"{contract.feed}_rows", checks)
-    collected: list[list[str]] = [[] for _ in range(len(frame))]
-    for check, result in zip(checks, results):
-        if result.success:
-            continue
-        if _raised(result):
-            raise RuntimeError(f"GX expectation for '{check.reason}' could not run")
-        for position in result.result.get("unexpected_index_list") or []:
-            collected[int(position)].append(check.reason)
+    collected: list[list[str]] = [[] for _ in range(len(records))]
+    checked, starts = records[columns], range(0, len(records), ROW_CHUNK)
+    # every check is per row: a chunk at a time gives what one run would
+    chunks = (checked.iloc[start:start + ROW_CHUNK].reset_index(drop=True).replace({"": None}) for start in starts)
+    for start, results in zip(starts, _run_each(chunks, f"{contract.feed}_rows", checks)):
+        for check, result in zip(checks, results):
+            if result.success:
+                continue
+            if _raised(result):
+                raise RuntimeError(f"GX expectation for '{check.reason}' could not run")
+            for position in result.result.get("unexpected_index_list") or []:
+                collected[start + int(position)].append(check.reason)
     reasons[:] = ["; ".join(r) for r in collected]
     return reasons
 
