@@ -139,8 +139,8 @@ def _passed(staged: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFr
 
 def _taken(staged: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The rows without a reason to quarantine them, of `columns`, which are taken out of `staged`
-    one at a time as they are copied: a million rows of some forty columns (about 1 GB) are never
-    held twice."""
+    one at a time as they are copied: a million rows of some forty columns (about 1 GB) are not
+    held twice (but for the columns a caller still holds elsewhere)."""
     columns = [c for c in columns if c in staged.columns]
     fine = (staged["reason"] == "").to_numpy()
     if fine.all():
@@ -148,7 +148,7 @@ def _taken(staged: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: staged.pop(c)[fine] for c in columns})
 
 
-READ_LATER = ["source_record_id", "file_name", "file_sha256", "row_number", "reason", "raw_json", "unit"]  # quarantine, counts
+COUNTED = ["reason", "file_name", "unit"]  # what the per-file counts and the deliveries read of every row
 
 
 def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | None = None) -> dict:
@@ -158,7 +158,7 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
     staged = stage.get(f"{feed}.staged")
     files = stage.get_json(f"{feed}.files")
     answers, results, reference = contract.kind == "answers", contract.kind == "results", contract.kind == "reference"
-    samples = None  # the tubes of a feed that has them (mass screening)
+    samples, failed = None, None  # the tubes of a feed that has them (mass screening); the failing rows
     decisions = contract.kind == "decisions"
     if staged.empty:
         staged = (_empty(ANSWER_INPUT_COLUMNS) if answers else _empty(RESULT_INPUT_COLUMNS) if results
@@ -201,13 +201,14 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         accepted = isolation.point_rows(_passed(staged), batch_id)
     else:
         tubes = "sample_id" in contract.fields
-        later = staged[[c for c in READ_LATER if c in staged.columns]]
+        failed = staged[staged["reason"] != ""]  # few rows: a cheap take
+        counted = staged[[c for c in COUNTED if c in staged.columns]]
         accepted = _taken(staged, RECORD_COLUMNS + (SAMPLE_INPUT if tubes else []))
-        staged = later  # the rest of `staged` is let go: a first load's rows are not held twice
+        staged = counted  # the rest of `staged` is let go: a first load's rows are not held twice
         if tubes:  # the tubes, before the cut to the record columns
             samples = ms.sample_rows(accepted).assign(batch_id=batch_id)
         accepted = accepted.assign(batch_id=batch_id)[RECORD_COLUMNS]
-    failed = staged[staged["reason"] != ""]  # few rows: a cheap take
+    failed = staged[staged["reason"] != ""] if failed is None else failed  # few rows: a cheap take
     row_quarantine = pd.DataFrame({
         "quarantine_id": failed["source_record_id"], "batch_id": batch_id, "feed": feed,
         "file_name": failed["file_name"], "file_sha256": failed["file_sha256"], "row_number": failed["row_number"],
