@@ -47,8 +47,10 @@ def test_puts_in_a_writing_block_land_together_when_it_ends(engine):
         assert "inner" not in _rows(engine, stage.batch_id)
         stage.put("outer", pd.DataFrame({"a": [4]}))
     assert {"inner", "outer"} <= _rows(engine, stage.batch_id)
-    stage.put("big", pd.DataFrame({"v": ["x" * 100] * 50}))  # outside a block: written at once
+    stage.put("big", pd.DataFrame({"v": ["x" * 100] * 50, "n": range(50)}))  # outside a block: written at once
     assert "big" in _rows(engine, stage.batch_id)
+    assert list(stage.get("big", ["n"]).columns) == ["n"]  # a stage reads only the columns it asks for
+    assert stage.get("big", ["n"])["n"].sum() == sum(range(50))
 
 
 def test_a_failed_block_writes_nothing(engine):

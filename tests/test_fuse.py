@@ -357,3 +357,23 @@ def test_a_contact_whose_index_is_unknown_is_isolated_as_a_contact_of_a_confirme
                _contact("p2", "2020-02-08", "2020-02-09 19:00:00", contact_of_id=other)]
     people = _people(records, {"h1": "I", "h2": "J", "p1": "C", "p2": "C"}, "2020-02-10T04:00:00Z")
     assert people.loc["C", ["measure", "index_status"]].tolist() == ["centralized_isolation", "confirmed"]
+
+
+def test_records_without_a_link_are_left_out_and_a_shuffled_frame_fuses_the_same():
+    """fuse_persons joins records to their persons without copying them when each record has one
+    link; a record with no link (or links that repeat a record) takes the join, with the same result."""
+    records = pd.DataFrame([
+        rec("c1", "checkpoint", name="张伟", temperature=38.0, event_time="2020-02-10 07:00:00"),
+        rec("h1", "hospital", name="张伟", category="确诊", id_number="X1", id_status="valid"),
+        rec("p1", "police", name="李娜", contact_of_id="X1"),
+        rec("z9", "community", name="王芳", category="确诊"),  # no link: not fused, not anybody's
+    ])
+    links = pd.DataFrame({"source_record_id": ["h1", "p1", "c1"], "person_id": ["P1", "P2", "P1"]})
+    as_of = "2020-02-10T10:00:00Z"
+    joined = fuse_persons(records, links, STREETS, as_of, POLICY).set_index("person_id").sort_index()
+    linked = records[records["source_record_id"] != "z9"].iloc[::-1].set_axis([7, 3, 5])  # any order, any index
+    shared = fuse_persons(linked, links, STREETS, as_of, POLICY).set_index("person_id").sort_index()
+    assert list(joined.index) == ["P1", "P2"]
+    assert (joined.loc["P1", "status"], joined.loc["P1", "n_records"]) == ("confirmed", 2)
+    assert (joined.loc["P2", "status"], joined.loc["P2", "index_status"]) == ("close_contact", "confirmed")
+    pd.testing.assert_frame_equal(shared, joined)

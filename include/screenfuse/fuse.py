@@ -18,6 +18,7 @@ from screenfuse.person_history import (
     detail_text, ended_by_later_records, event_moments, history_time, record_event_time, terminal_records,
 )
 from screenfuse.policy import Policy
+from screenfuse.text_keys import map_by_key
 
 FEED_TRUST = {"hospital": 0, "police": 1, "community": 2, "checkpoint": 3}  # identity fields
 ADDRESS_TRUST = {"community": 0, "police": 1, "hospital": 2, "checkpoint": 3}  # where people live
@@ -58,7 +59,7 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     to). The columns `expired_status`, `expired_reason` and `expired_at` say which status ended on
     its own, by which records and when (the status history records the expiry). The measure is the
     status's, refined by the case's severity and a contact's index case (`contacts`)."""
-    rec = records.merge(links[["source_record_id", "person_id"]], on="source_record_id", how="inner")
+    rec = _with_persons(records, links)
     text_columns = rec.select_dtypes(exclude="number").columns
     rec[text_columns] = rec[text_columns].fillna("")
     rank = policy.status_rank
@@ -159,6 +160,16 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     persons["policy_sha256"] = policy.sha256
     persons["as_of"] = as_of
     return persons.drop(columns=["released_at", "release_waiting"]).reset_index()
+
+
+def _with_persons(records: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """The records with their `person_id` (an inner join on source_record_id). When every record
+    has exactly one link, as a run's do, the record columns are shared, not copied: a first load's
+    million records are a GB."""
+    person = map_by_key(records["source_record_id"], links["source_record_id"], links["person_id"])
+    if links["source_record_id"].is_unique and person.notna().all():
+        return records.assign(person_id=person.to_numpy()).reset_index(drop=True)
+    return records.merge(links[["source_record_id", "person_id"]], on="source_record_id", how="inner")
 
 
 def _severity(rec: pd.DataFrame, by: PerPerson, supporting: np.ndarray, policy: Policy) -> pd.Series:

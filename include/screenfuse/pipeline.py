@@ -149,8 +149,25 @@ def iso(moment: datetime) -> str:
 
 
 def _say(progress, stage: str) -> None:
+    """A stage begins: the last one's frames are gone, so the allocators are asked to give their
+    free memory back first; else, in one process, each stage's peak stacks on what the last one
+    left (after reading a million mass-screening rows, 1.1 GB of freed memory stayed held)."""
+    release_memory()
     if progress is not None:
         progress(stage)
+
+
+def release_memory() -> None:
+    """Free memory back to the system: Arrow's pool (pandas' strings) and, on glibc, the C heap."""
+    import ctypes
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: its allocator returns memory its own way
+        pass
 
 
 def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from screenfuse.matching import Model
 from screenfuse.pseudonyms import with_pseudonyms
 from screenfuse.pipeline import batch_time, engine, guard, iso, run_policy, state
 from screenfuse.records import RECORD_COLUMNS
-from screenfuse.resolve import SETTINGS, prepare_records, resolve_identities
+from screenfuse.resolve import NORMALIZED_AT_INGEST, SETTINGS, prepare_records, resolve_identities
 from screenfuse.state_schema import MATCH_COLUMNS
 from screenfuse.text_keys import map_by_key
 
@@ -35,10 +35,18 @@ LINK_COLUMNS = ["source_record_id", "person_id", "match_weight", "match_probabil
                 "changed_batch_id", "previous_person_id"]
 
 
-def batch_records(stage) -> pd.DataFrame:
-    frames = [stage.get(f"{feed}.accepted") for feed in person_feeds()]
+# what fuse reads of a record: not the row as sent, nor the file and batch it came in
+FUSED_COLUMNS = [c for c in RECORD_COLUMNS if c not in ("batch_id", "file_name", "file_sha256", "row_number", "raw_json")]
+READ_COLUMNS = ", ".join(FUSED_COLUMNS)
+
+
+def batch_records(stage, columns: list[str] = RECORD_COLUMNS) -> pd.DataFrame:
+    """The batch's accepted person records, only `columns` of them (read from the stage so)."""
+    frames = [stage.get(f"{feed}.accepted", columns) for feed in person_feeds()]
     frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True)[RECORD_COLUMNS] if frames else empty_records()
+    if not frames:
+        return empty_records()[columns]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def batch_answers(stage) -> pd.DataFrame:
@@ -64,8 +72,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
     stored model; the first batch trains and stores one."""
     guard(settings, batch_id, attempt)
     stage = state(settings, batch_id, attempt)
-    new = batch_records(stage)
-    prepared = prepare_records(new, normalized_at_ingest=True)
+    prepared = prepare_records(batch_records(stage, ["source_record_id", *NORMALIZED_AT_INGEST]), normalized_at_ingest=True)
     keys, terms = match_state.block_keys(prepared, SETTINGS), match_state.term_counts(prepared, SETTINGS)
     with engine(settings).begin() as conn:
         stored = warehouse.query_frame(conn, "SELECT model_id, params_json FROM match_model WHERE promoted = 1 "
@@ -139,7 +146,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
         stage.put("match_model", pd.DataFrame([trained] if result.model_trained else [], columns=list(trained)))
         stage.put_json("revocations", {"push_item_ids": revoked})
         stage.put_json("model_used", model_used(result, stored["model_id"].iloc[0] if len(stored) else None, batch_id))
-    return {"new_records": len(new), "records_read": len(frame), "links_changed": len(links),
+    return {"new_records": len(prepared), "records_read": len(frame), "links_changed": len(links),
             "persons_touched": len(set(resolution["person_id"]) | set(resolution["person_before"].dropna())),
             "review_items": len(review),
             "merges": int((result.changes["event"] == "merge").sum()),
@@ -264,7 +271,7 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
     """Golden records, statuses and measures of the persons in focus; their status history."""
     guard(settings, batch_id, attempt)
     stage, policy, stamp = state(settings, batch_id, attempt), run_policy(settings, batch_id, attempt), iso(as_of)
-    new = batch_records(stage)
+    new = batch_records(stage, FUSED_COLUMNS)
     samples, results = screening_state.batch_frames(stage)
     zone = policy.zero_report.timezone
     with engine(settings).begin() as conn:
@@ -276,7 +283,8 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
         links, links_before, persons_before = focus(conn, stage.get("resolution"), batch_answers(stage), stamp, new_policy,
                                                     named)
         old = links[~links["source_record_id"].isin(new["source_record_id"])]
-        records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", old["source_record_id"])
+        records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", old["source_record_id"],
+                                         columns=READ_COLUMNS)
         if not new_policy:  # with a new policy every person is in focus already
             circle = contact_circle(conn, pd.concat([r for r in (records, new) if len(r)] or [new], ignore_index=True),
                                     links)
@@ -284,39 +292,46 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
             links_before = pd.concat([links_before, circle], ignore_index=True)
             persons_before |= set(circle["person_id"])
             records = pd.concat([records, warehouse.rows_by_keys(conn, "source_record", "source_record_id",
-                                                                 circle["source_record_id"])], ignore_index=True)
+                                                                 circle["source_record_id"], columns=READ_COLUMNS)],
+                                ignore_index=True)
         current = warehouse.rows_by_keys(conn, "person_status", "person_id", sorted(persons_before | set(links["person_id"])),
                                          columns="person_id, status, measure, valid_from, policy_version, batch_id, valid_to")
         screening = screening_state.join_for(conn, links, samples, results, as_of, zone, policy.result_due_hours)
         edges = contact_edges.plan_edges(conn, new, stage.get("links"))
     current = current[current["valid_to"].isna()].drop(columns="valid_to")
-    records = pd.concat([r for r in (records, new) if len(r)] or [new], ignore_index=True)[RECORD_COLUMNS]
-    records["temperature"] = pd.to_numeric(records["temperature"], errors="coerce")
-    records = ms.attach_outcomes(records, screening.outcomes)
-    persons = fuse_persons(records, links, load_gazetteer().streets, stamp, policy)
-    persons["batch_id"] = batch_id
-    persons["next_change_at"] = next_change(persons, stamp, policy)
-    stay, missed = _isolation_checks(settings, records, links, persons, stamp, batch_id, policy)
-    persons["next_change_at"] = isolation.next_deadline(persons["next_change_at"], persons, stay)
-    persons = with_pseudonyms(persons, settings.pseudonym_key, stamp)  # what the analytics layer shows
-    gone = sorted(persons_before - set(persons["person_id"]))
-    opens, closes = status_changes(persons, current, batch_id, stamp, policy)
+    screened = {"samples": len(screening.outcomes), "orphan_results": len(screening.orphans),
+                "awaiting": int(screening.outcomes["awaiting_result"].sum())}
+    # each frame is staged (as parquet bytes) when it is done and let go; all are written at the end
     with stage.writing():
-        stage.put("persons", persons)
-        stage.put("persons_gone", pd.DataFrame({"person_id": pd.Series(gone, dtype=object)}))
-        stage.put("links_before", links_before)
-        stage.put("status_open", opens)
-        stage.put("status_close", closes)
         stage.put("screening_outcome", screening_state.outcome_rows(screening, links, batch_id, stamp))
         stage.put("contact_edges", edges)
+        stage.put("links_before", links_before)
+        # a first load's records are all new: taken as they are, not copied (a million records are GBs)
+        records = new if records.empty else pd.concat([r for r in (records, new) if len(r)], ignore_index=True)[FUSED_COLUMNS]
+        del new, links_before
+        records["temperature"] = pd.to_numeric(records["temperature"], errors="coerce")
+        records = ms.attach_outcomes(records, screening.outcomes)
+        del screening
+        persons = fuse_persons(records, links, load_gazetteer().streets, stamp, policy)
+        persons["batch_id"] = batch_id
+        persons["next_change_at"] = next_change(persons, stamp, policy)
+        stay, missed = _isolation_checks(settings, records, links, persons, stamp, batch_id, policy)
+        del records
+        persons["next_change_at"] = isolation.next_deadline(persons["next_change_at"], persons, stay)
+        persons = with_pseudonyms(persons, settings.pseudonym_key, stamp)  # what the analytics layer shows
+        gone = sorted(persons_before - set(persons["person_id"]))
+        opens, closes = status_changes(persons, current, batch_id, stamp, policy)
+        stage.put("persons", persons)
+        stage.put("persons_gone", pd.DataFrame({"person_id": pd.Series(gone, dtype=object)}))
+        stage.put("status_open", opens)
+        stage.put("status_close", closes)
         stage.put("isolation_stay", stay)
         stage.put("isolation_missed", missed)
     return {"persons_fused": len(persons), "new_policy": new_policy, "persons_gone": len(gone), "by_status": person_counts_by_status(persons, policy),
             "policy_version": policy.version, "status_changes": len(opens), "contact_edges": len(edges),
             "expired": int((opens["change"] == "expired").sum()) if len(opens) else 0,
             "isolation": {"held": int(stay["held"].sum()) if len(stay) else 0, "missed_checks": len(missed)},
-            "screening": {"samples": len(screening.outcomes), "orphan_results": len(screening.orphans),
-                          "awaiting": int(screening.outcomes["awaiting_result"].sum())}}
+            "screening": screened}
 
 
 def _isolation_checks(settings: Settings, records: pd.DataFrame, links: pd.DataFrame, persons: pd.DataFrame,
