@@ -163,12 +163,16 @@ def normalize_files(files: list[StagedFile], contract: FeedContract, gazetteer: 
             layouts.setdefault(tuple((c, str(t)) for c, t in staged.mapped.dtypes.items()), []).append(staged)
     for group in layouts.values():
         mapped = pd.concat([f.mapped for f in group], ignore_index=True) if len(group) > 1 else group[0].mapped
+        sizes = [len(f.mapped) for f in group]
+        for staged in group:  # the files' own frames go once they are one: a first load's are a GB
+            staged.mapped = None
         records, start = _normalized(mapped, contract, gazetteer), 0
-        for staged in group:
-            part = records.iloc[start:start + len(staged.mapped)].reset_index(drop=True)
-            start += len(staged.mapped)
+        del mapped
+        for staged, size in zip(group, sizes):
+            part = records.iloc[start:start + size].reset_index(drop=True)
+            start += size
             staged.records = _with_origin(part, staged)
-            staged.mapped, staged.row_numbers, staged.raw_json, staged.row_problems = None, None, None, None
+            staged.row_numbers, staged.raw_json, staged.row_problems = None, None, None
 
 
 def _normalized(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gazetteer) -> pd.DataFrame:

@@ -84,6 +84,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
     normalize_files(read, contract, gazetteer)  # files of one layout together: a call costs more than its rows
     frames = [f.records for f in read if not f.records.empty]
     staged_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    del frames, read  # each file's rows are in staged_rows now: not held twice while they are staged
     with state(settings, batch_id, attempt).writing() as stage:
         stage.put(f"{feed}.staged", staged_rows)
         stage.put(f"{feed}.file_quarantine", pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS))

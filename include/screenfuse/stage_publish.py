@@ -188,7 +188,8 @@ INSERTS = {"quarantine": None, "ingest_file": None, "push_item": "push_items", "
 # tables whose rows a first load brings by the million: each is read from the stage when it is
 # written and let go after, so the publish never holds them all at once
 LARGE = {"match_record": lambda stage: stage.get("match_record"), "match_key": lambda stage: stage.get("match_key"),
-         "screening_sample": screening_state.batch_samples, "screening_result": screening_state.batch_results}
+         "screening_sample": screening_state.batch_samples, "screening_result": screening_state.batch_results,
+         "person_status": lambda stage: stage.get("status_open")}
 
 
 def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
@@ -207,7 +208,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
               "ingest_file": files, "push_feedback": batch_answers(stage)}
     frames.update({table: stage.get(name) for table, name in INSERTS.items() if name and table not in LARGE})
     updates = {query_file: stage.get(name) for query_file, name in UPDATES.items()}
-    counts = {name: len(updates[f]) for f, name in UPDATES.items()} | {"status_open": len(frames["person_status"])}
+    counts = {name: len(updates[f]) for f, name in UPDATES.items()} | {"status_open": len(stage.get("status_open", ["person_id"]))}
     terms, gone = stage.get("match_term"), stage.get("persons_gone")["person_id"]
     run = {
         "batch_id": batch_id, "airflow_run_id": airflow_run_id, "data_interval_start": iso(interval[0]),
@@ -234,11 +235,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id <> :b"), {"b": batch_id})  # only the latest can be re-run
         warehouse.bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": "#batch",
                                                                  "row_key": batch_id, "row_json": None}]))
-        warehouse.bulk_insert(conn, "source_record", batch_records(stage))
-        match_state.add_terms(conn, batch_id, terms)
-        warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id")
-        run["links_changed"] = len(links)  # for the run report, which would otherwise count them every hour
-        del links
+        # the persons and links first and let go: a first load's records, written next, are the largest
         before = conn.exec_driver_sql("SELECT persons FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar() or 0
         existed, written = warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
                                                   same_unless=("as_of",))
@@ -246,6 +243,13 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         if problems:
             raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
         run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
+        rewritten = len(written)
+        del persons, written
+        warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id")
+        run["links_changed"] = len(links)  # for the run report, which would otherwise count them every hour
+        del links
+        warehouse.bulk_insert(conn, "source_record", batch_records(stage))
+        match_state.add_terms(conn, batch_id, terms)
         warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", stage.get("screening_outcome"),
                                same_unless=("as_of",))
         warehouse.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
@@ -273,7 +277,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
     analyzed = schema.refresh_statistics(engine(settings), run["rows_accepted"], int(before))
     # persons_rewritten is for the task log only; run_log has no such column
-    return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": len(written),
+    return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": rewritten,
                                                                        "statistics_refreshed": analyzed}
 
 
