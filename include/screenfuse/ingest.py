@@ -166,13 +166,23 @@ def normalize_files(files: list[StagedFile], contract: FeedContract, gazetteer: 
         sizes = [len(f.mapped) for f in group]
         for staged in group:  # the files' own frames go once they are one: a first load's are a GB
             staged.mapped = None
-        records, start = _normalized(mapped, contract, gazetteer), 0
+        records, start = _as_arrow_text(_normalized(mapped, contract, gazetteer)), 0
         del mapped
         for staged, size in zip(group, sizes):
             part = records.iloc[start:start + size].reset_index(drop=True)
             start += size
             staged.records = _with_origin(part, staged)
             staged.row_numbers, staged.raw_json, staged.row_problems = None, None, None
+
+
+def _as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The normalizers' text columns (Python strings) as pandas' Arrow strings, as the stage reads
+    them back anyway: a million normalized rows hold about 1 GB less until they are staged."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
+            frame[column] = values.astype("str")
+    return frame
 
 
 def _normalized(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gazetteer) -> pd.DataFrame:
