@@ -307,6 +307,9 @@ def test_a_severity_table_needs_known_statuses_and_measures():
                                   "    cleared: {轻型: transfer_mobile_cabin_hospital}"), "p.yaml", feeds)
     with pytest.raises(PolicyError, match=r"severity.measures.confirmed is a list; expected a mapping of severity → measure"):
         parse_policy(text.replace("{轻型: transfer_mobile_cabin_hospital}", "[轻型]"), "p.yaml", feeds)
+    # where a record came from is no fact of it: fuse does not even read those columns
+    with pytest.raises(PolicyError, match=r"severity.field is 'file_name', which says where a record came from"):
+        parse_policy(text.replace("field: severity", "field: file_name"), "p.yaml", feeds)
 
 
 INDEX_ID = "420106198001010011"  # synthetic

@@ -24,6 +24,7 @@ from screenfuse.policy_types import (
     ZeroReport, _Frozen,
 )
 from screenfuse.policy_zero_report import DEFAULT_TIMEZONE, ZeroReportSpec, known_zone  # noqa: F401  (re-exported)
+from screenfuse.records import ORIGIN_COLUMNS
 
 THRESHOLDS_WANTED = "expected a mapping of status → number of persons (e.g. {confirmed: 1})"
 
@@ -130,6 +131,9 @@ class SeveritySpec(StrictModel):
     def _field_name(cls, name: str) -> str:
         if not NAME.match(name):
             raise ConfigProblem(f"is '{name}', not a record field name; use the contract's field name (e.g. severity)")
+        if name in ORIGIN_COLUMNS:  # fuse does not read them (stage_match.FUSED_COLUMNS)
+            raise ConfigProblem(f"is '{name}', which says where a record came from, not a fact of it; "
+                                "use the contract's field name (e.g. severity)")
         return name
 
     @field_validator("measures", mode="before")

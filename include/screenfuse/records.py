@@ -13,6 +13,8 @@ FACT_COLUMNS = [
     "temperature", "category", "nucleic_acid", "action", "came_from", "arrival_date",
     "contact_of_name", "contact_of_id",
 ]
+# where a record came from and the row as sent: kept with it, never a fact a policy decides from
+ORIGIN_COLUMNS = ("batch_id", "file_name", "file_sha256", "row_number", "raw_json")
 RECORD_COLUMNS = [
     "source_record_id", "batch_id", "feed", "file_name", "file_sha256", "row_number",
     "unit", "event_time", *IDENTITY_COLUMNS, *FACT_COLUMNS, "id_set_aside", "details_json", "raw_json",

@@ -26,7 +26,7 @@ from screenfuse.lifecycle import status_changes
 from screenfuse.matching import Model
 from screenfuse.pseudonyms import with_pseudonyms
 from screenfuse.pipeline import batch_time, engine, guard, iso, run_policy, state
-from screenfuse.records import RECORD_COLUMNS
+from screenfuse.records import ORIGIN_COLUMNS, RECORD_COLUMNS
 from screenfuse.resolve import NORMALIZED_AT_INGEST, SETTINGS, prepare_records, resolve_identities
 from screenfuse.state_schema import MATCH_COLUMNS
 from screenfuse.text_keys import map_by_key
@@ -36,7 +36,7 @@ LINK_COLUMNS = ["source_record_id", "person_id", "match_weight", "match_probabil
 
 
 # what fuse reads of a record: not the row as sent, nor the file and batch it came in
-FUSED_COLUMNS = [c for c in RECORD_COLUMNS if c not in ("batch_id", "file_name", "file_sha256", "row_number", "raw_json")]
+FUSED_COLUMNS = [c for c in RECORD_COLUMNS if c not in ORIGIN_COLUMNS]
 READ_COLUMNS = ", ".join(FUSED_COLUMNS)
 
 
@@ -306,9 +306,10 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
         stage.put("screening_outcome", screening_state.outcome_rows(screening, links, batch_id, stamp))
         stage.put("contact_edges", edges)
         stage.put("links_before", links_before)
+        n_edges = len(edges)
         # a first load's records are all new: taken as they are, not copied (a million records are GBs)
         records = new if records.empty else pd.concat([r for r in (records, new) if len(r)], ignore_index=True)[FUSED_COLUMNS]
-        del new, links_before
+        del new, links_before, edges
         records["temperature"] = pd.to_numeric(records["temperature"], errors="coerce")
         records = ms.attach_outcomes(records, screening.outcomes)
         del screening
@@ -328,7 +329,7 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
         stage.put("isolation_stay", stay)
         stage.put("isolation_missed", missed)
     return {"persons_fused": len(persons), "new_policy": new_policy, "persons_gone": len(gone), "by_status": person_counts_by_status(persons, policy),
-            "policy_version": policy.version, "status_changes": len(opens), "contact_edges": len(edges),
+            "policy_version": policy.version, "status_changes": len(opens), "contact_edges": n_edges,
             "expired": int((opens["change"] == "expired").sum()) if len(opens) else 0,
             "isolation": {"held": int(stay["held"].sum()) if len(stay) else 0, "missed_checks": len(missed)},
             "screening": screened}

@@ -209,7 +209,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     frames.update({table: stage.get(name) for table, name in INSERTS.items() if name and table not in LARGE})
     updates = {query_file: stage.get(name) for query_file, name in UPDATES.items()}
     counts = {name: len(updates[f]) for f, name in UPDATES.items()} | {"status_open": len(stage.get("status_open", ["person_id"]))}
-    terms, gone = stage.get("match_term"), stage.get("persons_gone")["person_id"]
+    gone = stage.get("persons_gone")["person_id"]
     run = {
         "batch_id": batch_id, "airflow_run_id": airflow_run_id, "data_interval_start": iso(interval[0]),
         "data_interval_end": iso(interval[1]), "status": "published", "files_seen": len(files),
@@ -249,7 +249,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         run["links_changed"] = len(links)  # for the run report, which would otherwise count them every hour
         del links
         warehouse.bulk_insert(conn, "source_record", batch_records(stage))
-        match_state.add_terms(conn, batch_id, terms)
+        match_state.add_terms(conn, batch_id, stage.get("match_term"))
         warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", stage.get("screening_outcome"),
                                same_unless=("as_of",))
         warehouse.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
