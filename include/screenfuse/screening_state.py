@@ -69,8 +69,11 @@ def join_for(conn, links: pd.DataFrame, new_samples: pd.DataFrame, new_results: 
     """The outcome of every sample of the records in `links` (source_record_id, person_id)."""
     stored = warehouse.rows_by_keys(conn, "screening_sample", "source_record_id", links["source_record_id"],
                                     columns=SAMPLE_COLUMNS_READ)
-    samples = pd.concat([stored, new_samples[is_in(new_samples["source_record_id"], links["source_record_id"])]],
-                        ignore_index=True).drop_duplicates("source_record_id")
+    fresh = new_samples[is_in(new_samples["source_record_id"], links["source_record_id"])]
+    # only the parts that hold rows: an empty stored part (a first load) would turn a million
+    # samples' Arrow strings into Python objects (+0.5 GB)
+    samples = pd.concat([p for p in (stored, fresh) if len(p)] or [stored], ignore_index=True) \
+        .drop_duplicates("source_record_id")
     tubes, pools = ms.keys_to_read(samples, pd.DataFrame(columns=["sample_id", "pool_id"]))
     results = pd.concat([warehouse.rows_by_keys(conn, "screening_result", "sample_id", tubes, columns=RESULT_COLUMNS_READ),
                          warehouse.rows_by_keys(conn, "screening_result", "pool_id", pools, columns=RESULT_COLUMNS_READ),
