@@ -57,6 +57,18 @@ def test_every_analytics_view_answers_and_names_no_personal_column(layer):
             assert personal in ([], ["unit_name"]), view  # a reporting unit's name: an institution
 
 
+def test_the_run_log_view_shows_what_each_run_linked_and_with_which_model(layer):
+    with layer["engine"].connect() as conn:
+        view = next(v for v in _views(conn) if v.endswith("run_log"))
+        shown = pd.read_sql(f"SELECT * FROM {view} ORDER BY batch_id", conn)
+        stored = pd.read_sql("SELECT batch_id, links_changed, match_model, match_population FROM run_log "
+                             "ORDER BY batch_id", conn)
+    assert len(shown) == 2 and shown["links_changed"].iloc[0] > 0
+    for column in ("links_changed", "match_model", "match_population"):
+        assert shown[column].tolist() == stored[column].tolist(), column
+    assert {"match_model_reason", "match_prior"} <= set(shown.columns)
+
+
 def test_no_value_of_a_person_reaches_the_analytics_layer(layer):
     """Every ID number, phone, name, address and birth date the restricted tables hold is looked
     for in every cell of every analytics view: none is found."""
