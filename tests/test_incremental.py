@@ -67,6 +67,9 @@ def test_an_older_batch_is_refused_and_changes_nothing(hours):
 
 
 def test_a_replay_from_empty_gives_the_same_warehouse(hours, warehouses, tmp_path, monkeypatch):
+    """Replayed with every stage in a child process of its own, as a large batch's stages run
+    (stage_process): the same warehouse as the stages run in one process."""
+    monkeypatch.setenv("SCREENFUSE_STAGE_PROCESS_MB", "0")
     again = three_hours(tmp_path / "data", warehouses.new(hours["url"].split(":")[0].split("+")[0]), monkeypatch)
     hours["mp"].setenv("SCREENFUSE_WAREHOUSE_URL", hours["url"])
     first, second = checksums(hours["engine"]), checksums(again)
@@ -255,7 +258,7 @@ def test_a_batch_published_meanwhile_stops_a_publish_and_a_batch_without_images_
     generate(60, 8, date(2020, 2, 10), home / "landing", home / "truth")
     run_batch(load_settings(), H1)
     settings = load_settings()
-    late, _ = pipeline.stage_batch(settings, H3)  # H3 starts from H1 ...
+    late, _, _ = pipeline.stage_batch(settings, H3)  # H3 starts from H1 ...
     run_batch(load_settings(), H2)  # ... while H2 is published
     before = checksums(engine)
     with pytest.raises(BatchOrderError, match="20200210T1400Z was published while batch 20200211T1400Z ran"):

@@ -6,7 +6,7 @@ SCREENFUSE_WAREHOUSE_URL any SQLAlchemy URL (default: SQLite at $SCREENFUSE_HOME
                          in Airflow the connection `screenfuse_warehouse` wins when it is defined
 
 Durations (`seconds_from_env`): SCREENFUSE_SETTLE_SECONDS (landing.py), SCREENFUSE_SQLITE_BUSY_SECONDS
-(warehouse.py).
+(warehouse.py). Sizes (`number_from_env`): SCREENFUSE_STAGE_PROCESS_MB (stage_process.py).
 """
 from __future__ import annotations
 
@@ -49,6 +49,11 @@ class Settings:
 
 def seconds_from_env(name: str, default: float) -> float:
     """A duration in seconds (≥ 0) from the environment variable `name`, else `default`."""
+    return number_from_env(name, default, "seconds")
+
+
+def number_from_env(name: str, default: float, unit: str) -> float:
+    """A number of `unit` (≥ 0) from the environment variable `name`, else `default`."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
@@ -57,7 +62,7 @@ def seconds_from_env(name: str, default: float) -> float:
     except ValueError:
         value = -1
     if value < 0:
-        raise ConfigError(f"{name}={text!r} is not a number of seconds ≥ 0; e.g. {default:g}")
+        raise ConfigError(f"{name}={text!r} is not a number of {unit} ≥ 0; e.g. {default:g}")
     return value
 
 

@@ -31,7 +31,9 @@ def index_status(rec: pd.DataFrame, by: PerPerson, person_status: pd.Series, sup
     mine &= (index_id != "").to_numpy()
     if not mine.any():
         return out
-    ids = rec.loc[rec["id_number"].fillna("") != "", ["id_number", "person_id"]].drop_duplicates()
+    # the persons holding the ID numbers contacts name (few: not every record's ID and person)
+    named = rec["id_number"].isin(pd.unique(index_id.to_numpy()[mine])).to_numpy()
+    ids = rec.loc[named, ["id_number", "person_id"]].drop_duplicates()
     status_of = person_status.rename("index_status").rename_axis("person_id").reset_index()
     known = ids.merge(status_of, on="person_id").rename(columns={"id_number": "contact_of_id",
                                                                  "person_id": "index_person"})

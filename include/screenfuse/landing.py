@@ -32,13 +32,15 @@ def settle_seconds() -> float:
 def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedContract],
                settle: float, now: float | None = None) -> tuple[pd.DataFrame, dict]:
     """The batch's manifest: the stored one when the batch already took its files, else the
-    settled files no published batch took, which is then stored. Returns (manifest, counts)."""
+    settled files no published batch took, which is then stored. Returns (manifest, counts); the
+    counts' `bytes` is the files' total size (how large the batch will be)."""
     with engine.begin() as conn:
         warehouse.lock_for_publish(conn)  # two starts of one batch at once: the second finds the first's manifest
         stored = warehouse.query_frame(conn, "SELECT * FROM batch_manifest WHERE batch_id = :b", b=batch_id)
         if len(stored):  # taken before (the row with no feed marks a manifest, even an empty one)
             stored = stored[stored["feed"] != ""][MANIFEST_COLUMNS].reset_index(drop=True)
-            return stored, {"files": len(stored), "reused_manifest": True, "waiting": 0}
+            return stored, {"files": len(stored), "bytes": int(stored["file_size"].sum()), "reused_manifest": True,
+                            "waiting": 0}
         now = time.time() if now is None else now
         listed = []
         for feed, contract in sorted(contracts.items()):
@@ -53,7 +55,8 @@ def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedCo
         marker = pd.DataFrame([{"batch_id": batch_id, "feed": "", "file_name": "", "file_size": 0, "file_mtime_ns": 0,
                                 "file_sha256": ""}])
         warehouse.bulk_insert(conn, "batch_manifest", pd.concat([marker, manifest], ignore_index=True))
-    return manifest, {"files": len(manifest), "reused_manifest": False, "waiting": int(waiting.sum()),
+    return manifest, {"files": len(manifest), "bytes": int(manifest["file_size"].sum()), "reused_manifest": False,
+                      "waiting": int(waiting.sum()),
                       "seen_before": int((~waiting).sum()) - len(manifest)}
 
 

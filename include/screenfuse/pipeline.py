@@ -170,46 +170,63 @@ def release_memory() -> None:
         pass
 
 
-def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tuple[str, str]:
-    """Every stage before publishing, in order, in this process; returns (batch id, attempt).
+def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tuple[str, str, bool]:
+    """Every stage before publishing, in order; returns (batch id, attempt, isolated): a large
+    batch's stages each run in a child process (`stage_process`), a small one's in this process.
     `progress`, if given, is called with each stage's name as it begins."""
-    from screenfuse import stage_ingest, stage_match, stage_publish
+    from screenfuse import stage_match, stage_process, stage_publish
 
     batch_id = batch_id_for(interval_end)
     _say(progress, "start_batch")
-    attempt = start_batch(settings, batch_id)["attempt"]
-    for feed in feed_names():
-        _say(progress, "read_feed")
-        stage_ingest.ingest_feed(settings, batch_id, feed, attempt=attempt)
-        _say(progress, "validate_feed")
-        stage_ingest.validate_feed(settings, batch_id, feed, attempt=attempt)
+    started = start_batch(settings, batch_id)
+    attempt, isolated = started["attempt"], stage_process.isolate(started["bytes"])
+    db = engine(settings)
+
+    def run(stage, *args):
+        return stage_process.call(isolated, db, stage, settings, batch_id, *args, attempt=attempt)
+
+    _say(progress, "read_feed")
+    run(ingest_feeds)  # every feed in one child: Great Expectations is imported once, not once a feed
     _say(progress, "resolve_identities")
-    stage_match.resolve(settings, batch_id, attempt=attempt)
+    run(stage_match.resolve)
     _say(progress, "fuse_persons")
-    stage_match.fuse(settings, batch_id, interval_end, attempt=attempt)
+    run(stage_match.fuse, interval_end)
     _say(progress, "plan_push_items")
-    stage_publish.plan_push(settings, batch_id, interval_end, attempt=attempt)
+    run(stage_publish.plan_push, interval_end)
     _say(progress, "check_zero_reports")
-    stage_publish.check_zero_reports(settings, batch_id, interval_end, attempt=attempt)
+    run(stage_publish.check_zero_reports, interval_end)
     _say(progress, "rate_communities")
-    stage_publish.rate_communities(settings, batch_id, attempt=attempt)
-    return batch_id, attempt
+    run(stage_publish.rate_communities)
+    return batch_id, attempt, isolated
+
+
+def ingest_feeds(settings: Settings, batch_id: str, attempt: str | None = None) -> None:
+    """Read and validate every feed in turn (the DAG's read_feed and validate_feed tasks)."""
+    from screenfuse import stage_ingest
+
+    for feed in feed_names():
+        stage_ingest.ingest_feed(settings, batch_id, feed, attempt=attempt)
+        release_memory()
+        stage_ingest.validate_feed(settings, batch_id, feed, attempt=attempt)
+        release_memory()
 
 
 def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", progress=None) -> dict:
-    """Every stage in order, in this process: what the DAG does, for debugging without Airflow."""
-    from screenfuse import stage_publish
+    """Every stage in order, as the DAG runs them, without Airflow (a large batch's stages each in a
+    child process, as Airflow's tasks are)."""
+    from screenfuse import stage_process, stage_publish
     from screenfuse.config import reports_enabled
 
     report = reports_enabled()  # a wrong switch stops the run before it starts, not after it published
-    batch_id, attempt = stage_batch(settings, interval_end, progress)
-    if report:  # the chart engine starts while the batch publishes (after the stages that fork workers)
+    batch_id, attempt, isolated = stage_batch(settings, interval_end, progress)
+    if report and not isolated:  # the chart engine starts while the batch publishes (no fork after it)
         from screenfuse.run_report import warm_up
 
         warm_up()
     _say(progress, "publish_warehouse")
     interval = (interval_end - timedelta(hours=1), interval_end)
-    published = stage_publish.publish(settings, batch_id, run_id, interval, attempt=attempt)
+    published = stage_process.call(isolated, engine(settings), stage_publish.publish, settings, batch_id, run_id,
+                                   interval, attempt=attempt)
     _say(progress, "write_push_lists")
     stage_publish.write_push_lists(settings, batch_id, attempt=attempt)
     _say(progress, "finish_batch")

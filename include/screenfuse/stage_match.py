@@ -297,6 +297,7 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
         current = warehouse.rows_by_keys(conn, "person_status", "person_id", sorted(persons_before | set(links["person_id"])),
                                          columns="person_id, status, measure, valid_from, policy_version, batch_id, valid_to")
         screening = screening_state.join_for(conn, links, samples, results, as_of, zone, policy.result_due_hours)
+        del samples, results  # joined: a first load's million samples are a quarter of a GB
         edges = contact_edges.plan_edges(conn, new, stage.get("links"))
     current = current[current["valid_to"].isna()].drop(columns="valid_to")
     screened = {"samples": len(screening.outcomes), "orphan_results": len(screening.orphans),
