@@ -174,7 +174,7 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tu
     """Every stage before publishing, in order; returns (batch id, attempt, isolated): a large
     batch's stages each run in a child process (`stage_process`), a small one's in this process.
     `progress`, if given, is called with each stage's name as it begins."""
-    from screenfuse import stage_match, stage_process, stage_publish
+    from screenfuse import stage_ingest, stage_match, stage_process, stage_publish
 
     batch_id = batch_id_for(interval_end)
     _say(progress, "start_batch")
@@ -185,8 +185,11 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tu
     def run(stage, *args):
         return stage_process.call(isolated, db, stage, settings, batch_id, *args, attempt=attempt)
 
-    _say(progress, "read_feed")
-    run(ingest_feeds)  # every feed in one child: Great Expectations is imported once, not once a feed
+    for feed in feed_names():  # each feed read on its own, as the DAG's read_feed tasks
+        _say(progress, "read_feed")
+        run(stage_ingest.ingest_feed, feed)
+    _say(progress, "validate_feed")
+    run(validate_feeds)  # all in one child: Great Expectations is imported once, not once a feed
     _say(progress, "resolve_identities")
     run(stage_match.resolve)
     _say(progress, "fuse_persons")
@@ -200,13 +203,11 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tu
     return batch_id, attempt, isolated
 
 
-def ingest_feeds(settings: Settings, batch_id: str, attempt: str | None = None) -> None:
-    """Read and validate every feed in turn (the DAG's read_feed and validate_feed tasks)."""
+def validate_feeds(settings: Settings, batch_id: str, attempt: str | None = None) -> None:
+    """Validate every feed's rows in turn (the DAG's validate_feed tasks)."""
     from screenfuse import stage_ingest
 
     for feed in feed_names():
-        stage_ingest.ingest_feed(settings, batch_id, feed, attempt=attempt)
-        release_memory()
         stage_ingest.validate_feed(settings, batch_id, feed, attempt=attempt)
         release_memory()
 
