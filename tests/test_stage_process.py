@@ -1,14 +1,19 @@
 """A large batch's stages run in child processes (screenfuse.stage_process): results and errors
 come back as if the stage ran in the run's own process; a killed child is one clear error."""
 import os
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 import pytest
 
 from screenfuse import stage_process
 from screenfuse.config import ConfigError
+from screenfuse.batch_state import AttemptSuperseded
 from screenfuse.pipeline import BatchOrderError
 from screenfuse.policy_types import PolicyError
-from screenfuse.warehouse import engine_for
+from screenfuse.warehouse import WarehouseUnavailable, engine_for
 
 
 @pytest.fixture
@@ -21,9 +26,39 @@ def pid_and(value):
 
 
 def refuse(kind):
-    if kind == "order":
-        raise BatchOrderError("batch 20200210T1300Z is older than the latest published batch 20200210T1400Z")
-    raise PolicyError("policy.yaml", "statuses.confirmed.days", "must be a whole number")
+    if kind == "policy":
+        raise PolicyError("policy.yaml", "statuses.confirmed.days", "must be a whole number")
+    raise kind(f"refused: {kind.__name__}")
+
+
+class Unbuildable(RuntimeError):
+    def __init__(self, code: int):
+        super().__init__(f"code {code} refused")
+
+
+def unbuildable():
+    raise Unbuildable(7)
+
+
+def killed_with_workers(marker):
+    """Forks workers of its own (as resolve does), then dies as the out-of-memory killer would."""
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("fork")) as pool:
+        pids = list(pool.map(_pid, range(2)))
+        marker.write_text(" ".join(map(str, pids)))
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _pid(_):
+    return os.getpid()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for its parent is not running
+        return stat.read().split(")")[-1].split()[0] != "Z"
 
 
 def killed():
@@ -37,29 +72,50 @@ def write_rows(engine, rows):
     return rows
 
 
-def test_a_large_batch_runs_its_stage_in_a_child_and_a_small_one_here(engine, monkeypatch):
+def test_a_stage_runs_in_a_child_when_isolated_and_here_when_not(engine, monkeypatch):
     monkeypatch.delenv(stage_process.VARIABLE, raising=False)
-    assert stage_process.isolate(64 * 2**20) and not stage_process.isolate(64 * 2**20 - 1)
+    assert stage_process.threshold_bytes() == 64 * 2**20
     child, value = stage_process.call(True, engine, pid_and, {"rows": 3})
     assert child != os.getpid() and value == {"rows": 3}
     assert stage_process.call(False, engine, pid_and, 1) == (os.getpid(), 1)
     monkeypatch.setenv(stage_process.VARIABLE, "0")
-    assert stage_process.isolate(0)
+    assert stage_process.threshold_bytes() == 0
 
 
-def test_a_childs_error_comes_back_with_its_type_or_its_text(engine):
-    with pytest.raises(BatchOrderError, match="older than the latest published batch") as raised:
-        stage_process.call(True, engine, refuse, "order")
+@pytest.mark.parametrize("kind", [BatchOrderError, AttemptSuperseded, WarehouseUnavailable])
+def test_the_errors_the_cli_answers_in_one_line_come_back_with_their_type(engine, kind):
+    with pytest.raises(kind, match=f"refused: {kind.__name__}") as raised:
+        stage_process.call(True, engine, refuse, kind)
+    assert type(raised.value) is kind
     assert isinstance(raised.value.__cause__, stage_process.StageTraceback)  # where, in the child
     assert "in refuse" in str(raised.value.__cause__)
-    # PolicyError's arguments are not its message: it cannot be rebuilt across processes, its text can
-    with pytest.raises(RuntimeError, match=r"^PolicyError: policy policy.yaml.*statuses.confirmed.days"):
+
+
+def test_a_policy_error_keeps_its_type_and_an_unbuildable_one_its_text(engine):
+    with pytest.raises(PolicyError, match="policy policy.yaml.*statuses.confirmed.days") as raised:
         stage_process.call(True, engine, refuse, "policy")
+    assert raised.value.key == "statuses.confirmed.days"
+    with pytest.raises(RuntimeError, match=r"^Unbuildable: code 7 refused$"):
+        stage_process.call(True, engine, unbuildable)
 
 
 def test_a_child_killed_mid_stage_is_one_clear_error(engine):
-    with pytest.raises(RuntimeError, match="the stage killed ended without an answer.*exit code 9.*run it again"):
+    with pytest.raises(stage_process.StageKilled, match="the stage killed ended without an answer.*exit code 9.*run it again"):
         stage_process.call(True, engine, killed)
+
+
+def test_a_child_killed_while_its_workers_live_ends_the_wait_and_the_workers(engine, tmp_path):
+    """The workers hold the answer's pipe open: the parent must not wait for them, nor leave them."""
+    marker = tmp_path / "workers"
+    started = time.monotonic()
+    with pytest.raises(stage_process.StageKilled, match="killed_with_workers ended without an answer"):
+        stage_process.call(True, engine, killed_with_workers, marker)
+    assert time.monotonic() - started < 30
+    workers = [int(p) for p in marker.read_text().split()]
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in workers)
 
 
 def test_the_child_closes_its_connections_so_sqlite_folds_its_log_in(engine, tmp_path):
@@ -72,7 +128,8 @@ def test_the_child_closes_its_connections_so_sqlite_folds_its_log_in(engine, tmp
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 5000
 
 
-def test_a_wrong_threshold_names_the_variable(monkeypatch):
-    monkeypatch.setenv(stage_process.VARIABLE, "lots")
-    with pytest.raises(ConfigError, match="SCREENFUSE_STAGE_PROCESS_MB='lots' is not a number of megabytes"):
-        stage_process.isolate(1)
+@pytest.mark.parametrize("text", ["lots", "-1", "nan"])
+def test_a_wrong_threshold_names_the_variable(monkeypatch, text):
+    monkeypatch.setenv(stage_process.VARIABLE, text)
+    with pytest.raises(ConfigError, match=f"SCREENFUSE_STAGE_PROCESS_MB='{text}' is not a number of megabytes"):
+        stage_process.threshold_bytes()

@@ -16,6 +16,7 @@ def _run(args) -> int:
     from screenfuse.config import load_settings
     from screenfuse.batch_state import AttemptSuperseded
     from screenfuse.pipeline import BatchOrderError, run_batch
+    from screenfuse.stage_process import StageKilled
     from screenfuse.warehouse import WarehouseUnavailable
 
     end = datetime.fromisoformat(args.interval_end)
@@ -26,7 +27,7 @@ def _run(args) -> int:
         os.environ["SCREENFUSE_SETTLE_SECONDS"] = str(args.settle)
     try:
         run = run_batch(load_settings(), end, progress=_stage_line(sys.stderr.isatty()))
-    except (BatchOrderError, AttemptSuperseded, WarehouseUnavailable) as exc:
+    except (BatchOrderError, AttemptSuperseded, WarehouseUnavailable, StageKilled) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     print(f"batch {run['batch_id']} published: {run['rows_read']} rows read, {run['rows_accepted']} accepted, "

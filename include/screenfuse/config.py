@@ -61,7 +61,7 @@ def number_from_env(name: str, default: float, unit: str) -> float:
         value = float(text)
     except ValueError:
         value = -1
-    if value < 0:
+    if not value >= 0:  # negative, or not a number at all (nan)
         raise ConfigError(f"{name}={text!r} is not a number of {unit} ≥ 0; e.g. {default:g}")
     return value
 

@@ -174,22 +174,24 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tu
     """Every stage before publishing, in order; returns (batch id, attempt, isolated): a large
     batch's stages each run in a child process (`stage_process`), a small one's in this process.
     `progress`, if given, is called with each stage's name as it begins."""
-    from screenfuse import stage_ingest, stage_match, stage_process, stage_publish
+    from screenfuse import stage_match, stage_process, stage_publish
 
     batch_id = batch_id_for(interval_end)
+    threshold = stage_process.threshold_bytes()  # a wrong setting stops the run before it starts
     _say(progress, "start_batch")
     started = start_batch(settings, batch_id)
-    attempt, isolated = started["attempt"], stage_process.isolate(started["bytes"])
+    attempt, isolated = started["attempt"], started["bytes"] >= threshold
     db = engine(settings)
 
     def run(stage, *args):
         return stage_process.call(isolated, db, stage, settings, batch_id, *args, attempt=attempt)
 
-    for feed in feed_names():  # each feed read on its own, as the DAG's read_feed tasks
-        _say(progress, "read_feed")
-        run(stage_ingest.ingest_feed, feed)
+    # every feed read in one child, then validated in another: a feed's read and its validation do
+    # not stack, and Great Expectations (which both use) is imported twice, not twice a feed
+    _say(progress, "read_feed")
+    run(read_feeds)
     _say(progress, "validate_feed")
-    run(validate_feeds)  # all in one child: Great Expectations is imported once, not once a feed
+    run(validate_feeds)
     _say(progress, "resolve_identities")
     run(stage_match.resolve)
     _say(progress, "fuse_persons")
@@ -203,12 +205,21 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tu
     return batch_id, attempt, isolated
 
 
+def read_feeds(settings: Settings, batch_id: str, attempt: str | None = None) -> None:
+    """Every feed's files read in turn (the DAG's read_feed tasks)."""
+    _each_feed("ingest_feed", settings, batch_id, attempt)
+
+
 def validate_feeds(settings: Settings, batch_id: str, attempt: str | None = None) -> None:
-    """Validate every feed's rows in turn (the DAG's validate_feed tasks)."""
+    """Every feed's rows validated in turn (the DAG's validate_feed tasks)."""
+    _each_feed("validate_feed", settings, batch_id, attempt)
+
+
+def _each_feed(step: str, settings: Settings, batch_id: str, attempt: str | None) -> None:
     from screenfuse import stage_ingest
 
     for feed in feed_names():
-        stage_ingest.validate_feed(settings, batch_id, feed, attempt=attempt)
+        getattr(stage_ingest, step)(settings, batch_id, feed, attempt=attempt)
         release_memory()
 
 

@@ -36,7 +36,11 @@ class PolicyError(ValueError):
     def __init__(self, source: str, key: str, problem: str):
         self.source = source
         self.key = key
+        self.problem = problem
         super().__init__(one_line(f"policy {source}", key, problem))
+
+    def __reduce__(self):  # rebuilt from its parts, not its message (a stage's child process sends it back)
+        return type(self), (self.source, self.key, self.problem)
 
 
 class _Frozen(dict):

@@ -8,7 +8,10 @@ in the process: its stages hold little, and every second of such an hour counts.
 """
 from __future__ import annotations
 
+import ctypes
+import os
 import pickle
+import signal
 import traceback
 from multiprocessing import get_context
 
@@ -16,16 +19,20 @@ VARIABLE = "SCREENFUSE_STAGE_PROCESS_MB"
 DEFAULT_MB = 64.0  # files of about 200,000 mass-screening rows; an hour of 10,000 records is about 3 MB
 
 
-def isolate(batch_bytes: int) -> bool:
-    """Whether a batch whose files hold `batch_bytes` runs its stages in child processes
-    (SCREENFUSE_STAGE_PROCESS_MB, default 64; 0: every batch)."""
-    from screenfuse.config import number_from_env
-
-    return batch_bytes >= number_from_env(VARIABLE, DEFAULT_MB, "megabytes") * 2**20
+class StageKilled(RuntimeError):
+    """A stage's child process ended without an answer (killed, e.g. out of memory)."""
 
 
 class StageTraceback(Exception):
     """Where a stage run in a child process failed (the child's traceback, as text)."""
+
+
+def threshold_bytes() -> float:
+    """From what size of a batch's files its stages run in child processes
+    (SCREENFUSE_STAGE_PROCESS_MB, default 64; 0: every batch)."""
+    from screenfuse.config import number_from_env
+
+    return number_from_env(VARIABLE, DEFAULT_MB, "megabytes") * 2**20
 
 
 def call(isolated: bool, engine, stage, *args, **kwargs):
@@ -33,40 +40,73 @@ def call(isolated: bool, engine, stage, *args, **kwargs):
     run here. The parent's pooled connections to `engine` are closed first (a connection must not
     be shared across a fork: the child opens its own), and the child closes its own before it ends
     (on SQLite the last close folds the write-ahead log into the database; left open, the next
-    connection pays for it)."""
+    connection pays for it). The child and its own workers are a process group: when the parent
+    is interrupted, or the child dies, the group is killed, so no stage goes on unwatched (its
+    transaction is then rolled back)."""
     if not isolated:
         return stage(*args, **kwargs)
     engine.dispose()
     context = get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_in_child, args=(send, engine, stage, args, kwargs), name=f"screenfuse {stage.__name__}")
+    child = context.Process(target=_in_child, args=(send, os.getpid(), engine, stage, args, kwargs),
+                            name=f"screenfuse {stage.__name__}")
     child.start()
+    try:
+        os.setpgid(child.pid, child.pid)  # as the child does: whichever runs first, the group exists
+    except OSError:  # the child has ended, or set it already
+        pass
     send.close()
     try:
-        done, value, where = receive.recv()
-    except EOFError:
-        child.join()
-        raise RuntimeError(f"the stage {stage.__name__} ended without an answer: its process was killed (exit code "
-                           f"{child.exitcode}; out of memory?); the batch is not published, run it again") from None
+        # the answer, or the child's end: asked of the process itself, since workers it forked hold
+        # the pipe and its sentinel open after it died
+        while not receive.poll(0.5) and child.is_alive():
+            pass
+        try:
+            answer = receive.recv() if receive.poll() else None
+        except EOFError:  # the pipe closed with nothing in it
+            answer = None
+        if answer is None:
+            child.join(5)
+            raise StageKilled(f"the stage {stage.__name__} ended without an answer: its process was killed (exit "
+                              f"code {child.exitcode}; out of memory?); the batch is not published, run it again")
+        done, value, where = answer
+    except BaseException:
+        _kill_group(child.pid)
+        raise
     finally:
         receive.close()
-    child.join()
+        child.join()
     if done:
         return value
     raise value from StageTraceback(where)
 
 
-def _in_child(send, engine, stage, args, kwargs) -> None:
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):  # the group; else (no group) the child alone
+        try:
+            kill(pid, signal.SIGKILL)
+            return
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def _in_child(send, parent: int, engine, stage, args, kwargs) -> None:
     """Run the stage and send back (True, result, "") or (False, error, traceback text). An error
     the parent could not rebuild (an exception whose arguments are not its message) goes back as a
-    RuntimeError with the same text."""
+    RuntimeError with the same text. The child leads a process group of its own (with the workers
+    it forks) and dies with its parent."""
+    os.setpgid(0, 0)
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent's interrupt handler still kills the group
+        pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
     try:
         answer = (True, stage(*args, **kwargs), "")
     except BaseException as exc:  # noqa: BLE001 - every ending goes back to the parent, even an interrupt
         answer = (False, exc, traceback.format_exc())
-        try:
-            pickle.loads(pickle.dumps(exc))
-        except Exception:  # noqa: BLE001 - any failure to carry it: send its text instead
+        if not _travels(exc):
             answer = (False, RuntimeError(f"{type(exc).__name__}: {exc}"), answer[2])
     finally:
         engine.dispose()
@@ -76,3 +116,13 @@ def _in_child(send, engine, stage, args, kwargs) -> None:
         send.send((False, RuntimeError(f"the stage {stage.__name__} finished but its answer could not be sent back "
                                        f"({type(exc).__name__})"), ""))
     send.close()
+
+
+def _travels(exc: BaseException) -> bool:
+    """Whether the parent rebuilds `exc` as it is: same type, same text (an exception whose
+    arguments are not its message is rebuilt wrong, or not at all)."""
+    try:
+        rebuilt = pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - any failure to carry it
+        return False
+    return type(rebuilt) is type(exc) and str(rebuilt) == str(exc)
