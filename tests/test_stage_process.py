@@ -133,3 +133,39 @@ def test_a_wrong_threshold_names_the_variable(monkeypatch, text):
     monkeypatch.setenv(stage_process.VARIABLE, text)
     with pytest.raises(ConfigError, match=f"SCREENFUSE_STAGE_PROCESS_MB='{text}' is not a number of megabytes"):
         stage_process.threshold_bytes()
+
+
+INTERRUPTED = """
+import sys, time
+from pathlib import Path
+sys.path[:0] = [sys.argv[2], sys.argv[3]]
+from screenfuse import stage_process
+from screenfuse.warehouse import engine_for
+import test_stage_process as here
+stage_process.call(True, engine_for(f"sqlite:///{sys.argv[1]}/w.db"), here.sleeping, Path(sys.argv[1]) / "child")
+"""
+
+
+def sleeping(marker):
+    marker.write_text(str(os.getpid()))
+    time.sleep(120)
+
+
+def test_an_interrupted_run_leaves_no_stage_running(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    run = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(tmp_path), str(here.parent / "include"), str(here)],
+                           stderr=subprocess.DEVNULL)
+    marker, deadline = tmp_path / "child", time.monotonic() + 30
+    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child = int(marker.read_text())
+    run.send_signal(signal.SIGINT)  # Ctrl+C reaches the run's process group, not the stage's
+    assert run.wait(30) != 0
+    deadline = time.monotonic() + 10
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(child)
