@@ -169,3 +169,40 @@ def test_an_interrupted_run_leaves_no_stage_running(tmp_path):
     while alive(child) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(child)
+
+
+def _slow_distinct(task):
+    """The prepare workers' task, made long: each notes its pid, then works on."""
+    with open(os.environ["SCREENFUSE_TEST_WORKER_PIDS"], "a") as pids:
+        pids.write(f"{os.getpid()}\n")
+    time.sleep(120)
+
+
+def _prepare_in_pool():
+    import pandas as pd
+
+    from screenfuse import zh_person
+
+    zh_person._normalize_distinct = _slow_distinct  # forked workers see it: the pool's own code runs
+    zh_person.prepare(pd.DataFrame({"record_id": list("abcd"), "name": ["甲一", "乙二", "丙三", "丁四"]}),
+                      workers=2, parallel_from_rows=1)
+
+
+def test_preparing_workers_die_with_a_process_killed_from_outside(tmp_path, monkeypatch):
+    """A stage's child (or `screenfuse run` itself) killed by SIGKILL or the out-of-memory killer
+    cannot stop the workers normalizing for it: they must die with it, not run on unwatched."""
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("SCREENFUSE_TEST_WORKER_PIDS", str(pids))
+    process = get_context("fork").Process(target=_prepare_in_pool)
+    process.start()
+    deadline = time.monotonic() + 30
+    while len(pids.read_text().split() if pids.exists() else []) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [int(p) for p in pids.read_text().split()]
+    assert len(workers) == 2 and all(alive(p) for p in workers)
+    os.kill(process.pid, signal.SIGKILL)
+    process.join()
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in workers)

@@ -96,12 +96,7 @@ def _in_child(send, parent: int, engine, stage, args, kwargs) -> None:
     RuntimeError with the same text. The child leads a process group of its own (with the workers
     it forks) and dies with its parent."""
     os.setpgid(0, 0)
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the parent's interrupt handler still kills the group
-        pass
-    if os.getppid() != parent:  # the parent died before the line above
-        os._exit(1)
+    die_with_parent(parent)  # not Linux: the parent's interrupt handler still kills the group
     try:
         answer = (True, stage(*args, **kwargs), "")
     except BaseException as exc:  # noqa: BLE001 - every ending goes back to the parent, even an interrupt
@@ -116,6 +111,19 @@ def _in_child(send, parent: int, engine, stage, args, kwargs) -> None:
         send.send((False, RuntimeError(f"the stage {stage.__name__} finished but its answer could not be sent back "
                                        f"({type(exc).__name__})"), ""))
     send.close()
+
+
+def die_with_parent(parent: int) -> None:
+    """In a forked process: be killed when the process that forked it (`parent`, its pid) dies, as
+    a stage's child and the workers it forks are. A process killed from outside (SIGKILL, the
+    out-of-memory killer) cannot stop what it forked; without this, its children would go on
+    unwatched, holding memory or a transaction. Linux only; elsewhere nothing is done."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
 
 
 def _travels(exc: BaseException) -> bool:

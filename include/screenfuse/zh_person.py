@@ -18,6 +18,7 @@ import pandas as pd
 
 from screenfuse import documents
 from screenfuse import normalize as nz
+from screenfuse.stage_process import die_with_parent
 
 CANONICAL = ("record_id", "name", "id_number", "id_type", "phone", "birth_date", "sex", "address")
 _SEX = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "女": "F", "2": "F"}
@@ -74,7 +75,9 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
         # fork, not forkserver or spawn: those run the caller's main script again in every worker
         # (a user's script without a __main__ guard would re-run itself); a forked worker maps
         # the parent, which an RSS sum over the process tree counts once more per worker
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        # each worker dies with this process: killed from outside, it cannot stop them itself
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             results = list(pool.map(_normalize_distinct, tasks))
     else:
         results = [_normalize_distinct(task) for task in tasks]

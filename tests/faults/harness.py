@@ -51,14 +51,15 @@ def scenario(request, tmp_path_factory):
     server.drop_database(f"{name}_snap")
 
 
-def _child_main(home: Path, url: str, interval_end: datetime, progress_file: Path | None, errors: Path) -> int:
+def _child_main(home: Path, url: str, interval_end: datetime, progress_file: Path | None, errors: Path,
+                env: dict | None = None) -> int:
     """A run of one batch in a forked child: its exit code says how it ended."""
     from screenfuse.batch_state import AttemptSuperseded
     from screenfuse.warehouse import WarehouseUnavailable
 
-    os.setpgid(0, 0)  # its own process group: a kill takes its workers too
+    os.setpgid(0, 0)  # its own process group: a kill takes its workers too (not a stage's child)
     warehouse.engine_for.cache_clear()  # never reuse the parent's engines
-    os.environ.update({"SCREENFUSE_HOME": str(home), "SCREENFUSE_WAREHOUSE_URL": url})
+    os.environ.update({"SCREENFUSE_HOME": str(home), "SCREENFUSE_WAREHOUSE_URL": url, **(env or {})})
 
     def progress(stage: str) -> None:
         if progress_file is not None:
@@ -145,15 +146,15 @@ class Scenario:
     def home(self) -> Path:
         return self.root / "data"
 
-    def start(self, interval_end: datetime = H2) -> Run:
-        """Fork a run of the batch ending at `interval_end`."""
+    def start(self, interval_end: datetime = H2, env: dict | None = None) -> Run:
+        """Fork a run of the batch ending at `interval_end` (with `env` set in it)."""
         self._runs += 1
         run = Run(0, self.root / f"progress-{self._runs}", self.root / f"errors-{self._runs}")
         pid = os.fork()
         if pid == 0:  # the child
             code = EXIT_FAILED
             try:
-                code = _child_main(self.home, self.url, interval_end, run.progress, run.errors)
+                code = _child_main(self.home, self.url, interval_end, run.progress, run.errors, env)
             finally:
                 os._exit(code)
         run.pid = pid
@@ -257,13 +258,16 @@ class KillReport:
     failures: list = field(default_factory=list)
 
 
-def kill_trials(scenario: Scenario, trials: int, seed: int) -> KillReport:
-    """Each trial: from hour 1's snapshot, run hour 2, SIGKILL it (and its workers) at a random
-    moment of a clean run's length, run it again to the end, compare with the clean run."""
+def kill_trials(scenario: Scenario, trials: int, seed: int, env: dict | None = None) -> KillReport:
+    """Each trial: from hour 1's snapshot, run hour 2 (with `env` set in it), SIGKILL its process
+    group at a random moment of a clean run's length, check that nothing it started runs on, run
+    it again to the end, compare with the clean run."""
     rng, report = random.Random(seed), KillReport()
+    adopt_orphans()
     for trial in range(trials):
         scenario.restore()
-        run = scenario.start()
+        before = set(_children())  # e.g. a database server handed to this process earlier
+        run = scenario.start(env=env)
         time.sleep(rng.uniform(0.0, scenario.clean_seconds))
         if run.done():
             report.finished_before_kill += 1
@@ -272,7 +276,13 @@ def kill_trials(scenario: Scenario, trials: int, seed: int) -> KillReport:
             stage = run.last_stage()
             run.kill()
         report.killed_at[stage] = report.killed_at.get(stage, 0) + 1
-        retry = scenario.start()
+        left = running_orphans(before)
+        if left:  # a stage's child or a worker outside the killed group, going on unwatched
+            report.failures.append(f"trial {trial} (killed in {stage}): {len(left)} of its processes still ran")
+            for pid in left:
+                os.kill(pid, signal.SIGKILL)
+            running_orphans(before)
+        retry = scenario.start(env=env)
         if retry.wait() != 0:
             report.failures.append(f"trial {trial} (killed in {stage}): retry ended {retry.code}: {retry.error()[-600:]}")
             continue
@@ -285,3 +295,41 @@ def kill_trials(scenario: Scenario, trials: int, seed: int) -> KillReport:
             report.failures.append(f"trial {trial} (killed in {stage}): {lost} rows lost, {extra} extra, "
                                    f"outbox {'same' if same_outbox else 'different'}")
     return report
+
+
+def adopt_orphans() -> None:
+    """Make this process the one a killed run's orphans are handed to (PR_SET_CHILD_SUBREAPER),
+    so that `running_orphans` can find what a run started outside its own process group."""
+    import ctypes
+
+    assert ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1) == 0
+
+
+def running_orphans(known: set[int], grace: float = 5.0) -> list[int]:
+    """This process's children, other than `known` ones, still running `grace` seconds after a
+    kill (orphans that died are reaped): what a killed run left going."""
+    deadline = time.monotonic() + grace
+    while True:
+        running = []
+        for pid in set(_children()) - known:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    running.append(pid)
+            except ChildProcessError:
+                pass
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.1)
+
+
+def _children() -> list[int]:
+    me, found = os.getpid(), []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == me:
+                found.append(int(entry.name))
+    return found
