@@ -3,6 +3,7 @@ before-image), a changed one is replaced and can be taken back, a first load int
 writes everything; the output audit (real Great Expectations) catches what BI relies on."""
 import pandas as pd
 import pytest
+from hypothesis import given, strategies as st
 import sqlalchemy as sa
 
 from screenfuse import schema, warehouse
@@ -70,6 +71,7 @@ def test_a_link_to_a_person_the_batch_did_not_fuse_is_an_orphan():
     persons = pd.DataFrame([person("P1")])
     assert orphan_links(persons, pd.DataFrame({"person_id": ["P1"]})) == ""
     assert orphan_links(persons, pd.DataFrame({"person_id": ["P1", "P9"]})).startswith("1 linked person id")
+    assert orphan_links(persons, pd.DataFrame({"person_id": ["P9", "P1", "P9", "P8"]})).startswith("2 linked person id")
 
 
 def _indexes(engine) -> list:
@@ -160,3 +162,14 @@ def test_a_look_up_on_a_column_empty_in_most_rows_reads_by_index_on_postgresql(w
         sa.event.remove(engine, "before_cursor_execute", keep)
     assert "Seq Scan on source_record" not in plan, plan
     assert "ix_source_record_contact_of" in plan, plan
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=6)), min_size=1, max_size=30),
+       st.sampled_from(["str", "string[pyarrow]", "string[python]", "object"]))
+def test_bulk_rows_carry_every_text_column_kind_as_plain_values(values, dtype):
+    """Whatever string type a frame's column has, the rows written carry its texts, and None for a
+    missing value (never the text 'nan', nor a float NaN)."""
+    column = pd.Series(values, dtype=dtype)
+    written = warehouse._values(column.iloc[::-1])
+    assert written == [None if v is None else v for v in values[::-1]]
+    assert all(v is None or type(v) is str for v in written)

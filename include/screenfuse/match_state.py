@@ -258,5 +258,5 @@ def add_terms(conn, batch_id: str, added: pd.DataFrame) -> None:
         return
     added = added.groupby("term_key", as_index=False)["n"].sum()
     stored = warehouse.rows_by_keys(conn, "match_term", "term_key", added["term_key"], columns="term_key, n")
-    total = pd.concat([stored, added]).groupby("term_key", as_index=False)["n"].sum()
+    total = pd.concat([stored, added]).groupby("term_key", as_index=False)["n"].sum() if len(stored) else added
     warehouse.replace_rows(conn, batch_id, "match_term", "term_key", total)

@@ -207,8 +207,10 @@ def _raised(result) -> bool:
 
 def orphan_links(persons: pd.DataFrame, links: pd.DataFrame) -> str:
     """Links to a person the batch did not fuse ("" = none): they would point at nobody."""
-    orphans = set(links["person_id"]) - set(persons["person_id"])
-    return f"{len(orphans)} linked person id(s) without a person record" if orphans else ""
+    # vectorized: sets of a first load's million ids, built value by value, took 7 s
+    linked = links["person_id"]
+    orphans = linked[~linked.isin(persons["person_id"])].nunique(dropna=False)
+    return f"{orphans} linked person id(s) without a person record" if orphans else ""
 
 
 def audit_persons(persons: pd.DataFrame, statuses: tuple[str, ...] | list[str]) -> list[str]:

@@ -160,6 +160,9 @@ def is_postgres(conn) -> bool:
 
 def _values(column: pd.Series) -> list:
     """One column as plain Python values (NaN/NA → None), converted per column, not per value."""
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        # straight from Arrow (nulls come as None): a quarter less time than through object values
+        return column.array.__arrow_array__().to_pylist()
     values = column.tolist() if column.dtype.kind in "iubf" else column.astype(object).tolist()
     if column.dtype == object:  # numpy scalars put into an object column
         values = [v.item() if hasattr(v, "item") else v for v in values]
@@ -298,8 +301,10 @@ def rows_by_keys(conn, table: str, key: str, values, columns: str = "*") -> pd.D
     """Rows of `table` whose `key` is one of `values` (`key_filter`). An empty table answers at
     once: a first load would otherwise send every key of its batch to find nothing, for each
     look-up."""
+    if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:  # before the keys' list
+        return query_frame(conn, f"SELECT {columns} FROM {table} WHERE 1 = 0")
     values = list(values)
-    if not values or conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:
+    if not values:
         return query_frame(conn, f"SELECT {columns} FROM {table} WHERE 1 = 0")
     where, params = key_filter(conn, table, key, values)
     return query_frame(conn, f"SELECT {columns} FROM {table} WHERE {where}", **params)
@@ -330,10 +335,12 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     values equal the new ones in every column but those (e.g. the time it was computed)."""
     import json
 
-    keys = pd.Index(frame[key].tolist() if len(frame) else []).union(pd.Index(list(delete_keys)))
-    if not len(keys) or conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:
+    if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:
         bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
         return Replaced(set(), frame)  # nothing stored yet (a first load): nothing to look up
+    keys = pd.Index(frame[key].tolist() if len(frame) else []).union(pd.Index(list(delete_keys)))
+    if not len(keys):
+        return Replaced(set(), frame)
     where, params = key_filter(conn, table, key, keys)
     before = query_frame(conn, f"SELECT * FROM {table} WHERE {where}", **params)
     existed = set(before[key]) if len(before) else set()
