@@ -19,6 +19,9 @@ VARIABLE = "SCREENFUSE_STAGE_PROCESS_MB"
 DEFAULT_MB = 64.0  # files of about 200,000 mass-screening rows; an hour of 10,000 records is about 3 MB
 
 
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
 class StageKilled(RuntimeError):
     """A stage's child process ended without an answer (killed, e.g. out of memory)."""
 
@@ -50,13 +53,21 @@ def call(isolated: bool, engine, stage, *args, **kwargs):
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_in_child, args=(send, os.getpid(), engine, stage, args, kwargs),
                             name=f"screenfuse {stage.__name__}")
-    child.start()
+    # Ctrl+C or a stop held back until the wait below can answer it by killing the child: raised
+    # while the child started, it would reach the interpreter's exit, which waits for the child
+    interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    try:
+        child.start()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
+        raise
     try:
         os.setpgid(child.pid, child.pid)  # as the child does: whichever runs first, the group exists
     except OSError:  # the child has ended, or set it already
         pass
     send.close()
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)  # one held back is raised here
         # the answer, or the child's end: asked of the process itself, since workers it forked hold
         # the pipe and its sentinel open after it died
         while not receive.poll(0.5) and child.is_alive():
@@ -95,6 +106,7 @@ def _in_child(send, parent: int, engine, stage, args, kwargs) -> None:
     the parent could not rebuild (an exception whose arguments are not its message) goes back as a
     RuntimeError with the same text. The child leads a process group of its own (with the workers
     it forks) and dies with its parent."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)  # the parent held them back while it forked
     os.setpgid(0, 0)
     die_with_parent(parent)  # not Linux: the parent's interrupt handler still kills the group
     try:

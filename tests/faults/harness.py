@@ -238,13 +238,18 @@ def build(root: Path, url: str, kind: str, server=None) -> Scenario:
     scenario.restore()
     again = scenario.run(H2)  # warm, as the trials will be: its length is the window kills fall in
     assert scenario.compare() == (0, 0, True), "two clean runs of the same hour differ"
-    stages = again.stages()
-    # the batch's work ends when its stage is emptied; the run report written after it reads the
-    # warehouse only (a kill or a second copy then meets a published batch, not a batch at work)
-    end = next((t for t, stage in stages if stage == "write_report"), stages[-1][0])
-    scenario.clean_seconds, scenario.clean_stages = end - stages[0][0], stages
+    scenario.clean_seconds, scenario.clean_stages = working_seconds(again), again.stages()
     scenario.restore()
     return scenario
+
+
+def working_seconds(run: Run) -> float:
+    """How long a finished run worked on its batch: the batch's work ends when its stage is
+    emptied; the run report written after it reads the warehouse only (a kill or a second copy
+    then meets a published batch, not a batch at work)."""
+    stages = run.stages()
+    end = next((t for t, stage in stages if stage == "write_report"), stages[-1][0])
+    return end - stages[0][0]
 
 
 @dataclass
@@ -256,19 +261,28 @@ class KillReport:
     extra: int = 0
     outbox_differs: int = 0
     failures: list = field(default_factory=list)
+    window: float = 0.0  # the kills fell in the first this many seconds of a run
 
 
 def kill_trials(scenario: Scenario, trials: int, seed: int, env: dict | None = None) -> KillReport:
     """Each trial: from hour 1's snapshot, run hour 2 (with `env` set in it), SIGKILL its process
-    group at a random moment of a clean run's length, check that nothing it started runs on, run
-    it again to the end, compare with the clean run."""
+    group at a random moment of a clean run's length (with that `env`), check that nothing it
+    started runs on, run it again to the end, compare with the clean run."""
     rng, report = random.Random(seed), KillReport()
     adopt_orphans()
+    window = scenario.clean_seconds
+    if env:  # stages in child processes take longer: the kills must reach the last ones too
+        scenario.restore()
+        clean = scenario.start(env=env)
+        assert clean.wait() == 0, f"a clean run with {env} failed: {clean.error()[-600:]}"
+        assert scenario.compare() == (0, 0, True), f"a clean run with {env} differs from one without"
+        window = working_seconds(clean)
+    report.window = window
     for trial in range(trials):
         scenario.restore()
         before = set(_children())  # e.g. a database server handed to this process earlier
         run = scenario.start(env=env)
-        time.sleep(rng.uniform(0.0, scenario.clean_seconds))
+        time.sleep(rng.uniform(0.0, window))
         if run.done():
             report.finished_before_kill += 1
             stage = "finished"
