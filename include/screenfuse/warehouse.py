@@ -301,10 +301,8 @@ def rows_by_keys(conn, table: str, key: str, values, columns: str = "*") -> pd.D
     """Rows of `table` whose `key` is one of `values` (`key_filter`). An empty table answers at
     once: a first load would otherwise send every key of its batch to find nothing, for each
     look-up."""
-    if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:  # before the keys' list
-        return query_frame(conn, f"SELECT {columns} FROM {table} WHERE 1 = 0")
-    values = list(values)
-    if not values:
+    # the table's emptiness asked first: listing a first load's million keys costs seconds
+    if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None or not (values := list(values)):
         return query_frame(conn, f"SELECT {columns} FROM {table} WHERE 1 = 0")
     where, params = key_filter(conn, table, key, values)
     return query_frame(conn, f"SELECT {columns} FROM {table} WHERE {where}", **params)
