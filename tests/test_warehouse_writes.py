@@ -67,11 +67,17 @@ def test_the_person_audit_catches_what_bi_relies_on():
     assert set(audit_persons(bad, STATUSES)) == {"person_id not unique", "unknown status", "person without records"}
 
 
-def test_a_link_to_a_person_the_batch_did_not_fuse_is_an_orphan():
-    persons = pd.DataFrame([person("P1")])
-    assert orphan_links(persons, pd.DataFrame({"person_id": ["P1"]})) == ""
-    assert orphan_links(persons, pd.DataFrame({"person_id": ["P1", "P9"]})).startswith("1 linked person id")
-    assert orphan_links(persons, pd.DataFrame({"person_id": ["P9", "P1", "P9", "P8"]})).startswith("2 linked person id")
+@pytest.mark.parametrize("persons_kind", ["string[pyarrow]", object])
+@pytest.mark.parametrize("links_kind", ["string[pyarrow]", "string[python]", object])
+def test_a_link_to_a_person_the_batch_did_not_fuse_is_an_orphan(persons_kind, links_kind):
+    persons = pd.DataFrame({"person_id": pd.Series(["P1", "P2"], dtype=persons_kind)})
+    links = lambda ids: pd.DataFrame({"person_id": pd.Series(ids, dtype=links_kind)})  # noqa: E731
+    assert orphan_links(persons, links(["P1", "P2", "P1"])) == ""
+    assert orphan_links(persons, links(["P1", "P9"])).startswith("1 linked person id")
+    assert orphan_links(persons, links(["P9", "P1", "P9", "P8"])).startswith("2 linked person id")
+    assert orphan_links(persons, links(["P1", None])).startswith("1 linked person id")  # a link to no id at all
+    assert orphan_links(persons.iloc[0:0], links(["P1"])).startswith("1 linked person id")
+    assert orphan_links(persons, links([])) == ""
 
 
 def _indexes(engine) -> list:

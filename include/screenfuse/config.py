@@ -6,7 +6,8 @@ SCREENFUSE_WAREHOUSE_URL any SQLAlchemy URL (default: SQLite at $SCREENFUSE_HOME
                          in Airflow the connection `screenfuse_warehouse` wins when it is defined
 
 Durations (`seconds_from_env`): SCREENFUSE_SETTLE_SECONDS (landing.py), SCREENFUSE_SQLITE_BUSY_SECONDS
-(warehouse.py). Sizes (`number_from_env`): SCREENFUSE_STAGE_PROCESS_MB (stage_process.py).
+(warehouse.py). Sizes (`number_from_env`): SCREENFUSE_STAGE_PROCESS_MB (stage_process.py),
+SCREENFUSE_BULK_SCRATCH_ROWS (sqlite_bulk.py).
 """
 from __future__ import annotations
 

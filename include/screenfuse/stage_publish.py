@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from screenfuse import feedback as fb
 from screenfuse import (isolation, labels, match_state, reporting, review_desk, revocation, schema, screening_state,
-                        warehouse)
+                        sqlite_bulk, warehouse)
 from screenfuse.config import Settings
 from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
@@ -190,6 +190,13 @@ INSERTS = {"quarantine": None, "ingest_file": None, "push_item": "push_items", "
 LARGE = {"match_record": lambda stage: stage.get("match_record"), "match_key": lambda stage: stage.get("match_key"),
          "screening_sample": screening_state.batch_samples, "screening_result": screening_state.batch_results,
          "person_status": lambda stage: stage.get("status_open")}
+BULK_LOADS = {"source_record": batch_records, **LARGE}  # written whole from the stage
+
+
+# what a first load into empty tables writes whole (replace_rows finds nothing stored): the
+# stage's frame and the batch column it gets
+FIRST_LOAD = {"person": ("persons", "batch_id"), "person_link": ("links", "changed_batch_id"),
+              "screening_outcome": ("screening_outcome", "batch_id")}
 
 
 def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
@@ -197,7 +204,25 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     """Write the batch in one transaction: its new rows, the rows of the persons it touched that
     came out different, the counts. The person rows written are audited (GX) before the commit:
     a failed audit publishes nothing. A batch published before is taken back first."""
-    stage, policy = state(settings, batch_id, attempt), run_policy(settings, batch_id, attempt)
+    stage, db = state(settings, batch_id, attempt), engine(settings)
+    # SQLite: a first load's largest tables go to a scratch file first (sqlite_bulk.py), one at a
+    # time and before anything else is held; what is too small for it is held for the transaction
+    with sqlite_bulk.Scratch(db, batch_id) as bulk:
+        held = {}
+        for table, load in BULK_LOADS.items() if bulk.active else ():
+            frame = load(stage)
+            if not bulk.stage(table, frame) and len(frame) < bulk.threshold:
+                held[table] = frame
+            del frame
+        for table, (name, column) in FIRST_LOAD.items() if bulk.active else ():
+            if warehouse.is_empty(db, table):
+                bulk.stage(table, stage.get(name).assign(**{column: batch_id}))
+        return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk, held)
+
+
+def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
+             attempt: str | None, bulk: sqlite_bulk.Scratch, held: dict) -> dict:
+    policy = run_policy(settings, batch_id, attempt)
     persons, links = stage.get("persons"), stage.get("links")
     orphans = orphan_links(persons, links)
     if orphans:
@@ -224,58 +249,64 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     if run["rows_read"] != run["rows_accepted"] + run["rows_quarantined"]:
         raise ReconciliationError(f"batch {batch_id}: rows read != accepted + quarantined")
     started_after = stage.get_json("started_after")["batch_id"]
-    with engine(settings).begin() as conn:
-        warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
-        stage.check(conn)  # a run of this batch started since this one: it publishes, this one stops
-        if check_order(conn, batch_id):
-            take_back(conn, batch_id)
-        if latest_published(conn) != started_after:
-            raise BatchOrderError(f"batch {latest_published(conn)} was published while batch {batch_id} ran: "
-                                  f"clear the whole run of {batch_id} (from start_batch) so it starts from there")
-        conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id <> :b"), {"b": batch_id})  # only the latest can be re-run
-        warehouse.bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": "#batch",
-                                                                 "row_key": batch_id, "row_json": None}]))
-        # the persons and links first and let go: a first load's records, written next, are the largest
-        before = conn.exec_driver_sql("SELECT persons FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar() or 0
-        existed, written = warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
-                                                  same_unless=("as_of",))
-        problems = audit_persons(written, policy.status_priority)  # what BI tools will read from now on
-        if problems:
-            raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
-        run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
-        rewritten = len(written)
-        del persons, written
-        warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id")
-        run["links_changed"] = len(links)  # for the run report, which would otherwise count them every hour
-        del links
-        warehouse.bulk_insert(conn, "source_record", batch_records(stage))
-        match_state.add_terms(conn, batch_id, stage.get("match_term"))
-        warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", stage.get("screening_outcome"),
-                               same_unless=("as_of",))
-        warehouse.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
-                               batch_column="changed_batch_id")  # days checked before, now with late reports
-        warehouse.replace_rows(conn, batch_id, "contact_edge", "source_record_id", stage.get("contact_edges"), same_unless=())
-        points = [stage.get(f"{feed}.accepted") for feed in reference_feeds()]
-        points = pd.concat([p for p in points if len(p)], ignore_index=True) if any(len(p) for p in points) else None
-        if points is not None:  # the points list: the latest row of a point replaces the stored one
-            warehouse.replace_rows(conn, batch_id, "isolation_point", "point_name",
-                                   points.drop_duplicates("point_name", keep="last"), same_unless=())
-        for query_file, frame in updates.items():
-            if len(frame):
-                rows = warehouse.statement_rows(frame, list(frame.columns))
-                for statement in warehouse.sql_statements(query_file):
-                    conn.execute(sa.text(statement.rstrip(";")), rows)
-        for table, frame in frames.items():
-            warehouse.bulk_insert(conn, table, frame)
-        for table in LARGE:  # read from the stage one at a time: a first load holds GBs of them
-            warehouse.bulk_insert(conn, table, LARGE[table](stage))
-        revocation.mark_applied(conn, stage.get_json("revocations")["push_item_ids"], batch_id)
-        decisions = stage.get("decisions")  # returned review lists' decisions stored; the command line's applied
-        warehouse.bulk_insert(conn, "match_decision", decisions[decisions["source"] == "file"][review_desk.DECISION_COLUMNS])
-        review_desk.mark_applied(conn, decisions[decisions["source"] == "cli"], batch_id)
-        review_desk.close_items(conn, batch_id, frames["match_review"], decisions, frames["match_cannot_link"])
-        warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
-    analyzed = schema.refresh_statistics(engine(settings), run["rows_accepted"], int(before))
+    with db.connect() as conn:
+        def write(table: str) -> None:
+            if bulk.copy(conn, table) is None:
+                warehouse.bulk_insert(conn, table, held.pop(table) if table in held else BULK_LOADS[table](stage))
+
+        with bulk.attached(conn), conn.begin():
+            warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
+            stage.check(conn)  # a run of this batch started since this one: it publishes, this one stops
+            if check_order(conn, batch_id):
+                take_back(conn, batch_id)
+            if latest_published(conn) != started_after:
+                raise BatchOrderError(f"batch {latest_published(conn)} was published while batch {batch_id} ran: "
+                                      f"clear the whole run of {batch_id} (from start_batch) so it starts from there")
+            conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id <> :b"), {"b": batch_id})  # only the latest can be re-run
+            warehouse.bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": "#batch",
+                                                                     "row_key": batch_id, "row_json": None}]))
+            # the persons and links first and let go: a first load's records, written next, are the largest
+            before = conn.exec_driver_sql("SELECT persons FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar() or 0
+            existed, written = warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
+                                                      same_unless=("as_of",), staged=bulk)
+            problems = audit_persons(written, policy.status_priority)  # what BI tools will read from now on
+            if problems:
+                raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
+            run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
+            rewritten = len(written)
+            del persons, written
+            warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id",
+                                   staged=bulk)
+            run["links_changed"] = len(links)  # for the run report, which would otherwise count them every hour
+            del links
+            write("source_record")
+            match_state.add_terms(conn, batch_id, stage.get("match_term"))
+            warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", stage.get("screening_outcome"),
+                                   same_unless=("as_of",), staged=bulk)
+            warehouse.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
+                                   batch_column="changed_batch_id")  # days checked before, now with late reports
+            warehouse.replace_rows(conn, batch_id, "contact_edge", "source_record_id", stage.get("contact_edges"), same_unless=())
+            points = [stage.get(f"{feed}.accepted") for feed in reference_feeds()]
+            points = pd.concat([p for p in points if len(p)], ignore_index=True) if any(len(p) for p in points) else None
+            if points is not None:  # the points list: the latest row of a point replaces the stored one
+                warehouse.replace_rows(conn, batch_id, "isolation_point", "point_name",
+                                       points.drop_duplicates("point_name", keep="last"), same_unless=())
+            for query_file, frame in updates.items():
+                if len(frame):
+                    rows = warehouse.statement_rows(frame, list(frame.columns))
+                    for statement in warehouse.sql_statements(query_file):
+                        conn.execute(sa.text(statement.rstrip(";")), rows)
+            for table, frame in frames.items():
+                warehouse.bulk_insert(conn, table, frame)
+            for table in LARGE:  # read from the stage one at a time: a first load holds GBs of them
+                write(table)
+            revocation.mark_applied(conn, stage.get_json("revocations")["push_item_ids"], batch_id)
+            decisions = stage.get("decisions")  # returned review lists' decisions stored; the command line's applied
+            warehouse.bulk_insert(conn, "match_decision", decisions[decisions["source"] == "file"][review_desk.DECISION_COLUMNS])
+            review_desk.mark_applied(conn, decisions[decisions["source"] == "cli"], batch_id)
+            review_desk.close_items(conn, batch_id, frames["match_review"], decisions, frames["match_cannot_link"])
+            warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
+    analyzed = schema.refresh_statistics(db, run["rows_accepted"], int(before))
     # persons_rewritten is for the task log only; run_log has no such column
     return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": rewritten,
                                                                        "statistics_refreshed": analyzed}

@@ -217,7 +217,7 @@ def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None
                                f"{diag.constraint_name or '-'}, column {diag.column_name or '-'}") from None
     else:
         marks = ", ".join("?" for _ in columns)
-        with _indexes_built_after(conn, table, len(frame)):
+        with indexes_built_after(conn, table, len(frame)):
             for rows in chunks:
                 raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
     return len(frame)
@@ -227,7 +227,7 @@ INDEX_AFTER_ROWS = 100_000  # into an empty SQLite table, this many rows or more
 
 
 @contextmanager
-def _indexes_built_after(conn, table: str, rows: int):
+def indexes_built_after(conn, table: str, rows: int):
     """A bulk load into an empty SQLite table (a first load): its secondary indexes are dropped and
     built again from the loaded rows, one sort each, instead of taking a million random inserts.
     Inside the caller's transaction: a failure rolls the indexes back with the rows."""
@@ -253,6 +253,11 @@ def _row_security(conn, table: str) -> bool:
 
 
 _COLUMNS_CACHE: dict = {}
+
+
+def is_empty(engine: sa.Engine, table: str) -> bool:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None
 
 
 def table_columns(conn, table: str) -> list[str]:
@@ -326,15 +331,19 @@ class Replaced(NamedTuple):
 
 
 def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame, delete_keys=(),
-                 batch_column: str = "batch_id", same_unless: tuple[str, ...] | None = None) -> Replaced:
+                 batch_column: str = "batch_id", same_unless: tuple[str, ...] | None = None,
+                 staged=None) -> Replaced:
     """Rows of `frame` replace the rows with the same `key`, rows keyed by `delete_keys` go; rows
     that existed before this batch are kept in `batch_undo` first, so `undo_batch` can restore
     them. Untouched rows are not rewritten; with `same_unless`, neither is a row whose stored
-    values equal the new ones in every column but those (e.g. the time it was computed)."""
+    values equal the new ones in every column but those (e.g. the time it was computed). Into an
+    empty table, `staged` (a `sqlite_bulk.Scratch` holding `frame` with its batch column) copies
+    the rows in."""
     import json
 
     if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:
-        bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
+        if staged is None or staged.copy(conn, table) is None:
+            bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
         return Replaced(set(), frame)  # nothing stored yet (a first load): nothing to look up
     keys = pd.Index(frame[key].tolist() if len(frame) else []).union(pd.Index(list(delete_keys)))
     if not len(keys):

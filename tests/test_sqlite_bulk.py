@@ -1,0 +1,135 @@
+"""SQLite's C path for a first load's large tables (screenfuse.sqlite_bulk): the values it stores
+are the tuple path's, value for value and type for type; a failed publish leaves no row, no
+index lost and no scratch attached to a pooled connection; a killed run's scratch file (personal
+data) is removed by the next publish."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from screenfuse import schema, sqlite_bulk, warehouse
+
+DDL = ("CREATE TABLE t (k TEXT PRIMARY KEY, s TEXT, n INTEGER, x DOUBLE PRECISION, b INTEGER, o TEXT, "
+       "u TEXT, i INTEGER)")
+TEXT_KINDS = ["string[pyarrow]", "string[python]", object]
+
+
+def _engine(path, name: str):
+    engine = warehouse.engine_for(f"sqlite:///{path / name}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS t")
+        conn.exec_driver_sql(DDL)
+        conn.exec_driver_sql("CREATE INDEX ix_t_s ON t (s)")
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS batch_undo (batch_id TEXT)")  # lock_for_publish writes it
+    warehouse._COLUMNS_CACHE.clear()
+    return engine
+
+
+def _stored(engine) -> list[tuple]:
+    columns = ["k", "s", "n", "x", "b", "o", "u", "i"]
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT " + ", ".join(f"typeof({c}), quote({c})" for c in columns)
+                                    + " FROM t ORDER BY rowid").fetchall()
+
+
+def _through_scratch(engine, frame: pd.DataFrame, batch: str = "B1") -> bool:
+    with sqlite_bulk.Scratch(engine, batch) as bulk, engine.connect() as conn:
+        staged = bulk.stage("t", frame)
+        with bulk.attached(conn), conn.begin():
+            warehouse.lock_for_publish(conn)
+            if bulk.copy(conn, "t") is None:
+                warehouse.bulk_insert(conn, "t", frame)
+    return staged
+
+
+texts = st.one_of(st.none(), st.text(alphabet=st.sampled_from("张王李明 a1-\u00b7\U00020000"), max_size=6))
+numbers = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=64))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(texts, st.integers(-2**63, 2**63 - 1), numbers, st.booleans(), texts,
+                               st.one_of(st.none(), st.integers(-5, 5))), min_size=1, max_size=30),
+       kind=st.sampled_from(TEXT_KINDS), empty_column=st.booleans())
+def test_the_scratch_stores_what_the_tuple_path_stores(tmp_path, monkeypatch, rows, kind, empty_column):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    frame = pd.DataFrame({"k": [f"K{i:04d}" for i in range(len(rows))][::-1],  # not in key order
+                          "s": pd.Series([r[0] for r in rows], dtype=kind),
+                          "n": [r[1] for r in rows], "x": [r[2] for r in rows], "b": [r[3] for r in rows],
+                          "o": pd.Series([r[4] for r in rows], dtype=object),
+                          "u": pd.Series([None] * len(rows), dtype=object) if empty_column
+                          else pd.Series(["x"] * len(rows), dtype="string[pyarrow]"),
+                          "i": pd.array([r[5] for r in rows], dtype="Int64")})
+    if len(frame) > 1:  # Arrow columns in several chunks, as frames read in parts and concatenated are
+        frame = pd.concat([frame.iloc[:len(frame) // 2], frame.iloc[len(frame) // 2:]], ignore_index=True)
+    by_tuples, by_scratch = _engine(tmp_path, "tuples.db"), _engine(tmp_path, "scratch.db")
+    with by_tuples.begin() as conn:
+        warehouse.bulk_insert(conn, "t", frame)
+    assert _through_scratch(by_scratch, frame)
+    assert _stored(by_scratch) == _stored(by_tuples)
+
+
+def test_a_column_of_mixed_python_types_is_left_to_the_tuple_path(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    frame = pd.DataFrame({"k": ["a", "b"], "s": pd.Series(["text", 7], dtype=object)})
+    engine = _engine(tmp_path, "w.db")
+    assert not _through_scratch(engine, frame)
+    assert [(r[2], r[3]) for r in _stored(engine)] == [("text", "'text'"), ("text", "'7'")]  # TEXT affinity
+
+
+def test_a_failed_publish_keeps_nothing_and_lets_the_scratch_go(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "2")
+    monkeypatch.setattr(warehouse, "INDEX_AFTER_ROWS", 2)
+    engine = _engine(tmp_path, "w.db")
+    frame = pd.DataFrame({"k": [f"K{i}" for i in range(5)], "s": list("abcab")})
+    with pytest.raises(RuntimeError, match="after the copy"):
+        with sqlite_bulk.Scratch(engine, "B1") as bulk, engine.connect() as conn:
+            assert bulk.stage("t", frame) and bulk.path.exists()
+            with bulk.attached(conn), conn.begin():
+                warehouse.lock_for_publish(conn)
+                assert bulk.copy(conn, "t") == 5
+                assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 5
+                raise RuntimeError("the publish failed after the copy")
+    assert not bulk.path.exists() and not list(tmp_path.glob("w.db.bulk-*"))
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 0
+        assert sqlite_bulk.SCHEMA not in [r[1] for r in conn.exec_driver_sql("PRAGMA database_list")]  # pooled, detached
+        assert conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'ix_t_s'").scalar()
+
+
+def test_a_small_frame_postgresql_and_a_memory_warehouse_never_use_a_scratch(tmp_path, warehouses, monkeypatch):
+    engine = _engine(tmp_path, "w.db")
+    with sqlite_bulk.Scratch(engine, "B1") as bulk:
+        assert bulk.active and not bulk.stage("t", pd.DataFrame({"k": ["a"], "s": ["b"]}))  # under 100,000 rows
+    for url in ("sqlite://", warehouses.new("postgresql")):
+        with sqlite_bulk.Scratch(warehouse.engine_for(url), "B1") as bulk:
+            assert not bulk.active
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "0")
+    assert not sqlite_bulk.Scratch(engine, "B1").active
+
+
+def test_a_killed_runs_scratch_is_removed_by_the_next_publish_and_a_running_ones_kept(tmp_path):
+    engine = _engine(tmp_path, "w.db")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    dead, alive = tmp_path / f"w.db.bulk-{gone}-B0", tmp_path / f"w.db.bulk-{os.getppid()}-B0"
+    for path in (dead, alive, tmp_path / f"w.db.bulk-{gone}-B0-journal"):
+        path.write_bytes(b"personal data")
+    with sqlite_bulk.Scratch(engine, "B1"):
+        pass
+    assert sorted(p.name for p in tmp_path.glob("w.db.bulk-*")) == [alive.name]
+
+
+def test_a_frame_larger_than_a_chunk_arrives_whole_and_in_key_order(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    monkeypatch.setattr(sqlite_bulk, "CHUNK_ROWS", 7)
+    engine = _engine(tmp_path, "w.db")
+    keys = np.random.default_rng(3).permutation(50)
+    frame = pd.DataFrame({"k": [f"K{k:03d}" for k in keys], "n": keys})
+    assert _through_scratch(engine, frame)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT k FROM t ORDER BY rowid").scalars().all() == sorted(frame["k"])
+        assert conn.exec_driver_sql("SELECT SUM(n) FROM t").scalar() == sum(range(50))
