@@ -17,7 +17,7 @@ sampled up to `max_records`, the memory budget), calibrate it on the labelled pa
 model on every label and on the sampled pairs the two decide differently, and promote it only if
 it is no worse on the labels (no more false links, no more errors; at least `min_labels` labels).
 Every candidate is recorded in `match_model` with its version, metrics and who promoted it
-(`screenfuse_retrain`); the next hourly run uses the promoted model and re-links only the records
+(`screenfuse_retrain` when scheduled, `screenfuse_retrain:<user>` when a user triggered it); the next hourly run uses the promoted model and re-links only the records
 it decides differently (merges and splits in `person_event`). See docs/matching.md.
 XCom carries figures only, never record ids or personal data.
 """
@@ -59,10 +59,12 @@ def screenfuse_retrain():
         from screenfuse import retrain, schema
         from screenfuse.pipeline import engine
 
-        params, settings = get_current_context()["params"], _settings()
+        context, settings = get_current_context(), _settings()
+        params, run = context["params"], context["dag_run"]
         schema.require_current(engine(settings))
         options = retrain.RetrainOptions(max_records=int(params["max_records"]), min_labels=int(params["min_labels"]))
-        result = retrain.retrain(settings, "screenfuse_retrain", promote=bool(params["promote"]), options=options)
+        by = retrain.decided_by("screenfuse_retrain", run.run_type, getattr(run, "triggering_user_name", None))
+        result = retrain.retrain(settings, by, promote=bool(params["promote"]), options=options)
         for line in retrain.report_lines(result):
             log.info("%s", line)
         return {k: result.get(k) for k in ("trained", "version", "model_id", "promoted", "reason", "labels",

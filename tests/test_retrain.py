@@ -155,12 +155,19 @@ def test_a_candidate_worse_on_the_labels_is_recorded_and_not_promoted(learnt):
     assert '"promoted": false' in row["metrics_json"].iloc[0]
 
 
+def test_a_dag_run_says_who_promoted_the_model():
+    assert retrain.decided_by("screenfuse_retrain", "scheduled", None) == "screenfuse_retrain"
+    assert retrain.decided_by("screenfuse_retrain", "manual", "li.ming") == "screenfuse_retrain:li.ming"
+    assert retrain.decided_by("screenfuse_retrain", "manual", None) == "screenfuse_retrain"
+
+
 def test_the_retraining_dag_promotes_a_better_candidate(learnt):
+    """Triggered by a user (`dag.test` runs it as the user dag_test): the user is recorded."""
     assert learnt["dag_run"].state == "success"
     models = table(learnt["engine"], "SELECT model_id, version, promoted, promoted_by, metrics_json FROM match_model "
                                      "ORDER BY version")
     last = models.iloc[-1]
-    assert last["model_id"] == "retrain-0004" and last["promoted"] == 1 and last["promoted_by"] == "screenfuse_retrain"
+    assert last["model_id"] == "retrain-0004" and last["promoted"] == 1 and last["promoted_by"] == "screenfuse_retrain:dag_test"
     import json
 
     metrics = json.loads(last["metrics_json"])

@@ -170,11 +170,18 @@ def relink_records(conn, old: Model, new: Model, budget: int) -> list[str]:
     return sorted(found)
 
 
+def decided_by(dag_id: str, run_type: str | None, user: str | None) -> str:
+    """Who promotes from a DAG run: the DAG for a scheduled run, and the Airflow user who
+    triggered a manual one (`screenfuse_retrain:<user>`), as the command line records its user."""
+    kind = str(getattr(run_type, "value", run_type) or "")
+    return f"{dag_id}:{user}" if kind == "manual" and user else dag_id
+
+
 def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = False,
             options: RetrainOptions = RetrainOptions(), candidate: Model | None = None, now: datetime | None = None) -> dict:
     """Train (or take `candidate`, e.g. one trained elsewhere), evaluate, record, and promote if
     `promote` and the candidate is no worse on at least `options.min_labels` labels. `by`: who or
-    what decides (`screenfuse_retrain`, `cli:<user>`). `dry_run`: nothing is written. Returns
+    what decides (`decided_by`: `screenfuse_retrain`, `screenfuse_retrain:<user>`, `cli:<user>`). `dry_run`: nothing is written. Returns
     figures only (the metrics, the version, whether it was promoted, how many records re-link)."""
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with engine(settings).connect() as conn:
