@@ -222,6 +222,8 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
 
 def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
              attempt: str | None, bulk: sqlite_bulk.Scratch, held: dict) -> dict:
+    """The publish's audits and its one transaction; `bulk` holds the tables staged for it, `held`
+    the frames too small for the scratch."""
     policy = run_policy(settings, batch_id, attempt)
     persons, links = stage.get("persons"), stage.get("links")
     orphans = orphan_links(persons, links)
