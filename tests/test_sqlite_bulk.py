@@ -2,9 +2,9 @@
 are the tuple path's, value for value and type for type; a failed publish leaves no row, no
 index lost and no scratch attached to a pooled connection; a killed run's scratch file (personal
 data) is removed by the next publish."""
-import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -56,10 +56,11 @@ numbers = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, wi
        kind=st.sampled_from(TEXT_KINDS), empty_column=st.booleans())
 def test_the_scratch_stores_what_the_tuple_path_stores(tmp_path, monkeypatch, rows, kind, empty_column):
     monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    monkeypatch.setattr(sqlite_bulk, "CHUNK_ROWS", 4)  # several chunks, each converted on its own
     frame = pd.DataFrame({"k": [f"K{i:04d}" for i in range(len(rows))][::-1],  # not in key order
                           "s": pd.Series([r[0] for r in rows], dtype=kind),
                           "n": [r[1] for r in rows], "x": [r[2] for r in rows], "b": [r[3] for r in rows],
-                          "o": pd.Series([r[4] for r in rows], dtype=object),
+                          "o": pd.Series([r[4] if r[3] else r[5] for r in rows], dtype=object),  # text, ints, both
                           "u": pd.Series([None] * len(rows), dtype=object) if empty_column
                           else pd.Series(["x"] * len(rows), dtype="string[pyarrow]"),
                           "i": pd.array([r[5] for r in rows], dtype="Int64")})
@@ -68,7 +69,7 @@ def test_the_scratch_stores_what_the_tuple_path_stores(tmp_path, monkeypatch, ro
     by_tuples, by_scratch = _engine(tmp_path, "tuples.db"), _engine(tmp_path, "scratch.db")
     with by_tuples.begin() as conn:
         warehouse.bulk_insert(conn, "t", frame)
-    assert _through_scratch(by_scratch, frame)
+    _through_scratch(by_scratch, frame)  # staged, or left to the tuple path when "o" mixes kinds
     assert _stored(by_scratch) == _stored(by_tuples)
 
 
@@ -112,15 +113,50 @@ def test_a_small_frame_postgresql_and_a_memory_warehouse_never_use_a_scratch(tmp
 
 
 def test_a_killed_runs_scratch_is_removed_by_the_next_publish_and_a_running_ones_kept(tmp_path):
-    engine = _engine(tmp_path, "w.db")
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()
-    dead, alive = tmp_path / f"w.db.bulk-{gone}-B0", tmp_path / f"w.db.bulk-{os.getppid()}-B0"
-    for path in (dead, alive, tmp_path / f"w.db.bulk-{gone}-B0-journal"):
+    """A scratch lives as long as its publish holds `<scratch>.lock`: a killed publish's lock is
+    free (the kernel lets go of it), a running one's is not, whatever the process ids are."""
+    engine = _engine(tmp_path, "w[1].db")  # a name glob would read as a pattern
+    dead, running = tmp_path / "w[1].db.bulk-dead-B0", tmp_path / "w[1].db.bulk-running-B0"
+    for path in (dead, Path(f"{dead}-journal"), Path(f"{dead}.lock"), running, Path(f"{running}.lock"),
+                 tmp_path / "w[1].db.bulk-lone-B0.lock"):
         path.write_bytes(b"personal data")
-    with sqlite_bulk.Scratch(engine, "B1"):
-        pass
-    assert sorted(p.name for p in tmp_path.glob("w.db.bulk-*")) == [alive.name]
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys; h = open(sys.argv[1], 'ab'); fcntl.flock(h, fcntl.LOCK_EX); print('held', flush=True); "
+        "sys.stdin.read()"), f"{running}.lock"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with sqlite_bulk.Scratch(engine, "B1") as bulk:
+            left = sorted(p.name for p in tmp_path.glob("w*.bulk-*"))
+            assert left == sorted([running.name, f"{running.name}.lock", f"{bulk.path.name}.lock"])
+        assert sorted(p.name for p in tmp_path.glob("w*.bulk-*")) == sorted([running.name, f"{running.name}.lock"])
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+    assert sqlite_bulk.sweep(engine) == 1 and not list(tmp_path.glob("w*.bulk-*"))  # its holder gone
+
+
+def test_a_scratch_that_cannot_be_written_leaves_the_table_to_the_tuple_path(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    engine = _engine(tmp_path, "w.db")
+    frame = pd.DataFrame({"k": ["a", "b"], "s": ["x", "y"]})
+    with sqlite_bulk.Scratch(engine, "B1") as bulk, engine.connect() as conn:
+        bulk.path = tmp_path / "no such folder" / "scratch"  # the driver cannot create it
+        assert not bulk.stage("t", frame) and bulk.copy(conn, "t") is None
+
+
+def test_values_whose_python_type_changes_between_chunks_are_not_converted(tmp_path, monkeypatch):
+    """One type per column for every chunk: the first chunk's integers must not make a later
+    chunk's '007' an integer."""
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    monkeypatch.setattr(sqlite_bulk, "CHUNK_ROWS", 2)
+    frame = pd.DataFrame({"k": ["a", "b", "c", "d"], "s": pd.Series([7, 8, "007", "x"], dtype=object),
+                          "o": pd.Series(["1", "2", "3", "4"], dtype=object), "x": pd.Series([1, 2, 3.5, None], dtype=object)})
+    by_tuples, by_scratch = _engine(tmp_path, "tuples.db"), _engine(tmp_path, "scratch.db")
+    with by_tuples.begin() as conn:
+        warehouse.bulk_insert(conn, "t", frame)
+    _through_scratch(by_scratch, frame)
+    assert _stored(by_scratch) == _stored(by_tuples)
+    assert [r[3] for r in _stored(by_scratch)] == ["'7'", "'8'", "'007'", "'x'"]
 
 
 def test_a_frame_larger_than_a_chunk_arrives_whole_and_in_key_order(tmp_path, monkeypatch):

@@ -80,6 +80,12 @@ def test_a_link_to_a_person_the_batch_did_not_fuse_is_an_orphan(persons_kind, li
     assert orphan_links(persons, links([])) == ""
 
 
+def test_ids_that_are_not_all_text_are_compared_as_they_are():
+    persons = pd.DataFrame({"person_id": [1, 2]})
+    assert orphan_links(persons, pd.DataFrame({"person_id": [1, 2]})) == ""
+    assert orphan_links(persons, pd.DataFrame({"person_id": pd.Series([1, "1", "2"], dtype=object)})).startswith("2 linked")
+
+
 def _indexes(engine) -> list:
     with engine.connect() as c:
         return c.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' "

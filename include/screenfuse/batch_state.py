@@ -97,6 +97,13 @@ class BatchState:
         `raw_json` alone is a third of a GB that most stages never read)."""
         return pd.read_parquet(io.BytesIO(self._read(name)), columns=columns)
 
+    def rows_staged(self) -> int:
+        """How many rows the batch's frames hold in all (read from the stage's row counts, not its
+        payloads): no frame a publish reads from the stage can hold more."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(batch_stage.c.row_count), 0)).where(
+                batch_stage.c.batch_id == self.batch_id, batch_stage.c.part == 0)).scalar())
+
     def put_json(self, name: str, document) -> None:
         self._write(name, json.dumps(document, ensure_ascii=False).encode("utf-8"), 1)
 

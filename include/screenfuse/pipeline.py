@@ -237,8 +237,14 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
         warm_up()
     _say(progress, "publish_warehouse")
     interval = (interval_end - timedelta(hours=1), interval_end)
-    published = stage_process.call(isolated, engine(settings), stage_publish.publish, settings, batch_id, run_id,
-                                   interval, attempt=attempt)
+    try:
+        published = stage_process.call(isolated, engine(settings), stage_publish.publish, settings, batch_id, run_id,
+                                       interval, attempt=attempt)
+    finally:  # a publish's child killed (out of memory) leaves its scratch file: personal data
+        if isolated:
+            from screenfuse import sqlite_bulk
+
+            sqlite_bulk.sweep(engine(settings))
     _say(progress, "write_push_lists")
     stage_publish.write_push_lists(settings, batch_id, attempt=attempt)
     _say(progress, "finish_batch")

@@ -5,21 +5,25 @@ cost minutes in making tuples and binding them. Here a large frame is written be
 transaction, as Arrow, by ADBC's SQLite driver (which binds the Arrow arrays in C) into a scratch
 database file beside the warehouse. The publish's connection attaches that file before its
 transaction starts and copies each table in with one `INSERT … SELECT` (C again) inside it, so the
-batch stays all or nothing. SQLite allows no ATTACH inside a transaction, and a transaction keeps
-one snapshot of an attached file, so every table is written to the scratch before the
-transaction and only read in it.
+batch stays all or nothing. The file is attached before the transaction begins, and every table is
+written to it before then: a transaction keeps one snapshot of an attached file.
 
 The stored values are those the tuple path stores (tested): text, integers, reals, booleans as
 0/1, missing values as NULL. A frame with a column of another kind is left to the tuple path.
-The scratch file holds personal data: it is removed when the publish ends, and a publish removes
-the scratch files of processes that no longer run (a killed run's). PostgreSQL has COPY: this is
-SQLite's only.
+A scratch that cannot be written (a full disk) leaves its table to the tuple path too. The
+scratch file holds personal data: it is removed when the publish ends, and while it lives its
+publish holds a lock on `<scratch>.lock`; a scratch whose lock nobody holds (its process was
+killed) is removed by the next publish, and by `screenfuse run` as soon as a stage's child dies.
+PostgreSQL has COPY: this is SQLite's only.
 """
 from __future__ import annotations
 
+import fcntl
+import glob
 import logging
 import os
 import sqlite3
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,14 +47,28 @@ _KINDS = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.
 def min_rows() -> int:
     """Frames of at least this many rows go through the scratch (SCREENFUSE_BULK_SCRATCH_ROWS,
     default 100,000; 0: never)."""
-    return int(number_from_env(VARIABLE, MIN_ROWS, "rows"))
+    return int(min(number_from_env(VARIABLE, MIN_ROWS, "rows"), 2**62))
 
 
-def arrow_column(column: pd.Series) -> pa.Array | pa.ChunkedArray | None:
+# Python values of an object column, by pandas' inference, and the one Arrow type every chunk of
+# it gets (a type inferred per chunk could differ between chunks: 7 in one, '007' in another)
+_OBJECT_TYPES = {"string": pa.large_string(), "empty": pa.large_string(), "integer": pa.int64(),
+                 "floating": pa.float64(), "boolean": pa.bool_()}
+
+
+def column_type(column: pd.Series) -> pa.DataType | None | bool:
+    """The Arrow type to convert every chunk of `column` to (None: its dtype fixes it), or False
+    when its values are of mixed Python kinds (the tuple path takes the frame)."""
+    if column.dtype != object:
+        return None
+    return _OBJECT_TYPES.get(pd.api.types.infer_dtype(column, skipna=True), False)
+
+
+def arrow_column(column: pd.Series, kind: pa.DataType | None = None) -> pa.Array | pa.ChunkedArray | None:
     """A column as an Arrow array whose values SQLite stores as the tuple path's would, or None
     (mixed Python types, dates, nested values: the tuple path takes the frame)."""
     try:
-        array = pa.array(column, from_pandas=True)  # NaN and NA → null, as the tuple path's None
+        array = pa.array(column, from_pandas=True, type=kind)  # NaN and NA → null, as the tuple path's None
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
     if pa.types.is_dictionary(array.type):  # chunks of an Arrow column stay chunks: no copy
@@ -69,22 +87,25 @@ class Scratch:
     """The scratch file of one publish. Inert on PostgreSQL and for an in-memory warehouse."""
 
     def __init__(self, engine, batch_id: str):
-        self.engine, self.tables, self.path = engine, {}, None
+        self.engine, self.tables, self.path, self.threshold, self._lock = engine, {}, None, 0, None
         database = engine.url.database if engine.dialect.name == "sqlite" else None
-        self.threshold = min_rows()
-        if database and database != ":memory:" and not database.startswith("file:") and self.threshold:
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self.threshold = min_rows()
+        if self.threshold:
             safe = "".join(ch if ch.isalnum() else "_" for ch in batch_id)[:40]
-            self.path = Path(f"{database}.bulk-{os.getpid()}-{safe}")
+            self.path = Path(f"{database}.bulk-{uuid.uuid4().hex[:16]}-{safe}")
 
     def __enter__(self) -> Scratch:
         if self.path is not None:
-            remove_stale(self.path.parent, Path(str(self.path).split(".bulk-")[0]).name)
-            _remove(self.path)
+            remove_stale(self.path.parent, self.path.name.split(".bulk-")[0])
+            self._lock = _locked(Path(f"{self.path}.lock"))  # held while the scratch lives
         return self
 
     def __exit__(self, *_) -> None:
         if self.path is not None:
             _remove(self.path)
+            Path(f"{self.path}.lock").unlink(missing_ok=True)
+            self._lock.close()
 
     def stage(self, table: str, frame: pd.DataFrame) -> bool:
         """Write `frame` for `table` into the scratch, in the order of the table's key; whether it
@@ -95,18 +116,26 @@ class Scratch:
             columns = [c for c in warehouse.table_columns(conn, table) if c in frame.columns]
             key = warehouse.primary_key(conn, table)
         # columns in Arrow already are taken by Arrow (no copy of the whole column); the others are
-        # converted a chunk at a time (a whole copy of a million persons' columns costs GBs)
+        # converted a chunk at a time (a whole copy of a million persons' columns costs GBs), each
+        # to the one type its values have
         arrow = {c: arrow_column(frame[c]) for c in columns if _in_arrow(frame[c])}
+        kinds = {c: column_type(frame[c]) for c in columns if c not in arrow}
+        if any(a is None for a in arrow.values()) or any(k is False for k in kinds.values()):
+            log.info("%s: a column of a kind the scratch does not take; written row by row", table)
+            return False
         order = frame[key[0]].argsort(kind="stable").to_numpy() if key and key[0] in frame.columns \
             else np.arange(len(frame))  # in key order: a large batch writes far faster so
+        import adbc_driver_manager
         import adbc_driver_sqlite.dbapi as adbc  # only a large publish pays its import
 
-        connection = adbc.connect(str(self.path))
+        connection = None
         try:
+            connection = adbc.connect(str(self.path))
             with connection.cursor() as cursor:
                 for at in range(0, len(frame), CHUNK_ROWS):
                     rows = order[at:at + CHUNK_ROWS]
-                    arrays = [arrow[c].take(rows) if c in arrow else arrow_column(frame[c].iloc[rows]) for c in columns]
+                    arrays = [arrow[c].take(rows) if c in arrow else arrow_column(frame[c].iloc[rows], kinds[c])
+                              for c in columns]
                     if any(a is None for a in arrays):
                         connection.rollback()
                         log.info("%s: a column of a kind the scratch does not take; written row by row", table)
@@ -114,8 +143,12 @@ class Scratch:
                     cursor.adbc_ingest(table, pa.Table.from_arrays(arrays, names=columns),
                                        mode="create" if at == 0 else "append")
             connection.commit()
+        except (adbc_driver_manager.Error, OSError) as error:  # a full disk: the tuple path writes it
+            log.warning("%s: the scratch could not be written (%s); written row by row", table, type(error).__name__)
+            return False  # closing without a commit drops what was written
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
         self.tables[table] = (columns, len(frame))
         return True
 
@@ -152,26 +185,53 @@ class Scratch:
         return rows
 
 
+def _locked(path: Path):
+    """`path` opened and locked; made again if another publish's sweep removed it meanwhile."""
+    while True:
+        handle = open(path, "ab")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()
+
+
 def _remove(path: Path) -> None:
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def remove_stale(folder: Path, warehouse_name: str) -> int:
-    """Remove scratch files beside the warehouse whose process no longer runs (a killed publish
+    """Remove the scratch files beside the warehouse whose lock nobody holds (a killed publish
     left them, with personal data); how many."""
     removed = 0
-    for path in folder.glob(f"{warehouse_name}.bulk-*"):
-        if path.name.endswith(("-journal", "-wal", "-shm")):
+    for path in folder.glob(f"{glob.escape(warehouse_name)}.bulk-*"):
+        if path.name.endswith(("-journal", "-wal", "-shm", ".lock")) or not path.exists():
             continue
+        lock = Path(f"{path}.lock")
         try:
-            pid = int(path.name.split(".bulk-")[1].split("-")[0])
-            os.kill(pid, 0)
-            continue  # its process still runs (another publish, waiting for the lock)
-        except ProcessLookupError:
-            pass
-        except (ValueError, IndexError, PermissionError):
+            with open(lock, "ab") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by a publish still running
+                _remove(path)
+                lock.unlink(missing_ok=True)
+        except BlockingIOError:
             continue
-        _remove(path)
         removed += 1
+    for lock in folder.glob(f"{glob.escape(warehouse_name)}.bulk-*.lock"):  # a lock left without its scratch
+        try:
+            with open(lock, "ab") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                lock.unlink(missing_ok=True)
+        except (BlockingIOError, FileNotFoundError):
+            continue
     return removed
+
+
+def sweep(engine) -> int:
+    """`remove_stale` for the SQLite warehouse of `engine` (after a stage's child died)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return 0
+    return remove_stale(Path(database).parent, Path(database).name)

@@ -206,24 +206,20 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     a failed audit publishes nothing. A batch published before is taken back first."""
     stage, db = state(settings, batch_id, attempt), engine(settings)
     # SQLite: a first load's largest tables go to a scratch file first (sqlite_bulk.py), one at a
-    # time and before anything else is held; what is too small for it is held for the transaction
+    # time and before anything else is held (an hour's batch, far smaller, is never read for it)
     with sqlite_bulk.Scratch(db, batch_id) as bulk:
-        held = {}
-        for table, load in BULK_LOADS.items() if bulk.active else ():
-            frame = load(stage)
-            if not bulk.stage(table, frame) and len(frame) < bulk.threshold:
-                held[table] = frame
-            del frame
-        for table, (name, column) in FIRST_LOAD.items() if bulk.active else ():
+        large = bulk.active and stage.rows_staged() >= bulk.threshold
+        for table, load in BULK_LOADS.items() if large else ():
+            bulk.stage(table, load(stage))
+        for table, (name, column) in FIRST_LOAD.items() if large else ():
             if warehouse.is_empty(db, table):
                 bulk.stage(table, stage.get(name).assign(**{column: batch_id}))
-        return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk, held)
+        return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk)
 
 
 def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
-             attempt: str | None, bulk: sqlite_bulk.Scratch, held: dict) -> dict:
-    """The publish's audits and its one transaction; `bulk` holds the tables staged for it, `held`
-    the frames too small for the scratch."""
+             attempt: str | None, bulk: sqlite_bulk.Scratch) -> dict:
+    """The publish's audits and its one transaction; `bulk` holds the tables staged for it."""
     policy = run_policy(settings, batch_id, attempt)
     persons, links = stage.get("persons"), stage.get("links")
     orphans = orphan_links(persons, links)
@@ -254,7 +250,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
     with db.connect() as conn:
         def write(table: str) -> None:
             if bulk.copy(conn, table) is None:
-                warehouse.bulk_insert(conn, table, held.pop(table) if table in held else BULK_LOADS[table](stage))
+                warehouse.bulk_insert(conn, table, BULK_LOADS[table](stage))
 
         with bulk.attached(conn), conn.begin():
             warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
