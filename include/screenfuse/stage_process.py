@@ -53,20 +53,18 @@ def call(isolated: bool, engine, stage, *args, **kwargs):
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_in_child, args=(send, os.getpid(), engine, stage, args, kwargs),
                             name=f"screenfuse {stage.__name__}")
-    # Ctrl+C or a stop held back until the wait below can answer it by killing the child: raised
-    # while the child started, it would reach the interpreter's exit, which waits for the child
+    # Ctrl+C or a stop held back while the child starts. Blocking covers only this thread: a
+    # thread a library started (OpenBLAS, Arrow) can still take the signal, and Python then raises
+    # it here at any point; so whatever is raised once the child exists kills the child first (left
+    # running, the interpreter's exit would wait for it)
     interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
     try:
         child.start()
-    except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
-        raise
-    try:
-        os.setpgid(child.pid, child.pid)  # as the child does: whichever runs first, the group exists
-    except OSError:  # the child has ended, or set it already
-        pass
-    send.close()
-    try:
+        try:
+            os.setpgid(child.pid, child.pid)  # as the child does: whichever runs first, the group exists
+        except OSError:  # the child has ended, or set it already
+            pass
+        send.close()
         signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)  # one held back is raised here
         # the answer, or the child's end: asked of the process itself, since workers it forked hold
         # the pipe and its sentinel open after it died
@@ -82,11 +80,15 @@ def call(isolated: bool, engine, stage, *args, **kwargs):
                               f"code {child.exitcode}; out of memory?); the batch is not published, run it again")
         done, value, where = answer
     except BaseException:
-        _kill_group(child.pid)
+        signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
+        if child.pid is not None:  # started (raised before that, the child dies with this process)
+            _kill_group(child.pid)
         raise
     finally:
+        send.close()
         receive.close()
-        child.join()
+        if child.pid is not None:
+            child.join()
     if done:
         return value
     raise value from StageTraceback(where)
