@@ -136,7 +136,10 @@ def test_a_wrong_threshold_names_the_variable(monkeypatch, text):
 
 
 INTERRUPTED = """
-import sys, time
+import signal, sys, time
+# Ctrl+C as a terminal gives it: a job a shell started in the background inherits SIGINT ignored,
+# and Python then never raises KeyboardInterrupt
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from pathlib import Path
 sys.path[:0] = [sys.argv[2], sys.argv[3]]
 from screenfuse import stage_process
