@@ -212,7 +212,9 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         for table, load in BULK_LOADS.items() if large else ():
             bulk.stage(table, load(stage))
         for table, (name, column) in FIRST_LOAD.items() if large else ():
-            if warehouse.is_empty(db, table):
+            with db.connect() as conn:
+                empty = warehouse.is_empty(conn, table)
+            if empty:
                 bulk.stage(table, stage.get(name).assign(**{column: batch_id}))
         return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk)
 

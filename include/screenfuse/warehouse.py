@@ -234,7 +234,7 @@ def indexes_built_after(conn, table: str, rows: int):
     # only inside an open transaction: sqlite3 runs DDL outside one at once, and a failed load would
     # leave the table without its indexes
     if rows < INDEX_AFTER_ROWS or not conn.connection.driver_connection.in_transaction \
-            or conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is not None:
+            or not is_empty(conn, table):
         yield
         return
     made = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
@@ -255,9 +255,9 @@ def _row_security(conn, table: str) -> bool:
 _COLUMNS_CACHE: dict = {}
 
 
-def is_empty(engine: sa.Engine, table: str) -> bool:
-    with engine.connect() as conn:
-        return conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None
+def is_empty(conn, table: str) -> bool:
+    """Whether `table` holds no row (one index probe, whatever its size)."""
+    return conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None
 
 
 def table_columns(conn, table: str) -> list[str]:
@@ -307,7 +307,7 @@ def rows_by_keys(conn, table: str, key: str, values, columns: str = "*") -> pd.D
     once: a first load would otherwise send every key of its batch to find nothing, for each
     look-up."""
     # the table's emptiness asked first: listing a first load's million keys costs seconds
-    if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None or not (values := list(values)):
+    if is_empty(conn, table) or not (values := list(values)):
         return query_frame(conn, f"SELECT {columns} FROM {table} WHERE 1 = 0")
     where, params = key_filter(conn, table, key, values)
     return query_frame(conn, f"SELECT {columns} FROM {table} WHERE {where}", **params)
@@ -341,7 +341,7 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     the rows in."""
     import json
 
-    if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None:
+    if is_empty(conn, table):
         if staged is None or staged.copy(conn, table) is None:
             bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
         return Replaced(set(), frame)  # nothing stored yet (a first load): nothing to look up
