@@ -16,6 +16,7 @@ AIRFLOW = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "a
 PACKAGED_DEFAULTS = {"SCREENFUSE_WAREHOUSE_URL": "the Airflow connection screenfuse_warehouse wins",
                      "SCREENFUSE_POLICY": "the shipped default policy", "SCREENFUSE_GAZETTEER": "the shipped gazetteer",
                      "SCREENFUSE_UNITS": "the shipped units", "SCREENFUSE_CONTRACTS": "the shipped contracts",
+                     "SCREENFUSE_SOUND_FOLDS": "the shipped Wuhan dialect table",
                      "SCREENFUSE_SQLITE_BUSY_SECONDS": "SQLite only: the stack's warehouse is PostgreSQL"}
 
 

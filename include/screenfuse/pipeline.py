@@ -18,6 +18,7 @@ from screenfuse import landing, schema, warehouse
 from screenfuse.batch_state import BatchState
 from screenfuse.config import ConfigError, Settings
 from screenfuse.contracts import load_contracts, person_feeds
+from screenfuse.dialect import sound_folds
 from screenfuse.policy import Policy, configured_policy_text, parse_policy
 
 
@@ -96,6 +97,7 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
     feeds = feed_names()
     text, source = configured_policy_text()
     policy = parse_policy(text, source=source, feeds=person_feeds())  # a broken file stops the run here, naming the key
+    sound_folds()  # so does a broken dialect table (SCREENFUSE_SOUND_FOLDS), naming the line
     stage = state(settings, batch_id)
     with db.begin() as conn:
         warehouse.lock_for_publish(conn)  # one start or publish at a time: two copies of a batch take turns

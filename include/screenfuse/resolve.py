@@ -3,20 +3,35 @@ merges and splits out. Behind it is the matching engine with the zh_person prese
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from screenfuse import normalize as nz
-from screenfuse.matching import Model, Population, dedupe, preset
+from screenfuse.dialect import sound_folds
+from screenfuse.matching import MatchSettings, Model, Population, dedupe, preset
 from screenfuse.zh_person import document_columns, prepare
 from screenfuse.state_schema import MATCH_COLUMNS
 from screenfuse.text_keys import is_in, map_by_key
 
 # id_status: a number stored converted from 15 digits (converted_15) looks valid when read again
 RAW_COLUMNS = ["record_id", "name", "id_number", "id_type", "id_status", "phone", "phone2", "birth_date", "sex", "address"]
-SETTINGS = preset("zh_person")
+SETTINGS = preset("zh_person")  # as shipped; a run compares with `match_settings()`, the district's
+
+
+def match_settings() -> MatchSettings:
+    """The zh_person preset with the district's dialect table (screenfuse.dialect) in its name
+    comparison: what every run, retraining and label evaluation scores pairs with."""
+    return _with_folds(sound_folds())
+
+
+@lru_cache(maxsize=4)
+def _with_folds(folds: tuple[tuple[str, str], ...]) -> MatchSettings:
+    comparisons = tuple(replace(c, options={**c.options, "sound_folds": folds}) if c.method == "zh_name" else c
+                        for c in SETTINGS.comparisons)
+    return SETTINGS.with_overrides(comparisons=comparisons)
 
 
 # what ingest normalized already (screenfuse.ingest.normalize_rows) and resolve takes as it is:
@@ -76,7 +91,7 @@ def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = No
     """
     frame = records if prepared else prepare_records(records)
     prev = previous.rename(columns={"source_record_id": "record_id"}) if previous is not None else None
-    result = dedupe(frame, SETTINGS, previous=prev, cannot_link=cannot_link, model=model, new_ids=new_ids,
+    result = dedupe(frame, match_settings(), previous=prev, cannot_link=cannot_link, model=model, new_ids=new_ids,
                     population=population, must_link=must_link)
     strongest = pd.concat([
         result.links.rename(columns={"left_id": "record_id"}).drop(columns="right_id"),

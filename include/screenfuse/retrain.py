@@ -36,7 +36,7 @@ from screenfuse.matching.blocking import candidate_pairs
 from screenfuse.matching.anchors import Trained, train_checked
 from screenfuse.matching.model import Columns, comparison_levels, contributions, prior_weight
 from screenfuse.pipeline import engine
-from screenfuse.resolve import SETTINGS
+from screenfuse.resolve import SETTINGS, match_settings
 from screenfuse.state_schema import MATCH_COLUMNS
 
 NO_TERMS = pd.DataFrame({"term_key": pd.Series(dtype=object), "n": pd.Series(dtype="int64")})
@@ -75,10 +75,11 @@ def sample_records(conn, max_records: int, seed: int) -> pd.DataFrame:
     return records.sort_values("record_id", ignore_index=True)
 
 
-def learn(records: pd.DataFrame, settings: MatchSettings = SETTINGS) -> Trained:
+def learn(records: pd.DataFrame, settings: MatchSettings | None = None) -> Trained:
     """The engine's EM on the records' candidate pairs, as the first batch trains (context
     detection when the settings ask, the check on a model that learnt households, and the checks
     of matching/anchors.py: `source` "shipped" when they fail, and then there is no candidate)."""
+    settings = settings or match_settings()
     columns = Columns(records)
     left, right, _ = candidate_pairs(columns, settings.blocking, settings.max_block_size)
     return train_checked(columns, settings, left, right, comparison_levels(columns, settings, left, right))
@@ -96,25 +97,26 @@ def read_labels(conn) -> pd.DataFrame:
 
 def _scored(conn, records: pd.DataFrame) -> tuple[int, dict]:
     """The warehouse's population size and the records' term-frequency shares in it."""
-    population = match_state.population(conn, records, NO_TERMS, SETTINGS)
+    population = match_state.population(conn, records, NO_TERMS, match_settings())
     return population.size, population.shares
 
 
 def _pairs_weights(model: Model, columns: Columns, left, right, levels, size: int) -> np.ndarray:
-    small = size < SETTINGS.min_records_to_train
-    weights = contributions(model.aligned(SETTINGS), levels, None if small else columns, left)
+    matching = match_settings()
+    small = size < matching.min_records_to_train
+    weights = contributions(model.aligned(matching), levels, None if small else columns, left)
     return prior_weight(model.prior_for(size)) + weights.sum(axis=1)
 
 
 def evaluate(conn, current: Model, candidate: Model, records: pd.DataFrame, labels: pd.DataFrame) -> tuple[Model, dict]:
     """The candidate calibrated on the labels, and the metrics of both models: on the labelled
     pairs (the candidate judged out of fold) and on the sample's pairs they decide differently."""
-    threshold = lb.threshold_bits(SETTINGS)
+    threshold = lb.threshold_bits(match_settings())
     ids = pd.unique(pd.concat([labels["left_record_id"], labels["right_record_id"]]))
     labelled = warehouse.rows_by_keys(conn, "match_record", "record_id", ids, columns="record_id, " + ", ".join(MATCH_COLUMNS))
     size, shares = _scored(conn, labelled) if len(labelled) else (0, {})
     same = labels["same"].to_numpy(dtype=bool)
-    scores = {name: lb.pair_weights(model, SETTINGS, labelled, labels["left_record_id"], labels["right_record_id"], size,
+    scores = {name: lb.pair_weights(model, match_settings(), labelled, labels["left_record_id"], labels["right_record_id"], size,
                                     shares)
               for name, model in (("current", current), ("raw", replace(candidate, calibration=0.0)))}
     shift = lb.calibrate(scores["raw"], same, threshold)
@@ -133,10 +135,10 @@ def _disagreements(conn, current: Model, candidate: Model, records: pd.DataFrame
     if records.empty:
         return {"pairs": 0, "candidate_links_only": 0, "current_links_only": 0, "sample_pairs": 0}
     size, shares = _scored(conn, records)
-    columns = Columns(records, shares)
-    left, right, _ = candidate_pairs(columns, SETTINGS.blocking, SETTINGS.max_block_size)
-    levels = comparison_levels(columns, SETTINGS, left, right)
-    threshold = lb.threshold_bits(SETTINGS)
+    columns, matching = Columns(records, shares), match_settings()
+    left, right, _ = candidate_pairs(columns, matching.blocking, matching.max_block_size)
+    levels = comparison_levels(columns, matching, left, right)
+    threshold = lb.threshold_bits(matching)
     new = _pairs_weights(candidate, columns, left, right, levels, size) >= threshold
     old = _pairs_weights(current, columns, left, right, levels, size) >= threshold
     return {"pairs": int((new != old).sum()), "candidate_links_only": int((new & ~old).sum()),
@@ -149,7 +151,8 @@ def relink_records(conn, old: Model, new: Model, budget: int) -> list[str]:
     hash falls in the pass's residue class are read together (whole blocks)."""
     keys = conn.exec_driver_sql("SELECT COUNT(*) FROM match_key").scalar() or 0
     passes = max(1, math.ceil(keys / max(budget, 1)))
-    threshold = lb.threshold_bits(SETTINGS)
+    matching = match_settings()
+    threshold = lb.threshold_bits(matching)
     found: set[str] = set()
     for part in range(passes):
         ids = warehouse.query_frame(conn, f"SELECT DISTINCT record_id FROM match_key "
@@ -161,8 +164,8 @@ def relink_records(conn, old: Model, new: Model, budget: int) -> list[str]:
         records = records.sort_values("record_id", ignore_index=True)
         size, shares = _scored(conn, records)
         columns = Columns(records, shares)
-        left, right, _ = candidate_pairs(columns, SETTINGS.blocking, SETTINGS.max_block_size)
-        levels = comparison_levels(columns, SETTINGS, left, right)
+        left, right, _ = candidate_pairs(columns, matching.blocking, matching.max_block_size)
+        levels = comparison_levels(columns, matching, left, right)
         differ = (_pairs_weights(new, columns, left, right, levels, size) >= threshold) != (
             _pairs_weights(old, columns, left, right, levels, size) >= threshold)
         values = columns.values("record_id")
@@ -188,9 +191,9 @@ def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = F
         current_id, current = current_model(conn)
         records = sample_records(conn, options.max_records, options.seed)
         if candidate is None:
-            if len(records) < SETTINGS.min_records_to_train:
+            if len(records) < match_settings().min_records_to_train:
                 return {"trained": False, "promoted": False, "sample_records": len(records),
-                        "reason": f"too few records to learn from ({len(records)}, under {SETTINGS.min_records_to_train})"}
+                        "reason": f"too few records to learn from ({len(records)}, under {match_settings().min_records_to_train})"}
             trained = learn(records)
             if trained.source != "trained":  # the shipped model is never stored as a trained one
                 return {"trained": False, "promoted": False, "sample_records": len(records),

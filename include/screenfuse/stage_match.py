@@ -27,7 +27,7 @@ from screenfuse.matching import Model
 from screenfuse.pseudonyms import with_pseudonyms
 from screenfuse.pipeline import batch_time, engine, guard, iso, run_policy, state
 from screenfuse.records import ORIGIN_COLUMNS, RECORD_COLUMNS
-from screenfuse.resolve import NORMALIZED_AT_INGEST, SETTINGS, prepare_records, resolve_identities
+from screenfuse.resolve import NORMALIZED_AT_INGEST, SETTINGS, match_settings, prepare_records, resolve_identities
 from screenfuse.state_schema import MATCH_COLUMNS
 from screenfuse.text_keys import map_by_key
 
@@ -72,8 +72,9 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
     stored model; the first batch trains and stores one."""
     guard(settings, batch_id, attempt)
     stage = state(settings, batch_id, attempt)
+    matching = match_settings()  # the zh_person preset with the district's dialect table
     prepared = prepare_records(batch_records(stage, ["source_record_id", *NORMALIZED_AT_INGEST]), normalized_at_ingest=True)
-    keys, terms = match_state.block_keys(prepared, SETTINGS), match_state.term_counts(prepared, SETTINGS)
+    keys, terms = match_state.block_keys(prepared, matching), match_state.term_counts(prepared, matching)
     with engine(settings).begin() as conn:
         stored = warehouse.query_frame(conn, "SELECT model_id, params_json FROM match_model WHERE promoted = 1 "
                                              "ORDER BY version DESC LIMIT 1")
@@ -96,13 +97,13 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
                            | set(decisions["left_record_id"]) | set(decisions["right_record_id"]))
             again_rows = warehouse.rows_by_keys(conn, "match_record", "record_id", again,
                                                 columns="record_id, " + ", ".join(MATCH_COLUMNS))
-            again_keys = match_state.block_keys(again_rows, SETTINGS)
-            seeds = pd.concat([keys.assign(narrow=match_state.narrow_keys(keys, prepared, SETTINGS)),
-                               again_keys.assign(narrow=match_state.narrow_keys(again_keys, again_rows, SETTINGS))],
+            again_keys = match_state.block_keys(again_rows, matching)
+            seeds = pd.concat([keys.assign(narrow=match_state.narrow_keys(keys, prepared, matching)),
+                               again_keys.assign(narrow=match_state.narrow_keys(again_keys, again_rows, matching))],
                               ignore_index=True)
-            around, previous = match_state.neighbourhood(conn, seeds, SETTINGS, extra_records=again)
+            around, previous = match_state.neighbourhood(conn, seeds, matching, extra_records=again)
             frame = pd.concat([around[~around["record_id"].isin(prepared["record_id"])], prepared], ignore_index=True)
-            population = match_state.population(conn, frame, terms, SETTINGS)
+            population = match_state.population(conn, frame, terms, matching)
             cannot_link = pd.concat([match_state.cannot_link_among(conn, frame["record_id"]),
                                      apart.rename(columns={"left_record_id": "left_id", "right_record_id": "right_id"})[
                                          ["left_id", "right_id"]], review_desk.as_pairs(decisions, "different")],

@@ -112,7 +112,8 @@ Probabilities = ListOf(Number(0, 1, "a probability")) | None
 _SOUND = re.compile(r"^[a-z]{1,4}$")
 
 
-def _sound_fold(value: Any) -> tuple[str, str]:
+def sound_fold(value: Any) -> tuple[str, str]:
+    """One (heard, written) pair of the zh_name sound-fold table, checked (the app checks its CSV rows with it)."""
     if (not isinstance(value, (list, tuple)) or len(value) != 2
             or not all(isinstance(v, str) and _SOUND.match(v) for v in value)):
         raise ConfigProblem(f"is {show(value)}; expected a pair of toneless pinyin sounds such as [n, l] "
@@ -126,7 +127,7 @@ class _ZhNameOptions(StrictModel):
 
     pinyin_column: Text = "name_pinyin"
     shape_similar: YesNo = True
-    sound_folds: ListOf(Annotated[tuple[str, str], PlainValidator(_sound_fold)], allow_empty=True) = DEFAULT_SOUND_FOLDS
+    sound_folds: ListOf(Annotated[tuple[str, str], PlainValidator(sound_fold)], allow_empty=True) = DEFAULT_SOUND_FOLDS
 
 
 _METHOD_OPTIONS = {"zh_name": _ZhNameOptions}
