@@ -228,6 +228,44 @@ def test_persons_the_promotion_does_not_touch_keep_their_ids(learnt):
     assert kept[kept.index.isin(split)].mean() > 0.9
 
 
+def test_merges_and_splits_are_recorded_with_the_pairs_that_decided_them(learnt):
+    """Every person an hour split or merged is in person_event, naming the persons on the other
+    side, with its evidence: the second hour (the over-linking model's merges, the 非本人 answers'
+    splits) and the third (the first under the promoted model, which re-links its records)."""
+    import json
+
+    engine = learnt["engine"]
+    after = table(engine, "SELECT source_record_id, person_id FROM person_link")
+    hours = {"20200211T1300Z": (learnt["first"], learnt["second"]), "20200212T1300Z": (learnt["before"], after)}
+    why = {}
+    for batch, (earlier, later) in hours.items():
+        joined = earlier.merge(later, on="source_record_id", suffixes=("_before", "_after"))
+        expected = {
+            "split": {p: set(g) - {p} for p, g in joined.groupby("person_id_before")["person_id_after"] if g.nunique() > 1},
+            "merge": {p: set(g) - {p} for p, g in joined.groupby("person_id_after")["person_id_before"] if g.nunique() > 1}}
+        events = table(engine, f"SELECT event, person_id, other_person_ids, evidence FROM person_event WHERE batch_id = '{batch}'")
+        for kind in ("split", "merge"):
+            rows = events[events["event"] == kind]
+            assert {p: set(o.split(";")) for p, o in zip(rows["person_id"], rows["other_person_ids"])} == expected[kind]
+        was, now = dict(zip(earlier["source_record_id"], earlier["person_id"])), dict(zip(later["source_record_id"], later["person_id"]))
+        for event, person, evidence in events[["event", "person_id", "evidence"]].itertuples(index=False):
+            pairs = json.loads(evidence)  # record ids and scores only, no personal data
+            assert pairs and all(set(p) <= {"left_id", "right_id", "why", "match_weight", "explanation"} for p in pairs)
+            for p in pairs:
+                why.setdefault((batch, event), set()).add(p["why"] if "left_id" in p else "no pair")
+                if event == "merge":  # a link inside the merged person that crossed earlier persons
+                    assert p["why"] == "linked" and p["match_weight"] is not None and p["explanation"]["prior"] < 0
+                    assert now[p["left_id"]] == now[p["right_id"]] == person
+                    assert was.get(p["left_id"]) != was.get(p["right_id"])
+                elif "left_id" in p:  # records of the earlier person now apart, and why
+                    assert p["why"] in ("cannot_link", "review")
+                    assert was[p["left_id"]] == was[p["right_id"]] == person and now[p["left_id"]] != now[p["right_id"]]
+                else:
+                    assert "no pair of its parts reached the match threshold" in p["why"]
+    assert "cannot_link" in why[("20200211T1300Z", "split")]  # the 非本人 answers' splits say so
+    assert why[("20200211T1300Z", "merge")] == {"linked"}
+
+
 def test_the_cli_prints_current_and_candidate_one_figure_a_line(learnt, capsys, monkeypatch):
     from screenfuse.cli import main
 

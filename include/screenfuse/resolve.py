@@ -3,6 +3,7 @@ merges and splits out. Behind it is the matching engine with the zh_person prese
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -116,7 +117,7 @@ def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = No
     for at, side in ((2, "left"), (3, "right")):
         review.insert(at, f"{side}_person_id", map_by_key(review[f"{side}_record_id"], result.clusters["record_id"],
                                                           result.clusters["person_id"]).to_numpy())
-    changes = _with_evidence(result.changes, result.links, prev)
+    changes = _with_evidence(result.changes, result, prev, cannot_link)
     return Resolution(
         links=links.rename(columns={"record_id": "source_record_id"})[
             ["source_record_id", "person_id", "match_weight", "match_probability", "match_rule", "explanation"]],
@@ -125,19 +126,41 @@ def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = No
     )
 
 
-def _with_evidence(changes: pd.DataFrame, links: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
-    """Merges carry the links that joined records of different earlier persons (JSON)."""
+def _with_evidence(changes: pd.DataFrame, result, previous: pd.DataFrame | None,
+                   cannot_link: pd.DataFrame | None) -> pd.DataFrame:
+    """Each merge and split with its evidence (JSON list of pairs, record ids and scores only):
+    a merge, the links that joined records of different earlier persons (`why` linked); a split,
+    the pairs of its parts that were kept apart by a person's decision (非本人 answer, review:
+    `why` cannot_link) or scored in the review band (`why` review), else one entry saying no pair of
+    its parts reached the match threshold under the model of the run."""
     changes = changes.assign(evidence="[]")
     if changes.empty or previous is None or not len(previous):
         return changes
     before = dict(zip(previous["record_id"], previous["person_id"]))
+    now = dict(zip(result.clusters["record_id"], result.clusters["person_id"]))
+    links = result.links.assign(why="linked")
     crossing = links[links["left_id"].map(before).fillna("new") != links["right_id"].map(before).fillna("new")]
-    crossing = crossing.assign(joined=[sorted({before.get(a, "new"), before.get(b, "new")}) for a, b in
-                                       zip(crossing["left_id"], crossing["right_id"])])
+    apart = pd.concat([
+        (cannot_link if cannot_link is not None else pd.DataFrame(columns=["left_id", "right_id"]))[["left_id", "right_id"]]
+        .assign(why="cannot_link", match_weight=np.nan, explanation=None),
+        result.review.assign(why="review")], ignore_index=True)[["left_id", "right_id", "why", "match_weight", "explanation"]]
+    apart = apart[apart["left_id"].map(before).notna() & (apart["left_id"].map(before) == apart["right_id"].map(before))
+                  & (apart["left_id"].map(now) != apart["right_id"].map(now))]
     evidence = []
     for event, person, others in changes[["event", "person_id", "other_person_ids"]].itertuples(index=False):
-        involved = {person, *others.split(";")}
-        hit = np.array([bool(set(j) & involved) for j in crossing["joined"]], dtype=bool)
-        rows = crossing[hit] if event == "merge" else crossing.iloc[0:0]  # (a person's decision joins without a link)
-        evidence.append(rows[["left_id", "right_id", "match_weight", "explanation"]].to_json(orient="records", force_ascii=False))
+        if event == "merge":  # person: the merged one; others: the earlier persons it holds records of
+            involved = {person, *others.split(";")}
+            ends = [before.get(x, "new") for x in crossing["left_id"]], [before.get(x, "new") for x in crossing["right_id"]]
+            hit = [now.get(a) == person and (x in involved or y in involved)
+                   for a, x, y in zip(crossing["left_id"], *ends)]
+            rows = crossing[np.array(hit, dtype=bool)] if len(crossing) else crossing
+        else:  # person: the earlier one; its records now belong to several persons
+            rows = apart[apart["left_id"].map(before) == person]
+        pairs = rows[["left_id", "right_id", "why", "match_weight", "explanation"]].to_dict(orient="records")
+        for pair in pairs:
+            pair["match_weight"] = None if pd.isna(pair["match_weight"]) else round(float(pair["match_weight"]), 3)
+            pair["explanation"] = json.loads(pair["explanation"]) if isinstance(pair["explanation"], str) else None
+        if event == "split" and not pairs:
+            pairs = [{"why": "no pair of its parts reached the match threshold under this run's model"}]
+        evidence.append(json.dumps(pairs, ensure_ascii=False))
     return changes.assign(evidence=evidence)
