@@ -189,7 +189,11 @@ def still_together(conn, latest_batch: str | None) -> list[str]:
     """Records of remembered "not the same person" pairs that are still in one person: they
     are resolved again (so the person splits) by the next run. Every run keeps its pairs apart, so
     a pair can only have come together where a record changed person: the pairs of the records
-    whose link the latest published batch changed are checked (by index), not every pair stored."""
+    whose link the latest published batch changed are checked (by index), not every pair stored;
+    with no pair stored at all (a warehouse before its first 非本人 answer, after a first load that
+    changed a million links), nothing is read."""
+    if warehouse.is_empty(conn, "match_cannot_link"):
+        return []
     found = warehouse.query_frame(conn, """
         WITH touched AS (
             SELECT c.left_record_id, c.right_record_id FROM person_link x
