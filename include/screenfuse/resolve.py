@@ -146,17 +146,16 @@ def _with_evidence(changes: pd.DataFrame, result, previous: pd.DataFrame | None,
         result.review.assign(why="review")], ignore_index=True)[["left_id", "right_id", "why", "match_weight", "explanation"]]
     apart = apart[apart["left_id"].map(before).notna() & (apart["left_id"].map(before) == apart["right_id"].map(before))
                   & (apart["left_id"].map(now) != apart["right_id"].map(now))]
+    # a link inside a merged person crossing earlier persons; a pair of an earlier person's records now apart
+    # (grouped for the persons of the events only: an hour's new records each cross to an earlier person)
+    by_person = {}
+    for event, frame, owner in (("merge", crossing, crossing["left_id"].map(now)), ("split", apart, apart["left_id"].map(before))):
+        mine = owner.isin(changes.loc[changes["event"] == event, "person_id"]).to_numpy()
+        by_person[event] = dict(tuple(frame[mine].groupby(owner[mine])))
     evidence = []
-    for event, person, others in changes[["event", "person_id", "other_person_ids"]].itertuples(index=False):
-        if event == "merge":  # person: the merged one; others: the earlier persons it holds records of
-            involved = {person, *others.split(";")}
-            ends = [before.get(x, "new") for x in crossing["left_id"]], [before.get(x, "new") for x in crossing["right_id"]]
-            hit = [now.get(a) == person and (x in involved or y in involved)
-                   for a, x, y in zip(crossing["left_id"], *ends)]
-            rows = crossing[np.array(hit, dtype=bool)] if len(crossing) else crossing
-        else:  # person: the earlier one; its records now belong to several persons
-            rows = apart[apart["left_id"].map(before) == person]
-        pairs = rows[["left_id", "right_id", "why", "match_weight", "explanation"]].to_dict(orient="records")
+    for event, person in changes[["event", "person_id"]].itertuples(index=False):
+        rows = by_person[event].get(person)
+        pairs = [] if rows is None else rows[["left_id", "right_id", "why", "match_weight", "explanation"]].to_dict(orient="records")
         for pair in pairs:
             pair["match_weight"] = None if pd.isna(pair["match_weight"]) else round(float(pair["match_weight"]), 3)
             pair["explanation"] = json.loads(pair["explanation"]) if isinstance(pair["explanation"], str) else None
