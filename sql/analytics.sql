@@ -34,7 +34,7 @@ CREATE VIEW {layer}run_log AS
 SELECT batch_id, data_interval_start, data_interval_end, status, files_seen, files_loaded, files_duplicate,
        files_quarantined, rows_read, rows_accepted, rows_quarantined, persons, push_items, push_items_closed,
        push_items_escalated, push_items_answered, status_changes, policy_version, links_changed,
-       match_model, match_model_reason, match_prior, match_population
+       match_model, match_model_reason, match_prior, match_population, match_blocking
 FROM run_log;
 
 CREATE VIEW {layer}person_by_status AS SELECT * FROM v_person_by_status;

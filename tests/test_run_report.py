@@ -65,6 +65,32 @@ def test_every_run_writes_a_report_with_its_charts_and_no_personal_data(publishe
     assert runs["20200210T1400Z"] == held.get("20200210T1400Z", 0)
 
 
+def test_each_run_records_what_its_blocking_did_and_the_report_shows_it(published):
+    """run_log.match_blocking: per rule of the preset, the pairs estimated and proposed, and the
+    context comparisons; the report's Blocking section charts them and names the context."""
+    from screenfuse.resolve import SETTINGS
+
+    engine = sa.create_engine(f"sqlite:///{published / 'warehouse.db'}")
+    with engine.connect() as conn:
+        text = conn.execute(sa.text("SELECT match_blocking FROM run_log WHERE batch_id = '20200210T1300Z'")).scalar()
+        shown = conn.execute(sa.text("SELECT match_blocking FROM analytics_run_log")).scalar()
+    report = json.loads(text)
+    assert shown == text
+    rules = ["+".join(p.label for p in rule) for rule in SETTINGS.blocking]
+    assert [r["rule"] for r in report["rules"]] == rules
+    by_rule = {r["rule"]: r for r in report["rules"]}
+    assert by_rule["id_number"]["pairs"] > 0 and all(r["estimated"] >= r["pairs"] >= r["new_pairs"] >= 0
+                                                     for r in report["rules"] if not r["refined_with"])
+    assert sum(r["new_pairs"] for r in report["rules"]) > 0
+    context = {c["column"]: c for c in report["context"] if c["role"] == "context"}
+    assert set(context) == {"phone", "address"} and len({c["why"] for c in context.values()}) == 1
+    said = {"settings": "the settings", "model": "the model"}[context["phone"]["why"]]  # the shipped model's roles here
+    page = (published / "reports" / "20200210T1300Z" / "index.html").read_text(encoding="utf-8")
+    section = page.split("<h2>Blocking</h2>", 1)[1].split("</section>", 1)[0]
+    assert "<svg" in section and f"Context (evidence a household shares): phone ({said}), address ({said})." in section
+    assert "id_number" in section
+
+
 def test_a_report_is_rebuilt_for_any_published_batch_and_refused_for_others(published, capsys):
     path = published / "reports" / "20200210T1300Z" / "index.html"
     path.unlink()

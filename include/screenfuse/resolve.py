@@ -4,7 +4,7 @@ merges and splits out. Behind it is the matching engine with the zh_person prese
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -75,6 +75,18 @@ class Resolution:
     model_reason: str = ""  # why the shipped model was used
     prior: float = 0.0  # the prior the pairs were scored with, for the population's size
     population_size: int = 0
+    rule_stats: list = field(default_factory=list)  # per blocking rule (matching.blocking.RuleStats)
+    context: list = field(default_factory=list)  # per comparison (matching.context.ContextFinding)
+
+    def blocking_report(self) -> dict:
+        """What blocking did and which comparisons counted as context: counts and column names
+        only (run_log.match_blocking, the run report's Blocking section)."""
+        rules = [{"rule": r.rule, "estimated": int(r.estimated), "refined_with": r.refined_with,
+                  "also_split_by": r.also_split_by, "estimated_after": int(r.estimated_after),
+                  "capped_blocks": int(r.capped_blocks), "skipped_blocks": int(r.skipped_blocks),
+                  "pairs": int(r.pairs), "new_pairs": int(r.new_pairs)} for r in self.rule_stats]
+        context = [{"column": c.column, "role": c.role, "why": c.why} for c in self.context]
+        return {"rules": rules, "context": context}
 
 
 def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = None,
@@ -123,6 +135,7 @@ def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = No
             ["source_record_id", "person_id", "match_weight", "match_probability", "match_rule", "explanation"]],
         review=review, changes=changes, model=result.model, model_trained=result.model_source == "trained",
         model_source=result.model_source, model_reason=result.model_reason, prior=result.prior, population_size=result.population_size,
+        rule_stats=list(result.rule_stats), context=list(result.context),
     )
 
 

@@ -233,6 +233,13 @@ def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str], cac
     add("Silent units", "Units that sent nothing for a day whose deadline this run checked (zero reporting).", silent,
         lambda c: c.mark_bar().encode(y=alt.Y("feed:N", title=None), x=alt.X("units:Q"), color="report_day:N")
         .properties(width=WIDTH))
+    blocking, blocking_note = blocking_figures(frames["runs"])
+    add("Blocking", "Candidate pairs per blocking rule in this run: estimated from key counts before any block was "
+        "split, after, and the pairs the rule proposed (a pair several rules propose counts for each). "
+        + blocking_note, blocking,
+        lambda c: c.mark_bar().encode(y=alt.Y("rule:N", title=None, sort=None), x=alt.X("pairs:Q"),
+                                      color=alt.Color("figure:N", sort=None), yOffset=alt.YOffset("figure:N", sort=None))
+        .properties(width=WIDTH))
     weights = model_weights(frames["model"]["params_json"].iloc[0]) if len(frames["model"]) else model_weights("{}")
     add("The matching model", "Match weight (bits, log2 m/u) of each comparison level of the model hourly runs use: "
         "positive levels are evidence for the same person, negative against.", weights,
@@ -240,6 +247,34 @@ def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str], cac
                                       color=alt.condition("datum.bits > 0", alt.value("#4c78a8"), alt.value("#e45756")),
                                       row=alt.Row("comparison:N", title=None)).properties(width=WIDTH - 120))
     return out
+
+
+def blocking_figures(runs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The reported batch's `match_blocking` (run_log; the latest of `runs`) as rows rule, figure,
+    pairs, and a sentence on the splits, the blocks left out and the context comparisons."""
+    empty = pd.DataFrame(columns=["rule", "figure", "pairs"])
+    run = runs[runs["batch_id"] == runs["batch_id"].max()] if len(runs) else runs
+    text = run["match_blocking"].iloc[0] if len(run) and "match_blocking" in run else None
+    if not isinstance(text, str) or not text:
+        return empty, "This run did not record it (published before revision 0025)."
+    report = json.loads(text)
+    rows, notes = [], []
+    for r in report["rules"]:
+        if r["estimated"] >= 0:
+            rows.append((r["rule"], "estimated", r["estimated"]))
+        if r["refined_with"] or r["capped_blocks"]:
+            rows.append((r["rule"], "estimated after splitting", max(r["estimated_after"], 0)))
+            notes.append(f"{r['rule']}: large blocks split by {r['refined_with'] or 'no further key'}"
+                         + (f", {r['capped_blocks']} blocks left out" if r["capped_blocks"] else ""))
+        if r["skipped_blocks"]:
+            notes.append(f"{r['rule']}: {r['skipped_blocks']} blocks over the size limit left out")
+        rows.append((r["rule"], "proposed", r["pairs"]))
+    said = {"settings": "the settings", "model": "the model", "detected": "found in the data"}
+    context = [f"{c['column']} ({said.get(c['why'], c['why'])})"
+               for c in report["context"] if c["role"] == "context"]
+    sentence = ("; ".join(notes) + ". ") if notes else "No block was split or left out. "
+    sentence += f"Context (evidence a household shares): {', '.join(context)}." if context else "No context comparison."
+    return pd.DataFrame(rows, columns=["rule", "figure", "pairs"]) if rows else empty, sentence
 
 
 def render(batch_id: str, facts: list[tuple[str, str]], parts: list[Section]) -> str:

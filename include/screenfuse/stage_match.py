@@ -10,6 +10,8 @@ past due, those the batch's answers name, and the close contacts and index cases
 """
 from __future__ import annotations
 
+import json
+
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -183,7 +185,7 @@ def model_used(result, stored_id: str | None, batch_id: str) -> dict:
                "shipped": (f"shipped:{SETTINGS.preset}", result.model_reason or "the preset's shipped model")}
     which, why = reasons[result.model_source]
     return {"match_model": which, "match_model_reason": why, "match_prior": float(result.prior),
-            "match_population": int(result.population_size)}
+            "match_population": int(result.population_size), "match_blocking": json.dumps(result.blocking_report())}
 
 
 def _keep_what_joined(settings: Settings, links: pd.DataFrame) -> pd.DataFrame:

@@ -33,7 +33,7 @@ class ContextFinding:
 
     column: str
     role: str  # the role the run uses
-    why: str  # "settings" (role: context given), "detected", "identity"
+    why: str  # "settings" (role: context given), "detected", "identity"; "model": the given model's roles (no detection run)
     clear_nonmatches: int  # clear non-match pairs counted for this column
     shared: float  # share of them agreeing exactly on this column
     random: float  # exact agreement among random pairs (from value counts)
