@@ -288,7 +288,9 @@ def _feed_rows(people: int, seed: int, day: date, day_index: int = 0):
     if day_index:
         g.rng = np.random.default_rng([seed, day_index])
         pop = _a_later_day(pop, g)
-    confirmed = pop[pop.true_status == "confirmed"]
+    # the index cases close contacts name: a plain frame, without the population's attrs (its twin
+    # list), which pandas deep-copies on every row taken (quadratic at a district's size)
+    confirmed = pd.DataFrame({c: pop.loc[pop.true_status == "confirmed", c].to_numpy() for c in ("name", "id_number")})
     # severity draws from their own stream, so the rest of the day is what it was before the field existed
     severity_rng = np.random.default_rng([seed, day_index, 3])
     severity_names, severity_shares = zip(*SEVERITIES)
