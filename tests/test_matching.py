@@ -424,3 +424,16 @@ def test_columns_of_pandas_strings_give_what_plain_strings_give():
     assert arrow.uniques("v").tolist() == plain.uniques("v").tolist()
     values = arrow.values("v")
     assert values[0] is values[4]  # one str per distinct value
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(st.integers(1, 4).flatmap(lambda width: st.lists(st.lists(st.integers(-1, 3), min_size=width, max_size=width),
+                                                        min_size=1, max_size=60)))
+def test_row_groups_put_rows_together_exactly_when_every_code_is_equal(rows):
+    from screenfuse.matching.twins import row_groups
+
+    stacked = np.array(rows, dtype=np.int64)
+    group = row_groups([stacked[:, j] for j in range(stacked.shape[1])])
+    _, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    same_rows = inverse.ravel()[:, None] == inverse.ravel()[None, :]
+    assert (same_rows == (group[:, None] == group[None, :])).all()
