@@ -235,7 +235,9 @@ def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str], cac
         .properties(width=WIDTH))
     blocking, blocking_note = blocking_figures(frames["runs"])
     add("Blocking", "Candidate pairs per blocking rule in this run: estimated from key counts before any block was "
-        "split, after, and the pairs the rule proposed (a pair several rules propose counts for each). "
+        "split, after, and the pairs the rule proposed (a pair several rules propose counts for each; in an hour "
+        "after the first, the estimate counts the records read around the new ones, the proposed pairs only "
+        "those with a new record). "
         + blocking_note, blocking,
         lambda c: c.mark_bar().encode(y=alt.Y("rule:N", title=None, sort=None), x=alt.X("pairs:Q"),
                                       color=alt.Color("figure:N", sort=None), yOffset=alt.YOffset("figure:N", sort=None))
