@@ -41,8 +41,9 @@ def _read(path: str, _stamp: int) -> tuple[tuple[str, str], ...]:
     fix = f"(fix the file, or set {FOLDS_VARIABLE} to a fixed one; docs/matching.md)"
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-            header = [c.strip() for c in (rows[0].keys() if rows else _header(path))]
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            header = [c.strip() for c in reader.fieldnames or []]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError(f"dialect table {path}: cannot be read ({exc.__class__.__name__}) {fix}") from None
     missing = [c for c in COLUMNS if c not in header]
@@ -57,8 +58,3 @@ def _read(path: str, _stamp: int) -> tuple[tuple[str, str], ...]:
         except ConfigProblem as problem:
             raise ConfigError(f"dialect table {path}, line {line}: heard,written {problem.problem} {fix}") from None
     return tuple(dict.fromkeys(folds))  # a pair listed twice is one fold
-
-
-def _header(path: str) -> list[str]:
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return next(csv.reader(handle), [])

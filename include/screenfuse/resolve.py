@@ -157,12 +157,13 @@ def _with_evidence(changes: pd.DataFrame, result, previous: pd.DataFrame | None,
         (cannot_link if cannot_link is not None else pd.DataFrame(columns=["left_id", "right_id"]))[["left_id", "right_id"]]
         .assign(why="cannot_link", match_weight=np.nan, explanation=None),
         result.review.assign(why="review")], ignore_index=True)[["left_id", "right_id", "why", "match_weight", "explanation"]]
-    apart = apart[apart["left_id"].map(before).notna() & (apart["left_id"].map(before) == apart["right_id"].map(before))
-                  & (apart["left_id"].map(now) != apart["right_id"].map(now))]
+    was = apart["left_id"].map(before)
+    kept = (was.notna() & (was == apart["right_id"].map(before)) & (apart["left_id"].map(now) != apart["right_id"].map(now))).to_numpy()
+    apart, was = apart[kept], was[kept]
     # a link inside a merged person crossing earlier persons; a pair of an earlier person's records now apart
     # (grouped for the persons of the events only: an hour's new records each cross to an earlier person)
     by_person = {}
-    for event, frame, owner in (("merge", crossing, crossing["left_id"].map(now)), ("split", apart, apart["left_id"].map(before))):
+    for event, frame, owner in (("merge", crossing, crossing["left_id"].map(now)), ("split", apart, was)):
         mine = owner.isin(changes.loc[changes["event"] == event, "person_id"]).to_numpy()
         by_person[event] = dict(tuple(frame[mine].groupby(owner[mine])))
     evidence = []

@@ -111,12 +111,13 @@ def _pairs_weights(model: Model, columns: Columns, left, right, levels, size: in
 def evaluate(conn, current: Model, candidate: Model, records: pd.DataFrame, labels: pd.DataFrame) -> tuple[Model, dict]:
     """The candidate calibrated on the labels, and the metrics of both models: on the labelled
     pairs (the candidate judged out of fold) and on the sample's pairs they decide differently."""
-    threshold = lb.threshold_bits(match_settings())
+    matching = match_settings()
+    threshold = lb.threshold_bits(matching)
     ids = pd.unique(pd.concat([labels["left_record_id"], labels["right_record_id"]]))
     labelled = warehouse.rows_by_keys(conn, "match_record", "record_id", ids, columns="record_id, " + ", ".join(MATCH_COLUMNS))
     size, shares = _scored(conn, labelled) if len(labelled) else (0, {})
     same = labels["same"].to_numpy(dtype=bool)
-    scores = {name: lb.pair_weights(model, match_settings(), labelled, labels["left_record_id"], labels["right_record_id"], size,
+    scores = {name: lb.pair_weights(model, matching, labelled, labels["left_record_id"], labels["right_record_id"], size,
                                     shares)
               for name, model in (("current", current), ("raw", replace(candidate, calibration=0.0)))}
     shift = lb.calibrate(scores["raw"], same, threshold)
@@ -191,9 +192,10 @@ def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = F
         current_id, current = current_model(conn)
         records = sample_records(conn, options.max_records, options.seed)
         if candidate is None:
-            if len(records) < match_settings().min_records_to_train:
+            least = match_settings().min_records_to_train
+            if len(records) < least:
                 return {"trained": False, "promoted": False, "sample_records": len(records),
-                        "reason": f"too few records to learn from ({len(records)}, under {match_settings().min_records_to_train})"}
+                        "reason": f"too few records to learn from ({len(records)}, under {least})"}
             trained = learn(records)
             if trained.source != "trained":  # the shipped model is never stored as a trained one
                 return {"trained": False, "promoted": False, "sample_records": len(records),

@@ -11,7 +11,6 @@ past due, those the batch's answers name, and the close contacts and index cases
 from __future__ import annotations
 
 import json
-
 from datetime import datetime, timezone
 
 import pandas as pd
