@@ -96,6 +96,11 @@ def test_mobile_levels_with_second_number():
     assert out == ["exact", "one_edit", "different", "exact"]
 
 
+def test_two_neighbouring_digits_swapped_is_one_typing_error_in_a_phone():
+    out = levels("mobile", ["13812345678"] * 3, ["13812346578", "13812345687", "13812346587"], v2=([""] * 3, [""] * 3))
+    assert out == ["one_edit", "one_edit", "different"]
+
+
 def test_address_levels():
     pairs = [
         ("振华社区3栋2单元501室", "湖北省武汉市武昌区振华社区3栋2单元501室"),  # exact once normalized
@@ -156,6 +161,22 @@ def test_household_shares_context_not_identity():
     result = dedupe(frame, preset("zh_person"))
     person = dict(zip(result.clusters["record_id"], result.clusters["person_id"]))
     assert person["son"] == person["son2"] and person["son"] != person["mother"]
+
+
+def test_a_typo_in_one_identity_field_does_not_make_a_person_a_household():
+    """Same name, sex and phone, birth dates one digit apart (a typo: the date agrees only in part,
+    below the 2 bits a clear agreement needs): one person, so the shared phone and home count.
+    Without the name (同上), sex (1 bit) cannot vouch for the half-agreeing date: the phone and
+    home say which household, not which member."""
+    home = {"phone": "16917107156", "address": "振华社区3栋2单元501室"}
+    frame = zh({"record_id": "a", "name": "王立强", "birth_date": "2004-10-15", "sex": "M", **home},
+               {"record_id": "b", "name": "王立强", "birth_date": "2004-10-16", "sex": "M", **home},
+               {"record_id": "e", "name": "同上", "birth_date": "2004-10-14", "sex": "M", **home})
+    result = dedupe(frame, preset("zh_person"))
+    person = dict(zip(result.clusters["record_id"], result.clusters["person_id"]))
+    level = json.loads(result.links.iloc[0]["explanation"])["birth_date"]
+    assert level["level"] == "one_digit" and 0 < level["bits"] < 2
+    assert person["a"] == person["b"] and person["e"] != person["a"]
 
 
 def test_links_explain_themselves():

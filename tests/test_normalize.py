@@ -159,6 +159,47 @@ def test_dates_and_temperatures():
     assert temps.iloc[4:].isna().all()
 
 
+
+@pytest.mark.parametrize("typed,expected", [
+    ("20-02-10 08:30", "2020-02-10 08:30:00"),  # year first, as Chinese forms write it (not 2010-02-20)
+    ("18-05-27", "2018-05-27 00:00:00"),  # not 2027-05-18
+    ("69-01-07", "1969-01-07 00:00:00"),  # a two-digit year never lands in the future (not 2069)
+    ("85.3.7", "1985-03-07 00:00:00"), ("850307", "1985-03-07 00:00:00"), ("85年3月7日", "1985-03-07 00:00:00"),
+    ("2020年2月10日 8时30分", "2020-02-10 08:30:00"), ("2020.02.10", "2020-02-10 00:00:00"),
+    ("2020-02-10T08:30:00+08:00", "2020-02-10 08:30:00"), ("2020-02-10T08:30:00.123Z", "2020-02-10 08:30:00"),
+    ("12:30", ""), ("2-10", ""), ("07-03-85", ""),  # no year, or not year first: unknown, never today or year 1
+    ("1850-01-01", ""), ("2020-13-01", ""), ("202002", ""),
+])
+def test_dates_are_read_year_first_and_never_guessed(typed, expected):
+    assert nz.normalize_datetimes(S(typed, "2020-02-10 08:00")).tolist() == [expected, "2020-02-10 08:00:00"]
+
+
+def test_a_two_digit_year_is_the_latest_that_is_not_in_the_future():
+    assert [nz.two_digit_year(yy, 2026) for yy in (0, 20, 26, 27, 85, 99)] == [2000, 2020, 2026, 1927, 1985, 1999]
+    assert nz.two_digit_year(5, 2105) == 2105 and nz.two_digit_year(6, 2105) == 2006
+
+
+def test_times_with_and_without_a_zone_in_one_column_are_all_read():
+    """An export that writes some times with their zone and some without used to stop the whole
+    column (pandas refuses mixed zones); the zone is dropped, the time kept as written."""
+    out = nz.normalize_datetimes(S("2020-02-10 08:30", "2020-02-10T09:30:00+08:00", "2020-02-10T10:30:00Z"))
+    assert out.tolist() == ["2020-02-10 08:30:00", "2020-02-10 09:30:00", "2020-02-10 10:30:00"]
+
+
+def test_a_birth_date_in_the_future_is_missing():
+    assert nz.normalize_birth_dates(S("2999-01-01", "85-3-7", "")).tolist() == ["", "1985-03-07", ""]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.text(alphabet="0123456789-./: 年月日时分TZ+", max_size=24), min_size=1, max_size=8))
+def test_any_typed_date_gives_a_full_date_and_time_of_1900_to_2099_or_nothing(values):
+    out = nz.normalize_datetimes(pd.Series(values, dtype=object))
+    assert len(out) == len(values)
+    for value in out:
+        assert value == "" or (len(value) == 19 and "1900" <= value[:4] <= "2099"
+                               and pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S") == value)
+
+
 def test_addresses():
     out = nz.normalize_addresses(S("湖北省武汉市武昌区 积玉桥一路12号3号楼", "ＸＸ社区３幢"))
     assert out.tolist() == ["武昌区积玉桥一路12号3栋", "XX社区3栋"]

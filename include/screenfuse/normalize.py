@@ -7,6 +7,7 @@ pinyin) runs once per distinct value.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from functools import lru_cache
 
 import numpy as np
@@ -267,26 +268,59 @@ def _normalize_phones(values: pd.Series) -> pd.DataFrame:
 
 
 def normalize_datetimes(values: pd.Series) -> pd.Series:
-    """Dates and times in the forms units type → 'YYYY-MM-DD HH:MM:SS' ('' when unparseable)."""
+    """Dates and times in the forms units type → 'YYYY-MM-DD HH:MM:SS' ('' when unparseable).
+
+    Year first, as Chinese forms write it: 20-02-10 and 200210 are 2020-02-10, 85.3.7 and 85年3月7日
+    are 1985-03-07 (a two-digit year is this century's up to the current year, else the last
+    century's: `two_digit_year`). A value without a year (12:30, 2-10) is unparseable, not a time of
+    today or a date of year 1, and so is a year before 1900 or after 2099. A zone an export appends
+    (2020-02-10T08:30:00+08:00, …Z) is dropped: the time is kept as written, a unit's local time."""
     return per_value(clean_text(values), _normalize_datetimes)
+
+
+_ZONE = re.compile(r"([0-9]:[0-9]{2}(?::[0-9]{2})?)\s*(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$")
+_TWO_DIGIT_YEAR = re.compile(r"^([0-9]{2})-([0-9]{1,2})-([0-9]{1,2})(?![0-9])")
+
+
+def two_digit_year(yy: int, this_year: int | None = None) -> int:
+    """The year a two-digit year means on a form filled in now: never one in the future."""
+    this_year = this_year or datetime.now(timezone.utc).year
+    year = this_year // 100 * 100 + yy
+    return year if year <= this_year else year - 100
 
 
 def _normalize_datetimes(text: pd.Series) -> pd.Series:
     text = (
-        text.str.replace(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1-\2-\3", regex=True)
+        text.str.replace(r"(?<![0-9])([0-9]{4}|[0-9]{2})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1-\2-\3", regex=True)
         .str.replace(r"([0-9]{1,2})[时點点:]([0-9]{1,2})分?", r"\1:\2", regex=True)
+        .str.replace(r"(:[0-9]{2})[.,][0-9]+", r"\1", regex=True)  # fractions of a second
+        .str.replace(_ZONE, r"\1", regex=True)
         .str.replace("/", "-", regex=False)
         .str.replace(".", "-", regex=False)
     )
     compact = text.str.fullmatch(r"[0-9]{8}")
     text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
+    short = text.str.fullmatch(r"[0-9]{6}")  # 200210, 850307: year, month, day
+    text = text.where(~short, text.str[:2] + "-" + text.str[2:4] + "-" + text.str[4:6])
+    this_year = datetime.now(timezone.utc).year
+    text = text.str.replace(_TWO_DIGIT_YEAR, lambda m: f"{two_digit_year(int(m.group(1)), this_year)}-{m.group(2)}-"
+                                                       f"{m.group(3)}", regex=True)
+    # a value with no four-digit year left is no date: the parser would take today's, or year 1
+    text = text.where(text.str.contains(r"(?<![0-9])[0-9]{4}(?![0-9])|[0-9]{4}-", regex=True), "")
     parsed = pd.to_datetime(text.where(text != ""), format="mixed", errors="coerce")
+    parsed = parsed.where((parsed.dt.year >= 1900) & (parsed.dt.year <= 2099))
     return parsed.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
 
 
 def normalize_dates(values: pd.Series) -> pd.Series:
     """Dates → 'YYYY-MM-DD' ('' when missing or unparseable)."""
     return normalize_datetimes(values).str[:10]
+
+
+def normalize_birth_dates(values: pd.Series) -> pd.Series:
+    """Birth dates → 'YYYY-MM-DD'; one after today (UTC) is a typing error: missing, never compared."""
+    dates = normalize_dates(values)
+    return dates.where(dates <= datetime.now(timezone.utc).strftime("%Y-%m-%d"), "")
 
 
 def normalize_codes(values: pd.Series) -> pd.DataFrame:

@@ -48,7 +48,7 @@ def _normalize_distinct(task: tuple[str, list[str]]) -> dict[str, list]:
     elif column in ("phone", "phone2"):
         done = nz.normalize_phones(series)
     elif column == "birth_date":
-        done = pd.DataFrame({"birth_date": nz.normalize_dates(series)}, dtype=object)
+        done = pd.DataFrame({"birth_date": nz.normalize_birth_dates(series)}, dtype=object)
     else:  # values are distinct already: one pass, no second factorize
         done = pd.DataFrame([nz.address_parts_of(v) for v in values], columns=nz.ADDRESS_PARTS, dtype=object)
     return {c: done[c].tolist() for c in _DERIVED[column]}

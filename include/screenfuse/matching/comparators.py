@@ -277,7 +277,8 @@ def _document_type(values: np.ndarray) -> np.ndarray:
 
 
 def _mobile(get, column, thresholds, options):
-    """Mobile numbers: exact (also against the other side's second number) / one edit / different."""
+    """Mobile numbers: exact (also against the other side's second number) / one typing error (a
+    digit changed, or two neighbours swapped: OSA distance 1) / different."""
     present, same = get.present(column), get.equal(column)
     second = options.get("second_column", f"{column}2")
     try:
@@ -287,7 +288,7 @@ def _mobile(get, column, thresholds, options):
         same[rows] = ((x2 != "") & ((x2 == y) | (x2 == y2))) | ((y2 != "") & (x == y2))
     except KeyError:
         pass
-    return _assign(present, [same, _similarity(get, column, Levenshtein.distance, present & ~same) == 1])
+    return _assign(present, [same, _similarity(get, column, OSA.distance, present & ~same) == 1])
 
 
 def _address(get, column, thresholds, options):

@@ -19,6 +19,7 @@ from screenfuse.matching.settings import MatchSettings
 
 FLOOR = 1e-9
 M_FLOOR = 0.002  # no level is impossible for a true match: one disagreement is strong evidence, not a veto
+ANCHOR_BITS = 4.0  # an identity agreement that vouches for another's typo (a name, a birth date; sex is worth 1)
 
 
 @dataclass
@@ -406,8 +407,9 @@ def contributions(model: Model, levels: np.ndarray, columns: Columns | None, lef
     An exact agreement on a common value (王芳, a household's phone) is worth log2(m / share of
     that value) instead of the average; without `columns` (too few records to say how common a
     value is) the average applies. Context comparisons (shared phone, address) add nothing
-    positive unless every identity comparison present (name, ID, birth date, sex) clearly agrees:
-    a household shares context, not identity. Context detected from the data (not declared)
+    positive unless every identity comparison present (name, ID, birth date, sex) clearly agrees,
+    but for one that agrees in part (a typo) beside one that clearly agrees: a household shares
+    context, not identity. Context detected from the data (not declared)
     is held back only when an identity comparison disagrees completely.
     """
     # built a column at a time in column order (a column's values in one run of memory, not one in
@@ -438,8 +440,12 @@ def contributions(model: Model, levels: np.ndarray, columns: Columns | None, lef
         # "agrees" means clearly: at least 2 bits, or half of what an exact agreement is worth;
         # and context alone (no identity value on one side, e.g. a name written 同上) never links
         needed = np.array([min(2.0, 0.5 * float(model.comparisons[k].weights.max())) for k in identity])
-        weak = (levels[:, identity] > 0) & (weights[:, identity] < needed)
-        disagree = weak.any(axis=1) | ~(levels[:, identity] > 0).any(axis=1)
+        present, held = levels[:, identity] > 0, weights[:, identity]
+        partly = present & (held > 0) & (held < needed)
+        # one comparison that agrees only in part (a birth date one digit off) beside one worth
+        # ANCHOR_BITS (a name, a birth date: not sex), none against: one person and a typo
+        anchored = (partly.sum(axis=1) == 1) & (present & (held >= ANCHOR_BITS)).any(axis=1)
+        disagree = ((present & (held <= 0)).any(axis=1) | (partly.any(axis=1) & ~anchored) | ~present.any(axis=1))
         for k in declared:
             np.minimum(weights[:, k], 0.0, out=weights[:, k], where=disagree)
     if identity and detected:
