@@ -227,6 +227,26 @@ def zh_rows(people: int, seed: int) -> list[list[str]]:
     return rows
 
 
+def forms_rows(people: int, seed: int) -> list[list[str]]:
+    """Section 7: the second generator's records (benchmarks/zh_forms.py), ours and Splink's zh model."""
+    folder = CACHE / f"zh-forms-people{people}-seed{seed}"
+    if not (folder / "truth.csv").exists():
+        log(f"generating {people:,} people with zh_forms (seed {seed}) into {folder} ...")
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        from zh_forms import write
+
+        write(people, seed, str(tmp))
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    csv, truth = folder / "records.csv", folder / "truth.csv"
+    ours = measure("zh-ours", csv=str(csv), truth=str(truth))
+    TARGETS["forms"] = ours
+    splink = measure("zh-splink", csv=str(csv), truth=str(truth), address=False)
+    label = f"second generator (zh_forms), {people:,} people, seed {seed}; Splink without address"
+    return [row("7", label, count(ours), ours, splink)]
+
+
 def scaling_rows(sizes: list[int], splink_max: int, seed: int) -> list[list[str]]:
     rows = []
     for size in sizes:
@@ -292,6 +312,11 @@ without address comparisons (`splink_census.py`).
 **6. Coarse addresses.** The same generator with few streets and zips (many people per area), at \
 `--coarse-records`: the address settings' street and surname+zip rules explode and adaptive blocking refines \
 them within the pair budget.
+
+**7. A second generator.** Records from `benchmarks/zh_forms.py`, written apart from the app's generator \
+(rural addresses, dates in many forms, swapped digits, dropped characters, households with twins, planted \
+namesakes; `--forms-people`, seed `--forms-seed`), through the pipeline of section 2: ours with the \
+`zh_person` preset, Splink with the section-2 model without address.
 """
 
 
@@ -363,7 +388,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=5, help="generator seed (also picks the new records)")
     parser.add_argument("--census-people", type=int, default=20_000, help="people for section 5")
     parser.add_argument("--coarse-records", type=int, default=1_000_000, help="records for section 6")
-    parser.add_argument("--sections", default="123456", help="which sections to run, e.g. 12")
+    parser.add_argument("--forms-people", type=int, default=15_000, help="people for section 7")
+    parser.add_argument("--forms-seed", type=int, default=11, help="seed of section 7's generator")
+    parser.add_argument("--sections", default="1234567", help="which sections to run, e.g. 12")
     parser.add_argument("--write-doc", action="store_true", help=f"also write {DOC.relative_to(ROOT)}")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -371,7 +398,8 @@ def main() -> int:
                f"--splink-max {args.splink_max} --zh-people {args.zh_people} --existing {args.existing} "
                f"--new {args.new} --seed {args.seed}"
                f" --census-people {args.census_people} --coarse-records {args.coarse_records}"
-               + (f" --sections {args.sections}" if args.sections != "123456" else "") + " --write-doc")
+               f" --forms-people {args.forms_people} --forms-seed {args.forms_seed}"
+               + (f" --sections {args.sections}" if args.sections != "1234567" else "") + " --write-doc")
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     rows = []
     if "1" in args.sections:
@@ -386,6 +414,8 @@ def main() -> int:
         from census_bench import rows as census_rows
 
         rows += census_rows(args.census_people, args.coarse_records, args.seed, measure, row, count, CACHE, TARGETS)
+    if "7" in args.sections:
+        rows += forms_rows(args.forms_people, args.forms_seed)
     table = markdown(rows)
     print(table)
     print(targets())
