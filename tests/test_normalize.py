@@ -200,6 +200,30 @@ def test_any_typed_date_gives_a_full_date_and_time_of_1900_to_2099_or_nothing(va
                                and pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S") == value)
 
 
+
+@pytest.mark.parametrize("typed,parts", [
+    ("湖北省孝感市孝昌县周巷 镇新建村4组15号", ("新建村 4组 15号", "新建村", "新建村|4组|15号")),
+    ("周巷镇新建村四组15号", ("新建村 4组 15号", "新建村", "新建村|4组|15号")),  # the town written, the county not
+    ("新建村4村民小组15号", ("新建村 4组 15号", "新建村", "新建村|4组|15号")),
+    ("孝昌县周巷镇新建村五队", ("新建村 5组", "新建村", "")),  # a production team is the village's group
+    ("南湖花园二十七栋4单元603室", ("南湖花园 27栋 4单元 603室", "南湖花园", "南湖花园|27栋|603室")),
+    ("红旗社区三栋二单元五〇二室", ("红旗社区 3栋 2单元 502室", "红旗社区", "红旗社区|3栋|502室")),
+    ("古镇社区3栋501室", ("古镇社区 3栋 501室", "古镇社区", "古镇社区|3栋|501室")),  # a town word in a name stays
+    ("新镇路12号", ("新镇路 12号", "新镇路", "")),
+    ("首义路大街270号益文村社区26号楼1801", ("首义路大街 益文村社区 270号 26栋 1801室", "益文村社区", "益文村社区|26栋|1801室")),
+])
+def test_village_and_numeral_addresses_give_the_same_parts_however_written(typed, parts):
+    assert tuple(nz.address_parts(nz.normalize_addresses(S(typed))).iloc[0]) == parts
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="孝昌县周巷镇新建村社区花园路一二三四五六七八九十〇组队号栋单元室小民0123456789- ", max_size=30))
+def test_reading_an_address_twice_changes_nothing(text):
+    once = nz.normalize_addresses(S(text))
+    assert nz.normalize_addresses(once).tolist() == once.tolist()
+    assert nz.address_parts(once).values.tolist() == nz.address_parts(nz.normalize_addresses(once)).values.tolist()
+
+
 def test_addresses():
     out = nz.normalize_addresses(S("湖北省武汉市武昌区 积玉桥一路12号3号楼", "ＸＸ社区３幢"))
     assert out.tolist() == ["武昌区积玉桥一路12号3栋", "XX社区3栋"]

@@ -4,6 +4,7 @@ of a run against a warehouse that is not at the head revision. Real SQLite and P
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -178,6 +179,41 @@ def test_0022_takes_the_distinct_key_from_stored_ids_converted_from_15_digits(wa
     with engine.connect() as conn:
         trusted = dict(conn.execute(sa.text("SELECT record_id, id_trusted FROM match_record")).all())
     assert trusted == {"old": "", "new": "110105194912310029"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_0026_reads_stored_addresses_again_and_moves_their_area_keys(warehouses, kind):
+    """A village address stored by an earlier release (its county and town kept in the community,
+    its group in Chinese numerals, no home) is read again: the stored address, its matching columns
+    and its key of the rule on name and area change; an address that reads the same stays as it is."""
+    from screenfuse import match_state
+    from screenfuse.resolve import SETTINGS
+
+    engine = engine_for(warehouses.new(kind))
+    schema.upgrade(engine, "0025")
+    rule = [i for i, r in enumerate(SETTINGS.blocking) if [p.column for p in r] == ["name_pinyin", "address_area"]]
+    stale = pd.DataFrame({"record_id": ["village", "city"], "name_pinyin": ["liujing", "zhangwei"],
+                          "address": ["县周巷镇新建村 15号", "振华社区 3栋 501室"],
+                          "address_area": ["县周巷镇新建村", "振华社区"], "address_home": ["", "振华社区|3栋|501室"]})
+    for row, stored in zip(stale.to_dict("records"), ["孝昌县周巷镇新建村四组15号", "振华社区3栋501室"]):
+        _row(engine, "source_record", {"source_record_id": row["record_id"], "address": stored})
+        _row(engine, "match_record", {"batch_id": "b", **row})
+    old_keys = match_state.block_keys(stale, SETTINGS, only_rules=rule)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO match_key (block_key, record_id) VALUES (:k, :r)"),
+                     [{"k": int(k), "r": r} for k, r in zip(old_keys["block_key"], old_keys["record_id"])])
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(sa.text("SELECT source_record_id, address FROM source_record")).all())
+        parts = {r[0]: tuple(r[1:]) for r in conn.execute(sa.text(
+            "SELECT record_id, address, address_area, address_home FROM match_record")).all()}
+        keys = set(conn.execute(sa.text("SELECT block_key, record_id FROM match_key")).all())
+    assert stored == {"village": "孝昌县周巷镇新建村4组15号", "city": "振华社区3栋501室"}
+    assert parts == {"village": ("新建村 4组 15号", "新建村", "新建村|4组|15号"),
+                     "city": ("振华社区 3栋 501室", "振华社区", "振华社区|3栋|501室")}
+    now = stale.assign(address_area=["新建村", "振华社区"])
+    assert keys == {(int(k), r) for k, r in zip(*match_state.block_keys(now, SETTINGS, only_rules=rule)[
+        ["block_key", "record_id"]].to_numpy().T)}
 
 
 @pytest.mark.parametrize("kind", KINDS)

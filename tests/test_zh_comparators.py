@@ -16,6 +16,7 @@ from screenfuse.matching import SettingsError, dedupe, preset
 from screenfuse.matching.comparators import METHODS
 from screenfuse.matching.model import PairValues
 from screenfuse.matching.settings import ZH_PERSON, parse_settings
+from screenfuse.matching import zh_text
 from screenfuse.matching.zh_text import SHAPE_GROUPS, shape_key, sound_key
 from screenfuse.zh_names import COMPOUND_SURNAMES, SURNAME_RANK, latin_name, split_surname
 from screenfuse.zh_person import prepare
@@ -188,6 +189,27 @@ def test_twins_are_never_merged_even_through_a_record_without_id():
     result = dedupe(frame, preset("zh_person"))
     assert person(result, "a1") != person(result, "b1")
     assert person(result, "b2") != person(result, "a1") and person(result, "a2") != person(result, "b1")
+
+
+def test_a_twin_is_not_merged_through_the_other_twins_typed_name():
+    """Twins 薛婷旭 and 薛婷宇 share a home and a phone; one form wrote the first twin 薛庭旭 (庭 for
+    婷, a homophone) with her ID. Against the other twin that name differs in two characters, one
+    a typo and one another name: still a sibling's name, not a typo of hers."""
+    home = {"phone": "16220144765", "address": "锦兰苑社区9栋5单元2804室"}
+    frame = zh({"record_id": "typed", "name": "薛庭旭", "id_number": make_id("42010619450306166"), **home},
+               {"record_id": "first", "name": "薛婷旭", **home},
+               {"record_id": "second", "name": "薛婷宇", **home})
+    result = dedupe(frame, preset("zh_person"))
+    assert person(result, "typed") == person(result, "first") != person(result, "second")
+    assert zh_text.syllables("xuetingyu", 3) == ("xue", "ting", "yu") and zh_text.syllables("xian", 2) == ("xi", "an")
+    assert zh_text.syllables("wei zhang", 3) is None  # cannot be split so: each differing character counts
+
+
+@given(st.lists(st.sampled_from(sorted(zh_text.PINYIN_SYLLABLES)), min_size=1, max_size=4))
+def test_joined_syllables_split_back_into_as_many_syllables(parts):
+    split = zh_text.syllables("".join(parts), len(parts))
+    assert split is not None and "".join(split) == "".join(parts) and len(split) == len(parts)
+    assert all(p in zh_text.PINYIN_SYLLABLES for p in split)
 
 
 def test_context_alone_never_links_a_record_without_a_name_or_id_to_a_household_member():

@@ -278,8 +278,10 @@ def normalize_datetimes(values: pd.Series) -> pd.Series:
     return per_value(clean_text(values), _normalize_datetimes)
 
 
-_ZONE = re.compile(r"([0-9]:[0-9]{2}(?::[0-9]{2})?)\s*(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$")
-_TWO_DIGIT_YEAR = re.compile(r"^([0-9]{2})-([0-9]{1,2})-([0-9]{1,2})(?![0-9])")
+# patterns without look-arounds: pandas runs them in Arrow's C++ (RE2), not row by row in Python
+_ZONE = r"([0-9]:[0-9]{2}(?::[0-9]{2})?) *(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
+_TWO_DIGIT_YEAR = r"[0-9]{2}-[0-9]{1,2}-[0-9]{1,2}(?:[^0-9]|$)"
+_FOUR_DIGIT_YEAR = r"(?:^|[^0-9])[0-9]{4}(?:[^0-9]|$)"
 
 
 def two_digit_year(yy: int, this_year: int | None = None) -> int:
@@ -291,7 +293,7 @@ def two_digit_year(yy: int, this_year: int | None = None) -> int:
 
 def _normalize_datetimes(text: pd.Series) -> pd.Series:
     text = (
-        text.str.replace(r"(?<![0-9])([0-9]{4}|[0-9]{2})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1-\2-\3", regex=True)
+        text.str.replace(r"(^|[^0-9])([0-9]{4}|[0-9]{2})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1\2-\3-\4", regex=True)
         .str.replace(r"([0-9]{1,2})[时點点:]([0-9]{1,2})分?", r"\1:\2", regex=True)
         .str.replace(r"(:[0-9]{2})[.,][0-9]+", r"\1", regex=True)  # fractions of a second
         .str.replace(_ZONE, r"\1", regex=True)
@@ -302,11 +304,12 @@ def _normalize_datetimes(text: pd.Series) -> pd.Series:
     text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
     short = text.str.fullmatch(r"[0-9]{6}")  # 200210, 850307: year, month, day
     text = text.where(~short, text.str[:2] + "-" + text.str[2:4] + "-" + text.str[4:6])
-    this_year = datetime.now(timezone.utc).year
-    text = text.str.replace(_TWO_DIGIT_YEAR, lambda m: f"{two_digit_year(int(m.group(1)), this_year)}-{m.group(2)}-"
-                                                       f"{m.group(3)}", regex=True)
+    two_digits = text.str.match(_TWO_DIGIT_YEAR).fillna(False).astype(bool)
+    if two_digits.any():  # few values: the century in Python
+        this_year = datetime.now(timezone.utc).year
+        text = text.where(~two_digits, text[two_digits].map(lambda v: f"{two_digit_year(int(v[:2]), this_year)}{v[2:]}"))
     # a value with no four-digit year left is no date: the parser would take today's, or year 1
-    text = text.where(text.str.contains(r"(?<![0-9])[0-9]{4}(?![0-9])|[0-9]{4}-", regex=True), "")
+    text = text.where(text.str.contains(_FOUR_DIGIT_YEAR, regex=True).fillna(False).astype(bool), "")
     parsed = pd.to_datetime(text.where(text != ""), format="mixed", errors="coerce")
     parsed = parsed.where((parsed.dt.year >= 1900) & (parsed.dt.year <= 2099))
     return parsed.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
@@ -375,9 +378,30 @@ def halfwidth(value: str) -> str:
     return value.translate(_FULL_TO_HALF) if _FULL_WIDTH.search(value) else value
 
 
+# a number in Chinese characters before a unit word (二十七栋, 三单元, 五〇二室, 四组) is written in
+# digits; a village's group (村民小组, 小组, 队: a production team) is its 组
+_UNIT_WORDS = "栋|幢|号楼|单元|室|层|组|队|号|村民小组|小组"
+_CN_NUMBER = re.compile(rf"([零〇一二三四五六七八九十]{{1,4}})(?={_UNIT_WORDS})")
+_CN_DIGITS = {ch: str(i) for i, ch in enumerate("零一二三四五六七八九")} | {"〇": "0"}
+_VILLAGE_GROUP = re.compile(r"(?<=村)([0-9]{1,3})(?:村民小组|小组|组|队)")
+
+
+def _digits(match: re.Match) -> str:
+    """一 → 1, 十五 → 15, 二十七 → 27, 五〇二 → 502; anything else (十十) stays as written."""
+    text = match.group(1)
+    if "十" not in text:
+        return "".join(_CN_DIGITS[ch] for ch in text)
+    tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return text
+    return str(int(_CN_DIGITS.get(tens, "1")) * 10 + int(_CN_DIGITS.get(ones, "0")))
+
+
 def _normalize_address(value: str) -> str:
     text = "".join(halfwidth(value).split())
     text = _ADDRESS_PREFIX.sub("", text, count=1)
+    text = _CN_NUMBER.sub(_digits, text)
+    text = _VILLAGE_GROUP.sub(r"\1组", text)
     return _BUILDING_FORMS.sub(r"\1栋", text) if ("号楼" in text or "幢" in text) else text
 
 
@@ -427,9 +451,13 @@ def _address_parts(addresses: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ADDRESS_PARTS, index=addresses.index, dtype=object)
 
 
-# province/city, district (not 小区, 社区 …), street office: dropped from the front, in this order
-_ADMIN_PREFIX = re.compile(r"^(?:[\u4e00-\u9fff]{2,7}?[省市])*(?:[\u4e00-\u9fff]{1,4}?(?<![小社园景校])区)?(?:[\u4e00-\u9fff]{1,6}?街道)?")
-_NUMBER_OR_DIGITS = re.compile(r"[0-9]+(?:号|栋|单元|室)?")
+# province/city, district or county, street office or town (镇, 乡): dropped from the front, in this
+# order; not 小区, 社区 …, nor a county or town word that starts a community or road (古镇社区, 新镇路)
+_NOT_A_PLACE_NAME = rf"(?!{_COMMUNITY_SUFFIX}|路|街|大道|巷|[0-9])"
+_ADMIN_PREFIX = re.compile(r"^(?:[\u4e00-\u9fff]{2,7}?[省市])*"
+                           rf"(?:[\u4e00-\u9fff]{{1,4}}?(?<![小社园景校])区|[\u4e00-\u9fff]{{1,6}}?县{_NOT_A_PLACE_NAME})?"
+                           rf"(?:[\u4e00-\u9fff]{{1,6}}?街道|[\u4e00-\u9fff]{{1,6}}?[镇乡]{_NOT_A_PLACE_NAME})?")
+_NUMBER_OR_DIGITS = re.compile(r"[0-9]+(?:号|栋|单元|室|组)?")
 
 
 def _parts_of(text: str) -> tuple[str, str, str]:
@@ -441,11 +469,13 @@ def _parts_of(text: str) -> tuple[str, str, str]:
             text = pattern.sub(replacement, text)
     # numbers end place names: '270号益文村社区' must not give a place '号益文村社区'
     places = _PLACE.findall(_NUMBER_OR_DIGITS.sub(" ", text))
-    numbers, rooms, building, room = [], [], "", ""
+    numbers, rooms, doors, building, room = [], [], [], "", ""
     for token in _NUMBER_OR_DIGITS.findall(text):
         last = token[-1]
-        if last == "栋":
+        if last in "栋组":  # a village's group is its building
             building = building or token
+        elif last == "号" and building:
+            doors.append(token)
         elif last == "室":
             room = room or token
         elif last.isdigit():
@@ -456,6 +486,8 @@ def _parts_of(text: str) -> tuple[str, str, str]:
     if rooms:
         room = room or rooms[0]
         numbers += rooms
+    if building.endswith("组") and doors:  # a village house: its group and door number
+        room = room or doors[0]
     area = ""
     for place in places:
         if place.endswith(COMMUNITY_SUFFIXES):

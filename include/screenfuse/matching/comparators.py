@@ -185,9 +185,36 @@ def _zh_name(get, column, thresholds, options):
         check = check[lengths[at[get.left[check]]] == lengths[at[get.right[check]]]]
     if len(check):
         a, b = get.at(column, check)
-        close[check[cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1) == 1]] = False
+        edits = cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1)
+        close[check[edits == 1]] = False
+        more = check[edits > 1]  # a typo beside the other name's character (薛庭旭 / 薛婷宇: 庭 for 婷)
+        if len(more):
+            close[more[_one_other_character(get, column, pinyin, more, tuple(tuple(f) for f in folds or ()))]] = False
     close |= looks_or_sounds
     return _assign(present, [exact, homophone, close])
+
+
+def _one_other_character(get, column: str, pinyin: str, rows: np.ndarray, folds) -> np.ndarray:
+    """Per pair of `rows` (names of one length): whether exactly one character differs that
+    neither looks nor sounds like the other side's, however many look-alikes or homophones differ
+    beside it. Each name's pinyin is split into one syllable per character (`zh_text.syllables`);
+    a name whose pinyin cannot be split counts each differing character as unlike."""
+    (a, b), (pa, pb) = get.at(column, rows), get.at(pinyin, rows)
+    out = np.zeros(len(rows), dtype=bool)
+    for i, (x, y, px, py) in enumerate(zip(a, b, pa, pb)):
+        sx, sy = zh_text.syllables(px, len(x)), zh_text.syllables(py, len(y))
+        unlike = 0
+        for k, (cx, cy) in enumerate(zip(x, y)):
+            if cx != cy and zh_text.shape_key(cx) != zh_text.shape_key(cy) and not (
+                    sx and sy and _folded(sx[k], folds) == _folded(sy[k], folds)):
+                unlike += 1
+        out[i] = unlike == 1
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _folded(syllable: str, folds) -> str:
+    return zh_text.sound_keys([syllable], folds)[0] if folds else syllable
 
 
 def _other_orders(values: np.ndarray) -> np.ndarray:
