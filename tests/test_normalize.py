@@ -168,6 +168,9 @@ def test_dates_and_temperatures():
     ("2020年2月10日 8时30分", "2020-02-10 08:30:00"), ("2020.02.10", "2020-02-10 00:00:00"),
     ("2020-02-10T08:30:00+08:00", "2020-02-10 08:30:00"), ("2020-02-10T08:30:00.123Z", "2020-02-10 08:30:00"),
     ("12:30", ""), ("2-10", ""), ("07-03-85", ""),  # no year, or not year first: unknown, never today or year 1
+    ("2020.2.10 14.05", "2020-02-10 14:05:00"), ("2020-02-10 14-05", ""),  # a time with dots; not a zone
+    ("13/2/2020", "2020-02-13 00:00:00"), ("2/13/2020 9:05", "2020-02-13 09:05:00"),  # one reading is a date
+    ("1/2/2020", ""), ("10/2/2020 08:00", ""), ("2/2/2020", "2020-02-02 00:00:00"),  # two readings: not guessed
     ("1850-01-01", ""), ("2020-13-01", ""), ("202002", ""),
 ])
 def test_dates_are_read_year_first_and_never_guessed(typed, expected):
@@ -184,6 +187,18 @@ def test_times_with_and_without_a_zone_in_one_column_are_all_read():
     column (pandas refuses mixed zones); the zone is dropped, the time kept as written."""
     out = nz.normalize_datetimes(S("2020-02-10 08:30", "2020-02-10T09:30:00+08:00", "2020-02-10T10:30:00Z"))
     assert out.tolist() == ["2020-02-10 08:30:00", "2020-02-10 09:30:00", "2020-02-10 10:30:00"]
+
+
+@pytest.mark.parametrize("typed,celsius", [("36.5度", 36.5), ("38 度", 38.0), ("37.3（腋温）", 37.3), ("38.2℃(耳温)", 38.2),
+                                           ("36。8", 36.8), ("36.5˚C", 36.5), ("36,5", 36.5)])
+def test_temperatures_as_forms_write_them(typed, celsius):
+    assert nz.normalize_temperatures(S(typed)).tolist() == [celsius]
+
+
+def test_a_temperature_not_taken_is_no_reading_not_an_unreadable_one():
+    cells = S("未测", "/", "体温正常", "发热", "")
+    assert nz.not_measured(cells).tolist() == [True, True, False, False, False]
+    assert nz.normalize_temperatures(cells).isna().all()
 
 
 def test_a_birth_date_in_the_future_is_missing():

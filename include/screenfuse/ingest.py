@@ -249,7 +249,8 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
     celsius = []
     for name in readings:
         value = nz.normalize_temperatures(col(name))
-        unreadable |= (nz.to_halfwidth(col(name)).str.strip() != "") & value.isna() & ~nz.said_no_fever(col(name))
+        unreadable |= ((nz.to_halfwidth(col(name)).str.strip() != "") & value.isna() & ~nz.said_no_fever(col(name))
+                       & ~nz.not_measured(col(name)))
         celsius.append(value)
         if name != "temperature":
             out[f"_{name}_celsius"] = value

@@ -296,10 +296,13 @@ def _normalize_datetimes(text: pd.Series) -> pd.Series:
         text.str.replace(r"(^|[^0-9])([0-9]{4}|[0-9]{2})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1\2-\3-\4", regex=True)
         .str.replace(r"([0-9]{1,2})[时點点:]([0-9]{1,2})分?", r"\1:\2", regex=True)
         .str.replace(r"(:[0-9]{2})[.,][0-9]+", r"\1", regex=True)  # fractions of a second
+        .str.replace(r"( [0-9]{1,2})\.([0-9]{2})(\.[0-9]{2})?$", r"\1:\2\3", regex=True)  # 2020.2.10 14.05: a time
+        .str.replace(r"(:[0-9]{2})\.([0-9]{2})$", r"\1:\2", regex=True)
         .str.replace(_ZONE, r"\1", regex=True)
         .str.replace("/", "-", regex=False)
         .str.replace(".", "-", regex=False)
     )
+    text = _year_first(text)
     compact = text.str.fullmatch(r"[0-9]{8}")
     text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
     short = text.str.fullmatch(r"[0-9]{6}")  # 200210, 850307: year, month, day
@@ -310,9 +313,55 @@ def _normalize_datetimes(text: pd.Series) -> pd.Series:
         text = text.where(~two_digits, text[two_digits].map(lambda v: f"{two_digit_year(int(v[:2]), this_year)}{v[2:]}"))
     # a value with no four-digit year left is no date: the parser would take today's, or year 1
     text = text.where(text.str.contains(_FOUR_DIGIT_YEAR, regex=True).fillna(False).astype(bool), "")
-    parsed = pd.to_datetime(text.where(text != ""), format="mixed", errors="coerce")
+    parsed = _parsed(text.where(text != ""))
     parsed = parsed.where((parsed.dt.year >= 1900) & (parsed.dt.year <= 2099))
     return parsed.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+
+
+_YEAR_LAST = r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})(?:[^0-9]|$)"
+
+
+def _year_first(text: pd.Series) -> pd.Series:
+    """A date written day and month before a four-digit year (13/2/2020, 2/13/2020) in year-first
+    order when only one reading is a date; when both are (1/2/2020: 1 February or 2 January?) it is
+    unreadable: a wrong guess moves a person's dates by months."""
+    last = text.str.match(_YEAR_LAST).fillna(False).astype(bool)
+    if not last.any():
+        return text
+
+    def ordered(value: str) -> str:
+        first, second, year = re.match(_YEAR_LAST, value).groups()
+        rest = value[len(first) + len(second) + len(year) + 2:]
+        a, b = int(first), int(second)
+        if a > 12 >= b:
+            return f"{year}-{b}-{a}{rest}"
+        if b > 12 >= a or a == b:
+            return f"{year}-{a}-{b}{rest}"
+        return ""
+    return text.where(~last, text[last].map(ordered))
+
+
+def _parsed(text: pd.Series) -> pd.Series:
+    """The values as naive timestamps (NaT where unreadable). A value the parser reads with a zone
+    (one stripping `_ZONE` left: a number taken for an offset) is unreadable; such a value beside
+    plain ones made pandas refuse the whole column, which stopped every feed's run."""
+    try:
+        parsed = pd.to_datetime(text, format="mixed", errors="coerce")
+    except ValueError:  # zones mixed with none: each value on its own, the zoned ones unreadable
+        parsed = pd.Series([_one_time(v) for v in text], index=text.index, dtype="datetime64[ns]")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    return parsed
+
+
+def _one_time(value) -> pd.Timestamp:
+    if not isinstance(value, str) or not value:
+        return pd.NaT
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, OverflowError):
+        return pd.NaT
+    return pd.NaT if stamp.tzinfo is not None else stamp
 
 
 def normalize_dates(values: pd.Series) -> pd.Series:
@@ -351,10 +400,21 @@ def said_no_fever(values: pd.Series) -> pd.Series:
     return to_halfwidth(values).str.strip().str.lower().isin(NO_FEVER_WORDS)
 
 
+# what a form writes when nobody took the temperature: no reading, like an empty cell
+NOT_MEASURED_WORDS = frozenset({"/", "-", "--", "—", "未测", "未测量", "未测温", "无", "缺"})
+
+
+def not_measured(values: pd.Series) -> pd.Series:
+    """True where the temperature cell says it was not taken (未测, /)."""
+    return to_halfwidth(values).str.strip().isin(NOT_MEASURED_WORDS)
+
+
 def normalize_temperatures(values: pd.Series) -> pd.Series:
-    """'36.5', '36.5℃', '37,3 °C' → float °C (NaN when missing or not a number)."""
+    """'36.5', '36.5℃', '37,3 °C', '36.5度', '36。8', '37.3（腋温）' → float °C (NaN when missing,
+    not taken or not a number). Where it was taken (腋温, 耳温) is a note, not part of the number."""
     def parse(distinct: pd.Series) -> pd.Series:
-        text = distinct.str.replace(r"[℃°CcＣ\s]", "", regex=True).str.replace(",", ".")
+        text = (distinct.str.replace(r"[(（][^)）]*[)）]", "", regex=True)
+                .str.replace(r"[℃°˚º度CcＣ\s]", "", regex=True).str.replace(r"[,。，]", ".", regex=True))
         return pd.to_numeric(text.where(text != ""), errors="coerce")
     return per_value(to_halfwidth(values), parse)
 
