@@ -26,6 +26,12 @@ def test_header_aliases_chinese_english_and_marks():
                        "证件号码": "id_number", "PHONE": "phone"}
 
 
+def test_a_header_with_a_note_in_brackets_is_its_fields():
+    """身份证号码（18位） used to be left unmapped: every row accepted without its ID."""
+    mapping = load_contract("hospital").header_map(["患者姓名", "身份证号码（18位）", "联系电话(手机)", "备注(如有)"])
+    assert mapping == {"患者姓名": "name", "身份证号码（18位）": "id_number", "联系电话(手机)": "phone"}
+
+
 def test_first_matching_header_wins():
     mapping = load_contract("hospital").header_map(["患者姓名", "姓名"])
     assert mapping == {"患者姓名": "name"}

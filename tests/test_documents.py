@@ -56,6 +56,25 @@ def test_detection_never_raises_and_always_gives_a_known_type_and_status(number,
     assert out.loc[0, "id_status"] in documents.ID_STATUSES
 
 
+ID_IN_CELL = make_id("42010619800101123")
+
+
+@pytest.mark.parametrize("cell", [
+    f"身份证:{ID_IN_CELL}", f"身份证号{ID_IN_CELL}", f"身份证号码：{ID_IN_CELL}", f"ID No. {ID_IN_CELL}",
+    f"'{ID_IN_CELL}", f'="{ID_IN_CELL}"', f"{ID_IN_CELL}（本人）", f"{ID_IN_CELL}/13812345678",
+    f"13812345678, {ID_IN_CELL}", f"{ID_IN_CELL[:6]} {ID_IN_CELL[6:14]} {ID_IN_CELL[14:]}",
+])
+def test_an_id_with_a_label_a_wrapper_a_note_or_a_phone_beside_it_is_read(cell):
+    """Each of these cost the row (id_number unusable) when it had no phone or address."""
+    out = documents.normalize_documents(pd.Series([cell]))
+    assert (out["id_number"].iat[0], out["id_status"].iat[0]) == (ID_IN_CELL, "valid")
+
+
+def test_two_ids_in_one_cell_are_not_picked_from():
+    out = documents.normalize_documents(pd.Series([f"{ID_IN_CELL}/{make_id('42010619900101123')}"]))
+    assert out["id_status"].iat[0] == "malformed" and out["id_number"].iat[0] == ""
+
+
 def test_each_document_form_without_a_type_column():
     pr2023 = make_id("91234519800101123")  # 2023 card: 18 characters from 9, the resident ID check
     out = documents.normalize_documents(S("H12345678", "M1234567801", "1234567(B)", "ABC123456789012", pr2023,

@@ -89,6 +89,18 @@ def test_two_numbers_in_one_cell_are_both_kept_whatever_separates_them(first, se
     assert (out["phone"].iloc[0], out["phone2"].iloc[0], out["phone_status"].iloc[0]) == (first, second, "valid")
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+       st.sampled_from([" ", "-"]))
+def test_two_numbers_each_written_in_groups_are_both_kept(first, second, dash):
+    """139 0000 0605 139 0000 0615: each piece between spaces is too short to be a number, and
+    the whole is 22 digits; it is two numbers (both were lost)."""
+    assume(not nz.is_filler(first, 7) and not nz.is_filler(second, 7))
+    grouped = lambda p: dash.join([p[:3], p[3:7], p[7:]])  # noqa: E731
+    out = nz.normalize_phones(S(f"{grouped(first)} {grouped(second)}"))
+    assert (out["phone"].iloc[0], out["phone2"].iloc[0], out["phone_status"].iloc[0]) == (first, second, "valid")
+
+
 def test_a_bare_86_is_a_country_code_only_before_a_whole_mobile_number():
     """86 in front of eleven digits is the country code (86-138…); inside a number, or before
     digits that are no mobile number, it is part of the number."""
@@ -141,6 +153,16 @@ def test_name_normalization_is_idempotent(name):
     assert value == value.strip() and "  " not in value
     assert " " not in value or value.isascii()  # only a Latin-written name keeps a space between parts
     assert not zh_names.is_placeholder(value) or value == ""
+
+
+@pytest.mark.parametrize("written,name", [("李娜(女)", "李娜"), ("周八（户主）", "周八"), ("王伟先生", "王伟"),
+                                          ("张秀英女士", "张秀英"), ("赵六/赵小六", "赵六"), ("孙七13900000611", "孙七"),
+                                          ("同上(见上)", ""), ("王先生", "王先生"), ("买买提·艾力", "买买提·艾力")])
+def test_what_a_clerk_writes_beside_a_name_is_not_the_name(written, name):
+    """A note, a number, a form of address or a second name beside a name in characters kept the
+    person from matching their plain name in other feeds. A surname with a title alone (王先生)
+    stays: there is no given name to keep."""
+    assert nz.normalize_name(S(written)).tolist() == [name]
 
 
 def test_placeholders_found_after_cleaning():

@@ -70,10 +70,14 @@ class FeedContract:
                 lookup.setdefault(header_key(alias), spec.name)
         mapping: dict[str, str] = {}
         for header in headers:
-            target = lookup.get(header_key(header))
+            # a header with a note in brackets (身份证号码（18位）, 联系电话(手机)) is its name's
+            target = lookup.get(header_key(header)) or lookup.get(header_key(_HEADER_NOTE.sub("", str(header))))
             if target and target not in mapping.values():
                 mapping[header] = target
         return mapping
+
+
+_HEADER_NOTE = re.compile(r"[(（][^)）]*[)）]")
 
 
 @lru_cache(maxsize=4096)

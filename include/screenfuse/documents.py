@@ -66,7 +66,31 @@ def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
 def _id_raw(value: str) -> str:
     if len(value) == 18 and value.isascii() and value[:17].isdigit():
         return value.upper()  # the common case
-    return "".join(halfwidth(value).split()).replace("-", "").upper()
+    return "".join(_unwrapped(halfwidth(value)).split()).replace("-", "").upper()
+
+
+# what a clerk or a spreadsheet puts around an ID number: a label (身份证:), Excel's text forms
+# ('420… and ="420…"), a note after it ((本人)), another number beside it (an ID / a phone)
+_ID_LABEL = re.compile(r"^(?:公民身份号码|公民身份证号码?|身份证号码|身份证号|身份证|证件号码|证件号|ID(?: ?NO\.?)?)[:： ]*",
+                       re.IGNORECASE)
+_NOTE_AFTER = re.compile(r"[(（][^)）]{0,12}[)）]$")
+_BESIDE_ID = re.compile(r"[/;；,，、|\s]+")
+
+
+def _unwrapped(text: str) -> str:
+    """The ID number in a cell that holds more than the number; the cell as it is otherwise."""
+    text = text.strip()
+    if text.startswith('="') and text.endswith('"'):
+        text = text[2:-1]
+    text = _NOTE_AFTER.sub("", _ID_LABEL.sub("", text.lstrip("'"))).strip()
+    parts = [p for p in _BESIDE_ID.split(text) if p]
+    if len(parts) > 1 and _id_form("".join(parts).replace("-", "").upper()) not in ("15", "18"):
+        # not an ID written in groups: one number of an ID's form among others is the ID (a phone
+        # beside it is the phone column's)
+        ids = [p for p in parts if _id_form(p.replace("-", "").upper()) in ("15", "18")]
+        if len(ids) == 1:
+            return ids[0]
+    return text
 
 
 def _id_form(raw: str) -> str:

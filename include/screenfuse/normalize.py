@@ -129,10 +129,27 @@ def simplify_name(name: str) -> str:
     return simplify_names(pd.Series([name], dtype=object)).iloc[0]
 
 
+# what a clerk writes beside a name: a note in brackets (李娜(女), 周八(户主)), a phone or ID number
+# (孙七13900000611), a form of address (王伟先生, 张秀英女士), another name after a slash (赵六/赵小六)
+_NAME_NOTE = re.compile(r"[(（][^)）]*[)）]|[0-9]{5,}[0-9Xx]?")
+_NAME_TITLE = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:先生|女士|小姐|同志)$")
+_NAME_ALIAS = re.compile(r"^([\u4e00-\u9fff·]{2,})[/／、]+[\u4e00-\u9fff·]{2,}$")
+
+
+def _without_notes(name: str) -> str:
+    """A name in Chinese characters without what was written beside it (see above)."""
+    if not re.search(r"[\u4e00-\u9fff]", name):
+        return name
+    name = _NAME_NOTE.sub("", name)
+    name = _NAME_ALIAS.sub(r"\1", name)
+    return _NAME_TITLE.sub("", name)
+
+
 def normalize_name(values: pd.Series) -> pd.Series:
     """Names: half-width, no spaces at all (张 伟 = 张伟), one kind of middle dot, simplified; a
     placeholder (无, 不详, 同上) is missing; a Latin-written name is case-folded, surname first
-    (zh_names.latin_name)."""
+    (zh_names.latin_name); a note, number, form of address or second name written beside a name
+    in characters is dropped (李娜(女), 孙七139…, 王伟先生, 赵六/赵小六: `_without_notes`)."""
     table = _FULL_TO_HALF | _DOTS
 
     def one(value: str) -> str:
@@ -141,7 +158,9 @@ def normalize_name(values: pd.Series) -> pd.Series:
             return ""
         if zh_names.is_latin(text):
             return zh_names.latin_name(text)
-        written = "".join(text.translate(table).split())
+        written = _without_notes("".join(text.translate(table).split()))
+        if zh_names.is_placeholder(written):
+            return ""
         return written if written.strip("·") else ""  # dots and dashes alone (--, __) name nobody
 
     def names(distinct: pd.Series) -> pd.Series:
@@ -195,6 +214,7 @@ _PHONE_SEPARATORS = {ord(c): None for c in " \t\n\r-()（）\u3000"}
 # are never a Chinese number of their own)
 _COUNTRY_CODE = re.compile(r"(?:\+86|0086|(?<![0-9])86)(?=1[3-9][0-9]{9}(?![0-9]))")
 _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+_WHOLE_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 
 # a fixed line: an area code (027, 010, 0755) and 7-8 digits not starting with 0 or 1; shared by a
@@ -247,10 +267,16 @@ def _mobiles(text: str) -> list[str]:
     """The mobile numbers of a cell, in order. Spaces and dashes inside a number are dropped
     (+86 138 1234 5678); two numbers written side by side with only a space between them
     (13812345678 13987654321) are each found in their own piece, not lost as one 22-digit run."""
-    found = _MOBILE.findall(_COUNTRY_CODE.sub("", text.translate(_PHONE_SEPARATORS)))
+    joined = _COUNTRY_CODE.sub("", text.translate(_PHONE_SEPARATORS))
+    found = _MOBILE.findall(joined)
     if not found:
         for piece in text.split():
             found += _MOBILE.findall(_COUNTRY_CODE.sub("", piece.translate(_PHONE_SEPARATORS)))
+    if not found:  # two numbers each written in groups (139 0000 0605 139 0000 0615): 22 digits, two mobiles
+        for run in re.findall(r"[0-9]{22}|[0-9]{33}", joined):
+            parts = [run[at:at + 11] for at in range(0, len(run), 11)]
+            if all(_WHOLE_MOBILE.fullmatch(part) for part in parts):
+                found += parts
     return found
 
 
