@@ -46,6 +46,54 @@ def test_xlsx_and_stable_record_ids(tmp_path):
     assert first.records["id_number"].tolist() == [ID1, ID2]
 
 
+@pytest.mark.parametrize("hidden_first, active", [(True, 1), (False, 1), (True, 2)])
+def test_a_workbook_is_read_from_its_visible_sheet_of_rows(tmp_path, hidden_first, active):
+    """A template's hidden list of choices first, the rows on the sheet open when it was saved:
+    the rows are read (the whole file was quarantined: no columns). With the open sheet hidden,
+    the first visible one."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    choices = book.active
+    choices.title, choices.sheet_state = "选项", "hidden" if hidden_first else "visible"
+    choices.append(["放行", "劝返"])
+    rows = book.create_sheet("登记")
+    for line in [list(ROWS[0]), *[list(r.values()) for r in ROWS]]:
+        rows.append(line)
+    notes = book.create_sheet("说明")
+    notes.append(["填表说明"])
+    notes.sheet_state = "hidden"
+    book.active = active
+    path = tmp_path / "template.xlsx"
+    book.save(path)
+    staged = stage(path)
+    if hidden_first:
+        assert (staged.status, staged.rows_read) == ("staged", 2)
+        assert staged.records["id_number"].tolist() == [ID1, ID2]
+    else:  # the open sheet is the rows; the visible choices sheet before it is not read
+        assert (staged.status, staged.rows_read, staged.records["name"].tolist()) == ("staged", 2, ["张伟", "李娜"])
+
+
+def test_a_header_of_two_rows_with_merged_cells_is_read(tmp_path):
+    """卡点名称 merged down two rows, 人员信息 and 检测情况 merged across the names below them: the
+    file was held for schema drift every hour, its rows never read."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["卡点名称", "人员信息", None, None, None, "检测情况", None, None])
+    sheet.append([None, "姓名", "身份证号", "联系电话", "目的地", "检测时间", "体温", "处置措施"])
+    for r in ROWS:
+        sheet.append([r["卡点名称"], r["姓名"], r["身份证号"], r["联系电话"], r["目的地"], r["检测时间"], r["体温"], r["处置措施"]])
+    for cells in ("A1:A2", "B1:E1", "F1:H1"):
+        sheet.merge_cells(cells)
+    path = tmp_path / "two rows.xlsx"
+    book.save(path)
+    staged = stage(path)
+    assert (staged.status, staged.rows_read) == ("staged", 2)
+    assert staged.records["unit"].tolist() == ["南湖收费站"] * 2 and staged.records["id_number"].tolist() == [ID1, ID2]
+
+
 @pytest.mark.parametrize("content, reason", [
     (b"", "empty file"),
     (b"\x00\x00garbage\xff\xff", "not UTF-8, UTF-16, GBK/GB18030 or Big5"),

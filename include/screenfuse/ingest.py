@@ -136,18 +136,23 @@ TITLE_ROWS_SEARCHED = 10
 
 
 def _below_title_rows(frame: pd.DataFrame, contract: FeedContract) -> tuple[pd.DataFrame, int]:
-    """Government forms often carry a title, a unit and a date line above the header. When the
-    first row read as the header maps no required field, the header is the first of the next
-    rows that maps them all; the rows above it are dropped (returned: how many)."""
+    """Government forms often carry a title, a unit and a date line above the header, or a header
+    of two rows (人员信息 merged across 姓名 and 身份证号 below it, 卡点名称 merged down). When the
+    first row read as the header does not map every required field, the header is the first of
+    the next rows that does, each of its empty cells named by the row above it (a name merged
+    down); the rows above it are dropped (returned: how many)."""
     required = set(contract.required_fields)
-    if not required or required & set(contract.header_map(list(frame.columns)).values()):
+    if not required or required <= set(contract.header_map(list(frame.columns)).values()):
         return frame, 0
+    above = ["" if str(c).startswith("Unnamed:") else str(c).strip() for c in frame.columns]  # pandas' empty cells
     for k in range(min(TITLE_ROWS_SEARCHED, len(frame))):
         header = [str(v).strip() for v in frame.iloc[k]]
-        if required <= set(contract.header_map(header).values()):
+        named = [own or merged for own, merged in zip(header, above)]
+        if required <= set(contract.header_map(named).values()):
             below = frame.iloc[k + 1:].copy()
-            below.columns = unique_names(header)
+            below.columns = unique_names(named)
             return below, k + 1
+        above = named
     return frame, 0
 
 

@@ -141,6 +141,22 @@ def excel_cell_text(value) -> str:
     return "" if value is None else str(value)
 
 
+def data_sheet(data: bytes) -> str | int:
+    """The sheet of a workbook that holds the rows: the one open when it was saved, unless hidden
+    (a template's hidden list of choices comes first), else the first visible one. Hidden sheets
+    are never read."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        active = book.active
+        if active is not None and active.sheet_state == "visible":
+            return active.title
+        return next((sheet.title for sheet in book.worksheets if sheet.sheet_state == "visible"), 0)
+    finally:
+        book.close()
+
+
 def read_table(path: Path) -> TableRead:
     """A landed file as text cells. What it is comes from its bytes, not its name: a CSV named
     .xlsx is read as CSV, a workbook named .csv as a workbook, an image is quarantined."""
@@ -152,7 +168,8 @@ def read_table(path: Path) -> TableRead:
         raise UnreadableFile("empty file (no header, no rows)")
     if sniff_kind(data) == "xlsx":
         try:
-            frame = pd.read_excel(io.BytesIO(data), dtype=object, keep_default_na=False, engine="openpyxl")
+            frame = pd.read_excel(io.BytesIO(data), sheet_name=data_sheet(data), dtype=object, keep_default_na=False,
+                                  engine="openpyxl")
         except Exception as exc:  # openpyxl raises many types for a corrupt workbook
             raise UnreadableFile(f"not a readable Excel workbook ({exc.__class__.__name__})") from None
         frame = frame.map(excel_cell_text)
