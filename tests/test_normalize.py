@@ -199,6 +199,17 @@ def test_dates_are_read_year_first_and_never_guessed(typed, expected):
     assert nz.normalize_datetimes(S(typed, "2020-02-10 08:00")).tolist() == [expected, "2020-02-10 08:00:00"]
 
 
+def test_a_date_without_its_year_is_the_latest_such_day_up_to_the_event():
+    """返回日期 2月1日 on a form of 2020-02-10 is 2020-02-01; 12/30 on it is the December before; an
+    Excel serial number (a CSV export of a date cell) is its date. Without an event time: unknown."""
+    typed = S("2月1日", "2-1", "12/30", "2月30日", "43862", "2020-02-01", "1月15日")
+    events = S(*["2020-02-10 08:00:00"] * 6, "")
+    assert nz.normalize_dates(typed, reference=events).tolist() == [
+        "2020-02-01", "2020-02-01", "2019-12-30", "", "2020-02-01", "2020-02-01", ""]
+    assert nz.normalize_dates(S("2月1日")).tolist() == [""]  # no event to take the year from
+    assert nz.normalize_datetimes(S("43862.5", "12345")).tolist() == ["2020-02-01 12:00:00", ""]
+
+
 def test_a_two_digit_year_is_the_latest_that_is_not_in_the_future():
     assert [nz.two_digit_year(yy, 2026) for yy in (0, 20, 26, 27, 85, 99)] == [2000, 2020, 2026, 1927, 1985, 1999]
     assert nz.two_digit_year(5, 2105) == 2105 and nz.two_digit_year(6, 2105) == 2006

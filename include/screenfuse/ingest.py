@@ -263,7 +263,7 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
     out["_temperature_unreadable"] = unreadable
     for text_field in ("category", "nucleic_acid", "action", "came_from"):
         out[text_field] = cleaned[text_field]
-    out["arrival_date"] = nz.normalize_dates(col("arrival_date"))
+    out["arrival_date"] = nz.normalize_dates(col("arrival_date"), reference=out["event_time"])
     out["contact_of_name"] = nz.normalize_name(col("contact_of_name"))
     out["contact_of_id"] = documents.normalize_id_numbers(col("contact_of_id"))["id_number"]
     out["_event_time_given"] = cleaned["event_time"] != ""
@@ -272,7 +272,7 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
 
     known = {"unit", "event_time", "name", "id_number", "phone", "address", "temperature",
              *IDENTITY_COLUMNS, *FACT_COLUMNS}
-    extra, flags = extra_fields(mapped, contract, known)
+    extra, flags = extra_fields(mapped, contract, known, reference=out["event_time"])
     present = [f for f in extra.columns if f in mapped.columns]
     out["details_json"] = _json_rows(extra[present]) if present else "{}"
     # every extra field is also a column (empty when the file lacks it), so the row suite can check
@@ -280,9 +280,11 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
     return out.join(extra).join(flags)
 
 
-def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[pd.DataFrame, pd.DataFrame]:
+def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known,
+                 reference: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The contract's fields beyond `known`, normalized by type ("" when the file lacks the column),
-    and a `_<field>_unusable` flag column per `code` field (Excel's scientific notation)."""
+    and a `_<field>_unusable` flag column per `code` field (Excel's scientific notation). A date
+    without its year takes the year of the row's event time (`reference`, nz.normalize_dates)."""
     details = pd.DataFrame(index=mapped.index)
     flags = pd.DataFrame(index=mapped.index)
     given = [(name, spec.type) for name, spec in contract.fields.items() if name not in known and name in mapped]
@@ -300,8 +302,10 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known) -> tuple[p
             details[name] = ""
             if spec.type in ("code", "count"):
                 flags[f"_{name}_unusable"] = False
-        elif spec.type in ("date", "datetime"):
-            details[name] = nz.normalize_datetimes(mapped[name]).str[: 10 if spec.type == "date" else 19]
+        elif spec.type == "date":
+            details[name] = nz.normalize_dates(mapped[name], reference=reference)
+        elif spec.type == "datetime":
+            details[name] = nz.normalize_datetimes(mapped[name])
         elif spec.type == "address":
             details[name] = nz.normalize_addresses(mapped[name])
         elif spec.type == "medicine_category":  # an empty one from the medicine's name (field `medicine`)

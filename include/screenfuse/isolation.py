@@ -51,7 +51,7 @@ def normalize_points(mapped: pd.DataFrame, contract) -> pd.DataFrame:
     out = pd.DataFrame(index=mapped.index)
     out["unit"] = nz.clean_text(mapped["unit"] if "unit" in mapped else blank)
     out["event_time"] = nz.normalize_datetimes(mapped["event_time"] if "event_time" in mapped else blank)
-    extra, flags = extra_fields(mapped, contract, {"unit", "event_time"})
+    extra, flags = extra_fields(mapped, contract, {"unit", "event_time"}, reference=out["event_time"])
     return out.join(extra).join(flags)
 
 

@@ -317,7 +317,19 @@ def two_digit_year(yy: int, this_year: int | None = None) -> int:
     return year if year <= this_year else year - 100
 
 
+def _excel_serials(text: pd.Series) -> pd.Series:
+    """A date a spreadsheet saved as its serial number (43862 is 2020-02-01, 43862.5 its noon), as
+    a CSV export writes it: the date and time it stands for (1954 to 2118; other numbers: '')."""
+    serial = text.str.fullmatch(r"[0-9]{5}(?:\.[0-9]+)?").fillna(False).astype(bool)
+    if not serial.any():
+        return text
+    days = pd.to_numeric(text[serial], errors="coerce")
+    stamps = pd.Timestamp("1899-12-30") + pd.to_timedelta((days * 86400).round(), unit="s")
+    return text.where(~serial, stamps.dt.strftime("%Y-%m-%d %H:%M:%S").where((days >= 20000) & (days < 80000), ""))
+
+
 def _normalize_datetimes(text: pd.Series) -> pd.Series:
+    text = _excel_serials(text)
     text = (
         text.str.replace(r"(^|[^0-9])([0-9]{4}|[0-9]{2})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1\2-\3-\4", regex=True)
         .str.replace(r"([0-9]{1,2})[时點点:]([0-9]{1,2})分?", r"\1:\2", regex=True)
@@ -390,9 +402,36 @@ def _one_time(value) -> pd.Timestamp:
     return pd.NaT if stamp.tzinfo is not None else stamp
 
 
-def normalize_dates(values: pd.Series) -> pd.Series:
-    """Dates → 'YYYY-MM-DD' ('' when missing or unparseable)."""
-    return normalize_datetimes(values).str[:10]
+def normalize_dates(values: pd.Series, reference: pd.Series | None = None) -> pd.Series:
+    """Dates → 'YYYY-MM-DD' ('' when missing or unparseable). With `reference` (each row's event
+    time, normalized), a date written without its year (2月1日, 2-1, 2/1) is the latest such day
+    not after the day after the event: a form asks when someone came back or met a case, before."""
+    dates = normalize_datetimes(values).str[:10]
+    if reference is None:
+        return dates
+    text = clean_text(values)
+    short = ((dates == "") & text.str.fullmatch(_MONTH_DAY).fillna(False).astype(bool)
+             & (reference.astype(str).str.len() >= 10))
+    if short.any():
+        dates = dates.where(~short, pd.Series([_latest_month_day(v, r) for v, r in zip(text[short], reference[short])],
+                                              index=text.index[short], dtype=object))
+    return dates
+
+
+_MONTH_DAY = r"([0-9]{1,2})(?:月|[-/.])([0-9]{1,2})[日号]?"
+
+
+def _latest_month_day(value: str, reference: str) -> str:
+    month, day = (int(part) for part in re.fullmatch(_MONTH_DAY, value).groups())
+    event = datetime.strptime(reference[:10], "%Y-%m-%d").date()
+    for year in (event.year, event.year - 1):
+        try:
+            found = event.replace(year=year, month=month, day=day)
+        except ValueError:
+            return ""
+        if (found - event).days <= 1:
+            return found.isoformat()
+    return ""
 
 
 def normalize_birth_dates(values: pd.Series) -> pd.Series:
