@@ -19,7 +19,7 @@ from screenfuse import documents, medicines
 from screenfuse import normalize as nz
 from screenfuse.contracts import FeedContract
 from screenfuse.gazetteer import Gazetteer
-from screenfuse.readers import UnreadableFile, read_table, sha256_of, unique_names
+from screenfuse.readers import UnreadableFile, data_sheets, read_table, sha256_of, unique_names
 from screenfuse.records import IDENTITY_COLUMNS, FACT_COLUMNS, source_record_id
 from screenfuse.validation import check_file
 
@@ -87,13 +87,32 @@ def _header_names(columns, mapping: dict) -> list[str]:
     return [str(c) for c in columns if c not in mapping and not _PERSONAL_LOOKING.search(str(c))]
 
 
+def _table_of(path: Path, contract: FeedContract):
+    """The file's table; of a workbook whose likeliest sheet has no header the contract knows, the
+    next visible sheet that has one (readers.data_sheets), else the likeliest as it is."""
+    table = read_table(path)
+    if table.file_format != "xlsx" or _knows_header(table.frame, contract):
+        return table
+    for sheet in data_sheets(path.read_bytes())[1:]:
+        other = read_table(path, sheet=sheet)
+        if _knows_header(other.frame, contract):
+            return other
+    return table
+
+
+def _knows_header(frame: pd.DataFrame, contract: FeedContract) -> bool:
+    required = set(contract.required_fields)
+    below, _ = _below_title_rows(frame, contract)
+    return bool(required) and required <= set(contract.header_map(list(below.columns)).values())
+
+
 def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> StagedFile:
     """Read one file and map its headers; a file whose columns fail the file suite is quarantined
     whole, a header-only file is a zero report. The rows wait in `mapped` for `normalize_files`."""
     sha = sha256 or sha256_of(path)
     staged = StagedFile(contract.feed, path.name, sha, "staged")
     try:
-        table = read_table(path)
+        table = _table_of(path, contract)
     except UnreadableFile as exc:
         staged.status, staged.reason = "quarantined", str(exc)
         return staged

@@ -141,25 +141,27 @@ def excel_cell_text(value) -> str:
     return "" if value is None else str(value)
 
 
-def data_sheet(data: bytes) -> str | int:
-    """The sheet of a workbook that holds the rows: the one open when it was saved, unless hidden
-    (a template's hidden list of choices comes first), else the first visible one. Hidden sheets
-    are never read."""
+def data_sheets(data: bytes) -> list[str | int]:
+    """The sheets of a workbook that may hold the rows, the likeliest first: the one open when it
+    was saved, unless hidden (a template's hidden list of choices comes first), then the other
+    visible ones in order (the caller takes the first whose header its contract knows: a 填表说明
+    sheet in front of the rows). Hidden sheets are never read."""
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(data), read_only=True)
     try:
+        visible = [sheet.title for sheet in book.worksheets if sheet.sheet_state == "visible"]
         active = book.active
-        if active is not None and active.sheet_state == "visible":
-            return active.title
-        return next((sheet.title for sheet in book.worksheets if sheet.sheet_state == "visible"), 0)
+        first = [active.title] if active is not None and active.title in visible else []
+        return (first + [title for title in visible if title not in first]) or [0]
     finally:
         book.close()
 
 
-def read_table(path: Path) -> TableRead:
+def read_table(path: Path, sheet: str | int | None = None) -> TableRead:
     """A landed file as text cells. What it is comes from its bytes, not its name: a CSV named
-    .xlsx is read as CSV, a workbook named .csv as a workbook, an image is quarantined."""
+    .xlsx is read as CSV, a workbook named .csv as a workbook, an image is quarantined. A
+    workbook's `sheet` (default: the first of `data_sheets`)."""
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm", ".csv", ".txt"):
         raise UnreadableFile(f"unsupported file type '{suffix}' (expected .csv or .xlsx)")
@@ -168,8 +170,8 @@ def read_table(path: Path) -> TableRead:
         raise UnreadableFile("empty file (no header, no rows)")
     if sniff_kind(data) == "xlsx":
         try:
-            frame = pd.read_excel(io.BytesIO(data), sheet_name=data_sheet(data), dtype=object, keep_default_na=False,
-                                  engine="openpyxl")
+            frame = pd.read_excel(io.BytesIO(data), sheet_name=data_sheets(data)[0] if sheet is None else sheet,
+                                  dtype=object, keep_default_na=False, engine="openpyxl")
         except Exception as exc:  # openpyxl raises many types for a corrupt workbook
             raise UnreadableFile(f"not a readable Excel workbook ({exc.__class__.__name__})") from None
         frame = frame.map(excel_cell_text)
