@@ -32,6 +32,12 @@ def test_a_header_with_a_note_in_brackets_is_its_fields():
     assert mapping == {"患者姓名": "name", "身份证号码（18位）": "id_number", "联系电话(手机)": "phone"}
 
 
+def test_an_exact_header_wins_over_a_noted_one_and_a_note_naming_someone_else_maps_nothing():
+    mapping = load_contract("hospital").header_map(["姓名", "联系电话(家属)", "联系电话", "身份证号（监护人）", "身份证号"])
+    assert mapping == {"姓名": "name", "联系电话": "phone", "身份证号": "id_number"}
+    assert load_contract("hospital").header_map(["姓名", "联系电话(家属)"]) == {"姓名": "name"}
+
+
 def test_first_matching_header_wins():
     mapping = load_contract("hospital").header_map(["患者姓名", "姓名"])
     assert mapping == {"患者姓名": "name"}

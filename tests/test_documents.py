@@ -70,6 +70,14 @@ def test_an_id_with_a_label_a_wrapper_a_note_or_a_phone_beside_it_is_read(cell):
     assert (out["id_number"].iat[0], out["id_status"].iat[0]) == (ID_IN_CELL, "valid")
 
 
+@pytest.mark.parametrize("note", ["(父亲)", "（监护人）", "（户主）"])
+def test_an_id_noted_as_someone_elses_is_not_this_persons(note):
+    """A child's row with a parent's ID (noted so) would take the parent's birth date and sex and
+    link the child to the parent by an exact ID: the cell stays unusable."""
+    out = documents.normalize_documents(pd.Series([ID_IN_CELL + note]))
+    assert (out["id_number"].iat[0], out["id_status"].iat[0]) == ("", "malformed")
+
+
 def test_two_ids_in_one_cell_are_not_picked_from():
     out = documents.normalize_documents(pd.Series([f"{ID_IN_CELL}/{make_id('42010619900101123')}"]))
     assert out["id_status"].iat[0] == "malformed" and out["id_number"].iat[0] == ""

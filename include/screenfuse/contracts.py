@@ -70,14 +70,23 @@ class FeedContract:
                 lookup.setdefault(header_key(alias), spec.name)
         mapping: dict[str, str] = {}
         for header in headers:
-            # a header with a note in brackets (身份证号码（18位）, 联系电话(手机)) is its name's
-            target = lookup.get(header_key(header)) or lookup.get(header_key(_HEADER_NOTE.sub("", str(header))))
+            target = lookup.get(header_key(header))
+            if target and target not in mapping.values():
+                mapping[header] = target
+        # then a header with a note in brackets (身份证号码（18位）, 联系电话(手机)) for a field no header
+        # named exactly; not one whose note names someone else (联系电话(家属), 身份证号（监护人）)
+        for header in headers:
+            note = _HEADER_NOTE.search(str(header))
+            if header in mapping or not note or _SOMEONE_ELSE.search(note.group(0)):
+                continue
+            target = lookup.get(header_key(_HEADER_NOTE.sub("", str(header))))
             if target and target not in mapping.values():
                 mapping[header] = target
         return mapping
 
 
 _HEADER_NOTE = re.compile(r"[(（][^)）]*[)）]")
+_SOMEONE_ELSE = re.compile(r"父|母|家长|监护|户主|家属|亲属|联系人|代|配偶|子女|紧急")
 
 
 @lru_cache(maxsize=4096)

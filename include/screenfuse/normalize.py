@@ -131,7 +131,8 @@ def simplify_name(name: str) -> str:
 
 # what a clerk writes beside a name: a note in brackets (李娜(女), 周八(户主)), a phone or ID number
 # (孙七13900000611), a form of address (王伟先生, 张秀英女士), another name after a slash (赵六/赵小六)
-_NAME_NOTE = re.compile(r"[(（][^)）]*[)）]|[0-9]{5,}[0-9Xx]?")
+_BRACKETED = re.compile(r"[(（][^)）]*[)）]")
+_NAME_NOTE = re.compile(r"[0-9]{5,}[0-9Xx]?")
 _NAME_TITLE = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:先生|女士|小姐|同志)$")
 _NAME_ALIAS = re.compile(r"^([\u4e00-\u9fff·]{2,})[/／、]+[\u4e00-\u9fff·]{2,}$")
 
@@ -140,9 +141,9 @@ def _without_notes(name: str) -> str:
     """A name in Chinese characters without what was written beside it (see above)."""
     if not re.search(r"[\u4e00-\u9fff]", name):
         return name
-    name = _NAME_NOTE.sub("", name)
-    name = _NAME_ALIAS.sub(r"\1", name)
-    return _NAME_TITLE.sub("", name)
+    name = _NAME_ALIAS.sub(r"\1", _NAME_NOTE.sub("", name))
+    untitled = _NAME_TITLE.sub("", name)
+    return name if untitled in zh_names.COMPOUND_SURNAMES else untitled  # 欧阳先生: a surname and a title
 
 
 def normalize_name(values: pd.Series) -> pd.Series:
@@ -153,7 +154,7 @@ def normalize_name(values: pd.Series) -> pd.Series:
     table = _FULL_TO_HALF | _DOTS
 
     def one(value: str) -> str:
-        text = " ".join(value.translate(_FULL_TO_HALF).split())  # any space (a no-break one too) is one space
+        text = " ".join(_BRACKETED.sub("", value.translate(_FULL_TO_HALF)).split())  # any space is one space
         if zh_names.is_placeholder(text) or zh_names.is_placeholder(text.replace(" ", "")):  # 不 详 as 不详
             return ""
         if zh_names.is_latin(text):
@@ -273,9 +274,9 @@ def _mobiles(text: str) -> list[str]:
         for piece in text.split():
             found += _MOBILE.findall(_COUNTRY_CODE.sub("", piece.translate(_PHONE_SEPARATORS)))
     if not found:  # two numbers each written in groups (139 0000 0605 139 0000 0615): 22 digits, two mobiles
-        for run in re.findall(r"[0-9]{22}|[0-9]{33}", joined):
+        for run in re.findall(r"[0-9]+", joined):
             parts = [run[at:at + 11] for at in range(0, len(run), 11)]
-            if all(_WHOLE_MOBILE.fullmatch(part) for part in parts):
+            if len(run) in (22, 33) and all(_WHOLE_MOBILE.fullmatch(part) for part in parts):
                 found += parts
     return found
 
@@ -319,13 +320,13 @@ def two_digit_year(yy: int, this_year: int | None = None) -> int:
 
 def _excel_serials(text: pd.Series) -> pd.Series:
     """A date a spreadsheet saved as its serial number (43862 is 2020-02-01, 43862.5 its noon), as
-    a CSV export writes it: the date and time it stands for (1954 to 2118; other numbers: '')."""
+    a CSV export writes it: the date and time it stands for (any five digits: 1927 to 2173)."""
     serial = text.str.fullmatch(r"[0-9]{5}(?:\.[0-9]+)?").fillna(False).astype(bool)
     if not serial.any():
         return text
     days = pd.to_numeric(text[serial], errors="coerce")
     stamps = pd.Timestamp("1899-12-30") + pd.to_timedelta((days * 86400).round(), unit="s")
-    return text.where(~serial, stamps.dt.strftime("%Y-%m-%d %H:%M:%S").where((days >= 20000) & (days < 80000), ""))
+    return text.where(~serial, stamps.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(""))
 
 
 def _normalize_datetimes(text: pd.Series) -> pd.Series:
@@ -404,8 +405,8 @@ def _one_time(value) -> pd.Timestamp:
 
 def normalize_dates(values: pd.Series, reference: pd.Series | None = None) -> pd.Series:
     """Dates → 'YYYY-MM-DD' ('' when missing or unparseable). With `reference` (each row's event
-    time, normalized), a date written without its year (2月1日, 2-1, 2/1) is the latest such day
-    not after the day after the event: a form asks when someone came back or met a case, before."""
+    time, normalized), a date written without its year (2月1日, 2-1, 2/1) is the such day nearest
+    the event: a form's dates (came back, met a case, plans to leave) lie within months of it."""
     dates = normalize_datetimes(values).str[:10]
     if reference is None:
         return dates
@@ -413,7 +414,7 @@ def normalize_dates(values: pd.Series, reference: pd.Series | None = None) -> pd
     short = ((dates == "") & text.str.fullmatch(_MONTH_DAY).fillna(False).astype(bool)
              & (reference.astype(str).str.len() >= 10))
     if short.any():
-        dates = dates.where(~short, pd.Series([_latest_month_day(v, r) for v, r in zip(text[short], reference[short])],
+        dates = dates.where(~short, pd.Series([_nearest_month_day(v, r) for v, r in zip(text[short], reference[short])],
                                               index=text.index[short], dtype=object))
     return dates
 
@@ -421,17 +422,17 @@ def normalize_dates(values: pd.Series, reference: pd.Series | None = None) -> pd
 _MONTH_DAY = r"([0-9]{1,2})(?:月|[-/.])([0-9]{1,2})[日号]?"
 
 
-def _latest_month_day(value: str, reference: str) -> str:
+def _nearest_month_day(value: str, reference: str) -> str:
+    """The day of that month and day nearest the event (the year before, of, or after it)."""
     month, day = (int(part) for part in re.fullmatch(_MONTH_DAY, value).groups())
     event = datetime.strptime(reference[:10], "%Y-%m-%d").date()
-    for year in (event.year, event.year - 1):
+    found = []
+    for year in (event.year - 1, event.year, event.year + 1):
         try:
-            found = event.replace(year=year, month=month, day=day)
-        except ValueError:
-            return ""
-        if (found - event).days <= 1:
-            return found.isoformat()
-    return ""
+            found.append(event.replace(year=year, month=month, day=day))
+        except ValueError:  # 2月29日 in a year without it, 2月30日
+            continue
+    return min(found, key=lambda d: abs((d - event).days)).isoformat() if found else ""
 
 
 def normalize_birth_dates(values: pd.Series) -> pd.Series:
@@ -506,20 +507,36 @@ def halfwidth(value: str) -> str:
 # a number in Chinese characters before a unit word (二十七栋, 三单元, 五〇二室, 四组) is written in
 # digits; a village's group (村民小组, 小组, 队: a production team) is its 组
 _UNIT_WORDS = "栋|幢|号楼|单元|室|层|组|队|号|村民小组|小组"
-_CN_NUMBER = re.compile(rf"([零〇一二三四五六七八九十]{{1,4}})(?={_UNIT_WORDS})")
+_CN_NUMBER = re.compile(rf"([零〇一二三四五六七八九十百]{{1,6}})(?={_UNIT_WORDS})")
 _CN_DIGITS = {ch: str(i) for i, ch in enumerate("零一二三四五六七八九")} | {"〇": "0"}
-_VILLAGE_GROUP = re.compile(r"(?<=村)([0-9]{1,3})(?:村民小组|小组|组|队)")
+_VILLAGE_GROUP = re.compile(r"(?<=村)第?([0-9]{1,3})(?:村民小组|小组|组|队)")
 
 
 def _digits(match: re.Match) -> str:
-    """一 → 1, 十五 → 15, 二十七 → 27, 五〇二 → 502; anything else (十十) stays as written."""
+    """一 → 1, 十五 → 15, 二十七 → 27, 五〇二 → 502, 一百零五 → 105; anything else (十十) stays."""
     text = match.group(1)
-    if "十" not in text:
+    value = _cn_value(text)
+    return text if value is None else value
+
+
+def _cn_value(text: str) -> str | None:
+    if "百" not in text and "十" not in text:
         return "".join(_CN_DIGITS[ch] for ch in text)
-    tens, _, ones = text.partition("十")
-    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
-        return text
-    return str(int(_CN_DIGITS.get(tens, "1")) * 10 + int(_CN_DIGITS.get(ones, "0")))
+    hundreds, tens = 0, text
+    if "百" in text:
+        head, _, tens = text.partition("百")
+        if len(head) > 1 or "百" in tens or (head and head not in _CN_DIGITS):
+            return None
+        hundreds, tens = int(_CN_DIGITS.get(head, "1")), tens.lstrip("零〇")
+    if not tens:
+        return str(hundreds * 100)
+    if "十" not in tens:
+        return str(hundreds * 100 + int(_CN_DIGITS[tens])) if len(tens) == 1 else None
+    ten, _, one = tens.partition("十")
+    if len(ten) > 1 or len(one) > 1 or "十" in one:
+        return None
+    ten_value = int(_CN_DIGITS.get(ten, "1" if not hundreds else "1"))
+    return str(hundreds * 100 + ten_value * 10 + int(_CN_DIGITS.get(one, "0")))
 
 
 def _normalize_address(value: str) -> str:
@@ -579,9 +596,13 @@ def _address_parts(addresses: pd.Series) -> pd.DataFrame:
 # province/city, district or county, street office or town (镇, 乡): dropped from the front, in this
 # order; not 小区, 社区 …, nor a county or town word that starts a community or road (古镇社区, 新镇路)
 _NOT_A_PLACE_NAME = rf"(?!{_COMMUNITY_SUFFIX}|路|街|大道|巷|[0-9])"
+# a county only before a town, village or street office, a town only before a village: 老县城小区 and
+# 水乡人家小区 are communities' names
 _ADMIN_PREFIX = re.compile(r"^(?:[\u4e00-\u9fff]{2,7}?[省市])*"
-                           rf"(?:[\u4e00-\u9fff]{{1,4}}?(?<![小社园景校])区|[\u4e00-\u9fff]{{1,6}}?县{_NOT_A_PLACE_NAME})?"
-                           rf"(?:[\u4e00-\u9fff]{{1,6}}?街道|[\u4e00-\u9fff]{{1,6}}?[镇乡]{_NOT_A_PLACE_NAME})?")
+                           rf"(?:[\u4e00-\u9fff]{{1,4}}?(?<![小社园景校])区"
+                           rf"|[\u4e00-\u9fff]{{1,6}}?县{_NOT_A_PLACE_NAME}(?=[\u4e00-\u9fff]{{1,8}}?(?:[镇乡]|村|街道)))?"
+                           rf"(?:[\u4e00-\u9fff]{{1,6}}?街道"
+                           rf"|[\u4e00-\u9fff]{{1,6}}?[镇乡]{_NOT_A_PLACE_NAME}(?=[\u4e00-\u9fff]{{1,8}}?村))?")
 _NUMBER_OR_DIGITS = re.compile(r"[0-9]+(?:号|栋|单元|室|组)?")
 
 

@@ -111,8 +111,12 @@ def syllables(pinyin: str, count: int) -> tuple[str, ...] | None:
         if left == 0:
             return () if at == len(text) else None
         for size in range(min(6, len(text) - at), 0, -1):  # the longest syllable first: xian, not xi an
-            if text[at:at + size] in PINYIN_SYLLABLES and (rest := split(at + size, left - 1)) is not None:
-                return (text[at:at + size], *rest)
+            syllable = text[at:at + size]
+            # after the first, a syllable never starts with a, e or o (pinyin writes xi'an): wang li na,
+            # not wang lin a; wan gang, not wang ang
+            if syllable in PINYIN_SYLLABLES and (at == 0 or syllable[0] not in "aeo") \
+                    and (rest := split(at + size, left - 1)) is not None:
+                return (syllable, *rest)
         return None
 
     return split(0, count)
