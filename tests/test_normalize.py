@@ -4,6 +4,8 @@ from hypothesis import assume, given, settings, strategies as st
 
 from conftest import make_id
 from screenfuse import documents as idd
+from screenfuse import addresses
+from screenfuse import datetimes
 from screenfuse import normalize as nz
 from screenfuse import zh_names
 
@@ -177,7 +179,7 @@ def test_placeholders_found_after_cleaning():
 
 
 def test_dates_and_temperatures():
-    dates = nz.normalize_datetimes(S("2020-02-10 08:30", "2020/2/10 8:05", "2020年2月10日 09:15", "20200210", "garbage", ""))
+    dates = datetimes.normalize_datetimes(S("2020-02-10 08:30", "2020/2/10 8:05", "2020年2月10日 09:15", "20200210", "garbage", ""))
     assert dates.tolist() == ["2020-02-10 08:30:00", "2020-02-10 08:05:00", "2020-02-10 09:15:00",
                               "2020-02-10 00:00:00", "", ""]
     temps = nz.normalize_temperatures(S("36.5", "37.3℃", "38.1 °C", "３６.８", "", "hot"))
@@ -200,7 +202,7 @@ def test_dates_and_temperatures():
     ("1850-01-01", ""), ("2020-13-01", ""), ("202002", ""),
 ])
 def test_dates_are_read_year_first_and_never_guessed(typed, expected):
-    assert nz.normalize_datetimes(S(typed, "2020-02-10 08:00")).tolist() == [expected, "2020-02-10 08:00:00"]
+    assert datetimes.normalize_datetimes(S(typed, "2020-02-10 08:00")).tolist() == [expected, "2020-02-10 08:00:00"]
 
 
 def test_a_date_without_its_year_is_the_such_day_nearest_the_event():
@@ -209,21 +211,21 @@ def test_a_date_without_its_year_is_the_such_day_nearest_the_event():
     export of a date cell) is its date. Without an event time: unknown."""
     typed = S("2月1日", "2-1", "12/30", "2月30日", "43862", "2020-02-01", "2月20日", "1月15日")
     events = S(*["2020-02-10 08:00:00"] * 7, "")
-    assert nz.normalize_dates(typed, reference=events).tolist() == [
+    assert datetimes.normalize_dates(typed, reference=events).tolist() == [
         "2020-02-01", "2020-02-01", "2019-12-30", "", "2020-02-01", "2020-02-01", "2020-02-20", ""]
-    assert nz.normalize_dates(S("2月1日")).tolist() == [""]  # no event to take the year from
-    assert nz.normalize_datetimes(S("43862.5", "12345")).tolist() == ["2020-02-01 12:00:00", "1933-10-18 00:00:00"]
+    assert datetimes.normalize_dates(S("2月1日")).tolist() == [""]  # no event to take the year from
+    assert datetimes.normalize_datetimes(S("43862.5", "12345")).tolist() == ["2020-02-01 12:00:00", "1933-10-18 00:00:00"]
 
 
 def test_a_two_digit_year_is_the_latest_that_is_not_in_the_future():
-    assert [nz.two_digit_year(yy, 2026) for yy in (0, 20, 26, 27, 85, 99)] == [2000, 2020, 2026, 1927, 1985, 1999]
-    assert nz.two_digit_year(5, 2105) == 2105 and nz.two_digit_year(6, 2105) == 2006
+    assert [datetimes.two_digit_year(yy, 2026) for yy in (0, 20, 26, 27, 85, 99)] == [2000, 2020, 2026, 1927, 1985, 1999]
+    assert datetimes.two_digit_year(5, 2105) == 2105 and datetimes.two_digit_year(6, 2105) == 2006
 
 
 def test_times_with_and_without_a_zone_in_one_column_are_all_read():
     """An export that writes some times with their zone and some without used to stop the whole
     column (pandas refuses mixed zones); the zone is dropped, the time kept as written."""
-    out = nz.normalize_datetimes(S("2020-02-10 08:30", "2020-02-10T09:30:00+08:00", "2020-02-10T10:30:00Z"))
+    out = datetimes.normalize_datetimes(S("2020-02-10 08:30", "2020-02-10T09:30:00+08:00", "2020-02-10T10:30:00Z"))
     assert out.tolist() == ["2020-02-10 08:30:00", "2020-02-10 09:30:00", "2020-02-10 10:30:00"]
 
 
@@ -240,13 +242,13 @@ def test_a_temperature_not_taken_is_no_reading_not_an_unreadable_one():
 
 
 def test_a_birth_date_in_the_future_is_missing():
-    assert nz.normalize_birth_dates(S("2999-01-01", "85-3-7", "")).tolist() == ["", "1985-03-07", ""]
+    assert datetimes.normalize_birth_dates(S("2999-01-01", "85-3-7", "")).tolist() == ["", "1985-03-07", ""]
 
 
 @settings(max_examples=300)
 @given(st.lists(st.text(alphabet="0123456789-./: 年月日时分TZ+", max_size=24), min_size=1, max_size=8))
 def test_any_typed_date_gives_a_full_date_and_time_of_1900_to_2099_or_nothing(values):
-    out = nz.normalize_datetimes(pd.Series(values, dtype=object))
+    out = datetimes.normalize_datetimes(pd.Series(values, dtype=object))
     assert len(out) == len(values)
     for value in out:
         assert value == "" or (len(value) == 19 and "1900" <= value[:4] <= "2099"
@@ -269,19 +271,19 @@ def test_any_typed_date_gives_a_full_date_and_time_of_1900_to_2099_or_nothing(va
     ("首义路大街270号益文村社区26号楼1801", ("首义路大街 益文村社区 270号 26栋 1801室", "益文村社区", "益文村社区|26栋|1801室")),
 ])
 def test_village_and_numeral_addresses_give_the_same_parts_however_written(typed, parts):
-    assert tuple(nz.address_parts(nz.normalize_addresses(S(typed))).iloc[0]) == parts
+    assert tuple(addresses.address_parts(addresses.normalize_addresses(S(typed))).iloc[0]) == parts
 
 
 @settings(max_examples=300)
 @given(st.text(alphabet="孝昌县周巷镇新建村社区花园路一二三四五六七八九十〇组队号栋单元室小民0123456789- ", max_size=30))
 def test_reading_an_address_twice_changes_nothing(text):
-    once = nz.normalize_addresses(S(text))
-    assert nz.normalize_addresses(once).tolist() == once.tolist()
-    assert nz.address_parts(once).values.tolist() == nz.address_parts(nz.normalize_addresses(once)).values.tolist()
+    once = addresses.normalize_addresses(S(text))
+    assert addresses.normalize_addresses(once).tolist() == once.tolist()
+    assert addresses.address_parts(once).values.tolist() == addresses.address_parts(addresses.normalize_addresses(once)).values.tolist()
 
 
 def test_addresses():
-    out = nz.normalize_addresses(S("湖北省武汉市武昌区 积玉桥一路12号3号楼", "ＸＸ社区３幢"))
+    out = addresses.normalize_addresses(S("湖北省武汉市武昌区 积玉桥一路12号3号楼", "ＸＸ社区３幢"))
     assert out.tolist() == ["武昌区积玉桥一路12号3栋", "XX社区3栋"]
 
 
@@ -293,5 +295,5 @@ def test_addresses():
     ("不详", "", "", ""),
 ])
 def test_address_parts(raw, tokens, area, home):
-    parts = nz.address_parts(nz.normalize_addresses(S(raw)))
+    parts = addresses.address_parts(addresses.normalize_addresses(S(raw)))
     assert parts.iloc[0].tolist() == [tokens, area, home]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from screenfuse import datetimes
 from screenfuse import normalize as nz
 
 RESULTS = {"已核实": "verified", "已隔离": "isolated", "已转运": "transferred",
@@ -52,7 +53,7 @@ def normalize_answers(mapped: pd.DataFrame) -> pd.DataFrame:
     col = lambda name: mapped[name] if name in mapped.columns else pd.Series([""] * n, index=mapped.index)  # noqa: E731
     out = pd.DataFrame(index=mapped.index)
     out["unit"] = nz.clean_text(col("unit"))
-    out["event_time"] = nz.normalize_datetimes(col("event_time"))
+    out["event_time"] = datetimes.normalize_datetimes(col("event_time"))
     out["push_item_id"] = nz.clean_text(col("push_item_id")).str.upper()
     for name in ("result", "verifier", "note"):
         out[name] = nz.clean_text(col(name))

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from screenfuse import documents, medicines
+from screenfuse import addresses
+from screenfuse import datetimes
 from screenfuse import normalize as nz
 from screenfuse.contracts import FeedContract
 from screenfuse.gazetteer import Gazetteer
@@ -251,15 +253,15 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
     cleaned = dict(zip(texts, nz.clean_texts([col(name) for name in texts])))
     out = pd.DataFrame(index=mapped.index)
     out["unit"] = cleaned["unit"]
-    out["event_time"] = nz.normalize_datetimes(col("event_time"))
+    out["event_time"] = datetimes.normalize_datetimes(col("event_time"))
     out["name"] = nz.normalize_name(col("name"))
     out["name_pinyin"] = nz.pinyin_of(out["name"])
     out = out.join(documents.normalize_documents(col("id_number"), mapped["id_type"] if "id_type" in mapped else None))
     out = out.join(nz.normalize_phones(col("phone")))
 
-    address = nz.normalize_addresses(col("address"))
+    address = addresses.normalize_addresses(col("address"))
     if contract.address_from:
-        composed = nz.normalize_addresses(
+        composed = addresses.normalize_addresses(
             pd.concat([cleaned[p] for p in contract.address_from], axis=1).agg("".join, axis=1)
         )
         address = address.where(address != "", composed)
@@ -282,7 +284,7 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
     out["_temperature_unreadable"] = unreadable
     for text_field in ("category", "nucleic_acid", "action", "came_from"):
         out[text_field] = cleaned[text_field]
-    out["arrival_date"] = nz.normalize_dates(col("arrival_date"), reference=out["event_time"])
+    out["arrival_date"] = datetimes.normalize_dates(col("arrival_date"), reference=out["event_time"])
     out["contact_of_name"] = nz.normalize_name(col("contact_of_name"))
     out["contact_of_id"] = documents.normalize_id_numbers(col("contact_of_id"))["id_number"]
     out["_event_time_given"] = cleaned["event_time"] != ""
@@ -303,7 +305,7 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known,
                  reference: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The contract's fields beyond `known`, normalized by type ("" when the file lacks the column),
     and a `_<field>_unusable` flag column per `code` field (Excel's scientific notation). A date
-    without its year takes the year of the row's event time (`reference`, nz.normalize_dates)."""
+    without its year takes the year of the row's event time (`reference`, datetimes.normalize_dates)."""
     details = pd.DataFrame(index=mapped.index)
     flags = pd.DataFrame(index=mapped.index)
     given = [(name, spec.type) for name, spec in contract.fields.items() if name not in known and name in mapped]
@@ -322,11 +324,11 @@ def extra_fields(mapped: pd.DataFrame, contract: FeedContract, known,
             if spec.type in ("code", "count"):
                 flags[f"_{name}_unusable"] = False
         elif spec.type == "date":
-            details[name] = nz.normalize_dates(mapped[name], reference=reference)
+            details[name] = datetimes.normalize_dates(mapped[name], reference=reference)
         elif spec.type == "datetime":
-            details[name] = nz.normalize_datetimes(mapped[name])
+            details[name] = datetimes.normalize_datetimes(mapped[name])
         elif spec.type == "address":
-            details[name] = nz.normalize_addresses(mapped[name])
+            details[name] = addresses.normalize_addresses(mapped[name])
         elif spec.type == "medicine_category":  # an empty one from the medicine's name (field `medicine`)
             details[name] = medicines.normalize_categories(mapped[name], mapped["medicine"] if "medicine" in mapped else None)
         elif spec.type == "code":

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from screenfuse import datetimes
 from screenfuse import normalize as nz
 from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.person_history import detail_text
@@ -50,7 +51,7 @@ def normalize_points(mapped: pd.DataFrame, contract) -> pd.DataFrame:
     blank = pd.Series("", index=mapped.index, dtype=object)
     out = pd.DataFrame(index=mapped.index)
     out["unit"] = nz.clean_text(mapped["unit"] if "unit" in mapped else blank)
-    out["event_time"] = nz.normalize_datetimes(mapped["event_time"] if "event_time" in mapped else blank)
+    out["event_time"] = datetimes.normalize_datetimes(mapped["event_time"] if "event_time" in mapped else blank)
     extra, flags = extra_fields(mapped, contract, {"unit", "event_time"}, reference=out["event_time"])
     return out.join(extra).join(flags)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from screenfuse import datetimes
 from screenfuse import normalize as nz
 
 POSITIVE, NEGATIVE, RETEST, INVALID = "阳性", "阴性", "待复核", "无效"
@@ -62,7 +63,7 @@ def normalize_results(mapped: pd.DataFrame, contract) -> pd.DataFrame:
     blank = pd.Series("", index=mapped.index, dtype=object)
     out = pd.DataFrame(index=mapped.index)
     out["unit"] = nz.clean_text(mapped["unit"] if "unit" in mapped else blank)
-    out["event_time"] = nz.normalize_datetimes(mapped["event_time"] if "event_time" in mapped else blank)
+    out["event_time"] = datetimes.normalize_datetimes(mapped["event_time"] if "event_time" in mapped else blank)
     extra, flags = extra_fields(mapped, contract, {"unit", "event_time"}, reference=out["event_time"])
     out = out.join(extra).join(flags)
     out["_tube_given"] = (out["sample_id"] != "") | (out["pool_id"] != "")

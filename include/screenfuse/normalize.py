@@ -2,19 +2,18 @@
 
 Every function takes and returns pandas Series of strings (empty string = missing) so that a whole
 feed is normalized with vectorized string operations; per-value work (traditional→simplified,
-pinyin) runs once per distinct value.
+pinyin) runs once per distinct value. Dates and times: `screenfuse.datetimes`; addresses:
+`screenfuse.addresses`.
 """
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from screenfuse import zh_names
-from screenfuse.matching import zh_text
 
 # Full-width ASCII block (U+FF01..U+FF5E) and the ideographic space map onto plain ASCII.
 _FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -294,153 +293,6 @@ def _normalize_phones(values: pd.Series) -> pd.DataFrame:
                         columns=["phone", "phone2", "phone_status"], dtype=object)
 
 
-def normalize_datetimes(values: pd.Series) -> pd.Series:
-    """Dates and times in the forms units type → 'YYYY-MM-DD HH:MM:SS' ('' when unparseable).
-
-    Year first, as Chinese forms write it: 20-02-10 and 200210 are 2020-02-10, 85.3.7 and 85年3月7日
-    are 1985-03-07 (a two-digit year is this century's up to the current year, else the last
-    century's: `two_digit_year`). A value without a year (12:30, 2-10) is unparseable, not a time of
-    today or a date of year 1, and so is a year before 1900 or after 2099. A zone an export appends
-    (2020-02-10T08:30:00+08:00, …Z) is dropped: the time is kept as written, a unit's local time."""
-    return per_value(clean_text(values), _normalize_datetimes)
-
-
-# patterns without look-arounds: pandas runs them in Arrow's C++ (RE2), not row by row in Python
-_ZONE = r"([0-9]:[0-9]{2}(?::[0-9]{2})?) *(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
-_TWO_DIGIT_YEAR = r"[0-9]{2}-[0-9]{1,2}-[0-9]{1,2}(?:[^0-9]|$)"
-_FOUR_DIGIT_YEAR = r"(?:^|[^0-9])[0-9]{4}(?:[^0-9]|$)"
-
-
-def two_digit_year(yy: int, this_year: int | None = None) -> int:
-    """The year a two-digit year means on a form filled in now: never one in the future."""
-    this_year = this_year or datetime.now(timezone.utc).year
-    year = this_year // 100 * 100 + yy
-    return year if year <= this_year else year - 100
-
-
-def _excel_serials(text: pd.Series) -> pd.Series:
-    """A date a spreadsheet saved as its serial number (43862 is 2020-02-01, 43862.5 its noon), as
-    a CSV export writes it: the date and time it stands for (any five digits: 1927 to 2173)."""
-    serial = text.str.fullmatch(r"[0-9]{5}(?:\.[0-9]+)?").fillna(False).astype(bool)
-    if not serial.any():
-        return text
-    days = pd.to_numeric(text[serial], errors="coerce")
-    stamps = pd.Timestamp("1899-12-30") + pd.to_timedelta((days * 86400).round(), unit="s")
-    return text.where(~serial, stamps.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(""))
-
-
-def _normalize_datetimes(text: pd.Series) -> pd.Series:
-    text = _excel_serials(text)
-    text = (
-        text.str.replace(r"(^|[^0-9])([0-9]{4}|[0-9]{2})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1\2-\3-\4", regex=True)
-        .str.replace(r"([0-9]{1,2})[时點点:]([0-9]{1,2})分?", r"\1:\2", regex=True)
-        .str.replace(r"(:[0-9]{2})[.,][0-9]+", r"\1", regex=True)  # fractions of a second
-        .str.replace(r"( [0-9]{1,2})\.([0-9]{2})(\.[0-9]{2})?$", r"\1:\2\3", regex=True)  # 2020.2.10 14.05: a time
-        .str.replace(r"(:[0-9]{2})\.([0-9]{2})$", r"\1:\2", regex=True)
-        .str.replace(_ZONE, r"\1", regex=True)
-        .str.replace("/", "-", regex=False)
-        .str.replace(".", "-", regex=False)
-    )
-    text = _year_first(text)
-    compact = text.str.fullmatch(r"[0-9]{8}")
-    text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
-    short = text.str.fullmatch(r"[0-9]{6}")  # 200210, 850307: year, month, day
-    text = text.where(~short, text.str[:2] + "-" + text.str[2:4] + "-" + text.str[4:6])
-    two_digits = text.str.match(_TWO_DIGIT_YEAR).fillna(False).astype(bool)
-    if two_digits.any():  # few values: the century in Python
-        this_year = datetime.now(timezone.utc).year
-        text = text.where(~two_digits, text[two_digits].map(lambda v: f"{two_digit_year(int(v[:2]), this_year)}{v[2:]}"))
-    # a value with no four-digit year left is no date: the parser would take today's, or year 1
-    text = text.where(text.str.contains(_FOUR_DIGIT_YEAR, regex=True).fillna(False).astype(bool), "")
-    parsed = _parsed(text.where(text != ""))
-    parsed = parsed.where((parsed.dt.year >= 1900) & (parsed.dt.year <= 2099))
-    return parsed.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
-
-
-_YEAR_LAST = r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})(?:[^0-9]|$)"
-
-
-def _year_first(text: pd.Series) -> pd.Series:
-    """A date written day and month before a four-digit year (13/2/2020, 2/13/2020) in year-first
-    order when only one reading is a date; when both are (1/2/2020: 1 February or 2 January?) it is
-    unreadable: a wrong guess moves a person's dates by months."""
-    last = text.str.match(_YEAR_LAST).fillna(False).astype(bool)
-    if not last.any():
-        return text
-
-    def ordered(value: str) -> str:
-        first, second, year = re.match(_YEAR_LAST, value).groups()
-        rest = value[len(first) + len(second) + len(year) + 2:]
-        a, b = int(first), int(second)
-        if a > 12 >= b:
-            return f"{year}-{b}-{a}{rest}"
-        if b > 12 >= a or a == b:
-            return f"{year}-{a}-{b}{rest}"
-        return ""
-    return text.where(~last, text[last].map(ordered))
-
-
-def _parsed(text: pd.Series) -> pd.Series:
-    """The values as naive timestamps (NaT where unreadable). A value the parser reads with a zone
-    (one stripping `_ZONE` left: a number taken for an offset) is unreadable; such a value beside
-    plain ones made pandas refuse the whole column, which stopped every feed's run."""
-    try:
-        parsed = pd.to_datetime(text, format="mixed", errors="coerce")
-    except ValueError:  # zones mixed with none: each value on its own, the zoned ones unreadable
-        parsed = pd.Series([_one_time(v) for v in text], index=text.index, dtype="datetime64[ns]")
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    return parsed
-
-
-def _one_time(value) -> pd.Timestamp:
-    if not isinstance(value, str) or not value:
-        return pd.NaT
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, OverflowError):
-        return pd.NaT
-    return pd.NaT if stamp.tzinfo is not None else stamp
-
-
-def normalize_dates(values: pd.Series, reference: pd.Series | None = None) -> pd.Series:
-    """Dates → 'YYYY-MM-DD' ('' when missing or unparseable). With `reference` (each row's event
-    time, normalized), a date written without its year (2月1日, 2-1, 2/1) is the such day nearest
-    the event: a form's dates (came back, met a case, plans to leave) lie within months of it."""
-    dates = normalize_datetimes(values).str[:10]
-    if reference is None:
-        return dates
-    text = clean_text(values)
-    short = ((dates == "") & text.str.fullmatch(_MONTH_DAY).fillna(False).astype(bool)
-             & (reference.astype(str).str.len() >= 10))
-    if short.any():
-        dates = dates.where(~short, pd.Series([_nearest_month_day(v, r) for v, r in zip(text[short], reference[short])],
-                                              index=text.index[short], dtype=object))
-    return dates
-
-
-_MONTH_DAY = r"([0-9]{1,2})(?:月|[-/.])([0-9]{1,2})[日号]?"
-
-
-def _nearest_month_day(value: str, reference: str) -> str:
-    """The day of that month and day nearest the event (the year before, of, or after it)."""
-    month, day = (int(part) for part in re.fullmatch(_MONTH_DAY, value).groups())
-    event = datetime.strptime(reference[:10], "%Y-%m-%d").date()
-    found = []
-    for year in (event.year - 1, event.year, event.year + 1):
-        try:
-            found.append(event.replace(year=year, month=month, day=day))
-        except ValueError:  # 2月29日 in a year without it, 2月30日
-            continue
-    return min(found, key=lambda d: abs((d - event).days)).isoformat() if found else ""
-
-
-def normalize_birth_dates(values: pd.Series) -> pd.Series:
-    """Birth dates → 'YYYY-MM-DD'; one after today (UTC) is a typing error: missing, never compared."""
-    dates = normalize_dates(values)
-    return dates.where(dates <= datetime.now(timezone.utc).strftime("%Y-%m-%d"), "")
-
-
 def normalize_codes(values: pd.Series) -> pd.DataFrame:
     """Barcodes (sample tubes, pools): half-width, no spaces, upper case → columns `code` and
     `unusable`. A number that went through Excel (2.00210001E+13) has lost digits: unusable,
@@ -486,160 +338,8 @@ def normalize_temperatures(values: pd.Series) -> pd.Series:
 
 
 EXCEL_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?E\+?[0-9]+")  # a number through Excel: digits lost
-_ADDRESS_PREFIX = re.compile(r"^(湖北省)?(武汉市)?")
-
-
-def normalize_addresses(values: pd.Series) -> pd.Series:
-    """Addresses: half-width, no spaces, province/city prefix dropped, unit forms unified."""
-    return on_distinct(values, _normalize_addresses)
-
-
-_BUILDING_FORMS = re.compile(r"([0-9]+)(?:号楼|幢)")
-
-
 _FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
 
 
 def halfwidth(value: str) -> str:
     return value.translate(_FULL_TO_HALF) if _FULL_WIDTH.search(value) else value
-
-
-# a number in Chinese characters before a unit word (二十七栋, 三单元, 五〇二室, 四组) is written in
-# digits; a village's group (村民小组, 小组, 队: a production team) is its 组
-_UNIT_WORDS = "栋|幢|号楼|单元|室|层|组|队|号|村民小组|小组"
-_CN_NUMBER = re.compile(rf"([零〇一二三四五六七八九十百]{{1,6}})(?={_UNIT_WORDS})")
-_CN_DIGITS = {ch: str(i) for i, ch in enumerate("零一二三四五六七八九")} | {"〇": "0"}
-_VILLAGE_GROUP = re.compile(r"(?<=村)第?([0-9]{1,3})(?:村民小组|小组|组|队)")
-
-
-def _digits(match: re.Match) -> str:
-    """一 → 1, 十五 → 15, 二十七 → 27, 五〇二 → 502, 一百零五 → 105; anything else (十十) stays."""
-    text = match.group(1)
-    value = _cn_value(text)
-    return text if value is None else value
-
-
-def _cn_value(text: str) -> str | None:
-    if "百" not in text and "十" not in text:
-        return "".join(_CN_DIGITS[ch] for ch in text)
-    hundreds, tens = 0, text
-    if "百" in text:
-        head, _, tens = text.partition("百")
-        if len(head) > 1 or "百" in tens or (head and head not in _CN_DIGITS):
-            return None
-        hundreds, tens = int(_CN_DIGITS.get(head, "1")), tens.lstrip("零〇")
-    if not tens:
-        return str(hundreds * 100)
-    if "十" not in tens:
-        return str(hundreds * 100 + int(_CN_DIGITS[tens])) if len(tens) == 1 else None
-    ten, _, one = tens.partition("十")
-    if len(ten) > 1 or len(one) > 1 or "十" in one:
-        return None
-    ten_value = int(_CN_DIGITS.get(ten, "1" if not hundreds else "1"))
-    return str(hundreds * 100 + ten_value * 10 + int(_CN_DIGITS.get(one, "0")))
-
-
-def _normalize_address(value: str) -> str:
-    text = "".join(halfwidth(value).split())
-    text = _ADDRESS_PREFIX.sub("", text, count=1)
-    text = _CN_NUMBER.sub(_digits, text)
-    text = _VILLAGE_GROUP.sub(r"\1组", text)
-    return _BUILDING_FORMS.sub(r"\1栋", text) if ("号楼" in text or "幢" in text) else text
-
-
-def _normalize_addresses(values: pd.Series) -> pd.Series:
-    return _each(values, _normalize_address)
-
-
-COMMUNITY_SUFFIXES = zh_text.COMMUNITY_SUFFIXES  # the comparators need them too: the library holds them
-_COMMUNITY_SUFFIX = "|".join(COMMUNITY_SUFFIXES)
-_ROAD = r"[\u4e00-\u9fff]{1,6}?(?:大道|路|街|巷)(?:大街|大道|[一二三四五六七八九十东西南北中]路)?"
-_COMMUNITY = rf"[\u4e00-\u9fff]{{1,8}}?(?:{_COMMUNITY_SUFFIX})"
-# A place is a road or a community; neither may stop right before a bare community suffix, so
-# '广桃街社区' and '益文村社区' stay whole while '首义路大街益文村社区' gives a road and a community.
-_PLACE = re.compile(rf"(?:{_ROAD}|{_COMMUNITY})(?!{_COMMUNITY_SUFFIX})")
-_UNIT_FORMS = [  # building-unit-room written as 3-2-501, 3栋2单元501室, 3号楼501 …
-    (re.compile(r"(?<![0-9])([0-9]{1,3})-([0-9]{1,2})-([0-9]{2,4})(?![0-9])"), r" \1栋 \2单元 \3室 "),
-    (re.compile(r"(?<![0-9])([0-9]{1,3})-([0-9]{2,4})(?![0-9])"), r" \1栋 \2室 "),
-]
-ADDRESS_PARTS = ["address", "address_area", "address_home"]
-
-
-def address_parts(addresses: pd.Series) -> pd.DataFrame:
-    """Normalized addresses → tokens, area and home (see `_address_parts`), once per distinct value."""
-    return on_distinct(addresses, _address_parts)
-
-
-def address_parts_of(raw: str) -> tuple[str, str, str]:
-    """One raw address → (tokens, area, home): normalize_addresses then address_parts."""
-    return _parts_of(_normalize_address(raw))
-
-
-def address_tokens(addresses: pd.Series) -> pd.Series:
-    return address_parts(addresses)["address"]
-
-
-def _address_parts(addresses: pd.Series) -> pd.DataFrame:
-    """Three views of a normalized address, for comparing and blocking.
-
-    address: space-separated tokens, places then 号/栋/单元/室 numbers. Different ways of
-      writing one home share most tokens, which token-set similarity rewards: '振华社区3-2-501'
-      and '武昌区振华社区3栋2单元501室' both give '振华社区 3栋 2单元 501室'.
-    address_area: the community (or, without one, the first road): a blocking key.
-    address_home: area|building|room ('振华社区|3栋|501室'), one home however it was written;
-      '' unless both the area and the room are known.
-    """
-    rows = [_parts_of(value) for value in addresses.tolist()]
-    return pd.DataFrame(rows, columns=ADDRESS_PARTS, index=addresses.index, dtype=object)
-
-
-# province/city, district or county, street office or town (镇, 乡): dropped from the front, in this
-# order; not 小区, 社区 …, nor a county or town word that starts a community or road (古镇社区, 新镇路)
-_NOT_A_PLACE_NAME = rf"(?!{_COMMUNITY_SUFFIX}|路|街|大道|巷|[0-9])"
-# a county only before a town, village or street office, a town only before a village: 老县城小区 and
-# 水乡人家小区 are communities' names
-_ADMIN_PREFIX = re.compile(r"^(?:[\u4e00-\u9fff]{2,7}?[省市])*"
-                           rf"(?:[\u4e00-\u9fff]{{1,4}}?(?<![小社园景校])区"
-                           rf"|[\u4e00-\u9fff]{{1,6}}?县{_NOT_A_PLACE_NAME}(?=[\u4e00-\u9fff]{{1,8}}?(?:[镇乡]|村|街道)))?"
-                           rf"(?:[\u4e00-\u9fff]{{1,6}}?街道"
-                           rf"|[\u4e00-\u9fff]{{1,6}}?[镇乡]{_NOT_A_PLACE_NAME}(?=[\u4e00-\u9fff]{{1,8}}?村))?")
-_NUMBER_OR_DIGITS = re.compile(r"[0-9]+(?:号|栋|单元|室|组)?")
-
-
-def _parts_of(text: str) -> tuple[str, str, str]:
-    prefix = _ADMIN_PREFIX.match(text).end()
-    if prefix:
-        text = text[prefix:]
-    if "-" in text:
-        for pattern, replacement in _UNIT_FORMS:
-            text = pattern.sub(replacement, text)
-    # numbers end place names: '270号益文村社区' must not give a place '号益文村社区'
-    places = _PLACE.findall(_NUMBER_OR_DIGITS.sub(" ", text))
-    numbers, rooms, doors, building, room = [], [], [], "", ""
-    for token in _NUMBER_OR_DIGITS.findall(text):
-        last = token[-1]
-        if last in "栋组":  # a village's group is its building
-            building = building or token
-        elif last == "号" and building:
-            doors.append(token)
-        elif last == "室":
-            room = room or token
-        elif last.isdigit():
-            if 3 <= len(token) <= 4:
-                rooms.append(token + "室")
-            continue
-        numbers.append(token)
-    if rooms:
-        room = room or rooms[0]
-        numbers += rooms
-    if building.endswith("组") and doors:  # a village house: its group and door number
-        room = room or doors[0]
-    area = ""
-    for place in places:
-        if place.endswith(COMMUNITY_SUFFIXES):
-            area = place
-            break
-    else:
-        area = places[0] if places else ""
-    home = f"{area}|{building}|{room}" if area and room else ""
-    return " ".join(places + numbers), area, home

@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from screenfuse import normalize as nz
+from screenfuse import addresses
 from screenfuse.dialect import sound_folds
 from screenfuse.matching import MatchSettings, Model, Population, dedupe, preset
 from screenfuse.zh_person import document_columns, prepare
@@ -59,8 +59,8 @@ def _from_ingest(frame: pd.DataFrame) -> pd.DataFrame:
     text = {c: frame[c].fillna("").astype(str).to_numpy(dtype=object) for c in ["record_id", *NORMALIZED_AT_INGEST]}
     out = {c: text[c] for c in ("record_id", "name", "name_pinyin", "birth_date", "sex", "phone", "phone2")}
     out |= document_columns(text["id_type"], text["id_number"], text["id_status"])
-    parts = nz.address_parts(pd.Series(text["address"], dtype=object))
-    out |= {c: parts[c].to_numpy(dtype=object) for c in nz.ADDRESS_PARTS}
+    parts = addresses.address_parts(pd.Series(text["address"], dtype=object))
+    out |= {c: parts[c].to_numpy(dtype=object) for c in addresses.ADDRESS_PARTS}
     return pd.DataFrame(out, dtype=object)
 
 

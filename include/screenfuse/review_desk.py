@@ -25,6 +25,7 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 
+from screenfuse import datetimes
 from screenfuse import normalize as nz
 from screenfuse import warehouse
 
@@ -78,7 +79,7 @@ def normalize_decisions(mapped: pd.DataFrame) -> pd.DataFrame:
     quarantines), event_time (normalized), verifier, note, unit."""
     col = lambda name: mapped[name] if name in mapped.columns else pd.Series([""] * len(mapped), index=mapped.index)  # noqa: E731
     words = nz.clean_text(col("decision")).str.replace(r"\s+", "", regex=True)
-    return pd.DataFrame({"unit": nz.clean_text(col("unit")), "event_time": nz.normalize_datetimes(col("event_time")),
+    return pd.DataFrame({"unit": nz.clean_text(col("unit")), "event_time": datetimes.normalize_datetimes(col("event_time")),
                          "review_id": nz.clean_text(col("review_id")),
                          "decision": words.str.lower().map(DECISION_WORDS).map(DECISION_LABELS).fillna(words),
                          "verifier": nz.clean_text(col("verifier")), "note": nz.clean_text(col("note"))},

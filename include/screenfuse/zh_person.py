@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from screenfuse import documents
+from screenfuse import addresses
+from screenfuse import datetimes
 from screenfuse import normalize as nz
 from screenfuse.stage_process import die_with_parent
 
@@ -32,7 +34,7 @@ _DERIVED = {
     "phone": ["phone", "phone2"],
     "phone2": ["phone"],
     "birth_date": ["birth_date"],
-    "address": nz.ADDRESS_PARTS,
+    "address": addresses.ADDRESS_PARTS,
 }
 
 
@@ -48,9 +50,9 @@ def _normalize_distinct(task: tuple[str, list[str]]) -> dict[str, list]:
     elif column in ("phone", "phone2"):
         done = nz.normalize_phones(series)
     elif column == "birth_date":
-        done = pd.DataFrame({"birth_date": nz.normalize_birth_dates(series)}, dtype=object)
+        done = pd.DataFrame({"birth_date": datetimes.normalize_birth_dates(series)}, dtype=object)
     else:  # values are distinct already: one pass, no second factorize
-        done = pd.DataFrame([nz.address_parts_of(v) for v in values], columns=nz.ADDRESS_PARTS, dtype=object)
+        done = pd.DataFrame([addresses.address_parts_of(v) for v in values], columns=addresses.ADDRESS_PARTS, dtype=object)
     return {c: done[c].tolist() for c in _DERIVED[column]}
 
 
@@ -108,7 +110,7 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
     second = col("phone2", "phone")
     out["phone"] = col("phone", "phone")
     out["phone2"] = np.where(second != "", second, col("phone", "phone2")).astype(object)
-    for name in nz.ADDRESS_PARTS:
+    for name in addresses.ADDRESS_PARTS:
         out[name] = col("address", name)
     # object columns as they are: letting pandas convert them to its string type and back costs seconds
     return pd.DataFrame({c: pd.Series(v, index=frame.index, dtype=object) if isinstance(v, np.ndarray) else v

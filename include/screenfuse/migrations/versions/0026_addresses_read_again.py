@@ -25,7 +25,7 @@ def read_addresses_again(conn, chunk: int = CHUNK) -> int:
     import sqlalchemy as sa
 
     from screenfuse import match_state, warehouse
-    from screenfuse import normalize as nz
+    from screenfuse import addresses
     from screenfuse.resolve import SETTINGS
 
     rule = [i for i, r in enumerate(SETTINGS.blocking) if [p.column for p in r] == ["name_pinyin", "address_area"]]
@@ -40,18 +40,18 @@ def read_addresses_again(conn, chunk: int = CHUNK) -> int:
         if rows.empty:
             return changed
         last = str(rows["record_id"].iloc[-1])
-        again = nz.normalize_addresses(rows["stored"].astype(object))
-        parts = nz.address_parts(again)
+        again = addresses.normalize_addresses(rows["stored"].astype(object))
+        parts = addresses.address_parts(again)
         moved = again.to_numpy() != rows["stored"].to_numpy()
         if moved.any():
             conn.execute(sa.text("UPDATE source_record SET address = :a WHERE source_record_id = :r"),
                          [{"a": a, "r": r} for a, r in zip(again[moved], rows["record_id"][moved])])
-        differs = (parts.to_numpy() != rows[nz.ADDRESS_PARTS].to_numpy()).any(axis=1)
+        differs = (parts.to_numpy() != rows[addresses.ADDRESS_PARTS].to_numpy()).any(axis=1)
         if differs.any():
             new = rows.loc[differs, ["record_id", "name_pinyin"]].join(parts.loc[differs])
             conn.execute(sa.text("UPDATE match_record SET address = :address, address_area = :address_area, "
                                  "address_home = :address_home WHERE record_id = :record_id"),
-                         new[["record_id", *nz.ADDRESS_PARTS]].to_dict("records"))
+                         new[["record_id", *addresses.ADDRESS_PARTS]].to_dict("records"))
             area = new["address_area"].to_numpy() != rows.loc[differs, "address_area"].to_numpy()
             if area.any():  # the record's key of the rule on name and area: the old one out, the new one in
                 old_keys = match_state.block_keys(rows.loc[differs].loc[area], SETTINGS, only_rules=rule)

@@ -1,0 +1,161 @@
+"""Dates and times as units type them → canonical text: 'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD'.
+
+Year first, as Chinese forms write it; nothing guessed: a value that could be read two ways, or
+has no year, is unreadable ('') and its row says so. Every function takes and returns pandas Series
+of strings, the work done once per distinct value (normalize.per_value).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from screenfuse.normalize import clean_text, per_value
+
+
+def normalize_datetimes(values: pd.Series) -> pd.Series:
+    """Dates and times in the forms units type → 'YYYY-MM-DD HH:MM:SS' ('' when unparseable).
+
+    Year first, as Chinese forms write it: 20-02-10 and 200210 are 2020-02-10, 85.3.7 and 85年3月7日
+    are 1985-03-07 (a two-digit year is this century's up to the current year, else the last
+    century's: `two_digit_year`). A value without a year (12:30, 2-10) is unparseable, not a time of
+    today or a date of year 1, and so is a year before 1900 or after 2099. A zone an export appends
+    (2020-02-10T08:30:00+08:00, …Z) is dropped: the time is kept as written, a unit's local time."""
+    return per_value(clean_text(values), _normalize_datetimes)
+
+
+# patterns without look-arounds: pandas runs them in Arrow's C++ (RE2), not row by row in Python
+_ZONE = r"([0-9]:[0-9]{2}(?::[0-9]{2})?) *(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
+_TWO_DIGIT_YEAR = r"[0-9]{2}-[0-9]{1,2}-[0-9]{1,2}(?:[^0-9]|$)"
+_FOUR_DIGIT_YEAR = r"(?:^|[^0-9])[0-9]{4}(?:[^0-9]|$)"
+
+
+def two_digit_year(yy: int, this_year: int | None = None) -> int:
+    """The year a two-digit year means on a form filled in now: never one in the future."""
+    this_year = this_year or datetime.now(timezone.utc).year
+    year = this_year // 100 * 100 + yy
+    return year if year <= this_year else year - 100
+
+
+def _excel_serials(text: pd.Series) -> pd.Series:
+    """A date a spreadsheet saved as its serial number (43862 is 2020-02-01, 43862.5 its noon), as
+    a CSV export writes it: the date and time it stands for (any five digits: 1927 to 2173)."""
+    serial = text.str.fullmatch(r"[0-9]{5}(?:\.[0-9]+)?").fillna(False).astype(bool)
+    if not serial.any():
+        return text
+    days = pd.to_numeric(text[serial], errors="coerce")
+    stamps = pd.Timestamp("1899-12-30") + pd.to_timedelta((days * 86400).round(), unit="s")
+    return text.where(~serial, stamps.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(""))
+
+
+def _normalize_datetimes(text: pd.Series) -> pd.Series:
+    text = _excel_serials(text)
+    text = (
+        text.str.replace(r"(^|[^0-9])([0-9]{4}|[0-9]{2})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1\2-\3-\4", regex=True)
+        .str.replace(r"([0-9]{1,2})[时點点:]([0-9]{1,2})分?", r"\1:\2", regex=True)
+        .str.replace(r"(:[0-9]{2})[.,][0-9]+", r"\1", regex=True)  # fractions of a second
+        .str.replace(r"( [0-9]{1,2})\.([0-9]{2})(\.[0-9]{2})?$", r"\1:\2\3", regex=True)  # 2020.2.10 14.05: a time
+        .str.replace(r"(:[0-9]{2})\.([0-9]{2})$", r"\1:\2", regex=True)
+        .str.replace(_ZONE, r"\1", regex=True)
+        .str.replace("/", "-", regex=False)
+        .str.replace(".", "-", regex=False)
+    )
+    text = _year_first(text)
+    compact = text.str.fullmatch(r"[0-9]{8}")
+    text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
+    short = text.str.fullmatch(r"[0-9]{6}")  # 200210, 850307: year, month, day
+    text = text.where(~short, text.str[:2] + "-" + text.str[2:4] + "-" + text.str[4:6])
+    two_digits = text.str.match(_TWO_DIGIT_YEAR).fillna(False).astype(bool)
+    if two_digits.any():  # few values: the century in Python
+        this_year = datetime.now(timezone.utc).year
+        text = text.where(~two_digits, text[two_digits].map(lambda v: f"{two_digit_year(int(v[:2]), this_year)}{v[2:]}"))
+    # a value with no four-digit year left is no date: the parser would take today's, or year 1
+    text = text.where(text.str.contains(_FOUR_DIGIT_YEAR, regex=True).fillna(False).astype(bool), "")
+    parsed = _parsed(text.where(text != ""))
+    parsed = parsed.where((parsed.dt.year >= 1900) & (parsed.dt.year <= 2099))
+    return parsed.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+
+
+_YEAR_LAST = r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})(?:[^0-9]|$)"
+
+
+def _year_first(text: pd.Series) -> pd.Series:
+    """A date written day and month before a four-digit year (13/2/2020, 2/13/2020) in year-first
+    order when only one reading is a date; when both are (1/2/2020: 1 February or 2 January?) it is
+    unreadable: a wrong guess moves a person's dates by months."""
+    last = text.str.match(_YEAR_LAST).fillna(False).astype(bool)
+    if not last.any():
+        return text
+
+    def ordered(value: str) -> str:
+        first, second, year = re.match(_YEAR_LAST, value).groups()
+        rest = value[len(first) + len(second) + len(year) + 2:]
+        a, b = int(first), int(second)
+        if a > 12 >= b:
+            return f"{year}-{b}-{a}{rest}"
+        if b > 12 >= a or a == b:
+            return f"{year}-{a}-{b}{rest}"
+        return ""
+    return text.where(~last, text[last].map(ordered))
+
+
+def _parsed(text: pd.Series) -> pd.Series:
+    """The values as naive timestamps (NaT where unreadable). A value the parser reads with a zone
+    (one stripping `_ZONE` left: a number taken for an offset) is unreadable; such a value beside
+    plain ones made pandas refuse the whole column, which stopped every feed's run."""
+    try:
+        parsed = pd.to_datetime(text, format="mixed", errors="coerce")
+    except ValueError:  # zones mixed with none: each value on its own, the zoned ones unreadable
+        parsed = pd.Series([_one_time(v) for v in text], index=text.index, dtype="datetime64[ns]")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    return parsed
+
+
+def _one_time(value) -> pd.Timestamp:
+    if not isinstance(value, str) or not value:
+        return pd.NaT
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, OverflowError):
+        return pd.NaT
+    return pd.NaT if stamp.tzinfo is not None else stamp
+
+
+def normalize_dates(values: pd.Series, reference: pd.Series | None = None) -> pd.Series:
+    """Dates → 'YYYY-MM-DD' ('' when missing or unparseable). With `reference` (each row's event
+    time, normalized), a date written without its year (2月1日, 2-1, 2/1) is the such day nearest
+    the event: a form's dates (came back, met a case, plans to leave) lie within months of it."""
+    dates = normalize_datetimes(values).str[:10]
+    if reference is None:
+        return dates
+    text = clean_text(values)
+    short = ((dates == "") & text.str.fullmatch(_MONTH_DAY).fillna(False).astype(bool)
+             & (reference.astype(str).str.len() >= 10))
+    if short.any():
+        dates = dates.where(~short, pd.Series([_nearest_month_day(v, r) for v, r in zip(text[short], reference[short])],
+                                              index=text.index[short], dtype=object))
+    return dates
+
+
+_MONTH_DAY = r"([0-9]{1,2})(?:月|[-/.])([0-9]{1,2})[日号]?"
+
+
+def _nearest_month_day(value: str, reference: str) -> str:
+    """The day of that month and day nearest the event (the year before, of, or after it)."""
+    month, day = (int(part) for part in re.fullmatch(_MONTH_DAY, value).groups())
+    event = datetime.strptime(reference[:10], "%Y-%m-%d").date()
+    found = []
+    for year in (event.year - 1, event.year, event.year + 1):
+        try:
+            found.append(event.replace(year=year, month=month, day=day))
+        except ValueError:  # 2月29日 in a year without it, 2月30日
+            continue
+    return min(found, key=lambda d: abs((d - event).days)).isoformat() if found else ""
+
+
+def normalize_birth_dates(values: pd.Series) -> pd.Series:
+    """Birth dates → 'YYYY-MM-DD'; one after today (UTC) is a typing error: missing, never compared."""
+    dates = normalize_dates(values)
+    return dates.where(dates <= datetime.now(timezone.utc).strftime("%Y-%m-%d"), "")
