@@ -7,6 +7,8 @@ must never import the app; the app imports these).
 - DEFAULT_SOUND_FOLDS: dialect sound confusions (Wuhan n/l, f/h(u), flat and retroflex z/zh c/ch s/sh,
   front and back nasals en/eng in/ing), applied to toneless joined pinyin by `sound_key`; the
   zh_name comparator's `sound_folds` option replaces the table.
+- PINYIN_SYLLABLES: Mandarin's toneless syllables, for `syllables`, which splits a name's joined
+  pinyin into one syllable per character (the sibling rule compares names character by character).
 """
 from __future__ import annotations
 
