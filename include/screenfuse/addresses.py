@@ -54,7 +54,7 @@ def _cn_value(text: str) -> str | None:
     ten, _, one = tens.partition("十")
     if len(ten) > 1 or len(one) > 1 or "十" in one:
         return None
-    ten_value = int(_CN_DIGITS.get(ten, "1" if not hundreds else "1"))
+    ten_value = int(_CN_DIGITS.get(ten, "1"))
     return str(hundreds * 100 + ten_value * 10 + int(_CN_DIGITS.get(one, "0")))
 
 

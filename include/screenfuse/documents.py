@@ -76,7 +76,7 @@ _ID_LABEL = re.compile(r"^(?:公民身份号码|公民身份证号码?|身份证
 # a note that says whose or what the number is: only "this person's" (本人) or its form (18位) is
 # dropped; one naming someone else (父亲, 监护人, 户主) leaves the cell as it is: unusable, never
 # another person's ID taken for this one's
-_NOTE_AFTER = re.compile(r"[(（](?:本人|本人的?|自己|个人|身份证|居民身份证|[0-9]{2}位)[)）]$")
+_NOTE_AFTER = re.compile(r"[(（](?:本人的?|自己|个人|身份证|居民身份证|[0-9]{2}位)[)）]$")
 _BESIDE_ID = re.compile(r"[/;；,，、|\s]+")
 
 
