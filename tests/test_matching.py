@@ -458,3 +458,23 @@ def test_row_groups_put_rows_together_exactly_when_every_code_is_equal(rows):
     _, inverse = np.unique(stacked, axis=0, return_inverse=True)
     same_rows = inverse.ravel()[:, None] == inverse.ravel()[None, :]
     assert (same_rows == (group[:, None] == group[None, :])).all()
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(st.integers(1, 9).flatmap(lambda width: st.lists(st.lists(st.integers(0, 4), min_size=width, max_size=width),
+                                                        min_size=1, max_size=60)))
+def test_level_patterns_are_the_distinct_rows_in_order_with_their_counts(rows):
+    """EM's input: counted in a table (few comparisons) or sorted (many), the same distinct rows
+    in the same order, each with how often it occurs."""
+    import screenfuse.matching.model as model
+
+    levels = np.asarray(rows, dtype=np.int8)
+    expected = sorted({tuple(r): rows.count(r) for r in rows}.items())
+    for table in (model.PATTERN_TABLE, 0):
+        model_table, model.PATTERN_TABLE = model.PATTERN_TABLE, table
+        try:
+            patterns, counts = model.level_patterns(levels)
+        finally:
+            model.PATTERN_TABLE = model_table
+        assert [(tuple(p), c) for p, c in zip(patterns.tolist(), counts.tolist())] == expected
+        assert patterns.dtype == np.int8

@@ -352,20 +352,27 @@ def test_a_batch_scores_the_pairs_further_keys_propose_and_learns_from_the_one_k
 
 
 @hsettings(max_examples=80, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 400), max_size=60), max_size=7))
-def test_each_pair_gets_the_smallest_tag_of_the_arrays_holding_it(arrays):
-    """The union of the rules' pairs, each with the first rule (array) that proposed it: the packed
-    sort, and numpy's unique where the codes leave no room for the tag, agree with a plain loop."""
+@given(st.lists(st.tuples(st.lists(st.integers(0, 400), max_size=60), st.integers(0, 7)), max_size=7),
+       st.integers(1, 4))
+def test_each_pair_gets_the_smallest_tag_of_the_arrays_holding_it(tagged, groups):
+    """The union of the rules' pairs, each with the first rule (tag) that proposed it, and each
+    group of tags' distinct pairs (a rule's one-key and further-key parts): the packed sort, and
+    the lexsort where the codes leave no room for the tag, agree with a plain loop."""
     from screenfuse.matching.blocking import _smallest_tags
 
-    arrays = [np.asarray(a, dtype=np.int64) for a in arrays]
+    arrays = [np.asarray(a, dtype=np.int64) for a, _ in tagged]
+    tags = [t for _, t in tagged]
     expected: dict[int, int] = {}
-    for tag, values in enumerate(arrays):
+    held: list[set] = [set() for _ in range(groups)]
+    for tag, values in zip(tags, arrays):
         for value in values.tolist():
-            expected.setdefault(value, tag)
+            expected[value] = min(expected.get(value, tag), tag)
+            held[tag % groups].add(value)
     for n in (21, 2**31):  # 21 * 21 > 400: the packed path; 2**31: too large to pack
-        values, tags = _smallest_tags(list(arrays), n)  # the list is handed over: its items are let go
-        assert values.tolist() == sorted(expected) and tags.tolist() == [expected[v] for v in sorted(expected)]
+        values, smallest, counts = _smallest_tags(list(arrays), n, tags, groups)  # the list's items are let go
+        assert values.tolist() == sorted(expected)
+        assert smallest.tolist() == [expected[v] for v in sorted(expected)]
+        assert counts.tolist() == [len(h) for h in held]
 
 
 @hsettings(max_examples=80, deadline=None)

@@ -96,22 +96,28 @@ class SplitPairs:
         sizes = np.bincount(codes[valid], minlength=blocks).astype(np.int64)
         whole = block_pairs(sizes, max_block_size)
         rows = np.flatnonzero(valid & (sizes[np.maximum(codes, 0)] > from_size) if from_size and blocks else valid)
-        codes_in = codes[rows]
+        # the priced blocks numbered densely: a block count of a key's values is then often small
+        # enough to count directly, else small enough to sort as int32 (a third faster than int64)
+        held = np.flatnonzero(sizes > from_size)
+        dense = np.zeros(blocks, dtype=np.int64)
+        dense[held] = np.arange(len(held))
+        codes_in = dense[codes[rows]]
 
         def price(key: np.ndarray) -> "SplitPairs":
             part = key[rows]
             keep = part >= 0
             width = int(key.max(initial=0)) + 1
+            span = len(held) * width
             combined = codes_in[keep] * width + part[keep]
-            if blocks * width <= 4 * len(codes) + 4096:  # small enough to count directly: no sort
-                counts = np.bincount(combined, minlength=blocks * width)
-                held = np.flatnonzero(counts)
-                sub_sizes, parent = counts[held].astype(np.int64), held // width
-            else:  # a sort and a comparison: numpy sorts int64 with SIMD, far faster than hashing them
-                combined = np.sort(combined)
+            if span <= 4 * len(codes) + 4096:  # small enough to count directly: no sort
+                counts = np.bincount(combined, minlength=span)
+                at = np.flatnonzero(counts)
+                sub_sizes, parent = counts[at].astype(np.int64), at // width
+            else:  # a sort and a comparison: numpy sorts integers with SIMD, far faster than hashing them
+                combined = np.sort(combined.astype(np.int32) if span < 1 << 31 else combined)
                 starts = np.flatnonzero(np.r_[True, combined[1:] != combined[:-1]]) if len(combined) else combined[:0]
                 sub_sizes, parent = np.diff(np.r_[starts, len(combined)]).astype(np.int64), combined[starts] // width
-            split = np.bincount(parent, weights=block_pairs(sub_sizes, max_block_size), minlength=blocks)
+            split = np.bincount(held[parent], weights=block_pairs(sub_sizes, max_block_size), minlength=blocks)
             return cls(sizes, whole, np.rint(split).astype(np.int64), from_size)
 
         return price
@@ -182,13 +188,16 @@ def further_keys(columns: Columns, rules, rule, cache: dict) -> list[tuple[str, 
     return list(keys.items())
 
 
-def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_size: int) -> RulePlan:
+def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_size: int,
+           priced_before: dict[str, SplitPairs]) -> RulePlan:
     """The plan with its large blocks also split by each further key, sharpest (fewest pairs)
     first, while the parts' pairs (summed, so within the rule's allowance however they overlap)
-    fit the allowance."""
+    fit the allowance. `priced_before`: the keys the refinement priced (above a block size no
+    larger than the plan's), not priced again."""
     used, large = plan.estimated_after, _large(whole, plan.refined_above)
     price = SplitPairs.pricer(whole, max_block_size, plan.refined_above)
-    priced = sorted((price(key).estimate(plan.refined_above, True), label, key)
+    priced = sorted(((priced_before[label] if label in priced_before else price(key))
+                     .estimate(plan.refined_above, True), label, key)
                     for label, key in keys if label != plan.refined_with)
     for pairs, label, key in priced:
         if pairs and used + pairs <= allowance:
@@ -259,5 +268,5 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
             used.add(label)
         if several_keys and plans[r].refined_above:
             plans[r] = _widen(plans[r], codes[r], further_keys(columns, rules, rule, cache), allowance[r],
-                              max_block_size)
+                              max_block_size, priced)
     return plans

@@ -154,32 +154,28 @@ def _candidates(data, rules, max_block_size, only_with, budget, skip, several_ke
     plans = plan_rules(columns, rules, max_block_size, budget, cache, refine=only_with is None, skip=skip,
                        several_keys=several_keys)
     cache.clear()  # the keys' codes (8 bytes a record each, dozens of them) are in the plans now
-    one_key, further, counts, skipped = [], [], [], []
-    for plan in plans:
+    # tags: rule r's one-key pairs r, its further keys' pairs R + r; a pair's smallest tag says
+    # which rule found it first (one-key pairs first) and whether a model learns from it. Every
+    # part goes into one sort as it is (the further keys' parts overlap much, but sorting them
+    # apart first, and each rule's union again for its count, sorted each pair three times)
+    rules_n = len(rules)
+    arrays, tags, skipped = [], [], []
+    for r, plan in enumerate(plans):
         left, right, big, big_records = pairs_within_groups(plan.codes, max_block_size)
         if only_with is not None:
             involve = only_with[left] | only_with[right]
             left, right = left[involve], right[involve]
-        one_key.append(left * n + right)
+        arrays.append(left * n + right)
+        tags.append(r)
         del left, right
-        # the further keys' pairs of a rule as one distinct set (they overlap much); each part's
-        # codes are let go once its pairs are built
-        parts = []
-        while plan.also:
+        while plan.also:  # each part's codes let go once its pairs are built
             a, b, _, _ = pairs_within_groups(plan.also.pop(0), max_block_size)
-            parts.append(a * n + b)
-        further.append(unique_sorted(np.concatenate(parts)) if parts else np.empty(0, np.int64))
-        del parts
-        counts.append(len(unique_sorted(np.concatenate([one_key[-1], further[-1]]))) if len(further[-1])
-                      else len(one_key[-1]))
+            arrays.append(a * n + b)
+            tags.append(rules_n + r)
+            del a, b
         skipped.append((big, big_records))
         plan.codes = plan.codes[:0]  # its pairs are built
-    # tags: rule r's one-key pairs r, its further keys' pairs R + r; a pair's smallest tag says
-    # which rule found it first (one-key pairs first) and whether a model learns from it
-    rules_n = len(rules)
-    arrays = one_key + further
-    one_key.clear(), further.clear()
-    unique, tag = _smallest_tags(arrays, n)
+    unique, tag, counts = _smallest_tags(arrays, n, tags, rules_n)
     fresh = np.bincount(tag % max(rules_n, 1), minlength=rules_n)
     stats = [RuleStats("+".join(p.label for p in rule), int(counts[r]), int(fresh[r]), *skipped[r],
                        plans[r].estimated, plans[r].refined_with, plans[r].refined_above, plans[r].estimated_after,
@@ -189,31 +185,42 @@ def _candidates(data, rules, max_block_size, only_with, budget, skip, several_ke
     return unique // n, unique % n, stats, learn
 
 
-def _smallest_tags(arrays: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of the arrays, sorted, and for each the smallest index of an array
-    holding it. The index rides in the low bits of each value and one sort does the rest (an
-    argsort of tens of millions of pairs costs twice as much), unless the pair codes are too
-    large to leave it room. The arrays are handed over: each item of the list is let go (None)
-    once read."""
+def _smallest_tags(arrays: list[np.ndarray], n: int, tags: list[int] | None = None,
+                   groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of the arrays, sorted; for each, the smallest tag of an array holding
+    it (`tags`, one per array; by default its index); and per group of tags (tag % `groups`) how
+    many distinct values its arrays hold. The tag rides in the low bits of each value and one
+    sort does the rest (an argsort of tens of millions of pairs costs twice as much), unless the
+    pair codes are too large to leave it room. The arrays are handed over: each item of the list
+    is let go (None) once read."""
+    tags = list(range(len(arrays))) if tags is None else list(tags)
     if not arrays:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    bits = max(len(arrays) - 1, 1).bit_length()
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.zeros(groups, np.int64)
+    bits = max(max(tags), 1).bit_length()
     if n * n < 1 << (62 - bits):
         # filled in place, each array let go as it is copied (the caller hands them over): tens of
         # millions of pairs are held once, not three times
-        tagged, at = np.empty(sum(len(a) for a in arrays), dtype=np.int64), 0
+        values, at = np.empty(sum(len(a) for a in arrays), dtype=np.int64), 0
         for t in range(len(arrays)):
             a, arrays[t] = arrays[t], None
-            np.left_shift(a, bits, out=tagged[at:at + len(a)])
-            tagged[at:at + len(a)] |= t
+            np.left_shift(a, bits, out=values[at:at + len(a)])
+            values[at:at + len(a)] |= tags[t]
             at += len(a)
             del a
-        tagged.sort()
-        low = (tagged & ((1 << bits) - 1)).astype(np.uint8 if bits <= 8 else np.int64)
-        tagged >>= bits  # the values, in place
-        first = np.ones(len(tagged), dtype=bool)
-        np.not_equal(tagged[1:], tagged[:-1], out=first[1:])
-        return tagged[first], low[first].astype(np.int64)
-    tags = np.concatenate([np.full(len(a), t, dtype=np.int64) for t, a in enumerate(arrays)])
-    values, first = np.unique(np.concatenate(arrays), return_index=True)
-    return values, tags[first]
+        values.sort()
+        low = (values & ((1 << bits) - 1)).astype(np.uint8 if bits <= 8 else np.int64)
+        values >>= bits  # the values, in place
+    else:
+        values = np.concatenate(arrays)
+        low = np.concatenate([np.full(len(a), t, dtype=np.int64) for t, a in zip(tags, arrays)])
+        arrays.clear()
+        order = np.lexsort((low, values))
+        values, low = values[order], low[order]
+    first = np.ones(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    counts = np.zeros(groups, dtype=np.int64)
+    group = low % groups
+    for g in range(groups):  # a group's values are in sorted order too: its distinct ones are where they change
+        held = values[group == g]
+        counts[g] = int(len(held) and 1 + np.count_nonzero(held[1:] != held[:-1]))
+    return values[first], low[first].astype(np.int64), counts

@@ -79,6 +79,12 @@ def detect_context(columns: Columns, settings: MatchSettings, left: np.ndarray, 
     declared = {k for k, c in enumerate(comps) if c.role == "context"}
     found: set[int] = set()
     measured: dict[int, tuple[int, float]] = {}
+    # per comparison, computed once for every round below: disagrees completely; has a value on a
+    # pair another rule proposed; agrees exactly
+    apart = [(by_column[k] == lowest[k]).view(np.int8) for k in range(len(comps))]
+    judgeable = [proposed[k] & (by_column[k] > 0) for k in range(len(comps))]
+    exact = [by_column[k] == 1 for k in range(len(comps))]
+    del proposed
     while True:
         # one column at a time, the one households share most first: once a household's
         # surname and address are context, a person who moved (names agree, address apart) no
@@ -87,11 +93,11 @@ def detect_context(columns: Columns, settings: MatchSettings, left: np.ndarray, 
         candidates = []
         apart_all = np.zeros(len(left), dtype=np.int16)  # each column's: minus its own
         for k in judged:
-            apart_all += by_column[k] == lowest[k]
+            apart_all += apart[k]
         for k in judged:
-            clear = (apart_all - (by_column[k] == lowest[k]) >= 2) & proposed[k] & (by_column[k] > 0)
+            clear = ((apart_all - apart[k]) >= 2) & judgeable[k]
             n_clear = int(np.count_nonzero(clear))
-            agreeing = int(np.count_nonzero(clear & (by_column[k] == 1)))
+            agreeing = int(np.count_nonzero(clear & exact[k]))
             shared = agreeing / n_clear if n_clear else 0.0
             measured[k] = (n_clear, shared)
             if (settings.detect_context and n_clear >= MIN_PAIRS and shared >= MIN_SHARED

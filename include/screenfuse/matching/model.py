@@ -331,15 +331,30 @@ def estimate_u(data: "pd.DataFrame | Columns", settings: MatchSettings) -> list[
 
 
 def level_patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of the level matrix and how often each occurs (EM works on these)."""
+    """Distinct rows of the level matrix, in order, and how often each occurs (EM works on these).
+    Each row is one number in base (highest level + 1); with few comparisons they are counted
+    straight into a table, else sorted (no argsort: the rows are read back from the numbers)."""
+    width = levels.shape[1]
     if not len(levels):
-        return np.zeros((0, levels.shape[1]), np.int8), np.zeros(0)
+        return np.zeros((0, width), np.int8), np.zeros(0)
     base = int(levels.max()) + 1
     code = np.zeros(len(levels), dtype=np.int64)
-    for k in range(levels.shape[1]):
+    for k in range(width):
         code = code * base + levels[:, k]
-    distinct, first, counts = np.unique(code, return_index=True, return_counts=True)
-    return levels[first], counts.astype(float)
+    if base ** width <= PATTERN_TABLE:
+        counts = np.bincount(code, minlength=base ** width)
+        distinct = np.flatnonzero(counts)
+        counts = counts[distinct]
+    else:
+        distinct, counts = np.unique(code, return_counts=True)
+    patterns = np.empty((len(distinct), width), dtype=levels.dtype)
+    for k in range(width - 1, -1, -1):
+        patterns[:, k] = distinct % base
+        distinct = distinct // base
+    return patterns, counts.astype(float)
+
+
+PATTERN_TABLE = 1 << 22  # level patterns counted in a table up to this many (32 MB)
 
 
 def _default_m(n_levels: int) -> np.ndarray:

@@ -8,7 +8,13 @@ import pandas as pd
 
 
 def _person_id(seed_record: str, salt: int = 0) -> str:
-    return "P" + hashlib.sha1(f"{seed_record}#{salt}".encode()).hexdigest()[:12].upper()
+    return _person_ids([seed_record], salt)[0]
+
+
+def _person_ids(seed_records, salt: int = 0) -> list[str]:
+    """The id each seed record gives its person (one comprehension: a call per seed cost a third more)."""
+    sha1 = hashlib.sha1
+    return ["P" + sha1(f"{seed}#{salt}".encode()).hexdigest()[:12].upper() for seed in seed_records]
 
 
 def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.DataFrame | None,
@@ -43,7 +49,7 @@ def assign_person_ids(record_ids: np.ndarray, labels: np.ndarray, previous: pd.D
     clusters, first = np.unique(labels[order], return_index=True)
     new = np.flatnonzero(pd.isna(chosen[clusters]))
     seeds = record_ids[order[first[new]]]
-    candidates = np.array([_person_id(str(seed)) for seed in seeds], dtype=object)
+    candidates = np.array(_person_ids(seeds.tolist()), dtype=object)
     if callable(reserved):
         if len(candidates):
             taken |= set(candidates[np.flatnonzero(np.asarray(reserved(candidates), dtype=bool))])
