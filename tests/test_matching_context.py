@@ -409,6 +409,48 @@ def test_the_pairs_of_a_block_are_every_two_records_sharing_its_code(codes, max_
     assert skipped == sum(1 for size in sizes.values() if size > max_block_size)
 
 
+SLICES = st.tuples(st.sampled_from([None, 0, 1, -2]), st.sampled_from([None, 1, 2, 3, -1]))
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(st.lists(st.text("ab", max_size=4), min_size=2, max_size=30), SLICES, SLICES)
+def test_a_key_within_another_groups_no_pair_the_other_does_not(values, one, other):
+    """Further keys nested in a coarser one taken too are not built (their pairs are all in it):
+    wherever `_within` says so, two records agreeing on the one key agree on the other."""
+    from screenfuse.matching.adaptive_blocking import _within
+    from screenfuse.matching.blocking import rule_codes
+    from screenfuse.matching.settings import KeyPart
+
+    part, coarser = KeyPart("v", *one), KeyPart("v", *other)
+    if not _within(part, coarser):
+        return
+    columns, cache = Columns(pd.DataFrame({"v": values})), {}
+    a, b = rule_codes(columns, (part,), cache), rule_codes(columns, (coarser,), cache)
+    agree = (a[:, None] == a[None, :]) & (a[:, None] >= 0)
+    assert ((b[:, None] == b[None, :]) & (b[:, None] >= 0))[agree].all()
+
+
+def test_widening_builds_a_nested_key_once_and_reports_it():
+    """street_name and street_name[:1] both fit: both are reported, only the coarser is built, and
+    its pairs are those of the two splits together."""
+    from screenfuse.matching.adaptive_blocking import RulePlan, _widen
+    from screenfuse.matching.blocking import rule_codes
+    from screenfuse.matching.settings import KeyPart
+
+    streets = ["elm", "elm", "eton", "eton", "oak", "oak", "ore", "ash", "elm", "oak", "ore", "ash"] * 2
+    columns, cache = Columns(pd.DataFrame({"street_name": streets})), {}
+    keys = [(p, rule_codes(columns, (p,), cache)) for p in (KeyPart("street_name"), KeyPart("street_name", None, 1))]
+    whole = np.zeros(len(streets), dtype=np.int64)  # one block of 24 records
+    plan = _widen(RulePlan(whole, 276, 0, "zip", 10), whole, keys, 10_000, 1000, {})
+    assert plan.also_with == ["street_name", "street_name[:1]"] and len(plan.also) == 1
+    pairs = set()
+    for _, key in keys:
+        left, right, _, _ = pairs_within_groups(np.where(key >= 0, key, -1), 1000)
+        pairs |= set(zip(left.tolist(), right.tolist()))
+    left, right, _, _ = pairs_within_groups(plan.also[0], 1000)
+    assert set(zip(left.tolist(), right.tolist())) == pairs and len(pairs) < 276
+
+
 @hsettings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(-1, 6), st.integers(-1, 4)), max_size=150), st.integers(0, 20))
 def test_a_split_numbered_sparsely_makes_the_pairs_of_the_dense_one(rows, above):
@@ -433,7 +475,7 @@ def test_another_rules_slice_is_a_further_key_even_when_it_groups_as_the_whole_c
     frame = pd.DataFrame({"rec_id": ["r1", "r2", "r3"], "a": ["x", "x", "x"], "p": ["111111", "222222", "333333"]})
     settings = parse_settings({"unique_id": "rec_id", "blocking": [["a"], ["p[:6]"]],
                                "comparisons": [{"column": "p", "method": "exact"}]})
-    labels = [label for label, _ in further_keys(Columns(frame), settings.blocking, settings.blocking[0], {})]
+    labels = [part.label for part, _ in further_keys(Columns(frame), settings.blocking, settings.blocking[0], {})]
     assert "p[:6]" in labels and "p[:1]" not in labels  # both group as the whole value; only ours is dropped
 
 

@@ -38,8 +38,9 @@ class RulePlan:
     refined_with: str = ""
     refined_above: int = 0
     capped_blocks: int = 0
-    also: list[np.ndarray] = field(default_factory=list)  # the large blocks split by more keys (several_keys)
-    also_with: list[str] = field(default_factory=list)  # those keys
+    also: list[np.ndarray] = field(default_factory=list)  # the large blocks split by more keys (several_keys),
+    # a key nested in a coarser one taken too (street_name in street_name[:1]) left out: its pairs are there
+    also_with: list[str] = field(default_factory=list)  # every key taken, nested ones too
 
     @property
     def parts(self) -> list[np.ndarray]:
@@ -160,7 +161,7 @@ def _shares(estimates: list[int], budget: int) -> list[int]:
     return allowance
 
 
-def further_keys(columns: Columns, rules, rule, cache: dict) -> list[tuple[str, np.ndarray]]:
+def further_keys(columns: Columns, rules, rule, cache: dict) -> list[tuple[KeyPart, np.ndarray]]:
     """Keys that may split `rule`'s large blocks besides the one-key refinement's: the other rules'
     keys and the first PREFIXES characters of their columns, each once (a prefix that groups the
     records as the whole value does, or puts them all together, is left out)."""
@@ -173,7 +174,7 @@ def further_keys(columns: Columns, rules, rule, cache: dict) -> list[tuple[str, 
     for column in dict.fromkeys(p.column for p in parts):
         if column not in own_columns:
             parts += [KeyPart(column, None, length) for length in PREFIXES]
-    keys: dict[str, np.ndarray] = {}
+    keys: dict[str, tuple[KeyPart, np.ndarray]] = {}
     for part in parts:
         if part.label in keys:
             continue
@@ -184,8 +185,17 @@ def further_keys(columns: Columns, rules, rule, cache: dict) -> list[tuple[str, 
             distinct, of_whole = cache[part.label][1], cache[whole.label][1]
             if distinct <= 1 or distinct == of_whole:
                 continue  # one block for all, or the same blocks as the whole value
-        keys[part.label] = codes
-    return list(keys.items())
+        keys[part.label] = (part, codes)
+    return list(keys.values())
+
+
+def _within(part: KeyPart, other: KeyPart) -> bool:
+    """Records agreeing on `part` agree on `other` too: the same column from the same start,
+    `other` no longer and not empty (street_name agrees → street_name[:1] agrees); slices counted
+    from the end are left alone."""
+    start = part.start or 0
+    return (part.column == other.column and start == (other.start or 0) >= 0
+            and other.stop is not None and other.stop > start and (part.stop is None or part.stop >= other.stop))
 
 
 def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_size: int,
@@ -196,16 +206,21 @@ def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_si
     larger than the plan's), not priced again."""
     used, large = plan.estimated_after, _large(whole, plan.refined_above)
     price = SplitPairs.pricer(whole, max_block_size, plan.refined_above)
-    priced = sorted(((priced_before[label] if label in priced_before else price(key))
-                     .estimate(plan.refined_above, True), label, key)
-                    for label, key in keys if label != plan.refined_with)
-    for pairs, label, key in priced:
+    priced = sorted(((priced_before[part.label] if part.label in priced_before else price(key))
+                     .estimate(plan.refined_above, True), part.label, part, key)
+                    for part, key in keys if part.label != plan.refined_with)
+    taken = []
+    for pairs, label, part, key in priced:
         if pairs and used + pairs <= allowance:
-            split = _split(whole, key, large, dense=False)  # only its pairs are built
-            split[split == whole] = -1  # a small block keeps its code: the one-key part has its pairs
-            plan.also.append(split)
+            taken.append((part, key))
             plan.also_with.append(label)
             used += pairs
+    for part, key in taken:
+        if any(other is not part and _within(part, other) for other, _ in taken):
+            continue  # its pairs are all in a coarser key's (street_name's in street_name[:1]'s): not built twice
+        split = _split(whole, key, large, dense=False)  # only its pairs are built
+        split[split == whole] = -1  # a small block keeps its code: the one-key part has its pairs
+        plan.also.append(split)
     plan.estimated_after = used
     return plan
 

@@ -241,25 +241,15 @@ class PairValues:
         return table[code_a + 1], table[code_b + 1], which
 
     def distinct_codes_at(self, column: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`distinct_at` as the values' codes (-1: no value), found by one sort of the pairs'
-        code pairs with each pair's position in the low bits (faster than hashing them)."""
+        """`distinct_at` as the values' codes (-1: no value), in order of first appearance. The
+        pairs' code pairs are hashed (pandas' factorize): a column's few hundred thousand distinct
+        pairs among millions stay in cache, two to three times faster than sorting the millions;
+        as fast when nearly every pair is distinct (birth dates)."""
         codes = self.columns.codes(column) + 1  # 0: no value
         width = int(codes.max(initial=0)) + 1
         pair = codes[self.left[rows]] * width + codes[self.right[rows]]
-        bits = max(len(rows) - 1, 1).bit_length()
-        if width * width < 1 << (62 - bits):
-            packed = np.left_shift(pair, bits)
-            packed |= np.arange(len(rows), dtype=np.int64)
-            packed.sort()
-            pair = packed >> bits
-            first = np.ones(len(pair), dtype=bool)
-            np.not_equal(pair[1:], pair[:-1], out=first[1:])
-            which = np.empty(len(rows), dtype=np.int64)
-            which[packed & ((1 << bits) - 1)] = np.cumsum(first) - 1
-            distinct = pair[first]
-        else:
-            which, distinct = pd.factorize(pair)
-        return distinct // width - 1, distinct % width - 1, which
+        which, distinct = pd.factorize(pair)
+        return distinct // width - 1, distinct % width - 1, which.astype(np.int64, copy=False)
 
     def forget(self) -> None:
         """Let go of the codes kept for the last column asked."""
