@@ -431,20 +431,27 @@ def test_a_record_bridging_a_person_of_many_twins_and_another_id_never_joins_the
     assert clusters["b"] != clusters["a0000"]
 
 
-def test_columns_of_pandas_strings_give_what_plain_strings_give():
+@hsettings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["mary", None, "", "maxy", "ZHANG wei", "张伟"]), min_size=1, max_size=12))
+def test_columns_of_pandas_strings_give_what_plain_strings_give(raw):
     """Columns factorizes pandas' own (Arrow) strings as they are and points each record at its
-    distinct value: the values and codes must be those of the same column as Python strings."""
+    distinct value, and keeps those codes: the values must be those of the same column as Python
+    strings, and the codes the same blocks numbered in the same order (missing and '' as -1)."""
     from screenfuse.matching.model import Columns
 
-    raw = ["mary", None, "", "maxy", "mary", "ZHANG wei", "", None, "张伟", "mary"]
     arrow = Columns(pd.DataFrame({"v": pd.Series(raw, dtype="str")}))
     plain = Columns(pd.DataFrame({"v": pd.Series(raw, dtype=object)}))
     assert arrow.frame["v"].dtype != object
     assert arrow.values("v").tolist() == plain.values("v").tolist() == [v or "" for v in raw]
-    assert arrow.codes("v").tolist() == plain.codes("v").tolist()
-    assert arrow.uniques("v").tolist() == plain.uniques("v").tolist()
+    codes, codes_plain = arrow.codes("v"), plain.codes("v")
+    assert ((codes < 0) == np.array([not v for v in raw])).all() and ((codes < 0) == (codes_plain < 0)).all()
+    assert pd.factorize(codes)[0].tolist() == pd.factorize(codes_plain)[0].tolist()
+    assert all(np.diff(codes[codes >= 0][np.argsort(codes_plain[codes_plain >= 0], kind="stable")]) >= 0)
+    assert arrow.uniques("v")[codes[codes >= 0]].tolist() == [v for v in raw if v]
+    assert arrow.value_counts("v")[codes[codes >= 0]].tolist() == [raw.count(v) for v in raw if v]
     values = arrow.values("v")
-    assert values[0] is values[4]  # one str per distinct value
+    for i, j in [(i, j) for i in range(len(raw)) for j in range(len(raw)) if raw[i] and raw[i] == raw[j]]:
+        assert values[i] is values[j]  # one str per distinct value
 
 
 @hsettings(max_examples=80, deadline=None)

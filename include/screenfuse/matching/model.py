@@ -144,23 +144,31 @@ class Columns:
                 # then points at its distinct value's one str instead of a str of its own (a million
                 # records of nine columns held 360 MB of copies)
                 codes, uniques = pd.factorize(series)
-                self._values[column] = np.append(np.asarray(uniques, dtype=object), "")[codes]  # -1 (missing) → ""
+                uniques = np.asarray(uniques, dtype=object)
+                self._values[column] = np.append(uniques, "")[codes]  # -1 (missing) → ""
+                # the codes too: numbered by first appearance as the values' own would be (the
+                # same blocks in the same order), without hashing a million Python strings again
+                self._keep_codes(column, codes.astype(np.int64), uniques)
             else:
                 self._values[column] = _as_text(series)
         return self._values[column]
 
     def codes(self, column: str) -> np.ndarray:
         if column not in self._codes:
-            values = self.values(column)
-            codes, uniques = pd.factorize(values)
-            codes = codes.astype(np.int64)
-            empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
-            if len(empty):
-                codes[codes == empty[0]] = -1
-            self._codes[column] = codes
-            self._counts[column] = np.bincount(codes[codes >= 0], minlength=len(uniques))
-            self._uniques[column] = np.asarray(uniques, dtype=object)
+            values = self.values(column)  # may keep the codes as it builds the values
+            if column not in self._codes:
+                codes, uniques = pd.factorize(values)
+                self._keep_codes(column, codes.astype(np.int64), np.asarray(uniques, dtype=object))
         return self._codes[column]
+
+    def _keep_codes(self, column: str, codes: np.ndarray, uniques: np.ndarray) -> None:
+        """Codes by first appearance, '' (no value) as -1."""
+        empty = np.flatnonzero(uniques == "")
+        if len(empty):
+            codes[codes == empty[0]] = -1
+        self._codes[column] = codes
+        self._counts[column] = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        self._uniques[column] = uniques
 
     def per_value(self, column: str, transform) -> np.ndarray:
         """transform(distinct values): one row per code, computed once."""
