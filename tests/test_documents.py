@@ -180,3 +180,33 @@ def test_a_valid_id_that_counts_for_ten_digits_is_kept():
     out = documents.normalize_documents(pd.Series([valid, "110107890123456"], dtype=object))
     assert out["id_status"].tolist() == ["valid", "converted_15"]
     assert out["id_number"].iloc[0] == valid
+
+
+def _one_id_by_hand(number: str) -> list[str]:
+    """What a plain 18-character resident ID gives, worked out one digit at a time (the oracle the
+    bulk path is held to): status, birth date, sex, region."""
+    import datetime
+    import re
+
+    number = number.upper()
+    if re.search(r"(.)\1{7}", number):
+        return ["", "", "missing", "", "", ""]  # a filler: no number given
+    total = sum(int(d) * w for d, w in zip(number[:17], [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]))
+    try:
+        born = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        born = None
+    if "10X98765432"[total % 11] != number[17] or born is None or not 1900 <= born.year <= 2099:
+        return [documents.RESIDENT, number, "failed_check", "", "", ""]
+    return [documents.RESIDENT, number, "valid", born.isoformat(), "M" if int(number[16]) % 2 else "F", number[:6]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.from_regex(r"[1-8][0-9]{5}(1[89]|20|21)[0-9]{2}[0-3][0-9][0-3][0-9][0-9]{3}[0-9Xx]", fullmatch=True)
+                | RESIDENT_FIRST17.map(make_id) | RESIDENT_FIRST17.map(lambda first17: make_id(first17).lower())
+                | st.from_regex(r"[0-9]{3}([0-9])\1{7}[0-9]{6}[0-9X]", fullmatch=True), min_size=1, max_size=40))
+def test_plain_resident_ids_read_in_bulk_are_read_as_one_at_a_time(numbers):
+    """Most of a feed's IDs are read in bulk (byte matrices: check character, birth date, sex,
+    region, fillers); each row must be what the rules give for that one number."""
+    out = documents.normalize_documents(pd.Series(numbers, dtype=object))
+    assert [row for row in out.itertuples(index=False, name=None)] == [tuple(_one_id_by_hand(n)) for n in numbers]

@@ -33,29 +33,60 @@ DOCUMENT_COLUMNS = ["id_type", "id_number", "id_status", "birth_date", "sex", "r
 # ISO 7064 MOD 11-2 as used by GB 11643 resident ID numbers.
 _ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 _ID_CHECK_CHARS = np.array(list("10X98765432"))
+_ID_CHECK_BYTES = np.frombuffer(b"10X98765432", dtype=np.uint8)
 
 
 def id_check_char(first17: pd.Series) -> pd.Series:
     """Check character for 17-digit strings (all must be 17 ASCII digits)."""
     if first17.empty:
         return pd.Series([], dtype=object, index=first17.index)
-    digits = np.frombuffer("".join(first17).encode("ascii"), dtype=np.uint8).reshape(-1, 17) - 48
-    remainder = (digits.astype(np.int64) @ _ID_WEIGHTS) % 11
-    return pd.Series(_ID_CHECK_CHARS[remainder], index=first17.index)
+    return pd.Series(_ID_CHECK_CHARS[_check_remainders(_ascii_matrix(first17.tolist(), 17))], index=first17.index)
+
+
+def _ascii_matrix(texts: list[str], width: int) -> np.ndarray:
+    """ASCII strings of one length as a (len × width) matrix of their bytes."""
+    return np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).reshape(-1, width)
+
+
+def _check_remainders(first17: np.ndarray) -> np.ndarray:
+    """Rows of 17 digit bytes → the remainder that picks each one's check character."""
+    return ((first17.astype(np.int64) - 48) @ _ID_WEIGHTS) % 11
 
 
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def _valid_birth(yyyymmdd: pd.Series) -> pd.Series:
-    """Whether 8-character strings are real dates between 1900 and 2099 (vectorized)."""
-    number = pd.to_numeric(yyyymmdd.where(yyyymmdd.str.fullmatch(r"[0-9]{8}"), None), errors="coerce").fillna(0)
-    value = number.to_numpy(dtype=np.int64)
-    year, month, day = value // 10000, value // 100 % 100, value % 100
+def _valid_birth(yyyymmdd: np.ndarray) -> np.ndarray:
+    """Whether rows of 8 digit bytes (YYYYMMDD) are real dates between 1900 and 2099."""
+    digits = yyyymmdd.astype(np.int64) - 48
+    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    month, day = digits[:, 4] * 10 + digits[:, 5], digits[:, 6] * 10 + digits[:, 7]
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     limit = _DAYS_IN_MONTH[np.clip(month, 0, 12)] - ((month == 2) & ~leap)
-    ok = (year >= 1900) & (year <= 2099) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= limit)
-    return pd.Series(ok, index=yyyymmdd.index)
+    return (year >= 1900) & (year <= 2099) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= limit)
+
+
+_PLAIN_ID = r"[0-9]{17}[0-9Xx]"
+
+
+def _plain_ids(values: list[str]) -> np.ndarray:
+    """Which values are a resident ID typed as it should be (18 ASCII characters: 17 digits, then
+    a digit or X): most of a feed's, found in bulk (Arrow's regular expressions) and read without
+    the per-value cleaning the rest need."""
+    if not values:
+        return np.zeros(0, dtype=bool)
+    return pd.Series(values, dtype="string[pyarrow]").str.fullmatch(_PLAIN_ID).to_numpy(dtype=bool, na_value=False)
+
+
+def _fillers(ids: np.ndarray) -> np.ndarray:
+    """Rows of ID bytes holding eight or more of one character in a row (`normalize.is_filler`)."""
+    same = ids[:, 1:] == ids[:, :-1]
+    run = np.zeros(len(ids), dtype=np.int64)
+    longest = np.zeros(len(ids), dtype=np.int64)
+    for column in same.T:  # 17 steps over every row at once
+        run = np.where(column, run + 1, 0)
+        np.maximum(longest, run, out=longest)
+    return longest >= 7
 
 
 def normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
@@ -110,41 +141,51 @@ def _id_form(raw: str) -> str:
     return "malformed"
 
 
-def _normalize_id_numbers(values: pd.Series) -> pd.DataFrame:
+def _normalize_id_numbers(values: pd.Series, plain: np.ndarray | None = None) -> pd.DataFrame:
     """Resident ID numbers → 18-character canonical form, with what can be derived from them.
 
     Returns columns id_number, id_status (one of ID_STATUSES), birth_date (YYYY-MM-DD), sex (M/F),
     region_code. An 18-character ID whose check digit or birth date is wrong is kept as typed
     (status failed_check, nothing derived): the checksum says that a digit is wrong but not which,
     so it is never corrected, only compared tolerantly. Excel's scientific notation (4.20106E+17)
-    has lost digits for good.
+    has lost digits for good. `plain`: which values `_plain_ids` holds (found again when not given).
     """
-    raw = np.array([_id_raw(v) for v in values.tolist()], dtype=object)
-    form = np.array([_id_form(r) for r in raw], dtype=object)
+    vals = values.tolist()
+    plain = (_plain_ids(vals) if plain is None else plain).tolist()
+    raw = np.array([v.upper() if p else _id_raw(v) for v, p in zip(vals, plain)], dtype=object)
+    form = np.array(["18" if p else _id_form(r) for r, p in zip(raw.tolist(), plain)], dtype=object)
     status = np.where(np.isin(form, ["15", "18"]), "malformed", form).astype(object)
     canonical = np.full(len(raw), "", dtype=object)
     is15 = np.flatnonzero(form == "15")
     if len(is15):
-        birth_ok = _valid_birth(pd.Series(["19" + r[6:12] for r in raw[is15]], dtype=object)).to_numpy()
+        birth_ok = _valid_birth(_ascii_matrix(["19" + r[6:12] for r in raw[is15]], 8))
         is15 = is15[birth_ok]
-        first17 = pd.Series([r[:6] + "19" + r[6:15] for r in raw[is15]], dtype=object)
-        canonical[is15] = (first17 + id_check_char(first17)).to_numpy()
+        first17 = [r[:6] + "19" + r[6:15] for r in raw[is15]]
+        check = _ID_CHECK_CHARS[_check_remainders(_ascii_matrix(first17, 17))].tolist()
+        canonical[is15] = [f + c for f, c in zip(first17, check)]
         status[is15] = "converted_15"
     is18 = np.flatnonzero(form == "18")
     if len(is18):
-        ids = raw[is18]
-        check = id_check_char(pd.Series([r[:17] for r in ids], dtype=object)).to_numpy()
-        birth_ok = _valid_birth(pd.Series([r[6:14] for r in ids], dtype=object)).to_numpy()
-        canonical[is18] = ids
-        status[is18] = np.where((check == np.array([r[17] for r in ids], dtype=object)) & birth_ok, "valid", "failed_check")
+        ids = _ascii_matrix(raw[is18].tolist(), 18)
+        valid = (_ID_CHECK_BYTES[_check_remainders(ids[:, :17])] == ids[:, 17]) & _valid_birth(ids[:, 6:14])
+        canonical[is18] = raw[is18]
+        status[is18] = np.where(valid, "valid", "failed_check")
     keep = np.flatnonzero(np.isin(status, ["valid", "converted_15"]))
     birth, sex, region = (np.full(len(raw), "", dtype=object) for _ in range(3))
-    kept = canonical[keep]
-    birth[keep] = [f"{c[6:10]}-{c[10:12]}-{c[12:14]}" for c in kept]
-    sex[keep] = ["M" if int(c[16]) % 2 else "F" for c in kept]
-    region[keep] = [c[:6] for c in kept]
+    if len(keep):
+        kept = _ascii_matrix(canonical[keep].tolist(), 18)
+        dashed = np.full((len(keep), 10), ord("-"), dtype=np.uint8)
+        dashed[:, :4], dashed[:, 5:7], dashed[:, 8:] = kept[:, 6:10], kept[:, 10:12], kept[:, 12:14]
+        birth[keep] = _texts(dashed)
+        sex[keep] = np.where(kept[:, 16] % 2 == 1, "M", "F")  # the digit's byte has the digit's parity
+        region[keep] = _texts(np.ascontiguousarray(kept[:, :6]))
     return pd.DataFrame({"id_number": canonical, "id_status": status, "birth_date": birth, "sex": sex,
                          "region_code": region}, index=values.index, dtype=object)
+
+
+def _texts(rows: np.ndarray) -> np.ndarray:
+    """Rows of ASCII bytes → an object array of str."""
+    return np.ascontiguousarray(rows).view(f"S{rows.shape[1]}").ravel().astype(str).astype(object)
 
 
 # ---- other documents ---------------------------------------------------------------------------
@@ -210,11 +251,15 @@ def normalize_documents(numbers: pd.Series, id_type: pd.Series | None = None) ->
     excel_mangled, malformed; birth date, sex and region derived from valid ones). Other
     documents: the cleaned number, status `document`, nothing derived; `malformed` when the number
     cannot be one (not 5–20 letters and digits). `missing` (type '') when there is no number."""
-    types = type_of(id_type) if id_type is not None else pd.Series("", index=numbers.index, dtype=object)
-    keys = types.astype(str).to_numpy(dtype=object) + "\x1f" + _text(numbers).to_numpy(dtype=object)
-    codes, uniques = pd.factorize(keys)
-    declared, _, number = (pd.Series(part, dtype=object) for part in zip(*(u.partition("\x1f") for u in uniques))) \
-        if len(uniques) else (pd.Series([], dtype=object),) * 3
+    if id_type is None:  # no type column: the distinct numbers alone
+        codes, uniques = pd.factorize(_text(numbers).to_numpy(dtype=object))
+        number = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+        declared = pd.Series(np.full(len(number), "", dtype=object), dtype=object)
+    else:
+        keys = type_of(id_type).astype(str).to_numpy(dtype=object) + "\x1f" + _text(numbers).to_numpy(dtype=object)
+        codes, uniques = pd.factorize(keys)
+        declared, _, number = (pd.Series(part, dtype=object) for part in zip(*(u.partition("\x1f") for u in uniques))) \
+            if len(uniques) else (pd.Series([], dtype=object),) * 3
     done = _documents(number, declared)
     return pd.DataFrame({c: done[c].to_numpy(dtype=object)[codes] for c in DOCUMENT_COLUMNS}, index=numbers.index,
                         dtype=object)
@@ -233,18 +278,22 @@ def _documents(numbers: pd.Series, declared: pd.Series) -> pd.DataFrame:
     # a word for "none", or a filler (eight or more of one character in a row: 000000000000000000,
     # 111111111111111111): no resident ID or document has one, and two records sharing it are
     # two people who had no number to give
-    written = [document_number(v) for v in numbers.tolist()]
-    placeholder = np.array([v.strip().upper() in MISSING_WORDS or nz.is_filler(number, 8)
-                            for v, number in zip(numbers.tolist(), written)], dtype=bool)
-    out = _normalize_id_numbers(numbers.where(~placeholder, ""))
+    values = numbers.tolist()
+    plain = _plain_ids(values)  # their written form is the value in upper case, never a word for "none"
+    placeholder = np.zeros(len(values), dtype=bool)
+    at = np.flatnonzero(plain)
+    placeholder[at] = _fillers(_ascii_matrix([values[i] for i in at], 18))
+    for i in np.flatnonzero(~plain):
+        placeholder[i] = values[i].strip().upper() in MISSING_WORDS or nz.is_filler(document_number(values[i]), 8)
+    out = _normalize_id_numbers(numbers.where(~placeholder, ""), plain & ~placeholder)
     # a number of digits alone that counts up or down for ten or more of them and does not
     # validate (123456789012345678) likewise; a real ID can count for ten (born 1989-01-23,
     # sequence 456, check digit 7: 8901234567). Only numbers that failed are looked at (few).
     failed = np.flatnonzero(~np.isin(out["id_status"].to_numpy(dtype=object), ["valid", "converted_15", "missing"]))
-    counting = failed[np.array([_counting(written[i]) for i in failed], dtype=bool)] if len(failed) else failed
+    counting = failed[np.array([_counting(document_number(values[i])) for i in failed], dtype=bool)]
     if len(counting):
         placeholder[counting] = True
-        out = _normalize_id_numbers(numbers.where(~placeholder, ""))
+        out = _normalize_id_numbers(numbers.where(~placeholder, ""), plain & ~placeholder)
     declared_np = declared.to_numpy(dtype=object)
     status = out["id_status"].to_numpy(dtype=object)
     id_type = np.where(status == "missing", "", RESIDENT).astype(object)
@@ -252,7 +301,8 @@ def _documents(numbers: pd.Series, declared: pd.Series) -> pd.DataFrame:
     undeclared = (declared_np == "") & (status == "malformed")
     other = (declared_np != "") & (declared_np != RESIDENT) & (status != "missing")
     # a 2023 foreign permanent residence card: 18 characters that pass the resident ID check, from 9
-    pr_card = (declared_np == "") & (status == "valid") & np.array([v[:1] == "9" for v in out["id_number"]], dtype=bool)
+    pr_card = (declared_np == "") & (status == "valid")
+    pr_card[pr_card] = [v[:1] == "9" for v in out["id_number"].to_numpy(dtype=object)[pr_card]]
     cleaned = {i: document_number(numbers.iat[i]) for i in np.flatnonzero(undeclared | other | pr_card)}
     for i in np.flatnonzero(undeclared):
         id_type[i] = form_of(cleaned[i])
