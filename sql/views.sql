@@ -203,6 +203,15 @@ SELECT batch_id, feed, file_name, row_number, source_record_id, unit, id_set_asi
 FROM source_record
 WHERE id_set_aside IS NOT NULL AND id_set_aside <> '';
 
+-- Data-quality review: accepted rows with an optional date given that could not be read (2月30日, a
+-- date without its year): the fields' names; the value as sent is in the row's raw_json. The rules
+-- go on without it: a status whose days count from that date counts from the record's own time
+-- (docs/policy.md, `counts_from`), an arrival's list is read on the record's day.
+CREATE VIEW v_unreadable_values AS
+SELECT batch_id, feed, file_name, row_number, source_record_id, unit, unreadable AS fields
+FROM source_record
+WHERE unreadable IS NOT NULL AND unreadable <> '';
+
 -- ---------------------------------------------------------------------------------------------
 -- The command centre's daily figures (docs/warehouse.md, "Daily figures"). Hours and local days
 -- are counted with julianday()/datetime() (SQLite's own; on PostgreSQL revision 0008 makes them).

@@ -176,4 +176,8 @@ def cases() -> list[Case]:
         Case("卡点 '登记' (1)😷#%&;$.csv", csv_text([row(身份证号=make_id("42010620020303123"))]).encode(), "loaded",
              accepted=1),  # a file name with spaces, quotes, an emoji and shell characters
         Case("utf8~copy with another name.csv", base.encode(), "duplicate", reason="same content"),
+        # optional dates a form cannot say: the rows kept, the fields named (v_unreadable_values)
+        Case("unreadable dates.csv", csv_text([row(身份证号=make_id("42010620030303123")) + ["2020-02-30", "2020-02-20"],
+                                               row(身份证号=make_id("42010620040303123")) + ["不详", "12:30"]],
+                                              header=HEADER + ["入境日期", "离开日期"]).encode(), "loaded", accepted=2),
     ]

@@ -35,7 +35,9 @@ def corpus_run(tmp_path_factory, warehouse_url):
         files = pd.read_sql("SELECT * FROM ingest_file", conn).set_index("file_name")
         quarantine = pd.read_sql("SELECT file_name, row_number, level, reason FROM quarantine", conn)
         run_log = pd.read_sql("SELECT * FROM run_log", conn)
-    yield {"cases": cases, "files": files, "quarantine": quarantine, "run": run, "run_log": run_log}
+        unreadable = pd.read_sql("SELECT file_name, row_number, fields FROM v_unreadable_values", conn)
+    yield {"cases": cases, "files": files, "quarantine": quarantine, "run": run, "run_log": run_log,
+           "unreadable": unreadable}
     mp.undo()
 
 
@@ -55,6 +57,16 @@ def test_each_hostile_file_ends_as_specified(corpus_run):
             if piece not in reason:
                 wrong.append(f"{case.name}: row reason '{reason}' lacks '{piece}'")
     assert wrong == [], "\n".join(wrong)
+
+
+def test_optional_dates_that_cannot_be_read_are_listed_by_field_and_their_rows_kept(corpus_run):
+    """2月30日 and a time without its date: the rows are accepted and the warehouse lists the fields
+    (never the values); 不详 said there is none."""
+    if not any(c.name == "unreadable dates.csv" for c in corpus_run["cases"]):
+        pytest.skip("HOSTILE_ONLY leaves the case out")
+    listed = corpus_run["unreadable"].sort_values("row_number")
+    assert listed.values.tolist() == [["unreadable dates.csv", 1, "arrival_date"],
+                                      ["unreadable dates.csv", 2, "departure_date"]]
 
 
 def test_every_row_is_accepted_or_quarantined_and_the_run_reconciles(corpus_run):

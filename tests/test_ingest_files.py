@@ -261,3 +261,22 @@ def test_a_real_header_keeps_its_unknown_names_but_never_a_number(tmp_path):
     rows = [dict(ROWS[0], 备用电话13812345678="x", 车辆颜色="白")]
     staged = stage(write_csv(tmp_path / "extra.csv", rows))
     assert staged.unmapped_headers == ["车辆颜色"]
+
+
+def test_an_optional_date_that_cannot_be_read_is_named_and_the_row_kept(tmp_path):
+    """2月30日, a month 13, a time without a date: the row keeps its person (accepted), the field is
+    named in `unreadable` (never its value), the value as sent stays in raw_json; a word for "none"
+    and an empty cell are no value, a readable date is read."""
+    rows = [dict(ROWS[0], 入境日期=arrival, 离开日期=departure) for arrival, departure in [
+        ("2020-02-30", "2020-02-20"),  # no such day; the departure reads
+        ("2020年13月2日", "12:30"),  # month 13; a time without its date
+        ("不详", ""),  # said there is none; empty
+        ("2020-02-08", "2020/2/20"),  # both read
+        ("2月8日", "无"),  # no year: the day nearest the event; none
+    ]]
+    staged = stage(write_csv(tmp_path / "dates.csv", rows))
+    records = staged.records
+    assert validate_rows(records, load_contract("checkpoint")).tolist() == [""] * 5  # every row kept
+    assert records["unreadable"].tolist() == ["arrival_date", "arrival_date, departure_date", "", "", ""]
+    assert records["arrival_date"].tolist() == ["", "", "", "2020-02-08", "2020-02-08"]
+    assert "2020-02-30" in records.loc[0, "raw_json"] and "12:30" in records.loc[1, "raw_json"]

@@ -294,6 +294,8 @@ def normalize_rows(mapped: pd.DataFrame, contract: FeedContract, gazetteer: Gaze
     known = {"unit", "event_time", "name", "id_number", "phone", "address", "temperature",
              *IDENTITY_COLUMNS, *FACT_COLUMNS}
     extra, flags = extra_fields(mapped, contract, known, reference=out["event_time"])
+    dates = [name for name, spec in contract.fields.items() if spec.type in ("date", "datetime") and name in extra]
+    out["unreadable"] = unreadable_fields(mapped, {"arrival_date": out["arrival_date"]} | {n: extra[n] for n in dates})
     present = [f for f in extra.columns if f in mapped.columns]
     out["details_json"] = _json_rows(extra[present]) if present else "{}"
     # every extra field is also a column (empty when the file lacks it), so the row suite can check
@@ -362,6 +364,23 @@ def set_aside_reasons(records: pd.DataFrame, contract: FeedContract) -> pd.Serie
         return pd.Series("", index=records.index, dtype=object)
     facts = (records["name"] != "") & ((records["phone"] != "") | (records["address"] != ""))
     return reasons.where(facts, "")
+
+
+def unreadable_fields(mapped: pd.DataFrame, read: dict[str, pd.Series]) -> pd.Series:
+    """Per row, the optional fields (`read`: name → the value as read, '' when it could not be)
+    whose value was given but could not be read, comma-separated ('' = none). A date a form cannot
+    say (2月30日, 85.13.2, 12:30 without a year) must not cost the row its person: it is kept, the
+    value as sent stays in raw_json, and v_unreadable_values lists it. A word for "none" (无, 不详)
+    gave no value."""
+    out = np.full(len(mapped), "", dtype=object)
+    for name, value in read.items():
+        if name not in mapped.columns:
+            continue
+        given = nz.clean_text(mapped[name])
+        lost = ((given != "") & ~given.str.upper().isin(documents.MISSING_WORDS)
+                & (value.fillna("").astype(str) == "")).to_numpy(dtype=bool)
+        out[lost] = np.where(out[lost] == "", name, out[lost] + ", " + name)
+    return pd.Series(out, index=mapped.index, dtype=object)
 
 
 def _json_rows(frame: pd.DataFrame) -> list[str]:
