@@ -19,6 +19,18 @@ def test_model_weights_are_log2_m_over_u_per_level():
     assert weights.values.tolist() == [["name", "exact", 2.0], ["name", "different", -2.0]]
 
 
+def test_values_set_aside_are_counted_per_unit_and_reason_each_unreadable_field_apart():
+    from screenfuse.run_report import kept_values
+
+    kept = pd.DataFrame({"file_name": ["南湖收费站_0210.csv", "南湖收费站_0210.csv", "积玉桥社区.xlsx"],
+                         "id_set_aside": ["id_number set aside: a number through Excel (digits lost)", "", None],
+                         "unreadable": ["", "arrival_date, departure_date", "arrival_date"]})
+    counted = kept_values(kept).sort_values(["unit", "reason"]).values.tolist()
+    assert counted == [["南湖收费站", "arrival_date unreadable", 1], ["南湖收费站", "departure_date unreadable", 1],
+                       ["南湖收费站", "id_number set aside: a number through Excel (digits lost)", 1],
+                       ["积玉桥社区", "arrival_date unreadable", 1]]
+
+
 def test_the_page_escapes_what_it_shows():
     page = render("B<1>", [("policy", "<script>alert(1)</script>")], [Section("T&T", "n<b>", "<svg></svg>")])
     assert "<script>" not in page and "&lt;script&gt;" in page and "T&amp;T" in page and "<svg></svg>" in page
@@ -49,7 +61,8 @@ def test_every_run_writes_a_report_with_its_charts_and_no_personal_data(publishe
     assert str(path) in printed and path.exists() and (published / "reports" / "20200210T1300Z" / "index.html").exists()
     page = (published / "reports" / "20200210T1300Z" / "index.html").read_text(encoding="utf-8")
     titles = re.findall(r"<h2>([^<]*)</h2>", page)
-    assert titles[:3] == ["Rows per feed", "Quarantine reasons per unit", "People with a status, per street"]
+    assert titles[:4] == ["Rows per feed", "Quarantine reasons per unit", "Values set aside in rows kept, per unit",
+                          "People with a status, per street"]
     assert "The matching model" in titles and page.count("<svg") >= 6
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org", "")  # self-contained
     engine = sa.create_engine(f"sqlite:///{published / 'warehouse.db'}")

@@ -62,6 +62,8 @@ def read_frames(conn, batch_id: str, statuses: list[str]) -> dict[str, pd.DataFr
         "files": q("SELECT feed, status, rows_read, rows_accepted, rows_quarantined FROM ingest_file WHERE batch_id = :b",
                    b=batch_id),
         "quarantine": q("SELECT feed, file_name, reason FROM quarantine WHERE batch_id = :b", b=batch_id),
+        "kept": q("SELECT file_name, id_set_aside, unreadable FROM source_record WHERE batch_id = :b "
+                  "AND (COALESCE(id_set_aside, '') <> '' OR COALESCE(unreadable, '') <> '')", b=batch_id),
         "status": q(f"""SELECT responsible_list AS street, status, COUNT(*) AS persons FROM person
                         WHERE status IN ({', '.join(':' + k for k in named)}) GROUP BY responsible_list, status""",
                     **named),
@@ -191,6 +193,12 @@ def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str], cac
         lambda c: c.mark_bar().encode(y=alt.Y("unit:N", title=None, sort="-x"), x=alt.X("rows:Q"),
                                       color=alt.Color("reason:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=600))
                                       ).properties(width=WIDTH))
+    add("Values set aside in rows kept, per unit", "Rows accepted with a value set aside: an ID number that is "
+        "none (v_id_set_aside), an optional date that could not be read (v_unreadable_values); the values as sent "
+        "stay in the rows' raw_json.", kept_values(frames["kept"]),
+        lambda c: c.mark_bar().encode(y=alt.Y("unit:N", title=None, sort="-x"), x=alt.X("rows:Q"),
+                                      color=alt.Color("reason:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=600))
+                                      ).properties(width=WIDTH))
     status = frames["status"].assign(status=lambda f: f["status"].map(status_labels).fillna(f["status"]))
     add("People with a status, per street", "Every person the warehouse holds with a status other than none, by "
         "the list responsible for them (street office or 区级清单).", status,
@@ -249,6 +257,19 @@ def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str], cac
                                       color=alt.condition("datum.bits > 0", alt.value("#4c78a8"), alt.value("#e45756")),
                                       row=alt.Row("comparison:N", title=None)).properties(width=WIDTH - 120))
     return out
+
+
+def kept_values(kept: pd.DataFrame) -> pd.DataFrame:
+    """Rows kept with a value set aside → rows per unit and reason (the 40 largest groups): the ID
+    set-aside reasons as they are, each unreadable field as `<field> unreadable`."""
+    units = kept["file_name"].map(_unit)
+    ids = pd.DataFrame({"unit": units, "reason": kept["id_set_aside"].fillna("")})
+    fields = kept["unreadable"].fillna("").str.split(", ")
+    dates = pd.DataFrame({"unit": units, "field": fields}).explode("field")
+    dates = pd.DataFrame({"unit": dates["unit"], "reason": dates["field"].fillna("") + " unreadable"})[dates["field"] != ""]
+    both = pd.concat([ids[ids["reason"] != ""], dates], ignore_index=True)
+    counts = both.groupby(["unit", "reason"]).size().rename("rows").reset_index()
+    return counts.sort_values("rows", ascending=False).head(40)
 
 
 def blocking_figures(runs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
