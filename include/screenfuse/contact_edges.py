@@ -90,7 +90,7 @@ def plan_edges(conn, new_records: pd.DataFrame, links: pd.DataFrame) -> pd.DataF
     moved_rows = warehouse.rows_by_keys(conn, "source_record", "source_record_id", moved["source_record_id"],
                                         columns="source_record_id, id_number, contact_of_id") \
         if len(moved) else pd.DataFrame(columns=["source_record_id", "id_number", "contact_of_id"])
-    ids = _nonempty(list(new_records["id_number"]) + list(moved_rows["id_number"]))
+    ids = _nonempty(new_records["id_number"].tolist() + moved_rows["id_number"].tolist())
     naming = warehouse.rows_by_keys(conn, "source_record", "contact_of_id", ids, columns="source_record_id, contact_of_id") \
         if ids else pd.DataFrame(columns=_KEYS)
     asked = pd.concat([moved_rows[_KEYS], naming], ignore_index=True).drop_duplicates("source_record_id")

@@ -114,8 +114,8 @@ def plan_push_items(persons: pd.DataFrame, items_before: pd.DataFrame, status_op
     # new items: a measure no kept item covers, for a person whose status or measure changed in
     # this batch, whose item was closed for a reroute or status change, or who never had one
     needs = people[people["measure"].fillna("") != ""]
-    covered = set(zip(kept["person_id"], kept["measure"]))
-    ever = set(zip(before["person_id"], before["measure"]))
+    covered = set(zip(kept["person_id"].tolist(), kept["measure"].tolist()))
+    ever = set(zip(before["person_id"].tolist(), before["measure"].tolist()))
     handed_on = closing.assign(why=close_reason[close_reason != ""])
     handed_on = handed_on[handed_on["why"].isin(["rerouted", "status_changed"])]
     carried = dict(zip(handed_on["person_id"], zip(handed_on["push_item_id"], handed_on["why"])))

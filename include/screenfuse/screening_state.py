@@ -61,7 +61,7 @@ def records_named(conn, results: pd.DataFrame, as_of: datetime, since: datetime 
         found.append(warehouse.query_frame(conn, "SELECT source_record_id FROM screening_sample "
                                                  "WHERE sampled_at > :lo AND sampled_at <= :hi",
                                            lo=local(since), hi=local(as_of)))
-    return sorted(set(pd.concat(found, ignore_index=True)["source_record_id"]))
+    return sorted(set(pd.concat(found, ignore_index=True)["source_record_id"].tolist()))
 
 
 def join_for(conn, links: pd.DataFrame, new_samples: pd.DataFrame, new_results: pd.DataFrame, as_of: datetime,

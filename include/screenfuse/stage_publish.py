@@ -38,7 +38,8 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime, attempt: str |
     stage, policy = state(settings, batch_id, attempt), run_policy(settings, batch_id, attempt)
     persons, links_before = stage.get("persons"), stage.get("links_before")
     answers = batch_answers(stage).rename(columns={"answered_at": "event_time"})
-    people = sorted(set(links_before["person_id"]) | set(persons["person_id"]) | set(stage.get("persons_gone")["person_id"]))
+    people = sorted(set(links_before["person_id"].tolist()) | set(persons["person_id"].tolist())
+                    | set(stage.get("persons_gone")["person_id"].tolist()))
     apart, decisions = stage.get("answer_apart"), stage.get("decisions")
     with engine(settings).begin() as conn:
         by_person = warehouse.rows_by_keys(conn, "push_item", "person_id", people, columns=ITEM_COLUMNS_READ)
@@ -50,7 +51,7 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime, attempt: str |
     answer_plan = fb.plan_answers(answers, before, links_before, known, batch_id, policy.timezone)
     # the pairs the resolution kept apart (stage_match.answered_apart: a revoked answer keeps none),
     # those not stored before
-    stored = set(zip(known["left_id"], known["right_id"]))
+    stored = set(zip(known["left_id"].tolist(), known["right_id"].tolist()))
     apart = apart[pd.Series([pair not in stored for pair in zip(apart["left_record_id"], apart["right_record_id"])],
                             index=apart.index, dtype=bool)]
     answer_plan = replace(answer_plan, cannot_link=apart.reset_index(drop=True))
@@ -121,7 +122,7 @@ def check_zero_reports(settings: Settings, batch_id: str, as_of: datetime, attem
             found["zero_report_check"].append(check)
             again = mine[(mine["feed"] == feed) & mine["report_day"].isin(done)]  # reports of days checked before
             if len(again):
-                old_days = sorted(set(again["report_day"]))
+                old_days = sorted(set(again["report_day"].tolist()))
                 late, updated = reporting.late_after_check(
                     again, _rows_of_days(conn, "silent_unit", "*", feed, old_days),
                     _rows_of_days(conn, "late_report", "*", feed, old_days),
@@ -156,7 +157,7 @@ def rate_communities(settings: Settings, batch_id: str, attempt: str | None = No
     guard(settings, batch_id, attempt)
     stage = state(settings, batch_id, attempt)
     persons = stage.get("persons")
-    replaced = set(persons["person_id"]) | set(stage.get("persons_gone")["person_id"])
+    replaced = set(persons["person_id"].tolist()) | set(stage.get("persons_gone")["person_id"].tolist())
     policy = run_policy(settings, batch_id, attempt)
     # the statuses by name, not `<> 'none'`: an inequality reads every person, a list reads by index
     statuses = {f"s{i}": name for i, name in enumerate(policy.status_priority) if name != "none"}
