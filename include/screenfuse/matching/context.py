@@ -79,25 +79,32 @@ def detect_context(columns: Columns, settings: MatchSettings, left: np.ndarray, 
     declared = {k for k, c in enumerate(comps) if c.role == "context"}
     found: set[int] = set()
     measured: dict[int, tuple[int, float]] = {}
-    # per comparison, computed once for every round below: disagrees completely; has a value on a
-    # pair another rule proposed; agrees exactly
-    apart = [(by_column[k] == lowest[k]).view(np.int8) for k in range(len(comps))]
-    judgeable = [proposed[k] & (by_column[k] > 0) for k in range(len(comps))]
-    exact = [by_column[k] == 1 for k in range(len(comps))]
+    # per comparison, computed once for every round below, as bits (eight pairs a byte: the rounds
+    # then AND and count a few megabytes, not tens of millions of booleans): has a value on a pair
+    # another rule proposed and disagrees completely, agrees in part, agrees exactly
+    apart = [by_column[k] == lowest[k] for k in range(len(comps))]
+    bits = lambda mask: np.packbits(mask)  # noqa: E731
+    judged_apart = [bits(proposed[k] & apart[k]) for k in range(len(comps))]
+    judged_near = [bits(proposed[k] & (by_column[k] > 0) & ~apart[k]) for k in range(len(comps))]
+    judged_exact = [bits(proposed[k] & (by_column[k] == 1) & ~apart[k]) for k in range(len(comps))]
+    exact_apart = [bits(proposed[k] & (by_column[k] == 1) & apart[k]) for k in range(len(comps))]  # one-level only
     del proposed
+    count = lambda a, b: int(np.bitwise_count(a & b).sum())  # noqa: E731
+    apart_all = np.zeros(len(left), dtype=np.int16)  # how many judged columns disagree completely
+    for k in range(len(comps)):
+        if k not in declared:
+            apart_all += apart[k]
     while True:
         # one column at a time, the one households share most first: once a household's
         # surname and address are context, a person who moved (names agree, address apart) no
         # longer looks like two people who share a name
         judged = [k for k in range(len(comps)) if k not in declared | found]
         candidates = []
-        apart_all = np.zeros(len(left), dtype=np.int16)  # each column's: minus its own
+        # clearly two people on the other columns: two or more of them apart (three with this one)
+        two, three = bits(apart_all >= 2), bits(apart_all >= 3)
         for k in judged:
-            apart_all += apart[k]
-        for k in judged:
-            clear = ((apart_all - apart[k]) >= 2) & judgeable[k]
-            n_clear = int(np.count_nonzero(clear))
-            agreeing = int(np.count_nonzero(clear & exact[k]))
+            n_clear = count(judged_near[k], two) + count(judged_apart[k], three)
+            agreeing = count(judged_exact[k], two) + count(exact_apart[k], three)
             shared = agreeing / n_clear if n_clear else 0.0
             measured[k] = (n_clear, shared)
             if (settings.detect_context and n_clear >= MIN_PAIRS and shared >= MIN_SHARED
@@ -105,7 +112,9 @@ def detect_context(columns: Columns, settings: MatchSettings, left: np.ndarray, 
                 candidates.append((agreeing, k))
         if not candidates or len(judged) <= 1:
             break
-        found.add(max(candidates)[1])
+        chosen = max(candidates)[1]
+        found.add(chosen)
+        apart_all -= apart[chosen]
     findings, changed = [], []
     for k, comp in enumerate(comps):
         n_clear, shared = measured.get(k, (0, 0.0))
