@@ -529,3 +529,38 @@ def test_dedupe_shows_each_rules_pairs_before_and_after_refinement_and_what_it_c
     recall = next(x for x in lines if x.startswith("street:"))
     assert f"{estimated} pairs" in recall and f"after refinement {pairs} pairs" in recall
     assert "recall 1.0000" in recall and "cost 0.0000" in recall
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([(), ("r",)]))
+def test_context_detection_counts_the_clear_non_matches_one_pair_at_a_time_would(seed, declared):
+    """Detection's first round, packed into bits, against the rule read pair by pair: a pair counts
+    for a column when another rule (one without the column) proposed it, the column has a value,
+    and two or more of the other columns not declared context disagree completely."""
+    from screenfuse.matching.context import detect_context
+
+    rng = np.random.default_rng(seed)
+    n, m = 40, 300
+    frame = pd.DataFrame({c: rng.choice(["a", "b", ""], n, p=[.6, .3, .1]) for c in "pqrs"})
+    frame.insert(0, "rid", [f"r{i}" for i in range(n)])
+    settings = parse_settings({"unique_id": "rid", "blocking": [["p"], ["q", "r"]],
+                               "comparisons": [{"column": c, "method": "exact", **({"role": "context"} if c in declared else {})}
+                                               for c in "pqrs"]})
+    left, right = rng.integers(0, n, m), rng.integers(0, n, m)
+    levels = rng.integers(0, 3, (m, 4)).astype(np.int8)  # 0 missing, 1 exact, 2 different
+    _, findings = detect_context(Columns(frame), settings, left, right, levels)
+    values = frame[list("pqrs")].to_numpy()
+    agree = lambda c, i, j: values[i, c] != "" and values[i, c] == values[j, c]  # noqa: E731
+    for k, finding in enumerate(findings):
+        if "pqrs"[k] in declared:
+            continue
+        clear = agreeing = 0
+        for pair in range(m):
+            i, j = left[pair], right[pair]
+            proposed = (k != 0 and agree(0, i, j)) or (k not in (1, 2) and agree(1, i, j) and agree(2, i, j))
+            others = sum(levels[pair, c] == 2 for c in range(4) if c != k and "pqrs"[c] not in declared)
+            if proposed and levels[pair, k] > 0 and others >= 2:
+                clear += 1
+                agreeing += levels[pair, k] == 1
+        assert finding.clear_nonmatches == clear
+        assert finding.shared == pytest.approx(agreeing / clear if clear else 0.0)
