@@ -430,6 +430,14 @@ def test_a_key_within_another_groups_no_pair_the_other_does_not(values, one, oth
     assert ((b[:, None] == b[None, :]) & (b[:, None] >= 0))[agree].all()
 
 
+def _built_pairs(parts, max_block_size):
+    pairs = set()
+    for codes in parts:
+        left, right, _, _ = pairs_within_groups(codes, max_block_size)
+        pairs |= set(zip(left.tolist(), right.tolist()))
+    return pairs
+
+
 def test_widening_builds_a_nested_key_once_and_reports_it():
     """street_name and street_name[:1] both fit: both are reported, only the coarser is built, and
     its pairs are those of the two splits together."""
@@ -443,12 +451,29 @@ def test_widening_builds_a_nested_key_once_and_reports_it():
     whole = np.zeros(len(streets), dtype=np.int64)  # one block of 24 records
     plan = _widen(RulePlan(whole, 276, 0, "zip", 10), whole, keys, 10_000, 1000, {})
     assert plan.also_with == ["street_name", "street_name[:1]"] and len(plan.also) == 1
-    pairs = set()
-    for _, key in keys:
-        left, right, _, _ = pairs_within_groups(np.where(key >= 0, key, -1), 1000)
-        pairs |= set(zip(left.tolist(), right.tolist()))
-    left, right, _, _ = pairs_within_groups(plan.also[0], 1000)
-    assert set(zip(left.tolist(), right.tolist())) == pairs and len(pairs) < 276
+    pairs = _built_pairs([np.where(key >= 0, key, -1) for _, key in keys], 1000)
+    assert _built_pairs(plan.also, 1000) == pairs and len(pairs) < 276
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(st.lists(st.text("eo", min_size=1, max_size=3), min_size=2, max_size=40),
+       st.lists(st.sampled_from([(None, None), (None, 1), (None, 2), (0, 2), (0, 1), (1, 3)]), min_size=1, max_size=4,
+                unique=True),
+       st.integers(2, 12))
+def test_widening_builds_every_pair_its_keys_make(streets, slices, max_block_size):
+    """Whatever keys are taken, nested in one another or the same key written twice ([0:2], [:2]), and
+    however large their sub-blocks: the parts built make every pair the keys' splits make when each
+    is built alone (a nested key keeps the records of a coarser sub-block too large to build)."""
+    from screenfuse.matching.adaptive_blocking import RulePlan, _widen
+    from screenfuse.matching.blocking import rule_codes
+    from screenfuse.matching.settings import KeyPart
+
+    columns, cache = Columns(pd.DataFrame({"street_name": streets})), {}
+    keys = [(p, rule_codes(columns, (p,), cache)) for p in (KeyPart("street_name", *s) for s in slices)]
+    whole = np.zeros(len(streets), dtype=np.int64)
+    plan = _widen(RulePlan(whole, 10**6, 0, "zip", 1), whole, keys, 10**9, max_block_size, {})
+    alone = _built_pairs([np.where(key >= 0, key, -1) for _, key in keys], max_block_size)
+    assert _built_pairs(plan.also, max_block_size) == alone
 
 
 @hsettings(max_examples=60, deadline=None)

@@ -38,8 +38,9 @@ class RulePlan:
     refined_with: str = ""
     refined_above: int = 0
     capped_blocks: int = 0
-    also: list[np.ndarray] = field(default_factory=list)  # the large blocks split by more keys (several_keys),
-    # a key nested in a coarser one taken too (street_name in street_name[:1]) left out: its pairs are there
+    also: list[np.ndarray] = field(default_factory=list)  # the large blocks split by more keys (several_keys);
+    # a key nested in a coarser one taken too (street_name in street_name[:1]) keeps only the records
+    # whose sub-block of the coarser key is over max_block_size: its other pairs are the coarser key's
     also_with: list[str] = field(default_factory=list)  # every key taken, nested ones too
 
     @property
@@ -215,14 +216,44 @@ def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_si
             taken.append((part, key))
             plan.also_with.append(label)
             used += pairs
-    for part, key in taken:
-        if any(other is not part and _within(part, other) for other, _ in taken):
-            continue  # its pairs are all in a coarser key's (street_name's in street_name[:1]'s): not built twice
+    splits = []
+    for _, key in taken:
         split = _split(whole, key, large, dense=False)  # only its pairs are built
         split[split == whole] = -1  # a small block keeps its code: the one-key part has its pairs
-        plan.also.append(split)
+        splits.append(split)
+    oversized: dict[int, np.ndarray] = {}
+    for t, (part, _) in enumerate(taken):
+        above = _coarser(taken, t)
+        if above is None:
+            plan.also.append(splits[t])
+        elif not _within(taken[above][0], part):  # (the same key written twice: its pairs are the other's)
+            # a pair of a nested key (street_name) is in the next coarser key's (street_name[:1]) sub-block,
+            # whose pairs are built unless it is over max_block_size: only the records of those are kept
+            if above not in oversized:
+                oversized[above] = _sub_block_sizes(splits[above]) > max_block_size
+            kept = np.where(oversized[above], splits[t], -1)
+            if np.count_nonzero(kept >= 0) > 1:
+                plan.also.append(kept)
     plan.estimated_after = used
     return plan
+
+
+def _coarser(taken: list[tuple[KeyPart, np.ndarray]], t: int) -> int | None:
+    """Of the keys taken, the finest other one that key `t` is within (the earlier one of two alike)."""
+    part = taken[t][0]
+    above = [u for u, (other, _) in enumerate(taken)
+             if u != t and _within(part, other) and not (_within(other, part) and u > t)]
+    return max(above, key=lambda u: (taken[u][0].stop, -u), default=None)
+
+
+def _sub_block_sizes(codes: np.ndarray) -> np.ndarray:
+    """Per record, how many records share its code (0 without one)."""
+    sizes = np.zeros(len(codes), dtype=np.int64)
+    valid = codes >= 0
+    if valid.any():
+        numbered = pd.factorize(codes[valid])[0]
+        sizes[valid] = np.bincount(numbered)[numbered]
+    return sizes
 
 
 def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None, cache: dict,
