@@ -273,10 +273,12 @@ def test_an_optional_date_that_cannot_be_read_is_named_and_the_row_kept(tmp_path
         ("不详", ""),  # said there is none; empty
         ("2020-02-08", "2020/2/20"),  # both read
         ("2月8日", "无"),  # no year: the day nearest the event; none
+        ("——", "待定"),  # a dash for none; to be decided
+        ("\u200b", "nan"),  # a zero-width space a copy left; a NaN a script wrote
     ]]
     staged = stage(write_csv(tmp_path / "dates.csv", rows))
     records = staged.records
-    assert validate_rows(records, load_contract("checkpoint")).tolist() == [""] * 5  # every row kept
-    assert records["unreadable"].tolist() == ["arrival_date", "arrival_date, departure_date", "", "", ""]
-    assert records["arrival_date"].tolist() == ["", "", "", "2020-02-08", "2020-02-08"]
+    assert validate_rows(records, load_contract("checkpoint")).tolist() == [""] * 7  # every row kept
+    assert records["unreadable"].tolist() == ["arrival_date", "arrival_date, departure_date", "", "", "", "", ""]
+    assert records["arrival_date"].tolist() == ["", "", "", "2020-02-08", "2020-02-08", "", ""]
     assert "2020-02-30" in records.loc[0, "raw_json"] and "12:30" in records.loc[1, "raw_json"]

@@ -366,6 +366,13 @@ def set_aside_reasons(records: pd.DataFrame, contract: FeedContract) -> pd.Serie
     return reasons.where(facts, "")
 
 
+# what a cell holds when it gives no value: nothing but dashes, slashes, backslashes, dots, stars,
+# tildes and spaces (——, --, /; a zero-width space or byte-order mark a copy left), or a word for
+# none, to be decided or not a number (a NaN a script wrote)
+_NO_VALUE_MARKS = "[-—–_/\\\\.。·*~～\\s\u200b\ufeff]*"
+_NO_VALUE_WORDS = documents.MISSING_WORDS | {"待定", "否", "NAN", "NAT"}
+
+
 def unreadable_fields(mapped: pd.DataFrame, read: dict[str, pd.Series]) -> pd.Series:
     """Per row, the optional fields (`read`: name → the value as read, '' when it could not be)
     whose value was given but could not be read, comma-separated ('' = none). A date a form cannot
@@ -377,8 +384,8 @@ def unreadable_fields(mapped: pd.DataFrame, read: dict[str, pd.Series]) -> pd.Se
         if name not in mapped.columns:
             continue
         given = nz.clean_text(mapped[name])
-        lost = ((given != "") & ~given.str.upper().isin(documents.MISSING_WORDS)
-                & (value.fillna("").astype(str) == "")).to_numpy(dtype=bool)
+        said = ~given.str.fullmatch(_NO_VALUE_MARKS).fillna(True).astype(bool) & ~given.str.upper().isin(_NO_VALUE_WORDS)
+        lost = (said & (value.fillna("").astype(str) == "")).to_numpy(dtype=bool)
         out[lost] = np.where(out[lost] == "", name, out[lost] + ", " + name)
     return pd.Series(out, index=mapped.index, dtype=object)
 
