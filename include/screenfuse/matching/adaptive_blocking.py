@@ -216,22 +216,29 @@ def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_si
             taken.append((part, key))
             plan.also_with.append(label)
             used += pairs
-    splits = []
-    for _, key in taken:
-        split = _split(whole, key, large, dense=False)  # only its pairs are built
-        split[split == whole] = -1  # a small block keeps its code: the one-key part has its pairs
-        splits.append(split)
+    splits: dict[int, np.ndarray] = {}
+
+    def split_of(t: int) -> np.ndarray:
+        if t not in splits:
+            split = _split(whole, taken[t][1], large, dense=False)  # only its pairs are built
+            split[split == whole] = -1  # a small block keeps its code: the one-key part has its pairs
+            splits[t] = split
+        return splits[t]
+
+    # a pair of a nested key (street_name) is in the next coarser key's (street_name[:1]) sub-block,
+    # whose pairs are built unless it is over max_block_size: only the records of those are kept,
+    # and only a block over max_block_size can hold one
+    sizes = np.bincount(whole[whole >= 0]) if (whole >= 0).any() else np.zeros(0, dtype=np.int64)
+    huge = (whole >= 0) & (sizes[np.maximum(whole, 0)] > max_block_size) if len(sizes) else whole >= 0
     oversized: dict[int, np.ndarray] = {}
     for t, (part, _) in enumerate(taken):
         above = _coarser(taken, t)
         if above is None:
-            plan.also.append(splits[t])
-        elif not _within(taken[above][0], part):  # (the same key written twice: its pairs are the other's)
-            # a pair of a nested key (street_name) is in the next coarser key's (street_name[:1]) sub-block,
-            # whose pairs are built unless it is over max_block_size: only the records of those are kept
+            plan.also.append(split_of(t))
+        elif huge.any() and not _within(taken[above][0], part):  # (one key written two ways: the first has its pairs)
             if above not in oversized:
-                oversized[above] = _sub_block_sizes(splits[above]) > max_block_size
-            kept = np.where(oversized[above], splits[t], -1)
+                oversized[above] = _sub_block_sizes(np.where(huge, split_of(above), -1)) > max_block_size
+            kept = np.where(oversized[above], split_of(t), -1)
             if np.count_nonzero(kept >= 0) > 1:
                 plan.also.append(kept)
     plan.estimated_after = used
