@@ -184,21 +184,21 @@ def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str], cac
         lambda c: c.mark_bar().encode(y=alt.Y("feed:N", title=None), x=alt.X("count:Q", title="rows"),
                                       color=alt.Color("rows:N", scale=alt.Scale(range=["#4c78a8", "#e45756"]))
                                       ).properties(width=WIDTH))
+
+    def unit_reason_bars(c):  # rows per unit, coloured by reason
+        return c.mark_bar().encode(y=alt.Y("unit:N", title=None, sort="-x"), x=alt.X("rows:Q"),
+                                   color=alt.Color("reason:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=600))
+                                   ).properties(width=WIDTH)
+
     quarantine = frames["quarantine"].assign(unit=lambda f: f["file_name"].map(_unit),
                                              reason=lambda f: f["reason"].astype(str).str.slice(0, 60))
     reasons = quarantine.groupby(["unit", "reason"]).size().rename("rows").reset_index()
     reasons = reasons.sort_values("rows", ascending=False).head(40)
     add("Quarantine reasons per unit", "Why this batch's rows and files were set aside, by the unit that sent them "
-        "(the 40 largest groups).", reasons,
-        lambda c: c.mark_bar().encode(y=alt.Y("unit:N", title=None, sort="-x"), x=alt.X("rows:Q"),
-                                      color=alt.Color("reason:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=600))
-                                      ).properties(width=WIDTH))
+        "(the 40 largest groups).", reasons, unit_reason_bars)
     add("Values set aside in rows kept, per unit", "Rows accepted with a value set aside: an ID number that is "
         "none (v_id_set_aside), an optional date that could not be read (v_unreadable_values); the values as sent "
-        "stay in the rows' raw_json.", kept_values(frames["kept"]),
-        lambda c: c.mark_bar().encode(y=alt.Y("unit:N", title=None, sort="-x"), x=alt.X("rows:Q"),
-                                      color=alt.Color("reason:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=600))
-                                      ).properties(width=WIDTH))
+        "stay in the rows' raw_json.", kept_values(frames["kept"]), unit_reason_bars)
     status = frames["status"].assign(status=lambda f: f["status"].map(status_labels).fillna(f["status"]))
     add("People with a status, per street", "Every person the warehouse holds with a status other than none, by "
         "the list responsible for them (street office or 区级清单).", status,

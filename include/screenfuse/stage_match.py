@@ -241,7 +241,7 @@ def contact_circle(conn, records: pd.DataFrame, links: pd.DataFrame) -> pd.DataF
     records name an ID number of a person in focus (contact_of_id), and the index cases named by the
     records of the persons in focus and of those contacts. By index (migration 0007), two look-ups."""
     def nonempty(values) -> list:
-        return sorted({v for v in (values.tolist() if hasattr(values, "tolist") else values) if isinstance(v, str) and v})
+        return sorted({v for v in values.tolist() if isinstance(v, str) and v})  # a list: Arrow iterates slowly
 
     def persons_of(rows: pd.DataFrame) -> set:
         if rows.empty:
