@@ -22,7 +22,7 @@ from screenfuse.config import PROJECT_ROOT, load_settings
 from screenfuse.pipeline import run_batch
 from screenfuse.report import summary_text
 from screenfuse.synthetic import answer_push_lists, generate
-from screenfuse.warehouse import SQLITE_BUSY_SECONDS, engine_for, schema_columns
+from screenfuse.warehouse import SQLITE_BUSY_SECONDS, SQLITE_PAGE_BYTES, engine_for, schema_columns
 
 R1 = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
 R2 = datetime(2020, 2, 10, 14, tzinfo=timezone.utc)
@@ -106,6 +106,7 @@ def test_sqlite_readers_do_not_block_a_publish(warehouses, tmp_path, monkeypatch
     with engine_for(url).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_SECONDS * 1000
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_BYTES  # a new warehouse's pages
     # a BI tool's connection of its own, in the middle of a read transaction
     reader = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, timeout=0)
     try:
@@ -119,6 +120,20 @@ def test_sqlite_readers_do_not_block_a_publish(warehouses, tmp_path, monkeypatch
         assert reader.execute("SELECT COUNT(*) FROM person").fetchone()[0] > 0
     finally:
         reader.close()
+
+
+def test_a_warehouse_made_earlier_keeps_its_pages(tmp_path):
+    path = tmp_path / "old.db"
+    made = sqlite3.connect(path)  # SQLite's default pages, as a warehouse of an earlier release has
+    made.execute("CREATE TABLE t (v TEXT)")
+    made.execute("INSERT INTO t VALUES ('x')")
+    made.commit()
+    made.close()
+    assert SQLITE_PAGE_BYTES != 4096
+    with engine_for(f"sqlite:///{path}").connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("SELECT v FROM t").scalar() == "x"
 
 
 _names = itertools.count(1)

@@ -50,7 +50,7 @@ texts = st.one_of(st.none(), st.text(alphabet=st.sampled_from("张王李明 a1-\
 numbers = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=64))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(texts, st.integers(-2**63, 2**63 - 1), numbers, st.booleans(), texts,
                                st.one_of(st.none(), st.integers(-5, 5))), min_size=1, max_size=30),
        kind=st.sampled_from(TEXT_KINDS), empty_column=st.booleans())
@@ -64,8 +64,10 @@ def test_the_scratch_stores_what_the_tuple_path_stores(tmp_path, monkeypatch, ro
                           "u": pd.Series([None] * len(rows), dtype=object) if empty_column
                           else pd.Series(["x"] * len(rows), dtype="string[pyarrow]"),
                           "i": pd.array([r[5] for r in rows], dtype="Int64")})
-    if len(frame) > 1:  # Arrow columns in several chunks, as frames read in parts and concatenated are
-        frame = pd.concat([frame.iloc[:len(frame) // 2], frame.iloc[len(frame) // 2:]], ignore_index=True)
+    if len(frame) > 1:  # Arrow columns in several chunks, as frames read in parts and concatenated are;
+        # more than JOIN_CHUNKS of them from 17 rows on (joined before they are taken)
+        parts = np.array_split(np.arange(len(frame)), min(len(frame), 20))
+        frame = pd.concat([frame.iloc[p] for p in parts], ignore_index=True)
     by_tuples, by_scratch = _engine(tmp_path, "tuples.db"), _engine(tmp_path, "scratch.db")
     with by_tuples.begin() as conn:
         warehouse.bulk_insert(conn, "t", frame)

@@ -40,6 +40,7 @@ VARIABLE = "SCREENFUSE_BULK_SCRATCH_ROWS"
 MIN_ROWS = 100_000  # below this, the tuple path costs less than a scratch file's round trip
 CHUNK_ROWS = 100_000  # rows taken in key order and converted to Arrow at a time
 SCHEMA = "screenfuse_bulk"
+JOIN_CHUNKS, JOIN_BYTES = 16, 512 * 1024 * 1024  # a column of more parts, up to this size, is joined first
 _KINDS = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_floating,
           pa.types.is_boolean)
 
@@ -76,6 +77,15 @@ def arrow_column(column: pd.Series, kind: pa.DataType | None = None) -> pa.Array
     if pa.types.is_null(array.type):  # nothing but missing values
         array = pa.nulls(len(array), pa.string())
     return array if any(kind(array.type) for kind in _KINDS) else None
+
+
+def _joined(array: pa.Array | pa.ChunkedArray | None) -> pa.Array | pa.ChunkedArray | None:
+    """A column read back in many parts as one array, when that copy is small: Arrow's `take` on
+    a column of many chunks costs about one chunk's work per chunk at every call (the key block
+    ids of a first load, in 58 parts: 1.8 s against 0.1 s joined)."""
+    if isinstance(array, pa.ChunkedArray) and array.num_chunks > JOIN_CHUNKS and array.nbytes <= JOIN_BYTES:
+        return array.combine_chunks()
+    return array
 
 
 def _in_arrow(column: pd.Series) -> bool:
@@ -118,7 +128,7 @@ class Scratch:
         # columns in Arrow already are taken by Arrow (no copy of the whole column); the others are
         # converted a chunk at a time (a whole copy of a million persons' columns costs GBs), each
         # to the one type its values have
-        arrow = {c: arrow_column(frame[c]) for c in columns if _in_arrow(frame[c])}
+        arrow = {c: _joined(arrow_column(frame[c])) for c in columns if _in_arrow(frame[c])}
         kinds = {c: column_type(frame[c]) for c in columns if c not in arrow}
         if any(a is None for a in arrow.values()) or any(k is False for k in kinds.values()):
             log.info("%s: a column of a kind the scratch does not take; written row by row", table)
