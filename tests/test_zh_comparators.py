@@ -121,6 +121,11 @@ def test_landlines_in_any_form_are_landlines_never_phones(area, first, rest, for
     ("方旭强", "方建", "different"),  # a shared surname is no similarity (fangxuqiang/fangjian: Jaro-Winkler's
     ("邱超", "邱春娜", "different"),   # prefix bonus made household members "similar")
     ("李丽萍", "李亮", "different"),
+    ("刘超静", "刘静", "similar"),  # a middle character left out
+    ("刘静", "刘超静", "similar"),
+    ("欧阳文娜", "欧阳娜", "similar"),
+    ("张静", "刘超静", "different"),  # another surname
+    ("王明", "王大小明", "different"),  # two characters left out
 ])
 def test_zh_name_levels_for_form_errors(left, right, level):
     assert name_level(left, right) == level

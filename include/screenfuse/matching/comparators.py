@@ -150,8 +150,9 @@ def _zh_name(get, column, thresholds, options):
     """Chinese names: exact (also with a middle dot dropped) / same pinyin (homophone, or a name
     written in pinyin) / similar / different. Similar: characters a handwritten form confuses by
     shape (己/已, 未/末), pinyin that differs only in a dialect's sound confusions (Wuhan n/l: 刘/牛),
-    or close characters or pinyin, but not one character replaced by an unrelated one of the same
-    count (张子涵 / 张子宇: how twins and siblings are named). Only pairs not decided earlier are
+    a middle character left out (刘超静 / 刘静), or close characters or pinyin, but not one
+    character replaced by an unrelated one of the same count (张子涵 / 张子宇: how twins and
+    siblings are named). Only pairs not decided earlier are
     looked at, each key computed once per distinct value and compared as integer codes.
 
     Pinyin agreement is evidence, not proof: the model learns how much it is worth.
@@ -191,7 +192,40 @@ def _zh_name(get, column, thresholds, options):
         if len(more):
             close[more[_one_other_character(get, column, pinyin, more, tuple(tuple(f) for f in folds or ()))]] = False
     close |= looks_or_sounds
+    if len(rest):  # a middle character left out (刘超静 written 刘静): one name inside the other
+        close[rest] |= _one_dropped(get, column, rest)
     return _assign(present, [exact, homophone, close])
+
+
+def _ends(values: np.ndarray) -> np.ndarray:
+    """Per name: its length, first and last character (code points; -1 for an empty name)."""
+    out = np.full((len(values), 3), -1, dtype=np.int64)
+    for i, v in enumerate(values):
+        if v:
+            out[i] = (len(v), ord(v[0]), ord(v[-1]))
+    return out
+
+
+def _one_dropped(get, column: str, rows: np.ndarray) -> np.ndarray:
+    """Per pair of `rows`: whether one name is the other with one character inside it (not the
+    surname's first, not the last) left out, the shorter of two characters or more. A form that
+    drops a given name's middle character (刘超静 / 刘静) keeps both ends; a sibling's name keeps the
+    length (张子涵 / 张子宇)."""
+    ends = get.columns.per_value(column, _ends)
+    at = np.maximum(get.columns.codes(column), 0)
+    left, right = ends[at[get.left[rows]]], ends[at[get.right[rows]]]
+    out = (np.abs(left[:, 0] - right[:, 0]) == 1) & (np.minimum(left[:, 0], right[:, 0]) >= 2) \
+        & (left[:, 1] == right[:, 1]) & (left[:, 2] == right[:, 2])
+    longer = np.flatnonzero(out & (np.maximum(left[:, 0], right[:, 0]) > 3))  # 3 → 2: both ends are all of it
+    if len(longer):
+        a, b = get.at(column, rows[longer])
+        out[longer] = [_inside(x, y) if len(x) > len(y) else _inside(y, x) for x, y in zip(a, b)]
+    return out
+
+
+def _inside(long: str, short: str) -> bool:
+    """Whether `short` is `long` with one character between its ends left out."""
+    return any(long[:k] + long[k + 1:] == short for k in range(1, len(long) - 1))
 
 
 def _one_other_character(get, column: str, pinyin: str, rows: np.ndarray, folds) -> np.ndarray:
