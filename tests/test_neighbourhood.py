@@ -27,8 +27,8 @@ STORED = {  # record → (ID number, person): all named 张伟, born in the 1980
 }
 
 
-def _prepared(ids: dict[str, str]) -> pd.DataFrame:
-    raw = pd.DataFrame({"record_id": list(ids), "name": "张伟", "id_number": list(ids.values()), "id_type": "",
+def _prepared(ids: dict[str, str], name: str = "张伟") -> pd.DataFrame:
+    raw = pd.DataFrame({"record_id": list(ids), "name": name, "id_number": list(ids.values()), "id_type": "",
                         "phone": "", "phone2": "", "birth_date": "1985-01-01", "sex": "", "address": ""})
     return prepare_records(raw)
 
@@ -48,8 +48,8 @@ def stored(warehouse_url):
     engine.dispose()
 
 
-def _read(engine, *new_ids: str, narrow: bool = True, settings=SETTINGS) -> set[str]:
-    new = _prepared({f"new{i}": number for i, number in enumerate(new_ids)})
+def _read(engine, *new_ids: str, narrow: bool = True, settings=SETTINGS, name: str = "张伟") -> set[str]:
+    new = _prepared({f"new{i}": number for i, number in enumerate(new_ids)}, name)
     keys = match_state.block_keys(new, settings)
     if narrow:
         keys = keys.assign(narrow=match_state.narrow_keys(keys, new, settings))
@@ -65,6 +65,13 @@ def test_a_new_record_with_a_valid_id_skips_namesakes_with_another(stored):
 def test_a_new_record_without_a_valid_id_reads_every_namesake(stored):
     assert _read(stored, "") == set(STORED)
     assert _read(stored, "420106198501011230") == set(STORED)  # a wrong check digit
+
+
+def test_a_name_with_a_middle_character_more_reads_the_stored_names_through_surname_and_birth(stored):
+    # 张小伟 / 张伟 share no pinyin key; the surname and the birth date (the preset's last rule) meet
+    assert _read(stored, "", name="张小伟") == set(STORED)
+    without = dataclasses.replace(SETTINGS, blocking=SETTINGS.blocking[:-1])
+    assert _read(stored, "", name="张小伟", settings=without) == set()
 
 
 def test_seeds_not_marked_narrow_read_everything(stored):

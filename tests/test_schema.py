@@ -218,6 +218,34 @@ def test_0026_reads_stored_addresses_again_and_moves_their_area_keys(warehouses,
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_0028_gives_stored_records_their_surname_and_birth_date_key(warehouses, kind):
+    """Every stored record with a name and a birth date gets its key of the preset's last rule
+    (name[:1] + birth_date); one without a birth date gets none; the keys it had stay."""
+    from screenfuse import match_state
+    from screenfuse.resolve import SETTINGS
+
+    engine = engine_for(warehouses.new(kind))
+    schema.upgrade(engine, "0027")
+    stored = pd.DataFrame({"record_id": ["full", "other", "undated"], "name": ["刘超静", "王芳", "刘超静"],
+                           "birth_date": ["1975-08-07", "1975-08-07", ""]})
+    for row in stored.to_dict("records"):
+        _row(engine, "match_record", {"batch_id": "b", **row})
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO match_key (block_key, record_id) VALUES (7, 'full')"))
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        keys = set(conn.execute(sa.text("SELECT block_key, record_id FROM match_key")).all())
+    last = [len(SETTINGS.blocking) - 1]
+    wanted = match_state.block_keys(stored, SETTINGS, only_rules=last)
+    assert sorted(wanted["record_id"]) == ["full", "other"]
+    assert keys == {(7, "full")} | {(int(k), r) for k, r in zip(wanted["block_key"], wanted["record_id"])}
+    # the record whose name lost its middle character meets the stored full name through the key
+    dropped = match_state.block_keys(pd.DataFrame({"record_id": ["new"], "name": ["刘静"], "birth_date": ["1975-08-07"]}),
+                                     SETTINGS, only_rules=last)
+    assert int(dropped["block_key"].iloc[0]) == int(wanted.set_index("record_id").loc["full", "block_key"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_0023_counts_the_links_each_earlier_run_still_holds(warehouses, kind):
     """Runs published before the column get the links `person_link` holds for them (0 for none)."""
     engine = engine_for(warehouses.new(kind))

@@ -253,7 +253,11 @@ ZH_PERSON = {
         ["name_pinyin", "id_number[:9]"], ["id_number[9:]"],
         ["name_pinyin", "address_area"],
         ["name_pinyin", "phone[:7]"], ["name_pinyin", "phone[7:]"],
-        ["document"],  # last: stored block keys are numbered by rule (screenfuse.match_state)
+        ["document"],
+        # a name whose middle character a form left out (刘超静 / 刘静) shares no pinyin key with
+        # the full one: the surname and the birth date bring them together (second generator,
+        # section 7: recall 0.9931 → 0.9964, precision unchanged)
+        ["name[:1]", "birth_date"],  # last: stored block keys are numbered by rule (screenfuse.match_state)
     ],
     "comparisons": [
         {"column": "name", "method": "zh_name", "term_frequency": True},
