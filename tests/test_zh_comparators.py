@@ -30,8 +30,8 @@ def zh(*rows):
     return prepare(pd.DataFrame(rows).fillna(""))
 
 
-def name_level(left: str, right: str, **options) -> str:
-    frame = zh({"name": left}, {"name": right})
+def name_level(left: str, right: str, born: tuple[str, str] = ("1975-08-07", "1975-08-07"), **options) -> str:
+    frame = zh({"name": left, "birth_date": born[0]}, {"name": right, "birth_date": born[1]})
     get = PairValues(frame, np.array([0]), np.array([1]))
     spec = METHODS["zh_name"]
     names = ["missing", *spec.level_names(spec.default_thresholds)]
@@ -129,6 +129,14 @@ def test_landlines_in_any_form_are_landlines_never_phones(area, first, rest, for
 ])
 def test_zh_name_levels_for_form_errors(left, right, level):
     assert name_level(left, right) == level
+
+
+@pytest.mark.parametrize("born", [("1975-08-07", "1976-08-07"), ("1975-08-07", ""), ("", "")])
+def test_a_name_with_a_middle_character_left_out_needs_the_same_birth_date(born):
+    """Household members share a phone and an address (刘强 and his son 刘志强): without the same
+    birth date the shorter name is another person's."""
+    assert name_level("刘超静", "刘静", born) == "different"
+    assert name_level("刘超静", "刘静", dropped_character_needs="no_such_column") == "different"  # off
 
 
 def test_the_dialect_table_and_shape_codes_are_settings():

@@ -123,10 +123,14 @@ def sound_fold(value: Any) -> tuple[str, str]:
 
 class _ZhNameOptions(StrictModel):
     """Options of the zh_name method (docs/matching.md): the pinyin column, whether characters
-    handwriting confuses by shape count as similar, and the dialect sound-confusion table."""
+    handwriting confuses by shape count as similar, the dialect sound-confusion table, and the
+    column a name with a middle character left out must agree on to count as similar."""
 
     pinyin_column: Text = "name_pinyin"
     shape_similar: YesNo = True
+    # a name with a middle character left out counts as similar only where both records agree on
+    # this column (household members share a phone and an address, rarely a birth date)
+    dropped_character_needs: Text = "birth_date"
     sound_folds: ListOf(Annotated[tuple[str, str], PlainValidator(sound_fold)], allow_empty=True) = DEFAULT_SOUND_FOLDS
 
 
