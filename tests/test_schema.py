@@ -230,13 +230,17 @@ def test_0028_gives_stored_records_their_surname_and_birth_date_key(warehouses, 
                            "birth_date": ["1975-08-07", "1975-08-07", ""]})
     for row in stored.to_dict("records"):
         _row(engine, "match_record", {"batch_id": "b", **row})
-    with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO match_key (block_key, record_id) VALUES (7, 'full')"))
-    schema.upgrade(engine)
-    with engine.connect() as conn:
-        keys = set(conn.execute(sa.text("SELECT block_key, record_id FROM match_key")).all())
     last = [len(SETTINGS.blocking) - 1]
     wanted = match_state.block_keys(stored, SETTINGS, only_rules=last)
+    other = int(wanted.set_index("record_id").loc["other", "block_key"])
+    with engine.begin() as conn:  # another rule's key, and one of this rule that 0002 stored already
+        conn.execute(sa.text("INSERT INTO match_key (block_key, record_id) VALUES (7, 'full'), (:k, 'other')"),
+                     {"k": other})
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        keys = conn.execute(sa.text("SELECT block_key, record_id FROM match_key")).all()
+    assert len(keys) == len(set(keys)) == 3
+    keys = set(keys)
     assert sorted(wanted["record_id"]) == ["full", "other"]
     assert keys == {(7, "full")} | {(int(k), r) for k, r in zip(wanted["block_key"], wanted["record_id"])}
     # the record whose name lost its middle character meets the stored full name through the key

@@ -155,6 +155,19 @@ def test_a_bad_dialect_table_names_the_key_and_the_fix():
         parse_settings(doc)
 
 
+def test_the_column_a_left_out_character_needs_is_checked_and_can_be_turned_off():
+    doc = copy.deepcopy(ZH_PERSON)
+    doc["comparisons"][0]["options"] = {"dropped_character_needs": " birthday "}
+    frame = zh({"record_id": "a", "name": "刘超静", "birth_date": "1975-08-07"},
+               {"record_id": "b", "name": "刘静", "birth_date": "1975-08-07"})
+    with pytest.raises(SettingsError, match="no column.*birthday"):  # named, trimmed: a typo is not silence
+        dedupe(frame, parse_settings(doc))
+    doc["comparisons"][0]["options"] = {"dropped_character_needs": None}
+    assert parse_settings(doc).comparisons[0].options == {"dropped_character_needs": None}
+    assert name_level("刘超静", "刘静", dropped_character_needs=None) == "different"
+    assert name_level("刘超静", "刘静") == "similar"
+
+
 def id_level(left: str, right: str) -> str:
     frame = zh({"id_number": left}, {"id_number": right})
     get = PairValues(frame, np.array([0]), np.array([1]))

@@ -40,7 +40,7 @@ VARIABLE = "SCREENFUSE_BULK_SCRATCH_ROWS"
 MIN_ROWS = 100_000  # below this, the tuple path costs less than a scratch file's round trip
 CHUNK_ROWS = 100_000  # rows taken in key order and converted to Arrow at a time
 SCHEMA = "screenfuse_bulk"
-JOIN_CHUNKS, JOIN_BYTES = 16, 512 * 1024 * 1024  # a column of more parts, up to this size, is joined first
+JOIN_CHUNKS, JOIN_BYTES = 16, 512 * 1024 * 1024  # columns of more parts are joined first, up to this much in all
 _KINDS = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_floating,
           pa.types.is_boolean)
 
@@ -79,13 +79,11 @@ def arrow_column(column: pd.Series, kind: pa.DataType | None = None) -> pa.Array
     return array if any(kind(array.type) for kind in _KINDS) else None
 
 
-def _joined(array: pa.Array | pa.ChunkedArray | None) -> pa.Array | pa.ChunkedArray | None:
-    """A column read back in many parts as one array, when that copy is small: Arrow's `take` on
-    a column of many chunks costs about one chunk's work per chunk at every call (the key block
-    ids of a first load, in 58 parts: 1.8 s against 0.1 s joined)."""
-    if isinstance(array, pa.ChunkedArray) and array.num_chunks > JOIN_CHUNKS and array.nbytes <= JOIN_BYTES:
-        return array.combine_chunks()
-    return array
+def _many_parts(array: pa.Array | pa.ChunkedArray | None) -> bool:
+    """Whether a column read back in many parts is worth joining into one array first: Arrow's
+    `take` on a column of many chunks costs about one chunk's work per chunk at every call (the
+    key block ids of a first load, in 58 parts: 1.8 s against 0.1 s joined)."""
+    return isinstance(array, pa.ChunkedArray) and array.num_chunks > JOIN_CHUNKS
 
 
 def _in_arrow(column: pd.Series) -> bool:
@@ -125,10 +123,16 @@ class Scratch:
         with self.engine.connect() as conn:
             columns = [c for c in warehouse.table_columns(conn, table) if c in frame.columns]
             key = warehouse.primary_key(conn, table)
-        # columns in Arrow already are taken by Arrow (no copy of the whole column); the others are
-        # converted a chunk at a time (a whole copy of a million persons' columns costs GBs), each
-        # to the one type its values have
-        arrow = {c: _joined(arrow_column(frame[c])) for c in columns if _in_arrow(frame[c])}
+        # columns in Arrow already are taken by Arrow (no copy of the whole column, but for those in
+        # many parts, joined within JOIN_BYTES in all); the others are converted a chunk at a time (a
+        # whole copy of a million persons' columns costs GBs), each to the one type its values have
+        arrow, budget = {}, JOIN_BYTES
+        for c in columns:
+            if _in_arrow(frame[c]):
+                arrow[c] = arrow_column(frame[c])
+                if _many_parts(arrow[c]) and arrow[c].nbytes <= budget:  # joined copies within one budget
+                    budget -= arrow[c].nbytes
+                    arrow[c] = arrow[c].combine_chunks()
         kinds = {c: column_type(frame[c]) for c in columns if c not in arrow}
         if any(a is None for a in arrow.values()) or any(k is False for k in kinds.values()):
             log.info("%s: a column of a kind the scratch does not take; written row by row", table)

@@ -38,7 +38,7 @@ SQLITE_BUSY_SECONDS = 30  # default of SCREENFUSE_SQLITE_BUSY_SECONDS (also Post
 SQLITE_CACHE_MB = 128
 # pages of a new SQLite warehouse (SQLite's default is 4 KB): a first load writes GBs, each page
 # twice (the WAL, then its checkpoint), one write call a page; 16 KB pages made the 1,000,000-record
-# publish about a fifth faster (docs/benchmarks.md). A warehouse made earlier keeps its pages.
+# publish about a sixth faster (docs/benchmarks.md, "16 KB pages"). A warehouse made earlier keeps its pages.
 SQLITE_PAGE_BYTES = 16384
 
 

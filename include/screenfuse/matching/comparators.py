@@ -193,11 +193,14 @@ def _zh_name(get, column, thresholds, options):
             close[more[_one_other_character(get, column, pinyin, more, tuple(tuple(f) for f in folds or ()))]] = False
     close |= looks_or_sounds
     needs = options.get("dropped_character_needs", "birth_date")
-    if len(rest) and needs in get.columns.frame.columns:
+    if len(rest) and needs and needs in get.columns.frame.columns:
         # a middle character left out (刘超静 written 刘静): one name inside the other, and the
         # birth date the same; with a phone and an address alone, a household's 刘强 and 刘志强 linked
-        agree = get.equal(needs)[rest]
-        close[rest[agree]] |= _one_dropped(get, column, rest[agree])
+        codes = get.columns.codes(needs)
+        a, b = codes[get.left[rest]], codes[get.right[rest]]
+        agree = rest[(a == b) & (a >= 0)]
+        if len(agree):
+            close[agree] |= _one_dropped(get, column, agree)
     return _assign(present, [exact, homophone, close])
 
 

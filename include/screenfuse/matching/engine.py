@@ -75,10 +75,15 @@ class _Clock:
         self.start = now
 
 
+OPTION_COLUMNS = ("pinyin_column", "dropped_character_needs")
+
+
 def _check_columns(frame: pd.DataFrame, settings: MatchSettings) -> None:
     needed = {settings.unique_id, *settings.distinct_keys, *settings.twin_keys}
     needed |= {p.column for rule in settings.blocking for p in rule}
     needed |= {c.column for c in settings.comparisons}
+    # a column a comparison's options name (the zh_name default birth_date is used only when present)
+    needed |= {c.options[key] for c in settings.comparisons for key in OPTION_COLUMNS if c.options.get(key)}
     missing = sorted(needed - set(frame.columns))
     if missing:
         raise SettingsError(f"input has no column(s) {', '.join(missing)} named in the settings; "

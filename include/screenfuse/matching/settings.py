@@ -129,8 +129,8 @@ class _ZhNameOptions(StrictModel):
     pinyin_column: Text = "name_pinyin"
     shape_similar: YesNo = True
     # a name with a middle character left out counts as similar only where both records agree on
-    # this column (household members share a phone and an address, rarely a birth date)
-    dropped_character_needs: Text = "birth_date"
+    # this column (household members share a phone and an address, rarely a birth date); null: never
+    dropped_character_needs: Text | None = "birth_date"
     sound_folds: ListOf(Annotated[tuple[str, str], PlainValidator(sound_fold)], allow_empty=True) = DEFAULT_SOUND_FOLDS
 
 
@@ -161,9 +161,10 @@ class _ComparisonFile(StrictModel):
         options = dict(self.options or {})
         if self.method in _METHOD_OPTIONS:
             try:
-                checked(_METHOD_OPTIONS[self.method], options, "docs/matching.md")
+                valid = checked(_METHOD_OPTIONS[self.method], options, "docs/matching.md")
             except ConfigProblem as problem:
                 raise ConfigProblem(problem.problem, join_path("options", problem.at)) from None
+            options = {key: getattr(valid, key) for key in options}  # as validated (trimmed, yes → True)
         comparison = Comparison(column=self.column, method=self.method,
                                 thresholds=tuple(float(t) for t in self.thresholds),
                                 term_frequency=self.term_frequency, role=self.role, options=options)

@@ -18,7 +18,8 @@ def upgrade() -> None:
 
 
 def add_surname_birth_keys(conn, chunk: int = CHUNK) -> int:
-    """Insert each stored record's key of the rule (records with both values); returns how many."""
+    """Insert each stored record's key of the rule (records with both values) that is not stored
+    yet; returns how many were inserted."""
     from screenfuse import match_state, warehouse
     from screenfuse.resolve import SETTINGS
 
@@ -32,4 +33,16 @@ def add_surname_birth_keys(conn, chunk: int = CHUNK) -> int:
             return added
         last = str(rows["record_id"].iloc[-1])
         keys = match_state.block_keys(rows, SETTINGS, only_rules=rule)
-        added += warehouse.bulk_insert(conn, "match_key", keys[["block_key", "record_id"]])
+        if keys.empty:
+            continue
+        # only the keys not stored: revision 0002 keyed the records of its time by every rule of
+        # the release that upgrades them, this one's included
+        warehouse.load_keys(conn, "k_surname_birth", keys[["block_key", "record_id"]])
+        added += conn.exec_driver_sql(
+            "INSERT INTO match_key (block_key, record_id) SELECT k.block_key, k.record_id FROM k_surname_birth k "
+            "WHERE NOT EXISTS (SELECT 1 FROM match_key m WHERE m.block_key = k.block_key "
+            "AND m.record_id = k.record_id)").rowcount or 0
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the warehouse only moves forward: restore a backup to go back")
