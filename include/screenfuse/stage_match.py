@@ -75,7 +75,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
     stage = state(settings, batch_id, attempt)
     matching = match_settings()  # the zh_person preset with the district's dialect table
     prepared = prepare_records(batch_records(stage, ["source_record_id", *NORMALIZED_AT_INGEST]), normalized_at_ingest=True)
-    keys, terms = match_state.block_keys(prepared, matching), match_state.term_counts(prepared, matching)
+    terms, keys = match_state.term_counts(prepared, matching), None
     with engine(settings).begin() as conn:
         stored = warehouse.query_frame(conn, "SELECT model_id, params_json FROM match_model WHERE promoted = 1 "
                                              "ORDER BY version DESC LIMIT 1")
@@ -91,6 +91,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
         decisions = pd.concat([batch_decisions(stage), review_desk.pending(conn)], ignore_index=True) \
             if has_history else batch_decisions(stage).iloc[:0]
         if has_history:
+            keys = match_state.block_keys(prepared, matching)
             # records of remembered 非本人 pairs still together, and the records a newly promoted
             # model decides differently: resolved again as if new (screenfuse.retrain)
             again = sorted(set(match_state.still_together(conn, stage.get_json("started_after")["batch_id"])) | set(relink)
@@ -119,6 +120,8 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
             previous = pd.DataFrame(columns=["source_record_id", "person_id"])
             result = resolve_identities(prepared, prepared=True)
             frame, decided = prepared, decisions
+    if keys is None:  # a first load's millions of keys made after the engine let go of its pairs, not beside them
+        keys = match_state.block_keys(prepared, matching)
     links = result.links.merge(previous.rename(columns={"person_id": "previous_person_id"}), on="source_record_id", how="left")
     changed = links["previous_person_id"].isna() | (links["previous_person_id"] != links["person_id"])
     links = _keep_what_joined(settings, links[changed].assign(changed_batch_id=batch_id)[LINK_COLUMNS])
