@@ -12,6 +12,8 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Jaro, JaroWinkler, Levenshtein, OSA
 from rapidfuzz.process import cpdist
@@ -205,12 +207,13 @@ def _zh_name(get, column, thresholds, options):
 
 
 def _ends(values: np.ndarray) -> np.ndarray:
-    """Per name: its length, first and last character (code points; -1 for an empty name)."""
-    out = np.full((len(values), 3), -1, dtype=np.int64)
-    for i, v in enumerate(values):
-        if v:
-            out[i] = (len(v), ord(v[0]), ord(v[-1]))
-    return out
+    """Per name: its length, and codes of its first and last character (equal codes, equal
+    characters), computed by Arrow over all the distinct names at once."""
+    text = pa.array(values, type=pa.string(), from_pandas=True).fill_null("")
+    first = pc.utf8_slice_codeunits(text, 0, 1).to_numpy(zero_copy_only=False)
+    last = pc.utf8_slice_codeunits(text, -1, 2**31).to_numpy(zero_copy_only=False)
+    return np.column_stack([pc.utf8_length(text).to_numpy(zero_copy_only=False).astype(np.int64),
+                            pd.factorize(first)[0], pd.factorize(last)[0]])
 
 
 def _one_dropped(get, column: str, rows: np.ndarray) -> np.ndarray:
