@@ -270,7 +270,7 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
     further keys (`RulePlan.also`; the module's docstring says why)."""
     from screenfuse.matching.blocking import rule_codes
 
-    codes = [rule_codes(columns, rule, cache) for rule in rules]
+    codes = [rule_codes(columns, rule, cache, keep=True) for rule in rules]
     if skip is not None:
         codes = [np.where(skip, -1, c) for c in codes]
     estimates = [_estimate(c, max_block_size) for c in codes]

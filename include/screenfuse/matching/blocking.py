@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from screenfuse.matching.model import Columns, as_columns
 from screenfuse.matching.settings import KeyPart
@@ -33,22 +35,22 @@ class RuleStats:
     also_split_by: str = ""  # further keys that split the large blocks for scoring, comma-separated
 
 
-def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict) -> np.ndarray:
+def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict, keep: bool = False) -> np.ndarray:
     """The rule's key per record as one int64 code; -1 when any part is empty (not blocked).
 
     Each column (or slice) is factorized once and cached; a multi-column key combines the
-    codes arithmetically instead of concatenating strings.
+    codes arithmetically instead of concatenating strings. `keep`: a rule of the settings, whose
+    codes blocking and context detection both read, is kept with the columns for the run (one
+    array a rule, where the parts' cache holds dozens).
     """
+    if keep:
+        return columns.kept(("rule", rule), lambda: rule_codes(columns, rule, cache))
     combined = np.zeros(len(columns), dtype=np.int64)
     for part in rule:
         if part.label not in cache:
             codes = columns.codes(part.column)
             if part.start is not None or part.stop is not None:
-                # slice each distinct value once, not each record
-                sliced = np.array([v[part.start:part.stop] for v in columns.uniques(part.column)], dtype=object)
-                slice_codes = pd.factorize(sliced)[0].astype(np.int64)
-                slice_codes[sliced == ""] = -1  # an empty slice (a value too short) is no key
-                codes = np.where(codes >= 0, slice_codes[np.maximum(codes, 0)] if len(sliced) else -1, -1)
+                codes = np.where(codes >= 0, _slice_codes(columns.uniques(part.column), part)[np.maximum(codes, 0)], -1)
             codes.flags.writeable = False  # shared by every rule that uses the column: never changed in place
             cache[part.label] = (codes, int(codes.max(initial=-1)) + 1)
         codes, size = cache[part.label]
@@ -58,7 +60,20 @@ def rule_codes(columns: Columns, rule: tuple[KeyPart, ...], cache: dict) -> np.n
         valid = combined >= 0  # compact after each part so the codes never overflow
         if len(rule) > 1:
             combined[valid] = pd.factorize(combined[valid])[0]
+    combined.flags.writeable = False
     return combined
+
+
+def _slice_codes(uniques: np.ndarray, part: KeyPart) -> np.ndarray:
+    """Each distinct value's slice, as a code (-1: the slice is empty, a value too short), sliced
+    by Arrow: the same characters as Python's v[start:stop]."""
+    if not len(uniques):
+        return np.zeros(1, dtype=np.int64)  # indexed by the codes' floor of 0; never used
+    sliced = pc.utf8_slice_codeunits(pa.array(uniques, type=pa.string()), start=part.start or 0, stop=part.stop)
+    encoded = pc.dictionary_encode(sliced)  # numbered by first appearance, as pandas' factorize
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    codes[pc.equal(sliced, "").to_numpy(zero_copy_only=False)] = -1
+    return codes
 
 
 def estimate_pairs(codes: np.ndarray, max_block_size: int) -> int:

@@ -62,7 +62,7 @@ def detect_context(columns: Columns, settings: MatchSettings, left: np.ndarray, 
     cache: dict = {}
     agree_on_rule = []
     for rule in settings.blocking:
-        codes = rule_codes(columns, rule, cache)
+        codes = rule_codes(columns, rule, cache, keep=True)
         on_left = codes[left]
         agree_on_rule.append(({p.column for p in rule}, (on_left == codes[right]) & (on_left >= 0)))
     random = []

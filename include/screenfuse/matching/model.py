@@ -139,7 +139,9 @@ class Columns:
             raise KeyError(column)
         if column not in self._values:
             series = self.frame[column]
-            if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+            if isinstance(series.dtype, pd.CategoricalDtype):
+                self._values[column] = self._from_categories(column, series)
+            elif series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
                 # pandas' own strings (a CSV read with pyarrow): factorized as they are, each record
                 # then points at its distinct value's one str instead of a str of its own (a million
                 # records of nine columns held 360 MB of copies)
@@ -152,6 +154,30 @@ class Columns:
             else:
                 self._values[column] = _as_text(series)
         return self._values[column]
+
+    def _from_categories(self, column: str, series: pd.Series) -> np.ndarray:
+        """A categorical column (`zh_person.prepare` makes them) already holds codes of distinct
+        values: they are renumbered by first appearance, as a factorize of the values would number
+        them, without hashing a million strings."""
+        categories = series.cat.categories
+        texts = _as_text(pd.Series(categories, dtype=object))
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+        if pd.api.types.infer_dtype(categories, skipna=False) not in ("string", "empty"):  # 1 and "1": one text
+            merged, distinct = pd.factorize(texts)
+            texts, codes = np.asarray(distinct, dtype=object), np.where(codes >= 0, merged[codes], -1)
+        empty = np.flatnonzero(texts == "")
+        if not len(empty):
+            texts, empty = np.append(texts, ""), [len(texts)]
+        codes[codes < 0] = empty[0]  # missing reads as ""
+        first = np.full(len(texts), len(codes), dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # written last to first: the first row wins
+        order = np.argsort(first, kind="stable")[:np.count_nonzero(first < len(codes))]  # used values only
+        renumber = np.empty(len(texts), dtype=np.int64)
+        renumber[order] = np.arange(len(order))
+        codes, uniques = renumber[codes], texts[order]
+        values = uniques[codes]
+        self._keep_codes(column, codes, uniques)  # "" → -1, in place
+        return values
 
     def codes(self, column: str) -> np.ndarray:
         if column not in self._codes:
@@ -175,6 +201,12 @@ class Columns:
         key = (column, transform)
         if key not in self._derived:
             self._derived[key] = transform(self.uniques(column))
+        return self._derived[key]
+
+    def kept(self, key, build):
+        """build(), once for this frame: what several steps of a run read (a blocking rule's codes)."""
+        if key not in self._derived:
+            self._derived[key] = build()
         return self._derived[key]
 
     def uniques(self, column: str) -> np.ndarray:
