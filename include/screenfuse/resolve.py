@@ -49,7 +49,9 @@ def prepare_records(records: pd.DataFrame, normalized_at_ingest: bool = False) -
     frame = records.rename(columns={"source_record_id": "record_id"})
     if normalized_at_ingest:
         return _from_ingest(frame)[["record_id", *MATCH_COLUMNS]]
-    return prepare(frame.reindex(columns=RAW_COLUMNS, fill_value=""))[["record_id", *MATCH_COLUMNS]]
+    prepared = prepare(frame.reindex(columns=RAW_COLUMNS, fill_value=""))[["record_id", *MATCH_COLUMNS]]
+    # plain text, as the warehouse stores it (prepare's categoricals are for the engine)
+    return prepared.astype({c: object for c, dtype in prepared.dtypes.items() if isinstance(dtype, pd.CategoricalDtype)})
 
 
 def _from_ingest(frame: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ the pipeline already normalized pass through unchanged.
 """
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -20,6 +21,7 @@ from screenfuse import documents
 from screenfuse import addresses
 from screenfuse import datetimes
 from screenfuse import normalize as nz
+from screenfuse.matching.twins import row_groups
 from screenfuse.stage_process import die_with_parent
 
 CANONICAL = ("record_id", "name", "id_number", "id_type", "phone", "birth_date", "sex", "address")
@@ -56,12 +58,21 @@ def _normalize_distinct(task: tuple[str, list[str]]) -> dict[str, list]:
     return {c: done[c].tolist() for c in _DERIVED[column]}
 
 
+_FORKED_TASKS: dict[int, list[tuple[str, list[str]]]] = {}  # each prepare's tasks, read by the workers it forks
+_CALLS = itertools.count()
+
+
+def _forked_task(call: int, number: int) -> dict[str, list]:
+    return _normalize_distinct(_FORKED_TASKS[call][number])
+
+
 def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows: int = PARALLEL_FROM_ROWS) -> pd.DataFrame:
     """Normalize for matching.
 
     Each raw column is reduced to its distinct values, which are normalized once (split across
-    the machine's cores for large inputs: only distinct values travel between processes) and
-    spread back to the rows.
+    the machine's cores for large inputs: the workers fork with the distinct values, and only
+    their results travel back) and spread back to the rows. The matching columns come back as
+    categoricals, their codes numbering the distinct normalized values.
     """
     workers = workers or min(os.cpu_count() or 1, 8)
     parallel = len(frame) >= parallel_from_rows and workers > 1
@@ -78,9 +89,16 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
         # (a user's script without a __main__ guard would re-run itself); a forked worker maps
         # the parent, which an RSS sum over the process tree counts once more per worker
         # each worker dies with this process: killed from outside, it cannot stop them itself
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
-                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-            results = list(pool.map(_normalize_distinct, tasks))
+        # the tasks reach the workers in the memory they fork from, not pickled: millions of
+        # distinct values cost seconds to pickle and unpickle; only a task's number travels
+        call = next(_CALLS)
+        _FORKED_TASKS[call] = tasks
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
+                                     initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+                results = list(pool.map(_forked_task, [call] * len(tasks), range(len(tasks))))
+        finally:
+            del _FORKED_TASKS[call]
     else:
         results = [_normalize_distinct(task) for task in tasks]
     derived = {}
@@ -93,28 +111,67 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
             return np.full(len(frame), "", dtype=object)
         return np.asarray(derived[(column, name)], dtype=object)[codes[column]]
 
+    def coded(column: str, name: str) -> pd.Categorical | np.ndarray:
+        """The column as a categorical: the engine takes its codes as they are instead of hashing
+        a million strings (`matching.model.Columns`)."""
+        return _categorical(derived[(column, name)], codes[column]) if column in codes else col(column, name)
+
     out = {c: frame[c] for c in frame.columns}  # extra columns are kept as they are
     out["record_id"] = frame["record_id"].fillna("").astype(str).to_numpy(dtype=object) if "record_id" in frame.columns else col("", "")
-    out["name"], out["name_pinyin"] = col("name", "name"), col("name", "name_pinyin")
+    out["name"], out["name_pinyin"] = coded("name", "name"), coded("name", "name_pinyin")
+    # the columns below are functions of a few raw columns' codes: each is computed once per
+    # distinct combination of them and handed over as a categorical, as `coded` does
+    none = np.zeros(len(frame), dtype=np.int64)
     ids = {name: col("id_number", name).copy() for name in _DERIVED["id_number"]}
     _declared_types(frame, ids)
     if "id_status" in frame.columns:  # stored records: a number converted from 15 digits reads as valid now
         earlier = frame["id_status"].fillna("").astype(str).to_numpy(dtype=object)
         ids["id_status"][(earlier == "converted_15") & (ids["id_status"] == "valid")] = "converted_15"
-    out |= document_columns(ids["id_type"], ids["id_number"], ids["id_status"])
-    id_birth, id_sex = ids["birth_date"], ids["sex"]
-    out["birth_date"] = np.where(id_birth != "", id_birth, col("birth_date", "birth_date")).astype(object)
-    given_sex = (frame["sex"].fillna("").astype(str).str.strip().str.lower().map(_SEX).fillna("").to_numpy(dtype=object)
-                 if "sex" in frame.columns else col("", ""))
-    out["sex"] = np.where(id_sex != "", id_sex, given_sex).astype(object)
-    second = col("phone2", "phone")
-    out["phone"] = col("phone", "phone")
-    out["phone2"] = np.where(second != "", second, col("phone", "phone2")).astype(object)
+    id_group, rows = _groups([codes.get("id_number", none), *(_raw_codes(frame, c) for c in ("id_type", "id_status")
+                                                                          if c in frame.columns)])
+    documents_of = document_columns(ids["id_type"][rows], ids["id_number"][rows], ids["id_status"][rows])
+    out |= {name: _categorical(values, id_group) for name, values in documents_of.items()}
+    group, rows = _groups([id_group, codes.get("birth_date", none)])
+    id_birth = ids["birth_date"][rows]
+    out["birth_date"] = _categorical(np.where(id_birth != "", id_birth, col("birth_date", "birth_date")[rows]), group)
+    sex_codes, given = _raw_codes(frame, "sex", values=True)
+    given_sex = pd.Series(given, dtype=object).str.strip().str.lower().map(_SEX).fillna("").to_numpy(dtype=object)
+    group, rows = _groups([id_group, sex_codes])
+    id_sex = ids["sex"][rows]
+    out["sex"] = _categorical(np.where(id_sex != "", id_sex, given_sex[sex_codes[rows]]), group)
+    out["phone"] = coded("phone", "phone")
+    group, rows = _groups([codes.get("phone2", none), codes.get("phone", none)])
+    second = col("phone2", "phone")[rows]
+    out["phone2"] = _categorical(np.where(second != "", second, col("phone", "phone2")[rows]), group)
     for name in addresses.ADDRESS_PARTS:
-        out[name] = col("address", name)
+        out[name] = coded("address", name)
     # object columns as they are: letting pandas convert them to its string type and back costs seconds
-    return pd.DataFrame({c: pd.Series(v, index=frame.index, dtype=object) if isinstance(v, np.ndarray) else v
+    return pd.DataFrame({c: pd.Series(v, index=frame.index, dtype=object) if isinstance(v, np.ndarray) else
+                         pd.Series(v, index=frame.index) if isinstance(v, pd.Categorical) else v
                          for c, v in out.items()})
+
+
+def _raw_codes(frame: pd.DataFrame, column: str, values: bool = False):
+    """A raw column's codes (all 0 without the column), and with `values` its distinct values."""
+    if column in frame.columns:
+        codes, uniques = pd.factorize(frame[column].fillna("").astype(str))
+    else:
+        codes, uniques = np.zeros(len(frame), dtype=np.int64), [""]
+    return (codes, np.asarray(uniques, dtype=object)) if values else codes
+
+
+def _groups(code_columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A group per row, the same for rows equal in every code column, and each group's first row."""
+    group = row_groups(code_columns)
+    first = np.zeros(int(group.max(initial=-1)) + 1, dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)  # written last to first: the first row wins
+    return group, first
+
+
+def _categorical(values: np.ndarray, group: np.ndarray) -> pd.Categorical:
+    """Each group's value, spread to its rows as a categorical (distinct values as categories)."""
+    merged, distinct = pd.factorize(np.asarray(values, dtype=object))
+    return pd.Categorical.from_codes(merged[group], categories=distinct, validate=False)
 
 
 def document_columns(id_type: np.ndarray, number: np.ndarray, id_status: np.ndarray) -> dict[str, np.ndarray]:
