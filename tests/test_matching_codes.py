@@ -74,6 +74,7 @@ def test_prepare_hands_the_engine_its_codes_and_the_persons_are_those_of_plain_t
     prepared = prepare(raw)
     assert isinstance(prepared["name"].dtype, pd.CategoricalDtype)
     assert isinstance(prepared["address_area"].dtype, pd.CategoricalDtype)
+    assert prepared["id_number"].cat.categories.dtype == object  # Python strings: not copied into pandas' own
     plain = prepared.astype(object)
     assert prepared["name"].tolist() == plain["name"].tolist()
     settings = preset("zh_person")

@@ -171,7 +171,9 @@ def _groups(code_columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def _categorical(values: np.ndarray, group: np.ndarray) -> pd.Categorical:
     """Each group's value, spread to its rows as a categorical (distinct values as categories)."""
     merged, distinct = pd.factorize(np.asarray(values, dtype=object))
-    return pd.Categorical.from_codes(merged[group], categories=distinct, validate=False)
+    # categories as Python strings: left to infer, pandas copies them into its Arrow strings
+    # (86 MB and 0.16 s for 650,000 IDs, which the engine would turn back into Python strings)
+    return pd.Categorical.from_codes(merged[group], categories=pd.Index(distinct, dtype=object), validate=False)
 
 
 def document_columns(id_type: np.ndarray, number: np.ndarray, id_status: np.ndarray) -> dict[str, np.ndarray]:
