@@ -28,20 +28,15 @@ CANONICAL = ("record_id", "name", "id_number", "id_type", "phone", "birth_date",
 _SEX = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "女": "F", "2": "F"}
 
 
-# what prepare() returns besides the frame's own columns, in this order
-MATCHING_COLUMNS = ("record_id", "name", "name_pinyin", "document", "id_number", "id_trusted", "birth_date", "sex",
-                    "phone", "phone2", *addresses.ADDRESS_PARTS)
 PARALLEL_FROM_ROWS = 200_000
 # what each raw column becomes, computed once per distinct value (see _normalize_distinct)
-# (in the order prepare's steps read them: the longest to spread back first, while the workers
-# still normalize the others)
 _DERIVED = {
-    "id_number": ["id_number", "id_status", "birth_date", "sex", "id_type"],
-    "address": addresses.ADDRESS_PARTS,
     "name": ["name", "name_pinyin"],
-    "birth_date": ["birth_date"],
+    "id_number": ["id_number", "id_status", "birth_date", "sex", "id_type"],
     "phone": ["phone", "phone2"],
     "phone2": ["phone"],
+    "birth_date": ["birth_date"],
+    "address": addresses.ADDRESS_PARTS,
 }
 
 
@@ -71,27 +66,6 @@ def _forked_task(call: int, number: int) -> dict[str, list]:
     return _normalize_distinct(_FORKED_TASKS[call][number])
 
 
-def _normalized(tasks: list[tuple[str, list[str]]], parallel: bool, workers: int):
-    """Each task's result, in the tasks' order, as they come."""
-    if not parallel:
-        yield from (_normalize_distinct(task) for task in tasks)
-        return
-    # fork, not forkserver or spawn: those run the caller's main script again in every worker
-    # (a user's script without a __main__ guard would re-run itself); a forked worker maps
-    # the parent, which an RSS sum over the process tree counts once more per worker
-    # each worker dies with this process: killed from outside, it cannot stop them itself
-    # the tasks reach the workers in the memory they fork from, not pickled: millions of
-    # distinct values cost seconds to pickle and unpickle; only a task's number travels
-    call = next(_CALLS)
-    _FORKED_TASKS[call] = tasks
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
-                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-            yield from pool.map(_forked_task, [call] * len(tasks), range(len(tasks)))
-    finally:
-        del _FORKED_TASKS[call]
-
-
 def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows: int = PARALLEL_FROM_ROWS) -> pd.DataFrame:
     """Normalize for matching.
 
@@ -110,7 +84,27 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
         values = np.asarray(uniques, dtype=object)
         parts = np.array_split(values, workers * 2) if parallel else [values]
         tasks += [(column, part.tolist()) for part in parts]
-    derived: dict[tuple[str, str], list] = {}
+    if parallel:
+        # fork, not forkserver or spawn: those run the caller's main script again in every worker
+        # (a user's script without a __main__ guard would re-run itself); a forked worker maps
+        # the parent, which an RSS sum over the process tree counts once more per worker
+        # each worker dies with this process: killed from outside, it cannot stop them itself
+        # the tasks reach the workers in the memory they fork from, not pickled: millions of
+        # distinct values cost seconds to pickle and unpickle; only a task's number travels
+        call = next(_CALLS)
+        _FORKED_TASKS[call] = tasks
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
+                                     initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+                results = list(pool.map(_forked_task, [call] * len(tasks), range(len(tasks))))
+        finally:
+            del _FORKED_TASKS[call]
+    else:
+        results = [_normalize_distinct(task) for task in tasks]
+    derived = {}
+    for (column, _), result in zip(tasks, results):
+        for name, values in result.items():
+            derived.setdefault((column, name), []).extend(values)
 
     def col(column: str, name: str) -> np.ndarray:
         if column not in codes:
@@ -124,70 +118,37 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
 
     out = {c: frame[c] for c in frame.columns}  # extra columns are kept as they are
     out["record_id"] = frame["record_id"].fillna("").astype(str).to_numpy(dtype=object) if "record_id" in frame.columns else col("", "")
+    out["name"], out["name_pinyin"] = coded("name", "name"), coded("name", "name_pinyin")
     # the columns below are functions of a few raw columns' codes: each is computed once per
     # distinct combination of them and handed over as a categorical, as `coded` does
     none = np.zeros(len(frame), dtype=np.int64)
-    of_ids = {}
-
-    def addresses_out():
-        for name in addresses.ADDRESS_PARTS:
-            out[name] = coded("address", name)
-
-    def names_out():
-        out["name"], out["name_pinyin"] = coded("name", "name"), coded("name", "name_pinyin")
-
-    def ids_out():
-        ids = of_ids["ids"] = {name: col("id_number", name).copy() for name in _DERIVED["id_number"]}
-        _declared_types(frame, ids)
-        if "id_status" in frame.columns:  # stored records: a number converted from 15 digits reads as valid now
-            earlier = frame["id_status"].fillna("").astype(str).to_numpy(dtype=object)
-            ids["id_status"][(earlier == "converted_15") & (ids["id_status"] == "valid")] = "converted_15"
-        of_ids["group"], rows = _groups([codes.get("id_number", none),
-                                         *(_raw_codes(frame, c) for c in ("id_type", "id_status") if c in frame.columns)])
-        documents_of = document_columns(ids["id_type"][rows], ids["id_number"][rows], ids["id_status"][rows])
-        out.update({name: _categorical(values, of_ids["group"]) for name, values in documents_of.items()})
-        sex_codes, given = _raw_codes(frame, "sex", values=True)
-        given_sex = pd.Series(given, dtype=object).str.strip().str.lower().map(_SEX).fillna("").to_numpy(dtype=object)
-        group, rows = _groups([of_ids["group"], sex_codes])
-        id_sex = ids["sex"][rows]
-        out["sex"] = _categorical(np.where(id_sex != "", id_sex, given_sex[sex_codes[rows]]), group)
-
-    def birth_dates_out():
-        group, rows = _groups([of_ids["group"], codes.get("birth_date", none)])
-        id_birth = of_ids["ids"]["birth_date"][rows]
-        out["birth_date"] = _categorical(np.where(id_birth != "", id_birth, col("birth_date", "birth_date")[rows]), group)
-
-    def phones_out():
-        out["phone"] = coded("phone", "phone")
-        group, rows = _groups([codes.get("phone2", none), codes.get("phone", none)])
-        second = col("phone2", "phone")[rows]
-        out["phone2"] = _categorical(np.where(second != "", second, col("phone", "phone2")[rows]), group)
-
-    # each step runs, in this order, as soon as the results of the raw columns it reads are in:
-    # with workers, while they still normalize the columns after (the tasks come in this order)
-    steps = [({"id_number"}, ids_out), ({"address"}, addresses_out), ({"name"}, names_out),
-             ({"id_number", "birth_date"}, birth_dates_out), ({"phone", "phone2"}, phones_out)]
-    done = set(_DERIVED) - set(codes)  # columns the frame lacks: nothing to wait for
-    left = {c: sum(column == c for column, _ in tasks) for c in codes}
-    results = _normalized(tasks, parallel, workers)
-    try:
-        for (column, _), result in zip(tasks, results):
-            for name, values in result.items():
-                derived.setdefault((column, name), []).extend(values)
-            left[column] -= 1
-            if not left[column]:
-                done.add(column)
-            while steps and steps[0][0] <= done:
-                steps.pop(0)[1]()
-    finally:
-        results.close()  # a step that failed stops the workers
-    for _, step in steps:  # an input with none of the raw columns
-        step()
-    order = [*frame.columns, *(c for c in MATCHING_COLUMNS if c not in frame.columns)]  # as the steps ran
+    ids = {name: col("id_number", name).copy() for name in _DERIVED["id_number"]}
+    _declared_types(frame, ids)
+    if "id_status" in frame.columns:  # stored records: a number converted from 15 digits reads as valid now
+        earlier = frame["id_status"].fillna("").astype(str).to_numpy(dtype=object)
+        ids["id_status"][(earlier == "converted_15") & (ids["id_status"] == "valid")] = "converted_15"
+    id_group, rows = _groups([codes.get("id_number", none), *(_raw_codes(frame, c) for c in ("id_type", "id_status")
+                                                                          if c in frame.columns)])
+    documents_of = document_columns(ids["id_type"][rows], ids["id_number"][rows], ids["id_status"][rows])
+    out |= {name: _categorical(values, id_group) for name, values in documents_of.items()}
+    group, rows = _groups([id_group, codes.get("birth_date", none)])
+    id_birth = ids["birth_date"][rows]
+    out["birth_date"] = _categorical(np.where(id_birth != "", id_birth, col("birth_date", "birth_date")[rows]), group)
+    sex_codes, given = _raw_codes(frame, "sex", values=True)
+    given_sex = pd.Series(given, dtype=object).str.strip().str.lower().map(_SEX).fillna("").to_numpy(dtype=object)
+    group, rows = _groups([id_group, sex_codes])
+    id_sex = ids["sex"][rows]
+    out["sex"] = _categorical(np.where(id_sex != "", id_sex, given_sex[sex_codes[rows]]), group)
+    out["phone"] = coded("phone", "phone")
+    group, rows = _groups([codes.get("phone2", none), codes.get("phone", none)])
+    second = col("phone2", "phone")[rows]
+    out["phone2"] = _categorical(np.where(second != "", second, col("phone", "phone2")[rows]), group)
+    for name in addresses.ADDRESS_PARTS:
+        out[name] = coded("address", name)
     # object columns as they are: letting pandas convert them to its string type and back costs seconds
-    return pd.DataFrame({c: pd.Series(out[c], index=frame.index, dtype=object) if isinstance(out[c], np.ndarray) else
-                         pd.Series(out[c], index=frame.index) if isinstance(out[c], pd.Categorical) else out[c]
-                         for c in order})
+    return pd.DataFrame({c: pd.Series(v, index=frame.index, dtype=object) if isinstance(v, np.ndarray) else
+                         pd.Series(v, index=frame.index) if isinstance(v, pd.Categorical) else v
+                         for c, v in out.items()})
 
 
 def _raw_codes(frame: pd.DataFrame, column: str, values: bool = False):
