@@ -277,7 +277,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
             source: str | None = None, must_link: pd.DataFrame | None = None, reason: str = "") -> DedupeResult:
     clock = _Clock(progress)
     uid = settings.unique_id
-    unsorted_ids = frame[uid].fillna("").astype(str).to_numpy(dtype=object)
+    unsorted_ids = _as_text(frame[uid])  # Python strings as they are: no round trip through pandas' own
     by_id = pc.sort_indices(pa.array(unsorted_ids, type=pa.string())).to_numpy()  # stable, and faster than numpy on str
     frame = frame.iloc[by_id].reset_index(drop=True)
     columns = Columns(frame, {c: v[by_id] for c, v in population.shares.items()} if population else None)
