@@ -107,7 +107,7 @@ def _worker(spec: dict) -> dict:
             log(f"  [{kind}] resolving {len(existing):,} existing records (not timed) ...")
             base = dedupe(existing, settings)
             start = time.perf_counter()
-            frame = pd.concat([existing, prepare(raw[is_new])], ignore_index=True)
+            frame = concat_prepared(existing, prepare(raw[is_new]))
             new_ids = raw.loc[is_new, "record_id"].to_numpy(dtype=object)
             result = dedupe(frame, settings, previous=base.clusters, new_ids=new_ids, model=base.model,
                             progress=stages)
@@ -136,6 +136,19 @@ def _worker(spec: dict) -> dict:
         raise RuntimeError(f"{kind}: {len(predicted)} predicted records for {len(truth)} true ones")
     return {"seconds": seconds, "peak_mb": peak_mb, "records": len(truth), **extra,
             **{k: scores[k] for k in ("precision", "recall", "f1")}}
+
+
+def concat_prepared(first, second):
+    """Two prepare() outputs as one, their categoricals united (pd.concat would make them object
+    columns, which the engine hashes again)."""
+    import pandas as pd
+    from pandas.api.types import union_categoricals
+
+    both = pd.concat([first, second], ignore_index=True)
+    for column in first.columns:
+        if isinstance(first[column].dtype, pd.CategoricalDtype) and isinstance(second[column].dtype, pd.CategoricalDtype):
+            both[column] = union_categoricals([first[column], second[column]], ignore_order=True)
+    return both
 
 
 def twin_merges(predicted, truth, twins) -> int:

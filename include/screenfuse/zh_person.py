@@ -114,7 +114,9 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
     def coded(column: str, name: str) -> pd.Categorical | np.ndarray:
         """The column as a categorical: the engine takes its codes as they are instead of hashing
         a million strings (`matching.model.Columns`)."""
-        return _categorical(derived[(column, name)], codes[column]) if column in codes else col(column, name)
+        if column not in codes:  # no such raw column: every record without a value, as a categorical too
+            return _categorical(np.array([""], dtype=object), np.zeros(len(frame), dtype=np.int64))
+        return _categorical(derived[(column, name)], codes[column])
 
     out = {c: frame[c] for c in frame.columns}  # extra columns are kept as they are
     out["record_id"] = frame["record_id"].fillna("").astype(str).to_numpy(dtype=object) if "record_id" in frame.columns else col("", "")

@@ -69,7 +69,13 @@ def _slice_codes(uniques: np.ndarray, part: KeyPart) -> np.ndarray:
     by Arrow: the same characters as Python's v[start:stop]."""
     if not len(uniques):
         return np.zeros(1, dtype=np.int64)  # indexed by the codes' floor of 0; never used
-    sliced = pc.utf8_slice_codeunits(pa.array(uniques, type=pa.string()), start=part.start or 0, stop=part.stop)
+    try:
+        sliced = pc.utf8_slice_codeunits(pa.array(uniques, type=pa.string()), start=part.start or 0, stop=part.stop)
+    except UnicodeEncodeError:  # a lone surrogate (text decoded with surrogateescape) has no UTF-8: Python slices
+        python = np.array([v[part.start:part.stop] for v in uniques], dtype=object)
+        codes = pd.factorize(python)[0].astype(np.int64)
+        codes[python == ""] = -1
+        return codes
     encoded = pc.dictionary_encode(sliced)  # numbered by first appearance, as pandas' factorize
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     codes[pc.equal(sliced, "").to_numpy(zero_copy_only=False)] = -1

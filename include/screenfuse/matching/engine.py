@@ -312,6 +312,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
         trained = train_checked(columns, settings, left[taught], right[taught], levels[taught])
         model, findings, source, reason = trained.model, trained.findings, trained.source, trained.reason
         clock.lap("train")
+    columns.let_go("rule")  # the rules' codes blocking and context detection shared: 8 bytes a record each
     model = model.aligned(settings)
     prior = model.prior_for(size)  # for this population, not the one the model was trained on
     # value shares of a handful of records say nothing about how common a value is

@@ -162,7 +162,7 @@ class Columns:
         categories = series.cat.categories
         texts = _as_text(pd.Series(categories, dtype=object))
         codes = series.cat.codes.to_numpy().astype(np.int64)
-        if pd.api.types.infer_dtype(categories, skipna=False) not in ("string", "empty"):  # 1 and "1": one text
+        if len(categories) and pd.api.types.infer_dtype(categories, skipna=False) != "string":  # 1 and "1": one text
             merged, distinct = pd.factorize(texts)
             texts, codes = np.asarray(distinct, dtype=object), np.where(codes >= 0, merged[codes], -1)
         empty = np.flatnonzero(texts == "")
@@ -203,11 +203,17 @@ class Columns:
             self._derived[key] = transform(self.uniques(column))
         return self._derived[key]
 
-    def kept(self, key, build):
-        """build(), once for this frame: what several steps of a run read (a blocking rule's codes)."""
+    def kept(self, key: tuple, build):
+        """build(), once for this frame: what several steps of a run read (a blocking rule's codes,
+        key ("rule", rule)), until `let_go(key[0])`."""
         if key not in self._derived:
             self._derived[key] = build()
         return self._derived[key]
+
+    def let_go(self, kind: str) -> None:
+        """Forget what `kept` holds under keys of this kind (once no later step reads it)."""
+        for key in [k for k in self._derived if isinstance(k, tuple) and k[:1] == (kind,)]:
+            del self._derived[key]
 
     def uniques(self, column: str) -> np.ndarray:
         """The distinct values, in code order."""
