@@ -85,7 +85,8 @@ def forms():
     of 15 digits and of other documents (declared or not), stored statuses, sexes and birth dates
     given beside the ID or without one, second phones in their own column or in the first."""
     valid, other = make_id("42010619800101123"), make_id("42010619850505234")
-    ids = [valid, valid, other, "420106800101123", valid[:-1] + "0", "E12345678", "", other, "无", "E12345678"]
+    old = valid[:6] + valid[8:17]  # the same ID in its old 15 digits
+    ids = [valid, valid, other, old, valid[:-1] + "0", "G12345678", "", other, "无", "G12345678"]
     types = ["", "身份证", "护照", "", "passport", "", "护照"]  # the lists' lengths share no factor with 10:
     statuses = ["", "converted_15", ""]                        # a raw ID meets every value of each
     sexes = ["", "男", "F", "female", "2", "M", "女"]
