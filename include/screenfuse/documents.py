@@ -17,6 +17,7 @@ import pandas as pd
 
 from screenfuse import normalize as nz
 from screenfuse.normalize import EXCEL_NUMBER, halfwidth
+from screenfuse.matching.model import _as_text  # the engine's reading of a column as Python strings
 
 RESIDENT = "resident_id"
 DOCUMENT_TYPES = {  # type → what people call it (a 证件类型 cell naming any of these gives the type)
@@ -323,19 +324,12 @@ def document_keys(id_type: pd.Series, id_number: pd.Series, id_status: pd.Series
     """'<type>:<number>' of each record's document other than a resident ID ('' otherwise): what
     matching compares and blocks on, per type (a passport is never compared with a permit)."""
     index = id_type.index
-    id_type, id_number = _plain_text(id_type), _plain_text(id_number)
+    id_type, id_number = _as_text(id_type), _as_text(id_number)
     usable = (id_type != "") & (id_type != RESIDENT) & (id_number != "")
     if id_status is not None:
-        usable &= np.isin(_plain_text(id_status), ["document", "other_document"])
+        usable &= np.isin(_as_text(id_status), ["document", "other_document"])
     keys = np.full(len(id_type), "", dtype=object)
     rows = np.flatnonzero(usable)  # the few records with another document
     keys[rows] = [f"{kind}:{number}" for kind, number in zip(id_type[rows], id_number[rows])]
     return pd.Series(keys, index=index, dtype=object)
 
-
-def _plain_text(values: pd.Series) -> np.ndarray:
-    """Values as Python strings ('' for missing): the matching columns are object arrays of str
-    already, which a round trip through pandas' string type would copy twice."""
-    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        return values.fillna("").to_numpy(dtype=object)
-    return _text(values).to_numpy(dtype=object)
