@@ -61,3 +61,47 @@ def test_files_normalized_together_come_out_as_each_file_alone(tmp_path):
                                                                           other.blank_rows)
         pd.testing.assert_frame_equal(one.records, other.records)
     assert together[0].records["row_number"].tolist() == [1, 3]
+
+
+def test_files_read_across_workers_come_out_as_each_file_alone(tmp_path):
+    """read_files cuts a large delivery into runs of files read in forked workers; every file,
+    whichever run took it, must come back under its own SHA-256 as it does alone, the odd ones
+    (zero report, schema drift, unreadable bytes) too."""
+    from conftest import make_id
+    from screenfuse.contracts import load_contract
+    from screenfuse.gazetteer import load_gazetteer
+    from screenfuse.ingest import sha256_of, stage_file
+    from screenfuse.ingest_files import read_files
+    from screenfuse.xlsx import write_xlsx
+
+    contract, gazetteer = load_contract("checkpoint"), load_gazetteer()
+    header = ["卡点名称", "检测时间", "姓名", "身份证号", "联系电话", "目的地", "体温", "处置措施"]
+    paths = []
+    for number in range(9):
+        rows = [["南湖收费站", f"2020-02-{10 + number % 5} 08:0{number}", ["张伟", "張偉", "李娜"][number % 3],
+                 make_id(f"4201061980010{number:03d}1"), f"1381234{number:04d}", f"积玉桥一路{number}号", "36.6", "放行"]
+                for _ in range(number + 1)]
+        columns = header if number % 4 else header[:-1]  # two layouts
+        rows = [row[:len(columns)] for row in rows]
+        path = tmp_path / f"卡点{number}.{'xlsx' if number == 4 else 'csv'}"
+        frame = pd.DataFrame(rows, columns=columns) if number != 6 else pd.DataFrame(columns=columns)  # zero report
+        if number == 4:
+            write_xlsx(frame, path)
+        else:
+            path.write_bytes(frame.to_csv(index=False).encode("utf-8"))
+        paths.append(path)
+    paths.append(tmp_path / "卡点_drift.csv")
+    paths[-1].write_bytes("姓名\n张伟\n".encode("utf-8"))  # required columns missing: held
+    paths.append(tmp_path / "卡点_bytes.csv")
+    paths[-1].write_bytes(b"\x00\xff\xfe\x00garbage")
+    shas = [sha256_of(p) for p in paths]
+    alone = {sha: stage_file(p, contract, gazetteer) for p, sha in zip(paths, shas)}
+    for workers in (1, 2, 3):
+        got = read_files(paths, shas, contract, gazetteer, workers=workers, parallel_from_bytes=0)
+        assert list(got) == shas
+        for sha, one in alone.items():
+            other = got[sha]
+            assert (one.file_name, one.status, one.reason, one.rows_read) == \
+                (other.file_name, other.status, other.reason, other.rows_read)
+            pd.testing.assert_frame_equal(one.records, other.records)
+    assert {s.status for s in alone.values()} >= {"staged", "zero_report", "held", "quarantined"}

@@ -20,6 +20,7 @@ from screenfuse.config import ConfigError, Settings
 from screenfuse.contracts import load_contracts, person_feeds
 from screenfuse.dialect import sound_folds
 from screenfuse.policy import Policy, configured_policy_text, parse_policy
+from screenfuse.stage_process import release_memory
 
 
 class BatchOrderError(RuntimeError):
@@ -157,19 +158,6 @@ def _say(progress, stage: str) -> None:
     release_memory()
     if progress is not None:
         progress(stage)
-
-
-def release_memory() -> None:
-    """Free memory back to the system: Arrow's pool (pandas' strings) and, on glibc, the C heap."""
-    import ctypes
-
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: its allocator returns memory its own way
-        pass
 
 
 def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tuple[str, str, bool]:

@@ -17,6 +17,7 @@ from screenfuse.config import Settings
 from screenfuse.contracts import load_contract
 from screenfuse.gazetteer import DISTRICT_LIST, load_gazetteer
 from screenfuse.ingest import READ_PROBLEM, empty_records, normalize_files, read_file
+from screenfuse.ingest_files import read_files
 from screenfuse.pipeline import batch_time, engine, guard, run_policy, state
 from screenfuse.records import RECORD_COLUMNS
 from screenfuse.validation import validate_rows
@@ -49,6 +50,14 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
     # zero reports of different units may be byte for byte the same header: name and content count
     zero_in = registered[zero].groupby(["file_sha256", "file_name"])["batch_id"].min().to_dict()
     files, read, quarantined, seen, zero_seen = [], [], [], {}, set()
+    # each content read once, before the files are gone through in order (a copy under another
+    # name is the same outcome); a large delivery's files are read across the cores
+    wanted = {}
+    for name, sha in zip(manifest["file_name"], manifest["file_sha256"]):
+        path = settings.landing / feed / name
+        if sha not in loaded_in and sha not in wanted and (sha, name) not in zero_in and path.is_file():
+            wanted[sha] = path
+    done = read_files(list(wanted.values()), list(wanted), contract, gazetteer)
     for name, sha in zip(manifest["file_name"], manifest["file_sha256"]):
         path = settings.landing / feed / name
         if sha in loaded_in or sha in seen:
@@ -64,7 +73,10 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
             quarantined.append(_file_quarantine(batch_id, feed, name, sha, reason))
             files.append(_file_row(batch_id, feed, name, sha, staged_status, reason))
             continue
-        staged = read_file(path, contract, sha)
+        staged = done.get(sha)
+        if staged is None or staged.file_name != name:  # read under another name (a zero report), or gone since
+            staged = read_file(path, contract, sha)
+            normalize_files([staged], contract, gazetteer)
         if staged.status == "zero_report":
             zero_seen.add((sha, name))
         else:
@@ -79,10 +91,9 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
         status = {"quarantined": "quarantined", "zero_report": "zero_report", "held": "held"}.get(staged.status, "loaded")
         files.append(_file_row(batch_id, feed, name, sha, status, staged.reason, staged.file_format, staged.encoding,
                                staged.rows_read, staged.blank_rows, staged.unmapped_headers))
-        if staged.mapped is not None:
+        if not staged.records.empty:
             read.append(staged)
-    normalize_files(read, contract, gazetteer)  # files of one layout together: a call costs more than its rows
-    frames = [f.records for f in read if not f.records.empty]
+    frames = [f.records for f in read]
     staged_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     del frames, read  # each file's rows are in staged_rows now: not held twice while they are staged
     with state(settings, batch_id, attempt).writing() as stage:

@@ -148,3 +148,14 @@ def _travels(exc: BaseException) -> bool:
     except Exception:  # noqa: BLE001 - any failure to carry it
         return False
     return type(rebuilt) is type(exc) and str(rebuilt) == str(exc)
+
+
+def release_memory() -> None:
+    """Free memory back to the system: Arrow's pool (pandas' strings) and, on glibc, the C heap."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: its allocator returns memory its own way
+        pass

@@ -9,11 +9,6 @@ the pipeline already normalized pass through unchanged.
 """
 from __future__ import annotations
 
-import itertools
-import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
-
 import numpy as np
 import pandas as pd
 
@@ -22,7 +17,7 @@ from screenfuse import addresses
 from screenfuse import datetimes
 from screenfuse import normalize as nz
 from screenfuse.matching.twins import row_groups
-from screenfuse.stage_process import die_with_parent
+from screenfuse.forked import cores, map_forked
 
 CANONICAL = ("record_id", "name", "id_number", "id_type", "phone", "birth_date", "sex", "address")
 _SEX = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "女": "F", "2": "F"}
@@ -58,14 +53,6 @@ def _normalize_distinct(task: tuple[str, list[str]]) -> dict[str, list]:
     return {c: done[c].tolist() for c in _DERIVED[column]}
 
 
-_FORKED_TASKS: dict[int, list[tuple[str, list[str]]]] = {}  # each prepare's tasks, read by the workers it forks
-_CALLS = itertools.count()
-
-
-def _forked_task(call: int, number: int) -> dict[str, list]:
-    return _normalize_distinct(_FORKED_TASKS[call][number])
-
-
 def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows: int = PARALLEL_FROM_ROWS) -> pd.DataFrame:
     """Normalize for matching.
 
@@ -74,7 +61,7 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
     their results travel back) and spread back to the rows. The matching columns come back as
     categoricals, their codes numbering the distinct normalized values.
     """
-    workers = workers or min(os.cpu_count() or 1, 8)
+    workers = workers or cores()
     parallel = len(frame) >= parallel_from_rows and workers > 1
     codes, tasks = {}, []
     for column in _DERIVED:
@@ -84,23 +71,8 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
         values = np.asarray(uniques, dtype=object)
         parts = np.array_split(values, workers * 2) if parallel else [values]
         tasks += [(column, part.tolist()) for part in parts]
-    if parallel:
-        # fork, not forkserver or spawn: those run the caller's main script again in every worker
-        # (a user's script without a __main__ guard would re-run itself); a forked worker maps
-        # the parent, which an RSS sum over the process tree counts once more per worker
-        # each worker dies with this process: killed from outside, it cannot stop them itself
-        # the tasks reach the workers in the memory they fork from, not pickled: millions of
-        # distinct values cost seconds to pickle and unpickle; only a task's number travels
-        call = next(_CALLS)
-        _FORKED_TASKS[call] = tasks
-        try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
-                                     initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-                results = list(pool.map(_forked_task, [call] * len(tasks), range(len(tasks))))
-        finally:
-            del _FORKED_TASKS[call]
-    else:
-        results = [_normalize_distinct(task) for task in tasks]
+    # the workers fork with the distinct values; only their results travel back (screenfuse.forked)
+    results = map_forked(_normalize_distinct, tasks, workers if parallel else 1)
     derived = {}
     for (column, _), result in zip(tasks, results):
         for name, values in result.items():
