@@ -100,6 +100,19 @@ def test_answer_times_are_read_on_the_offices_local_clock():
     assert updates.loc["PIB", "answered_late"] == 1  # 14:10 UTC, due 14:05
 
 
+def test_an_answer_time_without_its_hour_is_local_midnight_beside_one_with_it():
+    """Answer times in either canonical form (a date alone is midnight) are each read on its own:
+    left to infer the form from the first row, pandas read the date alone as missing, and its
+    stored time stayed on the local clock. (Ingest writes every time with its hour; callers of
+    plan_answers need not.)"""
+    frame = answers(("PIA", "已核实", "2020-02-10 22:00:00", "v1"), ("PIB", "已隔离", "2020-02-11", "v1"))
+    plan = fb.plan_answers(frame, ITEMS, pd.DataFrame(columns=["source_record_id", "person_id"]),
+                           pd.DataFrame(columns=["left_id", "right_id"]), "B2", "Asia/Shanghai")
+    updates = plan.updates.set_index("push_item_id")
+    assert updates.loc["PIA", "answered_at"] == "2020-02-10T14:00:00Z"
+    assert updates.loc["PIB", "answered_at"] == "2020-02-10T16:00:00Z"  # midnight in Beijing
+
+
 OFFICES = ["中华路街道", "粮道街道", "区级清单"]
 
 

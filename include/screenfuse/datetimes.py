@@ -159,3 +159,10 @@ def normalize_birth_dates(values: pd.Series) -> pd.Series:
     """Birth dates → 'YYYY-MM-DD'; one after today (UTC) is a typing error: missing, never compared."""
     dates = normalize_dates(values)
     return dates.where(dates <= datetime.now(timezone.utc).strftime("%Y-%m-%d"), "")
+
+
+def moments(canonical: pd.Series) -> pd.Series:
+    """Canonical text ('YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD'; '' when missing) → naive timestamps
+    (NaT when missing), each value read on its own: left to infer, pandas takes the first value's
+    form and reads a value of the other form as NaT."""
+    return pd.to_datetime(canonical, errors="coerce", format="ISO8601")

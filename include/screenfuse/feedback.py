@@ -154,7 +154,7 @@ def plan_answers(answers: pd.DataFrame, items_before: pd.DataFrame, links_before
         columns=["person_id", "street", "source_records"])
     done = answers["result"].isin(DONE_RESULTS)
     # answer times on the warehouse's clock (UTC ISO, like created_at and due_at)
-    when = pd.to_datetime(answers["event_time"], errors="coerce")
+    when = datetimes.moments(answers["event_time"])
     if len(when) and when.dt.tz is None:
         when = when.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC").dt.tz_localize(None)
     stamp = when.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(when.notna(), answers["event_time"])

@@ -37,10 +37,3 @@ def to_local(utc_text: pd.Series, zone: str) -> pd.Series:
     missing or unreadable), which a workbook stores as real date-time cells."""
     moments = pd.to_datetime(utc_text, errors="coerce", utc=True, format="ISO8601")
     return moments.dt.tz_convert(zone).dt.tz_localize(None).dt.floor("s")
-
-
-def local_to_utc_text(local: pd.Series, zone: str) -> pd.Series:
-    """Naive local date-times (or their text) → the warehouse's UTC ISO text ('' when unreadable)."""
-    moments = pd.to_datetime(local, errors="coerce")
-    moments = moments.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
-    return moments.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")

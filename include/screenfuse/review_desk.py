@@ -119,7 +119,7 @@ def file_decisions(accepted: pd.DataFrame, reviews: pd.DataFrame, batch_id: str,
     """A batch's accepted decision rows → match_decision rows (source `file`, stored and applied
     by this batch). 复核时间 is on the policy's clock; stored in UTC like every time."""
     pairs = reviews.drop_duplicates("review_id").set_index("review_id")
-    when = pd.to_datetime(accepted["event_time"], errors="coerce")
+    when = datetimes.moments(accepted["event_time"])
     if len(when) and when.dt.tz is None:
         when = when.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
     stamp = when.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(when.notna(), accepted["event_time"])

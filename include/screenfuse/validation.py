@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from screenfuse import datetimes
 from screenfuse.contracts import FeedContract
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -170,7 +171,7 @@ def validate_rows(records: pd.DataFrame, contract: FeedContract, latest: "pd.Ser
         return reasons
     checks = row_checks(contract)
     if latest is not None and "event_time" in records:
-        moments = pd.to_datetime(records["event_time"], errors="coerce")
+        moments = datetimes.moments(records["event_time"])
         records = records.assign(_event_time_future=(moments > latest + FUTURE_GRACE).to_numpy())
         import great_expectations as gx
 
