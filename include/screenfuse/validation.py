@@ -181,7 +181,7 @@ def validate_rows(records: pd.DataFrame, contract: FeedContract, latest: "pd.Ser
     # only the columns the suite reads: the rest (raw and details JSON, names) cost GX copies
     used = {getattr(check.expectation, "column", None) for check in checks}
     columns = list(records.columns) if None in used else [c for c in records.columns if c in used]
-    collected: list[list[str]] = [[] for _ in range(len(records))]
+    collected: dict[int, list[str]] = {}  # the failing rows' reasons, by position (a list per row cost 1.6 s a million)
     checked, starts = records[columns], range(0, len(records), ROW_CHUNK)
     # every check is per row: a chunk at a time gives what one run would
     chunks = (checked.iloc[start:start + ROW_CHUNK].reset_index(drop=True).replace({"": None}) for start in starts)
@@ -192,8 +192,10 @@ def validate_rows(records: pd.DataFrame, contract: FeedContract, latest: "pd.Ser
             if _raised(result):
                 raise RuntimeError(f"GX expectation for '{check.reason}' could not run")
             for position in result.result.get("unexpected_index_list") or []:
-                collected[start + int(position)].append(check.reason)
-    reasons[:] = ["; ".join(r) for r in collected]
+                collected.setdefault(start + int(position), []).append(check.reason)
+    if collected:
+        positions = sorted(collected)
+        reasons.iloc[positions] = ["; ".join(collected[p]) for p in positions]
     return reasons
 
 
