@@ -9,11 +9,14 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from screenfuse import addresses
 from screenfuse.dialect import sound_folds
 from screenfuse.matching import MatchSettings, Model, Population, dedupe, preset
-from screenfuse.zh_person import document_columns, prepare
+from screenfuse.forked import cores, map_forked
+from screenfuse.zh_person import PARALLEL_FROM_ROWS, combination_groups, document_columns, prepare, spread_categorical
 from screenfuse.state_schema import MATCH_COLUMNS
 from screenfuse.text_keys import is_in, map_by_key
 
@@ -45,25 +48,61 @@ def prepare_records(records: pd.DataFrame, normalized_at_ingest: bool = False) -
     """Source records → the matching columns the engine compares (record_id + MATCH_COLUMNS),
     computed once per record at ingest and kept in the warehouse (`match_record`).
     `normalized_at_ingest`: the records are the ingest stage's (their NORMALIZED_AT_INGEST columns
-    are taken as they are); otherwise every column is normalized."""
+    are taken as they are), and the matching columns come back categoricals, for the engine
+    (`plain_text` gives what the warehouse stores); otherwise every column is normalized, and
+    comes back plain text."""
     frame = records.rename(columns={"source_record_id": "record_id"})
     if normalized_at_ingest:
         return _from_ingest(frame)[["record_id", *MATCH_COLUMNS]]
-    prepared = prepare(frame.reindex(columns=RAW_COLUMNS, fill_value=""))[["record_id", *MATCH_COLUMNS]]
-    # plain text, as the warehouse stores it (prepare's categoricals are for the engine)
+    return plain_text(prepare(frame.reindex(columns=RAW_COLUMNS, fill_value=""))[["record_id", *MATCH_COLUMNS]])
+
+
+def plain_text(prepared: pd.DataFrame) -> pd.DataFrame:
+    """Prepared records as the warehouse stores them: categoricals (which the engine takes for
+    their codes) as plain text."""
     return prepared.astype({c: object for c, dtype in prepared.dtypes.items() if isinstance(dtype, pd.CategoricalDtype)})
 
 
 def _from_ingest(frame: pd.DataFrame) -> pd.DataFrame:
     """`prepare` of records ingest normalized, computing only what ingest does not keep: the
     document key, the trusted ID and the address parts. Ingest's normalization is final (a second
-    pass changes nothing: tests/test_normalize.py, test_resolve.py)."""
-    text = {c: frame[c].fillna("").astype(str).to_numpy(dtype=object) for c in ["record_id", *NORMALIZED_AT_INGEST]}
-    out = {c: text[c] for c in ("record_id", "name", "name_pinyin", "birth_date", "sex", "phone", "phone2")}
-    out |= document_columns(text["id_type"], text["id_number"], text["id_status"])
-    parts = addresses.address_parts(pd.Series(text["address"], dtype=object))
-    out |= {c: parts[c].to_numpy(dtype=object) for c in addresses.ADDRESS_PARTS}
-    return pd.DataFrame(out, dtype=object)
+    pass changes nothing: tests/test_normalize.py, test_resolve.py). Every matching column comes
+    back a categorical, as `prepare` gives it: the engine takes its codes instead of hashing a
+    million strings again. The codes are Arrow's dictionary encoding of the stage's text; what is
+    computed, once per distinct value (or combination of values) it is computed from."""
+    coded = {c: _dictionary_codes(frame[c]) for c in NORMALIZED_AT_INGEST}
+    out = {"record_id": pd.Series(frame["record_id"].fillna("").astype(str).to_numpy(dtype=object), dtype=object)}
+    for column in ("name", "name_pinyin", "birth_date", "sex", "phone", "phone2"):
+        codes, values = coded[column]
+        out[column] = pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object), validate=False)
+    group, rows = combination_groups([coded[c][0] for c in ("id_type", "id_number", "id_status")])
+    documents_of = document_columns(*(coded[c][1][coded[c][0][rows]] for c in ("id_type", "id_number", "id_status")))
+    out |= {name: spread_categorical(values, group) for name, values in documents_of.items()}
+    codes, values = coded["address"]
+    parts = _address_parts(values)
+    out |= {name: spread_categorical(parts[name], codes) for name in addresses.ADDRESS_PARTS}
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _dictionary_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, distinct values as Python strings) of a text column, missing read as ''."""
+    array = pa.array(column, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = pa.array(column.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+    encoded = pc.dictionary_encode(array.fill_null(""))
+    return (encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            np.asarray(encoded.dictionary.to_pylist(), dtype=object))
+
+
+def _address_parts(values: np.ndarray) -> dict[str, np.ndarray]:
+    """The parts of distinct normalized addresses, across the cores when they are many."""
+    workers = cores() if len(values) >= PARALLEL_FROM_ROWS else 1
+    chunks = np.array_split(values, workers * 2) if workers > 1 else [values]
+    done = map_forked(lambda chunk: addresses.address_parts(pd.Series(chunk, dtype=object)), chunks, workers)
+    return {name: np.concatenate([part[name].to_numpy(dtype=object) for part in done]) if done else
+            np.array([], dtype=object) for name in addresses.ADDRESS_PARTS}
 
 
 @dataclass

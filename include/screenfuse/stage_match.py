@@ -28,7 +28,9 @@ from screenfuse.matching import Model
 from screenfuse.pseudonyms import with_pseudonyms
 from screenfuse.pipeline import batch_time, engine, guard, iso, run_policy, state
 from screenfuse.records import ORIGIN_COLUMNS, RECORD_COLUMNS
-from screenfuse.resolve import NORMALIZED_AT_INGEST, SETTINGS, match_settings, prepare_records, resolve_identities
+from screenfuse.resolve import (
+    NORMALIZED_AT_INGEST, SETTINGS, match_settings, plain_text, prepare_records, resolve_identities,
+)
 from screenfuse.state_schema import MATCH_COLUMNS
 from screenfuse.text_keys import map_by_key
 
@@ -139,7 +141,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
     trained = {"model_id": batch_id, "preset": "zh_person", "params_json": result.model.to_json(), "version": version,
                "created_at": iso(batch_time(batch_id)), "promoted": 1, "promoted_by": "hourly"}
     with stage.writing():
-        stage.put("match_record", prepared.assign(batch_id=batch_id))
+        stage.put("match_record", plain_text(prepared).assign(batch_id=batch_id))
         stage.put("match_key", keys)
         stage.put("match_term", terms)
         stage.put("links", links)

@@ -87,8 +87,8 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
         """The column as a categorical: the engine takes its codes as they are instead of hashing
         a million strings (`matching.model.Columns`)."""
         if column not in codes:  # no such raw column: every record without a value, as a categorical too
-            return _categorical(np.array([""], dtype=object), np.zeros(len(frame), dtype=np.int64))
-        return _categorical(derived[(column, name)], codes[column])
+            return spread_categorical(np.array([""], dtype=object), np.zeros(len(frame), dtype=np.int64))
+        return spread_categorical(derived[(column, name)], codes[column])
 
     out = {c: frame[c] for c in frame.columns}  # extra columns are kept as they are
     out["record_id"] = frame["record_id"].fillna("").astype(str).to_numpy(dtype=object) if "record_id" in frame.columns else col("", "")
@@ -101,22 +101,22 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
     if "id_status" in frame.columns:  # stored records: a number converted from 15 digits reads as valid now
         earlier = frame["id_status"].fillna("").astype(str).to_numpy(dtype=object)
         ids["id_status"][(earlier == "converted_15") & (ids["id_status"] == "valid")] = "converted_15"
-    id_group, rows = _groups([codes.get("id_number", none), *(_raw_codes(frame, c) for c in ("id_type", "id_status")
+    id_group, rows = combination_groups([codes.get("id_number", none), *(_raw_codes(frame, c) for c in ("id_type", "id_status")
                                                                           if c in frame.columns)])
     documents_of = document_columns(ids["id_type"][rows], ids["id_number"][rows], ids["id_status"][rows])
-    out |= {name: _categorical(values, id_group) for name, values in documents_of.items()}
-    group, rows = _groups([id_group, codes.get("birth_date", none)])
+    out |= {name: spread_categorical(values, id_group) for name, values in documents_of.items()}
+    group, rows = combination_groups([id_group, codes.get("birth_date", none)])
     id_birth = ids["birth_date"][rows]
-    out["birth_date"] = _categorical(np.where(id_birth != "", id_birth, col("birth_date", "birth_date")[rows]), group)
+    out["birth_date"] = spread_categorical(np.where(id_birth != "", id_birth, col("birth_date", "birth_date")[rows]), group)
     sex_codes, given = _raw_codes(frame, "sex", values=True)
     given_sex = pd.Series(given, dtype=object).str.strip().str.lower().map(_SEX).fillna("").to_numpy(dtype=object)
-    group, rows = _groups([id_group, sex_codes])
+    group, rows = combination_groups([id_group, sex_codes])
     id_sex = ids["sex"][rows]
-    out["sex"] = _categorical(np.where(id_sex != "", id_sex, given_sex[sex_codes[rows]]), group)
+    out["sex"] = spread_categorical(np.where(id_sex != "", id_sex, given_sex[sex_codes[rows]]), group)
     out["phone"] = coded("phone", "phone")
-    group, rows = _groups([codes.get("phone2", none), codes.get("phone", none)])
+    group, rows = combination_groups([codes.get("phone2", none), codes.get("phone", none)])
     second = col("phone2", "phone")[rows]
-    out["phone2"] = _categorical(np.where(second != "", second, col("phone", "phone2")[rows]), group)
+    out["phone2"] = spread_categorical(np.where(second != "", second, col("phone", "phone2")[rows]), group)
     for name in addresses.ADDRESS_PARTS:
         out[name] = coded("address", name)
     # object columns as they are: letting pandas convert them to its string type and back costs seconds
@@ -134,7 +134,7 @@ def _raw_codes(frame: pd.DataFrame, column: str, values: bool = False):
     return (codes, np.asarray(uniques, dtype=object)) if values else codes
 
 
-def _groups(code_columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def combination_groups(code_columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """A group per row, the same for rows equal in every code column, and each group's first row."""
     group = row_groups(code_columns)
     first = np.zeros(int(group.max(initial=-1)) + 1, dtype=np.int64)
@@ -142,7 +142,7 @@ def _groups(code_columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return group, first
 
 
-def _categorical(values: np.ndarray, group: np.ndarray) -> pd.Categorical:
+def spread_categorical(values: np.ndarray, group: np.ndarray) -> pd.Categorical:
     """Each group's value, spread to its rows as a categorical (distinct values as categories)."""
     merged, distinct = pd.factorize(np.asarray(values, dtype=object))
     # categories as Python strings: left to infer, pandas copies them into its Arrow strings
