@@ -188,3 +188,23 @@ def test_records_ingest_normalized_get_the_matching_columns_a_second_normalizati
     assert all(isinstance(once[c].dtype, pd.CategoricalDtype) for c in MATCH_COLUMNS)  # the engine takes the codes
     pd.testing.assert_frame_equal(once.reset_index(drop=True).astype(object),
                                   again[once.columns].reset_index(drop=True).astype(object))
+
+
+def test_records_arrow_cannot_read_as_text_are_coded_from_their_values():
+    """prepare_records' ingest path codes the stage's text with Arrow; a frame that is not the
+    stage's (values of mixed types, missing values, a lone surrogate) is coded from its values as
+    text instead: the same categories, the same rows."""
+    from screenfuse.resolve import MATCH_COLUMNS, NORMALIZED_AT_INGEST, plain_text, prepare_records
+
+    frame = pd.DataFrame({c: pd.Series(["", None, ""], dtype=object) for c in NORMALIZED_AT_INGEST})
+    frame.insert(0, "source_record_id", pd.Series(["r1", "r\ud8002", "r3"], dtype=object))
+    frame["name"] = pd.Series(["张伟", None, "\ud800李"], dtype=object)
+    frame["phone"] = pd.Series(["13812345678", 13812345678, None], dtype=object)
+    frame["sex"] = pd.Series(["M", "M", "F"], dtype="str")
+    prepared = prepare_records(frame, normalized_at_ingest=True)
+    assert all(isinstance(prepared[c].dtype, pd.CategoricalDtype) for c in MATCH_COLUMNS)
+    text = plain_text(prepared)
+    assert text["record_id"].tolist() == ["r1", "r\ud8002", "r3"]
+    assert text["name"].tolist() == ["张伟", "", "\ud800李"]
+    assert text["phone"].tolist() == ["13812345678", "13812345678", ""]
+    assert text["sex"].tolist() == ["M", "M", "F"]
