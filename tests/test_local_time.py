@@ -129,3 +129,16 @@ def test_a_list_is_sorted_by_urgency_readable_and_its_blank_rows_read_back_as_no
     book.save(back)
     staged = stage_file(back, load_contract("feedback"), load_gazetteer())
     assert fb.unanswered(staged.records).tolist() == [False, True, True]
+
+
+def test_canonical_times_are_read_each_in_its_own_form():
+    """datetimes.moments: a date alone is midnight beside times (pandas, left to infer, took the
+    first value's form and read the other as missing); text with a zone beside none is read a value
+    at a time, the zoned one as missing, as ingest's normalizer reads it."""
+    from screenfuse.datetimes import moments
+
+    stamps = [pd.Timestamp("2020-02-10 08:00:00"), pd.Timestamp("2020-02-11")]
+    got = moments(pd.Series(["2020-02-10 08:00:00", "2020-02-11", ""], dtype="str"))
+    assert got.tolist()[:2] == stamps and pd.isna(got.iloc[2])
+    got = moments(pd.Series(["2020-02-10 08:00:00", "2020-02-10T08:00:00+08:00", "2020-02-11", None], dtype=object))
+    assert got.iloc[0] == stamps[0] and got.iloc[2] == stamps[1] and got.iloc[[1, 3]].isna().all()

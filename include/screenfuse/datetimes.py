@@ -164,5 +164,12 @@ def normalize_birth_dates(values: pd.Series) -> pd.Series:
 def moments(canonical: pd.Series) -> pd.Series:
     """Canonical text ('YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD'; '' when missing) → naive timestamps
     (NaT when missing), each value read on its own: left to infer, pandas takes the first value's
-    form and reads a value of the other form as NaT."""
-    return pd.to_datetime(canonical, errors="coerce", format="ISO8601")
+    form and reads a value of the other form as NaT. Text that is not canonical (a zone beside
+    none) is read a value at a time, a zoned one as NaT, as `normalize_datetimes` reads it."""
+    try:
+        parsed = pd.to_datetime(canonical, errors="coerce", format="ISO8601")
+    except (ValueError, TypeError):
+        return pd.Series([_one_time(v) for v in canonical], index=canonical.index, dtype="datetime64[ns]")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return pd.Series(pd.NaT, index=canonical.index, dtype="datetime64[ns]")
+    return parsed

@@ -42,7 +42,14 @@ def read_files(paths: list[Path], shas: list[str], contract: FeedContract, gazet
 
 
 def _read_run(run: list[tuple[Path, str]], contract: FeedContract, gazetteer: Gazetteer) -> list[StagedFile]:
-    files = [read_file(path, contract, sha) for path, sha in run]
+    """A run's files read, then normalized together. A file gone since it was listed is left out:
+    the caller finds it gone and quarantines it, and the rest of the feed goes on."""
+    files = []
+    for path, sha in run:
+        try:
+            files.append(read_file(path, contract, sha))
+        except FileNotFoundError:
+            continue
     normalize_files(files, contract, gazetteer)
     return files
 
@@ -50,5 +57,5 @@ def _read_run(run: list[tuple[Path, str]], contract: FeedContract, gazetteer: Ga
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
-    except OSError:  # gone since it was listed: read_file says so
+    except OSError:  # gone since it was listed: _read_run leaves it out
         return 0

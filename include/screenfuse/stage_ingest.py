@@ -73,7 +73,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
             quarantined.append(_file_quarantine(batch_id, feed, name, sha, reason))
             files.append(_file_row(batch_id, feed, name, sha, staged_status, reason))
             continue
-        staged = done.get(sha)
+        staged = done.pop(sha, None)  # taken out: a file's rows are held once, by `read`, until they are one frame
         if staged is None or staged.file_name != name:  # read under another name (a zero report), or gone since
             staged = read_file(path, contract, sha)
             normalize_files([staged], contract, gazetteer)
@@ -93,6 +93,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
                                staged.rows_read, staged.blank_rows, staged.unmapped_headers))
         if not staged.records.empty:
             read.append(staged)
+    del done  # every file read is in `read` or holds no rows
     frames = [f.records for f in read]
     staged_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     del frames, read  # each file's rows are in staged_rows now: not held twice while they are staged
