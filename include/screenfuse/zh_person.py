@@ -101,8 +101,8 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
     if "id_status" in frame.columns:  # stored records: a number converted from 15 digits reads as valid now
         earlier = frame["id_status"].fillna("").astype(str).to_numpy(dtype=object)
         ids["id_status"][(earlier == "converted_15") & (ids["id_status"] == "valid")] = "converted_15"
-    id_group, rows = combination_groups([codes.get("id_number", none), *(_raw_codes(frame, c) for c in ("id_type", "id_status")
-                                                                          if c in frame.columns)])
+    id_group, rows = combination_groups([codes.get("id_number", none),
+                                         *(_raw_codes(frame, c) for c in ("id_type", "id_status") if c in frame.columns)])
     documents_of = document_columns(ids["id_type"][rows], ids["id_number"][rows], ids["id_status"][rows])
     out |= {name: spread_categorical(values, id_group) for name, values in documents_of.items()}
     group, rows = combination_groups([id_group, codes.get("birth_date", none)])
