@@ -1,13 +1,17 @@
 """What an hour reads around its new records (match_state.neighbourhood), on both databases: a
 new record with a valid ID does not read the stored namesakes whose own valid ID differs (the
 distinct key keeps them apart whatever they share), and still reads those without a valid ID,
-those with its own ID, and everything a record without a valid ID shares a key with."""
+those with its own ID, and everything a record without a valid ID shares a key with. The stored
+keys sit in match_key, or split between it and match_key_recent (an hour's keys): the same reads.
+How a batch's keys are stored (match_state.add_keys) and folded is tested last."""
 from __future__ import annotations
 
 import dataclasses
+import zlib
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from screenfuse import match_state, schema, warehouse
 from screenfuse.resolve import SETTINGS, prepare_records
@@ -33,14 +37,20 @@ def _prepared(ids: dict[str, str], name: str = "张伟") -> pd.DataFrame:
     return prepare_records(raw)
 
 
-@pytest.fixture(scope="module")
-def stored(warehouse_url):
+@pytest.fixture(scope="module", params=["match_key", "split"])
+def stored(warehouse_url, request):
     engine = engine_for(warehouse_url)
     schema.upgrade(engine)
     prepared = _prepared({record: number for record, (number, _) in STORED.items()})
-    with engine.begin() as conn:
+    keys = match_state.block_keys(prepared, SETTINGS)
+    # split: every other record's keys in the recent keys' table, as an hour after a fold leaves them
+    recent = keys["record_id"].isin(list(STORED)[1::2]) if request.param == "split" else keys["record_id"].isna()
+    with engine.begin() as conn:  # the other param's rows gone (one warehouse per database)
+        for table in ("match_record", "person_link", *match_state.KEY_TABLES):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
         warehouse.bulk_insert(conn, "match_record", prepared.assign(batch_id="B1"))
-        warehouse.bulk_insert(conn, "match_key", match_state.block_keys(prepared, SETTINGS))
+        warehouse.bulk_insert(conn, "match_key", keys[~recent])
+        warehouse.bulk_insert(conn, "match_key_recent", keys[recent])
         warehouse.bulk_insert(conn, "person_link", pd.DataFrame({
             "source_record_id": list(STORED), "person_id": [p for _, p in STORED.values()], "match_rule": "alone",
             "changed_batch_id": "B1"}))
@@ -92,7 +102,11 @@ def test_the_same_id_is_read_when_its_own_key_is_too_big_to_read(stored):
     extra = _prepared({record: MINE for record in others}).assign(name="李娜", name_pinyin="lina")
     with engine.begin() as conn:
         warehouse.bulk_insert(conn, "match_record", extra.assign(batch_id="B2"))
-        warehouse.bulk_insert(conn, "match_key", match_state.block_keys(extra, SETTINGS))
+        # two of the four in the recent keys' table: the key's records are read from both
+        keys = match_state.block_keys(extra, SETTINGS)
+        recent = keys["record_id"].isin(others[:2])
+        warehouse.bulk_insert(conn, "match_key", keys[~recent])
+        warehouse.bulk_insert(conn, "match_key_recent", keys[recent])
         warehouse.bulk_insert(conn, "person_link", pd.DataFrame({
             "source_record_id": others, "person_id": [f"P{i}" for i in range(5, 9)], "match_rule": "alone",
             "changed_batch_id": "B2"}))
@@ -101,5 +115,49 @@ def test_the_same_id_is_read_when_its_own_key_is_too_big_to_read(stored):
     finally:
         with engine.begin() as conn:
             for table, key in (("match_record", "record_id"), ("match_key", "record_id"),
-                               ("person_link", "source_record_id")):
+                               ("match_key_recent", "record_id"), ("person_link", "source_record_id")):
                 conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN ({', '.join(repr(r) for r in others)})")
+
+
+def _keys(conn) -> dict[str, set]:
+    return {t: set(map(tuple, conn.exec_driver_sql(f"SELECT block_key, record_id FROM {t}").all()))
+            for t in match_state.KEY_TABLES}
+
+
+def _batch(name: str, n: int) -> pd.DataFrame:
+    return pd.DataFrame({"block_key": [zlib.crc32(f"{name}-{i}".encode()) for i in range(n)],
+                         "record_id": [f"{name}-{i}" for i in range(n)]})
+
+
+def _store(conn, keys: pd.DataFrame, held: int) -> tuple[str, int]:
+    """A batch's keys stored as the publish stores them (fold at 10 keys)."""
+    into, after = match_state.key_table(conn, len(keys), held, fold_at=10)
+    warehouse.bulk_insert(conn, into, keys)
+    return into, after
+
+
+def test_an_hours_keys_go_to_the_recent_table_which_is_folded_when_full(warehouse_url):
+    engine = engine_for(warehouse_url)
+    schema.upgrade(engine)
+    with engine.begin() as conn:
+        for table in match_state.KEY_TABLES:
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+        first, second, third = _batch("h1", 6), _batch("h2", 6), _batch("h3", 3)
+        assert _store(conn, first, 0) == ("match_key_recent", 6)
+        assert _store(conn, second, 6) == ("match_key_recent", 12)  # 6 held before: no fold
+        before = _keys(conn)
+        assert before == {"match_key": set(), "match_key_recent": set(map(tuple, pd.concat([first, second]).values))}
+        # 12 held: folded into match_key first, then the hour's keys in the emptied recent table
+        assert _store(conn, third, 12) == ("match_key_recent", 3)
+        after = _keys(conn)
+        assert after == {"match_key": before["match_key_recent"], "match_key_recent": set(map(tuple, third.values))}
+        # a re-run of that batch (its keys taken back from both tables, the count of the run
+        # before it read again) stores them where the first run did
+        for table in match_state.KEY_TABLES:
+            conn.execute(sa.text(f"DELETE FROM {table} WHERE record_id LIKE 'h3-%'"))
+        assert _store(conn, third, 12) == ("match_key_recent", 3)
+        assert _keys(conn) == after
+        # a batch as large as a fold goes straight to match_key, the recent keys stay
+        assert _store(conn, _batch("bulk", 10), 3) == ("match_key", 3)
+        assert _keys(conn)["match_key_recent"] == after["match_key_recent"]
+    engine.dispose()

@@ -1,10 +1,11 @@
 """The matching state kept in the warehouse, so an hour reads only what its new records touch.
 
 At ingest each accepted record's prepared matching columns go to `match_record`, one 64-bit key
-per blocking rule to `match_key` (keyed by key and record), and its term-frequency values are counted in
-`match_term`. A run then finds, by indexed lookups, the records sharing a blocking key with a
-new record, every record of their persons, and nothing else; term-frequency shares and the
-population size come from the counts, not from reading every record.
+per blocking rule to `match_key` (keyed by key and record; an hour's keys to `match_key_recent`
+first, see `key_table`), and its term-frequency values are counted in `match_term`. A run then
+finds, by indexed lookups, the records sharing a blocking key with a new record, every record of
+their persons, and nothing else; term-frequency shares and the population size come from the
+counts, not from reading every record.
 """
 from __future__ import annotations
 
@@ -19,7 +20,44 @@ from screenfuse.matching import MatchSettings, Population
 from screenfuse.state_schema import MATCH_COLUMNS
 
 RECORDS_TERM = "#records"  # match_term row counting every record
+# block keys `match_key_recent` holds before they are folded into `match_key`: an hour's keys
+# then write a few pages of a small table, and the large table's pages are written once a fold
+# (about every 13 hours of 10,000 records), not every hour; readers take the two together
+RECENT_KEYS_FOLD = 1_000_000
+KEY_TABLES = ("match_key", "match_key_recent")
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' own strings ("str"), as the stage reads them back
+
+
+def stored_keys(keys_table: str) -> str:
+    """A subquery (block_key, record_id) of the stored keys, in both tables, whose key is in the
+    temporary table `keys_table`: each table read by its index."""
+    return " UNION ALL ".join(
+        f"SELECT block_key, record_id FROM {t} WHERE block_key IN (SELECT block_key FROM {keys_table})" for t in KEY_TABLES)
+
+
+def key_table(conn, keys: int, held: int, fold_at: int | None = None) -> tuple[str, int]:
+    """Where a batch's `keys` block keys go, given the `held` keys `match_key_recent` holds (the
+    latest run's count, run_log.recent_keys): (table, keys it holds after). A batch of `fold_at`
+    keys or more goes to `match_key` (it would touch every page anyway); a smaller one to
+    `match_key_recent`, after that table was folded into `match_key` if it held `fold_at` keys.
+    Decided on what earlier batches stored: a re-run of the batch (its keys taken back from both
+    tables, its run_log row gone) stores them where the first run did."""
+    fold_at = RECENT_KEYS_FOLD if fold_at is None else fold_at
+    if keys >= fold_at:
+        return "match_key", held
+    if held >= fold_at:
+        fold_recent_keys(conn)
+        held = 0
+    return "match_key_recent", held + keys
+
+
+def fold_recent_keys(conn) -> int:
+    """Move the keys of `match_key_recent` into `match_key` (in key order); returns how many."""
+    moved = conn.exec_driver_sql("""INSERT INTO match_key (block_key, record_id)
+        SELECT block_key, record_id FROM match_key_recent WHERE true ORDER BY block_key, record_id
+        ON CONFLICT DO NOTHING""").rowcount
+    conn.exec_driver_sql("DELETE FROM match_key_recent")
+    return moved
 
 
 def block_keys(prepared: pd.DataFrame, settings: MatchSettings, only_rules=None) -> pd.DataFrame:
@@ -122,14 +160,13 @@ def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_reco
     one record per person holding it, when fewer persons than that hold it (one person screened a
     thousand times: the engine joins such exact twins before blocking, matching/twins.py), else
     left out, as the engine leaves it out. Only the key's first BIG_KEY_ROWS × max_block_size
-    records are looked at: a key that many records share is one person's or a placeholder's.
+    records (by record id) are looked at: a key that many records share is one person's or a placeholder's.
     A key whose seeds all have a `narrow` value (`narrow_keys`) reads only the stored records
     without a value of the distinct key or with one of those values."""
     limit = int(settings.max_block_size)
     warehouse.load_keys(conn, "k_seed_keys", seeds[["block_key"]].astype({"block_key": "int64"}))
-    sizes = warehouse.query_frame(conn, """
-        SELECT block_key, COUNT(*) AS records FROM match_key
-        WHERE block_key IN (SELECT block_key FROM k_seed_keys) GROUP BY block_key""")
+    sizes = warehouse.query_frame(conn, f"""
+        SELECT block_key, COUNT(*) AS records FROM ({stored_keys("k_seed_keys")}) mk GROUP BY block_key""")
     small, big = sizes.loc[sizes["records"] < limit, ["block_key"]], sizes.loc[sizes["records"] >= limit, ["block_key"]]
     # a key is read narrow only when every seed holding it is narrow (see narrow_keys)
     own = seeds["narrow"].fillna("").astype(str).to_numpy() if "narrow" in seeds.columns else np.full(len(seeds), "")
@@ -138,23 +175,25 @@ def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_reco
     is_narrow = small["block_key"].isin(pd.unique(seeds["block_key"].to_numpy()[narrow])) & ~small["block_key"].isin(wide_keys)
     warehouse.load_keys(conn, "k_small_keys", small[~is_narrow].astype({"block_key": "int64"}))
     distinct = settings.distinct_keys[0] if settings.distinct_keys else None
-    sharing = warehouse.query_frame(conn, """
-        SELECT DISTINCT mk.record_id FROM match_key mk WHERE mk.block_key IN (SELECT block_key FROM k_small_keys)""")
+    sharing = warehouse.query_frame(conn, f"""
+        SELECT DISTINCT mk.record_id FROM ({stored_keys("k_small_keys")}) mk""")
     if distinct and is_narrow.any():
         warehouse.load_keys(conn, "k_narrow_keys", small[is_narrow].astype({"block_key": "int64"}))
         # the seeds' own values too: a stored record with the same value whose ID key was too big to read
         warehouse.load_keys(conn, "k_narrow_values", pd.DataFrame({"own_value": pd.unique(own[narrow]).astype(object)}))
         sharing = pd.concat([sharing, warehouse.query_frame(conn, f"""
-            SELECT DISTINCT mk.record_id FROM match_key mk JOIN match_record mr ON mr.record_id = mk.record_id
-            WHERE mk.block_key IN (SELECT block_key FROM k_narrow_keys)
-              AND (COALESCE(mr.{distinct}, '') = '' OR mr.{distinct} IN (SELECT own_value FROM k_narrow_values))""")])
+            SELECT DISTINCT mk.record_id FROM ({stored_keys("k_narrow_keys")}) mk
+            JOIN match_record mr ON mr.record_id = mk.record_id
+            WHERE (COALESCE(mr.{distinct}, '') = '' OR mr.{distinct} IN (SELECT own_value FROM k_narrow_values))""")])
     touched = pd.Index(sharing["record_id"]).union(pd.Index(list(extra_records)))
     for key in big["block_key"].astype("int64"):  # few: an identifier repeated, a placeholder phone
         # at most BIG_KEY_ROWS of the key's records: enough to see one person's thousands of twins,
         # or that more than `limit` persons share it (a placeholder), without reading them all
         holders = warehouse.query_frame(conn, f"""
             SELECT l.person_id, MIN(k.record_id) AS record_id
-            FROM (SELECT record_id FROM match_key WHERE block_key = :key LIMIT {BIG_KEY_ROWS * limit}) k
+            FROM (SELECT record_id FROM match_key WHERE block_key = :key UNION ALL
+                  SELECT record_id FROM match_key_recent WHERE block_key = :key
+                  ORDER BY record_id LIMIT {BIG_KEY_ROWS * limit}) k
             JOIN person_link l ON l.source_record_id = k.record_id GROUP BY l.person_id""", key=int(key))
         if len(holders) < limit:
             touched = touched.union(pd.Index(holders["record_id"]))
@@ -227,8 +266,8 @@ def cannot_link_among(conn, record_ids) -> pd.DataFrame:
 
 def forget_batch(conn, batch_id: str, settings: MatchSettings) -> None:
     """Take back the block keys a batch added (a re-run of the latest batch): they are those of the
-    batch's `match_record` rows, read by its batch index; `match_key` is keyed by (block_key,
-    record_id), so each goes by its key. Runs before sql/publish/delete_batch.sql removes those rows."""
+    batch's `match_record` rows, read by its batch index; the key tables are keyed by (block_key,
+    record_id), so each goes by its key, from both. Runs before sql/publish/delete_batch.sql removes those rows."""
     rows = warehouse.query_frame(conn, f"SELECT record_id, {', '.join(MATCH_COLUMNS)} FROM match_record "
                                        "WHERE batch_id = :b", b=batch_id)
     _forget_keys(conn, rows, settings)
@@ -260,8 +299,9 @@ def _forget_keys(conn, rows: pd.DataFrame, settings: MatchSettings) -> int:
     keys = block_keys(rows, settings)[["block_key"]].drop_duplicates()
     warehouse.load_keys(conn, "k_forget_keys", keys)
     warehouse.load_keys(conn, "k_forget_records", rows[["record_id"]])
-    return conn.exec_driver_sql("""DELETE FROM match_key WHERE block_key IN (SELECT block_key FROM k_forget_keys)
-                                   AND record_id IN (SELECT record_id FROM k_forget_records)""").rowcount
+    return sum(conn.exec_driver_sql(f"""DELETE FROM {table} WHERE block_key IN (SELECT block_key FROM k_forget_keys)
+                                        AND record_id IN (SELECT record_id FROM k_forget_records)""").rowcount
+               for table in KEY_TABLES)
 
 
 def add_terms(conn, batch_id: str, added: pd.DataFrame) -> None:

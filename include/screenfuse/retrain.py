@@ -150,14 +150,15 @@ def relink_records(conn, old: Model, new: Model, budget: int) -> list[str]:
     """Records of the candidate pairs the two models decide differently (link or not), over the
     whole warehouse, in passes of about `budget` records: records sharing a blocking key whose
     hash falls in the pass's residue class are read together (whole blocks)."""
-    keys = conn.exec_driver_sql("SELECT COUNT(*) FROM match_key").scalar() or 0
+    keys = sum(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar() or 0 for table in match_state.KEY_TABLES)
     passes = max(1, math.ceil(keys / max(budget, 1)))
     matching = match_settings()
     threshold = lb.threshold_bits(matching)
     found: set[str] = set()
     for part in range(passes):
-        ids = warehouse.query_frame(conn, f"SELECT DISTINCT record_id FROM match_key "
-                                          f"WHERE ((block_key % {passes}) + {passes}) % {passes} = {part}")["record_id"]
+        ids = warehouse.query_frame(conn, " UNION ".join(
+            f"SELECT record_id FROM {table} WHERE ((block_key % {passes}) + {passes}) % {passes} = {part}"
+            for table in match_state.KEY_TABLES))["record_id"]
         records = warehouse.rows_by_keys(conn, "match_record", "record_id", ids,
                                          columns="record_id, " + ", ".join(MATCH_COLUMNS))
         if len(records) < 2:

@@ -186,15 +186,16 @@ class Scratch:
                 except sqlite3.Error:
                     conn.invalidate()  # never handed on with the scratch attached
 
-    def copy(self, conn, table: str) -> int | None:
-        """Copy a staged table into the warehouse inside the transaction (its indexes built after
-        the rows when the table was empty); its row count, or None if it was not staged."""
+    def copy(self, conn, table: str, into: str | None = None) -> int | None:
+        """Copy a staged table into the warehouse's table of that name (or `into`) inside the
+        transaction (its indexes built after the rows when the table was empty); its row count, or
+        None if it was not staged."""
         if table not in self.tables:
             return None
         columns, rows = self.tables[table]
-        names = ", ".join(columns)
-        with warehouse.indexes_built_after(conn, table, rows):
-            conn.exec_driver_sql(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM {SCHEMA}.{table}")
+        names, into = ", ".join(columns), into or table
+        with warehouse.indexes_built_after(conn, into, rows):
+            conn.exec_driver_sql(f"INSERT INTO main.{into} ({names}) SELECT {names} FROM {SCHEMA}.{table}")
         log.info("%s: %d rows copied from the scratch", table, rows)
         return rows
 

@@ -252,8 +252,20 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
     started_after = stage.get_json("started_after")["batch_id"]
     with db.connect() as conn:
         def write(table: str) -> None:
+            if table == "match_key":
+                return write_keys()
             if bulk.copy(conn, table) is None:
                 warehouse.bulk_insert(conn, table, BULK_LOADS[table](stage))
+
+        def write_keys() -> None:
+            """The batch's block keys: an hour's to the recent keys' table (match_state.key_table)."""
+            keys = None if "match_key" in bulk.tables else stage.get("match_key")
+            count = bulk.tables["match_key"][1] if keys is None else len(keys)
+            into, run["recent_keys"] = match_state.key_table(conn, count, held_keys)
+            if keys is None:
+                bulk.copy(conn, "match_key", into)
+            else:
+                warehouse.bulk_insert(conn, into, keys)
 
         with bulk.attached(conn), conn.begin():
             warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
@@ -267,7 +279,10 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             warehouse.bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": "#batch",
                                                                      "row_key": batch_id, "row_json": None}]))
             # the persons and links first and let go: a first load's records, written next, are the largest
-            before = conn.exec_driver_sql("SELECT persons FROM run_log ORDER BY batch_id DESC LIMIT 1").scalar() or 0
+            latest = conn.exec_driver_sql(
+                "SELECT persons, recent_keys FROM run_log ORDER BY batch_id DESC LIMIT 1").first()
+            before, held_keys = (int(latest[0] or 0), int(latest[1] or 0)) if latest else (0, 0)
+            run["recent_keys"] = held_keys
             existed, written = warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
                                                       same_unless=("as_of",), staged=bulk)
             problems = audit_persons(written, policy.status_priority)  # what BI tools will read from now on

@@ -54,6 +54,15 @@ match_key = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# the keys of recent batches, the same shape: an hour's keys land on a few pages here, not on
+# every page of match_key; folded into match_key when full (match_state.add_keys, revision 0029)
+match_key_recent = sa.Table(
+    "match_key_recent", metadata,
+    sa.Column("block_key", Big, primary_key=True),
+    sa.Column("record_id", Text, primary_key=True),
+    sqlite_with_rowid=False,
+)
+
 # how many records hold each value of a term-frequency column: term_key is "<column>\t<value>";
 # "<column>\t" (no value) counts the records with any value
 match_term = sa.Table(
