@@ -147,6 +147,8 @@ def test_an_hours_keys_go_to_the_recent_table_which_is_folded_when_full(warehous
         assert _store(conn, second, 6) == ("match_key_recent", 12)  # 6 held before: no fold
         before = _keys(conn)
         assert before == {"match_key": set(), "match_key_recent": set(map(tuple, pd.concat([first, second]).values))}
+        assert _store(conn, third.iloc[:0], 12) == ("match_key_recent", 12)  # an hour without keys: no fold
+        assert _keys(conn) == before
         # 12 held: folded into match_key first, then the hour's keys in the emptied recent table
         assert _store(conn, third, 12) == ("match_key_recent", 3)
         after = _keys(conn)

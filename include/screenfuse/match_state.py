@@ -39,13 +39,13 @@ def key_table(conn, keys: int, held: int, fold_at: int | None = None) -> tuple[s
     """Where a batch's `keys` block keys go, given the `held` keys `match_key_recent` holds (the
     latest run's count, run_log.recent_keys): (table, keys it holds after). A batch of `fold_at`
     keys or more goes to `match_key` (it would touch every page anyway); a smaller one to
-    `match_key_recent`, after that table was folded into `match_key` if it held `fold_at` keys.
-    Decided on what earlier batches stored: a re-run of the batch (its keys taken back from both
+    `match_key_recent`, after that table was folded into `match_key` if it held `fold_at` keys
+    (a batch without keys, an hour with no new file, never folds). Decided on what earlier batches stored: a re-run of the batch (its keys taken back from both
     tables, its run_log row gone) stores them where the first run did."""
     fold_at = RECENT_KEYS_FOLD if fold_at is None else fold_at
     if keys >= fold_at:
         return "match_key", held
-    if held >= fold_at:
+    if held >= fold_at and keys:
         fold_recent_keys(conn)
         held = 0
     return "match_key_recent", held + keys
