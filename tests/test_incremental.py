@@ -346,3 +346,40 @@ def test_a_remembered_pair_the_latest_batch_put_together_is_resolved_again(tmp_p
         assert still_together(conn, "B2") == ["a", "b"]  # together since B2; c/d are apart
         assert still_together(conn, "B1") == ["a", "b", "e", "f"]  # b moved in B1: its pair is checked
         assert still_together(conn, None) == []  # nothing published yet
+
+
+def test_an_hour_that_folds_the_recent_keys_reruns_to_the_same_warehouse(hours, warehouses, tmp_path, monkeypatch):
+    """The fold at publish (match_state.key_table), on each database: the first load's keys fill
+    the recent keys' table to the (lowered) fold size, so the next hour with keys moves them into
+    match_key and puts its own in the emptied table; run_log counts what the table holds; a
+    re-run of that hour gives the same warehouse."""
+    from screenfuse import match_state
+
+    url = warehouses.new(hours["url"].split(":")[0].split("+")[0])
+    home = tmp_path / "data"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    engine = upgraded(url, monkeypatch)
+    generate(400, 5, date(2020, 2, 10), home / "landing", home / "truth")
+    run_batch(load_settings(), H1)
+
+    def keys(table: str) -> set:
+        with engine.connect() as conn:
+            return set(map(tuple, conn.exec_driver_sql(f"SELECT block_key, record_id FROM {table}").all()))
+
+    def held(batch: str) -> int:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT recent_keys FROM run_log WHERE batch_id = :b"), {"b": batch}).scalar()
+
+    first = keys("match_key_recent")
+    assert keys("match_key") == set() and held("20200210T1300Z") == len(first) > 0
+    monkeypatch.setattr(match_state, "RECENT_KEYS_FOLD", len(first))
+    generate(150, 6, date(2020, 2, 11), home / "landing", home / "truth", day_index=1)
+    run_batch(load_settings(), H3)
+    hour = keys("match_key_recent")
+    assert 0 < len(hour) < len(first)  # an hour's keys, fewer than a fold: not written to match_key at once
+    assert keys("match_key") == first and not hour & first and held("20200211T1400Z") == len(hour)
+    before = checksums(engine)
+    run_batch(load_settings(), H3)
+    after = checksums(engine)
+    assert [t for t in before if before[t] != after.get(t)] == []
+    hours["mp"].setenv("SCREENFUSE_WAREHOUSE_URL", hours["url"])

@@ -3,7 +3,7 @@ new record with a valid ID does not read the stored namesakes whose own valid ID
 distinct key keeps them apart whatever they share), and still reads those without a valid ID,
 those with its own ID, and everything a record without a valid ID shares a key with. The stored
 keys sit in match_key, or split between it and match_key_recent (an hour's keys): the same reads.
-How a batch's keys are stored (match_state.add_keys) and folded is tested last."""
+How a batch's keys are stored (match_state.key_table) and folded is tested last."""
 from __future__ import annotations
 
 import dataclasses

@@ -22,9 +22,9 @@ from screenfuse.state_schema import MATCH_COLUMNS
 RECORDS_TERM = "#records"  # match_term row counting every record
 # block keys `match_key_recent` holds before they are folded into `match_key`: an hour's keys
 # then write a few pages of a small table, and the large table's pages are written once a fold
-# (about every 13 hours of 10,000 records), not every hour; readers take the two together
+# (about every 14 hours of 10,000 records), not every hour; readers take the two together
 RECENT_KEYS_FOLD = 1_000_000
-KEY_TABLES = ("match_key", "match_key_recent")
+KEY_TABLES = ("match_key", "match_key_recent")  # a migration that re-keys or backfills keys: both
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' own strings ("str"), as the stage reads them back
 
 
@@ -37,11 +37,13 @@ def stored_keys(keys_table: str) -> str:
 
 def key_table(conn, keys: int, held: int, fold_at: int | None = None) -> tuple[str, int]:
     """Where a batch's `keys` block keys go, given the `held` keys `match_key_recent` holds (the
-    latest run's count, run_log.recent_keys): (table, keys it holds after). A batch of `fold_at`
-    keys or more goes to `match_key` (it would touch every page anyway); a smaller one to
-    `match_key_recent`, after that table was folded into `match_key` if it held `fold_at` keys
-    (a batch without keys, an hour with no new file, never folds). Decided on what earlier batches stored: a re-run of the batch (its keys taken back from both
-    tables, its run_log row gone) stores them where the first run did."""
+    latest run's count, run_log.recent_keys, which a take-back or retention may leave above what
+    the table holds, never below): (table, keys it holds after). A batch of `fold_at` keys or more
+    goes to `match_key` (it would touch every page anyway); a smaller one to `match_key_recent`,
+    after that table was folded into `match_key` if it held `fold_at` keys (a batch without keys,
+    an hour with no new file, never folds). Decided on what earlier batches stored: a re-run of
+    the batch (its keys taken back from both tables, its run_log row gone) stores them where the
+    first run did."""
     fold_at = RECENT_KEYS_FOLD if fold_at is None else fold_at
     if keys >= fold_at:
         return "match_key", held
@@ -181,18 +183,23 @@ def neighbourhood(conn, seeds: pd.DataFrame, settings: MatchSettings, extra_reco
         warehouse.load_keys(conn, "k_narrow_keys", small[is_narrow].astype({"block_key": "int64"}))
         # the seeds' own values too: a stored record with the same value whose ID key was too big to read
         warehouse.load_keys(conn, "k_narrow_values", pd.DataFrame({"own_value": pd.unique(own[narrow]).astype(object)}))
+        # each record looked up once, in record order (a record shares several keys with a seed)
         sharing = pd.concat([sharing, warehouse.query_frame(conn, f"""
-            SELECT DISTINCT mk.record_id FROM ({stored_keys("k_narrow_keys")}) mk
+            SELECT mk.record_id FROM (SELECT DISTINCT record_id FROM ({stored_keys("k_narrow_keys")}) u) mk
             JOIN match_record mr ON mr.record_id = mk.record_id
             WHERE (COALESCE(mr.{distinct}, '') = '' OR mr.{distinct} IN (SELECT own_value FROM k_narrow_values))""")])
     touched = pd.Index(sharing["record_id"]).union(pd.Index(list(extra_records)))
     for key in big["block_key"].astype("int64"):  # few: an identifier repeated, a placeholder phone
         # at most BIG_KEY_ROWS of the key's records: enough to see one person's thousands of twins,
-        # or that more than `limit` persons share it (a placeholder), without reading them all
+        # or that more than `limit` persons share it (a placeholder), without reading them all (each
+        # table limited on its own: PostgreSQL would otherwise read the whole key to order the union)
         holders = warehouse.query_frame(conn, f"""
             SELECT l.person_id, MIN(k.record_id) AS record_id
-            FROM (SELECT record_id FROM match_key WHERE block_key = :key UNION ALL
-                  SELECT record_id FROM match_key_recent WHERE block_key = :key
+            FROM (SELECT record_id FROM (SELECT record_id FROM match_key WHERE block_key = :key
+                                         ORDER BY record_id LIMIT {BIG_KEY_ROWS * limit}) a
+                  UNION ALL
+                  SELECT record_id FROM (SELECT record_id FROM match_key_recent WHERE block_key = :key
+                                         ORDER BY record_id LIMIT {BIG_KEY_ROWS * limit}) b
                   ORDER BY record_id LIMIT {BIG_KEY_ROWS * limit}) k
             JOIN person_link l ON l.source_record_id = k.record_id GROUP BY l.person_id""", key=int(key))
         if len(holders) < limit:

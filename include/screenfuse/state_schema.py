@@ -55,7 +55,7 @@ match_key = sa.Table(
 )
 
 # the keys of recent batches, the same shape: an hour's keys land on a few pages here, not on
-# every page of match_key; folded into match_key when full (match_state.add_keys, revision 0029)
+# every page of match_key; folded into match_key when full (match_state.key_table, revision 0029)
 match_key_recent = sa.Table(
     "match_key_recent", metadata,
     sa.Column("block_key", Big, primary_key=True),
