@@ -4,7 +4,8 @@ keyed by a 64-bit hash, so an hour's 75,000 keys land on nearly every page of a 
 to `match_key_recent` (same shape), which is folded into `match_key` when it holds
 `match_state.RECENT_KEYS_FOLD` keys: the large table's pages are written once a fold, not every
 hour. Readers take the two together (screenfuse.match_state). `run_log.recent_keys` counts the
-keys the recent table holds after each run, so no run counts them."""
+keys each run left in the recent table, as counted at publish, so no run reads the table to count
+them."""
 import sqlalchemy as sa
 from alembic import op
 
