@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from screenfuse.matching import threads
 from screenfuse.matching.blocking import block_pairs
 from screenfuse.matching.model import Columns
 from screenfuse.matching.settings import KeyPart
@@ -207,9 +208,10 @@ def _widen(plan: RulePlan, whole: np.ndarray, keys, allowance: int, max_block_si
     larger than the plan's), not priced again."""
     used, large = plan.estimated_after, _large(whole, plan.refined_above)
     price = SplitPairs.pricer(whole, max_block_size, plan.refined_above)
-    priced = sorted(((priced_before[part.label] if part.label in priced_before else price(key))
-                     .estimate(plan.refined_above, True), part.label, part, key)
-                    for part, key in keys if part.label != plan.refined_with)
+    keys = [(part, key) for part, key in keys if part.label != plan.refined_with]
+    fresh = threads.each(price, [key for part, key in keys if part.label not in priced_before])[::-1]
+    priced = sorted(((priced_before[part.label] if part.label in priced_before else fresh.pop())
+                     .estimate(plan.refined_above, True), part.label, part, key) for part, key in keys)
     taken = []
     for pairs, label, part, key in priced:
         if pairs and used + pairs <= allowance:
@@ -270,7 +272,10 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
     further keys (`RulePlan.also`; the module's docstring says why)."""
     from screenfuse.matching.blocking import rule_codes
 
-    codes = [rule_codes(columns, rule, cache, keep=True) for rule in rules]
+    for rule in rules:  # each column's (or slice's) codes built once, before the rules combine them in threads
+        for part in rule:
+            rule_codes(columns, (part,), cache)
+    codes = threads.each(lambda rule: rule_codes(columns, rule, cache, keep=True), rules)
     if skip is not None:
         codes = [np.where(skip, -1, c) for c in codes]
     estimates = [_estimate(c, max_block_size) for c in codes]
@@ -286,7 +291,7 @@ def plan_rules(columns: Columns, rules, max_block_size: int, budget: int | None,
         keys = [(p.label, rule_codes(columns, (p,), cache)) for other in rules for p in other if p.label not in inside]
         keys = list({label: key for label, key in keys}.items())
         price = SplitPairs.pricer(codes[r], max_block_size, min(REFINE_ABOVE))
-        priced = {label: price(key) for label, key in keys}
+        priced = dict(zip([label for label, _ in keys], threads.each(price, [key for _, key in keys])))
         best = fallback = None  # (estimate, label, above)
         for above in (a for a in REFINE_ABOVE if a <= max_block_size):
             fitting = []

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from screenfuse.matching import threads
 from screenfuse.matching.model import Columns, as_columns
 from screenfuse.matching.settings import KeyPart
 
@@ -131,7 +132,8 @@ def sort_by_code(codes: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, 
     bits = max(int(positions.max(initial=0)), 1).bit_length()
     top = int(codes.max(initial=0))
     if top < 1 << (62 - bits):
-        packed = np.sort((codes.astype(np.int64) << bits) | positions)
+        packed = (codes.astype(np.int64) << bits) | positions
+        threads.sort_in_place(packed)
         return packed & ((1 << bits) - 1), packed >> bits
     order = np.argsort(codes, kind="stable")
     return positions[order], codes[order]
@@ -180,22 +182,30 @@ def _candidates(data, rules, max_block_size, only_with, budget, skip, several_ke
     # part goes into one sort as it is (the further keys' parts overlap much, but sorting them
     # apart first, and each rule's union again for its count, sorted each pair three times)
     rules_n = len(rules)
-    arrays, tags, skipped = [], [], []
-    for r, plan in enumerate(plans):
-        left, right, big, big_records = pairs_within_groups(plan.codes, max_block_size)
+    work = [(r, 0) for r in range(len(plans))] + [(r, 1 + k) for r, plan in enumerate(plans) for k in range(len(plan.also))]
+
+    def build(item: tuple[int, int]) -> tuple[np.ndarray, int, int]:
+        r, k = item
+        plan = plans[r]
+        codes = plan.codes if k == 0 else plan.also[k - 1]
+        left, right, big, big_records = pairs_within_groups(codes, max_block_size)
+        if k == 0:
+            plan.codes = plan.codes[:0]  # its pairs are built: the codes let go
+        else:
+            plan.also[k - 1] = codes[:0]
+        del codes
         if only_with is not None:
             involve = only_with[left] | only_with[right]
             left, right = left[involve], right[involve]
-        arrays.append(left * n + right)
-        tags.append(r)
-        del left, right
-        while plan.also:  # each part's codes let go once its pairs are built
-            a, b, _, _ = pairs_within_groups(plan.also.pop(0), max_block_size)
-            arrays.append(a * n + b)
-            tags.append(rules_n + r)
-            del a, b
-        skipped.append((big, big_records))
-        plan.codes = plan.codes[:0]  # its pairs are built
+        return left * n + right, big, big_records
+
+    built = threads.each(build, work)  # the parts side by side; their pairs are the same in any order
+    arrays = [pairs for pairs, _, _ in built]
+    tags = [r if k == 0 else rules_n + r for r, k in work]
+    skipped = [built[r][1:] for r in range(len(plans))]
+    del built
+    for plan in plans:
+        plan.also.clear()
     unique, tag, counts = _smallest_tags(arrays, n, tags, rules_n)
     fresh = np.bincount(tag % max(rules_n, 1), minlength=rules_n)
     stats = [RuleStats("+".join(p.label for p in rule), int(counts[r]), int(fresh[r]), *skipped[r],
@@ -228,7 +238,7 @@ def _smallest_tags(arrays: list[np.ndarray], n: int, tags: list[int] | None = No
             values[at:at + len(a)] |= tags[t]
             at += len(a)
             del a
-        values.sort()
+        threads.sort_in_place(values)
         low = (values & ((1 << bits) - 1)).astype(np.uint8 if bits <= 8 else np.int64)
         values >>= bits  # the values, in place
     else:

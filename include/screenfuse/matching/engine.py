@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from screenfuse.matching import threads
 from screenfuse.matching.blocking import RuleStats, candidate_pairs, scoring_pairs
 from screenfuse.matching.clustering import cluster, kept_apart
 from screenfuse.matching.anchors import Trained, shipped, train_checked
@@ -320,8 +321,11 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     # a pair's total, SCORE_ROWS pairs at a time: the (pairs × comparisons) bits of ten million
     # pairs are 650 MB; only the pairs a caller asks to explain get theirs again (_pairs_frame)
     total = np.empty(len(left), dtype=float)
-    for at in range(0, len(left), SCORE_ROWS):
+
+    def score(at: int) -> None:
         total[at:at + SCORE_ROWS] = weigh(slice(at, at + SCORE_ROWS)).sum(axis=1)
+
+    threads.each(score, range(0, len(left), SCORE_ROWS))
     total += prior_weight(prior)
     prob = probability(total)
     clock.lap("score")

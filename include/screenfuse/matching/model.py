@@ -8,11 +8,13 @@ match weight is log2 of the prior odds plus each comparison's log2(m/u); a missi
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from screenfuse.matching import threads
 from screenfuse.matching.comparators import METHODS
 from screenfuse.matching.groups import CONTEXT_GROUP, context_group, group_total
 from screenfuse.matching.settings import MatchSettings
@@ -117,6 +119,9 @@ class Model:
                    group_rates=dict(doc.get("group_rates") or {}))
 
 
+COMPARE_PART_PAIRS = 2_000_000  # a comparison of fewer pairs is one part (its distinct values scored once)
+
+
 class Columns:
     """The frame's columns as numpy arrays, each built once: values ('' for missing), integer codes
     (-1 for missing; equal codes mean equal values) and, for term frequencies, each record's share
@@ -130,6 +135,7 @@ class Columns:
         self._counts: dict[str, np.ndarray] = {}
         self._uniques: dict[str, np.ndarray] = {}
         self._derived: dict = {}
+        self._transforming = threading.RLock()  # per_value's transforms are Python per value: one at a time
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -192,15 +198,17 @@ class Columns:
         empty = np.flatnonzero(uniques == "")
         if len(empty):
             codes[codes == empty[0]] = -1
-        self._codes[column] = codes
         self._counts[column] = np.bincount(codes[codes >= 0], minlength=len(uniques))
         self._uniques[column] = uniques
+        self._codes[column] = codes  # last: a column with codes has its counts and uniques (threads read them)
 
     def per_value(self, column: str, transform) -> np.ndarray:
         """transform(distinct values): one row per code, computed once."""
         key = (column, transform)
         if key not in self._derived:
-            self._derived[key] = transform(self.uniques(column))
+            with self._transforming:  # two threads comparing parts of one column: the second waits, not repeats
+                if key not in self._derived:
+                    self._derived[key] = transform(self.uniques(column))
         return self._derived[key]
 
     def kept(self, key: tuple, build):
@@ -328,14 +336,24 @@ class PairValues:
 
 def comparison_levels(data: "pd.DataFrame | Columns", settings: MatchSettings, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """(pairs × comparisons) int8 matrix of levels."""
-    get = PairValues(data, left, right)
+    columns = as_columns(data)
     out = np.zeros((len(left), len(settings.comparisons)), dtype=np.int8)
     if len(left) == 0:
         return out
-    for k, comp in enumerate(settings.comparisons):
-        method = METHODS[comp.method]
-        out[:, k] = method.compare(get, comp.column, comp.thresholds or method.default_thresholds, comp.options)
-        get.forget()  # a comparator's codes (16 bytes a pair) are not held through the next one
+    for comp in settings.comparisons:
+        columns.codes(comp.column)  # built before the threads start: each then only reads them
+
+    # each comparison's pairs in one contiguous part per thread, the parts of one comparison side
+    # by side: the threads together hold one comparison's temporaries, as one thread would
+    parts = threads.parts(len(left), COMPARE_PART_PAIRS)
+
+    def compare(item: tuple[int, slice]) -> None:
+        k, rows = item  # a PairValues of its own: a comparator's codes (16 bytes a pair) are let go with it
+        comp, method = settings.comparisons[k], METHODS[settings.comparisons[k].method]
+        out[rows, k] = method.compare(PairValues(columns, left[rows], right[rows]), comp.column,
+                                      comp.thresholds or method.default_thresholds, comp.options)
+
+    threads.each(compare, [(k, rows) for k in range(len(settings.comparisons)) for rows in parts])
     return out
 
 
