@@ -24,6 +24,7 @@ import logging
 import os
 import sqlite3
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,27 +143,38 @@ class Scratch:
         import adbc_driver_manager
         import adbc_driver_sqlite.dbapi as adbc  # only a large publish pays its import
 
-        connection = None
-        try:
-            connection = adbc.connect(str(self.path))
-            with connection.cursor() as cursor:
-                for at in range(0, len(frame), CHUNK_ROWS):
-                    rows = order[at:at + CHUNK_ROWS]
-                    arrays = [arrow[c].take(rows) if c in arrow else arrow_column(frame[c].iloc[rows], kinds[c])
-                              for c in columns]
-                    if any(a is None for a in arrays):
-                        connection.rollback()
-                        log.info("%s: a column of a kind the scratch does not take; written row by row", table)
-                        return False
-                    cursor.adbc_ingest(table, pa.Table.from_arrays(arrays, names=columns),
-                                       mode="create" if at == 0 else "append")
-            connection.commit()
-        except (adbc_driver_manager.Error, OSError) as error:  # a full disk: the tuple path writes it
-            log.warning("%s: the scratch could not be written (%s); written row by row", table, type(error).__name__)
-            return False  # closing without a commit drops what was written
-        finally:
-            if connection is not None:
-                connection.close()
+        def chunk(at: int) -> list:
+            rows = order[at:at + CHUNK_ROWS]
+            return [arrow[c].take(rows) if c in arrow else arrow_column(frame[c].iloc[rows], kinds[c]) for c in columns]
+
+        connection = coming = None
+        # the next chunk is converted in a thread while ADBC writes this one (it lets go of the
+        # interpreter while it binds and writes): two chunks held at a time, not one
+        with ThreadPoolExecutor(1, thread_name_prefix="screenfuse-scratch") as convert:
+            try:
+                connection = adbc.connect(str(self.path))
+                starts = range(0, len(frame), CHUNK_ROWS)
+                coming = convert.submit(chunk, starts[0]) if len(starts) else None
+                with connection.cursor() as cursor:
+                    for k, at in enumerate(starts):
+                        arrays = coming.result()
+                        coming = convert.submit(chunk, starts[k + 1]) if k + 1 < len(starts) else None
+                        if any(a is None for a in arrays):
+                            connection.rollback()
+                            log.info("%s: a column of a kind the scratch does not take; written row by row", table)
+                            return False
+                        cursor.adbc_ingest(table, pa.Table.from_arrays(arrays, names=columns),
+                                           mode="create" if at == 0 else "append")
+                        del arrays
+                connection.commit()
+            except (adbc_driver_manager.Error, OSError) as error:  # a full disk: the tuple path writes it
+                log.warning("%s: the scratch could not be written (%s); written row by row", table, type(error).__name__)
+                return False  # closing without a commit drops what was written
+            finally:
+                if coming is not None:  # a chunk still converting when the write stopped
+                    coming.cancel()
+                if connection is not None:
+                    connection.close()
         self.tables[table] = (columns, len(frame))
         return True
 
