@@ -196,6 +196,17 @@ def test_the_next_hour_uses_the_promoted_model_and_relinks_only_what_it_changes(
     assert third_events["other_person_ids"].str.len().gt(0).all()
 
 
+def test_a_retraining_relinks_the_records_published_after_it_read_the_warehouse(learnt):
+    """A batch published while a retraining computed its re-link set was resolved under the old
+    model: the promotion, written under the publish lock, re-links that batch's records too."""
+    engine = learnt["engine"]
+    third = table(engine, "SELECT record_id FROM match_record WHERE batch_id = '20200212T1300Z'")["record_id"]
+    with engine.connect() as conn:
+        assert sorted(retrain.published_since(conn, "20200211T1300Z")) == sorted(third) and len(third) > 0
+        assert retrain.published_since(conn, "20200212T1300Z") == []
+        assert len(retrain.published_since(conn, None)) == conn.exec_driver_sql("SELECT COUNT(*) FROM match_record").scalar()
+
+
 def test_the_hour_after_a_promotion_reads_no_stored_table_whole(learnt):
     """The re-link is read by key (`match_relink`) and resolved with the neighbourhood, by index."""
     if learnt["scans"] is None:

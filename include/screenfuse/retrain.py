@@ -190,6 +190,7 @@ def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = F
     figures only (the metrics, the version, whether it was promoted, how many records re-link)."""
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with engine(settings).connect() as conn:
+        seen = conn.exec_driver_sql("SELECT MAX(batch_id) FROM run_log").scalar()  # what the sample and relink see
         current_id, current = current_model(conn)
         records = sample_records(conn, options.max_records, options.seed)
         if candidate is None:
@@ -218,6 +219,10 @@ def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = F
     if dry_run:
         return {"trained": True, "version": None, "model_id": None, **metrics}
     with engine(settings).begin() as conn:
+        warehouse.lock_for_publish(conn)  # no batch publishes between the check below and the model's row
+        if promoted:  # records a batch published since `seen` were resolved under the old model: again too
+            relink = sorted(set(relink) | set(published_since(conn, seen)))
+            metrics["relink_records"] = len(relink)
         version = int(conn.exec_driver_sql("SELECT COALESCE(MAX(version), 0) FROM match_model").scalar()) + 1
         model_id = f"retrain-{version:04d}"
         row = {"model_id": model_id, "preset": SETTINGS.preset, "params_json": candidate.to_json(), "version": version,
@@ -226,6 +231,13 @@ def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = F
         warehouse.bulk_insert(conn, "match_model", pd.DataFrame([row]))
         warehouse.bulk_insert(conn, "match_relink", pd.DataFrame({"model_id": model_id, "record_id": relink}))
     return {"trained": True, "version": version, "model_id": model_id, **metrics}
+
+
+def published_since(conn, batch_id: str | None) -> list[str]:
+    """The records of the batches published after `batch_id` (every record when None), by the
+    batch index: a retraining that read the warehouse before they came re-links them too."""
+    rows = warehouse.query_frame(conn, "SELECT record_id FROM match_record WHERE batch_id > :b", b=batch_id or "")
+    return rows["record_id"].tolist()
 
 
 def relink_after_promotion(conn) -> list[str]:
