@@ -318,9 +318,10 @@ built the existing state.
 
 **5. Households.** A census-style file (`benchmarks/census.py`: given name, surname, birth date, sex, \
 street number and name, unit, zip; households sharing address and mostly surname, twins, people who moved, \
-typos). Ours with the address fields in the settings (`census_settings.yaml`) and without them \
-(`census_settings_names.yaml`); context detection decides which columns households share. Splink with and \
-without address comparisons (`splink_census.py`).
+typos). Ours with the address fields in the settings, household detection on (`census_settings.yaml`) \
+and left at its default, off (`census_settings_default.yaml`: the households check turns it on when EM \
+learnt households), and without the address fields (`census_settings_names.yaml`); context detection \
+decides which columns households share. Splink with and without address comparisons (`splink_census.py`).
 
 **6. Coarse addresses.** The same generator with few streets and zips (many people per area), at \
 `--coarse-records`: the address settings' street and surname+zip rules explode and adaptive blocking refines \
