@@ -375,7 +375,9 @@ def machine() -> str:
 
 def write_doc(table: str, command: str, when: str, met: str) -> None:
     old = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
-    hourly = old[old.find("\n## Hourly pipeline"):] if "\n## Hourly pipeline" in old else ""  # benchmarks/hourly.py's
+    # what follows the generated part is kept: the dated "Since then" sections, then hourly.py's
+    starts = [at for at in (old.find("\n## Since"), old.find("\n## Hourly pipeline")) if at >= 0]
+    hourly = old[min(starts):] if starts else ""
     DOC.write_text(
         "# Benchmarks\n\n"
         "Our matching engine against Splink 5 (DuckDB backend), on FEBRL and on synthetic Chinese records. "
