@@ -13,9 +13,10 @@ DOC = """
 Weekly (Monday 02:00 UTC) and on demand (trigger it, optionally with `promote`, `max_records`,
 `min_labels`): learn a candidate matching model from the accumulated warehouse (whole persons
 sampled up to `max_records`, the memory budget), calibrate it on the labelled pairs
-(`match_label`: 非本人 answers and review decisions; police tracing results once a feed brings them), compare it with the current
-model on every label and on the sampled pairs the two decide differently, and promote it only if
-it is no worse on the labels (no more false links, no more errors; at least `min_labels` labels).
+(`match_label`: 非本人 answers and review decisions; police tracing results once a feed brings
+them), compare it with the current model on every label and on the sampled pairs the two decide
+differently, and promote it only if it is no worse on the labels (no more false links, no more
+errors; at least `min_labels` labels).
 Every candidate is recorded in `match_model` with its version, metrics and who promoted it
 (`screenfuse_retrain` when scheduled, `screenfuse_retrain:<user>` when a user triggered it); the next hourly run uses the promoted model and re-links only the records
 it decides differently (merges and splits in `person_event`). See docs/matching.md.

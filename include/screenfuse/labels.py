@@ -2,8 +2,9 @@
 retraining does with it. Pure functions (frames and arrays in, frames and figures out).
 
 A label is a pair of record ids (the smaller first), `same` or `different`, its source (`answer`:
-a street office answered 非本人; `review`: an operator decided a review item; `tracing`: reserved for the police's tracing results,
-which no feed brings back yet) and when. Labels are record ids only: no names, no ID numbers.
+a street office answered 非本人; `review`: an operator decided a review item; `tracing`: reserved
+for the police's tracing results, which no feed brings back yet) and when. Labels are record ids
+only: no names, no ID numbers.
 
 What the labels do (docs/matching.md, "How the model learns"):
 - they judge a candidate model against the current one: a candidate is promoted only if it makes no
