@@ -360,3 +360,37 @@ def test_the_upgrade_keeps_earlier_models_in_use_and_turns_earlier_answers_into_
     assert labels.fillna("").values.tolist() == [["r1", "r2", "answer", "different", "B1", "PI1"],
                                                  ["r3", "r4", "review", "different", "", ""]]
     engine.dispose()
+
+
+def test_a_model_promoted_while_a_batch_resolved_relinks_that_batchs_records(warehouses, tmp_path_factory):
+    """A retraining promotes a model after an hour's batch resolved under the one before (here the
+    shipped one) and before it publishes: the publish puts the batch's records into the new
+    model's re-link set, so the next hour resolves them under it; a re-run adds none twice."""
+    from datetime import timedelta
+
+    from screenfuse.pipeline import finish_batch, stage_batch
+    from screenfuse.stage_publish import publish, write_push_lists
+
+    mp, home, engine = hand_made_home(tmp_path_factory, warehouses.new("sqlite"), "promoted")
+    try:
+        generate(300, 5, date(2020, 2, 10), home / "landing", home / "truth")
+        settings, hour = load_settings(), HOURS[0]
+        batch_id, attempt, _ = stage_batch(settings, hour)
+        with engine.begin() as conn:
+            bulk_insert(conn, "match_model", pd.DataFrame([{
+                "model_id": "retrain-0001", "preset": "zh_person", "params_json": Model.fallback("zh_person").to_json(),
+                "version": 1, "promoted": 1, "promoted_by": "test"}]))
+        publish(settings, batch_id, "test", (hour - timedelta(hours=1), hour), attempt=attempt)
+        write_push_lists(settings, batch_id, attempt=attempt)
+        finish_batch(settings, batch_id, attempt)
+        records = set(table(engine, f"SELECT record_id FROM match_record WHERE batch_id = '{batch_id}'")["record_id"])
+        relink = table(engine, "SELECT model_id, record_id FROM match_relink")
+        assert table(engine, "SELECT match_model FROM run_log")["match_model"].tolist() == ["shipped:zh_person"]
+        assert records and set(relink["record_id"]) == records and set(relink["model_id"]) == {"retrain-0001"}
+        with engine.connect() as conn:
+            assert retrain.relink_after_promotion(conn) == sorted(records)  # what the next hour resolves again
+        run_batch(settings, hour)  # the batch again (taken back, then published anew): nothing added twice
+        assert len(table(engine, "SELECT record_id FROM match_relink")) == len(records)
+    finally:
+        engine.dispose()
+        mp.undo()

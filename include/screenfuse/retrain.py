@@ -240,6 +240,23 @@ def published_since(conn, batch_id: str | None) -> list[str]:
     return rows["record_id"].tolist()
 
 
+def relink_if_promoted_meanwhile(conn, batch_id: str, used: str) -> int:
+    """In a batch's publish (under the publish lock): when a model was promoted after the batch
+    resolved with `used` (run_log.match_model), the batch's records go into the new model's
+    `match_relink`, so the next hourly run resolves them again under it; how many went in. A
+    batch that trained its own model used the latest. A re-run adds nothing twice."""
+    latest = conn.exec_driver_sql("SELECT model_id FROM match_model WHERE promoted = 1 "
+                                  "ORDER BY version DESC LIMIT 1").scalar()
+    if latest is None or latest in (used, batch_id):
+        return 0
+    return conn.execute(sa.text("""
+        INSERT INTO match_relink (model_id, record_id)
+        SELECT :m, mr.record_id FROM match_record mr
+        WHERE mr.batch_id = :b
+          AND NOT EXISTS (SELECT 1 FROM match_relink x WHERE x.model_id = :m AND x.record_id = mr.record_id)"""),
+        {"m": latest, "b": batch_id}).rowcount
+
+
 def relink_after_promotion(conn) -> list[str]:
     """The records the hourly run resolves again because models were promoted since the last run
     (their `match_relink` rows, by index): only the first run under a newly promoted model reads them."""

@@ -15,8 +15,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse import feedback as fb
-from screenfuse import (isolation, labels, match_state, reporting, review_desk, revocation, schema, screening_state,
-                        sqlite_bulk, warehouse)
+from screenfuse import (isolation, labels, match_state, reporting, retrain, review_desk, revocation, schema,
+                        screening_state, sqlite_bulk, warehouse)
 from screenfuse.config import Settings
 from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
@@ -316,6 +316,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
                 warehouse.bulk_insert(conn, table, frame)
             for table in LARGE:  # read from the stage one at a time: a first load holds GBs of them
                 write(table)
+            retrain.relink_if_promoted_meanwhile(conn, batch_id, run["match_model"])
             revocation.mark_applied(conn, stage.get_json("revocations")["push_item_ids"], batch_id)
             decisions = stage.get("decisions")  # returned review lists' decisions stored; the command line's applied
             warehouse.bulk_insert(conn, "match_decision", decisions[decisions["source"] == "file"][review_desk.DECISION_COLUMNS])
