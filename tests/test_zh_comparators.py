@@ -16,8 +16,9 @@ from screenfuse.matching import SettingsError, dedupe, preset
 from screenfuse.matching.comparators import METHODS
 from screenfuse.matching.model import PairValues
 from screenfuse.matching.settings import ZH_PERSON, parse_settings
-from screenfuse.matching import zh_text
-from screenfuse.matching.zh_text import SHAPE_GROUPS, shape_key, sound_key
+from screenfuse.matching import zh_shapes, zh_text
+from screenfuse.matching.zh_shapes import SHAPE_GROUPS, shape_key
+from screenfuse.matching.zh_text import sound_key
 from screenfuse.zh_names import COMPOUND_SURNAMES, SURNAME_RANK, latin_name, split_surname
 from screenfuse.zh_person import prepare
 
@@ -61,6 +62,31 @@ def test_shape_key_is_the_same_for_any_shape_confusion(name, data):
     if group:
         other = data.draw(st.sampled_from(group))
         assert shape_key(other + name[1:]) == shape_key(name)
+
+
+_CODED = sorted(zh_shapes._table())  # every character with Unihan shape codes
+
+
+@settings(deadline=None)
+@given(st.lists(st.sampled_from(_CODED[:4000] + list("".join(SHAPE_GROUPS))), min_size=1, max_size=3), st.data())
+def test_look_alike_names_always_share_a_shape_code(name, data):
+    """The vectorized first pass (equal shape codes) never loses a pair the character check accepts,
+    and look_alike is symmetric."""
+    name = "".join(name)
+    other = "".join(data.draw(st.sampled_from(_CODED[:4000] + list("".join(SHAPE_GROUPS)))) for _ in name)
+    assert zh_shapes.names_look_alike(name, other) == zh_shapes.names_look_alike(other, name)
+    if zh_shapes.names_look_alike(name, other):
+        assert zh_shapes.shape_code(name) == zh_shapes.shape_code(other)
+    same_code = [ch for ch in _CODED if zh_shapes.shape_code(ch) == zh_shapes.shape_code(name[0])]
+    alike = [ch for ch in same_code if zh_shapes.look_alike(ch, name[0])]
+    assert name[0] in alike and len(alike) <= 12  # the Cangjie and stroke checks keep the relation narrow
+
+
+def test_the_shape_table_is_unihan_and_codes_alone_do_not_make_look_alikes():
+    assert len(_CODED) > 16_000 and zh_shapes._table()["己"][1:] == ("SU", 3)
+    assert zh_shapes.shape_code("工") == zh_shapes.shape_code("王")  # four-corner 1010: too coarse alone
+    assert not zh_shapes.look_alike("工", "王") and not zh_shapes.look_alike("者", "苗")
+    assert zh_shapes.look_alike("旱", "早") and zh_shapes.look_alike("土", "士")  #土/士: by the hand table
 
 
 @settings(deadline=None)
@@ -126,6 +152,13 @@ def test_landlines_in_any_form_are_landlines_never_phones(area, first, rest, for
     ("欧阳文娜", "欧阳娜", "similar"),
     ("张静", "刘超静", "different"),  # another surname
     ("王明", "王大小明", "different"),  # two characters left out
+    ("李住", "李往", "similar"),   # look-alikes no hand-made group holds, from Unihan's shape codes:
+    ("王旱", "王早", "similar"),   # one four-corner code, Cangjie one letter apart
+    ("赵要", "赵耍", "similar"),
+    ("孙古", "孙吉", "similar"),
+    ("李住军", "李往军", "similar"),
+    ("张者", "张苗", "different"),  # one four-corner code (4460), written with other components
+    ("王明", "五明", "different"),  # 1010 too, Cangjie MG / MDM
 ])
 def test_zh_name_levels_for_form_errors(left, right, level):
     assert name_level(left, right) == level

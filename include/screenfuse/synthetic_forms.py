@@ -13,7 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from screenfuse.matching.zh_text import SHAPE_GROUPS
+from screenfuse.matching.zh_shapes import SHAPE_GROUPS
 from screenfuse.normalize import _char_pinyin
 from screenfuse.zh_names import COMPOUND_SURNAMES
 

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Jaro, JaroWinkler, Levenshtein, OSA
 from rapidfuzz.process import cpdist
 
-from screenfuse.matching import zh_text
+from screenfuse.matching import zh_shapes, zh_text
 
 # Values for a pair side: get(column) -> (left values, right values) as numpy object arrays of str.
 Getter = Callable[[str], tuple[np.ndarray, np.ndarray]]
@@ -174,7 +174,7 @@ def _zh_name(get, column, thresholds, options):
     close = similar | (_similarity(get, pinyin, Jaro.normalized_similarity, undecided & ~similar) >= 0.9)
     looks_or_sounds = np.zeros(len(present), dtype=bool)
     if len(rest) and options.get("shape_similar", True):
-        looks_or_sounds[rest] = _same_key(get, column, _SHAPE, rest)
+        looks_or_sounds[rest] = _look_alike(get, column, rest)
     folds = options.get("sound_folds", zh_text.DEFAULT_SOUND_FOLDS)
     if len(rest) and folds:
         undone = rest[~looks_or_sounds[rest]]
@@ -249,7 +249,7 @@ def _one_other_character(get, column: str, pinyin: str, rows: np.ndarray, folds)
         sx, sy = zh_text.syllables(px, len(x)), zh_text.syllables(py, len(y))
         unlike = 0
         for k, (cx, cy) in enumerate(zip(x, y)):
-            if cx != cy and zh_text.shape_key(cx) != zh_text.shape_key(cy) and not (
+            if not zh_shapes.look_alike(cx, cy) and not (
                     sx and sy and _folded(sx[k], folds) == _folded(sy[k], folds)):
                 unlike += 1
         out[i] = unlike == 1
@@ -310,7 +310,22 @@ def _joined_codes(key):
 
 
 _DOTLESS = _joined_codes(zh_text.without_dots)
-_SHAPE = _joined_codes(zh_text.shape_key)
+_SHAPE = _joined_codes(zh_shapes.shape_code)
+_HAND_SHAPE = _joined_codes(zh_shapes.shape_key)
+
+
+def _look_alike(get, column: str, rows: np.ndarray) -> np.ndarray:
+    """Per pair of `rows`: whether the names differ only in characters handwriting confuses. Equal
+    shape codes first (vectorized); of those, pairs the hand-made groups do not already tell are
+    confirmed character by character (`zh_shapes.names_look_alike`)."""
+    out = _same_key(get, column, _SHAPE, rows)
+    check = np.flatnonzero(out)
+    if len(check):
+        check = check[~_same_key(get, column, _HAND_SHAPE, rows[check])]
+    if len(check):
+        a, b = get.at(column, rows[check])
+        out[check] = [zh_shapes.names_look_alike(x, y) for x, y in zip(a, b)]
+    return out
 
 
 @lru_cache(maxsize=8)

@@ -1,9 +1,7 @@
 """Chinese text knowledge the zh_name and address comparators need, kept in the library (matching
 must never import the app; the app imports these).
 
-- SHAPE_GROUPS: characters a handwritten form confuses by shape (己/已, 未/末, 王/玉 …), curated by
-  hand for characters common in names; `shape_key` maps each to its group's first character, so
-  two names that differ only in such characters share a key.
+- (characters a handwritten form confuses by shape are in zh_shapes)
 - DEFAULT_SOUND_FOLDS: dialect sound confusions (Wuhan n/l, f/h(u), flat and retroflex z/zh c/ch s/sh,
   front and back nasals en/eng in/ing), applied to toneless joined pinyin by `sound_key`; the
   zh_name comparator's `sound_folds` option replaces the table.
@@ -19,26 +17,12 @@ import numpy as np
 
 COMMUNITY_SUFFIXES = ("社区", "小区", "花园", "家园", "新村", "公寓", "大厦", "村")
 
-# Each string is one group of characters handwriting makes look alike; the first is the key.
-SHAPE_GROUPS = (
-    "己已巳", "未末", "王玉主", "土士", "日曰", "戊戌戍戎", "天夭", "人入", "刀力", "干千于",
-    "大太犬", "木本术", "白自", "田由甲申", "贝见", "今令", "仑仓", "鸟乌", "免兔", "候侯",
-    "析折", "晴睛", "苟荀", "崇祟", "壁璧", "辨辩辫", "茶荼", "汩汨", "杨扬", "汤场",
-    "玲铃", "琳淋", "佳桂", "冶治", "拔拨", "侍待", "妹姝", "栋拣", "晓哓", "宇字",
-)
-_SHAPE = {ord(ch): group[0] for group in SHAPE_GROUPS for ch in group[1:]}
-
 # (heard, written): the left sound is folded into the right one on both sides of a pair.
 # A sound that starts with a consonant is an initial, one that starts with a vowel a final. f/h:
 # Wuhan says fu for hu and fang for huang, so f and hu before a vowel both fold to h.
 DEFAULT_SOUND_FOLDS = (("n", "l"), ("f", "h"), ("hu", "h"), ("zh", "z"), ("ch", "c"), ("sh", "s"), ("eng", "en"),
                        ("ing", "in"))
 _VOWEL = "aeiouv"
-
-
-def shape_key(name: str) -> str:
-    """The name with every shape-confusable character replaced by its group's key character."""
-    return name.translate(_SHAPE)
 
 
 def _fold_patterns(folds: tuple[tuple[str, str], ...]) -> list[tuple[re.Pattern, str]]:
