@@ -2,18 +2,26 @@
 checks turned it down: a district's mass screening samples nearly everyone once, so a first batch
 of 3,000 sampling rows holds a handful of matching pairs (matching/anchors.py). The batch and the
 retraining after it say why they used the shipped model, and neither writes a `match_model` row:
-a later batch with enough duplicates can still learn one. Synthetic records only."""
+a later batch with enough duplicates can still learn one. With labels, the retraining recalibrates
+the current model instead: the labels move the threshold where EM cannot learn. Synthetic records
+only."""
+import json
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import pandas as pd
 import sqlalchemy as sa
 
 from conftest import hand_made_home
+from labelled import review_band_labels, truth_of
 from screenfuse import retrain
 from screenfuse.config import load_settings
+from screenfuse.matching import Model
 from screenfuse.pipeline import run_batch
 from screenfuse.resolve import SETTINGS
+from screenfuse.synthetic import generate
 from screenfuse.synthetic_mass import generate_mass_screening
+from screenfuse.warehouse import bulk_insert
 
 HOUR = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
 REJECTED = ("too few matching pairs", "EM's matches were not persons")
@@ -41,6 +49,45 @@ def test_a_model_the_checks_turn_down_is_used_as_shipped_and_never_stored(wareho
         assert again["reason"].startswith(REJECTED)
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT COUNT(*) FROM match_model").scalar() == 0
+
+    finally:
+        engine.dispose()
+        mp.undo()
+
+
+def test_without_a_candidate_the_labels_recalibrate_the_current_model(warehouses, tmp_path_factory):
+    """A small district (too few records for EM) whose model, promoted by hand, links too rarely:
+    the review desk's labels (here the truth of the pairs nearest the threshold) recalibrate it,
+    and the same labels again change nothing."""
+    mp, home, engine = hand_made_home(tmp_path_factory, warehouses.new("sqlite"), "recalibrate")
+    try:
+        generate(600, 5, date(2020, 2, 10), home / "landing", home / "truth")
+        run_batch(load_settings(), HOUR)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT COUNT(*) FROM match_record").scalar() < SETTINGS.min_records_to_train
+        reluctant = replace(Model.fallback("zh_person"), calibration=-10.0)
+        with engine.begin() as conn:
+            bulk_insert(conn, "match_model", pd.DataFrame([{
+                "model_id": "manual-0001", "preset": "zh_person", "params_json": reluctant.to_json(), "version": 1,
+                "promoted": 1, "promoted_by": "test"}]))
+            bulk_insert(conn, "match_label", review_band_labels(engine, truth_of(engine, home), Model.fallback("zh_person")))
+        fixed = retrain.retrain(load_settings(), "test")
+        assert fixed["candidate_kind"] == "recalibrated" and fixed["em"].startswith("too few records"), fixed.get("em")
+        assert fixed["promoted"] is True and fixed["current_model"] == "manual-0001"
+        assert fixed["candidate"]["missed_links"] < fixed["current"]["missed_links"]
+        assert fixed["candidate"]["false_links"] <= fixed["current"]["false_links"] and fixed["calibration_bits"] > -10.0
+        with engine.connect() as conn:
+            row = pd.read_sql(sa.text("SELECT params_json, metrics_json FROM match_model WHERE model_id = :m"), conn,
+                              params={"m": fixed["model_id"]}).iloc[0]
+        stored = Model.from_json(row["params_json"])
+        assert stored.comparisons == reluctant.comparisons and stored.prior == reluctant.prior  # only the threshold moved
+        assert abs(stored.calibration - fixed["calibration_bits"]) < 1e-3
+        assert json.loads(row["metrics_json"])["candidate_kind"] == "recalibrated"
+        assert any("recalibrated on the labels" in line for line in retrain.report_lines(fixed))
+        assert fixed["relink_records"] > 0  # the links the recalibration changes are resolved again next hour
+
+        same = retrain.retrain(load_settings(), "test")  # the same labels again: the threshold stays
+        assert same["promoted"] is False and same["reason"].endswith("nothing to promote")
     finally:
         engine.dispose()
         mp.undo()

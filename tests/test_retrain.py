@@ -13,23 +13,18 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import hand_made_home
+from labelled import table, truth_labels, truth_of
 from screenfuse import labels as lb
 from screenfuse import retrain
 from screenfuse.config import load_settings
 from screenfuse.matching import Model
-from screenfuse.matching.blocking import candidate_pairs
-from screenfuse.matching.model import Columns, prior_weight
+from screenfuse.matching.model import prior_weight
 from screenfuse.pipeline import run_batch
-from screenfuse.resolve import SETTINGS
 from screenfuse.synthetic import answer_push_lists, generate
 from screenfuse.warehouse import bulk_insert
 
 HOURS = [datetime(2020, 2, 10, 13, tzinfo=timezone.utc), datetime(2020, 2, 11, 13, tzinfo=timezone.utc),
          datetime(2020, 2, 12, 13, tzinfo=timezone.utc)]
-
-
-def table(engine, sql: str) -> pd.DataFrame:
-    return pd.read_sql(sa.text(sql), engine)
 
 
 def run_retrain_dag():
@@ -68,33 +63,6 @@ def planned_reads(engine):
         yield found, planned
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", probe)
-
-
-def truth_of(engine, home) -> pd.Series:
-    """person_key per source_record_id, from the generator's truth files."""
-    truth = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted((home / "truth").glob("truth*.csv"))])
-    records = table(engine, "SELECT source_record_id, feed, file_name, row_number FROM source_record")
-    records["row_number"] = records["row_number"].astype(str)
-    joined = records.merge(truth, on=["feed", "file_name", "row_number"], how="inner")
-    assert len(joined) > 0.9 * len(records)
-    return joined.set_index("source_record_id")["person_key"]
-
-
-def truth_labels(engine, truth: pd.Series, per_kind: int = 150) -> pd.DataFrame:
-    """Labelled pairs (as a review would decide them): candidate pairs of the warehouse, same or
-    different by the truth, up to `per_kind` of each."""
-    records = table(engine, "SELECT * FROM match_record").drop(columns="batch_id").sort_values("record_id", ignore_index=True)
-    columns = Columns(records)
-    left, right, _ = candidate_pairs(columns, SETTINGS.blocking, SETTINGS.max_block_size)
-    ids = columns.values("record_id")
-    a, b = ids[left], ids[right]
-    known = pd.Index(a).isin(truth.index) & pd.Index(b).isin(truth.index)
-    a, b = a[known], b[known]
-    same = truth.reindex(a).to_numpy() == truth.reindex(b).to_numpy()
-    pick = np.r_[np.flatnonzero(same)[:per_kind], np.flatnonzero(~same)[:per_kind]]
-    return pd.DataFrame({"left_record_id": a[pick], "right_record_id": b[pick], "source": "review",
-                         "label": np.where(same[pick], "same", "different"), "batch_id": None,
-                         "labelled_at": "2020-02-12T01:00:00Z", "reference": "test"})
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,10 @@ model learns"). Plain functions; the DAG `screenfuse_retrain` and `screenfuse re
 1. Sample: whole persons drawn at random (their records by index) up to `max_records`, the memory
    budget; whole persons keep every pair of a person, so the records per person (the prior) and
    m (how matches agree) are learnt as on the whole warehouse.
-2. Train: the engine's own training (EM, `train_checked`) on the sample's candidate pairs.
+2. Train: the engine's own training (EM, `train_checked`) on the sample's candidate pairs. When
+   EM gives no candidate (too few records, or its checks turn it down: a district's mass screening
+   at scale) and there are labels enough to judge by, the candidate is the current model itself,
+   recalibrated on the labels: the labels still move the threshold where EM cannot learn.
 3. Calibrate: the labels set the candidate's `calibration` (screenfuse.labels.calibrate).
 4. Evaluate: current and candidate on every labelled pair (the candidate's calibration learnt from
    the other folds' labels, so it is judged on labels it did not see), and on the sample's pairs
@@ -193,27 +196,34 @@ def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = F
         seen = conn.exec_driver_sql("SELECT MAX(batch_id) FROM run_log").scalar()  # what the sample and relink see
         current_id, current = current_model(conn)
         records = sample_records(conn, options.max_records, options.seed)
+        labels, kind, no_em = read_labels(conn), "trained", ""
         if candidate is None:
             least = match_settings().min_records_to_train
-            if len(records) < least:
-                return {"trained": False, "promoted": False, "sample_records": len(records),
-                        "reason": f"too few records to learn from ({len(records)}, under {least})"}
-            trained = learn(records)
-            if trained.source != "trained":  # the shipped model is never stored as a trained one
-                return {"trained": False, "promoted": False, "sample_records": len(records),
-                        "reason": trained.reason.replace(": the preset's shipped model", ": no candidate")}
-            candidate = trained.model
-        labels = read_labels(conn)
+            trained = learn(records) if len(records) >= least else None
+            if trained is None or trained.source != "trained":  # the shipped model is never stored as a trained one
+                no_em = (f"too few records to learn from ({len(records)}, under {least})" if trained is None
+                         else trained.reason.replace(": the preset's shipped model", ": no candidate"))
+                if len(labels) < options.min_labels:
+                    return {"trained": False, "promoted": False, "sample_records": len(records), "reason": no_em}
+                # EM gave nothing, the labels can still move the threshold: the current model recalibrated
+                candidate, kind = current, "recalibrated"
+            else:
+                candidate = trained.model
         candidate, metrics = evaluate(conn, current, candidate, records, labels)
         better = lb.no_worse(metrics["candidate"], metrics["current"])
         enough = len(labels) >= options.min_labels
-        promoted = bool(promote and better and enough and not dry_run)
+        unchanged = kind == "recalibrated" and candidate.calibration == current.calibration
+        promoted = bool(promote and better and enough and not unchanged and not dry_run)
         reason = ("no worse on the labels" if better else "worse on the labels") if enough else \
             f"too few labels to judge ({len(labels)}, under {options.min_labels})"
-        if better and enough and not promoted:
+        if unchanged:
+            reason = "the labels put the threshold where the current model has it: nothing to promote"
+        elif better and enough and not promoted:
             reason += " (a dry run)" if dry_run else " (recorded; --promote promotes it)"
         metrics.update({"current_model": current_id, "sample_records": len(records), "no_worse": better,
-                        "promoted": promoted, "reason": reason})
+                        "promoted": promoted, "reason": reason, "candidate_kind": kind})
+        if no_em:
+            metrics["em"] = no_em
         relink = relink_records(conn, current, candidate, options.max_records) if promoted else []
     metrics["relink_records"] = len(relink)
     if dry_run:
@@ -280,9 +290,11 @@ def report_lines(result: dict) -> list[str]:
     def show(value) -> str:
         return "-" if value is None else (f"{value:.4f}" if isinstance(value, float) else str(value))
 
+    how = (f"the current model recalibrated on the labels ({result['em']})"
+           if result.get("candidate_kind") == "recalibrated" else f"trained on {result['sample_records']} sampled records")
     lines = [f"current      {result['current_model']}",
-             f"candidate    {result['model_id'] or '(dry run: not recorded)'}, trained on {result['sample_records']} "
-             f"sampled records, calibration {result['calibration_bits']:+.3f} bits",
+             f"candidate    {result['model_id'] or '(dry run: not recorded)'}, {how}, "
+             f"calibration {result['calibration_bits']:+.3f} bits",
              f"labels       {result['labels']} ({cur['same']} same, {cur['different']} different)"]
     for key, name in (("false_links", "false links"), ("missed_links", "missed links"), ("errors", "errors"),
                       ("precision", "precision"), ("recall", "recall"), ("f1", "F1")):
