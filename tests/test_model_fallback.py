@@ -85,6 +85,11 @@ def test_without_a_candidate_the_labels_recalibrate_the_current_model(warehouses
         assert json.loads(row["metrics_json"])["candidate_kind"] == "recalibrated"
         assert any("recalibrated on the labels" in line for line in retrain.report_lines(fixed))
         assert fixed["relink_records"] > 0  # the links the recalibration changes are resolved again next hour
+        with engine.connect() as conn:  # in passes by block-key range, whole blocks each: the same records as one pass
+            keys = sum(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar() for t in ("match_key", "match_key_recent"))
+            one = retrain.relink_records(conn, reluctant, stored, budget=10 ** 9)
+            many = retrain.relink_records(conn, reluctant, stored, budget=keys // 7)
+        assert len(one) == fixed["relink_records"] and many == one
 
         same = retrain.retrain(load_settings(), "test")  # the same labels again: the threshold stays
         assert same["promoted"] is False and same["reason"].endswith("nothing to promote")

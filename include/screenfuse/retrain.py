@@ -152,16 +152,21 @@ def _disagreements(conn, current: Model, candidate: Model, records: pd.DataFrame
 def relink_records(conn, old: Model, new: Model, budget: int) -> list[str]:
     """Records of the candidate pairs the two models decide differently (link or not), over the
     whole warehouse, in passes of about `budget` records: records sharing a blocking key whose
-    hash falls in the pass's residue class are read together (whole blocks)."""
+    hash falls in the pass's range are read together (whole blocks), by the key tables' index, so
+    the passes together read each key once."""
     keys = sum(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar() or 0 for table in match_state.KEY_TABLES)
     passes = max(1, math.ceil(keys / max(budget, 1)))
     matching = match_settings()
     threshold = lb.threshold_bits(matching)
     found: set[str] = set()
+    step = 2 ** 64 // passes  # block keys are signed 64-bit hashes, spread evenly
     for part in range(passes):
+        bounds = {"low": -2 ** 63 + part * step}
+        if part < passes - 1:
+            bounds["high"] = bounds["low"] + step
+        within = " AND ".join(("block_key >= :low", "block_key < :high")[:len(bounds)])
         ids = warehouse.query_frame(conn, " UNION ".join(
-            f"SELECT record_id FROM {table} WHERE ((block_key % {passes}) + {passes}) % {passes} = {part}"
-            for table in match_state.KEY_TABLES))["record_id"]
+            f"SELECT record_id FROM {table} WHERE {within}" for table in match_state.KEY_TABLES), **bounds)["record_id"]
         records = warehouse.rows_by_keys(conn, "match_record", "record_id", ids,
                                          columns="record_id, " + ", ".join(MATCH_COLUMNS))
         if len(records) < 2:
