@@ -16,7 +16,9 @@ sampled up to `max_records`, the memory budget), calibrate it on the labelled pa
 (`match_label`: 非本人 answers and review decisions; police tracing results once a feed brings
 them), compare it with the current model on every label and on the sampled pairs the two decide
 differently, and promote it only if it is no worse on the labels (no more false links, no more
-errors; at least `min_labels` labels).
+errors; at least `min_labels` labels). Where EM learns no candidate (too few records, or its
+matches are not persons, as on a district's mass screening at scale) the candidate is the
+current model recalibrated on the labels.
 Every candidate is recorded in `match_model` with its version, metrics and who promoted it
 (`screenfuse_retrain` when scheduled, `screenfuse_retrain:<user>` when a user triggered it); the next hourly run uses the promoted model and re-links only the records
 it decides differently (merges and splits in `person_event`). See docs/matching.md.
