@@ -102,6 +102,7 @@ def main() -> int:
     shutil.rmtree(home, ignore_errors=True)
     home.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(source, home, symlinks=True)
+    (home / "steps.log").unlink(missing_ok=True)  # this benchmark's steps only
     url = f"sqlite:///{home / 'warehouse.db'}"
     env = bench.environment(home, url, data.CACHE / "airflow-home")
     engine = sa.create_engine(url)
@@ -134,7 +135,7 @@ def main() -> int:
         steps[name] = (seconds, peak, proc.returncode)
         log(f"  {name}: {seconds:.1f} s, {peak:,.0f} MB, exit {proc.returncode}")
     report = (home / "steps.log").read_text(errors="replace")
-    decision = next((line for line in report.splitlines() if line.startswith(("decision", "candidate "))), "")
+    decision = "\n".join(line for line in report.splitlines() if line.startswith(("candidate ", "decision ")))
     engine = sa.create_engine(url)
     after = f1(together(engine, pairs.iloc[rest]), same[rest])
     engine.dispose()

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
 from conftest import hand_made_home
@@ -91,8 +92,27 @@ def test_without_a_candidate_the_labels_recalibrate_the_current_model(warehouses
             many = retrain.relink_records(conn, reluctant, stored, budget=keys // 7)
         assert len(one) == fixed["relink_records"] and many == one
 
-        same = retrain.retrain(load_settings(), "test")  # the same labels again: the threshold stays
+        same = retrain.retrain(load_settings(), "test")  # the same labels again: nothing decided better
         assert same["promoted"] is False and same["reason"].endswith("nothing to promote")
+        with engine.connect() as conn:  # recorded, not promoted: hourly runs keep the model above
+            latest = pd.read_sql(sa.text("SELECT model_id, promoted FROM match_model ORDER BY version DESC"), conn)
+        assert latest["model_id"].iat[0] == same["model_id"] and latest["promoted"].tolist()[:2] == [0, 1]
     finally:
         engine.dispose()
         mp.undo()
+
+
+@pytest.mark.parametrize("passes", [1, 2, 3, 7, 43])
+def test_the_relink_passes_hold_every_block_key_once(passes):
+    """The extremes of a signed 64-bit key too, whatever the number of passes."""
+    engine = sa.create_engine("sqlite://")
+    keys = [-2 ** 63, -2 ** 63 + 1, -1, 0, 1, 2 ** 62, 2 ** 63 - 1] + [(k * 2654435761 ** 3) % 2 ** 64 - 2 ** 63
+                                                                       for k in range(200)]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE match_key (block_key BIGINT, record_id TEXT, PRIMARY KEY (block_key, record_id))")
+        conn.execute(sa.text("INSERT INTO match_key VALUES (:k, :r)"), [{"k": k, "r": str(n)} for n, k in enumerate(keys)])
+        seen = []
+        for part in range(passes):
+            within, bounds = retrain.key_range(part, passes)
+            seen += [row[0] for row in conn.execute(sa.text(f"SELECT block_key FROM match_key WHERE {within}"), bounds)]
+    assert sorted(seen) == sorted(keys)

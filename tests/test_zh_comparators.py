@@ -82,6 +82,27 @@ def test_look_alike_names_always_share_a_shape_code(name, data):
     assert name[0] in alike and len(alike) <= 12  # the Cangjie and stroke checks keep the relation narrow
 
 
+# look-alike pairs listed apart from both sources (common 形近字 of teaching lists), as a recall check
+HELD_OUT = """即既 季李 徒徙 刺剌 赢羸 亳毫 盲肓 炙灸 沐沭 券卷 恃侍 渴喝 粟栗 酒洒 历厉 孤狐 撤撒 幕暮 墓暮 陪赔 陪倍 休体 拆折
+    买卖 汗汁 洋样 园圆 情清 请清 睛情 己巳 末未 候侯 拔拨 辨辩 人八 入八 密蜜 埋理 峰锋 蜂峰 炮泡 抱泡 跑泡 饱泡 袍泡 住注
+    柱住 驻住 往住 免兔 衷哀 哀衰 衰衷 页贡 项顶 顷项 倦卷 狠狼 很狠 根跟 银很 浅钱 线浅 晴蜻 清晴 猜请 晶品 杨汤 扬场 肠畅
+    洒酒 旦且 且目 日目 田申 甲申 由甲 巨臣 臣匠 冶治 免兔 鸣呜 乌鸟 弊蔽 壁璧 辩瓣 缘绿 录绿 冲仲 午牛 矢失 天夫 夫失 王丰
+    丰主 己已 乙己 折拆 厂广 广庆 大丈 丈犬 卜卞 于干 千于 孑子 子孓 刁习 几凡 几九 力刀 刃刀 又叉 叉义 义乂 斤斥 兵乒 乒乓
+    乓兵""".split()
+
+
+def test_the_shape_codes_find_look_alikes_the_hand_made_groups_miss():
+    """Of 120 held-out pairs the groups find 17; with the codes at least 30 (docs/matching.md).
+    A group member keeps its own code neighbours (巳/巴), and a character with two four-corner codes
+    is alike through either (壯/壮, 卯/印)."""
+    def grouped(a, b):
+        return any(a in g and b in g for g in SHAPE_GROUPS)
+    assert len(HELD_OUT) == 120 and sum(grouped(*p) for p in HELD_OUT) == 17
+    assert sum(zh_shapes.look_alike(*p) for p in HELD_OUT) >= 30
+    for a, b in ("巳巴", "壯壮", "卯印"):
+        assert zh_shapes.look_alike(a, b) and zh_shapes.shape_code(a) == zh_shapes.shape_code(b)
+
+
 def test_the_shape_table_is_unihan_and_codes_alone_do_not_make_look_alikes():
     assert len(_CODED) > 16_000 and zh_shapes._table()["己"][1:] == ("SU", 3)
     assert zh_shapes.shape_code("工") == zh_shapes.shape_code("王")  # four-corner 1010: too coarse alone

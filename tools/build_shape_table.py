@@ -1,5 +1,5 @@
 """Build include/screenfuse/matching/data/unihan_shapes.tsv, the shape codes the zh_name
-comparator uses to tell characters a handwritten form confuses (己/已, 间/问, 輪/輸), from the
+comparator uses to tell characters a handwritten form confuses (己/已, 住/往, 輪/輸), from the
 Unicode Han Database (Unihan) that Debian's unicode-data package ships:
 
     apt-get install unicode-data   # /usr/share/unicode/Unihan_*.txt.bz2

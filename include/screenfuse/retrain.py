@@ -149,6 +149,15 @@ def _disagreements(conn, current: Model, candidate: Model, records: pd.DataFrame
             "current_links_only": int((old & ~new).sum()), "sample_pairs": int(len(left))}
 
 
+def key_range(part: int, passes: int) -> tuple[str, dict]:
+    """Pass `part` of `passes`: a condition on `block_key` and its bounds. Block keys are signed
+    64-bit hashes, spread evenly: the ranges are equal, and together hold every key once."""
+    bounds = {"low": -2 ** 63 + part * (2 ** 64 // passes)}
+    if part < passes - 1:
+        bounds["high"] = -2 ** 63 + (part + 1) * (2 ** 64 // passes)
+    return " AND ".join(("block_key >= :low", "block_key < :high")[:len(bounds)]), bounds
+
+
 def relink_records(conn, old: Model, new: Model, budget: int) -> list[str]:
     """Records of the candidate pairs the two models decide differently (link or not), over the
     whole warehouse, in passes of about `budget` records: records sharing a blocking key whose
@@ -159,12 +168,8 @@ def relink_records(conn, old: Model, new: Model, budget: int) -> list[str]:
     matching = match_settings()
     threshold = lb.threshold_bits(matching)
     found: set[str] = set()
-    step = 2 ** 64 // passes  # block keys are signed 64-bit hashes, spread evenly
     for part in range(passes):
-        bounds = {"low": -2 ** 63 + part * step}
-        if part < passes - 1:
-            bounds["high"] = bounds["low"] + step
-        within = " AND ".join(("block_key >= :low", "block_key < :high")[:len(bounds)])
+        within, bounds = key_range(part, passes)
         ids = warehouse.query_frame(conn, " UNION ".join(
             f"SELECT record_id FROM {table} WHERE {within}" for table in match_state.KEY_TABLES), **bounds)["record_id"]
         records = warehouse.rows_by_keys(conn, "match_record", "record_id", ids,
@@ -217,12 +222,14 @@ def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = F
         candidate, metrics = evaluate(conn, current, candidate, records, labels)
         better = lb.no_worse(metrics["candidate"], metrics["current"])
         enough = len(labels) >= options.min_labels
-        unchanged = kind == "recalibrated" and candidate.calibration == current.calibration
+        # a recalibration must decide some labelled pair better: the shift moves a little every week
+        # (the warehouse grows), and an equal one would only cost a new version and a re-link
+        unchanged = kind == "recalibrated" and metrics["candidate"]["errors"] >= metrics["current"]["errors"]
         promoted = bool(promote and better and enough and not unchanged and not dry_run)
         reason = ("no worse on the labels" if better else "worse on the labels") if enough else \
             f"too few labels to judge ({len(labels)}, under {options.min_labels})"
-        if unchanged:
-            reason = "the labels put the threshold where the current model has it: nothing to promote"
+        if unchanged and better and enough:
+            reason = "the recalibration decides no labelled pair better than the current model: nothing to promote"
         elif better and enough and not promoted:
             reason += " (a dry run)" if dry_run else " (recorded; --promote promotes it)"
         metrics.update({"current_model": current_id, "sample_records": len(records), "no_worse": better,

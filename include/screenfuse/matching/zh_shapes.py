@@ -1,4 +1,4 @@
-"""Characters a handwritten form confuses by shape (己/已, 未/末, 间/问, 輪/輸), for the zh_name
+"""Characters a handwritten form confuses by shape (己/已, 未/末, 住/往, 輪/輸), for the zh_name
 comparator. Two sources, either one enough:
 
 - SHAPE_GROUPS: groups curated by hand for characters common in names, kept whatever the codes
@@ -50,13 +50,32 @@ def _table() -> dict[str, tuple[frozenset[str], str, int]]:
 
 @lru_cache(maxsize=1)
 def _key_table() -> dict[int, str]:
-    """str.translate table: each coded character → '\\x01' + its first four-corner code; the
-    members of a hand-made group → their key character's code (or the key character itself)."""
+    """str.translate table: each character → '\x01' + the number of its key class. A class joins
+    every character sharing any four-corner code (a character with two codes joins both), and the
+    members of each hand-made group, so that any two look-alike characters share a key."""
     table = _table()
-    keys = {ord(ch): "\x01" + min(corners) for ch, (corners, _, _) in table.items()}
-    for ch, first in _GROUP.items():
-        keys[ord(ch)] = keys.get(ord(first), first)
-    return keys
+    parent: dict[str, str] = {}
+
+    def root(item: str) -> str:
+        while parent.get(item, item) != item:
+            parent[item] = parent.get(parent[item], parent[item])
+            item = parent[item]
+        return item
+
+    def join(a: str, b: str) -> None:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for ch, (corners, _, _) in table.items():
+        for code in corners:
+            join("#" + code, ch)
+    for group in SHAPE_GROUPS:
+        for ch in group[1:]:
+            join(group[0], ch)
+    classes: dict[str, str] = {}
+    return {ord(ch): "\x01" + classes.setdefault(root(ch), str(len(classes)))
+            for ch in sorted(set(table) | set(_GROUP))}
 
 
 def shape_code(text: str) -> str:
@@ -69,15 +88,14 @@ def shape_code(text: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def look_alike(a: str, b: str) -> bool:
     """Whether handwriting could turn character `a` into `b`: the same, in one hand-made group, or
-    the same shape key (`shape_code`: a four-corner code) with Cangjie codes one letter apart and
-    strokes one apart. Look-alike names therefore always share a `shape_code`."""
+    a four-corner code shared with Cangjie codes one letter apart and strokes one apart."""
     if a == b or (a in _GROUP and _GROUP.get(b) == _GROUP[a]):
         return True
-    table, keys = _table(), _key_table()
-    if a not in table or b not in table or keys[ord(a)] != keys[ord(b)]:
+    table = _table()
+    if a not in table or b not in table:
         return False
-    (_, cangjie_a, strokes_a), (_, cangjie_b, strokes_b) = table[a], table[b]
-    return abs(strokes_a - strokes_b) <= 1 and OSA.distance(cangjie_a, cangjie_b) <= 1
+    (corners_a, cangjie_a, strokes_a), (corners_b, cangjie_b, strokes_b) = table[a], table[b]
+    return bool(corners_a & corners_b) and abs(strokes_a - strokes_b) <= 1 and OSA.distance(cangjie_a, cangjie_b) <= 1
 
 
 def names_look_alike(x: str, y: str) -> bool:
