@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from screenfuse import labels as lb
 from screenfuse.matching.blocking import candidate_pairs
 from screenfuse.matching.model import Columns
 from screenfuse.resolve import SETTINGS
@@ -42,8 +43,6 @@ def truth_labels(engine, truth: pd.Series, per_kind: int = 150) -> pd.DataFrame:
 def review_band_labels(engine, truth: pd.Series, model, count: int = 200) -> pd.DataFrame:
     """The `count` labelled pairs nearest the link threshold under `model` (scored as an hourly run
     would): the pairs a review desk sees, where a label can move the threshold."""
-    from screenfuse import labels as lb
-
     every = truth_labels(engine, truth, per_kind=10 ** 9)
     records = table(engine, "SELECT * FROM match_record").drop(columns="batch_id")
     weights = lb.pair_weights(model, SETTINGS, records, every["left_record_id"], every["right_record_id"], len(records))

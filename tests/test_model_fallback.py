@@ -3,8 +3,8 @@ checks turned it down: a district's mass screening samples nearly everyone once,
 of 3,000 sampling rows holds a handful of matching pairs (matching/anchors.py). The batch and the
 retraining after it say why they used the shipped model, and neither writes a `match_model` row:
 a later batch with enough duplicates can still learn one. With labels, the retraining recalibrates
-the current model instead: the labels move the threshold where EM cannot learn. Synthetic records
-only."""
+the current model instead: the labels move the threshold where EM cannot learn (once such a model
+is promoted, hourly runs use it and learning is the retraining's). Synthetic records only."""
 import json
 from dataclasses import replace
 from datetime import date, datetime, timezone
@@ -50,7 +50,6 @@ def test_a_model_the_checks_turn_down_is_used_as_shipped_and_never_stored(wareho
         assert again["reason"].startswith(REJECTED)
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT COUNT(*) FROM match_model").scalar() == 0
-
     finally:
         engine.dispose()
         mp.undo()

@@ -224,11 +224,11 @@ def retrain(settings: Settings, by: str, promote: bool = True, dry_run: bool = F
         enough = len(labels) >= options.min_labels
         # a recalibration must decide some labelled pair better: the shift moves a little every week
         # (the warehouse grows), and an equal one would only cost a new version and a re-link
-        unchanged = kind == "recalibrated" and metrics["candidate"]["errors"] >= metrics["current"]["errors"]
-        promoted = bool(promote and better and enough and not unchanged and not dry_run)
+        no_gain = kind == "recalibrated" and metrics["candidate"]["errors"] >= metrics["current"]["errors"]
+        promoted = bool(promote and better and enough and not no_gain and not dry_run)
         reason = ("no worse on the labels" if better else "worse on the labels") if enough else \
             f"too few labels to judge ({len(labels)}, under {options.min_labels})"
-        if unchanged and better and enough:
+        if no_gain and better and enough:
             reason = "the recalibration decides no labelled pair better than the current model: nothing to promote"
         elif better and enough and not promoted:
             reason += " (a dry run)" if dry_run else " (recorded; --promote promotes it)"
