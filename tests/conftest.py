@@ -100,6 +100,18 @@ def warehouses(request, tmp_path_factory):
     made.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated_conn(request, warehouses):
+    """A fresh warehouse at the head revision on each database, and one transaction on it."""
+    from screenfuse import schema
+    from screenfuse.warehouse import engine_for
+
+    engine = engine_for(warehouses.new(request.param))
+    schema.upgrade(engine)
+    with engine.begin() as connection:
+        yield connection
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def warehouse_url(request, tmp_path_factory):
     """An empty warehouse on each database, fresh for each module that uses it (the end-to-end

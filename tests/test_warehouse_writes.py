@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 import sqlalchemy as sa
 
-from screenfuse import schema, warehouse
+from screenfuse import batch_rows, schema, warehouse
 from screenfuse.validation import audit_persons, orphan_links
 
 STATUSES = ("confirmed", "close_contact", "none")
@@ -17,46 +17,37 @@ def person(pid: str, status: str = "none", as_of: str = "2020-02-10T13:00:00Z", 
             "n_records": more.pop("n_records", 1), "feeds": "community", "as_of": as_of, **more}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def conn(request, warehouses):
-    """A fresh, migrated warehouse on each database; one transaction."""
-    engine = warehouse.engine_for(warehouses.new(request.param))
-    schema.upgrade(engine)
-    with engine.begin() as connection:
-        yield connection
-
-
 def stored(conn) -> pd.DataFrame:
     return warehouse.query_frame(conn, "SELECT person_id, status, batch_id, as_of FROM person ORDER BY person_id")
 
 
-def test_a_row_that_comes_out_the_same_is_not_rewritten_and_a_changed_one_can_be_taken_back(conn):
+def test_a_row_that_comes_out_the_same_is_not_rewritten_and_a_changed_one_can_be_taken_back(migrated_conn):
     first = pd.DataFrame([person("P1"), person("P2"), person("P3", n_records=2)])
-    existed, written = warehouse.replace_rows(conn, "B1", "person", "person_id", first, same_unless=("as_of",))
+    existed, written = batch_rows.replace_rows(migrated_conn, "B1", "person", "person_id", first, same_unless=("as_of",))
     assert (existed, len(written)) == (set(), 3)  # a first load: nothing stored, everything written
 
     later = "2020-02-10T14:00:00Z"
     again = pd.DataFrame([person("P1", as_of=later), person("P2", "confirmed", as_of=later),
                           person("P3", n_records=2, as_of=later), person("P4", as_of=later)])
-    existed, written = warehouse.replace_rows(conn, "B2", "person", "person_id", again, same_unless=("as_of",))
+    existed, written = batch_rows.replace_rows(migrated_conn, "B2", "person", "person_id", again, same_unless=("as_of",))
     assert existed == {"P1", "P2", "P3"}
     assert sorted(written["person_id"]) == ["P2", "P4"]  # P1 and P3 came out the same
-    rows = stored(conn).set_index("person_id")
+    rows = stored(migrated_conn).set_index("person_id")
     assert rows["batch_id"].to_dict() == {"P1": "B1", "P2": "B2", "P3": "B1", "P4": "B2"}
     assert rows.loc["P1", "as_of"] == "2020-02-10T13:00:00Z"
-    images = warehouse.query_frame(conn, "SELECT row_key FROM batch_undo WHERE batch_id = 'B2'")
+    images = warehouse.query_frame(migrated_conn, "SELECT row_key FROM batch_undo WHERE batch_id = 'B2'")
     assert images["row_key"].tolist() == ["P2"]  # only the row it replaced
 
-    warehouse.undo_batch(conn, "B2")
-    back = stored(conn).set_index("person_id")
+    batch_rows.undo_batch(migrated_conn, "B2")
+    back = stored(migrated_conn).set_index("person_id")
     assert back["status"].to_dict() == {"P1": "none", "P2": "none", "P3": "none"}
     assert set(back["batch_id"]) == {"B1"}
 
 
-def test_without_same_unless_every_row_in_the_frame_is_rewritten(conn):
-    warehouse.replace_rows(conn, "B1", "person", "person_id", pd.DataFrame([person("P1")]))
-    _, written = warehouse.replace_rows(conn, "B2", "person", "person_id", pd.DataFrame([person("P1")]))
-    assert len(written) == 1 and stored(conn)["batch_id"].tolist() == ["B2"]
+def test_without_same_unless_every_row_in_the_frame_is_rewritten(migrated_conn):
+    batch_rows.replace_rows(migrated_conn, "B1", "person", "person_id", pd.DataFrame([person("P1")]))
+    _, written = batch_rows.replace_rows(migrated_conn, "B2", "person", "person_id", pd.DataFrame([person("P1")]))
+    assert len(written) == 1 and stored(migrated_conn)["batch_id"].tolist() == ["B2"]
 
 
 def test_the_person_audit_catches_what_bi_relies_on():

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from screenfuse import warehouse
+from screenfuse import batch_rows
 from screenfuse.cli import main
 from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
@@ -68,7 +68,7 @@ def late(warehouse_url, tmp_path_factory):
     after = {"day": police_day(engine), "silent": frame(engine, "SELECT * FROM v_silent_units"),
              "late": frame(engine, "SELECT * FROM v_late_reports"), "summary": summary_text(load_settings())[0]}
     with engine.begin() as conn:  # take R2 back, as a re-run does first
-        warehouse.undo_batch(conn, "20200210T1700Z")
+        batch_rows.undo_batch(conn, "20200210T1700Z")
     undone = {"day": police_day(engine), "late": frame(engine, "SELECT * FROM v_late_reports")}
     rerun = run_batch(load_settings(), R2)  # R2 again (its manifest is kept): the same as before
     yield {"engine": engine, "home": home, "at_check": at_check, "after": after, "undone": undone, "rerun": rerun}

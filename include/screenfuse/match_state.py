@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from screenfuse import warehouse
+from screenfuse import batch_rows, warehouse
 from screenfuse.matching import MatchSettings, Population
 from screenfuse.state_schema import MATCH_COLUMNS
 
@@ -318,4 +318,4 @@ def add_terms(conn, batch_id: str, added: pd.DataFrame) -> None:
     added = added.groupby("term_key", as_index=False)["n"].sum()
     stored = warehouse.rows_by_keys(conn, "match_term", "term_key", added["term_key"], columns="term_key, n")
     total = pd.concat([stored, added]).groupby("term_key", as_index=False)["n"].sum() if len(stored) else added
-    warehouse.replace_rows(conn, batch_id, "match_term", "term_key", total)
+    batch_rows.replace_rows(conn, batch_id, "match_term", "term_key", total)

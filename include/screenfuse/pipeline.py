@@ -4,7 +4,7 @@ the stages in order, finish. The stages themselves are `stage_ingest`, `stage_ma
 any worker can run any task.
 
 Only the latest batch can be run again: re-running it first takes back what it published
-(`warehouse.undo_batch`), then runs it from the same starting point and the same files. An
+(`batch_rows.undo_batch`), then runs it from the same starting point and the same files. An
 older batch is refused: its later batches were built on it.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from screenfuse import landing, schema, warehouse
+from screenfuse import batch_rows, landing, schema, warehouse
 from screenfuse.batch_state import BatchState
 from screenfuse.config import ConfigError, Settings
 from screenfuse.contracts import load_contracts, person_feeds
@@ -75,12 +75,12 @@ def check_order(conn, batch_id: str) -> bool:
 
 def take_back(conn, batch_id: str) -> None:
     """Undo a published batch in `conn`'s transaction: its block keys (found from its records),
-    then its rows and the before-images it kept (warehouse.undo_batch)."""
+    then its rows and the before-images it kept (batch_rows.undo_batch)."""
     from screenfuse import match_state
     from screenfuse.resolve import SETTINGS
 
     match_state.forget_batch(conn, batch_id, SETTINGS)
-    warehouse.undo_batch(conn, batch_id)
+    batch_rows.undo_batch(conn, batch_id)
 
 
 def start_batch(settings: Settings, batch_id: str) -> dict:

@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse import feedback as fb
-from screenfuse import (isolation, labels, match_state, reporting, retrain, review_desk, revocation, schema,
+from screenfuse import (batch_rows, isolation, labels, match_state, reporting, retrain, review_desk, revocation, schema,
                         screening_state, sqlite_bulk, warehouse)
 from screenfuse.config import Settings
 from screenfuse.contracts import reference_feeds
@@ -283,7 +283,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
                 "SELECT persons, recent_keys FROM run_log ORDER BY batch_id DESC LIMIT 1").first()
             before, held_keys = (int(latest[0] or 0), int(latest[1] or 0)) if latest else (0, 0)
             run["recent_keys"] = held_keys
-            existed, written = warehouse.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
+            existed, written = batch_rows.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
                                                       same_unless=("as_of",), staged=bulk)
             problems = audit_persons(written, policy.status_priority)  # what BI tools will read from now on
             if problems:
@@ -291,21 +291,21 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
             rewritten = len(written)
             del persons, written
-            warehouse.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id",
+            batch_rows.replace_rows(conn, batch_id, "person_link", "source_record_id", links, batch_column="changed_batch_id",
                                    staged=bulk)
             run["links_changed"] = len(links)  # for the run report, which would otherwise count them every hour
             del links
             write("source_record")
             match_state.add_terms(conn, batch_id, stage.get("match_term"))
-            warehouse.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", stage.get("screening_outcome"),
+            batch_rows.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", stage.get("screening_outcome"),
                                    same_unless=("as_of",), staged=bulk)
-            warehouse.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
+            batch_rows.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
                                    batch_column="changed_batch_id")  # days checked before, now with late reports
-            warehouse.replace_rows(conn, batch_id, "contact_edge", "source_record_id", stage.get("contact_edges"), same_unless=())
+            batch_rows.replace_rows(conn, batch_id, "contact_edge", "source_record_id", stage.get("contact_edges"), same_unless=())
             points = [stage.get(f"{feed}.accepted") for feed in reference_feeds()]
             points = pd.concat([p for p in points if len(p)], ignore_index=True) if any(len(p) for p in points) else None
             if points is not None:  # the points list: the latest row of a point replaces the stored one
-                warehouse.replace_rows(conn, batch_id, "isolation_point", "point_name",
+                batch_rows.replace_rows(conn, batch_id, "isolation_point", "point_name",
                                        points.drop_duplicates("point_name", keep="last"), same_unless=())
             for query_file, frame in updates.items():
                 if len(frame):

@@ -11,7 +11,6 @@ import re
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -330,67 +329,6 @@ def key_filter(conn, table: str, key: str, values) -> tuple[str, dict]:
     return f"{key} IN (SELECT {key} FROM {name})", {}
 
 
-class Replaced(NamedTuple):
-    existed: set  # keys that had a row before
-    written: pd.DataFrame  # the rows of `frame` that were written (new or different)
-
-
-def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame, delete_keys=(),
-                 batch_column: str = "batch_id", same_unless: tuple[str, ...] | None = None,
-                 staged=None) -> Replaced:
-    """Rows of `frame` replace the rows with the same `key`, rows keyed by `delete_keys` go; rows
-    that existed before this batch are kept in `batch_undo` first, so `undo_batch` can restore
-    them. Untouched rows are not rewritten; with `same_unless`, neither is a row whose stored
-    values equal the new ones in every column but those (e.g. the time it was computed). Into an
-    empty table, `staged` (a `sqlite_bulk.Scratch` holding `frame` with its batch column) copies
-    the rows in."""
-    import json
-
-    if is_empty(conn, table):
-        if staged is None or staged.copy(conn, table) is None:
-            bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
-        return Replaced(set(), frame)  # nothing stored yet (a first load): nothing to look up
-    keys = pd.Index(frame[key].tolist() if len(frame) else []).union(pd.Index(list(delete_keys)))
-    if not len(keys):
-        return Replaced(set(), frame)
-    where, params = key_filter(conn, table, key, keys)
-    before = query_frame(conn, f"SELECT * FROM {table} WHERE {where}", **params)
-    existed = set(before[key]) if len(before) else set()
-    if same_unless is not None and len(before) and len(frame):
-        frame = _changed(frame, before, key, {batch_column, *same_unless})
-        keys = pd.Index(frame[key].tolist()).union(pd.Index(list(delete_keys)))
-        before = before[before[key].isin(keys)]
-        where, params = key_filter(conn, table, key, keys) if len(keys) else ("", {})
-    before = before[before[batch_column] != batch_id] if len(before) else before
-    if len(before):
-        images = before.astype(object).where(before.notna(), None)
-        undo = pd.DataFrame({"batch_id": batch_id, "table_name": table,
-                             "row_key": images[key].astype(str).to_numpy(),
-                             "row_json": [json.dumps(r, ensure_ascii=False, default=str)
-                                          for r in images.to_dict(orient="records")]})
-        bulk_insert(conn, "batch_undo", undo)
-    if len(keys):  # the same key filter as the read, unless unchanged rows narrowed it
-        conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)
-    bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
-    return Replaced(existed, frame)
-
-
-def _changed(frame: pd.DataFrame, stored: pd.DataFrame, key: str, ignore: set) -> pd.DataFrame:
-    """The rows of `frame` that are new or differ from `stored` (compared as they are written)."""
-    columns = [c for c in frame.columns if c in stored.columns and c not in ignore and c != key]
-    old = dict(zip(stored[key].tolist(), _tuples(stored, columns)))
-    new = _tuples(frame, columns)
-    keep = [old.get(k) != row for k, row in zip(frame[key].tolist(), new)]
-    return frame[np.array(keep, dtype=bool)]
-
-
-UNDO_TABLES = {"person": ("person_id", "batch_id"), "person_link": ("source_record_id", "changed_batch_id"),
-               "match_term": ("term_key", "batch_id"), "screening_outcome": ("source_record_id", "batch_id"),
-               "zero_report_check": ("check_key", "changed_batch_id"),  # a day's check, updated by a late report
-               "contact_edge": ("source_record_id", "batch_id"),
-               "isolation_point": ("point_name", "batch_id")}  # the points list: the latest row of a point
-
-
 def lock_for_publish(conn) -> None:
     """Serialize publishing: PostgreSQL takes a transaction lock, SQLite its write lock now."""
     if is_postgres(conn):
@@ -399,22 +337,3 @@ def lock_for_publish(conn) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(8411770)")  # screenfuse's publish lock
     else:
         conn.exec_driver_sql("DELETE FROM batch_undo WHERE 1 = 0")  # a write: SQLite holds the lock from here
-
-
-def undo_batch(conn, batch_id: str) -> None:
-    """Take a published batch back: its own rows go, rows it replaced are restored from
-    `batch_undo`, and what it changed in earlier rows is undone (sql/publish/delete_batch.sql)."""
-    import json
-
-    for statement in sql_statements("publish/delete_batch.sql"):
-        conn.execute(sa.text(statement.rstrip(";")), {"batch_id": batch_id})
-    undo = query_frame(conn, "SELECT table_name, row_json FROM batch_undo WHERE batch_id = :b", b=batch_id)
-    for table, (key, batch_column) in UNDO_TABLES.items():
-        conn.execute(sa.text(f"DELETE FROM {table} WHERE {batch_column} = :b"), {"b": batch_id})
-        images = undo.loc[undo["table_name"] == table, "row_json"]
-        if len(images):
-            frame = pd.DataFrame([json.loads(r) for r in images])
-            load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: frame[key].astype(str)}))
-            conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
-            bulk_insert(conn, table, frame)
-    conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id = :b"), {"b": batch_id})  # the '#batch' mark too

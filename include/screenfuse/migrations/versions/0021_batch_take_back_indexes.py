@@ -1,5 +1,5 @@
 """Indexes for taking a batch back and for retention. Re-running an hour (an Airflow clear) first
-takes its batch back (sql/publish/delete_batch.sql, warehouse.undo_batch), and the daily
+takes its batch back (sql/publish/delete_batch.sql, batch_rows.undo_batch), and the daily
 retention blanks answers older than its cutoff, both under the publish lock: without these each
 read person_status, push_feedback, match_cannot_link and screening_outcome whole (a row per
 screened person at district scale), and every hourly run waited behind them

@@ -1,0 +1,170 @@
+"""A batch's writes to the stored tables, and taking them back.
+
+A publish replaces rows by key (`replace_rows`); each row it changes is kept first as a
+before-image in `batch_undo`, so `undo_batch` restores the warehouse the batch started from. A row
+that is stored already is updated where it lies, and on SQLite an indexed column only in the rows
+where it changed: deleting and inserting it again would write a leaf of every index, the key's
+too, each at a random place in a tree of millions of rows, and those pages were most of what an
+hour's commit cost on a large warehouse (docs/hourly.md).
+"""
+from __future__ import annotations
+
+import json
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from screenfuse.warehouse import (bulk_insert, is_empty, is_postgres, key_filter, load_keys, query_frame,
+                                  sql_statements, _tuples, _values)
+
+# table → (key, the column naming the batch that wrote the row): what `undo_batch` restores
+UNDO_TABLES = {"person": ("person_id", "batch_id"), "person_link": ("source_record_id", "changed_batch_id"),
+               "match_term": ("term_key", "batch_id"), "screening_outcome": ("source_record_id", "batch_id"),
+               "zero_report_check": ("check_key", "changed_batch_id"),  # a day's check, updated by a late report
+               "contact_edge": ("source_record_id", "batch_id"),
+               "isolation_point": ("point_name", "batch_id")}  # the points list: the latest row of a point
+
+
+class Replaced(NamedTuple):
+    existed: set  # keys that had a row before
+    written: pd.DataFrame  # the rows of `frame` that were written (new or different)
+
+
+def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame, delete_keys=(),
+                 batch_column: str = "batch_id", same_unless: tuple[str, ...] | None = None,
+                 staged=None) -> Replaced:
+    """Rows of `frame` replace the rows with the same `key` (whole: a column the frame lacks takes
+    its default), rows keyed by `delete_keys` go; rows that existed before this batch are kept in
+    `batch_undo` first, so `undo_batch` can restore them. Untouched rows are not rewritten; with
+    `same_unless`, neither is a row whose stored values equal the new ones in every column but
+    those (e.g. the time it was computed). Into an empty table, `staged` (a `sqlite_bulk.Scratch`
+    holding `frame` with its batch column) copies the rows in."""
+    if is_empty(conn, table):
+        if staged is None or staged.copy(conn, table) is None:
+            bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
+        return Replaced(set(), frame)  # nothing stored yet (a first load): nothing to look up
+    keys = pd.Index(frame[key].tolist() if len(frame) else []).union(pd.Index(list(delete_keys)))
+    if not len(keys):
+        return Replaced(set(), frame)
+    where, params = key_filter(conn, table, key, keys)
+    before = query_frame(conn, f"SELECT * FROM {table} WHERE {where}", **params)
+    existed = set(before[key]) if len(before) else set()
+    if same_unless is not None and len(before) and len(frame):
+        frame = _changed(frame, before, key, {batch_column, *same_unless})
+        before = before[before[key].isin(pd.Index(frame[key].tolist()).union(pd.Index(list(delete_keys))))]
+    _keep_images(conn, batch_id, table, key, before[before[batch_column] != batch_id] if len(before) else before)
+    rows = frame.assign(**{batch_column: batch_id}) if len(frame) else frame
+    stored = {str(k) for k in existed}
+    written = set(rows[key].astype(str)) if len(rows) else set()
+    there = rows[key].astype(str).isin(stored).to_numpy() if len(rows) else np.zeros(0, dtype=bool)
+    gone = [k for k in delete_keys if str(k) in stored and str(k) not in written]
+    if gone:
+        where, params = key_filter(conn, table, key, gone)
+        conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)
+    _update_in_place(conn, table, key, batch_column, rows[there], before)
+    bulk_insert(conn, table, rows[~there])
+    return Replaced(existed, frame)
+
+
+def _keep_images(conn, batch_id: str, table: str, key: str, before: pd.DataFrame) -> None:
+    """The stored rows this batch replaces or deletes, as JSON in `batch_undo`."""
+    if before.empty:
+        return
+    images = before.astype(object).where(before.notna(), None)
+    bulk_insert(conn, "batch_undo", pd.DataFrame({
+        "batch_id": batch_id, "table_name": table, "row_key": images[key].astype(str).to_numpy(),
+        "row_json": [json.dumps(r, ensure_ascii=False, default=str) for r in images.to_dict(orient="records")]}))
+
+
+def _update_in_place(conn, table: str, key: str, batch_column: str, rows: pd.DataFrame, stored: pd.DataFrame) -> None:
+    """Stored rows (`stored`, as read) take the values of `rows` (same keys), through a temporary
+    table of them. On SQLite an indexed column is set only in the rows where its value changes (one
+    statement for each set of such columns that occurs): an index is written only for the rows
+    whose entry in it moves. PostgreSQL writes a new row version whatever changed: one statement."""
+    if rows.empty:
+        return
+    facts = _columns(conn, table)
+    present = [c for c in facts.names if c in rows.columns and c != key]
+    value = {c: f"s.{c}" if c in present else facts.defaults.get(c, "NULL") for c in facts.names if c != key}
+    indexed = [] if is_postgres(conn) else [c for c in value if c in facts.indexed and c != batch_column]
+    part = _changed_indexed(rows, stored, key, indexed, facts.defaults)
+    staging = f"u_{table}"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {staging}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {staging} AS SELECT * FROM {table} WHERE 1 = 0")
+    conn.exec_driver_sql(f"ALTER TABLE {staging} ADD COLUMN change_part BIGINT")
+    bulk_insert(conn, staging, rows.assign(change_part=part), [key, *present, "change_part"])
+    done = 0
+    for mark in np.unique(part).tolist():
+        names = [c for c in value if c not in indexed] + [c for bit, c in enumerate(indexed) if mark >> bit & 1]
+        sets = ", ".join(f"{c} = {value[c]}" for c in names)
+        done += conn.exec_driver_sql(f"UPDATE {table} SET {sets} FROM {staging} AS s "
+                                     f"WHERE s.change_part = {int(mark)} AND {table}.{key} = s.{key}").rowcount
+    conn.exec_driver_sql(f"DROP TABLE {staging}")
+    if done != len(rows):  # a key the look-up found and the update did not: never lose a row
+        raise RuntimeError(f"updating {table} in place matched {done} of {len(rows)} stored rows")
+
+
+def _changed_indexed(rows: pd.DataFrame, stored: pd.DataFrame, key: str, indexed: list[str],
+                     defaults: dict[str, str]) -> np.ndarray:
+    """For each row, a bit for each of `indexed` whose value differs from the stored one (compared
+    as written; a column `rows` lacks that has a default always counts as changed)."""
+    part = np.zeros(len(rows), dtype=np.int64)
+    if not indexed:
+        return part
+    stored = stored.drop_duplicates(key)
+    was = stored.set_index(stored[key].astype(str)).reindex(rows[key].astype(str))
+    for bit, column in enumerate(indexed):
+        if column in rows.columns:
+            moved = [a != b for a, b in zip(_values(rows[column]), _values(was[column]))]
+        else:
+            moved = [True] * len(rows) if column in defaults else was[column].notna().tolist()
+        part |= np.asarray(moved, dtype=np.int64) << bit
+    return part
+
+
+class _Columns(NamedTuple):
+    names: list[str]
+    indexed: set[str]  # columns some secondary index holds
+    defaults: dict[str, str]  # column → its default, as SQL (what an insert without it would store)
+
+
+_COLUMNS: dict = {}
+
+
+def _columns(conn, table: str) -> _Columns:
+    cache = (str(conn.engine.url), table)
+    if cache not in _COLUMNS:
+        inspector = sa.inspect(conn)
+        indexed = {c for index in inspector.get_indexes(table) for c in index["column_names"] if c}
+        columns = inspector.get_columns(table)
+        _COLUMNS[cache] = _Columns([c["name"] for c in columns], indexed,
+                                   {c["name"]: str(c["default"]) for c in columns if c.get("default") is not None})
+    return _COLUMNS[cache]
+
+
+def _changed(frame: pd.DataFrame, stored: pd.DataFrame, key: str, ignore: set) -> pd.DataFrame:
+    """The rows of `frame` that are new or differ from `stored` (compared as they are written)."""
+    columns = [c for c in frame.columns if c in stored.columns and c not in ignore and c != key]
+    old = dict(zip(stored[key].tolist(), _tuples(stored, columns)))
+    new = _tuples(frame, columns)
+    keep = [old.get(k) != row for k, row in zip(frame[key].tolist(), new)]
+    return frame[np.array(keep, dtype=bool)]
+
+
+def undo_batch(conn, batch_id: str) -> None:
+    """Take a published batch back: its own rows go, rows it replaced are restored from
+    `batch_undo`, and what it changed in earlier rows is undone (sql/publish/delete_batch.sql)."""
+    for statement in sql_statements("publish/delete_batch.sql"):
+        conn.execute(sa.text(statement.rstrip(";")), {"batch_id": batch_id})
+    undo = query_frame(conn, "SELECT table_name, row_json FROM batch_undo WHERE batch_id = :b", b=batch_id)
+    for table, (key, batch_column) in UNDO_TABLES.items():
+        conn.execute(sa.text(f"DELETE FROM {table} WHERE {batch_column} = :b"), {"b": batch_id})
+        images = undo.loc[undo["table_name"] == table, "row_json"]
+        if len(images):
+            frame = pd.DataFrame([json.loads(r) for r in images])
+            load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: frame[key].astype(str)}))
+            conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
+            bulk_insert(conn, table, frame)
+    conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id = :b"), {"b": batch_id})  # the '#batch' mark too

@@ -1,0 +1,105 @@
+"""A batch's writes to stored tables (screenfuse.batch_rows): a stored row is updated where it
+lies, with the same values a delete and insert would leave (a column the frame lacks takes its
+default), rows named for deletion go, and taking the batch back restores every row exactly."""
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from screenfuse import batch_rows, schema, warehouse
+
+
+def person(pid: str, status: str = "none", **more) -> dict:
+    return {"person_id": pid, "responsible_list": "中南路街道", "status": status, "n_records": 1,
+            "feeds": "community", "as_of": "2020-02-10T13:00:00Z", **more}
+
+
+def table(conn, name: str, key: str) -> pd.DataFrame:
+    return warehouse.query_frame(conn, f"SELECT * FROM {name} ORDER BY {key}").set_index(key)
+
+
+def test_stored_rows_are_updated_where_they_lie_and_taken_back_exactly(migrated_conn):
+    first = [person("P1", measure="居家观察", next_change_at="2020-02-12T00:00:00Z"), person("P2"), person("P3")]
+    batch_rows.replace_rows(migrated_conn, "B1", "person", "person_id", pd.DataFrame(first))
+    # a row into a table that is not empty: the update path from here on
+    batch_rows.replace_rows(migrated_conn, "B1b", "person", "person_id", pd.DataFrame([person("P0")]))
+    before = table(migrated_conn, "person", "person_id")
+    sqlite = not warehouse.is_postgres(migrated_conn)
+    rowids = dict(migrated_conn.exec_driver_sql("SELECT person_id, rowid FROM person").fetchall()) if sqlite else {}
+
+    later = [person("P1", "confirmed", next_change_at="2020-02-12T00:00:00Z"),  # status changes, measure gone
+             person("P2", n_records=3), person("P4")]  # P2: an unindexed column only; P4 new
+    existed, written = batch_rows.replace_rows(migrated_conn, "B2", "person", "person_id", pd.DataFrame(later),
+                                               delete_keys=["P3", "P9"])
+    assert existed == {"P1", "P2", "P3"} and len(written) == 3
+    after = table(migrated_conn, "person", "person_id")
+    assert sorted(after.index) == ["P0", "P1", "P2", "P4"]
+    assert after.loc["P1", ["status", "measure", "next_change_at", "batch_id"]].tolist() == \
+        ["confirmed", None, "2020-02-12T00:00:00Z", "B2"]  # the measure the frame lacks: NULL, as an insert
+    assert after.loc["P2", ["status", "n_records", "batch_id"]].tolist() == ["none", 3, "B2"]
+    assert after.loc["P0", "batch_id"] == "B1b"  # a row the batch did not name is not touched
+    if sqlite:  # updated where they lie: a delete and insert would have given them new row ids
+        moved = dict(migrated_conn.exec_driver_sql("SELECT person_id, rowid FROM person").fetchall())
+        assert {p: moved[p] for p in ("P1", "P2")} == {p: rowids[p] for p in ("P1", "P2")}
+    assert migrated_conn.exec_driver_sql("SELECT count(*) FROM batch_undo WHERE batch_id = 'B2'").scalar() == 3
+
+    batch_rows.undo_batch(migrated_conn, "B2")
+    pd.testing.assert_frame_equal(table(migrated_conn, "person", "person_id"), before)
+
+
+def test_a_column_the_frame_lacks_takes_the_default_an_insert_would_give(migrated_conn):
+    check = {"check_key": "2020-02-10|police", "report_day": "2020-02-10", "feed": "police", "expected": 3,
+             "reported": 2, "silent": 1, "batch_id": "B1"}
+    batch_rows.replace_rows(migrated_conn, "B1", "zero_report_check", "check_key", pd.DataFrame([{**check, "late": 1}]),
+                            batch_column="changed_batch_id")
+    batch_rows.replace_rows(migrated_conn, "B2", "zero_report_check", "check_key", pd.DataFrame([{**check, "reported": 3}]),
+                            batch_column="changed_batch_id")
+    row = table(migrated_conn, "zero_report_check", "check_key").iloc[0]
+    assert (int(row["late"]), int(row["reported"]), row["changed_batch_id"]) == (0, 3, "B2")
+
+
+def test_keys_given_as_numbers_find_their_stored_text_rows(migrated_conn):
+    batch_rows.replace_rows(migrated_conn, "B1", "match_term", "term_key", pd.DataFrame({"term_key": ["7", "8"], "n": [1, 1]}))
+    batch_rows.replace_rows(migrated_conn, "B2", "match_term", "term_key", pd.DataFrame({"term_key": [7, 9], "n": [5, 1]}))
+    stored = table(migrated_conn, "match_term", "term_key")
+    assert stored["n"].to_dict() == {"7": 5, "8": 1, "9": 1}
+
+
+KEYS = st.sampled_from([f"P{i}" for i in range(8)])
+BATCH = st.tuples(st.dictionaries(KEYS, st.tuples(st.sampled_from(["none", "confirmed", "close_contact"]),
+                                                  st.integers(1, 3), st.sampled_from([None, "t1", "t2"])),
+                                  max_size=6),
+                  st.lists(KEYS, max_size=3, unique=True))
+
+
+@pytest.fixture(scope="module")
+def sqlite_engine(tmp_path_factory):
+    engine = warehouse.engine_for(f"sqlite:///{tmp_path_factory.mktemp('rows') / 'warehouse.db'}")
+    schema.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(BATCH, min_size=1, max_size=5))
+def test_batches_of_replacements_and_deletions_leave_what_a_plain_model_says(batches, sqlite_engine):
+    """Any sequence of batches leaves what a dictionary model of them says, and taking the last
+    batch back gives the table the batch before it left, to the row (SQLite, each example in a
+    transaction rolled back; the cases above run on PostgreSQL too)."""
+    model: dict = {}
+    with sqlite_engine.connect() as conn, conn.begin() as transaction:
+        before = None
+        for at, (rows, deletions) in enumerate(batches):
+            before = table(conn, "person", "person_id")
+            frame = pd.DataFrame([person(k, s, n_records=n, next_change_at=t) for k, (s, n, t) in rows.items()],
+                                 columns=list(person("P").keys()) + ["next_change_at"])
+            batch_rows.replace_rows(conn, f"B{at}", "person", "person_id", frame, delete_keys=deletions)
+            for k in deletions:
+                model.pop(k, None)
+            model.update({k: (s, n, t, f"B{at}") for k, (s, n, t) in rows.items()})
+            stored = table(conn, "person", "person_id")
+            got = {k: (r.status, int(r.n_records), None if pd.isna(r.next_change_at) else r.next_change_at,
+                       r.batch_id) for k, r in stored.iterrows()}
+            assert got == model
+        batch_rows.undo_batch(conn, f"B{len(batches) - 1}")
+        pd.testing.assert_frame_equal(table(conn, "person", "person_id"), before)
+        transaction.rollback()
