@@ -50,6 +50,21 @@ def test_a_model_the_checks_turn_down_is_used_as_shipped_and_never_stored(wareho
         assert again["reason"].startswith(REJECTED)
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT COUNT(*) FROM match_model").scalar() == 0
+
+        # the next days: EM is not tried again on fewer records than it was turned down on, and is on more
+        for day, rows in ((11, 2400), (12, 4000)):
+            generate_mass_screening(rows, 11 + day, date(2020, 2, day), home / "landing", home / "truth", day_index=day)
+            run_batch(load_settings(), HOUR.replace(day=day))
+        with engine.connect() as conn:
+            runs = pd.read_sql(sa.text("SELECT match_model, match_model_reason, em_declined_records, batch_id "
+                                       "FROM run_log ORDER BY batch_id"), conn)
+            day_records = pd.read_sql(sa.text("SELECT batch_id, COUNT(*) AS n FROM match_record GROUP BY batch_id "
+                                              "ORDER BY batch_id"), conn)["n"].tolist()
+        assert day_records[0] == records and SETTINGS.min_records_to_train <= day_records[1] <= records < day_records[2]
+        assert runs["match_model"].tolist() == ["shipped:zh_person"] * 3
+        assert runs["em_declined_records"].tolist() == [records, records, day_records[2]]
+        assert runs["match_model_reason"].iat[1] == f"EM was turned down on {records:,} records: not tried again on fewer"
+        assert runs["match_model_reason"].iat[2].startswith(REJECTED), runs["match_model_reason"].iat[2]
     finally:
         engine.dispose()
         mp.undo()

@@ -123,6 +123,7 @@ class Resolution:
     model_reason: str = ""  # why the shipped model was used
     prior: float = 0.0  # the prior the pairs were scored with, for the population's size
     population_size: int = 0
+    learnt_from: int = 0  # records EM ran on (0: none ran; see screenfuse.matching.DedupeResult)
     rule_stats: list = field(default_factory=list)  # per blocking rule (matching.blocking.RuleStats)
     context: list = field(default_factory=list)  # per comparison (matching.context.ContextFinding)
 
@@ -140,7 +141,8 @@ class Resolution:
 def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = None,
                        new_ids: np.ndarray | None = None, model: Model | None = None,
                        cannot_link: pd.DataFrame | None = None, population: Population | None = None,
-                       prepared: bool = False, must_link: pd.DataFrame | None = None) -> Resolution:
+                       prepared: bool = False, must_link: pd.DataFrame | None = None,
+                       shipped_reason: str | None = None) -> Resolution:
     """Records (source_record columns, or `prepared` ones from `prepare_records`) → persons.
 
     previous: source_record_id, person_id from earlier runs; with `new_ids`, only pairs that
@@ -149,11 +151,12 @@ def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = No
     cannot_link / must_link: left_id, right_id pairs people decided are not / are the same.
     population: when `records` is only the neighbourhood of the new records (see
     `screenfuse.match_state`), what the whole warehouse says about them.
+    shipped_reason: with no model, take the preset's shipped one for this reason, not learn (incremental).
     """
     frame = records if prepared else prepare_records(records)
     prev = previous.rename(columns={"source_record_id": "record_id"}) if previous is not None else None
     result = dedupe(frame, match_settings(), previous=prev, cannot_link=cannot_link, model=model, new_ids=new_ids,
-                    population=population, must_link=must_link)
+                    population=population, must_link=must_link, shipped_reason=shipped_reason)
     strongest = pd.concat([
         result.links.rename(columns={"left_id": "record_id"}).drop(columns="right_id"),
         result.links.rename(columns={"right_id": "record_id"}).drop(columns="left_id"),
@@ -183,7 +186,7 @@ def resolve_identities(records: pd.DataFrame, previous: pd.DataFrame | None = No
             ["source_record_id", "person_id", "match_weight", "match_probability", "match_rule", "explanation"]],
         review=review, changes=changes, model=result.model, model_trained=result.model_source == "trained",
         model_source=result.model_source, model_reason=result.model_reason, prior=result.prior, population_size=result.population_size,
-        rule_stats=list(result.rule_stats), context=list(result.context),
+        learnt_from=result.learnt_from, rule_stats=list(result.rule_stats), context=list(result.context),
     )
 
 

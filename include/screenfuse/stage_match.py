@@ -81,6 +81,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
     with engine(settings).begin() as conn:
         stored = warehouse.query_frame(conn, "SELECT model_id, params_json FROM match_model WHERE promoted = 1 "
                                              "ORDER BY version DESC LIMIT 1")
+        declined = em_declined(conn) if stored.empty else None
         version = int(conn.exec_driver_sql("SELECT COALESCE(MAX(version), 0) FROM match_model").scalar()) + 1
         has_history = conn.exec_driver_sql("SELECT 1 FROM person_link LIMIT 1").first() is not None
         relink = retrain.relink_after_promotion(conn) if has_history else []
@@ -115,11 +116,14 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
             decided = pd.concat([review_desk.decided_pairs(conn, frame["record_id"]), decisions], ignore_index=True)
             model = Model.from_json(stored["params_json"].iloc[0]) if len(stored) else None
             new_ids = pd.unique(pd.concat([prepared["record_id"], pd.Series(relink, dtype=object)])).astype(object)
+            declined = declined if declined and len(new_ids) <= declined else None  # more records: EM tried again
             result = resolve_identities(frame, previous, new_ids=new_ids, model=model, cannot_link=cannot_link,
                                         population=population, prepared=True,
-                                        must_link=review_desk.as_pairs(decided, "same"))
+                                        must_link=review_desk.as_pairs(decided, "same"),
+                                        shipped_reason=(f"EM was turned down on {declined:,} records: not "
+                                                        "tried again on fewer") if declined else None)
         else:
-            previous = pd.DataFrame(columns=["source_record_id", "person_id"])
+            previous, declined = pd.DataFrame(columns=["source_record_id", "person_id"]), None
             result = resolve_identities(prepared, prepared=True)
             frame, decided = prepared, decisions
     if keys is None:  # a first load's millions of keys made after the engine let go of its pairs, not beside them
@@ -152,7 +156,8 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
         stage.put("person_events", result.changes.assign(batch_id=batch_id))
         stage.put("match_model", pd.DataFrame([trained] if result.model_trained else [], columns=list(trained)))
         stage.put_json("revocations", {"push_item_ids": revoked})
-        stage.put_json("model_used", model_used(result, stored["model_id"].iloc[0] if len(stored) else None, batch_id))
+        stage.put_json("model_used", model_used(result, stored["model_id"].iloc[0] if len(stored) else None, batch_id,
+                                                declined))
     return {"new_records": len(prepared), "records_read": len(frame), "links_changed": len(links),
             "persons_touched": len(set(resolution["person_id"].tolist()) | set(resolution["person_before"].dropna().tolist())),
             "review_items": len(review),
@@ -182,14 +187,23 @@ def answered_apart(conn, answers: pd.DataFrame, batch_id: str) -> pd.DataFrame:
                                     links, pd.DataFrame(columns=["left_id", "right_id"]), batch_id)
 
 
-def model_used(result, stored_id: str | None, batch_id: str) -> dict:
-    """What run_log says of the model a run used (no personal data): which, why, and its prior."""
+def em_declined(conn) -> int | None:
+    """On how many records the checks last turned EM down (run_log, the latest run; None: they did not)."""
+    row = conn.exec_driver_sql("SELECT em_declined_records FROM run_log ORDER BY batch_id DESC LIMIT 1").first()
+    return int(row[0]) if row is not None and row[0] is not None else None
+
+
+def model_used(result, stored_id: str | None, batch_id: str, declined: int | None = None) -> dict:
+    """What run_log says of the model a run used (no personal data): which, why, and its prior;
+    on how many records EM was turned down (by this run, or by the earlier run it relied on)."""
     reasons = {"given": (stored_id, "the latest promoted model"),
                "trained": (batch_id, "trained on this batch (no model stored yet)"),
                "shipped": (f"shipped:{SETTINGS.preset}", result.model_reason or "the preset's shipped model")}
     which, why = reasons[result.model_source]
     return {"match_model": which, "match_model_reason": why, "match_prior": float(result.prior),
-            "match_population": int(result.population_size), "match_blocking": json.dumps(result.blocking_report())}
+            "match_population": int(result.population_size), "match_blocking": json.dumps(result.blocking_report()),
+            "em_declined_records": result.learnt_from if result.model_source == "shipped" and result.learnt_from
+            else declined}
 
 
 def _keep_what_joined(settings: Settings, links: pd.DataFrame) -> pd.DataFrame:

@@ -45,6 +45,7 @@ class DedupeResult:
     model_reason: str = ""  # why the shipped model (input too small, or EM's matches not persons: matching/anchors.py)
     prior: float = 0.0  # the prior the pairs were scored with: the model's, for population_size records
     population_size: int = 0
+    learnt_from: int = 0  # records EM ran on (0: none: a model given, too few records, or `shipped_reason`)
     context: list = field(default_factory=list)  # ContextFinding per comparison (matching/context.py)
     twins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["record_id", "twin_of"]))  # matching/twins.py
 
@@ -96,7 +97,8 @@ def _check_columns(frame: pd.DataFrame, settings: MatchSettings) -> None:
 def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame | None = None,
            cannot_link: pd.DataFrame | None = None, model: Model | None = None,
            new_ids: np.ndarray | None = None, progress: Callable[[str, float], None] | None = None,
-           population: "Population | None" = None, must_link: pd.DataFrame | None = None) -> DedupeResult:
+           population: "Population | None" = None, must_link: pd.DataFrame | None = None,
+           shipped_reason: str | None = None) -> DedupeResult:
     """Resolve `frame` (one row per record, keyed by settings.unique_id) into persons.
 
     previous: record_id, person_id of earlier runs (stable ids; pre-joined when incremental).
@@ -107,6 +109,8 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     model: a trained model to reuse; trained on this frame when absent.
     population: when `frame` is only the neighbourhood of the new records (a store read it by
     blocking key), what the whole population says: its size, term-frequency shares, ids in use.
+    shipped_reason: with no model given, an incremental run takes the preset's shipped model for
+    this reason instead of learning (e.g. EM's matches were not persons on a larger input before).
     """
     _check_columns(frame, settings)
     if new_ids is not None and previous is not None and len(previous) and cannot_link is not None and len(cannot_link):
@@ -114,17 +118,21 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
         # linked again on their evidence, never kept joined by the earlier person
         new_ids = np.r_[np.asarray(new_ids, dtype=object).astype(str), _still_together(previous, cannot_link)]
     if new_ids is not None and previous is not None and len(previous):
-        learnt = Trained(model, [], "given")
-        if model is None:  # nothing learnt yet (earlier inputs were too small)
+        learnt, tried = Trained(model, [], "given"), 0
+        if model is None:  # nothing learnt yet (earlier inputs were too small, or EM's matches not persons)
             # learn as a first input does, from the new records alone: the neighbourhood read around
             # them is made of likely matches and would overstate how many records a person has
             new_rows = frame[frame[settings.unique_id].astype(str).isin(np.asarray(new_ids, dtype=object).astype(str))]
-            if len(new_rows) >= settings.min_records_to_train:
-                learnt = _learn(new_rows.reset_index(drop=True), settings)
+            if shipped_reason and (kept := shipped(settings, shipped_reason)) is not None:
+                learnt = kept
+            elif len(new_rows) >= settings.min_records_to_train:
+                learnt, tried = _learn(new_rows.reset_index(drop=True), settings), len(new_rows)
             else:  # too few new records: the shipped model; without a preset, whatever there is to learn from
                 learnt = shipped(settings, TOO_SMALL) or _learn(frame, settings)
-        return _dedupe_affected(frame, settings, previous, cannot_link, learnt.model, new_ids, progress, population,
-                                learnt.source, must_link, learnt.reason)
+        result = _dedupe_affected(frame, settings, previous, cannot_link, learnt.model, new_ids, progress, population,
+                                  learnt.source, must_link, learnt.reason)
+        result.learnt_from = tried
+        return result
     return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, must_link=must_link)
 
 
@@ -308,10 +316,11 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     findings = []
     if model is None and small and (fallback := shipped(settings, TOO_SMALL)) is not None:
         model, source, reason = fallback.model, fallback.source, fallback.reason
+    learnt_from = 0
     if model is None:
         taught = slice(None) if learn is None or learn.all() else learn
         trained = train_checked(columns, settings, left[taught], right[taught], levels[taught])
-        model, findings, source, reason = trained.model, trained.findings, trained.source, trained.reason
+        model, findings, source, reason, learnt_from = trained.model, trained.findings, trained.source, trained.reason, n
         clock.lap("train")
     columns.let_go("rule")  # the rules' codes blocking and context detection shared: 8 bytes a record each
     model = model.aligned(settings)
@@ -386,7 +395,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     clock.lap("changes")
     explain = lambda rows: _pairs_frame(ids, left, right, total, prob, weigh, levels, model, prior, rows)  # noqa: E731
     return DedupeResult(clusters, changes, model, stats, clock.timings, int(len(left)), linked_rows, review_rows, explain,
-                        model_source=source, model_reason=reason, prior=prior, population_size=size,
+                        model_source=source, model_reason=reason, prior=prior, population_size=size, learnt_from=learnt_from,
                         context=findings or [ContextFinding(c.column, c.role, "model", 0, 0.0, 0.0) for c in model.comparisons],
                         twins=pd.DataFrame({"record_id": ids[spare], "twin_of": ids[twin[spare]]}))
 
