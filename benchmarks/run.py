@@ -6,6 +6,9 @@
   4. Incremental: new records resolved against existing persons, with the existing run's model.
   5. Households (census-style file): ours with and without address fields vs Splink (census_bench.py).
   6. Coarse addresses (many people per street): adaptive blocking's time, memory, F1 vs Splink.
+  7. A second generator (benchmarks/zh_forms.py): ours vs Splink.
+  8. Incremental at scale: hourly batches through the pipeline onto N records (project venv).
+  9. Labels: F1 on the review band before and after calibrating on 500 labels (project venv).
 
 Each measurement runs in its own subprocess (a fresh interpreter, so peak memory is per run and
 one failure does not end the benchmark). Progress goes to stderr, the markdown table to stdout;
@@ -26,6 +29,8 @@ import sys
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
+
+import project_sections
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -287,51 +292,7 @@ def incremental_rows(existing: int, new: int, seed: int) -> list[list[str]]:
 
 # ---------------------------------------------------------------- doc
 
-SECTION_NOTES = """\
-**1. FEBRL vs Splink.** The FEBRL 3 (5,000 records) and FEBRL 4 (files A and B, 10,000 records, \
-deduplicated as one file) benchmark sets, ground truth from the record ids. Ours: `dedupe` with \
-`benchmarks/febrl_settings.yaml`. Splink 5 on DuckDB: the models of Splink's own febrl3/febrl4 examples \
-(`benchmarks/splink_peer.py`), trained the way its docs do it (lambda from deterministic rules, u by random \
-sampling, m by EM), then predict and cluster. Seconds are wall time from the loaded table to the clusters, \
-training included, for both. P/R/F1 are pairwise precision, recall and F1 of the clusters against the truth \
-(`screenfuse.matching.evaluate.pairwise_scores`).
-
-**2. Chinese records vs Splink.** The flat CSV of the synthetic generator (`screenfuse generate --flat`) at its \
-default noise, with its truth. Both sides time the same pipeline: read the CSV, `prepare()` (normalization: \
-names, pinyin, ID numbers, phones, addresses), resolve, write the clusters CSV. Ours uses the `zh_person` \
-preset (model trained by EM on the data); Splink a hand-tuned model on the prepared columns \
-(`run_splink_zh`), once without and once with an address comparison. Our figures are one run, repeated on \
-both rows.
-
-**3. Scaling.** The same end-to-end pipeline as section 2 on generator CSVs of growing size (the size is a \
-target; the records column gives the actual count), ours at every size, Splink up to `--splink-max` records. \
-Each run is a fresh process; peak MB (every section) is the peak of its whole process tree: the summed \
-PSS of the process and the workers `prepare()` forks for large inputs, sampled every 0.1 s \
-(`benchmarks/machine.py`), or the process's own peak resident memory when that is higher.
-
-**4. Incremental.** A generator CSV is split at random into existing records and `--new` new ones. The \
-existing records are prepared and resolved first (not timed), giving their person ids and trained model. \
-The time is that of adding the new ones: `prepare()` of the new records, then \
-`dedupe(all, settings, previous=<existing clusters>, new_ids=<new ids>, model=<existing model>)`, which \
-compares only pairs involving a new record. F1 is over all records. No peak memory: the process also \
-built the existing state.
-
-**5. Households.** A census-style file (`benchmarks/census.py`: given name, surname, birth date, sex, \
-street number and name, unit, zip; households sharing address and mostly surname, twins, people who moved, \
-typos). Ours with the address fields in the settings, household detection on (`census_settings.yaml`) \
-and left at its default, off (`census_settings_default.yaml`: the households check turns it on when EM \
-learnt households), and without the address fields (`census_settings_names.yaml`); context detection \
-decides which columns households share. Splink with and without address comparisons (`splink_census.py`).
-
-**6. Coarse addresses.** The same generator with few streets and zips (many people per area), at \
-`--coarse-records`: the address settings' street and surname+zip rules explode and adaptive blocking refines \
-them within the pair budget.
-
-**7. A second generator.** Records from `benchmarks/zh_forms.py`, written apart from the app's generator \
-(rural addresses, dates in many forms, swapped digits, dropped characters, households with twins, planted \
-namesakes; `--forms-people`, seed `--forms-seed`), through the pipeline of section 2: ours with the \
-`zh_person` preset, Splink with the section-2 model without address.
-"""
+SECTION_NOTES = HERE / "sections.md"  # what each section measures, under the tables of docs/benchmarks.md
 
 
 def targets() -> str:
@@ -390,8 +351,15 @@ def write_doc(table: str, command: str, when: str, met: str) -> None:
         "Seconds are wall time; P, R, F1 are pairwise precision, recall and F1 against the truth; "
         "— means not measured; Ours/Splink time below 1 means we are faster.\n\n"
         + (f"**The figures the engine must reach**, as measured in this run:\n\n{met}\n\n" if met else "")
-        + SECTION_NOTES + hourly, encoding="utf-8")
+        + SECTION_NOTES.read_text(encoding="utf-8") + hourly, encoding="utf-8")
     log(f"wrote {DOC}")
+
+
+ALL_SECTIONS = "123456789"
+
+
+def _extend(blocks: list[str], met: list[str], section: tuple[str, list[str]]) -> tuple[list[str], list[str]]:
+    return blocks + [section[0]], met + section[1]
 
 
 def main() -> int:
@@ -406,7 +374,11 @@ def main() -> int:
     parser.add_argument("--coarse-records", type=int, default=1_000_000, help="records for section 6")
     parser.add_argument("--forms-people", type=int, default=15_000, help="people for section 7")
     parser.add_argument("--forms-seed", type=int, default=11, help="seed of section 7's generator")
-    parser.add_argument("--sections", default="1234567", help="which sections to run, e.g. 12")
+    parser.add_argument("--incremental-records", type=int, default=1_000_000, help="records before section 8's batches")
+    parser.add_argument("--incremental-batches", type=int, default=20, help="hourly batches of section 8")
+    parser.add_argument("--labels-people", type=int, default=20_000, help="people for section 9")
+    parser.add_argument("--labels-seeds", default="5,6", help="seeds of section 9")
+    parser.add_argument("--sections", default=ALL_SECTIONS, help="which sections to run, e.g. 12")
     parser.add_argument("--write-doc", action="store_true", help=f"also write {DOC.relative_to(ROOT)}")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -415,7 +387,9 @@ def main() -> int:
                f"--new {args.new} --seed {args.seed}"
                f" --census-people {args.census_people} --coarse-records {args.coarse_records}"
                f" --forms-people {args.forms_people} --forms-seed {args.forms_seed}"
-               + (f" --sections {args.sections}" if args.sections != "1234567" else "") + " --write-doc")
+               f" --incremental-records {args.incremental_records} --incremental-batches {args.incremental_batches}"
+               f" --labels-people {args.labels_people} --labels-seeds {args.labels_seeds}"
+               + (f" --sections {args.sections}" if args.sections != ALL_SECTIONS else "") + " --write-doc")
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     rows = []
     if "1" in args.sections:
@@ -432,11 +406,17 @@ def main() -> int:
         rows += census_rows(args.census_people, args.coarse_records, args.seed, measure, row, count, CACHE, TARGETS)
     if "7" in args.sections:
         rows += forms_rows(args.forms_people, args.forms_seed)
-    table = markdown(rows)
+    blocks, met = [], []
+    if "8" in args.sections:
+        blocks, met = _extend(blocks, met, project_sections.incremental(args.incremental_records, args.incremental_batches))
+    if "9" in args.sections:
+        blocks, met = _extend(blocks, met, project_sections.labels(args.labels_people, args.labels_seeds))
+    table = "\n\n".join([markdown(rows)] * bool(rows) + blocks)
+    verdicts = "\n".join(filter(None, [targets(), *met]))
     print(table)
-    print(targets())
+    print(verdicts)
     if args.write_doc:
-        write_doc(table, command, when, targets())
+        write_doc(table, command, when, verdicts)
     return 0
 
 
