@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from screenfuse.warehouse import (bulk_insert, is_empty, is_postgres, key_filter, load_keys, query_frame,
+from screenfuse.warehouse import (BULK_ROWS, bulk_insert, is_empty, is_postgres, key_filter, load_keys, query_frame,
                                   sql_statements, _tuples, _values)
 
 # table → (key, the column naming the batch that wrote the row): what `undo_batch` restores
@@ -79,31 +79,46 @@ def _keep_images(conn, batch_id: str, table: str, key: str, before: pd.DataFrame
 
 
 def _update_in_place(conn, table: str, key: str, batch_column: str, rows: pd.DataFrame, stored: pd.DataFrame) -> None:
-    """Stored rows (`stored`, as read) take the values of `rows` (same keys), through a temporary
-    table of them. On SQLite an indexed column is set only in the rows where its value changes (one
-    statement for each set of such columns that occurs): an index is written only for the rows
-    whose entry in it moves. PostgreSQL writes a new row version whatever changed: one statement."""
+    """Stored rows (`stored`, as read) take the values of `rows` (same keys). On SQLite an indexed
+    column is set only in the rows where its value changes (one statement for each set of such
+    columns that occurs, run for its rows by key): an index is written only for the rows whose
+    entry in it moves. PostgreSQL writes a new row version whatever changed: one statement, from a
+    temporary table of the rows (COPY)."""
     if rows.empty:
         return
     facts = _columns(conn, table)
     present = [c for c in facts.names if c in rows.columns and c != key]
-    value = {c: f"s.{c}" if c in present else facts.defaults.get(c, "NULL") for c in facts.names if c != key}
-    indexed = [] if is_postgres(conn) else [c for c in value if c in facts.indexed and c != batch_column]
-    part = _changed_indexed(rows, stored, key, indexed, facts.defaults)
+    absent = {c: facts.defaults.get(c, "NULL") for c in facts.names if c != key and c not in present}
+    if is_postgres(conn):
+        done = _update_from_copy(conn, table, key, rows, present, absent)
+    else:
+        indexed = [c for c in facts.names if c in facts.indexed and c not in (key, batch_column)]
+        part = _changed_indexed(rows, stored, key, indexed, facts.defaults)
+        cursor, done = conn.connection.driver_connection.cursor(), 0
+        for mark in np.unique(part).tolist():
+            moved = {c for bit, c in enumerate(indexed) if mark >> bit & 1}
+            names = [c for c in present if c not in indexed or c in moved]
+            sets = ", ".join([f"{c} = ?" for c in names] + [f"{c} = {v}" for c, v in absent.items()
+                                                             if c not in indexed or c in moved])
+            chosen = rows[part == mark]
+            for at in range(0, len(chosen), BULK_ROWS):
+                cursor.executemany(f"UPDATE {table} SET {sets} WHERE {key} = ?",
+                                   _tuples(chosen.iloc[at:at + BULK_ROWS], [*names, key]))
+                done += cursor.rowcount
+        cursor.close()
+    if done != len(rows):  # a key the look-up found and the update did not: never lose a row
+        raise RuntimeError(f"updating {table} in place matched {done} of {len(rows)} stored rows")
+
+
+def _update_from_copy(conn, table: str, key: str, rows: pd.DataFrame, present: list[str], absent: dict) -> int:
     staging = f"u_{table}"
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {staging}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {staging} AS SELECT * FROM {table} WHERE 1 = 0")
-    conn.exec_driver_sql(f"ALTER TABLE {staging} ADD COLUMN change_part BIGINT")
-    bulk_insert(conn, staging, rows.assign(change_part=part), [key, *present, "change_part"])
-    done = 0
-    for mark in np.unique(part).tolist():
-        names = [c for c in value if c not in indexed] + [c for bit, c in enumerate(indexed) if mark >> bit & 1]
-        sets = ", ".join(f"{c} = {value[c]}" for c in names)
-        done += conn.exec_driver_sql(f"UPDATE {table} SET {sets} FROM {staging} AS s "
-                                     f"WHERE s.change_part = {int(mark)} AND {table}.{key} = s.{key}").rowcount
+    bulk_insert(conn, staging, rows, [key, *present])
+    sets = ", ".join([f"{c} = s.{c}" for c in present] + [f"{c} = {v}" for c, v in absent.items()])
+    done = conn.exec_driver_sql(f"UPDATE {table} SET {sets} FROM {staging} AS s WHERE {table}.{key} = s.{key}").rowcount
     conn.exec_driver_sql(f"DROP TABLE {staging}")
-    if done != len(rows):  # a key the look-up found and the update did not: never lose a row
-        raise RuntimeError(f"updating {table} in place matched {done} of {len(rows)} stored rows")
+    return done
 
 
 def _changed_indexed(rows: pd.DataFrame, stored: pd.DataFrame, key: str, indexed: list[str],
