@@ -72,6 +72,7 @@ def main() -> int:
         band = np.flatnonzero((weights >= BAND[0]) & (weights < BAND[1]))
         if len(band) <= args.labels:
             print(f"| {seed} | {len(band)} | too few pairs in the band for {args.labels} labels | | | | |")
+            gains.append((seed, float("nan"), float("nan")))  # not measured: not met
             continue
         rng = np.random.default_rng(seed)
         shifts, before, after = [], [], []

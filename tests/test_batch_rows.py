@@ -62,6 +62,14 @@ def test_keys_given_as_numbers_find_their_stored_text_rows(migrated_conn):
     batch_rows.replace_rows(migrated_conn, "B2", "match_term", "term_key", pd.DataFrame({"term_key": [7, 9], "n": [5, 1]}))
     stored = table(migrated_conn, "match_term", "term_key")
     assert stored["n"].to_dict() == {"7": 5, "8": 1, "9": 1}
+    # compared as they are stored, whatever their type: a row that comes out the same is left alone,
+    # a changed one keeps its before-image
+    batch_rows.replace_rows(migrated_conn, "B3", "match_term", "term_key", pd.DataFrame({"term_key": [7, 8], "n": [5, 2]}),
+                            same_unless=())
+    stored = table(migrated_conn, "match_term", "term_key")
+    assert stored["batch_id"].to_dict() == {"7": "B2", "8": "B3", "9": "B2"}
+    images = warehouse.query_frame(migrated_conn, "SELECT row_key FROM batch_undo WHERE batch_id = 'B3'")
+    assert images["row_key"].tolist() == ["8"]
 
 
 KEYS = st.sampled_from([f"P{i}" for i in range(8)])
@@ -103,3 +111,9 @@ def test_batches_of_replacements_and_deletions_leave_what_a_plain_model_says(bat
         batch_rows.undo_batch(conn, f"B{len(batches) - 1}")
         pd.testing.assert_frame_equal(table(conn, "person", "person_id"), before)
         transaction.rollback()
+
+
+def test_a_frame_holding_a_key_twice_is_refused(migrated_conn):
+    with pytest.raises(ValueError, match="term_key twice"):
+        batch_rows.replace_rows(migrated_conn, "B1", "match_term", "term_key",
+                                pd.DataFrame({"term_key": ["7", "7"], "n": [1, 2]}))

@@ -122,3 +122,18 @@ def test_a_run_without_a_model_learns_from_its_new_records_not_their_neighbourho
     too_few = dataclasses.replace(preset("zh_person"), min_records_to_train=len(new_ids) + 1)
     shipped = dedupe(records, too_few, previous=previous, new_ids=new_ids)
     assert shipped.model_source == "shipped" and shipped.model.trained_on == shipped_model()["trained_on"]
+
+
+def test_a_shipped_reason_takes_the_shipped_model_without_learning(trained):
+    """With `shipped_reason`, no model and records enough to learn from, the run takes the
+    shipped model and says why (the hourly rule after EM was turned down on more records), in a
+    batch run as in an incremental one; without it EM learns, on as many records as it says."""
+    small, _, records = trained
+    settings = preset("zh_person")
+    assert small.model_source == "trained" and small.learnt_from == len(records)
+    kept = dedupe(records, settings, shipped_reason="turned down before")
+    assert (kept.model_source, kept.model_reason, kept.learnt_from) == ("shipped", "turned down before", 0)
+    old, new = records.iloc[:2000], records["record_id"].iloc[2000:].to_numpy()
+    previous = dedupe(old.reset_index(drop=True), settings).clusters
+    again = dedupe(records, settings, previous=previous, new_ids=new, shipped_reason="turned down before")
+    assert (again.model_source, again.model_reason, again.learnt_from) == ("shipped", "turned down before", 0)

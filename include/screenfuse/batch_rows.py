@@ -41,6 +41,8 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     `same_unless`, neither is a row whose stored values equal the new ones in every column but
     those (e.g. the time it was computed). Into an empty table, `staged` (a `sqlite_bulk.Scratch`
     holding `frame` with its batch column) copies the rows in."""
+    if len(frame) and frame[key].astype(str).duplicated().any():  # one row a key, as the table's key says
+        raise ValueError(f"{table}: the rows to write hold a {key} twice")
     if is_empty(conn, table):
         if staged is None or staged.copy(conn, table) is None:
             bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
@@ -53,7 +55,8 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     existed = set(before[key]) if len(before) else set()
     if same_unless is not None and len(before) and len(frame):
         frame = _changed(frame, before, key, {batch_column, *same_unless})
-        before = before[before[key].isin(pd.Index(frame[key].tolist()).union(pd.Index(list(delete_keys))))]
+        named = {str(k) for k in frame[key].tolist()} | {str(k) for k in delete_keys}
+        before = before[before[key].astype(str).isin(named)]
     _keep_images(conn, batch_id, table, key, before[before[batch_column] != batch_id] if len(before) else before)
     rows = frame.assign(**{batch_column: batch_id}) if len(frame) else frame
     stored = {str(k) for k in existed}
@@ -115,6 +118,7 @@ def _update_from_copy(conn, table: str, key: str, rows: pd.DataFrame, present: l
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {staging}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {staging} AS SELECT * FROM {table} WHERE 1 = 0")
     bulk_insert(conn, staging, rows, [key, *present])
+    conn.exec_driver_sql(f"ANALYZE {staging}")  # its size known: the planner looks the rows up by key
     sets = ", ".join([f"{c} = s.{c}" for c in present] + [f"{c} = {v}" for c, v in absent.items()])
     done = conn.exec_driver_sql(f"UPDATE {table} SET {sets} FROM {staging} AS s WHERE {table}.{key} = s.{key}").rowcount
     conn.exec_driver_sql(f"DROP TABLE {staging}")
@@ -162,9 +166,9 @@ def _columns(conn, table: str) -> _Columns:
 def _changed(frame: pd.DataFrame, stored: pd.DataFrame, key: str, ignore: set) -> pd.DataFrame:
     """The rows of `frame` that are new or differ from `stored` (compared as they are written)."""
     columns = [c for c in frame.columns if c in stored.columns and c not in ignore and c != key]
-    old = dict(zip(stored[key].tolist(), _tuples(stored, columns)))
+    old = dict(zip(stored[key].astype(str).tolist(), _tuples(stored, columns)))
     new = _tuples(frame, columns)
-    keep = [old.get(k) != row for k, row in zip(frame[key].tolist(), new)]
+    keep = [old.get(k) != row for k, row in zip(frame[key].astype(str).tolist(), new)]
     return frame[np.array(keep, dtype=bool)]
 
 

@@ -109,8 +109,8 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     model: a trained model to reuse; trained on this frame when absent.
     population: when `frame` is only the neighbourhood of the new records (a store read it by
     blocking key), what the whole population says: its size, term-frequency shares, ids in use.
-    shipped_reason: with no model given, an incremental run takes the preset's shipped model for
-    this reason instead of learning (e.g. EM's matches were not persons on a larger input before).
+    shipped_reason: with no model given, take the preset's shipped model for this reason instead of
+    learning (e.g. EM's checks turned it down on a larger input before).
     """
     _check_columns(frame, settings)
     if new_ids is not None and previous is not None and len(previous) and cannot_link is not None and len(cannot_link):
@@ -133,7 +133,12 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
                                   learnt.source, must_link, learnt.reason)
         result.learnt_from = tried
         return result
-    return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, must_link=must_link)
+    if model is None and shipped_reason and (kept := shipped(settings, shipped_reason)) is not None:
+        model, source, reason = kept.model, kept.source, kept.reason  # no earlier persons near: the same rule
+    else:
+        source, reason = None, ""
+    return _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, source=source,
+                   must_link=must_link, reason=reason)
 
 
 TOO_SMALL = "too few records to learn from: the preset's shipped model"
