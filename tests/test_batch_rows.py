@@ -114,6 +114,7 @@ def test_batches_of_replacements_and_deletions_leave_what_a_plain_model_says(bat
 
 
 def test_a_frame_holding_a_key_twice_is_refused(migrated_conn):
+    batch_rows.replace_rows(migrated_conn, "B1", "match_term", "term_key", pd.DataFrame({"term_key": ["7"], "n": [1]}))
     with pytest.raises(ValueError, match="term_key twice"):
-        batch_rows.replace_rows(migrated_conn, "B1", "match_term", "term_key",
+        batch_rows.replace_rows(migrated_conn, "B2", "match_term", "term_key",
                                 pd.DataFrame({"term_key": ["7", "7"], "n": [1, 2]}))

@@ -41,12 +41,12 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     `same_unless`, neither is a row whose stored values equal the new ones in every column but
     those (e.g. the time it was computed). Into an empty table, `staged` (a `sqlite_bulk.Scratch`
     holding `frame` with its batch column) copies the rows in."""
-    if len(frame) and frame[key].astype(str).duplicated().any():  # one row a key, as the table's key says
-        raise ValueError(f"{table}: the rows to write hold a {key} twice")
-    if is_empty(conn, table):
+    if is_empty(conn, table):  # a key twice fails the table's own key here
         if staged is None or staged.copy(conn, table) is None:
             bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
         return Replaced(set(), frame)  # nothing stored yet (a first load): nothing to look up
+    if len(frame) and frame[key].astype(str).duplicated().any():  # an update by key would take the last
+        raise ValueError(f"{table}: the rows to write hold a {key} twice")
     keys = pd.Index(frame[key].tolist() if len(frame) else []).union(pd.Index(list(delete_keys)))
     if not len(keys):
         return Replaced(set(), frame)
