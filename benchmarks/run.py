@@ -376,7 +376,7 @@ def main() -> int:
     parser.add_argument("--forms-seed", type=int, default=11, help="seed of section 7's generator")
     parser.add_argument("--incremental-records", type=int, default=1_000_000, help="records before section 8's batches")
     parser.add_argument("--incremental-batches", type=int, default=20, help="hourly batches of section 8")
-    parser.add_argument("--labels-people", type=int, default=20_000, help="people for section 9")
+    parser.add_argument("--labels-people", type=int, default=150_000, help="people for section 9")
     parser.add_argument("--labels-seeds", default="5,6", help="seeds of section 9")
     parser.add_argument("--sections", default=ALL_SECTIONS, help="which sections to run, e.g. 12")
     parser.add_argument("--write-doc", action="store_true", help=f"also write {DOC.relative_to(ROOT)}")

@@ -207,6 +207,68 @@ def test_persons_the_promotion_does_not_touch_keep_their_ids(learnt):
     assert kept[kept.index.isin(split)].mean() > 0.9
 
 
+def test_a_person_the_promotion_splits_keeps_its_id_where_most_of_its_records_are(warehouses, tmp_path_factory):
+    """A model promoted by hand (its re-link set as a retraining writes it) that links far less
+    readily than the one before splits persons in the next hour. Each earlier person's id stays
+    with the part holding most of its records, never moves to records that did not have it, and
+    each split is in person_event."""
+    mp, home, engine = hand_made_home(tmp_path_factory, warehouses.new("sqlite"), "promotion-ids")
+    try:
+        shipped = Model.fallback("zh_person")
+        strict = replace(shipped, calibration=-25.0)
+        generate(300, 11, date(2020, 2, 10), home / "landing", home / "truth")
+        run_batch(load_settings(), HOURS[0])  # the shipped model: too few records to learn from
+        before = table(engine, "SELECT source_record_id, person_id FROM person_link")
+        with engine.begin() as conn:
+            relink = retrain.relink_records(conn, shipped, strict, 10 ** 6)
+            bulk_insert(conn, "match_model", pd.DataFrame([{
+                "model_id": "manual-0001", "preset": "zh_person", "params_json": strict.to_json(), "version": 1,
+                "promoted": 1, "promoted_by": "test"}]))
+            bulk_insert(conn, "match_relink", pd.DataFrame({"model_id": "manual-0001", "record_id": relink}))
+        assert len(relink) > 20
+        run_batch(load_settings(), HOURS[1])
+        after = table(engine, "SELECT source_record_id, person_id FROM person_link")
+        events = table(engine, f"SELECT event, person_id FROM person_event WHERE batch_id = '{HOURS[1]:%Y%m%dT%H%MZ}'")
+    finally:
+        engine.dispose()
+        mp.undo()
+    joined = before.merge(after, on="source_record_id", suffixes=("_before", "_after"))
+    assert len(joined) == len(before) == len(after)  # no record lost its person
+    parts = joined.groupby(["person_id_before", "person_id_after"]).size().rename("records").reset_index()
+    split = parts.groupby("person_id_before")["person_id_after"].nunique()
+    split = set(split[split > 1].index)
+    assert len(split) >= 5  # the promotion split persons: the rule below is put to the test
+    assert split <= set(events.loc[events["event"] == "split", "person_id"])
+    # an earlier id held after the hour is held by records that had it, by the part with the most of them
+    earlier = set(before["person_id"])
+    holder = parts[parts["person_id_before"] == parts["person_id_after"]].set_index("person_id_before")["records"]
+    assert set(after["person_id"]) & earlier == set(holder.index)
+    most = parts.groupby("person_id_before")["records"].max()
+    assert (holder == most.reindex(holder.index)).all()
+    assert len(split & set(holder.index)) == len(split)  # every split person kept its id for a part
+
+
+def test_a_first_load_uses_a_model_promoted_before_it(warehouses, tmp_path_factory):
+    """A model promoted into an empty warehouse (one trained elsewhere, `screenfuse retrain --model`)
+    is what the first load resolves with, as every later hour would."""
+    mp, home, engine = hand_made_home(tmp_path_factory, warehouses.new("sqlite"), "first-load-model")
+    try:
+        strict = replace(Model.fallback("zh_person"), calibration=-25.0)
+        with engine.begin() as conn:
+            bulk_insert(conn, "match_model", pd.DataFrame([{
+                "model_id": "manual-0001", "preset": "zh_person", "params_json": strict.to_json(), "version": 1,
+                "promoted": 1, "promoted_by": "test"}]))
+        generate(100, 12, date(2020, 2, 10), home / "landing", home / "truth")
+        run_batch(load_settings(), HOURS[0])
+        run = table(engine, "SELECT match_model, match_model_reason FROM run_log")
+        models = table(engine, "SELECT model_id FROM match_model")
+    finally:
+        engine.dispose()
+        mp.undo()
+    assert run.to_dict("records") == [{"match_model": "manual-0001", "match_model_reason": "the latest promoted model"}]
+    assert models["model_id"].tolist() == ["manual-0001"]  # nothing trained or stored beside it
+
+
 def test_merges_and_splits_are_recorded_with_the_pairs_that_decided_them(learnt):
     """Every person an hour split or merged is in person_event, naming the persons on the other
     side, with its evidence: the second hour (the over-linking model's merges, the 非本人 answers'
@@ -271,6 +333,49 @@ def test_calibration_puts_the_threshold_where_the_labels_say():
     w, s = np.array([3.0, 3.5]), np.array([True, False])
     assert lb.calibrate(w, s, threshold) + 3.5 < threshold
     assert abs(lb.calibrate(np.array([-40.0, 40.0]), np.array([True, False]), threshold)) <= lb.MAX_SHIFT
+
+
+def test_labels_that_all_say_same_lower_the_threshold_only_when_they_are_enough():
+    """A review band that is all one person (the model places the threshold too high): 52 `same`
+    labels below the threshold bring it down to the lowest of them; 51 prove nothing (the Wilson
+    bound, 95 %, under the threshold's 0.95); `different` alone never moves it."""
+    threshold = prior_weight(0.95)
+    band = np.linspace(0.1, threshold - 0.1, 52)
+    shift = lb.calibrate(band, np.ones(52, bool), threshold)
+    assert shift == pytest.approx(threshold - 0.1) and (band + shift >= threshold).all()
+    assert lb.calibrate(band[1:], np.ones(51, bool), threshold) == 0.0
+    above = np.r_[band, threshold + np.arange(1.0, 30.0)]  # pairs linked already add nothing
+    assert lb.calibrate(above[1:], np.ones(len(above) - 1, bool), threshold) == 0.0
+    far = np.r_[band, threshold - 20.0]  # beyond the largest shift: neither counted nor reached
+    assert lb.calibrate(far, np.ones(53, bool), threshold) == pytest.approx(threshold - 0.1)
+    assert lb.calibrate(np.full(200, threshold + 1.0), np.zeros(200, bool), threshold) == 0.0
+
+
+def test_answers_judge_the_candidate_but_do_not_place_the_threshold(migrated_conn):
+    """非本人 answers come back only for wrong links: were they to place the threshold, it would rise
+    past all of them at no cost in the labels. Review decisions place it; answers only judge."""
+    bulk_insert(migrated_conn, "match_label", pd.DataFrame({
+        "left_record_id": ["a1", "a2", "a3"], "right_record_id": ["b1", "b2", "b3"],
+        "source": ["answer", "review", "review"], "label": ["different", "same", "different"],
+        "batch_id": None, "labelled_at": ["2020-02-11T01:00:00Z", "2020-02-11T01:00:00Z", "2020-02-12T01:00:00Z"],
+        "reference": None}))
+    bulk_insert(migrated_conn, "match_label", pd.DataFrame({  # the same pair answered later: its latest label wins
+        "left_record_id": ["a3"], "right_record_id": ["b3"], "source": ["answer"], "label": ["different"],
+        "batch_id": None, "labelled_at": ["2020-02-13T01:00:00Z"], "reference": None}))
+    labels = retrain.read_labels(migrated_conn).sort_values("left_record_id", ignore_index=True)
+    assert labels["same"].tolist() == [False, True, False] and labels["places"].tolist() == [False, True, False]
+    threshold = prior_weight(0.95)
+    rng = np.random.default_rng(5)
+    review = rng.uniform(0.0, threshold, 300)  # the review band: probability 0.5 to 0.95
+    same = review > 3.5 + rng.normal(0, 0.1, 300)  # pairs above about 3.5 bits are the same person
+    answers = threshold + rng.uniform(0.5, 6.0, 40)  # wrong links the street offices found
+    weights, labelled = np.r_[review, answers], np.r_[same, np.zeros(40, bool)]
+    places = np.r_[np.ones(300, bool), np.zeros(40, bool)]
+    assert lb.calibrate(weights, labelled, threshold) < -5  # answers placing it: up past them all
+    assert 0.3 < lb.calibrate(weights[places], labelled[places], threshold) < 1.5  # the reviews: down to about 3.5
+    fold = lb.folds([f"l{i}" for i in range(340)], [f"r{i}" for i in range(340)])
+    held = lb.held_out_weights(weights, labelled, fold, threshold, places)
+    assert (held - weights).min() > 0.2
 
 
 def test_no_worse_means_no_more_false_links_and_no_more_errors():

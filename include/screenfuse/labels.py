@@ -10,7 +10,11 @@ What the labels do (docs/matching.md, "How the model learns"):
 - they judge a candidate model against the current one: a candidate is promoted only if it makes no
   more false links and no more errors in all on the labelled pairs (`no_worse`);
 - they calibrate the model: one shift, in bits, of the prior's log-odds (`Model.calibration`), put
-  where the fewest labelled pairs fall on the wrong side of the link threshold (`calibrate`).
+  where the fewest labelled pairs fall on the wrong side of the link threshold (`calibrate`). Only
+  labels that sample pairs whatever their outcome place it (`PLACING`): a 非本人 answer
+  comes back only when a link was wrong (nobody answers "yes, the same person" for a link), so
+  answers alone would push the threshold up past every one of them at no cost in the labels,
+  however many right links that unlinks. Answers still judge every candidate (`no_worse`).
 """
 from __future__ import annotations
 
@@ -24,8 +28,10 @@ from screenfuse.matching.model import Columns, Model, comparison_levels, contrib
 
 LABEL_COLUMNS = ["left_record_id", "right_record_id", "source", "label", "batch_id", "labelled_at", "reference"]
 SOURCES = ("answer", "review", "tracing")
+PLACING = ("review", "tracing")  # sources whose pairs are not chosen by their outcome (see above)
 MAX_SHIFT = 8.0  # bits: a calibration never moves the prior further (a labelling error cannot flip the model)
 FOLDS = 5
+CONFIDENCE_Z = 1.645  # one-sided 95 %: how sure labels of one kind must make a lowered threshold
 
 
 def from_answers(cannot_link: pd.DataFrame, updates: pd.DataFrame) -> pd.DataFrame:
@@ -91,12 +97,15 @@ def no_worse(candidate: dict, current: dict) -> bool:
 def calibrate(weights: np.ndarray, same: np.ndarray, threshold: float, max_shift: float = MAX_SHIFT) -> float:
     """The shift (bits, within ±max_shift) that puts the fewest labelled pairs on the wrong side of
     the link threshold, false links counting double; among equally good shifts, the one nearest 0.
-    Without labels of both kinds it is 0: one kind alone says where the threshold is not, not where it is."""
+    Labels of one kind alone say where the threshold is not, not where it is: `different` alone
+    never moves it, and `same` alone only as `lowered` allows."""
     weights, same = np.asarray(weights, dtype=float), np.asarray(same, dtype=bool)
     keep = ~np.isnan(weights)
     weights, same = weights[keep], same[keep]
-    if not same.any() or same.all():
+    if not same.any():
         return 0.0
+    if same.all():
+        return lowered(weights, threshold, max_shift)
     # the shift changes decisions only when it moves the threshold past a pair: try the midpoints
     # between consecutive distinct weights (and 0)
     cuts = np.unique(weights)
@@ -112,16 +121,32 @@ def calibrate(weights: np.ndarray, same: np.ndarray, threshold: float, max_shift
     return float(candidates[best][np.argmin(np.abs(candidates[best]))])
 
 
+def lowered(weights: np.ndarray, threshold: float, max_shift: float = MAX_SHIFT) -> float:
+    """The shift for labels that all say `same`: down to the lowest of them below the threshold
+    (within max_shift) when they are enough to say, with 95 % confidence, that such pairs are the
+    same person at least as often as the link threshold asks (its probability p): the one-sided
+    Wilson lower bound of n matches out of n, n / (n + z²), at least p: 52 pairs for p = 0.95.
+    Where the review band is nearly all one person (a model that places the threshold too high),
+    a review desk's decisions are all `same`; a few of them prove nothing, hundreds do."""
+    below = np.sort(weights[(weights < threshold) & (weights >= threshold - max_shift)])
+    p = 1.0 / (1.0 + 2.0 ** -threshold)
+    if not len(below) or len(below) / (len(below) + CONFIDENCE_Z ** 2) < p:
+        return 0.0
+    return float(threshold - below[0])
+
+
 def folds(left_ids, right_ids, k: int = FOLDS) -> np.ndarray:
     """A fold number per pair, fixed by the pair's ids (the same pair is always in the same fold)."""
     return np.array([zlib.crc32(f"{a}|{b}".encode()) % k for a, b in zip(left_ids, right_ids)], dtype=np.int64)
 
 
-def held_out_weights(weights: np.ndarray, same: np.ndarray, fold: np.ndarray, threshold: float) -> np.ndarray:
-    """Each pair's weight under the calibration learnt from the other folds' labels: the candidate
-    is judged on labels its calibration did not see."""
+def held_out_weights(weights: np.ndarray, same: np.ndarray, fold: np.ndarray, threshold: float,
+                     places: np.ndarray | None = None) -> np.ndarray:
+    """Each pair's weight under the calibration learnt from the other folds' labels (those that
+    `places`, all when None): the candidate is judged on labels its calibration did not see."""
     out = np.array(weights, dtype=float)
+    places = np.ones(len(out), dtype=bool) if places is None else np.asarray(places, dtype=bool)
     for f in np.unique(fold):
         rest = fold != f
-        out[~rest] = weights[~rest] + calibrate(weights[rest], same[rest], threshold)
+        out[~rest] = weights[~rest] + calibrate(weights[rest & places], same[rest & places], threshold)
     return out

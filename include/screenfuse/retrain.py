@@ -89,13 +89,15 @@ def learn(records: pd.DataFrame, settings: MatchSettings | None = None) -> Train
 
 
 def read_labels(conn) -> pd.DataFrame:
-    """Every labelled pair: left_record_id, right_record_id, same (bool). A pair labelled by several
-    sources counts once; where they disagree the latest label wins."""
-    rows = warehouse.query_frame(conn, "SELECT left_record_id, right_record_id, label, labelled_at FROM match_label")
+    """Every labelled pair: left_record_id, right_record_id, same (bool), places (its source may place
+    the threshold: screenfuse.labels.PLACING). A pair labelled by several sources counts once; where
+    they disagree the latest label wins."""
+    rows = warehouse.query_frame(conn, "SELECT left_record_id, right_record_id, source, label, labelled_at FROM match_label")
     rows = rows.sort_values("labelled_at", na_position="first", kind="stable")
     rows = rows.drop_duplicates(["left_record_id", "right_record_id"], keep="last")
     return pd.DataFrame({"left_record_id": rows["left_record_id"], "right_record_id": rows["right_record_id"],
-                         "same": rows["label"].eq("same").to_numpy()}).reset_index(drop=True)
+                         "same": rows["label"].eq("same").to_numpy(),
+                         "places": rows["source"].isin(lb.PLACING).to_numpy()}).reset_index(drop=True)
 
 
 def _scored(conn, records: pd.DataFrame) -> tuple[int, dict]:
@@ -123,9 +125,10 @@ def evaluate(conn, current: Model, candidate: Model, records: pd.DataFrame, labe
     scores = {name: lb.pair_weights(model, matching, labelled, labels["left_record_id"], labels["right_record_id"], size,
                                     shares)
               for name, model in (("current", current), ("raw", replace(candidate, calibration=0.0)))}
-    shift = lb.calibrate(scores["raw"], same, threshold)
+    places = labels["places"].to_numpy(dtype=bool)
+    shift = lb.calibrate(scores["raw"][places], same[places], threshold)
     held_out = lb.held_out_weights(scores["raw"], same, lb.folds(labels["left_record_id"], labels["right_record_id"]),
-                                   threshold)
+                                   threshold, places)
     candidate = replace(candidate, calibration=shift)
     metrics = {"population": int(size), "labels": len(labels), "calibration_bits": round(shift, 3),
                "current": lb.confusion(scores["current"], same, threshold),

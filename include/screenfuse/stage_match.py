@@ -82,6 +82,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
         stored = warehouse.query_frame(conn, "SELECT model_id, params_json FROM match_model WHERE promoted = 1 "
                                              "ORDER BY version DESC LIMIT 1")
         declined = em_declined(conn) if stored.empty else None
+        model = Model.from_json(stored["params_json"].iloc[0]) if len(stored) else None  # a first load uses it too
         version = int(conn.exec_driver_sql("SELECT COALESCE(MAX(version), 0) FROM match_model").scalar()) + 1
         has_history = conn.exec_driver_sql("SELECT 1 FROM person_link LIMIT 1").first() is not None
         relink = retrain.relink_after_promotion(conn) if has_history else []
@@ -114,7 +115,6 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
                                          ["left_id", "right_id"]], review_desk.as_pairs(decisions, "different")],
                                     ignore_index=True)
             decided = pd.concat([review_desk.decided_pairs(conn, frame["record_id"]), decisions], ignore_index=True)
-            model = Model.from_json(stored["params_json"].iloc[0]) if len(stored) else None
             new_ids = pd.unique(pd.concat([prepared["record_id"], pd.Series(relink, dtype=object)])).astype(object)
             declined = declined if declined and len(new_ids) <= declined else None  # more records: EM tried again
             result = resolve_identities(frame, previous, new_ids=new_ids, model=model, cannot_link=cannot_link,
@@ -124,7 +124,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
                                                         "tried again on fewer") if declined else None)
         else:
             previous, declined = pd.DataFrame(columns=["source_record_id", "person_id"]), None
-            result = resolve_identities(prepared, prepared=True)
+            result = resolve_identities(prepared, model=model, prepared=True)
             frame, decided = prepared, decisions
     if keys is None:  # a first load's millions of keys made after the engine let go of its pairs, not beside them
         keys = match_state.block_keys(prepared, matching)
