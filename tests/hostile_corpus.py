@@ -180,4 +180,21 @@ def cases() -> list[Case]:
         Case("unreadable dates.csv", csv_text([row(身份证号=make_id("42010620030303123")) + ["2020-02-30", "2020-02-20"],
                                                row(身份证号=make_id("42010620040303123")) + ["不详", "12:30"]],
                                               header=HEADER + ["入境日期", "离开日期"]).encode(), "loaded", accepted=2),
+        # a stray quote before one name and another after a later name: the rows between would fold
+        # into one cell, silently and with the counts still adding up; the file is quarantined whole
+        Case("stray quotes.csv", (csv_text([ROW1]) + ",".join(row(姓名='"王五', 身份证号=make_id("42010620050303123")))
+                                  + "\n" + ",".join(row(身份证号=make_id("42010620060303123"))) + "\n"
+                                  + ",".join(row(姓名='赵六"', 身份证号=make_id("42010620070303123"))) + "\n"
+                                  + ",".join(ROW2) + "\n").encode(),
+             "quarantined", reason="a stray quote character"),
+        # an address typed over two lines in one cell (Alt+Enter in Excel): a value, not folded rows
+        Case("address over two lines.csv", csv_text([row(目的地="积玉桥一路1号\n3单元", 身份证号=make_id("42010620080303123")),
+                                                    ROW2]).encode(), "loaded", accepted=2),
+        # a trailing delimiter on some rows (an empty field past the header): nothing lost, nothing quarantined
+        Case("trailing delimiter.csv", (csv_text([]) + ",".join(row(身份证号=make_id("42010620090303123"))) + ",\n"
+                                        + ",".join(row(身份证号=make_id("42010620100303123"))) + "\n").encode(),
+             "loaded", accepted=2),
+        # zero-width spaces pasted from a web page, inside a name and after an ID: invisible, and gone
+        Case("zero width inside values.csv", csv_text([row(姓名="张\u200b伟", 身份证号=make_id("42010620110303123") + "\u200b")]).encode(),
+             "loaded", accepted=1),
     ]

@@ -194,6 +194,8 @@ def test_dates_and_temperatures():
     ("69-01-07", "1969-01-07 00:00:00"),  # a two-digit year never lands in the future (not 2069)
     ("85.3.7", "1985-03-07 00:00:00"), ("850307", "1985-03-07 00:00:00"), ("85年3月7日", "1985-03-07 00:00:00"),
     ("2020年2月10日 8时30分", "2020-02-10 08:30:00"), ("2020.02.10", "2020-02-10 00:00:00"),
+    ("2020年2月10日8时5分", "2020-02-10 08:05:00"), ("2020年02月10日08:05", "2020-02-10 08:05:00"),  # no space
+    ("2020年2月10号 14点", "2020-02-10 14:00:00"), ("20年2月10日8时", "2020-02-10 08:00:00"),  # on the hour
     ("2020-02-10T08:30:00+08:00", "2020-02-10 08:30:00"), ("2020-02-10T08:30:00.123Z", "2020-02-10 08:30:00"),
     ("12:30", ""), ("2-10", ""), ("07-03-85", ""),  # no year, or not year first: unknown, never today or year 1
     ("2020.2.10 14.05", "2020-02-10 14:05:00"), ("2020-02-10 14-05", ""),  # a time with dots; not a zone
@@ -297,3 +299,10 @@ def test_addresses():
 def test_address_parts(raw, tokens, area, home):
     parts = addresses.address_parts(addresses.normalize_addresses(S(raw)))
     assert parts.iloc[0].tolist() == [tokens, area, home]
+
+
+def test_tube_codes_kept_as_text_by_a_spreadsheet_are_the_lab_numbers():
+    """A CSV export keeps a long tube number as text, ="2002100001" or '2002100001; the lab writes
+    the digits: both must be one code, or a pool's 阳性 reaches none of its members."""
+    codes = nz.normalize_codes(S('="2002100001"', "'2002100001", "2002100001", " t0004\u200b", "Ｔ０００４"))
+    assert codes["code"].tolist() == ["2002100001"] * 3 + ["T0004"] * 2

@@ -52,8 +52,12 @@ def _excel_serials(text: pd.Series) -> pd.Series:
 def _normalize_datetimes(text: pd.Series) -> pd.Series:
     text = _excel_serials(text)
     text = (
-        text.str.replace(r"(^|[^0-9])([0-9]{4}|[0-9]{2})年([0-9]{1,2})月([0-9]{1,2})[日号]?", r"\1\2-\3-\4", regex=True)
+        # 日/号 ends the date: a time written right after it (10日8时5分, 10日08:05) is set apart
+        text.str.replace(r"(^|[^0-9])([0-9]{4}|[0-9]{2})年([0-9]{1,2})月([0-9]{1,2})[日号]\s*", r"\1\2-\3-\4 ", regex=True)
+        .str.replace(r"(^|[^0-9])([0-9]{4}|[0-9]{2})年([0-9]{1,2})月([0-9]{1,2})", r"\1\2-\3-\4", regex=True)
+        .str.strip()
         .str.replace(r"([0-9]{1,2})[时點点:]([0-9]{1,2})分?", r"\1:\2", regex=True)
+        .str.replace(r"( [0-9]{1,2})[时點点]$", r"\1:00", regex=True)  # 8时, 8点: on the hour
         .str.replace(r"(:[0-9]{2})[.,][0-9]+", r"\1", regex=True)  # fractions of a second
         .str.replace(r"( [0-9]{1,2})\.([0-9]{2})(\.[0-9]{2})?$", r"\1:\2\3", regex=True)  # 2020.2.10 14.05: a time
         .str.replace(r"(:[0-9]{2})\.([0-9]{2})$", r"\1:\2", regex=True)

@@ -16,7 +16,8 @@ import pandas as pd
 from screenfuse import zh_names
 
 # Full-width ASCII block (U+FF01..U+FF5E) and the ideographic space map onto plain ASCII.
-_FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20} \
+    | dict.fromkeys((0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD))  # invisible: zero-width, BOM, soft hyphen
 
 # Traditional→simplified tables merge some distinct surnames; these first characters are kept.
 _PROTECTED_SURNAMES = frozenset("於")
@@ -301,7 +302,10 @@ def normalize_codes(values: pd.Series) -> pd.DataFrame:
 
 
 def _normalize_codes(values: pd.Series) -> pd.DataFrame:
-    code = to_halfwidth(values).str.replace(r"\s+", "", regex=True).str.upper()
+    # a CSV export keeps a long number as text by writing it ="2002100001" or '2002100001: the
+    # number, as the lab's plain one, or the tube and its result never meet
+    code = to_halfwidth(values).str.replace(r"\s+", "", regex=True).str.upper() \
+        .str.replace(r'^="(.*)"$', r"\1", regex=True).str.replace(r"^'", "", regex=True)
     unusable = code.str.fullmatch(EXCEL_NUMBER.pattern).fillna(False).astype(bool)
     return pd.DataFrame({"code": code.to_numpy(dtype=object), "unusable": unusable.to_numpy(dtype=object)},
                         index=values.index)

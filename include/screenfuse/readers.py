@@ -43,6 +43,7 @@ class TableRead:
     file_format: str  # csv | xlsx
     encoding: str  # utf-8, utf-8-sig, utf-16, gb18030, big5, or xlsx
     row_problems: pd.Series | None = None  # per row of `frame`, why it cannot be read ('' = fine)
+    sha256: str = ""  # of the bytes read: the caller can tell they are those it registered
 
 
 def sha256_of(path: Path) -> str:
@@ -168,6 +169,7 @@ def read_table(path: Path, sheet: str | int | None = None) -> TableRead:
     data = path.read_bytes()
     if not data.strip():
         raise UnreadableFile("empty file (no header, no rows)")
+    digest = hashlib.sha256(data).hexdigest()
     if sniff_kind(data) == "xlsx":
         try:
             frame = pd.read_excel(io.BytesIO(data), sheet_name=data_sheets(data)[0] if sheet is None else sheet,
@@ -175,7 +177,7 @@ def read_table(path: Path, sheet: str | int | None = None) -> TableRead:
         except Exception as exc:  # openpyxl raises many types for a corrupt workbook
             raise UnreadableFile(f"not a readable Excel workbook ({exc.__class__.__name__})") from None
         frame = frame.map(excel_cell_text)
-        return TableRead(*_tidy(frame), file_format="xlsx", encoding="xlsx")
+        return TableRead(*_tidy(frame), file_format="xlsx", encoding="xlsx", sha256=digest)
     text, encoding = decode_text(data)
     if "\x00" in text:  # NUL: no real value holds one, and PostgreSQL text cannot store it
         text = text.replace("\x00", "")
@@ -193,10 +195,11 @@ def read_table(path: Path, sheet: str | int | None = None) -> TableRead:
         frame, problems = _read_ragged(text, sep)
     except pd.errors.EmptyDataError as exc:
         raise UnreadableFile(f"not a readable CSV table ({exc.__class__.__name__}: {_parser_problem(exc)})") from None
+    _refuse_folded_lines(text, frame, sep)
     frame, blank = _tidy(frame)
     if problems is not None:
         problems = problems.loc[frame.index]
-    return TableRead(frame, blank, file_format="csv", encoding=encoding, row_problems=problems)
+    return TableRead(frame, blank, file_format="csv", encoding=encoding, row_problems=problems, sha256=digest)
 
 
 def _read_ragged(text: str, sep: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -216,11 +219,35 @@ def _read_ragged(text: str, sep: str) -> tuple[pd.DataFrame, pd.Series]:
     common = Counter(len(r) for r in body).most_common(1)[0][0] if body else 0
     title = sum(bool(c.strip()) for c in header) <= 2  # a title or unit line, not a header
     width = max(len(header), common) if title else len(header)
+    # fields past the width that are all empty (a trailing delimiter) lose nothing: not a problem
     problems = pd.Series([f"row has {len(r)} fields, the header {width}: a delimiter inside an unquoted value?"
-                          if len(r) > width else "" for r in body], dtype=object)
+                          if len(r) > width and any(c.strip() for c in r[width:]) else "" for r in body], dtype=object)
     frame = pd.DataFrame([(r + [""] * width)[:width] for r in body], dtype=str,
                          columns=unique_names(header + [""] * (width - len(header))))
     return frame, problems
+
+
+def _refuse_folded_lines(text: str, frame: pd.DataFrame, sep: str) -> None:
+    """A stray quote (姓名 typed as "张三) opens a quoted value that the next quote, lines further
+    down, closes: the lines between become one cell, and their rows vanish with no count short.
+    A cell may hold a line break (an address typed over two lines in Excel), but not a line of
+    half a row's delimiters: then the file is unreadable, whole. Checked only when the parser
+    read fewer rows than the text has lines, so a file without line breaks in cells costs a count."""
+    if '"' not in text:  # no quoted value: no cell can hold a line break
+        return
+    lines = sum(1 for line in re.split(r"\r\n|\r|\n", text) if line.strip())
+    if lines <= len(frame) + 1:
+        return
+    least = max(2, (frame.shape[1] - 1) // 2)
+    for k in range(frame.shape[1]):
+        values = frame.iloc[:, k]
+        folded = values.str.contains(r"[\r\n]", regex=True).fillna(False).to_numpy(dtype=bool)
+        for position in np.flatnonzero(folded):
+            inner = re.split(r"\r\n|\r|\n", values.iloc[position])[1:]
+            if any(line.count(sep) >= least for line in inner):
+                raise UnreadableFile(f"not a readable CSV table (a quote opened in row {position + 1} is closed "
+                                     f"{len(inner)} line(s) further down, folding those rows into one cell: a stray "
+                                     "quote character?)")
 
 
 def unique_names(names: list[str]) -> list[str]:
