@@ -127,7 +127,10 @@ LEFT JOIN person_link l ON l.source_record_id = s.source_record_id
 WHERE COALESCE(s.inline_result, '') = ''
   AND NOT EXISTS (SELECT 1 FROM screening_result r WHERE s.sample_id <> '' AND r.sample_id = s.sample_id)
   AND NOT EXISTS (SELECT 1 FROM screening_result r
-                  WHERE s.pool_id <> '' AND r.pool_id = s.pool_id AND COALESCE(r.sample_id, '') = '');
+                  WHERE s.pool_id <> '' AND r.pool_id = s.pool_id AND COALESCE(r.sample_id, '') = '')
+  -- the pool's result written on another member's sampling row reaches this member too
+  AND NOT EXISTS (SELECT 1 FROM screening_sample o
+                  WHERE s.pool_id <> '' AND o.pool_id = s.pool_id AND COALESCE(o.inline_result, '') <> '');
 
 -- Lab results no registered sample names (yet): kept, and joined by the run that brings the sample.
 CREATE VIEW v_screening_orphan_results AS

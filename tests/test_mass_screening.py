@@ -86,6 +86,34 @@ def test_duplicates_conflicts_and_ties():
     assert kept.orphans.empty
 
 
+def test_results_of_one_minute_resolve_to_the_most_cautious_whatever_the_seconds():
+    tube = samples(("a", "S1", "", "2020-05-15 08:00:00"))
+    rows = results(("r1", "S1", "", "待复核", "2020-05-15 11:00:10"), ("r2", "S1", "", "阴性", "2020-05-15 11:00:50"))
+    assert outcome(ms.join_results(tube, rows, AS_OF), "a").screening_result == "待复核"
+    later = results(("r1", "S1", "", "待复核", "2020-05-15 11:00:50"), ("r2", "S1", "", "阴性", "2020-05-15 11:01:00"))
+    assert outcome(ms.join_results(tube, later, AS_OF), "a").screening_result == "阴性"  # the next minute: the latest
+
+
+def test_an_unusable_own_result_is_no_retest_of_a_positive_pool():
+    join = ms.join_results(POOL_OF_THREE, results(("r1", "", "P1", "阳性", "2020-05-15 10:30:00"),
+                                                  ("r2", "S1", "", "无效", "2020-05-15 11:40:00"),
+                                                  ("r3", "S2", "", "阴性", "2020-05-15 11:40:00")), AS_OF)
+    assert (outcome(join, "a").screening_scope, outcome(join, "a").screening_result) == ("pool", "阳性")
+    assert (outcome(join, "b").screening_scope, outcome(join, "b").screening_result) == ("individual", "阴性")
+    both = ms.join_results(POOL_OF_THREE, results(("r1", "", "P1", "无效", "2020-05-15 10:30:00"),
+                                                  ("r2", "S1", "", "无效", "2020-05-15 11:40:00")), AS_OF)
+    assert outcome(both, "a").screening_scope == "individual"  # nothing usable either way: the later one
+
+
+def test_an_own_tube_sampled_before_the_pool_sample_does_not_supersede_it():
+    rows = samples(("single", "TA", "", "2020-05-15 07:00:00"), ("pooled", "TB", "P1", "2020-05-15 08:00:00"))
+    rows["person_id"] = ["p1", "p1"]
+    found = results(("r1", "", "P1", "阳性", "2020-05-15 10:30:00"), ("r2", "TA", "", "阴性", "2020-05-15 12:00:00"))
+    o = ms.join_results(rows, found, AS_OF).outcomes.set_index("source_record_id")
+    assert (o.loc["pooled", "screening_scope"], o.loc["pooled", "screening_result"]) == ("pool", "阳性")
+    assert o.loc["pooled", "superseded_by"] == ""
+
+
 def test_orphans_are_kept_with_a_reason():
     join = ms.join_results(POOL_OF_THREE, results(("r1", "S9", "", "阴性", "2020-05-15 20:00:00"),
                                                   ("r2", "", "P9", "阳性", "2020-05-15 20:00:00"),
@@ -165,9 +193,9 @@ def screenings(draw):
     pools = draw(st.lists(st.sampled_from(["", "P1", "P2"]), min_size=n, max_size=n))
     rows = samples(*[(f"r{i}", f"S{i}", pools[i], f"2020-05-15 08:{i:02d}:00") for i in range(n)])
     kinds = st.tuples(st.sampled_from([f"S{i}" for i in range(n + 1)] + ["", ""]), st.sampled_from(["P1", "P2", "P3"]),
-                      st.sampled_from(ms.RESULT_VALUES), st.integers(18, 21))
-    found = results(*[(f"x{j}", tube, "" if tube else pool, res, f"2020-05-15 {hour}:00:00")
-                      for j, (tube, pool, res, hour) in enumerate(draw(st.lists(kinds, max_size=14)))])
+                      st.sampled_from(ms.RESULT_VALUES), st.integers(18, 21), st.sampled_from([0, 0, 20, 40]))
+    found = results(*[(f"x{j}", tube, "" if tube else pool, res, f"2020-05-15 {hour}:00:{second:02d}")
+                      for j, (tube, pool, res, hour, second) in enumerate(draw(st.lists(kinds, max_size=14)))])
     return rows, found
 
 
@@ -183,7 +211,8 @@ def test_every_sample_gets_one_outcome_and_a_pool_result_reaches_every_member_no
     for r in o.itertuples():
         mine = _effective([(res, t) for tube, _, res, t in events if tube and tube == r.sample_id])
         theirs = _effective([(res, t) for tube, pool, res, t in events if not tube and r.pool_id and pool == r.pool_id])
-        if mine and (not theirs or mine[1] >= theirs[1] or mine[0] == "阳性"):
+        later = mine and theirs and mine[1] >= theirs[1] and (mine[0] != "无效" or theirs[0] == "无效")
+        if mine and (not theirs or later or mine[0] == "阳性"):
             expected = ("individual", *mine)
         else:  # the pool's result reaches every member its own tube's result does not override
             expected = ("pool", *theirs) if theirs else ("awaiting", "", "")
@@ -198,14 +227,14 @@ def test_every_sample_gets_one_outcome_and_a_pool_result_reaches_every_member_no
 
 def _effective(events):
     """The oracle for one tube: its latest positive if it ever had one, else its latest result
-    (ties: the most cautious)."""
+    (results of the latest minute: the most cautious, then the latest)."""
     if not events:
         return None
     positive = [t for res, t in events if res == "阳性"]
     if positive:
         return "阳性", max(positive)
     caution = {"阴性": 0, "无效": 1, "待复核": 2}
-    return max(events, key=lambda e: (e[1], caution[e[0]]))
+    return max(events, key=lambda e: (e[1][:16], caution[e[0]], e[1]))
 
 
 # ------------------------------------------------------------------------------ policy

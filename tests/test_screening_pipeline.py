@@ -80,3 +80,31 @@ def test_the_results_hour_fuses_only_the_persons_its_results_name(screening):
     assert sorted(joined) == ["S001", "S002", "S003", "S004"]  # but D was fused: its tube's result was joined
     run = screening["tables"]["run_log"].set_index("batch_id").loc["20200210T1400Z"]
     assert run["rows_accepted"] == 4 and run["files_loaded"] == 1
+
+
+def test_a_pool_result_on_a_later_members_row_reaches_the_members_sampled_before(warehouses, tmp_path_factory):
+    """An export copies the pool's 阳性 onto a member's sampling row (检测结果). Members 1 to 3 of a
+    pool are sampled in one hour with no result; member 4's row, an hour later, carries the pool's
+    阳性: all four are up for a re-test then, and still the next day when nothing new comes (they
+    used to flip back to none when an overdue run looked at them without member 4)."""
+    mp, home, engine = hand_made_home(tmp_path_factory, warehouses.new("sqlite"), "inline-pool")
+    try:
+        landing, header = home / "landing" / "mass_screening", SAMPLING + ["检测结果", "结果时间"]
+        ids = [make_id(f"420106199{i}0303{i:02d}2") for i in range(4)]
+        row = lambda i, at, result="": ["积玉桥采样点", at, f"测试{'一二三四'[i]}", ids[i], f"1390013900{i}",  # noqa: E731
+                                        "积玉桥街道和平社区2栋", f"T00{i}", "P10", result, "2020-02-10 13:00" if result else ""]
+        write(landing / "积玉桥采样点_20200210.csv", header, [row(i, f"2020-02-10 08:0{i}") for i in range(3)])
+        run_batch(load_settings(), datetime(2020, 2, 10, 2, tzinfo=timezone.utc))
+        write(landing / "积玉桥采样点2_20200210.csv", header, [row(3, "2020-02-10 11:06", "阳性")])
+        run_batch(load_settings(), datetime(2020, 2, 10, 5, tzinfo=timezone.utc))
+        after = pd.read_sql(sa.text("SELECT id_number, status FROM person"), engine).set_index("id_number")["status"]
+        awaiting = pd.read_sql(sa.text("SELECT * FROM v_screening_awaiting"), engine)
+        for end in (datetime(2020, 2, 11, 4, tzinfo=timezone.utc), datetime(2020, 2, 11, 8, tzinfo=timezone.utc)):
+            run_batch(load_settings(), end)  # overdue windows: the members looked at again, member 4 not
+        later = pd.read_sql(sa.text("SELECT id_number, status FROM person"), engine).set_index("id_number")["status"]
+    finally:
+        engine.dispose()
+        mp.undo()
+    assert after.reindex(ids).tolist() == ["screening_retest"] * 4
+    assert awaiting.empty
+    assert later.reindex(ids).tolist() == ["screening_retest"] * 4

@@ -33,6 +33,7 @@ OUTCOME_COLUMNS = ["source_record_id", "sample_id", "pool_id", "screening_result
 ORPHAN_COLUMNS = ["result_id", "sample_id", "pool_id", "result", "result_time", "reason"]
 NO_SAMPLE, NO_POOL = "no sample with this sample_id (yet)", "no sample in this pool (yet)"
 _NAT = np.iinfo(np.int64).min  # NaT as int64: sorts first, never later than a real time
+_MINUTE = 60 * 10**9  # nanoseconds
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,11 @@ def join_results(samples: pd.DataFrame, results: pd.DataFrame, as_of, timezone: 
       with a pool is that pool's result.
     - A pool's result applies to every member; a result of the member's own tube overrides it when it
       is as late or later (the re-test of a positive pool), or when it is 阳性.
-    - With `person_id`: a pool outcome is superseded by a later own-tube result of the same person
-      from another sample (re-sampled alone), and a sample without a usable result (awaiting, 无效)
-      by any later sample of the same person.
+    - An own result of 无效 is no re-test: a usable pool result still applies.
+    - With `person_id`: a pool outcome is superseded by a usable own-tube result of the same person
+      from a sample taken later (re-sampled alone), and a sample without a usable result (awaiting,
+      无效) by any later sample of the same person.
+    - Results of one tube within the same minute: the most cautious (阳性 > 待复核 > 无效 > 阴性).
     """
     n = len(samples)
     srid = _text(samples, "source_record_id")
@@ -146,7 +149,9 @@ def join_results(samples: pd.DataFrame, results: pd.DataFrame, as_of, timezone: 
     i_res, i_t, i_text, i_conf = tubes.lookup(s_id)
     p_res, p_t, p_text, p_conf = pools.lookup(p_id)
     has_i, has_p = i_res != "", p_res != ""
-    own_wins = has_i & (~has_p | (i_t >= p_t) | (keep_positive & (i_res == POSITIVE)))
+    # an own 无效 is no re-test: a usable pool result still stands (a 阳性 pool's member stays in re-test)
+    later_own = (i_t >= p_t) & ((i_res != INVALID) | (p_res == INVALID))
+    own_wins = has_i & (~has_p | later_own | (keep_positive & (i_res == POSITIVE)))
     scope = np.where(own_wins, INDIVIDUAL, np.where(has_p, POOL, AWAITING)).astype(object)
     result = np.where(own_wins, i_res, p_res).astype(object)
     result_t = np.where(own_wins, i_t, np.where(has_p, p_t, _NAT))
@@ -202,7 +207,8 @@ def _latest(keys, results, t, text, keep_positive: bool) -> _Tubes:
     codes, uniques = pd.factorize(keys)
     k = len(uniques)
     caution = pd.Series(results, dtype=object).map(_CAUTION).fillna(-1).to_numpy()
-    order = np.lexsort((caution, t, codes))
+    minute = np.where(t == _NAT, _NAT, t // _MINUTE)  # results of one minute: the most cautious, whatever the seconds
+    order = np.lexsort((t, caution, minute, codes))
     last = order[_group_ends(codes[order])]
     result, when, shown = results[last].astype(object), t[last].copy(), text[last].astype(object)
     distinct = pd.DataFrame({"c": codes, "r": results}).drop_duplicates()
@@ -235,8 +241,10 @@ def _superseded(person, srid, scope, result, result_t, sampled) -> np.ndarray:
             at[codes[ends]], t[codes[ends]] = ends, when[ends]
         return at[codes], t[codes]
 
-    by, when = latest_per_person(np.flatnonzero(known & (scope == INDIVIDUAL)), result_t)
-    retested = known & (scope == POOL) & (by >= 0) & (when >= result_t)
+    # the person's own tube re-sampled after this one, with a usable result no earlier than the pool's
+    by, when = latest_per_person(np.flatnonzero(known & (scope == INDIVIDUAL) & (result != INVALID)), sampled)
+    taken = np.where(by >= 0, by, 0)
+    retested = known & (scope == POOL) & (by >= 0) & (when > sampled) & (result_t[taken] >= result_t)
     out[retested] = srid[by[retested]]
     by, when = latest_per_person(np.flatnonzero(known), sampled)
     unusable = (scope == AWAITING) | ((scope == INDIVIDUAL) & (result == INVALID)) | ((scope == POOL) & (result == INVALID))

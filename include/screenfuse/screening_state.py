@@ -49,11 +49,16 @@ def batch_results(stage) -> pd.DataFrame:
 
 
 def records_named(conn, results: pd.DataFrame, as_of: datetime, since: datetime | None, timezone: str,
-                  due_hours: float | None) -> list[str]:
+                  due_hours: float | None, samples: pd.DataFrame | None = None) -> list[str]:
     """Stored sample records a run must look at again: those whose tube or pool a new result
-    names, and those sampled in the window that makes them overdue since the last run."""
+    names (a lab's row, or a result written on a new sampling row with a pool: the pool's result,
+    which reaches the members sampled in earlier hours), and those sampled in the window that
+    makes them overdue since the last run."""
     tubes = results.loc[results["sample_id"].fillna("") != "", "sample_id"].astype(str)
     pools = results.loc[(results["sample_id"].fillna("") == "") & (results["pool_id"].fillna("") != ""), "pool_id"]
+    if samples is not None and len(samples):
+        inline = samples[(samples["inline_result"].fillna("") != "") & (samples["pool_id"].fillna("") != "")]
+        pools = pd.concat([pools, inline["pool_id"]], ignore_index=True)
     found = [warehouse.rows_by_keys(conn, "screening_sample", "sample_id", tubes.unique(), columns="source_record_id"),
              warehouse.rows_by_keys(conn, "screening_sample", "pool_id", pools.astype(str).unique(), columns="source_record_id")]
     if due_hours is not None and since is not None:
@@ -77,11 +82,28 @@ def join_for(conn, links: pd.DataFrame, new_samples: pd.DataFrame, new_results: 
     tubes, pools = ms.keys_to_read(samples, pd.DataFrame(columns=["sample_id", "pool_id"]))
     results = pd.concat([warehouse.rows_by_keys(conn, "screening_result", "sample_id", tubes, columns=RESULT_COLUMNS_READ),
                          warehouse.rows_by_keys(conn, "screening_result", "pool_id", pools, columns=RESULT_COLUMNS_READ),
-                         new_results.reindex(columns=["result_id", "sample_id", "pool_id", "result", "result_time"])],
+                         new_results.reindex(columns=["result_id", "sample_id", "pool_id", "result", "result_time"]),
+                         _pool_results_on_members(conn, samples, new_samples, pools)],
                         ignore_index=True).drop_duplicates("result_id")
     person = map_by_key(samples["source_record_id"], links["source_record_id"], links["person_id"])
     return ms.join_results(samples.assign(person_id=person.to_numpy()), results, as_of,
                            timezone, due_hours)
+
+
+def _pool_results_on_members(conn, samples: pd.DataFrame, new_samples: pd.DataFrame, pools: list[str]) -> pd.DataFrame:
+    """The results written on the sampling rows of other members of `pools` (stored, or this
+    batch's), as pool result rows (result_id `inline:<record>`): an export copies the pool's
+    result onto a member's row, and it reaches every member, whichever hour each was sampled in."""
+    if not pools:
+        return pd.DataFrame(columns=["result_id", "sample_id", "pool_id", "result", "result_time"])
+    stored = warehouse.rows_by_keys(conn, "screening_sample", "pool_id", pools, columns=SAMPLE_COLUMNS_READ)
+    fresh = new_samples[is_in(new_samples["pool_id"].fillna(""), pools)]
+    rows = pd.concat([p for p in (stored, fresh) if len(p)] or [stored], ignore_index=True)
+    rows = rows[(rows["inline_result"].fillna("") != "") & ~is_in(rows["source_record_id"], samples["source_record_id"])]
+    when = rows["inline_result_time"].fillna("")
+    return pd.DataFrame({"result_id": "inline:" + rows["source_record_id"].astype(str), "sample_id": "",
+                         "pool_id": rows["pool_id"], "result": rows["inline_result"],
+                         "result_time": when.where(when != "", rows["sampled_at"])})
 
 
 def outcome_rows(join: ms.ScreeningJoin, links: pd.DataFrame, batch_id: str, as_of: str) -> pd.DataFrame:

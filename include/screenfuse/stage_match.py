@@ -301,7 +301,7 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
         new_policy = len(last) > 0 and last["policy_sha256"].iloc[0] != policy.sha256
         since = datetime.strptime(last["data_interval_end"].iloc[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) \
             if len(last) else None
-        named = screening_state.records_named(conn, results, as_of, since, zone, policy.result_due_hours)
+        named = screening_state.records_named(conn, results, as_of, since, zone, policy.result_due_hours, samples)
         links, links_before, persons_before = focus(conn, stage.get("resolution"), batch_answers(stage), stamp, new_policy,
                                                     named)
         old = links[~links["source_record_id"].isin(new["source_record_id"])]
