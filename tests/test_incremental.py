@@ -147,6 +147,34 @@ def test_a_file_still_being_written_waits_for_a_later_run(tmp_path, monkeypatch)
     assert second["files_seen"] == 1
 
 
+def test_a_file_rewritten_after_its_batch_took_it_is_not_loaded_under_the_old_content(tmp_path, monkeypatch):
+    """A unit resends a file under the same name after the hour took it, and the hour is re-run
+    (cleared in Airflow): the re-run finds bytes that are not those its manifest registered. It
+    loads none of them under the old content's hash (they used to be loaded, then loaded again by
+    the next hour as a new delivery: every row twice); the next hour takes the new content once."""
+    home = tmp_path / "data"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    engine = upgraded(f"sqlite:///{home / 'warehouse.db'}", monkeypatch)
+    generate(40, 4, date(2020, 2, 10), home / "landing", home / "truth")
+    run_batch(load_settings(), H1)
+    target = sorted((home / "landing" / "checkpoint").glob("*.csv"))[0]
+    before = target.read_bytes()
+    target.write_bytes(before + before.splitlines(keepends=True)[1])  # one row more: another content
+    run_batch(load_settings(), H1)  # the re-run
+    files = pd.read_sql(sa.text("SELECT batch_id, file_name, status, reason, rows_read FROM ingest_file "
+                                f"WHERE file_name = '{target.name}'"), engine)
+    assert files[["status", "rows_read"]].values.tolist() == [["quarantined", 0]]
+    assert "changed since this batch took it" in files["reason"].iloc[0]
+    assert not (home / "quarantine" / "20200210T1300Z" / "checkpoint" / target.name).exists()  # not the batch's bytes
+    run_batch(load_settings(), H2)
+    files = pd.read_sql(sa.text(f"SELECT batch_id, status, rows_read FROM ingest_file WHERE file_name = '{target.name}' "
+                                "ORDER BY batch_id"), engine)
+    rows = len(before.decode("utf-8-sig").strip().splitlines())  # the header, then the rows: one more than before
+    assert files.values.tolist() == [["20200210T1300Z", "quarantined", 0], ["20200210T1400Z", "loaded", rows]]
+    stored = pd.read_sql(sa.text(f"SELECT COUNT(*) AS n FROM source_record WHERE file_name = '{target.name}'"), engine)
+    assert stored["n"].iloc[0] == rows
+
+
 def test_block_keys_are_stable_and_skip_empty_parts():
     from screenfuse.match_state import block_keys
     from screenfuse.resolve import SETTINGS, prepare_records

@@ -108,6 +108,10 @@ def _knows_header(frame: pd.DataFrame, contract: FeedContract) -> bool:
     return bool(required) and required <= set(contract.header_map(list(below.columns)).values())
 
 
+CHANGED_SINCE_TAKEN = ("changed since this batch took it (its content is not the one the batch registered): "
+                       "none of its rows are loaded here; a later run takes the new content as a new delivery")
+
+
 def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> StagedFile:
     """Read one file and map its headers; a file whose columns fail the file suite is quarantined
     whole, a header-only file is a zero report. The rows wait in `mapped` for `normalize_files`."""
@@ -117,6 +121,9 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
         table = _table_of(path, contract)
     except UnreadableFile as exc:
         staged.status, staged.reason = "quarantined", str(exc)
+        return staged
+    if sha256 and table.sha256 != sha256:  # rewritten since the batch took it: not the content it registered
+        staged.status, staged.reason = "quarantined", CHANGED_SINCE_TAKEN
         return staged
     staged.file_format, staged.encoding = table.file_format, table.encoding
     frame, problems_by_row = table.frame, table.row_problems
