@@ -287,6 +287,28 @@ def test_the_way_back_a_hospital_clears_a_screening_positive():
     assert after.loc[0, "status"] == "cleared"
 
 
+def test_an_exclusion_made_before_the_positive_result_came_does_not_clear_it():
+    """A fever clinic's 排除 at 09:00, between the swab (08:00) and its 阳性 result (10:30): the
+    排除 was made without the result, so the person is suspected, not cleared. A 排除 after the
+    result still clears."""
+    policy = default_policy()
+    screened = joined_records(samples(("m1", "S1", "", "2020-05-15 08:00:00")),
+                              results(("r", "S1", "", "阳性", "2020-05-15 10:30:00")))
+    links = pd.DataFrame({"source_record_id": ["m1", "h1"], "person_id": ["P1", "P1"]})
+
+    def status_with_exclusion_at(when):
+        clinic = pd.DataFrame({"source_record_id": ["h1"], "feed": ["hospital"], "event_time": [when],
+                               "category": ["排除"]})
+        records = pd.concat([screened, clinic], ignore_index=True)
+        for column in ("name", "id_number", "id_status", "phone", "address", "street", "community", "birth_date", "sex"):
+            records[column] = ""
+        return fuse_persons(records, links, [], "2020-05-15T04:00:00Z", policy).loc[0, "status"]
+
+    assert status_with_exclusion_at("2020-05-15 09:00:00") == "suspected"
+    assert status_with_exclusion_at("2020-05-15 10:30:00") == "cleared"  # the same moment: made with it
+    assert status_with_exclusion_at("2020-05-15 11:00:00") == "cleared"
+
+
 def test_result_overdue_reads_the_policy_hours():
     text = default_policy().source and _default_text().replace(
         "  - {status: suspected,        when: {screening_result_in: [阳性]}}",

@@ -15,7 +15,7 @@ from screenfuse import policy as policies
 from screenfuse.gazetteer import DISTRICT_LIST
 from screenfuse.per_person import PerPerson, best, codes, lookup, most_common
 from screenfuse.person_history import (
-    detail_text, ended_by_later_records, event_moments, history_time, record_event_time, terminal_records,
+    detail_text, ended_by_later_records, event_moments, history_time, known_time, record_event_time, terminal_records,
 )
 from screenfuse.policy import Policy
 from screenfuse.text_keys import map_by_key
@@ -69,7 +69,7 @@ def fuse_persons(records: pd.DataFrame, links: pd.DataFrame, gazetteer_streets: 
     expired = ((rec["expires_at"] != "") & (rec["expires_at"] <= as_of)).to_numpy()
     by = PerPerson(rec)
     history = history_time(rec, rec["record_status"], policy, moments)
-    ended = ended_by_later_records(by, rec["record_status"], history, policy, can_end=~expired)
+    ended = ended_by_later_records(by, rec["record_status"], history, policy, can_end=~expired, known=known_time(rec))
     silenced, after_terminal = terminal_records(by, rec["record_status"], policy)
     # a deceased person's statuses do not expire: they ended with the death; nor do those a later fact
     # ended before their days ran out (the history says what ended them)

@@ -101,11 +101,15 @@ def history_time(records: pd.DataFrame, status: pd.Series, policy: Policy,
 
 
 def ended_by_later_records(by: PerPerson, status: pd.Series, time: np.ndarray, policy: Policy,
-                           can_end: np.ndarray | None = None) -> np.ndarray:
+                           can_end: np.ndarray | None = None, known: np.ndarray | None = None) -> np.ndarray:
     """Records whose status a later fact of the same person ends (the policy's `ends`: 排除 after
     疑似, 出院 after 确诊, …), later by `time` (`history_time`), the same moment included; the way
     back of the seed-003 lifecycle. Only records in `can_end` (default all: not those whose own
-    status has expired) end others. An ended record stays ended whatever happens to its ender."""
+    status has expired) end others. An ended record stays ended whatever happens to its ender.
+    `known`: when each record's fact became known, if after its `time` (`known_time`: a screening
+    sample's result): a fact ends only what was known by then."""
+    if known is not None:
+        known = np.maximum(time, known)
     group = by.group
     ended = np.zeros(len(group), dtype=bool)
     for ender, statuses in policy.ends.items():
@@ -119,8 +123,22 @@ def ended_by_later_records(by: PerPerson, status: pd.Series, time: np.ndarray, p
         until = latest[group]
         has_ender = np.zeros(len(by.index), dtype=bool)
         has_ender[group[is_ender]] = True
-        ended |= status.isin(statuses).to_numpy() & has_ender[group] & (time <= until)
+        ended |= status.isin(statuses).to_numpy() & has_ender[group] & ((time if known is None else known) <= until)
     return ended
+
+
+def known_time(records: pd.DataFrame) -> np.ndarray | None:
+    """When each record's fact became known, as `history_time` integers: a mass-screening sample's
+    result time (its status comes from the result, hours after the swab); None without results.
+    A fever clinic's 排除 at 09:00 does not end a screening 阳性 swabbed at 08:00 whose result came
+    at 10:30: the 排除 was made without it. (Durations and releases still count from the swab.)"""
+    if "screening_result_time" not in records:
+        return None
+    text = records["screening_result_time"].fillna("").astype(str).str.slice(0, 19)
+    if not (text != "").any():
+        return None
+    parsed = pd.to_datetime(text.where(text != ""), format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    return parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
 def terminal_records(by: PerPerson, status: pd.Series, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
