@@ -187,9 +187,17 @@ def cases() -> list[Case]:
                                   + ",".join(row(姓名='赵六"', 身份证号=make_id("42010620070303123"))) + "\n"
                                   + ",".join(ROW2) + "\n").encode(),
              "quarantined", reason="a stray quote character"),
-        # an address typed over two lines in one cell (Alt+Enter in Excel): a value, not folded rows
+        # the same in the very next row: one line swallowed, row 2's checkpoint and time with row 3's person
+        Case("stray quotes next rows.csv", (csv_text([ROW1]) + ",".join(row(姓名='"王五', 身份证号=make_id("42010620120303123")))
+                                            + "\n" + ",".join(row(姓名='赵六"', 身份证号=make_id("42010620130303123"))) + "\n"
+                                            + ",".join(ROW2) + "\n").encode(),
+             "quarantined", reason="a stray quote character"),
+        # an address typed over two lines in one cell (Alt+Enter in Excel): a value, not folded rows,
+        # even with a few commas in it
         Case("address over two lines.csv", csv_text([row(目的地="积玉桥一路1号\n3单元", 身份证号=make_id("42010620080303123")),
-                                                    ROW2]).encode(), "loaded", accepted=2),
+                                                    row(目的地="江岸区\n积玉桥街道,和平社区,2栋,3单元",
+                                                        身份证号=make_id("42010620140303123")),
+                                                    ROW2]).encode(), "loaded", accepted=3),
         # a trailing delimiter on some rows (an empty field past the header): nothing lost, nothing quarantined
         Case("trailing delimiter.csv", (csv_text([]) + ",".join(row(身份证号=make_id("42010620090303123"))) + ",\n"
                                         + ",".join(row(身份证号=make_id("42010620100303123"))) + "\n").encode(),

@@ -163,14 +163,14 @@ def test_a_file_rewritten_after_its_batch_took_it_is_not_loaded_under_the_old_co
     run_batch(load_settings(), H1)  # the re-run
     files = pd.read_sql(sa.text("SELECT batch_id, file_name, status, reason, rows_read FROM ingest_file "
                                 f"WHERE file_name = '{target.name}'"), engine)
-    assert files[["status", "rows_read"]].values.tolist() == [["quarantined", 0]]
+    assert files[["status", "rows_read"]].values.tolist() == [["changed", 0]]
     assert "changed since this batch took it" in files["reason"].iloc[0]
     assert not (home / "quarantine" / "20200210T1300Z" / "checkpoint" / target.name).exists()  # not the batch's bytes
     run_batch(load_settings(), H2)
     files = pd.read_sql(sa.text(f"SELECT batch_id, status, rows_read FROM ingest_file WHERE file_name = '{target.name}' "
                                 "ORDER BY batch_id"), engine)
     rows = len(before.decode("utf-8-sig").strip().splitlines())  # the header, then the rows: one more than before
-    assert files.values.tolist() == [["20200210T1300Z", "quarantined", 0], ["20200210T1400Z", "loaded", rows]]
+    assert files.values.tolist() == [["20200210T1300Z", "changed", 0], ["20200210T1400Z", "loaded", rows]]
     stored = pd.read_sql(sa.text(f"SELECT COUNT(*) AS n FROM source_record WHERE file_name = '{target.name}'"), engine)
     assert stored["n"].iloc[0] == rows
 

@@ -112,6 +112,15 @@ def test_an_own_tube_sampled_before_the_pool_sample_does_not_supersede_it():
     o = ms.join_results(rows, found, AS_OF).outcomes.set_index("source_record_id")
     assert (o.loc["pooled", "screening_scope"], o.loc["pooled", "screening_result"]) == ("pool", "阳性")
     assert o.loc["pooled", "superseded_by"] == ""
+    # two re-tests after the pool's swab: the one whose result came after the pool's supersedes it,
+    # though the other was sampled later
+    rows = samples(("pooled", "TB", "P1", "2020-05-15 08:00:00"), ("r1", "T1", "", "2020-05-15 09:00:00"),
+                   ("r2", "T2", "", "2020-05-15 10:00:00"))
+    rows["person_id"] = ["p1", "p1", "p1"]
+    found = results(("p", "", "P1", "阳性", "2020-05-15 12:00:00"), ("a", "T1", "", "阴性", "2020-05-15 14:00:00"),
+                    ("b", "T2", "", "阴性", "2020-05-15 11:00:00"))
+    o = ms.join_results(rows, found, AS_OF).outcomes.set_index("source_record_id")
+    assert (o.loc["pooled", "screening_scope"], o.loc["pooled", "superseded_by"]) == ("superseded", "r1")
 
 
 def test_orphans_are_kept_with_a_reason():

@@ -304,5 +304,12 @@ def test_address_parts(raw, tokens, area, home):
 def test_tube_codes_kept_as_text_by_a_spreadsheet_are_the_lab_numbers():
     """A CSV export keeps a long tube number as text, ="2002100001" or '2002100001; the lab writes
     the digits: both must be one code, or a pool's 阳性 reaches none of its members."""
-    codes = nz.normalize_codes(S('="2002100001"', "'2002100001", "2002100001", " t0004\u200b", "Ｔ０００４"))
-    assert codes["code"].tolist() == ["2002100001"] * 3 + ["T0004"] * 2
+    codes = nz.normalize_codes(S('="2002100001"', "'2002100001", "2002100001", " t0004\u200b", "Ｔ０００４", "无", "/", "不详"))
+    assert codes["code"].tolist() == ["2002100001"] * 3 + ["T0004"] * 2 + [""] * 3  # 无 in 混检管号: no pool
+
+
+def test_invisible_characters_pasted_into_an_id_or_a_phone_are_gone():
+    ids = idd.normalize_id_numbers(S(make_id("42010619800101123") + "\u200b", "\ufeff" + make_id("42010619800101123")))
+    assert ids["id_status"].tolist() == ["valid", "valid"] and ids["id_number"].nunique() == 1
+    phones = nz.normalize_phones(S("138\u200b12345678", "13812345678\u00ad"))
+    assert phones["phone"].tolist() == ["13812345678", "13812345678"]

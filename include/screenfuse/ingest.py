@@ -109,7 +109,7 @@ def _knows_header(frame: pd.DataFrame, contract: FeedContract) -> bool:
 
 
 CHANGED_SINCE_TAKEN = ("changed since this batch took it (its content is not the one the batch registered): "
-                       "none of its rows are loaded here; a later run takes the new content as a new delivery")
+                       "none of its rows are loaded here; the next run takes the new content as a new delivery")
 
 
 def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> StagedFile:
@@ -123,7 +123,7 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
         staged.status, staged.reason = "quarantined", str(exc)
         return staged
     if sha256 and table.sha256 != sha256:  # rewritten since the batch took it: not the content it registered
-        staged.status, staged.reason = "quarantined", CHANGED_SINCE_TAKEN
+        staged.status, staged.reason = "changed", CHANGED_SINCE_TAKEN
         return staged
     staged.file_format, staged.encoding = table.file_format, table.encoding
     frame, problems_by_row = table.frame, table.row_problems

@@ -32,6 +32,7 @@ PLACING = ("review", "tracing")  # sources whose pairs are not chosen by their o
 MAX_SHIFT = 8.0  # bits: a calibration never moves the prior further (a labelling error cannot flip the model)
 FOLDS = 5
 CONFIDENCE_Z = 1.645  # one-sided 95 %: how sure labels of one kind must make a lowered threshold
+EPSILON = 1e-6  # bits: how far past a labelled pair's weight the threshold is put
 
 
 def from_answers(cannot_link: pd.DataFrame, updates: pd.DataFrame) -> pd.DataFrame:
@@ -109,7 +110,8 @@ def calibrate(weights: np.ndarray, same: np.ndarray, threshold: float, max_shift
     # the shift changes decisions only when it moves the threshold past a pair: try the midpoints
     # between consecutive distinct weights (and 0)
     cuts = np.unique(weights)
-    levels = np.r_[cuts[0] - 1.0, (cuts[1:] + cuts[:-1]) / 2, cuts[-1] + 1.0, threshold]  # where the threshold may fall
+    # just below the lowest label and just above the highest: a shift never links pairs below every label
+    levels = np.r_[cuts[0] - EPSILON, (cuts[1:] + cuts[:-1]) / 2, cuts[-1] + EPSILON, threshold]
     candidates = threshold - levels
     candidates = candidates[np.abs(candidates) <= max_shift]
     cut = threshold - candidates  # a pair links when its weight is at least `cut`
@@ -132,7 +134,7 @@ def lowered(weights: np.ndarray, threshold: float, max_shift: float = MAX_SHIFT)
     p = 1.0 / (1.0 + 2.0 ** -threshold)
     if not len(below) or len(below) / (len(below) + CONFIDENCE_Z ** 2) < p:
         return 0.0
-    return float(threshold - below[0])
+    return float(threshold - below[0] + EPSILON)  # the lowest of them links, whatever the rounding
 
 
 def folds(left_ids, right_ids, k: int = FOLDS) -> np.ndarray:

@@ -70,8 +70,9 @@ def _not_taken_before(conn, listing: pd.DataFrame) -> pd.DataFrame:
         FROM k_landing_names k JOIN batch_manifest m ON m.feed = k.feed AND m.file_name = k.file_name
         WHERE EXISTS (SELECT 1 FROM run_log r WHERE r.batch_id = m.batch_id)
           AND NOT EXISTS (SELECT 1 FROM ingest_file f WHERE f.batch_id = m.batch_id AND f.feed = m.feed
-                          AND f.file_name = m.file_name AND f.status = 'held')""")  # by (feed, file_name), indexed
-    # a file held for schema drift was not taken: it is offered to every run until it is read
+                          AND f.file_name = m.file_name AND f.status IN ('held', 'changed'))""")  # by (feed, file_name), indexed
+    # a file held for schema drift, or changed after its batch took it (even keeping its size and
+    # time), was not taken: it is offered to every run until it is read
     if before.empty:
         return listing
     before = before.astype({"file_size": "int64", "file_mtime_ns": "int64"}).assign(seen=True)

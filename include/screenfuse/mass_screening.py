@@ -241,11 +241,19 @@ def _superseded(person, srid, scope, result, result_t, sampled) -> np.ndarray:
             at[codes[ends]], t[codes[ends]] = ends, when[ends]
         return at[codes], t[codes]
 
-    # the person's own tube re-sampled after this one, with a usable result no earlier than the pool's
-    by, when = latest_per_person(np.flatnonzero(known & (scope == INDIVIDUAL) & (result != INVALID)), sampled)
-    taken = np.where(by >= 0, by, 0)
-    retested = known & (scope == POOL) & (by >= 0) & (when > sampled) & (result_t[taken] >= result_t)
-    out[retested] = srid[by[retested]]
+    # the person's own tube sampled after this one, with a usable result no earlier than the pool's:
+    # each pool record against the few own-tube records of its person (the latest such result wins)
+    pooled = np.flatnonzero(known & (scope == POOL))
+    own = np.flatnonzero(known & (scope == INDIVIDUAL) & (result != INVALID))
+    if len(pooled) and len(own):
+        pairs = pd.DataFrame({"person": codes[pooled], "row": pooled}).merge(
+            pd.DataFrame({"person": codes[own], "by": own}), on="person")
+        row, by = pairs["row"].to_numpy(), pairs["by"].to_numpy()
+        later = (sampled[by] > sampled[row]) & (result_t[by] >= result_t[row])
+        row, by = row[later], by[later]
+        last = np.lexsort((result_t[by], row))
+        ends = last[_group_ends(row[last])]
+        out[row[ends]] = srid[by[ends]]
     by, when = latest_per_person(np.flatnonzero(known), sampled)
     unusable = (scope == AWAITING) | ((scope == INDIVIDUAL) & (result == INVALID)) | ((scope == POOL) & (result == INVALID))
     again = known & unusable & (out == "") & (when > sampled)

@@ -306,6 +306,8 @@ def _normalize_codes(values: pd.Series) -> pd.DataFrame:
     # number, as the lab's plain one, or the tube and its result never meet
     code = to_halfwidth(values).str.replace(r"\s+", "", regex=True).str.upper() \
         .str.replace(r'^="(.*)"$', r"\1", regex=True).str.replace(r"^'", "", regex=True)
+    # 无, /, 不详 in a 混检管号 cell say "no pool": a code, they would make one pool of every such tube
+    code = code.where(~code.str.lower().isin(zh_names.NAME_PLACEHOLDERS), "")
     unusable = code.str.fullmatch(EXCEL_NUMBER.pattern).fillna(False).astype(bool)
     return pd.DataFrame({"code": code.to_numpy(dtype=object), "unusable": unusable.to_numpy(dtype=object)},
                         index=values.index)
@@ -342,7 +344,7 @@ def normalize_temperatures(values: pd.Series) -> pd.Series:
 
 
 EXCEL_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?E\+?[0-9]+")  # a number through Excel: digits lost
-_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000\u200b\u200c\u200d\u2060\ufeff\u00ad]")  # or invisible
 
 
 def halfwidth(value: str) -> str:

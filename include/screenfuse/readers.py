@@ -230,23 +230,26 @@ def _read_ragged(text: str, sep: str) -> tuple[pd.DataFrame, pd.Series]:
 def _refuse_folded_lines(text: str, frame: pd.DataFrame, sep: str) -> None:
     """A stray quote (姓名 typed as "张三) opens a quoted value that the next quote, lines further
     down, closes: the lines between become one cell, and their rows vanish with no count short.
-    A cell may hold a line break (an address typed over two lines in Excel), but not a line of
-    half a row's delimiters: then the file is unreadable, whole. Checked only when the parser
-    read fewer rows than the text has lines, so a file without line breaks in cells costs a count."""
+    A cell may hold a line break (an address typed over two lines in Excel), but a fold holds a
+    row's worth of delimiters per line it swallowed: when the quote closes in the column it opened
+    in, exactly that many, and when it closes in a later column, more (a fold closing in an
+    earlier column leaves its row too long, which the ragged read quarantines). Such a file is
+    unreadable, whole. Only looked at when the text has more line breaks than rows."""
     if '"' not in text:  # no quoted value: no cell can hold a line break
         return
-    lines = sum(1 for line in re.split(r"\r\n|\r|\n", text) if line.strip())
-    if lines <= len(frame) + 1:
+    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    if breaks <= len(frame) + 1:  # a line per row and the header's: no cell holds one
         return
-    least = max(2, (frame.shape[1] - 1) // 2)
+    row_delimiters = frame.shape[1] - 1
     for k in range(frame.shape[1]):
         values = frame.iloc[:, k]
         folded = values.str.contains(r"[\r\n]", regex=True).fillna(False).to_numpy(dtype=bool)
         for position in np.flatnonzero(folded):
-            inner = re.split(r"\r\n|\r|\n", values.iloc[position])[1:]
-            if any(line.count(sep) >= least for line in inner):
+            cell = values.iloc[position]
+            swallowed = sum(1 for line in re.split(r"\r\n|\r|\n", cell)[1:] if line.strip())
+            if row_delimiters and swallowed and cell.count(sep) >= swallowed * row_delimiters:
                 raise UnreadableFile(f"not a readable CSV table (a quote opened in row {position + 1} is closed "
-                                     f"{len(inner)} line(s) further down, folding those rows into one cell: a stray "
+                                     f"{swallowed} line(s) further down, folding those rows into one cell: a stray "
                                      "quote character?)")
 
 

@@ -89,15 +89,18 @@ def learn(records: pd.DataFrame, settings: MatchSettings | None = None) -> Train
 
 
 def read_labels(conn) -> pd.DataFrame:
-    """Every labelled pair: left_record_id, right_record_id, same (bool), places (its source may place
-    the threshold: screenfuse.labels.PLACING). A pair labelled by several sources counts once; where
-    they disagree the latest label wins."""
+    """Every labelled pair: left_record_id, right_record_id, same (bool), places (a source of its
+    labels may place the threshold: screenfuse.labels.PLACING). A pair labelled by several sources
+    counts once; where they disagree the latest label wins."""
     rows = warehouse.query_frame(conn, "SELECT left_record_id, right_record_id, source, label, labelled_at FROM match_label")
+    # a pair a review desk was shown places the threshold whatever label came last (an answer correcting it)
+    pair = rows["left_record_id"].astype(str) + "|" + rows["right_record_id"].astype(str)
+    rows["places"] = pair.isin(pair[rows["source"].isin(lb.PLACING)]).to_numpy()
     rows = rows.sort_values("labelled_at", na_position="first", kind="stable")
     rows = rows.drop_duplicates(["left_record_id", "right_record_id"], keep="last")
     return pd.DataFrame({"left_record_id": rows["left_record_id"], "right_record_id": rows["right_record_id"],
                          "same": rows["label"].eq("same").to_numpy(),
-                         "places": rows["source"].isin(lb.PLACING).to_numpy()}).reset_index(drop=True)
+                         "places": rows["places"].to_numpy(dtype=bool)}).reset_index(drop=True)
 
 
 def _scored(conn, records: pd.DataFrame) -> tuple[int, dict]:

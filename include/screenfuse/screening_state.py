@@ -97,9 +97,11 @@ def _pool_results_on_members(conn, samples: pd.DataFrame, new_samples: pd.DataFr
     if not pools:
         return pd.DataFrame(columns=["result_id", "sample_id", "pool_id", "result", "result_time"])
     stored = warehouse.rows_by_keys(conn, "screening_sample", "pool_id", pools, columns=SAMPLE_COLUMNS_READ)
-    fresh = new_samples[is_in(new_samples["pool_id"].fillna(""), pools)]
+    stored = stored[stored["inline_result"].fillna("") != ""]
+    fresh = new_samples[(new_samples["inline_result"].fillna("") != "") & (new_samples["pool_id"].fillna("") != "")]
+    fresh = fresh[is_in(fresh["pool_id"], pools)]  # the few rows with a result first: a first load's million are not copied
     rows = pd.concat([p for p in (stored, fresh) if len(p)] or [stored], ignore_index=True)
-    rows = rows[(rows["inline_result"].fillna("") != "") & ~is_in(rows["source_record_id"], samples["source_record_id"])]
+    rows = rows[~is_in(rows["source_record_id"], samples["source_record_id"])]
     when = rows["inline_result_time"].fillna("")
     return pd.DataFrame({"result_id": "inline:" + rows["source_record_id"].astype(str), "sample_id": "",
                          "pool_id": rows["pool_id"], "result": rows["inline_result"],

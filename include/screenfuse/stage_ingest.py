@@ -16,7 +16,7 @@ from screenfuse import isolation, reporting, review_desk, warehouse
 from screenfuse.config import Settings
 from screenfuse.contracts import load_contract
 from screenfuse.gazetteer import DISTRICT_LIST, load_gazetteer
-from screenfuse.ingest import CHANGED_SINCE_TAKEN, READ_PROBLEM, empty_records, normalize_files, read_file
+from screenfuse.ingest import READ_PROBLEM, empty_records, normalize_files, read_file
 from screenfuse.ingest_files import read_files
 from screenfuse.pipeline import batch_time, engine, guard, run_policy, state
 from screenfuse.records import RECORD_COLUMNS
@@ -79,17 +79,18 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
             normalize_files([staged], contract, gazetteer)
         if staged.status == "zero_report":
             zero_seen.add((sha, name))
-        else:
+        elif staged.status != "changed":  # another name with the registered content is still read
             seen[sha] = name
         if staged.status == "quarantined":
-            if staged.reason != CHANGED_SINCE_TAKEN:  # a copy of the bytes the batch registered, not of others
-                target = settings.quarantine / batch_id / feed / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, target)
+            target = settings.quarantine / batch_id / feed / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        if staged.status in ("quarantined", "changed"):  # changed: no copy, the bytes are not the batch's
             quarantined.append(_file_quarantine(batch_id, feed, name, sha, staged.reason))
         if staged.status == "held":  # stays in the landing folder; one quarantine row per run that held it
             quarantined.append(_file_quarantine(batch_id, feed, name, sha, staged.reason, held=True))
-        status = {"quarantined": "quarantined", "zero_report": "zero_report", "held": "held"}.get(staged.status, "loaded")
+        status = {"quarantined": "quarantined", "zero_report": "zero_report", "held": "held",
+                  "changed": "changed"}.get(staged.status, "loaded")
         files.append(_file_row(batch_id, feed, name, sha, status, staged.reason, staged.file_format, staged.encoding,
                                staged.rows_read, staged.blank_rows, staged.unmapped_headers))
         if not staged.records.empty:

@@ -240,7 +240,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
         "batch_id": batch_id, "airflow_run_id": airflow_run_id, "data_interval_start": iso(interval[0]),
         "data_interval_end": iso(interval[1]), "status": "published", "files_seen": len(files),
         **{f"files_{s}": int(files["status"].isin(k).sum()) if len(files) else 0  # held (schema drift): quarantined this run
-           for s, k in (("loaded", ["loaded"]), ("duplicate", ["duplicate"]), ("quarantined", ["quarantined", "held"]))},
+           for s, k in (("loaded", ["loaded"]), ("duplicate", ["duplicate"]), ("quarantined", ["quarantined", "held", "changed"]))},
         **{c: int(files[c].sum()) if len(files) else 0 for c in ("rows_read", "rows_accepted", "rows_quarantined")},
         "push_items": len(frames["push_item"]), "push_items_closed": counts["push_close"],
         "push_items_escalated": counts["push_escalate"], "push_items_answered": counts["push_answer"],
