@@ -85,10 +85,9 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
             target = settings.quarantine / batch_id / feed / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-        if staged.status in ("quarantined", "changed"):  # changed: no copy, the bytes are not the batch's
             quarantined.append(_file_quarantine(batch_id, feed, name, sha, staged.reason))
-        if staged.status == "held":  # stays in the landing folder; one quarantine row per run that held it
-            quarantined.append(_file_quarantine(batch_id, feed, name, sha, staged.reason, held=True))
+        if staged.status in ("held", "changed"):  # offered to later runs: one quarantine row per run that saw it
+            quarantined.append(_file_quarantine(batch_id, feed, name, sha, staged.reason, again=staged.status))
         status = {"quarantined": "quarantined", "zero_report": "zero_report", "held": "held",
                   "changed": "changed"}.get(staged.status, "loaded")
         files.append(_file_row(batch_id, feed, name, sha, status, staged.reason, staged.file_format, staged.encoding,
@@ -109,8 +108,10 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
             "files_duplicate": sum(f["status"] == "duplicate" for f in files)}
 
 
-def _file_quarantine(batch_id, feed, name, sha, reason, held: bool = False) -> dict:
-    key = f"{feed}-{sha[:12]}-held-{batch_id}" if held else f"{feed}-{sha[:12]}-file"
+def _file_quarantine(batch_id, feed, name, sha, reason, again: str = "") -> dict:
+    """A file-level quarantine row; `again` (held, changed): a file offered to later runs, whose
+    content may come back, gets a row per batch."""
+    key = f"{feed}-{sha[:12]}-{again}-{batch_id}" if again else f"{feed}-{sha[:12]}-file"
     return {"quarantine_id": key, "batch_id": batch_id, "feed": feed, "file_name": name,
             "file_sha256": sha, "row_number": None, "level": "file", "reason": reason, "raw_json": None}
 
