@@ -15,6 +15,11 @@ k-th file of each feed), one batch each, an hour apart: the way design §8 loads
 only way a 3,000,000-record warehouse fits in memory today; the first load's row then sums the
 slices' wall times and takes their highest peak.
 
+Each hour starts as on a server that runs them one after another: what the run before wrote is on
+disk (`sync`) and the warehouse's files are in the page cache (read once, untimed). Without it, the
+hour right after a 3,000,000-record bulk load (8 GB at its peak) took 25.9 s, and the same hour on
+a settled copy of that warehouse 21.0 to 22.6 s (docs/benchmarks.md, 2026-12-05).
+
 Each measurement is its own process: wall time from start to exit, and the peak of the summed
 memory of the process and all its children (PSS: a page shared by forked workers and their parent
 counts once; sampled every 0.1 s). PostgreSQL: a
@@ -71,7 +76,12 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "screenfuse.cli", *args]
 
 
-def step(name: str, command: list[str], env: dict, home: Path, url: str, interval_end: str) -> dict:
+def step(name: str, command: list[str], env: dict, home: Path, url: str, interval_end: str,
+         warm: list[Path] | None = None) -> dict:
+    if warm is not None:
+        from machine import settle
+
+        settle(warm)
     log(f"  {name} ...")
     m = timed(command, env, home / "steps.log")
     m["read"] = rows_read(url, interval_end)
@@ -161,7 +171,9 @@ def first_load(records: int, slice_records: int, base: Path, env: dict, home: Pa
     return total
 
 
-def run_size(records: int, database: str, url: str, airflow: bool, results: bool, slice_records: int = 0) -> dict:
+def run_size(records: int, database: str, url: str, airflow: bool, results: bool, slice_records: int = 0,
+             warm: list[Path] | None = None) -> dict:
+    """`warm`: the warehouse's files (SQLite's database, PostgreSQL's data folder), settled before each hour."""
     base, acc = data.accumulated(records, log)
     hour_dir, hour_info = data.hour(records, 1, log)
     home = RUNS / f"{database}-{records}"
@@ -177,17 +189,18 @@ def run_size(records: int, database: str, url: str, airflow: bool, results: bool
     if out["first"]["rc"]:
         return out
     data.link_landing(hour_dir, home / "landing", results)
-    out["hour"] = step("10k-record hour", cli("run", "--interval-end", HOUR, "--settle", "0"), env, home, url, HOUR)
+    out["hour"] = step("10k-record hour", cli("run", "--interval-end", HOUR, "--settle", "0"), env, home, url, HOUR,
+                       warm)
     if out["hour"]["rc"] == 0:
         out["quality"] = quality(url, [base, hour_dir], env, home)
     out["empty"] = step("hour with no new file", cli("run", "--interval-end", EMPTY, "--settle", "0"), env, home,
-                        url, EMPTY)
+                        url, EMPTY, warm)
     if airflow:
         hour2, info2 = data.hour(records, 2, log)
         data.link_landing(hour2, home / "landing", results)
         airflow_bin = str(Path(sys.executable).with_name("airflow"))
         out["airflow"] = step("10k-record hour through Airflow", [airflow_bin, "dags", "test", "screenfuse_hourly",
-                                                                  AIRFLOW], env, home, url, AIRFLOW)
+                                                                  AIRFLOW], env, home, url, AIRFLOW, warm)
     return out
 
 
@@ -363,6 +376,7 @@ def main() -> int:
             for size in sizes:
                 if database == "sqlite":
                     url = f"sqlite:///{RUNS / f'sqlite-{size}' / 'warehouse.db'}"
+                    warm = [RUNS / f"sqlite-{size}" / name for name in ("warehouse.db", "warehouse.db-wal")]
                 else:
                     if server is None:
                         sys.path.insert(0, str(ROOT / "tests"))
@@ -370,8 +384,9 @@ def main() -> int:
 
                         server = PostgresServer().start()
                     url = server.url(server.create_database(f"bench_{size}"))
+                    warm = [server.data]
                 results.append(run_size(size, database, url, size == args.airflow_size, not args.no_results,
-                                        args.slice_records))
+                                        args.slice_records, warm))
                 if args.write_doc:  # after every size: a run cut short still leaves what it measured
                     report(results, sizes, databases, command, when, final=False)
     finally:

@@ -62,6 +62,20 @@ def run_measured(command: list[str], **popen) -> tuple[subprocess.Popen, float, 
     return proc, time.perf_counter() - start, peak / 2**20
 
 
+def settle(warehouse_files: list[Path]) -> None:
+    """The state an hour starts from on a server that runs them one after another: the last run's
+    writes on disk, the warehouse's files in the page cache."""
+    os.sync()
+    for root in warehouse_files:
+        for path in ([root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())):
+            try:
+                with open(path, "rb", buffering=0) as handle:
+                    while handle.read(16 * 1024 * 1024):
+                        pass
+            except OSError:  # a file the server removed meanwhile, or one it keeps to itself
+                continue
+
+
 def replace_section(doc: Path, heading: str, section: str) -> None:
     """Put `section` (which starts with `heading`) in place of the doc's section of that heading,
     up to the next `## ` heading, or at the end when the doc has none."""
