@@ -40,7 +40,11 @@ def test_stored_rows_are_updated_where_they_lie_and_taken_back_exactly(migrated_
     if sqlite:  # updated where they lie: a delete and insert would have given them new row ids
         moved = dict(migrated_conn.exec_driver_sql("SELECT person_id, rowid FROM person").fetchall())
         assert {p: moved[p] for p in ("P1", "P2")} == {p: rowids[p] for p in ("P1", "P2")}
-    assert migrated_conn.exec_driver_sql("SELECT count(*) FROM batch_undo WHERE batch_id = 'B2'").scalar() == 3
+    undo = warehouse.query_frame(migrated_conn,
+                                 "SELECT row_key, CASE WHEN row_json IS NULL THEN 1 ELSE 0 END AS created FROM batch_undo "
+                                 "WHERE batch_id = 'B2' ORDER BY row_key")
+    # the images of the rows it changed or deleted, and the key of the row it made (taken back by key)
+    assert undo.values.tolist() == [["P1", 0], ["P2", 0], ["P3", 0], ["P4", 1]]
 
     batch_rows.undo_batch(migrated_conn, "B2")
     pd.testing.assert_frame_equal(table(migrated_conn, "person", "person_id"), before)

@@ -303,6 +303,44 @@ def test_upgrading_a_warehouse_with_records_rebuilds_their_matching_state(tmp_pa
     assert refocus == with_status > 0
 
 
+def test_revision_0031_finds_the_keys_an_earlier_publish_did_not_keep(tmp_path, monkeypatch, warehouse_url):
+    """A batch published before revision 0031 kept no key of the rows it created: the revision
+    finds them through the batch indexes it then drops, so that batch is still taken back whole.
+    What it finds equals what a publish keeps (a first load's tables marked empty, an hour's
+    created keys beside its images), and, for `zero_report_check`, whose new rows the publish
+    inserts and sql/publish/delete_batch.sql takes back, more than it needs."""
+    import importlib
+
+    revision = importlib.import_module("screenfuse.migrations.versions.0031_undo_by_kept_keys")
+    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / "data"))
+    engine = upgraded(warehouse_url, monkeypatch)
+    landing = tmp_path / "data" / "landing"
+    kept = "SELECT table_name, row_key FROM batch_undo WHERE row_json IS NULL AND table_name <> '#batch'"
+    found = []
+    for day, hour in enumerate((H1, H3)):
+        generate(120, 8, date(2020, 2, 10 + day), landing, tmp_path / "data" / "truth", day_index=day)
+        run_batch(load_settings(), hour)
+        with engine.begin() as conn:
+            published = pd.read_sql(sa.text(kept), conn).sort_values(["table_name", "row_key"], ignore_index=True)
+            conn.execute(sa.text("DELETE FROM batch_undo WHERE table_name <> '#batch' AND row_json IS NULL"))
+            for index, table in revision.DROPPED.items():  # as an earlier revision left the warehouse
+                conn.exec_driver_sql(f"CREATE INDEX {index} ON {table} (batch_id)")
+            revision.keep_created_keys(conn)
+            for index in revision.DROPPED:
+                conn.exec_driver_sql(f"DROP INDEX {index}")
+            again = pd.read_sql(sa.text(kept), conn).sort_values(["table_name", "row_key"], ignore_index=True)
+        days = (again["table_name"] == "zero_report_check") | (again["row_key"] == "zero_report_check")
+        pd.testing.assert_frame_equal(again[~days].reset_index(drop=True), published)
+        found.append(published)
+    assert set(found[0]["table_name"]) == {"#empty"} and {"person", "person_link", "match_term"} <= set(found[0]["row_key"])
+    assert {"person", "person_link", "match_term"} <= set(found[1]["table_name"])  # the second hour created rows
+    before = checksums(engine)
+    run_batch(load_settings(), H3)  # taken back by the keys the revision found, and run again
+    after = checksums(engine)
+    assert after.pop("batch_undo") != before.pop("batch_undo")  # the publish's own keys, not the revision's superset
+    assert after == before
+
+
 def test_a_batch_published_meanwhile_stops_a_publish_and_a_batch_without_images_is_not_taken_back(tmp_path, monkeypatch):
     from screenfuse import pipeline, stage_publish
 

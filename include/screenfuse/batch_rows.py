@@ -1,7 +1,12 @@
 """A batch's writes to the stored tables, and taking them back.
 
 A publish replaces rows by key (`replace_rows`); each row it changes is kept first as a
-before-image in `batch_undo`, so `undo_batch` restores the warehouse the batch started from. A row
+before-image in `batch_undo`, and the key of each row it creates is kept there too (no image), so
+`undo_batch` restores the warehouse the batch started from by key. The tables need no index on the
+batch that last wrote a row: a row updated by an hour would move in it, from a random place of a
+tree of millions (a first load's or an old hour's entries), and those moves were a sixth of the
+pages an hour at 3,000,000 records wrote (docs/hourly.md). A table empty before the batch is marked
+(`#empty`): taking the batch back empties it, with no key kept for a first load's millions. A row
 that is stored already is updated where it lies, and on SQLite an indexed column only in the rows
 where it changed: deleting and inserting it again would write a leaf of every index, the key's
 too, each at a random place in a tree of millions of rows, and those pages were most of what an
@@ -19,6 +24,7 @@ import sqlalchemy as sa
 from screenfuse.warehouse import (BULK_ROWS, bulk_insert, is_empty, is_postgres, key_filter, load_keys, query_frame,
                                   sql_statements, _tuples, _values)
 
+EMPTY = "#empty"  # batch_undo's table_name for "this table was empty before the batch" (row_key: the table)
 # table → (key, the column naming the batch that wrote the row): what `undo_batch` restores
 UNDO_TABLES = {"person": ("person_id", "batch_id"), "person_link": ("source_record_id", "changed_batch_id"),
                "match_term": ("term_key", "batch_id"), "screening_outcome": ("source_record_id", "batch_id"),
@@ -42,6 +48,9 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     those (e.g. the time it was computed). Into an empty table, `staged` (a `sqlite_bulk.Scratch`
     holding `frame` with its batch column) copies the rows in."""
     if is_empty(conn, table):  # a key twice fails the table's own key here
+        if len(frame) or (staged is not None and table in staged.tables):
+            bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": EMPTY,
+                                                           "row_key": table, "row_json": None}]))
         if staged is None or staged.copy(conn, table) is None:
             bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
         return Replaced(set(), frame)  # nothing stored yet (a first load): nothing to look up
@@ -67,7 +76,11 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
         where, params = key_filter(conn, table, key, gone)
         conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)
     _update_in_place(conn, table, key, batch_column, rows[there], before)
-    bulk_insert(conn, table, rows[~there])
+    created = rows[~there]
+    if len(created):  # taken back by key (no image: the row did not exist)
+        bulk_insert(conn, "batch_undo", pd.DataFrame({"batch_id": batch_id, "table_name": table,
+                                                      "row_key": created[key].astype(str).to_numpy(), "row_json": None}))
+    bulk_insert(conn, table, created)
     return Replaced(existed, frame)
 
 
@@ -174,16 +187,21 @@ def _changed(frame: pd.DataFrame, stored: pd.DataFrame, key: str, ignore: set) -
 
 def undo_batch(conn, batch_id: str) -> None:
     """Take a published batch back: its own rows go, rows it replaced are restored from
-    `batch_undo`, and what it changed in earlier rows is undone (sql/publish/delete_batch.sql)."""
+    `batch_undo`, and what it changed in earlier rows is undone (sql/publish/delete_batch.sql).
+    The rows of `UNDO_TABLES` it wrote are found by the keys it kept, not by a batch column."""
     for statement in sql_statements("publish/delete_batch.sql"):
         conn.execute(sa.text(statement.rstrip(";")), {"batch_id": batch_id})
-    undo = query_frame(conn, "SELECT table_name, row_json FROM batch_undo WHERE batch_id = :b", b=batch_id)
-    for table, (key, batch_column) in UNDO_TABLES.items():
-        conn.execute(sa.text(f"DELETE FROM {table} WHERE {batch_column} = :b"), {"b": batch_id})
-        images = undo.loc[undo["table_name"] == table, "row_json"]
+    undo = query_frame(conn, "SELECT table_name, row_key, row_json FROM batch_undo WHERE batch_id = :b", b=batch_id)
+    emptied = set(undo.loc[undo["table_name"] == EMPTY, "row_key"].tolist())
+    for table, (key, _) in UNDO_TABLES.items():
+        if table in emptied:  # every row is the batch's
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+        mine = undo[undo["table_name"] == table]
+        if mine.empty:
+            continue
+        load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: mine["row_key"].astype(str)}))
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
+        images = mine["row_json"].dropna()
         if len(images):
-            frame = pd.DataFrame([json.loads(r) for r in images])
-            load_keys(conn, f"k_{table}_{key}", pd.DataFrame({key: frame[key].astype(str)}))
-            conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM k_{table}_{key})")
-            bulk_insert(conn, table, frame)
+            bulk_insert(conn, table, pd.DataFrame([json.loads(r) for r in images]))
     conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id = :b"), {"b": batch_id})  # the '#batch' mark too
