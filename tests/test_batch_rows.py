@@ -122,3 +122,38 @@ def test_a_frame_holding_a_key_twice_is_refused(migrated_conn):
     with pytest.raises(ValueError, match="term_key twice"):
         batch_rows.replace_rows(migrated_conn, "B2", "match_term", "term_key",
                                 pd.DataFrame({"term_key": ["7", "7"], "n": [1, 2]}))
+
+
+def test_a_row_whose_image_retention_emptied_goes_when_its_batch_is_taken_back(migrated_conn):
+    """Retention leaves no values in `batch_undo`, yet the latest batch is still taken back whole:
+    a row whose before-image lost its values is deleted, as a row the batch created is."""
+    from screenfuse import retention
+
+    batch_rows.replace_rows(migrated_conn, "B1", "person", "person_id", pd.DataFrame([person("P1"), person("P2")]))
+    batch_rows.replace_rows(migrated_conn, "B2", "person", "person_id",
+                            pd.DataFrame([person("P1", "confirmed"), person("P2", "confirmed"), person("P3")]))
+    assert retention._forget_images(migrated_conn, pd.Series(["P1", "P3"])) == 1  # P3 has a key, no image
+    undo = warehouse.query_frame(migrated_conn, "SELECT row_key, CASE WHEN row_json IS NULL THEN 1 ELSE 0 END AS "
+                                                "bare FROM batch_undo WHERE batch_id = 'B2' ORDER BY row_key")
+    assert undo.values.tolist() == [["P1", 1], ["P2", 0], ["P3", 1]]
+    batch_rows.undo_batch(migrated_conn, "B2")
+    assert table(migrated_conn, "person", "person_id")["status"].to_dict() == {"P2": "none"}
+
+
+def test_a_value_retention_forgets_leaves_the_undo_keys_of_its_count(migrated_conn):
+    """A term count's key is its value (a name, a phone): when retention removes the last record
+    holding it, its count goes and so does its key in `batch_undo`; a value others hold stays."""
+    from screenfuse import match_state
+    from screenfuse.resolve import SETTINGS
+
+    records = pd.DataFrame({"record_id": ["r1", "r2"], "batch_id": "B2", "name": ["张三", "李四"]})
+    warehouse.bulk_insert(migrated_conn, "match_record", records)
+    batch_rows.replace_rows(migrated_conn, "B1", "match_term", "term_key",
+                            pd.DataFrame({"term_key": ["name\t李四"], "n": [1]}))
+    batch_rows.replace_rows(migrated_conn, "B2", "match_term", "term_key",
+                            pd.DataFrame({"term_key": ["name\t张三", "name\t李四"], "n": [1, 2]}))
+    match_state.forget_records(migrated_conn, ["r1", "r2"], SETTINGS)
+    terms = table(migrated_conn, "match_term", "term_key")["n"].to_dict()
+    assert "name\t张三" not in terms and terms["name\t李四"] == 1  # 李四 is held by a record of batch B1
+    kept = warehouse.query_frame(migrated_conn, "SELECT row_key FROM batch_undo WHERE table_name = 'match_term'")
+    assert kept["row_key"].tolist() == ["name\t李四"]  # its image stays: the count is still there

@@ -303,7 +303,8 @@ def test_upgrading_a_warehouse_with_records_rebuilds_their_matching_state(tmp_pa
     assert refocus == with_status > 0
 
 
-def test_revision_0031_finds_the_keys_an_earlier_publish_did_not_keep(tmp_path, monkeypatch, warehouse_url):
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_revision_0031_finds_the_keys_an_earlier_publish_did_not_keep(tmp_path, monkeypatch, warehouses, kind):
     """A batch published before revision 0031 kept no key of the rows it created: the revision
     finds them through the batch indexes it then drops, so that batch is still taken back whole.
     What it finds equals what a publish keeps (a first load's tables marked empty, an hour's
@@ -313,7 +314,7 @@ def test_revision_0031_finds_the_keys_an_earlier_publish_did_not_keep(tmp_path, 
 
     revision = importlib.import_module("screenfuse.migrations.versions.0031_undo_by_kept_keys")
     monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / "data"))
-    engine = upgraded(warehouse_url, monkeypatch)
+    engine = upgraded(warehouses.new(kind), monkeypatch)  # its own: the module's warehouse holds later hours
     landing = tmp_path / "data" / "landing"
     kept = "SELECT table_name, row_key FROM batch_undo WHERE row_json IS NULL AND table_name <> '#batch'"
     found = []

@@ -297,6 +297,13 @@ def forget_records(conn, record_ids, settings: MatchSettings) -> tuple[int, int]
         where, params = warehouse.key_filter(conn, "match_term", "term_key", stored["term_key"])
         conn.execute(sa.text(f"DELETE FROM match_term WHERE {where}"), params)
         warehouse.bulk_insert(conn, "match_term", left[left["n"] > 0])
+        # a value no record holds any more leaves `batch_undo` too: its key there is the value (a
+        # name, a phone), and taking the latest batch back would count it again
+        emptied = pd.concat([left.loc[left["n"] <= 0, "term_key"], gone.loc[~gone["term_key"].isin(stored["term_key"]),
+                                                                            "term_key"]])
+        if len(emptied):
+            where, params = warehouse.key_filter(conn, "batch_undo", "row_key", emptied)
+            conn.execute(sa.text(f"DELETE FROM batch_undo WHERE table_name = 'match_term' AND {where}"), params)
     return removed, records
 
 

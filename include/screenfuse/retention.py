@@ -62,9 +62,7 @@ def retire(settings: Settings, engine: sa.Engine, days: float, now: datetime) ->
         counts["persons"] = _blank(conn, "person", "person_id", persons, PERSON_COLUMNS, retired_at=iso(now))
         counts["source_records"] = _blank(conn, "source_record", "source_record_id", record_ids, RECORD_COLUMNS)
         counts["match_keys"], counts["match_records"] = match_state.forget_records(conn, record_ids, SETTINGS)
-        # the before-images (personal data); a created row's key stays, so the latest batch is still taken back whole
-        counts["undo_rows"] = _delete_by_keys(conn, "batch_undo", "row_key", pd.concat([persons, record_ids]),
-                                              "row_json IS NOT NULL")
+        counts["undo_rows"] = _forget_images(conn, pd.concat([persons, record_ids]))
         counts["quarantine_rows"] = conn.execute(sa.text(
             "UPDATE quarantine SET raw_json = NULL WHERE batch_id < :b AND raw_json IS NOT NULL"), {"b": cut_batch}).rowcount
         counts["answer_rows"] = conn.execute(sa.text(
@@ -118,11 +116,15 @@ def _blank(conn, table: str, key: str, keys: pd.Series, columns, **also) -> int:
     return conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {key} IN (SELECT {key} FROM {name})"), also).rowcount
 
 
-def _delete_by_keys(conn, table: str, key: str, keys: pd.Series, condition: str = "1 = 1") -> int:
+def _forget_images(conn, keys: pd.Series) -> int:
+    """The latest batch's before-images of these persons' and records' rows lose their values
+    (personal data); each keeps its key, so taking that batch back deletes the row the batch
+    wrote, as it does a row the batch created, instead of leaving it with the batch's values."""
     if not len(keys):
         return 0
-    name = warehouse.load_keys(conn, f"k_retire_{table}", pd.DataFrame({key: keys.astype(str).astype(object)}))
-    return conn.exec_driver_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {name}) AND {condition}").rowcount
+    name = warehouse.load_keys(conn, "k_retire_undo", pd.DataFrame({"row_key": keys.astype(str).astype(object)}))
+    return conn.exec_driver_sql(f"UPDATE batch_undo SET row_json = NULL WHERE row_json IS NOT NULL "
+                                f"AND row_key IN (SELECT row_key FROM {name})").rowcount
 
 
 def _files_taken_before(conn, settings: Settings, cut_batch: str) -> list:
