@@ -157,3 +157,15 @@ def test_a_value_retention_forgets_leaves_the_undo_keys_of_its_count(migrated_co
     assert "name\t张三" not in terms and terms["name\t李四"] == 1  # 李四 is held by a record of batch B1
     kept = warehouse.query_frame(migrated_conn, "SELECT row_key FROM batch_undo WHERE table_name = 'match_term'")
     assert kept["row_key"].tolist() == ["name\t李四"]  # its image stays: the count is still there
+
+
+def test_only_the_latest_batch_keeps_what_takes_it_back(migrated_conn):
+    batch_rows.replace_rows(migrated_conn, "B1", "person", "person_id", pd.DataFrame([person("P1")]))
+    batch_rows.replace_rows(migrated_conn, "B2", "person", "person_id", pd.DataFrame([person("P1", "confirmed")]))
+    batch_rows.keep_only(migrated_conn, "B3")  # a publish of B3 begins: nothing of this batch kept yet
+    assert migrated_conn.exec_driver_sql("SELECT COUNT(*) FROM batch_undo").scalar() == 0
+    batch_rows.replace_rows(migrated_conn, "B3", "person", "person_id", pd.DataFrame([person("P2")]))
+    batch_rows.replace_rows(migrated_conn, "B4", "person", "person_id", pd.DataFrame([person("P3")]))
+    batch_rows.keep_only(migrated_conn, "B4")  # what B4 kept stays
+    kept = warehouse.query_frame(migrated_conn, "SELECT batch_id, row_key FROM batch_undo")
+    assert kept.values.tolist() == [["B4", "P3"]]

@@ -84,6 +84,18 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     return Replaced(existed, frame)
 
 
+def keep_only(conn, batch_id: str) -> None:
+    """What earlier batches kept in `batch_undo` goes: only the latest batch can be taken back.
+    On SQLite, a table that holds no row of this batch (as always, unless this publish kept some
+    already) is emptied whole, which frees its pages at once; a delete by condition rewrites every
+    page, and after a bulk batch (a million created keys) that cost the next hour seconds."""
+    if not is_postgres(conn) and conn.exec_driver_sql(
+            "SELECT 1 FROM batch_undo WHERE batch_id = ? LIMIT 1", (batch_id,)).first() is None:
+        conn.exec_driver_sql("DELETE FROM batch_undo")
+    else:
+        conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id <> :b"), {"b": batch_id})
+
+
 def _keep_images(conn, batch_id: str, table: str, key: str, before: pd.DataFrame) -> None:
     """The stored rows this batch replaces or deletes, as JSON in `batch_undo`."""
     if before.empty:

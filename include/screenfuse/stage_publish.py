@@ -275,7 +275,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             if latest_published(conn) != started_after:
                 raise BatchOrderError(f"batch {latest_published(conn)} was published while batch {batch_id} ran: "
                                       f"clear the whole run of {batch_id} (from start_batch) so it starts from there")
-            conn.execute(sa.text("DELETE FROM batch_undo WHERE batch_id <> :b"), {"b": batch_id})  # only the latest can be re-run
+            batch_rows.keep_only(conn, batch_id)  # only the latest can be re-run
             warehouse.bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": "#batch",
                                                                      "row_key": batch_id, "row_json": None}]))
             # the persons and links first and let go: a first load's records, written next, are the largest
