@@ -16,9 +16,10 @@ only way a 3,000,000-record warehouse fits in memory today; the first load's row
 slices' wall times and takes their highest peak.
 
 Each hour starts as on a server that runs them one after another: what the run before wrote is on
-disk (`sync`) and the warehouse's files are in the page cache (read once, untimed). Without it, the
-hour right after a 3,000,000-record bulk load (8 GB at its peak) took 25.9 s, and the same hour on
-a settled copy of that warehouse 21.0 to 22.6 s (docs/benchmarks.md, 2026-12-05).
+disk (`sync`) and the warehouse's files are in the page cache (read once, untimed), so no hour pays
+for the step before it writing back or for a cache it emptied. The hour right after a
+3,000,000-record bulk load is still slower than the same hour on a settled copy (docs/benchmarks.md,
+2026-12-05).
 
 Each measurement is its own process: wall time from start to exit, and the peak of the summed
 memory of the process and all its children (PSS: a page shared by forked workers and their parent
