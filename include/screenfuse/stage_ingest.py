@@ -88,8 +88,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
             quarantined.append(_file_quarantine(batch_id, feed, name, sha, staged.reason))
         if staged.status in ("held", "changed"):  # offered to later runs: one quarantine row per run that saw it
             quarantined.append(_file_quarantine(batch_id, feed, name, sha, staged.reason, again=staged.status))
-        status = {"quarantined": "quarantined", "zero_report": "zero_report", "held": "held",
-                  "changed": "changed"}.get(staged.status, "loaded")
+        status = staged.status if staged.status in ("quarantined", "zero_report", "held", "changed") else "loaded"
         files.append(_file_row(batch_id, feed, name, sha, status, staged.reason, staged.file_format, staged.encoding,
                                staged.rows_read, staged.blank_rows, staged.unmapped_headers))
         if not staged.records.empty:
