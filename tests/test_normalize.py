@@ -226,9 +226,46 @@ def test_a_two_digit_year_is_the_latest_that_is_not_in_the_future():
 
 def test_times_with_and_without_a_zone_in_one_column_are_all_read():
     """An export that writes some times with their zone and some without used to stop the whole
-    column (pandas refuses mixed zones); the zone is dropped, the time kept as written."""
-    out = datetimes.normalize_datetimes(S("2020-02-10 08:30", "2020-02-10T09:30:00+08:00", "2020-02-10T10:30:00Z"))
-    assert out.tolist() == ["2020-02-10 08:30:00", "2020-02-10 09:30:00", "2020-02-10 10:30:00"]
+    column (pandas refuses mixed zones). Without the district's zone the zone is dropped, the time
+    kept as written; with it (ingest), each zoned time is the same moment on the district's clock."""
+    typed = S("2020-02-10 08:30", "2020-02-10T09:30:00+08:00", "2020-02-10T10:30:00Z")
+    assert datetimes.normalize_datetimes(typed).tolist() == ["2020-02-10 08:30:00", "2020-02-10 09:30:00",
+                                                             "2020-02-10 10:30:00"]
+    with datetimes.local_zone("Asia/Shanghai"):
+        assert datetimes.normalize_datetimes(typed).tolist() == ["2020-02-10 08:30:00", "2020-02-10 09:30:00",
+                                                                 "2020-02-10 18:30:00"]
+
+
+@pytest.mark.parametrize("typed,beijing", [
+    ("2020-02-09T20:00:00Z", "2020-02-10 04:00:00"),  # the day changes: isolation days count from this date
+    ("2020-02-09T19:30:00-05:00", "2020-02-10 08:30:00"), ("2020-02-10 08:30:00+0800", "2020-02-10 08:30:00"),
+    ("2020/2/9 23:15Z", "2020-02-10 07:15:00"), ("2020-02-10T00:30:00.750Z", "2020-02-10 08:30:00"),
+    ("2020-02-10T25:30:00Z", ""),  # no such hour: unreadable, as without a zone
+    ("2020年2月10日 8时30分", "2020-02-10 08:30:00"),  # no zone: as written
+])
+def test_a_time_sent_with_its_zone_is_the_same_moment_on_the_districts_clock(typed, beijing):
+    with datetimes.local_zone("Asia/Shanghai"):
+        assert datetimes.normalize_datetimes(S(typed)).tolist() == [beijing]
+        assert datetimes.normalize_dates(S(typed)).tolist() == [beijing[:10]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(min_value=pd.Timestamp("1990-01-01").to_pydatetime(), max_value=pd.Timestamp("2090-01-01").to_pydatetime()),
+       st.integers(-12 * 4, 14 * 4), st.sampled_from(["Asia/Shanghai", "Europe/Berlin", "America/New_York"]),
+       st.sampled_from(["T", " "]), st.booleans())
+def test_every_way_of_writing_one_moment_reads_the_same(moment, quarters, zone, separator, colon):
+    """One instant written in UTC (…Z) or at any offset reads as the same local time."""
+    from datetime import timedelta, timezone as tz
+
+    instant = moment.replace(microsecond=0, tzinfo=tz.utc)
+    offset = timedelta(minutes=15 * quarters)
+    there = instant.astimezone(tz(offset))
+    sign, minutes = ("+" if quarters >= 0 else "-"), abs(quarters) * 15
+    written = there.strftime(f"%Y-%m-%d{separator}%H:%M:%S") + f"{sign}{minutes // 60:02d}{':' if colon else ''}{minutes % 60:02d}"
+    utc = instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+    local = pd.Timestamp(instant).tz_convert(zone).strftime("%Y-%m-%d %H:%M:%S")
+    with datetimes.local_zone(zone):
+        assert datetimes.normalize_datetimes(S(written, utc)).tolist() == [local, local]
 
 
 @pytest.mark.parametrize("typed,celsius", [("36.5度", 36.5), ("38 度", 38.0), ("37.3（腋温）", 37.3), ("38.2℃(耳温)", 38.2),

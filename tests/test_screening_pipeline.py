@@ -34,7 +34,7 @@ def screening(tmp_path_factory, warehouse_url):
     first = {t: pd.read_sql(sa.text(f"SELECT * FROM {t}"), engine) for t in ("person", "v_screening_awaiting")}
     write(landing / "mass_screening_result" / "武昌区疾控_20200210.csv", ["检测机构", "样本编号", "混检管号", "检测结果", "报告时间"], [
         ["武昌区疾控", "", "P01", "阳性", "2020-02-10 20:00"],
-        ["武昌区疾控", "S003", "", "阳性", "2020-02-10 20:05"],
+        ["武昌区疾控", "S003", "", "阳性", "2020-02-10T12:05:00Z"],  # a lab system's export: UTC, with its zone
         ["武昌区疾控", "", "P02", "阴性", "2020-02-10 20:10"],
         ["武昌区疾控", "S999", "", "阴性", "2020-02-10 20:15"],  # nobody registered this tube
     ])
@@ -70,6 +70,10 @@ def test_results_are_joined_and_orphans_kept(screening):
     outcome = tables["screening_outcome"].set_index("sample_id")
     assert outcome.loc["S001", "screening_scope"] == "pool" and outcome.loc["S001", "pool_positive"] == 1
     assert outcome.loc["S003", "screening_scope"] == "individual" and outcome.loc["S003", "individual_positive"] == 1
+    # reported in UTC with its zone, kept on the district's clock as every other time (20:05 Beijing),
+    # not 12:05: eight hours early, a result would read as overdue or older than it is
+    assert outcome.loc["S003", "screening_result_time"] == "2020-02-10 20:05:00"
+    assert outcome.loc["S001", "pool_result_time"] == "2020-02-10 20:00:00"  # written without a zone: as written
 
 
 def test_the_results_hour_fuses_only_the_persons_its_results_name(screening):

@@ -7,7 +7,10 @@ of strings, the work done once per distinct value (normalize.per_value).
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
+from functools import partial
 
 import pandas as pd
 
@@ -20,13 +23,32 @@ def normalize_datetimes(values: pd.Series) -> pd.Series:
     Year first, as Chinese forms write it: 20-02-10 and 200210 are 2020-02-10, 85.3.7 and 85年3月7日
     are 1985-03-07 (a two-digit year is this century's up to the current year, else the last
     century's: `two_digit_year`). A value without a year (12:30, 2-10) is unparseable, not a time of
-    today or a date of year 1, and so is a year before 1900 or after 2099. A zone an export appends
-    (2020-02-10T08:30:00+08:00, …Z) is dropped: the time is kept as written, a unit's local time."""
-    return per_value(clean_text(values), _normalize_datetimes)
+    today or a date of year 1, and so is a year before 1900 or after 2099. A time an export writes
+    with its zone (2020-02-10T00:30:00Z, …+08:00) is the same moment on the district's clock inside
+    `local_zone` (ingest sets it to the policy's time zone): 2020-02-10 08:30:00 in Beijing. Outside
+    it, or in a form not read as one moment, the zone is dropped and the time kept as written."""
+    return per_value(clean_text(values), partial(_normalize_datetimes, zone=_LOCAL_ZONE.get()))
+
+
+_LOCAL_ZONE: ContextVar[str | None] = ContextVar("screenfuse_local_zone", default=None)
+
+
+@contextmanager
+def local_zone(zone: str | None):
+    """Within it, zoned times are converted to `zone` (an IANA name; None: zones are dropped). A
+    context, not an argument: every feed's normalizer reads times, and ingest sets it once."""
+    token = _LOCAL_ZONE.set(zone)
+    try:
+        yield
+    finally:
+        _LOCAL_ZONE.reset(token)
 
 
 # patterns without look-arounds: pandas runs them in Arrow's C++ (RE2), not row by row in Python
 _ZONE = r"([0-9]:[0-9]{2}(?::[0-9]{2})?) *(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
+# a whole ISO-like date and time with its zone: one moment, which the district's clock can say
+_ZONED_MOMENT = (r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)? *"
+                 r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)")
 _TWO_DIGIT_YEAR = r"[0-9]{2}-[0-9]{1,2}-[0-9]{1,2}(?:[^0-9]|$)"
 _FOUR_DIGIT_YEAR = r"(?:^|[^0-9])[0-9]{4}(?:[^0-9]|$)"
 
@@ -49,7 +71,20 @@ def _excel_serials(text: pd.Series) -> pd.Series:
     return text.where(~serial, stamps.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(""))
 
 
-def _normalize_datetimes(text: pd.Series) -> pd.Series:
+def _on_local_clock(text: pd.Series, zone: str) -> pd.Series:
+    """Zoned moments (2020-02-10T00:30:00Z) → the same moment as `zone`'s wall time, without zone
+    (2020-02-10 08:30:00 in Asia/Shanghai); other values as they are."""
+    zoned = text.str.fullmatch(_ZONED_MOMENT).fillna(False).astype(bool)
+    if not zoned.any():
+        return text
+    moments = pd.to_datetime(text[zoned].str.replace(",", ".", regex=False).str.replace("/", "-", regex=False),
+                             utc=True, errors="coerce", format="mixed")
+    local = moments.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S")
+    return text.where(~zoned | local.isna(), local)
+
+
+def _normalize_datetimes(text: pd.Series, zone: str | None = None) -> pd.Series:
+    text = _on_local_clock(text, zone) if zone else text
     text = _excel_serials(text)
     text = (
         # 日/号 ends the date: a time written right after it (10日8时5分, 10日08:05) is set apart

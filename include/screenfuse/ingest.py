@@ -61,10 +61,11 @@ def discover_files(landing: Path, contract: FeedContract) -> list[Path]:
     )
 
 
-def stage_file(path: Path, contract: FeedContract, gazetteer: Gazetteer, sha256: str | None = None) -> StagedFile:
+def stage_file(path: Path, contract: FeedContract, gazetteer: Gazetteer, sha256: str | None = None,
+               zone: str | None = None) -> StagedFile:
     """Read, map, check and normalize one file (see `read_file` and `normalize_files`)."""
     staged = read_file(path, contract, sha256)
-    normalize_files([staged], contract, gazetteer)
+    normalize_files([staged], contract, gazetteer, zone)
     return staged
 
 
@@ -184,12 +185,13 @@ def _below_title_rows(frame: pd.DataFrame, contract: FeedContract) -> tuple[pd.D
     return frame, 0
 
 
-
-def normalize_files(files: list[StagedFile], contract: FeedContract, gazetteer: Gazetteer) -> None:
+def normalize_files(files: list[StagedFile], contract: FeedContract, gazetteer: Gazetteer,
+                    zone: str | None = None) -> None:
     """Normalize the rows `read_file` left in `mapped` into each file's `records`. Files of one
     column layout go through the normalizers together: pandas costs some 50 ms a call whatever
     the rows, and a day of mass screening is hundreds of files of a hundred rows. Every
-    normalizer works value by value, so a row comes out as it would from its file alone."""
+    normalizer works value by value, so a row comes out as it would from its file alone. `zone`:
+    the district's time zone, on whose clock a time written with its zone is kept (the policy's)."""
     layouts: dict[tuple, list[StagedFile]] = {}
     for staged in files:
         if staged.mapped is not None:
@@ -199,7 +201,8 @@ def normalize_files(files: list[StagedFile], contract: FeedContract, gazetteer: 
         sizes = [len(f.mapped) for f in group]
         for staged in group:  # the files' own frames go once they are one: a first load's are a GB
             staged.mapped = None
-        records, start = _as_arrow_text(_normalized(mapped, contract, gazetteer)), 0
+        with datetimes.local_zone(zone):
+            records, start = _as_arrow_text(_normalized(mapped, contract, gazetteer)), 0
         del mapped
         for staged, size in zip(group, sizes):
             part = records.iloc[start:start + size].reset_index(drop=True)

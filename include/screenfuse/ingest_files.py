@@ -24,8 +24,10 @@ RUN_BYTES = 16 * 2**20  # a worker's run: its rows' working memory is what a wor
 
 
 def read_files(paths: list[Path], shas: list[str], contract: FeedContract, gazetteer: Gazetteer,
-               workers: int | None = None, parallel_from_bytes: int = PARALLEL_FROM_BYTES) -> dict[str, StagedFile]:
-    """Each file read and its rows normalized, by its SHA-256 (`shas`, one per path)."""
+               workers: int | None = None, parallel_from_bytes: int = PARALLEL_FROM_BYTES,
+               zone: str | None = None) -> dict[str, StagedFile]:
+    """Each file read and its rows normalized, by its SHA-256 (`shas`, one per path); `zone` as
+    `normalize_files` takes it."""
     sizes = np.array([_size(path) for path in paths], dtype=np.int64)
     workers = workers or cores()
     if workers > 1 and len(paths) > 1 and sizes.sum() >= parallel_from_bytes:
@@ -37,11 +39,12 @@ def read_files(paths: list[Path], shas: list[str], contract: FeedContract, gazet
         runs = [list(zip(paths[a:b], shas[a:b])) for a, b in zip(bounds, bounds[1:]) if b > a]
     else:
         runs, workers = [list(zip(paths, shas))], 1
-    done = map_forked(lambda run: _read_run(run, contract, gazetteer), runs, workers)
+    done = map_forked(lambda run: _read_run(run, contract, gazetteer, zone), runs, workers)
     return {staged.file_sha256: staged for run in done for staged in run}
 
 
-def _read_run(run: list[tuple[Path, str]], contract: FeedContract, gazetteer: Gazetteer) -> list[StagedFile]:
+def _read_run(run: list[tuple[Path, str]], contract: FeedContract, gazetteer: Gazetteer,
+              zone: str | None = None) -> list[StagedFile]:
     """A run's files read, then normalized together. A file gone since it was listed is left out:
     the caller finds it gone and quarantines it, and the rest of the feed goes on."""
     files = []
@@ -50,7 +53,7 @@ def _read_run(run: list[tuple[Path, str]], contract: FeedContract, gazetteer: Ga
             files.append(read_file(path, contract, sha))
         except FileNotFoundError:
             continue
-    normalize_files(files, contract, gazetteer)
+    normalize_files(files, contract, gazetteer, zone)
     return files
 
 

@@ -39,6 +39,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
     """Read, map and normalize the batch's files of one feed; quarantine bad files whole."""
     guard(settings, batch_id, attempt)
     contract, gazetteer, db = load_contract(feed), load_gazetteer(), engine(settings)
+    zone = run_policy(settings, batch_id, attempt).timezone  # a time sent with its zone, on the district's clock
     with db.begin() as conn:
         manifest = warehouse.query_frame(conn, "SELECT file_name, file_sha256 FROM batch_manifest "
                                                "WHERE batch_id = :b AND feed = :f ORDER BY file_name", b=batch_id, f=feed)
@@ -57,7 +58,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
         path = settings.landing / feed / name
         if sha not in loaded_in and sha not in wanted and (sha, name) not in zero_in and path.is_file():
             wanted[sha] = path
-    done = read_files(list(wanted.values()), list(wanted), contract, gazetteer)
+    done = read_files(list(wanted.values()), list(wanted), contract, gazetteer, zone=zone)
     for name, sha in zip(manifest["file_name"], manifest["file_sha256"]):
         path = settings.landing / feed / name
         if sha in loaded_in or sha in seen:
@@ -76,7 +77,7 @@ def ingest_feed(settings: Settings, batch_id: str, feed: str, attempt: str | Non
         staged = done.pop(sha, None)  # taken out: a file's rows are held once, by `read`, until they are one frame
         if staged is None or staged.file_name != name:  # read under another name (a zero report), or gone since
             staged = read_file(path, contract, sha)
-            normalize_files([staged], contract, gazetteer)
+            normalize_files([staged], contract, gazetteer, zone)
         if staged.status == "zero_report":
             zero_seen.add((sha, name))
         elif staged.status != "changed":  # another name with the registered content is still read
