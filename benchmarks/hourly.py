@@ -353,6 +353,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000", help="accumulated records, comma-separated")
     parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite, postgresql or both")
+    parser.add_argument("--postgresql-sizes", help="the sizes run on PostgreSQL (default: --sizes)")
     parser.add_argument("--airflow-size", type=int, default=1_000_000, help="size also run through Airflow (0: none)")
     parser.add_argument("--no-results", action="store_true", help="leave the sampling-result files out")
     parser.add_argument("--slice-records", type=int, default=0,
@@ -362,19 +363,22 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    pg_sizes = [int(s) for s in args.postgresql_sizes.split(",") if s.strip()] if args.postgresql_sizes else sizes
+    plan = {database: pg_sizes if database == "postgresql" else sizes for database in databases}
     command = (f"PYTHONPATH=include .venv/bin/python benchmarks/hourly.py --sizes {','.join(map(str, sizes))} "
                f"--databases {','.join(databases)} --airflow-size {args.airflow_size}"
+               + (f" --postgresql-sizes {args.postgresql_sizes}" if args.postgresql_sizes else "")
                + (" --no-results" if args.no_results else "")
                + (f" --slice-records {args.slice_records}" if args.slice_records else "") + " --write-doc")
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     MACHINE.append(machine_line())
-    if args.airflow_size in sizes:
+    if any(args.airflow_size in planned for planned in plan.values()):
         airflow_home()
     compile_project()
     results, server = [], None
     try:
         for database in databases:
-            for size in sizes:
+            for size in plan[database]:
                 if database == "sqlite":
                     url = f"sqlite:///{RUNS / f'sqlite-{size}' / 'warehouse.db'}"
                     warm = [RUNS / f"sqlite-{size}" / name for name in ("warehouse.db", "warehouse.db-wal")]
@@ -389,23 +393,24 @@ def main() -> int:
                 results.append(run_size(size, database, url, size == args.airflow_size, not args.no_results,
                                         args.slice_records, warm))
                 if args.write_doc:  # after every size: a run cut short still leaves what it measured
-                    report(results, sizes, databases, command, when, final=False)
+                    report(results, plan, command, when, final=False)
     finally:
         if server is not None:
             server.stop()
-    table, met = report(results, sizes, databases, command, when, final=args.write_doc)
+    table, met = report(results, plan, command, when, final=args.write_doc)
     print(table)
     print(met)
     return 0
 
 
-def report(results: list[dict], sizes: list[int], databases: list[str], command: str, when: str,
+def report(results: list[dict], plan: dict[str, list[int]], command: str, when: str,
            final: bool) -> tuple[str, str]:
+    """`plan`: the sizes each database runs."""
     table, met = markdown(rows(results)), targets(results)
     done = {(r["database"], r["size"]) for r in results}
-    missing = [f"{db} at {size:,}" for db in databases for size in sizes if (db, size) not in done]
+    missing = [f"{db} at {size:,}" for db, sizes in plan.items() for size in sizes if (db, size) not in done]
     notes = [f"Not run this time: {', '.join(missing)}." if missing else ""]
-    if 3_000_000 not in sizes:
+    if not any(3_000_000 in sizes for sizes in plan.values()):
         notes.append("3,000,000 accumulated records: not run this time (the growth target and the first load at "
                      "3,000,000 are not measured).")
     if final or missing:
