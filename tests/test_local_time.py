@@ -63,21 +63,24 @@ def test_tracing_list_answer_time_is_local_too(tmp_path):
     assert sheet.cell(row=2, column=headers.index("反馈时间(北京时间)") + 1).value == datetime(2020, 2, 11, 1, 0)
 
 
-def test_answers_typed_into_the_pushed_workbook_come_back_in_utc(tmp_path):
-    """A street office fills the list's own 核查结果, 反馈时间 (a date-time cell, local) and 核查人
-    columns and sends the workbook back: the feedback feed reads it, the answer is stored in UTC."""
+@pytest.mark.parametrize("typed", [datetime(2020, 2, 11, 0, 10), "2020-02-11 00:10", "2020-02-10T16:10:00Z",
+                                   "2020-02-11T00:10:00+08:00"])
+def test_answers_typed_into_the_pushed_workbook_come_back_in_utc(tmp_path, typed):
+    """A street office fills the list's own 核查结果, 反馈时间 (a date-time cell, local; or text a
+    system wrote, with its zone) and 核查人 columns and sends the workbook back: the feedback feed
+    reads it, the answer is stored in UTC, the same moment whichever way it was written."""
     write_outbox(items(), tmp_path / "out", POLICY)
     book = openpyxl.load_workbook(tmp_path / "out" / "粮道街道.xlsx")
     sheet = book.active
     headers = [c.value for c in sheet[1]]
     assert headers[-4:] == ["核查结果", "反馈时间", "核查人", "备注"]  # the answer columns, empty
     assert all(sheet.cell(row=2, column=headers.index(h) + 1).value is None for h in headers[-4:])
-    for header, value in [("核查结果", "已核实"), ("反馈时间", datetime(2020, 2, 11, 0, 10)), ("核查人", "核查员01")]:
+    for header, value in [("核查结果", "已核实"), ("反馈时间", typed), ("核查人", "核查员01")]:
         sheet.cell(row=2, column=headers.index(header) + 1, value=value)
     back = tmp_path / "fb" / "粮道街道_20200211_反馈.xlsx"
     back.parent.mkdir()
     book.save(back)
-    staged = stage_file(back, load_contract("feedback"), load_gazetteer())
+    staged = stage_file(back, load_contract("feedback"), load_gazetteer(), zone=POLICY.timezone)  # as ingest reads it
     assert staged.status == "staged", staged.reason
     answer = staged.records
     assert answer.loc[0, "push_item_id"] == "PIA" and answer.loc[0, "event_time"] == "2020-02-11 00:10:00"

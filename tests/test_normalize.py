@@ -242,11 +242,13 @@ def test_times_with_and_without_a_zone_in_one_column_are_all_read():
     ("2020/2/9 23:15Z", "2020-02-10 07:15:00"), ("2020-02-10T00:30:00.750Z", "2020-02-10 08:30:00"),
     ("2020-02-10T25:30:00Z", ""),  # no such hour: unreadable, as without a zone
     ("2020年2月10日 8时30分", "2020-02-10 08:30:00"),  # no zone: as written
+    ("2020-02-10 08:30-10:30", "2020-02-10 08:30:00"), ("2020-02-10 08:00-12", "2020-02-10 08:00:00"),  # a range: its start
 ])
 def test_a_time_sent_with_its_zone_is_the_same_moment_on_the_districts_clock(typed, beijing):
     with datetimes.local_zone("Asia/Shanghai"):
         assert datetimes.normalize_datetimes(S(typed)).tolist() == [beijing]
         assert datetimes.normalize_dates(S(typed)).tolist() == [beijing[:10]]
+    assert datetimes.normalize_datetimes(S("2020-02-09T20:00:00Z")).tolist() == ["2020-02-09 20:00:00"]  # zone let go
 
 
 @settings(max_examples=200, deadline=None)

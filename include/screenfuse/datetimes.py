@@ -46,9 +46,11 @@ def local_zone(zone: str | None):
 
 # patterns without look-arounds: pandas runs them in Arrow's C++ (RE2), not row by row in Python
 _ZONE = r"([0-9]:[0-9]{2}(?::[0-9]{2})?) *(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
-# a whole ISO-like date and time with its zone: one moment, which the district's clock can say
-_ZONED_MOMENT = (r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)? *"
-                 r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)")
+# a whole date and time with its zone, one moment the district's clock can say: …Z, or an offset
+# after a 'T' or after seconds (2020-02-10 08:30-10:30 is a time range, read from its start as before)
+_HM, _SECONDS, _OFFSET = r"[0-9]{1,2}:[0-9]{2}", r":[0-9]{2}(?:[.,][0-9]+)?", r" *[+-][0-9]{2}(?::?[0-9]{2})?"
+_ZONED_MOMENT = (rf"[0-9]{{4}}[-/][0-9]{{1,2}}[-/][0-9]{{1,2}}"
+                 rf"(?:[T ]{_HM}(?:{_SECONDS})? *Z|T{_HM}(?:{_SECONDS})?{_OFFSET}| {_HM}{_SECONDS}{_OFFSET})")
 _TWO_DIGIT_YEAR = r"[0-9]{2}-[0-9]{1,2}-[0-9]{1,2}(?:[^0-9]|$)"
 _FOUR_DIGIT_YEAR = r"(?:^|[^0-9])[0-9]{4}(?:[^0-9]|$)"
 
