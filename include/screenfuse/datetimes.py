@@ -81,8 +81,8 @@ def _on_local_clock(text: pd.Series, zone: str) -> pd.Series:
         return text
     moments = pd.to_datetime(text[zoned].str.replace(",", ".", regex=False).str.replace("/", "-", regex=False),
                              utc=True, errors="coerce", format="mixed")
-    local = moments.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S")
-    return text.where(~zoned | local.isna(), local)
+    local = moments.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S").reindex(text.index)
+    return text.where(local.isna(), local)  # not zoned, or no such moment (25:30): as before
 
 
 def _normalize_datetimes(text: pd.Series, zone: str | None = None) -> pd.Series:
