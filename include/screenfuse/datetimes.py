@@ -14,6 +14,7 @@ from functools import partial
 
 import pandas as pd
 
+from screenfuse.localtime import to_local
 from screenfuse.normalize import clean_text, per_value
 
 
@@ -79,9 +80,8 @@ def _on_local_clock(text: pd.Series, zone: str) -> pd.Series:
     zoned = text.str.fullmatch(_ZONED_MOMENT).fillna(False).astype(bool)
     if not zoned.any():
         return text
-    moments = pd.to_datetime(text[zoned].str.replace(",", ".", regex=False).str.replace("/", "-", regex=False),
-                             utc=True, errors="coerce", format="mixed")
-    local = moments.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M:%S").reindex(text.index)
+    moments = to_local(text[zoned].str.replace(",", ".", regex=False).str.replace("/", "-", regex=False), zone)
+    local = moments.dt.strftime("%Y-%m-%d %H:%M:%S").reindex(text.index)
     return text.where(local.isna(), local)  # not zoned, or no such moment (25:30): as before
 
 
