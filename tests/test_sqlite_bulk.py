@@ -2,6 +2,7 @@
 are the tuple path's, value for value and type for type; a failed publish leaves no row, no
 index lost and no scratch attached to a pooled connection; a killed run's scratch file (personal
 data) is removed by the next publish."""
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,91 @@ def test_a_frame_larger_than_a_chunk_arrives_whole_and_in_key_order(tmp_path, mo
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT k FROM t ORDER BY rowid").scalars().all() == sorted(frame["k"])
         assert conn.exec_driver_sql("SELECT SUM(n) FROM t").scalar() == sum(range(50))
+
+
+def _first_load(engine, frame: pd.DataFrame, during=lambda conn: None) -> bool:
+    """A first load's publish of `frame` into `t`: whether its transaction left the log."""
+    with sqlite_bulk.Scratch(engine, "B1") as bulk, engine.connect() as conn:
+        assert bulk.stage("t", frame)
+        with bulk.attached(conn), bulk.journal_alone(conn, True) as switched, conn.begin():
+            warehouse.lock_for_publish(conn)
+            bulk.copy(conn, "t")
+            during(conn)
+    return switched
+
+
+def _journal(path) -> str:
+    probe = sqlite3.connect(path)
+    try:
+        return probe.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        probe.close()
+
+
+def test_a_first_load_alone_skips_the_write_ahead_log_and_one_beside_a_reader_keeps_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    frame = pd.DataFrame({"k": [f"K{i:05d}" for i in range(3000)], "s": ["张三 " * 20] * 3000})
+    alone, beside = _engine(tmp_path, "alone.db"), _engine(tmp_path, "beside.db")
+    seen = {}
+
+    def during(conn):  # inside the transaction: the rollback journal, no log growing
+        seen["mode"] = conn.exec_driver_sql("PRAGMA main.journal_mode").scalar()
+        seen["log"] = Path(f"{tmp_path / 'alone.db'}-wal").exists()
+
+    assert _first_load(alone, frame, during)
+    assert seen == {"mode": "delete", "log": False}
+    assert _journal(tmp_path / "alone.db") == "wal"  # the warehouse is back in WAL mode for its readers
+    # a BI tool has the warehouse open: the log is kept, and the reader is never blocked
+    reader = sqlite3.connect(tmp_path / "beside.db", isolation_level=None)
+    assert reader.execute("SELECT COUNT(*) FROM t").fetchone() == (0,)
+    assert not _first_load(beside, frame)
+    assert reader.execute("SELECT COUNT(*) FROM t").fetchone() == (3000,)
+    reader.close()
+    for engine in (alone, beside):
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT COUNT(*), MIN(k), MAX(k) FROM t").one() == (3000, "K00000", "K02999")
+
+
+def _killed_in_its_transaction(engine, frame, report) -> None:
+    """In a forked child: a first load killed (SIGKILL) once its transaction has written pages
+    into the database file itself."""
+    import os
+    import signal
+
+    engine.dispose(close=False)
+
+    def die(conn):
+        conn.exec_driver_sql("PRAGMA cache_size=4")  # pages spill into the file before the commit
+        conn.exec_driver_sql("UPDATE t SET s = s || s")
+        report.write_text(conn.exec_driver_sql("PRAGMA main.journal_mode").scalar())
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    _first_load(engine, frame, die)
+
+
+def test_a_first_load_killed_without_the_log_leaves_the_warehouse_as_it_was(tmp_path, monkeypatch):
+    """Killed mid-transaction, the database file holds pages of a transaction that never
+    committed: the next connection rolls them back from the journal and puts the file back in
+    WAL mode."""
+    from multiprocessing import get_context
+
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    engine = _engine(tmp_path, "w.db")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO t (k, s) VALUES ('kept', 'before')")
+    grown = (tmp_path / "w.db").stat().st_size
+    frame = pd.DataFrame({"k": [f"K{i:05d}" for i in range(4000)], "s": ["李四" * 50] * 4000})
+    report = tmp_path / "mode"
+    engine.dispose()  # this process's connection closed: the child has the warehouse alone
+    child = get_context("fork").Process(target=_killed_in_its_transaction, args=(engine, frame, report))
+    child.start()
+    child.join(60)
+    assert child.exitcode == -9 and report.read_text() == "delete"
+    assert (tmp_path / "w.db").stat().st_size > grown and Path(f"{tmp_path / 'w.db'}-journal").exists()
+    engine.dispose()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT k, s FROM t").all() == [("kept", "before")]
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert not Path(f"{tmp_path / 'w.db'}-journal").exists()
+    assert sqlite_bulk.sweep(engine) == 1 and not list(tmp_path.glob("w.db.bulk-*"))  # the killed one's scratch

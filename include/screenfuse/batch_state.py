@@ -42,6 +42,7 @@ class BatchState:
     def __init__(self, engine: sa.Engine, batch_id: str, attempt: str | None = None):
         self.engine, self.batch_id, self.attempt = engine, batch_id, attempt
         self._pending: dict[str, tuple[bytes, int]] | None = None  # puts held by `writing`
+        self._conn = None  # the connection reads go through inside `reading`
 
     def begin_attempt(self, conn) -> str:
         """Empty the stage and name a new attempt, in `conn`'s transaction (which must hold the
@@ -84,6 +85,17 @@ class BatchState:
                 self._write_many(self._pending)
         finally:
             self._pending = None
+
+    @contextmanager
+    def reading(self, conn):
+        """The reads inside go through `conn`, in its transaction: a publish that holds the
+        warehouse for itself (sqlite_bulk.Scratch.journal_alone) would make another connection wait
+        for its commit."""
+        previous, self._conn = self._conn, conn
+        try:
+            yield self
+        finally:
+            self._conn = previous
 
     def put(self, name: str, frame: pd.DataFrame) -> int:
         """Stage a frame under `name` (replacing what was there); returns its rows."""
@@ -139,10 +151,13 @@ class BatchState:
             return self._pending[name][0]
         # the parts and the #attempt row in one statement, so one snapshot: parts read are this
         # attempt's unless the attempt row says another run started (one round trip, not two)
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(batch_stage.c.name, batch_stage.c.payload).where(
-                batch_stage.c.batch_id == self.batch_id, batch_stage.c.name.in_([name, ATTEMPT]))
-                .order_by(batch_stage.c.part)).all()
+        query = sa.select(batch_stage.c.name, batch_stage.c.payload).where(
+            batch_stage.c.batch_id == self.batch_id, batch_stage.c.name.in_([name, ATTEMPT])).order_by(batch_stage.c.part)
+        if self._conn is not None:
+            rows = self._conn.execute(query).all()
+        else:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
         self._verify(next((payload for row_name, payload in rows if row_name == ATTEMPT), None))
         parts = [bytes(payload) for row_name, payload in rows if row_name == name]
         if not parts:

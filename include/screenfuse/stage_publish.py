@@ -212,17 +212,20 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         large = bulk.active and stage.rows_staged() >= bulk.threshold
         for table, load in BULK_LOADS.items() if large else ():
             bulk.stage(table, load(stage))
-        for table, (name, column) in FIRST_LOAD.items() if large else ():
-            with db.connect() as conn:
-                empty = warehouse.is_empty(conn, table)
-            if empty:
-                bulk.stage(table, stage.get(name).assign(**{column: batch_id}))
-        return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk)
+        with db.connect() as conn:
+            empty = [table for table in FIRST_LOAD if large and warehouse.is_empty(conn, table)]
+        for table in empty:
+            name, column = FIRST_LOAD[table]
+            bulk.stage(table, stage.get(name).assign(**{column: batch_id}))
+        first_load = large and len(empty) == len(FIRST_LOAD)  # no person yet: no reader has anything to read
+        return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk, first_load)
 
 
 def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
-             attempt: str | None, bulk: sqlite_bulk.Scratch) -> dict:
-    """The publish's audits and its one transaction; `bulk` holds the tables staged for it."""
+             attempt: str | None, bulk: sqlite_bulk.Scratch, first_load: bool = False) -> dict:
+    """The publish's audits and its one transaction; `bulk` holds the tables staged for it. A
+    first load's transaction may have the SQLite warehouse to itself (`Scratch.journal_alone`):
+    the stage is read through the transaction's own connection."""
     policy = run_policy(settings, batch_id, attempt)
     persons, links = stage.get("persons"), stage.get("links")
     orphans = orphan_links(persons, links)
@@ -267,7 +270,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             else:
                 warehouse.bulk_insert(conn, into, keys)
 
-        with bulk.attached(conn), conn.begin():
+        with bulk.attached(conn), bulk.journal_alone(conn, first_load), conn.begin(), stage.reading(conn):
             warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
             stage.check(conn)  # a run of this batch started since this one: it publishes, this one stops
             if check_order(conn, batch_id):
