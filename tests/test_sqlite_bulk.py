@@ -178,7 +178,7 @@ def _first_load(engine, frame: pd.DataFrame, during=lambda conn: None) -> bool:
     """A first load's publish of `frame` into `t`: whether its transaction left the log."""
     with sqlite_bulk.Scratch(engine, "B1") as bulk, engine.connect() as conn:
         assert bulk.stage("t", frame)
-        with bulk.attached(conn), bulk.journal_alone(conn, True) as switched, conn.begin():
+        with bulk.journal_alone(conn, True) as switched, bulk.attached(conn), conn.begin():
             warehouse.lock_for_publish(conn)
             bulk.copy(conn, "t")
             during(conn)
@@ -199,12 +199,13 @@ def test_a_first_load_alone_skips_the_write_ahead_log_and_one_beside_a_reader_ke
     alone, beside = _engine(tmp_path, "alone.db"), _engine(tmp_path, "beside.db")
     seen = {}
 
-    def during(conn):  # inside the transaction: the rollback journal, no log growing
+    def during(conn):  # inside the transaction: the rollback journal, no log growing, the busy timeout back
         seen["mode"] = conn.exec_driver_sql("PRAGMA main.journal_mode").scalar()
         seen["log"] = Path(f"{tmp_path / 'alone.db'}-wal").exists()
+        seen["busy"] = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
 
     assert _first_load(alone, frame, during)
-    assert seen == {"mode": "delete", "log": False}
+    assert seen == {"mode": "delete", "log": False, "busy": int(warehouse.busy_seconds() * 1000)}
     assert _journal(tmp_path / "alone.db") == "wal"  # the warehouse is back in WAL mode for its readers
     # a BI tool has the warehouse open: the log is kept, and the reader is never blocked
     reader = sqlite3.connect(tmp_path / "beside.db", isolation_level=None)
@@ -244,10 +245,10 @@ def test_a_first_load_killed_without_the_log_leaves_the_warehouse_as_it_was(tmp_
     engine = _engine(tmp_path, "w.db")
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO t (k, s) VALUES ('kept', 'before')")
+    engine.dispose()  # this process's connection closed (the row folded in): the child has the warehouse alone
     grown = (tmp_path / "w.db").stat().st_size
     frame = pd.DataFrame({"k": [f"K{i:05d}" for i in range(4000)], "s": ["李四" * 50] * 4000})
     report = tmp_path / "mode"
-    engine.dispose()  # this process's connection closed: the child has the warehouse alone
     child = get_context("fork").Process(target=_killed_in_its_transaction, args=(engine, frame, report))
     child.start()
     child.join(60)
@@ -260,3 +261,19 @@ def test_a_first_load_killed_without_the_log_leaves_the_warehouse_as_it_was(tmp_
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     assert not Path(f"{tmp_path / 'w.db'}-journal").exists()
     assert sqlite_bulk.sweep(engine) == 1 and not list(tmp_path.glob("w.db.bulk-*"))  # the killed one's scratch
+
+
+def test_a_first_load_that_fails_without_the_log_keeps_nothing_and_is_back_in_wal_mode(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    engine = _engine(tmp_path, "w.db")
+    frame = pd.DataFrame({"k": [f"K{i:05d}" for i in range(2000)], "s": ["王五"] * 2000})
+
+    def fail(conn):
+        assert conn.exec_driver_sql("PRAGMA main.journal_mode").scalar() == "delete"
+        raise RuntimeError("the audit failed")
+
+    with pytest.raises(RuntimeError, match="the audit failed"):
+        _first_load(engine, frame, fail)
+    assert _journal(tmp_path / "w.db") == "wal" and not Path(f"{tmp_path / 'w.db'}-journal").exists()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 0

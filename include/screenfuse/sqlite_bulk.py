@@ -7,6 +7,8 @@ database file beside the warehouse. The publish's connection attaches that file 
 transaction starts and copies each table in with one `INSERT … SELECT` (C again) inside it, so the
 batch stays all or nothing. The file is attached before the transaction begins, and every table is
 written to it before then: a transaction keeps one snapshot of an attached file.
+A first load that has the warehouse to itself writes it without the write-ahead log
+(`Scratch.journal_alone`): the log would take every page a second time.
 
 The stored values are those the tuple path stores (tested): text, integers, reals, booleans as
 0/1, missing values as NULL. A frame with a column of another kind is left to the tuple path.
@@ -205,29 +207,32 @@ class Scratch:
         the log, then into the database at the commit: 3 GB and 13 s of a 1,000,000-record first
         load's commit). Only when `wanted` (the warehouse holds no person yet) and nothing else has
         the warehouse open (leaving the log needs it alone; else the log is kept, as for every
-        other batch); a reader that opens it meanwhile waits for the commit. Entered before the
-        transaction begins; yields whether the journal was switched."""
-        raw = conn.connection.driver_connection if self.path is not None and wanted else None
-        switched = False
-        if raw is not None:
-            conn.engine.dispose()  # this process's idle connections closed (this one, checked out, stays)
-            raw.execute("PRAGMA busy_timeout=0")  # another connection open: keep the log, at once
-            try:
-                switched = raw.execute("PRAGMA main.journal_mode=DELETE").fetchone()[0] == "delete"
-            except sqlite3.OperationalError:  # locked: a reader has the warehouse open
-                switched = False
-            finally:
-                raw.execute(f"PRAGMA busy_timeout={int(warehouse.busy_seconds() * 1000)}")
+        other batch). Meanwhile a reader that opens the file waits, and holding a read for longer
+        than the busy timeout fails the load (docs/warehouse.md). Entered before the transaction
+        begins; yields whether the journal was switched. The connection is closed at the end (its
+        pool was let go with the idle ones)."""
+        if self.path is None or not wanted:
+            yield False
+            return
+        raw = conn.connection.driver_connection
+        conn.engine.dispose()  # this process's idle connections closed (this one, checked out, stays)
+        raw.execute("PRAGMA busy_timeout=0")  # another connection open: keep the log, at once
+        try:
+            switched = raw.execute("PRAGMA main.journal_mode=DELETE").fetchone()[0] == "delete"
+        except sqlite3.OperationalError:  # locked: a reader has the warehouse open
+            switched = False
+        try:
+            raw.execute(f"PRAGMA busy_timeout={int(warehouse.busy_seconds() * 1000)}")
             log.info("first load: %s", "rollback journal for its transaction" if switched else
                      "the write-ahead log kept (another connection has the warehouse open)")
-        try:
             yield switched
         finally:
             if switched:
                 try:
                     raw.execute("PRAGMA main.journal_mode=WAL")
-                except sqlite3.Error:  # a reader opened it meanwhile: the next connection's connect sets it
-                    conn.invalidate()
+                except sqlite3.Error:  # a reader holds it: the next screenfuse connection sets it
+                    pass
+            conn.invalidate()
 
     def copy(self, conn, table: str, into: str | None = None) -> int | None:
         """Copy a staged table into the warehouse's table of that name (or `into`) inside the

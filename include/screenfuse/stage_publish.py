@@ -270,7 +270,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             else:
                 warehouse.bulk_insert(conn, into, keys)
 
-        with bulk.attached(conn), bulk.journal_alone(conn, first_load), conn.begin(), stage.reading(conn):
+        with bulk.journal_alone(conn, first_load), bulk.attached(conn), conn.begin(), stage.reading(conn):
             warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
             stage.check(conn)  # a run of this batch started since this one: it publishes, this one stops
             if check_order(conn, batch_id):

@@ -67,7 +67,8 @@ def _unavailable(context) -> None:
         raise WarehouseUnavailable(
             f"the SQLite warehouse stayed locked by another writer for over {busy_seconds():g} s "
             "(SCREENFUSE_SQLITE_BUSY_SECONDS): this step wrote nothing; run it again (Airflow retries it), and look "
-            "for a process holding a write transaction on the warehouse file (readers never block)") from None
+            "for a process holding a write transaction on the warehouse file (readers never block, but during a first "
+            "load's publish)") from None
 
 
 @lru_cache(maxsize=8)
