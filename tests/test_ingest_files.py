@@ -166,8 +166,9 @@ def test_excel_mangled_ids_and_bad_rows_are_quarantined_with_reasons(tmp_path):
 
 
 def test_rows_are_validated_a_chunk_at_a_time_with_each_reason_on_its_own_row(tmp_path, monkeypatch):
-    """GX validates at most ROW_CHUNK rows at once (its copies of a million rows cost GBs): a
-    failing row in a later chunk gets its reason at its own position, as in one run."""
+    """GX validates at most ROW_CHUNK rows at once (its copies of a million rows cost GBs), the
+    chunks dealt to forked workers: a failing row in a later chunk, validated by another process,
+    gets its reason at its own position, as in one run."""
     from screenfuse import validation
 
     rows = ROWS + [dict(ROWS[0], 姓名=""), dict(ROWS[0], 体温="365"), dict(ROWS[1]), dict(ROWS[0], 检测时间="昨天"),
