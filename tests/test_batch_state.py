@@ -1,11 +1,14 @@
 """The batch stage (screenfuse.batch_state): what a task hands the next, on each database."""
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 import pytest
 
 from screenfuse import schema
-from screenfuse.batch_state import AttemptSuperseded, BatchState, StageMissing
+from screenfuse.batch_state import ARROW_MAGIC, AttemptSuperseded, BatchState, StageMissing, frame_bytes
+from screenfuse.state_schema import batch_stage
 from screenfuse.warehouse import engine_for
 
 
@@ -95,3 +98,28 @@ def test_a_superseded_attempt_cannot_read_the_newer_attempts_frames(engine):
         first.get("persons")
     assert second.get("persons")["a"].tolist() == [2]
     assert BatchState(engine, "20200210T0500Z").get("persons")["a"].tolist() == [2]  # no attempt: no check
+
+
+STAGED_KINDS = pd.DataFrame({
+    "text": pd.Series(["张三", None, "O'Neil"], dtype=object), "number": [1, 2, 3], "real": [0.5, float("nan"), 2.0],
+    "flag": [True, False, True], "maybe": pd.Series([1, None, 3], dtype="Int64"),
+    "when": pd.to_datetime(["2020-02-10T01:00Z", None, "2020-02-11T00:00Z"]), "empty": [None, None, None],
+}, index=[7, 3, 9])  # an index is not staged, as Parquet's index=False did
+
+
+def test_every_kind_of_column_reads_back_as_the_parquet_stage_gave_it(engine):
+    stage = _attempt(engine, "20200210T0600Z")
+    stage.put("kinds", STAGED_KINDS)
+    expected = pd.read_parquet(io.BytesIO(STAGED_KINDS.to_parquet(index=False)))
+    pd.testing.assert_frame_equal(stage.get("kinds"), expected, check_exact=True)
+    pd.testing.assert_frame_equal(stage.get("kinds", ["when", "text"]), expected[["when", "text"]], check_exact=True)
+    assert stage.get("kinds").index.equals(pd.RangeIndex(3))
+
+
+def test_a_frame_staged_as_parquet_by_an_earlier_version_still_reads(engine):
+    stage = _attempt(engine, "20200210T0700Z")
+    with engine.begin() as conn:  # what a task of the previous version left for the next one
+        conn.execute(batch_stage.insert(), [{"batch_id": "20200210T0700Z", "name": "old", "part": 0, "row_count": 3,
+                                             "payload": STAGED_KINDS.to_parquet(index=False)}])
+    pd.testing.assert_frame_equal(stage.get("old", ["number"]), STAGED_KINDS[["number"]].reset_index(drop=True))
+    assert frame_bytes(STAGED_KINDS).startswith(ARROW_MAGIC)

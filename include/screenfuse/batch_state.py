@@ -1,7 +1,8 @@
 """A batch's working state, in one place: what one task hands the next.
 
 Frames and small documents live in the warehouse table `batch_stage`, keyed by batch and name,
-as Parquet bytes. Any worker host that reaches the warehouse can run any task: nothing is left
+as Arrow IPC bytes (zstd): a first load stages GBs, and Arrow's own format writes in about half
+the time Parquet takes and reads without decoding. Any worker host that reaches the warehouse can run any task: nothing is left
 in a folder only one host sees. The stage is emptied when the batch is done (it holds personal
 data that must not outlive the run) and at the start of a run of the same batch.
 
@@ -19,12 +20,14 @@ import uuid
 from contextlib import contextmanager
 
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from screenfuse.state_schema import batch_stage
 from screenfuse.warehouse import lock_for_publish
 
 PART_BYTES = 64 * 1024 * 1024  # a large frame is split so no single value nears a database limit
+ARROW_MAGIC = b"ARROW1"  # an Arrow IPC file; a stage an earlier version wrote holds Parquet ("PAR1")
 ATTEMPT = "#attempt"  # the row naming the batch's current attempt
 
 
@@ -99,15 +102,13 @@ class BatchState:
 
     def put(self, name: str, frame: pd.DataFrame) -> int:
         """Stage a frame under `name` (replacing what was there); returns its rows."""
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        self._write(name, buffer.getvalue(), len(frame))
+        self._write(name, frame_bytes(frame), len(frame))
         return len(frame)
 
     def get(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """The frame staged under `name`; only `columns` of it when given (a million records'
         `raw_json` alone is a third of a GB that most stages never read)."""
-        return pd.read_parquet(io.BytesIO(self._read(name)), columns=columns)
+        return frame_from(self._read(name), columns)
 
     def rows_staged(self) -> int:
         """How many rows the batch's frames hold in all (read from the stage's row counts, not its
@@ -165,3 +166,20 @@ class BatchState:
                                "(from start_batch) instead of a single task")
         return b"".join(parts)
 
+
+
+def frame_bytes(frame: pd.DataFrame) -> bytes:
+    """`frame` as an Arrow IPC file, zstd-compressed, without its index (as Parquet's `index=False`)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def frame_from(payload: bytes, columns: list[str] | None = None) -> pd.DataFrame:
+    """The frame `frame_bytes` wrote (only `columns` of it, the others not even decompressed); a
+    Parquet payload too."""
+    if payload.startswith(ARROW_MAGIC):
+        return pd.read_feather(io.BytesIO(payload), columns=columns)
+    return pd.read_parquet(io.BytesIO(payload), columns=columns)

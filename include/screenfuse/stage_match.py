@@ -324,7 +324,7 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
     current = current[current["valid_to"].isna()].drop(columns="valid_to")
     screened = {"samples": len(screening.outcomes), "orphan_results": len(screening.orphans),
                 "awaiting": int(screening.outcomes["awaiting_result"].sum())}
-    # each frame is staged (as parquet bytes) when it is done and let go; all are written at the end
+    # each frame is staged (as Arrow bytes) when it is done and let go; all are written at the end
     with stage.writing():
         stage.put("screening_outcome", screening_state.outcome_rows(screening, links, batch_id, stamp))
         stage.put("contact_edges", edges)

@@ -156,7 +156,7 @@ def rate_communities(settings: Settings, batch_id: str, attempt: str | None = No
     warehouse holds them with the persons this batch fused in their place."""
     guard(settings, batch_id, attempt)
     stage = state(settings, batch_id, attempt)
-    persons = stage.get("persons")
+    persons = stage.get("persons", ["person_id", "community", "status"])
     replaced = set(persons["person_id"].tolist()) | set(stage.get("persons_gone")["person_id"].tolist())
     policy = run_policy(settings, batch_id, attempt)
     # the statuses by name, not `<> 'none'`: an inequality reads every person, a list reads by index

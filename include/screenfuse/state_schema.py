@@ -20,7 +20,7 @@ batch_stage = sa.Table(
     sa.Column("name", Text, primary_key=True),  # e.g. police.accepted, persons
     sa.Column("part", Int, primary_key=True),  # a large frame is stored in several parts
     sa.Column("row_count", Int, nullable=False),
-    sa.Column("payload", sa.LargeBinary, nullable=False),  # Parquet bytes (or JSON text encoded)
+    sa.Column("payload", sa.LargeBinary, nullable=False),  # Arrow IPC bytes (or JSON text encoded)
 )
 
 batch_manifest = sa.Table(
