@@ -160,34 +160,16 @@ def test_the_report_can_be_turned_off_and_a_wrong_switch_is_named(published, cap
     assert "SCREENFUSE_RUN_REPORT='yes' is neither 1" in capsys.readouterr().err
 
 
-def test_a_chart_waits_for_the_chart_engine_start_a_run_began(monkeypatch):
-    """`screenfuse run` starts the chart engine in a thread while it publishes; the report's first
-    chart waits for that start (vl-convert is called by one thread at a time from here), a second
-    start is not begun, and a start that fails leaves the report's own charts to render."""
-    import threading
-    import time
-
+def test_a_report_whose_charts_are_all_cached_never_starts_the_chart_engine(published, monkeypatch):
+    """Starting the engine is half a second of an hour without new files, and vl-convert holds the
+    interpreter while it starts (a start in a thread overlaps nothing): it starts only for a chart
+    the cache does not hold."""
     import vl_convert
 
-    from screenfuse import run_report
+    assert main(["report", "--batch", "20200210T1300Z"]) == 0  # every chart of the batch now cached
 
-    calls, release = [], threading.Event()
-
-    def engine(spec):  # the start blocks until released; the order of calls is what is checked
-        if threading.current_thread().name == "chart-engine-start":
-            release.wait(5)
-            calls.append("start")
-            raise RuntimeError("no engine")  # a failed start: the report renders on its own
-        calls.append("chart")
-        return "<svg>chart</svg>"
+    def engine(spec):
+        raise AssertionError("the chart engine was started for a cached chart")
 
     monkeypatch.setattr(vl_convert, "vegalite_to_svg", engine)
-    monkeypatch.setattr(run_report, "_engine_start", None)
-    run_report.warm_up()
-    first = run_report._engine_start
-    run_report.warm_up()
-    assert run_report._engine_start is first
-    threading.Timer(0.3, release.set).start()
-    began = time.monotonic()
-    assert run_report._render({"mark": "bar"}) == "<svg>chart</svg>"
-    assert calls == ["start", "chart"] and time.monotonic() - began >= 0.25
+    assert main(["report", "--batch", "20200210T1300Z"]) == 0

@@ -221,10 +221,6 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
 
     report = reports_enabled()  # a wrong switch stops the run before it starts, not after it published
     batch_id, attempt, isolated = stage_batch(settings, interval_end, progress)
-    if report and not isolated:  # the chart engine starts while the batch publishes (no fork after it)
-        from screenfuse.run_report import warm_up
-
-        warm_up()
     _say(progress, "publish_warehouse")
     interval = (interval_end - timedelta(hours=1), interval_end)
     try:

@@ -9,8 +9,8 @@ items, links, review items, merges and splits); the day's 应收尽收 figures; 
 times per street; silent units; the matching model's weights per comparison level. Reads by
 batch and by index (the last runs, the open items, the persons with a status), not the history.
 Rendering is most of an hour without new files; its charts are mostly the last hour's, so each
-rendered chart is kept under `reports/.charts/` by the hash of its specification and read back,
-and `screenfuse run` starts the chart engine while it publishes (`warm_up`).
+rendered chart is kept under `reports/.charts/` by the hash of its specification and read back;
+the chart engine starts only when a chart is not in the cache.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import html
 import json
 import math
 import os
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -98,31 +97,6 @@ def model_weights(params_json: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["comparison", "level", "bits"])
 
 
-_engine_start: threading.Thread | None = None  # the chart engine's start, when a run began it (warm_up)
-
-
-def warm_up() -> None:
-    """Start the chart engine (vl-convert's V8: about half a second before its first chart) in a
-    background thread, so the report does not wait for it; `screenfuse run` calls it once its
-    stages are done (none of them forks a worker after it) and publishes meanwhile. Rust code:
-    no Python import races with the run's own (the module is imported here, in the caller's
-    thread)."""
-    global _engine_start
-    import vl_convert as vlc
-
-    if _engine_start is None:
-        _engine_start = threading.Thread(target=_first_chart, args=(vlc,), name="chart-engine-start", daemon=True)
-        _engine_start.start()
-
-
-def _first_chart(vlc) -> None:
-    try:
-        vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 0}]},
-                             "encoding": {"x": {"field": "x", "type": "quantitative"}}})
-    except Exception:  # noqa: BLE001 - only a start: the report's own charts raise what fails
-        pass
-
-
 def _svg(chart, cache: Path | None = None) -> str:
     """The chart as SVG. With a cache folder, a chart whose specification (data included) an
     earlier report rendered is read from there: rendering is most of an hour without new files
@@ -143,10 +117,9 @@ def _svg(chart, cache: Path | None = None) -> str:
 
 
 def _render(spec: dict) -> str:
-    import vl_convert as vlc
-
-    if _engine_start is not None:  # the engine's start, if a run began it, is done first
-        _engine_start.join()
+    import vl_convert as vlc  # its engine starts at the first chart (half a second): never for an
+    # hour whose charts are all cached; not started ahead in a thread either, as vl-convert holds the
+    # interpreter while it starts, so nothing would run meanwhile
     return vlc.vegalite_to_svg(spec)
 
 
