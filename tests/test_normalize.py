@@ -251,6 +251,25 @@ def test_a_time_sent_with_its_zone_is_the_same_moment_on_the_districts_clock(typ
     assert datetimes.normalize_datetimes(S("2020-02-09T20:00:00Z")).tolist() == ["2020-02-09 20:00:00"]  # zone let go
 
 
+@pytest.mark.parametrize("typed,beijing", [
+    ("2020-02-10 00:30+00:00", "2020-02-10 08:30:00"),  # no seconds: a '+' offset starts no range, read as one
+    ("2020/2/10 0:30:00 UTC", "2020-02-10 08:30:00"), ("2020-02-10 00:30 GMT", "2020-02-10 08:30:00"),
+    ("2020-02-10 08:30:00 GMT+8", "2020-02-10 08:30:00"), ("2020-02-10 01:30:00 UTC+01:00", "2020-02-10 08:30:00"),
+    ("2020-02-10 14:30:00 CST", "2020-02-10 14:30:00"),  # China's or America's Central: as written
+    ("Mon Feb 10 14:30:00 CST 2020", "2020-02-10 14:30:00"),  # Java's default form, from a system export
+    ("2020/2/10 下午 2:30:15", "2020-02-10 14:30:15"), ("2020-02-10 上午8:30", "2020-02-10 08:30:00"),  # zh-CN clock
+    ("2020/2/10 上午 12:05:00", "2020-02-10 00:05:00"), ("2020-02-10 2:30:15 下午", "2020-02-10 14:30:15"),
+    ("2020年2月10日下午3点", "2020-02-10 15:00:00"), ("2020年2月10日中午1点", "2020-02-10 13:00:00"),
+    ("2020年2月10日晚上8点半", "2020-02-10 20:30:00"), ("2020-02-10 下午14:30", "2020-02-10 14:30:00"),
+    ("2020年2月10日 下午", "2020-02-10 00:00:00"),  # a part of the day without its hour: the date
+    ("二〇二〇年二月十日", "2020-02-10 00:00:00"), ("二零二零年十二月三十一日 八时三十分", "2020-12-31 08:30:00"),
+    ("二〇二〇年二月三十日", ""),  # no such day, in characters too
+])
+def test_times_as_people_and_chinese_locale_software_write_them(typed, beijing):
+    with datetimes.local_zone("Asia/Shanghai"):
+        assert datetimes.normalize_datetimes(S(typed, "2020-02-10 08:00")).tolist() == [beijing, "2020-02-10 08:00:00"]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.datetimes(min_value=pd.Timestamp("1990-01-01").to_pydatetime(), max_value=pd.Timestamp("2090-01-01").to_pydatetime()),
        st.integers(-12 * 4, 14 * 4), st.sampled_from(["Asia/Shanghai", "Europe/Berlin", "America/New_York"]),
@@ -287,7 +306,7 @@ def test_a_birth_date_in_the_future_is_missing():
 
 
 @settings(max_examples=300)
-@given(st.lists(st.text(alphabet="0123456789-./: 年月日时分TZ+", max_size=24), min_size=1, max_size=8))
+@given(st.lists(st.text(alphabet="0123456789-./: 年月日时分TZ+上下午十二〇UTCS", max_size=24), min_size=1, max_size=8))
 def test_any_typed_date_gives_a_full_date_and_time_of_1900_to_2099_or_nothing(values):
     out = datetimes.normalize_datetimes(pd.Series(values, dtype=object))
     assert len(out) == len(values)

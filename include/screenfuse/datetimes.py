@@ -27,7 +27,8 @@ def normalize_datetimes(values: pd.Series) -> pd.Series:
     today or a date of year 1, and so is a year before 1900 or after 2099. A time an export writes
     with its zone (2020-02-10T00:30:00Z, …+08:00) is the same moment on the district's clock inside
     `local_zone` (ingest sets it to the policy's time zone): 2020-02-10 08:30:00 in Beijing. Outside
-    it, or in a form not read as one moment, the zone is dropped and the time kept as written."""
+    it, or in a form not read as one moment, the zone is dropped and the time kept as written.
+    上午/下午 and dates in characters are read too (`_spoken`)."""
     return per_value(clean_text(values), partial(_normalize_datetimes, zone=_LOCAL_ZONE.get()))
 
 
@@ -51,7 +52,8 @@ _ZONE = r"([0-9]:[0-9]{2}(?::[0-9]{2})?) *(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 # after a 'T' or after seconds (2020-02-10 08:30-10:30 is a time range, read from its start as before)
 _HM, _SECONDS, _OFFSET = r"[0-9]{1,2}:[0-9]{2}", r":[0-9]{2}(?:[.,][0-9]+)?", r" *[+-][0-9]{2}(?::?[0-9]{2})?"
 _ZONED_MOMENT = (rf"[0-9]{{4}}[-/][0-9]{{1,2}}[-/][0-9]{{1,2}}"
-                 rf"(?:[T ]{_HM}(?:{_SECONDS})? *Z|T{_HM}(?:{_SECONDS})?{_OFFSET}| {_HM}{_SECONDS}{_OFFSET})")
+                 rf"(?:[T ]{_HM}(?:{_SECONDS})? *Z|T{_HM}(?:{_SECONDS})?{_OFFSET}| {_HM}{_SECONDS}{_OFFSET}"
+                 rf"| {_HM} *[+][0-9]{{2}}(?::?[0-9]{{2}})?)")  # 08:30+08:00: a '+' starts no range
 _TWO_DIGIT_YEAR = r"[0-9]{2}-[0-9]{1,2}-[0-9]{1,2}(?:[^0-9]|$)"
 _FOUR_DIGIT_YEAR = r"(?:^|[^0-9])[0-9]{4}(?:[^0-9]|$)"
 
@@ -85,7 +87,56 @@ def _on_local_clock(text: pd.Series, zone: str) -> pd.Series:
     return text.where(local.isna(), local)  # not zoned, or no such moment (25:30): as before
 
 
+# how people and Chinese-locale software write what the patterns below do not read: a time of day
+# after 上午/下午 (Windows' zh-CN clock: 2020/2/10 下午 2:30:15), 8点半, numbers in characters
+# (二〇二〇年二月十日), a zone by name (UTC, GMT+8; a zone named by letters, CST, is dropped:
+# China's or America's Central?), Java's default form (Mon Feb 10 14:30:00 CST 2020)
+_SPOKEN = r"[上下中午晚早凌清傍夜半〇零○一二三四五六七八九十]|UTC|GMT|[0-9] *[A-Z]{3,4}(?: +[0-9]{4})?$"
+_AM, _PM, _NOON = ("上午", "早上", "早晨", "清晨", "凌晨"), ("下午", "傍晚", "晚上", "夜里", "夜间"), ("中午",)
+_DAY_PART = "|".join(_AM + _PM + _NOON)
+_NUMERALS = dict(zip("〇零○一二三四五六七八九", [0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]))
+
+
+def _spoken(value: str) -> str:
+    """One value's spoken forms in the forms `_normalize_datetimes` reads (see `_SPOKEN`)."""
+    value = re.sub(r"([〇零○一二三四五六七八九]{2,4})年", lambda m: "".join(str(_NUMERALS[c]) for c in m[1]) + "年", value)
+    value = re.sub(r"([〇零○一二三四五六七八九十]{1,3})([月日号时點点分秒])", lambda m: _number(m[1]) + m[2], value)
+    value = re.sub(r"([0-9]{1,2}) *[时點点]半", r"\1:30", value)  # 8点半: half past eight
+    value = re.sub(r"(?:UTC|GMT) *([+-])([0-9]{1,2})(?::?([0-9]{2}))?$",
+                   lambda m: f"{m[1]}{int(m[2]):02d}:{m[3] or '00'}", value)  # GMT+8 → +08:00
+    value = re.sub(r" *(?:UTC|GMT)$", "Z", value)
+    value = re.sub(r"([0-9]:[0-9]{2}(?::[0-9]{2})?) +[A-Z]{3,4}( +[0-9]{4})?$", r"\1\2", value)  # as written
+    before = re.search(rf"({_DAY_PART}) *([0-9]{{1,2}})( *[:时點点])", value)
+    if before:
+        return value[:before.start()] + _hour(before[1], int(before[2])) + before[3] + value[before.end():]
+    after = re.search(rf"([0-9]{{1,2}})(:[0-9]{{2}}(?::[0-9]{{2}})?) *({_DAY_PART})$", value)
+    if after:
+        return value[:after.start()] + _hour(after[3], int(after[1])) + after[2]
+    return re.sub(rf" *(?:{_DAY_PART}) *", " ", value).strip()  # a part of the day without its hour
+
+
+def _number(characters: str) -> str:
+    """一 → 1, 十 → 10, 十二 → 12, 二十 → 20, 三十一 → 31 (a day, a month, an hour, a minute)."""
+    if "十" not in characters:
+        return "".join(str(_NUMERALS[c]) for c in characters)
+    tens, _, ones = characters.partition("十")
+    return str((_NUMERALS.get(tens, 1) if tens else 1) * 10 + (_NUMERALS.get(ones, 0) if ones else 0))
+
+
+def _hour(part: str, hour: int) -> str:
+    """The 24-hour hour of `hour` said in that part of the day (12-hour clock: 下午 2 → 14,
+    上午 12 → 0, 中午 1 → 13); an hour already past 12 as written."""
+    if part in _PM and 1 <= hour < 12 or part in _NOON and 1 <= hour <= 5:
+        hour += 12
+    elif part in _AM and hour == 12:
+        hour = 0
+    return f"{hour:02d}"
+
+
 def _normalize_datetimes(text: pd.Series, zone: str | None = None) -> pd.Series:
+    spoken = text.str.contains(_SPOKEN, regex=True).fillna(False).astype(bool)
+    if spoken.any():  # few values: each in Python
+        text = text.where(~spoken, text[spoken].map(_spoken))
     text = _on_local_clock(text, zone) if zone else text
     text = _excel_serials(text)
     text = (
