@@ -262,8 +262,12 @@ def test_a_time_sent_with_its_zone_is_the_same_moment_on_the_districts_clock(typ
     ("2020年2月10日下午3点", "2020-02-10 15:00:00"), ("2020年2月10日中午1点", "2020-02-10 13:00:00"),
     ("2020年2月10日晚上8点半", "2020-02-10 20:30:00"), ("2020-02-10 下午14:30", "2020-02-10 14:30:00"),
     ("2020年2月10日 下午", "2020-02-10 00:00:00"),  # a part of the day without its hour: the date
+    ("2020-02-10 晚上9点", "2020-02-10 21:00:00"), ("2020-02-10 夜里2点", "2020-02-10 02:00:00"),  # night
+    ("2020-02-10 晚上12:30", ""), ("2020-02-10 晚上1点", ""),  # midnight or past it, of which date? not guessed
+    ("2020-02-10 08:30 GMT-5", "2020-02-10 21:30:00"),  # a minus offset after the minutes too, once named
+    ("Mon Feb 10 14:30:00 UTC 2020", "2020-02-10 22:30:00"),  # Java on a server on UTC: that moment
     ("二〇二〇年二月十日", "2020-02-10 00:00:00"), ("二零二零年十二月三十一日 八时三十分", "2020-12-31 08:30:00"),
-    ("二〇二〇年二月三十日", ""),  # no such day, in characters too
+    ("二〇二〇年十十月十日", ""),  # no such number: unreadable, not October
 ])
 def test_times_as_people_and_chinese_locale_software_write_them(typed, beijing):
     with datetimes.local_zone("Asia/Shanghai"):

@@ -1,8 +1,8 @@
 """A batch's working state, in one place: what one task hands the next.
 
 Frames and small documents live in the warehouse table `batch_stage`, keyed by batch and name,
-as Arrow IPC bytes (zstd): a first load stages GBs, and Arrow's own format writes in about half
-the time Parquet takes and reads without decoding. Any worker host that reaches the warehouse can run any task: nothing is left
+as Arrow IPC bytes (zstd). A first load stages GBs: in Arrow's own format its stage writes took
+8.7 s and its reads 13.3 s, against 9.6 s and 16.9 s as Parquet (2026-12-05). Any worker host that reaches the warehouse can run any task: nothing is left
 in a folder only one host sees. The stage is emptied when the batch is done (it holds personal
 data that must not outlive the run) and at the start of a run of the same batch.
 

@@ -89,47 +89,71 @@ def _on_local_clock(text: pd.Series, zone: str) -> pd.Series:
 
 # how people and Chinese-locale software write what the patterns below do not read: a time of day
 # after 上午/下午 (Windows' zh-CN clock: 2020/2/10 下午 2:30:15), 8点半, numbers in characters
-# (二〇二〇年二月十日), a zone by name (UTC, GMT+8; a zone named by letters, CST, is dropped:
+# (二〇二〇年二月十日), a zone by name (UTC, GMT+8; a zone named by other letters, CST, is dropped:
 # China's or America's Central?), Java's default form (Mon Feb 10 14:30:00 CST 2020)
 _SPOKEN = r"[上下中午晚早凌清傍夜半〇零○一二三四五六七八九十]|UTC|GMT|[0-9] *[A-Z]{3,4}(?: +[0-9]{4})?$"
-_AM, _PM, _NOON = ("上午", "早上", "早晨", "清晨", "凌晨"), ("下午", "傍晚", "晚上", "夜里", "夜间"), ("中午",)
-_DAY_PART = "|".join(_AM + _PM + _NOON)
+_AM, _PM, _NOON = ("上午", "早上", "早晨", "清晨", "凌晨"), ("下午", "傍晚"), ("中午",)
+_NIGHT = ("晚上", "夜里", "夜间", "半夜")  # 晚上9点 is 21:00, 夜里2点 02:00; 晚上12点 and 晚上1点: which day?
+_DAY_PART = "|".join(_AM + _PM + _NOON + _NIGHT)
 _NUMERALS = dict(zip("〇零○一二三四五六七八九", [0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]))
+_NUMBER = r"[一二三四五六七八九]?十[一二三四五六七八九]?|[〇零○一二三四五六七八九]{1,2}"  # up to 99
+_MONTHS = {m: k for k, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                       "dec"), start=1)}
+_JAVA = r"[A-Za-z]{3} +([A-Za-z]{3}) +([0-9]{1,2}) +([0-9]{1,2}:[0-9]{2}:[0-9]{2}) +([A-Z]{3,4}) +([0-9]{4})"
 
 
 def _spoken(value: str) -> str:
-    """One value's spoken forms in the forms `_normalize_datetimes` reads (see `_SPOKEN`)."""
-    value = re.sub(r"([〇零○一二三四五六七八九]{2,4})年", lambda m: "".join(str(_NUMERALS[c]) for c in m[1]) + "年", value)
-    value = re.sub(r"([〇零○一二三四五六七八九十]{1,3})([月日号时點点分秒])", lambda m: _number(m[1]) + m[2], value)
+    """One value's spoken forms in the forms `_normalize_datetimes` reads (see `_SPOKEN`); '' when
+    it cannot be read without a guess."""
+    java = re.fullmatch(_JAVA, value)
+    if java and java[1].lower() in _MONTHS:  # UTC/GMT: that moment; another zone's letters: as written
+        value = (f"{java[5]}-{_MONTHS[java[1].lower()]:02d}-{int(java[2]):02d} {java[3]}"
+                 f"{'Z' if java[4] in ('UTC', 'GMT') else ''}")
+    value = re.sub(r"([〇零○一二三四五六七八九]{4})年", lambda m: "".join(str(_NUMERALS[c]) for c in m[1]) + "年", value)
+    value = re.sub(r"([〇零○一二三四五六七八九十]+)([月日号时點点分秒])", lambda m: _number(m[1]) + m[2], value)
     value = re.sub(r"([0-9]{1,2}) *[时點点]半", r"\1:30", value)  # 8点半: half past eight
-    value = re.sub(r"(?:UTC|GMT) *([+-])([0-9]{1,2})(?::?([0-9]{2}))?$",
-                   lambda m: f"{m[1]}{int(m[2]):02d}:{m[3] or '00'}", value)  # GMT+8 → +08:00
-    value = re.sub(r" *(?:UTC|GMT)$", "Z", value)
-    value = re.sub(r"([0-9]:[0-9]{2}(?::[0-9]{2})?) +[A-Z]{3,4}( +[0-9]{4})?$", r"\1\2", value)  # as written
+    value = re.sub(r"([0-9]:[0-9]{2})(:[0-9]{2})? *(?:UTC|GMT) *([+-])([0-9]{1,2})(?::?([0-9]{2}))?$",
+                   lambda m: f"{m[1]}{m[2] or ':00'}{m[3]}{int(m[4]):02d}:{m[5] or '00'}", value)  # GMT+8 → +08:00
+    value = re.sub(r"([0-9]) *(?:UTC|GMT)$", r"\1Z", value)
+    letters = re.search(r"([0-9]:[0-9]{2}(?::[0-9]{2})?) +([A-Z]{3,4})$", value)
+    if letters and letters[2] not in ("UTC", "GMT"):
+        value = value[:letters.end(1)]  # a zone named by letters: the time as written
     before = re.search(rf"({_DAY_PART}) *([0-9]{{1,2}})( *[:时點点])", value)
     if before:
-        return value[:before.start()] + _hour(before[1], int(before[2])) + before[3] + value[before.end():]
+        hour = _hour(before[1], int(before[2]))
+        return value[:before.start()] + hour + before[3] + value[before.end():] if hour else ""
     after = re.search(rf"([0-9]{{1,2}})(:[0-9]{{2}}(?::[0-9]{{2}})?) *({_DAY_PART})$", value)
     if after:
-        return value[:after.start()] + _hour(after[3], int(after[1])) + after[2]
+        hour = _hour(after[3], int(after[1]))
+        return value[:after.start()] + hour + after[2] if hour else ""
     return re.sub(rf" *(?:{_DAY_PART}) *", " ", value).strip()  # a part of the day without its hour
 
 
 def _number(characters: str) -> str:
-    """一 → 1, 十 → 10, 十二 → 12, 二十 → 20, 三十一 → 31 (a day, a month, an hour, a minute)."""
+    """一 → 1, 十 → 10, 十二 → 12, 二十 → 20, 三十一 → 31 (a day, a month, an hour, a minute); a
+    run of characters that is no such number (十十, 二二十) is left as it is: unreadable."""
+    if not re.fullmatch(_NUMBER, characters):
+        return characters
     if "十" not in characters:
         return "".join(str(_NUMERALS[c]) for c in characters)
     tens, _, ones = characters.partition("十")
-    return str((_NUMERALS.get(tens, 1) if tens else 1) * 10 + (_NUMERALS.get(ones, 0) if ones else 0))
+    return str((_NUMERALS[tens] if tens else 1) * 10 + (_NUMERALS[ones] if ones else 0))
 
 
 def _hour(part: str, hour: int) -> str:
     """The 24-hour hour of `hour` said in that part of the day (12-hour clock: 下午 2 → 14,
-    上午 12 → 0, 中午 1 → 13); an hour already past 12 as written."""
+    上午 12 → 0, 中午 1 → 13, 晚上 9 → 21, 夜里 2 → 2); an hour already past 12 as written; ''
+    when the day is in doubt (晚上12点, 晚上1点: midnight or past it, of which date?)."""
+    if hour > 12:
+        return f"{hour:02d}"
     if part in _PM and 1 <= hour < 12 or part in _NOON and 1 <= hour <= 5:
         hour += 12
     elif part in _AM and hour == 12:
         hour = 0
+    elif part in _NIGHT:
+        if hour == 12 or (part == "晚上" and hour < 6):
+            return ""
+        hour = hour + 12 if hour >= 6 else hour
     return f"{hour:02d}"
 
 
