@@ -4,7 +4,7 @@ import json
 import pandas as pd
 
 from screenfuse import normalize as nz
-from screenfuse.ingest import _json_rows
+from screenfuse.row_fields import json_rows as _json_rows
 
 
 def _plain_json(frame):

@@ -201,7 +201,7 @@ def test_a_policy_naming_an_unknown_measure_or_a_person_feed_as_points_list_is_r
 @given(st.lists(st.tuples(st.integers(0, 5000), st.sampled_from(["", "间", "个"]), st.booleans()), min_size=1, max_size=6),
        st.text(alphabet="很多约左右?abc", min_size=1, max_size=4))
 def test_room_counts_are_whole_numbers_whatever_the_unit_writes(counts, junk):
-    from screenfuse.ingest import extra_fields
+    from screenfuse.row_fields import extra_fields
     from screenfuse.normalize import to_halfwidth
 
     contract = load_contract("isolation_point")

@@ -46,7 +46,7 @@ MAX_MISSED_DAYS = 62  # a stay silent longer than two months lists its latest 62
 def normalize_points(mapped: pd.DataFrame, contract) -> pd.DataFrame:
     """Header-mapped rows of the points list (a contract of kind `reference`) → normalized columns
     (unit = the point's name, as the monitoring feed writes it); the row suite checks them."""
-    from screenfuse.ingest import extra_fields
+    from screenfuse.row_fields import extra_fields
 
     blank = pd.Series("", index=mapped.index, dtype=object)
     out = pd.DataFrame(index=mapped.index)

@@ -59,7 +59,7 @@ class ScreeningJoin:
 def normalize_results(mapped: pd.DataFrame, contract) -> pd.DataFrame:
     """Header-mapped lab result rows (a contract of kind `results`) → normalized columns; the row
     suite checks them (`_tube_given`: a row must name a tube, its own or its pool)."""
-    from screenfuse.ingest import extra_fields
+    from screenfuse.row_fields import extra_fields
 
     blank = pd.Series("", index=mapped.index, dtype=object)
     out = pd.DataFrame(index=mapped.index)

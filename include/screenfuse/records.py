@@ -18,8 +18,8 @@ ORIGIN_COLUMNS = ("batch_id", "file_name", "file_sha256", "row_number", "raw_jso
 RECORD_COLUMNS = [
     "source_record_id", "batch_id", "feed", "file_name", "file_sha256", "row_number",
     "unit", "event_time", *IDENTITY_COLUMNS, *FACT_COLUMNS, "id_set_aside", "unreadable", "details_json", "raw_json",
-]  # id_set_aside: why the row's ID number was set aside ('' = it was not; see ingest.set_aside_reasons);
-# unreadable: the optional dates given that could not be read, by field name ('' = none; ingest.unreadable_fields)
+]  # id_set_aside: why the row's ID number was set aside ('' = it was not; see row_fields.set_aside_reasons);
+# unreadable: the optional dates given that could not be read, by field name ('' = none; row_fields.unreadable_fields)
 
 
 def source_record_id(feed: str, file_sha256: str, row_number: int) -> str:

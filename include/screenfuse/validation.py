@@ -17,7 +17,7 @@ from screenfuse.contracts import FeedContract
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 # document: another document's number (passport, permit); set_aside: an unusable number dropped
-# from a row that still says who the person is (ingest.set_aside_reasons); other_document: rows of
+# from a row that still says who the person is (row_fields.set_aside_reasons); other_document: rows of
 # older releases
 ACCEPTED_ID_STATUSES = ["valid", "failed_check", "converted_15", "missing", "document", "set_aside", "other_document"]
 TEMPERATURE_RANGE = (34.0, 43.0)
