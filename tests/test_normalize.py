@@ -211,10 +211,11 @@ def test_a_date_without_its_year_is_the_such_day_nearest_the_event():
     """返回日期 2月1日 on a form of 2020-02-10 is 2020-02-01; 12/30 on it is the December before; a
     planned departure 2月20日 is ten days later, not a year before; an Excel serial number (a CSV
     export of a date cell) is its date. Without an event time: unknown."""
-    typed = S("2月1日", "2-1", "12/30", "2月30日", "43862", "2020-02-01", "2月20日", "1月15日")
-    events = S(*["2020-02-10 08:00:00"] * 7, "")
+    typed = S("2月1日", "2-1", "12/30", "2月30日", "43862", "2020-02-01", "2月20日", "二月一日", "十二月三十日", "1月15日")
+    events = S(*["2020-02-10 08:00:00"] * 9, "")
     assert datetimes.normalize_dates(typed, reference=events).tolist() == [
-        "2020-02-01", "2020-02-01", "2019-12-30", "", "2020-02-01", "2020-02-01", "2020-02-20", ""]
+        "2020-02-01", "2020-02-01", "2019-12-30", "", "2020-02-01", "2020-02-01", "2020-02-20", "2020-02-01",
+        "2019-12-30", ""]
     assert datetimes.normalize_dates(S("2月1日")).tolist() == [""]  # no event to take the year from
     assert datetimes.normalize_datetimes(S("43862.5", "12345")).tolist() == ["2020-02-01 12:00:00", "1933-10-18 00:00:00"]
 

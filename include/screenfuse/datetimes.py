@@ -157,10 +157,16 @@ def _hour(part: str, hour: int) -> str:
     return f"{hour:02d}"
 
 
-def _normalize_datetimes(text: pd.Series, zone: str | None = None) -> pd.Series:
+def _in_digits(text: pd.Series) -> pd.Series:
+    """The values written in spoken forms (`_SPOKEN`) as `_spoken` writes them; the others as they are."""
     spoken = text.str.contains(_SPOKEN, regex=True).fillna(False).astype(bool)
     if spoken.any():  # few values: each in Python
         text = text.where(~spoken, text[spoken].map(_spoken))
+    return text
+
+
+def _normalize_datetimes(text: pd.Series, zone: str | None = None) -> pd.Series:
+    text = _in_digits(text)
     text = _on_local_clock(text, zone) if zone else text
     text = _excel_serials(text)
     text = (
@@ -246,7 +252,7 @@ def normalize_dates(values: pd.Series, reference: pd.Series | None = None) -> pd
     dates = normalize_datetimes(values).str[:10]
     if reference is None:
         return dates
-    text = clean_text(values)
+    text = _in_digits(clean_text(values))  # 二月一日 too
     short = ((dates == "") & text.str.fullmatch(_MONTH_DAY).fillna(False).astype(bool)
              & (reference.astype(str).str.len() >= 10))
     if short.any():
