@@ -216,6 +216,9 @@ _PHONE_SEPARATORS = {ord(c): None for c in " \t\n\r-()（）\u3000"}
 _COUNTRY_CODE = re.compile(r"(?:\+86|0086|(?<![0-9])86)(?=1[3-9][0-9]{9}(?![0-9]))")
 _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 _WHOLE_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+# a number written with another country's code (+852 9123 4567, 0044 20 7946 0000): E.164, at most
+# 15 digits; +86 is China's, read above (a mobile) or below (a fixed line)
+_FOREIGN = re.compile(r"(?<![0-9])(?:\+|00)([1-9][0-9]{7,14})(?![0-9])")
 
 
 # a fixed line: an area code (027, 010, 0755) and 7-8 digits not starting with 0 or 1; shared by a
@@ -258,6 +261,10 @@ def _phone_numbers(value: str) -> tuple[str, str, str]:
         return "", "", "placeholder"  # 13800000000: linked nobody to anybody
     if usable:
         return usable[0], usable[1] if len(usable) > 1 else "", "valid"
+    foreign = _FOREIGN.search(text.translate(_PHONE_SEPARATORS))
+    if foreign and not foreign.group(1).startswith("86"):  # a person's own number: kept, in one form
+        number = "+" + foreign.group(1)
+        return ("", "", "placeholder") if is_filler(number, 7) else (number, "", "foreign")
     line = _LANDLINE.search(text.translate(_PHONE_SEPARATORS))
     if line:
         return "", "", "placeholder" if is_filler(line.group(0), 7) else "landline"
@@ -288,7 +295,10 @@ def _normalize_phones(values: pd.Series) -> pd.DataFrame:
     ("138xxxx / 139xxxx"). A cell with no valid mobile keeps an empty phone and status invalid;
     a filler number (seven or more of one digit in a row, 13800000000) is dropped, status
     placeholder: records sharing it share no phone. A landline (027-87654321) gets status landline
-    and no number: a household shares it, so it links nobody.
+    and no number: a household shares it, so it links nobody. A number with another country's code
+    (+852 9123 4567, 0044 20 7946 0000: an arrival from abroad) is kept as +85291234567, status
+    foreign; one whose digits after the code make a Chinese mobile's (+1 415…) reads as that mobile,
+    as the same number written without its plus does.
     """
     return pd.DataFrame([_phone_numbers(v) for v in values.tolist()], index=values.index,
                         columns=["phone", "phone2", "phone_status"], dtype=object)
