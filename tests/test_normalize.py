@@ -114,20 +114,26 @@ def test_a_bare_86_is_a_country_code_only_before_a_whole_mobile_number():
 
 @settings(max_examples=150, deadline=None)
 @given(st.sampled_from(["852", "853", "886", "44", "49", "81", "7", "65"]), st.from_regex(r"[2-9][0-9]{7,9}", fullmatch=True),
-       st.sampled_from(["+{c} {n}", "+{c}-{n}", "00{c} {n}", "00{c}{n}", "(+{c}){n}", "＋{c} {n}", "+{c} {a} {b}"]))
+       st.sampled_from(["+{c} {n}", "+{c}-{n}", "+{c}{n}", "(+{c}){n}", "（+{c}）{n}", "＋{c} {n}", "+{c} {a} {b}"]))
 def test_a_number_with_another_countrys_code_is_kept_in_one_form(country, number, form):
-    """An arrival from abroad gives a foreign number: every way of writing it is one +E.164 number
-    (status foreign), never lost as invalid, never read as a Chinese mobile."""
+    """An arrival from abroad gives a foreign number: every way of writing it with '+' and its
+    country's code is one +E.164 number (status foreign), not lost as invalid."""
     assume(not nz.is_filler(country + number, 7))
     text = form.format(c=country, n=number, a=number[:4], b=number[4:])
     out = nz.normalize_phones(S(text))
     assert (out["phone"].iloc[0], out["phone_status"].iloc[0]) == (f"+{country}{number}", "foreign")
 
 
-def test_a_foreign_looking_number_that_is_no_number_stays_invalid():
-    out = nz.normalize_phones(S("2020+12345678", "+123", "852-91234567", "+852 2222 2222", "+86 27 8765 4321"))
-    assert out["phone"].tolist() == ["", "", "", "", ""]
-    assert out["phone_status"].tolist() == ["invalid", "invalid", "invalid", "placeholder", "invalid"]
+def test_only_a_whole_cell_with_a_plus_and_another_countrys_code_is_a_foreign_number():
+    """'00' is no country prefix here (0027-87654321 is Wuhan's 027 with a zero too many), +1's
+    digits are a Chinese mobile's form (read as before), and a plus inside other text, a date or
+    too few digits after the code make no number."""
+    out = nz.normalize_phones(S("2020+12345678", "+123", "852-91234567", "+852 2222 2222", "+86 27 8765 4321",
+                                "0085291234567", "0027-87654321", "0013812345678", "+87654321", "+2020-02-10",
+                                "工号+85291234567", "+1 (415) 555-0100"))
+    assert out["phone"].tolist() == [""] * 11 + ["14155550100"]
+    assert out["phone_status"].tolist() == ["invalid", "invalid", "invalid", "placeholder", "invalid", "invalid",
+                                            "invalid", "invalid", "landline", "landline", "invalid", "valid"]
 
 
 def test_phone_second_number_and_invalid():

@@ -216,9 +216,23 @@ _PHONE_SEPARATORS = {ord(c): None for c in " \t\n\r-()（）\u3000"}
 _COUNTRY_CODE = re.compile(r"(?:\+86|0086|(?<![0-9])86)(?=1[3-9][0-9]{9}(?![0-9]))")
 _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 _WHOLE_MOBILE = re.compile(r"1[3-9][0-9]{9}")
-# a number written with another country's code (+852 9123 4567, 0044 20 7946 0000): E.164, at most
-# 15 digits; +86 is China's, read above (a mobile) or below (a fixed line)
-_FOREIGN = re.compile(r"(?<![0-9])(?:\+|00)([1-9][0-9]{7,14})(?![0-9])")
+# a number written in full with another country's code: '+' first, then E.164's 9 to 15 digits
+# (+852 9123 4567). Not '00' (0027-87654321 is Wuhan's 027 with a zero too many), not +86 (China's,
+# read above), not +1 (its digits are a Chinese mobile's form: +1 312… would be 131…; read as before)
+_FOREIGN = re.compile(r"\+([2-9][0-9]{8,14})")
+_TWO_DIGIT_CODES = {"20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48",
+                    "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81",
+                    "82", "84", "86", "90", "91", "92", "93", "94", "95", "98"}  # ITU-T E.164; 7 the one 1-digit left
+
+
+def _foreign_number(text: str) -> str:
+    """'+' and the digits of a whole cell holding one number with another country's code, else ''."""
+    found = _FOREIGN.fullmatch(text.strip().translate(_PHONE_SEPARATORS))
+    if not found:
+        return ""
+    digits = found.group(1)
+    code = digits[:1] if digits[0] == "7" else digits[:2] if digits[:2] in _TWO_DIGIT_CODES else digits[:3]
+    return "" if code == "86" or len(digits) - len(code) < 7 else "+" + digits
 
 
 # a fixed line: an area code (027, 010, 0755) and 7-8 digits not starting with 0 or 1; shared by a
@@ -261,10 +275,9 @@ def _phone_numbers(value: str) -> tuple[str, str, str]:
         return "", "", "placeholder"  # 13800000000: linked nobody to anybody
     if usable:
         return usable[0], usable[1] if len(usable) > 1 else "", "valid"
-    foreign = _FOREIGN.search(text.translate(_PHONE_SEPARATORS))
-    if foreign and not foreign.group(1).startswith("86"):  # a person's own number: kept, in one form
-        number = "+" + foreign.group(1)
-        return ("", "", "placeholder") if is_filler(number, 7) else (number, "", "foreign")
+    foreign = _foreign_number(text)
+    if foreign:  # a person's own number (an arrival from abroad): kept, in one form
+        return ("", "", "placeholder") if is_filler(foreign, 7) else (foreign, "", "foreign")
     line = _LANDLINE.search(text.translate(_PHONE_SEPARATORS))
     if line:
         return "", "", "placeholder" if is_filler(line.group(0), 7) else "landline"
@@ -295,10 +308,9 @@ def _normalize_phones(values: pd.Series) -> pd.DataFrame:
     ("138xxxx / 139xxxx"). A cell with no valid mobile keeps an empty phone and status invalid;
     a filler number (seven or more of one digit in a row, 13800000000) is dropped, status
     placeholder: records sharing it share no phone. A landline (027-87654321) gets status landline
-    and no number: a household shares it, so it links nobody. A number with another country's code
-    (+852 9123 4567, 0044 20 7946 0000: an arrival from abroad) is kept as +85291234567, status
-    foreign; one whose digits after the code make a Chinese mobile's (+1 415…) reads as that mobile,
-    as the same number written without its plus does.
+    and no number: a household shares it, so it links nobody. A cell holding one number written with
+    '+' and another country's code (+852 9123 4567: an arrival from abroad) keeps it as
+    +85291234567, status foreign (`_foreign_number`).
     """
     return pd.DataFrame([_phone_numbers(v) for v in values.tolist()], index=values.index,
                         columns=["phone", "phone2", "phone_status"], dtype=object)
