@@ -2,9 +2,10 @@
 
 Frames and small documents live in the warehouse table `batch_stage`, keyed by batch and name,
 as Arrow IPC bytes (zstd). A first load stages GBs: in Arrow's own format its stage writes took
-8.7 s and its reads 13.3 s, against 9.6 s and 16.9 s as Parquet (2026-12-05). Any worker host that reaches the warehouse can run any task: nothing is left
-in a folder only one host sees. The stage is emptied when the batch is done (it holds personal
-data that must not outlive the run) and at the start of a run of the same batch.
+8.7 s and its reads 13.3 s, against 9.6 s and 16.9 s as Parquet (2026-12-05). Any worker host
+that reaches the warehouse can run any task: nothing is left in a folder only one host sees. The
+stage is emptied when the batch is done (it holds personal data that must not outlive the run)
+and at the start of a run of the same batch.
 
 Each start of a batch is an attempt with its own id (`#attempt` row). Two copies of one batch can
 run at once (an Airflow retry beside a zombie task, two `screenfuse run`): the later start
@@ -165,7 +166,6 @@ class BatchState:
             raise StageMissing(f"batch {self.batch_id} has no staged '{name}': clear the whole DAG run "
                                "(from start_batch) instead of a single task")
         return b"".join(parts)
-
 
 
 def frame_bytes(frame: pd.DataFrame) -> bytes:

@@ -117,9 +117,11 @@ def _svg(chart, cache: Path | None = None) -> str:
 
 
 def _render(spec: dict) -> str:
-    import vl_convert as vlc  # its engine starts at the first chart (half a second): never for an
-    # hour whose charts are all cached; not started ahead in a thread either, as vl-convert holds the
-    # interpreter while it starts, so nothing would run meanwhile
+    """A chart the cache does not hold. The engine starts at the first one (half a second), so an
+    hour whose charts are all cached never starts it; it is not started ahead in a thread either:
+    vl-convert holds the interpreter while it starts, so nothing would run meanwhile."""
+    import vl_convert as vlc
+
     return vlc.vegalite_to_svg(spec)
 
 
