@@ -225,9 +225,10 @@ _TWO_DIGIT_CODES = {"20", "27", "30", "31", "32", "33", "34", "36", "39", "40", 
                     "82", "84", "86", "90", "91", "92", "93", "94", "95", "98"}  # ITU-T E.164; 7 the one 1-digit left
 
 
-def _foreign_number(text: str) -> str:
-    """'+' and the digits of a whole cell holding one number with another country's code, else ''."""
-    found = _FOREIGN.fullmatch(text.strip().translate(_PHONE_SEPARATORS))
+def _foreign_number(compact: str) -> str:
+    """'+' and the digits of a whole cell (its separators dropped) holding one number with another
+    country's code, else ''."""
+    found = _FOREIGN.fullmatch(compact.strip())  # other white space at either end too
     if not found:
         return ""
     digits = found.group(1)
@@ -275,10 +276,11 @@ def _phone_numbers(value: str) -> tuple[str, str, str]:
         return "", "", "placeholder"  # 13800000000: linked nobody to anybody
     if usable:
         return usable[0], usable[1] if len(usable) > 1 else "", "valid"
-    foreign = _foreign_number(text)
+    compact = text.translate(_PHONE_SEPARATORS)
+    foreign = _foreign_number(compact)
     if foreign:  # a person's own number (an arrival from abroad): kept, in one form
         return ("", "", "placeholder") if is_filler(foreign, 7) else (foreign, "", "foreign")
-    line = _LANDLINE.search(text.translate(_PHONE_SEPARATORS))
+    line = _LANDLINE.search(compact)
     if line:
         return "", "", "placeholder" if is_filler(line.group(0), 7) else "landline"
     return "", "", "invalid"
