@@ -1,7 +1,9 @@
-"""SQLite's C path for a first load's large tables (screenfuse.sqlite_bulk): the values it stores
-are the tuple path's, value for value and type for type; a failed publish leaves no row, no
-index lost and no scratch attached to a pooled connection; a killed run's scratch file (personal
-data) is removed by the next publish."""
+"""SQLite's C path for a first load's large tables (screenfuse.sqlite_bulk, screenfuse.arrow_rows):
+the values it stores from the stage's payloads are those the tuple path stores from the same
+payloads read back by pandas, value for value and type for type; a failed publish leaves no row,
+no index lost and no scratch attached to a pooled connection; a killed run's scratch (personal
+data) is removed by the next publish; the writer beside the publish hands each table over when
+it is written, and a writer that dies leaves its tables to the tuple path."""
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +14,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from screenfuse import schema, sqlite_bulk, warehouse
+from screenfuse import arrow_rows, schema, sqlite_bulk, warehouse
+from screenfuse.arrow_rows import Rows
+from screenfuse.batch_state import frame_bytes, frame_from
 
 DDL = ("CREATE TABLE t (k TEXT PRIMARY KEY, s TEXT, n INTEGER, x DOUBLE PRECISION, b INTEGER, o TEXT, "
        "u TEXT, i INTEGER)")
@@ -37,14 +41,32 @@ def _stored(engine) -> list[tuple]:
                                     + " FROM t ORDER BY rowid").fetchall()
 
 
-def _through_scratch(engine, frame: pd.DataFrame, batch: str = "B1") -> bool:
+def _through_scratch(engine, frame: pd.DataFrame, batch: str = "B1", parts: int = 1) -> bool:
+    """`frame` staged (as tasks put it: in `parts` frames, a feed's each), then published through
+    the scratch, or by the tuple path from the stage when the scratch does not take it."""
+    payloads = [frame_bytes(part) for part in _split(frame, parts)]
     with sqlite_bulk.Scratch(engine, batch) as bulk, engine.connect() as conn:
-        staged = bulk.stage("t", frame)
+        staged = bulk.stage("t", Rows(payloads))
         with bulk.attached(conn), conn.begin():
             warehouse.lock_for_publish(conn)
             if bulk.copy(conn, "t") is None:
-                warehouse.bulk_insert(conn, "t", frame)
+                warehouse.bulk_insert(conn, "t", _read_back(payloads))
     return staged
+
+
+def _read_back(payloads: list[bytes]) -> pd.DataFrame:
+    """What a publish reads of staged parts without the scratch (as `stage_match.batch_records`)."""
+    return pd.concat([frame_from(p) for p in payloads], ignore_index=True)
+
+
+def _by_tuples(engine, frame: pd.DataFrame, parts: int = 1) -> None:
+    """What the publish stores without the scratch: the staged frame, read back, row by row."""
+    with engine.begin() as conn:
+        warehouse.bulk_insert(conn, "t", _read_back([frame_bytes(part) for part in _split(frame, parts)]))
+
+
+def _split(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
+    return [frame.iloc[rows].reset_index(drop=True) for rows in np.array_split(np.arange(len(frame)), parts)]
 
 
 texts = st.one_of(st.none(), st.text(alphabet=st.sampled_from("张王李明 a1-\u00b7\U00020000"), max_size=6))
@@ -54,34 +76,74 @@ numbers = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, wi
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(texts, st.integers(-2**63, 2**63 - 1), numbers, st.booleans(), texts,
                                st.one_of(st.none(), st.integers(-5, 5))), min_size=1, max_size=30),
-       kind=st.sampled_from(TEXT_KINDS), empty_column=st.booleans())
-def test_the_scratch_stores_what_the_tuple_path_stores(tmp_path, monkeypatch, rows, kind, empty_column):
+       kind=st.sampled_from(TEXT_KINDS), empty_column=st.booleans(), parts=st.sampled_from([1, 2, 3]))
+def test_the_scratch_stores_what_the_tuple_path_stores(tmp_path, monkeypatch, rows, kind, empty_column, parts):
     monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
-    monkeypatch.setattr(sqlite_bulk, "CHUNK_ROWS", 4)  # several chunks, each converted on its own
+    monkeypatch.setattr(arrow_rows, "CHUNK_ROWS", 4)  # several chunks, each converted on its own
     frame = pd.DataFrame({"k": [f"K{i:04d}" for i in range(len(rows))][::-1],  # not in key order
                           "s": pd.Series([r[0] for r in rows], dtype=kind),
                           "n": [r[1] for r in rows], "x": [r[2] for r in rows], "b": [r[3] for r in rows],
-                          "o": pd.Series([r[4] if r[3] else r[5] for r in rows], dtype=object),  # text, ints, both
+                          "o": pd.Series([r[4] if r[3] else r[5] for r in rows], dtype=object)
+                          if all(r[3] for r in rows) or not any(r[3] for r in rows)  # text or integers
+                          else pd.Series([r[4] for r in rows], dtype=object),
                           "u": pd.Series([None] * len(rows), dtype=object) if empty_column
                           else pd.Series(["x"] * len(rows), dtype="string[pyarrow]"),
-                          "i": pd.array([r[5] for r in rows], dtype="Int64")})
-    if len(frame) > 1:  # Arrow columns in several chunks, as frames read in parts and concatenated are;
-        # more than JOIN_CHUNKS of them from 17 rows on (joined before they are taken)
-        parts = np.array_split(np.arange(len(frame)), min(len(frame), 20))
-        frame = pd.concat([frame.iloc[p] for p in parts], ignore_index=True)
+                          "i": pd.array([r[5] for r in rows], dtype="Int64")})  # stays integers with a missing value
+    if len(frame) > 1:  # frames read in parts and concatenated
+        pieces = np.array_split(np.arange(len(frame)), min(len(frame), 20))
+        frame = pd.concat([frame.iloc[p] for p in pieces], ignore_index=True)
+    parts = min(parts, len(frame))  # a column may be all missing in one part and not in another
     by_tuples, by_scratch = _engine(tmp_path, "tuples.db"), _engine(tmp_path, "scratch.db")
-    with by_tuples.begin() as conn:
-        warehouse.bulk_insert(conn, "t", frame)
-    _through_scratch(by_scratch, frame)  # staged, or left to the tuple path when "o" mixes kinds
+    _by_tuples(by_tuples, frame, parts)
+    taken = _through_scratch(by_scratch, frame, parts=parts)
+    assert taken or parts > 1  # one part is always taken; parts may leave integers to the tuple path
     assert _stored(by_scratch) == _stored(by_tuples)
 
 
-def test_a_column_of_mixed_python_types_is_left_to_the_tuple_path(tmp_path, monkeypatch):
+def test_an_integer_column_with_a_missing_value_is_stored_as_pandas_reads_it(tmp_path, monkeypatch):
+    """An object column of integers and None reads back as floats (3 → 3.0, a TEXT column keeps
+    '3.0'); a nullable integer column (Int64) stays integers."""
     monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
-    frame = pd.DataFrame({"k": ["a", "b"], "s": pd.Series(["text", 7], dtype=object)})
+    frame = pd.DataFrame({"k": ["a", "b"], "o": pd.Series([3, None], dtype=object), "n": pd.Series([3, None], dtype=object),
+                          "i": pd.array([4, None], dtype="Int64")})
+    by_tuples, by_scratch = _engine(tmp_path, "tuples.db"), _engine(tmp_path, "scratch.db")
+    _by_tuples(by_tuples, frame)
+    assert _through_scratch(by_scratch, frame)
+    assert _stored(by_scratch) == _stored(by_tuples)
+    with by_scratch.connect() as conn:
+        assert conn.exec_driver_sql("SELECT o, typeof(n), i, typeof(i) FROM t WHERE k = 'a'").one() == \
+            ("3.0", "integer", 4, "integer")
+
+
+def test_a_column_of_another_kind_is_left_to_the_tuple_path(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    import datetime
+
+    frame = pd.DataFrame({"k": ["a", "b"], "s": [datetime.date(2020, 2, 10), None]})  # Arrow's date32
+    by_tuples, by_scratch = _engine(tmp_path, "tuples.db"), _engine(tmp_path, "scratch.db")
+    _by_tuples(by_tuples, frame)
+    assert not _through_scratch(by_scratch, frame)
+    assert _stored(by_scratch) == _stored(by_tuples)
+
+
+def test_parts_are_joined_as_pandas_joins_them_and_what_it_would_not_keep_goes_the_tuple_path(tmp_path, monkeypatch):
+    """A table from several staged parts (a feed's each): a text column one part lacks is NULL
+    there; integers beside a part without them (pandas makes them floats or objects) and a column
+    of integers in one part and text in another are not taken."""
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    one = pd.DataFrame({"k": ["a", "b"], "s": ["x", None], "n": [1, 2]})
+    two = pd.DataFrame({"k": ["c"], "s": pd.Series(["y"], dtype="string[pyarrow]"), "n": [3]})
     engine = _engine(tmp_path, "w.db")
-    assert not _through_scratch(engine, frame)
-    assert [(r[2], r[3]) for r in _stored(engine)] == [("text", "'text'"), ("text", "'7'")]  # TEXT affinity
+    with sqlite_bulk.Scratch(engine, "B1") as bulk, engine.connect() as conn:
+        assert bulk.stage("t", Rows([frame_bytes(one), frame_bytes(two.drop(columns="s"))]))
+        with bulk.attached(conn), conn.begin():
+            assert bulk.copy(conn, "t") == 3
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT k, s, n, typeof(n) FROM t ORDER BY k").all() == [
+            ("a", "x", 1, "integer"), ("b", None, 2, "integer"), ("c", None, 3, "integer")]
+    for other in (two.drop(columns="n"), pd.DataFrame({"k": ["d"], "n": ["two"]})):
+        with sqlite_bulk.Scratch(engine, "B2") as bulk:
+            assert not bulk.stage("t", Rows([frame_bytes(one), frame_bytes(other)]))
 
 
 def test_a_failed_publish_keeps_nothing_and_lets_the_scratch_go(tmp_path, monkeypatch):
@@ -91,7 +153,7 @@ def test_a_failed_publish_keeps_nothing_and_lets_the_scratch_go(tmp_path, monkey
     frame = pd.DataFrame({"k": [f"K{i}" for i in range(5)], "s": list("abcab")})
     with pytest.raises(RuntimeError, match="after the copy"):
         with sqlite_bulk.Scratch(engine, "B1") as bulk, engine.connect() as conn:
-            assert bulk.stage("t", frame) and bulk.path.exists()
+            assert bulk.stage("t", Rows([frame_bytes(frame)])) and bulk.path.exists()
             with bulk.attached(conn), conn.begin():
                 warehouse.lock_for_publish(conn)
                 assert bulk.copy(conn, "t") == 5
@@ -107,7 +169,7 @@ def test_a_failed_publish_keeps_nothing_and_lets_the_scratch_go(tmp_path, monkey
 def test_a_small_frame_postgresql_and_a_memory_warehouse_never_use_a_scratch(tmp_path, warehouses, monkeypatch):
     engine = _engine(tmp_path, "w.db")
     with sqlite_bulk.Scratch(engine, "B1") as bulk:
-        assert bulk.active and not bulk.stage("t", pd.DataFrame({"k": ["a"], "s": ["b"]}))  # under 100,000 rows
+        assert bulk.active and not bulk.stage("t", Rows([frame_bytes(pd.DataFrame({"k": ["a"], "s": ["b"]}))]))  # under 100,000 rows
     for url in ("sqlite://", warehouses.new("postgresql")):
         with sqlite_bulk.Scratch(warehouse.engine_for(url), "B1") as bulk:
             assert not bulk.active
@@ -144,40 +206,93 @@ def test_a_scratch_that_cannot_be_written_leaves_the_table_to_the_tuple_path(tmp
     frame = pd.DataFrame({"k": ["a", "b"], "s": ["x", "y"]})
     with sqlite_bulk.Scratch(engine, "B1") as bulk, engine.connect() as conn:
         bulk.path = tmp_path / "no such folder" / "scratch"  # the driver cannot create it
-        assert not bulk.stage("t", frame) and bulk.copy(conn, "t") is None
+        assert not bulk.stage("t", Rows([frame_bytes(frame)])) and bulk.copy(conn, "t") is None
 
 
-def test_values_whose_python_type_changes_between_chunks_are_not_converted(tmp_path, monkeypatch):
-    """One type per column for every chunk: the first chunk's integers must not make a later
-    chunk's '007' an integer."""
+def test_rows_out_of_key_order_arrive_whole_and_sorted_and_rows_that_may_stay_are_kept_as_staged(tmp_path, monkeypatch):
     monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
-    monkeypatch.setattr(sqlite_bulk, "CHUNK_ROWS", 2)
-    frame = pd.DataFrame({"k": ["a", "b", "c", "d"], "s": pd.Series([7, 8, "007", "x"], dtype=object),
-                          "o": pd.Series(["1", "2", "3", "4"], dtype=object), "x": pd.Series([1, 2, 3.5, None], dtype=object)})
-    by_tuples, by_scratch = _engine(tmp_path, "tuples.db"), _engine(tmp_path, "scratch.db")
-    with by_tuples.begin() as conn:
-        warehouse.bulk_insert(conn, "t", frame)
-    _through_scratch(by_scratch, frame)
-    assert _stored(by_scratch) == _stored(by_tuples)
-    assert [r[3] for r in _stored(by_scratch)] == ["'7'", "'8'", "'007'", "'x'"]
-
-
-def test_a_frame_larger_than_a_chunk_arrives_whole_and_in_key_order(tmp_path, monkeypatch):
-    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
-    monkeypatch.setattr(sqlite_bulk, "CHUNK_ROWS", 7)
-    engine = _engine(tmp_path, "w.db")
+    monkeypatch.setattr(arrow_rows, "CHUNK_ROWS", 7)
     keys = np.random.default_rng(3).permutation(50)
     frame = pd.DataFrame({"k": [f"K{k:03d}" for k in keys], "n": keys})
+    engine = _engine(tmp_path, "w.db")
     assert _through_scratch(engine, frame)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT k FROM t ORDER BY rowid").scalars().all() == sorted(frame["k"])
         assert conn.exec_driver_sql("SELECT SUM(n) FROM t").scalar() == sum(range(50))
+    kept = _engine(tmp_path, "kept.db")
+    with sqlite_bulk.Scratch(kept, "B1") as bulk, kept.connect() as conn:
+        assert bulk.stage("t", Rows([frame_bytes(frame)], in_key_order=False))
+        with bulk.attached(conn), conn.begin():
+            bulk.copy(conn, "t")
+    with kept.connect() as conn:
+        assert conn.exec_driver_sql("SELECT k FROM t ORDER BY rowid").scalars().all() == frame["k"].tolist()
+
+
+def _published_behind(engine, frames: dict[str, pd.DataFrame], before_attach=lambda bulk: None) -> dict:
+    """Tables written by the scratch's writer process while the publish copies: each table's
+    rows copied (None: the tuple path wrote it)."""
+    copied = {}
+    with sqlite_bulk.Scratch(engine, "B1") as bulk, engine.connect() as conn:
+        bulk.stage_behind({table: Rows([frame_bytes(frame)]) for table, frame in frames.items()})
+        before_attach(bulk)
+        with bulk.attached(conn), conn.begin():
+            warehouse.lock_for_publish(conn)
+            for table, frame in frames.items():
+                copied[table] = bulk.copy(conn, table)
+                if copied[table] is None:
+                    warehouse.bulk_insert(conn, table, frame)
+    assert not bulk.path.exists()
+    return copied
+
+
+def _two_tables(tmp_path, name: str):
+    engine = _engine(tmp_path, name)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE u (k TEXT PRIMARY KEY, s TEXT)")
+    warehouse._COLUMNS_CACHE.clear()
+    return engine, {"t": pd.DataFrame({"k": [f"K{i:04d}" for i in range(300)][::-1], "s": ["张三"] * 300}),
+                    "u": pd.DataFrame({"k": [f"U{i:04d}" for i in range(200)], "s": ["李四"] * 200})}
+
+
+def test_the_writer_beside_the_publish_hands_over_each_table_written(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    engine, frames = _two_tables(tmp_path, "w.db")
+    assert _published_behind(engine, frames) == {"t": 300, "u": 200}
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT k FROM t ORDER BY rowid").scalars().all() == sorted(frames["t"]["k"])
+        assert conn.exec_driver_sql("SELECT COUNT(*), MIN(s) FROM u").one() == (200, "李四")
+        assert not [r for r in conn.exec_driver_sql("PRAGMA database_list") if r[1].startswith(sqlite_bulk.SCHEMA)]
+
+
+def test_a_writer_that_dies_leaves_its_tables_to_the_tuple_path(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    engine, frames = _two_tables(tmp_path, "w.db")
+
+    def kill(bulk):
+        bulk._writer.kill()
+        bulk._writer.join()
+
+    assert _published_behind(engine, frames, kill) == {"t": None, "u": None}
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT (SELECT COUNT(*) FROM t), (SELECT COUNT(*) FROM u)").one() == (300, 200)
+
+
+def test_a_publish_that_fails_before_attaching_stops_its_writer(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
+    engine, frames = _two_tables(tmp_path, "w.db")
+    with pytest.raises(RuntimeError, match="before the transaction"):
+        with sqlite_bulk.Scratch(engine, "B1") as bulk:
+            bulk.stage_behind({"t": Rows([frame_bytes(frames["t"])])})
+            writer = bulk._writer
+            raise RuntimeError("failed before the transaction")
+    writer.join(10)
+    assert not writer.is_alive() and not list(tmp_path.glob("w.db.bulk-*"))
 
 
 def _first_load(engine, frame: pd.DataFrame, during=lambda conn: None) -> bool:
     """A first load's publish of `frame` into `t`: whether its transaction left the log."""
     with sqlite_bulk.Scratch(engine, "B1") as bulk, engine.connect() as conn:
-        assert bulk.stage("t", frame)
+        assert bulk.stage("t", Rows([frame_bytes(frame)]))
         with bulk.journal_alone(conn, True) as switched, bulk.attached(conn), conn.begin():
             warehouse.lock_for_publish(conn)
             bulk.copy(conn, "t")

@@ -48,7 +48,7 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     those (e.g. the time it was computed). Into an empty table, `staged` (a `sqlite_bulk.Scratch`
     holding `frame` with its batch column) copies the rows in."""
     if is_empty(conn, table):  # a key twice fails the table's own key here
-        if len(frame) or (staged is not None and table in staged.tables):
+        if len(frame) or (staged is not None and staged.ready(table)):
             bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": EMPTY,
                                                            "row_key": table, "row_json": None}]))
         if staged is None or staged.copy(conn, table) is None:

@@ -29,6 +29,7 @@ from screenfuse.warehouse import lock_for_publish
 
 PART_BYTES = 64 * 1024 * 1024  # a large frame is split so no single value nears a database limit
 ARROW_MAGIC = b"ARROW1"  # an Arrow IPC file; a stage an earlier version wrote holds Parquet ("PAR1")
+BATCH_ROWS = 65_536  # rows an Arrow batch holds: a reader can take a large frame a batch at a time
 ATTEMPT = "#attempt"  # the row naming the batch's current attempt
 
 
@@ -111,6 +112,11 @@ class BatchState:
         `raw_json` alone is a third of a GB that most stages never read)."""
         return frame_from(self._read(name), columns)
 
+    def payload(self, name: str) -> bytes:
+        """The bytes staged under `name`, as `frame_bytes` wrote them (a publish's scratch reads
+        them as Arrow, `arrow_rows`, never as a frame)."""
+        return self._read(name)
+
     def rows_staged(self) -> int:
         """How many rows the batch's frames hold in all (read from the stage's row counts, not its
         payloads): no frame a publish reads from the stage can hold more."""
@@ -173,7 +179,7 @@ def frame_bytes(frame: pd.DataFrame) -> bytes:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
-        writer.write_table(table)
+        writer.write_table(table, max_chunksize=BATCH_ROWS)
     return sink.getvalue().to_pybytes()
 
 

@@ -1,22 +1,27 @@
 """Large inserts into a SQLite warehouse through a C path, inside the publish's one transaction.
 
 Python's sqlite3 binds a row value by value from Python objects: a first load's million-row tables
-cost minutes in making tuples and binding them. Here a large frame is written before the publish's
-transaction, as Arrow, by ADBC's SQLite driver (which binds the Arrow arrays in C) into a scratch
-database file beside the warehouse. The publish's connection attaches that file before its
-transaction starts and copies each table in with one `INSERT … SELECT` (C again) inside it, so the
-batch stays all or nothing. The file is attached before the transaction begins, and every table is
-written to it before then: a transaction keeps one snapshot of an attached file.
+cost minutes in making tuples and binding them. Here a large table is written from the stage's
+Arrow payloads as they are (`arrow_rows`), by ADBC's SQLite driver (which binds the Arrow arrays in
+C), into a scratch database file of its own in a folder beside the warehouse. The publish's
+connection attaches every table's file before its transaction starts and copies each table in
+with one `INSERT … SELECT` (C again) inside it, so the batch stays all or nothing.
+
+The files are written by a process of its own while the publish goes on (`stage_behind`): a first
+load's scratch (20 s) is written on the second core while the first copies the tables already
+written. A copy waits for its own table only. An attached file is read first when its table is
+copied, after the writer closed it: SQLite takes an attached file's snapshot at its first read in
+a transaction, not at `BEGIN`.
 A first load that has the warehouse to itself writes it without the write-ahead log
 (`Scratch.journal_alone`): the log would take every page a second time.
 
-The stored values are those the tuple path stores (tested): text, integers, reals, booleans as
-0/1, missing values as NULL. A frame with a column of another kind is left to the tuple path.
-A scratch that cannot be written (a full disk) leaves its table to the tuple path too. The
-scratch file holds personal data: it is removed when the publish ends, and while it lives its
-publish holds a lock on `<scratch>.lock`; a scratch whose lock nobody holds (its process was
-killed) is removed by the next publish, and by `screenfuse run` as soon as a stage's child dies.
-PostgreSQL has COPY: this is SQLite's only.
+The stored values are those the tuple path stores from the same payloads (tested): text,
+integers, reals, booleans as 0/1, missing values as NULL. A table with a column of another kind
+is left to the tuple path, as is one whose scratch cannot be written (a full disk). The scratch
+holds personal data: it is removed when the publish ends, and while it lives its publish holds a
+lock on `<scratch>.lock`; a scratch whose lock nobody holds (its process was killed) is removed
+by the next publish, and by `screenfuse run` as soon as a stage's child dies. PostgreSQL has
+COPY: this is SQLite's only.
 """
 from __future__ import annotations
 
@@ -24,81 +29,43 @@ import fcntl
 import glob
 import logging
 import os
+import shutil
 import sqlite3
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 
-from screenfuse import warehouse
+from screenfuse import arrow_rows, warehouse
+from screenfuse.arrow_rows import NotTaken, Rows
 from screenfuse.config import number_from_env
+from screenfuse.stage_process import die_with_parent
 
 log = logging.getLogger(__name__)
 
 VARIABLE = "SCREENFUSE_BULK_SCRATCH_ROWS"
 MIN_ROWS = 100_000  # below this, the tuple path costs less than a scratch file's round trip
-CHUNK_ROWS = 100_000  # rows taken in key order and converted to Arrow at a time
-SCHEMA = "screenfuse_bulk"
-JOIN_CHUNKS, JOIN_BYTES = 16, 512 * 1024 * 1024  # columns of more parts are joined first, up to this much in all
-_KINDS = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_floating,
-          pa.types.is_boolean)
+SCHEMA = "screenfuse_bulk"  # the attached files are screenfuse_bulk_0, _1, …
+UNSORTED = "_as_staged"  # a scratch's rows out of key order, before SQLite sorts them
 
 
 def min_rows() -> int:
-    """Frames of at least this many rows go through the scratch (SCREENFUSE_BULK_SCRATCH_ROWS,
+    """Tables of at least this many rows go through the scratch (SCREENFUSE_BULK_SCRATCH_ROWS,
     default 100,000; 0: never)."""
     return int(min(number_from_env(VARIABLE, MIN_ROWS, "rows"), 2**62))
 
 
-# Python values of an object column, by pandas' inference, and the one Arrow type every chunk of
-# it gets (a type inferred per chunk could differ between chunks: 7 in one, '007' in another)
-_OBJECT_TYPES = {"string": pa.large_string(), "empty": pa.large_string(), "integer": pa.int64(),
-                 "floating": pa.float64(), "boolean": pa.bool_()}
-
-
-def column_type(column: pd.Series) -> pa.DataType | None | bool:
-    """The Arrow type to convert every chunk of `column` to (None: its dtype fixes it), or False
-    when its values are of mixed Python kinds (the tuple path takes the frame)."""
-    if column.dtype != object:
-        return None
-    return _OBJECT_TYPES.get(pd.api.types.infer_dtype(column, skipna=True), False)
-
-
-def arrow_column(column: pd.Series, kind: pa.DataType | None = None) -> pa.Array | pa.ChunkedArray | None:
-    """A column as an Arrow array whose values SQLite stores as the tuple path's would, or None
-    (mixed Python types, dates, nested values: the tuple path takes the frame)."""
-    try:
-        array = pa.array(column, from_pandas=True, type=kind)  # NaN and NA → null, as the tuple path's None
-    except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        return None
-    if pa.types.is_dictionary(array.type):  # chunks of an Arrow column stay chunks: no copy
-        array = array.cast(array.type.value_type)
-    if pa.types.is_null(array.type):  # nothing but missing values
-        array = pa.nulls(len(array), pa.string())
-    return array if any(kind(array.type) for kind in _KINDS) else None
-
-
-def _many_parts(array: pa.Array | pa.ChunkedArray | None) -> bool:
-    """Whether a column read back in many parts is worth joining into one array first: Arrow's
-    `take` on a column of many chunks costs about one chunk's work per chunk at every call (the
-    key block ids of a first load, in 58 parts: 1.8 s against 0.1 s joined)."""
-    return isinstance(array, pa.ChunkedArray) and array.num_chunks > JOIN_CHUNKS
-
-
-def _in_arrow(column: pd.Series) -> bool:
-    dtype = column.dtype
-    return isinstance(dtype, pd.ArrowDtype) or (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow")
-
-
 class Scratch:
-    """The scratch file of one publish. Inert on PostgreSQL and for an in-memory warehouse."""
+    """The scratch folder of one publish. Inert on PostgreSQL and for an in-memory warehouse."""
 
     def __init__(self, engine, batch_id: str):
-        self.engine, self.tables, self.path, self.threshold, self._lock = engine, {}, None, 0, None
+        self.engine, self.path, self.threshold, self._lock = engine, None, 0, None
+        self.tables: dict[str, tuple[list[str], int]] = {}  # written: columns and rows
+        self._coming: dict[str, None] = {}  # being written by the writer, in its order
+        self._schemas: dict[str, str] = {}  # attached: table → schema name
+        self._writer = self._answers = None
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         if database and database != ":memory:" and not database.startswith("file:"):
             self.threshold = min_rows()
@@ -113,92 +80,165 @@ class Scratch:
         return self
 
     def __exit__(self, *_) -> None:
+        if self._writer is not None:  # stopped before its files go
+            self._writer.kill()
+            self._writer.join()
+            self._answers.close()
         if self.path is not None:
             _remove(self.path)
             Path(f"{self.path}.lock").unlink(missing_ok=True)
             self._lock.close()
 
-    def stage(self, table: str, frame: pd.DataFrame) -> bool:
-        """Write `frame` for `table` into the scratch, in the order of the table's key; whether it
-        was (too small, an inert scratch, or a column of another kind: not)."""
-        if self.path is None or frame is None or len(frame) < self.threshold or table in self.tables:
-            return False
-        with self.engine.connect() as conn:
-            columns = [c for c in warehouse.table_columns(conn, table) if c in frame.columns]
-            key = warehouse.primary_key(conn, table)
-        # columns in Arrow already are taken by Arrow (no copy of the whole column, but for those in
-        # many parts, joined within JOIN_BYTES in all); the others are converted a chunk at a time (a
-        # whole copy of a million persons' columns costs GBs), each to the one type its values have
-        arrow, budget = {}, JOIN_BYTES
-        for c in columns:
-            if _in_arrow(frame[c]):
-                arrow[c] = arrow_column(frame[c])
-                if _many_parts(arrow[c]) and arrow[c].nbytes <= budget:  # joined copies within one budget
-                    budget -= arrow[c].nbytes
-                    arrow[c] = arrow[c].combine_chunks()
-        kinds = {c: column_type(frame[c]) for c in columns if c not in arrow}
-        if any(a is None for a in arrow.values()) or any(k is False for k in kinds.values()):
-            log.info("%s: a column of a kind the scratch does not take; written row by row", table)
-            return False
-        order = frame[key[0]].argsort(kind="stable").to_numpy() if key and key[0] in frame.columns \
-            else np.arange(len(frame))  # in key order: a large batch writes far faster so
-        import adbc_driver_manager
-        import adbc_driver_sqlite.dbapi as adbc  # only a large publish pays its import
-
-        def chunk(at: int) -> list:
-            rows = order[at:at + CHUNK_ROWS]
-            return [arrow[c].take(rows) if c in arrow else arrow_column(frame[c].iloc[rows], kinds[c]) for c in columns]
-
-        connection = coming = None
-        # the next chunk is converted in a thread while ADBC writes this one (it lets go of the
-        # interpreter while it binds and writes): two chunks held at a time, not one
-        with ThreadPoolExecutor(1, thread_name_prefix="screenfuse-scratch") as convert:
-            try:
-                connection = adbc.connect(str(self.path))
-                starts = range(0, len(frame), CHUNK_ROWS)
-                coming = convert.submit(chunk, starts[0]) if len(starts) else None
-                with connection.cursor() as cursor:
-                    for k, at in enumerate(starts):
-                        arrays = coming.result()
-                        coming = convert.submit(chunk, starts[k + 1]) if k + 1 < len(starts) else None
-                        if any(a is None for a in arrays):
-                            connection.rollback()
-                            log.info("%s: a column of a kind the scratch does not take; written row by row", table)
-                            return False
-                        cursor.adbc_ingest(table, pa.Table.from_arrays(arrays, names=columns),
-                                           mode="create" if at == 0 else "append")
-                        del arrays
-                connection.commit()
-            except (adbc_driver_manager.Error, OSError) as error:  # a full disk: the tuple path writes it
-                log.warning("%s: the scratch could not be written (%s); written row by row", table, type(error).__name__)
-                return False  # closing without a commit drops what was written
-            finally:
-                if coming is not None:  # a chunk still converting when the write stopped
-                    coming.cancel()
-                if connection is not None:
-                    connection.close()
-        self.tables[table] = (columns, len(frame))
-        return True
-
     @property
     def active(self) -> bool:
         return self.path is not None
 
+    def file(self, table: str) -> Path:
+        return self.path / f"{table}.sqlite"
+
+    def stage(self, table: str, rows: Rows) -> bool:
+        """Write `table`'s rows into its scratch file now; whether it was (too few rows, an inert
+        scratch, a column of another kind, a file that cannot be written: not)."""
+        if self.path is None or table in self.tables or table in self._coming:
+            return False
+        return self._write(table, self._fitted(table, rows))
+
+    def stage_behind(self, jobs: dict[str, Rows]) -> None:
+        """Have these tables' scratch files written by a process of its own, in this order, while
+        the publish goes on; `copy` waits for its table. The writer is forked now, holding little
+        but the payloads (forked later, it would keep a copy of all the publish read by then), and
+        starts writing once `attached` has attached the files (an attach beside the driver writing
+        a file could read it half written). A process, not a thread: the driver links a SQLite of
+        its own, and two SQLite libraries in one process break each other's file locks (the
+        driver's commit failed with a disk I/O error)."""
+        jobs = {t: self._fitted(t, r) for t, r in jobs.items()
+                if self.path is not None and t not in self.tables and t not in self._coming}
+        if not jobs:
+            return
+        context = get_context("fork")
+        self._answers, theirs = context.Pipe()
+        self._writer = context.Process(target=self._write_all, args=(list(jobs.items()), theirs, os.getpid()),
+                                       name="screenfuse scratch", daemon=True)
+        self._writer.start()
+        theirs.close()
+        self._coming = dict.fromkeys(jobs)
+        for rows in jobs.values():  # the writer holds them now
+            rows.payloads = []
+
+    def _write_all(self, jobs: list[tuple[str, Rows]], channel, parent: int) -> None:
+        """In the writer: once told which files are attached, each of those tables written in turn
+        and said (its columns and rows, or None)."""
+        die_with_parent(parent)
+        try:
+            attached = channel.recv()
+        except EOFError:  # the publish ended before attaching
+            return
+        for table, rows in jobs:
+            written = False
+            if table in attached:
+                try:
+                    written = self._write(table, rows)
+                except Exception as error:  # noqa: BLE001 - any failure leaves the table to the tuple path
+                    log.warning("%s: the scratch was not written (%s); written row by row", table, type(error).__name__)
+            rows.payloads = []
+            channel.send((table, self.tables[table] if written else None))
+        channel.close()
+
+    def _fitted(self, table: str, rows: Rows) -> Rows:
+        """`rows` narrowed to the table's columns, ordered by its key: looked up here, never in
+        the writer (the warehouse may be held by the publish's transaction then)."""
+        with self.engine.connect() as conn:
+            names = warehouse.table_columns(conn, table)
+            key = warehouse.primary_key(conn, table)
+        rows.constants = {c: v for c, v in rows.constants.items() if c in names}  # over a staged column
+        rows.columns = [c for c in names if (rows.columns is None or c in rows.columns) and c not in rows.constants]
+        rows.key = key[0] if key and key[0] in rows.columns else None
+        return rows
+
+    def _write(self, table: str, rows: Rows) -> bool:
+        try:
+            schema, count = arrow_rows.plan(rows)
+        except NotTaken as reason:
+            log.info("%s: %s; written row by row", table, reason)
+            return False
+        if count < self.threshold:
+            return False
+        import adbc_driver_manager
+        import adbc_driver_sqlite.dbapi as adbc  # only a large publish pays its import
+
+        # out of key order, the rows go to a table of their own first and SQLite sorts them into
+        # the scratch's (in bounded memory: 8.5 million block keys sorted in Arrow held 1 GB)
+        staged = table if arrow_rows.in_order(rows) else f"{table}{UNSORTED}"
+        connection = None
+        try:
+            self.path.mkdir(exist_ok=True)
+            connection = adbc.connect(str(self.file(table)))
+            with connection.cursor() as cursor:
+                cursor.adbc_ingest(staged, pa.RecordBatchReader.from_batches(schema, arrow_rows.batches(rows, schema)),
+                                   mode="create")
+                if staged != table:
+                    cursor.execute(f"CREATE TABLE {table} AS SELECT * FROM {staged} ORDER BY {rows.key}")
+            connection.commit()
+        except (adbc_driver_manager.Error, OSError) as error:  # a full disk: the tuple path writes it
+            log.warning("%s: the scratch was not written (%s); written row by row", table, type(error).__name__)
+            return False  # closing without a commit drops what was written
+        finally:
+            rows.payloads = []  # the staged bytes let go as soon as the table is written
+            if connection is not None:
+                connection.close()
+        self.tables[table] = (list(schema.names), count)
+        return True
+
     @contextmanager
     def attached(self, conn):
-        """The scratch attached to the publish's connection, before its transaction begins, and
-        let go after it ends (committed or rolled back): the pool hands the connection on."""
+        """Every table's file attached to the publish's connection (those the writer still writes
+        too), before its transaction begins, and let go after it ends (committed or rolled back):
+        the pool hands the connection on."""
+        if self.path is None or not (self.tables or self._coming):
+            yield self
+            return
         raw = conn.connection.driver_connection
-        if self.tables:
-            raw.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.path),))
+        held = [row for row in raw.execute("PRAGMA database_list").fetchall() if row[1] not in ("main", "temp")]
+        slots = raw.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED) - len(held)
+        for table in [*self.tables, *self._coming][:max(0, slots)]:  # past the limit: the tuple path
+            self.path.mkdir(exist_ok=True)
+            name = f"{SCHEMA}_{len(self._schemas)}"
+            raw.execute(f"ATTACH DATABASE ? AS {name}", (str(self.file(table)),))
+            self._schemas[table] = name
+        if self._writer is not None:
+            try:
+                self._answers.send(set(self._schemas))  # the writer may start
+            except OSError:  # it died (killed): its tables go the tuple path
+                log.warning("the scratch's writer ended early; the tables it did not write go row by row")
+                self._coming = {}
         try:
             yield self
         finally:
-            if self.tables:
-                try:
-                    raw.execute(f"DETACH DATABASE {SCHEMA}")
-                except sqlite3.Error:
-                    conn.invalidate()  # never handed on with the scratch attached
+            try:
+                for name in self._schemas.values():
+                    raw.execute(f"DETACH DATABASE {name}")
+            except sqlite3.Error:
+                conn.invalidate()  # never handed on with the scratch attached
+            self._schemas = {}
+
+    def ready(self, table: str) -> bool:
+        """Whether `table` is in the scratch and attached (waiting for the writer to write it)."""
+        if table not in self._schemas:
+            return False
+        while table in self._coming:
+            try:
+                done, written = self._answers.recv()
+            except (EOFError, OSError):  # the writer died: what it did not say it wrote goes the tuple path
+                log.warning("the scratch's writer ended early; the tables it did not write go row by row")
+                self._coming = {}
+                break
+            self._coming.pop(done, None)
+            if written is not None:
+                self.tables[done] = written
+        return table in self.tables and table in self._schemas
+
+    def rows(self, table: str) -> int | None:
+        return self.tables[table][1] if self.ready(table) else None
 
     @contextmanager
     def journal_alone(self, conn, wanted: bool):
@@ -237,13 +277,13 @@ class Scratch:
     def copy(self, conn, table: str, into: str | None = None) -> int | None:
         """Copy a staged table into the warehouse's table of that name (or `into`) inside the
         transaction (its indexes built after the rows when the table was empty); its row count, or
-        None if it was not staged."""
-        if table not in self.tables:
+        None if it was not staged (once the writer is done with it)."""
+        if not self.ready(table):
             return None
         columns, rows = self.tables[table]
         names, into = ", ".join(columns), into or table
         with warehouse.indexes_built_after(conn, into, rows):
-            conn.exec_driver_sql(f"INSERT INTO main.{into} ({names}) SELECT {names} FROM {SCHEMA}.{table}")
+            conn.exec_driver_sql(f"INSERT INTO main.{into} ({names}) SELECT {names} FROM {self._schemas[table]}.{table}")
         log.info("%s: %d rows copied from the scratch", table, rows)
         return rows
 
@@ -262,7 +302,10 @@ def _locked(path: Path):
 
 
 def _remove(path: Path) -> None:
-    for suffix in ("", "-journal", "-wal", "-shm"):
+    if path.is_dir():
+        shutil.rmtree(path)
+        return
+    for suffix in ("", "-journal", "-wal", "-shm"):  # a scratch an earlier version wrote is one file
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
