@@ -3,9 +3,11 @@
 Python's sqlite3 binds a row value by value from Python objects: a first load's million-row tables
 cost minutes in making tuples and binding them. Here a large table is written from the stage's
 Arrow payloads as they are (`arrow_rows`), by ADBC's SQLite driver (which binds the Arrow arrays in
-C), into a scratch database file of its own in a folder beside the warehouse. The publish's
-connection attaches every table's file before its transaction starts and copies each table in
-with one `INSERT … SELECT` (C again) inside it, so the batch stays all or nothing.
+C), into a scratch database file of its own in a folder beside the warehouse, in a table made
+with the warehouse table's own definition. The publish's connection attaches every table's file
+before its transaction starts and copies each table in with one `INSERT … SELECT` inside it, so
+the batch stays all or nothing; into an empty table of the same definition SQLite moves the
+records and key entries as they are (a first load's copies: 22 to 25 s → 16 s).
 
 The files are written by a process of its own while the publish goes on (`stage_behind`): a first
 load's scratch (20 s) is written on the second core while the first copies the tables already
@@ -62,9 +64,10 @@ class Scratch:
 
     def __init__(self, engine, batch_id: str):
         self.engine, self.path, self.threshold, self._lock = engine, None, 0, None
-        self.tables: dict[str, tuple[list[str], int]] = {}  # written: columns and rows
+        self.tables: dict[str, tuple[list[str] | None, int]] = {}  # written: columns (None: all, as defined) and rows
         self._coming: dict[str, None] = {}  # being written by the writer, in its order
         self._schemas: dict[str, str] = {}  # attached: table → schema name
+        self._ddl: dict[str, str | None] = {}  # each table's definition in the warehouse, for its scratch
         self._writer = self._answers = None
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         if database and database != ":memory:" and not database.startswith("file:"):
@@ -150,6 +153,8 @@ class Scratch:
         with self.engine.connect() as conn:
             names = warehouse.table_columns(conn, table)
             key = warehouse.primary_key(conn, table)
+            self._ddl[table] = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                                    (table,)).scalar()
         rows.constants = {c: v for c, v in rows.constants.items() if c in names}  # over a staged column
         rows.columns = [c for c in names if (rows.columns is None or c in rows.columns) and c not in rows.constants]
         rows.key = key[0] if key and key[0] in rows.columns else None
@@ -166,18 +171,27 @@ class Scratch:
         import adbc_driver_manager
         import adbc_driver_sqlite.dbapi as adbc  # only a large publish pays its import
 
-        # out of key order, the rows go to a table of their own first and SQLite sorts them into
-        # the scratch's (in bounded memory: 8.5 million block keys sorted in Arrow held 1 GB)
-        staged = table if arrow_rows.in_order(rows) else f"{table}{UNSORTED}"
+        # the scratch's table is made with the warehouse's own definition: the copy then moves its
+        # records and key entries as they are (SQLite's transfer of a table into an empty one of
+        # the same definition). Rows out of key order go to a table of their own first and SQLite
+        # sorts them in (bounded memory: 8.5 million block keys sorted in Arrow held 1 GB).
+        ddl = self._ddl.get(table)
+        staged = table if ddl is None or arrow_rows.in_order(rows) else f"{table}{UNSORTED}"
+        names = ", ".join(schema.names)
         connection = None
         try:
             self.path.mkdir(exist_ok=True)
             connection = adbc.connect(str(self.file(table)))
             with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA page_size={warehouse.SQLITE_PAGE_BYTES}")
+                cursor.execute(f"PRAGMA cache_size=-{warehouse.SQLITE_CACHE_MB * 1024}")
+                if ddl is not None:
+                    cursor.execute(ddl)
                 cursor.adbc_ingest(staged, pa.RecordBatchReader.from_batches(schema, arrow_rows.batches(rows, schema)),
-                                   mode="create")
+                                   mode="append" if staged == table and ddl is not None else "create")
                 if staged != table:
-                    cursor.execute(f"CREATE TABLE {table} AS SELECT * FROM {staged} ORDER BY {rows.key}")
+                    cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged} ORDER BY {rows.key}")
+                    cursor.execute(f"DROP TABLE {staged}")
             connection.commit()
         except (adbc_driver_manager.Error, OSError) as error:  # a full disk: the tuple path writes it
             log.warning("%s: the scratch was not written (%s); written row by row", table, type(error).__name__)
@@ -186,7 +200,7 @@ class Scratch:
             rows.payloads = []  # the staged bytes let go as soon as the table is written
             if connection is not None:
                 connection.close()
-        self.tables[table] = (list(schema.names), count)
+        self.tables[table] = (list(schema.names) if ddl is None else None, count)
         return True
 
     @contextmanager
@@ -281,9 +295,14 @@ class Scratch:
         if not self.ready(table):
             return None
         columns, rows = self.tables[table]
-        names, into = ", ".join(columns), into or table
+        into, source = into or table, f"{self._schemas[table]}.{table}"
+        if columns is None and into == table:  # the same definition: SQLite moves the records as they are
+            statement = f"INSERT INTO main.{into} SELECT * FROM {source}"
+        else:
+            names = ", ".join(columns or warehouse.table_columns(conn, table))
+            statement = f"INSERT INTO main.{into} ({names}) SELECT {names} FROM {source}"
         with warehouse.indexes_built_after(conn, into, rows):
-            conn.exec_driver_sql(f"INSERT INTO main.{into} ({names}) SELECT {names} FROM {self._schemas[table]}.{table}")
+            conn.exec_driver_sql(statement)
         log.info("%s: %d rows copied from the scratch", table, rows)
         return rows
 
