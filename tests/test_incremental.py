@@ -91,7 +91,7 @@ def test_the_large_tables_through_sqlites_scratch_give_the_same_warehouse(hours,
         again = three_hours(tmp_path / "data", url, monkeypatch)
     hours["mp"].setenv("SCREENFUSE_WAREHOUSE_URL", hours["url"])
     copied = {m.split(":")[0] for m in caplog.messages if "copied from the scratch" in m}
-    assert {"source_record", "match_record", "match_key", "person_status", "person", "person_link"} <= copied
+    assert {"source_record", "match_record", "match_key", "person_status", "person", "person_link", "match_term"} <= copied
     # the first hour, into an empty warehouse, was written past the write-ahead log; the later ones not
     assert [m for m in caplog.messages if m.startswith("first load")] == ["first load: rollback journal for its transaction"]
     probe = sqlite3.connect(url.removeprefix("sqlite:///"))  # not through the engine: its connect sets WAL

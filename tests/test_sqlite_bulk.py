@@ -38,7 +38,7 @@ def _stored(engine) -> list[tuple]:
     columns = ["k", "s", "n", "x", "b", "o", "u", "i"]
     with engine.connect() as conn:
         return conn.exec_driver_sql("SELECT " + ", ".join(f"typeof({c}), quote({c})" for c in columns)
-                                    + " FROM t ORDER BY rowid").fetchall()
+                                    + " FROM t ORDER BY k").fetchall()
 
 
 def _through_scratch(engine, frame: pd.DataFrame, batch: str = "B1", parts: int = 1) -> bool:
@@ -209,7 +209,10 @@ def test_a_scratch_that_cannot_be_written_leaves_the_table_to_the_tuple_path(tmp
         assert not bulk.stage("t", Rows([frame_bytes(frame)])) and bulk.copy(conn, "t") is None
 
 
-def test_rows_out_of_key_order_arrive_whole_and_sorted_and_rows_that_may_stay_are_kept_as_staged(tmp_path, monkeypatch):
+def test_rows_arrive_whole_as_staged_and_in_key_order_where_the_table_is_its_keys_tree(tmp_path, monkeypatch):
+    """A table of the warehouse's definition keeps its key's index whatever the rows' order: they
+    go in as staged. A WITHOUT ROWID table is its key's tree: rows out of key order are sorted
+    into it."""
     monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")
     monkeypatch.setattr(arrow_rows, "CHUNK_ROWS", 7)
     keys = np.random.default_rng(3).permutation(50)
@@ -217,15 +220,21 @@ def test_rows_out_of_key_order_arrive_whole_and_sorted_and_rows_that_may_stay_ar
     engine = _engine(tmp_path, "w.db")
     assert _through_scratch(engine, frame)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT k FROM t ORDER BY rowid").scalars().all() == sorted(frame["k"])
-        assert conn.exec_driver_sql("SELECT SUM(n) FROM t").scalar() == sum(range(50))
-    kept = _engine(tmp_path, "kept.db")
-    with sqlite_bulk.Scratch(kept, "B1") as bulk, kept.connect() as conn:
-        assert bulk.stage("t", Rows([frame_bytes(frame)], in_key_order=False))
-        with bulk.attached(conn), conn.begin():
-            bulk.copy(conn, "t")
-    with kept.connect() as conn:
         assert conn.exec_driver_sql("SELECT k FROM t ORDER BY rowid").scalars().all() == frame["k"].tolist()
+        assert conn.exec_driver_sql("SELECT SUM(n) FROM t").scalar() == sum(range(50))
+    tree = warehouse.engine_for(f"sqlite:///{tmp_path / 'tree.db'}")
+    with tree.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE k (block INTEGER NOT NULL, r TEXT NOT NULL, PRIMARY KEY (block, r)) WITHOUT ROWID")
+        conn.exec_driver_sql("CREATE TABLE batch_undo (batch_id TEXT)")
+    warehouse._COLUMNS_CACHE.clear()
+    blocks = pd.DataFrame({"block": keys % 7, "r": [f"R{k:03d}" for k in keys]})
+    with sqlite_bulk.Scratch(tree, "B1") as bulk, tree.connect() as conn:
+        assert bulk.stage("k", Rows([frame_bytes(blocks)]))
+        with bulk.attached(conn), conn.begin():
+            assert bulk.copy(conn, "k") == 50
+    with tree.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT block, r FROM k").all()
+    assert stored == sorted(zip(blocks["block"].tolist(), blocks["r"].tolist())) and len(set(stored)) == 50
 
 
 def _published_behind(engine, frames: dict[str, pd.DataFrame], before_attach=lambda bulk: None) -> dict:
@@ -259,7 +268,7 @@ def test_the_writer_beside_the_publish_hands_over_each_table_written(tmp_path, m
     engine, frames = _two_tables(tmp_path, "w.db")
     assert _published_behind(engine, frames) == {"t": 300, "u": 200}
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT k FROM t ORDER BY rowid").scalars().all() == sorted(frames["t"]["k"])
+        assert sorted(conn.exec_driver_sql("SELECT k FROM t").scalars().all()) == sorted(frames["t"]["k"])
         assert conn.exec_driver_sql("SELECT COUNT(*), MIN(s) FROM u").one() == (200, "李四")
         assert not [r for r in conn.exec_driver_sql("PRAGMA database_list") if r[1].startswith(sqlite_bulk.SCHEMA)]
 

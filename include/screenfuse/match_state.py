@@ -318,8 +318,13 @@ def _forget_keys(conn, rows: pd.DataFrame, settings: MatchSettings) -> int:
                for table in KEY_TABLES)
 
 
-def add_terms(conn, batch_id: str, added: pd.DataFrame) -> None:
-    """Add this batch's counts to `match_term` (before-images kept for re-runs)."""
+def add_terms(conn, batch_id: str, added: pd.DataFrame, staged=None) -> None:
+    """Add this batch's counts to `match_term` (before-images kept for re-runs). Into an empty
+    table, `staged` (a `sqlite_bulk.Scratch` holding the counts, one row a term as `term_counts`
+    makes them) copies them in."""
+    if staged is not None and staged.ready("match_term") and warehouse.is_empty(conn, "match_term"):
+        batch_rows.replace_rows(conn, batch_id, "match_term", "term_key", added.iloc[:0], staged=staged)
+        return
     if added.empty:
         return
     added = added.groupby("term_key", as_index=False)["n"].sum()

@@ -199,7 +199,7 @@ BULK_LOADS = {"source_record": batch_records, **LARGE}  # written whole from the
 # what a first load into empty tables writes whole (replace_rows finds nothing stored): the
 # stage's frame and the batch column it gets
 FIRST_LOAD = {"person": ("persons", "batch_id"), "person_link": ("links", "changed_batch_id"),
-              "screening_outcome": ("screening_outcome", "batch_id")}
+              "screening_outcome": ("screening_outcome", "batch_id"), "match_term": ("match_term", "batch_id")}
 
 
 def _scratch_rows(stage, batch_id: str, first_load_tables: list[str]) -> dict[str, Rows]:
@@ -216,7 +216,7 @@ def _scratch_rows(stage, batch_id: str, first_load_tables: list[str]) -> dict[st
             for table in first_load_tables}
     jobs.update({table: Rows([stage.payload(name) for name in names], columns, in_key_order=table != "source_record")
                  for table, (names, columns) in parts.items()})
-    order = ["person", "person_link", "source_record", "screening_outcome", *LARGE]  # as _publish copies them
+    order = ["person", "person_link", "source_record", "match_term", "screening_outcome", *LARGE]  # as _publish copies them
     return {table: jobs[table] for table in order if table in jobs}
 
 
@@ -304,10 +304,12 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
                 "SELECT persons, recent_keys FROM run_log ORDER BY batch_id DESC LIMIT 1").first()
             before, held_keys = (int(latest[0] or 0), int(latest[1] or 0)) if latest else (0, 0)
             run["recent_keys"] = held_keys
-            match_state.add_terms(conn, batch_id, stage.get("match_term"))  # while a first load's persons are written
+            # what BI tools will read from now on: a first load writes every person, audited while
+            # the scratch's writer writes them; an hour, the rows that came out different
+            problems = audit_persons(persons, policy.status_priority) if first_load else []
             existed, written = batch_rows.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
                                                       same_unless=("as_of",), staged=bulk)
-            problems = audit_persons(written, policy.status_priority)  # what BI tools will read from now on
+            problems = problems or ([] if first_load else audit_persons(written, policy.status_priority))
             if problems:
                 raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
             run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
@@ -318,6 +320,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             run["links_changed"] = len(links)  # for the run report, which would otherwise count them every hour
             del links
             write("source_record")
+            match_state.add_terms(conn, batch_id, stage.get("match_term"), staged=bulk)
             batch_rows.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", stage.get("screening_outcome"),
                                    same_unless=("as_of",), staged=bulk)
             batch_rows.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
