@@ -121,8 +121,8 @@ def _held(rows: Rows, name: str) -> set[str]:
     """{name} if some part has a column of that name (of missing values only), else nothing: a
     column no part holds keeps the table's default."""
     for payload in rows.payloads:
-        schema = _open(payload, [name])[0]
-        if name in schema.names:
+        schema, _, _, count = _open(payload, [name])
+        if count and name in schema.names:  # an empty part is left out, as pandas' join leaves it
             return {name}
     return set()
 

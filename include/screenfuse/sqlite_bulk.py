@@ -13,7 +13,10 @@ The files are written by a process of its own while the publish goes on (`stage_
 load's scratch (20 s) is written on the second core while the first copies the tables already
 written. A copy waits for its own table only. An attached file is read first when its table is
 copied, after the writer closed it: SQLite takes an attached file's snapshot at its first read in
-a transaction, not at `BEGIN`.
+a transaction, not at `BEGIN`. So nothing in the transaction may read the other files meanwhile:
+a table name SQLite does not find makes it read every attached file (the copy reads its own
+file's schema first; temporary tables are dropped by their schema's name), and the writer waits
+for a moment's read instead of failing its commit.
 A first load that has the warehouse to itself writes it without the write-ahead log
 (`Scratch.journal_alone`): the log would take every page a second time.
 
@@ -119,19 +122,27 @@ class Scratch:
         if not jobs:
             return
         context = get_context("fork")
-        self._answers, theirs = context.Pipe()
-        self._writer = context.Process(target=self._write_all, args=(list(jobs.items()), theirs, os.getpid()),
-                                       name="screenfuse scratch", daemon=True)
-        self._writer.start()
-        theirs.close()
+        ours, theirs = context.Pipe()
+        writer = context.Process(target=self._write_all, args=(list(jobs.items()), theirs, ours, os.getpid()),
+                                 name="screenfuse scratch", daemon=True)
+        try:
+            writer.start()
+        except OSError as error:  # no fork (out of memory): every table goes the tuple path
+            log.warning("the scratch's writer could not start (%s); the tables go row by row", type(error).__name__)
+            ours.close()
+            return
+        finally:
+            theirs.close()
+        self._writer, self._answers = writer, ours
         self._coming = dict.fromkeys(jobs)
         for rows in jobs.values():  # the writer holds them now
             rows.payloads = []
 
-    def _write_all(self, jobs: list[tuple[str, Rows]], channel, parent: int) -> None:
+    def _write_all(self, jobs: list[tuple[str, Rows]], channel, parents, parent: int) -> None:
         """In the writer: once told which files are attached, each of those tables written in turn
         and said (its columns and rows, or None)."""
         die_with_parent(parent)
+        parents.close()  # the publish's end: its closing is then seen here
         try:
             attached = channel.recv()
         except EOFError:  # the publish ended before attaching
@@ -188,6 +199,9 @@ class Scratch:
             with connection.cursor() as cursor:
                 cursor.execute(f"PRAGMA page_size={warehouse.SQLITE_PAGE_BYTES}")
                 cursor.execute(f"PRAGMA cache_size=-{warehouse.SQLITE_CACHE_MB * 1024}")
+                # a read of the publish's (a schema check of every attached file) may hold the
+                # file a moment: the commit waits for it instead of failing at once
+                cursor.execute(f"PRAGMA busy_timeout={int(warehouse.busy_seconds() * 1000)}")
                 if ddl is not None:
                     cursor.execute(ddl)
                 cursor.adbc_ingest(staged, pa.RecordBatchReader.from_batches(schema, arrow_rows.batches(rows, schema)),
@@ -304,6 +318,9 @@ class Scratch:
         else:
             names = ", ".join(columns or warehouse.table_columns(conn, table))
             statement = f"INSERT INTO main.{into} ({names}) SELECT {names} FROM {source}"
+        # the file's schema, cached empty at ATTACH, read again from this file alone: a table SQLite
+        # does not find in its cache makes it check every attached file, the one being written too
+        conn.exec_driver_sql(f"SELECT 1 FROM {self._schemas[table]}.sqlite_master LIMIT 1").all()
         with warehouse.indexes_built_after(conn, into, rows):
             conn.exec_driver_sql(statement)
         log.info("%s: %d rows copied from the scratch", table, rows)

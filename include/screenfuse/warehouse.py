@@ -287,7 +287,10 @@ def load_keys(conn, name: str, frame: pd.DataFrame) -> str:
     """A temporary table `name` holding `frame` (key columns, text or integer), for joins that
     read by index only the rows a run touches; returns its name."""
     kinds = {c: ("BIGINT" if pd.api.types.is_integer_dtype(frame[c]) else "TEXT") for c in frame.columns}
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    # on SQLite, in the temporary schema by name: an unqualified name a DROP does not find reads
+    # every attached database, and holds it to the commit (a publish's scratch files, which its
+    # writer is still writing: sqlite_bulk)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name if is_postgres(conn) else 'temp.' + name}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({', '.join(f'{c} {t}' for c, t in kinds.items())})")
     bulk_insert(conn, name, frame.drop_duplicates(), list(frame.columns))
     if len(frame.columns) == 1:
