@@ -227,7 +227,7 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
     a failed audit publishes nothing. A batch published before is taken back first."""
     stage, db = state(settings, batch_id, attempt), engine(settings)
     # SQLite: a first load's largest tables go to scratch files (sqlite_bulk.py), written by a
-    # thread while the transaction goes on (an hour's batch, far smaller, is never read for it)
+    # process of their own while the transaction goes on (an hour's batch, far smaller, is never read for it)
     with sqlite_bulk.Scratch(db, batch_id) as bulk:
         large = bulk.active and stage.rows_staged() >= bulk.threshold
         with db.connect() as conn:
@@ -279,7 +279,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
 
         def write_keys() -> None:
             """The batch's block keys: an hour's to the recent keys' table (match_state.key_table)."""
-            count = bulk.rows("match_key")  # once the scratch's thread is done with it
+            count = bulk.rows("match_key")  # once the scratch's writer is done with it
             keys = stage.get("match_key") if count is None else None
             count = len(keys) if keys is not None else count
             into, run["recent_keys"] = match_state.key_table(conn, count, held_keys)
@@ -309,7 +309,8 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             problems = audit_persons(persons, policy.status_priority) if first_load else []
             existed, written = batch_rows.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
                                                       same_unless=("as_of",), staged=bulk)
-            problems = problems or ([] if first_load else audit_persons(written, policy.status_priority))
+            if not first_load:
+                problems = audit_persons(written, policy.status_priority)
             if problems:
                 raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
             run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
