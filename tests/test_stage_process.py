@@ -7,6 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 import pytest
+from pathlib import Path
 
 from screenfuse import stage_process
 from screenfuse.config import ConfigError
@@ -126,6 +127,75 @@ def test_the_child_closes_its_connections_so_sqlite_folds_its_log_in(engine, tmp
     assert not log.exists() or log.stat().st_size == 0
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 5000
+
+
+def meet(mine: Path, theirs: Path) -> int:
+    """Mark this stage started, then wait for the other: only stages run side by side both end."""
+    mine.write_text("started")
+    deadline = time.monotonic() + 20
+    while not theirs.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the other stage never started: the stages ran in turn")
+        time.sleep(0.05)
+    return os.getpid()
+
+
+def fail_when(marker: Path):
+    deadline = time.monotonic() + 20
+    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    raise ValueError("refused after the other started")
+
+
+def sleep_noting_pid(marker: Path):
+    marker.write_text(str(os.getpid()))
+    time.sleep(120)
+
+
+def test_stages_called_together_run_side_by_side_and_answer_in_order(engine, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    first, second, third = stage_process.call_together(True, engine, [
+        (meet, (a, b), {}), (meet, (b, a), {}), (pid_and, ("three",), {})])
+    assert len({first, second, os.getpid()}) == 3 and third[1] == "three" and third[0] != os.getpid()
+    assert stage_process.call_together(False, engine, [(pid_and, (1,), {}), (pid_and, (2,), {})]) == \
+        [(os.getpid(), 1), (os.getpid(), 2)]
+
+
+def test_one_stage_failing_stops_the_others_and_raises_its_own_error(engine, tmp_path):
+    """The stage that failed is named, not the one stopped because of it (first in the list here)."""
+    marker = tmp_path / "sleeper"
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="refused after the other started") as raised:
+        stage_process.call_together(True, engine, [(sleep_noting_pid, (marker,), {}), (fail_when, (marker,), {})])
+    assert isinstance(raised.value.__cause__, stage_process.StageTraceback)
+    assert time.monotonic() - started < 30
+    sleeper = int(marker.read_text())
+    deadline = time.monotonic() + 10
+    while alive(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(sleeper)
+
+
+def environment_value(name: str):
+    return os.environ.get(name)
+
+
+def test_what_runs_meanwhile_runs_after_the_fork(engine, monkeypatch):
+    """What `meanwhile` does (an import, in the run) is not in the children forked before it."""
+    monkeypatch.delenv("SCREENFUSE_TEST_MEANWHILE", raising=False)
+    done = stage_process.call_together(True, engine, [(environment_value, ("SCREENFUSE_TEST_MEANWHILE",), {})],
+                                       meanwhile=lambda: os.environ.__setitem__("SCREENFUSE_TEST_MEANWHILE", "set"))
+    assert done == [None] and os.environ["SCREENFUSE_TEST_MEANWHILE"] == "set"
+
+
+def test_importing_gx_starts_no_thread_so_the_run_may_fork_after_it():
+    import subprocess
+    import sys
+
+    code = ("import sys, threading; from screenfuse.validation import import_gx; before = threading.active_count(); "
+            "import_gx(); assert 'great_expectations' in sys.modules; print(threading.active_count() - before)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
 
 
 @pytest.mark.parametrize("text", ["lots", "-1", "nan"])

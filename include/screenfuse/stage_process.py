@@ -14,6 +14,7 @@ import pickle
 import signal
 import traceback
 from multiprocessing import get_context
+from multiprocessing.connection import wait
 
 VARIABLE = "SCREENFUSE_STAGE_PROCESS_MB"
 DEFAULT_MB = 64.0  # files of about 200,000 mass-screening rows; an hour of 10,000 records is about 3 MB
@@ -46,52 +47,99 @@ def call(isolated: bool, engine, stage, *args, **kwargs):
     connection pays for it). The child and its own workers are a process group: when the parent
     is interrupted, or the child dies, the group is killed, so no stage goes on unwatched (its
     transaction is then rolled back)."""
+    return call_together(isolated, engine, [(stage, args, kwargs)])[0]
+
+
+def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) -> list:
+    """Each `(stage, args, kwargs)` of `calls`, side by side in forked children when `isolated` (as
+    Airflow runs tasks that do not wait on each other), else here in turn; their results in order.
+    When one fails or is killed, the others are killed (their transactions roll back) and its error
+    is raised, the first of `calls` to fail if several did. `meanwhile()`, if given, runs here once
+    the children are forked (after them: what it starts is not in their fork), before waiting."""
     if not isolated:
-        return stage(*args, **kwargs)
+        results = [stage(*args, **kwargs) for stage, args, kwargs in calls]
+        if meanwhile is not None:
+            meanwhile()
+        return results
     engine.dispose()
     context = get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_in_child, args=(send, os.getpid(), engine, stage, args, kwargs),
-                            name=f"screenfuse {stage.__name__}")
-    # Ctrl+C or a stop held back while the child starts. Blocking covers only this thread: a
+    children: list[tuple] = []  # (stage, child, receive)
+    # Ctrl+C or a stop held back while the children start. Blocking covers only this thread: a
     # thread a library started (OpenBLAS, Arrow) can still take the signal, and Python then raises
-    # it here at any point; so whatever is raised once the child exists kills the child first (left
-    # running, the interpreter's exit would wait for it)
+    # it here at any point; so whatever is raised once a child exists kills the children first
+    # (left running, the interpreter's exit would wait for them)
     interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
     try:
-        child.start()
-        try:
-            os.setpgid(child.pid, child.pid)  # as the child does: whichever runs first, the group exists
-        except OSError:  # the child has ended, or set it already
-            pass
-        send.close()
+        for stage, args, kwargs in calls:
+            receive, send = context.Pipe(duplex=False)
+            child = context.Process(target=_in_child, args=(send, os.getpid(), engine, stage, args, kwargs),
+                                    name=f"screenfuse {stage.__name__}")
+            children.append((stage, child, receive))
+            child.start()
+            try:
+                os.setpgid(child.pid, child.pid)  # as the child does: whichever runs first, the group exists
+            except OSError:  # the child has ended, or set it already
+                pass
+            send.close()
         signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)  # one held back is raised here
-        # the answer, or the child's end: asked of the process itself, since workers it forked hold
-        # the pipe and its sentinel open after it died
-        while not receive.poll(0.5) and child.is_alive():
-            pass
-        try:
-            answer = receive.recv() if receive.poll() else None
-        except EOFError:  # the pipe closed with nothing in it
-            answer = None
+        if meanwhile is not None:
+            meanwhile()
+        answers = _answers(children)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
+        _kill_all(children)
+        raise
+    finally:
+        for _, child, receive in children:
+            receive.close()
+            if child.pid is not None:
+                child.join()
+    for (stage, child, _), answer in zip(children, answers):
+        if answer is _STOPPED:
+            continue
         if answer is None:
-            child.join(5)
             raise StageKilled(f"the stage {stage.__name__} ended without an answer: its process was killed (exit "
                               f"code {child.exitcode}; out of memory?); the batch is not published, run it again")
         done, value, where = answer
-    except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
+        if not done:
+            raise value from StageTraceback(where)
+    return [value for _, value, _ in answers]
+
+
+def _answers(children: list[tuple]) -> list:
+    """Each child's answer (None: it ended without one), waited for until all have answered or one
+    failed; then the ones still running are killed. A child's end is asked of the process itself:
+    workers it forked hold its pipe and sentinel open after it died."""
+    answers: list = [None] * len(children)
+    waiting = set(range(len(children)))
+    while waiting:
+        wait([children[i][2] for i in waiting], timeout=0.5)
+        for i in sorted(waiting):
+            _, child, receive = children[i]
+            if receive.poll() or not child.is_alive():
+                try:
+                    answers[i] = receive.recv() if receive.poll() else None
+                except EOFError:  # the pipe closed with nothing in it
+                    answers[i] = None
+                waiting.discard(i)
+                if answers[i] is None:  # killed: so are the workers it forked, which outlive it else
+                    child.join(5)
+                    _kill_group(child.pid)
+                if answers[i] is None or not answers[i][0]:  # a failure: the others' work is void
+                    _kill_all([children[j] for j in waiting])
+                    for j in waiting:
+                        answers[j] = _STOPPED
+                    return answers
+    return answers
+
+
+_STOPPED = (True, None, "")  # the answer of a child killed here because another failed (never returned)
+
+
+def _kill_all(children: list[tuple]) -> None:
+    for _, child, _ in children:
         if child.pid is not None:  # started (raised before that, the child dies with this process)
             _kill_group(child.pid)
-        raise
-    finally:
-        send.close()
-        receive.close()
-        if child.pid is not None:
-            child.join()
-    if done:
-        return value
-    raise value from StageTraceback(where)
 
 
 def _kill_group(pid: int) -> None:

@@ -23,6 +23,12 @@ ACCEPTED_ID_STATUSES = ["valid", "failed_check", "converted_15", "missing", "doc
 TEMPERATURE_RANGE = (34.0, 43.0)
 
 
+def import_gx() -> None:
+    """Great Expectations imported, nothing run: no thread is started, so the process may still
+    fork (`pipeline.stage_batch` imports it after a first load's fuse, for the publish's child)."""
+    import great_expectations  # noqa: F401
+
+
 @dataclass(frozen=True)
 class Check:
     expectation: object  # a gx.expectations.Expectation
