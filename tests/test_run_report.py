@@ -54,8 +54,8 @@ def test_every_run_writes_a_report_with_its_charts_and_no_personal_data(publishe
     printed = captured.out
     # not a terminal: a plain line per stage with its time, the feeds' ingest as one
     stages = [line.split("]")[0][1:] for line in captured.err.splitlines() if line.startswith("[")]
-    assert stages == ["start_batch", "ingest", "resolve_identities", "fuse_persons", "plan_push_items",
-                      "check_zero_reports", "rate_communities", "publish_warehouse", "write_push_lists",
+    assert stages == ["start_batch", "ingest", "resolve_identities", "fuse_persons",
+                      "plan_push_items, check_zero_reports, rate_communities", "publish_warehouse", "write_push_lists",
                       "finish_batch", "write_report", "run"]
     path = published / "reports" / "20200210T1400Z" / "index.html"
     assert str(path) in printed and path.exists() and (published / "reports" / "20200210T1300Z" / "index.html").exists()
@@ -76,6 +76,23 @@ def test_every_run_writes_a_report_with_its_charts_and_no_personal_data(publishe
         held = dict(conn.execute(sa.text("SELECT changed_batch_id, COUNT(*) FROM person_link GROUP BY 1")).all())
     assert runs["20200210T1300Z"] > 500 and runs["20200210T1300Z"] >= held.get("20200210T1300Z", 0)
     assert runs["20200210T1400Z"] == held.get("20200210T1400Z", 0)
+
+
+def test_a_large_batchs_run_writes_its_report_after_its_stages_children(published, capsys, monkeypatch):
+    """With each stage in a child (a large batch's way; plan, zero reports and risk side by side),
+    the report is drawn here after them, every push item is pushed and the stage is empty."""
+    monkeypatch.setenv("SCREENFUSE_STAGE_PROCESS_MB", "0")
+    assert main(["run", "--interval-end", "2020-02-10T14:00:00+00:00"]) == 0
+    stages = [line.split("]")[0][1:] for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
+    assert stages[-4:] == ["write_push_lists", "finish_batch", "write_report", "run"]
+    page = (published / "reports" / "20200210T1400Z" / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r"<h2>([^<]*)</h2>", page)[:4] == ["Rows per feed", "Quarantine reasons per unit",
+                                                         "Values set aside in rows kept, per unit",
+                                                         "People with a status, per street"]
+    engine = sa.create_engine(f"sqlite:///{published / 'warehouse.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM batch_stage")).scalar() == 0
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM push_item WHERE state = 'open'")).scalar() == 0
 
 
 def test_each_run_records_what_its_blocking_did_and_the_report_shows_it(published):
