@@ -64,6 +64,7 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
     engine.dispose()
     context = get_context("fork")
     children: list[tuple] = []  # (stage, child, receive)
+    sends = []  # this process's ends of the children's pipes: closed once each child has its own
     # Ctrl+C or a stop held back while the children start. Blocking covers only this thread: a
     # thread a library started (OpenBLAS, Arrow) can still take the signal, and Python then raises
     # it here at any point; so whatever is raised once a child exists kills the children first
@@ -72,6 +73,7 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
     try:
         for stage, args, kwargs in calls:
             receive, send = context.Pipe(duplex=False)
+            sends.append(send)
             child = context.Process(target=_in_child, args=(send, os.getpid(), engine, stage, args, kwargs),
                                     name=f"screenfuse {stage.__name__}")
             children.append((stage, child, receive))
@@ -90,6 +92,8 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
         _kill_all(children)
         raise
     finally:
+        for send in sends:
+            send.close()
         for _, child, receive in children:
             receive.close()
             if child.pid is not None:
