@@ -176,6 +176,24 @@ def test_one_stage_failing_stops_the_others_and_raises_its_own_error(engine, tmp
     assert not alive(sleeper)
 
 
+def exit_when(marker: Path):
+    deadline = time.monotonic() + 20
+    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os._exit(9)
+
+
+def test_one_stage_killed_among_several_is_one_clear_error_and_stops_the_others(engine, tmp_path):
+    marker = tmp_path / "sleeper"
+    with pytest.raises(stage_process.StageKilled, match="the stage exit_when ended without an answer.*exit code 9"):
+        stage_process.call_together(True, engine, [(sleep_noting_pid, (marker,), {}), (exit_when, (marker,), {})])
+    sleeper = int(marker.read_text())
+    deadline = time.monotonic() + 10
+    while alive(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(sleeper)
+
+
 def environment_value(name: str):
     return os.environ.get(name)
 
@@ -184,11 +202,11 @@ def test_what_runs_meanwhile_runs_after_the_fork(engine, monkeypatch):
     """What `meanwhile` does (an import, in the run) is not in the children forked before it."""
     monkeypatch.delenv("SCREENFUSE_TEST_MEANWHILE", raising=False)
     done = stage_process.call_together(True, engine, [(environment_value, ("SCREENFUSE_TEST_MEANWHILE",), {})],
-                                       meanwhile=lambda: os.environ.__setitem__("SCREENFUSE_TEST_MEANWHILE", "set"))
+                                       meanwhile=lambda: monkeypatch.setenv("SCREENFUSE_TEST_MEANWHILE", "set"))
     assert done == [None] and os.environ["SCREENFUSE_TEST_MEANWHILE"] == "set"
 
 
-def test_importing_gx_starts_no_thread_so_the_run_may_fork_after_it():
+def test_importing_gx_starts_no_python_thread_so_the_run_may_fork_after_it():
     import subprocess
     import sys
 

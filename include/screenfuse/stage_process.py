@@ -57,7 +57,11 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
     is raised, the first of `calls` to fail if several did. `meanwhile()`, if given, runs here once
     the children are forked (after them: what it starts is not in their fork), before waiting."""
     if not isolated:
-        results = [stage(*args, **kwargs) for stage, args, kwargs in calls]
+        results = []
+        for number, (stage, args, kwargs) in enumerate(calls):
+            if number:
+                release_memory()  # as before each stage: the last one's frames are gone
+            results.append(stage(*args, **kwargs))
         if meanwhile is not None:
             meanwhile()
         return results
@@ -91,11 +95,10 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
         signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
         _kill_all(children)
         raise
-    finally:
-        for send in sends:
-            send.close()
-        for _, child, receive in children:
-            receive.close()
+    finally:  # every pipe end closed before any wait: an interrupt during a join leaves none open
+        for end in [*sends, *(receive for _, _, receive in children)]:
+            end.close()
+        for _, child, _ in children:
             if child.pid is not None:
                 child.join()
     for (stage, child, _), answer in zip(children, answers):
@@ -128,7 +131,7 @@ def _answers(children: list[tuple]) -> list:
                 waiting.discard(i)
                 if answers[i] is None:  # killed: so are the workers it forked, which outlive it else
                     child.join(5)
-                    _kill_group(child.pid)
+                    _kill_group(child.pid, alone_too=child.exitcode is None)
                 if answers[i] is None or not answers[i][0]:  # a failure: the others' work is void
                     _kill_all([children[j] for j in waiting])
                     for j in waiting:
@@ -143,11 +146,14 @@ _STOPPED = (True, None, "")  # the answer of a child killed here because another
 def _kill_all(children: list[tuple]) -> None:
     for _, child, _ in children:
         if child.pid is not None:  # started (raised before that, the child dies with this process)
-            _kill_group(child.pid)
+            _kill_group(child.pid, alone_too=child.exitcode is None)
 
 
-def _kill_group(pid: int) -> None:
-    for kill in (os.killpg, os.kill):  # the group; else (no group) the child alone
+def _kill_group(pid: int, alone_too: bool = True) -> None:
+    """SIGKILL to the process group `pid` leads; else (no group) to the process alone, unless
+    `alone_too` is False: a child already reaped, whose pid may be another process's by now (a
+    group's id is not given out again while a member of it lives)."""
+    for kill in (os.killpg, os.kill) if alone_too else (os.killpg,):
         try:
             kill(pid, signal.SIGKILL)
             return

@@ -24,8 +24,9 @@ TEMPERATURE_RANGE = (34.0, 43.0)
 
 
 def import_gx() -> None:
-    """Great Expectations imported, nothing run: no thread is started, so the process may still
-    fork (`pipeline.stage_batch` imports it after a first load's fuse, for the publish's child)."""
+    """Great Expectations imported, nothing run: no Python thread is started (running a suite starts
+    one), so the process may still fork (`pipeline.stage_batch` imports it after a first load's
+    fuse, for the publish's child)."""
     import great_expectations  # noqa: F401
 
 
