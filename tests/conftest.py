@@ -4,7 +4,9 @@ on SQLite and on PostgreSQL (`warehouse_url`). SCREENFUSE_TEST_PG=0 skips the Po
 (for developers without PostgreSQL; CI always runs them, and they fail when no server starts)."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,9 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatabl
 
 PROJECT = Path(__file__).resolve().parents[1]
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="screenfuse-airflow-"))
+# the session's Airflow metadata (its runs, their XComs) goes with the session: each xdist worker
+# removes its own when it exits
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 os.environ.update({
     "AIRFLOW_HOME": str(_AIRFLOW_HOME),
     "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
