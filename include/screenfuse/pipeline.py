@@ -187,9 +187,10 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None) -> tu
     run(stage_match.resolve)
     _say(progress, "fuse_persons")
     run(stage_match.fuse, interval_end)
-    # three stages that read what fuse staged and not each other's, side by side as in the DAG;
-    # meanwhile this process imports Great Expectations: the publish's child then has it from the
-    # fork (2.3 s less), and its 130 MB are not carried through resolve and fuse, the run's peaks
+    # three stages that read what the stages before them staged, not each other's work: side by
+    # side, as in the DAG. Meanwhile this process imports Great Expectations: the publish's child
+    # then has it from the fork (2.3 s less), and its 130 MB are not carried through resolve and
+    # fuse, the run's peaks
     _say(progress, "plan_push_items, check_zero_reports, rate_communities")
     stage_process.call_together(isolated, db, [
         (stage_publish.plan_push, (settings, batch_id, interval_end), {"attempt": attempt}),
