@@ -62,6 +62,13 @@ def alive(pid: int) -> bool:
         return stat.read().split(")")[-1].split()[0] != "Z"
 
 
+def gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not alive(pid)
+
+
 def killed():
     os._exit(9)
 
@@ -140,10 +147,15 @@ def meet(mine: Path, theirs: Path) -> int:
     return os.getpid()
 
 
-def fail_when(marker: Path):
+def wait_for(marker: Path) -> None:
+    """Until another stage has written `marker` (20 s at most)."""
     deadline = time.monotonic() + 20
     while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def fail_when(marker: Path):
+    wait_for(marker)
     raise ValueError("refused after the other started")
 
 
@@ -169,17 +181,11 @@ def test_one_stage_failing_stops_the_others_and_raises_its_own_error(engine, tmp
         stage_process.call_together(True, engine, [(sleep_noting_pid, (marker,), {}), (fail_when, (marker,), {})])
     assert isinstance(raised.value.__cause__, stage_process.StageTraceback)
     assert time.monotonic() - started < 30
-    sleeper = int(marker.read_text())
-    deadline = time.monotonic() + 10
-    while alive(sleeper) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not alive(sleeper)
+    assert gone_within(int(marker.read_text()), 10)
 
 
 def exit_when(marker: Path):
-    deadline = time.monotonic() + 20
-    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(marker)
     os._exit(9)
 
 
@@ -187,11 +193,7 @@ def test_one_stage_killed_among_several_is_one_clear_error_and_stops_the_others(
     marker = tmp_path / "sleeper"
     with pytest.raises(stage_process.StageKilled, match="the stage exit_when ended without an answer.*exit code 9"):
         stage_process.call_together(True, engine, [(sleep_noting_pid, (marker,), {}), (exit_when, (marker,), {})])
-    sleeper = int(marker.read_text())
-    deadline = time.monotonic() + 10
-    while alive(sleeper) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not alive(sleeper)
+    assert gone_within(int(marker.read_text()), 10)
 
 
 def environment_value(name: str):
