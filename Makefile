@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 # the demo's and the UI's metadata database, set here, not kept in airflow.cfg: a moved checkout
-# still finds its own (the tests make their own Airflow home: tests/conftest.py)
-PROJECT_AIRFLOW_DB := sqlite:///$(CURDIR)/.airflow/airflow.db
+# still finds its own (the tests make their own Airflow home: tests/conftest.py). Its scheduler,
+# DAG processor, API server and the demo's commands write it at once: a writer waits up to 60 s
+# for another's lock (sqlite3's default, 5 s, failed the demo's `backfill create` on a busy host)
+PROJECT_AIRFLOW_DB := sqlite:///$(CURDIR)/.airflow/airflow.db?timeout=60
 $(AIRFLOW_HOME)/airflow.db demo ui: export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := $(PROJECT_AIRFLOW_DB)
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False

@@ -96,3 +96,21 @@ def test_every_dag_says_what_it_does_and_whose_it_is():
     assert set(bag.dag_ids) == {"screenfuse_hourly", "screenfuse_retrain", "screenfuse_retention"}
     for dag in bag.dags.values():
         assert dag.description and dag.doc_md and dag.owner == "screenfuse", dag.dag_id
+
+
+def test_airflow_metadata_writers_wait_a_minute_for_each_others_locks(airflow_db):
+    """The demo's scheduler, DAG processor, API server and its own commands all write one SQLite
+    file: with sqlite3's 5 s default a `backfill create` failed "database is locked" on a busy host."""
+    import subprocess
+
+    import sqlalchemy as sa
+    from airflow import settings
+
+    with settings.engine.connect() as conn:  # this session's Airflow (tests/conftest.py)
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 60_000
+    project = DAG_FILE.parents[1]
+    printed = subprocess.run(["make", "-pn", "-C", str(project), "venv"], capture_output=True, text=True).stdout
+    url = next(line.split(":=", 1)[1].strip() for line in printed.splitlines()
+               if line.startswith("PROJECT_AIRFLOW_DB :="))
+    engine = sa.create_engine(url)  # the demo's and `make ui`'s
+    assert engine.dialect.create_connect_args(engine.url)[1]["timeout"] == 60
