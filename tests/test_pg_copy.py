@@ -1,0 +1,78 @@
+"""Rows COPY'd into PostgreSQL as CSV from Arrow (pg_copy) read back as the tuple path writes
+them: NULL stays NULL, an empty text stays empty, quotes, commas, line breaks and backslashes
+stay as they are, numbers exact; a chunk Arrow does not take goes the tuple path."""
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from screenfuse import pg_copy, warehouse
+
+COLUMNS = ["row_no", "t", "i", "f", "b"]
+TEXT = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=8)
+FLOATS = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@pytest.fixture(scope="module")
+def pg(pg_server):
+    url = pg_server.url(name := pg_server.create_database())
+    engine = warehouse.engine_for(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE copied (row_no bigint PRIMARY KEY, t text, i bigint, f double precision, "
+                             "b boolean, d date)")
+    yield engine
+    engine.dispose()
+    pg_server.drop_database(name)
+
+
+def written(engine, frame: pd.DataFrame, columns=None) -> list[tuple]:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM copied")
+        warehouse.bulk_insert(conn, "copied", frame, columns)
+        return [tuple(r) for r in conn.exec_driver_sql(f"SELECT {', '.join(columns or COLUMNS)} FROM copied "
+                                                       "ORDER BY row_no").fetchall()]
+
+
+def plain(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.one_of(st.none(), TEXT), st.one_of(st.none(), st.integers(-2**63 + 1, 2**63 - 1)),
+                               FLOATS, st.one_of(st.none(), st.booleans())), min_size=1, max_size=25),
+       text_dtype=st.sampled_from(["object", "string[pyarrow]", "string[python]"]))
+def test_what_is_copied_reads_back_as_it_was(pg, rows, text_dtype):
+    texts, ints, floats, bools = zip(*rows)
+    frame = pd.DataFrame({"row_no": np.arange(len(rows)), "t": pd.Series(texts, dtype=text_dtype),
+                          "i": pd.Series(ints, dtype="Int64"), "f": np.array(floats, dtype=float),
+                          "b": pd.Series(bools, dtype="boolean")})
+    assert pg_copy.as_arrow(frame) is not None  # these kinds go the CSV path
+    back = written(pg, frame)
+    for (row_no, t, i, f, b), (t0, i0, f0, b0) in zip(back, rows):
+        assert (t, i, b) == (t0, i0, b0)
+        assert (f is None and math.isnan(f0)) or f == f0  # NaN → NULL (as the tuple path), others exact
+
+
+def test_a_chunk_arrow_does_not_take_goes_the_tuple_path_in_the_same_transaction(pg, monkeypatch):
+    """Dates in the second chunk only: the first chunk's COPY is CSV, the second's rows are tuples;
+    both land."""
+    monkeypatch.setattr(warehouse, "BULK_ROWS", 2)
+    frame = pd.DataFrame({"row_no": [1, 2, 3, 4, 5], "t": ["", None, 'a,"b"', "line\nbreak", "\\N"],
+                          "d": pd.Series([None, None, date(2020, 2, 10), None, date(2020, 2, 11)], dtype=object)})
+    assert pg_copy.as_arrow(frame.iloc[:2]) is not None and pg_copy.as_arrow(frame.iloc[2:4]) is None
+    assert written(pg, frame, ["row_no", "t", "d"]) == [
+        (1, "", None), (2, None, None), (3, 'a,"b"', date(2020, 2, 10)), (4, "line\nbreak", None),
+        (5, "\\N", date(2020, 2, 11))]
+
+
+def test_a_refused_row_names_no_value(pg):
+    """PostgreSQL quotes the row in its error: the message says the table and the constraint only."""
+    frame = pd.DataFrame({"row_no": [7, 7], "t": ["张三 13812345678", "李四"]})
+    with pytest.raises(RuntimeError) as refused, pg.begin() as conn:
+        warehouse.bulk_insert(conn, "copied", frame)
+    assert "copied_pkey" in str(refused.value) and "13812345678" not in str(refused.value)
