@@ -76,3 +76,10 @@ def test_a_refused_row_names_no_value(pg):
     with pytest.raises(RuntimeError) as refused, pg.begin() as conn:
         warehouse.bulk_insert(conn, "copied", frame)
     assert "copied_pkey" in str(refused.value) and "13812345678" not in str(refused.value)
+
+
+def test_a_float32_column_is_written_as_the_tuple_path_writes_it(pg):
+    """36.6 held as float32 is 36.599998474121094 to Python (the tuple path, and SQLite): the CSV
+    carries that value too, not float32's shortest form "36.6"."""
+    frame = pd.DataFrame({"row_no": [1], "f": np.array([36.6], dtype=np.float32)})
+    assert written(pg, frame, ["row_no", "f"]) == [(1, float(np.float32(36.6)))]

@@ -35,6 +35,8 @@ def as_arrow(part: pd.DataFrame) -> pa.Table | None:
             column = column.cast(column.type.value_type)
         if not any(taken(column.type) for taken in _TAKEN):
             return None
+        if pa.types.is_floating(column.type) and column.type != pa.float64():
+            column = column.cast(pa.float64())  # a float32's value as the tuple path (and SQLite) has it
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 
