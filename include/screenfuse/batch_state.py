@@ -159,19 +159,29 @@ class BatchState:
             return self._pending[name][0]
         # the parts and the #attempt row in one statement, so one snapshot: parts read are this
         # attempt's unless the attempt row says another run started (one round trip, not two)
-        query = sa.select(batch_stage.c.name, batch_stage.c.payload).where(
-            batch_stage.c.batch_id == self.batch_id, batch_stage.c.name.in_([name, ATTEMPT])).order_by(batch_stage.c.part)
         if self._conn is not None:
-            rows = self._conn.execute(query).all()
+            rows = self._parts(self._conn, [name, ATTEMPT])
         else:
             with self.engine.connect() as conn:
-                rows = conn.execute(query).all()
+                rows = self._parts(conn, [name, ATTEMPT])
         self._verify(next((payload for row_name, payload in rows if row_name == ATTEMPT), None))
         parts = [bytes(payload) for row_name, payload in rows if row_name == name]
         if not parts:
             raise StageMissing(f"batch {self.batch_id} has no staged '{name}': clear the whole DAG run "
                                "(from start_batch) instead of a single task")
         return b"".join(parts)
+
+    def _parts(self, conn, names: list[str]) -> list[tuple[str, bytes]]:
+        """(name, payload) of the parts of `names`, in order. PostgreSQL sends them in its binary
+        form: as text, each byte travels as two hex digits and is decoded again (130 MB took
+        1.1 to 1.3 s so, 0.46 s in binary)."""
+        if conn.dialect.name == "postgresql":
+            with conn.connection.driver_connection.cursor(binary=True) as cursor:
+                cursor.execute("SELECT name, payload FROM batch_stage WHERE batch_id = %s AND name = ANY(%s) "
+                               "ORDER BY part", (self.batch_id, names))
+                return cursor.fetchall()
+        return conn.execute(sa.select(batch_stage.c.name, batch_stage.c.payload).where(
+            batch_stage.c.batch_id == self.batch_id, batch_stage.c.name.in_(names)).order_by(batch_stage.c.part)).all()
 
 
 def frame_bytes(frame: pd.DataFrame) -> bytes:
