@@ -187,8 +187,9 @@ BULK_ROWS = 50_000  # rows made into Python tuples at a time: a whole batch at o
 
 
 def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None = None) -> int:
-    """Insert a frame fast: COPY on PostgreSQL (as CSV from Arrow: pg_copy), executemany of tuples on SQLite, BULK_ROWS rows at a
-    time (a million rows of forty columns as Python objects at once would hold several GB)."""
+    """Insert a frame fast: COPY on PostgreSQL (CSV that Arrow writes: pg_copy), executemany of
+    tuples on SQLite; BULK_ROWS rows at a time (a million rows of forty columns as Python objects
+    at once would hold several GB)."""
     if frame is None or frame.empty:
         return 0
     columns = columns or [c for c in table_columns(conn, table) if c in frame.columns]
