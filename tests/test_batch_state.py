@@ -123,3 +123,28 @@ def test_a_frame_staged_as_parquet_by_an_earlier_version_still_reads(engine):
                                              "payload": STAGED_KINDS.to_parquet(index=False)}])
     pd.testing.assert_frame_equal(stage.get("old", ["number"]), STAGED_KINDS[["number"]].reset_index(drop=True))
     assert frame_bytes(STAGED_KINDS).startswith(ARROW_MAGIC)
+
+
+def test_a_connection_lost_under_a_binary_read_says_so_in_one_line(warehouses):
+    """PostgreSQL's stage reads go through the driver's own cursor (binary), which SQLAlchemy's
+    error hook never sees: a lost connection is still WarehouseUnavailable (Airflow retries the
+    step), not a driver traceback."""
+    from screenfuse.warehouse import WarehouseUnavailable
+
+    engine = engine_for(warehouses.new("postgresql"))
+    schema.upgrade(engine)
+    stage = _attempt(engine, "20200210T0100Z")
+    stage.put("kept", pd.DataFrame({"a": [1]}))
+    raised = None
+    with pytest.raises(WarehouseUnavailable):  # again when the connection's rollback finds it gone
+        with engine.connect() as conn:
+            backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with engine.connect() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+            try:
+                with stage.reading(conn):
+                    stage.get("kept")
+            except Exception as exc:  # noqa: BLE001 (what the read itself raised)
+                raised = exc
+                raise
+    assert isinstance(raised, WarehouseUnavailable) and "connection was lost" in str(raised)

@@ -83,3 +83,21 @@ def test_a_float32_column_is_written_as_the_tuple_path_writes_it(pg):
     carries that value too, not float32's shortest form "36.6"."""
     frame = pd.DataFrame({"row_no": [1], "f": np.array([36.6], dtype=np.float32)})
     assert written(pg, frame, ["row_no", "f"]) == [(1, float(np.float32(36.6)))]
+
+
+def test_driver_errors_of_a_lost_server_are_warehouse_unavailable_and_others_are_not():
+    """COPY and the stage's binary reads go through the driver's own cursor, past SQLAlchemy's error
+    hook: `warehouse.driver_errors` gives the same one line for a server gone, shutting down or
+    refusing, and lets any other error through as it is."""
+    import psycopg
+    from psycopg import errors
+
+    for lost in (psycopg.OperationalError("consuming input failed: server closed the connection"),
+                 errors.AdminShutdown(), errors.CrashShutdown(), errors.CannotConnectNow(), errors.ConnectionFailure()):
+        with pytest.raises(warehouse.WarehouseUnavailable, match="connection was lost"), warehouse.driver_errors():
+            raise lost
+    with pytest.raises(warehouse.WarehouseUnavailable, match="publish lock"), warehouse.driver_errors():
+        raise errors.LockNotAvailable()
+    for other in (errors.UniqueViolation(), errors.QueryCanceled(), ValueError("a bug")):
+        with pytest.raises(type(other)), warehouse.driver_errors():
+            raise other

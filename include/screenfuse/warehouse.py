@@ -51,24 +51,47 @@ def _unavailable(context) -> None:
     past the busy timeout, becomes one clear line (no SQL, no bound values)."""
     if context.is_pre_ping:  # the pool is checking a pooled connection: let it reconnect
         return
-    error = context.original_exception
-    name = type(error).__name__
-    if getattr(error, "sqlstate", None) == "55P03":  # lock_not_available: lock_timeout passed
-        raise WarehouseUnavailable(
+    found = unavailable_error(context.original_exception, context.is_disconnect)
+    if found is not None:
+        raise found from None
+
+
+@contextmanager
+def driver_errors():
+    """Calls made on the driver's own connection (COPY, binary reads) bypass SQLAlchemy's
+    handle_error hook: a lost connection among them says so in the same one line."""
+    try:
+        yield
+    except Exception as exc:
+        found = unavailable_error(exc)
+        if found is not None:
+            raise found from None
+        raise
+
+
+def unavailable_error(error: BaseException, disconnect: bool = False) -> WarehouseUnavailable | None:
+    """The WarehouseUnavailable a driver error means, or None: a lost or refused connection, a
+    lock waited on past the timeout."""
+    name, sqlstate = type(error).__name__, getattr(error, "sqlstate", None) or ""
+    # a connection exception (08…) or the server shutting down or starting (57P01-57P03)
+    disconnect = disconnect or sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
+    if sqlstate == "55P03":  # lock_not_available: lock_timeout passed
+        return WarehouseUnavailable(
             f"waited over {busy_seconds():g} s (SCREENFUSE_SQLITE_BUSY_SECONDS) for another run's publish lock on the "
             "PostgreSQL warehouse: this step wrote nothing; run it again (Airflow retries it), and look for a "
-            "session holding a screenfuse transaction open (pg_stat_activity)") from None
-    if context.is_disconnect or (name == "OperationalError" and type(error).__module__.startswith("psycopg")):
-        raise WarehouseUnavailable(
+            "session holding a screenfuse transaction open (pg_stat_activity)")
+    if disconnect or (name == "OperationalError" and type(error).__module__.startswith("psycopg")):
+        return WarehouseUnavailable(
             f"the warehouse database connection was lost or refused ({name}: "
             f"{str(error).splitlines()[0][:160] if str(error) else 'no detail'}): this step's transaction "
-            "was rolled back; run it again when the database is back (Airflow retries it)") from None
+            "was rolled back; run it again when the database is back (Airflow retries it)")
     if name == "OperationalError" and "locked" in str(error):
-        raise WarehouseUnavailable(
+        return WarehouseUnavailable(
             f"the SQLite warehouse stayed locked by another writer for over {busy_seconds():g} s "
             "(SCREENFUSE_SQLITE_BUSY_SECONDS): this step wrote nothing; run it again (Airflow retries it), and look "
             "for a process holding a write transaction on the warehouse file (readers never block, but during a first "
-            "load's publish)") from None
+            "load's publish)")
+    return None
 
 
 @lru_cache(maxsize=8)
@@ -221,12 +244,14 @@ def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None
                     return len(frame)
                 pg_copy.copy_chunks(cursor, table, columns, parts, _tuples)
         except psycopg.Error as exc:  # its DETAIL and CONTEXT quote the row: personal data stays out
+            if (lost := unavailable_error(exc)) is not None:  # the server went away mid-COPY
+                raise lost from None
             diag = exc.diag
             raise RuntimeError(f"writing {table} failed: SQLSTATE {exc.sqlstate}, constraint "
                                f"{diag.constraint_name or '-'}, column {diag.column_name or '-'}") from None
     else:
         marks = ", ".join("?" for _ in columns)
-        with indexes_built_after(conn, table, len(frame)):
+        with driver_errors(), indexes_built_after(conn, table, len(frame)):
             for part in parts:
                 raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", _tuples(part, columns))
     return len(frame)
