@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pandas as pd
 import pytest
@@ -141,6 +142,10 @@ def test_a_connection_lost_under_a_binary_read_says_so_in_one_line(warehouses):
             backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
             with engine.connect() as other:
                 other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+                for _ in range(100):  # the backend is told to go; it is gone a moment later
+                    if not other.exec_driver_sql(f"SELECT 1 FROM pg_stat_activity WHERE pid = {int(backend)}").first():
+                        break
+                    time.sleep(0.05)
             try:
                 with stage.reading(conn):
                     stage.get("kept")

@@ -59,15 +59,37 @@ def test_what_is_copied_reads_back_as_it_was(pg, rows, text_dtype):
 
 
 def test_a_chunk_arrow_does_not_take_goes_the_tuple_path_in_the_same_transaction(pg, monkeypatch):
-    """Dates in the second chunk only: the first chunk's COPY is CSV, the second's rows are tuples;
-    both land."""
+    """Two chunks of text only go as CSV (empty text, NULL, quotes and a comma, a line break, a
+    carriage return, a backslash N); the third holds a date and goes row by row; all land."""
     monkeypatch.setattr(warehouse, "BULK_ROWS", 2)
-    frame = pd.DataFrame({"row_no": [1, 2, 3, 4, 5], "t": ["", None, 'a,"b"', "line\nbreak", "\\N"],
-                          "d": pd.Series([None, None, date(2020, 2, 10), None, date(2020, 2, 11)], dtype=object)})
-    assert pg_copy.as_arrow(frame.iloc[:2]) is not None and pg_copy.as_arrow(frame.iloc[2:4]) is None
+    as_csv = []
+    monkeypatch.setattr(pg_copy, "csv_bytes", lambda table, made=pg_copy.csv_bytes: as_csv.append(table.num_rows)
+                        or made(table))
+    frame = pd.DataFrame({"row_no": [1, 2, 3, 4, 5, 6], "t": ["", None, 'a,"b"', "line\nbreak\r", "\\N", "张三"],
+                          "d": pd.Series([None, None, None, None, date(2020, 2, 10), None], dtype=object)})
     assert written(pg, frame, ["row_no", "t", "d"]) == [
-        (1, "", None), (2, None, None), (3, 'a,"b"', date(2020, 2, 10)), (4, "line\nbreak", None),
-        (5, "\\N", date(2020, 2, 11))]
+        (1, "", None), (2, None, None), (3, 'a,"b"', None), (4, "line\nbreak\r", None),
+        (5, "\\N", date(2020, 2, 10)), (6, "张三", None)]
+    assert as_csv == [2, 2]  # the first two chunks as CSV, the third (a date) row by row
+
+
+def test_numbers_and_booleans_for_a_text_column_are_written_as_the_tuple_path_writes_them(pg):
+    """Arrow would write 3.0 as "3" and True as "true"; the tuple path (and SQLite) keep "3.0"."""
+    frame = pd.DataFrame({"row_no": [1, 2], "t": [3.0, 1e-7]})
+    assert pg_copy.as_arrow(frame, frozenset({"t"})) is None and pg_copy.as_arrow(frame) is not None
+    assert written(pg, frame, ["row_no", "t"]) == [(1, "3.0"), (2, "1e-07")]
+
+
+def test_csv_goes_in_utf8_whatever_the_connections_encoding(pg):
+    """A client encoding other than UTF-8 (GBK) reads the CSV Arrow wrote as UTF-8 all the same."""
+    frame = pd.DataFrame({"row_no": [1, 2], "t": ["张三", "武汉市武昌区中南路街道"]})
+    with pg.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL client_encoding = 'GBK'")
+        conn.exec_driver_sql("DELETE FROM copied")
+        warehouse.bulk_insert(conn, "copied", frame)
+    with pg.connect() as conn:  # read back in UTF-8
+        assert conn.exec_driver_sql("SELECT row_no, t FROM copied ORDER BY row_no").fetchall() == [
+            (1, "张三"), (2, "武汉市武昌区中南路街道")]
 
 
 def test_a_refused_row_names_no_value(pg):

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from screenfuse.warehouse import (BULK_ROWS, bulk_insert, is_empty, is_postgres, key_filter, load_keys, query_frame,
-                                  sql_statements, _tuples, _values)
+from screenfuse.warehouse import (BULK_ROWS, bulk_insert, driver_errors, is_empty, is_postgres, key_filter, load_keys,
+                                  query_frame, sql_statements, _tuples, _values)
 
 EMPTY = "#empty"  # batch_undo's table_name for "this table was empty before the batch" (row_key: the table)
 # table → (key, the column naming the batch that wrote the row): what `undo_batch` restores
@@ -123,16 +123,17 @@ def _update_in_place(conn, table: str, key: str, batch_column: str, rows: pd.Dat
         indexed = [c for c in facts.names if c in facts.indexed and c not in (key, batch_column)]
         part = _changed_indexed(rows, stored, key, indexed, facts.defaults)
         cursor, done = conn.connection.driver_connection.cursor(), 0
-        for mark in np.unique(part).tolist():
-            moved = {c for bit, c in enumerate(indexed) if mark >> bit & 1}
-            names = [c for c in present if c not in indexed or c in moved]
-            sets = ", ".join([f"{c} = ?" for c in names] + [f"{c} = {v}" for c, v in absent.items()
-                                                             if c not in indexed or c in moved])
-            chosen = rows[part == mark]
-            for at in range(0, len(chosen), BULK_ROWS):
-                cursor.executemany(f"UPDATE {table} SET {sets} WHERE {key} = ?",
-                                   _tuples(chosen.iloc[at:at + BULK_ROWS], [*names, key]))
-                done += cursor.rowcount
+        with driver_errors():  # the driver's own cursor: a lock held past the timeout is the same one line
+            for mark in np.unique(part).tolist():
+                moved = {c for bit, c in enumerate(indexed) if mark >> bit & 1}
+                names = [c for c in present if c not in indexed or c in moved]
+                sets = ", ".join([f"{c} = ?" for c in names] + [f"{c} = {v}" for c, v in absent.items()
+                                                                 if c not in indexed or c in moved])
+                chosen = rows[part == mark]
+                for at in range(0, len(chosen), BULK_ROWS):
+                    cursor.executemany(f"UPDATE {table} SET {sets} WHERE {key} = ?",
+                                       _tuples(chosen.iloc[at:at + BULK_ROWS], [*names, key]))
+                    done += cursor.rowcount
         cursor.close()
     if done != len(rows):  # a key the look-up found and the update did not: never lose a row
         raise RuntimeError(f"updating {table} in place matched {done} of {len(rows)} stored rows")

@@ -5,8 +5,9 @@ records spent 66 s of its 133 s making tuples and writing them (docs/benchmarks.
 first load"). Arrow writes the same rows as CSV from the frame's columns. PostgreSQL's CSV reads
 an unquoted empty field as NULL and a quoted one as text, and Arrow quotes every text value (an
 empty one too) and leaves nulls empty: NULL stays NULL and "" stays "". Numbers are written in
-their shortest exact form. A chunk with a column of another kind (dates, times, bytes, objects of
-mixed kinds) is written the tuple path, as before.
+their shortest exact form, the text in UTF-8 whatever the connection's encoding. A chunk with a
+column of another kind (dates, times, bytes, objects of mixed kinds), or numbers for a text
+column, is written the tuple path, as before.
 """
 from __future__ import annotations
 
@@ -22,18 +23,23 @@ _TAKEN = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.
 _CSV = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
 
 
-def as_arrow(part: pd.DataFrame) -> pa.Table | None:
+def as_arrow(part: pd.DataFrame, text_columns: frozenset[str] = frozenset()) -> pa.Table | None:
     """The chunk as an Arrow table of text, numbers, booleans and nulls (NaN and NA → null), or
-    None when a column is of another kind or cannot be converted."""
+    None when a column is of another kind, cannot be converted, or holds numbers or booleans for
+    a text column of `text_columns` (Arrow would write 3.0 as "3", true as "true"; the tuple path
+    writes "3.0" and "t", as SQLite keeps them)."""
     try:
         table = pa.Table.from_pandas(part, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
+    except (pa.ArrowException, OverflowError, UnicodeError, TypeError, ValueError):
+        return None  # e.g. an int past 64 bits, a lone surrogate: the tuple path says what it is
     columns = []
-    for column in table.columns:
+    for name, column in zip(table.column_names, table.columns):
         if pa.types.is_dictionary(column.type):  # a categorical column: its values
             column = column.cast(column.type.value_type)
         if not any(taken(column.type) for taken in _TAKEN):
+            return None
+        if name in text_columns and not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+                                         or pa.types.is_null(column.type)):
             return None
         if pa.types.is_floating(column.type) and column.type != pa.float64():
             column = column.cast(pa.float64())  # a float32's value as the tuple path (and SQLite) has it
@@ -56,11 +62,14 @@ def copy_chunks(cursor, table: str, names: list[str], chunks: Iterable[pd.DataFr
     from psycopg.copy import QueuedLibpqWriter
 
     columns = ", ".join(names)
-    statement = {True: f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)", False: f"COPY {table} ({columns}) FROM STDIN"}
+    # Arrow writes UTF-8 whatever the connection's encoding (a GBK client would read it garbled)
+    statement = {True: f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, ENCODING 'UTF8')",
+                 False: f"COPY {table} ({columns}) FROM STDIN"}
+    texts = text_columns(cursor, table)
 
     def forms():
         for part in chunks:
-            arrow = as_arrow(part[names])
+            arrow = as_arrow(part[names], texts)
             yield (arrow is not None), (part if arrow is None else arrow)
 
     for as_csv, run in itertools.groupby(forms(), key=lambda form: form[0]):
@@ -71,3 +80,11 @@ def copy_chunks(cursor, table: str, names: list[str], chunks: Iterable[pd.DataFr
                     continue
                 for row in tuples(chunk, names):
                     copy.write_row(row)
+
+
+def text_columns(cursor, table: str) -> frozenset[str]:
+    """The columns of `table` of PostgreSQL's string types (a temporary table's too)."""
+    cursor.execute("SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                   "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
+                   "AND t.typcategory = 'S'", (table,))
+    return frozenset(row[0] for row in cursor.fetchall())

@@ -74,7 +74,8 @@ def unavailable_error(error: BaseException, disconnect: bool = False) -> Warehou
     lock waited on past the timeout."""
     name, sqlstate = type(error).__name__, getattr(error, "sqlstate", None) or ""
     # a connection exception (08…) or the server shutting down or starting (57P01-57P03)
-    disconnect = disconnect or sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
+    disconnect = disconnect or sqlstate in ("08000", "08001", "08003", "08004", "08006", "08007",
+                                            "57P01", "57P02", "57P03")  # not 08P01: a protocol bug
     if sqlstate == "55P03":  # lock_not_available: lock_timeout passed
         return WarehouseUnavailable(
             f"waited over {busy_seconds():g} s (SCREENFUSE_SQLITE_BUSY_SECONDS) for another run's publish lock on the "
