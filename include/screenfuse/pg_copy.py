@@ -2,7 +2,7 @@
 
 psycopg's `write_row` takes one Python tuple a row: the publish of a first load of 1,000,000
 records spent 66 s of its 133 s making tuples and writing them (docs/benchmarks.md, "PostgreSQL's
-first load"). Arrow writes the same rows as CSV from the frame's columns. PostgreSQL's CSV reads
+first-load publish by CSV"). Arrow writes the same rows as CSV from the frame's columns. PostgreSQL's CSV reads
 an unquoted empty field as NULL and a quoted one as text, and Arrow quotes every text value (an
 empty one too) and leaves nulls empty: NULL stays NULL and "" stays "". Numbers are written in
 their shortest exact form, the text in UTF-8 whatever the connection's encoding. A chunk with a
