@@ -62,8 +62,9 @@ def _open(payload: bytes, columns: list[str]) -> tuple[pa.Schema, dict, Iterator
     return schema, numpy, batches, rows
 
 
-def _plain(kind: pa.DataType) -> pa.DataType | None:
-    """The type the driver writes for `kind`, or None (not taken)."""
+def plain_type(kind: pa.DataType) -> pa.DataType | None:
+    """The type a bulk path writes for `kind` (a dictionary's values), or None (not taken: the
+    tuple path writes it). Also pg_copy's."""
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     if pa.types.is_null(kind):
@@ -88,7 +89,7 @@ def plan(rows: Rows) -> tuple[pa.Schema, int]:
         total, parts = total + count, parts + 1
         absent |= {c for c in rows.columns if c not in schema.names}
         for name in schema.names:
-            kind = _plain(schema.field(name).type)
+            kind = plain_type(schema.field(name).type)
             if kind is None:
                 raise NotTaken(f"column {name} is {schema.field(name).type}")
             if pa.types.is_null(kind):

@@ -25,7 +25,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from screenfuse.state_schema import batch_stage
-from screenfuse.warehouse import driver_errors, lock_for_publish
+from screenfuse.warehouse import driver_errors, is_postgres, lock_for_publish
 
 PART_BYTES = 64 * 1024 * 1024  # a large frame is split so no single value nears a database limit
 ARROW_MAGIC = b"ARROW1"  # an Arrow IPC file; a stage an earlier version wrote holds Parquet ("PAR1")
@@ -175,7 +175,7 @@ class BatchState:
         """(name, payload) of the parts of `names`, in order. PostgreSQL sends them in its binary
         form: as text, each byte travels as two hex digits and is decoded again (130 MB took
         1.1 to 1.3 s so, 0.46 s in binary)."""
-        if conn.dialect.name == "postgresql":
+        if is_postgres(conn):
             with driver_errors(), conn.connection.driver_connection.cursor(binary=True) as cursor:
                 cursor.execute("SELECT name, payload FROM batch_stage WHERE batch_id = %s AND name = ANY(%s) "
                                "ORDER BY part", (self.batch_id, names))

@@ -1,12 +1,13 @@
 """Rows into PostgreSQL by COPY, as CSV that Arrow writes in C.
 
 psycopg's `write_row` takes one Python tuple a row: the publish of a first load of 1,000,000
-records spent 66 s of its 133 s making tuples and writing them (docs/benchmarks.md, "PostgreSQL's
-first-load publish by CSV"). Arrow writes the same rows as CSV from the frame's columns. PostgreSQL's CSV reads
-an unquoted empty field as NULL and a quoted one as text, and Arrow quotes every text value (an
-empty one too) and leaves nulls empty: NULL stays NULL and "" stays "". Numbers are written in
-their shortest exact form, the text in UTF-8 whatever the connection's encoding. A chunk with a
-column of another kind (dates, times, bytes, objects of mixed kinds), or numbers for a text
+records spent 66 s of its 133 s making tuples and writing them (docs/benchmarks.md,
+"PostgreSQL's first-load publish by CSV"). Arrow writes the same rows as CSV from the frame's
+columns. PostgreSQL's CSV reads an unquoted empty field as NULL and a quoted one as text, and
+Arrow quotes every text value (an empty one too) and leaves nulls empty: NULL stays NULL and ""
+stays "". Numbers are written in their shortest exact form, the text in UTF-8 whatever the
+connection's encoding. A chunk with a column of a kind SQLite's C path does not take either
+(`arrow_rows.plain_type`: dates, times, bytes, objects of mixed kinds), or numbers for a text
 column, is written the tuple path, as before.
 """
 from __future__ import annotations
@@ -18,8 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-_TAKEN = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_floating,
-          pa.types.is_boolean, pa.types.is_null)
+from screenfuse.arrow_rows import plain_type
+
+_TEXT = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
 _CSV = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
 
 
@@ -34,13 +36,11 @@ def as_arrow(part: pd.DataFrame, text_columns: frozenset[str] = frozenset()) -> 
         return None  # e.g. an int past 64 bits, a lone surrogate: the tuple path says what it is
     columns = []
     for name, column in zip(table.column_names, table.columns):
-        if pa.types.is_dictionary(column.type):  # a categorical column: its values
-            column = column.cast(column.type.value_type)
-        if not any(taken(column.type) for taken in _TAKEN):
+        kind = plain_type(column.type)  # a categorical column: its values
+        if kind is None or (name in text_columns and not any(text(kind) for text in _TEXT)):
             return None
-        if name in text_columns and not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-                                         or pa.types.is_null(column.type)):
-            return None
+        if kind != column.type:
+            column = column.cast(kind)
         if pa.types.is_floating(column.type) and column.type != pa.float64():
             column = column.cast(pa.float64())  # a float32's value as the tuple path (and SQLite) has it
         columns.append(column)
