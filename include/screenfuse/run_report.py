@@ -9,8 +9,9 @@ items, links, review items, merges and splits); the day's 应收尽收 figures; 
 times per street; silent units; the matching model's weights per comparison level. Reads by
 batch and by index (the last runs, the open items, the persons with a status), not the history.
 Rendering is most of an hour without new files; its charts are mostly the last hour's, so each
-rendered chart is kept under `reports/.charts/` by the hash of its specification and read back;
-the chart engine starts only when a chart is not in the cache.
+rendered chart is kept under `reports/.charts/` by the hash of what it is drawn from (its data,
+this module's code, the chart libraries' versions) and read back; Altair is imported and the
+chart engine started only when a chart is not in the cache.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from screenfuse import warehouse
 RECENT_RUNS = 72  # the "over time" charts: the last three days of hourly runs
 OPEN_STATES = ("open", "pushed", "acknowledged", "escalated")
 WIDTH = 640
-CHART_CACHE = ".charts"  # under the reports folder: rendered charts by the hash of their specification
+CHART_CACHE = ".charts"  # under the reports folder: rendered charts by the hash of what they are drawn from
 CHART_CACHE_DAYS = 2  # a cached chart no report used for this long is dropped
 RUN_GROUPS = {"rows_accepted": "rows", "rows_quarantined": "rows", "status_changes": "persons", "merges": "persons",
               "splits": "persons", "links changed": "persons", "review items": "persons", "push_items": "push items",
@@ -97,18 +98,34 @@ def model_weights(params_json: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["comparison", "level", "bits"])
 
 
-def _svg(chart, cache: Path | None = None) -> str:
-    """The chart as SVG. With a cache folder, a chart whose specification (data included) an
-    earlier report rendered is read from there: rendering is most of an hour without new files
-    (a second per five charts), and most charts of such an hour are the last hour's."""
-    spec = chart.to_dict()
+def _chart_key(title: str, frame: pd.DataFrame) -> str:
+    """What a chart is drawn from: its title, its data, and the code and libraries that draw it
+    (this module's text, Altair's and vl-convert's versions). Known without Altair, so an hour
+    whose charts are all cached never imports it (half a second of an hour without new files)."""
+    global _DRAWN_BY
+    if _DRAWN_BY is None:
+        from importlib.metadata import version
+
+        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+        _DRAWN_BY = f"{code} altair {version('altair')} vl-convert {version('vl-convert-python')}"
+    data = frame.to_csv(index=False, lineterminator="\n") + repr(list(frame.dtypes.astype(str)))
+    return hashlib.sha256("\0".join([_DRAWN_BY, title, data]).encode("utf-8")).hexdigest()
+
+
+_DRAWN_BY: str | None = None
+
+
+def _svg(title: str, frame: pd.DataFrame, draw, cache: Path | None = None) -> str:
+    """The chart `draw()` builds, as SVG. With a cache folder, a chart an earlier report drew from
+    the same data (`_chart_key`) is read from there: rendering is most of an hour without new
+    files (a second per five charts), and most charts of such an hour are the last hour's."""
     if cache is None:
-        return _render(spec)
-    path = cache / (hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest() + ".svg")
+        return _render(draw().to_dict())
+    path = cache / (_chart_key(title, frame) + ".svg")
     if path.is_file():
         path.touch()  # in use: kept by the pruning below
         return path.read_text(encoding="utf-8")
-    svg = _render(spec)
+    svg = _render(draw().to_dict())
     cache.mkdir(parents=True, exist_ok=True)
     temp = path.with_suffix(f".{os.getpid()}.partial")  # two writers of one chart never read half a file
     temp.write_text(svg, encoding="utf-8")
@@ -143,14 +160,21 @@ def prune_charts(cache: Path, now: float | None = None) -> int:
 
 def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str], cache: Path | None = None) -> list[Section]:
     """The report's charts, each with a one-line note saying what it shows (rendered charts
-    cached in `cache`, when given)."""
-    import altair as alt
-
+    cached in `cache`, when given). Altair is imported for the first chart the cache does not hold."""
+    alt = None
     out: list[Section] = []
+
+    def draw(frame: pd.DataFrame, build):
+        nonlocal alt
+        if alt is None:
+            import altair
+
+            alt = altair
+        return build(alt.Chart(frame))
 
     def add(title: str, note: str, frame: pd.DataFrame, build) -> None:
         out.append(Section(title, note if len(frame) else note + " Nothing to show in this run.",
-                           _svg(build(alt.Chart(frame)), cache) if len(frame) else ""))
+                           _svg(title, frame, lambda: draw(frame, build), cache) if len(frame) else ""))
 
     files = frames["files"].groupby("feed")[["rows_accepted", "rows_quarantined"]].sum().reset_index()
     rows = files.melt("feed", var_name="rows", value_name="count").replace(
