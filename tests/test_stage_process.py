@@ -299,26 +299,3 @@ def test_preparing_workers_die_with_a_process_killed_from_outside(tmp_path, monk
     while any(alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(p) for p in workers)
-
-
-@pytest.mark.parametrize("chosen", ["", "system"])
-def test_a_run_allocates_arrow_memory_from_jemalloc_unless_arrow_is_told_otherwise(chosen):
-    """The stages' text columns come from jemalloc (a tenth lower peaks than mimalloc, measured),
-    in a fresh process that imports the pipeline as the CLI and the DAG's tasks do; a pool named in
-    ARROW_DEFAULT_MEMORY_POOL stands."""
-    import subprocess
-    import sys
-
-    import pyarrow as pa
-
-    try:
-        pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        pytest.skip("this pyarrow was built without jemalloc")
-    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    if chosen:
-        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
-    code = ("import pyarrow as pa, pandas as pd; import screenfuse.pipeline; "
-            "pd.Series(['甲', 'b'], dtype='string[pyarrow]'); print(pa.default_memory_pool().backend_name)")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == (chosen or "jemalloc")

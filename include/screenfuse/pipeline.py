@@ -20,10 +20,7 @@ from screenfuse.config import ConfigError, Settings
 from screenfuse.contracts import load_contracts, person_feeds
 from screenfuse.dialect import sound_folds
 from screenfuse.policy import Policy, configured_policy_text, parse_policy
-from screenfuse.stage_process import prefer_jemalloc, release_memory
-
-
-prefer_jemalloc()  # every stage's process imports this module before its work (CLI and DAG tasks)
+from screenfuse.stage_process import release_memory
 
 
 class BatchOrderError(RuntimeError):

@@ -208,24 +208,6 @@ def _travels(exc: BaseException) -> bool:
     return type(rebuilt) is type(exc) and str(rebuilt) == str(exc)
 
 
-ARROW_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"  # Arrow's own: when set, its choice stands
-
-
-def prefer_jemalloc() -> None:
-    """Arrow's allocations (pandas' text columns) from jemalloc rather than Arrow's default
-    (mimalloc), unless ARROW_DEFAULT_MEMORY_POOL names a pool. On 2 cores, the first load's fuse
-    and publish peaked 0.3 GB lower and a 10,000-record hour 0.07 GB lower, in the same time
-    (docs/benchmarks.md). Allocations made before keep their own pool."""
-    if os.environ.get(ARROW_POOL_VARIABLE):
-        return
-    import pyarrow as pa
-
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:  # a pyarrow built without jemalloc: its default stands
-        pass
-
-
 def release_memory() -> None:
     """Free memory back to the system: Arrow's pool (pandas' strings) and, on glibc, the C heap."""
     import pyarrow as pa
