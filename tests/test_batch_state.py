@@ -117,6 +117,26 @@ def test_every_kind_of_column_reads_back_as_the_parquet_stage_gave_it(engine):
     assert stage.get("kinds").index.equals(pd.RangeIndex(3))
 
 
+@pytest.mark.parametrize("mask", ["some", "none", "all", "across_batches"])
+def test_a_frame_staged_with_a_mask_reads_back_as_the_rows_it_keeps(engine, monkeypatch, mask):
+    """The accepted rows of a feed are staged by a mask over the rows read, applied batch by batch
+    as they are written: what reads back is exactly the kept rows, in order, of every kind."""
+    import numpy as np
+
+    from screenfuse import batch_state
+
+    monkeypatch.setattr(batch_state, "BATCH_ROWS", 2)  # a mask that crosses the written batches
+    frame = pd.concat([STAGED_KINDS] * 3, ignore_index=True)
+    keep = {"some": np.array([True, False, True] * 3), "none": np.zeros(9, bool), "all": np.ones(9, bool),
+            "across_batches": np.array([False, True, True, False, False, True, True, True, False])}[mask]
+    stage = _attempt(engine, "20200210T0650Z")
+    assert stage.put("kept", frame, keep) == int(keep.sum())
+    expected = pd.read_parquet(io.BytesIO(frame[keep].to_parquet(index=False)))
+    pd.testing.assert_frame_equal(stage.get("kept"), expected, check_exact=True)
+    with pytest.raises(ValueError, match="a mask of 8 rows for a frame of 9"):
+        frame_bytes(frame, keep[:8])
+
+
 def test_a_frame_staged_as_parquet_by_an_earlier_version_still_reads(engine):
     stage = _attempt(engine, "20200210T0700Z")
     with engine.begin() as conn:  # what a task of the previous version left for the next one

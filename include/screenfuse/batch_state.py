@@ -20,6 +20,7 @@ import json
 import uuid
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
@@ -102,10 +103,12 @@ class BatchState:
         finally:
             self._conn = previous
 
-    def put(self, name: str, frame: pd.DataFrame) -> int:
-        """Stage a frame under `name` (replacing what was there); returns its rows."""
-        self._write(name, frame_bytes(frame), len(frame))
-        return len(frame)
+    def put(self, name: str, frame: pd.DataFrame, keep: np.ndarray | None = None) -> int:
+        """Stage a frame under `name` (replacing what was there), only its rows `keep` marks when
+        given (`frame_bytes`); returns the rows staged."""
+        rows = len(frame) if keep is None else int(np.count_nonzero(keep))
+        self._write(name, frame_bytes(frame, keep), rows)
+        return rows
 
     def get(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """The frame staged under `name`; only `columns` of it when given (a million records'
@@ -184,12 +187,28 @@ class BatchState:
             batch_stage.c.batch_id == self.batch_id, batch_stage.c.name.in_(names)).order_by(batch_stage.c.part)).all()
 
 
-def frame_bytes(frame: pd.DataFrame) -> bytes:
-    """`frame` as an Arrow IPC file, zstd-compressed, without its index (as Parquet's `index=False`)."""
+def frame_bytes(frame: pd.DataFrame, keep: np.ndarray | None = None) -> bytes:
+    """`frame` as an Arrow IPC file, zstd-compressed, without its index (as Parquet's `index=False`).
+    `keep`: a boolean mask of the rows to write, applied a batch at a time as they are written. A
+    first load's million accepted records, taken out of the rows read to drop a few hundred, were
+    a GB copied whole (the mass-screening feed: 8.6 to 9.0 s, against 2.5 to 3.3 s this way)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
-        writer.write_table(table, max_chunksize=BATCH_ROWS)
+        if keep is None:
+            writer.write_table(table, max_chunksize=BATCH_ROWS)
+        else:
+            keep = np.asarray(keep, dtype=bool)
+            if len(keep) != len(frame):
+                raise ValueError(f"a mask of {len(keep)} rows for a frame of {len(frame)}")
+            at = 0
+            for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+                part = keep[at:at + batch.num_rows]
+                at += batch.num_rows
+                if part.all():
+                    writer.write_batch(batch)
+                elif part.any():
+                    writer.write_batch(batch.filter(pa.array(part)))
     return sink.getvalue().to_pybytes()
 
 

@@ -153,17 +153,6 @@ def _passed(staged: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFr
     return frame if bool(fine.all()) else frame[fine.to_numpy()]
 
 
-def _taken(staged: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The rows without a reason to quarantine them, of `columns`, which are taken out of `staged`
-    one at a time as they are copied: a million rows of some forty columns (about 1 GB) are not
-    held twice (but for the columns a caller still holds elsewhere)."""
-    columns = [c for c in columns if c in staged.columns]
-    fine = (staged["reason"] == "").to_numpy()
-    if fine.all():
-        return staged[columns]
-    return pd.DataFrame({c: staged.pop(c)[fine] for c in columns})
-
-
 COUNTED = ["reason", "file_name", "unit"]  # what the per-file counts and the deliveries read of every row
 
 
@@ -175,6 +164,7 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
     files = stage.get_json(f"{feed}.files")
     answers, results, reference = contract.kind == "answers", contract.kind == "results", contract.kind == "reference"
     samples, failed = None, None  # the tubes of a feed that has them (mass screening); the failing rows
+    keep = None  # the rows of `accepted` to stage, when it still holds the failing ones too
     decisions = contract.kind == "decisions"
     if staged.empty:
         staged = (_empty(ANSWER_INPUT_COLUMNS) if answers else _empty(RESULT_INPUT_COLUMNS) if results
@@ -217,13 +207,15 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         accepted = isolation.point_rows(_passed(staged), batch_id)
     else:
         tubes = "sample_id" in contract.fields
-        failed = staged[staged["reason"] != ""]  # few rows: a cheap take
-        counted = staged[[c for c in COUNTED if c in staged.columns]]
-        accepted = _taken(staged, RECORD_COLUMNS + (SAMPLE_INPUT if tubes else []))
-        staged = counted  # the rest of `staged` is let go: a first load's rows are not held twice
-        if tubes:  # the tubes, before the cut to the record columns
-            samples = ms.sample_rows(accepted).assign(batch_id=batch_id)
-        accepted = accepted.assign(batch_id=batch_id)[RECORD_COLUMNS]
+        keep = (staged["reason"] == "").to_numpy()
+        failed = staged[~keep]  # few rows: a cheap take
+        # the accepted rows are not taken out here: staged, the rows quarantined are left out a
+        # batch at a time as they are written (`BatchState.put`), never copied whole
+        accepted = staged.assign(batch_id=batch_id)[RECORD_COLUMNS]
+        if tubes:  # the tubes' few columns, taken
+            samples = ms.sample_rows(staged.loc[keep, [c for c in [*RECORD_COLUMNS, *SAMPLE_INPUT]
+                                                       if c in staged.columns]]).assign(batch_id=batch_id)
+        staged = staged[[c for c in COUNTED if c in staged.columns]]  # the rest is let go
     failed = staged[staged["reason"] != ""] if failed is None else failed  # few rows: a cheap take
     row_quarantine = pd.DataFrame({
         "quarantine_id": failed["source_record_id"], "batch_id": batch_id, "feed": feed,
@@ -256,11 +248,11 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
     with stage.writing():
         if samples is not None:
             stage.put(f"{feed}.samples", samples)
-        stage.put(f"{feed}.accepted", accepted)
+        rows_accepted = stage.put(f"{feed}.accepted", accepted, keep)
         stage.put(f"{feed}.deliveries", deliveries)
         stage.put(f"{feed}.quarantine", quarantine)
         stage.put_json(f"{feed}.files", files)
-    return {"feed": feed, "rows_accepted": len(accepted), "rows_quarantined": len(failed),
+    return {"feed": feed, "rows_accepted": rows_accepted, "rows_quarantined": len(failed),
             "files_quarantined": int((file_quarantine["level"] == "file").sum()) if len(file_quarantine) else 0}
 
 
