@@ -103,6 +103,30 @@ def test_the_large_tables_through_sqlites_scratch_give_the_same_warehouse(hours,
     assert not list(Path(url.removeprefix("sqlite:///")).parent.glob("*.bulk-*"))
 
 
+def test_block_keys_name_their_records_as_text_would_whether_or_not_the_ids_repeat():
+    """A batch's keys name their records through a categorical over the records' ids (staged as a
+    dictionary, written as text a batch at a time); ids that repeat are taken as text. Either way
+    each key names its own record, and both stage and read back as the same text."""
+    from screenfuse.batch_state import frame_bytes, frame_from
+    from screenfuse.match_state import block_keys
+    from screenfuse.resolve import SETTINGS, prepare_records
+
+    records = pd.DataFrame({"source_record_id": ["a", "b", "c", "d"], "name": ["张伟", "張偉", "李娜", "王芳"],
+                            "id_number": "", "phone": ["13800138000", "138-0013-8000", "", "13912345678"],
+                            "phone2": "", "birth_date": "", "sex": "", "address": ""})
+    prepared = prepare_records(records)
+    unique = block_keys(prepared, SETTINGS)
+    repeated = block_keys(prepared.assign(record_id=["a", "a", "c", "d"]), SETTINGS)
+    assert isinstance(unique["record_id"].dtype, pd.CategoricalDtype)
+    assert not isinstance(repeated["record_id"].dtype, pd.CategoricalDtype)
+    assert np.array_equal(unique["block_key"], repeated["block_key"])
+    assert repeated["record_id"].tolist() == unique["record_id"].astype(str).replace({"b": "a"}).tolist()
+    for keys in (unique, repeated):
+        back = frame_from(frame_bytes(keys))
+        assert back["record_id"].astype(str).tolist() == keys["record_id"].astype(str).tolist()
+        assert back["block_key"].tolist() == keys["block_key"].tolist()
+
+
 def test_a_second_hour_without_files_reads_no_file_and_writes_no_person(hours):
     with hours["engine"].connect() as conn:
         run = pd.read_sql(sa.text("SELECT * FROM run_log WHERE batch_id = '20200210T1400Z'"), conn).iloc[0]
