@@ -363,3 +363,17 @@ def test_result_overdue_needs_the_hours():
         parse_policy(text)
     assert caught.value.key.endswith("when.result_overdue")
     assert parse_policy(text.replace("when: {result_overdue: true}", "when: {category_in: [疑似]}")).result_due_hours is None
+
+
+def test_the_tubes_are_made_from_their_few_columns_not_a_copy_of_every_record():
+    """Validate takes only what `sample_rows` reads of a million accepted rows (a copy of every
+    column was a second GB at the first load's peak); `details_json` only when the fields are not
+    columns of their own."""
+    staged = ["source_record_id", "feed", "name", "id_number", "phone", "address", "raw_json", "details_json",
+              "unit", "event_time", "sample_id", "pool_id", "result", "result_time"]
+    assert ms.sample_sources(staged) == ["source_record_id", "unit", "event_time", "sample_id", "pool_id", "result",
+                                         "result_time"]
+    read_back = ["source_record_id", "unit", "event_time", "name", "raw_json", "details_json"]
+    assert ms.sample_sources(read_back) == ["source_record_id", "unit", "event_time", "details_json"]
+    rows = pd.DataFrame({c: ["x"] for c in staged})
+    assert ms.sample_rows(rows[ms.sample_sources(staged)]).equals(ms.sample_rows(rows))

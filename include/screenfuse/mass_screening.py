@@ -71,10 +71,22 @@ def normalize_results(mapped: pd.DataFrame, contract) -> pd.DataFrame:
     return out
 
 
+SAMPLE_FIELDS = ["sample_id", "pool_id", "result", "result_time"]  # columns, or keys of details_json
+
+
+def sample_sources(columns) -> list[str]:
+    """The columns `sample_rows` reads of records holding `columns`: a caller takes only those of
+    a million rows, not every column."""
+    wanted = ["source_record_id", "unit", "event_time", *SAMPLE_FIELDS]
+    if not set(SAMPLE_FIELDS) <= set(columns):
+        wanted.append("details_json")
+    return [c for c in wanted if c in columns]
+
+
 def sample_rows(records: pd.DataFrame) -> pd.DataFrame:
     """Accepted `mass_screening` records → the sample table (SAMPLE_COLUMNS). Reads the staged
     columns, or `details_json` for records read back from `source_record`."""
-    fields = ["sample_id", "pool_id", "result", "result_time"]
+    fields = SAMPLE_FIELDS
     if not set(fields) <= set(records.columns):
         import pyarrow.json as pj  # one C++ parse of all rows, not json.loads per row
         from io import BytesIO

@@ -141,9 +141,6 @@ def latest_event_times(settings: Settings, batch_id: str, feed: str, staged: pd.
     return per_row.where(per_row > end, end)
 
 
-SAMPLE_INPUT = ["sample_id", "pool_id", "result", "result_time"]  # what ms.sample_rows reads beside the record
-
-
 def _passed(staged: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """The rows without a reason to quarantine them (only `columns`, when given: the columns are
     cut before the rows are taken, so a first load's million rows copy only what goes on); the
@@ -212,9 +209,9 @@ def validate_feed(settings: Settings, batch_id: str, feed: str, attempt: str | N
         # the accepted rows are not taken out here: staged, the rows quarantined are left out a
         # batch at a time as they are written (`BatchState.put`), never copied whole
         accepted = staged.assign(batch_id=batch_id)[RECORD_COLUMNS]
-        if tubes:  # the tubes' few columns, taken
-            samples = ms.sample_rows(staged.loc[keep, [c for c in [*RECORD_COLUMNS, *SAMPLE_INPUT]
-                                                       if c in staged.columns]]).assign(batch_id=batch_id)
+        if tubes:  # the few columns the tubes are made of, taken (all of them: a second GB)
+            samples = ms.sample_rows(staged.loc[keep, ms.sample_sources(staged.columns)]
+                                     ).assign(batch_id=batch_id)
         staged = staged[[c for c in COUNTED if c in staged.columns]]  # the rest is let go
     failed = staged[staged["reason"] != ""] if failed is None else failed  # few rows: a cheap take
     row_quarantine = pd.DataFrame({
