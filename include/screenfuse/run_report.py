@@ -98,10 +98,15 @@ def model_weights(params_json: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["comparison", "level", "bits"])
 
 
+_DRAWN_BY: str | None = None  # this module's hash and the chart libraries' versions, read once
+
+
 def _chart_key(title: str, frame: pd.DataFrame) -> str:
     """What a chart is drawn from: its title, its data, and the code and libraries that draw it
-    (this module's text, Altair's and vl-convert's versions). Known without Altair, so an hour
-    whose charts are all cached never imports it (half a second of an hour without new files)."""
+    (this module's text, Altair's and vl-convert's versions). Known without Altair: a cached chart
+    costs no specification (Altair validates each one it builds), and a report whose charts are
+    all cached never imports Altair (half a second). An hour's report still draws "The last runs"
+    anew: the hour is in it."""
     global _DRAWN_BY
     if _DRAWN_BY is None:
         from importlib.metadata import version
@@ -110,9 +115,6 @@ def _chart_key(title: str, frame: pd.DataFrame) -> str:
         _DRAWN_BY = f"{code} altair {version('altair')} vl-convert {version('vl-convert-python')}"
     data = frame.to_csv(index=False, lineterminator="\n") + repr(list(frame.dtypes.astype(str)))
     return hashlib.sha256("\0".join([_DRAWN_BY, title, data]).encode("utf-8")).hexdigest()
-
-
-_DRAWN_BY: str | None = None
 
 
 def _svg(title: str, frame: pd.DataFrame, draw, cache: Path | None = None) -> str:
