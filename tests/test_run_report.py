@@ -224,4 +224,7 @@ def test_a_chart_is_drawn_again_when_its_data_changes(tmp_path, monkeypatch):
     assert _svg("Rows", one, chart(one), tmp_path) == "<svg>1</svg>"  # read back
     assert _svg("Rows", other, chart(other), tmp_path) == "<svg>2</svg>"  # new data: drawn
     assert _svg("Other title", one, chart(one), tmp_path) == "<svg>3</svg>"
-    assert len(drawn) == 3 and len(list(tmp_path.glob("*.svg"))) == 3
+    named, unnamed = pd.DataFrame({"feed": ["police", ""], "n": [3, 1]}), pd.DataFrame({"feed": ["police", None], "n": [3, 1]})
+    assert _svg("Rows", named, chart(named), tmp_path) == "<svg>4</svg>"
+    assert _svg("Rows", unnamed, chart(unnamed), tmp_path) == "<svg>5</svg>"  # a missing value is not empty text
+    assert len(drawn) == 5 and len(list(tmp_path.glob("*.svg"))) == 5

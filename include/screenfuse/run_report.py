@@ -98,7 +98,8 @@ def model_weights(params_json: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["comparison", "level", "bits"])
 
 
-_DRAWN_BY: str | None = None  # this module's hash and the chart libraries' versions, read once
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # the code this process draws with
+_DRAWN_BY: str | None = None  # with the chart libraries' versions, read once
 
 
 def _chart_key(title: str, frame: pd.DataFrame) -> str:
@@ -111,9 +112,10 @@ def _chart_key(title: str, frame: pd.DataFrame) -> str:
     if _DRAWN_BY is None:
         from importlib.metadata import version
 
-        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-        _DRAWN_BY = f"{code} altair {version('altair')} vl-convert {version('vl-convert-python')}"
-    data = frame.to_csv(index=False, lineterminator="\n") + repr(list(frame.dtypes.astype(str)))
+        _DRAWN_BY = f"{_CODE} altair {version('altair')} vl-convert {version('vl-convert-python')}"
+    # JSON keeps a missing value apart from empty text, as the chart does
+    data = frame.to_json(orient="split", index=False, date_format="iso", default_handler=str) \
+        + repr(list(frame.dtypes.astype(str)))
     return hashlib.sha256("\0".join([_DRAWN_BY, title, data]).encode("utf-8")).hexdigest()
 
 
