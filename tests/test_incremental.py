@@ -105,8 +105,8 @@ def test_the_large_tables_through_sqlites_scratch_give_the_same_warehouse(hours,
 
 def test_block_keys_name_their_records_as_text_would_whether_or_not_the_ids_repeat():
     """A batch's keys name their records through a categorical over the records' ids (staged as a
-    dictionary, written as text a batch at a time); ids that repeat are taken as text. Either way
-    each key names its own record, and both stage and read back as the same text."""
+    dictionary, written as text a batch at a time), ids that repeat too: each key names its own
+    record, and both stage and read back as the same text."""
     from screenfuse.batch_state import frame_bytes, frame_from
     from screenfuse.match_state import block_keys
     from screenfuse.resolve import SETTINGS, prepare_records
@@ -118,7 +118,7 @@ def test_block_keys_name_their_records_as_text_would_whether_or_not_the_ids_repe
     unique = block_keys(prepared, SETTINGS)
     repeated = block_keys(prepared.assign(record_id=["a", "a", "c", "d"]), SETTINGS)
     assert isinstance(unique["record_id"].dtype, pd.CategoricalDtype)
-    assert not isinstance(repeated["record_id"].dtype, pd.CategoricalDtype)
+    assert isinstance(repeated["record_id"].dtype, pd.CategoricalDtype)
     assert np.array_equal(unique["block_key"], repeated["block_key"])
     assert repeated["record_id"].tolist() == unique["record_id"].astype(str).replace({"b": "a"}).tolist()
     for keys in (unique, repeated):

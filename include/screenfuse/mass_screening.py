@@ -86,15 +86,14 @@ def sample_sources(columns) -> list[str]:
 def sample_rows(records: pd.DataFrame) -> pd.DataFrame:
     """Accepted `mass_screening` records → the sample table (SAMPLE_COLUMNS). Reads the staged
     columns, or `details_json` for records read back from `source_record`."""
-    fields = SAMPLE_FIELDS
-    if not set(fields) <= set(records.columns):
+    if not set(SAMPLE_FIELDS) <= set(records.columns):
         import pyarrow.json as pj  # one C++ parse of all rows, not json.loads per row
         from io import BytesIO
 
         text = "\n".join(records["details_json"].fillna("{}").astype(str)) + "\n"
         parsed = pj.read_json(BytesIO(text.encode("utf-8"))).to_pandas() if len(records) else pd.DataFrame()
-        records = records.drop(columns=[f for f in fields if f in records]).reset_index(drop=True)
-        records = records.join(parsed.reindex(columns=fields).fillna("").astype(str))
+        records = records.drop(columns=[f for f in SAMPLE_FIELDS if f in records]).reset_index(drop=True)
+        records = records.join(parsed.reindex(columns=SAMPLE_FIELDS).fillna("").astype(str))
     out = records.rename(columns={"unit": "sampling_point", "event_time": "sampled_at", "result": "inline_result",
                                   "result_time": "inline_result_time"})
     return out.reindex(columns=SAMPLE_COLUMNS).fillna("").reset_index(drop=True)
