@@ -448,5 +448,17 @@ def _one_line(exc: Exception) -> str:
     return text
 
 
+def console(argv: list[str] | None = None) -> int:
+    """The `screenfuse` command: `main`, then an exit without the collector's passes over all that
+    the run loaded. Python's shutdown collects every object it tracks several times as it clears
+    the modules: 1.1 s of a 5 s hour with no new file at a million persons. Frozen objects are
+    skipped; exit handlers still run and the operating system takes the memory back."""
+    import gc
+
+    code = main(argv)
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())
