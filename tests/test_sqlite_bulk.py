@@ -318,13 +318,18 @@ def test_a_publish_that_fails_before_attaching_stops_its_writer(tmp_path, monkey
 
 
 def _first_load(engine, frame: pd.DataFrame, during=lambda conn: None) -> bool:
-    """A first load's publish of `frame` into `t`: whether its transaction left the log."""
+    """A first load's publish of `frame` into `t`, as `stage_publish` runs it: the scratch attached
+    (its writer starts), the stage read through other connections, then the journal left and the
+    transaction begun; whether the transaction left the log."""
     with sqlite_bulk.Scratch(engine, "B1") as bulk, engine.connect() as conn:
-        assert bulk.stage("t", Rows([frame_bytes(frame)]))
-        with bulk.journal_alone(conn, True) as switched, bulk.attached(conn), conn.begin():
-            warehouse.lock_for_publish(conn)
-            bulk.copy(conn, "t")
-            during(conn)
+        bulk.stage_behind({"t": Rows([frame_bytes(frame)])})
+        with bulk.attached(conn):
+            with engine.connect() as other:  # the stage's reads, while the writer writes
+                other.exec_driver_sql("SELECT COUNT(*) FROM t").all()
+            with bulk.journal_alone(conn, True) as switched, conn.begin():
+                warehouse.lock_for_publish(conn)
+                assert bulk.copy(conn, "t") == len(frame)
+                during(conn)
     return switched
 
 
