@@ -97,7 +97,8 @@ def start_batch(settings: Settings, batch_id: str) -> dict:
                           "$SCREENFUSE_HOME/landing): create it, or point the variable at the folder units deliver to")
     feeds = feed_names()
     text, source = configured_policy_text()
-    policy = parse_policy(text, source=source, feeds=person_feeds())  # a broken file stops the run here, naming the key
+    # a broken file stops the run here, naming the key; parsed once for the stages run in this process
+    policy = _parsed_policy(text, source, tuple(person_feeds()))
     sound_folds()  # so does a broken dialect table (SCREENFUSE_SOUND_FOLDS), naming the line
     stage = state(settings, batch_id)
     with db.begin() as conn:
@@ -239,12 +240,13 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
     _say(progress, "write_push_lists")
     stage_publish.write_push_lists(settings, batch_id, attempt=attempt)
     _say(progress, "finish_batch")
+    policy = run_policy(settings, batch_id, attempt) if report else None  # the run's (its labels), while staged
     finish_batch(settings, batch_id, attempt)
     if report:
         _say(progress, "write_report")  # reads the warehouse only: after the stage (personal data) is emptied
         from screenfuse.run_report import write_report
 
-        published["report"] = str(write_report(settings, batch_id))
+        published["report"] = str(write_report(settings, batch_id, policy))
     else:
         published["report"] = "not written (SCREENFUSE_RUN_REPORT=0)"
     _say(progress, "done")

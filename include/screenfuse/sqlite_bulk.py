@@ -6,8 +6,9 @@ Arrow payloads as they are (`arrow_rows`), by ADBC's SQLite driver (which binds 
 C), into a scratch database file of its own in a folder beside the warehouse, in a table made
 with the warehouse table's own definition. The publish's connection attaches every table's file
 first, before it reads the stage (the writer starts then), and copies each table in with one
-`INSERT … SELECT` inside its transaction, so the batch stays all or nothing; into an empty table of the same definition SQLite moves the
-records and key entries as they are (a first load's copies: 22 to 25 s → 16 s).
+`INSERT … SELECT` inside its transaction, so the batch stays all or nothing; into an empty table
+of the same definition SQLite moves the records and key entries as they are (a first load's
+copies: 22 to 25 s → 16 s).
 
 The files are written by a process of its own while the publish goes on (`stage_behind`): a first
 load's scratch (20 s) is written on the second core while the first copies the tables already

@@ -244,7 +244,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
     first load's transaction may have the SQLite warehouse to itself (`Scratch.journal_alone`):
     the stage is read through the transaction's own connection."""
     policy = run_policy(settings, batch_id, attempt)
-    # the scratch attached before the stage is read: its writer, whom a first load's publish waits
+    # the scratch attached before the stage is read: its writer, which a first load's publish waits
     # for, starts at once (3.7 s sooner) while this process reads and audits. The journal is left
     # once every other connection is closed, after the reading
     with db.connect() as conn, bulk.attached(conn):
