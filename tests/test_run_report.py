@@ -228,3 +228,55 @@ def test_a_chart_is_drawn_again_when_its_data_changes(tmp_path, monkeypatch):
     assert _svg("Rows", named, chart(named), tmp_path) == "<svg>4</svg>"
     assert _svg("Rows", unnamed, chart(unnamed), tmp_path) == "<svg>5</svg>"  # a missing value is not empty text
     assert len(drawn) == 5 and len(list(tmp_path.glob("*.svg"))) == 5
+
+
+def test_a_chart_of_new_data_is_drawn_from_its_kept_specification_as_altair_draws_it(published, monkeypatch):
+    """An hour's report draws "The last runs" anew: its specification, kept without its data, is
+    filled with the hour's rows instead of being built by Altair (not imported), and every chart
+    comes out as the one drawn from Altair's specification."""
+    import sys
+
+    from screenfuse.run_report import CHART_CACHE
+
+    cache, page = published / "reports" / CHART_CACHE, published / "reports" / "20200210T1300Z" / "index.html"
+    charts = lambda text: [part.split("</svg>")[0] for part in text.split("<svg")[1:]]  # noqa: E731
+    drawn = charts(page.read_text(encoding="utf-8"))  # the run's report: every specification Altair's
+    kept = sorted(cache.glob("*.json"))
+    assert len(kept) >= 6 and len(drawn) >= 6
+    for svg in cache.glob("*.svg"):
+        svg.unlink()
+    monkeypatch.setitem(sys.modules, "altair", None)  # `import altair` now fails
+    assert main(["report", "--batch", "20200210T1300Z"]) == 0
+    assert charts(page.read_text(encoding="utf-8")) == drawn
+    assert sorted(cache.glob("*.json")) == kept and len(list(cache.glob("*.svg"))) == len(drawn)
+
+
+def test_a_shape_altair_fills_otherwise_is_built_by_altair_each_time(tmp_path, monkeypatch):
+    """Dates are written by Altair as text, not as `_values` gives them: such a shape is marked
+    and its specification built by Altair every time, so the chart is still Altair's."""
+    import vl_convert
+
+    from screenfuse.run_report import _spec
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", lambda spec: "<svg></svg>")
+    import altair as alt
+
+    built = []
+
+    def chart(frame):
+        def draw():
+            built.append(len(frame))
+            return alt.Chart(frame).mark_bar().encode(x="n:Q", y="day:T")
+        return draw
+
+    days = pd.DataFrame({"day": pd.to_datetime(["2020-02-10", "2020-02-11"]), "n": [3, 4]})
+    counts = pd.DataFrame({"feed": ["police", "checkpoint"], "n": [3, 4]})
+    bars = lambda frame: lambda: alt.Chart(frame).mark_bar().encode(x="n:Q", y="feed:N")  # noqa: E731
+    first = _spec("Days", days, chart(days), tmp_path)
+    again = _spec("Days", days.iloc[:1], chart(days.iloc[:1]), tmp_path)
+    assert built == [2, 1] and first["datasets"]["table"][0]["day"] == "2020-02-10T00:00:00"
+    assert again["datasets"]["table"] == [{"day": "2020-02-10T00:00:00", "n": 3}]
+    made = _spec("Feeds", counts, bars(counts), tmp_path)
+    filled = _spec("Feeds", counts.iloc[::-1], lambda: (_ for _ in ()).throw(AssertionError("built again")), tmp_path)
+    assert filled == {**made, "datasets": {"table": [{"feed": "checkpoint", "n": 4}, {"feed": "police", "n": 3}]}}
+
