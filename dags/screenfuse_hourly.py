@@ -191,13 +191,15 @@ def screenfuse_hourly():
             from screenfuse.run_report import write_report as write
 
             from screenfuse.config import reports_enabled
+            from screenfuse.pipeline import run_policy
 
             batch, context = _batch()
             log.info("batch %s (data interval ending %s)", batch, context["data_interval_end"])
             if not reports_enabled():
                 log.info("run report not written: SCREENFUSE_RUN_REPORT=0")
                 return ""
-            path = write(_settings(), batch)
+            settings = _settings()
+            path = write(settings, batch, run_policy(settings, batch))  # the run's policy, its labels
             log.info("run report of batch %s: file://%s", batch, path)
             return str(path)
 

@@ -183,8 +183,10 @@ def test_the_command_leaves_what_it_loaded_to_the_system_at_exit(tmp_path, monke
     monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", f"sqlite:///{tmp_path}/w.db")
     gc.unfreeze()
     try:
-        assert console(["summary"]) == 1  # nothing published yet: main's code comes out
+        assert console(["db", "upgrade"]) == 0  # main's code comes out
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+    # the warehouse's connections were closed first: the write-ahead log folded in and gone
+    assert (tmp_path / "w.db").exists() and not (tmp_path / "w.db-wal").exists()
     assert "from screenfuse.cli import console" in Path(sys.executable).with_name("screenfuse").read_text()

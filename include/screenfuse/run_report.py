@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from screenfuse import warehouse
@@ -127,9 +128,9 @@ def _svg(title: str, frame: pd.DataFrame, draw, cache: Path | None = None) -> st
     if cache is None:
         return _render(_spec(title, frame, draw))
     path = cache / (_chart_key(title, frame) + ".svg")
-    if path.is_file():
-        path.touch()  # in use: kept by the pruning below
-        return path.read_text(encoding="utf-8")
+    svg = _cached(path)
+    if svg:
+        return svg
     svg = _render(_spec(title, frame, draw, cache))
     _keep(path, svg)
     return svg
@@ -142,28 +143,54 @@ def _spec(title: str, frame: pd.DataFrame, draw, cache: Path | None = None) -> d
     """The chart's Vega-Lite specification: its shape is what the code says, its data the frame's
     rows (a chart's build never reads the values). With a cache folder the shape is kept there, by
     title, code and column kinds, and filled with the next data: an hour draws "The last runs"
-    anew without importing Altair or building its specification (0.4 s). A shape whose data Altair
-    writes otherwise than `_values` does is built by Altair each time."""
-    key = _chart_key(title, frame.iloc[:0]) + ".json"  # no rows: the columns and their kinds
-    if cache is not None and (cache / key).is_file():
-        shape = json.loads((cache / key).read_text(encoding="utf-8"))
-        (cache / key).touch()
-        if shape is not None:
-            return {**shape, "datasets": {DATA: _values(frame)}}
+    anew without importing Altair or building its specification (0.4 s). Data `_values` does not
+    write as Altair does (dates, categories, infinities) is left to Altair, and so is a shape
+    marked `null`: one whose first data came out otherwise."""
+    path = None if cache is None else cache / (_chart_key(title, frame.iloc[:0]) + ".json")  # the columns' kinds
+    values = _values(frame)
+    text = _cached(path) if path is not None else ""
+    if text and values is not None:
+        shape = json.loads(text)
+        if shape is not None:  # null: a shape left to Altair
+            return {**shape, "datasets": {DATA: values}}
     built = draw().to_dict()
     names = list(built.get("datasets", {}))
     if len(names) != 1 or built.get("data") != {"name": names[0]}:  # not one dataset: as Altair built it
         return built
     spec = {**built, "data": {"name": DATA}, "datasets": {DATA: built["datasets"][names[0]]}}
-    if cache is not None:
-        same = json.dumps(spec["datasets"][DATA], sort_keys=True) == json.dumps(_values(frame), sort_keys=True, default=repr)
-        _keep(cache / key, json.dumps({k: v for k, v in spec.items() if k != "datasets"} if same else None))
+    if path is not None and not text and values is not None:
+        same = json.dumps(spec["datasets"][DATA], sort_keys=True) == json.dumps(values, sort_keys=True)
+        _keep(path, json.dumps({k: v for k, v in spec.items() if k != "datasets"} if same else None))
     return spec
 
 
-def _values(frame: pd.DataFrame) -> list[dict]:
-    """A frame's rows as Altair writes them into a specification: plain values, None for missing."""
-    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+def _values(frame: pd.DataFrame) -> list[dict] | None:
+    """A frame's rows as Altair writes them into a specification (numbers, booleans, text; None for
+    a missing number or a missing value of a text column), or None when a column holds anything
+    else (Altair writes a missing value of an object column as NaN, a date as text, ±inf as None)."""
+    columns = {}
+    for name, column in frame.items():
+        kind = column.dtype.kind
+        if (kind == "f" and not np.isinf(column.to_numpy()).any()) or isinstance(column.dtype, pd.StringDtype):
+            columns[name] = column.astype(object).where(column.notna(), None)
+        elif kind in "iub":
+            columns[name] = column.astype(object)
+        elif kind == "O" and all(isinstance(value, str) for value in column.tolist()):
+            columns[name] = column
+        else:
+            return None
+    return pd.DataFrame(columns, index=frame.index).to_dict(orient="records")
+
+
+def _cached(path: Path) -> str:
+    """A cached chart or shape's text, marked as used (kept by the pruning); '' when there is none
+    (or another report's pruning took it meanwhile)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        os.utime(path)
+    except (FileNotFoundError, UnicodeDecodeError):
+        return ""
+    return text
 
 
 def _keep(path: Path, text: str) -> None:

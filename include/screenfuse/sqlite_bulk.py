@@ -224,8 +224,9 @@ class Scratch:
     @contextmanager
     def attached(self, conn):
         """Every table's file attached to the publish's connection (those the writer still writes
-        too), before its transaction begins, and let go after it ends (committed or rolled back):
-        the pool hands the connection on."""
+        too), before it reads the stage and its transaction begins, and let go after it ends
+        (committed or rolled back): the pool hands the connection on, unless `journal_alone`
+        closed it (its files with it)."""
         if self.path is None or not (self.tables or self._coming):
             yield self
             return

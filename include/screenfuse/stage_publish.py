@@ -242,7 +242,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
              attempt: str | None, bulk: sqlite_bulk.Scratch, first_load: bool = False) -> dict:
     """The publish's audits and its one transaction; `bulk` holds the tables staged for it. A
     first load's transaction may have the SQLite warehouse to itself (`Scratch.journal_alone`):
-    the stage is read through the transaction's own connection."""
+    inside the transaction the stage is read through the transaction's own connection."""
     policy = run_policy(settings, batch_id, attempt)
     # the scratch attached before the stage is read: its writer, which a first load's publish waits
     # for, starts at once (3.7 s sooner) while this process reads and audits. The journal is left

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -109,7 +110,19 @@ def engine_for(url: str) -> sa.Engine:
         engine = sa.create_engine(url, future=True, hide_parameters=True, connect_args={"timeout": busy})
         sa.event.listen(engine, "connect", lambda connection, _: _sqlite_pragmas(connection, busy))
     sa.event.listen(engine, "handle_error", _unavailable)
+    _MADE.add(engine)
     return engine
+
+
+_MADE: weakref.WeakSet = weakref.WeakSet()  # the engines this process made, for `close_engines`
+
+
+def close_engines() -> None:
+    """Close the pooled connections of every engine this process made: on SQLite the last close
+    folds the write-ahead log into the database, which an exit that skips the collector
+    (`cli.console`) would otherwise leave to the next connection."""
+    for engine in list(_MADE):
+        engine.dispose()
 
 
 def busy_seconds() -> float:
