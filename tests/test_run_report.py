@@ -274,3 +274,19 @@ def test_a_kept_shape_filled_with_new_data_is_the_specification_altair_builds(tm
     spec = _spec("Days", days, lambda: alt.Chart(days).mark_bar().encode(x="n:Q", y="day:T"), tmp_path)
     assert spec["datasets"]["table"] == [{"day": "2020-02-10T00:00:00", "n": 3}]
     assert len(list(tmp_path.glob("*.json"))) == 1  # the Feeds shape only
+
+
+def test_a_chart_of_more_than_five_thousand_rows_is_drawn():
+    """Altair refuses more than 5,000 rows by default; a district's answers of three days are more."""
+    from screenfuse.run_report import sections
+
+    empty = lambda *columns: pd.DataFrame(columns=list(columns))  # noqa: E731
+    frames = {"files": empty("feed", "rows_accepted", "rows_quarantined"), "quarantine": empty("file_name", "reason"),
+              "kept": empty("file_name", "id_set_aside", "unreadable"), "status": empty("street", "status", "persons"),
+              "runs": empty("batch_id"), "events": empty("batch_id", "event", "n"), "reviews": empty("batch_id", "n"),
+              "day": empty("day", "label", "new_persons", "standing", "not_held"), "backlog": empty("street", "state", "items"),
+              "answers": pd.DataFrame({"street": ["中华路街道"] * 6000, "answer_hours": [1.5] * 6000}),
+              "silent": empty("report_day", "feed", "street"), "model": empty("model_id", "version", "params_json")}
+    drawn = {s.title: s.svg for s in sections(frames, {})}
+    assert drawn["Answer times per street"].startswith("<svg")
+

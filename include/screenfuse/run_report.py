@@ -240,6 +240,9 @@ def sections(frames: dict[str, pd.DataFrame], status_labels: dict[str, str], cac
             import altair
 
             alt = altair
+            # Altair refuses data of more than 5,000 rows (meant for charts a browser draws); these
+            # are drawn here, and a district's answers of three days can be more
+            alt.data_transformers.disable_max_rows()
         return build(alt.Chart(frame))
 
     def add(title: str, note: str, frame: pd.DataFrame, build) -> None:
