@@ -191,7 +191,7 @@ def screenfuse_hourly():
             from screenfuse.run_report import write_report as write
 
             from screenfuse.config import reports_enabled
-            from screenfuse.pipeline import run_policy
+            from screenfuse.pipeline import report_policy
 
             batch, context = _batch()
             log.info("batch %s (data interval ending %s)", batch, context["data_interval_end"])
@@ -199,7 +199,7 @@ def screenfuse_hourly():
                 log.info("run report not written: SCREENFUSE_RUN_REPORT=0")
                 return ""
             settings = _settings()
-            path = write(settings, batch, run_policy(settings, batch))  # the run's policy, its labels
+            path = write(settings, batch, report_policy(settings, batch))
             log.info("run report of batch %s: file://%s", batch, path)
             return str(path)
 

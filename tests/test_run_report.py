@@ -290,3 +290,15 @@ def test_a_chart_of_more_than_five_thousand_rows_is_drawn():
     drawn = {s.title: s.svg for s in sections(frames, {})}
     assert drawn["Answer times per street"].startswith("<svg")
 
+
+def test_a_report_written_again_after_its_run_labels_by_the_configured_policy(published):
+    """The DAG's report task takes the run's policy while the stage holds it; cleared alone after
+    the run finished (its stage emptied), it takes the configured policy instead of failing."""
+    from screenfuse import pipeline
+    from screenfuse.config import load_settings
+    from screenfuse.run_report import write_report
+
+    settings = load_settings()
+    assert pipeline.report_policy(settings, "20200210T1300Z") is None  # the run is over
+    assert write_report(settings, "20200210T1300Z", pipeline.report_policy(settings, "20200210T1300Z")).is_file()
+

@@ -125,6 +125,17 @@ def run_policy(settings: Settings, batch_id: str, attempt: str | None = None) ->
     return _parsed_policy(staged["text"], staged["source"], tuple(person_feeds()))
 
 
+def report_policy(settings: Settings, batch_id: str):
+    """The policy a batch's report labels by: the run's while its stage holds it; None once the
+    run is over (a report written again later: the configured policy's)."""
+    from screenfuse.batch_state import StageMissing
+
+    try:
+        return run_policy(settings, batch_id)
+    except StageMissing:
+        return None
+
+
 @lru_cache(maxsize=4)
 def _parsed_policy(text: str, source: str, feeds: tuple[str, ...]) -> Policy:
     """Each stage asks for the run's policy; the same text is parsed once per process."""
