@@ -147,7 +147,7 @@ def _spec(title: str, frame: pd.DataFrame, draw, cache: Path | None = None) -> d
     write as Altair does (dates, categories, infinities) is left to Altair, and so is a shape
     marked `null`: one whose first data came out otherwise."""
     path = None if cache is None else cache / (_chart_key(title, frame.iloc[:0]) + ".json")  # the columns' kinds
-    values = _values(frame)
+    values = _values(frame) if path is not None else None
     text = _cached(path) if path is not None else ""
     if text and values is not None:
         shape = json.loads(text)
@@ -175,7 +175,7 @@ def _values(frame: pd.DataFrame) -> list[dict] | None:
             columns[name] = column.astype(object).where(column.notna(), None)
         elif kind in "iub":
             columns[name] = column.astype(object)
-        elif kind == "O" and all(isinstance(value, str) for value in column.tolist()):
+        elif kind == "O" and pd.api.types.infer_dtype(column, skipna=False) in ("string", "empty"):  # text only
             columns[name] = column
         else:
             return None
