@@ -246,6 +246,9 @@ def orphan_links(persons: pd.DataFrame, links: pd.DataFrame) -> str:
     return f"{orphans} linked person id(s) without a person record" if orphans else ""
 
 
+AUDITED_PERSON_COLUMNS = ["person_id", "status", "responsible_list", "n_records"]  # what `audit_persons` reads
+
+
 def audit_persons(persons: pd.DataFrame, statuses: tuple[str, ...] | list[str]) -> list[str]:
     """Output audit of the person rows a batch writes: what BI tools and push lists rely on
     ([] = all good). `statuses`: the statuses of the run's policy."""
@@ -262,6 +265,6 @@ def audit_persons(persons: pd.DataFrame, statuses: tuple[str, ...] | list[str]) 
         Check(e.ExpectColumnValuesToBeBetween(column="n_records", min_value=1), "person without records"),
     ]
     # only the columns the checks read: GX hashes the whole frame it is given, more than once
-    audited = persons[["person_id", "status", "responsible_list", "n_records"]].reset_index(drop=True)
+    audited = persons[AUDITED_PERSON_COLUMNS].reset_index(drop=True)
     results = _run(audited, "person_audit", checks)
     return [c.reason for c, r in zip(checks, results) if not r.success]
