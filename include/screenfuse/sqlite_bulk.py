@@ -73,6 +73,7 @@ class Scratch:
         self._schemas: dict[str, str] = {}  # attached: table → schema name
         self._ddl: dict[str, str | None] = {}  # each table's definition in the warehouse, for its scratch
         self._writer = self._answers = None
+        self._adopted: dict[str, Path] = {}  # tables another scratch wrote (`adopt`): their files
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         if database and database != ":memory:" and not database.startswith("file:"):
             self.threshold = min_rows()
@@ -101,7 +102,19 @@ class Scratch:
         return self.path is not None
 
     def file(self, table: str) -> Path:
-        return self.path / f"{table}.sqlite"
+        return self._adopted.get(table) or self.path / f"{table}.sqlite"
+
+    @property
+    def adopted(self) -> list[str]:
+        """The tables taken from another scratch: written already, copied first."""
+        return list(self._adopted)
+
+    def adopt(self, other: Scratch) -> None:
+        """Take the tables `other` wrote (ahead of this publish, `scratch_ahead`) as this scratch's:
+        attached and copied from `other`'s files, which `other`'s owner keeps and removes."""
+        for table, written in other.tables.items():
+            if self.path is not None and table not in self.tables and table not in self._coming:
+                self.tables[table], self._adopted[table] = written, other.file(table)
 
     def stage(self, table: str, rows: Rows) -> bool:
         """Write `table`'s rows into its scratch file now; whether it was (too few rows, an inert

@@ -17,16 +17,15 @@ import sqlalchemy as sa
 from screenfuse import feedback as fb
 from screenfuse import (batch_rows, isolation, labels, match_state, reporting, retrain, review_desk, revocation, schema,
                         screening_state, sqlite_bulk, warehouse)
-from screenfuse.arrow_rows import Rows
 from screenfuse.config import Settings
-from screenfuse.contracts import person_feeds, reference_feeds
+from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.pipeline import (BatchOrderError, batch_time, check_order, engine, feed_names, guard, iso,
                                  latest_published, run_policy, state, take_back)
 from screenfuse.pushlist import (RECORD_COLUMNS_READ, PushPlan, plan_push_items, remove_leftovers, replacing_folder, write_outbox,
                                  write_table, write_tracing_list, write_zero_report)
-from screenfuse.records import RECORD_COLUMNS
 from screenfuse.risk import community_levels
+from screenfuse.scratch_ahead import FIRST_LOAD, ORDER, scratch_rows
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
 from screenfuse.stage_match import batch_answers, batch_records
 from screenfuse.validation import AUDITED_PERSON_COLUMNS, audit_persons, orphan_links
@@ -196,35 +195,12 @@ LARGE = {"match_record": lambda stage: stage.get("match_record"), "match_key": l
 BULK_LOADS = {"source_record": batch_records, **LARGE}  # written whole from the stage
 
 
-# what a first load into empty tables writes whole (replace_rows finds nothing stored): the
-# stage's frame and the batch column it gets
-FIRST_LOAD = {"person": ("persons", "batch_id"), "person_link": ("links", "changed_batch_id"),
-              "screening_outcome": ("screening_outcome", "batch_id"), "match_term": ("match_term", "batch_id")}
-
-
-def _scratch_rows(stage, batch_id: str, first_load_tables: list[str]) -> dict[str, Rows]:
-    """What each large table's scratch is written from (the stage's payloads, a feed's each), in
-    the order the publish copies them. A first load's records stream as staged, by file and row:
-    their ids (feed, file, row) keep together, which a copy takes as fast as key order (3.4 s
-    either way, 2026-12-06), and a sort would hold the million records at once."""
-    parts = {"source_record": ([f"{feed}.accepted" for feed in person_feeds()], RECORD_COLUMNS),
-             "match_record": (["match_record"], None), "match_key": (["match_key"], None),
-             "screening_sample": ([f"{feed}.samples" for feed in screening_state.sample_feeds()], None),
-             "screening_result": ([f"{feed}.accepted" for feed in screening_state.result_feeds()], None),
-             "person_status": (["status_open"], None)}
-    jobs = {table: Rows([stage.payload(FIRST_LOAD[table][0])], constants={FIRST_LOAD[table][1]: batch_id})
-            for table in first_load_tables}
-    jobs.update({table: Rows([stage.payload(name) for name in names], columns, in_key_order=table != "source_record")
-                 for table, (names, columns) in parts.items()})
-    order = ["person", "person_link", "source_record", "match_term", "screening_outcome", *LARGE]  # as _publish copies them
-    return {table: jobs[table] for table in order if table in jobs}
-
-
 def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
-            attempt: str | None = None) -> dict:
+            attempt: str | None = None, ahead: sqlite_bulk.Scratch | None = None) -> dict:
     """Write the batch in one transaction: its new rows, the rows of the persons it touched that
     came out different, the counts. The person rows written are audited (GX) before the commit:
-    a failed audit publishes nothing. A batch published before is taken back first."""
+    a failed audit publishes nothing. A batch published before is taken back first. `ahead`: the
+    tables `screenfuse run` wrote into a scratch of its own while fuse ran (`scratch_ahead`)."""
     stage, db = state(settings, batch_id, attempt), engine(settings)
     # SQLite: a first load's largest tables go to scratch files (sqlite_bulk.py), written by a
     # process of their own while the transaction goes on (an hour's batch, far smaller, is never read for it)
@@ -232,8 +208,11 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         large = bulk.active and stage.rows_staged() >= bulk.threshold
         with db.connect() as conn:
             empty = [table for table in FIRST_LOAD if large and warehouse.is_empty(conn, table)]
+        if large and ahead is not None:
+            bulk.adopt(ahead)
         if large:  # the payloads read now: the transaction may hold the warehouse alone
-            bulk.stage_behind(_scratch_rows(stage, batch_id, empty))
+            bulk.stage_behind(scratch_rows(stage, batch_id, empty,
+                                           [table for table in ORDER if table not in bulk.tables]))
         first_load = large and len(empty) == len(FIRST_LOAD)  # no person yet: no reader has anything to read
         return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk, first_load)
 
@@ -279,7 +258,12 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             raise ReconciliationError(f"batch {batch_id}: rows read != accepted + quarantined")
         started_after = stage.get_json("started_after")["batch_id"]
 
+        copied = set()
+
         def write(table: str) -> None:
+            if table in copied:
+                return
+            copied.add(table)
             if table == "match_key":
                 return write_keys()
             if bulk.copy(conn, table) is None:
@@ -317,6 +301,8 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
                 "SELECT persons, recent_keys FROM run_log ORDER BY batch_id DESC LIMIT 1").first()
             before, held_keys = (int(latest[0] or 0), int(latest[1] or 0)) if latest else (0, 0)
             run["recent_keys"] = held_keys
+            for table in bulk.adopted:  # written ahead: copied while the scratch's writer writes the rest
+                write(table)
             # what BI tools will read from now on: a first load writes every person, audited while
             # the scratch's writer writes them; an hour, the rows that came out different
             problems = audit_persons(persons, policy.status_priority) if first_load else []
