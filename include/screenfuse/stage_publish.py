@@ -301,11 +301,11 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
                 "SELECT persons, recent_keys FROM run_log ORDER BY batch_id DESC LIMIT 1").first()
             before, held_keys = (int(latest[0] or 0), int(latest[1] or 0)) if latest else (0, 0)
             run["recent_keys"] = held_keys
-            for table in bulk.adopted:  # written ahead: copied while the scratch's writer writes the rest
-                write(table)
             # what BI tools will read from now on: a first load writes every person, audited while
             # the scratch's writer writes them; an hour, the rows that came out different
             problems = audit_persons(persons, policy.status_priority) if first_load else []
+            for table in bulk.adopted:  # written ahead: copied while the scratch's writer writes the rest
+                write(table)
             persons = whole("person", "persons", persons)
             existed, written = batch_rows.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
                                                       same_unless=("as_of",), staged=bulk)
