@@ -61,13 +61,17 @@ def write_ahead(settings: Settings, batch_id: str, scratch: Scratch, attempt: st
     """In a process beside fuse: the tables of `AHEAD` written into `scratch`, one at a time (a
     table's payloads are let go once it is written); what was written, table by table (its columns
     and rows, as `Scratch.tables` holds them). A batch the publish would not write through the
-    scratch (too few rows) writes nothing; a table that cannot be written (a full disk) is left to
-    the publish, as is every table if this process fails."""
+    scratch (too few rows) writes nothing; a table that cannot be written (a full disk, an error)
+    is left to the publish. A batch run again meanwhile stops here as it stops fuse (`guard`);
+    this process killed (out of memory) fails the run as any stage's child does."""
     guard(settings, batch_id, attempt)
-    stage = state(settings, batch_id, attempt)
-    if not scratch.active or stage.rows_staged() < scratch.threshold:
+    try:
+        stage = state(settings, batch_id, attempt)
+        large = scratch.active and stage.rows_staged() >= scratch.threshold
+    except Exception as error:  # noqa: BLE001 - the publish writes the whole scratch then
+        log.warning("nothing written ahead (%s); the publish writes it all", type(error).__name__)
         return {}
-    for table in AHEAD:
+    for table in AHEAD if large else ():
         try:
             scratch.stage(table, scratch_rows(stage, batch_id, [], [table])[table])
         except Exception as error:  # noqa: BLE001 - the publish writes what is not written here
