@@ -74,6 +74,23 @@ def test_the_publish_copies_the_tables_written_ahead_instead_of_writing_them_aga
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM person").scalar() > 0
 
 
+def test_a_table_that_cannot_be_written_ahead_is_written_by_the_publish(warehouses, tmp_path, monkeypatch):
+    """A folder where match_record's scratch file goes: that file cannot be made (a real failure
+    of the driver), the other tables are written ahead, and the publish writes match_record."""
+    db = first_hour(tmp_path, warehouses, monkeypatch, "blocked", "1")
+    settings = load_settings()
+    with sqlite_bulk.Scratch(engine(settings), batch_id_for(H1)) as ahead:
+        ahead.file("match_record").mkdir(parents=True)
+        batch_id, attempt, _ = stage_batch(settings, H1, None, ahead)
+        assert set(ahead.tables) == set(AHEAD) - {"match_record"}
+        stage_publish.publish(settings, batch_id, "test", (H1 - timedelta(hours=1), H1), attempt=attempt, ahead=ahead)
+    assert not ahead.path.exists()
+    with db.connect() as conn:
+        records = conn.exec_driver_sql("SELECT COUNT(*) FROM source_record").scalar()
+        assert records > 0
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM match_record").scalar() == records
+
+
 def test_a_batch_below_the_scratchs_threshold_writes_nothing_ahead(warehouses, tmp_path, monkeypatch, caplog):
     first_hour(tmp_path, warehouses, monkeypatch, "small", "100000000")
     with caplog.at_level("INFO", logger="screenfuse.pipeline"):
