@@ -125,15 +125,38 @@ def test_a_number_with_another_countrys_code_is_kept_in_one_form(country, number
 
 
 def test_only_a_whole_cell_with_a_plus_and_another_countrys_code_is_a_foreign_number():
-    """'00' is no country prefix here (0027-87654321 is Wuhan's 027 with a zero too many), +1's
-    digits are a Chinese mobile's form (read as before), and a plus inside other text, a date or
-    too few digits after the code make no number."""
+    """'00' is no country prefix here (0027-87654321 is Wuhan's 027 with a zero too many), +1 run
+    into its digits is a Chinese mobile's form (read as before), and a plus inside other text, a
+    date or too few digits after the code make no number."""
     out = nz.normalize_phones(S("2020+12345678", "+123", "852-91234567", "+852 2222 2222", "+86 27 8765 4321",
                                 "0085291234567", "0027-87654321", "0013812345678", "+87654321", "+2020-02-10",
-                                "工号+85291234567", "+1 (415) 555-0100"))
+                                "工号+85291234567", "+14155550100"))
     assert out["phone"].tolist() == [""] * 11 + ["14155550100"]
     assert out["phone_status"].tolist() == ["invalid", "invalid", "invalid", "placeholder", "invalid", "invalid",
                                             "invalid", "invalid", "landline", "landline", "invalid", "valid"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.from_regex(r"[2-9][0-9]{2}", fullmatch=True), st.from_regex(r"[2-9][0-9]{2}", fullmatch=True),
+       st.from_regex(r"[0-9]{4}", fullmatch=True),
+       st.sampled_from(["+1 {a} {e} {l}", "+1 ({a}) {e}-{l}", "+1({a}){e}-{l}", "(+1) {a}-{e}-{l}", "+1-{a}-{e}-{l}",
+                        "+1.{a}.{e}.{l}", "+1 {a}{e}{l}", "＋1 {a} {e} {l}", "+1 ({a}) {e}-{l} ext. 12"]))
+def test_a_north_american_number_grouped_as_written_there_is_foreign_not_a_chinese_mobile(area, exchange, line, form):
+    """+1 415 555 0132 used to become 14155550132, a Chinese mobile's form: two arrivals could
+    share a stranger's number, and a street office would call it. Grouped after +1 (a space, a dash,
+    brackets), its ten digits are North America's."""
+    number = area + exchange + line
+    assume(not nz.is_filler(number, 7))
+    out = nz.normalize_phones(S(form.format(a=area, e=exchange, l=line)))
+    assert (out["phone"].iloc[0], out["phone_status"].iloc[0]) == (f"+1{number}", "foreign")
+
+
+def test_a_north_american_number_beside_a_mobile_gives_the_mobile_first():
+    out = nz.normalize_phones(S("+1 (415) 555-0132 / 138 1234 5678", "+1 415 555 01321", "+1 555 555 5555",
+                                "+1 138 1234 5678"))
+    assert out["phone"].tolist() == ["13812345678", "", "", ""]
+    assert out["phone2"].tolist() == ["+14155550132", "", "", ""]
+    assert out["phone_status"].tolist() == ["valid", "invalid", "placeholder", "invalid"]
 
 
 def test_phone_second_number_and_invalid():
@@ -165,8 +188,41 @@ def test_a_passport_spelling_of_u_umlaut_is_the_pinyin_of_the_name():
     assert nz.pinyin_of(written).tolist()[0] == nz.pinyin_of(S("吕明")).iloc[0]
 
 
+@pytest.mark.parametrize("written", ["Lü Wei", "LÜ WEI", "Lǚ Wěi", "LV WEI", "Lyu Wei"])
+def test_pinyins_u_umlaut_and_tone_marks_read_as_the_name_in_characters(written):
+    """吕伟 in pinyin is written Lü Wei (or with tone marks, Lǚ Wěi): it was kept as LüWei, uncased,
+    with the pinyin 'lwei', and never met LV WEI from a passport or 吕伟 from a hospital."""
+    folded = nz.normalize_name(S(written))
+    assert folded.tolist() == ["lv wei"]
+    assert nz.pinyin_of(folded).tolist() == nz.pinyin_of(S("吕伟")).tolist() == ["lvwei"]
+    assert nz.pinyin_of(nz.normalize_name(S("Zhāng Wěi"))).tolist() == nz.pinyin_of(S("张伟")).tolist()
+
+
+ACCENTS = {"a": "áàâäãå", "e": "éèêë", "i": "íìîï", "o": "óòôöõø", "u": "úùûü", "n": "ñ", "c": "ç", "y": "ýÿ"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["garcia", "muller", "nguyen", "van", "an", "jose", "maria", "francois", "soren",
+                                 "dvorak", "lopez"]), min_size=1, max_size=3), st.data())
+def test_an_accented_latin_name_is_its_plain_letters_whatever_the_case(parts, data):
+    """José García, JOSE GARCIA and jose garcia are one name: an arrival's passport drops the
+    accents a form keeps. Before, a name with one accent was kept uncased, its parts run together."""
+    plain = " ".join(parts)
+    accented = "".join(data.draw(st.sampled_from([c, *ACCENTS.get(c, "")])) for c in plain)
+    cased = data.draw(st.sampled_from([str.upper, str.title, str.lower]))(accented)
+    assert nz.normalize_name(S(cased)).tolist() == nz.normalize_name(S(plain)).tolist()
+    assert nz.normalize_name(S(cased)).iloc[0].isascii()
+
+
+def test_a_name_in_another_alphabet_is_case_folded_and_its_letters_are_its_reading():
+    folded = nz.normalize_name(S("Иван Петров", "ИВАН  ПЕТРОВ", "김민준", "김 민준"))
+    assert folded.tolist() == ["иван петров", "иван петров", "김민준", "김민준"]
+    assert nz.pinyin_of(folded).tolist() == ["иванпетров", "иванпетров", "김민준", "김민준"]  # not '' for everyone
+
+
 NAME_PIECES = ["张", "王", "李", "伟", "芳", "丽", "張", "偉", "麗", "不", "详", "無", "无", "同", "上", "·", "•", "．", " ", "\u3000",
-               "\xa0", "\t", "-", "_", "—", "/", "乾", "Lyu", "NYU", "Zhang", "WEI", "xiao", "ming", "na", "x", "Ｚｈａｎｇ", "于", "於"]
+               "\xa0", "\t", "-", "_", "—", "/", "乾", "Lyu", "NYU", "Zhang", "WEI", "xiao", "ming", "na", "x", "Ｚｈａｎｇ", "于", "於", "Lü", "Zhāng",
+               "José", "Nguyễn", "Øy", "ИВАН", "Петров", "김"]
 
 
 @settings(max_examples=300, deadline=None)
@@ -179,7 +235,9 @@ def test_name_normalization_is_idempotent(name):
     assert nz.normalize_name(once).tolist() == once.tolist()
     value = once.iloc[0]
     assert value == value.strip() and "  " not in value
-    assert " " not in value or value.isascii()  # only a Latin-written name keeps a space between parts
+    # only a name in an alphabet keeps a space between parts, and a Latin one is plain letters
+    assert " " not in value or value.isascii() or zh_names.is_cased_script(value)
+    assert not zh_names.is_latin(value) or all(c.isascii() for c in value if c.isalpha())
     assert not zh_names.is_placeholder(value) or value == ""
 
 

@@ -59,6 +59,23 @@ def test_must_not_match():
     assert links["person_id"].nunique() == 6
 
 
+def test_arrivals_from_abroad_link_across_spellings_and_keep_their_own_numbers():
+    """Foreign arrivals: an accented name and a North American number written two ways are one
+    person; a Chicago number (+1 312 555 0147) is not the Chinese mobile 131 2555 0147 of
+    another person of the same name."""
+    rec = records(
+        {"rid": "a1", "name": "José García", "phone": "+1 (415) 555-0132"},
+        {"rid": "a2", "name": "JOSE GARCIA", "phone": "+1 415 555 0132"},
+        {"rid": "b1", "name": "Lü Wei", "phone": "138 1234 5678"},
+        {"rid": "b2", "name": "吕伟", "phone": "+86 13812345678"},
+        {"rid": "c1", "name": "Maria Lopez", "phone": "+1 312 555 0147"},
+        {"rid": "c2", "name": "MARIA LOPEZ", "phone": "13125550147"},
+    )
+    links = resolve(rec)
+    assert same_person(links, "a1", "a2") and same_person(links, "b1", "b2")
+    assert not same_person(links, "c1", "c2") and not same_person(links, "a1", "c1")
+
+
 def test_filler_ids_and_phones_link_nobody():
     """What a unit types to fill a required cell (000000000000000000, 同上, 13800000000) is not
     evidence: two people with the same common name and the same filler are two people."""

@@ -159,6 +159,8 @@ def normalize_name(values: pd.Series) -> pd.Series:
             return ""
         if zh_names.is_latin(text):
             return zh_names.latin_name(text)
+        if zh_names.is_cased_script(text):
+            return zh_names.cased_name(text)
         written = _without_notes("".join(text.translate(table).split()))
         if zh_names.is_placeholder(written):
             return ""
@@ -184,7 +186,8 @@ SURNAME_PINYIN = {
 def _char_pinyin(char: str) -> str:
     from pypinyin import Style, lazy_pinyin
 
-    return "".join(lazy_pinyin(char, style=Style.NORMAL, errors=lambda c: c if c.isascii() else "")).lower()
+    # a letter of another alphabet (Иван, 김) is its own reading: two such names agree by their letters
+    return "".join(lazy_pinyin(char, style=Style.NORMAL, errors=lambda c: c if c.isascii() or c.isalpha() else "")).lower()
 
 
 def pinyin_of(names: pd.Series) -> pd.Series:
@@ -236,6 +239,21 @@ def _foreign_number(compact: str) -> str:
     return "" if code == "86" or len(digits) - len(code) < 7 else "+" + digits
 
 
+# +1, a separator or brackets, then area code, exchange and line (+1 (312) 555-0147): grouped so, no
+# Chinese mobile (138 1234 5678). +1 run into its digits (+14155550132) is read as one, as before
+_NORTH_AMERICAN = re.compile(r"(?:\+1|\(\+1\))(?:[ \-.]+\(?|\()?([2-9][0-9]{2})\)?[ \-.]*([2-9][0-9]{2})[ \-.]*([0-9]{4})")
+
+
+def _north_american(text: str) -> tuple[str, str]:
+    """'+1' and the ten digits of a grouped North American number that starts the cell, and what
+    follows it (a note, another number); ('', text) when the cell starts otherwise."""
+    cell = text.strip()
+    found = _NORTH_AMERICAN.match(cell)
+    if not found or not (cell.startswith("(+1)") or not cell[2:3].isdigit()) or cell[found.end():][:1].isdigit():
+        return "", text
+    return "+1" + "".join(found.groups()), cell[found.end():]
+
+
 # a fixed line: an area code (027, 010, 0755) and 7-8 digits not starting with 0 or 1; shared by a
 # household, so it is kept as a status, not as a number to link people by
 _LANDLINE = re.compile(r"(?<![0-9])(?:0[1-9][0-9]{1,2})?[2-9][0-9]{6,7}(?![0-9])")
@@ -270,6 +288,14 @@ def _phone_numbers(value: str) -> tuple[str, str, str]:
     text = halfwidth(value)
     if not text.strip():
         return "", "", "missing"
+    american, rest = _north_american(text)
+    if american and not is_filler(american, 7):  # an arrival's own number, grouped as North America groups it
+        after = _phone_numbers(rest)  # a mobile written after it is the first number
+        if after[2] == "valid":
+            return after[0], after[1] or american, "valid"
+        return american, "", "foreign"
+    if american:
+        return "", "", "placeholder"
     found = _mobiles(text)
     usable = [number for number in found if not is_filler(number, 7)]
     if found and not usable:
@@ -312,7 +338,8 @@ def _normalize_phones(values: pd.Series) -> pd.DataFrame:
     placeholder: records sharing it share no phone. A landline (027-87654321) gets status landline
     and no number: a household shares it, so it links nobody. A cell holding one number written with
     '+' and another country's code (+852 9123 4567: an arrival from abroad) keeps it as
-    +85291234567, status foreign (`_foreign_number`).
+    +85291234567, status foreign (`_foreign_number`), and so does a North American number grouped
+    as North America groups it (+1 415 555 0132: `_north_american`).
     """
     return pd.DataFrame([_phone_numbers(v) for v in values.tolist()], index=values.index,
                         columns=["phone", "phone2", "phone_status"], dtype=object)
