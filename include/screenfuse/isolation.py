@@ -85,6 +85,12 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def monitored(records: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """The records `stays` reads: the isolation feed's (none without isolation rules)."""
+    rules = policy.isolation
+    return records[records["feed"] == rules.feed] if rules is not None else records.iloc[:0]
+
+
 def stays(records: pd.DataFrame, links: pd.DataFrame, persons: pd.DataFrame, as_of: str, policy: Policy) -> pd.DataFrame:
     """Per person with monitoring records (STAY_COLUMNS): the point and room of their latest row,
     the first day of the stay at that point, the latest day checked, whether they are held (the

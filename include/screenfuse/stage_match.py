@@ -31,6 +31,7 @@ from screenfuse.records import ORIGIN_COLUMNS, RECORD_COLUMNS
 from screenfuse.resolve import (
     NORMALIZED_AT_INGEST, SETTINGS, match_settings, plain_text, prepare_records, resolve_identities,
 )
+from screenfuse.stage_process import release_memory
 from screenfuse.state_schema import MATCH_COLUMNS
 from screenfuse.text_keys import map_by_key
 
@@ -41,6 +42,8 @@ LINK_COLUMNS = ["source_record_id", "person_id", "match_weight", "match_probabil
 # what fuse reads of a record: not the row as sent, nor the file and batch it came in
 FUSED_COLUMNS = [c for c in RECORD_COLUMNS if c not in ORIGIN_COLUMNS]
 READ_COLUMNS = ", ".join(FUSED_COLUMNS)
+# what fuse reads of its records before the screening join: their ids, and whom they name (contacts)
+NAMING_COLUMNS = ["source_record_id", "id_number", "contact_of_id", "contact_of_name", "details_json"]
 
 
 def batch_records(stage, columns: list[str] = RECORD_COLUMNS) -> pd.DataFrame:
@@ -293,7 +296,9 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
     """Golden records, statuses and measures of the persons in focus; their status history."""
     guard(settings, batch_id, attempt)
     stage, policy, stamp = state(settings, batch_id, attempt), run_policy(settings, batch_id, attempt), iso(as_of)
-    new = batch_records(stage, FUSED_COLUMNS)
+    # the focus, the contacts and the screening join need only these of the batch's records; the
+    # whole records are read after the join, not carried through it (a first load's are a GB)
+    new = batch_records(stage, NAMING_COLUMNS)
     samples, results = screening_state.batch_frames(stage)
     zone = policy.zero_report.timezone
     with engine(settings).begin() as conn:
@@ -308,8 +313,8 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
         records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", old["source_record_id"],
                                          columns=READ_COLUMNS)
         if not new_policy:  # with a new policy every person is in focus already
-            circle = contact_circle(conn, pd.concat([r for r in (records, new) if len(r)] or [new], ignore_index=True),
-                                    links)
+            circle = contact_circle(conn, pd.concat([r[NAMING_COLUMNS] for r in (records, new) if len(r)] or [new],
+                                                    ignore_index=True), links)
             links = pd.concat([links, circle], ignore_index=True)
             links_before = pd.concat([links_before, circle], ignore_index=True)
             persons_before |= set(circle["person_id"].tolist())
@@ -330,17 +335,22 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
         stage.put("contact_edges", edges)
         stage.put("links_before", links_before)
         n_edges = len(edges)
+        del new
+        release_memory()  # the join's frames are gone: the records are read into the memory they held
+        new = batch_records(stage, FUSED_COLUMNS)
         # a first load's records are all new: taken as they are, not copied (a million records are GBs)
         records = new if records.empty else pd.concat([r for r in (records, new) if len(r)], ignore_index=True)[FUSED_COLUMNS]
         del new, links_before, edges
         records["temperature"] = pd.to_numeric(records["temperature"], errors="coerce")
         records = ms.attach_outcomes(records, screening.outcomes)
         del screening
+        monitored = isolation.monitored(records, policy)  # all the isolation checks read of the records
         persons = fuse_persons(records, links, load_gazetteer().streets, stamp, policy)
+        del records  # the rest of fuse runs beside the persons, not beside a first load's GB of records too
+        release_memory()
         persons["batch_id"] = batch_id
         persons["next_change_at"] = next_change(persons, stamp, policy)
-        stay, missed = _isolation_checks(settings, records, links, persons, stamp, batch_id, policy)
-        del records
+        stay, missed = _isolation_checks(settings, monitored, links, persons, stamp, batch_id, policy)
         persons["next_change_at"] = isolation.next_deadline(persons["next_change_at"], persons, stay)
         persons = with_pseudonyms(persons, settings.pseudonym_key, stamp)  # what the analytics layer shows
         gone = sorted(persons_before - set(persons["person_id"].tolist()))
