@@ -180,11 +180,13 @@ TYPED = st.text(alphabet=list("张三李四王五陳偉國·. -0123456789Xx１�
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.fixed_dictionaries({
     "name": st.one_of(TYPED, st.sampled_from(["不 详", "同 上", "無", "不詳", "x.", "X-", "Unknown.", "Wei\u00a0Zhang",
-                                               "ZHANG  Wei", "阿依古丽·买买提", "阿依古丽 . 买买提"])),
+                                               "ZHANG  Wei", "阿依古丽·买买提", "阿依古丽 . 买买提", "Lǚ Wěi", "José García",
+                                               "ИВАН ПЕТРОВ"])),
     "id_number": st.one_of(TYPED, st.sampled_from([ID_A, ID_B, ID_A[:6] + ID_A[8:17], swap(ID_A, 3), "E12345678",
                                                    "000000000000000000", "4.20106E+17"])),
     "id_type": st.sampled_from(["", "居民身份证", "护照", "港澳居民来往内地通行证", "其他"]),
-    "phone": st.one_of(TYPED, st.sampled_from(["13812345678", "+86 138-1234-5678", "027-8765432"])),
+    "phone": st.one_of(TYPED, st.sampled_from(["13812345678", "+86 138-1234-5678", "027-8765432", "+1 (312) 555-0147",
+                                               "+13125550147", "13812345678 / +1 312 555 0147", "+852 9123 4567"])),
     "address": TYPED,
 }), min_size=1, max_size=10))
 def test_records_ingest_normalized_get_the_matching_columns_a_second_normalization_gives(rows):

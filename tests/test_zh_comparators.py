@@ -19,7 +19,8 @@ from screenfuse.matching.settings import ZH_PERSON, parse_settings
 from screenfuse.matching import zh_shapes, zh_text
 from screenfuse.matching.zh_shapes import SHAPE_GROUPS, shape_key
 from screenfuse.matching.zh_text import sound_key
-from screenfuse.zh_names import COMPOUND_SURNAMES, SURNAME_RANK, latin_name, split_surname
+from screenfuse.written_names import latin_name
+from screenfuse.zh_names import COMPOUND_SURNAMES, SURNAME_RANK, split_surname
 from screenfuse.zh_person import prepare
 
 ID_A, ID_B = make_id("42010619800101123"), make_id("42010619850505234")

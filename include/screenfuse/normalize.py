@@ -13,7 +13,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from screenfuse import zh_names
+from screenfuse import written_names, zh_names
+from screenfuse.foreign_phones import foreign_number, north_american
 
 # Full-width ASCII block (U+FF01..U+FF5E) and the ideographic space map onto plain ASCII.
 _FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20} \
@@ -149,7 +150,7 @@ def _without_notes(name: str) -> str:
 def normalize_name(values: pd.Series) -> pd.Series:
     """Names: half-width, no spaces at all (张 伟 = 张伟), one kind of middle dot, simplified; a
     placeholder (无, 不详, 同上) is missing; a Latin-written name is case-folded, surname first
-    (zh_names.latin_name); a note, number, form of address or second name written beside a name
+    (written_names.latin_name); a note, number, form of address or second name written beside a name
     in characters is dropped (李娜(女), 孙七139…, 王伟先生, 赵六/赵小六: `_without_notes`)."""
     table = _FULL_TO_HALF | _DOTS
 
@@ -157,10 +158,11 @@ def normalize_name(values: pd.Series) -> pd.Series:
         text = " ".join(_BRACKETED.sub("", value.translate(_FULL_TO_HALF)).split())  # any space is one space
         if zh_names.is_placeholder(text) or zh_names.is_placeholder(text.replace(" ", "")):  # 不 详 as 不详
             return ""
-        if zh_names.is_latin(text):
-            return zh_names.latin_name(text)
-        if zh_names.is_cased_script(text):
-            return zh_names.cased_name(text)
+        lettered = written_names.prepared(text)
+        if written_names.is_latin(lettered):
+            return written_names.latin_name(lettered)
+        if written_names.is_cased_script(lettered):
+            return written_names.cased_name(lettered)
         written = _without_notes("".join(text.translate(table).split()))
         if zh_names.is_placeholder(written):
             return ""
@@ -170,7 +172,8 @@ def normalize_name(values: pd.Series) -> pd.Series:
         simplified = simplify_names(_each(distinct, one))
         # a placeholder written in traditional characters (無) is one once simplified: the result
         # is final, normalizing it again changes nothing (ingest's names are taken as they are)
-        return simplified.where(~simplified.map(zh_names.is_placeholder), "")
+        spaced = lambda v: zh_names.is_placeholder(v) or zh_names.is_placeholder(v.replace(" ", ""))  # noqa: E731 (x-x)
+        return simplified.where(~simplified.map(spaced), "")
     return on_distinct(values, names)
 
 
@@ -219,41 +222,6 @@ _PHONE_SEPARATORS = {ord(c): None for c in " \t\n\r-()（）\u3000"}
 _COUNTRY_CODE = re.compile(r"(?:\+86|0086|(?<![0-9])86)(?=1[3-9][0-9]{9}(?![0-9]))")
 _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 _WHOLE_MOBILE = re.compile(r"1[3-9][0-9]{9}")
-# a number written in full with another country's code: '+' first, then E.164's 9 to 15 digits
-# (+852 9123 4567). Not '00' (0027-87654321 is Wuhan's 027 with a zero too many), not +86 (China's,
-# read above), not +1 (its digits are a Chinese mobile's form: +1 312… would be 131…; read as before)
-_FOREIGN = re.compile(r"\+([2-9][0-9]{8,14})")
-_TWO_DIGIT_CODES = {"20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48",
-                    "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81",
-                    "82", "84", "86", "90", "91", "92", "93", "94", "95", "98"}  # ITU-T E.164; 7 the one 1-digit left
-
-
-def _foreign_number(compact: str) -> str:
-    """'+' and the digits of a whole cell (its separators dropped) holding one number with another
-    country's code, else ''."""
-    found = _FOREIGN.fullmatch(compact.strip())  # other white space at either end too
-    if not found:
-        return ""
-    digits = found.group(1)
-    code = digits[:1] if digits[0] == "7" else digits[:2] if digits[:2] in _TWO_DIGIT_CODES else digits[:3]
-    return "" if code == "86" or len(digits) - len(code) < 7 else "+" + digits
-
-
-# +1, a separator or brackets, then area code, exchange and line (+1 (312) 555-0147): grouped so, no
-# Chinese mobile (138 1234 5678). +1 run into its digits (+14155550132) is read as one, as before
-_NORTH_AMERICAN = re.compile(r"(?:\+1|\(\+1\))(?:[ \-.]+\(?|\()?([2-9][0-9]{2})\)?[ \-.]*([2-9][0-9]{2})[ \-.]*([0-9]{4})")
-
-
-def _north_american(text: str) -> tuple[str, str]:
-    """'+1' and the ten digits of a grouped North American number that starts the cell, and what
-    follows it (a note, another number); ('', text) when the cell starts otherwise."""
-    cell = text.strip()
-    found = _NORTH_AMERICAN.match(cell)
-    if not found or not (cell.startswith("(+1)") or not cell[2:3].isdigit()) or cell[found.end():][:1].isdigit():
-        return "", text
-    return "+1" + "".join(found.groups()), cell[found.end():]
-
-
 # a fixed line: an area code (027, 010, 0755) and 7-8 digits not starting with 0 or 1; shared by a
 # household, so it is kept as a status, not as a number to link people by
 _LANDLINE = re.compile(r"(?<![0-9])(?:0[1-9][0-9]{1,2})?[2-9][0-9]{6,7}(?![0-9])")
@@ -288,14 +256,13 @@ def _phone_numbers(value: str) -> tuple[str, str, str]:
     text = halfwidth(value)
     if not text.strip():
         return "", "", "missing"
-    american, rest = _north_american(text)
-    if american and not is_filler(american, 7):  # an arrival's own number, grouped as North America groups it
-        after = _phone_numbers(rest)  # a mobile written after it is the first number
-        if after[2] == "valid":
-            return after[0], after[1] or american, "valid"
-        return american, "", "foreign"
-    if american:
-        return "", "", "placeholder"
+    american, rest = north_american(text)
+    if american:  # an arrival's own numbers; a mobile beside them comes first
+        own = [number for number in american if not is_filler(number.replace(" ", ""), 7)]
+        mobile = _phone_numbers(rest) if rest.strip(" /") else ("", "", "missing")
+        if mobile[2] == "valid":
+            return mobile[0], mobile[1] or (own[0] if own else ""), "valid"
+        return (own[0], own[1] if len(own) > 1 else "", "foreign") if own else ("", "", "placeholder")
     found = _mobiles(text)
     usable = [number for number in found if not is_filler(number, 7)]
     if found and not usable:
@@ -303,7 +270,7 @@ def _phone_numbers(value: str) -> tuple[str, str, str]:
     if usable:
         return usable[0], usable[1] if len(usable) > 1 else "", "valid"
     compact = text.translate(_PHONE_SEPARATORS)
-    foreign = _foreign_number(compact)
+    foreign = foreign_number(compact)
     if foreign:  # a person's own number (an arrival from abroad): kept, in one form
         return ("", "", "placeholder") if is_filler(foreign, 7) else (foreign, "", "foreign")
     line = _LANDLINE.search(compact)
@@ -338,8 +305,8 @@ def _normalize_phones(values: pd.Series) -> pd.DataFrame:
     placeholder: records sharing it share no phone. A landline (027-87654321) gets status landline
     and no number: a household shares it, so it links nobody. A cell holding one number written with
     '+' and another country's code (+852 9123 4567: an arrival from abroad) keeps it as
-    +85291234567, status foreign (`_foreign_number`), and so does a North American number grouped
-    as North America groups it (+1 415 555 0132: `_north_american`).
+    +85291234567, status foreign (`foreign_phones`); a North American number grouped after +1
+    is kept as +1 415 555 0132, status foreign.
     """
     return pd.DataFrame([_phone_numbers(v) for v in values.tolist()], index=values.index,
                         columns=["phone", "phone2", "phone_status"], dtype=object)

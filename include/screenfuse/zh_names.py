@@ -6,7 +6,6 @@ these; the matching library compares what they produce.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # Typed to fill a required name cell, saying nothing: a name like this is missing, never shared.
 NAME_PLACEHOLDERS = frozenset({"无", "不详", "未知", "同上", "同前", "见上", "无名氏", "未提供", "拒绝提供", "/", "-", "—",
@@ -29,69 +28,16 @@ _SURNAME_ORDER = ("wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu 
 SURNAME_RANK = {p: i for i, p in reversed(list(enumerate(_SURNAME_ORDER)))} | {
     p: len(_SURNAME_ORDER) + i for i, p in enumerate(COMPOUND_SURNAMES.values())}
 
-_LATIN_SEPARATORS = re.compile(r"[\s\-_.·,—–‐•・]+")
+_LATIN_SEPARATORS = re.compile(r"[\s\-_.·,—–‐•・]+")  # between the parts of a name in letters
 
 
 # ü after l or n, as passports spell it since 2012 (LYU 吕, NYU 女); pypinyin writes v (lv, nv). No
 # syllable ends in l, so lyu is ü anywhere; n ends syllables (chen yu), so only a leading nyu is
 _UMLAUT_YU = re.compile(r"(l|^n)yu")
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")  # Chinese characters
-# ü (with or without a tone mark, ǚ) after l or n starting a syllable, once accents are split off
-_PINYIN_U = re.compile(r"(?<![a-z])([ln])u\u0308")
-# Latin letters whose accent is part of the letter (no decomposition): spelt as an ASCII form
-_SPELLED_OUT = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "þ": "th", "ı": "i"})
 
 
 def is_placeholder(name: str) -> bool:
     return name.strip().lower() in NAME_PLACEHOLDERS
-
-
-def is_latin(name: str) -> bool:
-    """A name written in Latin letters, accented ones too (pinyin, ZHANG WEI, Lü Wei, Zhāng Wěi,
-    José García, Nguyễn Văn An), and no Chinese characters."""
-    if name.isascii():
-        return any(c.isalpha() for c in name)
-    return _letters_all(name, lambda c: unicodedata.name(c, "").startswith("LATIN "))
-
-
-def is_cased_script(name: str) -> bool:
-    """A name in another alphabet with capitals (Иван Петров, Γιώργος): every letter has a case,
-    so none is a Chinese, Japanese or Korean character."""
-    return _letters_all(name, lambda c: c.lower() != c.upper())
-
-
-def _letters_all(name: str, test) -> bool:
-    """Whether `name` has letters and each passes `test`; a name in characters fails at once."""
-    if _HAN.search(name):
-        return False
-    seen = False
-    for c in name:
-        if c.isalpha():
-            if not test(c):
-                return False
-            seen = True
-    return seen
-
-
-def latin_name(name: str) -> str:
-    """A Latin-written name: case-folded, one space between parts, accents dropped (José = JOSE;
-    pinyin's ü after l or n is v, as pypinyin writes it: Lü = LV = LYU), the surname first when
-    only the last part is a surname (Xiaoming Zhang → zhang xiaoming; ZHANG-WEI → zhang wei).
-    Where both parts could be (Wei Zhang) the order stays: the zh_name comparator tries both."""
-    folded = name.casefold()
-    if not folded.isascii():
-        folded = _PINYIN_U.sub(r"\1v", unicodedata.normalize("NFKD", folded.translate(_SPELLED_OUT)))
-        folded = "".join(c for c in folded if not unicodedata.combining(c))
-    parts = [_UMLAUT_YU.sub(r"\1v", p) for p in _LATIN_SEPARATORS.split(folded) if p]
-    if len(parts) >= 2 and parts[0] not in SURNAME_RANK and parts[-1] in SURNAME_RANK:
-        parts = parts[-1:] + parts[:-1]
-    return " ".join(parts)
-
-
-def cased_name(name: str) -> str:
-    """A name in another alphabet with capitals: case-folded, one space between parts (ИВАН ПЕТРОВ =
-    Иван Петров); its parts keep their order."""
-    return " ".join(p for p in _LATIN_SEPARATORS.split(name.casefold()) if p)
 
 
 def split_surname(name: str) -> tuple[str, str]:
