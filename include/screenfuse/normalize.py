@@ -110,7 +110,7 @@ def _char_simplified(char: str) -> str:
 
 
 # the middle dot of a name in Chinese characters (买买提·艾力) as forms type it; a Latin-written
-# name never reaches this table (zh_names.latin_name keeps its hyphen as a separator)
+# name never reaches this table (written_names.latin_name keeps its hyphen as a separator)
 _DOTS = {ord(c): "·" for c in "•・.．‧∙-_‐‑–—"}
 
 
