@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from screenfuse.zh_names import _LATIN_SEPARATORS, _UMLAUT_YU, SURNAME_RANK
+from screenfuse.zh_names import SURNAME_RANK
 
+_LATIN_SEPARATORS = re.compile(r"[\s\-_.·,—–‐•・]+")  # between the parts of a name in letters
+# ü after l or n, as passports spell it since 2012 (LYU 吕, NYU 女); pypinyin writes v (lv, nv). No
+# syllable ends in l, so lyu is ü anywhere; n ends syllables (chen yu), so only a leading nyu is
+_UMLAUT_YU = re.compile(r"(l|^n)yu")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")  # Chinese characters
 # apostrophes typed as letters (Oʻzbek, ŉ): the ASCII one
 _APOSTROPHES = str.maketrans({c: "'" for c in "ʼʻʹʽ’‘`´"})
@@ -87,7 +91,11 @@ def cased_name(name: str) -> str:
     """A name in another alphabet with capitals: case-folded, one space between parts, a Greek
     letter's accent dropped (ΓΙΩΡΓΟΣ = Γιώργος; Й keeps its breve: a letter of its own); its parts
     keep their order."""
-    text = unicodedata.normalize("NFD", name.casefold())
-    text = "".join(c for i, c in enumerate(text)
-                   if not (unicodedata.combining(c) and i and unicodedata.name(text[i - 1], "").startswith("GREEK")))
+    kept, greek = [], False
+    for c in unicodedata.normalize("NFD", name.casefold()):
+        if not unicodedata.combining(c):
+            greek = unicodedata.name(c, "").startswith("GREEK")
+        if not (greek and unicodedata.combining(c)):  # every mark on a Greek letter (ΐ has two)
+            kept.append(c)
+    text = "".join(kept)
     return " ".join(p for p in _LATIN_SEPARATORS.split(unicodedata.normalize("NFC", text)) if p)

@@ -1,11 +1,10 @@
 """Names as forms carry them, beyond characters: placeholders typed into the name cell (无, 不详,
-同上), names written in pinyin at airport and rail checkpoints (ZHANG WEI, Wei Zhang, zhang-wei),
-compound surnames (欧阳, 司马, 诸葛) and their readings. normalize.normalize_name and pinyin_of use
-these; the matching library compares what they produce.
+同上), the surnames that tell which part of a name in pinyin is the surname (`written_names` reads
+names in letters), compound surnames (欧阳, 司马, 诸葛) and their readings. normalize.normalize_name
+and pinyin_of use these; the matching library compares what they produce.
 """
 from __future__ import annotations
 
-import re
 
 # Typed to fill a required name cell, saying nothing: a name like this is missing, never shared.
 NAME_PLACEHOLDERS = frozenset({"无", "不详", "未知", "同上", "同前", "见上", "无名氏", "未提供", "拒绝提供", "/", "-", "—",
@@ -27,13 +26,6 @@ _SURNAME_ORDER = ("wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu 
                   "yin xue yan duan lei hou long tao li he gu mao hao gong shao wan qian qin wu dai mo kong xiang").split()
 SURNAME_RANK = {p: i for i, p in reversed(list(enumerate(_SURNAME_ORDER)))} | {
     p: len(_SURNAME_ORDER) + i for i, p in enumerate(COMPOUND_SURNAMES.values())}
-
-_LATIN_SEPARATORS = re.compile(r"[\s\-_.·,—–‐•・]+")  # between the parts of a name in letters
-
-
-# ü after l or n, as passports spell it since 2012 (LYU 吕, NYU 女); pypinyin writes v (lv, nv). No
-# syllable ends in l, so lyu is ü anywhere; n ends syllables (chen yu), so only a leading nyu is
-_UMLAUT_YU = re.compile(r"(l|^n)yu")
 
 
 def is_placeholder(name: str) -> bool:
