@@ -177,3 +177,32 @@ def test_bulk_rows_carry_every_text_column_kind_as_plain_values(values, dtype):
     written = warehouse._values(column.iloc[::-1])
     assert written == [None if v is None else v for v in values[::-1]]
     assert all(v is None or type(v) is str for v in written)
+
+
+def _changed_row_by_row(frame, stored, key, ignore):
+    """What `_changed` must give: each row's values as written, compared as a tuple with the
+    stored row's of the same key."""
+    columns = [c for c in frame.columns if c in stored.columns and c not in ignore and c != key]
+    old = dict(zip(stored[key].astype(str).tolist(), warehouse._tuples(stored, columns)))
+    new = warehouse._tuples(frame, columns)
+    return [old.get(k) != row for k, row in zip(frame[key].astype(str).tolist(), new)]
+
+
+_TEXT = st.one_of(st.none(), st.sampled_from(["", "a", "中南路", "1", "nan"]))
+_NUMBER = st.one_of(st.none(), st.sampled_from([0, 1, 2]), st.just(float("nan")), st.just(1.0))
+
+
+@given(st.lists(st.tuples(st.sampled_from(["P1", "P2", "P3", "P4", "P5"]), _TEXT, _NUMBER, _TEXT), max_size=6,
+                unique_by=lambda row: row[0]),
+       st.lists(st.tuples(st.sampled_from(["P1", "P2", "P3", "P6"]), _TEXT, _NUMBER, _TEXT), max_size=5,
+                unique_by=lambda row: row[0]),
+       st.booleans())
+def test_the_rows_that_changed_are_those_whose_written_values_differ(new_rows, stored_rows, arrow):
+    columns = ["person_id", "status", "n_records", "as_of"]
+    frame = pd.DataFrame(new_rows, columns=columns)
+    if arrow:  # as staged (pandas' own strings, numbers with gaps) against as read (Python objects)
+        frame = frame.astype({"person_id": "str", "status": "str", "n_records": "Float64"})
+    stored_frame = pd.DataFrame(stored_rows, columns=columns).astype(object)
+    expected = _changed_row_by_row(frame, stored_frame, "person_id", {"as_of"})
+    got = batch_rows._changed(frame, stored_frame, "person_id", {"as_of"})
+    assert got["person_id"].tolist() == frame["person_id"][expected].tolist()

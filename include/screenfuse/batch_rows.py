@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from screenfuse.text_keys import is_in, text_index
 from screenfuse.warehouse import (BULK_ROWS, bulk_insert, driver_errors, is_empty, is_postgres, key_filter, load_keys,
                                   query_frame, sql_statements, _tuples, _values)
 
@@ -64,13 +65,13 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     existed = set(before[key]) if len(before) else set()
     if same_unless is not None and len(before) and len(frame):
         frame = _changed(frame, before, key, {batch_column, *same_unless})
-        named = {str(k) for k in frame[key].tolist()} | {str(k) for k in delete_keys}
-        before = before[before[key].astype(str).isin(named)]
+        named = [*frame[key].astype(str).tolist(), *(str(k) for k in delete_keys)]
+        before = before[is_in(before[key].astype(str), named)]
     _keep_images(conn, batch_id, table, key, before[before[batch_column] != batch_id] if len(before) else before)
     rows = frame.assign(**{batch_column: batch_id}) if len(frame) else frame
     stored = {str(k) for k in existed}
     written = set(rows[key].astype(str)) if len(rows) else set()
-    there = rows[key].astype(str).isin(stored).to_numpy() if len(rows) else np.zeros(0, dtype=bool)
+    there = is_in(rows[key].astype(str), list(stored)) if len(rows) else np.zeros(0, dtype=bool)
     gone = [k for k in delete_keys if str(k) in stored and str(k) not in written]
     if gone:
         where, params = key_filter(conn, table, key, gone)
@@ -190,12 +191,23 @@ def _columns(conn, table: str) -> _Columns:
 
 
 def _changed(frame: pd.DataFrame, stored: pd.DataFrame, key: str, ignore: set) -> pd.DataFrame:
-    """The rows of `frame` that are new or differ from `stored` (compared as they are written)."""
+    """The rows of `frame` that are new or differ from `stored` (compared as they are written),
+    column by column: as row tuples in a dict, a large batch's 500,000 persons took 12 s."""
     columns = [c for c in frame.columns if c in stored.columns and c not in ignore and c != key]
-    old = dict(zip(stored[key].astype(str).tolist(), _tuples(stored, columns)))
-    new = _tuples(frame, columns)
-    keep = [old.get(k) != row for k, row in zip(frame[key].astype(str).tolist(), new)]
-    return frame[np.array(keep, dtype=bool)]
+    at = text_index(stored[key].astype(str)).get_indexer(text_index(frame[key].astype(str)))
+    keep = at < 0  # new
+    found, at = np.flatnonzero(~keep), at[~keep]
+    for column in columns:
+        differs = _objects(frame[column])[found] != _objects(stored[column])[at]
+        keep[found[differs]] = True
+    return frame[keep]
+
+
+def _objects(column: pd.Series) -> np.ndarray:
+    """A column as written (`_values`), in an array of objects: compared by value (None = None)."""
+    values = np.empty(len(column), dtype=object)
+    values[:] = _values(column)
+    return values
 
 
 def undo_batch(conn, batch_id: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from screenfuse.policy import NO_STATUS, Policy
+from screenfuse.text_keys import is_in
 
 HISTORY_COLUMNS = ["person_id", "status", "measure", "valid_from", "valid_to", "change", "policy_version",
                    "batch_id", "closed_batch_id", "cause"]
@@ -46,7 +47,7 @@ def status_changes(persons: pd.DataFrame, current: pd.DataFrame, batch_id: str, 
     changed = (old_status != now["status"]) | (old_measure != new_measure)
     changed &= had | (now["status"] != NO_STATUS)
     now, before, old_status = now[changed], before[changed], old_status[changed]
-    gone = current[~current["person_id"].isin(persons["person_id"])] if len(current) else current
+    gone = current[~is_in(current["person_id"], persons["person_id"])] if len(current) else current
     closes_gone = pd.DataFrame({"person_id": gone["person_id"] if len(gone) else [], "valid_to": as_of,
                                 "closed_batch_id": batch_id}, columns=CLOSE_COLUMNS)
     if now.empty:

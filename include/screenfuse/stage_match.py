@@ -33,7 +33,7 @@ from screenfuse.resolve import (
 )
 from screenfuse.stage_process import release_memory
 from screenfuse.state_schema import MATCH_COLUMNS
-from screenfuse.text_keys import map_by_key
+from screenfuse.text_keys import is_in, map_by_key
 
 LINK_COLUMNS = ["source_record_id", "person_id", "match_weight", "match_probability", "match_rule", "explanation",
                 "changed_batch_id", "previous_person_id"]
@@ -111,7 +111,7 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
                                again_keys.assign(narrow=match_state.narrow_keys(again_keys, again_rows, matching))],
                               ignore_index=True)
             around, previous = match_state.neighbourhood(conn, seeds, matching, extra_records=again)
-            frame = pd.concat([around[~around["record_id"].isin(prepared["record_id"])], prepared], ignore_index=True)
+            frame = pd.concat([around[~is_in(around["record_id"], prepared["record_id"])], prepared], ignore_index=True)
             population = match_state.population(conn, frame, terms, matching)
             cannot_link = pd.concat([match_state.cannot_link_among(conn, frame["record_id"]),
                                      apart.rename(columns={"left_record_id": "left_id", "right_record_id": "right_id"})[
@@ -249,7 +249,7 @@ def focus(conn, resolution: pd.DataFrame, answers: pd.DataFrame, as_of: str, eve
     else:
         stored = warehouse.rows_by_keys(conn, "person_link", "person_id", sorted(persons),
                                         columns="source_record_id, person_id")
-    stored = stored[~stored["source_record_id"].isin(resolution["source_record_id"])]
+    stored = stored[~is_in(stored["source_record_id"], resolution["source_record_id"])]
     now = pd.concat([stored, resolution[["source_record_id", "person_id"]]], ignore_index=True)
     was = resolution.dropna(subset=["person_before"])
     before = pd.concat([stored, pd.DataFrame({"source_record_id": was["source_record_id"], "person_id": was["person_before"]})],
@@ -289,7 +289,7 @@ def contact_circle(conn, records: pd.DataFrame, links: pd.DataFrame) -> pd.DataF
     if not added:
         return pd.DataFrame({"source_record_id": pd.Series(dtype=object), "person_id": pd.Series(dtype=object)})
     circle = warehouse.rows_by_keys(conn, "person_link", "person_id", sorted(added), columns="source_record_id, person_id")
-    return circle[~circle["source_record_id"].isin(links["source_record_id"])].reset_index(drop=True)
+    return circle[~is_in(circle["source_record_id"], links["source_record_id"])].reset_index(drop=True)
 
 
 def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None = None) -> dict:
@@ -309,7 +309,7 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
         named = screening_state.records_named(conn, results, as_of, since, zone, policy.result_due_hours, samples)
         links, links_before, persons_before = focus(conn, stage.get("resolution"), batch_answers(stage), stamp, new_policy,
                                                     named)
-        old = links[~links["source_record_id"].isin(new["source_record_id"])]
+        old = links[~is_in(links["source_record_id"], new["source_record_id"])]
         records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", old["source_record_id"],
                                          columns=READ_COLUMNS)
         if not new_policy:  # with a new policy every person is in focus already

@@ -28,6 +28,7 @@ from screenfuse.risk import community_levels
 from screenfuse.scratch_ahead import FIRST_LOAD, ORDER, scratch_rows
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
 from screenfuse.stage_match import batch_answers, batch_records
+from screenfuse.text_keys import is_in
 from screenfuse.validation import AUDITED_PERSON_COLUMNS, audit_persons, orphan_links
 
 
@@ -313,7 +314,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
                 problems = audit_persons(written, policy.status_priority)
             if problems:
                 raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
-            run["persons"] = int(before) + int((~persons["person_id"].isin(existed)).sum()) - len(set(gone) & existed)
+            run["persons"] = int(before) + int((~is_in(persons["person_id"], list(existed))).sum()) - len(set(gone) & existed)
             rewritten = len(written)
             del persons, written
             batch_rows.replace_rows(conn, batch_id, "person_link", "source_record_id", whole("person_link", "links", links),

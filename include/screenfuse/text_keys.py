@@ -9,7 +9,7 @@ import pandas as pd
 
 from screenfuse.matching.model import is_in, text_index
 
-__all__ = ["is_in", "map_by_key"]
+__all__ = ["is_in", "map_by_key", "text_index"]
 
 
 def map_by_key(values, keys, targets) -> pd.Series:

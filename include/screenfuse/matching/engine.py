@@ -122,7 +122,7 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
         if model is None:  # nothing learnt yet (earlier inputs were too small, or EM's matches not persons)
             # learn as a first input does, from the new records alone: the neighbourhood read around
             # them is made of likely matches and would overstate how many records a person has
-            new_rows = frame[frame[settings.unique_id].astype(str).isin(np.asarray(new_ids, dtype=object).astype(str))]
+            new_rows = frame[is_in(frame[settings.unique_id].astype(str), np.asarray(new_ids, dtype=object).astype(str))]
             if shipped_reason and (kept := shipped(settings, shipped_reason)) is not None:
                 learnt = kept
             elif len(new_rows) >= settings.min_records_to_train:
