@@ -485,3 +485,12 @@ def test_level_patterns_are_the_distinct_rows_in_order_with_their_counts(rows):
             model.PATTERN_TABLE = model_table
         assert [(tuple(p), c) for p, c in zip(patterns.tolist(), counts.tolist())] == expected
         assert patterns.dtype == np.int8
+
+
+@given(st.lists(st.sampled_from(["a", "b", "中", "", "1"]), max_size=8), st.lists(st.sampled_from(["a", "中", "1", "x"]), max_size=5),
+       st.sampled_from([list, set, lambda v: pd.Series(v, dtype="str"), lambda v: np.asarray(v, dtype=str)]))
+def test_is_in_is_membership_whatever_holds_the_values(values, among, holder):
+    from screenfuse.matching.model import is_in
+
+    arrow = pd.Series(values, dtype="str", index=range(100, 100 + len(values)))  # as a stage holds ids
+    assert is_in(arrow, holder(among)).tolist() == [v in set(among) for v in values]

@@ -257,7 +257,9 @@ def _as_text(series: pd.Series) -> np.ndarray:
 
 def text_index(values) -> pd.Index:
     """An index of strings kept as Python objects: pandas' own string type makes `isin` and
-    lookups on millions of ids many times slower."""
+    lookups on millions of ids many times slower. A set is taken too (its order is no matter)."""
+    if isinstance(values, (set, frozenset)):
+        values = list(values)
     return pd.Index(np.asarray(values, dtype=object), dtype=object)
 
 
