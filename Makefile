@@ -96,7 +96,7 @@ test: venv postgresql redis chromium
 	echo "$(BIN)/python -m pytest tests/faults -k '$(FAULTS_PG)'"; cat $$log; rm -f $$log; \
 	exit $$(( mine || theirs ))
 
-# The fault suite with more kill trials than `make test` runs (20 per database): the figures of
+# The fault suite with more kill trials than `make test` runs (14 per database): the figures of
 # docs/reliability.md. FAULT_TRIALS per database; about 5 s a trial on 2 cores.
 FAULT_TRIALS ?= 200
 test-faults-long: venv postgresql

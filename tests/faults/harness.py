@@ -33,7 +33,7 @@ H1 = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
 H2 = datetime(2020, 2, 10, 14, tzinfo=timezone.utc)
 PEOPLE, SEED = 160, 11
 EXIT_SUPERSEDED, EXIT_UNAVAILABLE, EXIT_FAILED = 3, 4, 5
-TRIALS = int(os.environ.get("SCREENFUSE_FAULT_TRIALS", "20"))  # kill trials per database (make test-faults-long)
+TRIALS = int(os.environ.get("SCREENFUSE_FAULT_TRIALS", "14"))  # kill trials per database (make test-faults-long: 200)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
