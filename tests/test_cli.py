@@ -9,12 +9,17 @@ from screenfuse.cli import main
 from screenfuse.matching.evaluate import pairwise_scores
 
 
-def test_generate_run_summary(screenfuse_home, warehouse_url, monkeypatch, capsys):
+def test_generate_run_summary(screenfuse_home, warehouse_url, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", warehouse_url)
     assert main(["summary"]) == 1  # nothing published yet
     assert "the warehouse is empty" in capsys.readouterr().out
-    assert main(["generate", "--people", "300", "--seed", "3", "--out", str(screenfuse_home / "landing"),
-                 "--truth", str(screenfuse_home / "truth")]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # run from any folder: generate writes where run reads ($SCREENFUSE_HOME)
+    assert main(["generate", "--people", "300", "--seed", "3"]) == 0
+    assert list(elsewhere.iterdir()) == []
+    assert (screenfuse_home / "truth" / "people.csv").is_file()
+    assert list((screenfuse_home / "landing" / "checkpoint").iterdir())
     assert main(["run", "--interval-end", "2020-02-10T13:00"]) == 2  # an interval end needs its offset
     capsys.readouterr()
     assert main(["run", "--interval-end", "2020-02-10T13:00:00+00:00"]) == 2  # the schema comes first
@@ -167,7 +172,8 @@ def test_every_option_has_help_and_the_help_shows_defaults():
                if action.dest not in ("help", "command", "review_action") and not action.help]
     assert missing == []
     text = " ".join(commands[("generate",)].format_help().split())
-    assert "(default: 3000)" in text and "(default: data/landing)" in text
+    assert "(default: 3000)" in text and "(default: the one `screenfuse run` reads" in text
+    assert "(default: None)" not in text
 
 
 def test_the_command_leaves_what_it_loaded_to_the_system_at_exit(tmp_path, monkeypatch):

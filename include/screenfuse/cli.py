@@ -327,7 +327,13 @@ def _parser_with_help(parent: argparse.ArgumentParser):
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Every option's help ends with its default (when it has one)."""
+    """Every option's help ends with its default (when it has one; a help that names its own
+    default, one that depends on the environment, keeps it)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or "(default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,8 +12,9 @@ def add_parsers(sub) -> None:
     gen.add_argument("--people", type=int, default=3000, help="how many synthetic people live in the district's feeds")
     gen.add_argument("--seed", type=int, default=1, help="the random seed: the same seed writes the same files")
     gen.add_argument("--day", default="2020-02-10", help="the day the feeds describe (YYYY-MM-DD)")
-    gen.add_argument("--out", default="data/landing", help="landing folder (one sub-folder per feed)")
-    gen.add_argument("--truth", default="data/truth", help="ground-truth folder, never read by the pipeline")
+    gen.add_argument("--out", help="landing folder, one sub-folder per feed (default: the one `screenfuse run` reads: "
+                     "$SCREENFUSE_LANDING, else $SCREENFUSE_HOME/landing)")
+    gen.add_argument("--truth", help="ground-truth folder, never read by the pipeline (default: $SCREENFUSE_HOME/truth)")
     gen.add_argument("--flat", metavar="CSV", help="instead of feed files, one CSV of canonical person columns "
                      "(record_id, name, id_number, phone, address) for `screenfuse dedupe --preset zh_person`")
     gen.add_argument("--day-index", type=int, default=0,
@@ -39,7 +40,7 @@ def add_parsers(sub) -> None:
 
     ans = sub.add_parser("answer", help="synthetic feedback: street offices answer the lists of one outbox batch")
     ans.add_argument("--outbox", required=True, help="outbox folder of one batch, e.g. data/outbox/20200210T1300Z")
-    ans.add_argument("--out", default="data/landing/feedback", help="feedback landing folder")
+    ans.add_argument("--out", help="feedback landing folder (default: the landing folder's feedback/)")
     ans.add_argument("--seed", type=int, default=1, help="the random seed: the same seed gives the same answers")
     ans.add_argument("--at", required=True, help="when the answers start (ISO 8601, the warehouse's clock)")
     ans.add_argument("--overdue-only", action="store_true", help="answer only the items flagged 超时 (late answers)")
@@ -47,9 +48,21 @@ def add_parsers(sub) -> None:
 
 
 
+def _default_folders(args) -> None:
+    """Folders not given: those of the environment (`config.data_folders`), not the working folder's."""
+    from screenfuse.config import data_folders
+
+    home, landing = data_folders()
+    if getattr(args, "truth", "") is None:
+        args.truth = str(home / "truth")
+    if args.out is None:
+        args.out = str(landing / "feedback" if args.func is _answer else landing)
+
+
 def _generate(args) -> int:
     from screenfuse.synthetic import generate, generate_flat
 
+    _default_folders(args)
     if args.flat:
         n = generate_flat(args.people, args.seed, date.fromisoformat(args.day), Path(args.flat), Path(args.truth) / "flat_truth.csv")
         print(f"wrote {n} records of {args.people} people to {args.flat}; truth in {Path(args.truth) / 'flat_truth.csv'}")
@@ -147,6 +160,7 @@ def _generate_isolation(args) -> None:
 
 
 def _answer(args) -> int:
+    _default_folders(args)
     from screenfuse.synthetic import answer_push_lists
 
     at = datetime.fromisoformat(args.at)

@@ -86,10 +86,16 @@ def packaged_path(env_var: str, relative: str) -> Path:
     return Path(override) if override else Path(str(resources.files("screenfuse") / relative))
 
 
+def data_folders() -> tuple[Path, Path]:
+    """The data home and the landing folder the environment names (the defaults above): what
+    `screenfuse generate` writes into is what `screenfuse run` reads, whatever the working folder."""
+    home = Path(os.environ.get("SCREENFUSE_HOME") or PROJECT_ROOT / "data").resolve()
+    return home, Path(os.environ.get("SCREENFUSE_LANDING") or home / "landing").resolve()
+
+
 def load_settings(warehouse_url: str | None = None) -> Settings:
     """Settings from the environment; `warehouse_url` (e.g. from an Airflow connection) wins."""
-    home = Path(os.environ.get("SCREENFUSE_HOME") or PROJECT_ROOT / "data").resolve()
-    landing = Path(os.environ.get("SCREENFUSE_LANDING") or home / "landing").resolve()
+    home, landing = data_folders()
     url = warehouse_url or os.environ.get("SCREENFUSE_WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.db'}"
     if "://" not in url:
         raise ConfigError(
