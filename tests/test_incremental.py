@@ -413,7 +413,7 @@ def test_a_batch_published_meanwhile_stops_a_publish_and_a_batch_without_images_
     generate(60, 8, date(2020, 2, 10), home / "landing", home / "truth")
     run_batch(load_settings(), H1)
     settings = load_settings()
-    late, _, _ = pipeline.stage_batch(settings, H3)  # H3 starts from H1 ...
+    late = pipeline.stage_batch(settings, H3).batch_id  # H3 starts from H1 ...
     run_batch(load_settings(), H2)  # ... while H2 is published
     before = checksums(engine)
     with pytest.raises(BatchOrderError, match="20200210T1400Z was published while batch 20200211T1400Z ran"):

@@ -449,7 +449,7 @@ def test_a_model_promoted_while_a_batch_resolved_relinks_that_batchs_records(war
     try:
         generate(300, 5, date(2020, 2, 10), home / "landing", home / "truth")
         settings, hour = load_settings(), HOURS[0]
-        batch_id, attempt, _ = stage_batch(settings, hour)
+        batch_id, attempt, _, _ = stage_batch(settings, hour)
         with engine.begin() as conn:
             bulk_insert(conn, "match_model", pd.DataFrame([{
                 "model_id": "retrain-0001", "preset": "zh_person", "params_json": Model.fallback("zh_person").to_json(),

@@ -59,7 +59,7 @@ def test_the_publish_copies_the_tables_written_ahead_instead_of_writing_them_aga
     db = first_hour(tmp_path, warehouses, monkeypatch, "taken", "1")
     settings = load_settings()
     with sqlite_bulk.Scratch(engine(settings), batch_id_for(H1)) as ahead:
-        batch_id, attempt, isolated = stage_batch(settings, H1, None, ahead)
+        batch_id, attempt, isolated, _ = stage_batch(settings, H1, None, ahead)
         assert isolated and set(ahead.tables) == set(AHEAD)
         staged = ahead.tables["match_key"][1]
         with sqlite3.connect(ahead.file("match_key")) as scratch:
@@ -81,7 +81,7 @@ def test_a_table_that_cannot_be_written_ahead_is_written_by_the_publish(warehous
     settings = load_settings()
     with sqlite_bulk.Scratch(engine(settings), batch_id_for(H1)) as ahead:
         ahead.file("match_record").mkdir(parents=True)
-        batch_id, attempt, _ = stage_batch(settings, H1, None, ahead)
+        batch_id, attempt, _, _ = stage_batch(settings, H1, None, ahead)
         assert set(ahead.tables) == set(AHEAD) - {"match_record"}
         stage_publish.publish(settings, batch_id, "test", (H1 - timedelta(hours=1), H1), attempt=attempt, ahead=ahead)
     assert not ahead.path.exists()

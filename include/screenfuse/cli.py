@@ -33,6 +33,11 @@ def _run(args) -> int:
     print(f"batch {run['batch_id']} published: {run['rows_read']} rows read, {run['rows_accepted']} accepted, "
           f"{run['rows_quarantined']} quarantined, {run['persons']} persons, {run['push_items']} new push items; "
           f"report {run['report']}")
+    if run.get("files_waiting"):
+        from screenfuse.landing import settle_seconds
+
+        print(f"{run['files_waiting']} file(s) not read yet: changed in the last {settle_seconds():g} s, they may still be "
+              "being written; the next run reads them (--settle SECONDS, or SCREENFUSE_SETTLE_SECONDS, sets the wait)")
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -175,9 +176,16 @@ def _say(progress, stage: str) -> None:
         progress(stage)
 
 
-def stage_batch(settings: Settings, interval_end: datetime, progress=None, ahead=None) -> tuple[str, str, bool]:
-    """Every stage before publishing, in order; returns (batch id, attempt, isolated): a large
-    batch's stages each run in a child process (`stage_process`), a small one's in this process.
+class StagedBatch(NamedTuple):
+    batch_id: str
+    attempt: str
+    isolated: bool  # its stages ran in child processes
+    files_waiting: int  # files left for a later run: still being written (not settled)
+
+
+def stage_batch(settings: Settings, interval_end: datetime, progress=None, ahead=None) -> StagedBatch:
+    """Every stage before publishing, in order: a large batch's stages each run in a child process
+    (`stage_process`, `isolated`), a small one's in this process.
     `progress`, if given, is called with each stage's name as it begins. `ahead`, a SQLite scratch
     this process holds: a large batch's tables known before fuse are written into it beside fuse
     (`scratch_ahead`)."""
@@ -220,7 +228,7 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None, ahead
         (stage_publish.check_zero_reports, (settings, batch_id, interval_end), {"attempt": attempt}),
         (stage_publish.rate_communities, (settings, batch_id), {"attempt": attempt})],
         meanwhile=import_gx if isolated else None)
-    return batch_id, attempt, isolated
+    return StagedBatch(batch_id, attempt, isolated, started["waiting"])
 
 
 def read_feeds(settings: Settings, batch_id: str, attempt: str | None = None) -> None:
@@ -250,7 +258,7 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
     report = reports_enabled()  # a wrong switch stops the run before it starts, not after it published
     # the scratch written ahead lives (with personal data) until the publish is done, held by this process
     with sqlite_bulk.Scratch(engine(settings), batch_id_for(interval_end)) as ahead:
-        batch_id, attempt, isolated = stage_batch(settings, interval_end, progress, ahead)
+        batch_id, attempt, isolated, waiting = stage_batch(settings, interval_end, progress, ahead)
         _say(progress, "publish_warehouse")
         interval = (interval_end - timedelta(hours=1), interval_end)
         try:
@@ -259,6 +267,7 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
         finally:  # a publish's child killed (out of memory) leaves its scratch file: personal data
             if isolated:
                 sqlite_bulk.sweep(engine(settings))
+    published["files_waiting"] = waiting
     _say(progress, "write_push_lists")
     stage_publish.write_push_lists(settings, batch_id, attempt=attempt)
     _say(progress, "finish_batch")
