@@ -291,6 +291,7 @@ def forget_records(conn, record_ids, settings: MatchSettings) -> tuple[int, int]
                                   columns=f"record_id, {', '.join(MATCH_COLUMNS)}")
     removed, records = _forget_keys(conn, rows, settings), 0
     if len(rows):
+        warehouse.load_keys(conn, "k_forget_records", rows[["record_id"]])
         records = conn.exec_driver_sql(
             "DELETE FROM match_record WHERE record_id IN (SELECT record_id FROM k_forget_records)").rowcount
         gone = term_counts(rows, settings).groupby("term_key", as_index=False)["n"].sum()
@@ -317,7 +318,6 @@ def _forget_keys(conn, rows: pd.DataFrame, settings: MatchSettings) -> int:
     if rows.empty:
         return 0
     warehouse.load_keys(conn, "k_forget_pairs", block_keys(rows, settings)[["block_key", "record_id"]])
-    warehouse.load_keys(conn, "k_forget_records", rows[["record_id"]])
     return sum(conn.exec_driver_sql(f"""DELETE FROM {table} WHERE (block_key, record_id) IN
                                         (SELECT block_key, record_id FROM k_forget_pairs)""").rowcount
                for table in KEY_TABLES)
