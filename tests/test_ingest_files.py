@@ -283,3 +283,16 @@ def test_an_optional_date_that_cannot_be_read_is_named_and_the_row_kept(tmp_path
     assert records["unreadable"].tolist() == ["arrival_date", "arrival_date, departure_date", "", "", "", "", ""]
     assert records["arrival_date"].tolist() == ["", "", "", "2020-02-08", "2020-02-08", "", ""]
     assert "2020-02-30" in records.loc[0, "raw_json"] and "12:30" in records.loc[1, "raw_json"]
+
+
+def test_a_field_under_two_headers_takes_each_rows_value(tmp_path):
+    """Rows pasted in from two templates: 姓名 and 人员姓名 in one sheet, each row's name under
+    one of them. Each row keeps its name (the first header's where both hold one); neither header
+    is reported as unknown."""
+    rows = [dict(ROWS[0], 人员姓名=""),
+            dict(ROWS[1], 姓名="", 人员姓名="李娜"),
+            dict(ROWS[0], 身份证号=make_id("42010619850303345"), 姓名="王芳", 人员姓名="王方")]
+    staged = stage(write_csv(tmp_path / "two_templates.csv", rows))
+    assert staged.status == "staged" and staged.unmapped_headers == []
+    assert staged.records["name"].tolist() == ["张伟", "李娜", "王芳"]
+    assert validate_rows(staged.records, load_contract("checkpoint")).tolist() == ["", "", ""]

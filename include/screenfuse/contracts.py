@@ -85,6 +85,20 @@ class FeedContract:
         return mapping
 
 
+    def second_headers(self, headers: list[str], mapping: dict[str, str]) -> dict[str, list[str]]:
+        """Headers naming a field another header already maps (`header_map`), by the field, in the
+        file's order: 姓名 and 受检者姓名 in one sheet (rows pasted in from two templates). Exact
+        names only, never a note in brackets (联系电话(家属) is someone else's)."""
+        lookup = {header_key(alias): spec.name for spec in self.fields.values() for alias in (spec.name, *spec.aliases)}
+        mapped = set(mapping.values())
+        seconds: dict[str, list[str]] = {}
+        for header in headers:
+            target = lookup.get(header_key(header))
+            if header not in mapping and target in mapped:
+                seconds.setdefault(target, []).append(header)
+        return seconds
+
+
 _HEADER_NOTE = re.compile(r"[(（][^)）]*[)）]")
 _SOMEONE_ELSE = re.compile(r"父|母|家长|监护|户主|家属|亲属|联系人|代|配偶|子女|紧急")
 

@@ -134,8 +134,9 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
         problems_by_row = problems_by_row.iloc[titles:] if problems_by_row is not None else None
     staged.rows_read = len(frame)
     mapping = contract.header_map(list(frame.columns))
-    staged.unmapped_headers = _header_names(frame.columns, mapping)
-    mapped = frame.rename(columns=mapping)[list(mapping.values())]
+    seconds = contract.second_headers(list(frame.columns), mapping)
+    staged.unmapped_headers = _header_names(frame.columns, mapping | {h: t for t, hs in seconds.items() for h in hs})
+    mapped = _filled_from_seconds(frame.rename(columns=mapping)[list(mapping.values())], frame, seconds)
     problems = check_file(mapped, contract)
     if problems and mapping and all(p.startswith("required column") for p in problems):
         # a header the contract partly knows, with required columns missing: the unit's template
@@ -158,6 +159,22 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
     if problems_by_row is not None and (problems_by_row != "").any():
         staged.row_problems = problems_by_row.to_numpy()
     return staged
+
+
+def _filled_from_seconds(mapped: pd.DataFrame, frame: pd.DataFrame, seconds: dict[str, list[str]]) -> pd.DataFrame:
+    """A field two headers name: a row's empty cell under the first takes the value under the next
+    (a row of the other template holds its name there); where both hold one, the first stands.
+    The row's raw JSON keeps both."""
+    for target, headers in seconds.items():
+        for header in headers:
+            other = frame[header]
+            if isinstance(other, pd.DataFrame):  # a header written twice: its first column
+                other = other.iloc[:, 0]
+            current = mapped[target]
+            empty = (current.isna() | (current.astype(str).str.strip() == "")).to_numpy()
+            if empty.any():
+                mapped.loc[empty, target] = other[empty]
+    return mapped
 
 
 TITLE_ROWS_SEARCHED = 10
