@@ -469,8 +469,10 @@ SELECT COALESCE(p.responsible_list, '') AS street, COALESCE(p.community, '') AS 
        ROUND((julianday(d.as_of) + c.utc_offset_hours / 24.0 - julianday(a.arrived_local)) * 1440) / 60.0 AS hours_unplaced,
        d.as_of
 FROM (SELECT l.person_id, MAX(r.event_time) AS arrived_local, COUNT(*) AS arrivals
-      FROM source_record r JOIN person_link l ON l.source_record_id = r.source_record_id
-      WHERE r.feed = 'arrivals'
+      -- the arrivals' records first, then their links (CROSS JOIN keeps that order on SQLite): read
+      -- the other way, every link of the warehouse looks up its record (10 s at 1,000,000 records)
+      FROM source_record r CROSS JOIN person_link l
+      WHERE l.source_record_id = r.source_record_id AND r.feed = 'arrivals'
       GROUP BY l.person_id) a
 JOIN person p ON p.person_id = a.person_id
 CROSS JOIN v_local_clock c
