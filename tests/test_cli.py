@@ -178,6 +178,8 @@ def test_every_option_has_help_and_the_help_shows_defaults():
     missing = [(" ".join(path), action.dest) for path, command in commands.items() for action in command._actions
                if action.dest not in ("help", "command", "review_action") and not action.help]
     assert missing == []
+    for command in commands.values():  # a default said once: by the help, else by the formatter
+        assert "(default: None)" not in command.format_help() and "(default: )" not in command.format_help()
     text = " ".join(commands[("generate",)].format_help().split())
     assert "(default: 3000)" in text and "(default: the one `screenfuse run` reads" in text
     assert "(default: None)" not in text

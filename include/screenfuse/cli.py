@@ -399,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rn = sub.add_parser("retention", help="remove personal data the policy no longer keeps (retention."
                                           "days_after_last_measure) from the warehouse and the data folder")
-    rn.add_argument("--now", help="the time to count from (UTC ISO, default: now); e.g. to test a policy")
+    rn.add_argument("--now", help="the time to count from, UTC ISO; e.g. to test a policy (default: now)")
     rn.set_defaults(func=_retention)
 
     rt = sub.add_parser("retrain", help="learn a candidate model from the warehouse, compare it with the current one on "

@@ -38,7 +38,7 @@ def add_parser(sub) -> None:
     de.add_argument("review_id", help="the item's id (复核编号)")
     de.add_argument("decision", choices=["same", "different", "同一人", "非同一人"], help="same / different")
     de.add_argument("--by", required=True, help="who decides (recorded with the decision)")
-    de.add_argument("--note", default="", help="why (recorded; default: none)")
+    de.add_argument("--note", default="", help="why, recorded with the decision (default: none)")
     de.set_defaults(func=_decide)
 
 
