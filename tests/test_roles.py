@@ -146,6 +146,32 @@ def test_grants_survive_an_upgrade_and_roles_run_again(secured):
     assert _count(secured["urls"]["street"], "SELECT COUNT(*) FROM push_item") == mine
 
 
+def test_no_session_of_the_warehouse_compiles_queries(secured, caplog):
+    """PostgreSQL's JIT compiled a view's plan for seconds to run it for less than one: `db
+    upgrade` (by the database's owner) turns it off for every new session, a BI tool's too; the
+    pipeline's own sessions turn it off themselves; a role that may not alter the database is
+    told what to run, and its transaction goes on."""
+    import psycopg
+
+    from screenfuse.schema import database_settings
+
+    def plain(url: str) -> str:  # a session that is not screenfuse's (a BI tool's)
+        with psycopg.connect(sa.make_url(url).set(drivername="postgresql").render_as_string(False)) as conn:
+            return conn.execute("SHOW jit").fetchone()[0]
+
+    assert {plain(secured["urls"][who]) for who in ("owner", "rw", "bi")} == {"off"}
+    with engine_for(secured["urls"]["rw"]).begin() as conn:
+        assert not database_settings(conn)
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM person").scalar() > 0  # the transaction goes on
+    assert "as the database's owner, run ALTER DATABASE" in caplog.text
+    db = sa.make_url(secured["urls"]["owner"]).database
+    with engine_for(secured["urls"]["owner"]).begin() as conn:
+        conn.exec_driver_sql(f'ALTER DATABASE "{db}" RESET jit')
+    assert plain(secured["urls"]["bi"]) == "on"
+    engine_for(secured["urls"]["bi"]).dispose()
+    assert _count(secured["urls"]["bi"], "SHOW jit") == "off"  # screenfuse's own sessions: always
+
+
 def test_roles_on_sqlite_say_what_to_do_instead(tmp_path, monkeypatch, capsys):
     use(monkeypatch, tmp_path / "data", f"sqlite:///{tmp_path}/w.db")
     assert main(["db", "upgrade"]) == 0

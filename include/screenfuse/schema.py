@@ -136,7 +136,28 @@ def upgrade(engine: sa.Engine, target: str = "head") -> tuple[Revision, Revision
         after = _revision(conn)
         if after.at_head:  # the views read tables of the head revision; an earlier target (tests) has none
             create_views(conn)
+            database_settings(conn)
         return before, after
+
+
+def database_settings(conn: sa.Connection) -> bool:
+    """On PostgreSQL, no JIT compilation for the database's new sessions (a BI tool's too; the
+    pipeline's own sessions set it themselves, `warehouse.engine_for`): the views' plans are many
+    small subplans that PostgreSQL compiled for seconds to run for less than one. Only the
+    database's owner may; for another role this is a warning naming the statement for the owner.
+    Whether it was set."""
+    if conn.dialect.name != "postgresql":
+        return False
+    name = conn.exec_driver_sql("SELECT current_database()").scalar()
+    statement = f'ALTER DATABASE "{name}" SET jit = off'
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(statement)
+    except sa.exc.DBAPIError as exc:
+        logging.getLogger(__name__).warning("views on PostgreSQL run slower for other sessions (%s): as the database's "
+                                            "owner, run %s", type(exc.orig).__name__, statement)
+        return False
+    return True
 
 
 def adopt_unversioned(conn: sa.Connection) -> None:

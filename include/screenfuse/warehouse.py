@@ -103,6 +103,8 @@ def engine_for(url: str) -> sa.Engine:
     up to SQLITE_BUSY_SECONDS for another writer."""
     if not url.startswith("sqlite"):
         engine = sa.create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True)
+        if engine.dialect.name == "postgresql":
+            sa.event.listen(engine, "connect", lambda connection, _: _postgres_settings(connection))
     else:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +130,17 @@ def close_engines() -> None:
 def busy_seconds() -> float:
     """How long a SQLite writer waits for another one (SCREENFUSE_SQLITE_BUSY_SECONDS)."""
     return seconds_from_env("SCREENFUSE_SQLITE_BUSY_SECONDS", SQLITE_BUSY_SECONDS)
+
+
+def _postgres_settings(dbapi_connection) -> None:
+    """No JIT compilation: the views' plans are many small subplans, and PostgreSQL compiled them
+    for seconds before running them for less than one (v_person_whereabouts: 4.1 s of compiling,
+    0.7 s of running, 46,636 persons). `screenfuse db upgrade` sets it for the database's other
+    sessions too (a BI tool's): `schema.database_settings`."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET jit = off")
+    cursor.close()
+    dbapi_connection.commit()  # the setting outlives the transaction the driver opened for it
 
 
 def _sqlite_pragmas(dbapi_connection, busy: float) -> None:
