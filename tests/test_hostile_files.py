@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import hostile_corpus
+from conftest import make_id
 from screenfuse import schema
 from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
@@ -170,3 +171,25 @@ def test_a_corrected_resend_adds_to_the_units_day_and_the_warehouse_says_so(tmp_
     assert resent[["feed", "unit_id", "report_day", "files", "rows_added"]].values.tolist() == [
         ["checkpoint", "CP003", "2020-02-10", 2, 4]]
     assert resent.loc[0, "last_file"] == "南湖收费站_20200210_更正.csv"
+
+
+def test_a_file_name_that_is_not_utf8_is_renamed_and_read(tmp_path, monkeypatch, caplog):
+    """A Chinese name in GBK bytes (a Windows tool's, a zip archive's) stopped every run: it is now
+    renamed to the same name in UTF-8, and a name no encoding reads gets its bytes escaped."""
+    home = tmp_path / "data"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    folder = home / "landing" / "checkpoint"
+    folder.mkdir(parents=True)
+    names = {"武昌卡点_20200210.csv".encode("gbk"): "武昌卡点_20200210.csv", b"\xff\xfe_20200210.csv": r"\xff\xfe_20200210.csv"}
+    for k, raw in enumerate(names):
+        with open(os.path.join(os.fsencode(folder), raw), "wb") as out:
+            out.write(hostile_corpus.csv_text([hostile_corpus.row(身份证号=make_id(f"4201061980010{k + 1}123"))]).encode())
+    schema.upgrade(engine_for(f"sqlite:///{tmp_path / 'w.db'}"))
+    run = run_batch(load_settings(), H1)
+    assert run["rows_read"] == 2 and run["rows_accepted"] == 2
+    assert sorted(os.listdir(folder)) == sorted(names.values())
+    with engine_for(f"sqlite:///{tmp_path / 'w.db'}").connect() as conn:
+        taken = set(pd.read_sql("SELECT file_name FROM ingest_file", conn)["file_name"])
+    assert taken == set(names.values())
+    assert "not UTF-8 was renamed to 武昌卡点_20200210.csv" in caplog.text

@@ -8,6 +8,9 @@ the batch takes exactly the same files, whatever has landed since.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import time
 from pathlib import Path
 
@@ -20,6 +23,8 @@ from screenfuse.readers import sha256_of
 
 MANIFEST_COLUMNS = ["batch_id", "feed", "file_name", "file_size", "file_mtime_ns", "file_sha256"]
 DEFAULT_SETTLE_SECONDS = 60
+
+log = logging.getLogger(__name__)
 
 
 def settle_seconds() -> float:
@@ -44,6 +49,7 @@ def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedCo
         now = time.time() if now is None else now
         listed = []
         for feed, contract in sorted(contracts.items()):
+            utf8_names(landing / feed)
             for path in discover_files(landing, contract):
                 info = path.stat()
                 listed.append((feed, path.name, info.st_size, info.st_mtime_ns))
@@ -78,3 +84,33 @@ def _not_taken_before(conn, listing: pd.DataFrame) -> pd.DataFrame:
     before = before.astype({"file_size": "int64", "file_mtime_ns": "int64"}).assign(seen=True)
     marked = listing.merge(before.drop_duplicates(), on=["feed", "file_name", "file_size", "file_mtime_ns"], how="left")
     return marked[marked["seen"].isna()].drop(columns="seen").reset_index(drop=True)
+
+
+def utf8_names(folder: Path) -> int:
+    """Files whose names are not UTF-8 renamed to names that are: the same name read as GB18030
+    (Windows tools and zip archives write Chinese names in GBK), else with its bytes escaped
+    (\\xff). The warehouse cannot store such a name, and it stopped every run of every feed. A name
+    taken already gets the first bytes of the old name's hash. Returns how many were renamed."""
+    if not folder.is_dir():
+        return 0
+    base, renamed = os.fsencode(folder), 0
+    for entry in os.scandir(base):
+        try:
+            entry.name.decode("utf-8")
+            continue
+        except UnicodeDecodeError:
+            pass
+        if not entry.is_file():
+            continue
+        try:
+            name = entry.name.decode("gb18030")
+        except UnicodeDecodeError:
+            name = entry.name.decode("utf-8", errors="backslashreplace")
+        target = folder / name
+        if target.exists():
+            stem, suffix = os.path.splitext(name)
+            target = folder / f"{stem}~{hashlib.sha256(entry.name).hexdigest()[:8]}{suffix}"
+        os.rename(os.path.join(base, entry.name), os.fsencode(target))
+        log.warning("%s: a file whose name is not UTF-8 was renamed to %s", folder.name, target.name)
+        renamed += 1
+    return renamed
