@@ -109,6 +109,9 @@ def screenfuse_hourly():
         log.info("batch %s (data interval ending %s)", batch, context["data_interval_end"])
         try:
             started = pipeline.start_batch(_settings(), batch)
+            if started["waiting"]:
+                log.info("%d file(s) left for a later run: changed within the settle time, they may still be "
+                         "being written", started["waiting"])
             context["ti"].xcom_push(key="attempt", value=started["attempt"])
             return started["feeds"]
         except (WarehouseSchemaError, pipeline.BatchOrderError) as exc:

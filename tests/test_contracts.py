@@ -53,6 +53,7 @@ _EXTRA = "feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n  uni
     ("feed: other\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n  unit: {type: text}\n  event_time: {type: datetime}\n", "file name"),
     ("feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n", "fields.event_time is missing"),
     ("feed: [unclosed\n", "not valid YAML"),
+    ("feed: extra\n\tpatterns: ['*.csv']\n", "not valid YAML at line 2, column 1 (found character '\\t' that cannot start any token)"),
     ("feed: extra\nkind: results\npatterns: ['*.csv']\nfields:\n  unit: {type: text}\n  event_time: {type: datetime}\n"
      "  result: {type: text}\n  sample_id: {type: code}\n", "fields.pool_id is missing; every feed of kind results"),
     ("feed: extra\npatterns: ['*.csv']\nfields:\n  name: {type: name}\n  unit: {type: text}\n  event_time: {type: datetime}\n"

@@ -175,21 +175,40 @@ def test_a_corrected_resend_adds_to_the_units_day_and_the_warehouse_says_so(tmp_
 
 def test_a_file_name_that_is_not_utf8_is_renamed_and_read(tmp_path, monkeypatch, caplog):
     """A Chinese name in GBK bytes (a Windows tool's, a zip archive's) stopped every run: it is now
-    renamed to the same name in UTF-8, and a name no encoding reads gets its bytes escaped."""
+    renamed to the same name in UTF-8, never over another file, and a name no encoding reads gets
+    its bytes escaped. A file still being written keeps its name until it settles."""
+    import time
+
+    from screenfuse.contracts import load_contract
+    from screenfuse.landing import utf8_names
+
     home = tmp_path / "data"
     monkeypatch.setenv("SCREENFUSE_HOME", str(home))
     monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'w.db'}")
     folder = home / "landing" / "checkpoint"
     folder.mkdir(parents=True)
-    names = {"武昌卡点_20200210.csv".encode("gbk"): "武昌卡点_20200210.csv", b"\xff\xfe_20200210.csv": r"\xff\xfe_20200210.csv"}
+    names = {"武昌卡点_20200210.csv".encode("gbk"): "武昌卡点_20200210.csv",
+             b"\xff\xfe_20200210.csv": r"\xff\xfe_20200210.csv",
+             "汉阳卡点_20200210.csv".encode(): "汉阳卡点_20200210.csv",
+             "汉阳卡点_20200210.csv".encode("gbk"): "汉阳卡点_20200210~",  # that name is taken: a suffix
+             b"\xff.csv.filepart": None}  # no name the feed takes: left to its uploader
     for k, raw in enumerate(names):
         with open(os.path.join(os.fsencode(folder), raw), "wb") as out:
             out.write(hostile_corpus.csv_text([hostile_corpus.row(身份证号=make_id(f"4201061980010{k + 1}123"))]).encode())
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    with open(os.path.join(os.fsencode(fresh), "武昌卡点.csv".encode("gbk")), "wb") as out:
+        out.write(b"being written")
+    assert utf8_names(fresh, load_contract("checkpoint"), 3600, time.time()) == 0
+    assert os.listdir(os.fsencode(fresh)) == ["武昌卡点.csv".encode("gbk")]
     schema.upgrade(engine_for(f"sqlite:///{tmp_path / 'w.db'}"))
     run = run_batch(load_settings(), H1)
-    assert run["rows_read"] == 2 and run["rows_accepted"] == 2
-    assert sorted(os.listdir(folder)) == sorted(names.values())
+    assert run["rows_read"] == 4 and run["rows_accepted"] == 4
+    listed = sorted(os.listdir(os.fsencode(folder)))
+    assert listed[:4] == sorted(name.encode() for name in [*list(names.values())[:3], listed[3].decode()])
+    assert listed[3].decode().startswith("汉阳卡点_20200210~") and listed[3].endswith(b".csv")
+    assert listed[4] == b"\xff.csv.filepart"
     with engine_for(f"sqlite:///{tmp_path / 'w.db'}").connect() as conn:
         taken = set(pd.read_sql("SELECT file_name FROM ingest_file", conn)["file_name"])
-    assert taken == set(names.values())
+    assert taken == {name.decode() for name in listed[:4]}
     assert "not UTF-8 was renamed to 武昌卡点_20200210.csv" in caplog.text

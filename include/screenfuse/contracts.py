@@ -89,7 +89,10 @@ class FeedContract:
         """Headers naming a field another header already maps (`header_map`), by the field, in the
         file's order: 姓名 and 受检者姓名 in one sheet (rows pasted in from two templates). Exact
         names only, never a note in brackets (联系电话(家属) is someone else's)."""
-        lookup = {header_key(alias): spec.name for spec in self.fields.values() for alias in (spec.name, *spec.aliases)}
+        lookup: dict[str, str] = {}
+        for spec in self.fields.values():  # as header_map: an alias two fields give is the first's
+            for alias in (spec.name, *spec.aliases):
+                lookup.setdefault(header_key(alias), spec.name)
         mapped = set(mapping.values())
         seconds: dict[str, list[str]] = {}
         for header in headers:

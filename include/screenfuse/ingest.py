@@ -50,14 +50,24 @@ READ_PROBLEM = "_read_problem"  # a column of the records of files with rows the
 
 
 def discover_files(landing: Path, contract: FeedContract) -> list[Path]:
-    """Files in landing/<feed>/ matching the contract's patterns, in name order."""
+    """Files in landing/<feed>/ matching the contract's patterns, in name order; not one whose name
+    is not UTF-8 (the warehouse cannot store it: `landing.utf8_names` renames it when it can)."""
     folder = landing / contract.feed
     if not folder.is_dir():
         return []
     return sorted(
         p for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and any(fnmatch(p.name.lower(), pat) for pat in contract.patterns)
+        and _storable(p.name)
     )
+
+
+def _storable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the file system names kept as surrogates
+        return False
+    return True
 
 
 def stage_file(path: Path, contract: FeedContract, gazetteer: Gazetteer, sha256: str | None = None,
@@ -134,9 +144,9 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
         problems_by_row = problems_by_row.iloc[titles:] if problems_by_row is not None else None
     staged.rows_read = len(frame)
     mapping = contract.header_map(list(frame.columns))
-    seconds = contract.second_headers(list(frame.columns), mapping)
+    mapped, seconds = _filled_from_seconds(frame.rename(columns=mapping)[list(mapping.values())], frame,
+                                           contract.second_headers(list(frame.columns), mapping))
     staged.unmapped_headers = _header_names(frame.columns, mapping | {h: t for t, hs in seconds.items() for h in hs})
-    mapped = _filled_from_seconds(frame.rename(columns=mapping)[list(mapping.values())], frame, seconds)
     problems = check_file(mapped, contract)
     if problems and mapping and all(p.startswith("required column") for p in problems):
         # a header the contract partly knows, with required columns missing: the unit's template
@@ -161,20 +171,30 @@ def read_file(path: Path, contract: FeedContract, sha256: str | None = None) -> 
     return staged
 
 
-def _filled_from_seconds(mapped: pd.DataFrame, frame: pd.DataFrame, seconds: dict[str, list[str]]) -> pd.DataFrame:
-    """A field two headers name: a row's empty cell under the first takes the value under the next
-    (a row of the other template holds its name there); where both hold one, the first stands.
-    The row's raw JSON keeps both."""
+def _filled_from_seconds(mapped: pd.DataFrame, frame: pd.DataFrame,
+                         seconds: dict[str, list[str]]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """A field two headers name, in a sheet of rows from two templates: a row's empty cell under
+    the first takes the value under the next. Only when no row holds values under both: then the
+    two mean different persons' (来电人姓名, the caller's name, beside 姓名), and the next header is
+    left unknown. Returns the rows and the headers filled from; the rows' raw JSON keeps both."""
+    used: dict[str, list[str]] = {}
     for target, headers in seconds.items():
+        if isinstance(mapped[target], pd.DataFrame):  # the first header written twice: left as it is
+            continue
         for header in headers:
             other = frame[header]
-            if isinstance(other, pd.DataFrame):  # a header written twice: its first column
+            if isinstance(other, pd.DataFrame):
                 other = other.iloc[:, 0]
-            current = mapped[target]
-            empty = (current.isna() | (current.astype(str).str.strip() == "")).to_numpy()
-            if empty.any():
-                mapped.loc[empty, target] = other[empty]
-    return mapped
+            mine, theirs = _holds(mapped[target]), _holds(other)
+            if (mine & theirs).any():
+                continue
+            mapped.loc[theirs, target] = other[theirs]
+            used.setdefault(target, []).append(header)
+    return mapped, used
+
+
+def _holds(values: pd.Series) -> np.ndarray:
+    return (values.notna() & (values.astype(str).str.strip() != "")).to_numpy()
 
 
 TITLE_ROWS_SEARCHED = 10

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import time
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pandas as pd
@@ -49,7 +50,7 @@ def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedCo
         now = time.time() if now is None else now
         listed = []
         for feed, contract in sorted(contracts.items()):
-            utf8_names(landing / feed)
+            utf8_names(landing / feed, contract, settle, now)
             for path in discover_files(landing, contract):
                 info = path.stat()
                 listed.append((feed, path.name, info.st_size, info.st_mtime_ns))
@@ -86,31 +87,52 @@ def _not_taken_before(conn, listing: pd.DataFrame) -> pd.DataFrame:
     return marked[marked["seen"].isna()].drop(columns="seen").reset_index(drop=True)
 
 
-def utf8_names(folder: Path) -> int:
-    """Files whose names are not UTF-8 renamed to names that are: the same name read as GB18030
-    (Windows tools and zip archives write Chinese names in GBK), else with its bytes escaped
-    (\\xff). The warehouse cannot store such a name, and it stopped every run of every feed. A name
-    taken already gets the first bytes of the old name's hash. Returns how many were renamed."""
+def utf8_names(folder: Path, contract: FeedContract, settle: float, now: float) -> int:
+    """Settled files whose names are not UTF-8 renamed to names that are: the same name read as
+    GB18030 (Windows tools and zip archives write Chinese names in GBK), else with its bytes
+    escaped (\\xff). The warehouse cannot store such a name: it stopped every run of every feed.
+    Only a file the feed would take (its patterns, no leading dot) and left untouched for `settle`
+    seconds (an upload under a temporary name is the uploader's to rename); never over another
+    file (a link, then the old name removed: a name taken meanwhile gets the old name's hash). A
+    file that cannot be renamed (gone, no right to) is left, unread (`discover_files` skips it).
+    Returns how many were renamed."""
     if not folder.is_dir():
         return 0
     base, renamed = os.fsencode(folder), 0
-    for entry in os.scandir(base):
-        try:
-            entry.name.decode("utf-8")
-            continue
-        except UnicodeDecodeError:
-            pass
-        if not entry.is_file():
-            continue
+    with os.scandir(base) as entries:
+        odd = [entry for entry in entries if not _is_utf8(entry.name)]
+    for entry in odd:
         try:
             name = entry.name.decode("gb18030")
         except UnicodeDecodeError:
             name = entry.name.decode("utf-8", errors="backslashreplace")
-        target = folder / name
-        if target.exists():
-            stem, suffix = os.path.splitext(name)
-            target = folder / f"{stem}~{hashlib.sha256(entry.name).hexdigest()[:8]}{suffix}"
-        os.rename(os.path.join(base, entry.name), os.fsencode(target))
-        log.warning("%s: a file whose name is not UTF-8 was renamed to %s", folder.name, target.name)
+        if name.startswith(".") or not any(fnmatch(name.lower(), pattern) for pattern in contract.patterns):
+            continue
+        stem, suffix = os.path.splitext(name)
+        try:
+            if not entry.is_file() or entry.stat().st_mtime_ns > (now - settle) * 1e9:
+                continue
+            for target in (name, f"{stem}~{hashlib.sha256(entry.name).hexdigest()[:8]}{suffix}"):
+                try:
+                    os.link(entry.path, os.path.join(base, os.fsencode(target)))
+                    break
+                except FileExistsError:
+                    continue
+            else:
+                continue
+            os.unlink(entry.path)
+        except OSError as error:  # gone meanwhile, no right to the folder, no links on its file system
+            log.warning("%s: a file whose name is not UTF-8 could not be renamed (%s); it is not read",
+                        folder.name, type(error).__name__)
+            continue
+        log.warning("%s: a file whose name is not UTF-8 was renamed to %s", folder.name, target)
         renamed += 1
     return renamed
+
+
+def _is_utf8(name: bytes) -> bool:
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -312,9 +312,10 @@ def forget_records(conn, record_ids, settings: MatchSettings) -> tuple[int, int]
 
 
 def _forget_keys(conn, rows: pd.DataFrame, settings: MatchSettings) -> int:
-    """The records' block keys removed, each (block_key, record_id) by its primary key. Not by a
-    key list and a record list: SQLite then probes every key with every record (a re-run of a
-    56,615-record batch: 464,192 keys, over ten minutes)."""
+    """The records' block keys removed, by the list of their (block_key, record_id) pairs: SQLite
+    reads each block a pair names once (by the key's first column) and PostgreSQL probes each pair
+    by the primary key. Not by a key list and a record list: SQLite then probed every key with every
+    record (a re-run of a 56,615-record batch: 464,192 keys, over ten minutes)."""
     if rows.empty:
         return 0
     warehouse.load_keys(conn, "k_forget_pairs", block_keys(rows, settings)[["block_key", "record_id"]])

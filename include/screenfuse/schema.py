@@ -146,10 +146,14 @@ def database_settings(conn: sa.Connection) -> bool:
     small subplans that PostgreSQL compiled for seconds to run for less than one. Only the
     database's owner may; for another role this is a warning naming the statement for the owner.
     Whether it was set."""
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or conn.exec_driver_sql("SELECT current_setting('jit', true)").scalar() is None:
         return False
-    name = conn.exec_driver_sql("SELECT current_database()").scalar()
-    statement = f'ALTER DATABASE "{name}" SET jit = off'
+    if conn.exec_driver_sql("""SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+                               WHERE d.datname = current_database() AND s.setrole = 0
+                                 AND 'jit=off' = ANY (s.setconfig)""").first():
+        return True  # set already (by the owner): nothing to ask of this role
+    name = conn.dialect.identifier_preparer.quote(conn.exec_driver_sql("SELECT current_database()").scalar())
+    statement = f"ALTER DATABASE {name} SET jit = off"
     try:
         with conn.begin_nested():
             conn.exec_driver_sql(statement)

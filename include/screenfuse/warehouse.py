@@ -138,7 +138,8 @@ def _postgres_settings(dbapi_connection) -> None:
     0.7 s of running, 46,636 persons). `screenfuse db upgrade` sets it for the database's other
     sessions too (a BI tool's): `schema.database_settings`."""
     cursor = dbapi_connection.cursor()
-    cursor.execute("SET jit = off")
+    # a server without the setting (before PostgreSQL 11, some compatible products) is left as it is
+    cursor.execute("SELECT set_config('jit', 'off', false) WHERE current_setting('jit', true) IS NOT NULL")
     cursor.close()
     dbapi_connection.commit()  # the setting outlives the transaction the driver opened for it
 

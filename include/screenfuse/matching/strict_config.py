@@ -143,12 +143,27 @@ def read_yaml(text: str, syntax_hint: str = "fix the syntax") -> Any:
         _refuse_duplicate_keys(node, "", set())
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
+        exc = _worded(text, exc)
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or exc.__class__.__name__
         raise ConfigProblem(f"is not valid YAML{where} ({problem}); {syntax_hint}") from None
     finally:
         loader.dispose()
+
+
+def _worded(text: str, error: yaml.YAMLError) -> yaml.YAMLError:
+    """libyaml's error, as PyYAML's own parser words it (it names the token: a tab, an alias)."""
+    if SAFE_LOADER is yaml.SafeLoader:
+        return error
+    loader = yaml.SafeLoader(text)
+    try:
+        loader.get_single_node()
+    except yaml.YAMLError as worded:
+        return worded
+    finally:
+        loader.dispose()
+    return error
 
 
 def _refuse_duplicate_keys(node: yaml.Node, path: str, visited: set[int]) -> None:
