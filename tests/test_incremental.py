@@ -209,6 +209,28 @@ def test_a_file_still_being_written_waits_for_a_later_run(tmp_path, monkeypatch)
     assert second["files_seen"] == 1
 
 
+def test_a_file_with_a_time_ahead_settles_by_when_it_landed(tmp_path, monkeypatch):
+    """Unzipped on a UTC server, an archive made in Wuhan gives its files times eight hours ahead:
+    such a file settles by when it landed (its inode's change), not eight hours later."""
+    import time
+
+    from screenfuse.contracts import load_contracts
+    from screenfuse.landing import take_files
+
+    home = tmp_path / "data"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    engine = upgraded(f"sqlite:///{home / 'warehouse.db'}", monkeypatch)
+    generate(30, 3, date(2020, 2, 10), home / "landing", home / "truth")
+    files = sorted((home / "landing").rglob("*.*"))
+    ahead = time.time() + 8 * 3600
+    os.utime(files[0], (ahead, ahead))
+    _, now = take_files(engine, "b1", home / "landing", load_contracts(), 300)
+    assert now["waiting"] == len(files)  # just landed: all wait
+    later = time.time() + 400
+    manifest, counts = take_files(engine, "b2", home / "landing", load_contracts(), 300, now=later)
+    assert counts["waiting"] == 0 and files[0].name in set(manifest["file_name"])
+
+
 def test_a_file_rewritten_after_its_batch_took_it_is_not_loaded_under_the_old_content(tmp_path, monkeypatch):
     """A unit resends a file under the same name after the hour took it, and the hour is re-run
     (cleared in Airflow): the re-run finds bytes that are not those its manifest registered. It

@@ -48,14 +48,15 @@ def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedCo
             return stored, {"files": len(stored), "bytes": int(stored["file_size"].sum()), "reused_manifest": True,
                             "waiting": 0}
         now = time.time() if now is None else now
-        listed = []
+        listed, touched = [], []
         for feed, contract in sorted(contracts.items()):
             utf8_names(landing / feed, contract, settle, now)
             for path in discover_files(landing, contract):
                 info = path.stat()
                 listed.append((feed, path.name, info.st_size, info.st_mtime_ns))
+                touched.append(last_touched(info, now))
         listing = pd.DataFrame(listed, columns=["feed", "file_name", "file_size", "file_mtime_ns"])
-        waiting = listing["file_mtime_ns"] > (now - settle) * 1e9
+        waiting = pd.Series(touched, index=listing.index, dtype="int64") > (now - settle) * 1e9
         taken = _not_taken_before(conn, listing[~waiting])
         manifest = taken.assign(batch_id=batch_id, file_sha256=[
             sha256_of(landing / feed / name) for feed, name in zip(taken["feed"], taken["file_name"])])[MANIFEST_COLUMNS]
@@ -65,6 +66,14 @@ def take_files(engine, batch_id: str, landing: Path, contracts: dict[str, FeedCo
     return manifest, {"files": len(manifest), "bytes": int(manifest["file_size"].sum()), "reused_manifest": False,
                       "waiting": int(waiting.sum()),
                       "seen_before": int((~waiting).sum()) - len(manifest)}
+
+
+def last_touched(info: os.stat_result, now: float) -> int:
+    """When a file last changed (ns), for the settle check: its modification time, unless that is
+    in the future (a zip archive keeps the local times of the host that made it: unzipped on a UTC
+    server, a file made in Wuhan is eight hours ahead and would wait that long); then the time its
+    inode last changed (the unzip that set it), which no tool sets."""
+    return info.st_mtime_ns if info.st_mtime_ns <= now * 1e9 else info.st_ctime_ns
 
 
 def _not_taken_before(conn, listing: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +119,7 @@ def utf8_names(folder: Path, contract: FeedContract, settle: float, now: float) 
             continue
         stem, suffix = os.path.splitext(name)
         try:
-            if not entry.is_file() or entry.stat().st_mtime_ns > (now - settle) * 1e9:
+            if not entry.is_file() or last_touched(entry.stat(), now) > (now - settle) * 1e9:
                 continue
             for target in (name, f"{stem}~{hashlib.sha256(entry.name).hexdigest()[:8]}{suffix}"):
                 try:
