@@ -2,6 +2,7 @@
 (inline SVG), and no personal data in it. Prints counts only."""
 import json
 import re
+import shutil
 from datetime import date
 
 import pandas as pd
@@ -56,7 +57,7 @@ def test_every_run_writes_a_report_with_its_charts_and_no_personal_data(publishe
     stages = [line.split("]")[0][1:] for line in captured.err.splitlines() if line.startswith("[")]
     assert stages == ["start_batch", "ingest", "resolve_identities", "fuse_persons",
                       "plan_push_items, check_zero_reports, rate_communities", "publish_warehouse", "write_push_lists",
-                      "finish_batch", "write_report", "run"]
+                      "finish_batch, write_report", "run"]
     path = published / "reports" / "20200210T1400Z" / "index.html"
     assert str(path) in printed and path.exists() and (published / "reports" / "20200210T1300Z" / "index.html").exists()
     page = (published / "reports" / "20200210T1300Z" / "index.html").read_text(encoding="utf-8")
@@ -84,7 +85,7 @@ def test_a_large_batchs_run_writes_its_report_after_its_stages_children(publishe
     monkeypatch.setenv("SCREENFUSE_STAGE_PROCESS_MB", "0")
     assert main(["run", "--interval-end", "2020-02-10T14:00:00+00:00"]) == 0
     stages = [line.split("]")[0][1:] for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
-    assert stages[-4:] == ["write_push_lists", "finish_batch", "write_report", "run"]
+    assert stages[-3:] == ["write_push_lists", "finish_batch, write_report", "run"]
     page = (published / "reports" / "20200210T1400Z" / "index.html").read_text(encoding="utf-8")
     assert re.findall(r"<h2>([^<]*)</h2>", page)[:4] == ["Rows per feed", "Quarantine reasons per unit",
                                                          "Values set aside in rows kept, per unit",
@@ -93,6 +94,22 @@ def test_a_large_batchs_run_writes_its_report_after_its_stages_children(publishe
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM batch_stage")).scalar() == 0
         assert conn.execute(sa.text("SELECT COUNT(*) FROM push_item WHERE state = 'open'")).scalar() == 0
+
+
+def test_a_report_that_cannot_be_written_fails_the_run_after_the_stage_is_emptied(published, capsys):
+    """The stage is emptied beside the report (pipeline._report_while_finishing): a report that
+    fails (here its folder cannot be made: a file stands where it goes) still leaves no personal
+    data staged, and the run says in one line what failed."""
+    reports = published / "reports"
+    shutil.rmtree(reports)
+    reports.write_text("not a folder")
+    assert main(["run", "--interval-end", "2020-02-10T14:00:00+00:00"]) == 2
+    said = capsys.readouterr().err.splitlines()[-1]  # one line, not a traceback
+    assert said.startswith(f"screenfuse: error: cannot use {reports}") and "fix:" in said
+    engine = sa.create_engine(f"sqlite:///{published / 'warehouse.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM batch_stage")).scalar() == 0
+        assert conn.execute(sa.text("SELECT MAX(batch_id) FROM run_log")).scalar() == "20200210T1400Z"
 
 
 def test_each_run_records_what_its_blocking_did_and_the_report_shows_it(published):

@@ -444,6 +444,11 @@ def main(argv: list[str] | None = None) -> int:
         except (AttributeError, OSError, ValueError):
             pass
         return 0
+    except OSError as exc:  # a folder of the home that cannot be written (permissions, a file in its place)
+        if args.debug or exc.filename is None:
+            raise
+        print(f"screenfuse: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 def _one_line(exc: Exception) -> str:
@@ -452,6 +457,9 @@ def _one_line(exc: Exception) -> str:
 
     if isinstance(exc, FileNotFoundError):
         return f"no such file or folder: {exc.filename} — fix: check the path (relative paths start from here)"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return (f"cannot use {exc.filename}: {exc.strerror or type(exc).__name__} — fix: make it a folder (or file) "
+                "this user can read and write, or point SCREENFUSE_HOME elsewhere")
     text = " ".join(str(exc).split())
     if isinstance(exc, WarehouseUnavailable):
         return (f"{text} — fix: check SCREENFUSE_WAREHOUSE_URL (else the SQLite warehouse in SCREENFUSE_HOME) and "
