@@ -86,11 +86,15 @@ def plan_edges(conn, new_records: pd.DataFrame, links: pd.DataFrame) -> pd.DataF
     stored edges whose contact or index may have changed person (`links`: the links the batch
     changed, new records included). Every read is by index."""
     changed = links[["source_record_id", "person_id"]]
-    moved = changed[~is_in(changed["source_record_id"], new_records["source_record_id"])]
+    # nothing stored yet (a first load): no stored record moved, names or is named; the lists of a
+    # million ids that would ask would find nothing
+    stored_any = not warehouse.is_empty(conn, "source_record")
+    moved = changed[~is_in(changed["source_record_id"], new_records["source_record_id"])] if stored_any \
+        else changed.iloc[:0]
     moved_rows = warehouse.rows_by_keys(conn, "source_record", "source_record_id", moved["source_record_id"],
                                         columns="source_record_id, id_number, contact_of_id") \
         if len(moved) else pd.DataFrame(columns=["source_record_id", "id_number", "contact_of_id"])
-    ids = _nonempty(new_records["id_number"].tolist() + moved_rows["id_number"].tolist())
+    ids = _nonempty(new_records["id_number"].tolist() + moved_rows["id_number"].tolist()) if stored_any else []
     naming = warehouse.rows_by_keys(conn, "source_record", "contact_of_id", ids, columns="source_record_id, contact_of_id") \
         if ids else pd.DataFrame(columns=_KEYS)
     asked = pd.concat([moved_rows[_KEYS], naming], ignore_index=True).drop_duplicates("source_record_id")

@@ -229,12 +229,27 @@ def _keep_what_joined(settings: Settings, links: pd.DataFrame) -> pd.DataFrame:
 
 
 def focus(conn, resolution: pd.DataFrame, answers: pd.DataFrame, as_of: str, everyone: bool = False,
-          records=()):
+          records=(), stored_any: bool = True):
     """Every record of the persons in focus (source_record_id, person_id) as resolved now and as
     it was before the batch, and the ids of those persons before it. `records`: stored records
-    whose persons must be looked at again (e.g. a lab result named their tube)."""
+    whose persons must be looked at again (e.g. a lab result named their tube). `stored_any`
+    False: the warehouse holds no person yet, and only the batch's own are in focus."""
     # .tolist() first: iterating an Arrow column boxes each value, four to five times slower
     touched = set(resolution["person_id"].tolist()) | set(resolution["person_before"].dropna().tolist())
+    if stored_any:
+        persons, stored = _stored_focus(conn, resolution, answers, as_of, everyone, records, touched)
+    else:  # as the look-ups would answer: nothing
+        persons, stored = touched, pd.DataFrame.from_records([], columns=["source_record_id", "person_id"])
+    now = pd.concat([stored, resolution[["source_record_id", "person_id"]]], ignore_index=True)
+    was = resolution.dropna(subset=["person_before"])
+    before = pd.concat([stored, pd.DataFrame({"source_record_id": was["source_record_id"], "person_id": was["person_before"]})],
+                       ignore_index=True)
+    return now, before, persons
+
+
+def _stored_focus(conn, resolution: pd.DataFrame, answers: pd.DataFrame, as_of: str, everyone: bool, records,
+                  touched: set) -> tuple[set, pd.DataFrame]:
+    """The persons in focus, and the stored links of their records that the batch did not resolve."""
     timed = warehouse.query_frame(conn, "SELECT person_id FROM person WHERE next_change_at > '' AND next_change_at <= :t",
                                   t=as_of)
     overdue = warehouse.query_frame(conn, """SELECT DISTINCT person_id FROM push_item
@@ -249,12 +264,7 @@ def focus(conn, resolution: pd.DataFrame, answers: pd.DataFrame, as_of: str, eve
     else:
         stored = warehouse.rows_by_keys(conn, "person_link", "person_id", sorted(persons),
                                         columns="source_record_id, person_id")
-    stored = stored[~is_in(stored["source_record_id"], resolution["source_record_id"])]
-    now = pd.concat([stored, resolution[["source_record_id", "person_id"]]], ignore_index=True)
-    was = resolution.dropna(subset=["person_before"])
-    before = pd.concat([stored, pd.DataFrame({"source_record_id": was["source_record_id"], "person_id": was["person_before"]})],
-                       ignore_index=True)
-    return now, before, persons
+    return persons, stored[~is_in(stored["source_record_id"], resolution["source_record_id"])]
 
 
 def contact_circle(conn, records: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
@@ -306,13 +316,17 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
         new_policy = len(last) > 0 and last["policy_sha256"].iloc[0] != policy.sha256
         since = datetime.strptime(last["data_interval_end"].iloc[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) \
             if len(last) else None
-        named = screening_state.records_named(conn, results, as_of, since, zone, policy.result_due_hours, samples)
+        # nothing stored yet (a first load): every person and record in focus is the batch's own, and
+        # the look-ups of stored ones, over a million ids each, would find nothing (3.5 s)
+        stored_any = not warehouse.is_empty(conn, "person_link")
+        named = screening_state.records_named(conn, results, as_of, since, zone, policy.result_due_hours, samples) \
+            if stored_any else []
         links, links_before, persons_before = focus(conn, stage.get("resolution"), batch_answers(stage), stamp, new_policy,
-                                                    named)
-        old = links[~is_in(links["source_record_id"], new["source_record_id"])]
+                                                    named, stored_any)
+        old = links[~is_in(links["source_record_id"], new["source_record_id"])] if stored_any else links.iloc[:0]
         records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", old["source_record_id"],
                                          columns=READ_COLUMNS)
-        if not new_policy:  # with a new policy every person is in focus already
+        if not new_policy and stored_any:  # with a new policy every person is in focus already
             circle = contact_circle(conn, pd.concat([r[NAMING_COLUMNS] for r in (records, new) if len(r)] or [new],
                                                     ignore_index=True), links)
             links = pd.concat([links, circle], ignore_index=True)
@@ -321,7 +335,8 @@ def fuse(settings: Settings, batch_id: str, as_of: datetime, attempt: str | None
             records = pd.concat([records, warehouse.rows_by_keys(conn, "source_record", "source_record_id",
                                                                  circle["source_record_id"], columns=READ_COLUMNS)],
                                 ignore_index=True)
-        current = warehouse.rows_by_keys(conn, "person_status", "person_id", sorted(persons_before | set(links["person_id"].tolist())),
+        current = warehouse.rows_by_keys(conn, "person_status", "person_id",
+                                         sorted(persons_before | set(links["person_id"].tolist())) if stored_any else [],
                                          columns="person_id, status, measure, valid_from, policy_version, batch_id, valid_to")
         screening = screening_state.join_for(conn, links, samples, results, as_of, zone, policy.result_due_hours)
         del samples, results  # joined: a first load's million samples are a quarter of a GB

@@ -40,10 +40,11 @@ def plan_push(settings: Settings, batch_id: str, as_of: datetime, attempt: str |
     stage, policy = state(settings, batch_id, attempt), run_policy(settings, batch_id, attempt)
     persons, links_before = stage.get("persons"), stage.get("links_before")
     answers = batch_answers(stage).rename(columns={"answered_at": "event_time"})
-    people = sorted(set(links_before["person_id"].tolist()) | set(persons["person_id"].tolist())
-                    | set(stage.get("persons_gone")["person_id"].tolist()))
-    apart, decisions = stage.get("answer_apart"), stage.get("decisions")
+    apart, decisions, gone = stage.get("answer_apart"), stage.get("decisions"), stage.get("persons_gone")
     with engine(settings).begin() as conn:
+        # no item yet (a first load): the sorted list of its million persons would find none
+        people = [] if warehouse.is_empty(conn, "push_item") else sorted(
+            set(links_before["person_id"].tolist()) | set(persons["person_id"].tolist()) | set(gone["person_id"].tolist()))
         by_person = warehouse.rows_by_keys(conn, "push_item", "person_id", people, columns=ITEM_COLUMNS_READ)
         named = warehouse.rows_by_keys(conn, "push_item", "push_item_id", answers["push_item_id"].astype(str),
                                        columns=ITEM_COLUMNS_READ)
