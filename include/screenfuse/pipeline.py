@@ -221,12 +221,8 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None, ahead
     def run(stage, *args):
         return stage_process.call(isolated, db, stage, settings, batch_id, *args, attempt=attempt)
 
-    # every feed read in one child, then validated in another: a feed's read and its validation do
-    # not stack, and Great Expectations (which both use) is imported twice, not twice a feed
     _say(progress, "read_feed")
-    run(read_feeds)
-    _say(progress, "validate_feed")
-    run(validate_feeds)
+    run(ingest_feeds)
     _say(progress, "resolve_identities")
     run(stage_match.resolve)
     _say(progress, "fuse_persons")
@@ -248,6 +244,17 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None, ahead
         (stage_publish.rate_communities, (settings, batch_id), {"attempt": attempt})],
         meanwhile=import_gx if isolated else None)
     return StagedBatch(batch_id, attempt, isolated, started["waiting"])
+
+
+def ingest_feeds(settings: Settings, batch_id: str, attempt: str | None = None) -> None:
+    """Every feed read, then every feed validated (the DAG's read_feed, then validate_feed tasks),
+    in one process: Great Expectations, which both use, is imported once (2 s), not once each. A
+    feed's read and its validation do not stack: each frame goes before the next begins, and the
+    validation's peak stands on what the reading left held (a first load of 1,000,000 records:
+    2,494 MB for the process tree, against 2,426 MB in two processes; fuse's is higher)."""
+    read_feeds(settings, batch_id, attempt)
+    release_memory()
+    validate_feeds(settings, batch_id, attempt)
 
 
 def read_feeds(settings: Settings, batch_id: str, attempt: str | None = None) -> None:

@@ -137,7 +137,10 @@ def resolve(settings: Settings, batch_id: str, attempt: str | None = None) -> di
     # a decided pair never comes back to the desk
     review = result.review[~review_desk.is_decided(result.review, decided)].assign(batch_id=batch_id, state="open")
     review.insert(0, "review_id", [f"R{batch_id}-{a}-{b}" for a, b in zip(review["left_record_id"], review["right_record_id"])])
-    person_now = result.links.drop_duplicates("source_record_id").set_index("source_record_id")["person_id"]
+    # each record's person now, for the decisions' outcomes (none in most hours: a first load's
+    # million links are not indexed for nothing)
+    person_now = result.links.drop_duplicates("source_record_id").set_index("source_record_id")["person_id"] \
+        if len(decisions) else pd.Series(dtype=object)
     decisions = decisions.drop_duplicates("decision_id").assign(outcome=review_desk.outcomes(decisions, person_now))
     resolution = result.links[["source_record_id", "person_id"]].assign(
         person_before=map_by_key(result.links["source_record_id"], previous["source_record_id"],
