@@ -34,18 +34,28 @@ class PerPerson:
         self.size = grouped.size()
         self.index = self.size.index
         self.group = grouped.ngroup().to_numpy()
+        # the rows of persons with one record (nearly all of a first load's): each is its person's
+        # first and only value, with nothing to sort
+        self.alone = (self.size.to_numpy() == 1)[self.group]
         self.time = codes(rec["event_time"])
         self.id = codes(rec["source_record_id"])
 
     def first(self, keys: list[np.ndarray], ascending: list[bool], mask: np.ndarray | None = None) -> np.ndarray:
         """Row numbers of each person's first (`mask`ed) row sorted by the numeric `keys`, in
         person order: what `sort_values(["person_id", *keys]).drop_duplicates("person_id")`
-        keeps (a stable sort, so full ties keep the input order)."""
+        keeps (a stable sort, so full ties keep the input order). Only the rows of persons with
+        several records are sorted."""
         rows = np.arange(len(self.group)) if mask is None else np.flatnonzero(mask)
-        keys = [np.asarray(k)[rows] if up else -np.asarray(k)[rows] for k, up in zip(keys, ascending)]
-        rows = rows[np.lexsort([*reversed(keys), self.group[rows]])]
-        group = self.group[rows]
-        return rows[np.r_[True, group[1:] != group[:-1]]] if len(rows) else rows
+        alone = self.alone[rows]
+        shared = rows[~alone]
+        keys = [np.asarray(k)[shared] if up else -np.asarray(k)[shared] for k, up in zip(keys, ascending)]
+        shared = shared[np.lexsort([*reversed(keys), self.group[shared]])]
+        group = self.group[shared]
+        firsts = shared[np.r_[True, group[1:] != group[:-1]]] if len(shared) else shared
+        at = np.full(len(self.index), -1, dtype=np.int64)  # each person's row, in person order
+        at[self.group[rows[alone]]] = rows[alone]
+        at[self.group[firsts]] = firsts
+        return at[at >= 0]
 
     def pick(self, values: pd.Series, rows: np.ndarray) -> pd.Series:
         """`values` at the picked rows per person, "" for persons without one; str like the
@@ -71,6 +81,12 @@ class PerPerson:
         rows = np.arange(len(self.group)) if mask is None else np.flatnonzero(mask)
         if not len(rows):
             return pd.Series("", index=self.index, dtype=none_dtype)
+        out = np.full(len(self.index), "", dtype=object)
+        single = rows[self.alone[rows]]  # a person's only record: its value, nothing to sort or join
+        out[self.group[single]] = values.array.take(single).to_numpy(dtype=object)
+        rows = rows[~self.alone[rows]]
+        if not len(rows):
+            return pd.Series(out, index=self.index)
         rows = rows[np.lexsort([codes[rows], self.group[rows]])]
         group, codes = self.group[rows], codes[rows]
         if distinct:
@@ -79,8 +95,7 @@ class PerPerson:
         first = np.r_[True, group[1:] != group[:-1]]
         last = np.r_[group[1:] != group[:-1], True]
         text = values.array.take(rows).to_numpy(dtype=object)
-        out = np.full(len(self.index), "", dtype=object)
-        alone = first & last  # most persons: one value, nothing to join
+        alone = first & last  # one value left after the mask: nothing to join
         out[group[alone]] = text[alone]
         many = ~alone
         if many.any():
