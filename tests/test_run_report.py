@@ -106,10 +106,35 @@ def test_a_report_that_cannot_be_written_fails_the_run_after_the_stage_is_emptie
     assert main(["run", "--interval-end", "2020-02-10T14:00:00+00:00"]) == 2
     said = capsys.readouterr().err.splitlines()[-1]  # one line, not a traceback
     assert said.startswith(f"screenfuse: error: cannot use {reports}") and "fix:" in said
+    assert "batch 20200210T1400Z is published; its report was not written" in said
     engine = sa.create_engine(f"sqlite:///{published / 'warehouse.db'}")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM batch_stage")).scalar() == 0
         assert conn.execute(sa.text("SELECT MAX(batch_id) FROM run_log")).scalar() == "20200210T1400Z"
+
+
+@pytest.mark.parametrize("report_fails", [False, True])
+def test_the_stage_emptied_beside_the_report_raises_its_own_error_first_with_the_reports_noted(published, report_fails):
+    """_report_while_finishing with an emptying that really fails (an attempt that is no longer the
+    batch's: another run finished it): that error is raised, after the report was drawn or, if
+    the report failed too, with the report's error noted on it, not lost."""
+    from screenfuse import pipeline
+    from screenfuse.batch_state import AttemptSuperseded
+    from screenfuse.config import load_settings
+
+    settings, batch = load_settings(), "20200210T1300Z"
+    reports = published / "reports"
+    shutil.rmtree(reports)
+    if report_fails:
+        reports.write_text("not a folder")
+    with pytest.raises(AttemptSuperseded) as raised:
+        pipeline._report_while_finishing(settings, batch, "an-attempt-long-gone", pipeline.report_policy(settings, batch))
+    notes = getattr(raised.value, "__notes__", [])
+    if report_fails:
+        assert len(notes) == 1 and notes[0].startswith("and the run report failed: NotADirectoryError")
+        assert f"batch {batch} is published; its report was not written" in notes[0]
+    else:
+        assert notes == [] and (reports / batch / "index.html").is_file()
 
 
 def test_each_run_records_what_its_blocking_did_and_the_report_shows_it(published):

@@ -41,7 +41,7 @@ def _run(args) -> int:
     return 0
 
 
-STAGE_GROUPS = {"read_feed": "ingest", "validate_feed": "ingest"}  # once per feed: one line for all
+STAGE_GROUPS = {"read_feed": "ingest"}  # the feeds read, then validated: one line for all
 
 
 def _stage_line(terminal: bool):
@@ -444,23 +444,35 @@ def main(argv: list[str] | None = None) -> int:
         except (AttributeError, OSError, ValueError):
             pass
         return 0
-    except OSError as exc:  # a folder of the home that cannot be written (permissions, a file in its place)
-        if args.debug or exc.filename is None:
-            raise
+    except OSError as exc:  # a folder or file that cannot be used (permissions, a file in its place, a full disk)
+        if args.debug or exc.filename is None or not _unusable_path(exc):
+            raise  # other errors naming a path (too many open files, a name too long) are bugs: their traceback
         print(f"screenfuse: error: {_one_line(exc)}", file=sys.stderr)
         return 2
 
 
+def _unusable_path(exc: OSError) -> bool:
+    """An OSError a user fixes on the machine: no right to the path, a file where a folder goes (or
+    the reverse), a read-only or full file system."""
+    import errno
+
+    return isinstance(exc, (PermissionError, NotADirectoryError, IsADirectoryError)) or \
+        exc.errno in (errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+
+
 def _one_line(exc: Exception) -> str:
-    """The error as one line `what — fix: what to do` (the project's messages carry their fix)."""
+    """The error as one line `what — fix: what to do` (the project's messages carry their fix),
+    with what was noted on it (e.g. that the batch was published before the run report failed)."""
     from screenfuse.warehouse import WarehouseUnavailable
 
+    notes = "".join(f"; {' '.join(str(note).split())}" for note in getattr(exc, "__notes__", []))
     if isinstance(exc, FileNotFoundError):
-        return f"no such file or folder: {exc.filename} — fix: check the path (relative paths start from here)"
+        return f"no such file or folder: {exc.filename}{notes} — fix: check the path (relative paths start from here)"
     if isinstance(exc, OSError) and exc.filename is not None:
-        return (f"cannot use {exc.filename}: {exc.strerror or type(exc).__name__} — fix: make it a folder (or file) "
-                "this user can read and write, or point SCREENFUSE_HOME elsewhere")
-    text = " ".join(str(exc).split())
+        where = f"{exc.filename} → {exc.filename2}" if exc.filename2 else str(exc.filename)
+        return (f"cannot use {where}: {exc.strerror or type(exc).__name__}{notes} — fix: make it a folder (or file) "
+                "this user can write and with room to write in (--debug shows where it was needed)")
+    text = " ".join(str(exc).split()) + notes
     if isinstance(exc, WarehouseUnavailable):
         return (f"{text} — fix: check SCREENFUSE_WAREHOUSE_URL (else the SQLite warehouse in SCREENFUSE_HOME) and "
                 f"that its server answers")

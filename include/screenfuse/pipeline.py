@@ -10,6 +10,7 @@ older batch is refused: its later batches were built on it.
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import NamedTuple
@@ -176,9 +177,17 @@ def _report_while_finishing(settings: Settings, batch_id: str, attempt: str | No
         emptied = pool.submit(finish_batch, settings, batch_id, attempt)
         try:
             return write_report(settings, batch_id, policy)
+        except Exception as error:  # the batch is published: only its report is missing
+            error.add_note(f"batch {batch_id} is published; its report was not written (`screenfuse report "
+                           f"--batch {batch_id}` writes it again)")
+            raise
         finally:
-            failed = emptied.exception()  # waits for the stage; its error first, the report's as its context
+            failed = emptied.exception()  # waits for the stage: its error first, the report's noted on it
             if failed is not None:
+                report_error = sys.exc_info()[1]
+                if report_error is not None:
+                    failed.add_note("; ".join([f"and the run report failed: {type(report_error).__name__}: {report_error}",
+                                               *getattr(report_error, "__notes__", [])]))
                 raise failed
 
 

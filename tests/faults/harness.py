@@ -245,10 +245,10 @@ def build(root: Path, url: str, kind: str, server=None) -> Scenario:
 
 def working_seconds(run: Run) -> float:
     """How long a finished run worked on its batch: the batch's work ends when its stage is
-    emptied; the run report written after it reads the warehouse only (a kill or a second copy
-    then meets a published batch, not a batch at work)."""
+    emptied, which the run does beside its report (pipeline._report_while_finishing): the window
+    ends with both, at "done"."""
     stages = run.stages()
-    end = next((t for t, stage in stages if stage == "write_report"), stages[-1][0])
+    end = next((t for t, stage in stages if stage == "done"), stages[-1][0])
     return end - stages[0][0]
 
 
