@@ -62,12 +62,18 @@ class FeedContract:
     def required_fields(self) -> list[str]:
         return [f.name for f in self.fields.values() if f.required]
 
-    def header_map(self, headers: list[str]) -> dict[str, str]:
-        """Map the file's headers to canonical field names (first matching header wins)."""
+    def _field_of_header(self) -> dict[str, str]:
+        """Each name and alias (as `header_key` compares them) → its field; an alias two fields
+        give is the first's."""
         lookup: dict[str, str] = {}
         for spec in self.fields.values():
             for alias in (spec.name, *spec.aliases):
                 lookup.setdefault(header_key(alias), spec.name)
+        return lookup
+
+    def header_map(self, headers: list[str]) -> dict[str, str]:
+        """Map the file's headers to canonical field names (first matching header wins)."""
+        lookup = self._field_of_header()
         mapping: dict[str, str] = {}
         for header in headers:
             target = lookup.get(header_key(header))
@@ -89,11 +95,7 @@ class FeedContract:
         """Headers naming a field another header already maps (`header_map`), by the field, in the
         file's order: 姓名 and 受检者姓名 in one sheet (rows pasted in from two templates). Exact
         names only, never a note in brackets (联系电话(家属) is someone else's)."""
-        lookup: dict[str, str] = {}
-        for spec in self.fields.values():  # as header_map: an alias two fields give is the first's
-            for alias in (spec.name, *spec.aliases):
-                lookup.setdefault(header_key(alias), spec.name)
-        mapped = set(mapping.values())
+        lookup, mapped = self._field_of_header(), set(mapping.values())
         seconds: dict[str, list[str]] = {}
         for header in headers:
             target = lookup.get(header_key(header))

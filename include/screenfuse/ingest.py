@@ -58,11 +58,12 @@ def discover_files(landing: Path, contract: FeedContract) -> list[Path]:
     return sorted(
         p for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and any(fnmatch(p.name.lower(), pat) for pat in contract.patterns)
-        and _storable(p.name)
+        and storable_name(p.name)
     )
 
 
-def _storable(name: str) -> bool:
+def storable_name(name: str) -> bool:
+    """Whether a file name as the file system gave it is UTF-8 (what the warehouse stores)."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:  # bytes the file system names kept as surrogates

@@ -19,7 +19,7 @@ import pandas as pd
 
 from screenfuse import warehouse
 from screenfuse.contracts import FeedContract
-from screenfuse.ingest import discover_files
+from screenfuse.ingest import discover_files, storable_name
 from screenfuse.readers import sha256_of
 
 MANIFEST_COLUMNS = ["batch_id", "feed", "file_name", "file_size", "file_mtime_ns", "file_sha256"]
@@ -109,7 +109,7 @@ def utf8_names(folder: Path, contract: FeedContract, settle: float, now: float) 
         return 0
     base, renamed = os.fsencode(folder), 0
     with os.scandir(base) as entries:
-        odd = [entry for entry in entries if not _is_utf8(entry.name)]
+        odd = [entry for entry in entries if not storable_name(os.fsdecode(entry.name))]
     for entry in odd:
         try:
             name = entry.name.decode("gb18030")
@@ -137,11 +137,3 @@ def utf8_names(folder: Path, contract: FeedContract, settle: float, now: float) 
         log.warning("%s: a file whose name is not UTF-8 was renamed to %s", folder.name, target)
         renamed += 1
     return renamed
-
-
-def _is_utf8(name: bytes) -> bool:
-    try:
-        name.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
