@@ -280,6 +280,36 @@ def test_records_of_other_feeds_never_match_screening_conditions():
     assert record_status(other, policy).tolist() == ["none"]  # without the columns at all
 
 
+def _attached_by_merge(records, outcomes):
+    """attach_outcomes as it was written before (a left merge), for comparison."""
+    columns = [c for c in ms.OUTCOME_COLUMNS if c not in ("source_record_id", "sample_id", "pool_id")]
+    out = records.drop(columns=[c for c in columns if c in records]).merge(
+        outcomes.drop_duplicates("source_record_id")[["source_record_id", *columns]], on="source_record_id", how="left")
+    for flag in ms.FLAGS:
+        out[flag] = out[flag].astype("boolean").fillna(False).astype(bool)
+    text = [c for c in columns if c != "hours_waited" and c not in out.select_dtypes("bool")]
+    out[text] = out[text].astype(object).fillna("")
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), max_size=8, unique=True),
+       st.lists(st.tuples(st.sampled_from(["a", "b", "c", "x"]), st.sampled_from(["阳性", "阴性", None]),
+                          st.sampled_from([True, False, None]), st.sampled_from([1.5, None])), max_size=6))
+def test_outcomes_attach_to_their_records_as_a_left_merge_would(ids, found):
+    records = pd.DataFrame({"source_record_id": ids, "feed": "mass_screening",
+                            "screening_scope": "stale"}, index=range(10, 10 + len(ids)))
+    outcomes = pd.DataFrame({c: pd.Series([None] * len(found), dtype=object) for c in ms.OUTCOME_COLUMNS})
+    outcomes["source_record_id"] = [f[0] for f in found]
+    outcomes["screening_result"] = [f[1] for f in found]
+    outcomes["pool_positive"] = [f[2] for f in found]
+    outcomes["hours_waited"] = pd.to_numeric(pd.Series([f[3] for f in found], dtype=object))  # a float, as joined
+    got, want = ms.attach_outcomes(records, outcomes), _attached_by_merge(records, outcomes)
+    # a record named twice takes its first outcome; one without any gets empty text, False and NaN
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert list(got["source_record_id"]) == ids and "stale" not in set(got["screening_scope"])
+
+
 def test_the_way_back_a_hospital_clears_a_screening_positive():
     policy = default_policy()
     rows = samples(("m1", "S1", "", "2020-05-15 08:00:00"))

@@ -112,3 +112,28 @@ def test_a_pool_result_on_a_later_members_row_reaches_the_members_sampled_before
     assert after.reindex(ids).tolist() == ["screening_retest"] * 4
     assert awaiting.empty
     assert later.reindex(ids).tolist() == ["screening_retest"] * 4
+
+
+def test_a_first_load_joins_its_own_samples_and_results_without_looking_up_stored_ones(warehouses, tmp_path_factory):
+    """A first load (nothing stored) joins in memory only: a pool's 阳性 on one member's row and a lab's
+    阳性 for another pool reach every member of the same batch, and a result for a tube nobody
+    sampled is still kept as an orphan."""
+    mp, home, engine = hand_made_home(tmp_path_factory, warehouses.new("sqlite"), "first-load-join")
+    try:
+        landing, header = home / "landing", SAMPLING + ["检测结果", "结果时间"]
+        ids = [make_id(f"420106198{i}0404{i:02d}3") for i in range(5)]
+        row = lambda i, pool, result="": ["积玉桥采样点", f"2020-02-10 08:0{i}", f"测试{'一二三四五'[i]}", ids[i],  # noqa: E731
+                                          f"1390013901{i}", "积玉桥街道和平社区3栋", f"U00{i}", pool, result,
+                                          "2020-02-10 13:00" if result else ""]
+        write(landing / "mass_screening" / "积玉桥采样点_20200210.csv", header,
+              [row(0, "Q1"), row(1, "Q1"), row(2, "Q1", "阳性"), row(3, "Q2"), row(4, "Q2")])
+        write(landing / "mass_screening_result" / "武昌区疾控_20200210.csv", ["检测机构", "样本编号", "混检管号", "检测结果", "报告时间"],
+              [["武昌区疾控", "", "Q2", "阳性", "2020-02-10 12:00"], ["武昌区疾控", "U999", "", "阳性", "2020-02-10 12:00"]])
+        run_batch(load_settings(), datetime(2020, 2, 10, 6, tzinfo=timezone.utc))
+        status = pd.read_sql(sa.text("SELECT id_number, status FROM person"), engine).set_index("id_number")["status"]
+        orphans = pd.read_sql(sa.text("SELECT sample_id FROM v_screening_orphan_results"), engine)
+    finally:
+        engine.dispose()
+        mp.undo()
+    assert status.reindex(ids).tolist() == ["screening_retest"] * 5
+    assert orphans["sample_id"].tolist() == ["U999"]

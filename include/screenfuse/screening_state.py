@@ -79,15 +79,19 @@ def join_for(conn, links: pd.DataFrame, new_samples: pd.DataFrame, new_results: 
     # samples' Arrow strings into Python objects (+0.5 GB)
     samples = pd.concat([p for p in (stored, fresh) if len(p)] or [stored], ignore_index=True) \
         .drop_duplicates("source_record_id")
-    tubes, pools = ms.keys_to_read(samples, pd.DataFrame(columns=["sample_id", "pool_id"]))
-    results = pd.concat([warehouse.rows_by_keys(conn, "screening_result", "sample_id", tubes, columns=RESULT_COLUMNS_READ),
-                         warehouse.rows_by_keys(conn, "screening_result", "pool_id", pools, columns=RESULT_COLUMNS_READ),
-                         new_results.reindex(columns=["result_id", "sample_id", "pool_id", "result", "result_time"]),
-                         _pool_results_on_members(conn, samples, new_samples, pools)],
-                        ignore_index=True).drop_duplicates("result_id")
-    person = map_by_key(samples["source_record_id"], links["source_record_id"], links["person_id"])
-    return ms.join_results(samples.assign(person_id=person.to_numpy()), results, as_of,
-                           timezone, due_hours)
+    results = new_results.reindex(columns=["result_id", "sample_id", "pool_id", "result", "result_time"])
+    # nothing stored, and every sample of the batch here (a first load): the look-ups by tube and
+    # pool would find nothing, and listing a million tubes and pools cost a second
+    if len(fresh) < len(new_samples) or not all(warehouse.is_empty(conn, t) for t in ("screening_sample", "screening_result")):
+        tubes, pools = ms.keys_to_read(samples, pd.DataFrame(columns=["sample_id", "pool_id"]))
+        results = pd.concat([warehouse.rows_by_keys(conn, "screening_result", "sample_id", tubes, columns=RESULT_COLUMNS_READ),
+                             warehouse.rows_by_keys(conn, "screening_result", "pool_id", pools, columns=RESULT_COLUMNS_READ),
+                             results, _pool_results_on_members(conn, samples, new_samples, pools)], ignore_index=True)
+    person = map_by_key(samples["source_record_id"], links["source_record_id"], links["person_id"]).to_numpy()
+    join = ms.join_results(samples.assign(person_id=person), results.drop_duplicates("result_id"), as_of, timezone,
+                           due_hours)
+    join.outcomes["person_id"] = person  # in the samples' order: `outcome_rows` need not look them up again
+    return join
 
 
 def _pool_results_on_members(conn, samples: pd.DataFrame, new_samples: pd.DataFrame, pools: list[str]) -> pd.DataFrame:
@@ -111,7 +115,8 @@ def _pool_results_on_members(conn, samples: pd.DataFrame, new_samples: pd.DataFr
 def outcome_rows(join: ms.ScreeningJoin, links: pd.DataFrame, batch_id: str, as_of: str) -> pd.DataFrame:
     """The join's outcomes as `screening_outcome` rows (flags as 0/1)."""
     out = join.outcomes.copy()
-    out["person_id"] = map_by_key(out["source_record_id"], links["source_record_id"], links["person_id"]).to_numpy()
+    if "person_id" not in out:  # `join_for` gives them
+        out["person_id"] = map_by_key(out["source_record_id"], links["source_record_id"], links["person_id"]).to_numpy()
     for flag in ("individual_positive", "pool_positive", "awaiting_result", "result_overdue", "result_conflict"):
         out[flag] = out[flag].astype(int)
     return out.assign(batch_id=batch_id, as_of=as_of)
