@@ -90,6 +90,23 @@ def test_a_stage_runs_in_a_child_when_isolated_and_here_when_not(engine, monkeyp
     assert stage_process.threshold_bytes() == 0
 
 
+def collector_settings(_):
+    import gc
+
+    return gc.get_threshold(), gc.get_freeze_count() > 0
+
+
+def test_forked_children_and_workers_collect_less_often_and_leave_what_they_inherited(engine):
+    import gc
+
+    from screenfuse.forked import map_forked
+
+    here = gc.get_threshold()
+    assert stage_process.call(True, engine, collector_settings, None) == (stage_process.FORKED_GC_THRESHOLDS, True)
+    assert map_forked(collector_settings, [1, 2], 2) == [(stage_process.FORKED_GC_THRESHOLDS, True)] * 2
+    assert gc.get_threshold() == here and stage_process.FORKED_GC_THRESHOLDS[0] > here[0]  # this process untouched
+
+
 @pytest.mark.parametrize("kind", [BatchOrderError, AttemptSuperseded, WarehouseUnavailable])
 def test_the_errors_the_cli_answers_in_one_line_come_back_with_their_type(engine, kind):
     with pytest.raises(kind, match=f"refused: {kind.__name__}") as raised:

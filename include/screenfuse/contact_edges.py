@@ -120,9 +120,13 @@ def _holders(conn, ids: list, new_records: pd.DataFrame) -> pd.DataFrame:
 
 
 def _persons_now(conn, record_ids: pd.Series, changed: pd.DataFrame) -> pd.Series:
-    """Record id → person id as the batch leaves it: the changed links, else the stored ones."""
-    now = changed.set_index("source_record_id")["person_id"]
-    rest = record_ids[~is_in(record_ids, now.index)].drop_duplicates()
+    """Record id → person id of `record_ids` as the batch leaves it: the changed links, else the
+    stored ones. Only the ids asked are looked up in `changed` (a first load's million links are
+    not made an index to answer a few thousand)."""
+    wanted = record_ids.drop_duplicates()
+    mine = changed[is_in(changed["source_record_id"], wanted)].drop_duplicates("source_record_id")
+    now = mine.set_index("source_record_id")["person_id"]
+    rest = wanted[~is_in(wanted, now.index)]
     stored = warehouse.rows_by_keys(conn, "person_link", "source_record_id", rest, columns="source_record_id, person_id") \
         if len(rest) else pd.DataFrame(columns=["source_record_id", "person_id"])
     return pd.concat([stored.set_index("source_record_id")["person_id"], now])

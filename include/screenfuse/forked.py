@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Callable, Sequence, TypeVar
 
-from screenfuse.stage_process import die_with_parent, release_memory
+from screenfuse.stage_process import forked_start, release_memory
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
@@ -50,7 +50,7 @@ def map_forked(function: Callable[[Task], Result], tasks: Sequence[Task], worker
     _CALLS[call] = (function, tasks)
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("fork"),
-                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+                                 initializer=forked_start, initargs=(os.getpid(),)) as pool:
             return [pickle.loads(result) for result in pool.map(_run, [call] * len(tasks), range(len(tasks)))]
     finally:
         del _CALLS[call]

@@ -47,7 +47,7 @@ import pyarrow as pa
 from screenfuse import arrow_rows, warehouse
 from screenfuse.arrow_rows import NotTaken, Rows
 from screenfuse.config import number_from_env
-from screenfuse.stage_process import die_with_parent
+from screenfuse.stage_process import forked_start
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class Scratch:
     def _write_all(self, jobs: list[tuple[str, Rows]], channel, parents, parent: int) -> None:
         """In the writer: once told which files are attached, each of those tables written in turn
         and said (its columns and rows, or None)."""
-        die_with_parent(parent)
+        forked_start(parent)
         parents.close()  # the publish's end: its closing is then seen here
         try:
             attached = channel.recv()
