@@ -184,6 +184,17 @@ def test_rows_are_validated_a_chunk_at_a_time_with_each_reason_on_its_own_row(tm
     assert "name missing" in whole.iloc[6] and "temperature outside" in whole.iloc[6]
 
 
+def test_gx_checks_a_batch_of_rows_without_fingerprinting_every_value():
+    """GX's batch fingerprint (a hash of every value) is metadata nothing reads: the project's
+    context turns it off."""
+    from screenfuse import validation
+
+    frame = pd.DataFrame({"name": ["张伟", None]})
+    batch = validation._context().data_sources.add_pandas("p").add_dataframe_asset("a") \
+        .add_batch_definition_whole_dataframe("w").get_batch(batch_parameters={"dataframe": frame})
+    assert "pandas_data_fingerprint" not in batch.batch_markers  # the reasons: the tests above
+
+
 def test_blank_rows_are_counted_not_records(tmp_path):
     rows = ROWS + [{k: "" for k in ROWS[0]}]
     staged = stage(write_csv(tmp_path / "blank.csv", rows))
