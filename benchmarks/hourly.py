@@ -24,7 +24,7 @@ for the step before it writing back or for a cache it emptied. The hour right af
 
 Each measurement is its own process: wall time from start to exit, and the peak of the summed
 memory of the process and all its children (PSS: a page shared by forked workers and their parent
-counts once; sampled every 0.1 s). PostgreSQL: a
+counts once; sampled every 0.5 s, `machine.SAMPLE_SECONDS`). PostgreSQL: a
 private server on loopback (`tests/pg_server.py`), one database per size, stopped at the end.
 Progress goes to stderr, the markdown table to stdout; --write-doc replaces the "Hourly pipeline"
 section of docs/benchmarks.md (the engine section stays). Data is cached in benchmarks/.cache/.
@@ -322,7 +322,7 @@ def targets(results: list[dict]) -> str:
 NOTES = """\
 Each row is one process: wall time from start to exit (interpreter start and imports included) \
 and the peak of the summed memory of the process and all its children (proportional set size from \
-/proc/<pid>/smaps_rollup, every 0.1 s: a page the matching engine's forked workers share with their \
+/proc/<pid>/smaps_rollup, every 0.5 s: a page the matching engine's forked workers share with their \
 parent counts once, as the machine holds it once). "Accumulated records" is what the \
 warehouse held before the run ("Rows read": rows of person feeds the batch read, plus the rows of lab-result files); the first load is the first batch of an empty warehouse \
 (`screenfuse db upgrade` first, not timed). The 10,000-record hour is mass-screening sampling rows \

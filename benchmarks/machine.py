@@ -39,9 +39,15 @@ def memory(process) -> int:
     return process.memory_info().rss
 
 
+# how often the tree's memory is read: the kernel walks every page of each process to give its PSS
+# (34 ms a sample over a first load's 2.7 GB tree), and every 0.1 s that took 23 s of CPU from a
+# 2-core machine's 2-minute run, about 5 % of its wall time; every 0.5 s, 6 s (docs/benchmarks.md)
+SAMPLE_SECONDS = 0.5
+
+
 def run_measured(command: list[str], **popen) -> tuple[subprocess.Popen, float, float]:
     """Run `command` to its end: the finished process, wall seconds, and the peak MB of the summed
-    PSS of the process and all its children (sampled every 0.1 s; forked workers count)."""
+    PSS of the process and all its children (sampled every SAMPLE_SECONDS; forked workers count)."""
     import psutil
 
     start = time.perf_counter()
@@ -58,7 +64,7 @@ def run_measured(command: list[str], **popen) -> tuple[subprocess.Popen, float, 
         except psutil.Error:
             pass
         peak = max(peak, total)
-        time.sleep(0.1)
+        time.sleep(SAMPLE_SECONDS)
     return proc, time.perf_counter() - start, peak / 2**20
 
 
