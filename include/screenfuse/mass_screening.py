@@ -30,6 +30,8 @@ RESULT_COLUMNS = ["result_id", "batch_id", "feed", "file_name", "file_sha256", "
 OUTCOME_COLUMNS = ["source_record_id", "sample_id", "pool_id", "screening_result", "screening_result_time",
                    "screening_scope", "pool_result", "pool_result_time", "individual_positive", "pool_positive",
                    "awaiting_result", "hours_waited", "result_overdue", "result_conflict", "superseded_by"]
+# the outcomes' booleans (stored as 0/1)
+FLAGS = ("individual_positive", "pool_positive", "awaiting_result", "result_overdue", "result_conflict")
 ORPHAN_COLUMNS = ["result_id", "sample_id", "pool_id", "result", "result_time", "reason"]
 NO_SAMPLE, NO_POOL = "no sample with this sample_id (yet)", "no sample in this pool (yet)"
 _NAT = np.iinfo(np.int64).min  # NaT as int64: sorts first, never later than a real time
@@ -309,9 +311,6 @@ def attach_outcomes(records: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFra
             taken[found] = picked.where(picked.notna(), "").to_numpy(dtype=object)
         out[column] = taken
     return out
-
-
-FLAGS = ("individual_positive", "pool_positive", "awaiting_result", "result_overdue", "result_conflict")
 
 
 def _text(frame: pd.DataFrame, column: str) -> np.ndarray:

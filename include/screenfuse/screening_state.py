@@ -71,7 +71,8 @@ def records_named(conn, results: pd.DataFrame, as_of: datetime, since: datetime 
 
 def join_for(conn, links: pd.DataFrame, new_samples: pd.DataFrame, new_results: pd.DataFrame, as_of: datetime,
              timezone: str, due_hours: float | None) -> ms.ScreeningJoin:
-    """The outcome of every sample of the records in `links` (source_record_id, person_id)."""
+    """The outcome of every sample of the records in `links` (source_record_id, person_id), with
+    the person of each (`person_id`)."""
     stored = warehouse.rows_by_keys(conn, "screening_sample", "source_record_id", links["source_record_id"],
                                     columns=SAMPLE_COLUMNS_READ)
     fresh = new_samples[is_in(new_samples["source_record_id"], links["source_record_id"])]
@@ -117,7 +118,7 @@ def outcome_rows(join: ms.ScreeningJoin, links: pd.DataFrame, batch_id: str, as_
     out = join.outcomes.copy()
     if "person_id" not in out:  # `join_for` gives them
         out["person_id"] = map_by_key(out["source_record_id"], links["source_record_id"], links["person_id"]).to_numpy()
-    for flag in ("individual_positive", "pool_positive", "awaiting_result", "result_overdue", "result_conflict"):
+    for flag in ms.FLAGS:
         out[flag] = out[flag].astype(int)
     return out.assign(batch_id=batch_id, as_of=as_of)
 
