@@ -19,14 +19,18 @@ def frame(data) -> pd.DataFrame:
     return rec
 
 
+def masked(data, use_mask: bool):
+    """(records, their PerPerson, the mask or None, the records the mask keeps)."""
+    rec = frame(data)
+    mask = rec["masked"].to_numpy() if use_mask else None
+    return rec, PerPerson(rec), mask, rec[mask] if use_mask else rec
+
+
 @settings(max_examples=200, deadline=None)
 @given(rows, st.booleans(), st.booleans())
 def test_first_is_the_first_row_of_each_person_sorted_by_the_keys(data, up, use_mask):
-    rec = frame(data)
-    by = PerPerson(rec)
-    mask = rec["masked"].to_numpy() if use_mask else None
+    rec, by, mask, kept = masked(data, use_mask)
     got = by.first([rec["rank"].to_numpy(), by.time], [up, False], mask)
-    kept = rec[mask] if use_mask else rec
     expected = kept.assign(neg_time=-by.time[kept.index]).sort_values(
         ["person_id", "rank", "neg_time"], ascending=[True, up, True], kind="stable").drop_duplicates("person_id")
     assert got.tolist() == expected.index.tolist()
@@ -35,11 +39,8 @@ def test_first_is_the_first_row_of_each_person_sorted_by_the_keys(data, up, use_
 @settings(max_examples=200, deadline=None)
 @given(rows, st.booleans(), st.booleans())
 def test_joined_joins_each_persons_values_sorted_and_distinct_when_asked(data, distinct, use_mask):
-    rec = frame(data)
-    by = PerPerson(rec)
-    mask = rec["masked"].to_numpy() if use_mask else None
+    rec, by, mask, kept = masked(data, use_mask)
     got = by.joined(rec["text"], codes(rec["text"]), ";", mask=mask, distinct=distinct)
-    kept = rec[mask] if use_mask else rec
 
     def join(values: pd.Series) -> str:
         values = sorted(values.tolist())

@@ -17,6 +17,7 @@ import pandas as pd
 
 from screenfuse import datetimes
 from screenfuse import normalize as nz
+from screenfuse.text_keys import text_index
 
 POSITIVE, NEGATIVE, RETEST, INVALID = "阳性", "阴性", "待复核", "无效"
 RESULT_VALUES = (NEGATIVE, POSITIVE, RETEST, INVALID)  # the contracts' allowed results
@@ -290,8 +291,6 @@ def attach_outcomes(records: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFra
     """Records with the outcome columns the policy's rules read (screening_result, screening_scope,
     hours_waited, ...), matched on source_record_id (the first outcome of an id); records of other
     feeds get empty ones. By position, not `merge`: a first load's million records took 1.6 s."""
-    from screenfuse.text_keys import text_index
-
     keys = text_index(outcomes["source_record_id"])
     first = np.flatnonzero(~keys.duplicated())
     at = keys[first].get_indexer(text_index(records["source_record_id"]))
