@@ -123,3 +123,88 @@ def test_driver_errors_of_a_lost_server_are_warehouse_unavailable_and_others_are
     for other in (errors.UniqueViolation(), errors.QueryCanceled(), ValueError("a bug")):
         with pytest.raises(type(other)), warehouse.driver_errors():
             raise other
+
+
+WIDE = ("CREATE TABLE staged_rows (k text PRIMARY KEY, s text, n bigint, x double precision, b boolean, o text, "
+        "u text, i bigint, f double precision)")
+KINDS = ["string[pyarrow]", "string[python]", object]
+
+
+def _wide(engine) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS staged_rows")
+        conn.exec_driver_sql(WIDE)
+    warehouse._COLUMNS_CACHE.clear()
+
+
+def _stored_rows(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM staged_rows ORDER BY k").fetchall()]
+
+
+def _by_frames(engine, payloads: list[bytes]) -> list[tuple]:
+    """What a publish without copies ahead stores: the staged parts read back and joined by pandas
+    (as `stage_match.batch_records`), then `bulk_insert`."""
+    from screenfuse.batch_state import frame_from
+
+    _wide(engine)
+    with engine.begin() as conn:
+        warehouse.bulk_insert(conn, "staged_rows", pd.concat([frame_from(p) for p in payloads], ignore_index=True))
+    return _stored_rows(engine)
+
+
+def _by_copy_rows(engine, payloads: list[bytes], at_least: int = 0) -> tuple[bool, list[tuple]]:
+    from screenfuse.arrow_rows import Rows
+
+    _wide(engine)
+    with engine.begin() as conn, conn.connection.driver_connection.cursor() as cursor:
+        rows = Rows(payloads, [c for c in warehouse.table_columns(conn, "staged_rows")])
+        copied = pg_copy.copy_rows(cursor, "staged_rows", rows, at_least)
+    return copied, _stored_rows(engine)
+
+
+texts = st.one_of(st.none(), st.text(alphabet=st.sampled_from('张王李 a1,"\n\\-\U00020000'), max_size=6))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(texts, st.integers(-2**53, 2**53), st.one_of(st.none(), FLOATS), st.booleans(),
+                               st.one_of(st.none(), st.integers(-5, 5)), st.floats(-1e6, 1e6, width=32)),
+                     min_size=1, max_size=30),
+       kind=st.sampled_from(KINDS), empty_column=st.booleans(), parts=st.sampled_from([1, 2, 3]))
+def test_rows_copied_from_the_stage_are_stored_as_the_frames_read_back_store_them(
+        pg, monkeypatch, rows, kind, empty_column, parts):
+    """`copy_rows` (publish_ahead: staged Arrow batches, never a frame) against `bulk_insert` of the
+    same parts read back by pandas: every value of every column the same, NULLs included; parts
+    pandas would join into another kind are not taken (NotTaken), never stored otherwise."""
+    from screenfuse import arrow_rows
+    from screenfuse.batch_state import frame_bytes
+
+    monkeypatch.setattr(arrow_rows, "CHUNK_ROWS", 4)  # several chunks, each converted on its own
+    frame = pd.DataFrame({"k": [f"K{i:04d}" for i in range(len(rows))][::-1],
+                          "s": pd.Series([r[0] for r in rows], dtype=kind), "n": [r[1] for r in rows],
+                          "x": [r[2] for r in rows], "b": [r[3] for r in rows],
+                          "o": pd.Series([r[0] for r in rows], dtype=object),
+                          "u": pd.Series([None] * len(rows), dtype=object) if empty_column
+                          else pd.Series(["x"] * len(rows), dtype="string[pyarrow]"),
+                          "i": pd.array([r[4] for r in rows], dtype="Int64"),
+                          "f": np.array([r[5] for r in rows], dtype=np.float32)})
+    pieces = np.array_split(np.arange(len(frame)), min(parts, len(frame)))
+    payloads = [frame_bytes(frame.iloc[p].reset_index(drop=True)) for p in pieces]
+    expected = _by_frames(pg, payloads)
+    try:
+        copied, stored = _by_copy_rows(pg, payloads)
+    except arrow_rows.NotTaken:
+        assert len(payloads) > 1  # one part is always taken
+        return
+    assert copied and stored == expected
+
+
+def test_copy_rows_copies_nothing_below_its_floor_and_leaves_numbers_for_a_text_column(pg):
+    from screenfuse import arrow_rows
+    from screenfuse.batch_state import frame_bytes
+
+    frame = pd.DataFrame({"k": ["a", "b"], "s": ["x", None]})
+    assert _by_copy_rows(pg, [frame_bytes(frame)], at_least=3) == (False, [])
+    assert _by_copy_rows(pg, [frame_bytes(frame)], at_least=2) == (True, [("a", "x", *[None] * 7), ("b", *[None] * 8)])
+    with pytest.raises(arrow_rows.NotTaken, match="text columns s"):
+        _by_copy_rows(pg, [frame_bytes(pd.DataFrame({"k": ["a"], "s": [3.0]}))])

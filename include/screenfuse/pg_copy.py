@@ -19,7 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from screenfuse.arrow_rows import plain_type
+from screenfuse import arrow_rows
+from screenfuse.arrow_rows import NotTaken, Rows, plain_type
 
 _TEXT = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
 _CSV = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
@@ -41,10 +42,13 @@ def as_arrow(part: pd.DataFrame, text_columns: frozenset[str] = frozenset()) -> 
             return None
         if kind != column.type:
             column = column.cast(kind)
-        if pa.types.is_floating(column.type) and column.type != pa.float64():
-            column = column.cast(pa.float64())  # a float32's value as the tuple path (and SQLite) has it
-        columns.append(column)
+        columns.append(_double(column))
     return pa.table(columns, names=table.column_names)
+
+
+def _double(column):
+    """A float32's value as the tuple path (and SQLite) has it."""
+    return column.cast(pa.float64()) if pa.types.is_floating(column.type) and column.type != pa.float64() else column
 
 
 def csv_bytes(table: pa.Table) -> memoryview:
@@ -80,6 +84,27 @@ def copy_chunks(cursor, table: str, names: list[str], chunks: Iterable[pd.DataFr
                     continue
                 for row in tuples(chunk, names):
                     copy.write_row(row)
+
+
+def copy_rows(cursor, table: str, rows: Rows, at_least: int = 0) -> bool:
+    """COPY `rows` (staged Arrow payloads, `arrow_rows`) into `table` a staged batch at a time,
+    never as a frame: the values `copy_chunks` writes from the same payloads read by pandas. False,
+    and nothing copied, when they are fewer than `at_least`. NotTaken when a column is of a kind
+    not taken so, or holds numbers for a text column (the tuple path writes those)."""
+    from psycopg.copy import QueuedLibpqWriter
+
+    schema, total = arrow_rows.plan(rows)
+    if total < at_least:
+        return False
+    texts = text_columns(cursor, table)
+    numbers = [f.name for f in schema if f.name in texts and not any(text(f.type) for text in _TEXT)]
+    if numbers:
+        raise NotTaken(f"numbers for the text columns {', '.join(numbers)}")
+    statement = f"COPY {table} ({', '.join(schema.names)}) FROM STDIN (FORMAT csv, ENCODING 'UTF8')"
+    with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+        for batch in arrow_rows.batches(rows, schema):
+            copy.write(csv_bytes(pa.table([_double(column) for column in batch.columns], names=schema.names)))
+    return True
 
 
 def text_columns(cursor, table: str) -> frozenset[str]:

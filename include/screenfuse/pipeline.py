@@ -211,12 +211,13 @@ class StagedBatch(NamedTuple):
     files_waiting: int  # files left for a later run: still being written (not settled)
 
 
-def stage_batch(settings: Settings, interval_end: datetime, progress=None, ahead=None) -> StagedBatch:
+def stage_batch(settings: Settings, interval_end: datetime, progress=None, ahead=None, publisher=None) -> StagedBatch:
     """Every stage before publishing, in order: a large batch's stages each run in a child process
     (`stage_process`, `isolated`), a small one's in this process.
     `progress`, if given, is called with each stage's name as it begins. `ahead`, a SQLite scratch
     this process holds: a large batch's tables known before fuse are written into it beside fuse
-    (`scratch_ahead`)."""
+    (`scratch_ahead`). `publisher`: on PostgreSQL, a large batch's publish begins once ingest is
+    done, and is told when resolve and every stage are done (`publish_ahead`)."""
     from screenfuse import scratch_ahead, stage_match, stage_process, stage_publish
     from screenfuse.validation import import_gx
 
@@ -232,13 +233,19 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None, ahead
 
     _say(progress, "read_feed")
     run(ingest_feeds)
+    if isolated and publisher is not None:
+        publisher.start(attempt)
     _say(progress, "resolve_identities")
     run(stage_match.resolve)
+    if publisher is not None:
+        publisher.tell("resolved")
     _say(progress, "fuse_persons")
     fusing = [(stage_match.fuse, (settings, batch_id, interval_end), {"attempt": attempt})]
     if isolated and ahead is not None and ahead.active:  # fuse keeps one core busy: the scratch takes the other
         fusing.append((scratch_ahead.write_ahead, (settings, batch_id, ahead), {"attempt": attempt}))
     written = stage_process.call_together(isolated, db, fusing)[1:]
+    if publisher is not None:
+        publisher.tell("fused")
     if written:
         ahead.tables.update(written[0])
         log.info("written ahead of the publish: %s", ", ".join(written[0]) or "nothing")
@@ -289,18 +296,22 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
     child process, as Airflow's tasks are)."""
     from screenfuse import sqlite_bulk, stage_process, stage_publish
     from screenfuse.config import reports_enabled
+    from screenfuse.publish_ahead import PublishAhead
 
     report = reports_enabled()  # a wrong switch stops the run before it starts, not after it published
     # the scratch written ahead lives (with personal data) until the publish is done, held by this process
+    interval = (interval_end - timedelta(hours=1), interval_end)
+    publisher = PublishAhead(settings, batch_id_for(interval_end), run_id, interval)
     with sqlite_bulk.Scratch(engine(settings), batch_id_for(interval_end)) as ahead:
-        batch_id, attempt, isolated, waiting = stage_batch(settings, interval_end, progress, ahead)
-        _say(progress, "publish_warehouse")
-        interval = (interval_end - timedelta(hours=1), interval_end)
         try:
-            published = stage_process.call(isolated, engine(settings), stage_publish.publish, settings, batch_id, run_id,
-                                           interval, attempt=attempt, ahead=ahead)
+            batch_id, attempt, isolated, waiting = stage_batch(settings, interval_end, progress, ahead, publisher)
+            _say(progress, "publish_warehouse")
+            published = publisher.result() if publisher.started else stage_process.call(
+                isolated, engine(settings), stage_publish.publish, settings, batch_id, run_id, interval,
+                attempt=attempt, ahead=ahead)
         finally:  # a publish's child killed (out of memory) leaves its scratch file: personal data
-            if isolated:
+            publisher.stop()  # a stage failed: the publish begun ahead rolls back
+            if ahead.active:
                 sqlite_bulk.sweep(engine(settings))
     published["files_waiting"] = waiting
     _say(progress, "write_push_lists")

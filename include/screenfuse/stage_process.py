@@ -73,7 +73,7 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
     engine.dispose()
     context = get_context("fork")
     children: list[tuple] = []  # (stage, child, receive)
-    sends = []  # this process's ends of the children's pipes: closed once each child has its own
+    sends: list = []  # this process's ends of the children's pipes: closed once each child has its own
     # Ctrl+C or a stop held back while the children start. Blocking covers only this thread: a
     # thread a library started (OpenBLAS, Arrow) can still take the signal, and Python then raises
     # it here at any point; so whatever is raised once a child exists kills the children first
@@ -81,17 +81,7 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
     interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
     try:
         for stage, args, kwargs in calls:
-            receive, send = context.Pipe(duplex=False)
-            sends.append(send)
-            child = context.Process(target=_in_child, args=(send, os.getpid(), engine, stage, args, kwargs),
-                                    name=f"screenfuse {stage.__name__}")
-            children.append((stage, child, receive))
-            child.start()
-            try:
-                os.setpgid(child.pid, child.pid)  # as the child does: whichever runs first, the group exists
-            except OSError:  # the child has ended, or set it already
-                pass
-            send.close()
+            children.append(_fork(context, engine, stage, args, kwargs, sends))
         signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)  # one held back is raised here
         if meanwhile is not None:
             meanwhile()
@@ -107,15 +97,79 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
             if child.pid is not None:
                 child.join()
     for (stage, child, _), answer in zip(children, answers):
-        if answer is _STOPPED:
-            continue
-        if answer is None:
-            raise StageKilled(f"the stage {stage.__name__} ended without an answer: its process was killed (exit "
-                              f"code {child.exitcode}; out of memory?); the batch is not published, run it again")
-        done, value, where = answer
-        if not done:
-            raise value from StageTraceback(where)
+        _raise_failure(stage, child, answer)
     return [value for _, value, _ in answers]
+
+
+def _fork(context, engine, stage, args, kwargs, sends: list) -> tuple:
+    """(stage, child, receiving end) of `stage` started in a forked child leading a process group
+    of its own; its sending end is added to `sends` (the caller closes them once forked)."""
+    receive, send = context.Pipe(duplex=False)
+    sends.append(send)
+    child = context.Process(target=_in_child, args=(send, os.getpid(), engine, stage, args, kwargs),
+                            name=f"screenfuse {stage.__name__}")
+    child.start()
+    try:
+        os.setpgid(child.pid, child.pid)  # as the child does: whichever runs first, the group exists
+    except OSError:  # the child has ended, or set it already
+        pass
+    send.close()
+    return stage, child, receive
+
+
+def _raise_failure(stage, child, answer) -> None:
+    """Raise the error a child's answer carries, or StageKilled for a child that gave none."""
+    if answer is _STOPPED:
+        return
+    if answer is None:
+        raise StageKilled(f"the stage {stage.__name__} ended without an answer: its process was killed (exit "
+                          f"code {child.exitcode}; out of memory?); the batch is not published, run it again")
+    done, value, where = answer
+    if not done:
+        raise value from StageTraceback(where)
+
+
+class Beside:
+    """A stage started now in a forked child that goes on beside the stages run after it (the
+    publish of `screenfuse run` on PostgreSQL: `publish_ahead`). It gets the reading end of a pipe
+    as `told=`, and this process `tell`s it how far the run has come; `result()` waits for its
+    answer as `call` does. `stop()` kills it if it is still running: its transaction rolls back."""
+
+    def __init__(self, engine, stage, *args, **kwargs):
+        engine.dispose()
+        context = get_context("fork")
+        listen, self._tell = context.Pipe(duplex=False)
+        sends: list = []
+        interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+        try:
+            self._child = _fork(context, engine, stage, args, {**kwargs, "told": listen}, sends)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
+            listen.close()
+            for end in sends:
+                end.close()
+
+    def tell(self, message) -> None:
+        try:
+            self._tell.send(message)
+        except OSError:  # it has ended: its answer says why
+            pass
+
+    def result(self):
+        try:
+            answer = _answers([self._child])[0]
+        finally:
+            self.stop()
+        _raise_failure(self._child[0], self._child[1], answer)
+        return answer[1]
+
+    def stop(self) -> None:
+        _, child, receive = self._child
+        if child.exitcode is None:
+            _kill_group(child.pid)
+        child.join()
+        self._tell.close()
+        receive.close()
 
 
 def _answers(children: list[tuple]) -> list:

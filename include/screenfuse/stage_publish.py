@@ -8,6 +8,7 @@ the batch restores them first, see `pipeline.take_back`).
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -15,8 +16,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from screenfuse import feedback as fb
-from screenfuse import (batch_rows, isolation, labels, match_state, reporting, retrain, review_desk, revocation, schema,
-                        screening_state, sqlite_bulk, warehouse)
+from screenfuse import (batch_rows, isolation, labels, match_state, publish_ahead, reporting, retrain, review_desk,
+                        revocation, schema, screening_state, sqlite_bulk, warehouse)
 from screenfuse.config import Settings
 from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
@@ -198,12 +199,17 @@ BULK_LOADS = {"source_record": batch_records, **LARGE}  # written whole from the
 
 
 def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
-            attempt: str | None = None, ahead: sqlite_bulk.Scratch | None = None) -> dict:
+            attempt: str | None = None, ahead: sqlite_bulk.Scratch | None = None, told=None) -> dict:
     """Write the batch in one transaction: its new rows, the rows of the persons it touched that
     came out different, the counts. The person rows written are audited (GX) before the commit:
     a failed audit publishes nothing. A batch published before is taken back first. `ahead`: the
-    tables `screenfuse run` wrote into a scratch of its own while fuse ran (`scratch_ahead`)."""
+    tables `screenfuse run` wrote into a scratch of its own while fuse ran (`scratch_ahead`).
+    `told`: this publish began beside resolve, and is told how far the run is (`publish_ahead`)."""
     stage, db = state(settings, batch_id, attempt), engine(settings)
+    if told is not None:
+        return publish_ahead.publishing(db, stage, batch_id, told, lambda conn, transaction, copied: _publish(
+            settings, stage, db, batch_id, airflow_run_id, interval, attempt, sqlite_bulk.Scratch(db, batch_id),
+            held=(conn, transaction, copied)))
     # SQLite: a first load's largest tables go to scratch files (sqlite_bulk.py), written by a
     # process of their own while the transaction goes on (an hour's batch, far smaller, is never read for it)
     with sqlite_bulk.Scratch(db, batch_id) as bulk:
@@ -220,15 +226,17 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
 
 
 def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
-             attempt: str | None, bulk: sqlite_bulk.Scratch, first_load: bool = False) -> dict:
+             attempt: str | None, bulk: sqlite_bulk.Scratch, first_load: bool = False, held: tuple | None = None) -> dict:
     """The publish's audits and its one transaction; `bulk` holds the tables staged for it. A
     first load's transaction may have the SQLite warehouse to itself (`Scratch.journal_alone`):
-    inside the transaction the stage is read through the transaction's own connection."""
+    inside the transaction the stage is read through the transaction's own connection. `held`:
+    (connection, its transaction begun, the tables it holds already) of a publish begun ahead."""
+    conn, transaction, copied = held or (None, None, set())
     policy = run_policy(settings, batch_id, attempt)
     # the scratch attached before the stage is read: its writer, which a first load's publish waits
     # for, starts at once (3.7 s sooner) while this process reads and audits. The journal is left
     # once every other connection is closed, after the reading
-    with db.connect() as conn, bulk.attached(conn):
+    with (nullcontext(conn) if held else db.connect()) as conn, bulk.attached(conn):
         # a first load's persons and links are copied from the scratch: only the columns checked
         # here are read (a million persons as a frame are 0.8 GB, 2 to 7 s of the publish's own
         # path); the whole rows only if their scratch was not written (`whole`)
@@ -260,8 +268,6 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             raise ReconciliationError(f"batch {batch_id}: rows read != accepted + quarantined")
         started_after = stage.get_json("started_after")["batch_id"]
 
-        copied = set()
-
         def write(table: str) -> None:
             if table in copied:
                 return
@@ -287,10 +293,12 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             else:
                 warehouse.bulk_insert(conn, into, keys)
 
-        with bulk.journal_alone(conn, first_load), conn.begin(), stage.reading(conn):
+        with bulk.journal_alone(conn, first_load), transaction or conn.begin(), stage.reading(conn):
             warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
             stage.check(conn)  # a run of this batch started since this one: it publishes, this one stops
             if check_order(conn, batch_id):
+                if copied:  # published meanwhile by another run (which superseded this one): its rows are here
+                    raise BatchOrderError(f"batch {batch_id} was published while this run of it ran: nothing published")
                 take_back(conn, batch_id)
             if latest_published(conn) != started_after:
                 raise BatchOrderError(f"batch {latest_published(conn)} was published while batch {batch_id} ran: "

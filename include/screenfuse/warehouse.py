@@ -265,7 +265,7 @@ def bulk_insert(conn, table: str, frame: pd.DataFrame, columns: list[str] | None
 
         try:
             with raw.cursor() as cursor:
-                if _row_security(conn, table):  # COPY FROM refuses a table under row-level security
+                if row_security(conn, table):  # COPY FROM refuses a table under row-level security
                     marks = ", ".join("%s" for _ in columns)
                     for part in parts:
                         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", _tuples(part, columns))
@@ -308,7 +308,7 @@ def indexes_built_after(conn, table: str, rows: int):
         conn.exec_driver_sql(sql)
 
 
-def _row_security(conn, table: str) -> bool:
+def row_security(conn, table: str) -> bool:
     """Whether a PostgreSQL table has row-level security on (`screenfuse db roles`)."""
     return bool(conn.exec_driver_sql("SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass(%(t)s)",
                                      {"t": table}).scalar())

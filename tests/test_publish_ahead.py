@@ -1,0 +1,120 @@
+"""On PostgreSQL, `screenfuse run`'s publish of a large batch begins beside resolve (publish_ahead):
+the tables known by then are copied in its transaction while the stages run, and the warehouse is
+the one a publish begun after every stage gives. Nothing is seen before the commit, and a run that
+fails on the way leaves nothing."""
+import time
+from datetime import date, datetime, timezone
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from screenfuse import match_state, schema, stage_match
+from screenfuse.config import load_settings
+from screenfuse.pipeline import run_batch
+from screenfuse.publish_ahead import STEPS
+from screenfuse.synthetic import generate
+from screenfuse.synthetic_mass import generate_mass_screening
+from screenfuse.warehouse import engine_for
+from warehouse_content import checksums
+
+H1 = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
+SKIP = {"batch_manifest", "run_log", "ingest_file"}  # file times differ between two generations
+AHEAD = [table for _, tables in STEPS for table in tables]
+
+
+def first_hour(tmp_path, warehouses, monkeypatch, name: str, isolated: bool) -> sa.Engine:
+    """One generated day's first load on a new PostgreSQL warehouse: its stages each in a process
+    of its own (as a large batch's: the publish begins ahead), or all in this process."""
+    monkeypatch.setenv("SCREENFUSE_STAGE_PROCESS_MB", "0" if isolated else "100000")
+    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / name))
+    url = warehouses.new("postgresql")
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    schema.upgrade(engine_for(url))
+    home = tmp_path / name
+    generate(400, 5, date(2020, 2, 10), home / "landing", home / "truth")
+    people = pd.read_csv(home / "truth" / "people.csv", dtype=str, keep_default_na=False)
+    generate_mass_screening(300, 11, date(2020, 2, 10), home / "landing", home / "truth", people=people)
+    return engine_for(url)
+
+
+def test_a_large_first_load_copies_its_tables_ahead_and_gets_the_warehouse_of_a_publish_after_the_stages(
+        warehouses, tmp_path, monkeypatch):
+    monkeypatch.setattr(match_state, "RECENT_KEYS_FOLD", 100)  # this batch's keys go to match_key, as a first load's
+    after = first_hour(tmp_path, warehouses, monkeypatch, "after", isolated=False)
+    published = run_batch(load_settings(), H1)
+    assert "copied_ahead" not in published
+    ahead = first_hour(tmp_path, warehouses, monkeypatch, "ahead", isolated=True)
+    published = run_batch(load_settings(), H1)
+    assert published["copied_ahead"] == AHEAD
+    first, second = checksums(after), checksums(ahead)
+    assert [t for t in first if t not in SKIP and first[t] != second[t]] == []
+    with ahead.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM match_key").scalar() > 100
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM match_key_recent").scalar() == 0
+
+
+def test_an_hours_block_keys_are_left_to_the_publish_which_puts_them_with_the_recent_keys(
+        warehouses, tmp_path, monkeypatch):
+    db = first_hour(tmp_path, warehouses, monkeypatch, "hour", isolated=True)
+    published = run_batch(load_settings(), H1)
+    assert published["copied_ahead"] == [t for t in AHEAD if t != "match_key"]
+    with db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM match_key").scalar() == 0
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM match_key_recent").scalar() > 0
+
+
+def test_a_run_that_fails_after_the_copies_ahead_leaves_nothing_and_runs_again(warehouses, tmp_path, monkeypatch):
+    db = first_hour(tmp_path, warehouses, monkeypatch, "failed", isolated=True)
+
+    def fuse_fails(*args, **kwargs):
+        with db.connect() as conn:  # the records copied ahead are not seen before the commit
+            seen = conn.exec_driver_sql("SELECT COUNT(*) FROM source_record").scalar()
+        raise RuntimeError(f"fuse stopped here, {seen} records seen")
+
+    real_fuse = stage_match.fuse
+    monkeypatch.setattr(stage_match, "fuse", fuse_fails)
+    with pytest.raises(RuntimeError, match="fuse stopped here, 0 records seen"):
+        run_batch(load_settings(), H1)
+    with db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM source_record").scalar() == 0
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND pid <> pg_backend_pid() AND state <> 'idle'").scalar() == 0
+    monkeypatch.setattr(stage_match, "fuse", real_fuse)
+    published = run_batch(load_settings(), H1)
+    assert published["copied_ahead"] and published["rows_accepted"] > 0
+    with db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM source_record").scalar() == published["rows_accepted"] \
+            - conn.exec_driver_sql("SELECT COUNT(*) FROM screening_result").scalar()
+
+
+def test_the_same_batch_run_again_is_taken_back_before_its_copies_ahead_and_gives_the_same_warehouse(
+        warehouses, tmp_path, monkeypatch):
+    db = first_hour(tmp_path, warehouses, monkeypatch, "again", isolated=True)
+    first = run_batch(load_settings(), H1)
+    before = checksums(db)
+    published = run_batch(load_settings(), H1)  # start_batch takes the published batch back
+    assert published["copied_ahead"] == first["copied_ahead"] != []
+    after = checksums(db)
+    assert [t for t in before if t not in SKIP and before[t] != after[t]] == []
+
+
+def test_a_server_that_ends_idle_transactions_does_not_end_the_publish_waiting_on_the_stages(
+        warehouses, tmp_path, monkeypatch):
+    db = first_hour(tmp_path, warehouses, monkeypatch, "idle", isolated=True)
+    with db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"ALTER DATABASE {db.url.database} SET idle_in_transaction_session_timeout = '500ms'")
+    db.dispose()
+
+    def slow_fuse(*args, real=stage_match.fuse, **kwargs):
+        time.sleep(1.5)  # the publish's transaction idles meanwhile
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stage_match, "fuse", slow_fuse)
+    published = run_batch(load_settings(), H1)
+    assert published["copied_ahead"] and published["persons"] > 0
+
+
+@pytest.fixture(autouse=True)
+def _no_reports(monkeypatch):
+    monkeypatch.setenv("SCREENFUSE_RUN_REPORT", "0")  # the report is not what these tests look at
