@@ -172,9 +172,9 @@ def screenfuse_hourly():
 
         @task(outlets=[OUTBOX, TRACING_LIST])
         def write_push_lists() -> dict:
-            from screenfuse import stage_publish
+            from screenfuse import stage_outbox
 
-            return _as_attempt(lambda settings, batch, _, attempt: stage_publish.write_push_lists(settings, batch, attempt))
+            return _as_attempt(lambda settings, batch, _, attempt: stage_outbox.write_push_lists(settings, batch, attempt))
 
         @task
         def check_zero_reports() -> dict:

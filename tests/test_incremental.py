@@ -282,7 +282,7 @@ def test_each_task_on_its_own_host_gives_the_same_warehouse(tmp_path, monkeypatc
     the landing folder and the warehouse: the same warehouse as one process."""
     from dataclasses import replace
 
-    from screenfuse import pipeline, stage_ingest, stage_match, stage_publish
+    from screenfuse import pipeline, stage_ingest, stage_match, stage_outbox, stage_publish
 
     monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / "one"))
     generate(200, 9, date(2020, 2, 10), tmp_path / "one" / "landing", tmp_path / "truth")
@@ -309,7 +309,7 @@ def test_each_task_on_its_own_host_gives_the_same_warehouse(tmp_path, monkeypatc
     stage_publish.check_zero_reports(host(), batch, H1)
     stage_publish.plan_push(host(), batch, H1)
     stage_publish.publish(host(), batch, "cli", (H1.replace(hour=12), H1))
-    stage_publish.write_push_lists(host(), batch)
+    stage_outbox.write_push_lists(host(), batch)
     pipeline.finish_batch(host(), batch)
     spread = checksums(engine_for(shared.warehouse_url))
     assert spread.keys() == one.keys()

@@ -443,7 +443,8 @@ def test_a_model_promoted_while_a_batch_resolved_relinks_that_batchs_records(war
     from datetime import timedelta
 
     from screenfuse.pipeline import finish_batch, stage_batch
-    from screenfuse.stage_publish import publish, write_push_lists
+    from screenfuse.stage_outbox import write_push_lists
+    from screenfuse.stage_publish import publish
 
     mp, home, engine = hand_made_home(tmp_path_factory, warehouses.new("sqlite"), "promoted")
     try:

@@ -50,8 +50,7 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
     holding `frame` with its batch column) copies the rows in."""
     if is_empty(conn, table):  # a key twice fails the table's own key here
         if len(frame) or (staged is not None and staged.ready(table)):
-            bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": EMPTY,
-                                                           "row_key": table, "row_json": None}]))
+            mark_empty(conn, batch_id, table)
         if staged is None or staged.copy(conn, table) is None:
             bulk_insert(conn, table, frame.assign(**{batch_column: batch_id}) if len(frame) else frame)
         return Replaced(set(), frame)  # nothing stored yet (a first load): nothing to look up
@@ -83,6 +82,12 @@ def replace_rows(conn, batch_id: str, table: str, key: str, frame: pd.DataFrame,
                                                       "row_key": created[key].astype(str).to_numpy(), "row_json": None}))
     bulk_insert(conn, table, created)
     return Replaced(existed, frame)
+
+
+def mark_empty(conn, batch_id: str, table: str) -> None:
+    """Note that `table` held nothing before the batch, which fills it: taking it back empties it."""
+    bulk_insert(conn, "batch_undo", pd.DataFrame([{"batch_id": batch_id, "table_name": EMPTY, "row_key": table,
+                                                   "row_json": None}]))
 
 
 def keep_only(conn, batch_id: str) -> None:

@@ -86,16 +86,16 @@ def copy_chunks(cursor, table: str, names: list[str], chunks: Iterable[pd.DataFr
                     copy.write_row(row)
 
 
-def copy_rows(cursor, table: str, rows: Rows, at_least: int = 0) -> bool:
+def copy_rows(cursor, table: str, rows: Rows, at_least: int = 0) -> int | None:
     """COPY `rows` (staged Arrow payloads, `arrow_rows`) into `table` a staged batch at a time,
-    never as a frame: the values `copy_chunks` writes from the same payloads read by pandas. False,
-    and nothing copied, when they are fewer than `at_least`. NotTaken when a column is of a kind
-    not taken so, or holds numbers for a text column (the tuple path writes those)."""
+    never as a frame: the values `copy_chunks` writes from the same payloads read by pandas; how
+    many. None, and nothing copied, when they are fewer than `at_least`. NotTaken when a column is
+    of a kind not taken so, or holds numbers for a text column (the tuple path writes those)."""
     from psycopg.copy import QueuedLibpqWriter
 
     schema, total = arrow_rows.plan(rows)
     if total < at_least:
-        return False
+        return None
     texts = text_columns(cursor, table)
     numbers = [f.name for f in schema if f.name in texts and not any(text(f.type) for text in _TEXT)]
     if numbers:
@@ -104,7 +104,7 @@ def copy_rows(cursor, table: str, rows: Rows, at_least: int = 0) -> bool:
     with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
         for batch in arrow_rows.batches(rows, schema):
             copy.write(csv_bytes(pa.table([_double(column) for column in batch.columns], names=schema.names)))
-    return True
+    return total
 
 
 def text_columns(cursor, table: str) -> frozenset[str]:

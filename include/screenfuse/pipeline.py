@@ -1,6 +1,6 @@
 """A batch's life: start (policy, manifest, taking back a published run of the same batch),
-the stages in order, finish. The stages themselves are `stage_ingest`, `stage_match` and
-`stage_publish`; what they hand each other lives in the warehouse (`screenfuse.batch_state`), so
+the stages in order, finish. The stages themselves are `stage_ingest`, `stage_match`,
+`stage_publish` and `stage_outbox`; what they hand each other lives in the warehouse (`screenfuse.batch_state`), so
 any worker can run any task.
 
 Only the latest batch can be run again: re-running it first takes back what it published
@@ -294,7 +294,7 @@ def _each_feed(step: str, settings: Settings, batch_id: str, attempt: str | None
 def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", progress=None) -> dict:
     """Every stage in order, as the DAG runs them, without Airflow (a large batch's stages each in a
     child process, as Airflow's tasks are)."""
-    from screenfuse import sqlite_bulk, stage_process, stage_publish
+    from screenfuse import sqlite_bulk, stage_outbox, stage_process, stage_publish
     from screenfuse.config import reports_enabled
     from screenfuse.publish_ahead import PublishAhead
 
@@ -315,7 +315,7 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
                 sqlite_bulk.sweep(engine(settings))
     published["files_waiting"] = waiting
     _say(progress, "write_push_lists")
-    stage_publish.write_push_lists(settings, batch_id, attempt=attempt)
+    stage_outbox.write_push_lists(settings, batch_id, attempt=attempt)
     if report:
         policy = run_policy(settings, batch_id, attempt)  # the run's (its labels), while staged
         _say(progress, "finish_batch, write_report")

@@ -7,33 +7,34 @@ the server inserts the rows into every index of a table as they come, one table 
 resolve and fuse keep one core of two busy. A run holds read/write rights on the tables only: it
 cannot build the indexes after the rows. So `screenfuse run` starts its publish's child once
 ingest is done (`PublishAhead`). The child begins its transaction and copies the records, samples
-and results while resolve runs, then the match rows and block keys while fuse runs; told that the
-batch is staged, it publishes the rest as any publish does, in the same transaction. No reader
-sees a row before the commit; a run that fails on the way kills the child, and the server rolls
-its transaction back. Copied ahead only in a batch that was never published (a run again takes
-its old rows back first) and only a table whose staged values go into COPY as they are
-(`pg_copy.copy_rows`); anything else is left to the publish. SQLite has one writer at a time:
-its counterpart is the scratch written beside fuse (`scratch_ahead`). The Airflow DAG's tasks
-may each run on another worker: its publish writes everything itself.
+and results while resolve runs, the match rows, block keys, and a first load's links and term
+counts while fuse runs, and a first load's persons and screening outcomes while the stages after
+fuse run; told that the batch is staged, it publishes the rest as any publish does,
+in the same transaction. No reader sees a row before the commit; a run that fails on the way kills
+the child, and the server rolls its transaction back. Copied ahead only in a batch that was never
+published (a run again takes its old rows back first) and only a table whose staged values go
+into COPY as they are (`pg_copy.copy_rows`); anything else is left to the publish. SQLite has one
+writer at a time: its counterpart is the scratch written beside fuse (`scratch_ahead`). The
+Airflow DAG's tasks may each run on another worker: its publish writes everything itself.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
-from screenfuse import match_state, pg_copy, stage_process, warehouse
+from screenfuse import batch_rows, match_state, pg_copy, stage_process, warehouse
 from screenfuse.arrow_rows import NotTaken
 from screenfuse.config import Settings
 from screenfuse.pipeline import BatchOrderError, check_order, engine
-from screenfuse.scratch_ahead import scratch_rows
+from screenfuse.scratch_ahead import FIRST_LOAD, scratch_rows
 from screenfuse.validation import import_gx
 
 log = logging.getLogger(__name__)
 
 # what the child copies after each step of the run: ingest is done when it starts
 STEPS = ((None, ("source_record", "screening_sample", "screening_result")),
-         ("resolved", ("match_record", "match_key")))
-FUSED = "fused"
+         ("resolved", ("match_record", "match_key", "person_link", "match_term")),
+         ("fused", ("person", "screening_outcome")))
 STAGED = "staged"  # every stage before the publish is done: the child publishes the rest
 
 
@@ -86,9 +87,8 @@ def publishing(db, stage, batch_id: str, told, publish) -> dict:
             if step is not None:
                 _wait(told, step)
             copied += [table for table in tables if fresh and copy_ahead(conn, stage, batch_id, table)]
+            stage_process.release_memory()  # fuse's peak is the run's: this process holds little beside it
         log.info("copied ahead of the publish: %s", ", ".join(copied) or "nothing")
-        stage_process.release_memory()  # fuse's peak is the run's: this process holds little beside it
-        _wait(told, FUSED)
         import_gx()  # for the audits (2 s), while the stages after fuse run: not held through fuse's peak
         _wait(told, STAGED)
         return publish(conn, transaction, set(copied)) | {"copied_ahead": copied}
@@ -97,14 +97,22 @@ def publishing(db, stage, batch_id: str, told, publish) -> dict:
 def copy_ahead(conn, stage, batch_id: str, table: str) -> bool:
     """Whether `table`'s rows of the batch were copied now, in `conn`'s transaction (a savepoint
     of its own: a table that fails is rolled back alone and left to the publish)."""
-    rows = scratch_rows(stage, batch_id, [], [table])[table]
-    rows.columns = [c for c in warehouse.table_columns(conn, table) if rows.columns is None or c in rows.columns]
-    if warehouse.row_security(conn, table):  # COPY refuses such a table: the publish inserts its rows
-        return False
+    # a table the publish replaces rows of (persons, links, term counts, outcomes): only into an
+    # empty one, a first load's, noted as the publish notes it so that a take-back empties it
+    into_empty = table in FIRST_LOAD
+    if warehouse.row_security(conn, table) or into_empty and not warehouse.is_empty(conn, table):
+        return False  # COPY refuses a table under row-level security: the publish inserts its rows
+    rows = scratch_rows(stage, batch_id, [table] if into_empty else [], [table])[table]
+    rows.constants = {c: v for c, v in rows.constants.items() if c in warehouse.table_columns(conn, table)}
+    rows.columns = [c for c in warehouse.table_columns(conn, table)
+                    if (rows.columns is None or c in rows.columns) and c not in rows.constants]
     keys = table == "match_key"  # an hour's keys go to the recent keys' table, decided by the publish
     try:
         with conn.begin_nested(), warehouse.driver_errors(), conn.connection.driver_connection.cursor() as cursor:
-            return pg_copy.copy_rows(cursor, table, rows, match_state.RECENT_KEYS_FOLD if keys else 0)
+            count = pg_copy.copy_rows(cursor, table, rows, match_state.RECENT_KEYS_FOLD if keys else 0)
+            if count and into_empty:
+                batch_rows.mark_empty(conn, batch_id, table)
+            return count is not None
     except NotTaken as why:
         log.info("%s: left to the publish (%s)", table, why)
     except Exception as error:  # noqa: BLE001 - the publish writes it, and says what is wrong

@@ -109,10 +109,10 @@ class Scratch:
         """The tables taken from another scratch: written already, copied first."""
         return list(self._adopted)
 
-    def adopt(self, other: Scratch) -> None:
+    def adopt(self, other: Scratch | None) -> None:
         """Take the tables `other` wrote (ahead of this publish, `scratch_ahead`) as this scratch's:
         attached and copied from `other`'s files, which `other`'s owner keeps and removes."""
-        for table, written in other.tables.items():
+        for table, written in (other.tables if other is not None else {}).items():
             if self.path is not None and table not in self.tables and table not in self._coming:
                 self.tables[table], self._adopted[table] = written, other.file(table)
 

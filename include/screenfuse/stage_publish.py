@@ -1,5 +1,5 @@
 """Publish stages: plan the push lists, check zero reports, rate communities, publish the batch
-in one transaction, write the outbox.
+in one transaction (the outbox is `stage_outbox`'s).
 
 Reads, by index: push items of the persons in focus, deliveries of the days being checked, the
 counts of persons with a status per community. Writes only what changed: new rows of the batch,
@@ -23,8 +23,7 @@ from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
 from screenfuse.pipeline import (BatchOrderError, batch_time, check_order, engine, feed_names, guard, iso,
                                  latest_published, run_policy, state, take_back)
-from screenfuse.pushlist import (RECORD_COLUMNS_READ, PushPlan, plan_push_items, remove_leftovers, replacing_folder, write_outbox,
-                                 write_table, write_tracing_list, write_zero_report)
+from screenfuse.pushlist import PushPlan, plan_push_items
 from screenfuse.risk import community_levels
 from screenfuse.scratch_ahead import FIRST_LOAD, ORDER, scratch_rows
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
@@ -216,9 +215,8 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
         large = bulk.active and stage.rows_staged() >= bulk.threshold
         with db.connect() as conn:
             empty = [table for table in FIRST_LOAD if large and warehouse.is_empty(conn, table)]
-        if large and ahead is not None:
-            bulk.adopt(ahead)
         if large:  # the payloads read now: the transaction may hold the warehouse alone
+            bulk.adopt(ahead)
             bulk.stage_behind(scratch_rows(stage, batch_id, empty,
                                            [table for table in ORDER if table not in bulk.tables]))
         first_load = large and len(empty) == len(FIRST_LOAD)  # no person yet: no reader has anything to read
@@ -240,8 +238,9 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
         # a first load's persons and links are copied from the scratch: only the columns checked
         # here are read (a million persons as a frame are 0.8 GB, 2 to 7 s of the publish's own
         # path); the whole rows only if their scratch was not written (`whole`)
-        persons = stage.get("persons", AUDITED_PERSON_COLUMNS if first_load else None)
-        links = stage.get("links", ["person_id"] if first_load else None)
+        narrow = first_load or "person" in copied  # the rows go in whole from elsewhere: the audit's columns only
+        persons = stage.get("persons", AUDITED_PERSON_COLUMNS if narrow else None)
+        links = stage.get("links", ["person_id"] if first_load or "person_link" in copied else None)
         orphans = orphan_links(persons, links)
         if orphans:
             raise RuntimeError(f"output audit failed, nothing published: {orphans}")
@@ -313,27 +312,30 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             run["recent_keys"] = held_keys
             # what BI tools will read from now on: a first load writes every person, audited while
             # the scratch's writer writes them; an hour, the rows that came out different
-            problems = audit_persons(persons, policy.status_priority) if first_load else []
+            problems = audit_persons(persons, policy.status_priority) if narrow else []
             for table in bulk.adopted:  # written ahead: copied while the scratch's writer writes the rest
                 write(table)
             persons = whole("person", "persons", persons)
-            existed, written = batch_rows.replace_rows(conn, batch_id, "person", "person_id", persons, delete_keys=gone,
-                                                      same_unless=("as_of",), staged=bulk)
-            if not first_load:
+            existed, written = (set(), persons) if "person" in copied else batch_rows.replace_rows(
+                conn, batch_id, "person", "person_id", persons, delete_keys=gone, same_unless=("as_of",), staged=bulk)
+            if not narrow:
                 problems = audit_persons(written, policy.status_priority)
             if problems:
                 raise RuntimeError("output audit failed, nothing published: " + "; ".join(problems))
             run["persons"] = int(before) + int((~is_in(persons["person_id"], list(existed))).sum()) - len(set(gone) & existed)
             rewritten = len(written)
             del persons, written
-            batch_rows.replace_rows(conn, batch_id, "person_link", "source_record_id", whole("person_link", "links", links),
-                                   batch_column="changed_batch_id", staged=bulk)
+            if "person_link" not in copied:  # copied ahead into the empty table: publish_ahead
+                batch_rows.replace_rows(conn, batch_id, "person_link", "source_record_id", whole("person_link", "links", links),
+                                       batch_column="changed_batch_id", staged=bulk)
             run["links_changed"] = len(links)  # for the run report, which would otherwise count them every hour
             del links
             write("source_record")
-            match_state.add_terms(conn, batch_id, stage.get("match_term"), staged=bulk)
-            batch_rows.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", stage.get("screening_outcome"),
-                                   same_unless=("as_of",), staged=bulk)
+            if "match_term" not in copied:
+                match_state.add_terms(conn, batch_id, stage.get("match_term"), staged=bulk)
+            if "screening_outcome" not in copied:
+                batch_rows.replace_rows(conn, batch_id, "screening_outcome", "source_record_id", stage.get("screening_outcome"),
+                                       same_unless=("as_of",), staged=bulk)
             batch_rows.replace_rows(conn, batch_id, "zero_report_check", "check_key", stage.get("zero_report_update"),
                                    batch_column="changed_batch_id")  # days checked before, now with late reports
             batch_rows.replace_rows(conn, batch_id, "contact_edge", "source_record_id", stage.get("contact_edges"), same_unless=())
@@ -362,38 +364,3 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
     # persons_rewritten is for the task log only; run_log has no such column
     return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": rewritten,
                                                                        "statistics_refreshed": analyzed}
-
-
-def write_push_lists(settings: Settings, batch_id: str, attempt: str | None = None) -> dict:
-    """Outbox files for the batch's lists, read back from the warehouse (and the police tracing
-    list and the daily zero-report checks of the batch); then its new items are marked pushed in
-    this batch."""
-    db, policy = engine(settings), run_policy(settings, batch_id, attempt)
-    final = settings.outbox / batch_id
-    read = lambda conn, query: warehouse.query_frame(conn, warehouse.sql_query(query), batch_id=batch_id)  # noqa: E731
-    with db.begin() as conn:
-        # one writer of a batch's outbox at a time (an Airflow retry beside its zombie shares the
-        # attempt), and none once a later start of the batch took it back: checked under the lock
-        warehouse.lock_for_publish(conn)
-        state(settings, batch_id, attempt).check(conn)
-        items = warehouse.sort_rows(read(conn, "queries/batch_push_list.sql"), ["street", "community", "due_at", "person_id"])
-        tracing = warehouse.sort_rows(read(conn, "queries/batch_police_tracing.sql"), ["street", "push_item_id"])
-        checks = warehouse.sort_rows(read(conn, "queries/batch_silent_units.sql"),
-                                     ["report_day", "feed", "state", "street", "unit_id"])
-        reviews = review_desk.open_items(conn)
-        named = sorted({r for text in items["source_records"].dropna() for r in str(text).split(";") if r})
-        records = warehouse.rows_by_keys(conn, "source_record", "source_record_id", named, columns=RECORD_COLUMNS_READ)
-        remove_leftovers(final)  # under the lock no other writer of this batch is alive: a killed one's
-        with replacing_folder(final) as folder:  # the batch's lists appear whole, or not at all
-            written = write_outbox(items, folder, policy, records)
-            written += write_tracing_list(tracing, folder, policy.timezone)
-            if len(reviews):  # the district's review list, every item still open
-                written += write_table(review_desk.review_list_table(reviews), folder, review_desk.REVIEW_LIST,
-                                       review_desk.REVIEW_LIST,
-                                       choices={review_desk.ANSWER_HEADERS[0]: list(review_desk.DECISION_LABELS.values())})
-            reports = write_zero_report(checks, folder)
-        pushed = sum(conn.execute(sa.text(statement.rstrip(";")), {"batch_id": batch_id}).rowcount or 0
-                     for statement in warehouse.sql_statements("publish/mark_pushed.sql"))
-    return {"outbox": str(settings.outbox / batch_id), "files": len(written), "pushed": pushed,
-            "lists": len(written) // 2, "traced": len(tracing), "zero_report_files": len(reports),
-            "review_items_open": len(reviews)}
