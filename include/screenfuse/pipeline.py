@@ -1,7 +1,7 @@
 """A batch's life: start (policy, manifest, taking back a published run of the same batch),
 the stages in order, finish. The stages themselves are `stage_ingest`, `stage_match`,
-`stage_publish` and `stage_outbox`; what they hand each other lives in the warehouse (`screenfuse.batch_state`), so
-any worker can run any task.
+`stage_publish` and `stage_outbox`; what they hand each other lives in the warehouse
+(`screenfuse.batch_state`), so any worker can run any task.
 
 Only the latest batch can be run again: re-running it first takes back what it published
 (`batch_rows.undo_batch`), then runs it from the same starting point and the same files. An

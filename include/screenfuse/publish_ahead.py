@@ -1,21 +1,21 @@
-"""On PostgreSQL, the publish of `screenfuse run` begins beside resolve: the tables known by then
-go into the publish's own transaction while the stages after ingest run.
+"""On PostgreSQL, the publish of `screenfuse run` begins beside resolve: the tables known by then go
+into the publish's own transaction while the stages after ingest run.
 
-A first load's publish on PostgreSQL took 74 of the run's 185 s (1,000,000 records, 2026-12-07):
-the server inserts the rows into every index of a table as they come, one table after another
-(COPY of the records 13.8 s, the block keys 10.4, the samples 6.8, the match rows 4.3 s), while
-resolve and fuse keep one core of two busy. A run holds read/write rights on the tables only: it
-cannot build the indexes after the rows. So `screenfuse run` starts its publish's child once
-ingest is done (`PublishAhead`). The child begins its transaction and copies the records, samples
-and results while resolve runs, the match rows, block keys, and a first load's links and term
-counts while fuse runs, and a first load's persons and screening outcomes while the stages after
-fuse run; told that the batch is staged, it publishes the rest as any publish does,
-in the same transaction. No reader sees a row before the commit; a run that fails on the way kills
-the child, and the server rolls its transaction back. Copied ahead only in a batch that was never
-published (a run again takes its old rows back first) and only a table whose staged values go
-into COPY as they are (`pg_copy.copy_rows`); anything else is left to the publish. SQLite has one
-writer at a time: its counterpart is the scratch written beside fuse (`scratch_ahead`). The
-Airflow DAG's tasks may each run on another worker: its publish writes everything itself.
+A first load's publish on PostgreSQL took 74 of the run's 185 s (1,000,000 records, 2026-12-07): the
+server inserts the rows into every index of a table as they come, one table after another (COPY of
+the records 13.8 s, the block keys 10.4, the samples 6.8, the match rows 4.3 s), while resolve and
+fuse keep one core of two busy. A run holds read/write rights on the tables only: it cannot build
+the indexes after the rows. So `screenfuse run` starts its publish's child once ingest is done
+(`PublishAhead`). The child begins its transaction and copies the records, samples and results while
+resolve runs, the match rows, block keys, and a first load's links and term counts while fuse runs,
+and a first load's persons and screening outcomes while the stages after fuse run; told that the
+batch is staged, it publishes the rest as any publish does, in the same transaction. No reader sees
+a row before the commit; a run that fails on the way kills the child, and the server rolls its
+transaction back. Copied ahead only in a batch that was never published (a run again takes its old
+rows back first) and only a table whose staged values go into COPY as they are
+(`pg_copy.copy_rows`); anything else is left to the publish. SQLite has one writer at a time: its
+counterpart is the scratch written beside fuse (`scratch_ahead`). The Airflow DAG's tasks may each
+run on another worker: its publish writes everything itself.
 """
 from __future__ import annotations
 
@@ -100,8 +100,9 @@ def copy_ahead(conn, stage, batch_id: str, table: str) -> bool:
     # a table the publish replaces rows of (persons, links, term counts, outcomes): only into an
     # empty one, a first load's, noted as the publish notes it so that a take-back empties it
     into_empty = table in FIRST_LOAD
+    # COPY refuses a table under row-level security: the publish inserts its rows
     if warehouse.row_security(conn, table) or into_empty and not warehouse.is_empty(conn, table):
-        return False  # COPY refuses a table under row-level security: the publish inserts its rows
+        return False
     rows = scratch_rows(stage, batch_id, [table] if into_empty else [], [table])[table]
     rows.constants = {c: v for c, v in rows.constants.items() if c in warehouse.table_columns(conn, table)}
     rows.columns = [c for c in warehouse.table_columns(conn, table)
