@@ -2,6 +2,7 @@
 the tables known by then are copied in its transaction while the stages run, and the warehouse is
 the one a publish begun after every stage gives. Nothing is seen before the commit, and a run that
 fails on the way leaves nothing."""
+import os
 import time
 from datetime import date, datetime, timezone
 
@@ -9,10 +10,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from screenfuse import match_state, schema, stage_match
+from screenfuse import match_state, publish_ahead, schema, stage_match, stage_publish
 from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
 from screenfuse.publish_ahead import STEPS, copy_ahead
+from screenfuse.stage_process import StageKilled
 from screenfuse.synthetic import generate
 from screenfuse.synthetic_mass import generate_mass_screening
 from screenfuse.warehouse import engine_for
@@ -42,11 +44,12 @@ def test_a_large_first_load_copies_its_tables_ahead_and_gets_the_warehouse_of_a_
         warehouses, tmp_path, monkeypatch):
     monkeypatch.setattr(match_state, "RECENT_KEYS_FOLD", 100)  # this batch's keys go to match_key, as a first load's
     after = first_hour(tmp_path, warehouses, monkeypatch, "after", isolated=False)
-    published = run_batch(load_settings(), H1)
-    assert "copied_ahead" not in published
+    by_publish = run_batch(load_settings(), H1)
+    assert "copied_ahead" not in by_publish
     ahead = first_hour(tmp_path, warehouses, monkeypatch, "ahead", isolated=True)
     published = run_batch(load_settings(), H1)
-    assert published["copied_ahead"] == AHEAD
+    assert published.pop("copied_ahead") == AHEAD
+    assert published == by_publish  # the run's counts (persons, links changed, keys held...) too
     first, second = checksums(after), checksums(ahead)
     assert [t for t in first if t not in SKIP and first[t] != second[t]] == []
     with ahead.connect() as conn:
@@ -103,6 +106,37 @@ def test_a_run_that_fails_after_the_copies_ahead_leaves_nothing_and_runs_again(w
     with db.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM source_record").scalar() == published["rows_accepted"] \
             - conn.exec_driver_sql("SELECT COUNT(*) FROM screening_result").scalar()
+
+
+def test_a_run_that_fails_after_every_copy_ahead_leaves_nothing(warehouses, tmp_path, monkeypatch):
+    """The persons and outcomes go in while the stages after fuse run: one of those stages fails,
+    and none of the rows copied ahead, nor their take-back notes, is left."""
+    db = first_hour(tmp_path, warehouses, monkeypatch, "late", isolated=True)
+
+    def planning_fails(*args, **kwargs):
+        time.sleep(2)  # the persons and outcomes are being copied meanwhile
+        raise RuntimeError("planning stopped here")
+
+    monkeypatch.setattr(stage_publish, "plan_push", planning_fails)
+    with pytest.raises(RuntimeError, match="planning stopped here"):
+        run_batch(load_settings(), H1)
+    with db.connect() as conn:
+        for table in [*AHEAD, "batch_undo", "run_log"]:
+            assert conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar() == 0, table
+
+
+def test_a_publish_killed_while_it_copies_stops_the_run_at_the_next_step(warehouses, tmp_path, monkeypatch):
+    """The publish's child dies (out of memory, say) during its copies beside resolve: the run
+    stops when it would tell it that resolve is done, not after fuse, with one clear error."""
+    db = first_hour(tmp_path, warehouses, monkeypatch, "killed", isolated=True)
+    fused = []
+    monkeypatch.setattr(publish_ahead, "copy_ahead", lambda *args: os._exit(9))
+    monkeypatch.setattr(stage_match, "fuse", lambda *args, **kwargs: fused.append(1))
+    with pytest.raises(StageKilled, match="the stage publish ended without an answer"):
+        run_batch(load_settings(), H1)
+    assert fused == []
+    with db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM source_record").scalar() == 0
 
 
 def test_the_same_batch_run_again_is_taken_back_before_its_copies_ahead_and_gives_the_same_warehouse(

@@ -76,8 +76,11 @@ def publishing(db, stage, batch_id: str, told, publish) -> dict:
     it, then `publish(conn, transaction, copied)` once the batch is staged."""
     with db.connect() as conn:
         transaction = conn.begin()
-        # it waits on the stages between its copies: a server's limit on idle transactions would end it
+        # it waits on the stages between its copies: a server's limit on idle transactions would end it.
+        # A copy that waits on another run's rows (two first loads at once) waits as a publish would,
+        # then leaves the table to the publish
         conn.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(warehouse.busy_seconds() * 1000)}ms'")
         try:
             fresh = not check_order(conn, batch_id)  # a run again: its rows are taken back first
         except BatchOrderError:  # an older batch: the publish refuses it, saying why
@@ -100,17 +103,18 @@ def copy_ahead(conn, stage, batch_id: str, table: str) -> bool:
     # a table the publish replaces rows of (persons, links, term counts, outcomes): only into an
     # empty one, a first load's, noted as the publish notes it so that a take-back empties it
     into_empty = table in FIRST_LOAD
-    # COPY refuses a table under row-level security: the publish inserts its rows
-    if warehouse.row_security(conn, table) or into_empty and not warehouse.is_empty(conn, table):
-        return False
-    rows = scratch_rows(stage, batch_id, [table] if into_empty else [], [table])[table]
-    rows.constants = {c: v for c, v in rows.constants.items() if c in warehouse.table_columns(conn, table)}
-    rows.columns = [c for c in warehouse.table_columns(conn, table)
-                    if (rows.columns is None or c in rows.columns) and c not in rows.constants]
     keys = table == "match_key"  # an hour's keys go to the recent keys' table, decided by the publish
     try:
-        with conn.begin_nested(), warehouse.driver_errors(), conn.connection.driver_connection.cursor() as cursor:
-            count = pg_copy.copy_rows(cursor, table, rows, match_state.RECENT_KEYS_FOLD if keys else 0)
+        with conn.begin_nested():
+            # COPY refuses a table under row-level security: the publish inserts its rows
+            if warehouse.row_security(conn, table) or into_empty and not warehouse.is_empty(conn, table):
+                return False
+            rows = scratch_rows(stage, batch_id, [table] if into_empty else [], [table])[table]
+            names = warehouse.table_columns(conn, table)
+            rows.constants = {c: v for c, v in rows.constants.items() if c in names}
+            rows.columns = [c for c in names if (rows.columns is None or c in rows.columns) and c not in rows.constants]
+            with warehouse.driver_errors(), conn.connection.driver_connection.cursor() as cursor:
+                count = pg_copy.copy_rows(cursor, table, rows, match_state.RECENT_KEYS_FOLD if keys else 0)
             if count and into_empty:
                 batch_rows.mark_empty(conn, batch_id, table)
             return count is not None

@@ -9,6 +9,7 @@ in the process: its stages hold little, and every second of such an hour counts.
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import os
 import pickle
@@ -81,7 +82,7 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
     interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
     try:
         for stage, args, kwargs in calls:
-            children.append(_fork(context, engine, stage, args, kwargs, sends))
+            _fork(context, engine, stage, args, kwargs, sends, children)
         signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)  # one held back is raised here
         if meanwhile is not None:
             meanwhile()
@@ -101,20 +102,21 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
     return [value for _, value, _ in answers]
 
 
-def _fork(context, engine, stage, args, kwargs, sends: list) -> tuple:
-    """(stage, child, receiving end) of `stage` started in a forked child leading a process group
-    of its own; its sending end is added to `sends` (the caller closes them once forked)."""
+def _fork(context, engine, stage, args, kwargs, sends: list, children: list) -> None:
+    """Start `stage` in a forked child leading a process group of its own; (stage, child, receiving
+    end) goes into `children` before it starts (whatever is raised from then on finds it to kill),
+    its sending end into `sends` (the caller closes them once forked)."""
     receive, send = context.Pipe(duplex=False)
     sends.append(send)
     child = context.Process(target=_in_child, args=(send, os.getpid(), engine, stage, args, kwargs),
                             name=f"screenfuse {stage.__name__}")
+    children.append((stage, child, receive))
     child.start()
     try:
         os.setpgid(child.pid, child.pid)  # as the child does: whichever runs first, the group exists
     except OSError:  # the child has ended, or set it already
         pass
     send.close()
-    return stage, child, receive
 
 
 def _raise_failure(stage, child, answer) -> None:
@@ -139,37 +141,59 @@ class Beside:
         engine.dispose()
         context = get_context("fork")
         listen, self._tell = context.Pipe(duplex=False)
+        self._children: list = []  # (stage, child, receiving end): one
+        self._answer: tuple | None = None  # (the child's answer,) once taken
         sends: list = []
+        told = self._tell
+
+        @functools.wraps(stage)
+        def listening(*args, **kwargs):
+            told.close()  # the run's end is then the only one: its close, or its death, ends a wait
+            return stage(*args, **kwargs)
+
         interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
         try:
-            self._child = _fork(context, engine, stage, args, {**kwargs, "told": listen}, sends)
-        finally:
+            _fork(context, engine, listening, args, {**kwargs, "told": listen}, sends, self._children)
+            signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)  # one held back is raised here
+        except BaseException:
             signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
+            self.stop()
+            raise
+        finally:
             listen.close()
             for end in sends:
                 end.close()
 
     def tell(self, message) -> None:
-        try:
-            self._tell.send(message)
-        except OSError:  # it has ended: its answer says why
-            pass
+        """Tell the child how far the run has come. A child that has ended (killed, failed) raises
+        its error here: the run stops now, not after the stages still to come."""
+        if self._children[0][1].is_alive():
+            try:
+                self._tell.send(message)
+                return
+            except OSError:  # it ended meanwhile
+                pass
+        self.result()
+        raise StageKilled(f"the stage {self._children[0][0].__name__} ended before it was told {message!r}")
 
     def result(self):
-        try:
-            answer = _answers([self._child])[0]
-        finally:
-            self.stop()
-        _raise_failure(self._child[0], self._child[1], answer)
-        return answer[1]
+        if self._answer is None:
+            try:
+                self._answer = (_answers(self._children)[0],)
+            finally:
+                self.stop()
+        stage, child, _ = self._children[0]
+        _raise_failure(stage, child, self._answer[0])
+        return self._answer[0][1]
 
     def stop(self) -> None:
-        _, child, receive = self._child
-        if child.exitcode is None:
-            _kill_group(child.pid)
-        child.join()
+        for _, child, receive in self._children:
+            if child.pid is not None:  # started
+                if child.exitcode is None:
+                    _kill_group(child.pid)
+                child.join()
+            receive.close()
         self._tell.close()
-        receive.close()
 
 
 def _answers(children: list[tuple]) -> list:
