@@ -4,20 +4,17 @@ the one a publish begun after every stage gives. Nothing is seen before the comm
 fails on the way leaves nothing."""
 import os
 import time
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
-import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from screenfuse import match_state, publish_ahead, schema, stage_match, stage_publish
+from first_day import first_day
+from screenfuse import match_state, publish_ahead, stage_match, stage_publish
 from screenfuse.config import load_settings
 from screenfuse.pipeline import run_batch
 from screenfuse.publish_ahead import STEPS, copy_ahead
 from screenfuse.stage_process import StageKilled
-from screenfuse.synthetic import generate
-from screenfuse.synthetic_mass import generate_mass_screening
-from screenfuse.warehouse import engine_for
 from warehouse_content import checksums
 
 H1 = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
@@ -28,16 +25,7 @@ AHEAD = [table for _, tables in STEPS for table in tables]
 def first_hour(tmp_path, warehouses, monkeypatch, name: str, isolated: bool) -> sa.Engine:
     """One generated day's first load on a new PostgreSQL warehouse: its stages each in a process
     of its own (as a large batch's: the publish begins ahead), or all in this process."""
-    monkeypatch.setenv("SCREENFUSE_STAGE_PROCESS_MB", "0" if isolated else "100000")
-    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / name))
-    url = warehouses.new("postgresql")
-    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
-    schema.upgrade(engine_for(url))
-    home = tmp_path / name
-    generate(400, 5, date(2020, 2, 10), home / "landing", home / "truth")
-    people = pd.read_csv(home / "truth" / "people.csv", dtype=str, keep_default_na=False)
-    generate_mass_screening(300, 11, date(2020, 2, 10), home / "landing", home / "truth", people=people)
-    return engine_for(url)
+    return first_day(tmp_path, warehouses, monkeypatch, name, "postgresql", "0" if isolated else "100000")
 
 
 def test_a_large_first_load_copies_its_tables_ahead_and_gets_the_warehouse_of_a_publish_after_the_stages(

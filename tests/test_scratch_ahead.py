@@ -2,20 +2,17 @@
 `screenfuse run` (scratch_ahead): the publish copies them from there and writes only the rest, and
 the warehouse is the one rows bound one by one give."""
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from screenfuse import schema, sqlite_bulk, stage_publish
+from first_day import first_day
+from screenfuse import sqlite_bulk, stage_publish
 from screenfuse.config import load_settings
 from screenfuse.pipeline import batch_id_for, engine, run_batch, stage_batch
 from screenfuse.scratch_ahead import AHEAD
-from screenfuse.synthetic import generate
-from screenfuse.synthetic_mass import generate_mass_screening
-from screenfuse.warehouse import engine_for
 from warehouse_content import checksums
 
 H1 = datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
@@ -25,16 +22,7 @@ SKIP = {"batch_manifest", "run_log", "ingest_file"}  # file times differ between
 def first_hour(tmp_path, warehouses, monkeypatch, name: str, scratch_rows: str) -> sa.Engine:
     """One generated day's first load, every stage in a process of its own (as a large batch's)."""
     monkeypatch.setenv("SCREENFUSE_BULK_SCRATCH_ROWS", scratch_rows)
-    monkeypatch.setenv("SCREENFUSE_STAGE_PROCESS_MB", "0")
-    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / name))
-    url = warehouses.new("sqlite")
-    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
-    schema.upgrade(engine_for(url))
-    home = tmp_path / name
-    generate(400, 5, date(2020, 2, 10), home / "landing", home / "truth")
-    people = pd.read_csv(home / "truth" / "people.csv", dtype=str, keep_default_na=False)
-    generate_mass_screening(300, 11, date(2020, 2, 10), home / "landing", home / "truth", people=people)
-    return engine_for(url)
+    return first_day(tmp_path, warehouses, monkeypatch, name, "sqlite", "0")
 
 
 def test_a_large_first_load_writes_its_records_ahead_and_gets_the_tuple_paths_warehouse(
