@@ -41,6 +41,12 @@ class Rows:
     constants: dict[str, str] = field(default_factory=dict)
     in_key_order: bool = True
 
+    def narrow_to(self, names: list[str]) -> None:
+        """Keep only the table's columns `names` (a constant over a staged column of the same name
+        wins; None: every one of them)."""
+        self.constants = {c: v for c, v in self.constants.items() if c in names}
+        self.columns = [c for c in names if (self.columns is None or c in self.columns) and c not in self.constants]
+
 
 def _open(payload: bytes, columns: list[str]) -> tuple[pa.Schema, dict, Iterator[pa.RecordBatch], int]:
     """(schema of `columns`, pandas' dtype of each, their batches, rows) of one payload; a staged

@@ -110,9 +110,7 @@ def copy_ahead(conn, stage, batch_id: str, table: str) -> bool:
             if warehouse.row_security(conn, table) or into_empty and not warehouse.is_empty(conn, table):
                 return False
             rows = scratch_rows(stage, batch_id, [table] if into_empty else [], [table])[table]
-            names = warehouse.table_columns(conn, table)
-            rows.constants = {c: v for c, v in rows.constants.items() if c in names}
-            rows.columns = [c for c in names if (rows.columns is None or c in rows.columns) and c not in rows.constants]
+            rows.narrow_to(warehouse.table_columns(conn, table))
             with warehouse.driver_errors(), conn.connection.driver_connection.cursor() as cursor:
                 count = pg_copy.copy_rows(cursor, table, rows, match_state.RECENT_KEYS_FOLD if keys else 0)
             if count and into_empty:

@@ -180,8 +180,7 @@ class Scratch:
             key = warehouse.primary_key(conn, table)
             self._ddl[table] = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
                                                     (table,)).scalar()
-        rows.constants = {c: v for c, v in rows.constants.items() if c in names}  # over a staged column
-        rows.columns = [c for c in names if (rows.columns is None or c in rows.columns) and c not in rows.constants]
+        rows.narrow_to(names)
         rows.key = key[0] if key and key[0] in rows.columns else None
         return rows
 

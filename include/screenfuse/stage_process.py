@@ -167,14 +167,11 @@ class Beside:
     def tell(self, message) -> None:
         """Tell the child how far the run has come. A child that has ended (killed, failed) raises
         its error here: the run stops now, not after the stages still to come."""
-        if self._children[0][1].is_alive():
-            try:
-                self._tell.send(message)
-                return
-            except OSError:  # it ended meanwhile
-                pass
-        self.result()
-        raise StageKilled(f"the stage {self._children[0][0].__name__} ended before it was told {message!r}")
+        try:
+            self._tell.send(message)
+        except OSError:  # no reader left: it has ended
+            self.result()
+            raise StageKilled(f"the stage {self._children[0][0].__name__} ended before it was told {message!r}") from None
 
     def result(self):
         if self._answer is None:
