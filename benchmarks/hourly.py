@@ -6,7 +6,10 @@ the bulk, see `benchmarks/hourly_data.py`) through `screenfuse run`, then an hou
 records (mass screening, 70 % people already held), the same hour run again (cleared: its batch
 taken back first), then an hour with no new file; at
 `--airflow-size` also a second 10,000-record hour through the Airflow DAG
-(`airflow dags test screenfuse_hourly <interval end>`, private AIRFLOW_HOME under the cache).
+(`airflow dags test screenfuse_hourly <interval end>`, private AIRFLOW_HOME under the cache); then
+`--more-hours` further 10,000-record hours (default 2). The growth target compares the median of
+a size's 10,000-record hours through `screenfuse run` (the first and the further ones): one hour
+alone moved by a fifth from one run of this script to the next on the same code.
 After the 10,000-record hour, matching quality: pairwise F1 of the warehouse's persons against the
 generator's truth, and of a batch run of the engine (`screenfuse.matching.dedupe`, preset
 zh_person, over `screenfuse.resolve.prepare_records` of the same source records).
@@ -56,6 +59,7 @@ QUALITY = "_quality"
 # interval ends: the first load, the 10k hour, the hour with no new file, the Airflow hour
 FIRST, HOUR, EMPTY, AIRFLOW = "2020-02-13T01:00:00+00:00", "2020-02-13T02:00:00+00:00", \
     "2020-02-13T03:00:00+00:00", "2020-02-13T04:00:00+00:00"
+MORE_FROM = 3  # the further hours: the generator's hours 3, 4, ... (hour 2 is the Airflow hour's), from 05:00 on
 
 
 def log(message: str) -> None:
@@ -176,7 +180,7 @@ def first_load(records: int, slice_records: int, base: Path, env: dict, home: Pa
 
 
 def run_size(records: int, database: str, url: str, airflow: bool, results: bool, slice_records: int = 0,
-             warm: list[Path] | None = None) -> dict:
+             warm: list[Path] | None = None, more_hours: int = 0) -> dict:
     """`warm`: the warehouse's files (SQLite's database, PostgreSQL's data folder), settled before each hour."""
     base, acc = data.accumulated(records, log)
     hour_dir, hour_info = data.hour(records, 1, log)
@@ -208,7 +212,26 @@ def run_size(records: int, database: str, url: str, airflow: bool, results: bool
         airflow_bin = str(Path(sys.executable).with_name("airflow"))
         out["airflow"] = step("10k-record hour through Airflow", [airflow_bin, "dags", "test", "screenfuse_hourly",
                                                                   AIRFLOW], env, home, url, AIRFLOW, warm)
+    out["more"] = []
+    for which in range(MORE_FROM, MORE_FROM + (more_hours if out["hour"]["rc"] == 0 else 0)):
+        end = (datetime.fromisoformat(AIRFLOW) + timedelta(hours=which - MORE_FROM + 1)).isoformat()
+        folder, _ = data.hour(records, which, log)
+        data.link_landing(folder, home / "landing", results)
+        out["more"].append(step(f"10k-record hour {which}", cli("run", "--interval-end", end, "--settle", "0"), env,
+                                home, url, end, warm))
     return out
+
+
+def hours(r: dict) -> list[dict] | None:
+    """A size's 10,000-record hours through `screenfuse run`, or None if one failed."""
+    runs = [r.get("hour"), *r.get("more", [])]
+    return runs if all(m is not None and m["rc"] == 0 for m in runs) else None
+
+
+def median_seconds(runs: list[dict]) -> float:
+    ordered = sorted(m["seconds"] for m in runs)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def compile_project() -> None:
@@ -258,11 +281,12 @@ def rows(results: list[dict]) -> list[list[str]]:
         q = r.get("quality") or {}
         first = "first load (`screenfuse run`)" if (r.get("first") or {}).get("slices", 1) == 1 else \
             f"first load in {r['first']['slices']} slices (`screenfuse run` × {r['first']['slices']})"
+        further = [(m, "another 10k-record hour (`screenfuse run`)") for m in r.get("more", [])]
         for key, label in (("first", first), ("hour", "10k-record hour (`screenfuse run`)"),
                            ("rerun", "the same hour run again, its batch taken back first (`screenfuse run`)"),
                            ("empty", "hour with no new file (`screenfuse run`)"),
-                           ("airflow", "10k-record hour (Airflow `dags test`)")):
-            m = r.get(key)
+                           ("airflow", "10k-record hour (Airflow `dags test`)"), *further):
+            m = r.get(key) if isinstance(key, str) else key
             if m is None:
                 continue
             read = m.get("read") or {}
@@ -292,10 +316,11 @@ def targets(results: list[dict]) -> str:
 
     by = {(r["database"], r["size"]): r for r in results}
     for (db, size), r in sorted(by.items()):
-        if size == 1_000_000 and ok(r.get("hour")):
-            m = r["hour"]
+        if size == 1_000_000 and hours(r):
+            runs = hours(r)  # every one of them
             check(f"{db}: 10,000-record hour on 1,000,000 in ≤ 30 s and ≤ 1.5 GB",
-                  f"{m['seconds']:.1f} s, {m['peak_mb']:,.0f} MB", m["seconds"] <= 30 and m["peak_mb"] <= 1536)
+                  ", ".join(f"{m['seconds']:.1f} s" for m in runs) + f"; peak {max(m['peak_mb'] for m in runs):,.0f} MB",
+                  all(m["seconds"] <= 30 and m["peak_mb"] <= 1536 for m in runs))
         if size == 1_000_000 and ok(r.get("airflow")):
             lines.append(f"- {db}: the same hour through Airflow (`dags test`): {r['airflow']['seconds']:.1f} s "
                          f"(reported, no target)")
@@ -307,9 +332,12 @@ def targets(results: list[dict]) -> str:
             check(f"{db}: first load of 1,000,000 in ≤ 120 s and ≤ 3 GB",
                   f"{m['seconds']:.1f} s, {m['peak_mb']:,.0f} MB", m["seconds"] <= 120 and m["peak_mb"] <= 3072)
         small, big = by.get((db, 100_000)), by.get((db, 3_000_000))
-        if size == 3_000_000 and small and big and ok(small.get("hour")) and ok(big.get("hour")):
-            ratio = big["hour"]["seconds"] / small["hour"]["seconds"]
-            check(f"{db}: 10k hour at 3,000,000 ≤ 1.5 × at 100,000", f"{ratio:.2f} ×", ratio <= 1.5)
+        if size == 3_000_000 and small and big and hours(small) and hours(big):
+            ratio = median_seconds(hours(big)) / median_seconds(hours(small))
+            seconds = lambda runs: ", ".join(f"{m['seconds']:.1f}" for m in runs)  # noqa: E731
+            check(f"{db}: 10k hour at 3,000,000 ≤ 1.5 × at 100,000 (medians)",
+                  f"{ratio:.2f} × ({seconds(hours(big))} s against {seconds(hours(small))} s; the first hours alone "
+                  f"{big['hour']['seconds'] / small['hour']['seconds']:.2f} ×)", ratio <= 1.5)
         q = r.get("quality")
         if q:
             check(f"{db}, {size:,}: F1 after the hour within 0.001 of the batch engine's",
@@ -327,7 +355,9 @@ parent counts once, as the machine holds it once). "Accumulated records" is what
 warehouse held before the run ("Rows read": rows of person feeds the batch read, plus the rows of lab-result files); the first load is the first batch of an empty warehouse \
 (`screenfuse db upgrade` first, not timed). The 10,000-record hour is mass-screening sampling rows \
 of a later day, 70 % of them people the warehouse already holds, sampled again with fresh noise; the \
-Airflow row is a second such hour after the hour with no new file. F1 is pairwise F1 against the \
+Airflow row is a second such hour after the hour with no new file, and each "another 10k-record hour" row \
+a further one after those (the growth target compares the medians of each size's 10,000-record hours \
+through `screenfuse run`). F1 is pairwise F1 against the \
 generator's truth over every source record after the 10,000-record hour: the warehouse's persons \
 (first load, then the incremental hour), and a batch run of the engine (`dedupe`, preset zh_person) \
 over `prepare_records` of the same records. Data: `benchmarks/hourly_data.py`."""
@@ -363,6 +393,7 @@ def main() -> int:
     parser.add_argument("--postgresql-sizes", help="the sizes run on PostgreSQL (default: --sizes)")
     parser.add_argument("--airflow-size", type=int, default=1_000_000, help="size also run through Airflow (0: none)")
     parser.add_argument("--no-results", action="store_true", help="leave the sampling-result files out")
+    parser.add_argument("--more-hours", type=int, default=2, help="further 10k-record hours per size (0: none)")
     parser.add_argument("--slice-records", type=int, default=0,
                         help="load a size above this many records as a bulk load in slices of files, one batch "
                              "each (a single 3,000,000-record batch does not fit in 24 GB); 0: one batch")
@@ -376,6 +407,7 @@ def main() -> int:
                f"--databases {','.join(databases)} --airflow-size {args.airflow_size}"
                + (f" --postgresql-sizes {args.postgresql_sizes}" if args.postgresql_sizes else "")
                + (" --no-results" if args.no_results else "")
+               + (f" --more-hours {args.more_hours}" if args.more_hours != 2 else "")
                + (f" --slice-records {args.slice_records}" if args.slice_records else "") + " --write-doc")
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     MACHINE.append(machine_line())
@@ -398,7 +430,7 @@ def main() -> int:
                     url = server.url(server.create_database(f"bench_{size}"))
                     warm = [server.data]
                 results.append(run_size(size, database, url, size == args.airflow_size, not args.no_results,
-                                        args.slice_records, warm))
+                                        args.slice_records, warm, args.more_hours))
                 if args.write_doc:  # after every size: a run cut short still leaves what it measured
                     report(results, plan, command, when, final=False)
     finally:

@@ -294,7 +294,7 @@ def _each_feed(step: str, settings: Settings, batch_id: str, attempt: str | None
 def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", progress=None) -> dict:
     """Every stage in order, as the DAG runs them, without Airflow (a large batch's stages each in a
     child process, as Airflow's tasks are)."""
-    from screenfuse import sqlite_bulk, stage_outbox, stage_process, stage_publish
+    from screenfuse import sqlite_bulk, sqlite_fold, stage_outbox, stage_process, stage_publish
     from screenfuse.config import reports_enabled
     from screenfuse.publish_ahead import PublishAhead
 
@@ -302,27 +302,30 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
     # the scratch written ahead lives (with personal data) until the publish is done, held by this process
     interval = (interval_end - timedelta(hours=1), interval_end)
     publisher = PublishAhead(settings, batch_id_for(interval_end), run_id, interval)
-    with sqlite_bulk.Scratch(engine(settings), batch_id_for(interval_end)) as ahead:
-        try:
-            batch_id, attempt, isolated, waiting = stage_batch(settings, interval_end, progress, ahead, publisher)
-            _say(progress, "publish_warehouse")
-            published = publisher.result() if publisher.started else stage_process.call(
-                isolated, engine(settings), stage_publish.publish, settings, batch_id, run_id, interval,
-                attempt=attempt, ahead=ahead)
-        finally:  # a publish's child killed (out of memory) leaves its scratch file: personal data
-            publisher.stop()  # a stage failed: the publish begun ahead rolls back
-            if ahead.active:
-                sqlite_bulk.sweep(engine(settings))
-    published["files_waiting"] = waiting
-    _say(progress, "write_push_lists")
-    stage_outbox.write_push_lists(settings, batch_id, attempt=attempt)
-    if report:
-        policy = run_policy(settings, batch_id, attempt)  # the run's (its labels), while staged
-        _say(progress, "finish_batch, write_report")
-        published["report"] = str(_report_while_finishing(settings, batch_id, attempt, policy))
-    else:
-        _say(progress, "finish_batch")
-        finish_batch(settings, batch_id, attempt)
-        published["report"] = "not written (SCREENFUSE_RUN_REPORT=0)"
+    # SQLite: the publish's log folded into the database while the push lists and the report are written
+    with sqlite_fold.FoldBeside(engine(settings)) as fold:
+        with sqlite_bulk.Scratch(engine(settings), batch_id_for(interval_end)) as ahead:
+            try:
+                batch_id, attempt, isolated, waiting = stage_batch(settings, interval_end, progress, ahead, publisher)
+                _say(progress, "publish_warehouse")
+                published = publisher.result() if publisher.started else stage_process.call(
+                    isolated, engine(settings), stage_publish.publish, settings, batch_id, run_id, interval,
+                    attempt=attempt, ahead=ahead, fold=not fold.active)
+            finally:  # a publish's child killed (out of memory) leaves its scratch file: personal data
+                publisher.stop()  # a stage failed: the publish begun ahead rolls back
+                if ahead.active:
+                    sqlite_bulk.sweep(engine(settings))
+        fold.start()
+        published["files_waiting"] = waiting
+        _say(progress, "write_push_lists")
+        stage_outbox.write_push_lists(settings, batch_id, attempt=attempt)
+        if report:
+            policy = run_policy(settings, batch_id, attempt)  # the run's (its labels), while staged
+            _say(progress, "finish_batch, write_report")
+            published["report"] = str(_report_while_finishing(settings, batch_id, attempt, policy))
+        else:
+            _say(progress, "finish_batch")
+            finish_batch(settings, batch_id, attempt)
+            published["report"] = "not written (SCREENFUSE_RUN_REPORT=0)"
     _say(progress, "done")
     return published

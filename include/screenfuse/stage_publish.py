@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from screenfuse import feedback as fb
 from screenfuse import (batch_rows, isolation, labels, match_state, publish_ahead, reporting, retrain, review_desk,
-                        revocation, schema, screening_state, sqlite_bulk, warehouse)
+                        revocation, schema, screening_state, sqlite_bulk, sqlite_fold, warehouse)
 from screenfuse.config import Settings
 from screenfuse.contracts import reference_feeds
 from screenfuse.gazetteer import load_gazetteer
@@ -198,12 +198,13 @@ BULK_LOADS = {"source_record": batch_records, **LARGE}  # written whole from the
 
 
 def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
-            attempt: str | None = None, ahead: sqlite_bulk.Scratch | None = None, told=None) -> dict:
+            attempt: str | None = None, ahead: sqlite_bulk.Scratch | None = None, told=None, fold: bool = True) -> dict:
     """Write the batch in one transaction: its new rows, the rows of the persons it touched that
     came out different, the counts. The person rows written are audited (GX) before the commit:
     a failed audit publishes nothing. A batch published before is taken back first. `ahead`: the
     tables `screenfuse run` wrote into a scratch of its own while fuse ran (`scratch_ahead`).
-    `told`: this publish began beside resolve, and is told how far the run is (`publish_ahead`)."""
+    `told`: this publish began beside resolve, and is told how far the run is (`publish_ahead`).
+    `fold` False: SQLite's commit leaves its log for `screenfuse run` to fold in beside (`sqlite_fold`)."""
     stage, db = state(settings, batch_id, attempt), engine(settings)
     if told is not None:
         return publish_ahead.publishing(db, stage, batch_id, told, lambda conn, transaction, copied: _publish(
@@ -220,11 +221,12 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
             bulk.stage_behind(scratch_rows(stage, batch_id, empty,
                                            [table for table in ORDER if table not in bulk.tables]))
         first_load = large and len(empty) == len(FIRST_LOAD)  # no person yet: no reader has anything to read
-        return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk, first_load)
+        return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk, first_load, fold=fold)
 
 
 def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
-             attempt: str | None, bulk: sqlite_bulk.Scratch, first_load: bool = False, held: tuple | None = None) -> dict:
+             attempt: str | None, bulk: sqlite_bulk.Scratch, first_load: bool = False, held: tuple | None = None,
+             fold: bool = True) -> dict:
     """The publish's audits and its one transaction; `bulk` holds the tables staged for it. A
     first load's transaction may have the SQLite warehouse to itself (`Scratch.journal_alone`):
     inside the transaction the stage is read through the transaction's own connection. `held`:
@@ -292,7 +294,8 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             else:
                 warehouse.bulk_insert(conn, into, keys)
 
-        with bulk.journal_alone(conn, first_load), transaction or conn.begin(), stage.reading(conn):
+        with sqlite_fold.unfolded(conn, fold), bulk.journal_alone(conn, first_load), transaction or conn.begin(), \
+                stage.reading(conn):
             warehouse.lock_for_publish(conn)  # one publish at a time; the check below sees the others' work
             stage.check(conn)  # a run of this batch started since this one: it publishes, this one stops
             if check_order(conn, batch_id):

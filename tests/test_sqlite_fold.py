@@ -1,0 +1,86 @@
+"""SQLite's log folded in beside the run (screenfuse.sqlite_fold): a commit made `unfolded` leaves
+its pages in the write-ahead log (the database file does not grow), the pooled connection gets
+SQLite's checkpoint threshold back, `FoldBeside` folds every page in, and a reader sees the rows
+before and after the fold. PostgreSQL and in-memory databases have nothing to fold."""
+import os
+
+import sqlalchemy as sa
+
+from screenfuse import sqlite_fold, warehouse
+
+ROWS = 3000  # of 2 KB: 8 × ROWS fill some 3,000 pages of 16 KB, over the 1,000 a commit folds in at
+PAGES = 1000
+
+
+def _engine(path):
+    engine = warehouse.engine_for(f"sqlite:///{path / 'fold.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+    return engine
+
+
+def _write(conn, start: int, rows: int) -> None:
+    conn.execute(sa.text("INSERT INTO t (k, v) VALUES (:k, :v)"),
+                 [{"k": k, "v": "x" * 2048} for k in range(start, start + rows)])
+
+
+def _checkpoint_pages(conn) -> int:
+    return conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+
+
+def test_an_unfolded_commit_leaves_its_pages_in_the_log_until_the_fold(tmp_path):
+    engine = _engine(tmp_path)
+    database = tmp_path / "fold.db"
+    with engine.connect() as conn:
+        with engine.raw_connection() as other:  # a fold now, so the file's size is settled
+            other.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = os.path.getsize(database)
+        with sqlite_fold.unfolded(conn, fold=False), conn.begin():
+            _write(conn, 0, 8 * ROWS)  # over 1,000 pages: a folding commit would grow the file
+        assert os.path.getsize(database) == before  # the pages are in the log only
+        assert _checkpoint_pages(conn) == sqlite_fold.AUTOCHECKPOINT_PAGES  # the threshold given back
+    with engine.connect() as reader:  # a reader sees the committed rows from the log
+        assert reader.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 8 * ROWS
+    with sqlite_fold.FoldBeside(engine) as fold:
+        assert fold.active
+        fold.start()
+    busy, logged, folded = fold.folded
+    assert busy == 0 and logged > PAGES and folded == logged  # every page of the log folded in
+    assert os.path.getsize(database) > before
+    with engine.connect() as reader:
+        assert reader.exec_driver_sql("SELECT COUNT(*), MAX(k) FROM t").one() == (8 * ROWS, 8 * ROWS - 1)
+    engine.dispose()
+
+
+def test_a_folding_commit_folds_as_sqlite_does(tmp_path):
+    """The control: without `unfolded` the commit folds the log in itself (the file grows)."""
+    engine = _engine(tmp_path)
+    database = tmp_path / "fold.db"
+    with engine.connect() as conn:
+        before = os.path.getsize(database)
+        with sqlite_fold.unfolded(conn, fold=True), conn.begin():
+            _write(conn, 0, 8 * ROWS)
+        assert os.path.getsize(database) > before
+    engine.dispose()
+
+
+def test_the_fold_goes_on_beside_writes(tmp_path):
+    """A write committed while the fold runs is not lost, and later commits fold again."""
+    engine = _engine(tmp_path)
+    with engine.connect() as conn, sqlite_fold.FoldBeside(engine) as fold:
+        with sqlite_fold.unfolded(conn, fold=False), conn.begin():
+            _write(conn, 0, 8 * ROWS)
+        fold.start()
+        with conn.begin():
+            _write(conn, 8 * ROWS, ROWS)
+    with engine.connect() as reader:
+        assert reader.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 9 * ROWS
+    engine.dispose()
+
+
+def test_nothing_to_fold_without_a_sqlite_file():
+    assert not sqlite_fold.FoldBeside(sa.create_engine("sqlite://")).active
+    assert not sqlite_fold.FoldBeside(sa.create_engine("postgresql+psycopg://u@127.0.0.1:1/db")).active
+    with sqlite_fold.FoldBeside(sa.create_engine("sqlite://")) as fold:
+        fold.start()  # nothing started, nothing to wait for
+    assert fold.folded is None
