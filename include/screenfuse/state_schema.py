@@ -42,6 +42,7 @@ match_record = sa.Table(
     sa.Column("record_id", Text, primary_key=True),
     sa.Column("batch_id", Text, nullable=False),
     *[sa.Column(c, Text) for c in MATCH_COLUMNS],
+    sqlite_with_rowid=False,  # the rows in the key's tree (revision 0032): a look-up goes down one tree
 )
 sa.Index("ix_match_record_batch", match_record.c.batch_id)
 
