@@ -273,3 +273,27 @@ def test_the_unplaced_arrivals_view_reads_the_arrivals_records_first(tmp_path):
         plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT * FROM v_arrivals_unplaced")]
     assert not [step for step in plan if step.startswith("SCAN l")], plan
     assert any(step.startswith("SEARCH l USING INDEX sqlite_autoindex_person_link") for step in plan), plan
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_0032_keeps_every_matching_row_in_its_key_tree(warehouses, kind):
+    """The stored matching rows come through the rebuild as they were, with their batch index; on
+    SQLite the table is then its key's tree (WITHOUT ROWID), and a duplicate id is still refused."""
+    engine = engine_for(warehouses.new(kind))
+    schema.upgrade(engine, "0031")
+    rows = [{"record_id": f"mass_screening-{n:03d}", "batch_id": f"b{n % 3}", "name_pinyin": f"p{n}",
+             "id_trusted": "" if n % 2 else f"1101051949123100{n:02d}"} for n in (7, 1, 30, 12)]
+    for row in rows:
+        _row(engine, "match_record", row)
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        stored = [dict(r._mapping) for r in conn.execute(sa.text(
+            "SELECT record_id, batch_id, name_pinyin, id_trusted FROM match_record ORDER BY record_id"))]
+        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("match_record")}
+        if kind == "sqlite":
+            ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'match_record'").scalar()
+            assert "WITHOUT ROWID" in ddl.upper()
+    assert stored == sorted(rows, key=lambda r: r["record_id"])
+    assert "ix_match_record_batch" in indexes
+    with pytest.raises(sa.exc.IntegrityError):
+        _row(engine, "match_record", rows[0])
