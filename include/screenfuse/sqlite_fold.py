@@ -28,7 +28,9 @@ class FoldBeside:
     block waits for it. A publish in a child process of its own (a large batch) closes its
     connections as it ends, and the last close folds the log in there, as before: this then finds
     nothing to fold. A first load's publish needs the warehouse alone (`Scratch.journal_alone`):
-    nothing is held open before `start()`."""
+    nothing is held open before `start()`. The steps after the publish run in the run's process
+    (threads, no fork): a process forked while this thread is inside SQLite could inherit a lock
+    it holds."""
 
     def __init__(self, engine: sa.Engine):
         database = engine.url.database if engine.dialect.name == "sqlite" else None
