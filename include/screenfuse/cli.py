@@ -1,6 +1,5 @@
 """The `screenfuse` command: synthetic feeds, warehouse schema (db), one batch without Airflow, summary,
-revoke, retention, retrain; its other commands in cli_* modules (dedupe and evaluate, review, report,
-generate)."""
+dedupe any CSV, evaluate."""
 from __future__ import annotations
 
 import argparse
