@@ -281,14 +281,17 @@ def test_0032_keeps_every_matching_row_in_its_key_tree(warehouses, kind):
     SQLite the table is then its key's tree (WITHOUT ROWID), and a duplicate id is still refused."""
     engine = engine_for(warehouses.new(kind))
     schema.upgrade(engine, "0031")
-    rows = [{"record_id": f"mass_screening-{n:03d}", "batch_id": f"b{n % 3}", "name_pinyin": f"p{n}",
-             "id_trusted": "" if n % 2 else f"1101051949123100{n:02d}"} for n in (7, 1, 30, 12)]
+    from screenfuse.state_schema import MATCH_COLUMNS
+
+    rows = [{"record_id": f"mass_screening-{n:03d}", "batch_id": f"b{n % 3}",
+             **{c: (None if (n + i) % 5 == 0 else f"{c}-{n}") for i, c in enumerate(MATCH_COLUMNS)}}
+            for n in (7, 1, 30, 12)]
     for row in rows:
         _row(engine, "match_record", row)
     schema.upgrade(engine)
     with engine.connect() as conn:
         stored = [dict(r._mapping) for r in conn.execute(sa.text(
-            "SELECT record_id, batch_id, name_pinyin, id_trusted FROM match_record ORDER BY record_id"))]
+            f"SELECT record_id, batch_id, {', '.join(MATCH_COLUMNS)} FROM match_record ORDER BY record_id"))]
         indexes = {i["name"] for i in sa.inspect(conn).get_indexes("match_record")}
         if kind == "sqlite":
             ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'match_record'").scalar()

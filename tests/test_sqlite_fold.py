@@ -25,7 +25,7 @@ def _write(conn, start: int, rows: int) -> None:
 
 
 def _checkpoint_pages(conn) -> int:
-    return conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    return conn.connection.driver_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]  # no transaction begun
 
 
 def test_an_unfolded_commit_leaves_its_pages_in_the_log_until_the_fold(tmp_path):
@@ -65,17 +65,32 @@ def test_a_folding_commit_folds_as_sqlite_does(tmp_path):
 
 
 def test_the_fold_goes_on_beside_writes(tmp_path):
-    """A write committed while the fold runs is not lost, and later commits fold again."""
+    """A write committed while the fold runs is not lost; the fold took the log's pages, and the
+    connection's own threshold (not SQLite's default) is given back."""
     engine = _engine(tmp_path)
     with engine.connect() as conn, sqlite_fold.FoldBeside(engine) as fold:
+        conn.connection.driver_connection.execute("PRAGMA wal_autocheckpoint=500")
         with sqlite_fold.unfolded(conn, fold=False), conn.begin():
             _write(conn, 0, 8 * ROWS)
+        assert _checkpoint_pages(conn) == 500
+        conn.connection.driver_connection.execute(f"PRAGMA wal_autocheckpoint={sqlite_fold.AUTOCHECKPOINT_PAGES}")
         fold.start()
         with conn.begin():
             _write(conn, 8 * ROWS, ROWS)
+    assert fold.folded[0] == 0 and fold.folded[2] > PAGES  # the batch's pages, at least, folded by the thread
     with engine.connect() as reader:
         assert reader.exec_driver_sql("SELECT COUNT(*) FROM t").scalar() == 9 * ROWS
     engine.dispose()
+
+
+def test_a_fold_that_cannot_start_leaves_the_run_going(tmp_path, caplog):
+    """The batch is published when the fold starts: a warehouse it cannot open is a warning, not an error."""
+    fold = sqlite_fold.FoldBeside(sa.create_engine(f"sqlite:///{tmp_path}"))  # a folder: no database opens
+    assert fold.active
+    with fold:
+        fold.start()
+    assert fold.folded is None
+    assert "left to the next commit" in caplog.text
 
 
 def test_nothing_to_fold_without_a_sqlite_file():

@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 
 
-
 def _run(args) -> int:
     from screenfuse.config import load_settings
     from screenfuse.batch_state import AttemptSuperseded

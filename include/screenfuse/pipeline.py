@@ -310,7 +310,7 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
                 _say(progress, "publish_warehouse")
                 published = publisher.result() if publisher.started else stage_process.call(
                     isolated, engine(settings), stage_publish.publish, settings, batch_id, run_id, interval,
-                    attempt=attempt, ahead=ahead, fold=not fold.active)
+                    attempt=attempt, ahead=ahead, fold=isolated or not fold.active)
             finally:  # a publish's child killed (out of memory) leaves its scratch file: personal data
                 publisher.stop()  # a stage failed: the publish begun ahead rolls back
                 if ahead.active:

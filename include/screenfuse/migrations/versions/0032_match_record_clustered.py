@@ -19,6 +19,9 @@ COLUMNS = ("record_id, batch_id, name, name_pinyin, id_number, id_trusted, birth
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
+    # an upgrade that stopped during the copy (a full disk: it needs the table's size free) left
+    # the new table, created outside the copy's transaction: made again
+    op.execute("DROP TABLE IF EXISTS match_record_clustered")
     op.execute("CREATE TABLE match_record_clustered (record_id TEXT NOT NULL, batch_id TEXT NOT NULL, "
                "name TEXT, name_pinyin TEXT, id_number TEXT, id_trusted TEXT, birth_date TEXT, sex TEXT, "
                "phone TEXT, phone2 TEXT, address TEXT, address_area TEXT, address_home TEXT, document TEXT, "
