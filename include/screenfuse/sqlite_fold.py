@@ -27,10 +27,10 @@ AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: the log's pages at which a comm
 class FoldBeside:
     """`start()` folds the log in, in a thread, through a connection of the run's pool; leaving the
     block waits for it. A publish in a child process of its own (a large batch) folds at its
-    commit, as before: this then finds nothing to fold. A first load's publish needs the warehouse alone (`Scratch.journal_alone`):
-    nothing is held open before `start()`. The steps after the publish run in the run's process
-    (threads, no fork): a process forked while this thread is inside SQLite could inherit a lock
-    it holds."""
+    commit, as before: this then finds nothing to fold. A first load's publish needs the warehouse
+    alone (`Scratch.journal_alone`): nothing is held open before `start()`. The steps after the
+    publish run in the run's process (threads, no fork): a process forked while this thread is
+    inside SQLite could inherit a lock it holds."""
 
     def __init__(self, engine: sa.Engine):
         database = engine.url.database if engine.dialect.name == "sqlite" else None
