@@ -74,8 +74,8 @@ class Scratch:
         self._ddl: dict[str, str | None] = {}  # each table's definition in the warehouse, for its scratch
         self._writer = self._answers = None
         self._adopted: dict[str, Path] = {}  # tables another scratch wrote (`adopt`): their files
-        database = engine.url.database if engine.dialect.name == "sqlite" else None
-        if database and database != ":memory:" and not database.startswith("file:"):
+        database = database_file(engine)
+        if database:
             self.threshold = min_rows()
         if self.threshold:
             safe = "".join(ch if ch.isalnum() else "_" for ch in batch_id)[:40]
@@ -389,9 +389,15 @@ def remove_stale(folder: Path, warehouse_name: str) -> int:
     return removed
 
 
+def database_file(engine) -> str | None:
+    """The file of `engine`'s SQLite warehouse; None for another database, or one in memory or by URI."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    return database if database and database != ":memory:" and not database.startswith("file:") else None
+
+
 def sweep(engine) -> int:
     """`remove_stale` for the SQLite warehouse of `engine` (after a stage's child died)."""
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:" or database.startswith("file:"):
+    database = database_file(engine)
+    if not database:
         return 0
     return remove_stale(Path(database).parent, Path(database).name)

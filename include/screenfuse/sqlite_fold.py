@@ -19,6 +19,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from screenfuse import sqlite_bulk
+
 log = logging.getLogger(__name__)
 
 AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: the log's pages at which a commit folds it in
@@ -33,8 +35,7 @@ class FoldBeside:
     inside SQLite could inherit a lock it holds."""
 
     def __init__(self, engine: sa.Engine):
-        database = engine.url.database if engine.dialect.name == "sqlite" else None
-        self.active = bool(database) and database != ":memory:" and not database.startswith("file::memory:")
+        self.active = sqlite_bulk.database_file(engine) is not None
         self._engine, self._connection, self._thread = engine, None, None
         self.folded: tuple | None = None  # (busy, log pages, pages folded) as SQLite answered
 
