@@ -5,8 +5,8 @@ starting with = + - @ (or a tab or carriage return before them) for a formula: `
 leaks what the sheet holds, `=cmd|' /C calc'!A0` runs a program (CSV injection, OWASP). Such
 text is written with a leading apostrophe in CSV (Excel shows it as text) and as a text cell
 marked "quote prefix" in XLSX (shown as typed, kept as text even when the cell is edited).
-Control characters XLSX cannot hold are dropped: openpyxl would otherwise stop with an error
-that quotes the value (a person's name in a task log).
+Control characters XLSX cannot hold are dropped: a workbook holding one does not open, and
+openpyxl stops with an error that quotes the value (a person's name in a task log).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pandas as pd
 # the first characters Excel and LibreOffice read a formula from (full-width ones too: an IME
 # types them, and some Excel builds convert them)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
-_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # XML 1.0 forbids them (openpyxl's list)
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # XML 1.0 forbids them
 
 
 def is_formula_like(text: object) -> bool:
@@ -62,18 +62,8 @@ def write_csv(frame: pd.DataFrame, path: Path | str, encoding: str = "utf-8-sig"
 
 def for_xlsx(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with only characters a workbook can store (formula-like text is marked when the
-    sheet is written: `mark_formula_like`)."""
+    sheet is written: screenfuse.xlsx)."""
     out = frame.copy()
     for k in _text_columns(out):
         out.isetitem(k, out.iloc[:, k].map(lambda v: storable(v) if isinstance(v, str) else v, na_action="ignore"))
     return out.set_axis([storable(str(c)) for c in out.columns], axis=1)
-
-
-def mark_formula_like(sheet) -> None:
-    """Every cell of an openpyxl sheet whose text could be read as a formula: a text cell with
-    the quote prefix (openpyxl writes text starting with '=' as a formula otherwise)."""
-    for row in sheet.iter_rows():
-        for cell in row:
-            if cell.data_type == "f" or is_formula_like(cell.value):
-                cell.data_type = "s"
-                cell.quotePrefix = True

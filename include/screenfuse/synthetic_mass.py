@@ -272,7 +272,7 @@ def _write_sampling(plan: pd.DataFrame, folder: Path, day: date, rng) -> int:
         if "result" in layout:
             frame[layout["result"]] = inline_result[start:end]
             frame[layout["result_time"]] = inline_time[start:end]
-        small = end - start <= (3000 if team[start] else 1500)  # openpyxl is slow: big files are CSV
+        small = end - start <= (3000 if team[start] else 1500)  # workbooks are slow to write: big files are CSV
         kind = ("xlsx", None) if small and (team[start] or p % 20 == 19) else \
             ("csv", "utf-8") if p % 10 < 6 else ("csv", "gb18030") if p % 10 < 8 else ("csv", "utf-8-sig")
         path = folder / f"{text['unit'][start]}_{day:%Y%m%d}.{kind[0]}"
