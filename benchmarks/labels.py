@@ -1,7 +1,7 @@
 """Labels train the model (issue 10): does calibrating on 500 labelled pairs from the review band
 improve F1 on the rest of the band?
 
-The generator's flat data (screenfuse.synthetic.generate_flat) with its truth; the model an
+The generator's flat data (screenfuse.synthetic_flat.generate_flat) with its truth; the model an
 hourly warehouse would hold: learnt (EM) from its first batch (`--first` records), or from all the
 records (`--first 0`); every candidate pair scored as an hourly run scores it, for the whole
 population. The band (`--band`): `review`, the product's review band (match probability from the
@@ -32,9 +32,10 @@ sys.path.insert(0, str(HERE.parent / "include"))
 from screenfuse import labels as lb  # noqa: E402
 from screenfuse.matching import dedupe, preset  # noqa: E402
 from screenfuse.matching.blocking import candidate_pairs  # noqa: E402
-from screenfuse.matching.model import Columns, comparison_levels, contributions, prior_weight  # noqa: E402
+from screenfuse.matching.columns import Columns  # noqa: E402
+from screenfuse.matching.model import comparison_levels, contributions, prior_weight  # noqa: E402
 from screenfuse.zh_person import prepare  # noqa: E402
-from screenfuse.synthetic import generate_flat  # noqa: E402
+from screenfuse.synthetic_flat import generate_flat  # noqa: E402
 
 WIDE = (-10.0, 10.0)  # bits: match probability 0.001 .. 0.999
 

@@ -56,7 +56,8 @@ def band_pairs(engine, half_width: float) -> pd.DataFrame:
     from screenfuse import labels as lb
     from screenfuse import retrain
     from screenfuse.matching.blocking import candidate_pairs
-    from screenfuse.matching.model import Columns, comparison_levels
+    from screenfuse.matching.columns import Columns
+    from screenfuse.matching.model import comparison_levels
     from screenfuse.resolve import match_settings
     from screenfuse.state_schema import MATCH_COLUMNS
 

@@ -53,7 +53,7 @@ def flat_data(people: int, seed: int) -> tuple[Path, Path]:
         log(f"generating {people:,} people (seed {seed}) into {folder} ...")
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        from screenfuse.synthetic import generate_flat
+        from screenfuse.synthetic_flat import generate_flat
 
         generate_flat(people, seed, DAY, tmp / csv.name, tmp / truth.name)
         shutil.rmtree(folder, ignore_errors=True)

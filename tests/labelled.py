@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from screenfuse import labels as lb
 from screenfuse.matching.blocking import candidate_pairs
-from screenfuse.matching.model import Columns
+from screenfuse.matching.columns import Columns
 from screenfuse.resolve import SETTINGS
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from conftest import make_id
 from screenfuse.matching import SettingsError, dedupe, load_settings_file, preset
 from screenfuse.matching.comparators import METHODS
-from screenfuse.matching.model import PairValues
+from screenfuse.matching.columns import PairValues
 from screenfuse.matching.settings import parse_settings
 from screenfuse.zh_person import prepare
 
@@ -356,7 +356,7 @@ def test_prepare_in_worker_processes_gives_what_one_process_gives(tmp_path):
     the result is the same frame, row for row."""
     from datetime import date
 
-    from screenfuse.synthetic import generate_flat
+    from screenfuse.synthetic_flat import generate_flat
 
     generate_flat(300, 3, date(2020, 2, 10), tmp_path / "flat.csv", tmp_path / "truth.csv")
     frame = pd.read_csv(tmp_path / "flat.csv", dtype=str, keep_default_na=False)
@@ -437,7 +437,7 @@ def test_columns_of_pandas_strings_give_what_plain_strings_give(raw):
     """Columns factorizes pandas' own (Arrow) strings as they are and points each record at its
     distinct value, and keeps those codes: the values must be those of the same column as Python
     strings, and the codes the same blocks numbered in the same order (missing and '' as -1)."""
-    from screenfuse.matching.model import Columns
+    from screenfuse.matching.columns import Columns
 
     arrow = Columns(pd.DataFrame({"v": pd.Series(raw, dtype="str")}))
     plain = Columns(pd.DataFrame({"v": pd.Series(raw, dtype=object)}))
@@ -490,7 +490,7 @@ def test_level_patterns_are_the_distinct_rows_in_order_with_their_counts(rows):
 @given(st.lists(st.sampled_from(["a", "b", "中", "", "1"]), max_size=8), st.lists(st.sampled_from(["a", "中", "1", "x"]), max_size=5),
        st.sampled_from([list, set, lambda v: pd.Series(v, dtype="str"), lambda v: np.asarray(v, dtype=str)]))
 def test_is_in_is_membership_whatever_holds_the_values(values, among, holder):
-    from screenfuse.matching.model import is_in
+    from screenfuse.matching.columns import is_in
 
     arrow = pd.Series(values, dtype="str", index=range(100, 100 + len(values)))  # as a stage holds ids
     assert is_in(arrow, holder(among)).tolist() == [v in set(among) for v in values]

@@ -10,7 +10,8 @@ import pandas as pd
 
 from screenfuse.matching import dedupe, preset
 from screenfuse.matching.anchors import MIN_ANCHORS, not_persons, train_checked
-from screenfuse.matching.model import Columns, Model
+from screenfuse.matching.columns import Columns
+from screenfuse.matching.model import Model
 from screenfuse.resolve import prepare_records
 
 SETTINGS = preset("zh_person")

@@ -8,7 +8,7 @@ from conftest import make_id
 
 from screenfuse.matching import dedupe, preset
 from screenfuse.matching.blocking import rule_codes
-from screenfuse.matching.model import Columns
+from screenfuse.matching.columns import Columns
 from screenfuse.matching.settings import KeyPart
 from screenfuse.zh_person import prepare
 

@@ -10,7 +10,8 @@ from screenfuse.matching import dedupe
 from screenfuse.matching.settings import parse_settings
 from screenfuse.matching.blocking import candidate_pairs, scoring_pairs, estimate_pairs, pairs_within_groups
 from screenfuse.matching.evaluate import blocking_recall, pairwise_scores
-from screenfuse.matching.model import Columns, comparison_levels
+from screenfuse.matching.columns import Columns
+from screenfuse.matching.model import comparison_levels
 
 _LETTERS = np.random.default_rng(0).choice(list("abcdefghijklmnoprstuvwyz"), size=(700, 7))
 GIVEN = ["".join(w) for w in _LETTERS[:300]]  # synthetic names, unlike each other
@@ -495,7 +496,7 @@ def test_another_rules_slice_is_a_further_key_even_when_it_groups_as_the_whole_c
     """Further keys drop a prefix of ours that groups the records as the whole value does, never
     another rule's own key (here `p[:6]` of six-digit values)."""
     from screenfuse.matching.adaptive_blocking import further_keys
-    from screenfuse.matching.model import Columns
+    from screenfuse.matching.columns import Columns
 
     frame = pd.DataFrame({"rec_id": ["r1", "r2", "r3"], "a": ["x", "x", "x"], "p": ["111111", "222222", "333333"]})
     settings = parse_settings({"unique_id": "rec_id", "blocking": [["a"], ["p[:6]"]],

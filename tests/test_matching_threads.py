@@ -101,7 +101,7 @@ def test_chinese_records_are_the_same_in_threads_as_in_one(small_parts, monkeypa
         pytest.skip("one core: nothing runs side by side")
     from datetime import date
 
-    from screenfuse.synthetic import generate_flat
+    from screenfuse.synthetic_flat import generate_flat
 
     generate_flat(1500, 4, date(2020, 2, 10), tmp_path / "flat.csv", tmp_path / "truth.csv")
     frame = prepare(pd.read_csv(tmp_path / "flat.csv", dtype=str, keep_default_na=False))

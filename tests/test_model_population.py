@@ -14,9 +14,10 @@ import pytest
 
 from screenfuse.matching import dedupe, preset
 from screenfuse.matching.engine import Population
-from screenfuse.matching.model import Columns, Model, prior_weight
+from screenfuse.matching.columns import Columns
+from screenfuse.matching.model import Model, prior_weight
 from screenfuse.zh_person import prepare
-from screenfuse.synthetic import generate_flat
+from screenfuse.synthetic_flat import generate_flat
 
 
 def flat(tmp_path, people: int) -> pd.DataFrame:

@@ -179,7 +179,7 @@ def test_charts_an_earlier_report_rendered_are_read_from_the_cache_and_unused_on
     CHART_CACHE_DAYS is dropped."""
     import os
 
-    from screenfuse.run_report import CHART_CACHE, CHART_CACHE_DAYS
+    from screenfuse.report_charts import CHART_CACHE, CHART_CACHE_DAYS
 
     cache, page = published / "reports" / CHART_CACHE, published / "reports" / "20200210T1300Z" / "index.html"
     cached = sorted(cache.glob("*.svg"))
@@ -247,7 +247,7 @@ def test_a_chart_is_drawn_again_when_its_data_changes(tmp_path, monkeypatch):
     another chart, drawn by the engine and not read from the cache."""
     import vl_convert
 
-    from screenfuse.run_report import _svg
+    from screenfuse.report_charts import chart_svg
 
     drawn = []
 
@@ -262,13 +262,13 @@ def test_a_chart_is_drawn_again_when_its_data_changes(tmp_path, monkeypatch):
         return lambda: alt.Chart(frame).mark_bar().encode(x="n:Q", y="feed:N")
 
     one, other = pd.DataFrame({"feed": ["police"], "n": [3]}), pd.DataFrame({"feed": ["police"], "n": [4]})
-    assert _svg("Rows", one, chart(one), tmp_path) == "<svg>1</svg>"
-    assert _svg("Rows", one, chart(one), tmp_path) == "<svg>1</svg>"  # read back
-    assert _svg("Rows", other, chart(other), tmp_path) == "<svg>2</svg>"  # new data: drawn
-    assert _svg("Other title", one, chart(one), tmp_path) == "<svg>3</svg>"
+    assert chart_svg("Rows", one, chart(one), tmp_path) == "<svg>1</svg>"
+    assert chart_svg("Rows", one, chart(one), tmp_path) == "<svg>1</svg>"  # read back
+    assert chart_svg("Rows", other, chart(other), tmp_path) == "<svg>2</svg>"  # new data: drawn
+    assert chart_svg("Other title", one, chart(one), tmp_path) == "<svg>3</svg>"
     named, unnamed = pd.DataFrame({"feed": ["police", ""], "n": [3, 1]}), pd.DataFrame({"feed": ["police", None], "n": [3, 1]})
-    assert _svg("Rows", named, chart(named), tmp_path) == "<svg>4</svg>"
-    assert _svg("Rows", unnamed, chart(unnamed), tmp_path) == "<svg>5</svg>"  # a missing value is not empty text
+    assert chart_svg("Rows", named, chart(named), tmp_path) == "<svg>4</svg>"
+    assert chart_svg("Rows", unnamed, chart(unnamed), tmp_path) == "<svg>5</svg>"  # a missing value is not empty text
     assert len(drawn) == 5 and len(list(tmp_path.glob("*.svg"))) == 5
 
 
@@ -278,7 +278,7 @@ def test_a_chart_of_new_data_is_drawn_from_its_kept_specification_as_altair_draw
     comes out as the one drawn from Altair's specification."""
     import sys
 
-    from screenfuse.run_report import CHART_CACHE
+    from screenfuse.report_charts import CHART_CACHE
 
     cache, page = published / "reports" / CHART_CACHE, published / "reports" / "20200210T1300Z" / "index.html"
     charts = lambda text: [part.split("</svg>")[0] for part in text.split("<svg")[1:]]  # noqa: E731
@@ -300,20 +300,20 @@ def test_a_kept_shape_filled_with_new_data_is_the_specification_altair_builds(tm
     not kept."""
     import altair as alt
 
-    from screenfuse.run_report import _spec
+    from screenfuse.report_charts import chart_spec
 
     same = lambda a, b: json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # noqa: E731
     bars = lambda frame: lambda: alt.Chart(frame).mark_bar().encode(x="n:Q", y="feed:N", color="late:N")  # noqa: E731
     first = pd.DataFrame({"feed": ["police", "checkpoint"], "n": [3.0, 4.5], "late": [True, False], "k": [1, 2]})
     later = pd.DataFrame({"feed": ["police", None, "hospital"], "n": [float("nan"), 1.0, 2.25], "late": [False, True, False],
                           "k": [5, 6, 7]})
-    assert same(_spec("Feeds", first, bars(first), tmp_path), _spec("Feeds", first, bars(first)))
+    assert same(chart_spec("Feeds", first, bars(first), tmp_path), chart_spec("Feeds", first, bars(first)))
     never = lambda: (_ for _ in ()).throw(AssertionError("built again"))  # noqa: E731
-    assert same(_spec("Feeds", later, never, tmp_path), _spec("Feeds", later, bars(later)))
+    assert same(chart_spec("Feeds", later, never, tmp_path), chart_spec("Feeds", later, bars(later)))
     for odd in (first.assign(n=[float("inf"), 1.0]), first.assign(feed=pd.Series(["police", None], dtype=object))):
-        assert same(_spec("Feeds", odd, bars(odd), tmp_path), _spec("Feeds", odd, bars(odd)))
+        assert same(chart_spec("Feeds", odd, bars(odd), tmp_path), chart_spec("Feeds", odd, bars(odd)))
     days = pd.DataFrame({"day": pd.to_datetime(["2020-02-10"]), "n": [3]})
-    spec = _spec("Days", days, lambda: alt.Chart(days).mark_bar().encode(x="n:Q", y="day:T"), tmp_path)
+    spec = chart_spec("Days", days, lambda: alt.Chart(days).mark_bar().encode(x="n:Q", y="day:T"), tmp_path)
     assert spec["datasets"]["table"] == [{"day": "2020-02-10T00:00:00", "n": 3}]
     assert len(list(tmp_path.glob("*.json"))) == 1  # the Feeds shape only
 

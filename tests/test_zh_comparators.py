@@ -14,7 +14,7 @@ from conftest import make_id
 from screenfuse import normalize as nz
 from screenfuse.matching import SettingsError, dedupe, preset
 from screenfuse.matching.comparators import METHODS
-from screenfuse.matching.model import PairValues
+from screenfuse.matching.columns import PairValues
 from screenfuse.matching.settings import ZH_PERSON, parse_settings
 from screenfuse.matching import zh_shapes, zh_text
 from screenfuse.matching.zh_shapes import SHAPE_GROUPS, shape_key
@@ -340,7 +340,7 @@ def test_the_matching_library_imports_no_app_code():
 def test_the_generator_writes_twins_and_form_errors(tmp_path):
     from datetime import date
 
-    from screenfuse.synthetic import generate_flat
+    from screenfuse.synthetic_flat import generate_flat
 
     generate_flat(3000, 7, date(2020, 2, 10), tmp_path / "r.csv", tmp_path / "t.csv")
     twins = pd.read_csv(tmp_path / "twins.csv", dtype=str)

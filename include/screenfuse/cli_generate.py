@@ -60,7 +60,8 @@ def _default_folders(args) -> None:
 
 
 def _generate(args) -> int:
-    from screenfuse.synthetic import generate, generate_flat
+    from screenfuse.synthetic import generate
+    from screenfuse.synthetic_flat import generate_flat
 
     _default_folders(args)
     if args.flat:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from screenfuse import normalize as nz
 from screenfuse.normalize import EXCEL_NUMBER, halfwidth
-from screenfuse.matching.model import _as_text  # the engine's reading of a column as Python strings
+from screenfuse.matching.columns import as_text  # the engine's reading of a column as Python strings
 
 RESIDENT = "resident_id"
 DOCUMENT_TYPES = {  # type → what people call it (a 证件类型 cell naming any of these gives the type)
@@ -324,10 +324,10 @@ def document_keys(id_type: pd.Series, id_number: pd.Series, id_status: pd.Series
     """'<type>:<number>' of each record's document other than a resident ID ('' otherwise): what
     matching compares and blocks on, per type (a passport is never compared with a permit)."""
     index = id_type.index
-    id_type, id_number = _as_text(id_type), _as_text(id_number)
+    id_type, id_number = as_text(id_type), as_text(id_number)
     usable = (id_type != "") & (id_type != RESIDENT) & (id_number != "")
     if id_status is not None:
-        usable &= np.isin(_as_text(id_status), ["document", "other_document"])
+        usable &= np.isin(as_text(id_status), ["document", "other_document"])
     keys = np.full(len(id_type), "", dtype=object)
     rows = np.flatnonzero(usable)  # the few records with another document
     keys[rows] = [f"{kind}:{number}" for kind, number in zip(id_type[rows], id_number[rows])]

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from screenfuse.matching import MatchSettings
-from screenfuse.matching.model import Columns, Model, comparison_levels, contributions, prior_weight
+from screenfuse.matching.columns import Columns
+from screenfuse.matching.model import Model, comparison_levels, contributions, prior_weight
 
 LABEL_COLUMNS = ["left_record_id", "right_record_id", "source", "label", "batch_id", "labelled_at", "reference"]
 SOURCES = ("answer", "review", "tracing")

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from screenfuse import addresses
 from screenfuse.dialect import sound_folds
 from screenfuse.matching import MatchSettings, Model, Population, dedupe, preset
-from screenfuse.matching.model import _as_text  # the engine's reading of a column as Python strings
+from screenfuse.matching.columns import as_text  # the engine's reading of a column as Python strings
 from screenfuse.forked import cores, map_forked
 from screenfuse.zh_person import PARALLEL_FROM_ROWS, combination_groups, document_columns, prepare, spread_categorical
 from screenfuse.state_schema import MATCH_COLUMNS
@@ -72,7 +72,7 @@ def _from_ingest(frame: pd.DataFrame) -> pd.DataFrame:
     million strings again. The codes are Arrow's dictionary encoding of the stage's text; what is
     computed, once per distinct value (or combination of values) it is computed from."""
     coded = {c: _dictionary_codes(frame[c]) for c in NORMALIZED_AT_INGEST}
-    out = {"record_id": pd.Series(_as_text(frame["record_id"]), dtype=object)}
+    out = {"record_id": pd.Series(as_text(frame["record_id"]), dtype=object)}
     for column in ("name", "name_pinyin", "birth_date", "sex", "phone", "phone2"):
         codes, values = coded[column]
         out[column] = pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object), validate=False)
@@ -99,7 +99,7 @@ def _dictionary_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
                     np.asarray(encoded.dictionary.to_pylist(), dtype=object))
     except (pa.ArrowException, TypeError, ValueError, UnicodeError):
         pass
-    codes, values = pd.factorize(_as_text(column))
+    codes, values = pd.factorize(as_text(column))
     return codes.astype(np.int64), np.asarray(values, dtype=object)
 
 

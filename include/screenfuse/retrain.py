@@ -37,7 +37,8 @@ from screenfuse.config import Settings
 from screenfuse.matching import MatchSettings, Model
 from screenfuse.matching.blocking import candidate_pairs
 from screenfuse.matching.anchors import Trained, train_checked
-from screenfuse.matching.model import Columns, comparison_levels, contributions, prior_weight
+from screenfuse.matching.columns import Columns
+from screenfuse.matching.model import comparison_levels, contributions, prior_weight
 from screenfuse.pipeline import engine
 from screenfuse.resolve import SETTINGS, match_settings
 from screenfuse.state_schema import MATCH_COLUMNS

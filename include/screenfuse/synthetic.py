@@ -232,7 +232,7 @@ def generate(people: int, seed: int, day: date, out: Path, truth: Path, day_inde
     `zero_reports`: every expected unit without rows that day sends a header-only file (零报告),
     about one unit in twelve (drawn from the seed) sends nothing at all that day, not even its rows, and
     about one in twelve of the others sends late (screenfuse.synthetic_reports)."""
-    g, pop, rows = _feed_rows(people, seed, day, day_index)
+    g, pop, rows = feed_rows(people, seed, day, day_index)
     truth_rows = []
     if zero_reports:  # a few units send nothing at all that day, not even their rows; a few send late
         silent, late = synthetic_reports.quiet_and_late(seed, day_index)
@@ -248,39 +248,7 @@ def generate(people: int, seed: int, day: date, out: Path, truth: Path, day_inde
     return {"people": len(pop), "files": files, "rows": {f: len(r) for f, r in rows.items()}}
 
 
-FLAT_SOURCES = {  # canonical column → the headers the feeds use for it
-    "name": ("姓名", "患者姓名"),
-    "id_number": ("身份证号", "公民身份号码", "身份证号码"),
-    "phone": ("联系电话", "手机号码", "联系方式", "手机号"),
-    "address": ("目的地", "现住址", "住址"),
-}
-
-
-def generate_flat(people: int, seed: int, day: date, out_csv: Path, truth_csv: Path) -> int:
-    """All feeds' rows as one CSV of canonical person columns (record_id, name, id_number,
-    phone, address), for `screenfuse dedupe --preset zh_person` and benchmarks; the truth CSV
-    maps record_id → person_key."""
-    _, pop, rows = _feed_rows(people, seed, day)
-    records, truth = [], []
-    for feed, entries in rows.items():
-        for n, (_unit, row, person_key) in enumerate(entries):
-            flat = {"record_id": f"{feed}-{n:07d}"}
-            for column, headers in FLAT_SOURCES.items():
-                flat[column] = next((str(row[h]) for h in headers if h in row), "")
-            if feed == "community":
-                flat["address"] = f"{row['社区']}{row['楼栋']}{row['单元']}{row['房号']}室"
-            records.append(flat)
-            truth.append((flat["record_id"], person_key))
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    truth_csv.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(records).to_csv(out_csv, index=False)
-    pd.DataFrame(truth, columns=["record_id", "person_key"]).to_csv(truth_csv, index=False)
-    pd.DataFrame(pop.attrs.get("twins", []), columns=["person_key", "twin_key"]).to_csv(
-        truth_csv.with_name("twins.csv"), index=False)
-    return len(records)
-
-
-def _feed_rows(people: int, seed: int, day: date, day_index: int = 0):
+def feed_rows(people: int, seed: int, day: date, day_index: int = 0):
     """The population and, per feed, (unit, row as the unit writes it, person_key) entries."""
     g = _Generator(people, seed, day)
     pop = assign_documents(g.population(), seed)  # a few hold a passport or a permit, not a resident ID

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from screenfuse.matching.model import is_in, text_index
+from screenfuse.matching.columns import is_in, text_index
 
 __all__ = ["is_in", "map_by_key", "text_index"]
 

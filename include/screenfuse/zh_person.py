@@ -85,7 +85,7 @@ def prepare(frame: pd.DataFrame, workers: int | None = None, parallel_from_rows:
 
     def coded(column: str, name: str) -> pd.Categorical | np.ndarray:
         """The column as a categorical: the engine takes its codes as they are instead of hashing
-        a million strings (`matching.model.Columns`)."""
+        a million strings (`matching.columns.Columns`)."""
         if column not in codes:  # no such raw column: every record without a value, as a categorical too
             return spread_categorical(np.array([""], dtype=object), np.zeros(len(frame), dtype=np.int64))
         return spread_categorical(derived[(column, name)], codes[column])

@@ -24,7 +24,7 @@ import pandas as pd
 
 from screenfuse.matching import threads
 from screenfuse.matching.blocking import block_pairs
-from screenfuse.matching.model import Columns
+from screenfuse.matching.columns import Columns
 from screenfuse.matching.settings import KeyPart
 
 REFINE_ABOVE = (2000, 1000, 500, 200, 100, 50, 20, 10)  # block sizes tried, largest first

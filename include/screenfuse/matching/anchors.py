@@ -28,7 +28,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from screenfuse.matching.context import ContextFinding, train_with_context
-from screenfuse.matching.model import Columns, Model
+from screenfuse.matching.columns import Columns
+from screenfuse.matching.model import Model
 from screenfuse.matching.settings import MatchSettings
 
 MIN_ANCHORS = 200  # fewer anchor pairs than this say nothing

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from screenfuse.matching import threads
-from screenfuse.matching.model import Columns, as_columns
+from screenfuse.matching.columns import Columns, as_columns
 from screenfuse.matching.settings import KeyPart
 
 

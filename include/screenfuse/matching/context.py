@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from screenfuse.matching.blocking import rule_codes
-from screenfuse.matching.model import Columns, Model, train
+from screenfuse.matching.columns import Columns
+from screenfuse.matching.model import Model, train
 from screenfuse.matching.settings import MatchSettings
 
 MIN_SHARED = 0.2  # agreement among clear non-matches from which a column is context (1 pair in 5)

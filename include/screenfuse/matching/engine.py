@@ -20,9 +20,11 @@ from screenfuse.matching.blocking import RuleStats, candidate_pairs, scoring_pai
 from screenfuse.matching.clustering import cluster, kept_apart
 from screenfuse.matching.anchors import Trained, shipped, train_checked
 from screenfuse.matching.context import ContextFinding
-from screenfuse.matching.model import Columns, Model, _as_text, is_in, text_index, comparison_levels, contributions, prior_weight, probability
+from screenfuse.matching.columns import Columns, as_text, is_in, text_index
+from screenfuse.matching.model import Model, comparison_levels, contributions, prior_weight, probability
 from screenfuse.matching.person_ids import assign_person_ids, person_changes
 from screenfuse.matching.settings import MatchSettings, SettingsError
+from screenfuse.matching.touched import pair_rows, shares_a_key, still_together
 from screenfuse.matching.twins import twin_representatives
 
 PAIR_COLUMNS = ["left_id", "right_id", "match_weight", "match_probability", "explanation"]
@@ -116,7 +118,7 @@ def dedupe(frame: pd.DataFrame, settings: MatchSettings, previous: pd.DataFrame 
     if new_ids is not None and previous is not None and len(previous) and cannot_link is not None and len(cannot_link):
         # both records of a "not the same person" pair still in one person are resolved as new:
         # linked again on their evidence, never kept joined by the earlier person
-        new_ids = np.r_[np.asarray(new_ids, dtype=object).astype(str), _still_together(previous, cannot_link)]
+        new_ids = np.r_[np.asarray(new_ids, dtype=object).astype(str), still_together(previous, cannot_link)]
     if new_ids is not None and previous is not None and len(previous):
         learnt, tried = Trained(model, [], "given"), 0
         if model is None:  # nothing learnt yet (earlier inputs were too small, or EM's matches not persons)
@@ -172,7 +174,7 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
     clock = _Clock(progress)
     columns = Columns(frame)
     ids = columns.values(settings.unique_id)
-    prev_ids, prev_person = _as_text(previous["record_id"]), _as_text(previous["person_id"])
+    prev_ids, prev_person = as_text(previous["record_id"]), as_text(previous["person_id"])
     given_new = np.asarray(new_ids, dtype=object).astype(str)
     # one hash pass gives every record id an integer; the set operations below are on those
     code, _ = pd.factorize(np.concatenate([ids, prev_ids, given_new]))
@@ -183,9 +185,9 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
     affected = new_mask.copy()
     matches: dict = {}
     for rule in settings.blocking:
-        affected |= _shares_a_key(columns, rule, np.flatnonzero(new_mask), matches)
+        affected |= shares_a_key(columns, rule, np.flatnonzero(new_mask), matches)
     person_code, persons = pd.factorize(prev_person)
-    must = _pair_rows(ids, must_link)
+    must = pair_rows(ids, must_link)
     if len(must[0]):  # a pair decided the same but in two persons: resolved now, wherever it is
         person_of_row = pd.Series(prev_person, index=text_index(prev_ids))
         person_of_row = person_of_row[~person_of_row.index.duplicated()].reindex(text_index(ids)).to_numpy()
@@ -219,64 +221,6 @@ def _dedupe_affected(frame, settings, previous, cannot_link, model, new_ids, pro
     return result
 
 
-def _pair_rows(ids: np.ndarray, pairs: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
-    """Row positions (in `ids`) of the pairs (left_id, right_id) whose two records are both there."""
-    if pairs is None or not len(pairs):
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    position = pd.Series(np.arange(len(ids)), index=text_index(ids))
-    position = position[~position.index.duplicated()]
-    a = position.reindex(text_index(_as_text(pairs["left_id"]))).to_numpy()
-    b = position.reindex(text_index(_as_text(pairs["right_id"]))).to_numpy()
-    both = ~(np.isnan(a) | np.isnan(b))
-    return a[both].astype(np.int64), b[both].astype(np.int64)
-
-
-def _still_together(previous: pd.DataFrame, cannot_link: pd.DataFrame) -> np.ndarray:
-    """Record ids of remembered "not the same person" pairs that earlier runs left in one person."""
-    left, right = _as_text(cannot_link["left_id"]), _as_text(cannot_link["right_id"])
-    prev_ids = _as_text(previous["record_id"])
-    person_of = pd.Series(_as_text(previous["person_id"]), index=text_index(prev_ids))
-    person_of = person_of[is_in(prev_ids, np.r_[left, right])]
-    person_of = person_of[~person_of.index.duplicated()]
-    same = person_of.reindex(text_index(left)).to_numpy() == person_of.reindex(text_index(right)).to_numpy()
-    return np.unique(np.r_[left[same], right[same]]).astype(object)
-
-
-def _shares_a_key(columns: Columns, rule, new_rows: np.ndarray, matches: dict) -> np.ndarray:
-    """Records that agree with some new record on every part of a blocking rule.
-
-    Each part narrows the candidates (plain columns first, so slices are cut only for few
-    records); `matches` caches, per part, which records hold a value some new record holds."""
-    n = len(columns)
-    parts = sorted(rule, key=lambda p: p.start is not None or p.stop is not None)
-    candidates = np.arange(n)
-    for part in parts:
-        if part.label in matches:
-            candidates = candidates[matches[part.label][candidates]]
-            continue
-        values = _part_values(columns, part, candidates)
-        hit = (values != "") & is_in(values, _part_values(columns, part, new_rows))
-        if len(candidates) == n:
-            matches[part.label] = hit
-        candidates = candidates[hit]
-    if len(parts) > 1 and len(candidates):  # each part matched some new record; all parts one?
-        rows = np.union1d(candidates, new_rows)
-        keys = pd.DataFrame({k: _part_values(columns, part, rows) for k, part in enumerate(parts)})
-        code = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
-        is_new = np.isin(rows, new_rows)
-        candidates = rows[np.isin(code, code[is_new])]
-    out = np.zeros(n, dtype=bool)
-    out[candidates] = True
-    return out
-
-
-def _part_values(columns: Columns, part, rows: np.ndarray) -> np.ndarray:
-    values = columns.values(part.column)[rows]
-    if part.start is None and part.stop is None:
-        return values
-    return np.array([v[part.start:part.stop] for v in values], dtype=object)
-
-
 @dataclass
 class Population:
     """What the whole population says when only part of it is resolved: its size, per
@@ -291,7 +235,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
             source: str | None = None, must_link: pd.DataFrame | None = None, reason: str = "") -> DedupeResult:
     clock = _Clock(progress)
     uid = settings.unique_id
-    unsorted_ids = _as_text(frame[uid])  # Python strings as they are: no round trip through pandas' own
+    unsorted_ids = as_text(frame[uid])  # Python strings as they are: no round trip through pandas' own
     by_id = pc.sort_indices(pa.array(unsorted_ids, type=pa.string())).to_numpy()  # stable, and faster than numpy on str
     frame = frame.iloc[by_id].reset_index(drop=True)
     columns = Columns(frame, {c: v[by_id] for c, v in population.shares.items()} if population else None)
@@ -300,7 +244,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     position = pd.Series(np.arange(n), index=text_index(ids))
     new_mask = is_in(ids, np.asarray(new_ids, dtype=object).astype(str)) if new_ids is not None else None
 
-    reviewed = (is_in(ids, np.r_[_as_text(cannot_link["left_id"]), _as_text(cannot_link["right_id"])])
+    reviewed = (is_in(ids, np.r_[as_text(cannot_link["left_id"]), as_text(cannot_link["right_id"])])
                 if cannot_link is not None and len(cannot_link) else None)
     twin = twin_representatives(columns, settings, keep_apart=reviewed)
     spare = twin != np.arange(n)  # twins of an earlier record: joined to it, not blocked
@@ -351,7 +295,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
         conflict |= (codes[left] >= 0) & (codes[right] >= 0) & (codes[left] != codes[right])
     forbidden = set()
     if cannot_link is not None and len(cannot_link):
-        cl_left, cl_right = _as_text(cannot_link["left_id"]), _as_text(cannot_link["right_id"])
+        cl_left, cl_right = as_text(cannot_link["left_id"]), as_text(cannot_link["right_id"])
         known = is_in(cl_left, ids) & is_in(cl_right, ids)
         a = position.reindex(text_index(cl_left[known])).to_numpy()
         b = position.reindex(text_index(cl_right[known])).to_numpy()
@@ -365,7 +309,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
     edge_left, edge_right, edge_weight = left[link], right[link], total[link]
     if new_mask is not None and previous is not None and len(previous):
         # existing persons stay joined: chain their records with links stronger than any score
-        prev_ids, prev_person = _as_text(previous["record_id"]), _as_text(previous["person_id"])
+        prev_ids, prev_person = as_text(previous["record_id"]), as_text(previous["person_id"])
         here = is_in(prev_ids, ids)
         prev_ids, prev_person = prev_ids[here], prev_person[here]
         prev_pos = position.reindex(text_index(prev_ids)).to_numpy()
@@ -377,7 +321,7 @@ def _dedupe(frame, settings, previous, cannot_link, model, new_ids, progress, po
         edge_left = np.r_[edge_left, pos_sorted[:-1][same]]
         edge_right = np.r_[edge_right, pos_sorted[1:][same]]
         edge_weight = np.r_[edge_weight, np.full(int(same.sum()), np.inf)]
-    decided_left, decided_right = _pair_rows(ids, must_link)
+    decided_left, decided_right = pair_rows(ids, must_link)
     if len(decided_left):  # a person decided they are the same: joined as firmly as an earlier person
         edge_left, edge_right = np.r_[edge_left, decided_left], np.r_[edge_right, decided_right]
         edge_weight = np.r_[edge_weight, np.full(len(decided_left), np.inf)]

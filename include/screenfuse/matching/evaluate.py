@@ -41,7 +41,7 @@ def blocking_recall(frame: pd.DataFrame, settings, truth: pd.Series) -> list[dic
     truth: true entity labels indexed by the settings' unique id (records without one are left out).
     """
     from screenfuse.matching.blocking import unique_sorted, pairs_within_groups, rule_codes
-    from screenfuse.matching.model import Columns, text_index
+    from screenfuse.matching.columns import Columns, text_index
 
     columns = Columns(frame)
     ids = columns.values(settings.unique_id)

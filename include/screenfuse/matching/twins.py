@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from screenfuse.matching.model import Columns
+from screenfuse.matching.columns import Columns
 from screenfuse.matching.settings import MatchSettings
 
 
