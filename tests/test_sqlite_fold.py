@@ -99,3 +99,27 @@ def test_nothing_to_fold_without_a_sqlite_file():
     with sqlite_fold.FoldBeside(sa.create_engine("sqlite://")) as fold:
         fold.start()  # nothing started, nothing to wait for
     assert fold.folded is None
+
+
+def test_an_hours_run_on_sqlite_folds_its_log_once_published(tmp_path, monkeypatch):
+    """The wiring: `run_batch` (a small batch, published in the run's own process) leaves its
+    publish's pages in the log and folds them on its thread, every one, after the publish."""
+    from datetime import date, datetime, timezone
+
+    from screenfuse import schema
+    from screenfuse.config import load_settings
+    from screenfuse.pipeline import run_batch
+    from screenfuse.synthetic import generate
+
+    home = tmp_path / "data"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", f"sqlite:///{home / 'warehouse.db'}")
+    monkeypatch.setenv("SCREENFUSE_RUN_REPORT", "0")
+    monkeypatch.delenv("SCREENFUSE_POLICY", raising=False)
+    home.mkdir()
+    schema.upgrade(warehouse.engine_for(f"sqlite:///{home / 'warehouse.db'}"))
+    generate(60, 3, date(2020, 2, 10), home / "landing", home / "truth")
+    published = run_batch(load_settings(), datetime(2020, 2, 10, 13, tzinfo=timezone.utc))
+    assert published["persons"] > 0
+    busy, pages, folded = published["log_folded"]
+    assert busy == 0 and pages > 0 and folded == pages

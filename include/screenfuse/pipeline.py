@@ -327,5 +327,6 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
             _say(progress, "finish_batch")
             finish_batch(settings, batch_id, attempt)
             published["report"] = "not written (SCREENFUSE_RUN_REPORT=0)"
+    published["log_folded"] = fold.folded  # SQLite: (busy, log pages, pages folded) of the fold beside; else None
     _say(progress, "done")
     return published
