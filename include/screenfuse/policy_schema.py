@@ -19,6 +19,7 @@ from screenfuse.matching.strict_config import (
 from screenfuse.policy_arrivals import ArrivalsSpec, check_arrival_statuses
 from screenfuse.policy_city_lists import CityListsSpec
 from screenfuse.policy_isolation import IsolationSpec
+from screenfuse.policy_risk_levels import RiskLevelSpec, checked_levels
 from screenfuse.policy_types import (
     CONDITIONS, EVENT_DATE_FIELDS, NO_STATUS, SCREENING_RESULTS, Contacts, LifecycleStep, Release, Measure, Policy, RiskLevel, Rule, Status, VerifyFirst,
     ZeroReport, _Frozen,
@@ -26,7 +27,6 @@ from screenfuse.policy_types import (
 from screenfuse.policy_zero_report import DEFAULT_TIMEZONE, ZeroReportSpec, known_zone  # noqa: F401  (re-exported)
 from screenfuse.records import ORIGIN_COLUMNS
 
-THRESHOLDS_WANTED = "expected a mapping of status → number of persons (e.g. {confirmed: 1})"
 
 
 class StatusSpec(StrictModel):
@@ -94,30 +94,6 @@ class StepSpec(StrictModel):
     label: Text
     measure: Any
     days: WholeNumber(1, what="a whole number of days", nullable=True, null_hint=" (or null on the last step)") = None
-
-
-class RiskLevelSpec(StrictModel):
-    level: Text
-    label: Text
-    when_any: dict[Any, WholeNumber(1, what="a number of persons")] = None
-    actions: ListOf(Any)
-    meaning: Text = None
-
-    @field_validator("level")
-    @classmethod
-    def _level_name(cls, name: str) -> str:
-        if not NAME.match(name):
-            raise ConfigProblem("is not a valid level name; use lower-case letters, digits and _")
-        return name
-
-    @field_validator("when_any", mode="before")
-    @classmethod
-    def _thresholds_mapping(cls, value: Any) -> Any:
-        if value is None:  # the default level may leave it empty
-            return {}
-        if not isinstance(value, dict):
-            raise ConfigProblem(f"is {show(value)}; {THRESHOLDS_WANTED}")
-        return value
 
 
 class SeveritySpec(StrictModel):
@@ -248,20 +224,7 @@ class PolicyFile(StrictModel):
     @field_validator("community_risk")
     @classmethod
     def _levels_then_a_default(cls, levels: tuple[RiskLevelSpec, ...]) -> tuple[RiskLevelSpec, ...]:
-        seen: set[str] = set()
-        for i, level in enumerate(levels):
-            if level.level in seen:
-                raise ConfigProblem(f"is '{level.level}' again; give each level its own name", at=f"[{i}].level")
-            seen.add(level.level)
-            last = i == len(levels) - 1
-            if last and level.when_any:
-                raise ConfigProblem("is set on the last level, which is the default (it applies when no other level "
-                                    "does); remove it, or add a lower level after this one", at=f"[{i}].when_any")
-            if not last and "when_any" not in level.model_fields_set:
-                raise ConfigProblem("is missing; add it (see docs/policy.md)", at=f"[{i}].when_any")
-            if not last and not level.when_any:
-                raise ConfigProblem(f"is an empty mapping; {THRESHOLDS_WANTED}", at=f"[{i}].when_any")
-        return levels
+        return checked_levels(levels)
 
     @model_validator(mode="after")
     def _names_defined(self, info: ValidationInfo) -> "PolicyFile":
