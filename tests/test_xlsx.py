@@ -51,3 +51,31 @@ def test_a_time_zone_is_refused_not_shifted(tmp_path):
     frame = pd.DataFrame({"t": pd.to_datetime(["2020-02-10T08:30:00Z"])})
     with pytest.raises(ValueError, match="time zone"):
         write_xlsx(frame, tmp_path / "t.xlsx")
+
+
+def test_odd_values_are_written_as_what_they_are(tmp_path):
+    """A missing value of any kind is an empty cell, a Decimal a number, a date before Excel's
+    dates are right its ISO text, "-inf" text with the quote prefix, a carriage return in a header
+    a line feed."""
+    from decimal import Decimal
+
+    import numpy as np
+
+    frame = pd.DataFrame({"a\rb": [np.datetime64("NaT"), Decimal("36.6"), date(1850, 6, 1), float("-inf")]},
+                         dtype=object)
+    write_xlsx(frame, tmp_path / "t.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "t.xlsx").active
+    assert sheet["A1"].value == "a\nb"
+    assert [sheet[f"A{r}"].value for r in range(2, 6)] == [None, 36.6, "1850-06-01", "-inf"]
+    assert sheet["A5"].quotePrefix and sheet["A5"].data_type == "s"
+
+
+def test_a_frame_too_large_for_a_sheet_is_refused_not_cut(tmp_path):
+    with pytest.raises(ValueError, match="do not fit in one sheet"):
+        write_xlsx(pd.DataFrame({f"c{k}": [] for k in range(16_385)}), tmp_path / "t.xlsx")
+    assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_a_drop_down_xlsxwriter_cannot_write_is_an_error_not_left_out(tmp_path):
+    with pytest.raises(ValueError, match="drop-down"):
+        write_xlsx(pd.DataFrame({"r": ["x"]}), tmp_path / "t.xlsx", choices={"r": ["选项" * 20] * 10})

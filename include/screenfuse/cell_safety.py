@@ -5,8 +5,10 @@ starting with = + - @ (or a tab or carriage return before them) for a formula: `
 leaks what the sheet holds, `=cmd|' /C calc'!A0` runs a program (CSV injection, OWASP). Such
 text is written with a leading apostrophe in CSV (Excel shows it as text) and as a text cell
 marked "quote prefix" in XLSX (shown as typed, kept as text even when the cell is edited).
-Control characters XLSX cannot hold are dropped: a workbook holding one does not open, and
-openpyxl stops with an error that quotes the value (a person's name in a task log).
+Characters XML 1.0 cannot hold (control characters, U+FFFE and U+FFFF, lone surrogates) are
+dropped: a workbook writer escapes or refuses them, and the text would not come back as it was
+sent (openpyxl reads an escaped one back as `_x0001_`, or stops with an error quoting the value:
+a person's name in a task log).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import pandas as pd
 # the first characters Excel and LibreOffice read a formula from (full-width ones too: an IME
 # types them, and some Excel builds convert them)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
-_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # XML 1.0 forbids them
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # XML 1.0 forbids them
 
 
 def is_formula_like(text: object) -> bool:

@@ -10,9 +10,11 @@ openpyxl still reads workbooks (screenfuse.readers).
 """
 from __future__ import annotations
 
+import decimal
 import io
 import math
-from datetime import date, datetime, time, timezone
+import numbers
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,8 @@ FIXED_STAMP = datetime(2020, 1, 1, tzinfo=timezone.utc)
 DEFAULT_DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"  # pandas' own, as the files written before
 DATE_FORMAT = "yyyy-mm-dd"
 DROP_DOWN_SPARE_ROWS = 199  # rows under the list that still offer the drop-down, for rows an office adds
+MAX_ROWS, MAX_COLUMNS = 1_048_575, 16_384  # a sheet's, under the header
+FIRST_DAY = date(1900, 3, 1)  # Excel's serial dates are a day off before it (its 1900 leap day): text before
 _OPTIONS = {"in_memory": True,  # no temporary files: a list holds personal data
             "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
 
@@ -43,7 +47,11 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet_name: str = "Sheet1", date
     book.set_properties({"created": FIXED_STAMP})
     sheet = book.add_worksheet(sheet_name)
     formats = _Formats(book, datetime_format or DEFAULT_DATETIME_FORMAT)
+    if len(frame) > MAX_ROWS or len(frame.columns) > MAX_COLUMNS:  # XlsxWriter would leave the rest out, silently
+        raise ValueError(f"{len(frame):,} rows of {len(frame.columns):,} columns do not fit in one sheet "
+                         f"(at most {MAX_ROWS:,} rows of {MAX_COLUMNS:,}); write it as CSV")
     for k, header in enumerate(frame.columns):
+        header = _as_cell_text(header)
         sheet.write_string(0, k, header, formats.header_quoted if is_formula_like(header) else formats.header)
         _write_column(sheet, k, frame.iloc[:, k], formats)
     if for_people:
@@ -79,7 +87,7 @@ def _write_column(sheet, k: int, column: pd.Series, formats: _Formats) -> None:
             if pd.isna(value):
                 sheet.write_blank(row, k, None, formats.blank)
             else:
-                sheet.write_datetime(row, k, value.to_pydatetime(), formats.datetime)
+                _write_moment(sheet, row, k, value.to_pydatetime(), formats.datetime)
         return
     if pd.api.types.is_bool_dtype(column.dtype) and not column.hasnans:
         for row, value in enumerate(column.tolist(), start=1):
@@ -95,31 +103,44 @@ def _write_column(sheet, k: int, column: pd.Series, formats: _Formats) -> None:
 
 def _write_value(sheet, row: int, k: int, value, formats: _Formats) -> None:
     """A cell of a column of mixed values, by the value's own type."""
-    if value is None or value is pd.NaT or value is pd.NA:
+    if isinstance(value, str):  # (a categorical's text is not cleaned by for_xlsx)
+        _write_text(sheet, row, k, value, formats)
+    elif value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):  # None, NaN, NaT, NA of any kind
         sheet.write_blank(row, k, None, formats.blank)
-    elif isinstance(value, str):  # (a categorical's text is not cleaned by for_xlsx)
-        _write_text(sheet, row, k, storable(value), formats)
     elif isinstance(value, (bool, np.bool_)):
         sheet.write_boolean(row, k, bool(value))
-    elif isinstance(value, (int, float, np.integer, np.floating)):
+    elif isinstance(value, (numbers.Real, decimal.Decimal, np.number)):
         _write_number(sheet, row, k, float(value), formats)
-    elif isinstance(value, datetime):
-        if value.tzinfo is not None:
+    elif isinstance(value, (datetime, np.datetime64)):
+        moment = pd.Timestamp(value)
+        if moment.tzinfo is not None:
             raise ValueError(f"a date-time with a time zone in column {k + 1}: Excel has no time zones")
-        sheet.write_datetime(row, k, pd.Timestamp(value).to_pydatetime(), formats.datetime)
+        _write_moment(sheet, row, k, moment.to_pydatetime(), formats.datetime)
     elif isinstance(value, date):
-        sheet.write_datetime(row, k, value, formats.date)
-    elif isinstance(value, time):
-        sheet.write_string(row, k, value.isoformat())
-    else:  # anything else as the text it prints as (written as text, never as a formula)
-        _write_text(sheet, row, k, storable(str(value)), formats)
+        _write_moment(sheet, row, k, value, formats.date)
+    else:  # anything else (a time of day…) as the text it prints as: text, never a formula
+        _write_text(sheet, row, k, str(value), formats)
+
+
+def _as_cell_text(text: str) -> str:
+    """Text a cell can hold and give back: without the characters a workbook cannot store, and a
+    carriage return as the line feed any XML reader takes it for (XlsxWriter would write it as
+    _x000D_, which openpyxl, our own reader, reads back as those seven characters)."""
+    text = storable(text)
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _write_moment(sheet, row: int, k: int, moment: date, cell_format) -> None:
+    """A date or date-time cell; one before Excel's dates are right, its ISO text."""
+    if (moment.date() if isinstance(moment, datetime) else moment) < FIRST_DAY:
+        sheet.write_string(row, k, moment.isoformat(sep=" ") if isinstance(moment, datetime) else moment.isoformat())
+    else:
+        sheet.write_datetime(row, k, moment, cell_format)
 
 
 def _write_text(sheet, row: int, k: int, text: str, formats: _Formats) -> None:
-    """Text as a text cell. A carriage return is written as the line feed any XML reader takes it
-    for (XlsxWriter would write it as _x000D_, which openpyxl, our own reader, reads as is)."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Text as a text cell, with the quote prefix when it could be read as a formula."""
+    text = _as_cell_text(text)
     if not text:
         sheet.write_blank(row, k, None, formats.blank)
     else:
@@ -131,7 +152,7 @@ def _write_number(sheet, row: int, k: int, value: float, formats: _Formats) -> N
     if math.isnan(value):
         sheet.write_blank(row, k, None, formats.blank)
     elif math.isinf(value):
-        sheet.write_string(row, k, "inf" if value > 0 else "-inf")
+        _write_text(sheet, row, k, "inf" if value > 0 else "-inf", formats)  # "-inf": marked, as any text from "-"
     else:
         sheet.write_number(row, k, value)
 
@@ -148,9 +169,11 @@ def _drop_down(sheet, frame: pd.DataFrame, column: str, values: list[str]) -> No
     if column not in frame.columns:
         return
     k = list(frame.columns).index(column)
-    sheet.data_validation(1, k, len(frame) + DROP_DOWN_SPARE_ROWS, k, {
+    added = sheet.data_validation(1, k, min(len(frame) + DROP_DOWN_SPARE_ROWS, MAX_ROWS), k, {
         "validate": "list", "source": list(values), "ignore_blank": True, "show_error": True,
         "error_title": column[:32], "error_message": ("请从下拉列表中选择: " + "/".join(values))[:255]})
+    if added != 0:  # XlsxWriter leaves it out with a warning: e.g. choices of more than 255 characters
+        raise ValueError(f"the drop-down of column {k + 1} cannot be written ({len(values)} choices)")
 
 
 def _readable(sheet, frame: pd.DataFrame) -> None:
