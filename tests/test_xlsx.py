@@ -77,5 +77,5 @@ def test_a_frame_too_large_for_a_sheet_is_refused_not_cut(tmp_path):
 
 
 def test_a_drop_down_xlsxwriter_cannot_write_is_an_error_not_left_out(tmp_path):
-    with pytest.raises(ValueError, match="drop-down"):
+    with pytest.raises(ValueError, match="drop-down"), pytest.warns(UserWarning, match="exceeds Excel's limit"):
         write_xlsx(pd.DataFrame({"r": ["x"]}), tmp_path / "t.xlsx", choices={"r": ["选项" * 20] * 10})
