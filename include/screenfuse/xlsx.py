@@ -82,27 +82,12 @@ def _write_column(sheet, k: int, column: pd.Series, formats: _Formats) -> None:
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         raise ValueError(f"column {column.name!r}: Excel has no time zones; write local times and say which "
                          "zone in the header")
-    if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        for row, value in enumerate(column.tolist(), start=1):
-            if pd.isna(value):
-                sheet.write_blank(row, k, None, formats.blank)
-            else:
-                _write_moment(sheet, row, k, value.to_pydatetime(), formats.datetime)
-        return
-    if pd.api.types.is_bool_dtype(column.dtype) and not column.hasnans:
-        for row, value in enumerate(column.tolist(), start=1):
-            sheet.write_boolean(row, k, bool(value))
-        return
-    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        for row, value in enumerate(column.astype("float64").tolist(), start=1):
-            _write_number(sheet, row, k, value, formats)
-        return
     for row, value in enumerate(column.tolist(), start=1):
         _write_value(sheet, row, k, value, formats)
 
 
 def _write_value(sheet, row: int, k: int, value, formats: _Formats) -> None:
-    """A cell of a column of mixed values, by the value's own type."""
+    """A cell, written as its value's own type (a column's dtype says no more: pandas gives its values typed)."""
     if isinstance(value, str):  # (a categorical's text is not cleaned by for_xlsx)
         _write_text(sheet, row, k, value, formats)
     elif value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):  # None, NaN, NaT, NA of any kind
