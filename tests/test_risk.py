@@ -24,3 +24,34 @@ def test_levels_follow_the_policy_thresholds():
     assert json.loads(levels.loc["一社区", "counts_json"]) == {"confirmed": 3}
     assert levels.loc["一社区", "risk_rank"] == 1 and (levels["batch_id"] == "B1").all()
     assert "lock_down_community" in levels.loc["一社区", "actions"]
+
+
+def test_a_first_load_rates_the_communities_of_the_persons_it_publishes(tmp_path, monkeypatch):
+    """A first load has no stored person to count (stage_publish.rate_communities reads none):
+    its levels are those of the persons it publishes."""
+    from datetime import date, datetime, timezone
+
+    import sqlalchemy as sa
+
+    from screenfuse import schema
+    from screenfuse.config import load_settings
+    from screenfuse.gazetteer import load_gazetteer
+    from screenfuse.pipeline import run_batch
+    from screenfuse.synthetic import generate
+
+    home = tmp_path / "data"
+    monkeypatch.setenv("SCREENFUSE_HOME", str(home))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", f"sqlite:///{home / 'warehouse.db'}")
+    home.mkdir()
+    generate(60, 6, date(2020, 2, 10), home / "landing", home / "truth")
+    settings = load_settings()
+    engine = sa.create_engine(settings.warehouse_url)
+    schema.upgrade(engine)
+    run_batch(settings, datetime(2020, 2, 10, 13, tzinfo=timezone.utc))
+    persons = pd.read_sql("SELECT person_id, status, community FROM person", engine)
+    stored = pd.read_sql("SELECT community, risk_level, persons, counts_json FROM community_risk", engine)
+    expected = community_levels(persons, load_gazetteer().communities, default_policy(), "B")
+    assert stored["persons"].sum() > 0  # some of the persons have a status the levels count
+    columns = ["community", "risk_level", "persons", "counts_json"]
+    assert stored.sort_values("community")[columns].reset_index(drop=True).equals(
+        expected.sort_values("community")[columns].reset_index(drop=True))
