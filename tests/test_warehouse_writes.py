@@ -135,6 +135,28 @@ def test_a_failed_analyze_after_a_published_bulk_load_is_a_warning_not_a_failure
     assert not schema.refresh_statistics(gone, 1_000_000, 0)
 
 
+def test_a_run_takes_the_statistics_of_its_bulk_load_beside_the_push_lists(warehouses, tmp_path, monkeypatch):
+    """`screenfuse run` refreshes them after its publish (pipeline.run_batch), not inside it: a
+    bulk load (here: from 10 records) leaves the tables analyzed and says so."""
+    from datetime import date, datetime, timezone
+
+    from screenfuse.config import load_settings
+    from screenfuse.pipeline import run_batch
+    from screenfuse.synthetic import generate
+
+    url = warehouses.new("postgresql")
+    schema.upgrade(warehouse.engine_for(url))
+    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    monkeypatch.setattr(schema, "STATISTICS_AFTER_ROWS", 10)
+    generate(30, 3, date(2020, 2, 10), tmp_path / "data" / "landing", tmp_path / "truth")
+    published = run_batch(load_settings(), datetime(2020, 2, 10, 13, tzinfo=timezone.utc))
+    assert published["statistics_refreshed"] is True and published["persons_before"] == 0
+    with warehouse.engine_for(url).connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'source_record' "
+                                    "AND last_analyze IS NOT NULL").scalar() == 1
+
+
 def test_a_look_up_on_a_column_empty_in_most_rows_reads_by_index_on_postgresql(warehouses):
     """`contact_of_id` is empty in nearly every record. Behind a temporary key table PostgreSQL
     cannot see the keys, takes each for the common empty value and reads the whole table, every

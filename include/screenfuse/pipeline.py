@@ -294,6 +294,8 @@ def _each_feed(step: str, settings: Settings, batch_id: str, attempt: str | None
 def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", progress=None) -> dict:
     """Every stage in order, as the DAG runs them, without Airflow (a large batch's stages each in a
     child process, as Airflow's tasks are)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from screenfuse import sqlite_bulk, sqlite_fold, stage_outbox, stage_process, stage_publish
     from screenfuse.config import reports_enabled
     from screenfuse.publish_ahead import PublishAhead
@@ -310,23 +312,29 @@ def run_batch(settings: Settings, interval_end: datetime, run_id: str = "cli", p
                 _say(progress, "publish_warehouse")
                 published = publisher.result() if publisher.started else stage_process.call(
                     isolated, engine(settings), stage_publish.publish, settings, batch_id, run_id, interval,
-                    attempt=attempt, ahead=ahead, fold=isolated or not fold.active)
+                    attempt=attempt, ahead=ahead, fold=isolated or not fold.active, analyze=False)
             finally:  # a publish's child killed (out of memory) leaves its scratch file: personal data
                 publisher.stop()  # a stage failed: the publish begun ahead rolls back
                 if ahead.active:
                     sqlite_bulk.sweep(engine(settings))
         fold.start()
         published["files_waiting"] = waiting
-        _say(progress, "write_push_lists")
-        stage_outbox.write_push_lists(settings, batch_id, attempt=attempt)
-        if report:
-            policy = run_policy(settings, batch_id, attempt)  # the run's (its labels), while staged
-            _say(progress, "finish_batch, write_report")
-            published["report"] = str(_report_while_finishing(settings, batch_id, attempt, policy))
-        else:
-            _say(progress, "finish_batch")
-            finish_batch(settings, batch_id, attempt)
-            published["report"] = "not written (SCREENFUSE_RUN_REPORT=0)"
+        # PostgreSQL after a bulk load: the statistics (ANALYZE, seconds of the server's) are taken
+        # while the push lists and the report are written, which read little
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="statistics") as beside:
+            analyzed = beside.submit(schema.refresh_statistics, engine(settings), published["rows_accepted"],
+                                     published["persons_before"])
+            _say(progress, "write_push_lists")
+            stage_outbox.write_push_lists(settings, batch_id, attempt=attempt)
+            if report:
+                policy = run_policy(settings, batch_id, attempt)  # the run's (its labels), while staged
+                _say(progress, "finish_batch, write_report")
+                published["report"] = str(_report_while_finishing(settings, batch_id, attempt, policy))
+            else:
+                _say(progress, "finish_batch")
+                finish_batch(settings, batch_id, attempt)
+                published["report"] = "not written (SCREENFUSE_RUN_REPORT=0)"
+            published["statistics_refreshed"] = analyzed.result()
     published["log_folded"] = fold.folded  # SQLite: (busy, log pages, pages folded) of the fold beside; else None
     _say(progress, "done")
     return published

@@ -56,7 +56,7 @@ class PublishAhead:
         db = engine(self.settings)
         if warehouse.is_postgres(db):
             self._child = stage_process.Beside(db, publish, self.settings, self.batch_id, self.run_id, self.interval,
-                                               attempt=attempt)
+                                               attempt=attempt, analyze=False)
 
     def tell(self, step: str) -> None:
         if self._child is not None:

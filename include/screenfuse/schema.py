@@ -240,11 +240,12 @@ def run_sql_file(relative: str) -> None:
 STATISTICS_AFTER_ROWS = 100_000  # a batch of this many records, and a tenth of the persons held, is a bulk load
 
 
-def refresh_statistics(engine: sa.Engine, added: int, persons_before: int, at_least: int = STATISTICS_AFTER_ROWS) -> bool:
+def refresh_statistics(engine: sa.Engine, added: int, persons_before: int, at_least: int | None = None) -> bool:
     """ANALYZE the warehouse tables the role owns after a bulk load on PostgreSQL (`added` records,
     at least `at_least` and a tenth of `persons_before`): until autovacuum gets to them the next
     hours' queries are planned blind. The r/w role of the runs owns none (autovacuum then); SQLite
     plans these queries well without statistics. True when tables were analyzed."""
+    at_least = STATISTICS_AFTER_ROWS if at_least is None else at_least
     if engine.dialect.name != "postgresql" or added < at_least or added * 10 < persons_before:
         return False
     try:  # the batch is published already: statistics are worth a try, never a failed task

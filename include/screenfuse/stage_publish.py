@@ -207,18 +207,21 @@ BULK_LOADS = {"source_record": batch_records, **LARGE}  # written whole from the
 
 
 def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
-            attempt: str | None = None, ahead: sqlite_bulk.Scratch | None = None, told=None, fold: bool = True) -> dict:
+            attempt: str | None = None, ahead: sqlite_bulk.Scratch | None = None, told=None, fold: bool = True,
+            analyze: bool = True) -> dict:
     """Write the batch in one transaction: its new rows, the rows of the persons it touched that
     came out different, the counts. The person rows written are audited (GX) before the commit:
     a failed audit publishes nothing. A batch published before is taken back first. `ahead`: the
     tables `screenfuse run` wrote into a scratch of its own while fuse ran (`scratch_ahead`).
     `told`: this publish began beside resolve, and is told how far the run is (`publish_ahead`).
-    `fold` False: SQLite's commit leaves its log for `screenfuse run` to fold in beside (`sqlite_fold`)."""
+    `fold` False: SQLite's commit leaves its log for `screenfuse run` to fold in beside (`sqlite_fold`).
+    `analyze` False: the statistics after a bulk load are left to the caller (`screenfuse run`
+    refreshes them beside the push lists and the report: `statistics_refreshed` is None here)."""
     stage, db = state(settings, batch_id, attempt), engine(settings)
     if told is not None:
         return publish_ahead.publishing(db, stage, batch_id, told, lambda conn, transaction, copied: _publish(
             settings, stage, db, batch_id, airflow_run_id, interval, attempt, sqlite_bulk.Scratch(db, batch_id),
-            held=(conn, transaction, copied)))
+            held=(conn, transaction, copied), analyze=analyze))
     # SQLite: a first load's largest tables go to scratch files (sqlite_bulk.py), written by a
     # process of their own while the transaction goes on (an hour's batch, far smaller, is never read for it)
     with sqlite_bulk.Scratch(db, batch_id) as bulk:
@@ -230,12 +233,13 @@ def publish(settings: Settings, batch_id: str, airflow_run_id: str, interval: tu
             bulk.stage_behind(scratch_rows(stage, batch_id, empty,
                                            [table for table in ORDER if table not in bulk.tables]))
         first_load = large and len(empty) == len(FIRST_LOAD)  # no person yet: no reader has anything to read
-        return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk, first_load, fold=fold)
+        return _publish(settings, stage, db, batch_id, airflow_run_id, interval, attempt, bulk, first_load, fold=fold,
+                        analyze=analyze)
 
 
 def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, interval: tuple[datetime, datetime],
              attempt: str | None, bulk: sqlite_bulk.Scratch, first_load: bool = False, held: tuple | None = None,
-             fold: bool = True) -> dict:
+             fold: bool = True, analyze: bool = True) -> dict:
     """The publish's audits and its one transaction; `bulk` holds the tables staged for it. A
     first load's transaction may have the SQLite warehouse to itself (`Scratch.journal_alone`):
     inside the transaction the stage is read through the transaction's own connection. `held`:
@@ -372,7 +376,7 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             review_desk.mark_applied(conn, decisions[decisions["source"] == "cli"], batch_id)
             review_desk.close_items(conn, batch_id, frames["match_review"], decisions, frames["match_cannot_link"])
             warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
-    analyzed = schema.refresh_statistics(db, run["rows_accepted"], int(before))
-    # persons_rewritten is for the task log only; run_log has no such column
-    return {k: v for k, v in run.items() if k != "airflow_run_id"} | {"persons_rewritten": rewritten,
-                                                                       "statistics_refreshed": analyzed}
+    analyzed = schema.refresh_statistics(db, run["rows_accepted"], int(before)) if analyze else None
+    # persons_rewritten and persons_before are for the task log and the caller; run_log has no such columns
+    return {k: v for k, v in run.items() if k != "airflow_run_id"} | {
+        "persons_rewritten": rewritten, "persons_before": int(before), "statistics_refreshed": analyzed}
