@@ -213,16 +213,20 @@ def test_one_stage_killed_among_several_is_one_clear_error_and_stops_the_others(
     assert gone_within(int(marker.read_text()), 10)
 
 
-def environment_value(name: str):
-    return os.environ.get(name)
+def test_a_publishs_import_beside_is_whole_to_the_audit_that_waits_for_it():
+    """`validation.import_beside` imports Great Expectations in a thread while a large publish
+    copies: an `import` of it meanwhile (the audit's) gets the whole library, and once it is
+    imported nothing is started again."""
+    import subprocess
+    import sys
 
-
-def test_what_runs_meanwhile_runs_after_the_fork(engine, monkeypatch):
-    """What `meanwhile` does (an import, in the run) is not in the children forked before it."""
-    monkeypatch.delenv("SCREENFUSE_TEST_MEANWHILE", raising=False)
-    done = stage_process.call_together(True, engine, [(environment_value, ("SCREENFUSE_TEST_MEANWHILE",), {})],
-                                       meanwhile=lambda: monkeypatch.setenv("SCREENFUSE_TEST_MEANWHILE", "set"))
-    assert done == [None] and os.environ["SCREENFUSE_TEST_MEANWHILE"] == "set"
+    code = ("from screenfuse.validation import audit_persons, import_beside; import pandas as pd; "
+            "thread = import_beside(); assert thread is not None; "
+            "persons = pd.DataFrame({'person_id': ['P1', 'P1'], 'status': ['none', 'none'], "
+            "'responsible_list': ['A', 'A'], 'n_records': [1, 1]}); "
+            "print(audit_persons(persons, ['none'])); thread.join(); print(import_beside() is None)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["['person_id not unique']", "True"]
 
 
 def test_importing_gx_starts_no_python_thread_so_the_run_may_fork_after_it():

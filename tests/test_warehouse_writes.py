@@ -228,3 +228,44 @@ def test_the_rows_that_changed_are_those_whose_written_values_differ(new_rows, s
     expected = _changed_row_by_row(frame, stored_frame, "person_id", {"as_of"})
     got = batch_rows._changed(frame, stored_frame, "person_id", {"as_of"})
     assert got["person_id"].tolist() == frame["person_id"][expected].tolist()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_first_load_whose_persons_fail_the_audit_publishes_nothing(kind, warehouses, tmp_path, monkeypatch):
+    """The audit of a first load's persons comes after its largest tables are copied (while Great
+    Expectations is imported beside, `validation.import_beside`), inside the one transaction: a
+    failed audit leaves the warehouse as empty as it was, and the batch can be run again."""
+    from datetime import date, datetime, timezone
+
+    from screenfuse import pipeline, stage_ingest, stage_match, sqlite_bulk, stage_publish, validation
+    from screenfuse.config import load_settings
+    from screenfuse.synthetic import generate
+
+    url = warehouses.new(kind)
+    schema.upgrade(warehouse.engine_for(url))
+    monkeypatch.setenv("SCREENFUSE_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("SCREENFUSE_WAREHOUSE_URL", url)
+    monkeypatch.setenv(sqlite_bulk.VARIABLE, "1")  # SQLite: every table through the scratch, as a first load's
+    monkeypatch.setattr(validation, "GX_BESIDE_FROM", 1)
+    generate(30, 3, date(2020, 2, 10), tmp_path / "data" / "landing", tmp_path / "truth")
+    settings, end = load_settings(), datetime(2020, 2, 10, 13, tzinfo=timezone.utc)
+    batch = pipeline.batch_id_for(end)
+    for feed in pipeline.start_batch(settings, batch)["feeds"]:
+        stage_ingest.ingest_feed(settings, batch, feed)
+        stage_ingest.validate_feed(settings, batch, feed)
+    stage_match.resolve(settings, batch)
+    stage_match.fuse(settings, batch, end)
+    for stage in (stage_publish.plan_push, stage_publish.check_zero_reports):
+        stage(settings, batch, end)
+    stage_publish.rate_communities(settings, batch)
+    stage = pipeline.state(settings, batch)
+    persons = stage.get("persons")
+    stage.put("persons", persons.assign(status="no_such_status"))  # a status the policy does not know
+    with pytest.raises(RuntimeError, match="output audit failed, nothing published: unknown status"):
+        stage_publish.publish(settings, batch, "cli", (end.replace(hour=12), end))
+    with warehouse.engine_for(url).connect() as conn:
+        held = {t: conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar()
+                for t in ("person", "person_link", "source_record", "match_key", "run_log")}
+    assert held == dict.fromkeys(held, 0)
+    stage.put("persons", persons)
+    assert stage_publish.publish(settings, batch, "cli", (end.replace(hour=12), end))["persons"] == len(persons)

@@ -219,7 +219,6 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None, ahead
     (`scratch_ahead`). `publisher`: on PostgreSQL, a large batch's publish begins once ingest is
     done, and is told when resolve and every stage are done (`publish_ahead`)."""
     from screenfuse import scratch_ahead, stage_match, stage_process, stage_publish
-    from screenfuse.validation import import_gx
 
     batch_id = batch_id_for(interval_end)
     threshold = stage_process.threshold_bytes()  # a wrong setting stops the run before it starts
@@ -250,15 +249,12 @@ def stage_batch(settings: Settings, interval_end: datetime, progress=None, ahead
         ahead.tables.update(written[0])
         log.info("written ahead of the publish: %s", ", ".join(written[0]) or "nothing")
     # three stages that read what the stages before them staged, not each other's work: side by
-    # side, as in the DAG. Meanwhile this process imports Great Expectations: the publish's child
-    # then has it from the fork (2.3 s less), and its 130 MB are not carried through resolve and
-    # fuse, the run's peaks
+    # side, as in the DAG
     _say(progress, "plan_push_items, check_zero_reports, rate_communities")
     stage_process.call_together(isolated, db, [
         (stage_publish.plan_push, (settings, batch_id, interval_end), {"attempt": attempt}),
         (stage_publish.check_zero_reports, (settings, batch_id, interval_end), {"attempt": attempt}),
-        (stage_publish.rate_communities, (settings, batch_id), {"attempt": attempt})],
-        meanwhile=import_gx if isolated else None)
+        (stage_publish.rate_communities, (settings, batch_id), {"attempt": attempt})])
     return StagedBatch(batch_id, attempt, isolated, started["waiting"])
 
 

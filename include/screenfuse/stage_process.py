@@ -56,20 +56,17 @@ def call(isolated: bool, engine, stage, *args, **kwargs):
     return call_together(isolated, engine, [(stage, args, kwargs)])[0]
 
 
-def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) -> list:
+def call_together(isolated: bool, engine, calls: list[tuple]) -> list:
     """Each `(stage, args, kwargs)` of `calls`, side by side in forked children when `isolated` (as
     Airflow runs tasks that do not wait on each other), else here in turn; their results in order.
     When one fails or is killed, the others are killed (their transactions roll back) and its error
-    is raised, the first of `calls` to fail if several did. `meanwhile()`, if given, runs here once
-    the children are forked (after them: what it starts is not in their fork), before waiting."""
+    is raised, the first of `calls` to fail if several did."""
     if not isolated:
         results = []
         for number, (stage, args, kwargs) in enumerate(calls):
             if number:
                 release_memory()  # as before each stage: the last one's frames are gone
             results.append(stage(*args, **kwargs))
-        if meanwhile is not None:
-            meanwhile()
         return results
     engine.dispose()
     context = get_context("fork")
@@ -84,8 +81,6 @@ def call_together(isolated: bool, engine, calls: list[tuple], meanwhile=None) ->
         for stage, args, kwargs in calls:
             _fork(context, engine, stage, args, kwargs, sends, children)
         signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)  # one held back is raised here
-        if meanwhile is not None:
-            meanwhile()
         answers = _answers(children)
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)

@@ -29,7 +29,7 @@ from screenfuse.scratch_ahead import FIRST_LOAD, ORDER, scratch_rows
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
 from screenfuse.stage_match import batch_answers, batch_records
 from screenfuse.text_keys import is_in
-from screenfuse.validation import AUDITED_PERSON_COLUMNS, audit_persons, orphan_links
+from screenfuse.validation import AUDITED_PERSON_COLUMNS, GX_BESIDE_FROM, audit_persons, import_beside, orphan_links
 
 
 
@@ -255,6 +255,8 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
         # path); the whole rows only if their scratch was not written (`whole`)
         narrow = first_load or "person" in copied  # the rows go in whole from elsewhere: the audit's columns only
         persons = stage.get("persons", AUDITED_PERSON_COLUMNS if narrow else None)
+        # the audit's library, while the tables are copied (the scratch's writer is forked already)
+        importing = import_beside() if len(persons) >= GX_BESIDE_FROM else None
         links = stage.get("links", ["person_id"] if first_load or "person_link" in copied else None)
         orphans = orphan_links(persons, links)
         if orphans:
@@ -326,11 +328,11 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
                 "SELECT persons, recent_keys FROM run_log ORDER BY batch_id DESC LIMIT 1").first()
             before, held_keys = (int(latest[0] or 0), int(latest[1] or 0)) if latest else (0, 0)
             run["recent_keys"] = held_keys
+            for table in bulk.adopted:  # written ahead: copied while the scratch's writer writes the rest
+                write(table)
             # what BI tools will read from now on: a first load writes every person, audited while
             # the scratch's writer writes them; an hour, the rows that came out different
             problems = audit_persons(persons, policy.status_priority) if narrow else []
-            for table in bulk.adopted:  # written ahead: copied while the scratch's writer writes the rest
-                write(table)
             persons = whole("person", "persons", persons)
             existed, written = (set(), persons) if "person" in copied else batch_rows.replace_rows(
                 conn, batch_id, "person", "person_id", persons, delete_keys=gone, same_unless=("as_of",), staged=bulk)
@@ -376,6 +378,8 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             review_desk.mark_applied(conn, decisions[decisions["source"] == "cli"], batch_id)
             review_desk.close_items(conn, batch_id, frames["match_review"], decisions, frames["match_cannot_link"])
             warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
+    if importing is not None:  # done (the audit imported it) unless nothing was audited
+        importing.join()
     analyzed = schema.refresh_statistics(db, run["rows_accepted"], int(before)) if analyze else None
     # persons_rewritten and persons_before are for the task log and the caller; run_log has no such columns
     return {k: v for k, v in run.items() if k != "airflow_run_id"} | {

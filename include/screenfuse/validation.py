@@ -7,6 +7,8 @@ quarantine reason a failing row or file is given; reasons never contain row valu
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from dataclasses import dataclass
 
 import pandas as pd
@@ -25,9 +27,24 @@ TEMPERATURE_RANGE = (34.0, 43.0)
 
 def import_gx() -> None:
     """Great Expectations imported, nothing run: no Python thread is started (running a suite starts
-    one), so the process may still fork (`pipeline.stage_batch` imports it after a first load's
-    fuse, for the publish's child)."""
+    one), so the process may still fork."""
     import great_expectations  # noqa: F401
+
+
+GX_BESIDE_FROM = 100_000  # persons a publish audits: from this many, Great Expectations is imported beside
+
+
+def import_beside() -> threading.Thread | None:
+    """A large publish's import of Great Expectations (2 to 3 s of a core), begun in a thread of
+    its own while the publish copies its tables (SQLite and the PostgreSQL driver let the
+    interpreter go while they work); the audit's `import` waits for it to be done. The thread, to
+    be joined before anything forks (a fork beside an import in progress could inherit its locks);
+    None when the library is imported already."""
+    if "great_expectations" in sys.modules:
+        return None
+    thread = threading.Thread(target=import_gx, name="import great_expectations", daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass(frozen=True)
