@@ -214,19 +214,22 @@ def test_one_stage_killed_among_several_is_one_clear_error_and_stops_the_others(
 
 
 def test_a_publishs_import_beside_is_whole_to_the_audit_that_waits_for_it():
-    """`validation.import_beside` imports Great Expectations in a thread while a large publish
-    copies: an `import` of it meanwhile (the audit's) gets the whole library, and once it is
-    imported nothing is started again."""
+    """`validation.ImportBeside` imports Great Expectations in a thread while a large publish
+    copies: an `import` of it meanwhile (the audit's) gets the whole library; the block's end
+    waits for the thread, and once the library is imported no thread is started again."""
     import subprocess
     import sys
 
-    code = ("from screenfuse.validation import audit_persons, import_beside; import pandas as pd; "
-            "thread = import_beside(); assert thread is not None; "
+    code = ("import threading; from screenfuse.validation import ImportBeside, audit_persons; import pandas as pd\n"
             "persons = pd.DataFrame({'person_id': ['P1', 'P1'], 'status': ['none', 'none'], "
-            "'responsible_list': ['A', 'A'], 'n_records': [1, 1]}); "
-            "print(audit_persons(persons, ['none'])); thread.join(); print(import_beside() is None)")
+            "'responsible_list': ['A', 'A'], 'n_records': [1, 1]})\n"
+            "with ImportBeside() as gx:\n"
+            "    gx.start(); print(gx._thread is not None); print(audit_persons(persons, ['none']))\n"
+            "print(gx._thread.is_alive())\n"
+            "with ImportBeside() as again:\n"
+            "    again.start(); print(again._thread is None)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split("\n")[:2] == ["['person_id not unique']", "True"]
+    assert out.stdout.split("\n")[:4] == ["True", "['person_id not unique']", "False", "True"]
 
 
 def test_importing_gx_starts_no_python_thread_so_the_run_may_fork_after_it():

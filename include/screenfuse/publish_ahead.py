@@ -27,7 +27,7 @@ from screenfuse.arrow_rows import NotTaken
 from screenfuse.config import Settings
 from screenfuse.pipeline import BatchOrderError, check_order, engine
 from screenfuse.scratch_ahead import FIRST_LOAD, scratch_rows
-from screenfuse.validation import import_beside
+from screenfuse.validation import ImportBeside
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +86,15 @@ def publishing(db, stage, batch_id: str, told, publish) -> dict:
         except BatchOrderError:  # an older batch: the publish refuses it, saying why
             fresh = False
         copied: list[str] = []
-        importing = None
-        for step, tables in STEPS:
-            if step is not None:
-                _wait(told, step)
-            if step == STEPS[-1][0]:  # the audits' library (2 s), while the last tables are copied: not held through fuse's peak
-                importing = import_beside()
-            copied += [table for table in tables if fresh and copy_ahead(conn, stage, batch_id, table)]
-            stage_process.release_memory()  # fuse's peak is the run's: this process holds little beside it
+        with ImportBeside() as gx:
+            for step, tables in STEPS:
+                if step is not None:
+                    _wait(told, step)
+                if step == STEPS[-1][0]:  # the audits' library (2 s), beside the last copies: not held through fuse's peak
+                    gx.start()
+                copied += [table for table in tables if fresh and copy_ahead(conn, stage, batch_id, table)]
+                stage_process.release_memory()  # fuse's peak is the run's: this process holds little beside it
         log.info("copied ahead of the publish: %s", ", ".join(copied) or "nothing")
-        if importing is not None:
-            importing.join()
         _wait(told, STAGED)
         return publish(conn, transaction, set(copied)) | {"copied_ahead": copied}
 

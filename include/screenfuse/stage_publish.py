@@ -29,9 +29,7 @@ from screenfuse.scratch_ahead import FIRST_LOAD, ORDER, scratch_rows
 from screenfuse.stage_ingest import ITEM_COLUMNS_READ, ReconciliationError
 from screenfuse.stage_match import batch_answers, batch_records
 from screenfuse.text_keys import is_in
-from screenfuse.validation import AUDITED_PERSON_COLUMNS, GX_BESIDE_FROM, audit_persons, import_beside, orphan_links
-
-
+from screenfuse.validation import AUDITED_PERSON_COLUMNS, GX_BESIDE_FROM, ImportBeside, audit_persons, orphan_links
 
 PLANNED_PERSON_COLUMNS = ["person_id", "status", "measure", "responsible_list", "community", "status_reason"]
 
@@ -249,14 +247,14 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
     # the scratch attached before the stage is read: its writer, which a first load's publish waits
     # for, starts at once (3.7 s sooner) while this process reads and audits. The journal is left
     # once every other connection is closed, after the reading
-    with (nullcontext(conn) if held else db.connect()) as conn, bulk.attached(conn):
+    with (nullcontext(conn) if held else db.connect()) as conn, bulk.attached(conn), ImportBeside() as gx:
         # a first load's persons and links are copied from the scratch: only the columns checked
         # here are read (a million persons as a frame are 0.8 GB, 2 to 7 s of the publish's own
         # path); the whole rows only if their scratch was not written (`whole`)
         narrow = first_load or "person" in copied  # the rows go in whole from elsewhere: the audit's columns only
         persons = stage.get("persons", AUDITED_PERSON_COLUMNS if narrow else None)
-        # the audit's library, while the tables are copied (the scratch's writer is forked already)
-        importing = import_beside() if len(persons) >= GX_BESIDE_FROM else None
+        if len(persons) >= GX_BESIDE_FROM:  # the audit's library, while the tables are copied (the writer is forked)
+            gx.start()
         links = stage.get("links", ["person_id"] if first_load or "person_link" in copied else None)
         orphans = orphan_links(persons, links)
         if orphans:
@@ -378,8 +376,6 @@ def _publish(settings: Settings, stage, db, batch_id: str, airflow_run_id: str, 
             review_desk.mark_applied(conn, decisions[decisions["source"] == "cli"], batch_id)
             review_desk.close_items(conn, batch_id, frames["match_review"], decisions, frames["match_cannot_link"])
             warehouse.bulk_insert(conn, "run_log", pd.DataFrame([run]))
-    if importing is not None:  # done (the audit imported it) unless nothing was audited
-        importing.join()
     analyzed = schema.refresh_statistics(db, run["rows_accepted"], int(before)) if analyze else None
     # persons_rewritten and persons_before are for the task log and the caller; run_log has no such columns
     return {k: v for k, v in run.items() if k != "airflow_run_id"} | {

@@ -34,17 +34,27 @@ def import_gx() -> None:
 GX_BESIDE_FROM = 100_000  # persons a publish audits: from this many, Great Expectations is imported beside
 
 
-def import_beside() -> threading.Thread | None:
-    """A large publish's import of Great Expectations (2 to 3 s of a core), begun in a thread of
-    its own while the publish copies its tables (SQLite and the PostgreSQL driver let the
-    interpreter go while they work); the audit's `import` waits for it to be done. The thread, to
-    be joined before anything forks (a fork beside an import in progress could inherit its locks);
-    None when the library is imported already."""
-    if "great_expectations" in sys.modules:
-        return None
-    thread = threading.Thread(target=import_gx, name="import great_expectations", daemon=True)
-    thread.start()
-    return thread
+class ImportBeside:
+    """A large publish's import of Great Expectations (2 to 3 s of a core), begun (`start`) in a
+    thread of its own while the publish copies its tables (SQLite and the PostgreSQL driver let the
+    interpreter go while they work); the audit's `import` waits for it to be done, and so does the
+    end of the block, whatever ends it: nothing may fork beside an import in progress (the child
+    could inherit its locks)."""
+
+    def __init__(self):
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> ImportBeside:
+        return self
+
+    def start(self) -> None:
+        if self._thread is None and "great_expectations" not in sys.modules:
+            self._thread = threading.Thread(target=import_gx, name="import great_expectations", daemon=True)
+            self._thread.start()
+
+    def __exit__(self, *_) -> None:
+        if self._thread is not None:
+            self._thread.join()
 
 
 @dataclass(frozen=True)
