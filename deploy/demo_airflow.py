@@ -69,10 +69,21 @@ def _parsed() -> bool:
         return bool(conn.execute(sa.text("SELECT COUNT(*) FROM serialized_dag WHERE dag_id = :d"), {"d": DAG_ID}).scalar())
 
 
+# SQLite's answer when a command's write would wait on the scheduler's: a transaction that read
+# before it writes gets it at once, whatever the busy timeout (a `backfill create` failed so on
+# 2026-12-08); the command rolled back, so it is run again
+LOCKED = "database is locked"
+ATTEMPTS = 4
+
+
 def _airflow(port: int, *args: str) -> None:
-    done = subprocess.run([AIRFLOW, *args], env=_env(port), capture_output=True, text=True, timeout=300)
-    if done.returncode != 0:
-        raise RuntimeError(f"airflow {' '.join(args[:2])} failed: {(done.stdout + done.stderr)[-2000:]}")
+    for attempt in range(1, ATTEMPTS + 1):
+        done = subprocess.run([AIRFLOW, *args], env=_env(port), capture_output=True, text=True, timeout=300)
+        if done.returncode == 0:
+            return
+        if LOCKED not in done.stdout + done.stderr or attempt == ATTEMPTS:
+            raise RuntimeError(f"airflow {' '.join(args[:2])} failed: {(done.stdout + done.stderr)[-2000:]}")
+        time.sleep(2 * attempt)
 
 
 def start() -> None:

@@ -114,3 +114,34 @@ def test_airflow_metadata_writers_wait_a_minute_for_each_others_locks(airflow_db
                if line.startswith("PROJECT_AIRFLOW_DB :="))
     engine = sa.create_engine(url)  # the demo's and `make ui`'s
     assert engine.dialect.create_connect_args(engine.url)[1]["timeout"] == 60
+
+
+def test_the_demos_airflow_commands_run_again_when_sqlite_says_the_database_is_locked(tmp_path, monkeypatch):
+    """A command whose write would wait on the scheduler's fails at once with "database is locked"
+    whatever the busy timeout (a `backfill create` of `make demo`, 2026-12-08): it rolled back, and
+    deploy/demo_airflow.py runs it again; any other failure is said at once."""
+    import importlib.util
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("demo_airflow", DAG_FILE.parents[1] / "deploy" / "demo_airflow.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    calls = tmp_path / "calls"
+    stand_in = tmp_path / "airflow"  # Airflow's CLI as it answered: locked once, then done
+    stand_in.write_text(f'#!/bin/sh\necho x >> {calls}\n[ "$(wc -l < {calls})" -gt 1 ] && exit 0\n'
+                        f'echo "sqlite3.OperationalError: $ANSWER" >&2; exit 1\n')
+    stand_in.chmod(0o755)
+    monkeypatch.setattr(demo, "AIRFLOW", str(stand_in))
+    monkeypatch.setenv("ANSWER", "database is locked")
+    demo._airflow(0, "backfill", "create")
+    assert len(calls.read_text().splitlines()) == 2
+    calls.unlink()
+    monkeypatch.setattr(demo, "ATTEMPTS", 1)
+    with pytest.raises(RuntimeError, match="airflow backfill create failed: .*database is locked"):
+        demo._airflow(0, "backfill", "create")
+    calls.unlink()
+    monkeypatch.setattr(demo, "ATTEMPTS", 4)
+    monkeypatch.setenv("ANSWER", "no such table: dag_run")
+    with pytest.raises(RuntimeError, match="no such table"):
+        demo._airflow(0, "backfill", "create")
+    assert len(calls.read_text().splitlines()) == 1
