@@ -233,7 +233,7 @@ def test_the_rows_that_changed_are_those_whose_written_values_differ(new_rows, s
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_first_load_whose_persons_fail_the_audit_publishes_nothing(kind, warehouses, tmp_path, monkeypatch):
     """The audit of a first load's persons comes after its largest tables are copied (while Great
-    Expectations is imported beside, `validation.import_beside`), inside the one transaction: a
+    Expectations is imported beside, `validation.ImportBeside`), inside the one transaction: a
     failed audit leaves the warehouse as empty as it was, and the batch can be run again."""
     from datetime import date, datetime, timezone
 
