@@ -26,9 +26,10 @@ def test_levels_follow_the_policy_thresholds():
     assert "lock_down_community" in levels.loc["一社区", "actions"]
 
 
-def test_a_first_load_rates_the_communities_of_the_persons_it_publishes(tmp_path, monkeypatch):
-    """A first load has no stored person to count (stage_publish.rate_communities reads none):
-    its levels are those of the persons it publishes."""
+def test_each_run_rates_the_communities_of_every_person_the_warehouse_then_holds(tmp_path, monkeypatch):
+    """A first load has no stored person to count (stage_publish.rate_communities reads none): its
+    levels are those of the persons it publishes. A later run counts the stored persons it did not
+    fuse again beside those it did."""
     from datetime import date, datetime, timezone
 
     import sqlalchemy as sa
@@ -38,6 +39,7 @@ def test_a_first_load_rates_the_communities_of_the_persons_it_publishes(tmp_path
     from screenfuse.gazetteer import load_gazetteer
     from screenfuse.pipeline import run_batch
     from screenfuse.synthetic import generate
+    from screenfuse.warehouse import engine_for
 
     home = tmp_path / "data"
     monkeypatch.setenv("SCREENFUSE_HOME", str(home))
@@ -45,13 +47,18 @@ def test_a_first_load_rates_the_communities_of_the_persons_it_publishes(tmp_path
     home.mkdir()
     generate(60, 6, date(2020, 2, 10), home / "landing", home / "truth")
     settings = load_settings()
-    engine = sa.create_engine(settings.warehouse_url)
+    engine = engine_for(settings.warehouse_url)
     schema.upgrade(engine)
-    run_batch(settings, datetime(2020, 2, 10, 13, tzinfo=timezone.utc))
-    persons = pd.read_sql("SELECT person_id, status, community FROM person", engine)
-    stored = pd.read_sql("SELECT community, risk_level, persons, counts_json FROM community_risk", engine)
-    expected = community_levels(persons, load_gazetteer().communities, default_policy(), "B")
-    assert stored["persons"].sum() > 0  # some of the persons have a status the levels count
     columns = ["community", "risk_level", "persons", "counts_json"]
-    assert stored.sort_values("community")[columns].reset_index(drop=True).equals(
-        expected.sort_values("community")[columns].reset_index(drop=True))
+    for end, day in ((datetime(2020, 2, 10, 13, tzinfo=timezone.utc), None),
+                     (datetime(2020, 2, 10, 14, tzinfo=timezone.utc), date(2020, 2, 10))):
+        if day is not None:  # other people an hour later: the first hour's persons are only stored
+            generate(20, 7, day, home / "landing", home / "truth2")
+        batch = run_batch(settings, end)["batch_id"]
+        persons = pd.read_sql("SELECT person_id, status, community FROM person", engine)
+        stored = pd.read_sql(sa.text("SELECT community, risk_level, persons, counts_json FROM community_risk "
+                                     "WHERE batch_id = :b"), engine, params={"b": batch})
+        expected = community_levels(persons, load_gazetteer().communities, default_policy(), batch)
+        assert stored["persons"].sum() > 0  # some of the persons have a status the levels count
+        assert stored.sort_values("community")[columns].reset_index(drop=True).equals(
+            expected.sort_values("community")[columns].reset_index(drop=True))

@@ -165,11 +165,11 @@ def rate_communities(settings: Settings, batch_id: str, attempt: str | None = No
     policy = run_policy(settings, batch_id, attempt)
     # the statuses by name, not `<> 'none'`: an inequality reads every person, a list reads by index
     statuses = {f"s{i}": name for i, name in enumerate(policy.status_priority) if name != "none"}
+    living = persons[["community", "status"]]
     with engine(settings).begin() as conn:
-        # no person stored yet (a first load): nothing to count, and the temporary table of its
-        # million persons would cost seconds for none
-        stored = pd.DataFrame(columns=["community", "status", "n"]) if warehouse.is_empty(conn, "person") else None
-        if stored is None:
+        # no person stored yet (a first load): none to count, and a temporary table of its million
+        # persons, then made Python objects, would cost seconds for none
+        if not warehouse.is_empty(conn, "person"):
             replaced = set(persons["person_id"].tolist()) | set(stage.get("persons_gone")["person_id"].tolist())
             warehouse.load_keys(conn, "k_replaced", pd.DataFrame({"person_id": pd.Series(sorted(replaced), dtype=object)}))
             stored = warehouse.query_frame(conn, f"""
@@ -177,9 +177,8 @@ def rate_communities(settings: Settings, batch_id: str, attempt: str | None = No
                 WHERE status IN ({', '.join(':' + k for k in statuses)})
                   AND person_id NOT IN (SELECT person_id FROM k_replaced)
                 GROUP BY community, status""", **statuses)  # counts, not persons: the database does the reading
-    stored = stored.loc[stored.index.repeat(stored["n"].astype(int)), ["community", "status"]]
-    living = pd.concat([stored, persons[["community", "status"]]], ignore_index=True) if len(stored) \
-        else persons[["community", "status"]]  # a first load's: not made Python objects for nothing (1.5 s)
+            stored = stored.loc[stored.index.repeat(stored["n"].astype(int)), ["community", "status"]]
+            living = pd.concat([stored, living], ignore_index=True)
     levels = community_levels(living, load_gazetteer().communities, policy, batch_id)
     stage.put("community_risk", levels)
     return {"communities": len(levels), "by_level": {k: int(v) for k, v in levels["risk_level"].value_counts().items()}}
